@@ -1,0 +1,168 @@
+//! Opening the index and bringing its schema up to date.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{CacheError, Result, db_err};
+
+/// How long a statement waits for another process's write lock. Installs from
+/// several processes queue behind each other; ten seconds is the floor the
+/// design asks for, and a slow disk under gc deserves more.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Forward-only migrations: `MIGRATIONS[n]` takes `user_version` from `n` to
+/// `n + 1`. Never edit a released entry; append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the initial schema.
+    r#"
+    CREATE TABLE registry_state (
+        registry TEXT PRIMARY KEY NOT NULL,
+        trusted_root_json TEXT NOT NULL,
+        highest_snapshot_version INTEGER NOT NULL CHECK (highest_snapshot_version >= 0),
+        last_reached_at INTEGER,
+        stale_since INTEGER
+    ) STRICT;
+
+    CREATE TABLE metadata (
+        registry TEXT NOT NULL,
+        path TEXT NOT NULL,
+        etag TEXT,
+        body BLOB NOT NULL,
+        saved_at INTEGER NOT NULL,
+        PRIMARY KEY (registry, path)
+    ) STRICT;
+
+    -- `touched` orders versions by most recent install or activation (from
+    -- `clock`), which is what gc keeps; `id` is install order.
+    CREATE TABLE versions (
+        id INTEGER PRIMARY KEY,
+        registry TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        manifest_json TEXT NOT NULL,
+        installed_at INTEGER NOT NULL,
+        touched INTEGER NOT NULL,
+        UNIQUE (name, version)
+    ) STRICT;
+
+    CREATE TABLE files (
+        version_id INTEGER NOT NULL REFERENCES versions (id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+        length INTEGER NOT NULL CHECK (length >= 0),
+        PRIMARY KEY (version_id, path)
+    ) STRICT;
+    CREATE INDEX files_by_sha256 ON files (sha256);
+
+    -- No cascade: deleting an active or known-good version is a bug that the
+    -- foreign key turns into an error instead of a dangling selection.
+    CREATE TABLE active (
+        name TEXT PRIMARY KEY NOT NULL,
+        version TEXT NOT NULL,
+        FOREIGN KEY (name, version) REFERENCES versions (name, version)
+    ) STRICT;
+
+    CREATE TABLE known_good (
+        name TEXT PRIMARY KEY NOT NULL,
+        version TEXT NOT NULL,
+        marked_at INTEGER NOT NULL,
+        FOREIGN KEY (name, version) REFERENCES versions (name, version)
+    ) STRICT;
+
+    -- History only matters for versions that can still be rolled back to.
+    CREATE TABLE activations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        activated_at INTEGER NOT NULL,
+        FOREIGN KEY (name, version) REFERENCES versions (name, version) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX activations_by_name ON activations (name, id);
+
+    -- Pins may name versions not installed yet: resolve installs them.
+    CREATE TABLE pins (
+        name TEXT PRIMARY KEY NOT NULL,
+        version TEXT NOT NULL,
+        pinned_at INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE clock (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        seq INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO clock (id, seq) VALUES (0, 0);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Opens (creating if needed) the index at `path`, configures it and migrates it.
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path).map_err(db_err("opening the index"))?;
+    // Set first so that even switching to WAL waits for a concurrent opener.
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(db_err("setting the busy timeout"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(db_err("switching the index to WAL mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(%mode, "cache index did not switch to WAL mode; concurrent access will be slower");
+    }
+    // FULL: a committed install must survive a power cut, and the cost is one
+    // extra fsync per transaction.
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+        .map_err(db_err("configuring the index"))?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let current = user_version(conn)?;
+    if current == LATEST {
+        return Ok(());
+    }
+    if current > LATEST {
+        return Err(too_new(path, current));
+    }
+    // IMMEDIATE so that two processes opening a fresh cache at once do not both
+    // run the same migration: the second waits, then sees the new version.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err("starting the schema migration"))?;
+    let current = user_version(&tx)?;
+    if current > LATEST {
+        return Err(too_new(path, current));
+    }
+    let start = usize::try_from(current).map_err(|_| CacheError::InvalidInput {
+        what: "cache index schema version",
+        reason: format!(
+            "`{}` has user_version {current}, which no Augment-It build writes; move the cache directory aside to rebuild it",
+            path.display()
+        ),
+    })?;
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        tracing::info!(from, to = from + 1, "migrating cache index schema");
+        tx.execute_batch(sql)
+            .map_err(db_err("migrating the index schema"))?;
+    }
+    tx.pragma_update(None, "user_version", LATEST)
+        .map_err(db_err("recording the schema version"))?;
+    tx.commit()
+        .map_err(db_err("committing the schema migration"))
+}
+
+fn user_version(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(db_err("reading the schema version"))
+}
+
+fn too_new(path: &Path, found: i64) -> CacheError {
+    CacheError::SchemaTooNew {
+        path: path.to_owned(),
+        found,
+        supported: LATEST,
+    }
+}

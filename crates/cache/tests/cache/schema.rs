@@ -1,0 +1,69 @@
+use cache::{BundleCache, CacheError};
+use rusqlite::Connection;
+
+use crate::{fresh, install_simple};
+
+#[test]
+fn creates_the_layout_with_a_wal_index_and_current_schema() {
+    let (dir, _cache) = fresh();
+    assert!(dir.path().join("blobs/sha256").is_dir());
+    assert!(dir.path().join("tmp").is_dir());
+    let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+}
+
+#[test]
+fn state_survives_reopening() {
+    let (dir, cache) = fresh();
+    install_simple(&cache, "a", "1.0.0");
+    cache.set_active("a", "1.0.0").unwrap();
+    cache.pin("a", "1.0.0").unwrap();
+    drop(cache);
+
+    let cache = BundleCache::open(dir.path()).unwrap();
+
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"));
+    assert_eq!(cache.pins().unwrap().len(), 1);
+    assert!(cache.verify().unwrap().is_clean());
+}
+
+#[test]
+fn refuses_an_index_from_a_newer_build() {
+    let (dir, cache) = fresh();
+    drop(cache);
+    Connection::open(dir.path().join("index.sqlite"))
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+
+    let err = BundleCache::open(dir.path()).unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            CacheError::SchemaTooNew {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("upgrade Augment-It"), "{err}");
+}
+
+#[test]
+fn bundle_cache_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<BundleCache>();
+    assert_send_sync::<cache::InstallGuard>();
+    let (_dir, cache) = fresh();
+    assert!(format!("{cache:?}").contains("BundleCache"));
+}

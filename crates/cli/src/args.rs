@@ -1,0 +1,151 @@
+//! The command line, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "augment", version, about = "Augment-It: signed remote registry, offline cache and resolver")]
+#[command(after_help = "Exit codes: 0 ok · 1 error · 2 usage · 3 refused (verification failed) · \
+4 incompatible · 5 registry unreachable and nothing cached · 6 cache damaged")]
+pub struct Cli {
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging on standard error (-v info, -vv debug, -vvv trace); or set AUGMENT_LOG.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a registry signing key pair: DIR/registry.key (mode 0600) and DIR/registry.pub.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create and manage registries.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Publish a built remote (a folder with remote.json at its root) to a registry folder.
+    Publish {
+        remote_dir: PathBuf,
+        #[arg(long)]
+        registry: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// How long the new snapshot stays valid, e.g. "30days", "12h" (clients then call the registry stale).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
+        expires_in: std::time::Duration,
+    },
+    /// Fetch, verify, select and install remotes into the cache.
+    Resolve(ResolveArgs),
+    /// Inspect and maintain the offline cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Share an exact set of remote versions.
+    #[command(subcommand)]
+    Lock(LockCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Create an empty signed registry tree in DIR.
+    Init {
+        dir: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// How long the first snapshot stays valid, e.g. "30days" (the root stays valid for a year).
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
+        expires_in: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CacheDir {
+    /// The cache directory [default: the platform cache dir, or AUGMENT_CACHE_DIR].
+    #[arg(long, global = true, env = "AUGMENT_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Registry folder, file:// URL or http(s):// URL. Defaults to the last registry resolved from.
+    #[arg(long)]
+    pub registry: Option<String>,
+    /// The registry's public key (.pub file or 64 hex digits) or a root.json to trust; needed on first contact.
+    #[arg(long)]
+    pub trust: Option<String>,
+    /// Use only the cache: no network at all.
+    #[arg(long)]
+    pub offline: bool,
+    /// Consider pre-release versions.
+    #[arg(long)]
+    pub pre: bool,
+    /// Resolve against this host profile (JSON: hostApi and shared versions) instead of the built-in one.
+    #[arg(long)]
+    pub host_profile: Option<PathBuf>,
+    /// Seconds before a registry request is abandoned.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub cache: CacheDir,
+    /// Remotes to resolve; all remotes in the registry when none are named.
+    pub remotes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List installed versions, with active, pinned and last-known-good marks.
+    List(CacheDir),
+    /// Re-hash every cached file and check the index.
+    Verify(CacheDir),
+    /// Remove versions no longer needed, and unreferenced files.
+    Gc {
+        /// Previous versions to keep per remote for rollback.
+        #[arg(long, default_value_t = 2)]
+        keep: usize,
+        #[command(flatten)]
+        cache: CacheDir,
+    },
+    /// Hold a remote at a version.
+    Pin {
+        name: String,
+        version: String,
+        #[command(flatten)]
+        cache: CacheDir,
+    },
+    /// Let a remote follow updates again.
+    Unpin {
+        name: String,
+        #[command(flatten)]
+        cache: CacheDir,
+    },
+    /// Go back to the last-known-good (or previous) version, and pin it.
+    Rollback {
+        name: String,
+        #[command(flatten)]
+        cache: CacheDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Write the active versions, their digests and registries to FILE.
+    Export {
+        file: PathBuf,
+        #[command(flatten)]
+        cache: CacheDir,
+    },
+    /// Install exactly the versions in FILE, check their digests, and pin them.
+    Apply {
+        file: PathBuf,
+        /// Trust anchor for a registry the cache has not seen yet.
+        #[arg(long)]
+        trust: Option<String>,
+        #[command(flatten)]
+        cache: CacheDir,
+    },
+}

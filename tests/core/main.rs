@@ -1,0 +1,7 @@
+//! The headless core end to end: the real `augment` binary, real registry
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+//! trees, real HTTP servers on loopback, real process kills.
+
+mod concurrency;
+mod crash;
+mod flow;

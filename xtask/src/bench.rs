@@ -1,0 +1,3 @@
+//! `cargo xtask bench`.
+use anyhow::Result;
+pub fn run() -> Result<()> { anyhow::bail!("not yet") }

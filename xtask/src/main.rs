@@ -1,0 +1,52 @@
+//! `cargo xtask …`: the project's chores, so that a fresh machine needs only
+//! `cargo xtask run` or `cargo xtask test`. Each command installs what it needs
+//! first (see `setup`), idempotently and quickly when it is already there.
+
+mod bench;
+mod run;
+mod setup;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Augment-It Desktop project chores")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the system packages and tools the tests and the app need.
+    Setup,
+    /// Build and run the app with the embedded local registry.
+    Run,
+    /// Install what is needed, start the services the tests need, run every suite.
+    Test,
+    /// Run the benchmarks and write BENCHMARKS.md.
+    Bench,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Setup => setup::ensure(setup::Purpose::Test),
+        Command::Run => run::run(),
+        Command::Test => test::run(),
+        Command::Bench => bench::run(),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Runs a command to completion, failing with the command line on a non-zero exit.
+pub fn run_checked(command: &mut std::process::Command) -> Result<()> {
+    let status = command.status().map_err(|err| anyhow::anyhow!("could not start {command:?}: {err}"))?;
+    anyhow::ensure!(status.success(), "{command:?} failed with {status}");
+    Ok(())
+}
