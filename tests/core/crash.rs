@@ -13,7 +13,7 @@ fn sigkill_during_install_never_leaves_a_half_visible_version() {
     let sandbox = Sandbox::new();
     let work = sandbox.path().join("remotes");
     for name in ["alpha", "beta", "gamma"] {
-        assert!(sandbox.publish(&make_remote(&work, name, "1.0.0", "^1", 40, 16 * 1024)).status.success());
+        assert!(sandbox.publish(&make_remote(&work, name, "1.0.0", "^1", 4, 16 * 1024)).status.success());
     }
     let registry = sandbox.registry();
     let resolve_into = |cache: &std::path::Path| {
@@ -73,6 +73,7 @@ fn sigkill_during_install_never_leaves_a_half_visible_version() {
             mid_install_kills += 1;
         }
     }
+    eprintln!("{kills} kills ({mid_install_kills} after blobs were written), {completed} completed installs, seed {seed}");
     assert!(kills >= KILLS_WANTED, "only {kills} kills landed (seed {seed})");
     assert!(completed > 0, "no install ever completed after kills (seed {seed})");
     assert!(

@@ -31,7 +31,7 @@ pub enum RegistryError {
     HttpStatus { url: String, status: u16 },
 
     #[error(
-        "{url} did not answer completely within {after:?}: the registry server stalled or the network is too slow; try again, or raise the timeout"
+        "{url} did not answer completely within {:.1} s: the registry server stalled or the network is too slow; try again, or raise the timeout", after.as_secs_f64()
     )]
     Timeout { url: String, after: Duration },
 
@@ -49,7 +49,10 @@ pub enum RegistryError {
     UnexpectedNotModified { url: String },
 
     // ----- Sizes, lengths and hashes -----
-    #[error("{document} is larger than the {limit}-byte limit{}: refusing it (a registry never needs a file this large, so it is broken or hostile)", size.map(|size| format!(" ({size} bytes)")).unwrap_or_default())]
+    #[error(
+        "{document} is over the {limit}-byte limit{}: refusing it. Limits keep a broken or hostile registry from exhausting memory; when publishing, make the file smaller",
+        size.map(|size| format!(" ({size} bytes)")).unwrap_or_default()
+    )]
     TooLarge {
         document: String,
         size: Option<u64>,

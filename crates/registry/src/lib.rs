@@ -22,6 +22,20 @@
 //! - **authoring** ([`author`]): pure builders of the next documents, and a
 //!   writer that applies them to a local folder under a lock, atomically.
 //!
+//! # A client's refresh
+//!
+//! 1. [`RegistryClient::refresh_root`] with the [`TrustAnchor`] from
+//!    `--trust` the first time, and with the last verified [`Root`] (and the
+//!    ETag of its `root.json`) after that; rotations are chained for you.
+//! 2. [`RegistryClient::fetch_snapshot`] with that root, the highest
+//!    snapshot version seen for this registry and the cached ETag.
+//!    [`Refresh::NotModified`] means nothing changed; a
+//!    [`SnapshotCheck::Expired`] snapshot means "stale": keep serving the
+//!    cache and never record it as fresh.
+//! 3. [`RegistryClient::fetch_remote_index`] for each remote whose entry's
+//!    sha256 differs from the cached index, then
+//!    [`RegistryClient::fetch_blob`] for files not yet cached.
+//!
 //! Persisting the highest snapshot version seen and the last good documents
 //! is the cache's job; this crate takes them as arguments.
 

@@ -191,3 +191,19 @@ fn sample_remote_writes_a_manifest_and_an_entry() {
     );
     assert!(dir.path().join("assets/a.js").is_file());
 }
+
+#[tokio::test]
+async fn the_router_serves_without_a_socket() {
+    use tower::ServiceExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    test_support::write_file(dir.path(), "snapshot.json", b"{}").expect("write");
+    let request = axum::http::Request::get("/snapshot.json")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = test_support::app(dir.path())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().contains_key(ETAG));
+}

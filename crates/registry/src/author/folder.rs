@@ -612,7 +612,8 @@ fn lock(dir: &Path) -> Result<File, RegistryError> {
         .write(true)
         .open(&path)
         .map_err(|err| RegistryError::io("open the lock file", &path, err))?;
-    let _ = &path;
+    file.lock()
+        .map_err(|err| RegistryError::io("lock", &path, err))?;
     Ok(file)
 }
 

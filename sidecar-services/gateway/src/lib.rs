@@ -1,0 +1,216 @@
+//! The `gateway` sidecar: the one address the app talks to. It routes
+//! `/api/<service>/<rest>` to `<upstream>/<rest>`, streaming bodies both ways,
+//! and in front of that:
+//!
+//! - refuses unknown services (404 naming the known ones), `.`/`..` path
+//!   segments (400) and bodies over the limit (413), before any upstream sees them;
+//! - rate limits per client IP (429 with `Retry-After`);
+//! - sets `x-request-id` when missing and passes it upstream and back;
+//! - says why an upstream failed: 503 `upstream_unavailable` naming the
+//!   service and address, 504 `upstream_timeout`, 502 `bad_gateway`;
+//! - `/ready` is ready when every upstream's `/health` answers, with a status per upstream.
+
+mod config;
+mod error;
+mod proxy;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use futures_util::future::join_all;
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use prometheus::{IntCounterVec, Opts};
+use reqwest::Url;
+use serde_json::{Map, Value, json};
+use sidecar_http::{HttpMetrics, Readiness, SidecarError};
+
+pub use config::{Config, RateLimit, Upstreams};
+pub use error::AppError;
+
+const SERVICE: &str = "gateway";
+
+/// Shared state: cheap to clone, one per running gateway.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    client: reqwest::Client,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    limiter_checks: AtomicU64,
+    metrics: HttpMetrics,
+    upstream_requests: IntCounterVec,
+    readiness: Readiness,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<Self, AppError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            // A stalled body stream fails instead of holding the connection forever.
+            .read_timeout(config.upstream_timeout)
+            // A proxy passes redirects to the caller rather than following them,
+            // and never sends loopback traffic through an HTTP(S)_PROXY.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(AppError::Client)?;
+        let quota =
+            Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
+        let metrics = HttpMetrics::new(SERVICE)?;
+        let upstream_requests = IntCounterVec::new(
+            Opts::new(
+                "gateway_upstream_requests_total",
+                "Requests forwarded, by service and outcome (status code or error code)",
+            ),
+            &["service", "outcome"],
+        )
+        .map_err(|source| SidecarError::Metrics {
+            name: "gateway_upstream_requests_total".to_owned(),
+            source,
+        })?;
+        metrics.register(Box::new(upstream_requests.clone()))?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                config,
+                client,
+                limiter: RateLimiter::keyed(quota),
+                limiter_checks: AtomicU64::new(0),
+                metrics,
+                upstream_requests,
+                readiness: Readiness::default(),
+            }),
+        })
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        self.inner.readiness.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+}
+
+/// The gateway's routes and layers; serve it with `ConnectInfo<SocketAddr>`
+/// (`sidecar_http::serve` does) so rate limits are per client address.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/{*path}", any(proxy::forward))
+        .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+    let router = Router::new()
+        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
+        .route("/ready", get(ready))
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move {
+                sidecar_http::metrics_response(&state.inner.metrics)
+            }),
+        )
+        .merge(api)
+        .fallback(|method: Method, uri: Uri| async move {
+            AppError::NotFound {
+                method,
+                path: uri.path().to_owned(),
+            }
+        })
+        .with_state(state.clone());
+    sidecar_http::standard_layers(router, state.inner.metrics.clone())
+}
+
+/// Where a request came from. Without `ConnectInfo` (a router driven
+/// directly in tests) every request shares one bucket.
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let inner = &state.inner;
+    // Forget idle clients now and then so the table does not grow forever.
+    if inner.limiter_checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+        inner.limiter.retain_recent();
+        inner.limiter.shrink_to_fit();
+    }
+    match inner.limiter.check_key(&client_ip(&request)) {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(inner.limiter.clock().now());
+            // Round up: retrying on the advertised second must succeed.
+            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            AppError::RateLimited {
+                retry_after_secs: retry_after_secs.max(1),
+            }
+            .into_response()
+        }
+    }
+}
+
+/// Ready when this gateway is not shutting down and every upstream's
+/// `/health` answers 2xx in time; the body says which one is not.
+async fn ready(State(state): State<AppState>) -> Response {
+    let inner = &state.inner;
+    let checks =
+        inner.config.upstreams.iter().map(|(name, url)| {
+            check_upstream(&inner.client, name, url, inner.config.health_timeout)
+        });
+    let results = join_all(checks).await;
+    let all_up = results.iter().all(|(_, status)| status["status"] == "up");
+    let accepting = inner.readiness.is_ready();
+    let upstreams: Map<String, Value> = results.into_iter().collect();
+    let status = if all_up && accepting {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut body = json!({ "ready": all_up && accepting, "upstreams": upstreams });
+    if !accepting {
+        body["reason"] = json!("the gateway is shutting down");
+    }
+    (status, Json(body)).into_response()
+}
+
+async fn check_upstream(
+    client: &reqwest::Client,
+    name: &str,
+    base: &Url,
+    timeout: Duration,
+) -> (String, Value) {
+    let url = format!("{}/health", base.as_str().trim_end_matches('/'));
+    let outcome = client.get(&url).timeout(timeout).send().await;
+    let status = match outcome {
+        Ok(response) if response.status().is_success() => {
+            json!({ "status": "up", "url": base.as_str() })
+        }
+        Ok(response) => json!({
+            "status": "down",
+            "url": base.as_str(),
+            "reason": format!("/health answered {}", response.status()),
+        }),
+        Err(err) => json!({
+            "status": "down",
+            "url": base.as_str(),
+            "reason": if err.is_timeout() {
+                format!("/health did not answer within {} ms", timeout.as_millis())
+            } else {
+                proxy::root_cause(&err)
+            },
+        }),
+    };
+    (name.to_owned(), status)
+}

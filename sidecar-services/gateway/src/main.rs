@@ -1,0 +1,68 @@
+//! `gateway`: serves `gateway::app` until SIGTERM or ctrl-c.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+/// Routes /api/<service>/… to the sidecar services, with limits and health.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on. Loopback by default; containers pass 0.0.0.0:8080.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// The services, as name=url pairs separated by commas.
+    #[arg(
+        long,
+        env = "GATEWAY_UPSTREAMS",
+        default_value = "parsers=http://127.0.0.1:8081"
+    )]
+    upstreams: String,
+
+    /// Largest request body passed on, in bytes.
+    #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_body_bytes: u64,
+
+    /// Seconds an upstream may take to start answering.
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
+    upstream_timeout_secs: u64,
+
+    /// Sustained requests per second allowed per client address.
+    #[arg(long, env = "GATEWAY_RATE_PER_SECOND", default_value_t = gateway::RateLimit::default().per_second)]
+    rate_per_second: NonZeroU32,
+
+    /// Requests a client may send at once above the sustained rate.
+    #[arg(long, env = "GATEWAY_RATE_BURST", default_value_t = gateway::RateLimit::default().burst)]
+    rate_burst: NonZeroU32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    sidecar_http::init_tracing().context("setting up logging")?;
+    let upstreams: gateway::Upstreams = args
+        .upstreams
+        .parse()
+        .context("reading GATEWAY_UPSTREAMS")?;
+    let config = gateway::Config {
+        max_body_bytes: args.max_body_bytes,
+        upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
+        rate_limit: gateway::RateLimit {
+            per_second: args.rate_per_second,
+            burst: args.rate_burst,
+        },
+        ..gateway::Config::new(upstreams)
+    };
+    for (name, url) in config.upstreams.iter() {
+        tracing::info!(service = name, %url, "routing /api/{name}/");
+    }
+    let state = gateway::AppState::new(config).context("setting up the gateway")?;
+    let readiness = state.readiness();
+    sidecar_http::serve(args.listen, gateway::app(state), readiness)
+        .await
+        .with_context(|| format!("serving the gateway on {}", args.listen))
+}
