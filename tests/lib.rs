@@ -184,3 +184,8 @@ pub fn wait_until(deadline: std::time::Duration, mut condition: impl FnMut() -> 
     }
     condition()
 }
+
+/// Everything a command printed: with `--json`, errors go to standard output.
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}

@@ -125,7 +125,7 @@ fn a_tampered_lock_file_is_refused_and_pins_are_left_alone() {
         "--cache-dir", other_cache.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("different files"), "{}", describe(&out));
+    assert!(integration_tests::text(&out).contains("different files"), "{}", describe(&out));
     let listed = json(&sandbox.ok(&["--json", "cache", "list", "--cache-dir", other_cache.to_str().unwrap()]));
     assert!(listed["versions"].as_array().unwrap().is_empty(), "nothing installed: {listed}");
 }

@@ -5,3 +5,5 @@
 mod concurrency;
 mod crash;
 mod flow;
+mod http;
+mod refusal;

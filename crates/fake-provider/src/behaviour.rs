@@ -1,0 +1,153 @@
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+/// What the fake provider does with one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
+pub enum Behaviour {
+    /// A normal answer in the request's wire format, streamed if it asked.
+    Answer {
+        /// The answer text; `None` uses the configured reply.
+        text: Option<String>,
+    },
+    /// 401 with the provider's authentication error.
+    InvalidKey,
+    /// 404 with the provider's model-not-found error.
+    ModelNotFound,
+    /// 429 with the provider's rate-limit error and optionally `Retry-After`.
+    RateLimited {
+        /// The `Retry-After` header to send, if any.
+        retry_after: Option<RetryAfter>,
+    },
+    /// An error status (500, 502, 503, 529 …) with the provider's server error.
+    ServerError {
+        /// The HTTP status to send.
+        status: u16,
+    },
+    /// Waits before answering at all (no headers yet), then behaves as `then`.
+    Delay {
+        /// How long to wait.
+        delay: Duration,
+        /// What to do afterwards.
+        then: Box<Behaviour>,
+    },
+    /// Sends headers and `chunks` streamed chunks, then nothing more until the
+    /// client goes away. For non-streaming requests: never answers.
+    Stall {
+        /// Chunks sent before stalling.
+        chunks: usize,
+    },
+}
+
+impl Behaviour {
+    /// A normal answer with the configured reply text.
+    pub fn answer() -> Self {
+        Behaviour::Answer { text: None }
+    }
+
+    /// A 429 with `Retry-After: <seconds>`.
+    pub fn rate_limited_for(seconds: u64) -> Self {
+        Behaviour::RateLimited {
+            retry_after: Some(RetryAfter::Seconds(seconds)),
+        }
+    }
+
+    /// Waits `delay`, then answers normally.
+    pub fn slow(delay: Duration) -> Self {
+        Behaviour::Delay {
+            delay,
+            then: Box::new(Behaviour::answer()),
+        }
+    }
+
+    /// Reads a `[fake:…]` directive out of a prompt.
+    pub(crate) fn from_directive(text: &str) -> Option<Self> {
+        let start = text.find("[fake:")?;
+        let rest = &text[start + "[fake:".len()..];
+        let body = &rest[..rest.find(']')?];
+        let mut parts = body.split(':');
+        let behaviour = match (parts.next()?, parts.next()) {
+            ("401", _) => Behaviour::InvalidKey,
+            ("404", _) => Behaviour::ModelNotFound,
+            ("429", seconds) => Behaviour::RateLimited {
+                retry_after: seconds
+                    .and_then(|s| s.parse().ok())
+                    .map(RetryAfter::Seconds),
+            },
+            ("delay", Some(ms)) => Behaviour::slow(Duration::from_millis(ms.parse().ok()?)),
+            ("stall", chunks) => Behaviour::Stall {
+                chunks: chunks.and_then(|c| c.parse().ok()).unwrap_or(1),
+            },
+            (status, _) => {
+                let status: u16 = status.parse().ok()?;
+                (500..600)
+                    .contains(&status)
+                    .then_some(Behaviour::ServerError { status })?
+            }
+        };
+        Some(behaviour)
+    }
+}
+
+/// A `Retry-After` header value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAfter {
+    /// `Retry-After: 12`
+    Seconds(u64),
+    /// `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`
+    Date(SystemTime),
+}
+
+impl RetryAfter {
+    pub(crate) fn header_value(&self) -> String {
+        match self {
+            RetryAfter::Seconds(s) => s.to_string(),
+            RetryAfter::Date(t) => httpdate::fmt_http_date(*t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives() {
+        let check = |text: &str, expected: Option<Behaviour>| {
+            assert_eq!(Behaviour::from_directive(text), expected, "{text}");
+        };
+        check("hello", None);
+        check("please [fake:401] now", Some(Behaviour::InvalidKey));
+        check("[fake:404]", Some(Behaviour::ModelNotFound));
+        check("[fake:429:3]", Some(Behaviour::rate_limited_for(3)));
+        check(
+            "[fake:429]",
+            Some(Behaviour::RateLimited { retry_after: None }),
+        );
+        check("[fake:503]", Some(Behaviour::ServerError { status: 503 }));
+        check(
+            "[fake:delay:250]",
+            Some(Behaviour::slow(Duration::from_millis(250))),
+        );
+        check("[fake:stall]", Some(Behaviour::Stall { chunks: 1 }));
+        check("[fake:stall:0]", Some(Behaviour::Stall { chunks: 0 }));
+        check("[fake:200]", None);
+        check("[fake:nonsense", None);
+    }
+
+    #[test]
+    fn behaviours_round_trip_as_json_for_the_control_endpoint() {
+        let b = Behaviour::Delay {
+            delay: Duration::from_millis(1500),
+            then: Box::new(Behaviour::rate_limited_for(2)),
+        };
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(serde_json::from_str::<Behaviour>(&json).unwrap(), b);
+        let parsed: Behaviour =
+            serde_json::from_str(r#"{"kind":"server_error","status":502}"#).unwrap();
+        assert_eq!(parsed, Behaviour::ServerError { status: 502 });
+    }
+}

@@ -1,0 +1,151 @@
+//! Test-only AI provider server that speaks the OpenAI and Anthropic wire formats
+//! and records what it received.
+//!
+//! [`FakeProvider::start`] binds a loopback port and serves:
+//!
+//! - `POST /v1/chat/completions` — OpenAI Chat Completions (also what Groq,
+//!   Ollama, vLLM and LM Studio speak), plain JSON or SSE with `data: [DONE]`;
+//! - `POST /v1/messages` — Anthropic Messages, plain JSON or SSE with
+//!   `message_start` … `content_block_delta` … `message_stop` events;
+//! - `GET /v1/models` — the OpenAI list, or the Anthropic one when the request
+//!   carries `anthropic-version`.
+//!
+//! What each request gets is scriptable, checked in this order:
+//!
+//! 1. the next queued [`Behaviour`] ([`FakeProvider::push`]);
+//! 2. if [`FakeConfig::expected_key`] is set, a wrong or missing key gets 401;
+//! 3. a directive in the last message's text: `[fake:401]`, `[fake:404]`,
+//!    `[fake:429:SECONDS]`, `[fake:500]`, `[fake:delay:MILLIS]`, `[fake:stall]`;
+//! 4. a model named `no-such-…` gets 404 model-not-found;
+//! 5. otherwise a normal answer ([`FakeConfig::reply`]), streamed if asked.
+//!
+//! Every request is recorded with all its headers and its body
+//! ([`FakeProvider::requests`]) so tests can assert that the key arrived, and the
+//! server tracks how many requests are in flight at once
+//! ([`FakeProvider::max_in_flight`]).
+//!
+//! The `fake-provider` binary serves the same thing on a fixed address for
+//! end-to-end tests of the app, with `POST /_fake/behaviours` (a JSON
+//! [`Behaviour`]) to script it and `GET /_fake/requests` to read the recordings.
+//!
+//! The recordings hold real keys by design; nothing here logs them.
+
+mod behaviour;
+mod server;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use behaviour::{Behaviour, RetryAfter};
+pub use server::RecordedRequest;
+
+/// How the fake provider starts.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// Where to listen; the default `127.0.0.1:0` picks a free loopback port.
+    pub listen: SocketAddr,
+    /// When set, requests whose key differs get 401 in the provider's format.
+    pub expected_key: Option<String>,
+    /// The text of a normal answer.
+    pub reply: String,
+    /// Pause between streamed chunks.
+    pub chunk_delay: Duration,
+    /// Models listed by `GET /v1/models`.
+    pub models: Vec<String>,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            expected_key: None,
+            reply: "Hello from the fake provider.".to_owned(),
+            chunk_delay: Duration::ZERO,
+            models: vec![
+                "gpt-4o-mini".to_owned(),
+                "claude-3-5-haiku-latest".to_owned(),
+                "llama-3.1-8b-instant".to_owned(),
+            ],
+        }
+    }
+}
+
+/// A running fake provider. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeProvider {
+    addr: SocketAddr,
+    state: Arc<server::Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeProvider {
+    /// Binds `config.listen` and serves in the background on the current Tokio runtime.
+    pub async fn start(config: FakeConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(server::Shared::new(config));
+        let app = server::app(state.clone());
+        let task = tokio::spawn(server::serve(listener, app));
+        tracing::info!(%addr, "fake provider listening");
+        Ok(FakeProvider { addr, state, task })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL to give a client (it adds `/v1/…`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queues a behaviour for the next request that has none (first in, first out).
+    pub fn push(&self, behaviour: Behaviour) {
+        self.state.push(behaviour);
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests()
+    }
+
+    /// How many requests have arrived.
+    pub fn request_count(&self) -> usize {
+        self.state.request_count()
+    }
+
+    /// Requests being answered right now (a streaming answer counts until its
+    /// body ends or the client goes away).
+    pub fn in_flight(&self) -> usize {
+        self.state.in_flight()
+    }
+
+    /// The most requests that were in flight at the same moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight()
+    }
+
+    /// Waits until at least `count` requests have arrived, up to `timeout`.
+    /// Returns whether that happened.
+    pub async fn wait_for_requests(&self, count: usize, timeout: Duration) -> bool {
+        self.state
+            .wait_until(timeout, |s| s.request_count() >= count)
+            .await
+    }
+
+    /// Waits until exactly `count` requests are in flight, up to `timeout`.
+    pub async fn wait_for_in_flight(&self, count: usize, timeout: Duration) -> bool {
+        self.state
+            .wait_until(timeout, |s| s.in_flight() == count)
+            .await
+    }
+}
+
+impl Drop for FakeProvider {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
