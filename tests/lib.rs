@@ -21,6 +21,7 @@ pub fn augment_bin() -> PathBuf {
 }
 
 /// A registry, a key pair and a cache in one temporary folder.
+#[derive(Debug)]
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -180,7 +181,7 @@ pub fn wait_until(deadline: std::time::Duration, mut condition: impl FnMut() -> 
             return true;
         }
         std::thread::yield_now();
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     condition()
 }

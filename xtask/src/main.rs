@@ -3,6 +3,8 @@
 //! first (see `setup`), idempotently and quickly when it is already there.
 
 mod bench;
+mod bench_stack;
+mod engines;
 mod run;
 mod setup;
 mod test;
@@ -22,7 +24,7 @@ enum Command {
     /// Install the system packages and tools the tests and the app need.
     Setup,
     /// Build and run the app with the embedded local registry.
-    Run,
+    Run(run::RunArgs),
     /// Install what is needed, start the services the tests need, run every suite.
     Test,
     /// Run the benchmarks and write BENCHMARKS.md.
@@ -32,7 +34,7 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::ensure(setup::Purpose::Test),
-        Command::Run => run::run(),
+        Command::Run(args) => run::run(args),
         Command::Test => test::run(),
         Command::Bench => bench::run(),
     }

@@ -1,6 +1,7 @@
 //! Installs what the project needs on a fresh Debian machine, and skips what
 //! is already there so a second run costs well under a second.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -18,15 +19,27 @@ pub enum Purpose {
 
 /// Debian packages per purpose. The tests need a real Secret Service
 /// (gnome-keyring in a D-Bus session) and `secret-tool` to check it from outside.
-fn apt_packages(purpose: Purpose) -> &'static [&'static str] {
+fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
+    // The desktop shell: WebKitGTK and friends to build and run the Tauri app,
+    // Xvfb + ImageMagick for headless runs and screenshots.
+    let shell = ["libwebkit2gtk-4.1-dev", "libayatana-appindicator3-dev", "librsvg2-dev", "xvfb", "xauth", "imagemagick"];
     match purpose {
-        Purpose::Run => &[],
-        Purpose::Test => &["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus"],
+        Purpose::Run => shell.to_vec(),
+        // WebKitWebDriver drives the real app in the shell's end-to-end tests.
+        Purpose::Test => [&["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus", "webkit2gtk-driver"][..], &shell].concat(),
     }
 }
 
 pub fn ensure(purpose: Purpose) -> Result<()> {
-    let missing: Vec<&str> = apt_packages(purpose).iter().copied().filter(|p| !is_installed(p)).collect();
+    ensure_apt(purpose)?;
+    if purpose == Purpose::Test {
+        ensure_tauri_driver()?;
+    }
+    ensure_node_modules(&crate::workspace_root())
+}
+
+fn ensure_apt(purpose: Purpose) -> Result<()> {
+    let missing: Vec<&str> = apt_packages(purpose).into_iter().filter(|p| !is_installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -45,6 +58,63 @@ pub fn ensure(purpose: Purpose) -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
     .context("apt-get install")
+}
+
+/// tauri-driver bridges WebDriver to the app (the shell's e2e tests).
+fn ensure_tauri_driver() -> Result<()> {
+    let cargo_bin = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo/bin/tauri-driver"));
+    let on_path = Command::new("sh").args(["-c", "command -v tauri-driver"]).output().is_ok_and(|o| o.status.success());
+    if on_path || cargo_bin.is_some_and(|p| p.exists()) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing tauri-driver");
+    run_checked(Command::new("cargo").args(["install", "tauri-driver", "--locked"])).context("cargo install tauri-driver")
+}
+
+/// `npm ci` for the workspace (shell-ui, remotes) when node_modules is
+/// missing or older than package-lock.json.
+fn ensure_node_modules(root: &Path) -> Result<()> {
+    let lock = root.join("package-lock.json");
+    if !lock.exists() {
+        return Ok(());
+    }
+    // npm writes node_modules/.package-lock.json on every install.
+    let installed = root.join("node_modules/.package-lock.json");
+    if modified(&installed).is_some_and(|installed| modified(&lock).is_some_and(|lock| installed >= lock)) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success()),
+        "npm is missing: install Node.js 20.19+ and npm (`apt-get install nodejs npm`), then run again"
+    );
+    eprintln!("xtask: npm ci");
+    run_checked(Command::new("npm").current_dir(root).args(["ci", "--no-audit", "--no-fund"])).context("npm ci")
+}
+
+/// Builds shell-ui/dist (which the app embeds) unless it is newer than every
+/// source file of the shell UI.
+pub fn build_shell_ui(root: &Path) -> Result<()> {
+    let ui = root.join("shell-ui");
+    let built = modified(&ui.join("dist/index.html"));
+    let sources = [ui.join("src"), ui.join("index.html"), ui.join("package.json"), ui.join("vite.config.ts"), ui.join("tsconfig.json"), root.join("package-lock.json")];
+    let newest = sources.iter().filter_map(|p| newest_modified(p)).max();
+    if let (Some(built), Some(newest)) = (built, newest)
+        && built >= newest
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: building shell-ui");
+    run_checked(Command::new("npm").current_dir(root).args(["run", "build:shell"])).context("building shell-ui")
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+fn newest_modified(path: &Path) -> Option<std::time::SystemTime> {
+    let own = modified(path);
+    let children = std::fs::read_dir(path).into_iter().flatten().filter_map(|e| e.ok()).filter_map(|e| newest_modified(&e.path()));
+    own.into_iter().chain(children).max()
 }
 
 fn is_installed(package: &str) -> bool {

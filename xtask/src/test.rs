@@ -4,23 +4,34 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{run_checked, setup, workspace_root};
+use crate::{engines, run_checked, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
     let root = workspace_root();
+    // The app embeds shell-ui/dist at compile time: build the UI first, so the
+    // one debug build of the app below is the one the e2e tests drive.
+    setup::build_shell_ui(&root)?;
     // Build everything once up front so test binaries do not compete for the
     // two cores while timing-sensitive tests (timeouts, kills) run.
     run_checked(Command::new("cargo").current_dir(&root).args(["build", "--workspace", "--all-targets", "--locked"]))?;
+    // The local-stack suites run against real engines: Docker and Podman's
+    // Docker-compatible API, on private sockets, stopped when the guards drop.
+    let static_bins = engines::build_stack_binaries()?;
+    let docker = engines::ensure_docker()?;
+    let podman = engines::ensure_podman()?;
     let keyring_home = tempfile::tempdir()?;
     // A private D-Bus session with an unlocked gnome-keyring: the secrets tests
     // talk to a real Secret Service and read items back with `secret-tool`.
     let script = r#"printf test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@""#;
-    run_checked(
-        Command::new("dbus-run-session")
-            .current_dir(&root)
-            .env("XDG_DATA_HOME", keyring_home.path())
-            .args(["--", "sh", "-c", script, "sh"])
-            .args(["cargo", "test", "--workspace", "--locked", "--no-fail-fast"]),
-    )
+    let mut tests = Command::new("dbus-run-session");
+    tests
+        .current_dir(&root)
+        .env("XDG_DATA_HOME", keyring_home.path())
+        .env("AUGMENT_STACK_BIN_DIR", &static_bins)
+        .args(["--", "sh", "-c", script, "sh"])
+        .args(["cargo", "test", "--workspace", "--locked", "--no-fail-fast"]);
+    docker.apply(&mut tests);
+    podman.apply(&mut tests);
+    run_checked(&mut tests)
 }

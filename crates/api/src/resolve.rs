@@ -379,7 +379,7 @@ async fn fetch_index(
 }
 
 /// Downloads every missing blob (verified by the client and again by the
-/// cache), then commits each version in one transaction.
+/// cache), then commits all versions in one transaction.
 async fn install(
     cache: &BundleCache,
     client: &RegistryClient,
@@ -411,8 +411,9 @@ async fn install(
             std::future::ready(written)
         })
         .await?;
+    // One flush and one transaction for the whole set: every version appears at once.
+    cache.commit_versions(&guard, versions)?;
     for version in versions {
-        cache.commit_version(&guard, version)?;
         progress.event(ProgressEvent::Installed { name: version.name.clone(), version: version.version.clone() });
     }
     Ok(())

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
 use crate::error::{CacheError, MissingBlob, Result, db_err};
-use crate::{
-    BundleCache, InstallGuard, immediate, next_tick, non_empty, now_unix, read_snapshot, to_i64,
-};
+use crate::{BundleCache, InstallGuard, immediate, next_tick, non_empty, now_unix, read_snapshot, to_i64};
 
 /// One file of a version: its path inside the bundle and the blob holding it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -62,86 +60,50 @@ impl std::fmt::Display for VersionRef {
 
 impl BundleCache {
     /// Records a version whose blobs have all been written under `guard`.
-    ///
-    /// Every blob is checked to exist with its declared length first; then one
-    /// transaction inserts the version and all its files, so readers see the
-    /// whole version or none of it. Committing the same files again is a
-    /// no-op; the same name and version with different files is
-    /// [`CacheError::VersionConflict`].
+    /// See [`BundleCache::commit_versions`].
     pub fn commit_version(&self, guard: &InstallGuard, v: &NewVersion) -> Result<()> {
+        self.commit_versions(guard, std::slice::from_ref(v))
+    }
+
+    /// Records versions whose blobs have all been written under `guard`.
+    ///
+    /// Every blob is checked to exist with its declared length and flushed to
+    /// disk first; then one transaction inserts the versions and all their
+    /// files, so readers see every version whole or none of them. Committing
+    /// the same files again is a no-op; the same name and version with
+    /// different files is [`CacheError::VersionConflict`].
+    pub fn commit_versions(&self, guard: &InstallGuard, versions: &[NewVersion]) -> Result<()> {
         self.check_guard(guard)?;
-        validate(v)?;
-        for f in &v.files {
-            let found = crate::blobs::blob_length(&self.blob_path(&f.sha256));
-            if found != Some(f.length) {
-                return Err(CacheError::BlobMissing(Box::new(MissingBlob {
-                    name: v.name.clone(),
-                    version: v.version.clone(),
-                    path: f.path.clone(),
-                    digest: f.sha256,
-                    expected_length: f.length,
-                    found_length: found,
-                })));
+        for v in versions {
+            validate(v)?;
+            for f in &v.files {
+                let found = crate::blobs::blob_length(&self.blob_path(&f.sha256));
+                if found != Some(f.length) {
+                    return Err(CacheError::BlobMissing(Box::new(MissingBlob {
+                        name: v.name.clone(),
+                        version: v.version.clone(),
+                        path: f.path.clone(),
+                        digest: f.sha256,
+                        expected_length: f.length,
+                        found_length: found,
+                    })));
+                }
             }
         }
-        let mut files = v.files.clone();
-        files.sort();
+        if versions.is_empty() {
+            return Ok(());
+        }
+        self.make_durable(versions.iter().flat_map(|v| v.files.iter().map(|f| &f.sha256)))?;
 
         let mut conn = self.conn();
         let tx = immediate(&mut conn, "starting to commit a version")?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM versions WHERE name = ?1 AND version = ?2",
-                params![v.name, v.version],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db_err("looking up an installed version"))?;
-        if let Some(id) = existing {
-            if files_of(&tx, id)? == files {
-                tracing::debug!(name = %v.name, version = %v.version, "version already installed");
-                return Ok(());
-            }
-            return Err(CacheError::VersionConflict {
-                name: v.name.clone(),
-                version: v.version.clone(),
-            });
-        }
-
-        let tick = next_tick(&tx)?;
-        tx.execute(
-            "INSERT INTO versions (registry, name, version, manifest_json, installed_at, touched)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                v.registry,
-                v.name,
-                v.version,
-                v.manifest_json,
-                now_unix(),
-                tick
-            ],
-        )
-        .map_err(db_err("recording a version"))?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO files (version_id, path, sha256, length) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(db_err("recording version files"))?;
-            for f in &files {
-                insert
-                    .execute(params![
-                        id,
-                        f.path,
-                        f.sha256.to_hex(),
-                        to_i64("file length", f.length)?
-                    ])
-                    .map_err(db_err("recording version files"))?;
-            }
+        for v in versions {
+            insert_version(&tx, v)?;
         }
         tx.commit().map_err(db_err("committing a version"))?;
-        tracing::info!(name = %v.name, version = %v.version, files = files.len(), "installed version");
+        for v in versions {
+            tracing::info!(name = %v.name, version = %v.version, files = v.files.len(), "installed version");
+        }
         Ok(())
     }
 
@@ -152,14 +114,10 @@ impl BundleCache {
         let mut files: BTreeMap<i64, Vec<FileEntry>> = BTreeMap::new();
         {
             let mut stmt = conn
-                .prepare(
-                    "SELECT version_id, path, sha256, length FROM files ORDER BY version_id, path",
-                )
+                .prepare("SELECT version_id, path, sha256, length FROM files ORDER BY version_id, path")
                 .map_err(db_err("listing version files"))?;
             let rows = stmt
-                .query_map([], |row| {
-                    Ok((row.get::<_, i64>(0)?, file_from_row(row, 1)?))
-                })
+                .query_map([], |row| Ok((row.get::<_, i64>(0)?, file_from_row(row, 1)?)))
                 .map_err(db_err("listing version files"))?;
             for row in rows {
                 let (id, entry) = row.map_err(db_err("listing version files"))?;
@@ -173,9 +131,7 @@ impl BundleCache {
             )
             .map_err(db_err("listing versions"))?;
         let rows = stmt
-            .query_map([], |row| {
-                Ok((row.get::<_, i64>(0)?, version_from_row(row, 1)?))
-            })
+            .query_map([], |row| Ok((row.get::<_, i64>(0)?, version_from_row(row, 1)?)))
             .map_err(db_err("listing versions"))?;
         let mut out = Vec::new();
         for row in rows {
@@ -207,12 +163,7 @@ impl BundleCache {
     }
 
     /// The blob holding `path` of an installed version, for serving it.
-    pub fn file_path(
-        &self,
-        name: &str,
-        version: &str,
-        path: &str,
-    ) -> Result<Option<(PathBuf, FileEntry)>> {
+    pub fn file_path(&self, name: &str, version: &str, path: &str) -> Result<Option<(PathBuf, FileEntry)>> {
         let conn = self.conn();
         let entry = conn
             .query_row(
@@ -238,28 +189,19 @@ pub(crate) fn installed(conn: &Connection, name: &str, version: &str) -> Result<
 
 pub(crate) fn files_of(conn: &Connection, version_id: i64) -> Result<Vec<FileEntry>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT path, sha256, length FROM files WHERE version_id = ?1 ORDER BY path",
-        )
+        .prepare_cached("SELECT path, sha256, length FROM files WHERE version_id = ?1 ORDER BY path")
         .map_err(db_err("reading version files"))?;
-    let rows = stmt
-        .query_map([version_id], |row| file_from_row(row, 0))
-        .map_err(db_err("reading version files"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(db_err("reading version files"))
+    let rows = stmt.query_map([version_id], |row| file_from_row(row, 0)).map_err(db_err("reading version files"))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err("reading version files"))
 }
 
 /// Reads `path, sha256, length` starting at column `at`.
 pub(crate) fn file_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<FileEntry> {
     let hex: String = row.get(at + 1)?;
-    let sha256 = hex.parse::<Sha256Digest>().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(at + 1, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    Ok(FileEntry {
-        path: row.get(at)?,
-        sha256,
-        length: row.get(at + 2)?,
-    })
+    let sha256 = hex
+        .parse::<Sha256Digest>()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(at + 1, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(FileEntry { path: row.get(at)?, sha256, length: row.get(at + 2)? })
 }
 
 fn version_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<InstalledVersion> {
@@ -277,11 +219,9 @@ fn validate(v: &NewVersion) -> Result<()> {
     non_empty("remote name", &v.name)?;
     non_empty("version", &v.version)?;
     non_empty("registry", &v.registry)?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&v.manifest_json).map_err(|e| {
-        CacheError::InvalidInput {
-            what: "manifest JSON",
-            reason: format!("{}@{}: {e}", v.name, v.version),
-        }
+    serde_json::from_str::<serde::de::IgnoredAny>(&v.manifest_json).map_err(|e| CacheError::InvalidInput {
+        what: "manifest JSON",
+        reason: format!("{}@{}: {e}", v.name, v.version),
     })?;
     let mut seen = BTreeSet::new();
     for f in &v.files {
@@ -301,21 +241,57 @@ fn validate(v: &NewVersion) -> Result<()> {
 /// path that could escape a bundle when extracted is refused here as well:
 /// the cache should never hold something that is dangerous elsewhere.
 fn check_bundle_path(path: &str) -> Result<()> {
-    let bad = |reason: &str| CacheError::InvalidInput {
-        what: "bundle file path",
-        reason: format!("`{path}` {reason}"),
-    };
+    let bad =
+        |reason: &str| CacheError::InvalidInput { what: "bundle file path", reason: format!("`{path}` {reason}") };
     if path.is_empty() {
         return Err(bad("is empty"));
     }
     if path.starts_with('/') || path.contains('\\') || path.contains('\0') || path.contains(':') {
         return Err(bad("must be a relative path with `/` separators"));
     }
-    if path
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
         return Err(bad("has an empty, `.` or `..` component"));
+    }
+    Ok(())
+}
+
+/// Inserts one version and its files inside the caller's transaction; an
+/// identical version already present is left as it is.
+fn insert_version(tx: &rusqlite::Transaction<'_>, v: &NewVersion) -> Result<()> {
+    let mut files = v.files.clone();
+    files.sort();
+
+    let existing: Option<i64> = tx
+        .query_row("SELECT id FROM versions WHERE name = ?1 AND version = ?2", params![v.name, v.version], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(db_err("looking up an installed version"))?;
+    if let Some(id) = existing {
+        if files_of(&tx, id)? == files {
+            tracing::debug!(name = %v.name, version = %v.version, "version already installed");
+            return Ok(());
+        }
+        return Err(CacheError::VersionConflict { name: v.name.clone(), version: v.version.clone() });
+    }
+
+    let tick = next_tick(&tx)?;
+    tx.execute(
+        "INSERT INTO versions (registry, name, version, manifest_json, installed_at, touched)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![v.registry, v.name, v.version, v.manifest_json, now_unix(), tick],
+    )
+    .map_err(db_err("recording a version"))?;
+    let id = tx.last_insert_rowid();
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO files (version_id, path, sha256, length) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(db_err("recording version files"))?;
+        for f in &files {
+            insert
+                .execute(params![id, f.path, f.sha256.to_hex(), to_i64("file length", f.length)?])
+                .map_err(db_err("recording version files"))?;
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "augment", version, about = "Augment-It: signed remote registry, offline cache and resolver")]
 #[command(after_help = "Exit codes: 0 ok · 1 error · 2 usage · 3 refused (verification failed) · \
-4 incompatible · 5 registry unreachable and nothing cached · 6 cache damaged")]
+4 incompatible · 5 registry unreachable and nothing cached · 6 cache damaged · 7 stack not healthy")]
 pub struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
@@ -32,10 +32,12 @@ pub enum Command {
     /// Publish a built remote (a folder with remote.json at its root) to a registry folder.
     Publish {
         remote_dir: PathBuf,
+        /// The registry folder; the new snapshot is signed here with --key.
         #[arg(long)]
-        registry: PathBuf,
+        registry: String,
+        /// The snapshot signing key, for a registry folder.
         #[arg(long)]
-        key: PathBuf,
+        key: Option<PathBuf>,
         /// How long the new snapshot stays valid, e.g. "30days", "12h" (clients then call the registry stale).
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
         expires_in: std::time::Duration,
@@ -48,6 +50,9 @@ pub enum Command {
     /// Share an exact set of remote versions.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Run the sidecar services as local containers (Docker or Podman).
+    #[command(subcommand)]
+    Stack(crate::stack::StackCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +77,7 @@ pub struct CacheDir {
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    /// Registry folder, file:// URL or http(s):// URL. Defaults to the last registry resolved from.
+    /// Registry folder, file:// URL or http(s):// URL. Required unless --offline.
     #[arg(long)]
     pub registry: Option<String>,
     /// The registry's public key (.pub file or 64 hex digits) or a root.json to trust; needed on first contact.

@@ -18,11 +18,15 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Keygen { out } => keygen(json, &out),
         Command::Registry(RegistryCommand::Init { dir, key, expires_in }) => registry_init(json, &dir, &key, expires_in),
-        Command::Publish { remote_dir, registry, key, expires_in } => publish(json, &remote_dir, &registry, &key, expires_in),
+        Command::Publish { remote_dir, registry, key, expires_in, .. } => {
+            let key = key.context("--key is needed to publish to a registry folder")?;
+            publish(json, &remote_dir, Path::new(&registry), &key, expires_in)
+        }
         Command::Resolve(args) => resolve(json, args).await,
         Command::Cache(command) => cache_command(json, command),
         Command::Lock(LockCommand::Export { file, cache }) => lock_export(json, &file, &cache),
         Command::Lock(LockCommand::Apply { file, trust, cache }) => lock_apply(json, &file, trust.as_deref(), &cache).await,
+        Command::Stack(command) => crate::stack::run(json, command).await,
     }
 }
 

@@ -10,6 +10,8 @@ pub const INCOMPATIBLE: u8 = 4;
 pub const UNREACHABLE: u8 = 5;
 /// `cache verify` found damage.
 pub const DAMAGED: u8 = 6;
+/// `stack status`: not every service is running and healthy.
+pub const NOT_HEALTHY: u8 = 7;
 
 /// Prints the error chain and maps its kind to an exit code.
 pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {

@@ -1,0 +1,176 @@
+//! Images built locally from prebuilt static binaries, so `up` never pulls:
+//! the build context is a tar of `docker/Dockerfile.prebuilt` and the binary.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bollard::query_parameters::BuildImageOptions;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::{Engine, LABEL_MANAGED, StackError};
+
+/// `docker/Dockerfile.prebuilt`, compiled in.
+pub const PREBUILT_DOCKERFILE: &str = include_str!("../../../docker/Dockerfile.prebuilt");
+
+/// The repository part of every image the stack builds.
+pub const IMAGE_PREFIX: &str = "augment-it/";
+
+/// Where the service binaries are: `AUGMENT_STACK_BIN_DIR` if set, else the
+/// folder of the running executable when it holds them (an installed
+/// `augment` next to its sidecars), else this workspace's static release
+/// folder `target/x86_64-unknown-linux-gnu/release`.
+pub fn default_bin_dir(first_binary: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("AUGMENT_STACK_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
+        && dir.join(first_binary).is_file()
+        && is_static(&dir.join(first_binary)).unwrap_or(false)
+    {
+        return dir;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/x86_64-unknown-linux-gnu/release")
+}
+
+/// A binary checked to be a static Linux executable, with its content hash.
+#[derive(Debug, Clone)]
+pub struct Binary {
+    pub path: PathBuf,
+    pub name: String,
+    /// sha256 of the file: images are tagged with it, so a rebuilt binary
+    /// gets a new image and an unchanged one is never rebuilt.
+    pub sha256: String,
+}
+
+impl Binary {
+    /// Checks `dir/name` and hashes it.
+    pub fn open(dir: &Path, name: &str) -> Result<Self, StackError> {
+        let path = dir.join(name);
+        let problem = |reason: &str| StackError::Binary { path: path.clone(), reason: reason.to_owned() };
+        if !path.is_file() {
+            return Err(problem("the service binary was not found"));
+        }
+        match is_static(&path) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(problem("the service binary is dynamically linked and cannot run in a FROM scratch image"));
+            }
+            Err(_) => return Err(problem("the service binary is not a Linux executable")),
+        }
+        let mut file =
+            std::fs::File::open(&path).map_err(|e| problem(&format!("the service binary cannot be read ({e})")))?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 16];
+        loop {
+            let read =
+                file.read(&mut buffer).map_err(|e| problem(&format!("the service binary cannot be read ({e})")))?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+        }
+        Ok(Binary { path, name: name.to_owned(), sha256: hex::encode(hasher.finalize()) })
+    }
+
+    /// `augment-it/<name>:<first 12 hex digits of the hash>`.
+    pub fn image_tag(&self) -> String {
+        format!("{IMAGE_PREFIX}{}:{}", self.name, &self.sha256[..12])
+    }
+}
+
+/// Whether `path` is an ELF executable without a program interpreter (a
+/// dynamic loader), i.e. one that runs with nothing else in the image.
+/// `Err` when it is not ELF at all.
+pub fn is_static(path: &Path) -> std::io::Result<bool> {
+    let mut header = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)?.take(64 * 1024).read_to_end(&mut header)?;
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a 64-bit ELF file");
+    if header.len() < 64 || &header[..4] != b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+        return Err(invalid());
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]) as usize;
+    let phoff = u64::from_le_bytes(header[0x20..0x28].try_into().map_err(|_| invalid())?) as usize;
+    let phentsize = u16_at(0x36);
+    let phnum = u16_at(0x38);
+    const PT_INTERP: u32 = 3;
+    for index in 0..phnum {
+        let at = phoff + index * phentsize;
+        let Some(entry) = header.get(at..at + 4) else {
+            return Err(invalid());
+        };
+        if u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]) == PT_INTERP {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Builds the image for `binary` unless the engine already has it; returns its tag.
+pub async fn ensure_image(engine: &Engine, binary: &Binary) -> Result<String, StackError> {
+    let tag = binary.image_tag();
+    if engine.docker.inspect_image(&tag).await.is_ok() {
+        tracing::debug!(%tag, "image present");
+        return Ok(tag);
+    }
+    tracing::info!(%tag, "building image");
+    let context = build_context(binary)?;
+    let options = BuildImageOptions {
+        dockerfile: "Dockerfile".to_owned(),
+        t: Some(tag.clone()),
+        rm: true,
+        forcerm: true,
+        buildargs: Some(HashMap::from([("BINARY".to_owned(), binary.name.clone())])),
+        labels: Some(HashMap::from([(LABEL_MANAGED.to_owned(), "true".to_owned())])),
+        ..Default::default()
+    };
+    let mut stream = engine.docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(detail) = info.error_detail {
+                    return Err(StackError::Build {
+                        image: tag,
+                        reason: detail.message.unwrap_or_else(|| "no reason given".to_owned()),
+                    });
+                }
+                if let Some(line) = info.stream.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+                    tracing::debug!(image = %tag, "{line}");
+                }
+            }
+            Err(err) => {
+                return Err(StackError::Build { image: tag, reason: crate::engine::root_cause(&err) });
+            }
+        }
+    }
+    // Some engines report failures only by not producing the image.
+    engine.docker.inspect_image(&tag).await.map_err(|e| StackError::Build {
+        image: tag.clone(),
+        reason: format!("the engine reported no error but has no image: {}", crate::engine::root_cause(&e)),
+    })?;
+    Ok(tag)
+}
+
+/// A tar with `Dockerfile` and the binary, owned by root and executable by all.
+fn build_context(binary: &Binary) -> Result<Vec<u8>, StackError> {
+    let io = |action: &str| {
+        let action = action.to_owned();
+        move |source| StackError::Io { action, source }
+    };
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(PREBUILT_DOCKERFILE.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "Dockerfile", PREBUILT_DOCKERFILE.as_bytes())
+        .map_err(io("writing the build context"))?;
+    let file = std::fs::File::open(&binary.path).map_err(io(&format!("reading {}", binary.path.display())))?;
+    let size = file.metadata().map_err(io(&format!("reading {}", binary.path.display())))?.len();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(&mut header, &binary.name, file).map_err(io("writing the build context"))?;
+    tar.into_inner().map_err(io("writing the build context"))
+}

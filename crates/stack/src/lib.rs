@@ -1,0 +1,48 @@
+//! The local stack: the sidecar services (parsers, connector, gateway) as
+//! containers on this machine, through the Docker Engine API (bollard) of
+//! Docker or Podman.
+//!
+//! ```text
+//! StackDefinition (docker/stack.toml) ──▶ Stack::up ──▶ images from static binaries (no pull)
+//!                                                   ├─▶ labelled network, volumes, containers
+//!                                                   └─▶ each service's /health polled on 127.0.0.1
+//! ```
+//!
+//! What holds everywhere:
+//!
+//! - everything created carries [`LABEL_STACK`]`=<stack name>`; [`Stack::down`]
+//!   removes containers, networks and volumes with that label and nothing else;
+//! - ports are published on `127.0.0.1` only;
+//! - state is never kept on disk: [`Stack::status`] and [`Stack::up`] ask the
+//!   engine, so a new process (or the app after a restart) sees the same stack;
+//! - [`Stack::up`] is idempotent: running healthy containers are left alone,
+//!   stopped ones started, unhealthy ones restarted, ones whose image or
+//!   settings changed recreated;
+//! - health is polled over loopback by this crate rather than read from the
+//!   engine, because Podman's health status stays `starting` without systemd;
+//! - every check that can refuse (engine, binaries, ports) runs before the
+//!   first change, so a refused `up` leaves nothing behind.
+
+mod definition;
+mod engine;
+mod error;
+mod images;
+mod lifecycle;
+
+pub use definition::{BUILT_IN, ServiceDefinition, StackDefinition};
+pub use engine::{Engine, EngineKind};
+pub use error::StackError;
+pub use images::{Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, default_bin_dir, ensure_image, is_static};
+pub use lifecycle::{
+    Action, DownReport, EngineInfo, Health, ServiceStatus, ServiceUp, Stack, StackStatus, State, UpReport,
+};
+
+/// On every container, network and volume: the stack's name.
+pub const LABEL_STACK: &str = "it.augment.stack";
+/// On every container: the service it runs.
+pub const LABEL_SERVICE: &str = "it.augment.service";
+/// On every container: a hash of everything it was created from, so `up`
+/// can tell a container whose image or settings changed.
+pub const LABEL_CONFIG: &str = "it.augment.config";
+/// On every image the stack builds.
+pub const LABEL_MANAGED: &str = "it.augment.managed";

@@ -1,0 +1,153 @@
+// The shell: header with the registry status and "Check for updates", the
+// navigation of resolved remotes, the workspace where each remote is
+// mounted, the Remotes panel and Settings.
+//
+// Start-up is offline first: the cache's selection paints at once, then a
+// background registry check (in Rust) reports through an event.
+import { useCallback, useEffect, useState } from "react";
+import { asCommandError, ipc, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
+import { badgeFor } from "./status";
+import { RemoteSlot } from "./RemoteSlot";
+import { RemotesPanel } from "./RemotesPanel";
+import { SettingsPage } from "./SettingsPage";
+
+type Page = "workspace" | "remotes" | "settings";
+
+export function App() {
+  const [remotes, setRemotes] = useState<RemoteView[] | null>(null);
+  const [registries, setRegistries] = useState<RegistryView[]>([]);
+  const [checked, setChecked] = useState(false);
+  const [checking, setChecking] = useState(false);
+  const [notices, setNotices] = useState<string[]>([]);
+  const [page, setPage] = useState<Page>("workspace");
+
+  const notify = useCallback((text: string) => setNotices((list) => [...list.slice(-4), text]), []);
+
+  const refreshFromCache = useCallback(async () => {
+    try {
+      const view = await ipc.remotesFromCache();
+      setRemotes(view.remotes);
+    } catch (err) {
+      notify(`Could not read the cache: ${asCommandError(err).message}`);
+    }
+  }, [notify]);
+
+  const checkForUpdates = useCallback(async () => {
+    try {
+      const started = await ipc.checkForUpdates();
+      if (started) setChecking(true);
+    } catch (err) {
+      notify(`Could not check for updates: ${asCommandError(err).message}`);
+    }
+  }, [notify]);
+
+  useEffect(() => {
+    const unlisteners: Promise<() => void>[] = [
+      onRegistryChecked((view) => {
+        setRemotes(view.remotes);
+        setRegistries(view.registries);
+        setChecked(true);
+        setChecking(false);
+      }),
+      onRegistryCheckFailed((err) => {
+        setChecking(false);
+        setChecked(true);
+        notify(`Registry check failed: ${err.message}`);
+      }),
+    ];
+    // Listeners first, so the check's event cannot be missed; then paint
+    // from the cache; then ask for the background check.
+    Promise.all(unlisteners)
+      .then(refreshFromCache)
+      .then(checkForUpdates)
+      .catch((err) => notify(`Start-up failed: ${asCommandError(err).message}`));
+    return () => {
+      unlisteners.forEach((p) => p.then((unlisten) => unlisten()));
+    };
+  }, [refreshFromCache, checkForUpdates, notify]);
+
+  const onRolledBack = useCallback(
+    (rollback: Rollback, reason: string) => {
+      notify(
+        `${rollback.name} ${rollback.from} failed to load (${reason}); rolled back to ${rollback.to}, the last known good version, and pinned it.`,
+      );
+      void refreshFromCache();
+    },
+    [notify, refreshFromCache],
+  );
+
+  const badge = badgeFor(registries, checked);
+  const offline = badge.kind === "offline" || badge.kind === "error";
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <h1>Augment-It</h1>
+        <span className={`badge badge-${badge.kind}`} data-testid="registry-status" data-state={badge.kind}>
+          {badge.text}
+        </span>
+        <button type="button" data-testid="check-updates" disabled={checking} onClick={checkForUpdates}>
+          {checking ? "Checking…" : "Check for updates"}
+        </button>
+        <nav className="pages">
+          <button type="button" aria-pressed={page === "workspace"} onClick={() => setPage("workspace")}>
+            Workspace
+          </button>
+          <button type="button" aria-pressed={page === "remotes"} data-testid="open-remotes" onClick={() => setPage("remotes")}>
+            Remotes
+          </button>
+          <button type="button" aria-pressed={page === "settings"} data-testid="open-settings" onClick={() => setPage("settings")}>
+            Settings
+          </button>
+        </nav>
+      </header>
+      {notices.length > 0 && (
+        <ul className="notices" data-testid="notices">
+          {notices.map((text, i) => (
+            <li key={i}>{text}</li>
+          ))}
+        </ul>
+      )}
+      <div className="body">
+        <aside className="sidebar">
+          <h2>Remotes</h2>
+          {remotes === null ? (
+            <p className="muted">Reading the cache…</p>
+          ) : remotes.length === 0 ? (
+            <p className="muted">No remotes yet. Add a registry in Settings, then check for updates.</p>
+          ) : (
+            <ul className="remote-nav" data-testid="remote-nav">
+              {remotes.map((remote) => (
+                <li key={remote.name} data-remote={remote.name}>
+                  <a
+                    href={`#remote-${remote.name}`}
+                    onClick={() => setPage("workspace")}
+                    className={remote.version ? "" : "unavailable"}
+                  >
+                    {remote.displayName ?? remote.name}
+                  </a>
+                  <span className="version">{remote.version ?? "unavailable"}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </aside>
+        <main>
+          <div className="workspace" hidden={page !== "workspace"}>
+            {remotes?.map((remote) => (
+              <RemoteSlot
+                key={remote.name}
+                remote={remote}
+                offline={offline}
+                onRolledBack={onRolledBack}
+                onResolveAgain={checkForUpdates}
+              />
+            ))}
+          </div>
+          {page === "remotes" && <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} />}
+          {page === "settings" && <SettingsPage notify={notify} onSaved={checkForUpdates} registries={registries} />}
+        </main>
+      </div>
+    </div>
+  );
+}

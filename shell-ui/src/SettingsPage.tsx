@@ -1,0 +1,87 @@
+// Settings: registries in priority order (first wins), each with the trust
+// anchor used on first contact. Saved to settings.json in the config dir.
+import { useEffect, useState } from "react";
+import { asCommandError, ipc, type RegistryConfig, type RegistryView, type SettingsView } from "./ipc";
+
+export function SettingsPage(props: { notify: (text: string) => void; onSaved: () => Promise<void>; registries: RegistryView[] }) {
+  const { notify } = props;
+  const [view, setView] = useState<SettingsView | null>(null);
+  const [rows, setRows] = useState<RegistryConfig[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    ipc.getSettings().then(
+      (loaded) => {
+        setView(loaded);
+        setRows(loaded.saved.registries);
+      },
+      (err) => notify(`Could not read the settings: ${asCommandError(err).message}`),
+    );
+  }, [notify]);
+
+  const update = (i: number, patch: Partial<RegistryConfig>) => setRows((list) => list.map((row, j) => (j === i ? { ...row, ...patch } : row)));
+  const move = (i: number, by: number) =>
+    setRows((list) => {
+      const j = i + by;
+      if (j < 0 || j >= list.length) return list;
+      const next = [...list];
+      [next[i], next[j]] = [next[j], next[i]];
+      return next;
+    });
+
+  const save = async () => {
+    const registries = rows.map((r) => ({ url: r.url.trim(), trust: r.trust?.trim() ? r.trust.trim() : null }));
+    try {
+      await ipc.saveSettings({ registries });
+      setError(null);
+      notify("Settings saved; checking the registries.");
+      await props.onSaved();
+    } catch (err) {
+      setError(asCommandError(err).message);
+    }
+  };
+
+  const statusOf = (url: string) => props.registries.find((r) => r.url === url);
+
+  return (
+    <section className="panel" data-testid="settings">
+      <h2>Registries</h2>
+      <p className="muted">In priority order: a remote comes from the first registry that offers a compatible version.</p>
+      {view?.launchRegistry && (
+        <p>
+          From the command line (used first, not saved): <code>{view.launchRegistry.url}</code>
+        </p>
+      )}
+      <ol className="registries">
+        {rows.map((row, i) => (
+          <li key={i}>
+            <input aria-label="registry URL" value={row.url} placeholder="https://registry.example/ or /path/to/registry" onChange={(e) => update(i, { url: e.target.value })} />
+            <input aria-label="trusted key" value={row.trust ?? ""} placeholder="public key (hex) or path to .pub / root.json" onChange={(e) => update(i, { trust: e.target.value })} />
+            <button type="button" onClick={() => move(i, -1)} disabled={i === 0}>
+              ↑
+            </button>
+            <button type="button" onClick={() => move(i, 1)} disabled={i === rows.length - 1}>
+              ↓
+            </button>
+            <button type="button" onClick={() => setRows((list) => list.filter((_, j) => j !== i))}>
+              Remove
+            </button>
+            {statusOf(row.url)?.status && <span className="muted"> {statusOf(row.url)?.status?.state}</span>}
+          </li>
+        ))}
+      </ol>
+      <button type="button" onClick={() => setRows((list) => [...list, { url: "", trust: "" }])}>
+        Add registry
+      </button>{" "}
+      <button type="button" onClick={save}>
+        Save
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {view && <p className="muted">Saved in {view.path}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,67 @@
+// Module Federation at runtime: remotes are registered from what the Rust
+// side resolved (their mfe:// entry URLs), never from a URL baked into the
+// build. React and react-dom are shared singletons: every remote renders
+// with the shell's copy, so hooks and context work across the boundary.
+import * as React from "react";
+import * as ReactDOM from "react-dom";
+import * as ReactDOMClient from "react-dom/client";
+import { createInstance } from "@module-federation/runtime";
+
+const REACT_VERSION = React.version;
+
+const federation = createInstance({
+  name: "augment_shell",
+  remotes: [],
+  shared: {
+    react: {
+      version: REACT_VERSION,
+      scope: "default",
+      lib: () => React,
+      shareConfig: { singleton: true, requiredVersion: `^${REACT_VERSION.split(".")[0]}.0.0` },
+    },
+    "react-dom": {
+      version: REACT_VERSION,
+      scope: "default",
+      lib: () => ReactDOM,
+      shareConfig: { singleton: true, requiredVersion: `^${REACT_VERSION.split(".")[0]}.0.0` },
+    },
+    "react-dom/client": {
+      version: REACT_VERSION,
+      scope: "default",
+      lib: () => ReactDOMClient,
+      shareConfig: { singleton: true, requiredVersion: `^${REACT_VERSION.split(".")[0]}.0.0` },
+    },
+  },
+});
+
+/** What a remote's exposed module may look like: a React component as the
+ * default export, or a framework-free `mount(element) → unmount`. */
+export type RemoteModule =
+  | { default: React.ComponentType<{ host: HostApi }> }
+  | { mount: (element: HTMLElement, host: HostApi) => (() => void) | void };
+
+/** What the shell hands to every remote. Deliberately small: no IPC. */
+export interface HostApi {
+  hostApiVersion: string;
+  remote: { name: string; version: string };
+}
+
+export const HOST_API_VERSION = "1.0.0";
+
+/**
+ * Registers `name` at `entryUrl` (replacing an earlier registration, e.g. of
+ * another version) and loads its exposed module. `attempt` > 0 adds a query
+ * so a retry fetches and evaluates the entry again instead of reusing the
+ * module map's failed record; the mfe:// handler ignores the query.
+ */
+export async function loadRemoteModule(name: string, entryUrl: string, expose: string, attempt: number): Promise<RemoteModule> {
+  const entry = attempt > 0 ? `${entryUrl}?attempt=${attempt}` : entryUrl;
+  federation.registerRemotes([{ name, entry, type: "module" }], { force: true });
+  const id = `${name}/${expose.replace(/^\.\//, "")}`;
+  const module = await federation.loadRemote<RemoteModule>(id);
+  if (!module) throw new Error(`${id} loaded but exported nothing`);
+  if (!("mount" in module && typeof module.mount === "function") && !("default" in module && typeof module.default === "function")) {
+    throw new Error(`${id} exports neither a React component (default) nor mount()`);
+  }
+  return module;
+}

@@ -1,0 +1,47 @@
+//! `connector`: serves `connector::app` until SIGTERM or ctrl-c.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+/// Calls AI providers on behalf of clients, with keys held by the server.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on. Loopback by default; containers pass 0.0.0.0:8082.
+    #[arg(long, env = "CONNECTOR_LISTEN", default_value = "127.0.0.1:8082")]
+    listen: SocketAddr,
+
+    /// Providers offered: built-in ids, or id=base-url, separated by commas.
+    #[arg(long, env = "CONNECTOR_PROVIDERS", default_value = "openai,anthropic,groq")]
+    providers: String,
+
+    /// A folder with one file per provider holding its key (a mounted secret).
+    /// AUGMENT_<ID>_API_KEY environment variables take precedence.
+    #[arg(long, env = "CONNECTOR_KEYS_DIR")]
+    keys_dir: Option<PathBuf>,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "CONNECTOR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    sidecar_http::init_tracing().context("setting up logging")?;
+    let providers = connector::parse_providers(&args.providers).context("reading CONNECTOR_PROVIDERS")?;
+    let keys = connector::ServerKeys::from_env(args.keys_dir.clone());
+    for provider in &providers {
+        // Where each key comes from, never the key itself.
+        tracing::info!(provider = %provider.id, base_url = %provider.base_url, key = ?keys.origin(&provider.id), "provider configured");
+    }
+    let config = connector::Config { max_body_bytes: args.max_body_bytes, ..connector::Config::new(providers) };
+    let state = connector::AppState::new(config, keys).context("setting up the connector")?;
+    let readiness = state.readiness();
+    sidecar_http::serve(args.listen, connector::app(state), readiness)
+        .await
+        .with_context(|| format!("serving the connector on {}", args.listen))
+}

@@ -1,0 +1,267 @@
+//! The connector through its router, against the fake provider on loopback:
+//! both wire formats, keys from the environment and from a mounted file,
+//! the errors a caller can act on, and that no key reaches a log or a response.
+#![allow(clippy::unwrap_used)] // tests: a failed setup step should fail loudly
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use connector::{AppState, Config, ServerKeys};
+use fake_provider::{FakeConfig, FakeProvider};
+use http_body_util::BodyExt;
+use providers::{ProviderConfig, RetryPolicy};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const OPENAI_KEY: &str = "sk-openai-test-0123456789abcdef";
+const ANTHROPIC_KEY: &str = "sk-ant-test-0123456789abcdef";
+
+async fn fake(expected_key: &str) -> FakeProvider {
+    FakeProvider::start(FakeConfig {
+        expected_key: Some(expected_key.to_owned()),
+        reply: "Paris.".to_owned(),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// A built-in preset pointed at `fake`, with waits short enough for tests.
+fn preset(id: &str, fake: &FakeProvider) -> ProviderConfig {
+    let mut config = ProviderConfig::builtin(id).unwrap().with_base_url(fake.base_url());
+    config.retry = RetryPolicy::new(2, Duration::from_millis(10));
+    config.request_timeout = Duration::from_secs(10);
+    config
+}
+
+fn env(vars: &[(&str, &str)]) -> connector::EnvLookup {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Arc::new(move |name| map.get(name).cloned())
+}
+
+fn service(providers: Vec<ProviderConfig>, keys: ServerKeys) -> Router {
+    connector::app(AppState::new(Config::new(providers), keys).unwrap())
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Value, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), text)
+}
+
+async fn complete(app: &Router, body: Value) -> (StatusCode, Value, String) {
+    let request = Request::post("/v1/complete")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(app, request).await
+}
+
+#[tokio::test]
+async fn openai_completion_with_the_key_from_the_environment() {
+    let openai = fake(OPENAI_KEY).await;
+    let keys = ServerKeys::with_lookup(None, env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY)]));
+    let app = service(vec![preset("openai", &openai)], keys);
+
+    let (status, body, _) =
+        complete(&app, json!({ "provider": "openai", "model": "gpt-4o-mini", "prompt": "Capital of France?" })).await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["text"], "Paris.");
+    assert_eq!(body["provider"], "openai");
+    let recorded = openai.requests();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].bearer_token(), Some(OPENAI_KEY), "the key travels in the header");
+    assert_eq!(recorded[0].json().unwrap()["messages"][0]["content"], "Capital of France?");
+}
+
+#[tokio::test]
+async fn anthropic_completion_with_the_key_from_a_mounted_file() {
+    let anthropic = fake(ANTHROPIC_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A mounted secret usually ends with a newline; it must not reach the header.
+    let mut file = std::fs::File::create(dir.path().join("anthropic")).unwrap();
+    writeln!(file, "{ANTHROPIC_KEY}").unwrap();
+    let keys = ServerKeys::with_lookup(Some(dir.path().to_owned()), env(&[]));
+    let app = service(vec![preset("anthropic", &anthropic)], keys);
+
+    let (status, body, _) = complete(
+        &app,
+        json!({ "provider": "anthropic", "model": "claude-3-5-haiku-latest", "prompt": "Capital?", "system": "Be brief.", "max_tokens": 20 }),
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["text"], "Paris.");
+    let recorded = anthropic.requests();
+    assert_eq!(recorded[0].api_key(), Some(ANTHROPIC_KEY));
+    let sent = recorded[0].json().unwrap();
+    assert_eq!(sent["system"], "Be brief.");
+    assert_eq!(sent["max_tokens"], 20);
+}
+
+#[tokio::test]
+async fn a_rotated_key_file_is_used_without_a_restart() {
+    let openai = fake("sk-second-key-000000000000").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("openai"), "sk-first-key-0000000000000").unwrap();
+    let app = service(vec![preset("openai", &openai)], ServerKeys::with_lookup(Some(dir.path().to_owned()), env(&[])));
+    let request = json!({ "provider": "openai", "model": "gpt-4o-mini", "prompt": "hi" });
+
+    let (first, body, _) = complete(&app, request.clone()).await;
+    assert_eq!(first, StatusCode::BAD_GATEWAY, "the fake accepts only the second key: {body}");
+    assert_eq!(body["code"], "invalid_key");
+
+    std::fs::write(dir.path().join("openai"), "sk-second-key-000000000000").unwrap();
+    let (second, body, _) = complete(&app, request).await;
+    assert_eq!(second, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_missing_key_says_which_variable_or_file_to_set() {
+    let openai = fake(OPENAI_KEY).await;
+    let app = service(vec![preset("openai", &openai)], ServerKeys::with_lookup(None, env(&[])));
+
+    let (status, body, _) =
+        complete(&app, json!({ "provider": "openai", "model": "gpt-4o-mini", "prompt": "hi" })).await;
+
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["code"], "no_key");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("AUGMENT_OPENAI_API_KEY") && message.contains("CONNECTOR_KEYS_DIR"), "{message}");
+    assert_eq!(openai.request_count(), 0, "nothing is sent without a key");
+}
+
+#[tokio::test]
+async fn provider_failures_map_to_statuses_a_caller_can_act_on() {
+    let openai = fake(OPENAI_KEY).await;
+    let keys = ServerKeys::with_lookup(None, env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY)]));
+    let app = service(vec![preset("openai", &openai)], keys);
+    for (prompt, model, status, code) in [
+        ("hi", "no-such-model", StatusCode::NOT_FOUND, "model_not_found"),
+        ("[fake:500]", "gpt-4o-mini", StatusCode::BAD_GATEWAY, "server_error"),
+        ("[fake:429:120]", "gpt-4o-mini", StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+    ] {
+        let (got, body, _) = complete(&app, json!({ "provider": "openai", "model": model, "prompt": prompt })).await;
+        assert_eq!(got, status, "{prompt}: {body}");
+        assert_eq!(body["code"], code, "{prompt}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_before_any_provider_call() {
+    let openai = fake(OPENAI_KEY).await;
+    let keys = ServerKeys::with_lookup(None, env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY)]));
+    let app = connector::app(
+        AppState::new(Config { max_body_bytes: 256, ..Config::new(vec![preset("openai", &openai)]) }, keys).unwrap(),
+    );
+
+    let (status, body, _) = complete(&app, json!({ "provider": "mistral", "model": "m", "prompt": "hi" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "unknown_provider");
+    assert_eq!(body["providers"], json!(["openai"]));
+
+    let (status, body, _) = complete(&app, json!({ "provider": "openai", "model": "m" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "missing prompt: {body}");
+    assert_eq!(body["code"], "bad_request");
+
+    let (status, body, _) =
+        complete(&app, json!({ "provider": "openai", "model": "m", "prompt": "x".repeat(1000) })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["code"], "body_too_large");
+
+    // A pasted key in the provider field is not echoed back.
+    let (status, _, text) = complete(&app, json!({ "provider": OPENAI_KEY, "model": "m", "prompt": "hi" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!text.contains(OPENAI_KEY), "{text}");
+
+    assert_eq!(openai.request_count(), 0);
+}
+
+#[tokio::test]
+async fn providers_listing_says_where_keys_come_from_without_showing_them() {
+    let openai = fake(OPENAI_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("anthropic"), ANTHROPIC_KEY).unwrap();
+    let keys = ServerKeys::with_lookup(Some(dir.path().to_owned()), env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY)]));
+    let app = service(vec![preset("openai", &openai), preset("anthropic", &openai), preset("groq", &openai)], keys);
+
+    let (status, body, text) = send(&app, Request::get("/v1/providers").body(Body::empty()).unwrap()).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let origins: HashMap<String, String> = body["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap().to_owned(), p["key"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(origins["openai"], "environment");
+    assert_eq!(origins["anthropic"], "file");
+    assert_eq!(origins["groq"], "missing");
+    assert!(!text.contains(OPENAI_KEY) && !text.contains(ANTHROPIC_KEY), "{text}");
+}
+
+#[tokio::test]
+async fn operational_endpoints_answer() {
+    let openai = fake(OPENAI_KEY).await;
+    let app = service(vec![preset("openai", &openai)], ServerKeys::with_lookup(None, env(&[])));
+    let (health, body, _) = send(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(health, StatusCode::OK);
+    assert_eq!(body["service"], "connector");
+    let (ready, _, _) = send(&app, Request::get("/ready").body(Body::empty()).unwrap()).await;
+    assert_eq!(ready, StatusCode::OK);
+    let _ = complete(&app, json!({ "provider": "openai", "model": "gpt-4o-mini", "prompt": "hi" })).await;
+    let (metrics, _, text) = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(metrics, StatusCode::OK);
+    assert!(text.contains(r#"connector_provider_calls_total{outcome="no_key",provider="openai"} 1"#), "{text}");
+    let (missing, body, _) = send(&app, Request::get("/nope").body(Body::empty()).unwrap()).await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "not_found");
+}
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn keys_never_reach_the_logs_even_at_trace_level() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let openai = fake(OPENAI_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("anthropic"), "sk-ant-wrong-key-00000000").unwrap();
+    let keys = ServerKeys::with_lookup(Some(dir.path().to_owned()), env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY)]));
+    let app = service(vec![preset("openai", &openai), preset("anthropic", &openai)], keys);
+    let (ok, _, _) = complete(&app, json!({ "provider": "openai", "model": "gpt-4o-mini", "prompt": "hi" })).await;
+    assert_eq!(ok, StatusCode::OK);
+    let (rejected, _, text) =
+        complete(&app, json!({ "provider": "anthropic", "model": "claude-3-5-haiku-latest", "prompt": "hi" })).await;
+    assert_eq!(rejected, StatusCode::BAD_GATEWAY, "the fake only accepts the OpenAI key");
+    assert!(!text.contains("sk-ant-wrong"), "{text}");
+
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(logs.contains("completed"), "the capture works: {logs}");
+    assert!(!logs.contains(OPENAI_KEY), "{logs}");
+    assert!(!logs.contains("sk-ant-wrong"), "{logs}");
+}

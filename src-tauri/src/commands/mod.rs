@@ -1,0 +1,14 @@
+//! IPC commands, one module per domain. Each command validates its input,
+//! calls one crate function (through [`crate::shell`] for resolving), and
+//! returns data or a `{ code, message }` error.
+
+pub mod remotes;
+pub mod settings;
+
+/// Events the shell emits to the UI.
+pub mod events {
+    /// A background registry check finished; payload: `ShellView`.
+    pub const REGISTRY_CHECKED: &str = "registry-checked";
+    /// A background registry check failed as a whole; payload: `CommandError`.
+    pub const REGISTRY_CHECK_FAILED: &str = "registry-check-failed";
+}

@@ -1,0 +1,117 @@
+//! Resolved remotes: the offline paint, the background registry check, and
+//! the Remotes panel (versions, pin, unpin, roll back, known-good marks).
+
+use serde::Serialize;
+use tauri::{AppHandle, Emitter as _, Manager as _, Runtime, State};
+
+use super::events;
+use crate::error::CommandResult;
+use crate::shell::{self, RemoteVersions, ShellState, ShellView};
+
+/// The remotes to mount, from the cache alone: no request is made, so the
+/// shell paints at once, online or not.
+#[tauri::command]
+pub async fn remotes_from_cache(state: State<'_, ShellState>) -> CommandResult<ShellView> {
+    shell::resolve_view(&state, true).await
+}
+
+/// Starts a registry check in the background and returns at once: `true`
+/// if it started, `false` if one is already running. The result arrives as
+/// a `registry-checked` (or `registry-check-failed`) event.
+#[tauri::command]
+pub async fn check_for_updates<R: Runtime>(app: AppHandle<R>, state: State<'_, ShellState>) -> CommandResult<bool> {
+    let Some(guard) = state.begin_check() else {
+        return Ok(false);
+    };
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<ShellState>();
+        let result = shell::resolve_view(&state, false).await;
+        drop(guard);
+        let emitted = match result {
+            Ok(view) => app.emit(events::REGISTRY_CHECKED, view),
+            Err(err) => app.emit(events::REGISTRY_CHECK_FAILED, err),
+        };
+        if let Err(err) = emitted {
+            tracing::error!(%err, "could not deliver the registry check result to the UI");
+        }
+    });
+    Ok(true)
+}
+
+/// Every installed version per remote, with active, pinned and known-good marks.
+#[tauri::command]
+pub async fn remote_versions(state: State<'_, ShellState>) -> CommandResult<Vec<RemoteVersions>> {
+    shell::remote_versions(&state.cache)
+}
+
+/// Holds `name` at `version` (applied by the next resolve, e.g. `remotes_from_cache`).
+#[tauri::command]
+pub async fn pin_remote(state: State<'_, ShellState>, name: String, version: String) -> CommandResult<()> {
+    shell::checked_ref(&name, Some(&version))?;
+    Ok(state.cache.pin(&name, &version)?)
+}
+
+/// Lets `name` follow updates again; `false` if it was not pinned.
+#[tauri::command]
+pub async fn unpin_remote(state: State<'_, ShellState>, name: String) -> CommandResult<bool> {
+    shell::checked_ref(&name, None)?;
+    Ok(state.cache.unpin(&name)?)
+}
+
+/// Goes back to the last-known-good (or previous) version and pins it.
+#[tauri::command]
+pub async fn rollback_remote(state: State<'_, ShellState>, name: String) -> CommandResult<cache::Rollback> {
+    shell::checked_ref(&name, None)?;
+    Ok(state.cache.rollback(&name)?)
+}
+
+/// Records that `name` `version` mounted: rollback targets it from now on.
+#[tauri::command]
+pub async fn mark_known_good(state: State<'_, ShellState>, name: String, version: String) -> CommandResult<()> {
+    shell::checked_ref(&name, Some(&version))?;
+    state.cache.mark_known_good(&name, &version)?;
+    // `cargo xtask run --xvfb-screenshot` waits for these lines before it shoots.
+    tracing::info!(%name, %version, "remote mounted; marked known good");
+    Ok(())
+}
+
+/// What the shell did about a remote that failed to load.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadFailureOutcome {
+    /// Set when the failing version was replaced by the last-known-good one.
+    pub rolled_back: Option<cache::Rollback>,
+}
+
+/// A version failed to load. If it is the active version and a different
+/// version is known good, roll back to it (and pin it); otherwise nothing
+/// changes and the UI shows the failure.
+#[tauri::command]
+pub async fn report_load_failure(
+    state: State<'_, ShellState>,
+    name: String,
+    version: String,
+    reason: String,
+) -> CommandResult<LoadFailureOutcome> {
+    shell::checked_ref(&name, Some(&version))?;
+    let cache = &state.cache;
+    let known_good = cache.last_known_good(&name)?;
+    let active = cache.active(&name)?;
+    let should_roll_back =
+        active.as_deref() == Some(version.as_str()) && known_good.as_deref().is_some_and(|good| good != version);
+    if !should_roll_back {
+        tracing::warn!(%name, %version, reason = %truncate(&reason), "remote failed to load; no other known-good version");
+        return Ok(LoadFailureOutcome { rolled_back: None });
+    }
+    let rollback = cache.rollback(&name)?;
+    tracing::warn!(%name, from = %rollback.from, to = %rollback.to, reason = %truncate(&reason), "remote failed to load; rolled back");
+    Ok(LoadFailureOutcome { rolled_back: Some(rollback) })
+}
+
+/// The UI's reason text is only logged; keep a hostile remote from flooding the log.
+fn truncate(reason: &str) -> &str {
+    match reason.char_indices().nth(500) {
+        Some((at, _)) => &reason[..at],
+        None => reason,
+    }
+}

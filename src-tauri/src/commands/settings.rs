@@ -1,0 +1,35 @@
+//! Settings: the registries, in priority order, with their trust anchors.
+
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::CommandResult;
+use crate::settings::{RegistryConfig, Settings};
+use crate::shell::ShellState;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    /// What is saved and editable.
+    pub saved: Settings,
+    /// The registry given at launch (`--registry`), used first and not saved.
+    pub launch_registry: Option<RegistryConfig>,
+    /// Where the settings live, so a person can find the file.
+    pub path: String,
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, ShellState>) -> CommandResult<SettingsView> {
+    Ok(SettingsView {
+        saved: state.settings.load()?,
+        launch_registry: state.launch_registry.clone(),
+        path: state.settings.path().display().to_string(),
+    })
+}
+
+/// Validates and saves the settings; the next check uses them.
+#[tauri::command]
+pub async fn save_settings(state: State<'_, ShellState>, settings: Settings) -> CommandResult<()> {
+    settings.validate()?;
+    state.settings.save(&settings)
+}

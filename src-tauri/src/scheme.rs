@@ -1,0 +1,373 @@
+//! The `mfe` URI scheme: remotes' files, served only from the verified cache.
+//!
+//! `mfe://localhost/<remote>/<version>/<path>` (Linux, macOS) or
+//! `http://mfe.localhost/<remote>/<version>/<path>` (Windows, where WebView2
+//! maps custom schemes onto `http://<scheme>.localhost`). The handler is a
+//! pure function of the cache and the request, so it is tested without a
+//! webview: the path is percent-decoded once and then checked segment by
+//! segment (remote name, semver version, bundle path without `..`, absolute
+//! parts or backslashes); anything not indexed in the cache is a 404; the
+//! blob is re-hashed before it is served, so a file changed on disk after its
+//! verified install is refused rather than run.
+
+use std::borrow::Cow;
+
+use cache::BundleCache;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+
+/// The scheme name registered with the webview.
+pub const SCHEME: &str = "mfe";
+
+/// The origin under which remotes are served, for building entry URLs.
+#[cfg(windows)]
+pub const ORIGIN: &str = "http://mfe.localhost";
+#[cfg(not(windows))]
+pub const ORIGIN: &str = "mfe://localhost";
+
+/// The shell document's origins. Only they may import remotes' modules
+/// (ES module imports across schemes are CORS requests).
+const APP_ORIGINS: &[&str] = &["tauri://localhost", "http://tauri.localhost", "https://tauri.localhost"];
+
+/// Files in a version never change (a version is immutable once published,
+/// and the URL names the version), so the webview may keep them forever.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The URL a remote's file is served at.
+pub fn url_for(remote: &str, version: &str, path: &str) -> String {
+    format!("{ORIGIN}/{remote}/{version}/{path}")
+}
+
+/// A request for one file of one cached version, after sanitizing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRequest {
+    pub remote: String,
+    pub version: String,
+    pub path: String,
+}
+
+/// Why a request path was refused before any lookup.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathRefused {
+    #[error("the path is not valid percent-encoded UTF-8")]
+    Encoding,
+    #[error("the path must be /<remote>/<version>/<file>")]
+    Shape,
+    #[error("bad remote name: {0}")]
+    Remote(String),
+    #[error("bad version: {0}")]
+    Version(String),
+    #[error("bad file path: {0}")]
+    File(String),
+}
+
+/// Splits and checks the path part of a request URL (query already removed).
+pub fn parse_path(raw_path: &str) -> Result<FileRequest, PathRefused> {
+    // Backslashes are refused before decoding too: some URL parsers turn
+    // them into `/`, and `%5c` must not sneak one past the check below.
+    let decoded = percent_encoding::percent_decode_str(raw_path).decode_utf8().map_err(|_| PathRefused::Encoding)?;
+    let decoded: Cow<'_, str> = decoded;
+    let rest = decoded.strip_prefix('/').ok_or(PathRefused::Shape)?;
+    let mut parts = rest.splitn(3, '/');
+    let (Some(remote), Some(version), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(PathRefused::Shape);
+    };
+    manifest::validate_remote_name(remote).map_err(PathRefused::Remote)?;
+    manifest::Version::parse(version).map_err(|err| PathRefused::Version(err.to_string()))?;
+    manifest::validate_bundle_path(path).map_err(PathRefused::File)?;
+    Ok(FileRequest { remote: remote.to_owned(), version: version.to_owned(), path: path.to_owned() })
+}
+
+/// The `Content-Type` for a bundle path. JavaScript gets the one type every
+/// engine accepts for module scripts.
+pub fn content_type(path: &str) -> Cow<'static, str> {
+    let extension = path.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default();
+    match extension.as_str() {
+        "js" | "mjs" | "cjs" => Cow::Borrowed("text/javascript; charset=utf-8"),
+        "json" | "map" => Cow::Borrowed("application/json"),
+        "css" => Cow::Borrowed("text/css; charset=utf-8"),
+        "html" | "htm" => Cow::Borrowed("text/html; charset=utf-8"),
+        "wasm" => Cow::Borrowed("application/wasm"),
+        _ => {
+            let guess = mime_guess::from_path(path).first_or_octet_stream();
+            match guess.type_() {
+                mime_guess::mime::TEXT => Cow::Owned(format!("{guess}; charset=utf-8")),
+                _ => Cow::Owned(guess.to_string()),
+            }
+        }
+    }
+}
+
+/// Answers one request from the cache. Never panics, never reads outside
+/// the cache's blob store.
+pub fn respond(cache: &BundleCache, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let mut response = serve(cache, request.method(), request.uri().path());
+    let headers = response.headers_mut();
+    if let Some(allowed) = allowed_origin(origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// The `Access-Control-Allow-Origin` value: the shell's own origin when the
+/// request comes from it (or names none, as some webviews do for custom
+/// schemes); nothing for any other origin.
+fn allowed_origin(origin: Option<&str>) -> Option<HeaderValue> {
+    match origin {
+        Some(origin) if APP_ORIGINS.contains(&origin) => HeaderValue::from_str(origin).ok(),
+        Some(_) => None,
+        None => Some(HeaderValue::from_static(APP_ORIGINS[0])),
+    }
+}
+
+fn serve(cache: &BundleCache, method: &Method, path: &str) -> Response<Vec<u8>> {
+    if method != Method::GET && method != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are served");
+    }
+    let file = match parse_path(path) {
+        Ok(file) => file,
+        Err(refused) => {
+            tracing::warn!(path, %refused, "mfe: refused a request path");
+            return text(StatusCode::BAD_REQUEST, &format!("refused: {refused}"));
+        }
+    };
+    let found = match cache.file_path(&file.remote, &file.version, &file.path) {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(%err, remote = %file.remote, version = %file.version, "mfe: cache lookup failed");
+            return text(StatusCode::INTERNAL_SERVER_ERROR, "the cache could not be read");
+        }
+    };
+    let Some((blob, entry)) = found else {
+        tracing::debug!(remote = %file.remote, version = %file.version, path = %file.path, "mfe: not in the cache");
+        return text(StatusCode::NOT_FOUND, "not in the cache");
+    };
+    let bytes = match std::fs::read(&blob) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(%err, blob = %blob.display(), "mfe: indexed blob is unreadable");
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the cached file is unreadable: run `augment cache verify`",
+            );
+        }
+    };
+    if bytes.len() as u64 != entry.length || cache::Sha256Digest::of(&bytes) != entry.sha256 {
+        tracing::error!(remote = %file.remote, version = %file.version, path = %file.path, "mfe: cached file changed on disk");
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the cached file no longer matches its verified hash: run `augment cache verify`",
+        );
+    }
+    let length = bytes.len();
+    let body = if method == Method::HEAD { Vec::new() } else { bytes };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type(&file.path)) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", entry.sha256.to_hex())) {
+        headers.insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// The response when the shell state is not ready (a request raced start-up).
+pub fn unavailable() -> Response<Vec<u8>> {
+    text(StatusCode::SERVICE_UNAVAILABLE, "the shell is starting")
+}
+
+fn text(status: StatusCode, message: &str) -> Response<Vec<u8>> {
+    let mut response = Response::new(message.as_bytes().to_vec());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use cache::{FileEntry, NewVersion, Sha256Digest};
+
+    use super::*;
+
+    /// A real cache in a temporary folder with `hello 1.0.0` installed.
+    fn cache_with_hello() -> (tempfile::TempDir, BundleCache) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = BundleCache::open(dir.path()).expect("open cache");
+        let files: &[(&str, &[u8])] = &[
+            ("remoteEntry.js", b"export const init = () => {};\n"),
+            ("assets/style.css", b"body{}"),
+            ("assets/logo.svg", b"<svg/>"),
+            ("assets/data.bin", b"\x00\x01"),
+            ("assets/app.wasm", b"\x00asm"),
+        ];
+        let guard = cache.install_guard().expect("guard");
+        let mut entries = Vec::new();
+        for (path, bytes) in files {
+            let digest = Sha256Digest::of(bytes);
+            cache.write_blob(&guard, &digest, bytes).expect("write blob");
+            entries.push(FileEntry { path: (*path).to_owned(), sha256: digest, length: bytes.len() as u64 });
+        }
+        let version = NewVersion {
+            registry: "file:///registry".into(),
+            name: "hello".into(),
+            version: "1.0.0".into(),
+            manifest_json: "{}".into(),
+            files: entries,
+        };
+        cache.commit_version(&guard, &version).expect("commit");
+        (dir, cache)
+    }
+
+    fn get(cache: &BundleCache, uri: &str) -> Response<Vec<u8>> {
+        let request = Request::builder().uri(uri).body(Vec::new()).expect("request");
+        respond(cache, &request)
+    }
+
+    #[test]
+    fn serves_a_cached_module_with_js_type_cors_and_immutable_caching() {
+        let (_dir, cache) = cache_with_hello();
+        let response = get(&cache, "mfe://localhost/hello/1.0.0/remoteEntry.js");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.body(), b"export const init = () => {};\n");
+        let headers = response.headers();
+        assert_eq!(headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "tauri://localhost");
+    }
+
+    #[test]
+    fn the_windows_form_and_a_query_string_serve_the_same_file() {
+        let (_dir, cache) = cache_with_hello();
+        let response = get(&cache, "http://mfe.localhost/hello/1.0.0/remoteEntry.js?retry=3");
+        assert_eq!(response.status(), StatusCode::OK, "the query is a cache-buster, not part of the path");
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        let (_dir, cache) = cache_with_hello();
+        for (path, expected) in [
+            ("assets/style.css", "text/css; charset=utf-8"),
+            ("assets/logo.svg", "image/svg+xml"),
+            ("assets/data.bin", "application/octet-stream"),
+            ("assets/app.wasm", "application/wasm"),
+        ] {
+            let response = get(&cache, &format!("mfe://localhost/hello/1.0.0/{path}"));
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(response.headers()[header::CONTENT_TYPE], expected, "{path}");
+        }
+        assert_eq!(content_type("a/b.MJS"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("x.json"), "application/json");
+    }
+
+    #[test]
+    fn traversal_and_malformed_paths_are_refused_before_any_lookup() {
+        let (_dir, cache) = cache_with_hello();
+        for path in [
+            "/hello/1.0.0/../../index.sqlite",
+            "/hello/1.0.0/%2e%2e/%2e%2e/index.sqlite",
+            "/hello/1.0.0/%2E%2E%2F%2E%2E%2Findex.sqlite",
+            "/hello/1.0.0/assets/..%2f..%2fremoteEntry.js",
+            "/hello/1.0.0//etc/passwd",
+            "/hello/1.0.0/%2fetc%2fpasswd",
+            "/hello/1.0.0/assets%5c..%5cremoteEntry.js",
+            "/hello/1.0.0/assets\\..\\remoteEntry.js",
+            "/hello/1.0.0/./remoteEntry.js",
+            "/hello/1.0.0/C:%5cWindows",
+            "/hello/1.0.0/remoteEntry.js%00.css",
+            "/hello/1.0.0/%ff%fe",
+            "/../hello/1.0.0/remoteEntry.js",
+            "/hello/../1.0.0/remoteEntry.js",
+            "/Hello/1.0.0/remoteEntry.js",
+            "/hello/latest/remoteEntry.js",
+            "/hello/1.0.0",
+            "/hello",
+            "/",
+        ] {
+            let response = get(&cache, &format!("mfe://localhost{path}"));
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path} must be refused");
+            assert!(response.headers().get(header::CACHE_CONTROL).is_none(), "{path}: refusals are not cached");
+        }
+    }
+
+    #[test]
+    fn anything_not_indexed_is_a_404() {
+        let (_dir, cache) = cache_with_hello();
+        for uri in [
+            "mfe://localhost/hello/1.0.0/missing.js",
+            "mfe://localhost/hello/2.0.0/remoteEntry.js",
+            "mfe://localhost/other/1.0.0/remoteEntry.js",
+            // Double encoding decodes once to a literal `%2e%2e` segment: a name the cache does not have.
+            "mfe://localhost/hello/1.0.0/%252e%252e/index.sqlite",
+            // The cache's own files are never addressable.
+            "mfe://localhost/hello/1.0.0/index.sqlite",
+        ] {
+            assert_eq!(get(&cache, uri).status(), StatusCode::NOT_FOUND, "{uri}");
+        }
+    }
+
+    #[test]
+    fn a_blob_changed_on_disk_after_install_is_not_served() {
+        let (dir, cache) = cache_with_hello();
+        let (blob, _) = cache.file_path("hello", "1.0.0", "remoteEntry.js").expect("lookup").expect("indexed");
+        assert!(blob.starts_with(dir.path()));
+        std::fs::write(&blob, b"alert('tampered')").expect("tamper");
+        let response = get(&cache, "mfe://localhost/hello/1.0.0/remoteEntry.js");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!response.body().starts_with(b"alert"), "tampered content must not be served");
+    }
+
+    #[test]
+    fn only_get_and_head_are_served_and_head_has_no_body() {
+        let (_dir, cache) = cache_with_hello();
+        let head = Request::builder()
+            .method(Method::HEAD)
+            .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
+            .body(Vec::new())
+            .expect("request");
+        let response = respond(&cache, &head);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.body().is_empty());
+        assert_eq!(response.headers()[header::CONTENT_LENGTH], "30");
+        let post = Request::builder()
+            .method(Method::POST)
+            .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
+            .body(b"x".to_vec())
+            .expect("request");
+        assert_eq!(respond(&cache, &post).status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn other_origins_get_no_cors_grant() {
+        let (_dir, cache) = cache_with_hello();
+        let request = Request::builder()
+            .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
+            .header(header::ORIGIN, "https://evil.example")
+            .body(Vec::new())
+            .expect("request");
+        let response = respond(&cache, &request);
+        assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        let request = Request::builder()
+            .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
+            .header(header::ORIGIN, "http://tauri.localhost")
+            .body(Vec::new())
+            .expect("request");
+        assert_eq!(respond(&cache, &request).headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://tauri.localhost");
+    }
+
+    #[test]
+    fn entry_urls_round_trip_through_the_parser() {
+        let url = url_for("hello", "1.0.0", "assets/remoteEntry.js");
+        let path = url.split_once("localhost").map(|(_, p)| p).expect("has a host");
+        let parsed = parse_path(path).expect("valid");
+        assert_eq!(
+            parsed,
+            FileRequest { remote: "hello".into(), version: "1.0.0".into(), path: "assets/remoteEntry.js".into() }
+        );
+    }
+}

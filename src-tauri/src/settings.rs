@@ -1,0 +1,113 @@
+//! The shell's settings: the registries to resolve from, in priority order,
+//! each with the trust anchor to use on first contact. Kept as JSON in the
+//! app's config dir and written atomically (temp file, then rename).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CommandError, ErrorCode};
+
+/// One registry: where it is and what to trust the first time it is seen
+/// (after that the cache's stored, verified root is the anchor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryConfig {
+    /// A folder, `file://` or `http(s)://` URL.
+    pub url: String,
+    /// A public key (64 hex digits or a .pub file path) or a root.json path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// First wins when two registries offer the same remote.
+    #[serde(default)]
+    pub registries: Vec<RegistryConfig>,
+}
+
+/// More registries than this is a mistake, not a configuration.
+const MAX_REGISTRIES: usize = 16;
+
+impl Settings {
+    /// Checks what the UI sent before it is saved.
+    pub fn validate(&self) -> Result<(), CommandError> {
+        if self.registries.len() > MAX_REGISTRIES {
+            return Err(CommandError::invalid(format!("at most {MAX_REGISTRIES} registries can be configured")));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (position, registry) in self.registries.iter().enumerate() {
+            let shown = format!("registry {} ({})", position + 1, redact(&registry.url));
+            let source = registry::RegistrySource::parse(&registry.url).map_err(|err| {
+                // The registry's message quotes the input, which may carry a
+                // password: say why with the redacted URL instead.
+                let reason = match err {
+                    registry::RegistryError::UnsupportedSource { reason, .. } => reason,
+                    _ => "it is not a folder, file:// or http(s):// URL".to_owned(),
+                };
+                CommandError::invalid(format!("{shown}: {reason}"))
+            })?;
+            if !seen.insert(source.to_string()) {
+                return Err(CommandError::invalid(format!("{shown} is listed twice")));
+            }
+            if registry.trust.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return Err(CommandError::invalid(format!("{shown}: the trust anchor is empty")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The URL with any `user:password@` replaced, for messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// settings.json in a config directory.
+#[derive(Debug, Clone)]
+pub struct SettingsFile {
+    path: PathBuf,
+}
+
+impl SettingsFile {
+    pub fn new(config_dir: &Path) -> Self {
+        Self { path: config_dir.join("settings.json") }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The saved settings, or the defaults when none were saved yet.
+    pub fn load(&self) -> Result<Settings, CommandError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                settings_error(format!("{} is not valid settings ({err}); fix or delete it", self.path.display()))
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(err) => Err(settings_error(format!("cannot read {}: {err}", self.path.display()))),
+        }
+    }
+
+    pub fn save(&self, settings: &Settings) -> Result<(), CommandError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|err| settings_error(format!("cannot create {}: {err}", dir.display())))?;
+        let json = serde_json::to_vec_pretty(settings).map_err(|err| settings_error(err.to_string()))?;
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|err| settings_error(format!("cannot write {}: {err}", self.path.display())))
+    }
+}
+
+fn settings_error(message: String) -> CommandError {
+    CommandError::new(ErrorCode::Settings, message)
+}

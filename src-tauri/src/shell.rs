@@ -1,0 +1,276 @@
+//! What the commands share: the open cache, the settings file, the launch
+//! registry; and the view of resolved remotes the UI renders.
+//!
+//! Resolving is `api::resolve` once per configured registry, in priority
+//! order, merged so the first registry that offers a usable version of a
+//! remote wins. The same function serves the offline paint at start-up
+//! (`offline`: cache only, no request at all) and the background check.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use api::{NoProgress, RegistryStatus, RemoteOutcome, ResolveRequest, Verdict};
+use cache::BundleCache;
+use manifest::{HostProfile, RemoteManifest};
+use serde::Serialize;
+
+use crate::error::{CommandError, CommandResult};
+use crate::scheme;
+use crate::settings::{RegistryConfig, SettingsFile};
+
+/// The registry check gives up on a registry after this long and uses the
+/// cache: one bounded probe, never a hang at start-up.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Managed Tauri state.
+#[derive(Debug)]
+pub struct ShellState {
+    pub cache: Arc<BundleCache>,
+    pub settings: SettingsFile,
+    /// `--registry`/`AUGMENT_REGISTRY`: used first, never saved.
+    pub launch_registry: Option<RegistryConfig>,
+    pub profile: HostProfile,
+    checking: Arc<AtomicBool>,
+}
+
+impl ShellState {
+    pub fn open(cache_dir: &Path, config_dir: &Path, launch_registry: Option<RegistryConfig>) -> anyhow::Result<Self> {
+        let cache =
+            BundleCache::open(cache_dir).with_context(|| format!("opening the cache in {}", cache_dir.display()))?;
+        Ok(Self {
+            cache: Arc::new(cache),
+            settings: SettingsFile::new(config_dir),
+            launch_registry,
+            profile: HostProfile::builtin(),
+            checking: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The registries to resolve from, in priority order: the launch
+    /// registry, then the saved ones.
+    pub fn registries(&self) -> CommandResult<Vec<(RegistryConfig, bool)>> {
+        let mut out: Vec<(RegistryConfig, bool)> = self.launch_registry.iter().cloned().map(|r| (r, true)).collect();
+        for saved in self.settings.load()?.registries {
+            if !out.iter().any(|(r, _)| r.url == saved.url) {
+                out.push((saved, false));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks a registry check as running; `None` when one already is.
+    pub fn begin_check(&self) -> Option<CheckGuard> {
+        let was_running = self.checking.swap(true, Ordering::AcqRel);
+        (!was_running).then(|| CheckGuard(self.checking.clone()))
+    }
+}
+
+/// Clears the "check running" flag when dropped.
+#[derive(Debug)]
+pub struct CheckGuard(Arc<AtomicBool>);
+
+impl Drop for CheckGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Everything the shell shows about remotes and registries.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShellView {
+    /// `false` for the cache-only paint at start-up.
+    pub checked: bool,
+    pub registries: Vec<RegistryView>,
+    pub remotes: Vec<RemoteView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryView {
+    pub url: String,
+    /// Given on the command line rather than in the settings.
+    pub from_launch: bool,
+    pub status: Option<RegistryStatus>,
+    pub error: Option<CommandError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteView {
+    pub name: String,
+    pub version: Option<String>,
+    /// The `mfe://` URL of the Module Federation entry.
+    pub entry_url: Option<String>,
+    pub exposes: Vec<String>,
+    pub display_name: Option<String>,
+    /// The registry the version came from.
+    pub source: Option<String>,
+    pub verdict: Verdict,
+    pub pinned: bool,
+    pub last_known_good: Option<String>,
+    /// Why a newer version was passed over, or why none fits.
+    pub reason: Option<String>,
+}
+
+/// Resolves every configured registry (or, with none configured, the whole
+/// cache) and builds the view. `offline` makes no request at all.
+pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<ShellView> {
+    let registries = state.registries()?;
+    let cache = &*state.cache;
+    let mut reports = Vec::new();
+    let mut registry_views = Vec::new();
+    if registries.is_empty() {
+        let mut request = ResolveRequest::new(None, state.profile.clone());
+        request.offline = true;
+        reports.push(api::resolve(cache, &request, &NoProgress).await?);
+    }
+    for (config, from_launch) in &registries {
+        let mut request = ResolveRequest::new(Some(config.url.clone()), state.profile.clone());
+        request.trust = config.trust.clone();
+        request.offline = offline;
+        request.timeout = Some(REGISTRY_TIMEOUT);
+        match api::resolve(cache, &request, &NoProgress).await {
+            Ok(report) => {
+                registry_views.push(RegistryView {
+                    url: config.url.clone(),
+                    from_launch: *from_launch,
+                    status: Some(report.status.clone()),
+                    error: None,
+                });
+                reports.push(report);
+            }
+            Err(err) => {
+                tracing::warn!(registry = %config.url, %err, "registry check failed");
+                registry_views.push(RegistryView {
+                    url: config.url.clone(),
+                    from_launch: *from_launch,
+                    status: None,
+                    error: Some(err.into()),
+                });
+            }
+        }
+    }
+    let merged = merge(reports.into_iter().flat_map(|r| r.remotes));
+    if registries.len() > 1 {
+        // A later registry's resolve may have activated its own version of a
+        // remote the first one also offers: re-assert the winners.
+        for outcome in merged.values() {
+            if let Some(version) = &outcome.version {
+                cache.set_active(&outcome.name, version)?;
+            }
+        }
+    }
+    let remotes = merged.into_values().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
+    Ok(ShellView { checked: !offline, registries: registry_views, remotes })
+}
+
+/// First usable outcome per remote wins; an incompatible one is kept only
+/// when no registry offers a usable version.
+fn merge(outcomes: impl Iterator<Item = RemoteOutcome>) -> BTreeMap<String, RemoteOutcome> {
+    let mut merged: BTreeMap<String, RemoteOutcome> = BTreeMap::new();
+    for outcome in outcomes {
+        let replace = match merged.get(&outcome.name) {
+            None => true,
+            Some(existing) => existing.version.is_none() && outcome.version.is_some(),
+        };
+        if replace {
+            merged.insert(outcome.name.clone(), outcome);
+        }
+    }
+    merged
+}
+
+fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<RemoteView> {
+    let manifest = match &outcome.version {
+        Some(version) => cache
+            .version(&outcome.name, version)?
+            .map(|installed| RemoteManifest::from_json(installed.manifest_json.as_bytes()))
+            .transpose()
+            .map_err(|err| {
+                CommandError::new(crate::error::ErrorCode::Cache, format!("{} {version}: {err}", outcome.name))
+            })?,
+        None => None,
+    };
+    let entry_url = match (&outcome.version, &manifest) {
+        (Some(version), Some(manifest)) => Some(scheme::url_for(&outcome.name, version, &manifest.entry)),
+        _ => None,
+    };
+    Ok(RemoteView {
+        last_known_good: cache.last_known_good(&outcome.name)?,
+        entry_url,
+        exposes: manifest.as_ref().map(|m| m.exposes.clone()).unwrap_or_default(),
+        display_name: manifest.and_then(|m| m.display_name),
+        name: outcome.name,
+        version: outcome.version,
+        source: outcome.source,
+        verdict: outcome.verdict,
+        pinned: outcome.pinned,
+        reason: outcome.reason,
+    })
+}
+
+/// One remote's installed versions and marks, for the Remotes panel.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteVersions {
+    pub name: String,
+    pub active: Option<String>,
+    pub pinned: Option<String>,
+    pub last_known_good: Option<String>,
+    pub versions: Vec<InstalledView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledView {
+    pub version: String,
+    pub registry: String,
+    pub installed_at: i64,
+}
+
+pub fn remote_versions(cache: &BundleCache) -> CommandResult<Vec<RemoteVersions>> {
+    let active = cache.active_all()?;
+    let pins = cache.pins()?;
+    let mut by_name: BTreeMap<String, RemoteVersions> = BTreeMap::new();
+    for installed in cache.versions()? {
+        let entry = match by_name.entry(installed.name.clone()) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(RemoteVersions {
+                active: active.get(&installed.name).cloned(),
+                pinned: pins.get(&installed.name).cloned(),
+                last_known_good: cache.last_known_good(&installed.name)?,
+                name: installed.name.clone(),
+                versions: Vec::new(),
+            }),
+        };
+        entry.versions.push(InstalledView {
+            version: installed.version,
+            registry: installed.registry,
+            installed_at: installed.installed_at,
+        });
+    }
+    for remote in by_name.values_mut() {
+        remote.versions.sort_by(|a, b| {
+            match (a.version.parse::<manifest::Version>(), b.version.parse::<manifest::Version>()) {
+                (Ok(a), Ok(b)) => b.cmp(&a),
+                _ => b.version.cmp(&a.version),
+            }
+        });
+    }
+    Ok(by_name.into_values().collect())
+}
+
+/// Checks a remote name and version from the UI.
+pub fn checked_ref(name: &str, version: Option<&str>) -> CommandResult<()> {
+    manifest::validate_remote_name(name).map_err(CommandError::invalid)?;
+    if let Some(version) = version {
+        manifest::Version::parse(version)
+            .map_err(|err| CommandError::invalid(format!("{version:?} is not a version: {err}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! Every IPC command through Tauri's mock runtime (`tauri::test`): the real
+//! command code, serialization and state, with a real cache in a temporary
+//! folder. The ACL and the `mfe` scheme need a real webview: the WebDriver
+//! suite in `tests/shell` covers them.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use augment_desktop::ShellState;
+use augment_desktop::settings::RegistryConfig;
+use cache::{BundleCache, FileEntry, NewVersion, Sha256Digest};
+use serde_json::{Value, json};
+use tauri::Listener as _;
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
+use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+
+struct Harness {
+    _dirs: tempfile::TempDir,
+    app: tauri::App<MockRuntime>,
+    webview: tauri::WebviewWindow<MockRuntime>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with_launch(None)
+    }
+
+    fn with_launch(launch: Option<RegistryConfig>) -> Self {
+        let dirs = tempfile::tempdir().expect("tempdir");
+        let state = ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), launch).expect("state");
+        let app = augment_desktop::with_shell(tauri::test::mock_builder())
+            .manage(state)
+            .build(mock_context(noop_assets()))
+            .expect("build the mock app");
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("webview");
+        Self { _dirs: dirs, app, webview }
+    }
+
+    fn cache(&self) -> &BundleCache {
+        &tauri::Manager::state::<ShellState>(&self.app).inner().cache
+    }
+
+    fn config_dir(&self) -> std::path::PathBuf {
+        self._dirs.path().join("config")
+    }
+
+    /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().expect("url"),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_owned(),
+        };
+        tauri::test::get_ipc_response(&self.webview, request)
+            .map(|body| body.deserialize::<Value>().expect("json reply"))
+    }
+
+    /// Installs `name@version` with a manifest needing `host_api` and makes it active.
+    fn install(&self, name: &str, version: &str, host_api: &str) {
+        let cache = self.cache();
+        let entry = format!("export const remote = {name:?};\n");
+        let digest = Sha256Digest::of(entry.as_bytes());
+        let guard = cache.install_guard().expect("guard");
+        cache.write_blob(&guard, &digest, entry.as_bytes()).expect("blob");
+        let manifest = json!({
+            "name": name, "version": version, "entry": "remoteEntry.js", "hostApi": host_api,
+            "shared": { "react": "^19.0.0" }, "exposes": ["./App"], "displayName": format!("{name} remote"),
+        });
+        cache
+            .commit_version(
+                &guard,
+                &NewVersion {
+                    registry: "file:///test-registry/".into(),
+                    name: name.into(),
+                    version: version.into(),
+                    manifest_json: manifest.to_string(),
+                    files: vec![FileEntry {
+                        path: "remoteEntry.js".into(),
+                        sha256: digest,
+                        length: entry.len() as u64,
+                    }],
+                },
+            )
+            .expect("commit");
+        cache.set_active(name, version).expect("activate");
+    }
+}
+
+fn code(err: &Value) -> &str {
+    err["code"].as_str().unwrap_or_else(|| panic!("error without a code: {err}"))
+}
+
+#[test]
+fn remotes_from_cache_paints_the_newest_compatible_version_with_its_entry_url() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.install("alpha", "2.0.0", "^2.0.0");
+    h.install("beta", "0.3.0", "^1.0.0");
+    let view = h.invoke("remotes_from_cache", json!({})).expect("view");
+    assert_eq!(view["checked"], false, "the cache paint makes no registry check");
+    let remotes = view["remotes"].as_array().expect("remotes");
+    assert_eq!(remotes.len(), 2);
+    let alpha = &remotes[0];
+    assert_eq!(alpha["name"], "alpha");
+    assert_eq!(alpha["version"], "1.0.0", "2.0.0 needs host API 2");
+    assert_eq!(alpha["entryUrl"], format!("{}/alpha/1.0.0/remoteEntry.js", augment_desktop::scheme::ORIGIN));
+    assert_eq!(alpha["displayName"], "alpha remote");
+    let reason = alpha["reason"].as_str().expect("a reason for passing over 2.0.0");
+    assert!(reason.contains("2.0.0") && reason.contains("host API"), "{reason}");
+    assert_eq!(remotes[1]["name"], "beta");
+}
+
+#[test]
+fn remotes_from_cache_on_an_empty_cache_is_empty_and_a_broken_settings_file_is_reported() {
+    let h = Harness::new();
+    let view = h.invoke("remotes_from_cache", json!({})).expect("view");
+    assert_eq!(view["remotes"], json!([]));
+    std::fs::create_dir_all(h.config_dir()).expect("config dir");
+    std::fs::write(h.config_dir().join("settings.json"), "{ not json").expect("write");
+    let err = h.invoke("remotes_from_cache", json!({})).expect_err("broken settings");
+    assert_eq!(code(&err), "settings");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("settings.json")), "{err}");
+}
+
+/// Waits for the next `event` with a deadline (no fixed sleep).
+fn next_event(h: &Harness, event: &str) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    h.app.listen(event, move |e| {
+        let _ = tx.send(e.payload().to_owned());
+    });
+    rx
+}
+
+#[test]
+fn check_for_updates_runs_in_the_background_and_reports_through_an_event() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    let checked = next_event(&h, "registry-checked");
+    assert_eq!(h.invoke("check_for_updates", json!({})).expect("started"), true);
+    let payload = checked.recv_timeout(Duration::from_secs(30)).expect("a registry-checked event");
+    let view: Value = serde_json::from_str(&payload).expect("json");
+    assert_eq!(view["checked"], true);
+    assert_eq!(view["registries"], json!([]), "no registry configured");
+    assert_eq!(view["remotes"][0]["version"], "1.0.0");
+}
+
+#[test]
+fn check_for_updates_reports_an_unreachable_registry_per_registry() {
+    let missing = tempfile::tempdir().expect("tempdir");
+    let launch = RegistryConfig {
+        url: missing.path().join("no-registry-here").display().to_string(),
+        trust: Some("00".repeat(32)),
+    };
+    let h = Harness::with_launch(Some(launch));
+    let checked = next_event(&h, "registry-checked");
+    assert_eq!(h.invoke("check_for_updates", json!({})).expect("started"), true);
+    let payload = checked.recv_timeout(Duration::from_secs(30)).expect("a registry-checked event");
+    let view: Value = serde_json::from_str(&payload).expect("json");
+    let registry = &view["registries"][0];
+    assert_eq!(registry["fromLaunch"], true);
+    assert!(registry["error"]["code"].is_string(), "a missing registry is an error with a code: {view}");
+    assert!(registry["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[test]
+fn remote_versions_lists_installed_versions_newest_first_with_marks() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.install("alpha", "1.10.0", "^1.0.0");
+    h.install("alpha", "1.2.0", "^1.0.0");
+    h.cache().mark_known_good("alpha", "1.0.0").expect("known good");
+    h.cache().pin("alpha", "1.2.0").expect("pin");
+    let rows = h.invoke("remote_versions", json!({})).expect("versions");
+    let alpha = &rows[0];
+    assert_eq!(alpha["name"], "alpha");
+    assert_eq!(alpha["active"], "1.2.0");
+    assert_eq!(alpha["pinned"], "1.2.0");
+    assert_eq!(alpha["lastKnownGood"], "1.0.0");
+    let versions: Vec<&str> =
+        alpha["versions"].as_array().expect("array").iter().filter_map(|v| v["version"].as_str()).collect();
+    assert_eq!(versions, ["1.10.0", "1.2.0", "1.0.0"], "semver order, not string order");
+}
+
+#[test]
+fn pin_and_unpin_change_what_the_cache_paint_selects() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.install("alpha", "1.1.0", "^1.0.0");
+    h.invoke("pin_remote", json!({ "name": "alpha", "version": "1.0.0" })).expect("pin");
+    let view = h.invoke("remotes_from_cache", json!({})).expect("view");
+    assert_eq!(view["remotes"][0]["version"], "1.0.0");
+    assert_eq!(view["remotes"][0]["pinned"], true);
+    assert_eq!(h.invoke("unpin_remote", json!({ "name": "alpha" })).expect("unpin"), true);
+    assert_eq!(h.invoke("unpin_remote", json!({ "name": "alpha" })).expect("unpin again"), false);
+    let view = h.invoke("remotes_from_cache", json!({})).expect("view");
+    assert_eq!(view["remotes"][0]["version"], "1.1.0");
+}
+
+#[test]
+fn pin_and_unpin_refuse_bad_names_and_versions() {
+    let h = Harness::new();
+    for args in [
+        json!({ "name": "../alpha", "version": "1.0.0" }),
+        json!({ "name": "Alpha", "version": "1.0.0" }),
+        json!({ "name": "alpha", "version": "latest" }),
+        json!({ "name": "alpha", "version": "" }),
+    ] {
+        let err = h.invoke("pin_remote", args.clone()).expect_err("refused");
+        assert_eq!(code(&err), "invalidInput", "{args}");
+    }
+    assert_eq!(code(&h.invoke("unpin_remote", json!({ "name": "a/b" })).expect_err("refused")), "invalidInput");
+    // A missing argument is refused by Tauri's deserialization before the command runs.
+    assert!(h.invoke("pin_remote", json!({ "name": "alpha" })).is_err());
+    assert!(h.cache().pins().expect("pins").is_empty(), "nothing was pinned");
+}
+
+#[test]
+fn rollback_goes_back_to_the_known_good_version_and_pins_it() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.cache().mark_known_good("alpha", "1.0.0").expect("known good");
+    h.install("alpha", "1.1.0", "^1.0.0");
+    let rollback = h.invoke("rollback_remote", json!({ "name": "alpha" })).expect("rollback");
+    assert_eq!(rollback, json!({ "name": "alpha", "from": "1.1.0", "to": "1.0.0" }));
+    assert_eq!(h.cache().pins().expect("pins").get("alpha").map(String::as_str), Some("1.0.0"));
+}
+
+#[test]
+fn rollback_with_nothing_to_go_back_to_or_a_bad_name_is_refused() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    let err = h.invoke("rollback_remote", json!({ "name": "alpha" })).expect_err("nothing earlier");
+    assert_eq!(code(&err), "nothingToRollBackTo");
+    let err = h.invoke("rollback_remote", json!({ "name": "ghost" })).expect_err("not active");
+    assert_eq!(code(&err), "nothingToRollBackTo");
+    assert_eq!(code(&h.invoke("rollback_remote", json!({ "name": "" })).expect_err("empty")), "invalidInput");
+}
+
+#[test]
+fn mark_known_good_records_installed_versions_only() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.invoke("mark_known_good", json!({ "name": "alpha", "version": "1.0.0" })).expect("marked");
+    assert_eq!(h.cache().last_known_good("alpha").expect("read").as_deref(), Some("1.0.0"));
+    let err = h.invoke("mark_known_good", json!({ "name": "alpha", "version": "9.9.9" })).expect_err("not installed");
+    assert_eq!(code(&err), "notInstalled");
+    let err = h.invoke("mark_known_good", json!({ "name": "alpha", "version": "x" })).expect_err("bad version");
+    assert_eq!(code(&err), "invalidInput");
+}
+
+#[test]
+fn a_load_failure_of_a_new_version_rolls_back_to_the_known_good_one() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.cache().mark_known_good("alpha", "1.0.0").expect("known good");
+    h.install("alpha", "1.1.0", "^1.0.0");
+    let outcome = h
+        .invoke("report_load_failure", json!({ "name": "alpha", "version": "1.1.0", "reason": "SyntaxError" }))
+        .expect("reported");
+    assert_eq!(outcome["rolledBack"], json!({ "name": "alpha", "from": "1.1.0", "to": "1.0.0" }));
+    assert_eq!(h.cache().active("alpha").expect("active").as_deref(), Some("1.0.0"));
+}
+
+#[test]
+fn a_load_failure_without_another_known_good_version_changes_nothing() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.install("alpha", "1.1.0", "^1.0.0");
+    let outcome = h
+        .invoke("report_load_failure", json!({ "name": "alpha", "version": "1.1.0", "reason": "boom" }))
+        .expect("reported");
+    assert_eq!(outcome["rolledBack"], Value::Null, "no version was ever seen working");
+    h.cache().mark_known_good("alpha", "1.1.0").expect("known good");
+    let outcome = h
+        .invoke("report_load_failure", json!({ "name": "alpha", "version": "1.1.0", "reason": "flaky" }))
+        .expect("reported");
+    assert_eq!(outcome["rolledBack"], Value::Null, "the failing version is the known-good one");
+    assert_eq!(h.cache().active("alpha").expect("active").as_deref(), Some("1.1.0"));
+    let err = h
+        .invoke("report_load_failure", json!({ "name": "ALPHA", "version": "1.1.0", "reason": "x" }))
+        .expect_err("bad name");
+    assert_eq!(code(&err), "invalidInput");
+}
+
+#[test]
+fn settings_round_trip_through_the_config_dir() {
+    let launch = RegistryConfig { url: "https://registry.example/".into(), trust: None };
+    let h = Harness::with_launch(Some(launch));
+    let view = h.invoke("get_settings", json!({})).expect("settings");
+    assert_eq!(view["saved"], json!({ "registries": [] }));
+    assert_eq!(view["launchRegistry"]["url"], "https://registry.example/");
+    let settings = json!({ "registries": [
+        { "url": "https://team.example/registry/", "trust": "ab".repeat(32) },
+        { "url": "/srv/mirror" },
+    ]});
+    h.invoke("save_settings", json!({ "settings": settings })).expect("saved");
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(h.config_dir().join("settings.json")).expect("file")).expect("json");
+    assert_eq!(on_disk["registries"][0]["url"], "https://team.example/registry/");
+    let view = h.invoke("get_settings", json!({})).expect("settings");
+    assert_eq!(view["saved"]["registries"][1]["url"], "/srv/mirror");
+}
+
+#[test]
+fn save_settings_refuses_bad_registries_and_keeps_the_old_file() {
+    let h = Harness::new();
+    for registries in [
+        json!([{ "url": "" }]),
+        json!([{ "url": "ftp://example.com/" }]),
+        json!([{ "url": "https://user:secret@example.com/" }]),
+        json!([{ "url": "https://a.example/" }, { "url": "https://a.example" }]),
+        json!([{ "url": "https://a.example/", "trust": "  " }]),
+    ] {
+        let err = h
+            .invoke("save_settings", json!({ "settings": { "registries": registries.clone() } }))
+            .expect_err("refused");
+        assert_eq!(code(&err), "invalidInput", "{registries}");
+        assert!(!err["message"].as_str().unwrap_or_default().contains("secret"), "no credential is echoed back");
+    }
+    assert!(!h.config_dir().join("settings.json").exists(), "nothing was written");
+}

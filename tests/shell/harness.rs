@@ -1,0 +1,231 @@
+//! Starting tauri-driver under Xvfb, opening the app, and waiting for the
+//! page, with deadlines rather than sleeps.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use integration_tests::Sandbox;
+use serde_json::{Value, json};
+
+/// How long any UI condition may take: generous for a loaded 2-core machine.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// One app session at a time: WebKit instances are heavy on two cores, and
+/// a test that waits on a starved webview would time out for no reason.
+/// (An async mutex: each test has its own runtime and holds it across awaits;
+/// a failed test releases it without poisoning the others.)
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
+/// `target/debug` (the test binary is in `target/debug/deps`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf()
+}
+
+/// The app binary, built by `cargo build --workspace` (or `cargo xtask test`).
+pub fn app_bin() -> PathBuf {
+    let bin = profile_dir().join("augment-desktop");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo xtask test`, or build the shell UI and `cargo build -p augment-desktop`",
+        bin.display()
+    );
+    bin
+}
+
+fn find_tool(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).chain(extra.iter().cloned()).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+fn require_tool(name: &str, extra: &[PathBuf], install: &str) -> PathBuf {
+    find_tool(name, extra).unwrap_or_else(|| panic!("`{name}` is not installed, and the shell's end-to-end tests need it: {install} (or run `cargo xtask setup`)"))
+}
+
+/// Whether `GET /status` on a loopback port answers 200 with `"ready":true`.
+fn status_ok(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+        && answer.replace(' ', "").contains("\"ready\":true")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// tauri-driver on its own X display, in its own process group so that
+/// dropping it stops Xvfb, tauri-driver, WebKitWebDriver and the app.
+pub struct Driver {
+    child: Child,
+    port: u16,
+    native_port: u16,
+}
+
+impl Driver {
+    pub fn start() -> Self {
+        let cargo_bin =
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo/bin")).into_iter().collect::<Vec<_>>();
+        let tauri_driver = require_tool("tauri-driver", &cargo_bin, "`cargo install tauri-driver --locked`");
+        let webkit =
+            require_tool("WebKitWebDriver", &[PathBuf::from("/usr/bin")], "`apt-get install webkit2gtk-driver`");
+        let xvfb_run = require_tool("xvfb-run", &[], "`apt-get install xvfb xauth`");
+        let port = free_port();
+        let native_port = free_port();
+        let log_dir = profile_dir().join("e2e-logs");
+        std::fs::create_dir_all(&log_dir).expect("log dir");
+        let log = std::fs::File::create(log_dir.join(format!("tauri-driver-{port}.log"))).expect("log file");
+        let child = Command::new(xvfb_run)
+            .args(["-a", "-s", "-screen 0 1280x900x24"])
+            .arg(&tauri_driver)
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string(), "--native-driver"])
+            .arg(&webkit)
+            .env("AUGMENT_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("start xvfb-run tauri-driver");
+        let driver = Self { child, port, native_port };
+        driver.wait_ready();
+        driver
+    }
+
+    /// Polls `GET /status` of WebKitWebDriver (which tauri-driver starts in
+    /// the background, and whose readiness tauri-driver's /status does not
+    /// reflect) and of tauri-driver until both answer 200, or fails at the deadline.
+    fn wait_ready(&self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if status_ok(self.native_port) && status_ok(self.port) {
+                return;
+            }
+            // Not a fixed wait: the loop ends as soon as both answer.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "tauri-driver (port {}) or WebKitWebDriver (port {}) did not answer GET /status within 30 s; see target/debug/e2e-logs",
+            self.port, self.native_port
+        );
+    }
+
+    /// Starts the app with `args` and returns a WebDriver session on it.
+    ///
+    /// WebKitWebDriver now and then resets the connection of a new-session
+    /// request before launching anything (no app output, nothing in its
+    /// log); such a handshake failure is retried, a bounded number of times.
+    pub async fn open(&self, args: &[String]) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("tauri:options".into(), json!({ "application": app_bin(), "args": args }));
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(
+                    err @ (fantoccini::error::NewSessionError::Failed(_)
+                    | fantoccini::error::NewSessionError::FailedC(_)),
+                ) => {
+                    failures.push(err.to_string());
+                    self.wait_ready();
+                }
+                Err(err) => panic!("WebDriver refused a session on the app: {err}"),
+            }
+        }
+        panic!("no WebDriver session on the app after 3 handshakes: {failures:?}");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The group holds only what this driver started.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app's arguments for a sandbox: its cache, its config dir, and `registry` trusted with the sandbox key.
+pub fn app_args(sandbox: &Sandbox, registry: &str) -> Vec<String> {
+    vec![
+        "--cache-dir".into(),
+        sandbox.cache().display().to_string(),
+        "--config-dir".into(),
+        sandbox.path().join("config").display().to_string(),
+        "--registry".into(),
+        registry.into(),
+        "--trust".into(),
+        sandbox.public_key().display().to_string(),
+    ]
+}
+
+/// Publishes fixture remotes (folder names under tests/fixtures/remotes-src).
+pub fn publish(sandbox: &Sandbox, remotes: &[&str]) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/remotes-src");
+    for remote in remotes {
+        let out = sandbox.publish(&src.join(remote));
+        assert!(out.status.success(), "publishing {remote}: {}", integration_tests::describe(&out));
+    }
+}
+
+pub async fn wait_for(client: &Client, css: &str) -> Element {
+    match client.wait().at_most(DEADLINE).for_element(Locator::Css(css)).await {
+        Ok(element) => element,
+        Err(err) => {
+            let page = client.source().await.unwrap_or_default();
+            panic!("no element matched `{css}` within {DEADLINE:?} ({err}); page:\n{}", &page[..page.len().min(4000)]);
+        }
+    }
+}
+
+/// Waits until `css` matches an element whose text contains `needle`.
+pub async fn wait_for_text(client: &Client, css: &str, needle: &str) -> String {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < DEADLINE {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            last = element.text().await.unwrap_or_default();
+            if last.contains(needle) {
+                return last;
+            }
+        }
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("`{css}` never contained {needle:?} within {DEADLINE:?}; last text: {last:?}");
+}
+
+/// Runs an async script in the page; `done` is the callback.
+pub async fn run_async(client: &Client, body: &str) -> Value {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().then(done, (e) => done({{ error: String(e) }}));"
+    );
+    client.execute_async(&script, vec![]).await.expect("script")
+}
+
+/// Saves a screenshot as target/e2e-screenshots/<name>.png.
+pub async fn screenshot(client: &Client, name: &str) {
+    let dir = profile_dir().parent().expect("target dir").join("e2e-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "WebDriver returned a PNG");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
