@@ -29,15 +29,18 @@ pub enum Command {
     /// Create and manage registries.
     #[command(subcommand)]
     Registry(RegistryCommand),
-    /// Publish a built remote (a folder with remote.json at its root) to a registry folder.
+    /// Publish a built remote (a folder with remote.json at its root) to a registry folder or server.
     Publish {
         remote_dir: PathBuf,
-        /// The registry folder; the new snapshot is signed here with --key.
+        /// A registry folder (signed here with --key), or a registry server's http(s):// URL (signed there; needs --token).
         #[arg(long)]
         registry: String,
         /// The snapshot signing key, for a registry folder.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Publish token for a registry server (prefer the environment variable: arguments show in process lists).
+        #[arg(long, env = "AUGMENT_REGISTRY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// How long the new snapshot stays valid, e.g. "30days", "12h" (clients then call the registry stale).
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
         expires_in: std::time::Duration,
@@ -66,6 +69,11 @@ pub enum RegistryCommand {
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
         expires_in: std::time::Duration,
     },
+    /// Serve a registry folder over HTTP with authenticated publishing (the registry server, locally).
+    Serve(crate::hosted_registry::ServeArgs),
+    /// Manage publish tokens of a served registry.
+    #[command(subcommand)]
+    Token(crate::hosted_registry::TokenCommand),
 }
 
 #[derive(Debug, Args)]

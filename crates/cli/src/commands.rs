@@ -18,8 +18,13 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Keygen { out } => keygen(json, &out),
         Command::Registry(RegistryCommand::Init { dir, key, expires_in }) => registry_init(json, &dir, &key, expires_in),
+        Command::Registry(RegistryCommand::Serve(args)) => crate::hosted_registry::serve(args).await,
+        Command::Registry(RegistryCommand::Token(command)) => crate::hosted_registry::token(json, command).await,
+        Command::Publish { remote_dir, registry, token, .. } if crate::hosted_registry::is_url(&registry) => {
+            crate::hosted_registry::publish(json, &remote_dir, &registry, token).await
+        }
         Command::Publish { remote_dir, registry, key, expires_in, .. } => {
-            let key = key.context("--key is needed to publish to a registry folder")?;
+            let key = key.context("--key is needed to publish to a registry folder (or pass a server's https:// URL and --token)")?;
             publish(json, &remote_dir, Path::new(&registry), &key, expires_in)
         }
         Command::Resolve(args) => resolve(json, args).await,

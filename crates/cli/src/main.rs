@@ -9,6 +9,7 @@ mod exit;
 mod output;
 mod progress;
 mod commands;
+mod hosted_registry;
 mod stack;
 
 use std::process::ExitCode;

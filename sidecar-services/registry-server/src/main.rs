@@ -1,0 +1,119 @@
+//! `registry-server`: serves `registry_server::app` over a local folder or
+//! an S3-compatible bucket until SIGTERM or ctrl-c.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use zeroize::Zeroizing;
+
+/// Serves a registry tree and accepts authenticated publishes.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on. Loopback by default; containers pass 0.0.0.0:8787.
+    #[arg(long, env = "REGISTRY_LISTEN", default_value = registry_server::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+
+    /// The registry folder (created by `augment registry init`). Ignored when a bucket is set.
+    #[arg(long, env = "REGISTRY_DIR")]
+    dir: Option<PathBuf>,
+
+    /// An S3-compatible bucket holding the registry (build with feature `aws`);
+    /// endpoint, region and credentials come from the AWS_* variables.
+    #[arg(long, env = "REGISTRY_S3_BUCKET")]
+    s3_bucket: Option<String>,
+
+    /// A key prefix inside the bucket.
+    #[arg(long, env = "REGISTRY_S3_PREFIX")]
+    s3_prefix: Option<String>,
+
+    /// The snapshot signing key (PKCS#8 PEM file). Or put the PEM itself in
+    /// REGISTRY_SIGNING_KEY.
+    #[arg(long, env = "REGISTRY_SIGNING_KEY_FILE")]
+    signing_key_file: Option<PathBuf>,
+
+    /// The host profile (JSON: hostApi and shared versions) published remotes must run on [default: this build's].
+    #[arg(long, env = "REGISTRY_HOST_PROFILE")]
+    host_profile: Option<PathBuf>,
+
+    /// Largest upload, in bytes.
+    #[arg(long, env = "REGISTRY_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_body_bytes: usize,
+
+    /// How long each new snapshot stays valid, in seconds.
+    #[arg(long, env = "REGISTRY_SNAPSHOT_EXPIRES_SECS", default_value_t = registry::DEFAULT_SNAPSHOT_EXPIRY.as_secs())]
+    snapshot_expires_secs: u64,
+
+    /// Sustained API requests per second allowed per token.
+    #[arg(long, env = "REGISTRY_RATE_PER_SECOND", default_value_t = registry_server::RateLimit::default().per_second)]
+    rate_per_second: NonZeroU32,
+
+    /// Memory for serving blobs without a storage read, in bytes.
+    #[arg(long, env = "REGISTRY_BLOB_CACHE_BYTES", default_value_t = registry_server::Config::default().blob_cache_bytes)]
+    blob_cache_bytes: u64,
+
+    /// How long root.json, snapshot.json and indexes may be served from memory, in milliseconds (0: always read).
+    #[arg(long, env = "REGISTRY_DOCUMENT_CACHE_MS", default_value_t = 500)]
+    document_cache_ms: u64,
+
+    /// API requests a token may send at once above the sustained rate.
+    #[arg(long, env = "REGISTRY_RATE_BURST", default_value_t = registry_server::RateLimit::default().burst)]
+    rate_burst: NonZeroU32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    sidecar_http::init_tracing().context("setting up logging")?;
+    let key = signing_key(&args)?;
+    let storage = storage(&args)?;
+    let mut config = registry_server::Config {
+        max_body_bytes: args.max_body_bytes,
+        snapshot_expires_in: Duration::from_secs(args.snapshot_expires_secs),
+        rate_limit: registry_server::RateLimit { per_second: args.rate_per_second, burst: args.rate_burst },
+        blob_cache_bytes: args.blob_cache_bytes,
+        document_cache_ttl: Duration::from_millis(args.document_cache_ms),
+        ..registry_server::Config::default()
+    };
+    if let Some(path) = &args.host_profile {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading the host profile {}", path.display()))?;
+        config.host_profile = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a host profile (hostApi + shared)", path.display()))?;
+    }
+    let state = registry_server::AppState::new(config, storage, key).context("setting up the server")?;
+    registry_server::run(args.listen, state)
+        .await
+        .with_context(|| format!("serving the registry on {}", args.listen))
+}
+
+/// The key from REGISTRY_SIGNING_KEY (PEM text) or a file. Only its key id
+/// is ever logged.
+fn signing_key(args: &Args) -> anyhow::Result<registry::SigningKey> {
+    if let Ok(pem) = std::env::var("REGISTRY_SIGNING_KEY") {
+        // Env files and some secret stores carry the PEM on one line with
+        // literal `\n`s; turn them back into line breaks.
+        let pem = Zeroizing::new(pem.replace("\\n", "\n"));
+        return registry::SigningKey::from_pem(&pem).context("REGISTRY_SIGNING_KEY is not an ed25519 PKCS#8 PEM private key");
+    }
+    match &args.signing_key_file {
+        Some(path) => Ok(registry::SigningKey::read_pem_file(path)?),
+        None => bail!("no signing key: set REGISTRY_SIGNING_KEY_FILE (or --signing-key-file) to the registry's snapshot key, or REGISTRY_SIGNING_KEY to its PEM"),
+    }
+}
+
+fn storage(args: &Args) -> anyhow::Result<registry_server::Storage> {
+    if let Some(bucket) = &args.s3_bucket {
+        #[cfg(feature = "aws")]
+        return registry_server::Storage::s3(bucket, args.s3_prefix.as_deref()).context("configuring S3 storage");
+        #[cfg(not(feature = "aws"))]
+        bail!("REGISTRY_S3_BUCKET={bucket} is set but this build has no S3 support; build with `--features aws`");
+    }
+    let Some(dir) = &args.dir else {
+        bail!("no storage: set REGISTRY_DIR (or --dir) to a registry folder, or REGISTRY_S3_BUCKET");
+    };
+    Ok(registry_server::Storage::local(dir)?)
+}

@@ -1,0 +1,11 @@
+//! The registry server end to end: the real binary on loopback, over a real
+//! registry folder, driven over HTTP.
+#![allow(clippy::unwrap_used)] // test code: a failed setup step should fail loudly
+
+mod support;
+
+mod concurrency;
+mod crash;
+mod deploy;
+mod publishing;
+mod serving;

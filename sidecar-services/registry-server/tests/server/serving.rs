@@ -1,0 +1,132 @@
+//! The tree as a static host serves it: ETags, 304s, cache headers, gzip,
+//! HEAD, and nothing outside the tree.
+
+use crate::support::{Fixture, client, publish};
+
+#[tokio::test]
+async fn serves_the_tree_with_etags_cache_headers_and_gzip() {
+    let fixture = Fixture::new();
+    let token = fixture.token(&["alpha"]).await;
+    let big = vec![b'x'; 4096];
+    let remote = fixture.remote("alpha", "1.0.0", &[("assets/big.js", &big)]);
+    let server = fixture.server();
+    assert_eq!(publish(&server.url, Some(&token), &remote).await.status(), 201);
+    let http = client();
+
+    // snapshot.json: JSON, revalidated every time, strong ETag, 304 on match.
+    let response = http.get(format!("{}/snapshot.json", server.url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "strong ETag, got {etag}");
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.as_ref(), std::fs::read(fixture.registry().join("snapshot.json")).unwrap(), "served bytes are the stored bytes");
+    let again = http.get(format!("{}/snapshot.json", server.url)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304, "a matching If-None-Match is answered 304");
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+
+    // A blob: immutable, ETag is its hash, 304 without a storage read.
+    let index = fixture.index("alpha").unwrap();
+    let file = &index.versions[0].files.iter().find(|f| f.path == "assets/big.js").unwrap().clone();
+    let url = format!("{}/blobs/sha256/{}", server.url, file.sha256);
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(response.headers()["content-type"], "application/octet-stream");
+    assert_eq!(response.headers()["etag"].to_str().unwrap(), format!("\"{}\"", file.sha256));
+    assert!(response.headers().get("content-encoding").is_none(), "blobs are served as stored");
+    assert_eq!(response.bytes().await.unwrap().len() as u64, file.length);
+    let again = http.get(&url).header("if-none-match", format!("\"{}\"", file.sha256)).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    // HEAD: headers with the length, no body.
+    let head = http.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"].to_str().unwrap(), file.length.to_string());
+    assert_eq!(head.bytes().await.unwrap().len(), 0);
+
+    // gzip for JSON when asked, with its own ETag that still revalidates.
+    let response = http
+        .get(format!("{}/remotes/alpha.json", server.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let gz_etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(gz_etag.ends_with("-gzip\""), "the gzipped variant has its own strong ETag: {gz_etag}");
+    let compressed = response.bytes().await.unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut plain).unwrap();
+    assert_eq!(plain, std::fs::read(fixture.registry().join("remotes/alpha.json")).unwrap());
+    let again = http
+        .get(format!("{}/remotes/alpha.json", server.url))
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &gz_etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+}
+
+#[tokio::test]
+async fn nothing_outside_the_tree_is_served() {
+    let fixture = Fixture::new();
+    let _token = fixture.token(&["alpha"]).await;
+    let server = fixture.server();
+    let http = client();
+    assert!(fixture.registry().join(".server/tokens.json").exists());
+    for path in [
+        "/.server/tokens.json",
+        "/.publish.lock",
+        "/remotes/..%2F.server%2Ftokens.json",
+        "/remotes/Not_A_Name.json",
+        "/blobs/sha256/abc",
+        "/roots/x.root.json",
+        "/keys/registry.key",
+    ] {
+        let response = http.get(format!("{}{path}", server.url)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path} must not be served");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "not_found");
+    }
+    let root = http.get(format!("{}/roots/1.root.json", server.url)).send().await.unwrap();
+    assert_eq!(root.status(), 200);
+    assert_eq!(root.headers()["cache-control"], "public, max-age=31536000, immutable");
+}
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let fixture = Fixture::new();
+    let server = fixture.server();
+    let http = client();
+    let health: serde_json::Value = http.get(format!("{}/health", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = http.get(format!("{}/ready", server.url)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["snapshotVersion"], 1);
+    let metrics = http.get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("registry_server_http_requests_total"), "{metrics}");
+
+    // Storage gone: not ready, with a reason, still alive.
+    std::fs::remove_file(fixture.registry().join("snapshot.json")).unwrap();
+    let ready = http.get(format!("{}/ready", server.url)).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("snapshot.json"), "{body}");
+    assert_eq!(http.get(format!("{}/health", server.url)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_on_sigterm() {
+    let fixture = Fixture::new();
+    let mut server = fixture.server();
+    let pid = server.child.id().to_string();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "SIGTERM ends the server cleanly, got {exit}");
+}

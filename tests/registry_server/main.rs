@@ -1,0 +1,143 @@
+//! The hosted registry with the real `augment` binary: publish over HTTP
+//! through `augment registry serve`, then resolve from the server and from
+//! a plain static copy of its tree, which must agree.
+#![allow(clippy::unwrap_used)] // test code: a failed setup step should fail loudly
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use integration_tests::{Sandbox, augment_bin, chosen, describe, json, make_remote, text};
+
+/// `augment registry serve`, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(sandbox: &Sandbox) -> Self {
+        let mut child = Command::new(augment_bin())
+            .args(["registry", "serve"])
+            .arg(sandbox.registry())
+            .args(["--listen", "127.0.0.1:0", "--key"])
+            .arg(sandbox.key())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines.recv_timeout(left).expect("`augment registry serve` printed its address");
+            if let Some(url) = line.strip_prefix("registry-server listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        Self { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mint_token(sandbox: &Sandbox, remotes: &str) -> String {
+    let out = sandbox.ok(&["--json", "registry", "token", "create", "--registry-dir", sandbox.registry().to_str().unwrap(), "--remotes", remotes]);
+    json(&out)["token"].as_str().unwrap().to_owned()
+}
+
+fn publish_http(remote: &Path, url: &str, token: &str) -> std::process::Output {
+    Command::new(augment_bin())
+        .args(["--json", "publish"])
+        .arg(remote)
+        .args(["--registry", url])
+        .env("AUGMENT_REGISTRY_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+/// Copies the served tree, leaving out the server's own state.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(&name));
+        } else {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_over_http_then_resolve_from_the_server_and_a_static_mirror() {
+    let sandbox = Sandbox::new();
+    let token = mint_token(&sandbox, "alpha,beta");
+    assert!(token.starts_with("augreg_"), "a recognisable token: {}", &token[..7]);
+    let tokens_file = std::fs::read_to_string(sandbox.registry().join(".server/tokens.json")).unwrap();
+    assert!(!tokens_file.contains(&token), "only the token's hash is stored");
+
+    let served = Served::start(&sandbox);
+    let sources = sandbox.path().join("src");
+    for (name, version) in [("alpha", "1.0.0"), ("beta", "2.0.0"), ("alpha", "1.1.0")] {
+        let remote = make_remote(&sources, name, version, "^1.0.0", 2, 10_000);
+        let out = publish_http(&remote, &served.url, &token);
+        assert!(out.status.success(), "publish {name} {version}: {}", describe(&out));
+        assert_eq!(json(&out)["version"], version);
+    }
+
+    // Refusals reach the publisher with the server's reason.
+    let gamma = make_remote(&sources, "gamma", "1.0.0", "^1.0.0", 1, 100);
+    let out = publish_http(&gamma, &served.url, &token);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("403") && text(&out).contains("gamma"), "{}", describe(&out));
+    let out = publish_http(&gamma, &served.url, "augreg_wrong");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("401"), "{}", describe(&out));
+    let alpha_again = sources.join("alpha-1.1.0");
+    let out = publish_http(&alpha_again, &served.url, &token);
+    assert!(text(&out).contains("409") && text(&out).contains("already published"), "{}", describe(&out));
+
+    // Resolve from the server.
+    let from_server = sandbox.run(&sandbox.resolve_args(&served.url, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(from_server.status.success(), "{}", describe(&from_server));
+    let server_choice = chosen(&json(&from_server));
+    assert_eq!(server_choice, [("alpha".to_owned(), "1.1.0".to_owned()), ("beta".to_owned(), "2.0.0".to_owned())]);
+
+    // The same tree on a plain static server, into a fresh cache.
+    let mirror = sandbox.path().join("mirror");
+    copy_tree(&sandbox.registry(), &mirror);
+    assert!(!mirror.join(".server").exists());
+    let static_server = test_support::RegistryServer::start(&mirror).await.unwrap();
+    let mirror_sandbox_cache = sandbox.path().join("cache-mirror");
+    let mut args = sandbox.resolve_args(&static_server.url(), &[]);
+    let cache_at = args.iter().position(|a| a == "--cache-dir").unwrap() + 1;
+    args[cache_at] = mirror_sandbox_cache.to_string_lossy().into_owned();
+    let from_mirror = sandbox.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(from_mirror.status.success(), "{}", describe(&from_mirror));
+    let mirror_report = json(&from_mirror);
+    assert_eq!(chosen(&mirror_report), server_choice, "the server and a static mirror resolve the same versions");
+    let server_report = json(&from_server);
+    assert_eq!(server_report["status"]["state"], "online");
+    assert_eq!(server_report["status"]["snapshotVersion"], 4, "init + three publishes");
+    assert_eq!(mirror_report["status"], server_report["status"], "the mirror serves the same signed snapshot");
+}
