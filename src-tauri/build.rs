@@ -15,8 +15,21 @@ const COMMANDS: &[&str] = &[
     "rollback_remote",
     "mark_known_good",
     "report_load_failure",
+    "shell_painted",
     "get_settings",
     "save_settings",
+    "stack_status",
+    "stack_up",
+    "stack_down",
+    "stack_logs_follow",
+    "stack_logs_stop",
+    "import_records",
+    "provider_status",
+    "set_api_key",
+    "delete_api_key",
+    "test_api_key",
+    "provider_models",
+    "save_provider_settings",
 ];
 
 fn main() {

@@ -88,10 +88,8 @@ impl Sandbox {
 
     /// The argument list of `augment resolve --json` against `registry` into the sandbox cache.
     pub fn resolve_args(&self, registry: &str, extra: &[&str]) -> Vec<String> {
-        let mut args: Vec<String> = ["--json", "resolve", "--registry", registry, "--trust"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut args: Vec<String> =
+            ["--json", "resolve", "--registry", registry, "--trust"].iter().map(|s| (*s).to_owned()).collect();
         args.push(self.public_key().to_string_lossy().into_owned());
         args.push("--cache-dir".into());
         args.push(self.cache().to_string_lossy().into_owned());
@@ -189,4 +187,26 @@ pub fn wait_until(deadline: std::time::Duration, mut condition: impl FnMut() -> 
 /// Everything a command printed: with `--json`, errors go to standard output.
 pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Whether the tests may write `augment-it` keychain entries for the built-in
+/// providers: only in a throw-away keyring (HOME or XDG_DATA_HOME under the
+/// temp dir, as `cargo xtask test` and crates/secrets/run-keychain-tests.sh
+/// arrange), so that a run on a desktop never overwrites a real key. Anywhere
+/// else the test fails saying how to run it, unless `AUGMENT_SKIP_KEYCHAIN_TESTS=1`.
+pub fn private_keychain(test: &str) -> bool {
+    if std::env::var("AUGMENT_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIPPED {test}: AUGMENT_SKIP_KEYCHAIN_TESTS=1 (it needs a private gnome-keyring)");
+        return false;
+    }
+    let temp = std::env::temp_dir();
+    let private = ["XDG_DATA_HOME", "HOME"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|dir| Path::new(&dir).starts_with(&temp)));
+    assert!(
+        private,
+        "{test} stores keys for the built-in providers, so it runs only against a throw-away keyring: \
+         use `cargo xtask test`, or crates/secrets/run-keychain-tests.sh -p integration-tests"
+    );
+    true
 }

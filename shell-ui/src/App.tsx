@@ -5,13 +5,17 @@
 // Start-up is offline first: the cache's selection paints at once, then a
 // background registry check (in Rust) reports through an event.
 import { useCallback, useEffect, useState } from "react";
-import { asCommandError, ipc, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
+import { asCommandError, ipc, onDevRemoteChanged, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
 import { badgeFor } from "./status";
 import { RemoteSlot } from "./RemoteSlot";
+import { useSignalPainted } from "./painted";
 import { RemotesPanel } from "./RemotesPanel";
 import { SettingsPage } from "./SettingsPage";
+import { StackPanel } from "./StackPanel";
+import { Toaster } from "@augment-it/ui-kit";
+import { bus } from "./federation";
 
-type Page = "workspace" | "remotes" | "settings";
+type Page = "workspace" | "remotes" | "stack" | "settings";
 
 export function App() {
   const [remotes, setRemotes] = useState<RemoteView[] | null>(null);
@@ -49,6 +53,10 @@ export function App() {
         setChecked(true);
         setChecking(false);
       }),
+      // Dev mode: a new entry URL (a new revision in its path) remounts the remote.
+      onDevRemoteChanged((change) => {
+        setRemotes((list) => list?.map((r) => (r.name === change.remote ? { ...r, entryUrl: change.entryUrl } : r)) ?? list);
+      }),
       onRegistryCheckFailed((err) => {
         setChecking(false);
         setChecked(true);
@@ -76,6 +84,13 @@ export function App() {
     [notify, refreshFromCache],
   );
 
+  useSignalPainted(remotes !== null);
+
+  // Remotes that show remote state (the Admin Dashboard) reload on this.
+  useEffect(() => {
+    if (remotes) bus.emit("remotes.changed", { reason: "the shell's remote list changed" });
+  }, [remotes]);
+
   const badge = badgeFor(registries, checked);
   const offline = badge.kind === "offline" || badge.kind === "error";
 
@@ -95,6 +110,9 @@ export function App() {
           </button>
           <button type="button" aria-pressed={page === "remotes"} data-testid="open-remotes" onClick={() => setPage("remotes")}>
             Remotes
+          </button>
+          <button type="button" aria-pressed={page === "stack"} data-testid="open-stack" onClick={() => setPage("stack")}>
+            Local stack
           </button>
           <button type="button" aria-pressed={page === "settings"} data-testid="open-settings" onClick={() => setPage("settings")}>
             Settings
@@ -127,6 +145,11 @@ export function App() {
                     {remote.displayName ?? remote.name}
                   </a>
                   <span className="version">{remote.version ?? "unavailable"}</span>
+                  {remote.devOverride && (
+                    <span className="tag dev-override" data-testid="dev-override" title="dev mode: not from a registry, never cached">
+                      dev override: {remote.devOverride.target}
+                    </span>
+                  )}
                 </li>
               ))}
             </ul>
@@ -145,9 +168,11 @@ export function App() {
             ))}
           </div>
           {page === "remotes" && <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} />}
+          {page === "stack" && <StackPanel />}
           {page === "settings" && <SettingsPage notify={notify} onSaved={checkForUpdates} registries={registries} />}
         </main>
       </div>
+      <Toaster />
     </div>
   );
 }

@@ -31,6 +31,8 @@ export function describeError(err: unknown): string {
 export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: RemoteSlotProps) {
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState<SlotState>({ kind: "loading" });
+  // When the current load started: the mount time is logged (and benchmarked).
+  const loadStarted = useRef(0);
   const title = remote.displayName ?? remote.name;
   const expose = remote.exposes[0] ?? "./App";
 
@@ -38,6 +40,7 @@ export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: Re
     if (!remote.version || !remote.entryUrl) return;
     let cancelled = false;
     setState({ kind: "loading" });
+    loadStarted.current = performance.now();
     loadRemoteModule(remote.name, remote.entryUrl, expose, attempt).then(
       (module) => {
         if (!cancelled) setState({ kind: "loaded", module });
@@ -47,6 +50,8 @@ export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: Re
         const detail = describeError(err);
         console.error(`remote ${remote.name} ${remote.version} failed to load`, err);
         setState({ kind: "failed", why: "failed to load", detail });
+        // A dev override is not a cached version: nothing to roll back.
+        if (remote.devOverride) return;
         try {
           const outcome = await ipc.reportLoadFailure(remote.name, remote.version ?? "", detail);
           if (outcome.rolledBack && !cancelled) onRolledBack(outcome.rolledBack, detail);
@@ -101,7 +106,8 @@ export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: Re
           module={state.module}
           host={host}
           onMounted={() => {
-            ipc.markKnownGood(remote.name, version).catch((err) => console.error("could not mark known good", err));
+            if (remote.devOverride) return;
+            ipc.markKnownGood(remote.name, version, performance.now() - loadStarted.current).catch((err) => console.error("could not mark known good", err));
           }}
         />
       </RemoteErrorBoundary>
@@ -114,6 +120,11 @@ export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: Re
         <h2>{title}</h2>
         <span className="version">{remote.version ?? "—"}</span>
         {remote.pinned && <span className="tag">pinned</span>}
+        {remote.devOverride && (
+          <span className="tag dev-override" data-testid="dev-override">
+            dev override: {remote.devOverride.target}
+          </span>
+        )}
         {remote.source && <span className="source" title="the registry this version came from">{remote.source}</span>}
       </header>
       {remote.version && remote.reason && (

@@ -1,6 +1,7 @@
 // Settings: registries in priority order (first wins), each with the trust
 // anchor used on first contact. Saved to settings.json in the config dir.
 import { useEffect, useState } from "react";
+import { KeysPanel } from "./KeysPanel";
 import { asCommandError, ipc, type RegistryConfig, type RegistryView, type SettingsView } from "./ipc";
 
 export function SettingsPage(props: { notify: (text: string) => void; onSaved: () => Promise<void>; registries: RegistryView[] }) {
@@ -44,6 +45,7 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
   const statusOf = (url: string) => props.registries.find((r) => r.url === url);
 
   return (
+    <>
     <section className="panel" data-testid="settings">
       <h2>Registries</h2>
       <p className="muted">In priority order: a remote comes from the first registry that offers a compatible version.</p>
@@ -83,5 +85,7 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
       )}
       {view && <p className="muted">Saved in {view.path}</p>}
     </section>
+    <KeysPanel />
+    </>
   );
 }

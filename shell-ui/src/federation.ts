@@ -5,9 +5,26 @@
 import * as React from "react";
 import * as ReactDOM from "react-dom";
 import * as ReactDOMClient from "react-dom/client";
+import * as ReactJsxRuntime from "react/jsx-runtime";
 import { createInstance } from "@module-federation/runtime";
+import * as UiKit from "@augment-it/ui-kit";
+import * as HostClient from "@augment-it/host-client";
+import * as Messaging from "@augment-it/messaging";
 
 const REACT_VERSION = React.version;
+
+/** The version of the shared Augment-It modules this shell provides (crates/manifest HostProfile::builtin). */
+export const SHARED_MODULES_VERSION = "1.0.0";
+
+// The shell owns the one bus remotes talk through; the messaging module is a
+// shared singleton, so `shellBus()` in any remote returns this bus.
+export const bus = Messaging.createEventBus<Messaging.AugmentEvents>();
+Messaging.installShellBus(bus);
+
+/** A shell-provided singleton: remotes consume it with `import: false`, never their own copy. */
+function sharedModule(version: string, lib: () => unknown, requiredVersion: string) {
+  return { version, scope: "default", lib, shareConfig: { singleton: true, requiredVersion } };
+}
 
 const federation = createInstance({
   name: "augment_shell",
@@ -31,6 +48,11 @@ const federation = createInstance({
       lib: () => ReactDOMClient,
       shareConfig: { singleton: true, requiredVersion: `^${REACT_VERSION.split(".")[0]}.0.0` },
     },
+    // Remotes compiled with the automatic JSX runtime import this next to react.
+    "react/jsx-runtime": sharedModule(REACT_VERSION, () => ReactJsxRuntime, `^${REACT_VERSION.split(".")[0]}.0.0`),
+    "@augment-it/ui-kit": sharedModule(SHARED_MODULES_VERSION, () => UiKit, "^1.0.0"),
+    "@augment-it/host-client": sharedModule(SHARED_MODULES_VERSION, () => HostClient, "^1.0.0"),
+    "@augment-it/messaging": sharedModule(SHARED_MODULES_VERSION, () => Messaging, "^1.0.0"),
   },
 });
 

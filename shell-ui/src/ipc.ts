@@ -33,6 +33,21 @@ export interface RemoteView {
   pinned: boolean;
   lastKnownGood: string | null;
   reason: string | null;
+  /** Dev mode: this remote is served from a local folder or a loopback dev server. */
+  devOverride: DevOverride | null;
+}
+
+export interface DevOverride {
+  kind: "folder" | "url";
+  /** The folder path or dev-server URL. */
+  target: string;
+}
+
+/** A dev-override folder changed: mount the remote again from `entryUrl`. */
+export interface DevRemoteChanged {
+  remote: string;
+  revision: number;
+  entryUrl: string;
 }
 
 export interface ShellView {
@@ -85,7 +100,9 @@ export const ipc = {
   pinRemote: (name: string, version: string) => invoke<void>("pin_remote", { name, version }),
   unpinRemote: (name: string) => invoke<boolean>("unpin_remote", { name }),
   rollbackRemote: (name: string) => invoke<Rollback>("rollback_remote", { name }),
-  markKnownGood: (name: string, version: string) => invoke<void>("mark_known_good", { name, version }),
+  markKnownGood: (name: string, version: string, mountMs?: number) =>
+    invoke<void>("mark_known_good", { name, version, mountMs: mountMs ?? null }),
+  shellPainted: () => invoke<void>("shell_painted"),
   reportLoadFailure: (name: string, version: string, reason: string) =>
     invoke<{ rolledBack: Rollback | null }>("report_load_failure", { name, version, reason }),
   getSettings: () => invoke<SettingsView>("get_settings"),
@@ -94,6 +111,10 @@ export const ipc = {
 
 export function onRegistryChecked(handler: (view: ShellView) => void): Promise<UnlistenFn> {
   return listen<ShellView>("registry-checked", (event) => handler(event.payload));
+}
+
+export function onDevRemoteChanged(handler: (change: DevRemoteChanged) => void): Promise<UnlistenFn> {
+  return listen<DevRemoteChanged>("dev-remote-changed", (event) => handler(event.payload));
 }
 
 export function onRegistryCheckFailed(handler: (err: CommandError) => void): Promise<UnlistenFn> {

@@ -24,6 +24,18 @@ pub enum ErrorCode {
     Cache,
     /// Reading or writing the settings failed.
     Settings,
+    /// The OS keychain is missing, locked or failed (API keys).
+    Keychain,
+    /// An AI provider call failed; the message says why and what to do.
+    Provider,
+    /// No container engine answers (local stack).
+    EngineNotRunning,
+    /// A port the local stack publishes is taken; the message says which.
+    PortInUse,
+    /// The local stack failed otherwise; the message says why.
+    Stack,
+    /// An imported document is malformed; the message names line and column.
+    ParseError,
     /// The shell is still starting.
     NotReady,
     Internal,

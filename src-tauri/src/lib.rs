@@ -13,6 +13,8 @@
 //! Only this crate knows about Tauri.
 
 pub mod commands;
+pub mod dev_mode;
+pub mod dev_watch;
 pub mod error;
 pub mod scheme;
 pub mod settings;
@@ -43,6 +45,19 @@ pub struct Launch {
     /// The trust anchor of `--registry`: a .pub file, 64 hex digits or a root.json.
     #[arg(long, env = "AUGMENT_TRUST", requires = "registry")]
     pub trust: Option<String>,
+    /// The container engine for the local stack [default: the usual Docker and Podman sockets].
+    #[arg(long, env = "DOCKER_HOST")]
+    pub docker_host: Option<String>,
+    /// The local stack's definition file [default: the built-in docker/stack.toml].
+    #[arg(long, env = "AUGMENT_STACK_DEFINITION")]
+    pub stack_definition: Option<PathBuf>,
+    /// The folder of the static service binaries the stack's images are made from.
+    #[arg(long, env = "AUGMENT_STACK_BIN_DIR")]
+    pub stack_bin_dir: Option<PathBuf>,
+    /// Dev mode: serve remote NAME from a built folder or a loopback dev
+    /// server (`NAME=PATH_OR_URL`, repeatable; wins over the settings' devOverrides).
+    #[arg(long = "dev-remote", env = "AUGMENT_DEV_REMOTES", value_delimiter = ',', value_name = "NAME=PATH_OR_URL")]
+    pub dev_remote: Vec<String>,
 }
 
 /// Logs go to standard error; `AUGMENT_LOG` sets the filter (default `info`).
@@ -72,7 +87,17 @@ pub fn display_available() -> Result<(), String> {
 
 /// Builds and runs the app until its last window closes.
 pub fn run(launch: Launch) -> anyhow::Result<()> {
-    let context = tauri::generate_context!("../tauri.conf.json");
+    let mut context = tauri::generate_context!("../tauri.conf.json");
+    // Dev overrides are read before the window exists: a dev server's origin
+    // must be in this launch's CSP, and only in this launch's.
+    let config_dir_early = match &launch.config_dir {
+        Some(dir) => Some(dir.clone()),
+        // Where tauri's app_config_dir() points, known before the app exists.
+        None => directories::BaseDirs::new().map(|dirs| dirs.config_dir().join(&context.config().identifier)),
+    };
+    let dev = dev_overrides(&launch, config_dir_early.as_deref())?;
+    let csp = &mut context.config_mut().app.security.csp;
+    *csp = csp.take().map(|csp| dev_mode::widen_csp(csp, &dev.dev_server_origins()));
     with_shell(tauri::Builder::<tauri::Wry>::new())
         .setup(move |app| {
             let cache_dir = match &launch.cache_dir {
@@ -87,19 +112,53 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 .registry
                 .as_ref()
                 .map(|url| settings::RegistryConfig { url: url.clone(), trust: launch.trust.clone() });
-            let state = ShellState::open(&cache_dir, &config_dir, launch_registry)?;
+            let state = ShellState::open(&cache_dir, &config_dir, launch_registry)?.with_dev_overrides(dev.clone());
+            start_dev_watch(app, &dev)?;
             tracing::info!(cache = %cache_dir.display(), config = %config_dir.display(), "shell started");
             app.manage(state);
+            let stack = commands::stack::StackConfig::new(
+                launch.docker_host.clone(),
+                launch.stack_definition.clone(),
+                launch.stack_bin_dir.clone(),
+            )?;
+            app.manage(commands::stack::StackState::new(stack));
             Ok(())
         })
         .run(context)
         .context("running the Tauri application")
 }
 
+/// The dev overrides of this launch: the saved ones, then the flags.
+fn dev_overrides(launch: &Launch, config_dir: Option<&std::path::Path>) -> anyhow::Result<dev_mode::DevOverrides> {
+    let saved = match config_dir {
+        Some(dir) => settings::SettingsFile::new(dir).load()?.dev_overrides,
+        None => Default::default(),
+    };
+    let base = std::env::current_dir().context("reading the current directory")?;
+    Ok(dev_mode::DevOverrides::resolve(&saved, &launch.dev_remote, &base)?)
+}
+
+/// Watches the folder overrides and tells the UI which remote to reload.
+fn start_dev_watch<R: tauri::Runtime>(app: &tauri::App<R>, dev: &dev_mode::DevOverrides) -> anyhow::Result<()> {
+    use tauri::Emitter as _;
+    let handle = app.handle().clone();
+    let watch = dev_watch::watch(dev, move |change| {
+        if let Err(err) = handle.emit(commands::events::DEV_REMOTE_CHANGED, change) {
+            tracing::error!(%err, "could not tell the UI about a dev override change");
+        }
+    })
+    .context("watching the dev override folders")?;
+    if let Some(watch) = watch {
+        app.manage(std::sync::Mutex::new(watch));
+    }
+    Ok(())
+}
+
 /// Adds every command and the `mfe` scheme to `builder`; shared by [`run`]
 /// and the tests (which pass `tauri::test::mock_builder()`).
 pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
+        .manage(commands::keys::KeysState::system())
         .invoke_handler(tauri::generate_handler![
             commands::remotes::remotes_from_cache,
             commands::remotes::check_for_updates,
@@ -109,8 +168,21 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
             commands::remotes::rollback_remote,
             commands::remotes::mark_known_good,
             commands::remotes::report_load_failure,
+            commands::remotes::shell_painted,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::stack::stack_status,
+            commands::stack::stack_up,
+            commands::stack::stack_down,
+            commands::stack::stack_logs_follow,
+            commands::stack::stack_logs_stop,
+            commands::stack::import_records,
+            commands::keys::provider_status,
+            commands::keys::set_api_key,
+            commands::keys::delete_api_key,
+            commands::keys::test_api_key,
+            commands::keys::provider_models,
+            commands::keys::save_provider_settings,
         ])
         .register_asynchronous_uri_scheme_protocol(scheme::SCHEME, |ctx, request, responder| {
             let Some(state) = ctx.app_handle().try_state::<ShellState>() else {
@@ -118,7 +190,10 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
                 return;
             };
             let cache = state.cache.clone();
+            let dev = state.dev.clone();
             // SQLite lookups and file reads block: keep them off the webview's thread.
-            tauri::async_runtime::spawn_blocking(move || responder.respond(scheme::respond(&cache, &request)));
+            tauri::async_runtime::spawn_blocking(move || {
+                responder.respond(scheme::respond_with_dev(&cache, &dev, &request))
+            });
         })
 }

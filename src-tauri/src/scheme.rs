@@ -9,11 +9,17 @@
 //! parts or backslashes); anything not indexed in the cache is a 404; the
 //! blob is re-hashed before it is served, so a file changed on disk after its
 //! verified install is refused rather than run.
+//!
+//! Dev mode adds `/@dev/<remote>/<revision>/<path>`: a folder override's
+//! files, read straight from that folder (never the cache) with the same
+//! path checks and MIME types, and `Cache-Control: no-store`.
 
 use std::borrow::Cow;
 
 use cache::BundleCache;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+
+use crate::dev_mode::{DEV_PREFIX, DevOverrides};
 
 /// The scheme name registered with the webview.
 pub const SCHEME: &str = "mfe";
@@ -100,8 +106,22 @@ pub fn content_type(path: &str) -> Cow<'static, str> {
 /// Answers one request from the cache. Never panics, never reads outside
 /// the cache's blob store.
 pub fn respond(cache: &BundleCache, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    with_common_headers(request, serve(cache, request.method(), request.uri().path()))
+}
+
+/// Answers one request: `/@dev/…` from a folder override, anything else
+/// from the cache (see [`respond`]).
+pub fn respond_with_dev(cache: &BundleCache, dev: &DevOverrides, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let path = request.uri().path();
+    if path.starts_with(&format!("/{DEV_PREFIX}/")) {
+        with_common_headers(request, serve_dev(dev, request.method(), path))
+    } else {
+        respond(cache, request)
+    }
+}
+
+fn with_common_headers(request: &Request<Vec<u8>>, mut response: Response<Vec<u8>>) -> Response<Vec<u8>> {
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let mut response = serve(cache, request.method(), request.uri().path());
     let headers = response.headers_mut();
     if let Some(allowed) = allowed_origin(origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
@@ -173,6 +193,78 @@ fn serve(cache: &BundleCache, method: &Method, path: &str) -> Response<Vec<u8>> 
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", entry.sha256.to_hex())) {
         headers.insert(header::ETAG, etag);
     }
+    response
+}
+
+/// A request for one file of a folder override, after sanitizing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevFileRequest {
+    pub remote: String,
+    pub path: String,
+}
+
+/// Splits and checks `/@dev/<remote>/<revision>/<file>`. The revision only
+/// makes URLs new after a change (so the webview evaluates the modules
+/// again); the file is always read as it is now.
+pub fn parse_dev_path(raw_path: &str) -> Result<DevFileRequest, PathRefused> {
+    let decoded = percent_encoding::percent_decode_str(raw_path).decode_utf8().map_err(|_| PathRefused::Encoding)?;
+    let rest = decoded.strip_prefix(&format!("/{DEV_PREFIX}/")).ok_or(PathRefused::Shape)?;
+    let mut parts = rest.splitn(3, '/');
+    let (Some(remote), Some(revision), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(PathRefused::Shape);
+    };
+    manifest::validate_remote_name(remote).map_err(PathRefused::Remote)?;
+    if revision.is_empty() || !revision.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PathRefused::Version(format!("{revision:?} is not a dev revision")));
+    }
+    manifest::validate_bundle_path(path).map_err(PathRefused::File)?;
+    Ok(DevFileRequest { remote: remote.to_owned(), path: path.to_owned() })
+}
+
+/// A dev file changes with every rebuild: never cached by the webview.
+const NO_STORE: &str = "no-store";
+
+fn serve_dev(dev: &DevOverrides, method: &Method, path: &str) -> Response<Vec<u8>> {
+    if method != Method::GET && method != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are served");
+    }
+    let file = match parse_dev_path(path) {
+        Ok(file) => file,
+        Err(refused) => {
+            tracing::warn!(path, %refused, "mfe: refused a dev request path");
+            return text(StatusCode::BAD_REQUEST, &format!("refused: {refused}"));
+        }
+    };
+    let Some(folder) = dev.folder(&file.remote) else {
+        return text(StatusCode::NOT_FOUND, "this remote has no folder override");
+    };
+    // The path is already free of `..` and absolute parts; resolving links
+    // and re-checking the prefix also keeps a symlink in the folder from
+    // reaching outside it.
+    let resolved = match folder.join(&file.path).canonicalize() {
+        Ok(resolved) if resolved.starts_with(folder) && resolved.is_file() => resolved,
+        Ok(resolved) if !resolved.starts_with(folder) => {
+            tracing::warn!(remote = %file.remote, path = %file.path, "mfe: dev path leads outside its folder");
+            return text(StatusCode::FORBIDDEN, "refused: the path leads outside the override folder");
+        }
+        _ => return text(StatusCode::NOT_FOUND, "not in the override folder"),
+    };
+    let bytes = match std::fs::read(&resolved) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::warn!(%err, file = %resolved.display(), "mfe: dev file unreadable");
+            return text(StatusCode::NOT_FOUND, "not readable in the override folder");
+        }
+    };
+    let length = bytes.len();
+    let body = if method == Method::HEAD { Vec::new() } else { bytes };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type(&file.path)) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
     response
 }
 
@@ -358,6 +450,99 @@ mod tests {
             .body(Vec::new())
             .expect("request");
         assert_eq!(respond(&cache, &request).headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://tauri.localhost");
+    }
+
+    /// A folder override of `hello` next to a file that must stay out of reach.
+    fn dev_folder() -> (tempfile::TempDir, DevOverrides) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("hello-dist");
+        std::fs::create_dir_all(folder.join("assets")).expect("folder");
+        std::fs::write(
+            folder.join("remote.json"),
+            r#"{"name":"hello","version":"1.0.0","entry":"remoteEntry.js","hostApi":"^1.0.0"}"#,
+        )
+        .expect("manifest");
+        std::fs::write(folder.join("remoteEntry.js"), "export const dev = 1;\n").expect("entry");
+        std::fs::write(folder.join("assets/style.css"), "body{}").expect("css");
+        std::fs::write(folder.join("assets/logo.svg"), "<svg/>").expect("svg");
+        std::fs::write(folder.join("assets/app.wasm"), b"\x00asm").expect("wasm");
+        std::fs::write(dir.path().join("secret.txt"), "outside").expect("secret");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), folder.join("assets/link.txt")).expect("symlink");
+        let overrides =
+            DevOverrides::resolve(&std::collections::BTreeMap::new(), &["hello=hello-dist".to_owned()], dir.path())
+                .expect("override");
+        (dir, overrides)
+    }
+
+    fn get_dev(cache: &BundleCache, dev: &DevOverrides, uri: &str) -> Response<Vec<u8>> {
+        let request = Request::builder().uri(uri).body(Vec::new()).expect("request");
+        respond_with_dev(cache, dev, &request)
+    }
+
+    #[test]
+    fn dev_files_come_from_the_folder_uncached_with_the_usual_types() {
+        let (_cache_dir, cache) = cache_with_hello();
+        let (_dir, dev) = dev_folder();
+        let response = get_dev(&cache, &dev, "mfe://localhost/@dev/hello/0/remoteEntry.js");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.body(), b"export const dev = 1;\n", "the folder's file, not the cached one");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "tauri://localhost");
+        for (path, expected) in [
+            ("assets/style.css", "text/css; charset=utf-8"),
+            ("assets/logo.svg", "image/svg+xml"),
+            ("assets/app.wasm", "application/wasm"),
+            ("remote.json", "application/json"),
+        ] {
+            let response = get_dev(&cache, &dev, &format!("http://mfe.localhost/@dev/hello/7/{path}?reload=1"));
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(response.headers()[header::CONTENT_TYPE], expected, "{path}");
+        }
+        // Cached versions are still served next to the override.
+        assert_eq!(get_dev(&cache, &dev, "mfe://localhost/hello/1.0.0/remoteEntry.js").status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn dev_paths_refuse_traversal_and_reach_nothing_outside_the_folder() {
+        let (_cache_dir, cache) = cache_with_hello();
+        let (_dir, dev) = dev_folder();
+        for path in [
+            "/@dev/hello/0/../secret.txt",
+            "/@dev/hello/0/%2e%2e/secret.txt",
+            "/@dev/hello/0/assets/..%2f..%2fsecret.txt",
+            "/@dev/hello/0//etc/passwd",
+            "/@dev/hello/0/%2fetc%2fpasswd",
+            "/@dev/hello/0/assets%5c..%5c..%5csecret.txt",
+            "/@dev/hello/0/./remoteEntry.js",
+            "/@dev/hello/0/C:%5cWindows",
+            "/@dev/hello/0/remoteEntry.js%00.css",
+            "/@dev/hello/x/remoteEntry.js",
+            "/@dev/hello//remoteEntry.js",
+            "/@dev/../hello/0/remoteEntry.js",
+            "/@dev/Hello/0/remoteEntry.js",
+            "/@dev/hello/0",
+            "/@dev/",
+        ] {
+            let response = get_dev(&cache, &dev, &format!("mfe://localhost{path}"));
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path} must be refused");
+        }
+        #[cfg(unix)]
+        {
+            let response = get_dev(&cache, &dev, "mfe://localhost/@dev/hello/0/assets/link.txt");
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "a symlink out of the folder is refused");
+            assert!(!response.body().starts_with(b"outside"));
+        }
+        for uri in ["mfe://localhost/@dev/hello/0/missing.js", "mfe://localhost/@dev/other/0/remoteEntry.js"] {
+            assert_eq!(get_dev(&cache, &dev, uri).status(), StatusCode::NOT_FOUND, "{uri}");
+        }
+        let post = Request::builder()
+            .method(Method::POST)
+            .uri("mfe://localhost/@dev/hello/0/remoteEntry.js")
+            .body(Vec::new())
+            .expect("request");
+        assert_eq!(respond_with_dev(&cache, &dev, &post).status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[test]

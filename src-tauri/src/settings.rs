@@ -2,6 +2,7 @@
 //! each with the trust anchor to use on first contact. Kept as JSON in the
 //! app's config dir and written atomically (temp file, then rename).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,25 @@ pub struct Settings {
     /// First wins when two registries offer the same remote.
     #[serde(default)]
     pub registries: Vec<RegistryConfig>,
+    /// Per AI provider: base URL and default model. Never a key: keys live in
+    /// the OS keychain only. Edited through the keys commands.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderSettings>,
+    /// Dev mode: remote name → a built remote's folder or a loopback
+    /// dev-server entry URL (see `dev_mode`). Read at launch.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dev_overrides: BTreeMap<String, String>,
+}
+
+/// Where one AI provider is reached and which model to use by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderSettings {
+    /// Replaces the provider's own API (a proxy or a compatible server), without /v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_model: Option<String>,
 }
 
 /// More registries than this is a mistake, not a configuration.
@@ -55,6 +75,9 @@ impl Settings {
             if registry.trust.as_deref().is_some_and(|t| t.trim().is_empty()) {
                 return Err(CommandError::invalid(format!("{shown}: the trust anchor is empty")));
             }
+        }
+        for (remote, target) in &self.dev_overrides {
+            crate::dev_mode::validate_syntax(remote, target).map_err(|err| CommandError::invalid(err.to_string()))?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use cache::BundleCache;
 use manifest::{HostProfile, RemoteManifest};
 use serde::Serialize;
 
+use crate::dev_mode::{self, DevOverrideView, DevOverrides, DevTarget};
 use crate::error::{CommandError, CommandResult};
 use crate::scheme;
 use crate::settings::{RegistryConfig, SettingsFile};
@@ -34,6 +35,8 @@ pub struct ShellState {
     /// `--registry`/`AUGMENT_REGISTRY`: used first, never saved.
     pub launch_registry: Option<RegistryConfig>,
     pub profile: HostProfile,
+    /// Dev mode: remotes served from a folder or a loopback dev server.
+    pub dev: DevOverrides,
     checking: Arc<AtomicBool>,
 }
 
@@ -46,8 +49,14 @@ impl ShellState {
             settings: SettingsFile::new(config_dir),
             launch_registry,
             profile: HostProfile::builtin(),
+            dev: DevOverrides::default(),
             checking: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Sets this launch's dev overrides (see [`crate::dev_mode`]).
+    pub fn with_dev_overrides(self, dev: DevOverrides) -> Self {
+        Self { dev, ..self }
     }
 
     /// The registries to resolve from, in priority order: the launch
@@ -115,6 +124,8 @@ pub struct RemoteView {
     pub last_known_good: Option<String>,
     /// Why a newer version was passed over, or why none fits.
     pub reason: Option<String>,
+    /// Set when dev mode serves this remote from a folder or dev server.
+    pub dev_override: Option<DevOverrideView>,
 }
 
 /// Resolves every configured registry (or, with none configured, the whole
@@ -165,7 +176,8 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
             }
         }
     }
-    let remotes = merged.into_values().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
+    let mut remotes = merged.into_values().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
+    apply_dev_overrides(&mut remotes, &state.dev);
     Ok(ShellView { checked: !offline, registries: registry_views, remotes })
 }
 
@@ -211,8 +223,64 @@ fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<Rem
         verdict: outcome.verdict,
         pinned: outcome.pinned,
         reason: outcome.reason,
+        dev_override: None,
     })
 }
+
+/// Points each overridden remote at its folder or dev server, adding the
+/// remotes no registry offers. Only the view changes: the cache, pins and
+/// known-good marks stay as the registry left them.
+fn apply_dev_overrides(remotes: &mut Vec<RemoteView>, dev: &DevOverrides) {
+    for (name, dev_override) in dev.iter() {
+        let manifest = match &dev_override.target {
+            DevTarget::Folder(folder) => dev_mode::read_manifest(name, folder)
+                .inspect_err(|err| tracing::warn!(%err, "dev override: remote.json not readable now"))
+                .ok(),
+            DevTarget::Url(_) => None,
+        };
+        let view = match remotes.iter().position(|r| &r.name == name) {
+            Some(at) => &mut remotes[at],
+            None => {
+                remotes.push(RemoteView {
+                    name: name.clone(),
+                    version: None,
+                    entry_url: None,
+                    exposes: Vec::new(),
+                    display_name: None,
+                    source: None,
+                    verdict: Verdict::Cached,
+                    pinned: false,
+                    last_known_good: None,
+                    reason: None,
+                    dev_override: None,
+                });
+                let last = remotes.len() - 1;
+                &mut remotes[last]
+            }
+        };
+        let entry = match manifest {
+            Some(manifest) => {
+                view.version = Some(manifest.version.to_string());
+                view.exposes = manifest.exposes;
+                view.display_name = manifest.display_name.or(view.display_name.take());
+                manifest.entry
+            }
+            None => DEFAULT_ENTRY.to_owned(),
+        };
+        if view.version.is_none() {
+            view.version = Some("dev".to_owned());
+        }
+        view.entry_url = Some(dev_mode::entry_url(name, dev_override, &entry));
+        // The badge names the folder or URL; no registry is the source.
+        view.source = None;
+        view.reason = None;
+        view.dev_override = Some(dev_override.into());
+    }
+    remotes.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// The entry file when a folder's remote.json cannot be read (mid-rebuild).
+const DEFAULT_ENTRY: &str = "remoteEntry.js";
 
 /// One remote's installed versions and marks, for the Remotes panel.
 #[derive(Debug, Clone, Serialize)]

@@ -81,7 +81,12 @@ fn sigkill_during_install_never_leaves_a_half_visible_version() {
         let versions = cache.versions().unwrap();
         for version in &versions {
             for file in &version.files {
-                assert!(cache.has_blob(&file.sha256, file.length), "{}@{} is half visible", version.name, version.version);
+                assert!(
+                    cache.has_blob(&file.sha256, file.length),
+                    "{}@{} is half visible",
+                    version.name,
+                    version.version
+                );
             }
         }
         // Blobs on disk but fewer than three versions visible: the kill landed mid-install.
@@ -90,7 +95,9 @@ fn sigkill_during_install_never_leaves_a_half_visible_version() {
             mid_install_kills += 1;
         }
     }
-    eprintln!("{kills} kills ({mid_install_kills} after blobs were written), {completed} completed installs, seed {seed}");
+    eprintln!(
+        "{kills} kills ({mid_install_kills} after blobs were written), {completed} completed installs, seed {seed}"
+    );
     assert!(kills >= KILLS_WANTED, "only {kills} kills landed (seed {seed})");
     assert!(completed > 0, "no install ever completed after kills (seed {seed})");
     assert!(
@@ -101,8 +108,5 @@ fn sigkill_during_install_never_leaves_a_half_visible_version() {
 
 fn walk_files(dir: &std::path::Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 })
-        .sum()
+    entries.flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum()
 }

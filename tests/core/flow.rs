@@ -84,9 +84,13 @@ fn pin_rollback_gc_and_lock_files() {
     let other_cache = sandbox.path().join("other-cache");
     let trust = sandbox.public_key();
     sandbox.ok(&[
-        "lock", "apply", lock.to_str().unwrap(),
-        "--trust", trust.to_str().unwrap(),
-        "--cache-dir", other_cache.to_str().unwrap(),
+        "lock",
+        "apply",
+        lock.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+        "--cache-dir",
+        other_cache.to_str().unwrap(),
     ]);
     let out = sandbox.ok(&["--json", "cache", "list", "--cache-dir", other_cache.to_str().unwrap()]);
     let listed = json(&out);
@@ -120,9 +124,13 @@ fn a_tampered_lock_file_is_refused_and_pins_are_left_alone() {
     let other_cache = sandbox.path().join("other-cache");
     let trust = sandbox.public_key();
     let out = sandbox.run(&[
-        "lock", "apply", lock.to_str().unwrap(),
-        "--trust", trust.to_str().unwrap(),
-        "--cache-dir", other_cache.to_str().unwrap(),
+        "lock",
+        "apply",
+        lock.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+        "--cache-dir",
+        other_cache.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(integration_tests::text(&out).contains("different files"), "{}", describe(&out));

@@ -50,7 +50,8 @@ fn signing_key(sandbox: &Sandbox) -> registry::SigningKey {
 }
 
 fn read_snapshot(registry_dir: &Path) -> registry::Snapshot {
-    let envelope: serde_json::Value = serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
     let mut signed = envelope["signed"].clone();
     signed.as_object_mut().unwrap().remove("_type");
     serde_json::from_value(signed).unwrap()
@@ -119,7 +120,8 @@ fn a_snapshot_signed_by_an_unknown_key() {
     let snapshot = read_snapshot(&sandbox.registry());
     let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
     let forged = documents::next_snapshot(&snapshot, None, expires);
-    std::fs::write(sandbox.registry().join("snapshot.json"), documents::sign_snapshot(&forged, &[&stranger]).unwrap()).unwrap();
+    std::fs::write(sandbox.registry().join("snapshot.json"), documents::sign_snapshot(&forged, &[&stranger]).unwrap())
+        .unwrap();
     assert_refused(&sandbox, "key");
 }
 
@@ -198,7 +200,8 @@ fn publish_refuses_symlinks_and_oversize_manifests() {
     assert!(integration_tests::text(&out).contains("symbolic link"), "{}", describe(&out));
 
     let big = make_remote(&work, "beta", "1.0.0", "^1", 1, 64);
-    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(big.join("remote.json")).unwrap()).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(big.join("remote.json")).unwrap()).unwrap();
     manifest["description"] = "x".repeat(manifest::MAX_MANIFEST_BYTES).into();
     std::fs::write(big.join("remote.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
     let out = sandbox.publish(&big);
@@ -219,9 +222,12 @@ fn an_expired_snapshot_is_stale_and_the_cache_keeps_serving() {
     let short = sandbox.run(&[
         "publish",
         make_remote(&work, "alpha", "1.1.0", "^1", 2, 4096).to_str().unwrap(),
-        "--registry", sandbox.registry().to_str().unwrap(),
-        "--key", sandbox.key().to_str().unwrap(),
-        "--expires-in", "1s",
+        "--registry",
+        sandbox.registry().to_str().unwrap(),
+        "--key",
+        sandbox.key().to_str().unwrap(),
+        "--expires-in",
+        "1s",
     ]);
     assert!(short.status.success(), "{}", describe(&short));
     let expires = read_snapshot(&sandbox.registry()).expires;
@@ -233,7 +239,11 @@ fn an_expired_snapshot_is_stale_and_the_cache_keeps_serving() {
     assert!(out.status.success(), "{}", describe(&out));
     let report = json(&out);
     assert_eq!(report["status"]["state"], "stale", "{report}");
-    assert_eq!(chosen(&report), [("alpha".to_owned(), "1.0.0".to_owned())], "the stale snapshot's 1.1.0 is not installed");
+    assert_eq!(
+        chosen(&report),
+        [("alpha".to_owned(), "1.0.0".to_owned())],
+        "the stale snapshot's 1.1.0 is not installed"
+    );
     let offline = json(&sandbox.resolve(&["--offline"]));
     assert_eq!(chosen(&offline), [("alpha".to_owned(), "1.0.0".to_owned())]);
 }

@@ -57,7 +57,16 @@ impl Drop for Served {
 }
 
 fn mint_token(sandbox: &Sandbox, remotes: &str) -> String {
-    let out = sandbox.ok(&["--json", "registry", "token", "create", "--registry-dir", sandbox.registry().to_str().unwrap(), "--remotes", remotes]);
+    let out = sandbox.ok(&[
+        "--json",
+        "registry",
+        "token",
+        "create",
+        "--registry-dir",
+        sandbox.registry().to_str().unwrap(),
+        "--remotes",
+        remotes,
+    ]);
     json(&out)["token"].as_str().unwrap().to_owned()
 }
 
@@ -118,7 +127,8 @@ async fn publish_over_http_then_resolve_from_the_server_and_a_static_mirror() {
     assert!(text(&out).contains("409") && text(&out).contains("already published"), "{}", describe(&out));
 
     // Resolve from the server.
-    let from_server = sandbox.run(&sandbox.resolve_args(&served.url, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    let from_server =
+        sandbox.run(&sandbox.resolve_args(&served.url, &[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(from_server.status.success(), "{}", describe(&from_server));
     let server_choice = chosen(&json(&from_server));
     assert_eq!(server_choice, [("alpha".to_owned(), "1.1.0".to_owned()), ("beta".to_owned(), "2.0.0".to_owned())]);

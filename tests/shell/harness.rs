@@ -130,8 +130,14 @@ impl Driver {
     /// request before launching anything (no app output, nothing in its
     /// log); such a handshake failure is retried, a bounded number of times.
     pub async fn open(&self, args: &[String]) -> Client {
+        self.open_application(&app_bin(), args).await
+    }
+
+    /// Like [`Driver::open`], with another executable as the application
+    /// (e.g. a script that sets the app's environment and captures its output).
+    pub async fn open_application(&self, application: &Path, args: &[String]) -> Client {
         let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), json!({ "application": app_bin(), "args": args }));
+        caps.insert("tauri:options".into(), json!({ "application": application, "args": args }));
         let mut failures = Vec::new();
         for _ in 0..3 {
             match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

@@ -9,5 +9,9 @@
 //! app built with the real shell UI (`cargo xtask test` does all of it).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod dev_mode;
 mod harness;
+mod keys;
+mod remotes_product;
 mod scenarios;
+mod stack_panel;

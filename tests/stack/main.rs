@@ -12,4 +12,6 @@
 
 mod flows;
 mod harness;
+mod import;
+mod keys_folder;
 mod no_engine;

@@ -151,9 +151,11 @@ pub fn ensure_podman() -> Result<EngineGuard> {
     Ok(guard)
 }
 
-/// Builds the static parsers, gateway and connector binaries the stack's
-/// images are made from, once per xtask run, and returns their folder (give
-/// it to the tests and `augment stack up` as `AUGMENT_STACK_BIN_DIR`).
+/// Builds the static parsers, gateway, connector and registry-server binaries
+/// the images are made from, once per xtask run, and returns their folder
+/// (give it to the tests and `augment stack up` as `AUGMENT_STACK_BIN_DIR`).
+/// The registry server is built in the same invocation so its dependencies
+/// are compiled once, with the same flags, alongside the stack's.
 pub fn build_stack_binaries() -> Result<PathBuf> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     if let Some(dir) = BUILT.get() {
@@ -164,7 +166,7 @@ pub fn build_stack_binaries() -> Result<PathBuf> {
         Command::new("cargo")
             .current_dir(&root)
             .args(["build", "--release", "--locked", "--target", STATIC_TARGET])
-            .args(["-p", "parsers-service", "-p", "gateway", "-p", "connector"])
+            .args(["-p", "parsers-service", "-p", "gateway", "-p", "connector", "-p", "registry-server"])
             // RUSTFLAGS with --target apply to the target's artifacts only, so
             // build scripts and proc macros are shared with ordinary builds.
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -245,7 +247,7 @@ fn write_containers_conf() -> Result<()> {
 }
 
 /// Installs the Debian package of each program that is not found.
-fn ensure_packages(needed: &[(&str, &str)]) -> Result<()> {
+pub fn ensure_packages(needed: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> =
         needed.iter().filter(|(program, _)| !on_path(program)).map(|(_, package)| *package).collect();
     if missing.is_empty() {

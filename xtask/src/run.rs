@@ -37,6 +37,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
     }
     setup::build_shell_ui(&root)?;
+    let remotes = remotes_to_publish(&root)?;
     run_checked(Command::new("cargo").current_dir(&root).args([
         "build",
         "--locked",
@@ -56,7 +57,6 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !registry.join("root.json").exists() {
         run_checked(Command::new(&augment).args(["registry", "init"]).arg(&registry).arg("--key").arg(&key))?;
     }
-    let remotes = remotes_to_publish(&root)?;
     for remote in &remotes {
         publish(&augment, remote, &registry, &key)?;
     }
@@ -77,18 +77,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 /// The product's remotes (built with npm, published from their `dist/`)
 /// and the demo test remotes.
 fn remotes_to_publish(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(root.join("remotes")) {
-        let mut dirs: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("package.json").exists()).collect();
-        dirs.sort();
-        for dir in dirs {
-            let workspace = dir.strip_prefix(root).unwrap_or(&dir).to_string_lossy().into_owned();
-            run_checked(Command::new("npm").current_dir(root).args(["run", "build", "--workspace", &workspace]))?;
-            anyhow::ensure!(dir.join("dist/remote.json").exists(), "{workspace} built no dist/remote.json");
-            out.push(dir.join("dist"));
-        }
-    }
+    let mut out = setup::build_remotes(root)?;
     let fixtures = root.join("tests/fixtures/remotes-src");
     out.extend(DEMO_REMOTES.iter().map(|name| fixtures.join(name)));
     Ok(out)
@@ -150,6 +139,12 @@ fn screenshot_under_xvfb(launch: &Command, file: &Path, remotes: usize) -> Resul
         while [ $i -lt 300 ] && kill -0 $app 2>/dev/null && [ "$(grep -c 'remote mounted' "$LOG")" -lt "$EXPECT" ]; do
             sleep 0.2; i=$((i+1))
         done
+        while [ $i -lt 300 ] && kill -0 $app 2>/dev/null && ! grep -q 'shell painted' "$LOG"; do
+            sleep 0.2; i=$((i+1))
+        done
+        # WebKit's compositor reaches the X screen a little after the page
+        # has painted, and nothing signals that: give it a moment.
+        sleep 1
         import -window root "$SHOT"
         kill $app 2>/dev/null
         wait $app 2>/dev/null

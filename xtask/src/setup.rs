@@ -22,11 +22,14 @@ pub enum Purpose {
 fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
     // The desktop shell: WebKitGTK and friends to build and run the Tauri app,
     // Xvfb + ImageMagick for headless runs and screenshots.
-    let shell = ["libwebkit2gtk-4.1-dev", "libayatana-appindicator3-dev", "librsvg2-dev", "xvfb", "xauth", "imagemagick"];
+    let shell =
+        ["libwebkit2gtk-4.1-dev", "libayatana-appindicator3-dev", "librsvg2-dev", "xvfb", "xauth", "imagemagick"];
     match purpose {
         Purpose::Run => shell.to_vec(),
         // WebKitWebDriver drives the real app in the shell's end-to-end tests.
-        Purpose::Test => [&["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus", "webkit2gtk-driver"][..], &shell].concat(),
+        Purpose::Test => {
+            [&["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus", "webkit2gtk-driver"][..], &shell].concat()
+        }
     }
 }
 
@@ -68,7 +71,8 @@ fn ensure_tauri_driver() -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing tauri-driver");
-    run_checked(Command::new("cargo").args(["install", "tauri-driver", "--locked"])).context("cargo install tauri-driver")
+    run_checked(Command::new("cargo").args(["install", "tauri-driver", "--locked"]))
+        .context("cargo install tauri-driver")
 }
 
 /// `npm ci` for the workspace (shell-ui, remotes) when node_modules is
@@ -96,8 +100,17 @@ fn ensure_node_modules(root: &Path) -> Result<()> {
 pub fn build_shell_ui(root: &Path) -> Result<()> {
     let ui = root.join("shell-ui");
     let built = modified(&ui.join("dist/index.html"));
-    let sources = [ui.join("src"), ui.join("index.html"), ui.join("package.json"), ui.join("vite.config.ts"), ui.join("tsconfig.json"), root.join("package-lock.json")];
-    let newest = sources.iter().filter_map(|p| newest_modified(p)).max();
+    // The shell bundles the shared modules it provides to remotes.
+    let sources = [
+        ui.join("src"),
+        ui.join("index.html"),
+        ui.join("package.json"),
+        ui.join("vite.config.ts"),
+        ui.join("tsconfig.json"),
+        root.join("package-lock.json"),
+        root.join("remotes/shared"),
+    ];
+    let newest = sources.iter().filter_map(|p| newest_source(p)).max();
     if let (Some(built), Some(newest)) = (built, newest)
         && built >= newest
     {
@@ -107,14 +120,79 @@ pub fn build_shell_ui(root: &Path) -> Result<()> {
     run_checked(Command::new("npm").current_dir(root).args(["run", "build:shell"])).context("building shell-ui")
 }
 
-fn modified(path: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// Builds every remote under `remotes/` (each folder with a `package.json`,
+/// the shared modules under `remotes/shared/` excluded: the shell bundles
+/// those) into its `dist/`, skipping a remote whose `dist/remote.json` is
+/// newer than its sources, the shared modules and the lockfile. Returns the
+/// built `dist/` folders, ready for `augment publish`.
+pub fn build_remotes(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut dists = Vec::new();
+    for dir in remote_projects(root)? {
+        let dist = dir.join("dist");
+        if is_stale(&dist.join("remote.json"), &remote_sources(root, &dir)) {
+            let workspace = dir.strip_prefix(root).unwrap_or(&dir).to_string_lossy().into_owned();
+            eprintln!("xtask: building {workspace}");
+            run_checked(Command::new("npm").current_dir(root).args(["run", "build", "--workspace", &workspace]))
+                .with_context(|| format!("building the remote {workspace}"))?;
+            anyhow::ensure!(dist.join("remote.json").exists(), "{workspace} built no dist/remote.json");
+        }
+        dists.push(dist);
+    }
+    Ok(dists)
 }
 
-fn newest_modified(path: &Path) -> Option<std::time::SystemTime> {
+/// Runs the remotes' and shared modules' vitest suites (one vitest run, one project each).
+pub fn test_remotes(root: &Path) -> Result<()> {
+    if remote_projects(root)?.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: vitest for remotes/");
+    run_checked(Command::new("npm").current_dir(root).args(["run", "test:remotes"]))
+        .context("the remotes' vitest suites")
+}
+
+/// The remote projects, sorted: `remotes/<name>/` folders with a `package.json`.
+fn remote_projects(root: &Path) -> Result<Vec<PathBuf>> {
+    let remotes = root.join("remotes");
+    if !remotes.exists() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(&remotes).with_context(|| format!("listing {}", remotes.display()))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n != "shared") && p.join("package.json").exists())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn remote_sources(root: &Path, dir: &Path) -> Vec<PathBuf> {
+    let own = ["src", "remote.json", "package.json", "vite.config.ts", "tsconfig.json"].map(|p| dir.join(p));
+    own.into_iter().chain([root.join("remotes/shared"), root.join("package-lock.json")]).collect()
+}
+
+/// `built` is missing or older than the newest file under `sources`
+/// (`node_modules` and `dist` folders are not sources).
+fn is_stale(built: &Path, sources: &[PathBuf]) -> bool {
+    let newest = sources.iter().filter_map(|p| newest_source(p)).max();
+    match (modified(built), newest) {
+        (Some(built), Some(newest)) => built < newest,
+        _ => true,
+    }
+}
+
+fn newest_source(path: &Path) -> Option<std::time::SystemTime> {
+    if path.file_name().is_some_and(|n| n == "node_modules" || n == "dist") {
+        return None;
+    }
     let own = modified(path);
-    let children = std::fs::read_dir(path).into_iter().flatten().filter_map(|e| e.ok()).filter_map(|e| newest_modified(&e.path()));
+    let children =
+        std::fs::read_dir(path).into_iter().flatten().filter_map(|e| e.ok()).filter_map(|e| newest_source(&e.path()));
     own.into_iter().chain(children).max()
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 fn is_installed(package: &str) -> bool {

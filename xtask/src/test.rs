@@ -12,6 +12,10 @@ pub fn run() -> Result<()> {
     // The app embeds shell-ui/dist at compile time: build the UI first, so the
     // one debug build of the app below is the one the e2e tests drive.
     setup::build_shell_ui(&root)?;
+    // The product remotes' dist/ (published by the shell's e2e tests), then
+    // their and the shared modules' vitest suites (a few seconds).
+    setup::build_remotes(&root)?;
+    setup::test_remotes(&root)?;
     // Build everything once up front so test binaries do not compete for the
     // two cores while timing-sensitive tests (timeouts, kills) run.
     run_checked(Command::new("cargo").current_dir(&root).args(["build", "--workspace", "--all-targets", "--locked"]))?;
@@ -28,6 +32,8 @@ pub fn run() -> Result<()> {
     tests
         .current_dir(&root)
         .env("XDG_DATA_HOME", keyring_home.path())
+        // The stack's images and the registry-server image test
+        // (registry-server tests/server/deploy.rs) are made from these.
         .env("AUGMENT_STACK_BIN_DIR", &static_bins)
         .args(["--", "sh", "-c", script, "sh"])
         .args(["cargo", "test", "--workspace", "--locked", "--no-fail-fast"]);

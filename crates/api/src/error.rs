@@ -18,7 +18,9 @@ pub enum ApiError {
     UnreachableNothingCached { registry: String, reason: String },
     #[error("the cached manifest of {name} {version} is unreadable ({reason}): run `augment cache verify`")]
     CorruptManifest { name: String, version: String, reason: String },
-    #[error("the lock file pins {name} {version} with different files than the registry serves ({detail}): refusing to install it")]
+    #[error(
+        "the lock file pins {name} {version} with different files than the registry serves ({detail}): refusing to install it"
+    )]
     LockMismatch { name: String, version: String, detail: String },
     #[error("could not read or write {path}: {source}")]
     Io { path: String, source: std::io::Error },

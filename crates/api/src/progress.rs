@@ -3,9 +3,16 @@
 #[non_exhaustive]
 pub enum ProgressEvent {
     /// Downloads are about to start; `total_bytes` is what is missing from the cache.
-    DownloadStarted { total_bytes: u64 },
-    Downloaded { bytes: u64 },
-    Installed { name: String, version: String },
+    DownloadStarted {
+        total_bytes: u64,
+    },
+    Downloaded {
+        bytes: u64,
+    },
+    Installed {
+        name: String,
+        version: String,
+    },
 }
 
 /// Receives [`ProgressEvent`]s; called from the resolving task.

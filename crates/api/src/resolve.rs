@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use cache::{BundleCache, FileEntry, NewVersion, RegistryState, Sha256Digest, StoredDocument};
+use cache::{BundleCache, FileEntry, InstallGuard, NewVersion, RegistryState, Sha256Digest, StoredDocument};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use manifest::{Candidate, HostProfile, RemoteManifest, SelectError, Selection, SelectionRequest, Version};
 use registry::{Refresh, RegistryClient, RegistrySource, RemoteIndex, Snapshot, SnapshotCheck, TrustAnchor};
@@ -129,7 +129,9 @@ pub async fn resolve(
     let source_for_errors = source.clone();
     let client = RegistryClient::new(source, options)?;
     match refresh(cache, &client, &registry_key, request.trust.as_deref()).await {
-        Ok(Refreshed::Fresh(snapshot)) => resolve_online(cache, &client, &registry_key, &snapshot, request, progress).await,
+        Ok(Refreshed::Fresh(snapshot)) => {
+            resolve_online(cache, &client, &registry_key, &snapshot, request, progress).await
+        }
         Ok(Refreshed::Stale { stale_since, snapshot_version }) => {
             tracing::warn!(registry = %registry_key, "the registry's snapshot has expired; using the cache");
             let status = RegistryStatus::Stale { stale_since, snapshot_version };
@@ -178,7 +180,9 @@ async fn refresh(
     // After first contact the stored, verified root is the anchor; `--trust`
     // only matters the first time.
     let (anchor, stored_root) = match &state {
-        Some(state) => (TrustAnchor::from_root_json(state.trusted_root_json.as_bytes())?, Some(state.trusted_root_json.clone())),
+        Some(state) => {
+            (TrustAnchor::from_root_json(state.trusted_root_json.as_bytes())?, Some(state.trusted_root_json.clone()))
+        }
         None => {
             let anchor = trust.ok_or_else(|| ApiError::NoTrustAnchor { registry: registry_key.to_owned() })?;
             (TrustAnchor::parse(anchor)?, None)
@@ -261,7 +265,8 @@ async fn resolve_online(
     let mut to_install = Vec::new();
     for (name, chosen) in &selection.chosen {
         let version = chosen.version.to_string();
-        let Some(entry) = indexes.get(name).and_then(|i| i.versions.iter().find(|v| v.manifest.version == chosen.version))
+        let Some(entry) =
+            indexes.get(name).and_then(|i| i.versions.iter().find(|v| v.manifest.version == chosen.version))
         else {
             continue;
         };
@@ -292,12 +297,9 @@ async fn resolve_online(
             reason: chosen.fallback_reason(),
         });
     }
-    install(cache, client, &to_install, progress).await?;
-    for outcome in &outcomes {
-        if let Some(version) = &outcome.version {
-            cache.set_active(&outcome.name, version)?;
-        }
-    }
+    let selections: Vec<(String, String)> =
+        outcomes.iter().filter_map(|o| Some((o.name.clone(), o.version.clone()?))).collect();
+    install(cache, client, &to_install, &selections, progress).await?;
     outcomes.extend(incompatible);
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ResolveReport {
@@ -335,12 +337,15 @@ async fn fetch_indexes(
     let mut pending: BTreeSet<String> =
         if wanted.is_empty() { snapshot.remotes.keys().cloned().collect() } else { wanted.iter().cloned().collect() };
     while !pending.is_empty() {
-        let round: Vec<String> = std::mem::take(&mut pending).into_iter().filter(|n| snapshot.remotes.contains_key(n)).collect();
-        let fetched: Vec<RemoteIndex> = futures_util::stream::iter(round)
+        let round: Vec<String> =
+            std::mem::take(&mut pending).into_iter().filter(|n| snapshot.remotes.contains_key(n)).collect();
+        let fetched: Vec<(RemoteIndex, Option<(String, StoredDocument)>)> = futures_util::stream::iter(round)
             .map(|name| fetch_index(cache, client, registry_key, snapshot, name))
             .buffer_unordered(PARALLEL_FETCHES)
             .try_collect()
             .await?;
+        let (fetched, downloaded): (Vec<RemoteIndex>, Vec<_>) = fetched.into_iter().unzip();
+        cache.save_metadata_all(registry_key, &downloaded.into_iter().flatten().collect::<Vec<_>>())?;
         for index in fetched {
             for version in &index.versions {
                 for required in version.manifest.requires.keys() {
@@ -356,13 +361,14 @@ async fn fetch_indexes(
     Ok(indexes)
 }
 
+/// The index of `name`, with the document to cache when it was downloaded.
 async fn fetch_index(
     cache: &BundleCache,
     client: &RegistryClient,
     registry_key: &str,
     snapshot: &Snapshot,
     name: String,
-) -> Result<RemoteIndex, ApiError> {
+) -> Result<(RemoteIndex, Option<(String, StoredDocument)>), ApiError> {
     let entry = &snapshot.remotes[&name];
     let path = registry::remote_index_path(&name);
     // The snapshot pins the index by hash: a stored copy with that hash is
@@ -371,23 +377,23 @@ async fn fetch_index(
         && stored.body.len() as u64 == entry.length
         && registry::sha256_hex(&stored.body) == entry.sha256
     {
-        return Ok(registry::verify_remote_index(entry, &name, &stored.body, &client.options().limits)?);
+        return Ok((registry::verify_remote_index(entry, &name, &stored.body, &client.options().limits)?, None));
     }
     let (index, bytes) = client.fetch_remote_index(&name, entry).await?;
-    cache.save_metadata(registry_key, &path, &StoredDocument { etag: None, body: bytes.to_vec() })?;
-    Ok(index)
+    Ok((index, Some((path, StoredDocument { etag: None, body: bytes.to_vec() }))))
 }
 
-/// Downloads every missing blob (verified by the client and again by the
-/// cache), then commits all versions in one transaction.
+/// Downloads every missing blob straight into the cache, several at once,
+/// then commits all versions and activates `selections` in one transaction.
 async fn install(
     cache: &BundleCache,
     client: &RegistryClient,
     versions: &[NewVersion],
+    selections: &[(String, String)],
     progress: &dyn Progress,
 ) -> Result<(), ApiError> {
     if versions.is_empty() {
-        return Ok(());
+        return Ok(cache.set_active_versions(selections)?);
     }
     let guard = cache.install_guard()?;
     let mut missing: BTreeMap<Sha256Digest, u64> = BTreeMap::new();
@@ -398,25 +404,84 @@ async fn install(
     }
     progress.event(ProgressEvent::DownloadStarted { total_bytes: missing.values().sum() });
     futures_util::stream::iter(missing)
-        .map(|(digest, length)| async move {
-            let bytes = client.fetch_blob(&digest.to_hex(), length).await?;
-            Ok::<_, ApiError>((digest, bytes))
-        })
+        .map(|(digest, length)| download_blob(cache, &guard, client, digest, length))
         .buffer_unordered(PARALLEL_FETCHES)
-        .try_for_each(|(digest, bytes)| {
-            let written = cache.write_blob(&guard, &digest, &bytes).map_err(ApiError::from);
-            if written.is_ok() {
-                progress.event(ProgressEvent::Downloaded { bytes: bytes.len() as u64 });
-            }
-            std::future::ready(written)
+        .try_for_each(|bytes| {
+            progress.event(ProgressEvent::Downloaded { bytes });
+            std::future::ready(Ok(()))
         })
         .await?;
-    // One flush and one transaction for the whole set: every version appears at once.
-    cache.commit_versions(&guard, versions)?;
+    // One flush and one transaction for the whole set: every version appears,
+    // and the selection switches to it, at once.
+    cache.commit_and_activate(&guard, versions, selections)?;
     for version in versions {
         progress.event(ProgressEvent::Installed { name: version.name.clone(), version: version.version.clone() });
     }
     Ok(())
+}
+
+/// Chunks a download may run ahead of the disk writes of its blob.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// Streams one blob from the registry into the cache. The download runs on
+/// this task; hashing and writing run chunk by chunk on a blocking thread, so
+/// neither holds up the other downloads. Returns the blob's length.
+async fn download_blob(
+    cache: &BundleCache,
+    guard: &InstallGuard,
+    client: &RegistryClient,
+    digest: Sha256Digest,
+    length: u64,
+) -> Result<u64, ApiError> {
+    let mut download = client.open_blob(&digest.to_hex(), length).await?;
+    let mut writer = cache.blob_writer(guard, &digest, length)?;
+    // `Some(chunk)` to write, `None` once the download is complete; a channel
+    // closed without `None` means the download failed and the blob is dropped.
+    let (pieces, mut received) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+    // Futures are lazy: nothing is fetched until this is awaited below.
+    let downloaded = async {
+        while let Some(chunk) = download.chunk().await? {
+            if pieces.send(Some(chunk)).await.is_err() {
+                // The writer stopped on an error, reported below.
+                return Ok(());
+            }
+        }
+        // A failed send means the writer already stopped, reported below.
+        let _ = pieces.send(None).await;
+        Ok::<_, registry::RegistryError>(())
+    };
+    let store = tokio::task::spawn_blocking(move || {
+        while let Some(piece) = received.blocking_recv() {
+            match piece {
+                Some(chunk) => writer.write(&chunk)?,
+                None => return writer.finish().map(|()| true),
+            }
+        }
+        Ok(false)
+    });
+    let downloaded = downloaded.await;
+    drop(pieces);
+    let stored = store.await.map_err(|err| ApiError::Io {
+        path: cache.blob_path(&digest).display().to_string(),
+        source: std::io::Error::other(format!("the blob writer stopped: {err}")),
+    })?;
+    downloaded?;
+    match stored {
+        Ok(true) => Ok(length),
+        Ok(false) => Err(ApiError::Io {
+            path: cache.blob_path(&digest).display().to_string(),
+            source: std::io::Error::other("the blob writer stopped before the download completed"),
+        }),
+        // Say which download was corrupt, in the registry's words for it.
+        Err(cache::CacheError::DigestMismatch { expected, actual }) => Err(registry::RegistryError::HashMismatch {
+            document: registry::blob_path(&digest.to_hex()),
+            expected: expected.to_hex(),
+            actual: actual.to_hex(),
+        }
+        .with_origin(download.url())
+        .into()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Selection over what the cache holds, for offline and stale registries.
@@ -430,18 +495,22 @@ fn resolve_from_cache(
     let mut available: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
     let mut origin: BTreeMap<(String, String), String> = BTreeMap::new();
     for version in installed.iter().filter(|v| registry_key.is_none_or(|key| v.registry == key)) {
-        let manifest = RemoteManifest::from_json(version.manifest_json.as_bytes()).map_err(|err| {
-            ApiError::CorruptManifest { name: version.name.clone(), version: version.version.clone(), reason: err.to_string() }
-        })?;
+        let manifest =
+            RemoteManifest::from_json(version.manifest_json.as_bytes()).map_err(|err| ApiError::CorruptManifest {
+                name: version.name.clone(),
+                version: version.version.clone(),
+                reason: err.to_string(),
+            })?;
         origin.insert((version.name.clone(), version.version.clone()), version.registry.clone());
         available.entry(version.name.clone()).or_default().push(Candidate { manifest, yanked: false });
     }
     let wanted = wanted_or_all(&request.wanted, &available);
     let (selection, incompatible) = select_each(&available, &wanted, cache, request)?;
     let mut outcomes = incompatible;
+    let mut selections = Vec::new();
     for (name, chosen) in &selection.chosen {
         let version = chosen.version.to_string();
-        cache.set_active(name, &version)?;
+        selections.push((name.clone(), version.clone()));
         outcomes.push(RemoteOutcome {
             source: origin.get(&(name.clone(), version.clone())).cloned(),
             name: name.clone(),
@@ -451,6 +520,7 @@ fn resolve_from_cache(
             reason: chosen.fallback_reason(),
         });
     }
+    cache.set_active_versions(&selections)?;
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ResolveReport { registry: registry_key.map(str::to_owned), status, remotes: outcomes })
 }

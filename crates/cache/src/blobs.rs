@@ -1,8 +1,12 @@
 //! Content-addressed blob files.
 
+use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use tempfile::NamedTempFile;
 
 use crate::digest::{HASH_BUFFER_SIZE, Sha256Digest, hash_file};
 use crate::error::{CacheError, Result, io_err};
@@ -61,32 +65,137 @@ impl BundleCache {
             }
         }
 
-        let Some(fanout) = path.parent() else {
-            return Err(CacheError::InvalidInput {
-                what: "blob path",
-                reason: format!("`{}` has no parent directory", path.display()),
-            });
-        };
-        if !fanout.is_dir() {
-            fs::create_dir_all(fanout).map_err(io_err("create directory", fanout))?;
-        }
-
-        // A NamedTempFile removes itself when dropped, so every early return
-        // below leaves no temporary file behind.
-        let mut tmp = tempfile::Builder::new()
-            .prefix("blob-")
-            .tempfile_in(&self.tmp_dir)
-            .map_err(io_err("create a temporary file in", &self.tmp_dir))?;
+        let mut tmp = self.blob_temp_file()?;
         tmp.write_all(bytes).map_err(io_err("write", tmp.path()))?;
-        tmp.persist(&path).map_err(|e| CacheError::Io {
-            action: "move a finished blob into",
-            path: path.clone(),
-            source: e.error,
-        })?;
+        move_into_place(tmp, &path)?;
         tracing::debug!(digest = %expected, length, "stored blob");
         Ok(())
     }
+
+    /// Starts storing the blob `expected` of `length` bytes from a stream of
+    /// chunks (a download), hashing and writing each chunk in one pass; see
+    /// [`BlobWriter`]. Unlike [`BundleCache::write_blob`] it always writes:
+    /// the caller asks for blobs it found missing with [`BundleCache::has_blob`].
+    pub fn blob_writer(&self, guard: &InstallGuard, expected: &Sha256Digest, length: u64) -> Result<BlobWriter> {
+        self.check_guard(guard)?;
+        Ok(BlobWriter {
+            tmp: self.blob_temp_file()?,
+            hasher: Sha256::new(),
+            written: 0,
+            expected: *expected,
+            length,
+            path: self.blob_path(expected),
+        })
+    }
+
+    /// A temporary file next to the store; it removes itself when dropped, so
+    /// every early return leaves no temporary file behind.
+    fn blob_temp_file(&self) -> Result<NamedTempFile> {
+        tempfile::Builder::new()
+            .prefix("blob-")
+            .tempfile_in(&self.tmp_dir)
+            .map_err(io_err("create a temporary file in", &self.tmp_dir))
+    }
 }
+
+/// A blob on its way into the store, fed chunk by chunk as it downloads.
+///
+/// Each chunk is hashed and written to a temporary file in the same pass, so
+/// the bytes are read once; [`BlobWriter::finish`] checks the length and the
+/// sha256 and only then renames the file to its content address. Dropping an
+/// unfinished writer removes the temporary file. The writer borrows nothing,
+/// so it can run on a blocking thread while the download runs on an async task.
+pub struct BlobWriter {
+    tmp: NamedTempFile,
+    hasher: Sha256,
+    written: u64,
+    expected: Sha256Digest,
+    length: u64,
+    path: PathBuf,
+}
+
+impl fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobWriter")
+            .field("expected", &self.expected)
+            .field("length", &self.length)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobWriter {
+    /// Hashes and writes the next chunk. Refuses a chunk that would take the
+    /// blob past its announced length, before writing any of it.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        let after = self.written + chunk.len() as u64;
+        if after > self.length {
+            return Err(self.length_mismatch(after));
+        }
+        self.hasher.update(chunk);
+        self.tmp.write_all(chunk).map_err(io_err("write", self.tmp.path()))?;
+        self.written = after;
+        Ok(())
+    }
+
+    /// Checks that exactly the announced bytes arrived with the announced
+    /// sha256, then moves the blob into place. Flushing it to the disk is left
+    /// to the commit ([`BundleCache::commit_versions`]).
+    pub fn finish(self) -> Result<()> {
+        if self.written != self.length {
+            return Err(self.length_mismatch(self.written));
+        }
+        let actual = Sha256Digest::from_bytes(self.hasher.finalize().into());
+        if actual != self.expected {
+            tracing::warn!(expected = %self.expected, %actual, "refused blob whose content does not match its digest");
+            return Err(CacheError::DigestMismatch { expected: self.expected, actual });
+        }
+        move_into_place(self.tmp, &self.path)?;
+        tracing::debug!(digest = %self.expected, length = self.length, "stored blob");
+        Ok(())
+    }
+
+    fn length_mismatch(&self, actual: u64) -> CacheError {
+        CacheError::BlobLengthMismatch { digest: self.expected, expected: self.length, actual }
+    }
+}
+
+/// Renames a fully written temporary file to `path`, creating its fan-out
+/// directory if needed, so other processes see the blob whole or not at all.
+fn move_into_place(tmp: NamedTempFile, path: &Path) -> Result<()> {
+    let Some(fanout) = path.parent() else {
+        return Err(CacheError::InvalidInput {
+            what: "blob path",
+            reason: format!("`{}` has no parent directory", path.display()),
+        });
+    };
+    if !fanout.is_dir() {
+        fs::create_dir_all(fanout).map_err(io_err("create directory", fanout))?;
+    }
+    start_writeback(tmp.as_file());
+    tmp.persist(path).map_err(|e| CacheError::Io {
+        action: "move a finished blob into",
+        path: path.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Asks the kernel to start writing the blob to the disk now, without waiting.
+/// The commit's one flush then finds most of an install's bytes already
+/// written instead of writing them all while the user waits; durability still
+/// comes from that flush alone.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &fs::File) {
+    // POSIX_FADV_DONTNEED starts asynchronous writeback of the dirty pages
+    // (Linux `generic_fadvise`); pages still being written stay cached.
+    if let Err(errno) = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed) {
+        tracing::debug!(%errno, "could not start early writeback; the commit flush will write the blob");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &fs::File) {}
 
 impl BundleCache {
     /// Makes the given blobs (and the directory entries naming them) durable.

@@ -54,10 +54,7 @@ impl FromStr for Sha256Digest {
     type Err = CacheError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = |reason| CacheError::InvalidDigest {
-            input: s.chars().take(80).collect(),
-            reason,
-        };
+        let invalid = |reason| CacheError::InvalidDigest { input: s.chars().take(80).collect(), reason };
         if s.len() != 64 {
             return Err(invalid("it is not 64 characters long"));
         }

@@ -38,11 +38,7 @@ pub enum CacheError {
         "the cache index `{}` has schema version {found} but this build understands up to {supported}; upgrade Augment-It or point it at a different cache directory",
         path.display()
     )]
-    SchemaTooNew {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
+    SchemaTooNew { path: PathBuf, found: i64, supported: i64 },
 
     /// A string that should be a sha256 digest is not one.
     #[error("`{input}` is not a sha256 digest: {reason}; expected 64 lowercase hex digits")]
@@ -52,10 +48,13 @@ pub enum CacheError {
     #[error(
         "refused to store a blob: its content hashes to {actual} but {expected} was expected; the download is corrupt or was tampered with, fetch it again"
     )]
-    DigestMismatch {
-        expected: Sha256Digest,
-        actual: Sha256Digest,
-    },
+    DigestMismatch { expected: Sha256Digest, actual: Sha256Digest },
+
+    /// A blob being written received more or fewer bytes than it was announced with.
+    #[error(
+        "refused to store blob {digest}: {actual} bytes arrived but {expected} were announced; the download was cut short or is corrupt, fetch it again"
+    )]
+    BlobLengthMismatch { digest: Sha256Digest, expected: u64, actual: u64 },
 
     /// A version refers to a blob that is not in the store, or has the wrong length.
     #[error("{0}")]
@@ -75,16 +74,10 @@ pub enum CacheError {
     #[error(
         "refused registry state for `{registry}`: it offers snapshot version {attempted} but version {stored} was already seen; an older snapshot may be a rollback attack, so the cached state is kept"
     )]
-    SnapshotRollback {
-        registry: String,
-        stored: u64,
-        attempted: u64,
-    },
+    SnapshotRollback { registry: String, stored: u64, attempted: u64 },
 
     /// `rollback` found no version to go back to.
-    #[error(
-        "cannot roll back {name}: {reason}; install the version you want, select it, and pin it instead"
-    )]
+    #[error("cannot roll back {name}: {reason}; install the version you want, select it, and pin it instead")]
     NothingToRollBackTo { name: String, reason: String },
 
     /// An argument is empty or malformed.
@@ -96,15 +89,10 @@ pub enum CacheError {
         "this install guard belongs to the cache at `{}` but was used with the cache at `{}`; take the guard from the same cache you write to",
         guard_dir.display(), cache_dir.display()
     )]
-    ForeignGuard {
-        guard_dir: PathBuf,
-        cache_dir: PathBuf,
-    },
+    ForeignGuard { guard_dir: PathBuf, cache_dir: PathBuf },
 
     /// A lock file could not be read.
-    #[error(
-        "the lock file is invalid at {location}: {reason}; export it again with `augment lock export`"
-    )]
+    #[error("the lock file is invalid at {location}: {reason}; export it again with `augment lock export`")]
     InvalidLockFile { location: String, reason: String },
 
     /// A lock file uses a format version this build cannot read.
@@ -134,16 +122,9 @@ pub struct MissingBlob {
 /// Shorthand used throughout the crate.
 pub type Result<T, E = CacheError> = std::result::Result<T, E>;
 
-pub(crate) fn io_err(
-    action: &'static str,
-    path: impl Into<PathBuf>,
-) -> impl FnOnce(io::Error) -> CacheError {
+pub(crate) fn io_err(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> CacheError {
     let path = path.into();
-    move |source| CacheError::Io {
-        action,
-        path,
-        source,
-    }
+    move |source| CacheError::Io { action, path, source }
 }
 
 pub(crate) fn db_err(action: &'static str) -> impl FnOnce(rusqlite::Error) -> CacheError {

@@ -24,9 +24,7 @@ pub struct InstallGuard {
 
 impl fmt::Debug for InstallGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InstallGuard")
-            .field("cache", &self.cache)
-            .finish_non_exhaustive()
+        f.debug_struct("InstallGuard").field("cache", &self.cache).finish_non_exhaustive()
     }
 }
 
@@ -58,18 +56,12 @@ impl BundleCache {
     /// Blocks while a gc is running.
     pub fn install_guard(&self) -> Result<InstallGuard> {
         let file = acquire(&self.lock_path, LockMode::Shared)?;
-        Ok(InstallGuard {
-            _file: file,
-            cache: self.identity.clone(),
-        })
+        Ok(InstallGuard { _file: file, cache: self.identity.clone() })
     }
 
     pub(crate) fn check_guard(&self, guard: &InstallGuard) -> Result<()> {
         if guard.cache != self.identity {
-            return Err(CacheError::ForeignGuard {
-                guard_dir: guard.cache.clone(),
-                cache_dir: self.identity.clone(),
-            });
+            return Err(CacheError::ForeignGuard { guard_dir: guard.cache.clone(), cache_dir: self.identity.clone() });
         }
         Ok(())
     }

@@ -40,6 +40,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use blobs::BlobWriter;
 pub use digest::Sha256Digest;
 pub use error::{CacheError, MissingBlob, Result};
 pub use gc_lock::InstallGuard;
@@ -66,9 +67,7 @@ pub struct BundleCache {
 
 impl fmt::Debug for BundleCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BundleCache")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
+        f.debug_struct("BundleCache").field("dir", &self.dir).finish_non_exhaustive()
     }
 }
 
@@ -82,7 +81,7 @@ impl BundleCache {
             fs::create_dir_all(d).map_err(io_err("create directory", d))?;
         }
         let identity = fs::canonicalize(dir).map_err(io_err("resolve the path of", dir))?;
-        let conn = schema::open(&dir.join("index.sqlite"))?;
+        let conn = schema::open(&dir.join("index.sqlite"), &tmp_dir)?;
         tracing::debug!(dir = %dir.display(), "opened bundle cache");
         Ok(Self {
             dir: dir.to_owned(),
@@ -102,36 +101,28 @@ impl BundleCache {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the connection leaves no half-done transaction
         // behind (rusqlite rolls back on drop), so the connection is still usable.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// Starts a write transaction that takes SQLite's write lock up front, so a
 /// read-check-write sequence cannot interleave with another process's write.
 fn immediate<'c>(conn: &'c mut Connection, action: &'static str) -> Result<Transaction<'c>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err(action))
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err(action))
 }
 
 /// Starts a read transaction so that reads spanning several statements see one
 /// snapshot; otherwise a version committed between two SELECTs could show up
 /// without its files.
 fn read_snapshot<'c>(conn: &'c mut Connection, action: &'static str) -> Result<Transaction<'c>> {
-    conn.transaction_with_behavior(TransactionBehavior::Deferred)
-        .map_err(db_err(action))
+    conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(db_err(action))
 }
 
 /// Bumps and returns the index-wide logical clock that orders installs and
 /// activations (wall-clock seconds tie too often to order them).
 fn next_tick(tx: &Transaction<'_>) -> Result<i64> {
-    tx.query_row(
-        "UPDATE clock SET seq = seq + 1 WHERE id = 0 RETURNING seq",
-        [],
-        |row| row.get(0),
-    )
-    .map_err(db_err("advancing the index clock"))
+    tx.query_row("UPDATE clock SET seq = seq + 1 WHERE id = 0 RETURNING seq", [], |row| row.get(0))
+        .map_err(db_err("advancing the index clock"))
 }
 
 fn now_unix() -> i64 {
@@ -145,10 +136,7 @@ fn now_unix() -> i64 {
 
 fn non_empty(what: &'static str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(CacheError::InvalidInput {
-            what,
-            reason: "it is empty".to_owned(),
-        });
+        return Err(CacheError::InvalidInput { what, reason: "it is empty".to_owned() });
     }
     Ok(())
 }

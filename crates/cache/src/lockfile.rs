@@ -34,19 +34,13 @@ pub struct LockFile {
 impl LockFile {
     /// A lock file of the current format version.
     pub fn new(remotes: Vec<LockEntry>) -> Self {
-        Self {
-            lock_version: LOCK_FILE_VERSION,
-            remotes,
-        }
+        Self { lock_version: LOCK_FILE_VERSION, remotes }
     }
 
     /// Pretty-printed JSON, with a trailing newline so it diffs well.
     pub fn to_json(&self) -> Result<String> {
-        let mut out =
-            serde_json::to_string_pretty(self).map_err(|e| CacheError::InvalidLockFile {
-                location: "(writing)".to_owned(),
-                reason: e.to_string(),
-            })?;
+        let mut out = serde_json::to_string_pretty(self)
+            .map_err(|e| CacheError::InvalidLockFile { location: "(writing)".to_owned(), reason: e.to_string() })?;
         out.push('\n');
         Ok(out)
     }
@@ -54,11 +48,10 @@ impl LockFile {
     /// Parses and checks a lock file. Errors name the offending field, for
     /// example `remotes[0].files[2].sha256`.
     pub fn from_json(json: &str) -> Result<Self> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| CacheError::InvalidLockFile {
-                location: format!("line {} column {}", e.line(), e.column()),
-                reason: e.to_string(),
-            })?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| CacheError::InvalidLockFile {
+            location: format!("line {} column {}", e.line(), e.column()),
+            reason: e.to_string(),
+        })?;
         // Check the format version before the shape, so a newer file gets
         // "upgrade" rather than a confusing complaint about some new field.
         match value.get("lockVersion") {
@@ -69,18 +62,14 @@ impl LockFile {
                 });
             }
             Some(v) if v.as_u64() != Some(u64::from(LOCK_FILE_VERSION)) => {
-                return Err(CacheError::UnsupportedLockVersion {
-                    found: v.to_string(),
-                    supported: LOCK_FILE_VERSION,
-                });
+                return Err(CacheError::UnsupportedLockVersion { found: v.to_string(), supported: LOCK_FILE_VERSION });
             }
             Some(_) => {}
         }
-        let lock: LockFile =
-            serde_path_to_error::deserialize(value).map_err(|e| CacheError::InvalidLockFile {
-                location: e.path().to_string(),
-                reason: e.inner().to_string(),
-            })?;
+        let lock: LockFile = serde_path_to_error::deserialize(value).map_err(|e| CacheError::InvalidLockFile {
+            location: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })?;
         let mut names = BTreeSet::new();
         for (i, remote) in lock.remotes.iter().enumerate() {
             if remote.name.trim().is_empty() {
@@ -106,10 +95,7 @@ impl LockFile {
                 if !paths.insert(file.path.as_str()) {
                     return Err(CacheError::InvalidLockFile {
                         location: format!("remotes[{i}].files[{j}].path"),
-                        reason: format!(
-                            "`{}` appears more than once in {}",
-                            file.path, remote.name
-                        ),
+                        reason: format!("`{}` appears more than once in {}", file.path, remote.name),
                     });
                 }
             }
@@ -143,12 +129,7 @@ impl BundleCache {
         let mut out = Vec::new();
         for row in rows {
             let (id, name, version, registry) = row.map_err(db_err("listing active versions"))?;
-            out.push(LockEntry {
-                name,
-                version,
-                registry,
-                files: files_of(&conn, id)?,
-            });
+            out.push(LockEntry { name, version, registry, files: files_of(&conn, id)? });
         }
         Ok(out)
     }

@@ -46,10 +46,7 @@ impl VerifyReport {
 
     /// Every version with at least one damaged or missing file.
     pub fn affected_versions(&self) -> BTreeSet<VersionRef> {
-        self.problems
-            .iter()
-            .flat_map(|p| p.affected.iter().cloned())
-            .collect()
+        self.problems.iter().flat_map(|p| p.affected.iter().cloned()).collect()
     }
 }
 
@@ -112,32 +109,23 @@ impl BundleCache {
             let mut conn = self.conn();
             let conn = read_snapshot(&mut conn, "reading the index for verify")?;
             let mut integrity: Vec<String> = {
-                let mut stmt = conn
-                    .prepare("PRAGMA integrity_check")
-                    .map_err(db_err("checking index integrity"))?;
-                let rows = stmt
-                    .query_map([], |row| row.get(0))
-                    .map_err(db_err("checking index integrity"))?;
-                rows.collect::<rusqlite::Result<_>>()
-                    .map_err(db_err("checking index integrity"))?
+                let mut stmt = conn.prepare("PRAGMA integrity_check").map_err(db_err("checking index integrity"))?;
+                let rows = stmt.query_map([], |row| row.get(0)).map_err(db_err("checking index integrity"))?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err("checking index integrity"))?
             };
-            let mut stmt = conn
-                .prepare("PRAGMA foreign_key_check")
-                .map_err(db_err("checking index foreign keys"))?;
+            let mut stmt = conn.prepare("PRAGMA foreign_key_check").map_err(db_err("checking index foreign keys"))?;
             let rows = stmt
                 .query_map([], |row| {
                     Ok(format!(
                         "foreign key violation: {} row {} refers to a missing {}",
                         row.get::<_, String>(0)?,
-                        row.get::<_, Option<i64>>(1)?
-                            .map_or_else(|| "?".to_owned(), |r| r.to_string()),
+                        row.get::<_, Option<i64>>(1)?.map_or_else(|| "?".to_owned(), |r| r.to_string()),
                         row.get::<_, String>(2)?,
                     ))
                 })
                 .map_err(db_err("checking index foreign keys"))?;
-            let violations: Vec<String> = rows
-                .collect::<rusqlite::Result<_>>()
-                .map_err(db_err("checking index foreign keys"))?;
+            let violations: Vec<String> =
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err("checking index foreign keys"))?;
             if !violations.is_empty() {
                 integrity.retain(|line| line != "ok");
                 integrity.extend(violations);
@@ -147,12 +135,7 @@ impl BundleCache {
         };
 
         let outcomes = hash_in_parallel(self, &refs);
-        let mut report = VerifyReport {
-            blobs_checked: refs.len(),
-            bytes_checked: 0,
-            problems: Vec::new(),
-            integrity,
-        };
+        let mut report = VerifyReport { blobs_checked: refs.len(), bytes_checked: 0, problems: Vec::new(), integrity };
         for (r, outcome) in refs.into_iter().zip(outcomes) {
             match outcome {
                 Outcome::Ok(read) => report.bytes_checked += read,
@@ -197,19 +180,14 @@ impl BundleCache {
             let tx = immediate(&mut conn, "starting gc")?;
             let doomed = doomed_versions(&tx, keep_previous)?;
             for (id, v) in doomed {
-                tx.execute("DELETE FROM versions WHERE id = ?1", [id])
-                    .map_err(db_err("removing an old version"))?;
+                tx.execute("DELETE FROM versions WHERE id = ?1", [id]).map_err(db_err("removing an old version"))?;
                 report.versions_removed.push(v);
             }
             let referenced: HashSet<String> = {
-                let mut stmt = tx
-                    .prepare("SELECT DISTINCT sha256 FROM files")
-                    .map_err(db_err("listing referenced blobs"))?;
-                let rows = stmt
-                    .query_map([], |row| row.get(0))
-                    .map_err(db_err("listing referenced blobs"))?;
-                rows.collect::<rusqlite::Result<_>>()
-                    .map_err(db_err("listing referenced blobs"))?
+                let mut stmt =
+                    tx.prepare("SELECT DISTINCT sha256 FROM files").map_err(db_err("listing referenced blobs"))?;
+                let rows = stmt.query_map([], |row| row.get(0)).map_err(db_err("listing referenced blobs"))?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err("listing referenced blobs"))?
             };
             tx.commit().map_err(db_err("committing gc"))?;
             referenced
@@ -265,11 +243,8 @@ impl BundleCache {
             let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;
             };
-            let old = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .is_some_and(|age| age > TMP_MAX_AGE);
+            let old =
+                meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age > TMP_MAX_AGE);
             if meta.is_file() && old {
                 remove_file(&path, report, |r| r.tmp_files_removed += 1);
             }
@@ -298,10 +273,7 @@ fn remove_file(path: &Path, report: &mut GcReport, count: impl FnOnce(&mut GcRep
 
 /// The versions gc removes: everything not protected and not among the
 /// `keep_previous` most recently touched of its remote.
-fn doomed_versions(
-    conn: &rusqlite::Connection,
-    keep_previous: usize,
-) -> Result<Vec<(i64, VersionRef)>> {
+fn doomed_versions(conn: &rusqlite::Connection, keep_previous: usize) -> Result<Vec<(i64, VersionRef)>> {
     let mut stmt = conn
         .prepare(
             "SELECT v.id, v.name, v.version,
@@ -314,14 +286,7 @@ fn doomed_versions(
         .map_err(db_err("choosing versions to remove"))?;
     let rows = stmt
         .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                VersionRef {
-                    name: row.get(1)?,
-                    version: row.get(2)?,
-                },
-                row.get::<_, bool>(3)?,
-            ))
+            Ok((row.get::<_, i64>(0)?, VersionRef { name: row.get(1)?, version: row.get(2)? }, row.get::<_, bool>(3)?))
         })
         .map_err(db_err("choosing versions to remove"))?;
     let mut kept_others: BTreeMap<String, usize> = BTreeMap::new();
@@ -352,15 +317,7 @@ fn referenced_blobs(conn: &rusqlite::Connection) -> Result<Vec<BlobRef>> {
         )
         .map_err(db_err("listing referenced blobs"))?;
     let rows = stmt
-        .query_map([], |row| {
-            Ok((
-                file_from_row(row, 0)?,
-                VersionRef {
-                    name: row.get(3)?,
-                    version: row.get(4)?,
-                },
-            ))
-        })
+        .query_map([], |row| Ok((file_from_row(row, 0)?, VersionRef { name: row.get(3)?, version: row.get(4)? })))
         .map_err(db_err("listing referenced blobs"))?;
     let mut out: Vec<BlobRef> = Vec::new();
     for row in rows {
@@ -369,11 +326,7 @@ fn referenced_blobs(conn: &rusqlite::Connection) -> Result<Vec<BlobRef>> {
             Some(last) if last.digest == file.sha256 && last.length == file.length => {
                 last.affected.insert(version);
             }
-            _ => out.push(BlobRef {
-                digest: file.sha256,
-                length: file.length,
-                affected: BTreeSet::from([version]),
-            }),
+            _ => out.push(BlobRef { digest: file.sha256, length: file.length, affected: BTreeSet::from([version]) }),
         }
     }
     Ok(out)
@@ -383,10 +336,7 @@ fn referenced_blobs(conn: &rusqlite::Connection) -> Result<Vec<BlobRef>> {
 /// blob from a shared counter rather than owning fixed chunks, so one huge
 /// blob does not leave a core idle while the rest of its chunk waits.
 fn hash_in_parallel(cache: &BundleCache, refs: &[BlobRef]) -> Vec<Outcome> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(refs.len())
-        .max(1);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(refs.len()).max(1);
     let next = AtomicUsize::new(0);
     let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -403,13 +353,7 @@ fn hash_in_parallel(cache: &BundleCache, refs: &[BlobRef]) -> Vec<Outcome> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     // Each index was taken exactly once, so sorting restores `refs` order.
     done.sort_unstable_by_key(|(i, _)| *i);
@@ -423,20 +367,10 @@ fn check_blob(cache: &BundleCache, r: &BlobRef, buf: &mut [u8]) -> Outcome {
             return Outcome::Problem(BlobProblemKind::Missing, 0);
         }
         Err(e) => {
-            return Outcome::Problem(
-                BlobProblemKind::Unreadable {
-                    error: e.to_string(),
-                },
-                0,
-            );
+            return Outcome::Problem(BlobProblemKind::Unreadable { error: e.to_string() }, 0);
         }
         Ok(m) if !m.is_file() => {
-            return Outcome::Problem(
-                BlobProblemKind::Unreadable {
-                    error: "not a regular file".to_owned(),
-                },
-                0,
-            );
+            return Outcome::Problem(BlobProblemKind::Unreadable { error: "not a regular file".to_owned() }, 0);
         }
         // No need to read a blob whose size already proves it wrong.
         Ok(m) if m.len() != r.length => {
@@ -445,18 +379,9 @@ fn check_blob(cache: &BundleCache, r: &BlobRef, buf: &mut [u8]) -> Outcome {
         Ok(_) => {}
     }
     match hash_file(&path, buf) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Outcome::Problem(BlobProblemKind::Missing, 0)
-        }
-        Err(e) => Outcome::Problem(
-            BlobProblemKind::Unreadable {
-                error: e.to_string(),
-            },
-            0,
-        ),
-        Ok((_, read)) if read != r.length => {
-            Outcome::Problem(BlobProblemKind::WrongLength { actual: read }, read)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Outcome::Problem(BlobProblemKind::Missing, 0),
+        Err(e) => Outcome::Problem(BlobProblemKind::Unreadable { error: e.to_string() }, 0),
+        Ok((_, read)) if read != r.length => Outcome::Problem(BlobProblemKind::WrongLength { actual: read }, read),
         Ok((digest, read)) if digest != r.digest => {
             Outcome::Problem(BlobProblemKind::WrongHash { actual: digest }, read)
         }

@@ -1,6 +1,6 @@
 //! Per-registry trust state and cached metadata documents.
 
-use rusqlite::{OptionalExtension as _, params};
+use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CacheError, Result, db_err};
@@ -61,27 +61,16 @@ impl BundleCache {
         let mut conn = self.conn();
         let tx = immediate(&mut conn, "starting to save registry state")?;
         let stored: Option<u64> = tx
-            .query_row(
-                "SELECT highest_snapshot_version FROM registry_state WHERE registry = ?1",
-                [registry],
-                |row| row.get(0),
-            )
+            .query_row("SELECT highest_snapshot_version FROM registry_state WHERE registry = ?1", [registry], |row| {
+                row.get(0)
+            })
             .optional()
             .map_err(db_err("reading registry state"))?;
         if let Some(stored) = stored
             && stored > attempted
         {
-            tracing::warn!(
-                registry,
-                stored,
-                attempted,
-                "refused to lower the snapshot version"
-            );
-            return Err(CacheError::SnapshotRollback {
-                registry: registry.to_owned(),
-                stored,
-                attempted,
-            });
+            tracing::warn!(registry, stored, attempted, "refused to lower the snapshot version");
+            return Err(CacheError::SnapshotRollback { registry: registry.to_owned(), stored, attempted });
         }
         tx.execute(
             "INSERT INTO registry_state (registry, trusted_root_json, highest_snapshot_version, last_reached_at, stale_since)
@@ -100,32 +89,41 @@ impl BundleCache {
     /// The cached document at `path` of `registry`, if any.
     pub fn metadata(&self, registry: &str, path: &str) -> Result<Option<StoredDocument>> {
         self.conn()
-            .query_row(
-                "SELECT etag, body FROM metadata WHERE registry = ?1 AND path = ?2",
-                [registry, path],
-                |row| {
-                    Ok(StoredDocument {
-                        etag: row.get(0)?,
-                        body: row.get(1)?,
-                    })
-                },
-            )
+            .query_row("SELECT etag, body FROM metadata WHERE registry = ?1 AND path = ?2", [registry, path], |row| {
+                Ok(StoredDocument { etag: row.get(0)?, body: row.get(1)? })
+            })
             .optional()
             .map_err(db_err("reading cached metadata"))
     }
 
     /// Caches a document (replacing any previous one at the same path).
     pub fn save_metadata(&self, registry: &str, path: &str, doc: &StoredDocument) -> Result<()> {
-        non_empty("registry", registry)?;
-        non_empty("metadata path", path)?;
-        self.conn()
-            .execute(
-                "INSERT INTO metadata (registry, path, etag, body, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (registry, path) DO UPDATE SET
-                    etag = excluded.etag, body = excluded.body, saved_at = excluded.saved_at",
-                params![registry, path, doc.etag, doc.body, now_unix()],
-            )
-            .map_err(db_err("saving cached metadata"))?;
-        Ok(())
+        upsert_metadata(&self.conn(), registry, path, doc)
     }
+
+    /// Caches several documents of `registry` in one transaction.
+    pub fn save_metadata_all(&self, registry: &str, docs: &[(String, StoredDocument)]) -> Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = immediate(&mut conn, "starting to save cached metadata")?;
+        for (path, doc) in docs {
+            upsert_metadata(&tx, registry, path, doc)?;
+        }
+        tx.commit().map_err(db_err("committing cached metadata"))
+    }
+}
+
+fn upsert_metadata(conn: &Connection, registry: &str, path: &str, doc: &StoredDocument) -> Result<()> {
+    non_empty("registry", registry)?;
+    non_empty("metadata path", path)?;
+    conn.prepare_cached(
+        "INSERT INTO metadata (registry, path, etag, body, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (registry, path) DO UPDATE SET
+            etag = excluded.etag, body = excluded.body, saved_at = excluded.saved_at",
+    )
+    .and_then(|mut stmt| stmt.execute(params![registry, path, doc.etag, doc.body, now_unix()]))
+    .map_err(db_err("saving cached metadata"))?;
+    Ok(())
 }

@@ -1,11 +1,13 @@
 //! Opening the index and bringing its schema up to date.
 
+use std::fs;
+use std::io;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::error::{CacheError, Result, db_err};
+use crate::error::{CacheError, Result, db_err, io_err};
 
 /// How long a statement waits for another process's write lock. Installs from
 /// several processes queue behind each other; ten seconds is the floor the
@@ -100,11 +102,14 @@ const MIGRATIONS: &[&str] = &[
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
 /// Opens (creating if needed) the index at `path`, configures it and migrates it.
-pub(crate) fn open(path: &Path) -> Result<Connection> {
+/// A new index is built in `tmp_dir` first (see [`create`]).
+pub(crate) fn open(path: &Path, tmp_dir: &Path) -> Result<Connection> {
+    if !path.exists() {
+        create(path, tmp_dir)?;
+    }
     let mut conn = Connection::open(path).map_err(db_err("opening the index"))?;
     // Set first so that even switching to WAL waits for a concurrent opener.
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(db_err("setting the busy timeout"))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err("setting the busy timeout"))?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(db_err("switching the index to WAL mode"))?;
@@ -121,6 +126,38 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
         .map_err(db_err("configuring the index"))?;
     migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+/// Builds a new index in a temporary file with no flushes, flushes it once and
+/// links it into place. Creating the database in place costs half a dozen
+/// flushes (journal, directory, database, WAL, directory again), which is most
+/// of opening a new cache; built aside, the index is whole or absent after a
+/// crash all the same. When another process links its index first, that one is
+/// used and this one is dropped.
+fn create(path: &Path, tmp_dir: &Path) -> Result<()> {
+    let tmp = tempfile::Builder::new()
+        .prefix("index-")
+        .suffix(".sqlite")
+        .tempfile_in(tmp_dir)
+        .map_err(io_err("create a temporary file in", tmp_dir))?;
+    let mut conn = Connection::open(tmp.path()).map_err(db_err("creating the index"))?;
+    // Nothing can depend on this file before it is flushed and linked below.
+    conn.execute_batch("PRAGMA synchronous = OFF;").map_err(db_err("configuring the new index"))?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))
+        .map_err(db_err("switching the new index to WAL mode"))?;
+    migrate(&mut conn, path)?;
+    // Closing checkpoints the WAL into the database file and removes it.
+    conn.close().map_err(|(_, source)| CacheError::Database { action: "closing the new index", source })?;
+    tmp.as_file().sync_all().map_err(io_err("flush", tmp.path()))?;
+    match fs::hard_link(tmp.path(), path) {
+        Ok(()) => tracing::debug!(path = %path.display(), "created cache index"),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            tracing::debug!(path = %path.display(), "another process created the cache index first")
+        }
+        // A file system without hard links: the caller creates it in place.
+        Err(err) => tracing::debug!(path = %path.display(), %err, "could not link a new cache index into place"),
+    }
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -149,24 +186,16 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     })?;
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(start) {
         tracing::info!(from, to = from + 1, "migrating cache index schema");
-        tx.execute_batch(sql)
-            .map_err(db_err("migrating the index schema"))?;
+        tx.execute_batch(sql).map_err(db_err("migrating the index schema"))?;
     }
-    tx.pragma_update(None, "user_version", LATEST)
-        .map_err(db_err("recording the schema version"))?;
-    tx.commit()
-        .map_err(db_err("committing the schema migration"))
+    tx.pragma_update(None, "user_version", LATEST).map_err(db_err("recording the schema version"))?;
+    tx.commit().map_err(db_err("committing the schema migration"))
 }
 
 fn user_version(conn: &Connection) -> Result<i64> {
-    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(db_err("reading the schema version"))
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(db_err("reading the schema version"))
 }
 
 fn too_new(path: &Path, found: i64) -> CacheError {
-    CacheError::SchemaTooNew {
-        path: path.to_owned(),
-        found,
-        supported: LATEST,
-    }
+    CacheError::SchemaTooNew { path: path.to_owned(), found, supported: LATEST }
 }

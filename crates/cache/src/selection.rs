@@ -41,6 +41,20 @@ impl BundleCache {
         Ok(())
     }
 
+    /// Records the versions in use for several remotes in one transaction:
+    /// all of them or, when one is not installed, none.
+    /// See [`BundleCache::set_active`].
+    pub fn set_active_versions(&self, selections: &[(String, String)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = immediate(&mut conn, "starting to select versions")?;
+        let changed = activate_all(&tx, selections)?;
+        tx.commit().map_err(db_err("committing a selection"))?;
+        for (name, version) in changed {
+            tracing::info!(name, version, "activated version");
+        }
+        Ok(())
+    }
+
     /// The active version of `name`.
     pub fn active(&self, name: &str) -> Result<Option<String>> {
         active_in(&self.conn(), name)
@@ -48,11 +62,7 @@ impl BundleCache {
 
     /// Every active version, by remote name.
     pub fn active_all(&self) -> Result<BTreeMap<String, String>> {
-        name_version_map(
-            &self.conn(),
-            "SELECT name, version FROM active",
-            "listing active versions",
-        )
+        name_version_map(&self.conn(), "SELECT name, version FROM active", "listing active versions")
     }
 
     /// Pins `name` to `version`. The version need not be installed yet (resolve
@@ -67,20 +77,14 @@ impl BundleCache {
 
     /// Removes the pin on `name`; returns whether there was one.
     pub fn unpin(&self, name: &str) -> Result<bool> {
-        let removed = self
-            .conn()
-            .execute("DELETE FROM pins WHERE name = ?1", [name])
-            .map_err(db_err("removing a pin"))?;
+        let removed =
+            self.conn().execute("DELETE FROM pins WHERE name = ?1", [name]).map_err(db_err("removing a pin"))?;
         Ok(removed > 0)
     }
 
     /// Every pin, by remote name.
     pub fn pins(&self) -> Result<BTreeMap<String, String>> {
-        name_version_map(
-            &self.conn(),
-            "SELECT name, version FROM pins",
-            "listing pins",
-        )
+        name_version_map(&self.conn(), "SELECT name, version FROM pins", "listing pins")
     }
 
     /// Records that `version` of `name` has been seen working. It must be installed.
@@ -102,11 +106,7 @@ impl BundleCache {
     /// The last version of `name` marked known-good.
     pub fn last_known_good(&self, name: &str) -> Result<Option<String>> {
         self.conn()
-            .query_row(
-                "SELECT version FROM known_good WHERE name = ?1",
-                [name],
-                |row| row.get(0),
-            )
+            .query_row("SELECT version FROM known_good WHERE name = ?1", [name], |row| row.get(0))
             .optional()
             .map_err(db_err("reading the known-good version"))
     }
@@ -128,11 +128,7 @@ impl BundleCache {
         };
         // The foreign key guarantees a known-good version is installed.
         let known_good: Option<String> = tx
-            .query_row(
-                "SELECT version FROM known_good WHERE name = ?1",
-                [name],
-                |row| row.get(0),
-            )
+            .query_row("SELECT version FROM known_good WHERE name = ?1", [name], |row| row.get(0))
             .optional()
             .map_err(db_err("reading the known-good version"))?;
         let to = match known_good.filter(|v| *v != from) {
@@ -160,12 +156,30 @@ impl BundleCache {
         upsert_pin(&tx, name, &to)?;
         tx.commit().map_err(db_err("committing a rollback"))?;
         tracing::info!(name, %from, %to, "rolled back and pinned");
-        Ok(Rollback {
-            name: name.to_owned(),
-            from,
-            to,
-        })
+        Ok(Rollback { name: name.to_owned(), from, to })
     }
+}
+
+/// Activates each installed version that is not active yet, inside the
+/// caller's transaction; returns the ones that changed.
+pub(crate) fn activate_all<'s>(
+    tx: &Transaction<'_>,
+    selections: &'s [(String, String)],
+) -> Result<Vec<(&'s str, &'s str)>> {
+    let mut changed = Vec::new();
+    for (name, version) in selections {
+        non_empty("remote name", name)?;
+        non_empty("version", version)?;
+        if !installed(tx, name, version)? {
+            return Err(not_installed(name, version));
+        }
+        // Re-selecting the active version must not flood the rollback history.
+        if active_in(tx, name)?.as_deref() != Some(version.as_str()) {
+            activate(tx, name, version)?;
+            changed.push((name.as_str(), version.as_str()));
+        }
+    }
+    Ok(changed)
 }
 
 fn activate(tx: &Transaction<'_>, name: &str, version: &str) -> Result<()> {
@@ -183,10 +197,7 @@ fn activate(tx: &Transaction<'_>, name: &str, version: &str) -> Result<()> {
         )
     })
     .and_then(|_| {
-        tx.execute(
-            "UPDATE versions SET touched = ?3 WHERE name = ?1 AND version = ?2",
-            params![name, version, tick],
-        )
+        tx.execute("UPDATE versions SET touched = ?3 WHERE name = ?1 AND version = ?2", params![name, version, tick])
     })
     .map_err(db_err("activating a version"))?;
     Ok(())
@@ -203,31 +214,17 @@ fn upsert_pin(conn: &Connection, name: &str, version: &str) -> Result<()> {
 }
 
 fn active_in(conn: &Connection, name: &str) -> Result<Option<String>> {
-    conn.query_row(
-        "SELECT version FROM active WHERE name = ?1",
-        [name],
-        |row| row.get(0),
-    )
-    .optional()
-    .map_err(db_err("reading the active version"))
+    conn.query_row("SELECT version FROM active WHERE name = ?1", [name], |row| row.get(0))
+        .optional()
+        .map_err(db_err("reading the active version"))
 }
 
-fn name_version_map(
-    conn: &Connection,
-    sql: &str,
-    action: &'static str,
-) -> Result<BTreeMap<String, String>> {
+fn name_version_map(conn: &Connection, sql: &str, action: &'static str) -> Result<BTreeMap<String, String>> {
     let mut stmt = conn.prepare(sql).map_err(db_err(action))?;
-    let rows = stmt
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .map_err(db_err(action))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(db_err(action))
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).map_err(db_err(action))?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err(action))
 }
 
 fn not_installed(name: &str, version: &str) -> CacheError {
-    CacheError::VersionNotInstalled {
-        name: name.to_owned(),
-        version: version.to_owned(),
-    }
+    CacheError::VersionNotInstalled { name: name.to_owned(), version: version.to_owned() }
 }

@@ -73,6 +73,18 @@ impl BundleCache {
     /// the same files again is a no-op; the same name and version with
     /// different files is [`CacheError::VersionConflict`].
     pub fn commit_versions(&self, guard: &InstallGuard, versions: &[NewVersion]) -> Result<()> {
+        self.commit_and_activate(guard, versions, &[])
+    }
+
+    /// [`BundleCache::commit_versions`], then activates `selections` (see
+    /// [`BundleCache::set_active_versions`]) in the same transaction: a
+    /// resolve's new versions and its choice of versions appear together.
+    pub fn commit_and_activate(
+        &self,
+        guard: &InstallGuard,
+        versions: &[NewVersion],
+        selections: &[(String, String)],
+    ) -> Result<()> {
         self.check_guard(guard)?;
         for v in versions {
             validate(v)?;
@@ -91,7 +103,7 @@ impl BundleCache {
             }
         }
         if versions.is_empty() {
-            return Ok(());
+            return self.set_active_versions(selections);
         }
         self.make_durable(versions.iter().flat_map(|v| v.files.iter().map(|f| &f.sha256)))?;
 
@@ -100,9 +112,13 @@ impl BundleCache {
         for v in versions {
             insert_version(&tx, v)?;
         }
+        let activated = crate::selection::activate_all(&tx, selections)?;
         tx.commit().map_err(db_err("committing a version"))?;
         for v in versions {
             tracing::info!(name = %v.name, version = %v.version, files = v.files.len(), "installed version");
+        }
+        for (name, version) in activated {
+            tracing::info!(name, version, "activated version");
         }
         Ok(())
     }
@@ -268,14 +284,14 @@ fn insert_version(tx: &rusqlite::Transaction<'_>, v: &NewVersion) -> Result<()> 
         .optional()
         .map_err(db_err("looking up an installed version"))?;
     if let Some(id) = existing {
-        if files_of(&tx, id)? == files {
+        if files_of(tx, id)? == files {
             tracing::debug!(name = %v.name, version = %v.version, "version already installed");
             return Ok(());
         }
         return Err(CacheError::VersionConflict { name: v.name.clone(), version: v.version.clone() });
     }
 
-    let tick = next_tick(&tx)?;
+    let tick = next_tick(tx)?;
     tx.execute(
         "INSERT INTO versions (registry, name, version, manifest_json, installed_at, touched)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

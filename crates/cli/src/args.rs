@@ -56,6 +56,11 @@ pub enum Command {
     /// Run the sidecar services as local containers (Docker or Podman).
     #[command(subcommand)]
     Stack(crate::stack::StackCommand),
+    /// Store, check and delete AI provider API keys in the OS keychain.
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
+    /// Ask a provider something and stream the answer to standard output.
+    Ask(crate::keys::AskArgs),
 }
 
 #[derive(Debug, Subcommand)]

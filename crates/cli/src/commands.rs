@@ -17,21 +17,29 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let json = cli.json;
     match cli.command {
         Command::Keygen { out } => keygen(json, &out),
-        Command::Registry(RegistryCommand::Init { dir, key, expires_in }) => registry_init(json, &dir, &key, expires_in),
+        Command::Registry(RegistryCommand::Init { dir, key, expires_in }) => {
+            registry_init(json, &dir, &key, expires_in)
+        }
         Command::Registry(RegistryCommand::Serve(args)) => crate::hosted_registry::serve(args).await,
         Command::Registry(RegistryCommand::Token(command)) => crate::hosted_registry::token(json, command).await,
         Command::Publish { remote_dir, registry, token, .. } if crate::hosted_registry::is_url(&registry) => {
             crate::hosted_registry::publish(json, &remote_dir, &registry, token).await
         }
         Command::Publish { remote_dir, registry, key, expires_in, .. } => {
-            let key = key.context("--key is needed to publish to a registry folder (or pass a server's https:// URL and --token)")?;
+            let key = key.context(
+                "--key is needed to publish to a registry folder (or pass a server's https:// URL and --token)",
+            )?;
             publish(json, &remote_dir, Path::new(&registry), &key, expires_in)
         }
         Command::Resolve(args) => resolve(json, args).await,
         Command::Cache(command) => cache_command(json, command),
         Command::Lock(LockCommand::Export { file, cache }) => lock_export(json, &file, &cache),
-        Command::Lock(LockCommand::Apply { file, trust, cache }) => lock_apply(json, &file, trust.as_deref(), &cache).await,
+        Command::Lock(LockCommand::Apply { file, trust, cache }) => {
+            lock_apply(json, &file, trust.as_deref(), &cache).await
+        }
         Command::Stack(command) => crate::stack::run(json, command).await,
+        Command::Keys(command) => crate::keys::run(json, command).await,
+        Command::Ask(args) => crate::keys::ask(args).await,
     }
 }
 
@@ -65,7 +73,13 @@ fn registry_init(json: bool, dir: &Path, key_path: &Path, expires_in: Duration) 
     Ok(ExitCode::SUCCESS)
 }
 
-fn publish(json: bool, remote_dir: &Path, registry_dir: &Path, key_path: &Path, expires_in: Duration) -> Result<ExitCode> {
+fn publish(
+    json: bool,
+    remote_dir: &Path,
+    registry_dir: &Path,
+    key_path: &Path,
+    expires_in: Duration,
+) -> Result<ExitCode> {
     let key = registry::SigningKey::read_pem_file(key_path)?;
     let options = registry::PublishOptions {
         snapshot_expires_in: expires_in,
@@ -273,7 +287,14 @@ impl Render for CacheList {
                     .into_iter()
                     .filter_map(|(on, mark)| on.then_some(mark))
                     .collect();
-                vec![v.name.clone(), v.version.clone(), marks.join(","), v.files.to_string(), v.bytes.to_string(), v.registry.clone()]
+                vec![
+                    v.name.clone(),
+                    v.version.clone(),
+                    marks.join(","),
+                    v.files.to_string(),
+                    v.bytes.to_string(),
+                    v.registry.clone(),
+                ]
             })
             .collect();
         table(&["REMOTE", "VERSION", "STATE", "FILES", "BYTES", "REGISTRY"], &rows)
@@ -328,11 +349,8 @@ async fn lock_apply(json: bool, file: &Path, trust: Option<&str>, dir: &CacheDir
     let report = api::apply_lock(&cache, &lock, trust, &manifest::HostProfile::builtin(), &bar).await;
     bar.finish();
     let report = report?;
-    let text = format!(
-        "installed the lock's {} remotes and pinned them: {}",
-        report.pinned.len(),
-        report.pinned.join(", ")
-    );
+    let text =
+        format!("installed the lock's {} remotes and pinned them: {}", report.pinned.len(), report.pinned.join(", "));
     emit(json, &message(text, serde_json::to_value(&report)?))?;
     Ok(ExitCode::SUCCESS)
 }

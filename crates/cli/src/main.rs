@@ -5,11 +5,12 @@
 //! exit code says what kind of failure happened (see [`exit`]).
 
 mod args;
+mod commands;
 mod exit;
+mod hosted_registry;
+mod keys;
 mod output;
 mod progress;
-mod commands;
-mod hosted_registry;
 mod stack;
 
 use std::process::ExitCode;

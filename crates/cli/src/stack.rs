@@ -13,7 +13,6 @@ use stack::{Engine, Health, Stack, StackDefinition, State};
 
 use crate::output::{Render, emit, table};
 
-
 #[derive(Debug, Subcommand)]
 pub enum StackCommand {
     /// Build missing images, then create, start or repair every service and wait until all are healthy.

@@ -49,17 +49,12 @@ impl Behaviour {
 
     /// A 429 with `Retry-After: <seconds>`.
     pub fn rate_limited_for(seconds: u64) -> Self {
-        Behaviour::RateLimited {
-            retry_after: Some(RetryAfter::Seconds(seconds)),
-        }
+        Behaviour::RateLimited { retry_after: Some(RetryAfter::Seconds(seconds)) }
     }
 
     /// Waits `delay`, then answers normally.
     pub fn slow(delay: Duration) -> Self {
-        Behaviour::Delay {
-            delay,
-            then: Box::new(Behaviour::answer()),
-        }
+        Behaviour::Delay { delay, then: Box::new(Behaviour::answer()) }
     }
 
     /// Reads a `[fake:…]` directive out of a prompt.
@@ -71,20 +66,14 @@ impl Behaviour {
         let behaviour = match (parts.next()?, parts.next()) {
             ("401", _) => Behaviour::InvalidKey,
             ("404", _) => Behaviour::ModelNotFound,
-            ("429", seconds) => Behaviour::RateLimited {
-                retry_after: seconds
-                    .and_then(|s| s.parse().ok())
-                    .map(RetryAfter::Seconds),
-            },
+            ("429", seconds) => {
+                Behaviour::RateLimited { retry_after: seconds.and_then(|s| s.parse().ok()).map(RetryAfter::Seconds) }
+            }
             ("delay", Some(ms)) => Behaviour::slow(Duration::from_millis(ms.parse().ok()?)),
-            ("stall", chunks) => Behaviour::Stall {
-                chunks: chunks.and_then(|c| c.parse().ok()).unwrap_or(1),
-            },
+            ("stall", chunks) => Behaviour::Stall { chunks: chunks.and_then(|c| c.parse().ok()).unwrap_or(1) },
             (status, _) => {
                 let status: u16 = status.parse().ok()?;
-                (500..600)
-                    .contains(&status)
-                    .then_some(Behaviour::ServerError { status })?
+                (500..600).contains(&status).then_some(Behaviour::ServerError { status })?
             }
         };
         Some(behaviour)
@@ -123,15 +112,9 @@ mod tests {
         check("please [fake:401] now", Some(Behaviour::InvalidKey));
         check("[fake:404]", Some(Behaviour::ModelNotFound));
         check("[fake:429:3]", Some(Behaviour::rate_limited_for(3)));
-        check(
-            "[fake:429]",
-            Some(Behaviour::RateLimited { retry_after: None }),
-        );
+        check("[fake:429]", Some(Behaviour::RateLimited { retry_after: None }));
         check("[fake:503]", Some(Behaviour::ServerError { status: 503 }));
-        check(
-            "[fake:delay:250]",
-            Some(Behaviour::slow(Duration::from_millis(250))),
-        );
+        check("[fake:delay:250]", Some(Behaviour::slow(Duration::from_millis(250))));
         check("[fake:stall]", Some(Behaviour::Stall { chunks: 1 }));
         check("[fake:stall:0]", Some(Behaviour::Stall { chunks: 0 }));
         check("[fake:200]", None);
@@ -140,14 +123,10 @@ mod tests {
 
     #[test]
     fn behaviours_round_trip_as_json_for_the_control_endpoint() {
-        let b = Behaviour::Delay {
-            delay: Duration::from_millis(1500),
-            then: Box::new(Behaviour::rate_limited_for(2)),
-        };
+        let b = Behaviour::Delay { delay: Duration::from_millis(1500), then: Box::new(Behaviour::rate_limited_for(2)) };
         let json = serde_json::to_string(&b).unwrap();
         assert_eq!(serde_json::from_str::<Behaviour>(&json).unwrap(), b);
-        let parsed: Behaviour =
-            serde_json::from_str(r#"{"kind":"server_error","status":502}"#).unwrap();
+        let parsed: Behaviour = serde_json::from_str(r#"{"kind":"server_error","status":502}"#).unwrap();
         assert_eq!(parsed, Behaviour::ServerError { status: 502 });
     }
 }

@@ -131,16 +131,12 @@ impl FakeProvider {
     /// Waits until at least `count` requests have arrived, up to `timeout`.
     /// Returns whether that happened.
     pub async fn wait_for_requests(&self, count: usize, timeout: Duration) -> bool {
-        self.state
-            .wait_until(timeout, |s| s.request_count() >= count)
-            .await
+        self.state.wait_until(timeout, |s| s.request_count() >= count).await
     }
 
     /// Waits until exactly `count` requests are in flight, up to `timeout`.
     pub async fn wait_for_in_flight(&self, count: usize, timeout: Duration) -> bool {
-        self.state
-            .wait_until(timeout, |s| s.in_flight() == count)
-            .await
+        self.state.wait_until(timeout, |s| s.in_flight() == count).await
     }
 }
 

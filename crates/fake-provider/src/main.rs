@@ -50,8 +50,6 @@ async fn main() -> anyhow::Result<()> {
     .with_context(|| format!("could not listen on {}", args.listen))?;
     // Tests read this line to learn the port.
     println!("listening on {}", fake.base_url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     Ok(())
 }

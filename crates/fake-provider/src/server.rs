@@ -36,10 +36,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The token of an `Authorization: Bearer …` header.
@@ -137,12 +134,7 @@ impl Shared {
             query: uri.query().map(str::to_owned),
             headers: headers
                 .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
+                .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect(),
             body: String::from_utf8_lossy(body).into_owned(),
         };
@@ -219,69 +211,37 @@ async fn chat_anthropic(
 
 fn presented_key(wire: Wire, headers: &HeaderMap) -> Option<&str> {
     match wire {
-        Wire::OpenAi => headers
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer "),
+        Wire::OpenAi => headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer "),
         Wire::Anthropic => headers.get("x-api-key")?.to_str().ok(),
     }
 }
 
 fn key_is_wrong(state: &Shared, wire: Wire, headers: &HeaderMap) -> bool {
-    state
-        .config
-        .expected_key
-        .as_deref()
-        .is_some_and(|expected| presented_key(wire, headers) != Some(expected))
+    state.config.expected_key.as_deref().is_some_and(|expected| presented_key(wire, headers) != Some(expected))
 }
 
 /// The text of the last message, whether `content` is a string or a list of parts.
 fn last_message_text(request: &Value) -> String {
-    let content = request["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .map(|m| &m["content"]);
+    let content = request["messages"].as_array().and_then(|m| m.last()).map(|m| &m["content"]);
     match content {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
+        Some(Value::Array(parts)) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(" "),
         _ => String::new(),
     }
 }
 
-async fn chat(
-    state: AppState,
-    wire: Wire,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let guard = InFlight::new(&state);
     state.record(&method, &uri, &headers, &body);
 
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return failure(
-                wire,
-                Failure::BadRequest,
-                &format!("invalid JSON body: {e}"),
-                None,
-            );
+            return failure(wire, Failure::BadRequest, &format!("invalid JSON body: {e}"), None);
         }
     };
     if wire == Wire::Anthropic && !headers.contains_key("anthropic-version") {
-        return failure(
-            wire,
-            Failure::BadRequest,
-            "anthropic-version: header is required",
-            None,
-        );
+        return failure(wire, Failure::BadRequest, "anthropic-version: header is required", None);
     }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let prompt = last_message_text(&request);
@@ -291,18 +251,9 @@ async fn chat(
         .pop()
         .or_else(|| key_is_wrong(&state, wire, &headers).then_some(Behaviour::InvalidKey))
         .or_else(|| Behaviour::from_directive(&prompt))
-        .or_else(|| {
-            model
-                .starts_with("no-such-")
-                .then_some(Behaviour::ModelNotFound)
-        })
+        .or_else(|| model.starts_with("no-such-").then_some(Behaviour::ModelNotFound))
         .unwrap_or_else(Behaviour::answer);
-    tracing::debug!(
-        path = uri.path(),
-        ?behaviour,
-        streaming,
-        "fake provider answering"
-    );
+    tracing::debug!(path = uri.path(), ?behaviour, streaming, "fake provider answering");
 
     let mut behaviour = behaviour;
     while let Behaviour::Delay { delay, then } = behaviour {
@@ -333,12 +284,9 @@ async fn chat(
         }
         Behaviour::InvalidKey => failure(wire, Failure::InvalidKey, "", None),
         Behaviour::ModelNotFound => failure(wire, Failure::ModelNotFound, &model, None),
-        Behaviour::RateLimited { retry_after } => failure(
-            wire,
-            Failure::RateLimited,
-            "",
-            retry_after.map(|r| r.header_value()),
-        ),
+        Behaviour::RateLimited { retry_after } => {
+            failure(wire, Failure::RateLimited, "", retry_after.map(|r| r.header_value()))
+        }
         Behaviour::ServerError { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = wire::error(wire, Failure::Server, status, "");
@@ -351,11 +299,7 @@ async fn chat(
 
 fn failure(wire: Wire, failure: Failure, detail: &str, retry_after: Option<String>) -> Response {
     let status = wire::status_of(failure);
-    let mut response = (
-        status,
-        axum::Json(wire::error(wire, failure, status, detail)),
-    )
-        .into_response();
+    let mut response = (status, axum::Json(wire::error(wire, failure, status, detail))).into_response();
     if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -365,12 +309,7 @@ fn failure(wire: Wire, failure: Failure, detail: &str, retry_after: Option<Strin
 /// A `text/event-stream` response fed by a task, so that delays and stalls
 /// happen while the client is reading the body. `stall_after` stops sending
 /// after that many events and holds the connection open until the client leaves.
-fn sse(
-    events: Vec<Bytes>,
-    stall_after: Option<usize>,
-    delay: Duration,
-    guard: InFlight,
-) -> Response {
+fn sse(events: Vec<Bytes>, stall_after: Option<usize>, delay: Duration, guard: InFlight) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     tokio::spawn(async move {
         let _guard = guard;
@@ -387,9 +326,8 @@ fn sse(
             }
         }
     });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    });
+    let body =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -405,21 +343,12 @@ async fn list_models(
 ) -> Response {
     let _guard = InFlight::new(&state);
     state.record(&method, &uri, &headers, &[]);
-    let wire = if headers.contains_key("anthropic-version") {
-        Wire::Anthropic
-    } else {
-        Wire::OpenAi
-    };
+    let wire = if headers.contains_key("anthropic-version") { Wire::Anthropic } else { Wire::OpenAi };
     if let Some(behaviour) = state.pop() {
         match behaviour {
             Behaviour::InvalidKey => return failure(wire, Failure::InvalidKey, "", None),
             Behaviour::RateLimited { retry_after } => {
-                return failure(
-                    wire,
-                    Failure::RateLimited,
-                    "",
-                    retry_after.map(|r| r.header_value()),
-                );
+                return failure(wire, Failure::RateLimited, "", retry_after.map(|r| r.header_value()));
             }
             Behaviour::ServerError { .. } => return failure(wire, Failure::Server, "", None),
             _ => {}

@@ -82,10 +82,7 @@ pub(crate) fn stream(wire: Wire, model: &str, text: &str, prompt: &str) -> Vec<B
                     "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }]
                 })
             };
-            events.push(data_event(&chunk(
-                json!({"role": "assistant", "content": ""}),
-                Value::Null,
-            )));
+            events.push(data_event(&chunk(json!({"role": "assistant", "content": ""}), Value::Null)));
             for piece in pieces(text) {
                 events.push(data_event(&chunk(json!({ "content": piece }), Value::Null)));
             }
@@ -115,10 +112,7 @@ pub(crate) fn stream(wire: Wire, model: &str, text: &str, prompt: &str) -> Vec<B
                     &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
                 ));
             }
-            events.push(named_event(
-                "content_block_stop",
-                &json!({"type": "content_block_stop", "index": 0}),
-            ));
+            events.push(named_event("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
             events.push(named_event(
                 "message_delta",
                 &json!({
@@ -127,10 +121,7 @@ pub(crate) fn stream(wire: Wire, model: &str, text: &str, prompt: &str) -> Vec<B
                     "usage": {"output_tokens": words(text)}
                 }),
             ));
-            events.push(named_event(
-                "message_stop",
-                &json!({"type": "message_stop"}),
-            ));
+            events.push(named_event("message_stop", &json!({"type": "message_stop"})));
         }
     }
     events
@@ -168,13 +159,10 @@ pub(crate) fn error(wire: Wire, failure: Failure, status: StatusCode, detail: &s
             let (kind, message) = match failure {
                 Failure::InvalidKey => ("authentication_error", "invalid x-api-key".to_owned()),
                 Failure::ModelNotFound => ("not_found_error", format!("model: {detail}")),
-                Failure::RateLimited => (
-                    "rate_limit_error",
-                    "Number of requests has exceeded your rate limit.".to_owned(),
-                ),
-                Failure::Server if status.as_u16() == 529 => {
-                    ("overloaded_error", "Overloaded".to_owned())
+                Failure::RateLimited => {
+                    ("rate_limit_error", "Number of requests has exceeded your rate limit.".to_owned())
                 }
+                Failure::Server if status.as_u16() == 529 => ("overloaded_error", "Overloaded".to_owned()),
                 Failure::Server => ("api_error", "Internal server error".to_owned()),
                 Failure::BadRequest => ("invalid_request_error", detail.to_owned()),
             };

@@ -13,7 +13,7 @@ mod remote;
 mod select;
 
 pub use host::HostProfile;
-pub use remote::{ManifestError, RemoteManifest, MAX_MANIFEST_BYTES, validate_bundle_path, validate_remote_name};
+pub use remote::{MAX_MANIFEST_BYTES, ManifestError, RemoteManifest, validate_bundle_path, validate_remote_name};
 pub use select::{Candidate, Chosen, Incompatibility, SelectError, Selection, SelectionRequest, Skipped, select};
 
 /// Re-exported so callers name the same semver types as the manifest does.

@@ -52,15 +52,35 @@ pub struct Skipped {
 pub enum Incompatibility {
     Yanked,
     PreRelease,
-    NotPinned { pinned: Version },
-    HostApi { needs: VersionReq, provided: Version },
-    SharedNotProvided { package: String, needs: VersionReq },
-    Shared { package: String, needs: VersionReq, provided: Version },
+    NotPinned {
+        pinned: Version,
+    },
+    HostApi {
+        needs: VersionReq,
+        provided: Version,
+    },
+    SharedNotProvided {
+        package: String,
+        needs: VersionReq,
+    },
+    Shared {
+        package: String,
+        needs: VersionReq,
+        provided: Version,
+    },
     /// Another selected remote needs a different range of this one.
-    RequiredBy { remote: String, remote_version: Version, needs: VersionReq },
+    RequiredBy {
+        remote: String,
+        remote_version: Version,
+        needs: VersionReq,
+    },
     /// This version needs a remote (or a range of it) that cannot be selected;
     /// `selected` is the version of it that was chosen instead, if any.
-    Requires { remote: String, needs: VersionReq, selected: Option<Version> },
+    Requires {
+        remote: String,
+        needs: VersionReq,
+        selected: Option<Version>,
+    },
 }
 
 impl fmt::Display for Incompatibility {
@@ -138,11 +158,8 @@ pub fn select(
     available: &BTreeMap<String, Vec<Candidate>>,
     request: SelectionRequest<'_>,
 ) -> Result<Selection, SelectError> {
-    let wanted: Vec<String> = if request.wanted.is_empty() {
-        available.keys().cloned().collect()
-    } else {
-        request.wanted.to_vec()
-    };
+    let wanted: Vec<String> =
+        if request.wanted.is_empty() { available.keys().cloned().collect() } else { request.wanted.to_vec() };
     let mut solver = Solver::new(available, request);
     for name in &wanted {
         solver.check_selectable(name, None)?;
@@ -150,7 +167,8 @@ pub fn select(
     let chosen = match solver.solve(wanted, BTreeMap::new())? {
         Some(chosen) => chosen,
         None => {
-            let detail = solver.dead_ends.last().cloned().unwrap_or_else(|| "the remotes' requires exclude each other".into());
+            let detail =
+                solver.dead_ends.last().cloned().unwrap_or_else(|| "the remotes' requires exclude each other".into());
             return Err(SelectError::Conflict { detail });
         }
     };
@@ -159,7 +177,8 @@ pub fn select(
         .map(|(name, candidate)| {
             let skipped = solver.skipped_newer(name, candidate, &chosen);
             let pinned = request.pins.contains_key(name);
-            let entry = Chosen { version: candidate.manifest.version.clone(), pinned, yanked: candidate.yanked, skipped };
+            let entry =
+                Chosen { version: candidate.manifest.version.clone(), pinned, yanked: candidate.yanked, skipped };
             (name.clone(), entry)
         })
         .collect();
@@ -274,7 +293,11 @@ impl<'a> Solver<'a> {
                 Some(c) => {
                     let reason = host_incompatibility(c, self.request.profile, Some(pinned), true)
                         .unwrap_or(Incompatibility::NotPinned { pinned: pinned.clone() });
-                    Err(SelectError::PinnedIncompatible { name: name.into(), pinned: pinned.clone(), reason: Box::new(reason) })
+                    Err(SelectError::PinnedIncompatible {
+                        name: name.into(),
+                        pinned: pinned.clone(),
+                        reason: Box::new(reason),
+                    })
                 }
             };
         }

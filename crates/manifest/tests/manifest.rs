@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod parse {
-    use manifest::{ManifestError, RemoteManifest, MAX_MANIFEST_BYTES};
+    use manifest::{MAX_MANIFEST_BYTES, ManifestError, RemoteManifest};
 
     const VALID: &str = r#"{
         "name": "prompt-templates",
@@ -150,9 +150,13 @@ mod select {
                 self.pins.iter().map(|(n, v)| ((*n).to_owned(), v.parse().unwrap())).collect();
             let wanted: Vec<String> = wanted.iter().map(|w| (*w).to_owned()).collect();
             let profile = profile(self.host);
-            let request = SelectionRequest { wanted: &wanted, pins: &pins, profile: &profile, allow_prerelease: self.allow_prerelease };
-            select(&available, request)
-                .map(|s| s.chosen.into_iter().map(|(n, c)| (n, c.version.to_string())).collect())
+            let request = SelectionRequest {
+                wanted: &wanted,
+                pins: &pins,
+                profile: &profile,
+                allow_prerelease: self.allow_prerelease,
+            };
+            select(&available, request).map(|s| s.chosen.into_iter().map(|(n, c)| (n, c.version.to_string())).collect())
         }
     }
 
@@ -182,7 +186,9 @@ mod select {
             let available = versions.iter().map(|(v, range)| candidate("a", v, range)).collect();
             let result = Case { available, host, pins: &[], allow_prerelease: false }.run(&["a"]);
             match expected {
-                Some(version) => assert_eq!(result.as_ref().map(|r| r["a"].as_str()), Ok(*version), "{versions:?} on {host}"),
+                Some(version) => {
+                    assert_eq!(result.as_ref().map(|r| r["a"].as_str()), Ok(*version), "{versions:?} on {host}")
+                }
                 None => assert!(
                     matches!(result, Err(SelectError::NoCompatibleVersion { .. })),
                     "{versions:?} on {host} should have no compatible version: {result:?}"
@@ -221,8 +227,11 @@ mod select {
 
     #[test]
     fn none_fits_says_what_to_do() {
-        let available = vec![candidate("prompt-templates", "2.0.0", "^2.0"), candidate("prompt-templates", "3.0.0", "^3.0")];
-        let err = Case { available, host: "1.4.0", pins: &[], allow_prerelease: false }.run(&["prompt-templates"]).unwrap_err();
+        let available =
+            vec![candidate("prompt-templates", "2.0.0", "^2.0"), candidate("prompt-templates", "3.0.0", "^3.0")];
+        let err = Case { available, host: "1.4.0", pins: &[], allow_prerelease: false }
+            .run(&["prompt-templates"])
+            .unwrap_err();
         let message = err.to_string();
         assert!(message.contains("no version of prompt-templates works with this app"), "{message}");
         assert!(message.contains("3.0.0 needs host API ^3.0, this app provides 1.4.0"), "{message}");
@@ -239,7 +248,9 @@ mod select {
         let request = SelectionRequest { wanted: &[], pins: &BTreeMap::new(), profile: &host, allow_prerelease: false };
         let chosen = &select(&available, request).unwrap().chosen["a"];
         assert_eq!(chosen.version.to_string(), "1.0.0");
-        assert!(matches!(&chosen.skipped[0].reason, Incompatibility::SharedNotProvided { package, .. } if package == "vue"));
+        assert!(
+            matches!(&chosen.skipped[0].reason, Incompatibility::SharedNotProvided { package, .. } if package == "vue")
+        );
         assert!(matches!(&chosen.skipped[1].reason, Incompatibility::Shared { package, .. } if package == "react"));
         assert!(chosen.fallback_reason().unwrap().contains("needs shared react ^20.0.0, this app provides 19.2.0"));
     }
@@ -251,7 +262,12 @@ mod select {
         assert_eq!(picked.unwrap()["a"], "1.0.0");
         let pinned = Case { available: available(), host: "1.0.0", pins: &[("a", "1.1.0")], allow_prerelease: false };
         assert_eq!(pinned.run(&["a"]).unwrap()["a"], "1.1.0");
-        let all_yanked = Case { available: vec![yanked(candidate("a", "1.0.0", "^1"))], host: "1.0.0", pins: &[], allow_prerelease: false };
+        let all_yanked = Case {
+            available: vec![yanked(candidate("a", "1.0.0", "^1"))],
+            host: "1.0.0",
+            pins: &[],
+            allow_prerelease: false,
+        };
         let err = all_yanked.run(&["a"]).unwrap_err();
         assert!(err.to_string().contains("yanked"), "{err}");
     }
@@ -263,7 +279,8 @@ mod select {
         assert_eq!(default.unwrap()["a"], "1.0.0");
         let opted_in = Case { available: available(), host: "1.0.0", pins: &[], allow_prerelease: true }.run(&["a"]);
         assert_eq!(opted_in.unwrap()["a"], "1.1.0-rc.1");
-        let pinned = Case { available: available(), host: "1.0.0", pins: &[("a", "1.1.0-rc.1")], allow_prerelease: false };
+        let pinned =
+            Case { available: available(), host: "1.0.0", pins: &[("a", "1.1.0-rc.1")], allow_prerelease: false };
         assert_eq!(pinned.run(&["a"]).unwrap()["a"], "1.1.0-rc.1");
         // 1.1.0-rc.1 < 1.1.0: a release beats its own pre-release.
         let release = vec![candidate("a", "1.1.0-rc.1", "^1"), candidate("a", "1.1.0", "^1")];
@@ -273,14 +290,16 @@ mod select {
 
     #[test]
     fn pins_hold_back_and_errors_name_the_pin() {
-        let available = || vec![candidate("a", "1.0.0", "^1"), candidate("a", "1.1.0", "^1"), candidate("a", "2.0.0", "^2")];
+        let available =
+            || vec![candidate("a", "1.0.0", "^1"), candidate("a", "1.1.0", "^1"), candidate("a", "2.0.0", "^2")];
         let held = Case { available: available(), host: "1.0.0", pins: &[("a", "1.0.0")], allow_prerelease: false };
         assert_eq!(held.run(&["a"]).unwrap()["a"], "1.0.0");
 
         let missing = Case { available: available(), host: "1.0.0", pins: &[("a", "1.5.0")], allow_prerelease: false };
         assert!(matches!(missing.run(&["a"]), Err(SelectError::PinnedMissing { .. })));
 
-        let incompatible = Case { available: available(), host: "1.0.0", pins: &[("a", "2.0.0")], allow_prerelease: false };
+        let incompatible =
+            Case { available: available(), host: "1.0.0", pins: &[("a", "2.0.0")], allow_prerelease: false };
         let err = incompatible.run(&["a"]).unwrap_err();
         assert!(matches!(err, SelectError::PinnedIncompatible { .. }));
         assert!(err.to_string().contains("needs host API ^2"), "{err}");
@@ -311,7 +330,12 @@ mod select {
         ];
         let host = profile("1.0.0");
         let available = registry(available);
-        let request = SelectionRequest { wanted: &["app".to_owned()], pins: &BTreeMap::new(), profile: &host, allow_prerelease: false };
+        let request = SelectionRequest {
+            wanted: &["app".to_owned()],
+            pins: &BTreeMap::new(),
+            profile: &host,
+            allow_prerelease: false,
+        };
         let selection = select(&available, request).unwrap();
         assert_eq!(selection.chosen["app"].version.to_string(), "1.0.0");
         assert_eq!(selection.chosen["lib"].version.to_string(), "1.4.0");
@@ -334,14 +358,18 @@ mod select {
     fn unknown_remotes_are_named() {
         let available = vec![requiring(candidate("a", "1.0.0", "^1"), "ghost", "^1")];
         let wanted_unknown = Case { available: available.clone(), host: "1.0.0", pins: &[], allow_prerelease: false };
-        assert!(matches!(wanted_unknown.run(&["nope"]), Err(SelectError::UnknownRemote { name, .. }) if name == "nope"));
-        let required_unknown = Case { available, host: "1.0.0", pins: &[], allow_prerelease: false }.run(&["a"]).unwrap_err();
+        assert!(
+            matches!(wanted_unknown.run(&["nope"]), Err(SelectError::UnknownRemote { name, .. }) if name == "nope")
+        );
+        let required_unknown =
+            Case { available, host: "1.0.0", pins: &[], allow_prerelease: false }.run(&["a"]).unwrap_err();
         assert!(required_unknown.to_string().contains("ghost"), "{required_unknown}");
     }
 
     #[test]
     fn empty_wanted_selects_every_remote() {
-        let available = vec![candidate("a", "1.0.0", "^1"), candidate("b", "1.0.0", "^1"), candidate("c", "1.0.0", "^1")];
+        let available =
+            vec![candidate("a", "1.0.0", "^1"), candidate("b", "1.0.0", "^1"), candidate("c", "1.0.0", "^1")];
         let picked = Case { available, host: "1.0.0", pins: &[], allow_prerelease: false }.run(&[]).unwrap();
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
     }

@@ -27,11 +27,7 @@ async fn main() -> Result<()> {
     let requests: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1000);
     let concurrency: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(16);
 
-    let fake = FakeProvider::start(FakeConfig {
-        expected_key: Some(KEY.to_owned()),
-        ..FakeConfig::default()
-    })
-    .await?;
+    let fake = FakeProvider::start(FakeConfig { expected_key: Some(KEY.to_owned()), ..FakeConfig::default() }).await?;
     let url = format!("{}/v1/chat/completions", fake.base_url());
 
     let raw = reqwest::Client::new();
@@ -60,10 +56,7 @@ async fn main() -> Result<()> {
     println!("{requests} requests x 3 rounds at concurrency {concurrency}");
     println!("raw reqwest: {raw_rate:.0} req/s");
     println!("providers:   {providers_rate:.0} req/s");
-    println!(
-        "ratio:       {:.3} (goal >= 0.9)",
-        providers_rate / raw_rate
-    );
+    println!("ratio:       {:.3} (goal >= 0.9)", providers_rate / raw_rate);
     Ok(())
 }
 
@@ -71,12 +64,7 @@ fn per_second(requests: usize, elapsed: Duration) -> f64 {
     requests as f64 / elapsed.as_secs_f64()
 }
 
-async fn run_raw(
-    client: &reqwest::Client,
-    url: &str,
-    requests: usize,
-    concurrency: usize,
-) -> Result<Duration> {
+async fn run_raw(client: &reqwest::Client, url: &str, requests: usize, concurrency: usize) -> Result<Duration> {
     let body = serde_json::json!({
         "model": "gpt-4o-mini",
         "messages": [{"role": "user", "content": "hello"}],
@@ -90,10 +78,7 @@ async fn run_raw(
                 return Err(format!("raw request failed: HTTP {}", response.status()).into());
             }
             let answer: serde_json::Value = response.json().await?;
-            if answer["choices"][0]["message"]["content"]
-                .as_str()
-                .is_none()
-            {
+            if answer["choices"][0]["message"]["content"].as_str().is_none() {
                 return Err("raw request got no text".into());
             }
             Ok(())
@@ -106,11 +91,7 @@ async fn run_raw(
     Ok(elapsed)
 }
 
-async fn run_providers(
-    client: &ProviderClient,
-    requests: usize,
-    concurrency: usize,
-) -> Result<Duration> {
+async fn run_providers(client: &ProviderClient, requests: usize, concurrency: usize) -> Result<Duration> {
     let request = ChatRequest::new("gpt-4o-mini", "hello");
     let options = CallOptions::new();
     let started = Instant::now();

@@ -93,9 +93,7 @@ impl ProviderClient {
                 provider: config.id.clone(),
                 detail: format!("the HTTP client could not be set up: {}", root_cause(&e)),
             })?;
-        let limiter = config
-            .requests_per_minute
-            .map(|rpm: NonZeroU32| RateLimiter::direct(Quota::per_minute(rpm)));
+        let limiter = config.requests_per_minute.map(|rpm: NonZeroU32| RateLimiter::direct(Quota::per_minute(rpm)));
         Ok(ProviderClient {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(config.max_concurrent)),
@@ -118,31 +116,15 @@ impl ProviderClient {
     }
 
     /// Sends a chat request and waits for the whole answer.
-    pub async fn chat(
-        &self,
-        request: &ChatRequest,
-        options: &CallOptions,
-    ) -> Result<ChatResponse, Error> {
+    pub async fn chat(&self, request: &ChatRequest, options: &CallOptions) -> Result<ChatResponse, Error> {
         let config = &self.inner.config;
         let body = wire::request_body(config.wire, request, false, config.default_max_tokens);
-        let answered = self
-            .execute(
-                Method::POST,
-                wire::chat_path(config.wire),
-                Some(body),
-                Some(&request.model),
-                options,
-            )
-            .await?;
-        let Answered {
-            response,
-            permit,
-            deadline,
-        } = answered;
+        let answered =
+            self.execute(Method::POST, wire::chat_path(config.wire), Some(body), Some(&request.model), options).await?;
+        let Answered { response, permit, deadline } = answered;
         let bytes = self.read_body(response, deadline, options).await?;
         drop(permit);
-        wire::parse_answer(config.wire, &bytes, &request.model)
-            .map_err(|detail| self.bad_response(detail))
+        wire::parse_answer(config.wire, &bytes, &request.model).map_err(|detail| self.bad_response(detail))
     }
 
     /// Sends a chat request and streams the answer as it is written.
@@ -150,22 +132,11 @@ impl ProviderClient {
     /// Retries happen only before the first byte of the answer; once streaming,
     /// a failure ends the stream with an error. The stream keeps its
     /// concurrency slot until it ends or is dropped; dropping it closes the connection.
-    pub async fn chat_stream(
-        &self,
-        request: &ChatRequest,
-        options: &CallOptions,
-    ) -> Result<ChatStream, Error> {
+    pub async fn chat_stream(&self, request: &ChatRequest, options: &CallOptions) -> Result<ChatStream, Error> {
         let config = &self.inner.config;
         let body = wire::request_body(config.wire, request, true, config.default_max_tokens);
-        let answered = self
-            .execute(
-                Method::POST,
-                wire::chat_path(config.wire),
-                Some(body),
-                Some(&request.model),
-                options,
-            )
-            .await?;
+        let answered =
+            self.execute(Method::POST, wire::chat_path(config.wire), Some(body), Some(&request.model), options).await?;
         let is_sse = answered
             .response
             .headers()
@@ -174,19 +145,12 @@ impl ProviderClient {
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if !is_sse {
             // Some OpenAI-compatible servers ignore `stream: true` and answer in one piece.
-            debug!(
-                provider = self.provider(),
-                "server did not stream; reading a whole answer"
-            );
-            let Answered {
-                response,
-                permit,
-                deadline,
-            } = answered;
+            debug!(provider = self.provider(), "server did not stream; reading a whole answer");
+            let Answered { response, permit, deadline } = answered;
             let bytes = self.read_body(response, deadline, options).await?;
             drop(permit);
-            let answer = wire::parse_answer(config.wire, &bytes, &request.model)
-                .map_err(|detail| self.bad_response(detail))?;
+            let answer =
+                wire::parse_answer(config.wire, &bytes, &request.model).map_err(|detail| self.bad_response(detail))?;
             return Ok(ChatStream::from_answer(answer));
         }
         Ok(ChatStream::new(
@@ -200,32 +164,16 @@ impl ProviderClient {
 
     /// The models the provider offers (`GET /v1/models`).
     pub async fn list_models(&self, options: &CallOptions) -> Result<Vec<ModelInfo>, Error> {
-        let answered = self
-            .execute(
-                Method::GET,
-                wire::models_path(self.inner.config.wire),
-                None,
-                None,
-                options,
-            )
-            .await?;
-        let Answered {
-            response,
-            permit,
-            deadline,
-        } = answered;
+        let answered =
+            self.execute(Method::GET, wire::models_path(self.inner.config.wire), None, None, options).await?;
+        let Answered { response, permit, deadline } = answered;
         let bytes = self.read_body(response, deadline, options).await?;
         drop(permit);
-        wire::parse_models(self.inner.config.wire, &bytes)
-            .map_err(|detail| self.bad_response(detail))
+        wire::parse_models(self.inner.config.wire, &bytes).map_err(|detail| self.bad_response(detail))
     }
 
     pub(crate) fn bad_response(&self, detail: String) -> Error {
-        Error::BadResponse {
-            provider: self.provider().to_owned(),
-            detail,
-            expected: self.inner.config.wire.describe(),
-        }
+        Error::BadResponse { provider: self.provider().to_owned(), detail, expected: self.inner.config.wire.describe() }
     }
 
     /// `path` relative to the base URL; a `?query` part becomes the query.
@@ -256,10 +204,7 @@ impl ProviderClient {
     }
 
     fn timeout(&self) -> Error {
-        Error::Timeout {
-            provider: self.provider().to_owned(),
-            after: self.inner.config.request_timeout,
-        }
+        Error::Timeout { provider: self.provider().to_owned(), after: self.inner.config.request_timeout }
     }
 
     pub(crate) fn transport_error(&self, e: &reqwest::Error) -> Error {
@@ -291,10 +236,7 @@ impl ProviderClient {
                         "request rate limit reached; waiting"
                     );
                     if wait >= Duration::from_secs(1) {
-                        options.report(Progress::Throttled {
-                            provider: self.provider().to_owned(),
-                            delay: wait,
-                        });
+                        options.report(Progress::Throttled { provider: self.provider().to_owned(), delay: wait });
                     }
                     cancellable(options, self.provider(), tokio::time::sleep(wait)).await?;
                 }
@@ -310,9 +252,7 @@ impl ProviderClient {
         key: Option<&Secret>,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let config = &self.inner.config;
-        let malformed = || Error::MalformedKey {
-            provider: config.id.clone(),
-        };
+        let malformed = || Error::MalformedKey { provider: config.id.clone() };
         let request = match config.wire {
             WireFormat::OpenAi => match key {
                 Some(key) => {
@@ -327,8 +267,7 @@ impl ProviderClient {
                 let request = request.header("anthropic-version", ANTHROPIC_VERSION);
                 match key {
                     Some(key) => {
-                        let mut value =
-                            HeaderValue::from_str(key.expose()).map_err(|_| malformed())?;
+                        let mut value = HeaderValue::from_str(key.expose()).map_err(|_| malformed())?;
                         value.set_sensitive(true);
                         request.header("x-api-key", value)
                     }
@@ -344,10 +283,7 @@ impl ProviderClient {
         let key = cancellable(options, &config.id, self.inner.keys.key(&config.id)).await??;
         let key = key.filter(|k| !k.is_empty());
         if key.is_none() && config.key_required {
-            return Err(Error::NoKey {
-                provider: config.id.clone(),
-                env_var: secrets::env_var_name(&config.id),
-            });
+            return Err(Error::NoKey { provider: config.id.clone(), env_var: secrets::env_var_name(&config.id) });
         }
         Ok(key)
     }
@@ -370,34 +306,18 @@ impl ProviderClient {
         let mut attempt = 1;
         loop {
             self.wait_for_rate_limit(options).await?;
-            let permit = cancellable(
-                options,
-                provider,
-                self.inner.permits.clone().acquire_owned(),
-            )
-            .await?
-            .map_err(|_| Error::Cancelled {
-                provider: provider.to_owned(),
-            })?;
+            let permit = cancellable(options, provider, self.inner.permits.clone().acquire_owned())
+                .await?
+                .map_err(|_| Error::Cancelled { provider: provider.to_owned() })?;
             let key = self.key(options).await?;
-            let mut request = self.authorize(
-                self.inner.http.request(method.clone(), url.clone()),
-                key.as_ref(),
-            )?;
+            let mut request = self.authorize(self.inner.http.request(method.clone(), url.clone()), key.as_ref())?;
             if let Some(body) = &body {
-                request = request
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(body.clone());
+                request = request.header(header::CONTENT_TYPE, "application/json").body(body.clone());
             }
             debug!(provider, %method, path = url.path(), model, attempt, "sending request");
             let started = Instant::now();
             let deadline = started + config.request_timeout;
-            let sent = cancellable(
-                options,
-                provider,
-                tokio::time::timeout_at(deadline, request.send()),
-            )
-            .await?;
+            let sent = cancellable(options, provider, tokio::time::timeout_at(deadline, request.send())).await?;
             let response = match sent {
                 Ok(Ok(response)) => response,
                 failed => {
@@ -417,11 +337,7 @@ impl ProviderClient {
                 "provider answered"
             );
             if status.is_success() {
-                return Ok(Answered {
-                    response,
-                    permit,
-                    deadline,
-                });
+                return Ok(Answered { response, permit, deadline });
             }
 
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
@@ -431,42 +347,24 @@ impl ProviderClient {
                 drop(permit);
                 let give_up = |retry_after| {
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        Error::RateLimited {
-                            provider: provider.to_owned(),
-                            retry_after,
-                        }
+                        Error::RateLimited { provider: provider.to_owned(), retry_after }
                     } else {
-                        Error::Server {
-                            provider: provider.to_owned(),
-                            status: status.as_u16(),
-                            attempts: attempt,
-                        }
+                        Error::Server { provider: provider.to_owned(), status: status.as_u16(), attempts: attempt }
                     }
                 };
                 if attempt >= max_attempts {
-                    warn!(
-                        provider,
-                        status = status.as_u16(),
-                        attempts = attempt,
-                        "giving up after retries"
-                    );
+                    warn!(provider, status = status.as_u16(), attempts = attempt, "giving up after retries");
                     return Err(give_up(retry_after));
                 }
                 if retry_after.is_some_and(|wait| wait > config.retry.max_retry_after) {
-                    warn!(
-                        provider,
-                        status = status.as_u16(),
-                        "Retry-After is longer than we wait; giving up"
-                    );
+                    warn!(provider, status = status.as_u16(), "Retry-After is longer than we wait; giving up");
                     return Err(give_up(retry_after));
                 }
                 let delay = config.retry.delay(attempt, retry_after);
                 let reason = if status == StatusCode::TOO_MANY_REQUESTS {
                     RetryReason::RateLimited
                 } else {
-                    RetryReason::ServerError {
-                        status: status.as_u16(),
-                    }
+                    RetryReason::ServerError { status: status.as_u16() }
                 };
                 let progress = Progress::Retrying {
                     provider: provider.to_owned(),
@@ -475,12 +373,7 @@ impl ProviderClient {
                     next_attempt: attempt + 1,
                     max_attempts,
                 };
-                warn!(
-                    provider,
-                    status = status.as_u16(),
-                    delay_ms = delay.as_millis() as u64,
-                    "{progress}"
-                );
+                warn!(provider, status = status.as_u16(), delay_ms = delay.as_millis() as u64, "{progress}");
                 options.report(progress);
                 cancellable(options, provider, tokio::time::sleep(delay)).await?;
                 attempt += 1;
@@ -490,12 +383,7 @@ impl ProviderClient {
             let error_body = self.read_error_body(response, deadline, options).await?;
             drop(permit);
             let error = self.status_error(status, &error_body, model, key.as_ref());
-            warn!(
-                provider,
-                status = status.as_u16(),
-                code = error.code(),
-                "request failed: {error}"
-            );
+            warn!(provider, status = status.as_u16(), code = error.code(), "request failed: {error}");
             return Err(error);
         }
     }
@@ -517,47 +405,22 @@ impl ProviderClient {
             body
         };
         // A slow error body is not worth a timeout error of its own: use what arrived.
-        Ok(cancellable(
-            options,
-            self.provider(),
-            tokio::time::timeout_at(deadline, read),
-        )
-        .await?
-        .unwrap_or_default())
+        Ok(cancellable(options, self.provider(), tokio::time::timeout_at(deadline, read)).await?.unwrap_or_default())
     }
 
-    fn status_error(
-        &self,
-        status: StatusCode,
-        body: &[u8],
-        model: Option<&str>,
-        key: Option<&Secret>,
-    ) -> Error {
+    fn status_error(&self, status: StatusCode, body: &[u8], model: Option<&str>, key: Option<&Secret>) -> Error {
         let provider = self.provider().to_owned();
         let parsed = wire::parse_error(body);
         match (status, model) {
             (StatusCode::UNAUTHORIZED, _) => Error::InvalidKey { provider },
-            (StatusCode::NOT_FOUND, Some(model))
-                if parsed.as_ref().is_some_and(ProviderError::is_about_model) =>
-            {
-                Error::ModelNotFound {
-                    provider,
-                    model: model.to_owned(),
-                }
+            (StatusCode::NOT_FOUND, Some(model)) if parsed.as_ref().is_some_and(ProviderError::is_about_model) => {
+                Error::ModelNotFound { provider, model: model.to_owned() }
             }
-            (StatusCode::NOT_FOUND, _) => Error::EndpointNotFound {
-                provider,
-                url: display_url(&self.inner.base),
-            },
+            (StatusCode::NOT_FOUND, _) => Error::EndpointNotFound { provider, url: display_url(&self.inner.base) },
             _ => {
-                let message = parsed
-                    .and_then(|p| p.message)
-                    .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-                Error::Rejected {
-                    provider,
-                    status: status.as_u16(),
-                    message: redact(&message, key),
-                }
+                let message =
+                    parsed.and_then(|p| p.message).unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+                Error::Rejected { provider, status: status.as_u16(), message: redact(&message, key) }
             }
         }
     }
@@ -622,10 +485,7 @@ mod tests {
     #[test]
     fn redaction_removes_echoed_keys_and_caps_length() {
         let key = Secret::new("sk-echoed-key-123");
-        let shown = redact(
-            "Invalid parameter for key sk-echoed-key-123, see docs",
-            Some(&key),
-        );
+        let shown = redact("Invalid parameter for key sk-echoed-key-123, see docs", Some(&key));
         assert_eq!(shown, "Invalid parameter for key ***, see docs");
         let long = redact(&"x".repeat(1000), None);
         assert_eq!(long.chars().count(), MESSAGE_LIMIT + 1);

@@ -56,11 +56,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Retries `max_attempts - 1` times with the given first backoff.
     pub fn new(max_attempts: u32, base_delay: Duration) -> Self {
-        RetryPolicy {
-            max_attempts,
-            base_delay,
-            ..RetryPolicy::default()
-        }
+        RetryPolicy { max_attempts, base_delay, ..RetryPolicy::default() }
     }
 }
 
@@ -124,22 +120,12 @@ impl ProviderConfig {
 
     /// Anthropic at `https://api.anthropic.com`.
     pub fn anthropic() -> Self {
-        Self::preset(
-            "anthropic",
-            WireFormat::Anthropic,
-            "https://api.anthropic.com",
-            true,
-        )
+        Self::preset("anthropic", WireFormat::Anthropic, "https://api.anthropic.com", true)
     }
 
     /// Groq's OpenAI-compatible API at `https://api.groq.com/openai`.
     pub fn groq() -> Self {
-        Self::preset(
-            "groq",
-            WireFormat::OpenAi,
-            "https://api.groq.com/openai",
-            true,
-        )
+        Self::preset("groq", WireFormat::OpenAi, "https://api.groq.com/openai", true)
     }
 
     /// Any OpenAI-compatible server (Ollama, vLLM, LM Studio …) under a custom
@@ -165,20 +151,14 @@ impl ProviderConfig {
     }
 
     fn invalid(&self, detail: impl Into<String>) -> Error {
-        Error::InvalidConfig {
-            provider: self.id.clone(),
-            detail: detail.into(),
-        }
+        Error::InvalidConfig { provider: self.id.clone(), detail: detail.into() }
     }
 
     /// Checks the settings and returns the parsed base URL.
     pub(crate) fn validate(&self) -> Result<Url, Error> {
         secrets::validate_provider(&self.id).map_err(|e| self.invalid(e.to_string()))?;
-        let url = Url::parse(&self.base_url).map_err(|e| {
-            self.invalid(format!(
-                "the base URL is not a URL ({e}): use e.g. https://api.openai.com"
-            ))
-        })?;
+        let url = Url::parse(&self.base_url)
+            .map_err(|e| self.invalid(format!("the base URL is not a URL ({e}): use e.g. https://api.openai.com")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(self.invalid("the base URL must start with http:// or https://"));
         }
@@ -229,16 +209,11 @@ mod tests {
     #[test]
     fn rejects_urls_that_could_carry_keys_or_are_wrong() {
         let check = |url: &str, expected: &str| {
-            let err = ProviderConfig::openai_compatible("local", url)
-                .validate()
-                .unwrap_err();
+            let err = ProviderConfig::openai_compatible("local", url).validate().unwrap_err();
             assert!(err.to_string().contains(expected), "{url}: {err}");
             assert!(!err.to_string().contains("hunter2"), "{err}");
         };
-        check(
-            "http://user:hunter2@localhost:8080",
-            "user name or password",
-        );
+        check("http://user:hunter2@localhost:8080", "user name or password");
         check("http://localhost:8080?key=hunter2", "query or fragment");
         check("ftp://localhost", "http:// or https://");
         check("not a url", "not a URL");

@@ -11,9 +11,7 @@ use crate::progress::human_duration;
 #[non_exhaustive]
 pub enum Error {
     /// The provider answered 401: the key is wrong, revoked or for another account.
-    #[error(
-        "the provider rejected the key for {provider}: set a new one with `augment keys set {provider}`"
-    )]
+    #[error("the provider rejected the key for {provider}: set a new one with `augment keys set {provider}`")]
     InvalidKey {
         /// The provider id.
         provider: String,

@@ -26,9 +26,7 @@ impl KeySource for KeyStore {
             match tokio::task::spawn_blocking(move || store.get(&provider)).await {
                 Ok(result) => Ok(result?),
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => Err(Error::Cancelled {
-                    provider: "keychain".to_owned(),
-                }),
+                Err(_) => Err(Error::Cancelled { provider: "keychain".to_owned() }),
             }
         })
     }

@@ -46,28 +46,16 @@ pub enum RetryReason {
 impl fmt::Display for Progress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Progress::Retrying {
-                provider,
-                reason,
-                delay,
-                next_attempt,
-                max_attempts,
-            } => {
+            Progress::Retrying { provider, reason, delay, next_attempt, max_attempts } => {
                 match reason {
                     RetryReason::RateLimited => write!(f, "{provider}: rate limited")?,
                     RetryReason::ServerError { status } => write!(f, "{provider}: HTTP {status}")?,
                 }
-                write!(
-                    f,
-                    ", retrying in {} (attempt {next_attempt} of {max_attempts})",
-                    human_duration(*delay)
-                )
+                write!(f, ", retrying in {} (attempt {next_attempt} of {max_attempts})", human_duration(*delay))
             }
-            Progress::Throttled { provider, delay } => write!(
-                f,
-                "{provider}: waiting {} for the request rate limit",
-                human_duration(*delay)
-            ),
+            Progress::Throttled { provider, delay } => {
+                write!(f, "{provider}: waiting {} for the request rate limit", human_duration(*delay))
+            }
         }
     }
 }
@@ -152,10 +140,7 @@ mod tests {
             next_attempt: 2,
             max_attempts: 4,
         };
-        assert_eq!(
-            p.to_string(),
-            "openai: rate limited, retrying in 12 s (attempt 2 of 4)"
-        );
+        assert_eq!(p.to_string(), "openai: rate limited, retrying in 12 s (attempt 2 of 4)");
         let p = Progress::Retrying {
             provider: "groq".into(),
             reason: RetryReason::ServerError { status: 503 },
@@ -163,9 +148,6 @@ mod tests {
             next_attempt: 3,
             max_attempts: 4,
         };
-        assert_eq!(
-            p.to_string(),
-            "groq: HTTP 503, retrying in 0.4 s (attempt 3 of 4)"
-        );
+        assert_eq!(p.to_string(), "groq: HTTP 503, retrying in 0.4 s (attempt 3 of 4)");
     }
 }

@@ -16,11 +16,7 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -42,10 +38,7 @@ impl RetryPolicy {
             return wait + spread.mul_f64(rng.gen_range(0.0..=1.0));
         }
         let exponent = failed_attempt.saturating_sub(1).min(16);
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1 << exponent)
-            .min(self.max_delay);
+        let ceiling = self.base_delay.saturating_mul(1 << exponent).min(self.max_delay);
         ceiling / 2 + (ceiling / 2).mul_f64(rng.gen_range(0.0..=1.0))
     }
 }
@@ -66,27 +59,15 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after(&headers(&[("retry-after", "12")]), now), Some(Duration::from_secs(12)));
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "12")]), now),
-            Some(Duration::from_secs(12))
-        );
-        assert_eq!(
-            retry_after(
-                &headers(&[("retry-after-ms", "250"), ("retry-after", "1")]),
-                now
-            ),
+            retry_after(&headers(&[("retry-after-ms", "250"), ("retry-after", "1")]), now),
             Some(Duration::from_millis(250))
         );
         let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &date)]), now),
-            Some(Duration::from_secs(30))
-        );
+        assert_eq!(retry_after(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(30)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &past)]), now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
@@ -101,21 +82,12 @@ mod tests {
         };
         for _ in 0..100 {
             let first = policy.delay(1, None);
-            assert!(
-                (Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first),
-                "{first:?}"
-            );
+            assert!((Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first), "{first:?}");
             let third = policy.delay(3, None);
-            assert!(
-                (Duration::from_millis(200)..=Duration::from_millis(400)).contains(&third),
-                "{third:?}"
-            );
+            assert!((Duration::from_millis(200)..=Duration::from_millis(400)).contains(&third), "{third:?}");
             assert!(policy.delay(30, None) <= Duration::from_millis(1000));
             let honoured = policy.delay(1, Some(Duration::from_secs(2)));
-            assert!(
-                (Duration::from_secs(2)..=Duration::from_millis(2200)).contains(&honoured),
-                "{honoured:?}"
-            );
+            assert!((Duration::from_secs(2)..=Duration::from_millis(2200)).contains(&honoured), "{honoured:?}");
         }
     }
 }

@@ -53,14 +53,9 @@ impl ChatStream {
     pub(crate) fn from_answer(answer: ChatResponse) -> Self {
         let events = vec![
             Ok(StreamEvent::Delta { text: answer.text }),
-            Ok(StreamEvent::Done {
-                finish_reason: answer.finish_reason,
-                usage: answer.usage,
-            }),
+            Ok(StreamEvent::Done { finish_reason: answer.finish_reason, usage: answer.usage }),
         ];
-        ChatStream {
-            inner: stream::iter(events).boxed(),
-        }
+        ChatStream { inner: stream::iter(events).boxed() }
     }
 
     pub(crate) fn new(
@@ -92,8 +87,7 @@ impl ChatStream {
     }
 }
 
-type SseStream =
-    BoxStream<'static, Result<eventsource_stream::Event, EventStreamError<reqwest::Error>>>;
+type SseStream = BoxStream<'static, Result<eventsource_stream::Event, EventStreamError<reqwest::Error>>>;
 
 struct State {
     events: SseStream,
@@ -130,23 +124,16 @@ impl State {
             };
             let event = match next {
                 Err(_) => {
-                    let error = Error::Timeout {
-                        provider: self.provider.clone(),
-                        after: self.idle_timeout,
-                    };
+                    let error = Error::Timeout { provider: self.provider.clone(), after: self.idle_timeout };
                     return self.fail(error);
                 }
                 Ok(None) => {
-                    let error =
-                        self.bad("the stream ended before the answer was complete".to_owned());
+                    let error = self.bad("the stream ended before the answer was complete".to_owned());
                     return self.fail(error);
                 }
                 Ok(Some(Err(EventStreamError::Transport(e)))) => {
                     let error = if e.is_timeout() {
-                        Error::Timeout {
-                            provider: self.provider.clone(),
-                            after: self.idle_timeout,
-                        }
+                        Error::Timeout { provider: self.provider.clone(), after: self.idle_timeout }
                     } else {
                         Error::Unreachable {
                             provider: self.provider.clone(),
@@ -184,11 +171,7 @@ impl State {
     }
 
     fn bad(&self, detail: String) -> Error {
-        Error::BadResponse {
-            provider: self.provider.clone(),
-            detail,
-            expected: self.wire.describe(),
-        }
+        Error::BadResponse { provider: self.provider.clone(), detail, expected: self.wire.describe() }
     }
 
     /// An error the provider sent inside an already-successful (HTTP 200) stream.
@@ -196,20 +179,9 @@ impl State {
         let provider = self.provider.clone();
         let kind = e.kind.as_deref().or(e.code.as_deref()).unwrap_or_default();
         match kind {
-            k if k.starts_with("rate_limit") => Error::RateLimited {
-                provider,
-                retry_after: None,
-            },
-            "overloaded_error" => Error::Server {
-                provider,
-                status: 529,
-                attempts: 1,
-            },
-            "api_error" | "server_error" => Error::Server {
-                provider,
-                status: 500,
-                attempts: 1,
-            },
+            k if k.starts_with("rate_limit") => Error::RateLimited { provider, retry_after: None },
+            "overloaded_error" => Error::Server { provider, status: 529, attempts: 1 },
+            "api_error" | "server_error" => Error::Server { provider, status: 500, attempts: 1 },
             _ => Error::Rejected {
                 provider,
                 status: 200,

@@ -24,26 +24,17 @@ pub struct Message {
 impl Message {
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::User,
-            content: content.into(),
-        }
+        Message { role: Role::User, content: content.into() }
     }
 
     /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::System,
-            content: content.into(),
-        }
+        Message { role: Role::System, content: content.into() }
     }
 
     /// An assistant message.
     pub fn assistant(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::Assistant,
-            content: content.into(),
-        }
+        Message { role: Role::Assistant, content: content.into() }
     }
 }
 
@@ -64,22 +55,12 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// One user prompt to `model`.
     pub fn new(model: impl Into<String>, prompt: impl Into<String>) -> Self {
-        ChatRequest {
-            model: model.into(),
-            messages: vec![Message::user(prompt)],
-            max_tokens: None,
-            temperature: None,
-        }
+        ChatRequest { model: model.into(), messages: vec![Message::user(prompt)], max_tokens: None, temperature: None }
     }
 
     /// A request with a whole conversation.
     pub fn with_messages(model: impl Into<String>, messages: Vec<Message>) -> Self {
-        ChatRequest {
-            model: model.into(),
-            messages,
-            max_tokens: None,
-            temperature: None,
-        }
+        ChatRequest { model: model.into(), messages, max_tokens: None, temperature: None }
     }
 }
 

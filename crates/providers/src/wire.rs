@@ -24,12 +24,7 @@ pub(crate) fn models_path(wire: WireFormat) -> &'static str {
     }
 }
 
-pub(crate) fn request_body(
-    wire: WireFormat,
-    req: &ChatRequest,
-    stream: bool,
-    default_max_tokens: u32,
-) -> Value {
+pub(crate) fn request_body(wire: WireFormat, req: &ChatRequest, stream: bool, default_max_tokens: u32) -> Value {
     match wire {
         WireFormat::OpenAi => {
             let mut body = json!({
@@ -47,17 +42,9 @@ pub(crate) fn request_body(
         }
         WireFormat::Anthropic => {
             // Anthropic takes instructions in a top-level `system` field, not as a message.
-            let system: Vec<&str> = req
-                .messages
-                .iter()
-                .filter(|m| m.role == Role::System)
-                .map(|m| m.content.as_str())
-                .collect();
-            let messages: Vec<&crate::Message> = req
-                .messages
-                .iter()
-                .filter(|m| m.role != Role::System)
-                .collect();
+            let system: Vec<&str> =
+                req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+            let messages: Vec<&crate::Message> = req.messages.iter().filter(|m| m.role != Role::System).collect();
             let mut body = json!({
                 "model": req.model,
                 "messages": messages,
@@ -102,10 +89,7 @@ struct OpenAiUsage {
 
 impl From<OpenAiUsage> for Usage {
     fn from(u: OpenAiUsage) -> Self {
-        Usage {
-            input_tokens: u.prompt_tokens,
-            output_tokens: u.completion_tokens,
-        }
+        Usage { input_tokens: u.prompt_tokens, output_tokens: u.completion_tokens }
     }
 }
 
@@ -134,19 +118,11 @@ fn short(e: &serde_json::Error) -> String {
     format!("invalid JSON: {e}")
 }
 
-pub(crate) fn parse_answer(
-    wire: WireFormat,
-    body: &[u8],
-    requested_model: &str,
-) -> Result<ChatResponse, String> {
+pub(crate) fn parse_answer(wire: WireFormat, body: &[u8], requested_model: &str) -> Result<ChatResponse, String> {
     match wire {
         WireFormat::OpenAi => {
             let a: OpenAiAnswer = serde_json::from_slice(body).map_err(|e| short(&e))?;
-            let choice = a
-                .choices
-                .into_iter()
-                .next()
-                .ok_or("the answer has no choices")?;
+            let choice = a.choices.into_iter().next().ok_or("the answer has no choices")?;
             Ok(ChatResponse {
                 text: choice.message.and_then(|m| m.content).unwrap_or_default(),
                 model: a.model.unwrap_or_else(|| requested_model.to_owned()),
@@ -156,20 +132,12 @@ pub(crate) fn parse_answer(
         }
         WireFormat::Anthropic => {
             let a: AnthropicAnswer = serde_json::from_slice(body).map_err(|e| short(&e))?;
-            let text = a
-                .content
-                .into_iter()
-                .filter(|b| b.kind == "text")
-                .filter_map(|b| b.text)
-                .collect::<String>();
+            let text = a.content.into_iter().filter(|b| b.kind == "text").filter_map(|b| b.text).collect::<String>();
             Ok(ChatResponse {
                 text,
                 model: a.model.unwrap_or_else(|| requested_model.to_owned()),
                 finish_reason: a.stop_reason,
-                usage: a.usage.map(|u| Usage {
-                    input_tokens: u.input_tokens,
-                    output_tokens: u.output_tokens,
-                }),
+                usage: a.usage.map(|u| Usage { input_tokens: u.input_tokens, output_tokens: u.output_tokens }),
             })
         }
     }
@@ -188,10 +156,7 @@ impl ProviderError {
     /// Whether it is about the model (so a 404 means "no such model", not "wrong URL").
     pub(crate) fn is_about_model(&self) -> bool {
         self.code.as_deref() == Some("model_not_found")
-            || self
-                .message
-                .as_deref()
-                .is_some_and(|m| m.to_ascii_lowercase().contains("model"))
+            || self.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("model"))
     }
 }
 
@@ -200,17 +165,10 @@ pub(crate) fn parse_error(body: &[u8]) -> Option<ProviderError> {
     let error = value.get("error")?;
     // Some OpenAI-compatible servers send `{"error": "text"}`.
     if let Some(text) = error.as_str() {
-        return Some(ProviderError {
-            message: Some(text.to_owned()),
-            ..ProviderError::default()
-        });
+        return Some(ProviderError { message: Some(text.to_owned()), ..ProviderError::default() });
     }
     let text = |k: &str| error.get(k).and_then(Value::as_str).map(str::to_owned);
-    Some(ProviderError {
-        message: text("message"),
-        kind: text("type"),
-        code: text("code"),
-    })
+    Some(ProviderError { message: text("message"), kind: text("type"), code: text("code") })
 }
 
 /// What a stream event meant.
@@ -231,12 +189,7 @@ pub(crate) struct StreamParser {
 }
 
 impl StreamParser {
-    pub(crate) fn step(
-        &mut self,
-        wire: WireFormat,
-        event: &str,
-        data: &str,
-    ) -> Result<StreamStep, String> {
+    pub(crate) fn step(&mut self, wire: WireFormat, event: &str, data: &str) -> Result<StreamStep, String> {
         match wire {
             WireFormat::OpenAi => self.openai(data),
             WireFormat::Anthropic => self.anthropic(event, data),
@@ -244,10 +197,7 @@ impl StreamParser {
     }
 
     fn done(&mut self) -> StreamStep {
-        StreamStep::Emit(StreamEvent::Done {
-            finish_reason: self.finish_reason.take(),
-            usage: self.usage.take(),
-        })
+        StreamStep::Emit(StreamEvent::Done { finish_reason: self.finish_reason.take(), usage: self.usage.take() })
     }
 
     fn openai(&mut self, data: &str) -> Result<StreamStep, String> {
@@ -260,9 +210,7 @@ impl StreamParser {
         }
         let value: Value = serde_json::from_str(data).map_err(|e| short(&e))?;
         if value.get("error").is_some() {
-            return Ok(StreamStep::ProviderError(
-                parse_error(data.as_bytes()).unwrap_or_default(),
-            ));
+            return Ok(StreamStep::ProviderError(parse_error(data.as_bytes()).unwrap_or_default()));
         }
         #[derive(Deserialize)]
         struct Chunk {
@@ -295,20 +243,14 @@ impl StreamParser {
                 let delta = &value["delta"];
                 match (delta["type"].as_str(), delta["text"].as_str()) {
                     (Some("text_delta"), Some(text)) if !text.is_empty() => {
-                        Ok(StreamStep::Emit(StreamEvent::Delta {
-                            text: text.to_owned(),
-                        }))
+                        Ok(StreamStep::Emit(StreamEvent::Delta { text: text.to_owned() }))
                     }
                     _ => Ok(StreamStep::Nothing),
                 }
             }
             "message_start" => {
-                let u: AnthropicUsage =
-                    serde_json::from_value(value["message"]["usage"].clone()).unwrap_or_default();
-                self.usage = Some(Usage {
-                    input_tokens: u.input_tokens,
-                    output_tokens: u.output_tokens,
-                });
+                let u: AnthropicUsage = serde_json::from_value(value["message"]["usage"].clone()).unwrap_or_default();
+                self.usage = Some(Usage { input_tokens: u.input_tokens, output_tokens: u.output_tokens });
                 Ok(StreamStep::Nothing)
             }
             "message_delta" => {
@@ -322,9 +264,7 @@ impl StreamParser {
                 Ok(StreamStep::Nothing)
             }
             "message_stop" => Ok(self.done()),
-            "error" => Ok(StreamStep::ProviderError(
-                parse_error(data.as_bytes()).unwrap_or_default(),
-            )),
+            "error" => Ok(StreamStep::ProviderError(parse_error(data.as_bytes()).unwrap_or_default())),
             // ping, content_block_start, content_block_stop, and future event types.
             _ => Ok(StreamStep::Nothing),
         }
@@ -348,11 +288,7 @@ pub(crate) fn parse_models(wire: WireFormat, body: &[u8]) -> Result<Vec<ModelInf
         .into_iter()
         .map(|e| ModelInfo {
             id: e.id,
-            display_name: if wire == WireFormat::Anthropic {
-                e.display_name
-            } else {
-                None
-            },
+            display_name: if wire == WireFormat::Anthropic { e.display_name } else { None },
             owned_by: e.owned_by,
         })
         .collect())
@@ -365,10 +301,7 @@ mod tests {
 
     #[test]
     fn anthropic_body_moves_system_messages_and_sets_max_tokens() {
-        let req = ChatRequest::with_messages(
-            "claude",
-            vec![Message::system("be brief"), Message::user("hi")],
-        );
+        let req = ChatRequest::with_messages("claude", vec![Message::system("be brief"), Message::user("hi")]);
         let body = request_body(WireFormat::Anthropic, &req, true, 1024);
         assert_eq!(body["system"], "be brief");
         assert_eq!(body["max_tokens"], 1024);
@@ -390,29 +323,17 @@ mod tests {
         let mut p = StreamParser::default();
         let step = |p: &mut StreamParser, d: &str| p.step(WireFormat::OpenAi, "", d).unwrap();
         assert!(matches!(
-            step(
-                &mut p,
-                r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#
-            ),
+            step(&mut p, r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#),
             StreamStep::Nothing
         ));
         assert!(matches!(
             step(&mut p, r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#),
             StreamStep::Emit(StreamEvent::Delta { text }) if text == "Hi"
         ));
-        step(
-            &mut p,
-            r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#,
-        );
-        step(
-            &mut p,
-            r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#,
-        );
+        step(&mut p, r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#);
+        step(&mut p, r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#);
         match step(&mut p, "[DONE]") {
-            StreamStep::Emit(StreamEvent::Done {
-                finish_reason,
-                usage,
-            }) => {
+            StreamStep::Emit(StreamEvent::Done { finish_reason, usage }) => {
                 assert_eq!(finish_reason.as_deref(), Some("stop"));
                 assert_eq!(usage.unwrap().output_tokens, Some(1));
             }
@@ -429,14 +350,8 @@ mod tests {
     fn anthropic_stream_events() {
         let mut p = StreamParser::default();
         let mut step = |e: &str, d: &str| p.step(WireFormat::Anthropic, e, d).unwrap();
-        step(
-            "message_start",
-            r#"{"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}}"#,
-        );
-        assert!(matches!(
-            step("ping", r#"{"type":"ping"}"#),
-            StreamStep::Nothing
-        ));
+        step("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}}"#);
+        assert!(matches!(step("ping", r#"{"type":"ping"}"#), StreamStep::Nothing));
         assert!(matches!(
             step("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}"#),
             StreamStep::Emit(StreamEvent::Delta { text }) if text == "Hel"
@@ -453,18 +368,9 @@ mod tests {
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}"#,
         );
         match step("message_stop", r#"{"type":"message_stop"}"#) {
-            StreamStep::Emit(StreamEvent::Done {
-                finish_reason,
-                usage,
-            }) => {
+            StreamStep::Emit(StreamEvent::Done { finish_reason, usage }) => {
                 assert_eq!(finish_reason.as_deref(), Some("end_turn"));
-                assert_eq!(
-                    usage,
-                    Some(Usage {
-                        input_tokens: Some(7),
-                        output_tokens: Some(9)
-                    })
-                );
+                assert_eq!(usage, Some(Usage { input_tokens: Some(7), output_tokens: Some(9) }));
             }
             _ => panic!("message_stop must finish the stream"),
         }
@@ -478,20 +384,13 @@ mod tests {
     fn error_bodies() {
         let e = parse_error(br#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#).unwrap();
         assert!(e.is_about_model());
-        let e = parse_error(
-            br#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}"#,
-        )
-        .unwrap();
+        let e =
+            parse_error(br#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}"#).unwrap();
         assert!(e.is_about_model());
-        let e = parse_error(br#"{"error":"model \"llama9\" not found, try pulling it first"}"#)
-            .unwrap();
+        let e = parse_error(br#"{"error":"model \"llama9\" not found, try pulling it first"}"#).unwrap();
         assert!(e.is_about_model());
         assert!(parse_error(b"<html>404 Not Found</html>").is_none());
-        assert!(
-            !parse_error(br#"{"error":{"message":"no route"}}"#)
-                .unwrap()
-                .is_about_model()
-        );
+        assert!(!parse_error(br#"{"error":{"message":"no route"}}"#).unwrap().is_about_model());
     }
 
     #[test]
@@ -503,7 +402,11 @@ mod tests {
         .unwrap();
         assert_eq!(openai[0].id, "gpt-4o");
         assert_eq!(openai[0].owned_by.as_deref(), Some("openai"));
-        let anthropic = parse_models(WireFormat::Anthropic, br#"{"data":[{"type":"model","id":"claude-x","display_name":"Claude X"}],"has_more":false}"#).unwrap();
+        let anthropic = parse_models(
+            WireFormat::Anthropic,
+            br#"{"data":[{"type":"model","id":"claude-x","display_name":"Claude X"}],"has_more":false}"#,
+        )
+        .unwrap();
         assert_eq!(anthropic[0].display_name.as_deref(), Some("Claude X"));
         assert!(parse_models(WireFormat::OpenAi, b"[]").is_err());
     }

@@ -15,30 +15,16 @@ pub(crate) fn parse_json(input: &[u8], limits: &Limits) -> Result<Table, ParseEr
     let mut columns = Columns::new(format, limits.max_columns);
     let mut rows = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(input);
-    let parsed = RecordsSeed {
-        columns: &mut columns,
-        rows: &mut rows,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
+    let parsed = RecordsSeed { columns: &mut columns, rows: &mut rows }.deserialize(&mut de).and_then(|()| de.end());
     if let Err(err) = parsed {
         let (line, column) = (err.line().max(1) as u64, err.column().max(1) as u64);
         let message = strip_location(&err.to_string(), err.line() as u64, err.column() as u64, 0);
         let hint = match err.classify() {
-            serde_json::error::Category::Eof => {
-                "; the document ends early: check for a missing ] or }"
-            }
-            serde_json::error::Category::Data => {
-                "; a JSON import is an array of objects: [{\"name\": \"Ada\"}, …]"
-            }
+            serde_json::error::Category::Eof => "; the document ends early: check for a missing ] or }",
+            serde_json::error::Category::Data => "; a JSON import is an array of objects: [{\"name\": \"Ada\"}, …]",
             _ => "",
         };
-        return Err(ParseError::malformed(
-            format,
-            line,
-            column,
-            format!("{message}{hint}"),
-        ));
+        return Err(ParseError::malformed(format, line, column, format!("{message}{hint}")));
     }
     Ok(Table::assemble(columns, rows, false))
 }
@@ -48,39 +34,17 @@ pub(crate) fn parse_yaml(text: &str, limits: &Limits) -> Result<Table, ParseErro
     let mut columns = Columns::new(format, limits.max_columns);
     let mut rows = Vec::new();
     let de = serde_norway::Deserializer::from_str(text);
-    RecordsSeed {
-        columns: &mut columns,
-        rows: &mut rows,
-    }
-    .deserialize(de)
-    .map_err(|err| {
-        yaml_error(
-            format,
-            &err,
-            0,
-            "a YAML import is a list of mappings (- name: Ada)",
-        )
-    })?;
+    RecordsSeed { columns: &mut columns, rows: &mut rows }
+        .deserialize(de)
+        .map_err(|err| yaml_error(format, &err, 0, "a YAML import is a list of mappings (- name: Ada)"))?;
     Ok(Table::assemble(columns, rows, false))
 }
 
 /// `line_offset` shifts positions when the YAML is embedded (front matter).
-fn yaml_error(
-    format: Format,
-    err: &serde_norway::Error,
-    line_offset: u64,
-    hint: &str,
-) -> ParseError {
-    let (line, column) = err.location().map_or((1, 1), |l| {
-        (l.line().max(1) as u64, l.column().max(1) as u64)
-    });
+fn yaml_error(format: Format, err: &serde_norway::Error, line_offset: u64, hint: &str) -> ParseError {
+    let (line, column) = err.location().map_or((1, 1), |l| (l.line().max(1) as u64, l.column().max(1) as u64));
     let message = strip_location(&err.to_string(), line, column, line_offset);
-    ParseError::malformed(
-        format,
-        line + line_offset,
-        column,
-        format!("{message}; {hint}"),
-    )
+    ParseError::malformed(format, line + line_offset, column, format!("{message}; {hint}"))
 }
 
 /// Markdown: rows come from every pipe table (columns merged by name, in
@@ -139,11 +103,7 @@ pub(crate) fn parse_markdown(text: &str, limits: &Limits) -> Result<Table, Parse
             Event::InlineHtml(html) => {
                 // `<br>` is how people put line breaks in table cells.
                 if let Some(c) = cell.as_mut()
-                    && html
-                        .trim_start_matches('<')
-                        .trim_start_matches('/')
-                        .to_ascii_lowercase()
-                        .starts_with("br")
+                    && html.trim_start_matches('<').trim_start_matches('/').to_ascii_lowercase().starts_with("br")
                 {
                     c.push(' ');
                 }
@@ -152,9 +112,7 @@ pub(crate) fn parse_markdown(text: &str, limits: &Limits) -> Result<Table, Parse
         }
     }
 
-    let front_map = front_matter
-        .as_ref()
-        .map(|pairs| pairs.iter().cloned().collect::<Map<_, _>>());
+    let front_map = front_matter.as_ref().map(|pairs| pairs.iter().cloned().collect::<Map<_, _>>());
     if !saw_table {
         match front_matter {
             Some(pairs) => {
@@ -218,29 +176,16 @@ fn parse_front_matter(yaml: &str) -> Result<Vec<(String, Value)>, ParseError> {
     if yaml.trim().is_empty() {
         return Ok(Vec::new());
     }
-    OrderedObject::deserialize(serde_norway::Deserializer::from_str(yaml))
-        .map(|object| object.0)
-        .map_err(|err| {
-            yaml_error(
-                Format::Markdown,
-                &err,
-                1,
-                "front matter must be YAML field: value lines between two --- lines",
-            )
-        })
+    OrderedObject::deserialize(serde_norway::Deserializer::from_str(yaml)).map(|object| object.0).map_err(|err| {
+        yaml_error(Format::Markdown, &err, 1, "front matter must be YAML field: value lines between two --- lines")
+    })
 }
 
 /// 1-based line and character column of `offset` in `text`.
 pub(crate) fn line_column(text: &str, offset: usize) -> (u64, u64) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = 1 + before.iter().filter(|&&b| b == b'\n').count() as u64;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let column = 1 + before[line_start..]
-        .iter()
-        .filter(|&&b| (b & 0xC0) != 0x80)
-        .count() as u64;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let column = 1 + before[line_start..].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
     (line, column)
 }

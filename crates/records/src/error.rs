@@ -16,12 +16,7 @@ pub enum ParseError {
     /// `line` and `column` are 1-based; `column` counts characters on CSV and
     /// Markdown lines and bytes on JSON lines (as serde_json reports them).
     #[error("line {line}, column {column}: {message}")]
-    Malformed {
-        format: Format,
-        line: u64,
-        column: u64,
-        message: String,
-    },
+    Malformed { format: Format, line: u64, column: u64, message: String },
 
     /// The input is larger than [`crate::Limits::max_bytes`].
     #[error(
@@ -30,9 +25,7 @@ pub enum ParseError {
     TooLarge { format: Format, limit_bytes: u64 },
 
     /// Reading the input failed before it could be parsed.
-    #[error(
-        "could not read the {format} input: {source}; check that the file is readable and try again"
-    )]
+    #[error("could not read the {format} input: {source}; check that the file is readable and try again")]
     Io {
         format: Format,
         #[source]
@@ -58,18 +51,8 @@ impl ParseError {
         }
     }
 
-    pub(crate) fn malformed(
-        format: Format,
-        line: u64,
-        column: u64,
-        message: impl Into<String>,
-    ) -> Self {
-        ParseError::Malformed {
-            format,
-            line,
-            column,
-            message: message.into(),
-        }
+    pub(crate) fn malformed(format: Format, line: u64, column: u64, message: impl Into<String>) -> Self {
+        ParseError::Malformed { format, line, column, message: message.into() }
     }
 }
 
@@ -89,10 +72,7 @@ impl fmt::Display for SourceFault {
         match self {
             SourceFault::TooLarge { limit_bytes } => write!(f, "input exceeds {limit_bytes} bytes"),
             SourceFault::UnterminatedQuote { line, column } => {
-                write!(
-                    f,
-                    "unterminated quoted field at line {line}, column {column}"
-                )
+                write!(f, "unterminated quoted field at line {line}, column {column}")
             }
         }
     }
@@ -107,10 +87,7 @@ impl SourceFault {
 
     pub(crate) fn into_parse_error(self, format: Format) -> ParseError {
         match self {
-            SourceFault::TooLarge { limit_bytes } => ParseError::TooLarge {
-                format,
-                limit_bytes,
-            },
+            SourceFault::TooLarge { limit_bytes } => ParseError::TooLarge { format, limit_bytes },
             SourceFault::UnterminatedQuote { line, column } => ParseError::malformed(
                 format,
                 line,
@@ -124,19 +101,14 @@ impl SourceFault {
 
 /// The [`SourceFault`] inside an io error, if that is what it carries.
 pub(crate) fn fault_of(err: &io::Error) -> Option<SourceFault> {
-    err.get_ref()
-        .and_then(|inner| inner.downcast_ref::<SourceFault>())
-        .copied()
+    err.get_ref().and_then(|inner| inner.downcast_ref::<SourceFault>()).copied()
 }
 
 /// An io error from reading `format`, recognising our own faults.
 pub(crate) fn from_io(format: Format, err: io::Error) -> ParseError {
     match fault_of(&err) {
         Some(fault) => fault.into_parse_error(format),
-        None => ParseError::Io {
-            format,
-            source: err,
-        },
+        None => ParseError::Io { format, source: err },
     }
 }
 
@@ -180,10 +152,7 @@ mod tests {
 
     #[test]
     fn drops_the_own_position_and_keeps_others() {
-        assert_eq!(
-            strip_location("expected value at line 3 column 7", 3, 7, 0),
-            "expected value"
-        );
+        assert_eq!(strip_location("expected value at line 3 column 7", 3, 7, 0), "expected value");
         assert_eq!(
             strip_location(
                 "did not find expected key at line 2 column 1, while parsing a block mapping at line 1 column 1",
@@ -193,13 +162,7 @@ mod tests {
             ),
             "did not find expected key, while parsing a block mapping (line 1, column 1)"
         );
-        assert_eq!(
-            strip_location("x at line 3 column 1, y at line 1 column 2", 3, 1, 4),
-            "x, y (line 5, column 2)"
-        );
-        assert_eq!(
-            strip_location("stop at line breaks", 1, 1, 0),
-            "stop at line breaks"
-        );
+        assert_eq!(strip_location("x at line 3 column 1, y at line 1 column 2", 3, 1, 4), "x, y (line 5, column 2)");
+        assert_eq!(strip_location("stop at line breaks", 1, 1, 0), "stop at line breaks");
     }
 }

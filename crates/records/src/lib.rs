@@ -56,13 +56,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
-        Format::Csv,
-        Format::Json,
-        Format::JsonLines,
-        Format::Yaml,
-        Format::Markdown,
-    ];
+    pub const ALL: [Format; 5] = [Format::Csv, Format::Json, Format::JsonLines, Format::Yaml, Format::Markdown];
 
     /// The short id used in URLs and settings: `csv`, `json`, `jsonl`, `yaml`, `markdown`.
     pub fn id(self) -> &'static str {
@@ -111,11 +105,7 @@ pub struct UnknownFormat(pub String);
 
 impl fmt::Display for UnknownFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown format `{}`; expected one of csv, json, jsonl, yaml, markdown",
-            self.0
-        )
+        write!(f, "unknown format `{}`; expected one of csv, json, jsonl, yaml, markdown", self.0)
     }
 }
 
@@ -148,20 +138,14 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_bytes: Self::DEFAULT_MAX_BYTES,
-            max_columns: Self::DEFAULT_MAX_COLUMNS,
-        }
+        Limits { max_bytes: Self::DEFAULT_MAX_BYTES, max_columns: Self::DEFAULT_MAX_COLUMNS }
     }
 }
 
 /// Parses a whole document held in memory.
 pub fn parse(format: Format, input: &[u8], limits: &Limits) -> Result<Table, ParseError> {
     if input.len() as u64 > limits.max_bytes {
-        return Err(ParseError::TooLarge {
-            format,
-            limit_bytes: limits.max_bytes,
-        });
+        return Err(ParseError::TooLarge { format, limit_bytes: limits.max_bytes });
     }
     match format {
         Format::Csv => RowReader::csv(input, limits)?.into_table(),
@@ -181,13 +165,9 @@ pub fn read<R: Read>(format: Format, reader: R, limits: &Limits) -> Result<Table
         Format::JsonLines => RowReader::json_lines(reader, limits)?.into_table(),
         Format::Json | Format::Yaml | Format::Markdown => {
             let mut input = Vec::new();
-            stream::Counted {
-                inner: reader,
-                read: 0,
-                limit: limits.max_bytes,
-            }
-            .read_to_end(&mut input)
-            .map_err(|e| error::from_io(format, e))?;
+            stream::Counted { inner: reader, read: 0, limit: limits.max_bytes }
+                .read_to_end(&mut input)
+                .map_err(|e| error::from_io(format, e))?;
             parse(format, &input, limits)
         }
     }

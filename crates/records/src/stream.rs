@@ -46,16 +46,8 @@ pub struct RowReader<R: Read> {
 
 #[derive(Debug)]
 enum Source<R: Read> {
-    Csv {
-        reader: Box<csv::Reader<CsvBytes<BufReader<R>>>>,
-        record: csv::StringRecord,
-        slots: Vec<usize>,
-    },
-    JsonLines {
-        reader: BufReader<Counted<R>>,
-        line: Vec<u8>,
-        line_number: u64,
-    },
+    Csv { reader: Box<csv::Reader<CsvBytes<BufReader<R>>>>, record: csv::StringRecord, slots: Vec<usize> },
+    JsonLines { reader: BufReader<Counted<R>>, line: Vec<u8>, line_number: u64 },
 }
 
 impl<R: Read> RowReader<R> {
@@ -66,25 +58,14 @@ impl<R: Read> RowReader<R> {
         let format = Format::Csv;
         let mut buffered = BufReader::new(reader);
         let bom = skip_bom(&mut buffered).map_err(|e| from_io(format, e))?;
-        let bytes = CsvBytes {
-            inner: buffered,
-            read: bom,
-            limit: limits.max_bytes,
-            scan: QuoteScan::default(),
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(bytes);
+        let bytes = CsvBytes { inner: buffered, read: bom, limit: limits.max_bytes, scan: QuoteScan::default() };
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
         let mut columns = Columns::new(format, limits.max_columns);
         let header = reader.headers().map_err(|e| csv_error(format, e))?.clone();
         let line = header.position().map_or(1, csv::Position::line);
         let slots = columns.header_slots(header.iter(), line)?;
         Ok(RowReader {
-            source: Source::Csv {
-                reader: Box::new(reader),
-                record: csv::StringRecord::new(),
-                slots,
-            },
+            source: Source::Csv { reader: Box::new(reader), record: csv::StringRecord::new(), slots },
             columns,
             rows_read: 0,
             done: false,
@@ -94,18 +75,10 @@ impl<R: Read> RowReader<R> {
     /// Starts reading JSON Lines: one JSON object per line; blank lines are skipped.
     pub fn json_lines(reader: R, limits: &Limits) -> Result<Self, ParseError> {
         let format = Format::JsonLines;
-        let mut buffered = BufReader::new(Counted {
-            inner: reader,
-            read: 0,
-            limit: limits.max_bytes,
-        });
+        let mut buffered = BufReader::new(Counted { inner: reader, read: 0, limit: limits.max_bytes });
         skip_bom(&mut buffered).map_err(|e| from_io(format, e))?;
         Ok(RowReader {
-            source: Source::JsonLines {
-                reader: buffered,
-                line: Vec::new(),
-                line_number: 0,
-            },
+            source: Source::JsonLines { reader: buffered, line: Vec::new(), line_number: 0 },
             columns: Columns::new(format, limits.max_columns),
             rows_read: 0,
             done: false,
@@ -154,16 +127,10 @@ impl<R: Read> RowReader<R> {
             return Ok(None);
         }
         let result = match &mut self.source {
-            Source::Csv {
-                reader,
-                record,
-                slots,
-            } => next_csv(reader, record, slots, &mut self.columns),
-            Source::JsonLines {
-                reader,
-                line,
-                line_number,
-            } => next_json_line(reader, line, line_number, &mut self.columns),
+            Source::Csv { reader, record, slots } => next_csv(reader, record, slots, &mut self.columns),
+            Source::JsonLines { reader, line, line_number } => {
+                next_json_line(reader, line, line_number, &mut self.columns)
+            }
         };
         match &result {
             Ok(Some(_)) => self.rows_read += 1,
@@ -198,10 +165,7 @@ fn next_csv<R: Read>(
     columns: &mut Columns,
 ) -> Result<Option<Row>, ParseError> {
     let format = columns.format;
-    if !reader
-        .read_record(record)
-        .map_err(|e| csv_error(format, e))?
-    {
+    if !reader.read_record(record).map_err(|e| csv_error(format, e))? {
         return Ok(None);
     }
     // The csv crate already rejects rows whose length differs from the header.
@@ -225,9 +189,7 @@ fn next_json_line<R: Read>(
     let format = columns.format;
     loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', line)
-            .map_err(|e| from_io(format, e))?;
+        let n = reader.read_until(b'\n', line).map_err(|e| from_io(format, e))?;
         if n == 0 {
             return Ok(None);
         }
@@ -240,19 +202,12 @@ fn next_json_line<R: Read>(
         let content = line.strip_suffix(b"\n").unwrap_or(line);
         let content = content.strip_suffix(b"\r").unwrap_or(content);
         let mut de = serde_json::Deserializer::from_slice(content);
-        let parsed = ObjectSeed {
-            columns: &mut *columns,
-        }
-        .deserialize(&mut de)
-        .and_then(|row| de.end().map(|()| row));
+        let parsed = ObjectSeed { columns: &mut *columns }.deserialize(&mut de).and_then(|row| de.end().map(|()| row));
         return match parsed {
             Ok(row) => Ok(Some(row)),
-            Err(err) => Err(ParseError::malformed(
-                format,
-                *line_number,
-                err.column().max(1) as u64,
-                json_lines_message(&err),
-            )),
+            Err(err) => {
+                Err(ParseError::malformed(format, *line_number, err.column().max(1) as u64, json_lines_message(&err)))
+            }
         };
     }
 }
@@ -276,11 +231,7 @@ fn csv_error(format: Format, err: csv::Error) -> ParseError {
     let line_of = |pos: Option<&csv::Position>| pos.map_or(1, csv::Position::line);
     match err.into_kind() {
         csv::ErrorKind::Io(io) => from_io(format, io),
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => ParseError::malformed(
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => ParseError::malformed(
             format,
             line_of(pos.as_ref()),
             1,
@@ -324,10 +275,7 @@ impl<R: Read> Read for Counted<R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.limit {
-            return Err(SourceFault::TooLarge {
-                limit_bytes: self.limit,
-            }
-            .into_io());
+            return Err(SourceFault::TooLarge { limit_bytes: self.limit }.into_io());
         }
         Ok(n)
     }
@@ -356,10 +304,7 @@ impl<R: Read> Read for CsvBytes<R> {
         }
         self.read += n as u64;
         if self.read > self.limit {
-            return Err(SourceFault::TooLarge {
-                limit_bytes: self.limit,
-            }
-            .into_io());
+            return Err(SourceFault::TooLarge { limit_bytes: self.limit }.into_io());
         }
         self.scan.feed(&buf[..n]);
         Ok(n)
@@ -387,12 +332,7 @@ enum QuoteState {
 
 impl Default for QuoteScan {
     fn default() -> Self {
-        QuoteScan {
-            state: QuoteState::FieldStart,
-            line: 1,
-            column: 0,
-            opened_at: (1, 1),
-        }
+        QuoteScan { state: QuoteState::FieldStart, line: 1, column: 0, opened_at: (1, 1) }
     }
 }
 
@@ -444,16 +384,8 @@ mod tests {
         assert_eq!(open_quote("a,b\n1,\"two\"\n"), None);
         assert_eq!(open_quote("a,b\n1,\"say \"\"hi\"\"\"\n"), None);
         assert_eq!(open_quote("a,b\n1,\"multi\nline\"\n"), None);
-        assert_eq!(
-            open_quote("a,b\n1,x\"y\n"),
-            None,
-            "a quote inside an unquoted field is literal"
-        );
+        assert_eq!(open_quote("a,b\n1,x\"y\n"), None, "a quote inside an unquoted field is literal");
         assert_eq!(open_quote("a,b\n1,\"two\n3,4\n"), Some((2, 3)));
-        assert_eq!(
-            open_quote("a,b\r\né,\"x\n"),
-            Some((2, 3)),
-            "columns count characters"
-        );
+        assert_eq!(open_quote("a,b\r\né,\"x\n"), Some((2, 3)), "columns count characters");
     }
 }

@@ -50,13 +50,7 @@ impl Table {
     /// Row `index` as a name → value map.
     pub fn record(&self, index: usize) -> Option<Record> {
         let row = self.rows.get(index)?;
-        Some(
-            self.columns
-                .iter()
-                .cloned()
-                .zip(row.iter().cloned())
-                .collect(),
-        )
+        Some(self.columns.iter().cloned().zip(row.iter().cloned()).collect())
     }
 
     /// Every row as a name → value map.
@@ -79,12 +73,7 @@ impl Table {
                 }
             }
         }
-        Table {
-            columns: columns.names,
-            types: columns.types,
-            rows,
-            front_matter: None,
-        }
+        Table { columns: columns.names, types: columns.types, rows, front_matter: None }
     }
 }
 
@@ -101,13 +90,7 @@ pub(crate) struct Columns {
 
 impl Columns {
     pub(crate) fn new(format: Format, max: usize) -> Self {
-        Columns {
-            format,
-            names: Vec::new(),
-            types: Vec::new(),
-            index: HashMap::new(),
-            max,
-        }
+        Columns { format, names: Vec::new(), types: Vec::new(), index: HashMap::new(), max }
     }
 
     /// The column for `name`, adding it if it is new; `None` past the limit.
@@ -137,18 +120,10 @@ impl Columns {
         let mut slots = Vec::new();
         for (position, raw) in header.into_iter().enumerate() {
             let trimmed = raw.trim();
-            let base = if trimmed.is_empty() {
-                format!("column_{}", position + 1)
-            } else {
-                trimmed.to_owned()
-            };
+            let base = if trimmed.is_empty() { format!("column_{}", position + 1) } else { trimmed.to_owned() };
             let count = seen.entry(base.clone()).or_insert(0);
             *count += 1;
-            let name = if *count == 1 {
-                base
-            } else {
-                format!("{base}_{count}")
-            };
+            let name = if *count == 1 { base } else { format!("{base}_{count}") };
             let slot = self.slot(&name).ok_or_else(|| {
                 // The csv crate gives fields, not character positions, so
                 // point at the line and name the field.
@@ -203,9 +178,7 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(row) = seq.next_element_seed(ObjectSeed {
-            columns: &mut *self.columns,
-        })? {
+        while let Some(row) = seq.next_element_seed(ObjectSeed { columns: &mut *self.columns })? {
             self.rows.push(row);
         }
         Ok(())
@@ -245,10 +218,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
         let mut row = Row::new();
         while let Some(key) = map.next_key_seed(FieldName)? {
             let value: Value = map.next_value()?;
-            let slot = self
-                .columns
-                .slot(&key)
-                .ok_or_else(|| de::Error::custom(self.columns.too_many_message()))?;
+            let slot = self.columns.slot(&key).ok_or_else(|| de::Error::custom(self.columns.too_many_message()))?;
             if row.len() <= slot {
                 row.resize(slot + 1, Value::Null);
             }

@@ -91,10 +91,7 @@ impl ColumnType {
 fn parse_integer(text: &str) -> Option<i64> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let bytes = digits.as_bytes();
-    if bytes.is_empty()
-        || !bytes.iter().all(u8::is_ascii_digit)
-        || (bytes.len() > 1 && bytes[0] == b'0')
-    {
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) || (bytes.len() > 1 && bytes[0] == b'0') {
         return None;
     }
     text.parse().ok()
@@ -113,10 +110,7 @@ fn parse_number(text: &str) -> Option<f64> {
     let mut i = int_len;
     let mut frac_len = 0;
     if bytes.get(i) == Some(&b'.') {
-        frac_len = bytes[i + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        frac_len = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
         if frac_len == 0 {
             return None;
         }
@@ -202,10 +196,7 @@ mod tests {
         assert_eq!(Integer.convert_text("42".into()), serde_json::json!(42));
         assert_eq!(Number.convert_text("42".into()), serde_json::json!(42.0));
         assert_eq!(Boolean.convert_text("TRUE".into()), serde_json::json!(true));
-        assert_eq!(
-            String.convert_text(" 007 ".into()),
-            serde_json::json!(" 007 ")
-        );
+        assert_eq!(String.convert_text(" 007 ".into()), serde_json::json!(" 007 "));
         assert_eq!(String.convert_text("  ".into()), serde_json::Value::Null);
     }
 }

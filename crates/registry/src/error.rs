@@ -20,9 +20,7 @@ pub enum RegistryError {
     )]
     UnsupportedSource { input: String, reason: String },
 
-    #[error(
-        "{url} does not exist: check the registry location, or the registry is missing a file it references"
-    )]
+    #[error("{url} does not exist: check the registry location, or the registry is missing a file it references")]
     NotFound { url: String },
 
     #[error(
@@ -53,11 +51,7 @@ pub enum RegistryError {
         "{document} is over the {limit}-byte limit{}: refusing it. Limits keep a broken or hostile registry from exhausting memory; when publishing, make the file smaller",
         size.map(|size| format!(" ({size} bytes)")).unwrap_or_default()
     )]
-    TooLarge {
-        document: String,
-        size: Option<u64>,
-        limit: u64,
-    },
+    TooLarge { document: String, size: Option<u64>, limit: u64 },
 
     #[error(
         "{document}: the server sent more than the declared {declared} bytes; refusing it (the registry is broken or the file was replaced)"
@@ -67,61 +61,32 @@ pub enum RegistryError {
     #[error(
         "{document} is {actual} bytes but {declared} were declared: the download was cut short or the file was changed; refusing it, try again"
     )]
-    LengthMismatch {
-        document: String,
-        declared: u64,
-        actual: u64,
-    },
+    LengthMismatch { document: String, declared: u64, actual: u64 },
 
     #[error(
         "{document} has sha256 {actual} but {expected} was signed for it: the file was changed after signing (corruption, tampering or a mix of old and new files); refusing it"
     )]
-    HashMismatch {
-        document: String,
-        expected: String,
-        actual: String,
-    },
+    HashMismatch { document: String, expected: String, actual: String },
 
     // ----- Signed metadata -----
     #[error("{document} is malformed: {message}; refusing it")]
     Malformed { document: String, message: String },
 
-    #[error(
-        "{document} is a {found:?} document where a {expected:?} document belongs; refusing it"
-    )]
-    WrongType {
-        document: String,
-        expected: &'static str,
-        found: String,
-    },
+    #[error("{document} is a {found:?} document where a {expected:?} document belongs; refusing it")]
+    WrongType { document: String, expected: &'static str, found: String },
 
     #[error(
         "{document} carries a signature by {role} key {keyid} that does not verify: the document was changed after signing; refusing it"
     )]
-    BadSignature {
-        document: String,
-        role: &'static str,
-        keyid: String,
-    },
+    BadSignature { document: String, role: &'static str, keyid: String },
 
     #[error(
         "{document} is signed only by keys that are not {role} keys of the trusted root ({keyids}): someone else signed it or the trust anchor is wrong; refusing it"
     )]
-    UnknownKey {
-        document: String,
-        role: &'static str,
-        keyids: String,
-    },
+    UnknownKey { document: String, role: &'static str, keyids: String },
 
-    #[error(
-        "{document} has {valid} valid {role} signature(s) but the root requires {threshold}; refusing it"
-    )]
-    ThresholdNotMet {
-        document: String,
-        role: &'static str,
-        valid: usize,
-        threshold: u32,
-    },
+    #[error("{document} has {valid} valid {role} signature(s) but the root requires {threshold}; refusing it")]
+    ThresholdNotMet { document: String, role: &'static str, valid: usize, threshold: u32 },
 
     #[error(
         "{document} does not list the trusted key {keyid} as a root key: the registry is signed with other keys than the one you trust; check --trust or ask the registry owner for the current key"
@@ -131,20 +96,12 @@ pub enum RegistryError {
     #[error(
         "{document} is version {found} but version {seen} was already seen: the registry or a mirror is serving old metadata (possible rollback attack); refusing it"
     )]
-    Rollback {
-        document: String,
-        found: u64,
-        seen: u64,
-    },
+    Rollback { document: String, found: u64, seen: u64 },
 
     #[error(
         "{document} is version {found} but version {expected} was expected: roots rotate one version at a time, each signed by the one before; refusing it"
     )]
-    RootVersionGap {
-        document: String,
-        expected: u64,
-        found: u64,
-    },
+    RootVersionGap { document: String, expected: u64, found: u64 },
 
     #[error(
         "{document} is version {version} like the trusted root but differs from it: two different roots with one version mean the keys were misused; refusing it"
@@ -154,29 +111,18 @@ pub enum RegistryError {
     #[error(
         "{document} expired at {expires}: the registry owner must re-sign it; until then nothing newer from this registry can be trusted, and cached remotes keep working"
     )]
-    Expired {
-        document: String,
-        expires: Timestamp,
-    },
+    Expired { document: String, expires: Timestamp },
 
     #[error(
         "{document} lists the path {path:?}, which is unsafe ({reason}); refusing it because it could escape the bundle folder"
     )]
-    UnsafePath {
-        document: String,
-        path: String,
-        reason: String,
-    },
+    UnsafePath { document: String, path: String, reason: String },
 
     #[error("{document} is invalid: {message}; refusing it")]
     InvalidIndex { document: String, message: String },
 
     #[error("{document} offers {name} {version} more than once; refusing it")]
-    DuplicateVersion {
-        document: String,
-        name: String,
-        version: Version,
-    },
+    DuplicateVersion { document: String, name: String, version: Version },
 
     #[error(
         "the snapshot lists no remote named {name:?}: it is not in this registry (check the name, or publish it first)"
@@ -215,25 +161,15 @@ pub enum RegistryError {
     NotARegistry { dir: PathBuf },
 
     #[error("key {keyid} is not a {role} key of the registry in {}: sign with a key listed for that role in its root.json", dir.display())]
-    KeyNotAuthorized {
-        dir: PathBuf,
-        role: &'static str,
-        keyid: String,
-    },
+    KeyNotAuthorized { dir: PathBuf, role: &'static str, keyid: String },
 
     #[error(
         "{name} {version} is already published: a published version never changes; bump `version` in remote.json and publish again"
     )]
     VersionExists { name: String, version: Version },
 
-    #[error(
-        "{name} {version} is not in the registry: check the name and version (the registry offers: {offered})"
-    )]
-    VersionNotFound {
-        name: String,
-        version: Version,
-        offered: String,
-    },
+    #[error("{name} {version} is not in the registry: check the name and version (the registry offers: {offered})")]
+    VersionNotFound { name: String, version: Version, offered: String },
 
     #[error("{} is a symbolic link: a published remote must contain only plain files and folders (a link could point outside it); replace the link with the file it points to", path.display())]
     Symlink { path: PathBuf },
@@ -254,27 +190,15 @@ pub enum RegistryError {
     #[error(
         "{name} {version} names {entry:?} as its entry, but the bundle has no such file: build the remote first, or fix `entry` in remote.json"
     )]
-    EntryMissing {
-        name: String,
-        version: Version,
-        entry: String,
-    },
+    EntryMissing { name: String, version: Version, entry: String },
 
     #[error(
         "{name} {version} cannot run on this host: {reasons}. Fix `hostApi`/`shared` in remote.json, or publish it for a host that provides them"
     )]
-    Incompatible {
-        name: String,
-        version: Version,
-        reasons: String,
-    },
+    Incompatible { name: String, version: Version, reasons: String },
 
     #[error("{document} is for {found:?} but it was fetched as {expected:?}; refusing it")]
-    NameMismatch {
-        document: String,
-        expected: String,
-        found: String,
-    },
+    NameMismatch { document: String, expected: String, found: String },
 
     #[error("could not sign {document}: {message}")]
     Signing { document: String, message: String },
@@ -305,10 +229,7 @@ impl RegistryError {
     /// as opposed to answering with something wrong. Offline mode treats
     /// these as "offline", everything else as a fault to report.
     pub fn is_network(&self) -> bool {
-        matches!(
-            self,
-            Self::Timeout { .. } | Self::Unreachable { .. } | Self::Transfer { .. }
-        )
+        matches!(self, Self::Timeout { .. } | Self::Unreachable { .. } | Self::Transfer { .. })
     }
 
     fn document_mut(&mut self) -> Option<&mut String> {
@@ -336,22 +257,11 @@ impl RegistryError {
         }
     }
 
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Self::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { action, path: path.into(), source }
     }
 
     pub(crate) fn malformed(document: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Malformed {
-            document: document.into(),
-            message: message.into(),
-        }
+        Self::Malformed { document: document.into(), message: message.into() }
     }
 }

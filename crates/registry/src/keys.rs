@@ -26,13 +26,10 @@ impl PublicKey {
     /// The key from its 32 raw bytes. Weak (small-order) keys are refused,
     /// since a signature by one proves nothing.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, RegistryError> {
-        let key = VerifyingKey::from_bytes(bytes).map_err(|_| RegistryError::InvalidKey {
-            message: "the bytes are not an ed25519 public key".into(),
-        })?;
+        let key = VerifyingKey::from_bytes(bytes)
+            .map_err(|_| RegistryError::InvalidKey { message: "the bytes are not an ed25519 public key".into() })?;
         if key.is_weak() {
-            return Err(RegistryError::InvalidKey {
-                message: "the ed25519 public key is weak (small order)".into(),
-            });
+            return Err(RegistryError::InvalidKey { message: "the ed25519 public key is weak (small order)".into() });
         }
         Ok(Self(key))
     }
@@ -40,11 +37,8 @@ impl PublicKey {
     /// The key from 64 hex digits (either case).
     pub fn from_hex(hex_key: &str) -> Result<Self, RegistryError> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(hex_key.trim(), &mut bytes).map_err(|_| {
-            RegistryError::InvalidKey {
-                message: "an ed25519 public key is 64 hex digits".into(),
-            }
-        })?;
+        hex::decode_to_slice(hex_key.trim(), &mut bytes)
+            .map_err(|_| RegistryError::InvalidKey { message: "an ed25519 public key is 64 hex digits".into() })?;
         Self::from_bytes(&bytes)
     }
 
@@ -67,37 +61,29 @@ impl PublicKey {
 
     /// Parses an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`).
     pub fn from_pem(pem: &str) -> Result<Self, RegistryError> {
-        let key = VerifyingKey::from_public_key_pem(pem.trim()).map_err(|err| {
-            RegistryError::InvalidKey {
-                message: format!("not an ed25519 SPKI PEM public key ({err})"),
-            }
+        let key = VerifyingKey::from_public_key_pem(pem.trim()).map_err(|err| RegistryError::InvalidKey {
+            message: format!("not an ed25519 SPKI PEM public key ({err})"),
         })?;
         Self::from_bytes(key.as_bytes())
     }
 
     /// The key as SPKI PEM, the format of `registry.pub`.
     pub fn to_pem(&self) -> Result<String, RegistryError> {
-        self.0
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(|err| RegistryError::InvalidKey {
-                message: format!("cannot encode the public key as PEM ({err})"),
-            })
+        self.0.to_public_key_pem(LineEnding::LF).map_err(|err| RegistryError::InvalidKey {
+            message: format!("cannot encode the public key as PEM ({err})"),
+        })
     }
 
     /// Reads a `registry.pub` file.
     pub fn read_pem_file(path: &Path) -> Result<Self, RegistryError> {
         let text = read_key_file(path)?;
-        Self::from_pem(&text).map_err(|err| RegistryError::KeyFile {
-            path: path.to_owned(),
-            message: err.to_string(),
-        })
+        Self::from_pem(&text).map_err(|err| RegistryError::KeyFile { path: path.to_owned(), message: err.to_string() })
     }
 
     /// Writes the key as SPKI PEM (world-readable: it is public).
     pub fn write_pem_file(&self, path: &Path) -> Result<(), RegistryError> {
         let pem = self.to_pem()?;
-        std::fs::write(path, pem)
-            .map_err(|err| RegistryError::io("write the public key", path, err))
+        std::fs::write(path, pem).map_err(|err| RegistryError::io("write the public key", path, err))
     }
 
     /// Checks a signature with the strict rules (no malleable signatures).
@@ -137,30 +123,23 @@ impl SigningKey {
 
     /// Parses a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
     pub fn from_pem(pem: &str) -> Result<Self, RegistryError> {
-        ed25519_dalek::SigningKey::from_pkcs8_pem(pem.trim())
-            .map(Self)
-            .map_err(|err| RegistryError::InvalidKey {
-                message: format!("not an ed25519 PKCS#8 PEM private key ({err})"),
-            })
+        ed25519_dalek::SigningKey::from_pkcs8_pem(pem.trim()).map(Self).map_err(|err| RegistryError::InvalidKey {
+            message: format!("not an ed25519 PKCS#8 PEM private key ({err})"),
+        })
     }
 
     /// The key as PKCS#8 PEM, zeroed when dropped.
     pub fn to_pem(&self) -> Result<Zeroizing<String>, RegistryError> {
-        self.0
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|err| RegistryError::InvalidKey {
-                message: format!("cannot encode the private key as PEM ({err})"),
-            })
+        self.0.to_pkcs8_pem(LineEnding::LF).map_err(|err| RegistryError::InvalidKey {
+            message: format!("cannot encode the private key as PEM ({err})"),
+        })
     }
 
     /// Reads a `registry.key` file.
     pub fn read_pem_file(path: &Path) -> Result<Self, RegistryError> {
         warn_if_readable_by_others(path);
         let text = read_key_file(path)?;
-        Self::from_pem(&text).map_err(|err| RegistryError::KeyFile {
-            path: path.to_owned(),
-            message: err.to_string(),
-        })
+        Self::from_pem(&text).map_err(|err| RegistryError::KeyFile { path: path.to_owned(), message: err.to_string() })
     }
 
     /// Writes the key as PKCS#8 PEM to a new file, readable only by its owner
@@ -176,9 +155,7 @@ impl SigningKey {
             options.mode(0o600);
         }
         let mut file = options.open(path).map_err(|err| match err.kind() {
-            std::io::ErrorKind::AlreadyExists => RegistryError::KeyExists {
-                path: path.to_owned(),
-            },
+            std::io::ErrorKind::AlreadyExists => RegistryError::KeyExists { path: path.to_owned() },
             _ => RegistryError::io("create the key file", path, err),
         })?;
         file.write_all(pem.as_bytes())
@@ -221,25 +198,17 @@ impl TrustAnchor {
     /// Parses a `--trust` value: a path to a `.pub` PEM file, a path to a
     /// `root.json`, or a 64-hex-digit public key.
     pub fn parse(value: &str) -> Result<Self, RegistryError> {
-        let anchor_error = |reason: String| RegistryError::TrustAnchor {
-            input: value.to_owned(),
-            reason,
-        };
+        let anchor_error = |reason: String| RegistryError::TrustAnchor { input: value.to_owned(), reason };
         let trimmed = value.trim();
         let path = Path::new(trimmed);
         if trimmed.len() == 64 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) && !path.exists() {
-            return PublicKey::from_hex(trimmed)
-                .map(Self::Key)
-                .map_err(|err| anchor_error(err.to_string()));
+            return PublicKey::from_hex(trimmed).map(Self::Key).map_err(|err| anchor_error(err.to_string()));
         }
         let bytes = read_bounded(path, MAX_ROOT_BYTES)
             .map_err(|err| anchor_error(format!("cannot read it as a file ({err})")))?;
         if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| anchor_error("the PEM file is not text".into()))?;
-            return PublicKey::from_pem(&text)
-                .map(Self::Key)
-                .map_err(|err| anchor_error(err.to_string()));
+            let text = String::from_utf8(bytes).map_err(|_| anchor_error("the PEM file is not text".into()))?;
+            return PublicKey::from_pem(&text).map(Self::Key).map_err(|err| anchor_error(err.to_string()));
         }
         Self::from_root_json(&bytes).map_err(|err| anchor_error(err.to_string()))
     }
@@ -252,18 +221,13 @@ impl TrustAnchor {
 }
 
 fn read_key_file(path: &Path) -> Result<Zeroizing<String>, RegistryError> {
-    let bytes = Zeroizing::new(read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|err| {
-        RegistryError::KeyFile {
-            path: path.to_owned(),
-            message: err.to_string(),
-        }
-    })?);
+    let bytes = Zeroizing::new(
+        read_bounded(path, MAX_KEY_FILE_BYTES)
+            .map_err(|err| RegistryError::KeyFile { path: path.to_owned(), message: err.to_string() })?,
+    );
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_owned())),
-        Err(_) => Err(RegistryError::KeyFile {
-            path: path.to_owned(),
-            message: "the file is not PEM text".into(),
-        }),
+        Err(_) => Err(RegistryError::KeyFile { path: path.to_owned(), message: "the file is not PEM text".into() }),
     }
 }
 
@@ -273,10 +237,7 @@ fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("it is over {limit} bytes"),
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("it is over {limit} bytes")));
     }
     Ok(bytes)
 }

@@ -34,7 +34,8 @@
 //!    cache and never record it as fresh.
 //! 3. [`RegistryClient::fetch_remote_index`] for each remote whose entry's
 //!    sha256 differs from the cached index, then
-//!    [`RegistryClient::fetch_blob`] for files not yet cached.
+//!    [`RegistryClient::fetch_blob`] (or [`RegistryClient::open_blob`], to
+//!    stream it to disk) for files not yet cached.
 //!
 //! Persisting the highest snapshot version seen and the last good documents
 //! is the cache's job; this crate takes them as arguments.
@@ -52,22 +53,20 @@ pub mod author;
 
 pub use author::documents::{DEFAULT_ROOT_EXPIRY, DEFAULT_SNAPSHOT_EXPIRY, Expiry};
 pub use author::folder::{
-    PublishOptions, PublishReport, RotateReport, YankReport, init, publish, resign_snapshot,
-    rotate_root, yank,
+    PublishOptions, PublishReport, RotateReport, YankReport, init, publish, resign_snapshot, rotate_root, yank,
 };
-pub use client::{ClientOptions, Fetched, Refresh, RegistryClient};
+pub use client::{BlobDownload, ClientOptions, Fetched, Refresh, RegistryClient};
 pub use error::RegistryError;
 pub use keys::{PublicKey, SigningKey, TrustAnchor};
 pub use limits::{
-    Limits, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REMOTE_INDEX_BYTES, MAX_ROOT_BYTES,
-    MAX_SNAPSHOT_BYTES,
+    Limits, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REMOTE_INDEX_BYTES, MAX_ROOT_BYTES, MAX_SNAPSHOT_BYTES,
 };
 pub use metadata::{
-    FileEntry, IndexVersion, KEYTYPE_ED25519, KeyEntry, RemoteIndex, RoleKeys, Roles, Root,
-    Snapshot, SnapshotEntry, blob_path, remote_index_path, versioned_root_path,
+    FileEntry, IndexVersion, KEYTYPE_ED25519, KeyEntry, RemoteIndex, RoleKeys, Roles, Root, Snapshot, SnapshotEntry,
+    blob_path, remote_index_path, versioned_root_path,
 };
 pub use source::RegistrySource;
 pub use verify::{
-    SnapshotCheck, parse_remote_index, sha256_hex, verify_blob, verify_remote_index, verify_root,
-    verify_root_chain, verify_snapshot,
+    SnapshotCheck, parse_remote_index, sha256_hex, verify_blob, verify_remote_index, verify_root, verify_root_chain,
+    verify_snapshot,
 };

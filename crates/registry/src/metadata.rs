@@ -72,26 +72,17 @@ impl Root {
         }
         for (keyid, entry) in &self.keys {
             if entry.keytype != KEYTYPE_ED25519 {
-                return Err(format!(
-                    "key {keyid} has keytype {:?}; only \"ed25519\" is supported",
-                    entry.keytype
-                ));
+                return Err(format!("key {keyid} has keytype {:?}; only \"ed25519\" is supported", entry.keytype));
             }
             if !is_lower_hex(&entry.public, 64) {
                 return Err(format!("key {keyid} is not 64 lowercase hex digits"));
             }
-            let key =
-                PublicKey::from_hex(&entry.public).map_err(|err| format!("key {keyid}: {err}"))?;
+            let key = PublicKey::from_hex(&entry.public).map_err(|err| format!("key {keyid}: {err}"))?;
             if key.key_id() != *keyid {
-                return Err(format!(
-                    "key id {keyid} is not the sha256 of its public key"
-                ));
+                return Err(format!("key id {keyid} is not the sha256 of its public key"));
             }
         }
-        for (name, role) in [
-            ("root", &self.roles.root),
-            ("snapshot", &self.roles.snapshot),
-        ] {
+        for (name, role) in [("root", &self.roles.root), ("snapshot", &self.roles.snapshot)] {
             if role.threshold == 0 {
                 return Err(format!("role {name} has threshold 0; it must be 1 or more"));
             }
@@ -102,9 +93,7 @@ impl Root {
                 return Err(format!("role {name} lists a key id twice"));
             }
             if let Some(missing) = role.keyids.iter().find(|id| !self.keys.contains_key(*id)) {
-                return Err(format!(
-                    "role {name} names key {missing}, which `keys` does not list"
-                ));
+                return Err(format!("role {name} names key {missing}, which `keys` does not list"));
             }
             if role.threshold as usize > role.keyids.len() {
                 return Err(format!(
@@ -149,9 +138,7 @@ impl Snapshot {
         for (name, entry) in &self.remotes {
             manifest::validate_remote_name(name).map_err(|err| format!("remotes: {err}"))?;
             if !is_lower_hex(&entry.sha256, 64) {
-                return Err(format!(
-                    "remotes.{name}.sha256 is not 64 lowercase hex digits"
-                ));
+                return Err(format!("remotes.{name}.sha256 is not 64 lowercase hex digits"));
             }
         }
         Ok(())
@@ -190,20 +177,12 @@ pub struct FileEntry {
 
 impl RemoteIndex {
     pub fn version(&self, version: &Version) -> Option<&IndexVersion> {
-        self.versions
-            .iter()
-            .find(|entry| entry.manifest.version == *version)
+        self.versions.iter().find(|entry| entry.manifest.version == *version)
     }
 
     /// The versions as the resolver's candidates.
     pub fn candidates(&self) -> Vec<Candidate> {
-        self.versions
-            .iter()
-            .map(|entry| Candidate {
-                manifest: entry.manifest.clone(),
-                yanked: entry.yanked,
-            })
-            .collect()
+        self.versions.iter().map(|entry| Candidate { manifest: entry.manifest.clone(), yanked: entry.yanked }).collect()
     }
 }
 
@@ -230,8 +209,5 @@ pub fn versioned_root_path(version: u64) -> String {
 }
 
 pub(crate) fn is_lower_hex(text: &str, len: usize) -> bool {
-    text.len() == len
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -21,10 +21,8 @@ impl RegistrySource {
     /// a query or a fragment: the location is logged and shown to users, so
     /// it must not hold secrets, and a registry is a plain folder of files.
     pub fn parse(input: &str) -> Result<Self, RegistryError> {
-        let unsupported = |reason: &str| RegistryError::UnsupportedSource {
-            input: input.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let unsupported =
+            |reason: &str| RegistryError::UnsupportedSource { input: input.to_owned(), reason: reason.to_owned() };
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(unsupported("it is empty"));
@@ -36,30 +34,23 @@ impl RegistrySource {
         };
         match scheme.to_ascii_lowercase().as_str() {
             "file" => {
-                let url = Url::parse(trimmed)
-                    .map_err(|err| unsupported(&format!("it is not a valid URL ({err})")))?;
+                let url = Url::parse(trimmed).map_err(|err| unsupported(&format!("it is not a valid URL ({err})")))?;
                 let path = url.to_file_path().map_err(|()| {
-                    unsupported(
-                        "a file:// URL must name an absolute local path, e.g. file:///srv/registry",
-                    )
+                    unsupported("a file:// URL must name an absolute local path, e.g. file:///srv/registry")
                 })?;
                 Ok(Self::Folder(path))
             }
             "http" | "https" => {
-                let mut url = Url::parse(trimmed)
-                    .map_err(|err| unsupported(&format!("it is not a valid URL ({err})")))?;
+                let mut url =
+                    Url::parse(trimmed).map_err(|err| unsupported(&format!("it is not a valid URL ({err})")))?;
                 if url.host_str().is_none_or(str::is_empty) {
                     return Err(unsupported("the URL has no host"));
                 }
                 if !url.username().is_empty() || url.password().is_some() {
-                    return Err(unsupported(
-                        "the URL carries credentials, which would end up in logs; remove them",
-                    ));
+                    return Err(unsupported("the URL carries credentials, which would end up in logs; remove them"));
                 }
                 if url.query().is_some() || url.fragment().is_some() {
-                    return Err(unsupported(
-                        "a registry URL is a folder; remove the query or fragment",
-                    ));
+                    return Err(unsupported("a registry URL is a folder; remove the query or fragment"));
                 }
                 if !url.path().ends_with('/') {
                     let path = format!("{}/", url.path());
@@ -67,9 +58,7 @@ impl RegistrySource {
                 }
                 Ok(Self::Http(url))
             }
-            other => Err(unsupported(&format!(
-                "the scheme {other:?} is not supported"
-            ))),
+            other => Err(unsupported(&format!("the scheme {other:?} is not supported"))),
         }
     }
 
@@ -78,14 +67,9 @@ impl RegistrySource {
         match self {
             Self::Folder(root) => {
                 let full = folder_file(root, path);
-                Url::from_file_path(&full)
-                    .map(String::from)
-                    .unwrap_or_else(|()| full.display().to_string())
+                Url::from_file_path(&full).map(String::from).unwrap_or_else(|()| full.display().to_string())
             }
-            Self::Http(base) => base
-                .join(path)
-                .map(String::from)
-                .unwrap_or_else(|_| format!("{base}{path}")),
+            Self::Http(base) => base.join(path).map(String::from).unwrap_or_else(|_| format!("{base}{path}")),
         }
     }
 

@@ -10,9 +10,7 @@ use crate::envelope::{self, Opened, Role};
 use crate::error::RegistryError;
 use crate::keys::TrustAnchor;
 use crate::limits::Limits;
-use crate::metadata::{
-    RemoteIndex, Root, Snapshot, SnapshotEntry, blob_path, is_lower_hex, remote_index_path,
-};
+use crate::metadata::{RemoteIndex, Root, Snapshot, SnapshotEntry, blob_path, is_lower_hex, remote_index_path};
 
 /// The outcome of checking a snapshot whose signature and version are good.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,29 +51,18 @@ impl SnapshotCheck {
 ///   intermediate roots: use [`verify_root_chain`] first.
 ///
 /// An expired root is refused: nothing it vouches for can be trusted as fresh.
-pub fn verify_root(
-    bytes: &[u8],
-    anchor: &TrustAnchor,
-    now: Timestamp,
-    limits: &Limits,
-) -> Result<Root, RegistryError> {
+pub fn verify_root(bytes: &[u8], anchor: &TrustAnchor, now: Timestamp, limits: &Limits) -> Result<Root, RegistryError> {
     let (opened, root) = open_root(bytes, "root.json", limits.root)?;
     match anchor {
         TrustAnchor::Key(key) => {
             let keyid = key.key_id();
             if !root.roles.root.keyids.contains(&keyid) {
-                return Err(RegistryError::AnchorKeyNotInRoot {
-                    document: opened.document().to_owned(),
-                    keyid,
-                });
+                return Err(RegistryError::AnchorKeyNotInRoot { document: opened.document().to_owned(), keyid });
             }
             let signers = opened.check_role(&root, Role::Root)?;
             if !signers.contains(&keyid) {
                 return Err(RegistryError::ThresholdNotMet {
-                    document: format!(
-                        "{} (no valid signature by the trusted key {keyid})",
-                        opened.document()
-                    ),
+                    document: format!("{} (no valid signature by the trusted key {keyid})", opened.document()),
                     role: Role::Root.name(),
                     valid: signers.len(),
                     threshold: root.roles.root.threshold,
@@ -85,19 +72,12 @@ pub fn verify_root(
         TrustAnchor::Root(trusted) => {
             let document = opened.document().to_owned();
             if root.version < trusted.version {
-                return Err(RegistryError::Rollback {
-                    document,
-                    found: root.version,
-                    seen: trusted.version,
-                });
+                return Err(RegistryError::Rollback { document, found: root.version, seen: trusted.version });
             }
             if root.version == trusted.version {
                 opened.check_role(trusted, Role::Root)?;
                 if root != *trusted {
-                    return Err(RegistryError::RootForked {
-                        document,
-                        version: root.version,
-                    });
+                    return Err(RegistryError::RootForked { document, version: root.version });
                 }
             } else if root.version == trusted.version + 1 {
                 opened.check_role(trusted, Role::Root)?;
@@ -112,10 +92,7 @@ pub fn verify_root(
         }
     }
     if root.is_expired(now) {
-        return Err(RegistryError::Expired {
-            document: opened.document().to_owned(),
-            expires: root.expires,
-        });
+        return Err(RegistryError::Expired { document: opened.document().to_owned(), expires: root.expires });
     }
     Ok(root)
 }
@@ -124,22 +101,14 @@ pub fn verify_root(
 /// `roots/N+2.root.json`, …), each exactly one version newer and signed by a
 /// threshold of the previous root's root keys and of its own (TUF §5.3).
 /// Expiry of intermediate roots does not matter; the caller checks the last.
-pub fn verify_root_chain<B: AsRef<[u8]>>(
-    trusted: &Root,
-    newer: &[B],
-    limits: &Limits,
-) -> Result<Root, RegistryError> {
+pub fn verify_root_chain<B: AsRef<[u8]>>(trusted: &Root, newer: &[B], limits: &Limits) -> Result<Root, RegistryError> {
     let mut current = trusted.clone();
     for bytes in newer {
         let expected = current.version + 1;
         let document = crate::metadata::versioned_root_path(expected);
         let (opened, root) = open_root(bytes.as_ref(), &document, limits.root)?;
         if root.version != expected {
-            return Err(RegistryError::RootVersionGap {
-                document,
-                expected,
-                found: root.version,
-            });
+            return Err(RegistryError::RootVersionGap { document, expected, found: root.version });
         }
         opened.check_role(&current, Role::Root)?;
         opened.check_role(&root, Role::Root)?;
@@ -150,11 +119,7 @@ pub fn verify_root_chain<B: AsRef<[u8]>>(
 
 /// A root that only has to be consistent with itself: used for a root.json
 /// given as a trust anchor and for a registry's own folder when authoring.
-pub(crate) fn verify_self_signed_root(
-    bytes: &[u8],
-    document: &str,
-    limit: u64,
-) -> Result<Root, RegistryError> {
+pub(crate) fn verify_self_signed_root(bytes: &[u8], document: &str, limit: u64) -> Result<Root, RegistryError> {
     let (opened, root) = open_root(bytes, document, limit)?;
     opened.check_role(&root, Role::Root)?;
     Ok(root)
@@ -162,15 +127,10 @@ pub(crate) fn verify_self_signed_root(
 
 /// Parses a root document without trusting it yet: only its structure is
 /// checked. Callers use this to learn which version a server offers.
-pub(crate) fn open_root(
-    bytes: &[u8],
-    document: &str,
-    limit: u64,
-) -> Result<(Opened, Root), RegistryError> {
+pub(crate) fn open_root(bytes: &[u8], document: &str, limit: u64) -> Result<(Opened, Root), RegistryError> {
     let opened = envelope::open(bytes, document, limit, "root")?;
     let root: Root = opened.payload()?;
-    root.validate()
-        .map_err(|message| RegistryError::malformed(document, message))?;
+    root.validate().map_err(|message| RegistryError::malformed(document, message))?;
     Ok((opened, root))
 }
 
@@ -192,17 +152,11 @@ pub fn verify_snapshot(
     // version, means anything before it is verified.
     opened.check_role(root, Role::Snapshot)?;
     let snapshot: Snapshot = opened.payload()?;
-    snapshot
-        .validate()
-        .map_err(|message| RegistryError::malformed(document, message))?;
+    snapshot.validate().map_err(|message| RegistryError::malformed(document, message))?;
     if let Some(seen) = highest_seen
         && snapshot.version < seen
     {
-        return Err(RegistryError::Rollback {
-            document: document.to_owned(),
-            found: snapshot.version,
-            seen,
-        });
+        return Err(RegistryError::Rollback { document: document.to_owned(), found: snapshot.version, seen });
     }
     if snapshot.is_expired(now) {
         tracing::warn!(version = snapshot.version, expires = %snapshot.expires, "snapshot.json has expired; the registry is stale");
@@ -222,11 +176,7 @@ pub fn verify_remote_index(
 ) -> Result<RemoteIndex, RegistryError> {
     let document = remote_index_path(name);
     if entry.length > limits.remote_index {
-        return Err(RegistryError::TooLarge {
-            document,
-            size: Some(entry.length),
-            limit: limits.remote_index,
-        });
+        return Err(RegistryError::TooLarge { document, size: Some(entry.length), limit: limits.remote_index });
     }
     check_length_and_hash(&document, &entry.sha256, entry.length, bytes)?;
     parse_remote_index(name, bytes, limits)
@@ -236,22 +186,12 @@ pub fn verify_remote_index(
 /// the name matches, every manifest is valid and belongs to this remote,
 /// no version appears twice, every path is safe, the entry file is listed.
 /// Use [`verify_remote_index`] for anything downloaded.
-pub fn parse_remote_index(
-    name: &str,
-    bytes: &[u8],
-    limits: &Limits,
-) -> Result<RemoteIndex, RegistryError> {
+pub fn parse_remote_index(name: &str, bytes: &[u8], limits: &Limits) -> Result<RemoteIndex, RegistryError> {
     let document = remote_index_path(name);
-    manifest::validate_remote_name(name).map_err(|message| RegistryError::InvalidIndex {
-        document: document.clone(),
-        message,
-    })?;
+    manifest::validate_remote_name(name)
+        .map_err(|message| RegistryError::InvalidIndex { document: document.clone(), message })?;
     if bytes.len() as u64 > limits.remote_index {
-        return Err(RegistryError::TooLarge {
-            document,
-            size: Some(bytes.len() as u64),
-            limit: limits.remote_index,
-        });
+        return Err(RegistryError::TooLarge { document, size: Some(bytes.len() as u64), limit: limits.remote_index });
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     let index: RemoteIndex = serde_path_to_error::deserialize(deserializer).map_err(|err| {
@@ -259,26 +199,16 @@ pub fn parse_remote_index(
         RegistryError::malformed(&document, format!("at `{path}`: {}", err.into_inner()))
     })?;
     if index.name != name {
-        return Err(RegistryError::NameMismatch {
-            document,
-            expected: name.to_owned(),
-            found: index.name,
-        });
+        return Err(RegistryError::NameMismatch { document, expected: name.to_owned(), found: index.name });
     }
-    let invalid = |message: String| RegistryError::InvalidIndex {
-        document: document.clone(),
-        message,
-    };
+    let invalid = |message: String| RegistryError::InvalidIndex { document: document.clone(), message };
     let mut versions = BTreeSet::new();
     for entry in &index.versions {
         let manifest = &entry.manifest;
         let version = &manifest.version;
         manifest
             .validate()
-            .map_err(|source| RegistryError::Manifest {
-                document: format!("{document} ({name} {version})"),
-                source,
-            })?;
+            .map_err(|source| RegistryError::Manifest { document: format!("{document} ({name} {version})"), source })?;
         if manifest.name != name {
             return Err(RegistryError::NameMismatch {
                 document: format!("{document} ({version})"),
@@ -287,15 +217,9 @@ pub fn parse_remote_index(
             });
         }
         if !versions.insert(version.clone()) {
-            return Err(RegistryError::DuplicateVersion {
-                document,
-                name: name.to_owned(),
-                version: version.clone(),
-            });
+            return Err(RegistryError::DuplicateVersion { document, name: name.to_owned(), version: version.clone() });
         }
-        let manifest_size = serde_json::to_vec(manifest)
-            .map(|json| json.len() as u64)
-            .unwrap_or(u64::MAX);
+        let manifest_size = serde_json::to_vec(manifest).map(|json| json.len() as u64).unwrap_or(u64::MAX);
         if manifest_size > limits.manifest {
             return Err(RegistryError::TooLarge {
                 document: format!("the manifest of {name} {version} in {document}"),
@@ -308,12 +232,10 @@ pub fn parse_remote_index(
         }
         let mut paths = BTreeSet::new();
         for file in &entry.files {
-            manifest::validate_bundle_path(&file.path).map_err(|reason| {
-                RegistryError::UnsafePath {
-                    document: document.clone(),
-                    path: file.path.clone(),
-                    reason,
-                }
+            manifest::validate_bundle_path(&file.path).map_err(|reason| RegistryError::UnsafePath {
+                document: document.clone(),
+                path: file.path.clone(),
+                reason,
             })?;
             if !is_lower_hex(&file.sha256, 64) {
                 return Err(invalid(format!(
@@ -329,10 +251,7 @@ pub fn parse_remote_index(
                 });
             }
             if !paths.insert(file.path.as_str()) {
-                return Err(invalid(format!(
-                    "{name} {version} lists {:?} twice",
-                    file.path
-                )));
+                return Err(invalid(format!("{name} {version} lists {:?} twice", file.path)));
             }
         }
         // A path that is both a file and a folder ("a" and "a/b") cannot be
@@ -341,9 +260,7 @@ pub fn parse_remote_index(
             let mut prefix = String::new();
             for segment in path.split('/') {
                 if !prefix.is_empty() && paths.contains(prefix.as_str()) {
-                    return Err(invalid(format!(
-                        "{name} {version} lists {prefix:?} both as a file and as a folder"
-                    )));
+                    return Err(invalid(format!("{name} {version} lists {prefix:?} both as a file and as a folder")));
                 }
                 if !prefix.is_empty() {
                     prefix.push('/');
@@ -366,18 +283,10 @@ pub fn verify_blob(sha256: &str, length: u64, bytes: &[u8]) -> Result<(), Regist
     check_length_and_hash(&blob_path(sha256), sha256, length, bytes)
 }
 
-fn check_length_and_hash(
-    document: &str,
-    sha256: &str,
-    length: u64,
-    bytes: &[u8],
-) -> Result<(), RegistryError> {
+fn check_length_and_hash(document: &str, sha256: &str, length: u64, bytes: &[u8]) -> Result<(), RegistryError> {
     let actual_length = bytes.len() as u64;
     if actual_length > length {
-        return Err(RegistryError::LongerThanDeclared {
-            document: document.to_owned(),
-            declared: length,
-        });
+        return Err(RegistryError::LongerThanDeclared { document: document.to_owned(), declared: length });
     }
     if actual_length < length {
         return Err(RegistryError::LengthMismatch {
@@ -388,11 +297,7 @@ fn check_length_and_hash(
     }
     let actual = hex::encode(Sha256::digest(bytes));
     if actual != sha256 {
-        return Err(RegistryError::HashMismatch {
-            document: document.to_owned(),
-            expected: sha256.to_owned(),
-            actual,
-        });
+        return Err(RegistryError::HashMismatch { document: document.to_owned(), expected: sha256.to_owned(), actual });
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use registry::author::documents;
 use registry::{
-    ClientOptions, Expiry, Fetched, Limits, PublishOptions, PublishReport, Refresh, RegistryClient,
-    RegistryError, RegistrySource, Root, SigningKey, Snapshot, SnapshotCheck, TrustAnchor,
+    ClientOptions, Expiry, Fetched, Limits, PublishOptions, PublishReport, Refresh, RegistryClient, RegistryError,
+    RegistrySource, Root, SigningKey, Snapshot, SnapshotCheck, TrustAnchor,
 };
 use tempfile::TempDir;
 
@@ -36,8 +36,7 @@ impl Fixture {
     fn new() -> Self {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let key = key(1);
-        registry::init(&temp.path().join("registry"), &key, &key, Expiry::default())
-            .expect("init an empty registry");
+        registry::init(&temp.path().join("registry"), &key, &key, Expiry::default()).expect("init an empty registry");
         Self { temp, key }
     }
 
@@ -46,18 +45,13 @@ impl Fixture {
     }
 
     fn remote_dir(&self, name: &str, version: &str) -> PathBuf {
-        self.temp
-            .path()
-            .join("remotes-src")
-            .join(format!("{name}-{version}"))
+        self.temp.path().join("remotes-src").join(format!("{name}-{version}"))
     }
 
     fn publish(&self, name: &str, version: &str, files: &[(&str, &[u8])]) -> PublishReport {
         let remote = self.remote_dir(name, version);
-        test_support::sample_remote(&remote, name, version, "^1.0.0", files)
-            .expect("write a sample remote");
-        registry::publish(&self.dir(), &remote, &self.key, &PublishOptions::default())
-            .expect("publish succeeds")
+        test_support::sample_remote(&remote, name, version, "^1.0.0", files).expect("write a sample remote");
+        registry::publish(&self.dir(), &remote, &self.key, &PublishOptions::default()).expect("publish succeeds")
     }
 
     fn read(&self, path: &str) -> Vec<u8> {
@@ -69,25 +63,14 @@ impl Fixture {
     }
 
     fn root(&self) -> Root {
-        registry::verify_root(
-            &self.read("root.json"),
-            &TrustAnchor::Key(self.key.public_key()),
-            now(),
-            &limits(),
-        )
-        .expect("the registry's root verifies with its key")
+        registry::verify_root(&self.read("root.json"), &TrustAnchor::Key(self.key.public_key()), now(), &limits())
+            .expect("the registry's root verifies with its key")
     }
 
     fn snapshot(&self) -> Snapshot {
-        registry::verify_snapshot(
-            &self.root(),
-            &self.read("snapshot.json"),
-            None,
-            now(),
-            &limits(),
-        )
-        .expect("the registry's snapshot verifies")
-        .into_snapshot()
+        registry::verify_snapshot(&self.root(), &self.read("snapshot.json"), None, now(), &limits())
+            .expect("the registry's snapshot verifies")
+            .into_snapshot()
     }
 }
 
@@ -118,14 +101,8 @@ mod keys {
         assert_eq!(parsed.key_id(), original.key_id());
 
         let public_pem = original.public_key().to_pem().expect("encode public key");
-        assert!(
-            public_pem.starts_with("-----BEGIN PUBLIC KEY-----"),
-            "SPKI PEM"
-        );
-        assert_eq!(
-            registry::PublicKey::from_pem(&public_pem).expect("decode public key"),
-            original.public_key()
-        );
+        assert!(public_pem.starts_with("-----BEGIN PUBLIC KEY-----"), "SPKI PEM");
+        assert_eq!(registry::PublicKey::from_pem(&public_pem).expect("decode public key"), original.public_key());
         assert_eq!(original.key_id().len(), 64, "a key id is a hex sha256");
     }
 
@@ -138,21 +115,13 @@ mod keys {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path)
-                .expect("metadata")
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "only the owner may read a signing key");
         }
         let again = SigningKey::generate().write_pem_file(&path);
-        assert!(
-            matches!(again, Err(RegistryError::KeyExists { .. })),
-            "got {again:?}"
-        );
+        assert!(matches!(again, Err(RegistryError::KeyExists { .. })), "got {again:?}");
         assert_eq!(
-            SigningKey::read_pem_file(&path)
-                .expect("read back")
-                .key_id(),
+            SigningKey::read_pem_file(&path).expect("read back").key_id(),
             key.key_id(),
             "the first key is intact"
         );
@@ -164,10 +133,7 @@ mod keys {
         let debug = format!("{key:?}");
         assert!(debug.contains(&key.key_id()));
         let secret_hex = hex::encode([7u8; 32]);
-        assert!(
-            !debug.contains(&secret_hex),
-            "the secret must never be printed"
-        );
+        assert!(!debug.contains(&secret_hex), "the secret must never be printed");
     }
 
     #[test]
@@ -179,9 +145,7 @@ mod keys {
         assert_eq!(from_hex, TrustAnchor::Key(public));
 
         let pub_path = fixture.temp.path().join("registry.pub");
-        public
-            .write_pem_file(&pub_path)
-            .expect("write registry.pub");
+        public.write_pem_file(&pub_path).expect("write registry.pub");
         let from_pem = TrustAnchor::parse(&pub_path.display().to_string()).expect("a PEM file");
         assert_eq!(from_pem, TrustAnchor::Key(public));
 
@@ -193,10 +157,7 @@ mod keys {
 
         for bad in ["", "not-a-key", "abcd", &"g".repeat(64)] {
             let result = TrustAnchor::parse(bad);
-            assert!(
-                matches!(result, Err(RegistryError::TrustAnchor { .. })),
-                "{bad:?} gave {result:?}"
-            );
+            assert!(matches!(result, Err(RegistryError::TrustAnchor { .. })), "{bad:?} gave {result:?}");
         }
     }
 }
@@ -210,14 +171,8 @@ mod signing {
         let root = fixture.root();
         assert_eq!(root.version, 1);
         assert_eq!(root.roles.root.keyids, vec![fixture.key.key_id()]);
-        let check = registry::verify_snapshot(
-            &root,
-            &fixture.read("snapshot.json"),
-            None,
-            now(),
-            &limits(),
-        )
-        .expect("verifies");
+        let check =
+            registry::verify_snapshot(&root, &fixture.read("snapshot.json"), None, now(), &limits()).expect("verifies");
         assert!(check.is_fresh());
         assert_eq!(check.snapshot().version, 1);
         assert!(check.snapshot().remotes.is_empty());
@@ -226,50 +181,27 @@ mod signing {
     #[test]
     fn a_changed_signed_field_is_refused() {
         let fixture = Fixture::new();
-        let tampered = edit_json(&fixture.read("snapshot.json"), |value| {
-            value["signed"]["version"] = 99.into()
-        });
+        let tampered = edit_json(&fixture.read("snapshot.json"), |value| value["signed"]["version"] = 99.into());
         let result = registry::verify_snapshot(&fixture.root(), &tampered, None, now(), &limits());
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::BadSignature {
-                    role: "snapshot",
-                    ..
-                })
-            ),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::BadSignature { role: "snapshot", .. })), "got {result:?}");
     }
 
     #[test]
     fn an_added_unknown_field_is_covered_by_the_signature() {
         let fixture = Fixture::new();
-        let tampered = edit_json(&fixture.read("snapshot.json"), |value| {
-            value["signed"]["mirror"] = "evil".into()
-        });
+        let tampered = edit_json(&fixture.read("snapshot.json"), |value| value["signed"]["mirror"] = "evil".into());
         let result = registry::verify_snapshot(&fixture.root(), &tampered, None, now(), &limits());
-        assert!(
-            matches!(result, Err(RegistryError::BadSignature { .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::BadSignature { .. })), "got {result:?}");
     }
 
     #[test]
     fn unknown_fields_that_were_signed_are_accepted_and_kept() {
         let fixture = Fixture::new();
         let mut snapshot = fixture.snapshot();
-        snapshot.extra.insert(
-            "futureField".into(),
-            serde_json::json!({ "nested": [1, 2] }),
-        );
+        snapshot.extra.insert("futureField".into(), serde_json::json!({ "nested": [1, 2] }));
         let bytes = sign_snapshot(&snapshot, &[&fixture.key]);
-        let verified = registry::verify_snapshot(&fixture.root(), &bytes, None, now(), &limits())
-            .expect("verifies");
-        assert_eq!(
-            verified.snapshot().extra.get("futureField"),
-            Some(&serde_json::json!({ "nested": [1, 2] }))
-        );
+        let verified = registry::verify_snapshot(&fixture.root(), &bytes, None, now(), &limits()).expect("verifies");
+        assert_eq!(verified.snapshot().extra.get("futureField"), Some(&serde_json::json!({ "nested": [1, 2] })));
     }
 
     #[test]
@@ -289,90 +221,38 @@ mod signing {
         let fixture = Fixture::new();
         let bytes = sign_snapshot(&fixture.snapshot(), &[]);
         let result = registry::verify_snapshot(&fixture.root(), &bytes, None, now(), &limits());
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::ThresholdNotMet {
-                    valid: 0,
-                    threshold: 1,
-                    ..
-                })
-            ),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::ThresholdNotMet { valid: 0, threshold: 1, .. })), "got {result:?}");
     }
 
     #[test]
     fn a_root_handed_in_as_a_snapshot_is_refused_by_type() {
         let fixture = Fixture::new();
-        let result = registry::verify_snapshot(
-            &fixture.root(),
-            &fixture.read("root.json"),
-            None,
-            now(),
-            &limits(),
-        );
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::WrongType {
-                    expected: "snapshot",
-                    ..
-                })
-            ),
-            "got {result:?}"
-        );
+        let result = registry::verify_snapshot(&fixture.root(), &fixture.read("root.json"), None, now(), &limits());
+        assert!(matches!(result, Err(RegistryError::WrongType { expected: "snapshot", .. })), "got {result:?}");
     }
 
     #[test]
     fn thresholds_above_one_count_each_key_once() {
         let (root_key, a, b) = (key(10), key(11), key(12));
-        let root = documents::new_root(
-            1,
-            in_a_year(),
-            &[root_key.public_key()],
-            1,
-            &[a.public_key(), b.public_key()],
-            2,
-        )
-        .expect("a root with a 2-of-2 snapshot role");
+        let root =
+            documents::new_root(1, in_a_year(), &[root_key.public_key()], 1, &[a.public_key(), b.public_key()], 2)
+                .expect("a root with a 2-of-2 snapshot role");
         let root_bytes = documents::sign_root(&root, &[&root_key]).expect("sign root");
-        let root = registry::verify_root(
-            &root_bytes,
-            &TrustAnchor::Key(root_key.public_key()),
-            now(),
-            &limits(),
-        )
-        .expect("root");
+        let root = registry::verify_root(&root_bytes, &TrustAnchor::Key(root_key.public_key()), now(), &limits())
+            .expect("root");
         let snapshot = documents::empty_snapshot(in_a_year());
 
         let one = sign_snapshot(&snapshot, &[&a]);
         let result = registry::verify_snapshot(&root, &one, None, now(), &limits());
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::ThresholdNotMet {
-                    valid: 1,
-                    threshold: 2,
-                    ..
-                })
-            ),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::ThresholdNotMet { valid: 1, threshold: 2, .. })), "got {result:?}");
 
         // The same signature twice must not count as two.
         let doubled = edit_json(&one, |value| {
             let signature = value["signatures"][0].clone();
-            value["signatures"]
-                .as_array_mut()
-                .expect("signatures")
-                .push(signature);
+            value["signatures"].as_array_mut().expect("signatures").push(signature);
         });
         let result = registry::verify_snapshot(&root, &doubled, None, now(), &limits());
-        assert!(
-            matches!(result, Err(RegistryError::ThresholdNotMet { valid: 1, .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::ThresholdNotMet { valid: 1, .. })), "got {result:?}");
 
         let both = sign_snapshot(&snapshot, &[&a, &b]);
         assert!(registry::verify_snapshot(&root, &both, None, now(), &limits()).is_ok());
@@ -387,52 +267,26 @@ mod signing {
             now(),
             &limits(),
         );
-        assert!(
-            matches!(result, Err(RegistryError::AnchorKeyNotInRoot { .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::AnchorKeyNotInRoot { .. })), "got {result:?}");
     }
 
     #[test]
     fn an_expired_root_is_refused() {
         let root_key = key(3);
         let past = Timestamp::from_second(1_000_000_000).expect("2001");
-        let root = documents::new_root(
-            1,
-            past,
-            &[root_key.public_key()],
-            1,
-            &[root_key.public_key()],
-            1,
-        )
-        .expect("root");
+        let root =
+            documents::new_root(1, past, &[root_key.public_key()], 1, &[root_key.public_key()], 1).expect("root");
         let bytes = documents::sign_root(&root, &[&root_key]).expect("sign");
-        let result = registry::verify_root(
-            &bytes,
-            &TrustAnchor::Key(root_key.public_key()),
-            now(),
-            &limits(),
-        );
-        assert!(
-            matches!(&result, Err(error) if error.is_expired()),
-            "got {result:?}"
-        );
+        let result = registry::verify_root(&bytes, &TrustAnchor::Key(root_key.public_key()), now(), &limits());
+        assert!(matches!(&result, Err(error) if error.is_expired()), "got {result:?}");
     }
 
     #[test]
     fn errors_name_the_origin_once_a_client_adds_it() {
-        let error = RegistryError::Rollback {
-            document: "snapshot.json".into(),
-            found: 7,
-            seen: 9,
-        };
-        let message = error
-            .with_origin("https://example.test/snapshot.json")
-            .to_string();
+        let error = RegistryError::Rollback { document: "snapshot.json".into(), found: 7, seen: 9 };
+        let message = error.with_origin("https://example.test/snapshot.json").to_string();
         assert!(
-            message.starts_with(
-                "snapshot.json from https://example.test/snapshot.json is version 7 but version 9"
-            ),
+            message.starts_with("snapshot.json from https://example.test/snapshot.json is version 7 but version 9"),
             "{message}"
         );
         assert!(message.contains("rollback"), "{message}");
@@ -447,36 +301,20 @@ mod root_rotation {
         let fixture = Fixture::new();
         let first = fixture.root();
         let new_key = key(2);
-        let report = registry::rotate_root(
-            &fixture.dir(),
-            &fixture.key,
-            &new_key,
-            &new_key,
-            Expiry::default(),
-        )
-        .expect("rotate");
+        let report =
+            registry::rotate_root(&fixture.dir(), &fixture.key, &new_key, &new_key, Expiry::default()).expect("rotate");
         assert_eq!(report.root_version, 2);
         assert_eq!(report.snapshot_version, 2);
 
         let second_bytes = fixture.read("roots/2.root.json");
-        assert_eq!(
-            second_bytes,
-            fixture.read("root.json"),
-            "root.json is the newest root"
-        );
-        let second = registry::verify_root_chain(&first, &[&second_bytes], &limits())
-            .expect("the chain verifies");
+        assert_eq!(second_bytes, fixture.read("root.json"), "root.json is the newest root");
+        let second = registry::verify_root_chain(&first, &[&second_bytes], &limits()).expect("the chain verifies");
         assert_eq!(second.version, 2);
         assert_eq!(second.roles.root.keyids, vec![new_key.key_id()]);
 
         // The same through verify_root with the old root as the anchor.
-        let via_anchor = registry::verify_root(
-            &second_bytes,
-            &TrustAnchor::Root(first.clone()),
-            now(),
-            &limits(),
-        )
-        .expect("verifies");
+        let via_anchor = registry::verify_root(&second_bytes, &TrustAnchor::Root(first.clone()), now(), &limits())
+            .expect("verifies");
         assert_eq!(via_anchor, second);
 
         // The re-signed snapshot verifies under both roots, so no client is
@@ -486,16 +324,9 @@ mod root_rotation {
         assert!(registry::verify_snapshot(&second, &snapshot, None, now(), &limits()).is_ok());
 
         // The old key alone no longer anchors the registry.
-        let result = registry::verify_root(
-            &second_bytes,
-            &TrustAnchor::Key(fixture.key.public_key()),
-            now(),
-            &limits(),
-        );
-        assert!(
-            matches!(result, Err(RegistryError::AnchorKeyNotInRoot { .. })),
-            "got {result:?}"
-        );
+        let result =
+            registry::verify_root(&second_bytes, &TrustAnchor::Key(fixture.key.public_key()), now(), &limits());
+        assert!(matches!(result, Err(RegistryError::AnchorKeyNotInRoot { .. })), "got {result:?}");
     }
 
     #[test]
@@ -503,19 +334,11 @@ mod root_rotation {
         let fixture = Fixture::new();
         let first = fixture.root();
         let usurper = key(66);
-        let forged = documents::rotated_root(
-            &first,
-            &[usurper.public_key()],
-            &[usurper.public_key()],
-            in_a_year(),
-        )
-        .expect("root");
+        let forged = documents::rotated_root(&first, &[usurper.public_key()], &[usurper.public_key()], in_a_year())
+            .expect("root");
         let bytes = documents::sign_root(&forged, &[&usurper]).expect("sign");
         let result = registry::verify_root_chain(&first, &[&bytes], &limits());
-        assert!(
-            matches!(result, Err(RegistryError::UnknownKey { role: "root", .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::UnknownKey { role: "root", .. })), "got {result:?}");
     }
 
     #[test]
@@ -523,21 +346,12 @@ mod root_rotation {
         let fixture = Fixture::new();
         let first = fixture.root();
         let new_key = key(5);
-        let next = documents::rotated_root(
-            &first,
-            &[new_key.public_key()],
-            &[new_key.public_key()],
-            in_a_year(),
-        )
-        .expect("root");
-        let bytes =
-            documents::sign_root(&next, &[&fixture.key]).expect("signed by the old key only");
+        let next = documents::rotated_root(&first, &[new_key.public_key()], &[new_key.public_key()], in_a_year())
+            .expect("root");
+        let bytes = documents::sign_root(&next, &[&fixture.key]).expect("signed by the old key only");
         let result = registry::verify_root_chain(&first, &[&bytes], &limits());
         assert!(
-            matches!(
-                result,
-                Err(RegistryError::UnknownKey { .. } | RegistryError::ThresholdNotMet { .. })
-            ),
+            matches!(result, Err(RegistryError::UnknownKey { .. } | RegistryError::ThresholdNotMet { .. })),
             "got {result:?}"
         );
     }
@@ -546,64 +360,27 @@ mod root_rotation {
     fn skipping_a_version_is_refused() {
         let fixture = Fixture::new();
         let first = fixture.root();
-        let mut third = documents::rotated_root(
-            &first,
-            &[fixture.key.public_key()],
-            &[fixture.key.public_key()],
-            in_a_year(),
-        )
-        .expect("root");
+        let mut third =
+            documents::rotated_root(&first, &[fixture.key.public_key()], &[fixture.key.public_key()], in_a_year())
+                .expect("root");
         third.version = 3;
         let bytes = documents::sign_root(&third, &[&fixture.key]).expect("sign");
         let chained = registry::verify_root_chain(&first, &[&bytes], &limits());
-        assert!(
-            matches!(
-                chained,
-                Err(RegistryError::RootVersionGap {
-                    expected: 2,
-                    found: 3,
-                    ..
-                })
-            ),
-            "got {chained:?}"
-        );
+        assert!(matches!(chained, Err(RegistryError::RootVersionGap { expected: 2, found: 3, .. })), "got {chained:?}");
         let direct = registry::verify_root(&bytes, &TrustAnchor::Root(first), now(), &limits());
-        assert!(
-            matches!(direct, Err(RegistryError::RootVersionGap { .. })),
-            "got {direct:?}"
-        );
+        assert!(matches!(direct, Err(RegistryError::RootVersionGap { .. })), "got {direct:?}");
     }
 
     #[test]
     fn an_older_root_than_the_trusted_one_is_a_rollback() {
         let fixture = Fixture::new();
         let first_bytes = fixture.read("root.json");
-        registry::rotate_root(
-            &fixture.dir(),
-            &fixture.key,
-            &fixture.key,
-            &fixture.key,
-            Expiry::default(),
-        )
-        .expect("renew");
+        registry::rotate_root(&fixture.dir(), &fixture.key, &fixture.key, &fixture.key, Expiry::default())
+            .expect("renew");
         let second = fixture.root();
-        assert_eq!(
-            second.version, 2,
-            "renewing with the same keys still makes a new version"
-        );
-        let result =
-            registry::verify_root(&first_bytes, &TrustAnchor::Root(second), now(), &limits());
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::Rollback {
-                    found: 1,
-                    seen: 2,
-                    ..
-                })
-            ),
-            "got {result:?}"
-        );
+        assert_eq!(second.version, 2, "renewing with the same keys still makes a new version");
+        let result = registry::verify_root(&first_bytes, &TrustAnchor::Root(second), now(), &limits());
+        assert!(matches!(result, Err(RegistryError::Rollback { found: 1, seen: 2, .. })), "got {result:?}");
     }
 
     #[test]
@@ -611,15 +388,10 @@ mod root_rotation {
         let fixture = Fixture::new();
         let trusted = fixture.root();
         let mut other = trusted.clone();
-        other.expires = in_a_year()
-            .checked_add(jiff::SignedDuration::from_hours(1))
-            .expect("later");
+        other.expires = in_a_year().checked_add(jiff::SignedDuration::from_hours(1)).expect("later");
         let bytes = documents::sign_root(&other, &[&fixture.key]).expect("sign");
         let result = registry::verify_root(&bytes, &TrustAnchor::Root(trusted), now(), &limits());
-        assert!(
-            matches!(result, Err(RegistryError::RootForked { version: 1, .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::RootForked { version: 1, .. })), "got {result:?}");
     }
 }
 
@@ -634,15 +406,8 @@ mod snapshot {
         let root = fixture.root();
         let result = registry::verify_snapshot(&root, &old, Some(2), now(), &limits());
         match result {
-            Err(
-                error @ RegistryError::Rollback {
-                    found: 1, seen: 2, ..
-                },
-            ) => {
-                assert!(
-                    error.to_string().contains("possible rollback attack"),
-                    "{error}"
-                );
+            Err(error @ RegistryError::Rollback { found: 1, seen: 2, .. }) => {
+                assert!(error.to_string().contains("possible rollback attack"), "{error}");
             }
             other => panic!("expected a rollback error, got {other:?}"),
         }
@@ -658,47 +423,27 @@ mod snapshot {
         snapshot.version = 2;
         snapshot.expires = Timestamp::from_second(1_600_000_000).expect("2020");
         let bytes = sign_snapshot(&snapshot, &[&fixture.key]);
-        let check = registry::verify_snapshot(&fixture.root(), &bytes, Some(1), now(), &limits())
-            .expect("signed and newer");
-        assert!(
-            matches!(check, SnapshotCheck::Expired(ref expired) if expired.version == 2),
-            "got {check:?}"
-        );
+        let check =
+            registry::verify_snapshot(&fixture.root(), &bytes, Some(1), now(), &limits()).expect("signed and newer");
+        assert!(matches!(check, SnapshotCheck::Expired(ref expired) if expired.version == 2), "got {check:?}");
         assert!(!check.is_fresh());
     }
 
     #[test]
     fn an_oversize_snapshot_is_refused_before_parsing() {
         let fixture = Fixture::new();
-        let small = Limits {
-            snapshot: 64,
-            ..Limits::default()
-        };
-        let result = registry::verify_snapshot(
-            &fixture.root(),
-            &fixture.read("snapshot.json"),
-            None,
-            now(),
-            &small,
-        );
-        assert!(
-            matches!(result, Err(RegistryError::TooLarge { limit: 64, .. })),
-            "got {result:?}"
-        );
+        let small = Limits { snapshot: 64, ..Limits::default() };
+        let result = registry::verify_snapshot(&fixture.root(), &fixture.read("snapshot.json"), None, now(), &small);
+        assert!(matches!(result, Err(RegistryError::TooLarge { limit: 64, .. })), "got {result:?}");
     }
 
     #[test]
     fn garbage_is_malformed() {
         let fixture = Fixture::new();
-        for garbage in [
-            &b""[..],
-            b"{",
-            b"[]",
-            br#"{"signed": 1, "signatures": []}"#,
-            br#"{"signed": {}, "signatures": []}"#,
-        ] {
-            let result =
-                registry::verify_snapshot(&fixture.root(), garbage, None, now(), &limits());
+        for garbage in
+            [&b""[..], b"{", b"[]", br#"{"signed": 1, "signatures": []}"#, br#"{"signed": {}, "signatures": []}"#]
+        {
+            let result = registry::verify_snapshot(&fixture.root(), garbage, None, now(), &limits());
             assert!(
                 matches!(result, Err(RegistryError::Malformed { .. })),
                 "{:?} gave {result:?}",
@@ -721,29 +466,18 @@ mod index {
     }
 
     fn entry_for(bytes: &[u8]) -> SnapshotEntry {
-        SnapshotEntry {
-            sha256: registry::sha256_hex(bytes),
-            length: bytes.len() as u64,
-        }
+        SnapshotEntry { sha256: registry::sha256_hex(bytes), length: bytes.len() as u64 }
     }
 
     #[test]
     fn a_published_index_verifies_against_its_snapshot_entry() {
         let (fixture, bytes) = published();
         let snapshot = fixture.snapshot();
-        let entry = snapshot
-            .remotes
-            .get("alpha")
-            .expect("the snapshot lists alpha");
-        let index =
-            registry::verify_remote_index(entry, "alpha", &bytes, &limits()).expect("verifies");
+        let entry = snapshot.remotes.get("alpha").expect("the snapshot lists alpha");
+        let index = registry::verify_remote_index(entry, "alpha", &bytes, &limits()).expect("verifies");
         let version = index.versions.first().expect("one version");
         assert_eq!(version.manifest.version.to_string(), "1.0.0");
-        let paths: Vec<&str> = version
-            .files
-            .iter()
-            .map(|file| file.path.as_str())
-            .collect();
+        let paths: Vec<&str> = version.files.iter().map(|file| file.path.as_str()).collect();
         assert_eq!(paths, ["assets/app.js", "remote.json", "remoteEntry.js"]);
     }
 
@@ -755,72 +489,42 @@ mod index {
         let last = changed.len() - 2;
         changed[last] = b' ';
         let result = registry::verify_remote_index(&entry, "alpha", &changed, &limits());
-        assert!(
-            matches!(result, Err(RegistryError::HashMismatch { .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::HashMismatch { .. })), "got {result:?}");
 
         let mut longer = bytes;
         longer.push(b'\n');
         let result = registry::verify_remote_index(&entry, "alpha", &longer, &limits());
-        assert!(
-            matches!(result, Err(RegistryError::LongerThanDeclared { .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::LongerThanDeclared { .. })), "got {result:?}");
     }
 
     #[test]
     fn unsafe_paths_are_refused() {
         let (_fixture, bytes) = published();
-        for path in [
-            "../escape.js",
-            "/etc/passwd",
-            "assets\\app.js",
-            "assets/../../x",
-            "C:/x",
-            "a//b",
-            "./a",
-            "",
-        ] {
-            let edited = edit_json(&bytes, |value| {
-                value["versions"][0]["files"][0]["path"] = path.into()
-            });
-            let result =
-                registry::verify_remote_index(&entry_for(&edited), "alpha", &edited, &limits());
-            assert!(
-                matches!(result, Err(RegistryError::UnsafePath { .. })),
-                "{path:?} gave {result:?}"
-            );
+        for path in ["../escape.js", "/etc/passwd", "assets\\app.js", "assets/../../x", "C:/x", "a//b", "./a", ""] {
+            let edited = edit_json(&bytes, |value| value["versions"][0]["files"][0]["path"] = path.into());
+            let result = registry::verify_remote_index(&entry_for(&edited), "alpha", &edited, &limits());
+            assert!(matches!(result, Err(RegistryError::UnsafePath { .. })), "{path:?} gave {result:?}");
         }
     }
 
     #[test]
     fn structural_problems_are_refused() {
         let (_fixture, bytes) = published();
-        let check = |what: &str,
-                     edit: &dyn Fn(&mut serde_json::Value),
-                     expected: &dyn Fn(&RegistryError) -> bool| {
+        let check = |what: &str, edit: &dyn Fn(&mut serde_json::Value), expected: &dyn Fn(&RegistryError) -> bool| {
             let edited = edit_json(&bytes, |value| edit(value));
-            let result =
-                registry::verify_remote_index(&entry_for(&edited), "alpha", &edited, &limits());
+            let result = registry::verify_remote_index(&entry_for(&edited), "alpha", &edited, &limits());
             match result {
                 Err(error) => assert!(expected(&error), "{what}: unexpected error {error:?}"),
                 Ok(_) => panic!("{what}: was accepted"),
             }
         };
-        check(
-            "missing entry file",
-            &|v| v["versions"][0]["manifest"]["entry"] = "missing.js".into(),
-            &|e| matches!(e, RegistryError::InvalidIndex { .. }),
-        );
-        check("index name", &|v| v["name"] = "beta".into(), &|e| {
+        check("missing entry file", &|v| v["versions"][0]["manifest"]["entry"] = "missing.js".into(), &|e| {
+            matches!(e, RegistryError::InvalidIndex { .. })
+        });
+        check("index name", &|v| v["name"] = "beta".into(), &|e| matches!(e, RegistryError::NameMismatch { .. }));
+        check("manifest name", &|v| v["versions"][0]["manifest"]["name"] = "beta".into(), &|e| {
             matches!(e, RegistryError::NameMismatch { .. })
         });
-        check(
-            "manifest name",
-            &|v| v["versions"][0]["manifest"]["name"] = "beta".into(),
-            &|e| matches!(e, RegistryError::NameMismatch { .. }),
-        );
         check(
             "duplicate version",
             &|v| {
@@ -834,19 +538,14 @@ mod index {
             &|v| v["versions"][0]["manifest"]["requires"] = serde_json::json!({ "alpha": "^1" }),
             &|e| matches!(e, RegistryError::Manifest { .. }),
         );
-        check(
-            "bad range",
-            &|v| v["versions"][0]["manifest"]["hostApi"] = "not a range".into(),
-            &|e| matches!(e, RegistryError::Malformed { .. }),
-        );
+        check("bad range", &|v| v["versions"][0]["manifest"]["hostApi"] = "not a range".into(), &|e| {
+            matches!(e, RegistryError::Malformed { .. })
+        });
         check(
             "duplicate path",
             &|v| {
                 let file = v["versions"][0]["files"][0].clone();
-                v["versions"][0]["files"]
-                    .as_array_mut()
-                    .expect("files")
-                    .push(file);
+                v["versions"][0]["files"].as_array_mut().expect("files").push(file);
             },
             &|e| matches!(e, RegistryError::InvalidIndex { .. }),
         );
@@ -855,23 +554,16 @@ mod index {
             &|v| {
                 let mut file = v["versions"][0]["files"][0].clone();
                 file["path"] = "assets".into();
-                v["versions"][0]["files"]
-                    .as_array_mut()
-                    .expect("files")
-                    .push(file);
+                v["versions"][0]["files"].as_array_mut().expect("files").push(file);
             },
             &|e| matches!(e, RegistryError::InvalidIndex { .. }),
         );
-        check(
-            "bad hash",
-            &|v| v["versions"][0]["files"][0]["sha256"] = "ABC".into(),
-            &|e| matches!(e, RegistryError::InvalidIndex { .. }),
-        );
-        check(
-            "huge file",
-            &|v| v["versions"][0]["files"][0]["length"] = (1u64 << 40).into(),
-            &|e| matches!(e, RegistryError::TooLarge { .. }),
-        );
+        check("bad hash", &|v| v["versions"][0]["files"][0]["sha256"] = "ABC".into(), &|e| {
+            matches!(e, RegistryError::InvalidIndex { .. })
+        });
+        check("huge file", &|v| v["versions"][0]["files"][0]["length"] = (1u64 << 40).into(), &|e| {
+            matches!(e, RegistryError::TooLarge { .. })
+        });
     }
 
     #[test]
@@ -879,18 +571,12 @@ mod index {
         let data = b"hello";
         let sha = registry::sha256_hex(data);
         assert!(registry::verify_blob(&sha, 5, data).is_ok());
-        assert!(matches!(
-            registry::verify_blob(&sha, 5, b"hellO"),
-            Err(RegistryError::HashMismatch { .. })
-        ));
+        assert!(matches!(registry::verify_blob(&sha, 5, b"hellO"), Err(RegistryError::HashMismatch { .. })));
         assert!(matches!(
             registry::verify_blob(&sha, 5, b"hell"),
             Err(RegistryError::LengthMismatch { actual: 4, .. })
         ));
-        assert!(matches!(
-            registry::verify_blob(&sha, 5, b"hello!"),
-            Err(RegistryError::LongerThanDeclared { .. })
-        ));
+        assert!(matches!(registry::verify_blob(&sha, 5, b"hello!"), Err(RegistryError::LongerThanDeclared { .. })));
     }
 }
 
@@ -901,10 +587,7 @@ mod publish {
     fn publishing_writes_blobs_an_index_entry_and_a_new_snapshot() {
         let fixture = Fixture::new();
         let report = fixture.publish("alpha", "1.0.0", &[("assets/app.js", b"console.log(1)")]);
-        assert_eq!(
-            (report.name.as_str(), report.version.to_string().as_str()),
-            ("alpha", "1.0.0")
-        );
+        assert_eq!((report.name.as_str(), report.version.to_string().as_str()), ("alpha", "1.0.0"));
         assert_eq!(report.files, 3);
         assert_eq!(report.blobs_written, 3);
         assert_eq!(report.snapshot_version, 2);
@@ -912,26 +595,17 @@ mod publish {
         let snapshot = fixture.snapshot();
         assert_eq!(snapshot.version, 2);
         let entry = &snapshot.remotes["alpha"];
-        let index = registry::verify_remote_index(
-            entry,
-            "alpha",
-            &fixture.read("remotes/alpha.json"),
-            &limits(),
-        )
-        .expect("index");
+        let index = registry::verify_remote_index(entry, "alpha", &fixture.read("remotes/alpha.json"), &limits())
+            .expect("index");
         for file in &index.versions[0].files {
             let blob = fixture.read(&registry::blob_path(&file.sha256));
-            registry::verify_blob(&file.sha256, file.length, &blob)
-                .expect("every blob matches its index entry");
+            registry::verify_blob(&file.sha256, file.length, &blob).expect("every blob matches its index entry");
         }
 
         // A second version shares unchanged files.
         let second = fixture.publish("alpha", "1.1.0", &[("assets/app.js", b"console.log(1)")]);
         assert_eq!(second.snapshot_version, 3);
-        assert!(
-            second.blobs_reused >= 1,
-            "assets/app.js is already stored: {second:?}"
-        );
+        assert!(second.blobs_reused >= 1, "assets/app.js is already stored: {second:?}");
         let snapshot = fixture.snapshot();
         let index = registry::verify_remote_index(
             &snapshot.remotes["alpha"],
@@ -940,11 +614,7 @@ mod publish {
             &limits(),
         )
         .expect("index");
-        let versions: Vec<String> = index
-            .versions
-            .iter()
-            .map(|v| v.manifest.version.to_string())
-            .collect();
+        let versions: Vec<String> = index.versions.iter().map(|v| v.manifest.version.to_string()).collect();
         assert_eq!(versions, ["1.0.0", "1.1.0"]);
     }
 
@@ -954,31 +624,15 @@ mod publish {
         fixture.publish("alpha", "1.0.0", &[]);
         let before = fixture.read("snapshot.json");
         let remote = fixture.remote_dir("alpha", "1.0.0-again");
-        test_support::sample_remote(
-            &remote,
-            "alpha",
-            "1.0.0",
-            "^1.0.0",
-            &[("changed.js", b"new")],
-        )
-        .expect("remote");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        );
+        test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[("changed.js", b"new")]).expect("remote");
+        let result = registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default());
         match result {
             Err(error @ RegistryError::VersionExists { .. }) => {
                 assert!(error.to_string().contains("bump `version`"), "{error}");
             }
             other => panic!("expected VersionExists, got {other:?}"),
         }
-        assert_eq!(
-            fixture.read("snapshot.json"),
-            before,
-            "the snapshot is untouched"
-        );
+        assert_eq!(fixture.read("snapshot.json"), before, "the snapshot is untouched");
     }
 
     #[cfg(unix)]
@@ -988,12 +642,7 @@ mod publish {
         let remote = fixture.remote_dir("alpha", "1.0.0");
         test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[]).expect("remote");
         std::os::unix::fs::symlink("/etc/passwd", remote.join("passwd")).expect("symlink");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        );
+        let result = registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default());
         assert!(
             matches!(result, Err(RegistryError::Symlink { ref path }) if path.ends_with("passwd")),
             "got {result:?}"
@@ -1006,14 +655,8 @@ mod publish {
     fn a_file_name_with_a_backslash_is_refused() {
         let fixture = Fixture::new();
         let remote = fixture.remote_dir("alpha", "1.0.0");
-        test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[("a\\b.js", b"x")])
-            .expect("remote");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        );
+        test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[("a\\b.js", b"x")]).expect("remote");
+        let result = registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default());
         assert!(
             matches!(result, Err(RegistryError::UnsafePath { ref path, .. }) if path == "a\\b.js"),
             "got {result:?}"
@@ -1030,12 +673,7 @@ mod publish {
             r#"{{"name":"alpha","version":"1.0.0","entry":"remoteEntry.js","hostApi":"^1","shared":{{}},"description":"{padding}"}}"#
         );
         std::fs::write(remote.join("remote.json"), manifest).expect("write");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        );
+        let result = registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default());
         assert!(
             matches!(result, Err(RegistryError::TooLarge { limit, .. }) if limit == registry::MAX_MANIFEST_BYTES),
             "got {result:?}"
@@ -1046,14 +684,8 @@ mod publish {
     fn a_malformed_manifest_is_refused_with_the_field_named() {
         let fixture = Fixture::new();
         let remote = fixture.remote_dir("alpha", "1.0.0");
-        test_support::sample_remote(&remote, "alpha", "1.0.0", "definitely not semver", &[])
-            .expect("remote");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        );
+        test_support::sample_remote(&remote, "alpha", "1.0.0", "definitely not semver", &[]).expect("remote");
+        let result = registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default());
         match result {
             Err(error @ RegistryError::Manifest { .. }) => {
                 assert!(error.to_string().contains("hostApi"), "{error}")
@@ -1068,16 +700,8 @@ mod publish {
         let remote = fixture.remote_dir("alpha", "1.0.0");
         test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[]).expect("remote");
         std::fs::remove_file(remote.join("remoteEntry.js")).expect("remove the entry");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        );
-        assert!(
-            matches!(result, Err(RegistryError::EntryMissing { .. })),
-            "got {result:?}"
-        );
+        let result = registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default());
+        assert!(matches!(result, Err(RegistryError::EntryMissing { .. })), "got {result:?}");
     }
 
     #[test]
@@ -1097,12 +721,8 @@ mod publish {
             }
             other => panic!("expected Incompatible, got {other:?}"),
         }
-        let warn = PublishOptions {
-            refuse_incompatible: false,
-            ..refuse
-        };
-        let report = registry::publish(&fixture.dir(), &remote, &fixture.key, &warn)
-            .expect("published with a warning");
+        let warn = PublishOptions { refuse_incompatible: false, ..refuse };
+        let report = registry::publish(&fixture.dir(), &remote, &fixture.key, &warn).expect("published with a warning");
         assert_eq!(report.incompatibilities.len(), 1, "{report:?}");
     }
 
@@ -1111,50 +731,22 @@ mod publish {
         let fixture = Fixture::new();
         let remote = fixture.remote_dir("alpha", "1.0.0");
         test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[]).expect("remote");
-        let result = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &key(77),
-            &PublishOptions::default(),
-        );
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::KeyNotAuthorized {
-                    role: "snapshot",
-                    ..
-                })
-            ),
-            "got {result:?}"
-        );
+        let result = registry::publish(&fixture.dir(), &remote, &key(77), &PublishOptions::default());
+        assert!(matches!(result, Err(RegistryError::KeyNotAuthorized { role: "snapshot", .. })), "got {result:?}");
     }
 
     #[test]
     fn init_refuses_an_existing_registry_and_publish_refuses_a_missing_one() {
         let fixture = Fixture::new();
-        let again = registry::init(
-            &fixture.dir(),
-            &fixture.key,
-            &fixture.key,
-            Expiry::default(),
-        );
-        assert!(
-            matches!(again, Err(RegistryError::RegistryExists { .. })),
-            "got {again:?}"
-        );
+        let again = registry::init(&fixture.dir(), &fixture.key, &fixture.key, Expiry::default());
+        assert!(matches!(again, Err(RegistryError::RegistryExists { .. })), "got {again:?}");
 
         let remote = fixture.remote_dir("alpha", "1.0.0");
         test_support::sample_remote(&remote, "alpha", "1.0.0", "^1.0.0", &[]).expect("remote");
         let nowhere = fixture.temp.path().join("nowhere");
         let result = registry::publish(&nowhere, &remote, &fixture.key, &PublishOptions::default());
-        assert!(
-            matches!(result, Err(RegistryError::NotARegistry { .. })),
-            "got {result:?}"
-        );
-        assert!(
-            !nowhere.exists(),
-            "no lock file was left behind in a wrong path"
-        );
+        assert!(matches!(result, Err(RegistryError::NotARegistry { .. })), "got {result:?}");
+        assert!(!nowhere.exists(), "no lock file was left behind in a wrong path");
     }
 
     #[test]
@@ -1162,15 +754,9 @@ mod publish {
         let fixture = Fixture::new();
         fixture.publish("alpha", "1.0.0", &[]);
         let version = manifest::Version::new(1, 0, 0);
-        let report = registry::yank(
-            &fixture.dir(),
-            "alpha",
-            &version,
-            true,
-            &fixture.key,
-            registry::DEFAULT_SNAPSHOT_EXPIRY,
-        )
-        .expect("yank");
+        let report =
+            registry::yank(&fixture.dir(), "alpha", &version, true, &fixture.key, registry::DEFAULT_SNAPSHOT_EXPIRY)
+                .expect("yank");
         assert!(report.changed);
         assert_eq!(report.snapshot_version, 3);
         let snapshot = fixture.snapshot();
@@ -1184,21 +770,11 @@ mod publish {
         assert!(index.versions[0].yanked);
         assert!(index.candidates()[0].yanked);
 
-        let again = registry::yank(
-            &fixture.dir(),
-            "alpha",
-            &version,
-            true,
-            &fixture.key,
-            registry::DEFAULT_SNAPSHOT_EXPIRY,
-        )
-        .expect("yank again");
+        let again =
+            registry::yank(&fixture.dir(), "alpha", &version, true, &fixture.key, registry::DEFAULT_SNAPSHOT_EXPIRY)
+                .expect("yank again");
         assert!(!again.changed);
-        assert_eq!(
-            fixture.snapshot().version,
-            3,
-            "nothing changed, nothing re-signed"
-        );
+        assert_eq!(fixture.snapshot().version, 3, "nothing changed, nothing re-signed");
 
         let missing = registry::yank(
             &fixture.dir(),
@@ -1222,13 +798,8 @@ mod publish {
         // Put the old snapshot back: now the index has a version no snapshot covers.
         fixture.write("snapshot.json", &before);
         let remote = fixture.remote_dir("alpha", "1.0.0");
-        let report = registry::publish(
-            &fixture.dir(),
-            &remote,
-            &fixture.key,
-            &PublishOptions::default(),
-        )
-        .expect("completes");
+        let report =
+            registry::publish(&fixture.dir(), &remote, &fixture.key, &PublishOptions::default()).expect("completes");
         assert!(report.resumed);
         assert_eq!(report.blobs_written, 0, "the blobs were already there");
         let snapshot = fixture.snapshot();
@@ -1254,14 +825,8 @@ mod publish {
                 let version = format!("1.{i}.0");
                 let dir = fixture.remote_dir(name, &version);
                 let content = format!("// build {i}");
-                test_support::sample_remote(
-                    &dir,
-                    name,
-                    &version,
-                    "^1.0.0",
-                    &[("app.js", content.as_bytes())],
-                )
-                .expect("remote");
+                test_support::sample_remote(&dir, name, &version, "^1.0.0", &[("app.js", content.as_bytes())])
+                    .expect("remote");
                 (name.to_owned(), dir)
             })
             .collect();
@@ -1272,16 +837,11 @@ mod publish {
                 .map(|(_, dir)| {
                     let registry_dir = &registry_dir;
                     let key = &fixture.key;
-                    scope.spawn(move || {
-                        registry::publish(registry_dir, dir, key, &PublishOptions::default())
-                    })
+                    scope.spawn(move || registry::publish(registry_dir, dir, key, &PublishOptions::default()))
                 })
                 .collect();
             for handle in handles {
-                handle
-                    .join()
-                    .expect("the thread did not panic")
-                    .expect("every publish succeeds");
+                handle.join().expect("the thread did not panic").expect("every publish succeeds");
             }
         });
         let snapshot = fixture.snapshot();
@@ -1307,8 +867,7 @@ mod transport {
     use test_support::{Fault, RegistryServer};
 
     fn client(source: &str, options: ClientOptions) -> RegistryClient {
-        RegistryClient::new(RegistrySource::parse(source).expect("a source"), options)
-            .expect("a client")
+        RegistryClient::new(RegistrySource::parse(source).expect("a source"), options).expect("a client")
     }
 
     /// The same as `client`, for tests where a local variable shadows it.
@@ -1329,9 +888,7 @@ mod transport {
     async fn served() -> (Fixture, RegistryServer, registry::FileEntry) {
         let fixture = Fixture::new();
         fixture.publish("alpha", "1.0.0", &[("assets/app.js", &[7u8; 10_000])]);
-        let server = RegistryServer::start(fixture.dir())
-            .await
-            .expect("start the server");
+        let server = RegistryServer::start(fixture.dir()).await.expect("start the server");
         let snapshot = fixture.snapshot();
         let index = registry::verify_remote_index(
             &snapshot.remotes["alpha"],
@@ -1340,12 +897,7 @@ mod transport {
             &limits(),
         )
         .expect("index");
-        let blob = index.versions[0]
-            .files
-            .iter()
-            .find(|file| file.path == "assets/app.js")
-            .expect("the asset")
-            .clone();
+        let blob = index.versions[0].files.iter().find(|file| file.path == "assets/app.js").expect("the asset").clone();
         (fixture, server, blob)
     }
 
@@ -1354,10 +906,7 @@ mod transport {
         let cases: &[(&str, Option<&str>)] = &[
             ("file:///srv/registry", Some("file:///srv/registry/")),
             ("/srv/registry", Some("file:///srv/registry/")),
-            (
-                "http://127.0.0.1:8080/reg",
-                Some("http://127.0.0.1:8080/reg/"),
-            ),
+            ("http://127.0.0.1:8080/reg", Some("http://127.0.0.1:8080/reg/")),
             ("HTTPS://example.com", Some("https://example.com/")),
             ("ftp://example.com/reg", None),
             ("s3://bucket/reg", None),
@@ -1374,44 +923,27 @@ mod transport {
             }
         }
         let relative = RegistrySource::parse("some/relative").expect("a relative path");
-        assert!(
-            matches!(relative, RegistrySource::Folder(ref path) if path.is_absolute()),
-            "{relative:?}"
-        );
+        assert!(matches!(relative, RegistrySource::Folder(ref path) if path.is_absolute()), "{relative:?}");
     }
 
     #[tokio::test]
     async fn a_second_fetch_with_the_etag_is_answered_304() {
         let (_fixture, server, _) = served().await;
         let client = client(&server.url(), ClientOptions::default());
-        let first = client
-            .fetch_document("snapshot.json", registry::MAX_SNAPSHOT_BYTES, None)
-            .await
-            .expect("first fetch");
-        let Fetched::Body {
-            etag: Some(etag),
-            bytes,
-        } = first
-        else {
+        let first =
+            client.fetch_document("snapshot.json", registry::MAX_SNAPSHOT_BYTES, None).await.expect("first fetch");
+        let Fetched::Body { etag: Some(etag), bytes } = first else {
             panic!("expected a body with an ETag, got {first:?}")
         };
         assert!(!bytes.is_empty());
-        let second = client
-            .fetch_document("snapshot.json", registry::MAX_SNAPSHOT_BYTES, Some(&etag))
-            .await
-            .expect("second");
+        let second =
+            client.fetch_document("snapshot.json", registry::MAX_SNAPSHOT_BYTES, Some(&etag)).await.expect("second");
         assert_eq!(second, Fetched::NotModified);
 
         let requests = server.requests();
         assert_eq!(requests.len(), 2);
-        assert_eq!(
-            (requests[0].if_none_match.as_deref(), requests[0].status),
-            (None, Some(200))
-        );
-        assert_eq!(
-            (requests[1].if_none_match.as_deref(), requests[1].status),
-            (Some(etag.as_str()), Some(304))
-        );
+        assert_eq!((requests[0].if_none_match.as_deref(), requests[0].status), (None, Some(200)));
+        assert_eq!((requests[1].if_none_match.as_deref(), requests[1].status), (Some(etag.as_str()), Some(304)));
     }
 
     #[tokio::test]
@@ -1420,66 +952,33 @@ mod transport {
         let client = client(&server.url(), ClientOptions::default());
         let anchor = TrustAnchor::Key(fixture.key.public_key());
 
-        let Refresh::Updated {
-            value: root,
-            etag: root_etag,
-            ..
-        } = client
-            .refresh_root(&anchor, None, now())
-            .await
-            .expect("root")
+        let Refresh::Updated { value: root, etag: root_etag, .. } =
+            client.refresh_root(&anchor, None, now()).await.expect("root")
         else {
             panic!("a first fetch has a body");
         };
-        let Refresh::Updated {
-            value: check,
-            etag: snapshot_etag,
-            ..
-        } = client
-            .fetch_snapshot(&root, None, None, now())
-            .await
-            .expect("snapshot")
+        let Refresh::Updated { value: check, etag: snapshot_etag, .. } =
+            client.fetch_snapshot(&root, None, None, now()).await.expect("snapshot")
         else {
             panic!("a first fetch has a body");
         };
         let snapshot = check.into_snapshot();
-        let (index, _) = client
-            .fetch_remote_index("alpha", &snapshot.remotes["alpha"])
-            .await
-            .expect("index");
+        let (index, _) = client.fetch_remote_index("alpha", &snapshot.remotes["alpha"]).await.expect("index");
         for file in &index.versions[0].files {
-            let blob = client
-                .fetch_blob(&file.sha256, file.length)
-                .await
-                .expect("blob");
+            let blob = client.fetch_blob(&file.sha256, file.length).await.expect("blob");
             assert_eq!(blob.len() as u64, file.length);
         }
 
         server.clear_requests();
         let trusted = TrustAnchor::Root(root.clone());
-        let again = client
-            .refresh_root(&trusted, root_etag.as_deref(), now())
-            .await
-            .expect("root again");
+        let again = client.refresh_root(&trusted, root_etag.as_deref(), now()).await.expect("root again");
         assert_eq!(again, Refresh::NotModified);
-        let again = client
-            .fetch_snapshot(
-                &root,
-                Some(snapshot.version),
-                snapshot_etag.as_deref(),
-                now(),
-            )
-            .await
-            .expect("again");
+        let again =
+            client.fetch_snapshot(&root, Some(snapshot.version), snapshot_etag.as_deref(), now()).await.expect("again");
         assert_eq!(again, Refresh::NotModified);
         let requests = server.requests();
         assert_eq!(requests.len(), 2, "{requests:?}");
-        assert!(
-            requests
-                .iter()
-                .all(|r| r.if_none_match.is_some() && r.status == Some(304)),
-            "{requests:?}"
-        );
+        assert!(requests.iter().all(|r| r.if_none_match.is_some() && r.status == Some(304)), "{requests:?}");
     }
 
     #[tokio::test]
@@ -1488,48 +987,19 @@ mod transport {
         let client = client(&server.url(), ClientOptions::default());
         let first = fixture.root();
         let (second_key, third_key) = (key(20), key(30));
-        registry::rotate_root(
-            &fixture.dir(),
-            &fixture.key,
-            &second_key,
-            &second_key,
-            Expiry::default(),
-        )
-        .expect("rotate to 2");
-        registry::rotate_root(
-            &fixture.dir(),
-            &second_key,
-            &third_key,
-            &third_key,
-            Expiry::default(),
-        )
-        .expect("rotate to 3");
+        registry::rotate_root(&fixture.dir(), &fixture.key, &second_key, &second_key, Expiry::default())
+            .expect("rotate to 2");
+        registry::rotate_root(&fixture.dir(), &second_key, &third_key, &third_key, Expiry::default())
+            .expect("rotate to 3");
 
-        let refreshed = client
-            .refresh_root(&TrustAnchor::Root(first), None, now())
-            .await
-            .expect("chains to 3");
-        let Refresh::Updated { value: root, .. } = refreshed else {
-            panic!("expected a new root")
-        };
+        let refreshed = client.refresh_root(&TrustAnchor::Root(first), None, now()).await.expect("chains to 3");
+        let Refresh::Updated { value: root, .. } = refreshed else { panic!("expected a new root") };
         assert_eq!(root.version, 3);
         assert_eq!(root.roles.snapshot.keyids, vec![third_key.key_id()]);
         let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
-        assert_eq!(
-            paths,
-            ["root.json", "roots/2.root.json", "roots/3.root.json"]
-        );
-        let check = client
-            .fetch_snapshot(&root, None, None, now())
-            .await
-            .expect("snapshot under the new root");
-        assert!(matches!(
-            check,
-            Refresh::Updated {
-                value: SnapshotCheck::Fresh(_),
-                ..
-            }
-        ));
+        assert_eq!(paths, ["root.json", "roots/2.root.json", "roots/3.root.json"]);
+        let check = client.fetch_snapshot(&root, None, None, now()).await.expect("snapshot under the new root");
+        assert!(matches!(check, Refresh::Updated { value: SnapshotCheck::Fresh(_), .. }));
     }
 
     #[tokio::test]
@@ -1540,19 +1010,10 @@ mod transport {
         let started = std::time::Instant::now();
         let result = client.fetch_blob(&blob.sha256, blob.length).await;
         let elapsed = started.elapsed();
-        assert!(
-            matches!(result, Err(RegistryError::Timeout { .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::Timeout { .. })), "got {result:?}");
         assert!(result.as_ref().is_err_and(RegistryError::is_network));
-        assert!(
-            elapsed < Duration::from_secs(5),
-            "the 1 s timeout took {elapsed:?}"
-        );
-        assert!(
-            elapsed >= Duration::from_millis(900),
-            "it should have waited for the timeout, took {elapsed:?}"
-        );
+        assert!(elapsed < Duration::from_secs(5), "the 1 s timeout took {elapsed:?}");
+        assert!(elapsed >= Duration::from_millis(900), "it should have waited for the timeout, took {elapsed:?}");
     }
 
     #[tokio::test]
@@ -1560,20 +1021,13 @@ mod transport {
         let (_fixture, server, blob) = served().await;
         let path = registry::blob_path(&blob.sha256);
         let client = client(&server.url(), quick());
-        for fault in [
-            Fault::ExtraBytes(1),
-            Fault::ExtraBytes(100_000),
-            Fault::ExtraBytesWithLength(1),
-        ] {
+        for fault in [Fault::ExtraBytes(1), Fault::ExtraBytes(100_000), Fault::ExtraBytesWithLength(1)] {
             server.set_fault(&path, fault.clone());
             let result = client.fetch_blob(&blob.sha256, blob.length).await;
             match result {
                 Err(error @ RegistryError::LongerThanDeclared { declared, .. }) => {
                     assert_eq!(declared, blob.length);
-                    assert!(
-                        error.to_string().contains("more than the declared"),
-                        "{error}"
-                    );
+                    assert!(error.to_string().contains("more than the declared"), "{error}");
                 }
                 other => panic!("{fault:?}: expected LongerThanDeclared, got {other:?}"),
             }
@@ -1588,20 +1042,11 @@ mod transport {
 
         server.set_fault(&path, Fault::Truncate(100));
         let result = client.fetch_blob(&blob.sha256, blob.length).await;
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::LengthMismatch { actual: 100, .. })
-            ),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::LengthMismatch { actual: 100, .. })), "got {result:?}");
 
         server.set_fault(&path, Fault::CutOff(100));
         let result = client.fetch_blob(&blob.sha256, blob.length).await;
-        assert!(
-            matches!(result, Err(RegistryError::Transfer { .. })),
-            "got {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::Transfer { .. })), "got {result:?}");
     }
 
     #[tokio::test]
@@ -1611,13 +1056,8 @@ mod transport {
         let mut bytes = fixture.read(&path);
         bytes[0] ^= 1;
         fixture.write(&path, &bytes);
-        let result = client(&server.url(), quick())
-            .fetch_blob(&blob.sha256, blob.length)
-            .await;
-        assert!(
-            matches!(result, Err(RegistryError::HashMismatch { .. })),
-            "got {result:?}"
-        );
+        let result = client(&server.url(), quick()).fetch_blob(&blob.sha256, blob.length).await;
+        assert!(matches!(result, Err(RegistryError::HashMismatch { .. })), "got {result:?}");
     }
 
     #[tokio::test]
@@ -1626,38 +1066,18 @@ mod transport {
         let client = client(&server.url(), quick());
         let result = client.fetch_document("snapshot.json", 16, None).await;
         assert!(
-            matches!(
-                result,
-                Err(RegistryError::TooLarge {
-                    limit: 16,
-                    size: Some(_),
-                    ..
-                })
-            ),
+            matches!(result, Err(RegistryError::TooLarge { limit: 16, size: Some(_), .. })),
             "announced: {result:?}"
         );
 
         // Chunked, so the limit is only caught while counting.
         server.set_fault("snapshot.json", Fault::ExtraBytes(0));
         let result = client.fetch_document("snapshot.json", 16, None).await;
-        assert!(
-            matches!(
-                result,
-                Err(RegistryError::TooLarge {
-                    limit: 16,
-                    size: None,
-                    ..
-                })
-            ),
-            "counted: {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::TooLarge { limit: 16, size: None, .. })), "counted: {result:?}");
 
         let file = client_for(&fixture.dir().display().to_string(), quick());
         let result = file.fetch_document("snapshot.json", 16, None).await;
-        assert!(
-            matches!(result, Err(RegistryError::TooLarge { limit: 16, .. })),
-            "file: {result:?}"
-        );
+        assert!(matches!(result, Err(RegistryError::TooLarge { limit: 16, .. })), "file: {result:?}");
     }
 
     #[tokio::test]
@@ -1669,17 +1089,10 @@ mod transport {
         fixture.write("remotes/alpha.json", &old_index);
         let client = client(&server.url(), quick());
         let snapshot = fixture.snapshot();
-        let result = client
-            .fetch_remote_index("alpha", &snapshot.remotes["alpha"])
-            .await;
+        let result = client.fetch_remote_index("alpha", &snapshot.remotes["alpha"]).await;
         match result {
-            Err(
-                error @ (RegistryError::HashMismatch { .. } | RegistryError::LengthMismatch { .. }),
-            ) => {
-                assert!(
-                    error.to_string().contains(&server.url()),
-                    "the error names the URL: {error}"
-                );
+            Err(error @ (RegistryError::HashMismatch { .. } | RegistryError::LengthMismatch { .. })) => {
+                assert!(error.to_string().contains(&server.url()), "the error names the URL: {error}");
             }
             other => panic!("expected a mismatch, got {other:?}"),
         }
@@ -1689,27 +1102,12 @@ mod transport {
     async fn file_and_http_sources_give_identical_documents() {
         let (fixture, server, blob) = served().await;
         let over_http = client(&server.url(), ClientOptions::default());
-        let from_folder = client(
-            &format!("file://{}", fixture.dir().display()),
-            ClientOptions::default(),
-        );
-        let from_path = client(
-            &fixture.dir().display().to_string(),
-            ClientOptions::default(),
-        );
-        for path in [
-            "root.json",
-            "roots/1.root.json",
-            "snapshot.json",
-            "remotes/alpha.json",
-        ] {
+        let from_folder = client(&format!("file://{}", fixture.dir().display()), ClientOptions::default());
+        let from_path = client(&fixture.dir().display().to_string(), ClientOptions::default());
+        for path in ["root.json", "roots/1.root.json", "snapshot.json", "remotes/alpha.json"] {
             let mut bodies = Vec::new();
             for client in [&over_http, &from_folder, &from_path] {
-                match client
-                    .fetch_document(path, registry::MAX_REMOTE_INDEX_BYTES, None)
-                    .await
-                    .expect("fetch")
-                {
+                match client.fetch_document(path, registry::MAX_REMOTE_INDEX_BYTES, None).await.expect("fetch") {
                     Fetched::Body { bytes, .. } => bodies.push(bytes),
                     Fetched::NotModified => panic!("an unconditional fetch has a body"),
                 }
@@ -1718,14 +1116,8 @@ mod transport {
             assert_eq!(bodies[0], bodies[2], "{path}");
             assert_eq!(&bodies[0][..], &fixture.read(path)[..], "{path}");
         }
-        let http_blob = over_http
-            .fetch_blob(&blob.sha256, blob.length)
-            .await
-            .expect("http blob");
-        let file_blob = from_folder
-            .fetch_blob(&blob.sha256, blob.length)
-            .await
-            .expect("file blob");
+        let http_blob = over_http.fetch_blob(&blob.sha256, blob.length).await.expect("http blob");
+        let file_blob = from_folder.fetch_blob(&blob.sha256, blob.length).await.expect("file blob");
         assert_eq!(http_blob, file_blob);
     }
 
@@ -1741,40 +1133,22 @@ mod transport {
         );
         let folder = client_for(&fixture.dir().display().to_string(), quick());
         let missing = folder.fetch_document("remotes/nope.json", 1024, None).await;
-        assert!(
-            matches!(missing, Err(RegistryError::NotFound { .. })),
-            "{missing:?}"
-        );
+        assert!(matches!(missing, Err(RegistryError::NotFound { .. })), "{missing:?}");
 
         server.set_fault("snapshot.json", Fault::Status(503));
         let failing = client.fetch_document("snapshot.json", 1 << 20, None).await;
-        assert!(
-            matches!(failing, Err(RegistryError::HttpStatus { status: 503, .. })),
-            "{failing:?}"
-        );
+        assert!(matches!(failing, Err(RegistryError::HttpStatus { status: 503, .. })), "{failing:?}");
 
         server.set_fault("snapshot.json", Fault::Offline);
         let dropped = client.fetch_document("snapshot.json", 1 << 20, None).await;
-        assert!(
-            dropped.as_ref().is_err_and(RegistryError::is_network),
-            "{dropped:?}"
-        );
+        assert!(dropped.as_ref().is_err_and(RegistryError::is_network), "{dropped:?}");
 
         server.clear_faults();
         server.go_offline().await;
         let offline = client.fetch_document("snapshot.json", 1 << 20, None).await;
-        assert!(
-            matches!(offline, Err(RegistryError::Unreachable { .. })),
-            "{offline:?}"
-        );
+        assert!(matches!(offline, Err(RegistryError::Unreachable { .. })), "{offline:?}");
         server.go_online().await.expect("listen again");
-        assert!(
-            client
-                .fetch_document("snapshot.json", 1 << 20, None)
-                .await
-                .is_ok(),
-            "back online"
-        );
+        assert!(client.fetch_document("snapshot.json", 1 << 20, None).await.is_ok(), "back online");
     }
 
     #[tokio::test]
@@ -1785,19 +1159,49 @@ mod transport {
         snapshot.expires = Timestamp::from_second(1_600_000_000).expect("2020");
         fixture.write("snapshot.json", &sign_snapshot(&snapshot, &[&fixture.key]));
         let client = client(&server.url(), quick());
-        let refreshed = client
-            .fetch_snapshot(&fixture.root(), Some(2), None, now())
-            .await
-            .expect("verified");
-        assert!(
-            matches!(
-                refreshed,
-                Refresh::Updated {
-                    value: SnapshotCheck::Expired(_),
-                    ..
-                }
-            ),
-            "{refreshed:?}"
-        );
+        let refreshed = client.fetch_snapshot(&fixture.root(), Some(2), None, now()).await.expect("verified");
+        assert!(matches!(refreshed, Refresh::Updated { value: SnapshotCheck::Expired(_), .. }), "{refreshed:?}");
+    }
+
+    /// Every chunk of a blob download, or the first error.
+    async fn drain(client: &RegistryClient, blob: &registry::FileEntry) -> Result<Vec<u8>, RegistryError> {
+        let mut download = client.open_blob(&blob.sha256, blob.length).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = download.chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    #[tokio::test]
+    async fn a_streamed_blob_arrives_whole_from_a_server_and_a_folder() {
+        let (fixture, server, blob) = served().await;
+        let expected = fixture.read(&registry::blob_path(&blob.sha256));
+        for source in [server.url(), fixture.dir().display().to_string()] {
+            let bytes = drain(&client(&source, quick()), &blob).await.expect("the blob streams");
+            assert_eq!(bytes, expected, "from {source}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_streamed_blob_of_the_wrong_length_is_refused() {
+        let (fixture, server, blob) = served().await;
+        let path = registry::blob_path(&blob.sha256);
+        let http = client(&server.url(), quick());
+        server.set_fault(&path, Fault::ExtraBytes(100));
+        let result = drain(&http, &blob).await;
+        assert!(matches!(result, Err(RegistryError::LongerThanDeclared { .. })), "got {result:?}");
+        server.set_fault(&path, Fault::Truncate(100));
+        let result = drain(&http, &blob).await;
+        assert!(matches!(result, Err(RegistryError::LengthMismatch { actual: 100, .. })), "got {result:?}");
+        server.set_fault(&path, Fault::Stall);
+        let result = drain(&http, &blob).await;
+        assert!(matches!(result, Err(RegistryError::Timeout { .. })), "got {result:?}");
+
+        let mut bytes = fixture.read(&path);
+        bytes.truncate(100);
+        fixture.write(&path, &bytes);
+        let result = drain(&client(&fixture.dir().display().to_string(), quick()), &blob).await;
+        assert!(matches!(result, Err(RegistryError::LengthMismatch { actual: 100, .. })), "got {result:?}");
     }
 }

@@ -12,9 +12,7 @@ const MAX_PROVIDER_LEN: usize = 40;
 pub fn validate_provider(provider: &str) -> Result<(), Error> {
     let valid = !provider.is_empty()
         && provider.len() <= MAX_PROVIDER_LEN
-        && provider
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && provider.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if valid {
         return Ok(());
     }
@@ -23,10 +21,7 @@ pub fn validate_provider(provider: &str) -> Result<(), Error> {
     let shown = if provider.chars().count() <= MAX_PROVIDER_LEN {
         format!("`{provider}`")
     } else {
-        format!(
-            "a {}-character value (not shown in case it is a key)",
-            provider.chars().count()
-        )
+        format!("a {}-character value (not shown in case it is a key)", provider.chars().count())
     };
     Err(Error::InvalidProvider { shown })
 }
@@ -35,16 +30,7 @@ pub fn validate_provider(provider: &str) -> Result<(), Error> {
 /// `AUGMENT_<ID>_API_KEY` with the id upper-cased and `-` turned into `_`,
 /// e.g. `AUGMENT_OPENAI_API_KEY`, `AUGMENT_MY_LLM_API_KEY`.
 pub fn env_var_name(provider: &str) -> String {
-    let id: String = provider
-        .chars()
-        .map(|c| {
-            if c == '-' {
-                '_'
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
-        .collect();
+    let id: String = provider.chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }).collect();
     format!("AUGMENT_{id}_API_KEY")
 }
 
@@ -54,15 +40,7 @@ mod tests {
 
     #[test]
     fn accepts_builtin_and_custom_ids() {
-        for ok in [
-            "openai",
-            "anthropic",
-            "groq",
-            "my-llm",
-            "a",
-            "x1-2-3",
-            &"a".repeat(40),
-        ] {
+        for ok in ["openai", "anthropic", "groq", "my-llm", "a", "x1-2-3", &"a".repeat(40)] {
             assert!(validate_provider(ok).is_ok(), "{ok} should be valid");
         }
     }

@@ -66,16 +66,8 @@ struct Inner {
 
 impl fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let connected = self
-            .inner
-            .store
-            .lock()
-            .map(|s| s.is_some())
-            .unwrap_or(false);
-        f.debug_struct("KeyStore")
-            .field("service", &SERVICE)
-            .field("connected", &connected)
-            .finish()
+        let connected = self.inner.store.lock().map(|s| s.is_some()).unwrap_or(false);
+        f.debug_struct("KeyStore").field("service", &SERVICE).field("connected", &connected).finish()
     }
 }
 
@@ -92,10 +84,7 @@ impl KeyStore {
                 Ok(value) => Some(value),
                 Err(std::env::VarError::NotPresent) => None,
                 Err(std::env::VarError::NotUnicode(_)) => {
-                    warn!(
-                        variable = name,
-                        "ignoring an API key variable that is not valid UTF-8"
-                    );
+                    warn!(variable = name, "ignoring an API key variable that is not valid UTF-8");
                     None
                 }
             }),
@@ -103,13 +92,7 @@ impl KeyStore {
     }
 
     fn with_parts(connect: Connector, env: EnvLookup) -> Self {
-        KeyStore {
-            inner: Arc::new(Inner {
-                store: Mutex::new(None),
-                connect,
-                env,
-            }),
-        }
+        KeyStore { inner: Arc::new(Inner { store: Mutex::new(None), connect, env }) }
     }
 
     /// Connects to the OS keychain now, so a missing keychain is reported before
@@ -122,19 +105,11 @@ impl KeyStore {
     pub fn set(&self, provider: &str, key: Secret) -> Result<(), Error> {
         validate_provider(provider)?;
         if key.is_empty() {
-            return Err(Error::EmptyKey {
-                provider: provider.to_owned(),
-            });
+            return Err(Error::EmptyKey { provider: provider.to_owned() });
         }
         let entry = self.entry(provider)?;
-        entry
-            .set_password(key.expose())
-            .map_err(|e| self.convert(e, "store", provider))?;
-        info!(
-            provider,
-            service = SERVICE,
-            "stored API key in the OS keychain"
-        );
+        entry.set_password(key.expose()).map_err(|e| self.convert(e, "store", provider))?;
+        info!(provider, service = SERVICE, "stored API key in the OS keychain");
         if self.env_key(provider).is_some() {
             warn!(
                 provider,
@@ -152,11 +127,7 @@ impl KeyStore {
         let entry = self.entry(provider)?;
         match entry.delete_credential() {
             Ok(()) => {
-                info!(
-                    provider,
-                    service = SERVICE,
-                    "deleted API key from the OS keychain"
-                );
+                info!(provider, service = SERVICE, "deleted API key from the OS keychain");
                 Ok(true)
             }
             Err(keyring_core::Error::NoEntry) => {
@@ -197,10 +168,7 @@ impl KeyStore {
 
     /// Where each provider's key would come from, in the order given.
     pub fn status(&self, providers: &[&str]) -> Result<Vec<(String, KeyStatus)>, Error> {
-        providers
-            .iter()
-            .map(|p| Ok(((*p).to_owned(), self.status_of(p)?)))
-            .collect()
+        providers.iter().map(|p| Ok(((*p).to_owned(), self.status_of(p)?))).collect()
     }
 
     fn status_of(&self, provider: &str) -> Result<KeyStatus, Error> {
@@ -224,25 +192,18 @@ impl KeyStore {
     fn entry(&self, provider: &str) -> Result<Entry, Error> {
         let store = self.backend().map_err(|e| match e {
             // Name the variable for the provider at hand rather than the pattern.
-            Error::NoKeychain { reason, hint, .. } => Error::NoKeychain {
-                reason,
-                hint,
-                env_var: env_var_name(provider),
-            },
+            Error::NoKeychain { reason, hint, .. } => {
+                Error::NoKeychain { reason, hint, env_var: env_var_name(provider) }
+            }
             other => other,
         })?;
-        Entry::new_in_store(&store, SERVICE, provider)
-            .map_err(|e| self.convert(e, "find", provider))
+        Entry::new_in_store(&store, SERVICE, provider).map_err(|e| self.convert(e, "find", provider))
     }
 
     fn backend(&self) -> Result<Arc<CredentialStore>, Error> {
         // A poisoned lock only means another thread panicked mid-connect; the
         // cached value is still either a store or nothing.
-        let mut guard = self
-            .inner
-            .store
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.inner.store.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(store) = guard.as_ref() {
             return Ok(store.clone());
         }
@@ -253,11 +214,7 @@ impl KeyStore {
     }
 
     fn forget_backend(&self) {
-        let mut guard = self
-            .inner
-            .store
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.inner.store.lock().unwrap_or_else(PoisonError::into_inner);
         *guard = None;
     }
 
@@ -270,44 +227,23 @@ impl KeyStore {
         let error = match err {
             K::PlatformFailure(e) => {
                 self.forget_backend();
-                Error::Keychain {
-                    action,
-                    provider,
-                    reason: e.to_string(),
-                }
+                Error::Keychain { action, provider, reason: e.to_string() }
             }
-            K::NoStorageAccess(e) => Error::Locked {
-                provider,
-                reason: e.to_string(),
-            },
+            K::NoStorageAccess(e) => Error::Locked { provider, reason: e.to_string() },
             K::BadEncoding(_) | K::BadDataFormat(..) => Error::NotText { provider },
             K::Ambiguous(_) => Error::Ambiguous { provider },
             K::NoDefaultStore => no_keychain("no credential store was set up", &provider),
-            K::NoEntry => Error::Keychain {
-                action,
-                provider,
-                reason: "no matching entry".to_owned(),
-            },
-            K::BadStoreFormat(reason) | K::NotSupportedByStore(reason) => Error::Keychain {
-                action,
-                provider,
-                reason,
-            },
+            K::NoEntry => Error::Keychain { action, provider, reason: "no matching entry".to_owned() },
+            K::BadStoreFormat(reason) | K::NotSupportedByStore(reason) => Error::Keychain { action, provider, reason },
             K::TooLong(attribute, limit) => Error::Keychain {
                 action,
                 provider,
                 reason: format!("{attribute} is longer than the platform limit of {limit}"),
             },
-            K::Invalid(attribute, reason) => Error::Keychain {
-                action,
-                provider,
-                reason: format!("{attribute} is invalid: {reason}"),
-            },
-            _ => Error::Keychain {
-                action,
-                provider,
-                reason: "unrecognised keychain error".to_owned(),
-            },
+            K::Invalid(attribute, reason) => {
+                Error::Keychain { action, provider, reason: format!("{attribute} is invalid: {reason}") }
+            }
+            _ => Error::Keychain { action, provider, reason: "unrecognised keychain error".to_owned() },
         };
         warn!(error = %error, "keychain operation failed");
         error
@@ -319,23 +255,14 @@ const NO_KEYCHAIN_HINT: &str = if cfg!(target_os = "macos") {
     "make sure your login keychain exists and is unlocked (Keychain Access)"
 } else if cfg!(target_os = "windows") {
     "make sure the Credential Manager service is running"
-} else if cfg!(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-)) {
+} else if cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd", target_os = "netbsd")) {
     "start a Secret Service (gnome-keyring or KeePassXC) in a D-Bus session"
 } else {
     "this platform has no supported OS keychain"
 };
 
 fn no_keychain(reason: impl Into<String>, provider: &str) -> Error {
-    Error::NoKeychain {
-        reason: reason.into(),
-        hint: NO_KEYCHAIN_HINT,
-        env_var: env_var_name(provider),
-    }
+    Error::NoKeychain { reason: reason.into(), hint: NO_KEYCHAIN_HINT, env_var: env_var_name(provider) }
 }
 
 /// The error for a failed connection names a provider's variable; we don't know
@@ -349,12 +276,7 @@ fn connect_failed(reason: impl Into<String>) -> Error {
     }
 }
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd", target_os = "netbsd"))]
 fn connect_platform_store() -> Result<Arc<CredentialStore>, Error> {
     let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| match e {
         keyring_core::Error::PlatformFailure(e) | keyring_core::Error::NoStorageAccess(e) => {
@@ -388,9 +310,7 @@ fn connect_platform_store() -> Result<Arc<CredentialStore>, Error> {
     target_os = "windows"
 )))]
 fn connect_platform_store() -> Result<Arc<CredentialStore>, Error> {
-    Err(connect_failed(
-        "no keychain backend is built for this platform",
-    ))
+    Err(connect_failed("no keychain backend is built for this platform"))
 }
 
 #[cfg(test)]
@@ -405,10 +325,7 @@ mod tests {
     fn store_without_keychain(env: &[(&str, &str)]) -> (KeyStore, Arc<AtomicUsize>) {
         let attempts = Arc::new(AtomicUsize::new(0));
         let counter = attempts.clone();
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let store = KeyStore::with_parts(
             Arc::new(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -425,15 +342,8 @@ mod tests {
         let key = store.get("openai").unwrap().unwrap();
         assert_eq!(key.expose(), "sk-env");
         assert!(store.is_set("openai").unwrap());
-        assert_eq!(
-            store.status(&["openai"]).unwrap(),
-            vec![("openai".to_owned(), KeyStatus::FromEnvironment)]
-        );
-        assert_eq!(
-            attempts.load(Ordering::SeqCst),
-            0,
-            "the keychain must not be contacted"
-        );
+        assert_eq!(store.status(&["openai"]).unwrap(), vec![("openai".to_owned(), KeyStatus::FromEnvironment)]);
+        assert_eq!(attempts.load(Ordering::SeqCst), 0, "the keychain must not be contacted");
     }
 
     #[test]
@@ -450,10 +360,7 @@ mod tests {
         let err = store.set("openai", Secret::new("sk-123")).unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("no OS keychain is available"), "{text}");
-        assert!(
-            text.ends_with("or set AUGMENT_OPENAI_API_KEY for headless use"),
-            "{text}"
-        );
+        assert!(text.ends_with("or set AUGMENT_OPENAI_API_KEY for headless use"), "{text}");
         assert!(!text.contains("sk-123"), "{text}");
         // Nothing is cached after a failed connect: a keychain started later is used.
         assert!(store.check_available().is_err());
@@ -463,14 +370,8 @@ mod tests {
     #[test]
     fn invalid_provider_and_empty_key_are_rejected_before_the_keychain() {
         let (store, attempts) = store_without_keychain(&[]);
-        assert!(matches!(
-            store.set("Not Valid", Secret::new("k")),
-            Err(Error::InvalidProvider { .. })
-        ));
-        assert!(matches!(
-            store.set("openai", Secret::new("\n")),
-            Err(Error::EmptyKey { .. })
-        ));
+        assert!(matches!(store.set("Not Valid", Secret::new("k")), Err(Error::InvalidProvider { .. })));
+        assert!(matches!(store.set("openai", Secret::new("\n")), Err(Error::EmptyKey { .. })));
         assert_eq!(attempts.load(Ordering::SeqCst), 0);
     }
 

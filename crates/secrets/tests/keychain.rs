@@ -81,61 +81,35 @@ fn secret_tool_lookup(provider: &str) -> Option<String> {
 
 fn secret_tool_store(provider: &str, value: &str) {
     let mut child = Command::new("secret-tool")
-        .args([
-            "store",
-            "--label=augment-it test",
-            "service",
-            "augment-it",
-            "username",
-            provider,
-        ])
+        .args(["store", "--label=augment-it test", "service", "augment-it", "username", provider])
         .stdin(Stdio::piped())
         .spawn()
         .expect("secret-tool is missing: apt-get install libsecret-tools");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(value.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success(), "secret-tool store failed");
 }
 
 #[test]
 fn key_set_through_the_crate_is_found_by_secret_tool_then_deleted() {
-    let Some(store) = keychain("key_set_through_the_crate_is_found_by_secret_tool_then_deleted")
-    else {
+    let Some(store) = keychain("key_set_through_the_crate_is_found_by_secret_tool_then_deleted") else {
         return;
     };
     let provider = random_provider();
     let _cleanup = Cleanup(&store, &provider);
     let key = random_key();
 
-    assert_eq!(
-        secret_tool_lookup(&provider),
-        None,
-        "fresh id must start empty"
-    );
-    store
-        .set(&provider, Secret::new(format!("{key}\n")))
-        .unwrap();
+    assert_eq!(secret_tool_lookup(&provider), None, "fresh id must start empty");
+    store.set(&provider, Secret::new(format!("{key}\n"))).unwrap();
 
     assert_eq!(secret_tool_lookup(&provider).as_deref(), Some(key.as_str()));
     assert_eq!(store.get(&provider).unwrap().unwrap().expose(), key);
     assert!(store.is_set(&provider).unwrap());
 
     assert!(store.delete(&provider).unwrap(), "an entry existed");
-    assert_eq!(
-        secret_tool_lookup(&provider),
-        None,
-        "deleted from the keychain"
-    );
+    assert_eq!(secret_tool_lookup(&provider), None, "deleted from the keychain");
     assert!(!store.is_set(&provider).unwrap());
     assert!(store.get(&provider).unwrap().is_none());
-    assert!(
-        !store.delete(&provider).unwrap(),
-        "second delete finds nothing"
-    );
+    assert!(!store.delete(&provider).unwrap(), "second delete finds nothing");
 }
 
 #[test]
@@ -149,10 +123,7 @@ fn key_stored_by_another_tool_is_read() {
 
     secret_tool_store(&provider, &key);
     assert_eq!(store.get(&provider).unwrap().unwrap().expose(), key);
-    assert_eq!(
-        store.status(&[&provider]).unwrap(),
-        vec![(provider.clone(), KeyStatus::Set)]
-    );
+    assert_eq!(store.status(&[&provider]).unwrap(), vec![(provider.clone(), KeyStatus::Set)]);
 }
 
 #[test]
@@ -182,13 +153,7 @@ fn status_reports_each_provider_in_order() {
 
     store.set(&with_key, Secret::new(random_key())).unwrap();
     let status = store.status(&[&with_key, &without_key]).unwrap();
-    assert_eq!(
-        status,
-        vec![
-            (with_key.clone(), KeyStatus::Set),
-            (without_key.clone(), KeyStatus::NotSet)
-        ]
-    );
+    assert_eq!(status, vec![(with_key.clone(), KeyStatus::Set), (without_key.clone(), KeyStatus::NotSet)]);
 }
 
 #[test]
@@ -203,9 +168,7 @@ fn clones_share_one_connection_across_threads() {
         .map(|provider| {
             let store = store.clone();
             std::thread::spawn(move || {
-                store
-                    .set(&provider, Secret::new(format!("key-{provider}")))
-                    .unwrap();
+                store.set(&provider, Secret::new(format!("key-{provider}"))).unwrap();
                 let read = store.get(&provider).unwrap().unwrap().expose().to_owned();
                 assert!(store.delete(&provider).unwrap());
                 read
@@ -277,10 +240,7 @@ fn canary_key_never_reaches_logs_debug_or_errors() {
     surfaces.push(logs);
     for text in &surfaces {
         assert!(!text.contains(&canary), "canary leaked into: {text}");
-        assert!(
-            !text.contains(&canary[10..]),
-            "part of the canary leaked into: {text}"
-        );
+        assert!(!text.contains(&canary[10..]), "part of the canary leaked into: {text}");
     }
 }
 
@@ -293,30 +253,19 @@ const CHILD_ENV: &str = "SECRETS_TEST_CHILD";
 fn no_keychain_gives_a_clear_error_and_environment_keys_still_work() {
     if std::env::var(CHILD_ENV).as_deref() == Ok("no-keychain") {
         let store = KeyStore::system();
-        let err = store
-            .set("openai", Secret::new("sk-never-stored"))
-            .unwrap_err();
+        let err = store.set("openai", Secret::new("sk-never-stored")).unwrap_err();
         assert!(matches!(err, Error::NoKeychain { .. }), "{err:?}");
         let text = err.to_string();
         assert!(text.starts_with("no OS keychain is available"), "{text}");
         assert!(text.contains("gnome-keyring or KeePassXC"), "{text}");
-        assert!(
-            text.ends_with("or set AUGMENT_OPENAI_API_KEY for headless use"),
-            "{text}"
-        );
+        assert!(text.ends_with("or set AUGMENT_OPENAI_API_KEY for headless use"), "{text}");
         assert!(!text.contains("sk-never-stored"), "{text}");
         assert!(store.check_available().is_err());
-        assert!(matches!(
-            store.status(&["openai"]),
-            Err(Error::NoKeychain { .. })
-        ));
+        assert!(matches!(store.status(&["openai"]), Err(Error::NoKeychain { .. })));
 
         // The documented headless path needs no keychain at all.
         assert_eq!(store.get("groq").unwrap().unwrap().expose(), "gsk-from-env");
-        assert_eq!(
-            store.status(&["groq"]).unwrap(),
-            vec![("groq".to_owned(), KeyStatus::FromEnvironment)]
-        );
+        assert_eq!(store.status(&["groq"]).unwrap(), vec![("groq".to_owned(), KeyStatus::FromEnvironment)]);
         println!("CHILD-OK: {text}");
         return;
     }
@@ -329,10 +278,7 @@ fn no_keychain_gives_a_clear_error_and_environment_keys_still_work() {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, "no-keychain")
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/augment-it-test/bus",
-        )
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/augment-it-test/bus")
         .env_remove("AUGMENT_OPENAI_API_KEY")
         .env("AUGMENT_GROQ_API_KEY", "gsk-from-env")
         .output()
@@ -340,8 +286,5 @@ fn no_keychain_gives_a_clear_error_and_environment_keys_still_work() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("CHILD-OK"),
-        "child did not run the check:\n{stdout}"
-    );
+    assert!(stdout.contains("CHILD-OK"), "child did not run the check:\n{stdout}");
 }

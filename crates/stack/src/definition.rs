@@ -50,6 +50,11 @@ pub struct ServiceDefinition {
     /// provider keys: they are passed, never written to the definition or logged).
     #[serde(default)]
     pub pass_env: Vec<String>,
+    /// A host folder mounted read-only, named by the caller's environment:
+    /// how provider keys reach the connector (one file per provider), so no
+    /// key sits in the container's environment for `docker inspect` to show.
+    #[serde(default)]
+    pub secret_dir: Option<SecretDir>,
     /// Named volumes, `name:/path/in/container`; each becomes a labelled volume `<stack>-<name>`.
     #[serde(default)]
     pub volumes: Vec<String>,
@@ -59,6 +64,16 @@ pub struct ServiceDefinition {
     /// Arguments after the binary.
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+/// A read-only bind mount of the folder `$env` (when set) at `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDir {
+    /// The caller's variable naming the host folder, e.g. `AUGMENT_STACK_KEYS_DIR`.
+    pub env: String,
+    /// Where the folder appears in the container, e.g. `/run/secrets/augment`.
+    pub path: String,
 }
 
 fn default_health() -> String {
@@ -157,6 +172,11 @@ impl StackDefinition {
             }
             if !service.health.starts_with('/') {
                 return Err(format!("{}: `health` must be a path starting with /", service.name));
+            }
+            if let Some(secret) = &service.secret_dir
+                && (secret.env.is_empty() || !secret.path.starts_with('/'))
+            {
+                return Err(format!("{}: `secret_dir` needs an `env` name and an absolute `path`", service.name));
             }
             for volume in &service.volumes {
                 let valid = volume

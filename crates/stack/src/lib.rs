@@ -22,11 +22,15 @@
 //!   engine, because Podman's health status stays `starting` without systemd;
 //! - every check that can refuse (engine, binaries, ports) runs before the
 //!   first change, so a refused `up` leaves nothing behind.
+//!
+//! [`import`] routes a records import through the stack's `parsers` service
+//! when the stack is healthy and parses in process when it is not.
 
 mod definition;
 mod engine;
 mod error;
 mod images;
+pub mod import;
 mod lifecycle;
 
 pub use definition::{BUILT_IN, ServiceDefinition, StackDefinition};

@@ -150,8 +150,19 @@ struct Plan<'a> {
     image: String,
     config_hash: String,
     env: Vec<String>,
+    secret: Option<SecretMount>,
     existing: Option<Existing>,
     action: Action,
+}
+
+/// A service's `secret_dir`, resolved on the host before anything changes.
+#[derive(Debug, Clone, Serialize)]
+struct SecretMount {
+    host: String,
+    path: String,
+    /// The folder owner's `uid:gid`, so files only its owner may read stay
+    /// readable inside the container (root-owned folders keep the image's user).
+    user: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,7 +239,8 @@ impl Stack {
             let binary = &binaries[&service.name];
             let image = binary.image_tag();
             let env = self.environment(service);
-            let config_hash = self.config_hash(service, &image, &env);
+            let secret = secret_mount(service)?;
+            let config_hash = self.config_hash(service, &image, &env, secret.as_ref());
             let found = existing.get(&service.name).cloned();
             let action = match &found {
                 None => Action::Created,
@@ -241,6 +253,7 @@ impl Stack {
                 image,
                 config_hash,
                 env,
+                secret,
                 existing: found.map(|(container, _)| container),
                 action,
             });
@@ -355,14 +368,18 @@ impl Stack {
         let port = format!("{}/tcp", service.port);
         let mut labels = self.labels(Some(&service.name));
         labels.insert(LABEL_CONFIG.to_owned(), plan.config_hash.clone());
-        let binds: Vec<String> =
+        let mut binds: Vec<String> =
             service.volume_mounts().into_iter().map(|(name, path)| format!("{}-{name}:{path}", self.name())).collect();
+        if let Some(secret) = &plan.secret {
+            binds.push(format!("{}:{}:ro", secret.host, secret.path));
+        }
         let body = ContainerCreateBody {
             image: Some(plan.image.clone()),
             env: Some(plan.env.clone()),
             cmd: (!service.args.is_empty()).then(|| service.args.clone()),
             exposed_ports: Some(vec![port.clone()]),
             labels: Some(labels),
+            user: plan.secret.as_ref().and_then(|s| s.user.clone()),
             stop_timeout: Some(10),
             host_config: Some(HostConfig {
                 port_bindings: Some(HashMap::from([(
@@ -411,7 +428,13 @@ impl Stack {
         env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
 
-    fn config_hash(&self, service: &ServiceDefinition, image: &str, env: &[String]) -> String {
+    fn config_hash(
+        &self,
+        service: &ServiceDefinition,
+        image: &str,
+        env: &[String],
+        secret: Option<&SecretMount>,
+    ) -> String {
         let mut hasher = Sha256::new();
         let fields = serde_json::json!({
             "image": image,
@@ -420,6 +443,7 @@ impl Stack {
             "host_port": service.host_port,
             "volumes": service.volumes,
             "args": service.args,
+            "secret": secret,
             "network": self.network_name(),
         });
         hasher.update(fields.to_string().as_bytes());
@@ -753,6 +777,38 @@ impl Stack {
             .map_ok(|chunk| chunk.into_bytes())
             .map_err(move |e| StackError::engine(&endpoint, "reading logs", e)))
     }
+}
+
+/// The host folder a service's `secret_dir` names, checked to be a folder.
+fn secret_mount(service: &ServiceDefinition) -> Result<Option<SecretMount>, StackError> {
+    let Some(secret) = &service.secret_dir else { return Ok(None) };
+    let Some(dir) = std::env::var_os(&secret.env).filter(|d| !d.is_empty()) else { return Ok(None) };
+    let io = |source: std::io::Error| StackError::Io {
+        action: format!(
+            "the folder {} names for {}'s keys ({}) cannot be used; point it at a folder holding one file per provider",
+            secret.env,
+            service.name,
+            std::path::Path::new(&dir).display()
+        ),
+        source,
+    };
+    let host = std::fs::canonicalize(&dir).map_err(io)?;
+    let metadata = std::fs::metadata(&host).map_err(io)?;
+    if !metadata.is_dir() {
+        return Err(io(std::io::Error::other("it is not a folder")));
+    }
+    Ok(Some(SecretMount { host: host.display().to_string(), path: secret.path.clone(), user: owner(&metadata) }))
+}
+
+#[cfg(unix)]
+fn owner(metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    (metadata.uid() != 0).then(|| format!("{}:{}", metadata.uid(), metadata.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner(_: &std::fs::Metadata) -> Option<String> {
+    None
 }
 
 /// A port is free when we can bind it on loopback ourselves. Checked before

@@ -76,18 +76,11 @@ struct ServerState {
 
 impl ServerState {
     fn fault(&self, path: &str) -> Option<Fault> {
-        self.faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(path)
-            .cloned()
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner).get(path).cloned()
     }
 
     fn record(&self, request: RecordedRequest) {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner).push(request);
     }
 }
 
@@ -117,11 +110,7 @@ impl RegistryServer {
             faults: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
         });
-        let server = Self {
-            addr,
-            state,
-            running: Mutex::new(None),
-        };
+        let server = Self { addr, state, running: Mutex::new(None) };
         server.spawn(listener);
         Ok(server)
     }
@@ -137,55 +126,31 @@ impl RegistryServer {
 
     /// Makes `path` (relative to the root, e.g. "snapshot.json") misbehave.
     pub fn set_fault(&self, path: &str, fault: Fault) {
-        self.state
-            .faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(normalize(path), fault);
+        self.state.faults.lock().unwrap_or_else(PoisonError::into_inner).insert(normalize(path), fault);
     }
 
     pub fn clear_fault(&self, path: &str) {
-        self.state
-            .faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&normalize(path));
+        self.state.faults.lock().unwrap_or_else(PoisonError::into_inner).remove(&normalize(path));
     }
 
     pub fn clear_faults(&self) {
-        self.state
-            .faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.state.faults.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.state.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Forgets the recorded requests, to assert on the next round only.
     pub fn clear_requests(&self) {
-        self.state
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.state.requests.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     /// Stops listening and drops every open connection: new connections are
     /// refused, as when a host is down. Returns once the port is closed.
     pub async fn go_offline(&self) {
-        let running = self
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(running) = running {
             // The accept loop also ends if the sender is simply dropped.
             let _ = running.stop.send(());
@@ -195,12 +160,7 @@ impl RegistryServer {
 
     /// Listens again on the same port after [`RegistryServer::go_offline`].
     pub async fn go_online(&self) -> io::Result<()> {
-        if self
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-        {
+        if self.running.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
             return Ok(());
         }
         let listener = TcpListener::bind(self.addr).await?;
@@ -217,12 +177,7 @@ impl RegistryServer {
 
 impl Drop for RegistryServer {
     fn drop(&mut self) {
-        if let Some(running) = self
-            .running
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+        if let Some(running) = self.running.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
             running.task.abort();
         }
     }
@@ -242,11 +197,7 @@ fn router(state: Arc<ServerState>) -> Router {
     Router::new().fallback(serve_file).with_state(state)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    state: Arc<ServerState>,
-    mut stop: oneshot::Receiver<()>,
-) {
+async fn accept_loop(listener: TcpListener, state: Arc<ServerState>, mut stop: oneshot::Receiver<()>) {
     let app = router(Arc::clone(&state));
     let mut connections = JoinSet::new();
     loop {
@@ -280,28 +231,17 @@ async fn serve_connection(stream: TcpStream, state: Arc<ServerState>, app: Route
                 });
                 // A service error makes hyper close the connection without
                 // writing a response.
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "simulated offline host",
-                ));
+                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "simulated offline host"));
             }
             app.oneshot(request).await.map_err(|never| match never {})
         }
     });
-    if let Err(err) = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await
-    {
+    if let Err(err) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
         tracing::debug!(%err, "connection ended with an error");
     }
 }
 
-async fn serve_file(
-    State(state): State<Arc<ServerState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn serve_file(State(state): State<Arc<ServerState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = normalize(uri.path());
     let if_none_match = header_string(&headers);
     let fault = state.fault(&path);
@@ -337,15 +277,9 @@ async fn respond(
         return status(StatusCode::NOT_FOUND);
     };
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&bytes)));
-    let content_type = if path.ends_with(".json") {
-        "application/json"
-    } else {
-        "application/octet-stream"
-    };
+    let content_type = if path.ends_with(".json") { "application/json" } else { "application/octet-stream" };
     let full_length = bytes.len();
-    let builder = Response::builder()
-        .header(ETAG, &etag)
-        .header(CONTENT_TYPE, content_type);
+    let builder = Response::builder().header(ETAG, &etag).header(CONTENT_TYPE, content_type);
     let result = match fault {
         None if if_none_match.is_some_and(|header| etag_matches(header, &etag)) => {
             builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
@@ -355,15 +289,12 @@ async fn respond(
             let half = Bytes::from(bytes).slice(..full_length / 2);
             let body = futures_util::stream::once(async move { Ok::<_, io::Error>(half) })
                 .chain(futures_util::stream::pending());
-            builder
-                .header(CONTENT_LENGTH, full_length)
-                .body(Body::from_stream(body))
+            builder.header(CONTENT_LENGTH, full_length).body(Body::from_stream(body))
         }
         Some(Fault::ExtraBytes(extra)) => {
             let mut longer = bytes;
             longer.resize(full_length + extra, b'x');
-            let body =
-                futures_util::stream::once(async move { Ok::<_, io::Error>(Bytes::from(longer)) });
+            let body = futures_util::stream::once(async move { Ok::<_, io::Error>(Bytes::from(longer)) });
             builder.body(Body::from_stream(body))
         }
         Some(Fault::ExtraBytesWithLength(extra)) => {
@@ -381,18 +312,11 @@ async fn respond(
             // hyper flushes what it has when the body is not ready, so one
             // pending poll between the chunk and the error puts the headers
             // and the first bytes on the wire before the connection drops.
-            let body = futures_util::stream::once(async move { Ok(head) }).chain(
-                futures_util::stream::once(async {
-                    tokio::task::yield_now().await;
-                    Err(io::Error::new(
-                        io::ErrorKind::ConnectionReset,
-                        "simulated cut-off",
-                    ))
-                }),
-            );
-            builder
-                .header(CONTENT_LENGTH, full_length)
-                .body(Body::from_stream(body))
+            let body = futures_util::stream::once(async move { Ok(head) }).chain(futures_util::stream::once(async {
+                tokio::task::yield_now().await;
+                Err(io::Error::new(io::ErrorKind::ConnectionReset, "simulated cut-off"))
+            }));
+            builder.header(CONTENT_LENGTH, full_length).body(Body::from_stream(body))
         }
     };
     result.unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
@@ -406,17 +330,11 @@ fn status(code: StatusCode) -> Response {
 
 /// Weak comparison, as RFC 9110 prescribes for If-None-Match.
 fn etag_matches(header: &str, etag: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+    header.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
 }
 
 fn header_string(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|value: &HeaderValue| value.to_str().ok())
-        .map(str::to_owned)
+    headers.get(IF_NONE_MATCH).and_then(|value: &HeaderValue| value.to_str().ok()).map(str::to_owned)
 }
 
 fn normalize(path: &str) -> String {
@@ -449,9 +367,7 @@ pub fn sample_remote(
         write_file(dir, path, bytes)?;
     }
     if !files.iter().any(|(path, _)| *path == "remoteEntry.js") {
-        let entry = format!(
-            "// {name} {version}\nexport const get = () => Promise.resolve(() => ({{}}));\n"
-        );
+        let entry = format!("// {name} {version}\nexport const get = () => Promise.resolve(() => ({{}}));\n");
         write_file(dir, "remoteEntry.js", entry.as_bytes())?;
     }
     Ok(())

@@ -41,26 +41,15 @@ impl FromStr for Upstreams {
     fn from_str(spec: &str) -> Result<Self, AppError> {
         let mut map = BTreeMap::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let invalid = |reason: &str| AppError::InvalidUpstreams {
-                entry: entry.to_owned(),
-                reason: reason.to_owned(),
-            };
-            let (name, url) = entry
-                .split_once('=')
-                .ok_or_else(|| invalid("there is no `=`"))?;
+            let invalid =
+                |reason: &str| AppError::InvalidUpstreams { entry: entry.to_owned(), reason: reason.to_owned() };
+            let (name, url) = entry.split_once('=').ok_or_else(|| invalid("there is no `=`"))?;
             let name = name.trim();
             // The name is a URL path segment: keep it to what needs no escaping.
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err(invalid(
-                    "the service name must be lowercase letters, digits and dashes",
-                ));
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(invalid("the service name must be lowercase letters, digits and dashes"));
             }
-            let url = Url::parse(url.trim())
-                .map_err(|e| invalid(&format!("the URL does not parse ({e})")))?;
+            let url = Url::parse(url.trim()).map_err(|e| invalid(&format!("the URL does not parse ({e})")))?;
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                 return Err(invalid("the URL must be http:// or https:// with a host"));
             }

@@ -11,9 +11,7 @@ pub enum AppError {
     )]
     InvalidUpstreams { entry: String, reason: String },
 
-    #[error(
-        "the HTTP client for upstreams could not be built: {0}; check the TLS setup of this machine"
-    )]
+    #[error("the HTTP client for upstreams could not be built: {0}; check the TLS setup of this machine")]
     Client(#[source] reqwest::Error),
 
     #[error(transparent)]
@@ -38,20 +36,12 @@ pub enum AppError {
     #[error(
         "{service} is not reachable at {url}: {reason}; start it (augment stack up) or fix its address in GATEWAY_UPSTREAMS"
     )]
-    UpstreamUnavailable {
-        service: String,
-        url: String,
-        reason: String,
-    },
+    UpstreamUnavailable { service: String, url: String, reason: String },
 
-    #[error(
-        "{service} did not answer within {seconds} s; it may be overloaded or stuck, try again shortly"
-    )]
+    #[error("{service} did not answer within {seconds} s; it may be overloaded or stuck, try again shortly")]
     UpstreamTimeout { service: String, seconds: u64 },
 
-    #[error(
-        "{service} failed while answering: {reason}; try again, and check its logs if it keeps happening"
-    )]
+    #[error("{service} failed while answering: {reason}; try again, and check its logs if it keeps happening")]
     UpstreamFailed { service: String, reason: String },
 
     #[error(
@@ -64,9 +54,7 @@ impl AppError {
     /// The machine-readable code in the JSON body.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::InvalidUpstreams { .. } | AppError::Client(_) | AppError::Setup(_) => {
-                "internal"
-            }
+            AppError::InvalidUpstreams { .. } | AppError::Client(_) | AppError::Setup(_) => "internal",
             AppError::UnknownService { .. } => "unknown_service",
             AppError::InvalidPath { .. } => "invalid_path",
             AppError::BodyTooLarge { .. } => "body_too_large",
@@ -100,12 +88,7 @@ impl IntoResponse for AppError {
         let code = self.code();
         if status.is_server_error() && code == "internal" {
             tracing::error!(error = %self, "internal error");
-            return ErrorBody::new(
-                status,
-                code,
-                "the gateway hit an internal error; check its logs",
-            )
-            .into_response();
+            return ErrorBody::new(status, code, "the gateway hit an internal error; check its logs").into_response();
         }
         let mut body = ErrorBody::new(status, code, self.to_string());
         match self {
@@ -119,8 +102,7 @@ impl IntoResponse for AppError {
             AppError::UpstreamUnavailable { service, url, .. } => {
                 body = body.with("service", service).with("url", url);
             }
-            AppError::UpstreamTimeout { service, .. }
-            | AppError::UpstreamFailed { service, .. } => {
+            AppError::UpstreamTimeout { service, .. } | AppError::UpstreamFailed { service, .. } => {
                 body = body.with("service", service);
             }
             _ => {}

@@ -68,8 +68,7 @@ impl AppState {
             .no_proxy()
             .build()
             .map_err(AppError::Client)?;
-        let quota =
-            Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
+        let quota = Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
         let metrics = HttpMetrics::new(SERVICE)?;
         let upstream_requests = IntCounterVec::new(
             Opts::new(
@@ -78,10 +77,7 @@ impl AppState {
             ),
             &["service", "outcome"],
         )
-        .map_err(|source| SidecarError::Metrics {
-            name: "gateway_upstream_requests_total".to_owned(),
-            source,
-        })?;
+        .map_err(|source| SidecarError::Metrics { name: "gateway_upstream_requests_total".to_owned(), source })?;
         metrics.register(Box::new(upstream_requests.clone()))?;
         Ok(AppState {
             inner: Arc::new(Inner {
@@ -116,17 +112,10 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route(
             "/metrics",
-            get(|State(state): State<AppState>| async move {
-                sidecar_http::metrics_response(&state.inner.metrics)
-            }),
+            get(|State(state): State<AppState>| async move { sidecar_http::metrics_response(&state.inner.metrics) }),
         )
         .merge(api)
-        .fallback(|method: Method, uri: Uri| async move {
-            AppError::NotFound {
-                method,
-                path: uri.path().to_owned(),
-            }
-        })
+        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .with_state(state.clone());
     sidecar_http::standard_layers(router, state.inner.metrics.clone())
 }
@@ -134,10 +123,7 @@ pub fn app(state: AppState) -> Router {
 /// Where a request came from. Without `ConnectInfo` (a router driven
 /// directly in tests) every request shares one bucket.
 fn client_ip(request: &Request) -> IpAddr {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
 }
 
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -153,10 +139,7 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
             let wait = not_until.wait_time_from(inner.limiter.clock().now());
             // Round up: retrying on the advertised second must succeed.
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            AppError::RateLimited {
-                retry_after_secs: retry_after_secs.max(1),
-            }
-            .into_response()
+            AppError::RateLimited { retry_after_secs: retry_after_secs.max(1) }.into_response()
         }
     }
 }
@@ -165,19 +148,16 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
 /// `/health` answers 2xx in time; the body says which one is not.
 async fn ready(State(state): State<AppState>) -> Response {
     let inner = &state.inner;
-    let checks =
-        inner.config.upstreams.iter().map(|(name, url)| {
-            check_upstream(&inner.client, name, url, inner.config.health_timeout)
-        });
+    let checks = inner
+        .config
+        .upstreams
+        .iter()
+        .map(|(name, url)| check_upstream(&inner.client, name, url, inner.config.health_timeout));
     let results = join_all(checks).await;
     let all_up = results.iter().all(|(_, status)| status["status"] == "up");
     let accepting = inner.readiness.is_ready();
     let upstreams: Map<String, Value> = results.into_iter().collect();
-    let status = if all_up && accepting {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if all_up && accepting { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let mut body = json!({ "ready": all_up && accepting, "upstreams": upstreams });
     if !accepting {
         body["reason"] = json!("the gateway is shutting down");
@@ -185,12 +165,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn check_upstream(
-    client: &reqwest::Client,
-    name: &str,
-    base: &Url,
-    timeout: Duration,
-) -> (String, Value) {
+async fn check_upstream(client: &reqwest::Client, name: &str, base: &Url, timeout: Duration) -> (String, Value) {
     let url = format!("{}/health", base.as_str().trim_end_matches('/'));
     let outcome = client.get(&url).timeout(timeout).send().await;
     let status = match outcome {

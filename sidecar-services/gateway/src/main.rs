@@ -16,11 +16,7 @@ struct Args {
     listen: SocketAddr,
 
     /// The services, as name=url pairs separated by commas.
-    #[arg(
-        long,
-        env = "GATEWAY_UPSTREAMS",
-        default_value = "parsers=http://127.0.0.1:8081"
-    )]
+    #[arg(long, env = "GATEWAY_UPSTREAMS", default_value = "parsers=http://127.0.0.1:8081")]
     upstreams: String,
 
     /// Largest request body passed on, in bytes.
@@ -44,17 +40,11 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     sidecar_http::init_tracing().context("setting up logging")?;
-    let upstreams: gateway::Upstreams = args
-        .upstreams
-        .parse()
-        .context("reading GATEWAY_UPSTREAMS")?;
+    let upstreams: gateway::Upstreams = args.upstreams.parse().context("reading GATEWAY_UPSTREAMS")?;
     let config = gateway::Config {
         max_body_bytes: args.max_body_bytes,
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
-        rate_limit: gateway::RateLimit {
-            per_second: args.rate_per_second,
-            burst: args.rate_burst,
-        },
+        rate_limit: gateway::RateLimit { per_second: args.rate_per_second, burst: args.rate_burst },
         ..gateway::Config::new(upstreams)
     };
     for (name, url) in config.upstreams.iter() {

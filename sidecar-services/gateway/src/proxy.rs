@@ -27,10 +27,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
-pub(crate) async fn forward(
-    State(state): State<AppState>,
-    request: Request,
-) -> Result<Response, AppError> {
+pub(crate) async fn forward(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     let inner = &state.inner;
     let (parts, body) = request.into_parts();
 
@@ -40,53 +37,33 @@ pub(crate) async fn forward(
     let rest = path.strip_prefix("/api/").unwrap_or_default();
     let (service, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let Some(base) = inner.config.upstreams.get(service) else {
-        return Err(AppError::UnknownService {
-            service: service.to_owned(),
-            known: inner.config.upstreams.names(),
-        });
+        return Err(AppError::UnknownService { service: service.to_owned(), known: inner.config.upstreams.names() });
     };
     if tail.split('/').any(is_dot_segment) {
-        return Err(AppError::InvalidPath {
-            path: path.to_owned(),
-        });
+        return Err(AppError::InvalidPath { path: path.to_owned() });
     }
     let mut target = format!("{}/{tail}", base.as_str().trim_end_matches('/'));
     if let Some(query) = parts.uri.query() {
         target.push('?');
         target.push_str(query);
     }
-    let target = Url::parse(&target).map_err(|_| AppError::InvalidPath {
-        path: path.to_owned(),
-    })?;
+    let target = Url::parse(&target).map_err(|_| AppError::InvalidPath { path: path.to_owned() })?;
 
     let limit = inner.config.max_body_bytes;
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         count(&state, service, "body_too_large");
         return Err(AppError::BodyTooLarge { limit_bytes: limit });
     }
 
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let headers = upstream_headers(&parts.headers, peer);
-    let mut upstream = inner
-        .client
-        .request(parts.method.clone(), target)
-        .headers(headers);
+    let mut upstream = inner.client.request(parts.method.clone(), target).headers(headers);
     // A chunked body without a declared length is counted as it streams.
     let exceeded = Arc::new(AtomicBool::new(false));
     if body.size_hint().exact() != Some(0) {
-        upstream = upstream.body(reqwest::Body::wrap_stream(limited(
-            body,
-            limit,
-            exceeded.clone(),
-        )));
+        upstream = upstream.body(reqwest::Body::wrap_stream(limited(body, limit, exceeded.clone())));
     }
 
     let answer = match tokio::time::timeout(inner.config.upstream_timeout, upstream.send()).await {
@@ -94,9 +71,7 @@ pub(crate) async fn forward(
             service: service.to_owned(),
             seconds: inner.config.upstream_timeout.as_secs_f64().ceil() as u64,
         }),
-        Ok(Err(_)) if exceeded.load(Ordering::SeqCst) => {
-            Err(AppError::BodyTooLarge { limit_bytes: limit })
-        }
+        Ok(Err(_)) if exceeded.load(Ordering::SeqCst) => Err(AppError::BodyTooLarge { limit_bytes: limit }),
         Ok(Err(err)) if err.is_connect() => Err(AppError::UpstreamUnavailable {
             service: service.to_owned(),
             url: base.to_string(),
@@ -106,10 +81,7 @@ pub(crate) async fn forward(
             service: service.to_owned(),
             seconds: inner.config.upstream_timeout.as_secs_f64().ceil() as u64,
         }),
-        Ok(Err(err)) => Err(AppError::UpstreamFailed {
-            service: service.to_owned(),
-            reason: root_cause(&err),
-        }),
+        Ok(Err(err)) => Err(AppError::UpstreamFailed { service: service.to_owned(), reason: root_cause(&err) }),
         Ok(Ok(answer)) => Ok(answer),
     };
     let answer = answer.inspect_err(|err| {
@@ -124,18 +96,11 @@ pub(crate) async fn forward(
     }
     response
         .body(Body::from_stream(answer.bytes_stream()))
-        .map_err(|err| AppError::UpstreamFailed {
-            service: service.to_owned(),
-            reason: err.to_string(),
-        })
+        .map_err(|err| AppError::UpstreamFailed { service: service.to_owned(), reason: err.to_string() })
 }
 
 fn count(state: &AppState, service: &str, outcome: &str) {
-    state
-        .inner
-        .upstream_requests
-        .with_label_values(&[service, outcome])
-        .inc();
+    state.inner.upstream_requests.with_label_values(&[service, outcome]).inc();
 }
 
 /// `.` and `..`, also percent-encoded: upstreams would resolve them and
@@ -152,10 +117,7 @@ fn upstream_headers(incoming: &HeaderMap, peer: Option<SocketAddr>) -> HeaderMap
     copy_end_to_end(incoming, &mut headers);
     headers.remove(header::HOST);
     if let Some(peer) = peer {
-        let forwarded = match incoming
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        {
+        let forwarded = match incoming.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
             Some(earlier) => format!("{earlier}, {}", peer.ip()),
             None => peer.ip().to_string(),
         };
@@ -184,11 +146,7 @@ fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
 }
 
 /// The body as a stream that fails, and flags why, once it passes `limit` bytes.
-fn limited(
-    body: Body,
-    limit: u64,
-    exceeded: Arc<AtomicBool>,
-) -> impl Stream<Item = io::Result<axum::body::Bytes>> {
+fn limited(body: Body, limit: u64, exceeded: Arc<AtomicBool>) -> impl Stream<Item = io::Result<axum::body::Bytes>> {
     let mut seen = 0u64;
     body.into_data_stream().map(move |chunk| {
         let chunk = chunk.map_err(io::Error::other)?;

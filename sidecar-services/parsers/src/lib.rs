@@ -65,28 +65,14 @@ struct Inner {
 impl AppState {
     pub fn new(config: Config) -> Result<Self, AppError> {
         let metrics = HttpMetrics::new(SERVICE)?;
-        let rows = counter(
-            "parsers_rows_total",
-            "Records returned, by format",
-            &["format"],
-        )?;
-        let failures = counter(
-            "parsers_failures_total",
-            "Documents refused, by format and reason",
-            &["format", "reason"],
-        )?;
+        let rows = counter("parsers_rows_total", "Records returned, by format", &["format"])?;
+        let failures =
+            counter("parsers_failures_total", "Documents refused, by format and reason", &["format", "reason"])?;
         metrics.register(Box::new(rows.clone()))?;
         metrics.register(Box::new(failures.clone()))?;
         let parses = Semaphore::new(config.max_concurrent_parses.max(1));
         Ok(AppState {
-            inner: Arc::new(Inner {
-                config,
-                metrics,
-                rows,
-                failures,
-                readiness: Readiness::default(),
-                parses,
-            }),
+            inner: Arc::new(Inner { config, metrics, rows, failures, readiness: Readiness::default(), parses }),
         })
     }
 
@@ -101,12 +87,8 @@ impl AppState {
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, AppError> {
-    IntCounterVec::new(Opts::new(name, help), labels).map_err(|source| {
-        AppError::Setup(SidecarError::Metrics {
-            name: name.to_owned(),
-            source,
-        })
-    })
+    IntCounterVec::new(Opts::new(name, help), labels)
+        .map_err(|source| AppError::Setup(SidecarError::Metrics { name: name.to_owned(), source }))
 }
 
 /// The service's routes and layers; `main` serves it, tests call it with `oneshot`.
@@ -115,38 +97,24 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
         .route(
             "/ready",
-            get(|State(state): State<AppState>| async move {
-                sidecar_http::ready(SERVICE, &state.inner.readiness)
-            }),
+            get(|State(state): State<AppState>| async move { sidecar_http::ready(SERVICE, &state.inner.readiness) }),
         )
         .route(
             "/metrics",
-            get(|State(state): State<AppState>| async move {
-                sidecar_http::metrics_response(&state.inner.metrics)
-            }),
+            get(|State(state): State<AppState>| async move { sidecar_http::metrics_response(&state.inner.metrics) }),
         );
     for format in Format::ALL {
         router = router.route(
             &format!("/{}", format.id()),
-            post(
-                move |state: State<AppState>, body: Result<Bytes, BytesRejection>| {
-                    parse_document(state, format, body)
-                },
-            ),
+            post(move |state: State<AppState>, body: Result<Bytes, BytesRejection>| {
+                parse_document(state, format, body)
+            }),
         );
     }
     let router = router
-        .fallback(|method: Method, uri: Uri| async move {
-            AppError::NotFound {
-                method,
-                path: uri.path().to_owned(),
-            }
-        })
+        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
-            AppError::MethodNotAllowed {
-                method,
-                path: uri.path().to_owned(),
-            }
+            AppError::MethodNotAllowed { method, path: uri.path().to_owned() }
         })
         .layer(DefaultBodyLimit::max(state.inner.config.max_body_bytes))
         .with_state(state.clone());
@@ -160,47 +128,27 @@ async fn parse_document(
 ) -> Result<Json<Table>, AppError> {
     let inner = &state.inner;
     let body = body.map_err(|rejection| {
-        inner
-            .failures
-            .with_label_values(&[format.id(), "body"])
-            .inc();
+        inner.failures.with_label_values(&[format.id(), "body"]).inc();
         AppError::Body {
             status: rejection.status(),
             detail: rejection.body_text(),
             limit_bytes: inner.config.max_body_bytes,
         }
     })?;
-    let limits = Limits {
-        max_bytes: inner.config.max_body_bytes as u64,
-        max_columns: inner.config.max_columns,
-    };
-    let _permit = inner
-        .parses
-        .acquire()
-        .await
-        .map_err(|_| AppError::Internal)?;
+    let limits = Limits { max_bytes: inner.config.max_body_bytes as u64, max_columns: inner.config.max_columns };
+    let _permit = inner.parses.acquire().await.map_err(|_| AppError::Internal)?;
     // Parsing is CPU-bound: keep it off the async workers so /health stays responsive.
     let parsed = tokio::task::spawn_blocking(move || records::parse(format, &body, &limits))
         .await
         .map_err(|_| AppError::Internal)?;
     match parsed {
         Ok(table) => {
-            inner
-                .rows
-                .with_label_values(&[format.id()])
-                .inc_by(table.len() as u64);
+            inner.rows.with_label_values(&[format.id()]).inc_by(table.len() as u64);
             Ok(Json(table))
         }
         Err(err) => {
-            let reason = if err.location().is_some() {
-                "malformed"
-            } else {
-                "other"
-            };
-            inner
-                .failures
-                .with_label_values(&[format.id(), reason])
-                .inc();
+            let reason = if err.location().is_some() { "malformed" } else { "other" };
+            inner.failures.with_label_values(&[format.id(), reason]).inc();
             tracing::info!(format = format.id(), error = %err, "document refused");
             Err(AppError::Parse(err))
         }
@@ -217,11 +165,7 @@ pub enum AppError {
 
     /// The body could not be read, or exceeds the limit.
     #[error("the request body was refused ({status}): {detail}")]
-    Body {
-        status: StatusCode,
-        detail: String,
-        limit_bytes: usize,
-    },
+    Body { status: StatusCode, detail: String, limit_bytes: usize },
 
     #[error("no route for {method} {path}; {ROUTES_HINT}")]
     NotFound { method: Method, path: String },
@@ -244,57 +188,29 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = match self {
             AppError::Parse(err) => match &err {
-                ParseError::Malformed {
-                    format,
-                    line,
-                    column,
-                    ..
-                } => ErrorBody::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "parse_error",
-                    err.to_string(),
-                )
-                .with("format", format.id())
-                .with("line", *line)
-                .with("column", *column),
-                ParseError::TooLarge { limit_bytes, .. } => ErrorBody::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    err.to_string(),
-                )
-                .with("limit_bytes", *limit_bytes),
-                _ => ErrorBody::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "parse_error",
-                    err.to_string(),
-                )
-                .with("format", err.format().id()),
+                ParseError::Malformed { format, line, column, .. } => {
+                    ErrorBody::new(StatusCode::UNPROCESSABLE_ENTITY, "parse_error", err.to_string())
+                        .with("format", format.id())
+                        .with("line", *line)
+                        .with("column", *column)
+                }
+                ParseError::TooLarge { limit_bytes, .. } => {
+                    ErrorBody::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", err.to_string())
+                        .with("limit_bytes", *limit_bytes)
+                }
+                _ => ErrorBody::new(StatusCode::UNPROCESSABLE_ENTITY, "parse_error", err.to_string())
+                    .with("format", err.format().id()),
             },
-            AppError::Body {
-                status,
-                detail,
-                limit_bytes,
-            } => sidecar_http::body_rejection(
-                status,
-                &detail,
-                limit_bytes,
-                "raise PARSERS_MAX_BODY_BYTES",
-            ),
-            AppError::NotFound { method, path } => {
-                sidecar_http::not_found(&method, &path, ROUTES_HINT)
+            AppError::Body { status, detail, limit_bytes } => {
+                sidecar_http::body_rejection(status, &detail, limit_bytes, "raise PARSERS_MAX_BODY_BYTES")
             }
-            err @ AppError::MethodNotAllowed { .. } => ErrorBody::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                err.to_string(),
-            ),
+            AppError::NotFound { method, path } => sidecar_http::not_found(&method, &path, ROUTES_HINT),
+            err @ AppError::MethodNotAllowed { .. } => {
+                ErrorBody::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", err.to_string())
+            }
             err @ (AppError::Setup(_) | AppError::Internal) => {
                 tracing::error!(error = %err, "internal error");
-                ErrorBody::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    AppError::Internal.to_string(),
-                )
+                ErrorBody::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", AppError::Internal.to_string())
             }
         };
         body.into_response()

@@ -22,10 +22,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     sidecar_http::init_tracing().context("setting up logging")?;
-    let config = parsers_service::Config {
-        max_body_bytes: args.max_body_bytes,
-        ..parsers_service::Config::default()
-    };
+    let config = parsers_service::Config { max_body_bytes: args.max_body_bytes, ..parsers_service::Config::default() };
     let state = parsers_service::AppState::new(config).context("setting up the parsers service")?;
     let readiness = state.readiness();
     sidecar_http::serve(args.listen, parsers_service::app(state), readiness)

@@ -29,11 +29,7 @@ pub struct BundleLimits {
 
 impl Default for BundleLimits {
     fn default() -> Self {
-        Self {
-            max_file_bytes: registry::MAX_BLOB_BYTES,
-            max_unpacked_bytes: 256 * 1024 * 1024,
-            max_entries: 10_000,
-        }
+        Self { max_file_bytes: registry::MAX_BLOB_BYTES, max_unpacked_bytes: 256 * 1024 * 1024, max_entries: 10_000 }
     }
 }
 
@@ -42,9 +38,13 @@ impl Default for BundleLimits {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
-    #[error("the upload is not a readable tar archive ({0}); send `tar -czf - -C <remote dir> .` or use `augment publish`")]
+    #[error(
+        "the upload is not a readable tar archive ({0}); send `tar -czf - -C <remote dir> .` or use `augment publish`"
+    )]
     NotTar(String),
-    #[error("{path:?} is a {kind}: a published remote contains only plain files and folders (a link could point outside it)")]
+    #[error(
+        "{path:?} is a {kind}: a published remote contains only plain files and folders (a link could point outside it)"
+    )]
     Link { path: String, kind: &'static str },
     #[error("{path:?} is a {kind}, which a remote cannot contain; remove it")]
     SpecialEntry { path: String, kind: String },
@@ -64,7 +64,9 @@ pub enum BundleError {
     NoManifest,
     #[error("{0}")]
     Manifest(#[from] manifest::ManifestError),
-    #[error("remote.json names {entry:?} as its entry, but the archive has no such file; build the remote first, or fix `entry`")]
+    #[error(
+        "remote.json names {entry:?} as its entry, but the archive has no such file; build the remote first, or fix `entry`"
+    )]
     EntryMissing { entry: String },
 }
 
@@ -105,32 +107,23 @@ impl Bundle {
 /// Parses a tar or gzipped tar (recognised by its magic bytes).
 pub fn read_bundle(body: &[u8], limits: &BundleLimits) -> Result<Bundle, BundleError> {
     let gzipped = body.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read + '_> = if gzipped {
-        Box::new(flate2::read::GzDecoder::new(body))
-    } else {
-        Box::new(body)
-    };
+    let reader: Box<dyn Read + '_> =
+        if gzipped { Box::new(flate2::read::GzDecoder::new(body)) } else { Box::new(body) };
     let mut archive = tar::Archive::new(reader);
     let mut files = Vec::new();
     let mut seen = BTreeSet::new();
     let mut total = 0u64;
     let mut count = 0usize;
-    let entries = archive
-        .entries()
-        .map_err(|err| BundleError::NotTar(err.to_string()))?;
+    let entries = archive.entries().map_err(|err| BundleError::NotTar(err.to_string()))?;
     for entry in entries {
         let mut entry = entry.map_err(|err| BundleError::NotTar(err.to_string()))?;
         count += 1;
         if count > limits.max_entries {
-            return Err(BundleError::TooManyEntries {
-                limit: limits.max_entries,
-            });
+            return Err(BundleError::TooManyEntries { limit: limits.max_entries });
         }
         let raw = entry.path_bytes().into_owned();
         let Ok(raw) = String::from_utf8(raw) else {
-            return Err(BundleError::NotUtf8 {
-                path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
-            });
+            return Err(BundleError::NotUtf8 { path: String::from_utf8_lossy(&entry.path_bytes()).into_owned() });
         };
         let kind = entry.header().entry_type();
         let path = normalize(&raw, kind.is_dir())?;
@@ -142,30 +135,18 @@ pub fn read_bundle(body: &[u8], limits: &BundleLimits) -> Result<Bundle, BundleE
             continue;
         }
         if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            return Err(BundleError::SpecialEntry {
-                path: raw,
-                kind: format!("{kind:?}").to_lowercase(),
-            });
+            return Err(BundleError::SpecialEntry { path: raw, kind: format!("{kind:?}").to_lowercase() });
         }
         let Some(path) = path else {
-            return Err(BundleError::UnsafePath {
-                path: raw,
-                reason: "it names the archive root as a file".into(),
-            });
+            return Err(BundleError::UnsafePath { path: raw, reason: "it names the archive root as a file".into() });
         };
         let size = entry.header().size().map_err(|err| BundleError::NotTar(err.to_string()))?;
         if size > limits.max_file_bytes {
-            return Err(BundleError::FileTooLarge {
-                path,
-                size,
-                limit: limits.max_file_bytes,
-            });
+            return Err(BundleError::FileTooLarge { path, size, limit: limits.max_file_bytes });
         }
         total = total.saturating_add(size);
         if total > limits.max_unpacked_bytes {
-            return Err(BundleError::TooLarge {
-                limit: limits.max_unpacked_bytes,
-            });
+            return Err(BundleError::TooLarge { limit: limits.max_unpacked_bytes });
         }
         if !seen.insert(path.clone()) {
             return Err(BundleError::Duplicate { path });
@@ -177,29 +158,16 @@ pub fn read_bundle(body: &[u8], limits: &BundleLimits) -> Result<Bundle, BundleE
             .read_to_end(&mut bytes)
             .map_err(|err| BundleError::NotTar(err.to_string()))?;
         if bytes.len() as u64 > limits.max_file_bytes {
-            return Err(BundleError::FileTooLarge {
-                path,
-                size: bytes.len() as u64,
-                limit: limits.max_file_bytes,
-            });
+            return Err(BundleError::FileTooLarge { path, size: bytes.len() as u64, limit: limits.max_file_bytes });
         }
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        files.push(BundleFile {
-            path,
-            sha256,
-            bytes: Bytes::from(bytes),
-        });
+        files.push(BundleFile { path, sha256, bytes: Bytes::from(bytes) });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let manifest_file = files
-        .iter()
-        .find(|file| file.path == "remote.json")
-        .ok_or(BundleError::NoManifest)?;
+    let manifest_file = files.iter().find(|file| file.path == "remote.json").ok_or(BundleError::NoManifest)?;
     let manifest = RemoteManifest::from_json(&manifest_file.bytes)?;
     if !files.iter().any(|file| file.path == manifest.entry) {
-        return Err(BundleError::EntryMissing {
-            entry: manifest.entry.clone(),
-        });
+        return Err(BundleError::EntryMissing { entry: manifest.entry.clone() });
     }
     Ok(Bundle { manifest, files })
 }
@@ -208,10 +176,7 @@ pub fn read_bundle(body: &[u8], limits: &BundleLimits) -> Result<Bundle, BundleE
 /// trailing `/` dropped, then the bundle-path rules applied. `None` for the
 /// archive root itself (`.` or `./`).
 fn normalize(raw: &str, is_dir: bool) -> Result<Option<String>, BundleError> {
-    let unsafe_path = |reason: String| BundleError::UnsafePath {
-        path: raw.to_owned(),
-        reason,
-    };
+    let unsafe_path = |reason: String| BundleError::UnsafePath { path: raw.to_owned(), reason };
     if raw.starts_with('/') {
         return Err(unsafe_path("it is absolute".into()));
     }
@@ -249,18 +214,11 @@ pub fn pack_dir(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
                     format!("{} has a name that is not UTF-8", entry.path().display()),
                 )
             })?;
-            let path = if prefix.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{prefix}/{name}")
-            };
+            let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
             if kind.is_symlink() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!(
-                        "{} is a symbolic link: replace it with the file it points to",
-                        entry.path().display()
-                    ),
+                    format!("{} is a symbolic link: replace it with the file it points to", entry.path().display()),
                 ));
             } else if kind.is_dir() {
                 pending.push((entry.path(), path));

@@ -20,7 +20,9 @@ pub enum AppError {
     Forbidden { remote: String, allowed: Vec<String> },
     #[error("too many requests with this token; wait {retry_after_secs} s and try again")]
     RateLimited { retry_after_secs: u64 },
-    #[error("the upload is larger than the {limit_bytes}-byte limit; make the remote smaller or raise REGISTRY_MAX_BODY_BYTES")]
+    #[error(
+        "the upload is larger than the {limit_bytes}-byte limit; make the remote smaller or raise REGISTRY_MAX_BODY_BYTES"
+    )]
     BodyTooLarge { limit_bytes: usize },
     #[error("the request body could not be read: {0}; send it again")]
     BadBody(String),
@@ -34,7 +36,9 @@ pub enum AppError {
     Tokens(#[from] TokenError),
     #[error("{0}")]
     Storage(#[from] StorageError),
-    #[error("no route for {method} {path}: the registry serves root.json, snapshot.json, roots/, remotes/ and blobs/sha256/, and the API under /api/v1/")]
+    #[error(
+        "no route for {method} {path}: the registry serves root.json, snapshot.json, roots/, remotes/ and blobs/sha256/, and the API under /api/v1/"
+    )]
     NotFound { method: Method, path: String },
 }
 
@@ -50,9 +54,9 @@ impl AppError {
             Self::Bundle(BundleError::Manifest(_) | BundleError::NoManifest | BundleError::EntryMissing { .. }) => {
                 "invalid_manifest"
             }
-            Self::Bundle(BundleError::FileTooLarge { .. } | BundleError::TooLarge { .. } | BundleError::TooManyEntries { .. }) => {
-                "bundle_too_large"
-            }
+            Self::Bundle(
+                BundleError::FileTooLarge { .. } | BundleError::TooLarge { .. } | BundleError::TooManyEntries { .. },
+            ) => "bundle_too_large",
             Self::Bundle(_) => "invalid_bundle",
             Self::BadVersion(_) => "invalid_version",
             Self::Publish(PublishError::VersionExists { .. }) => "version_exists",
@@ -71,9 +75,9 @@ impl AppError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Bundle(BundleError::FileTooLarge { .. } | BundleError::TooLarge { .. } | BundleError::TooManyEntries { .. }) => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            Self::Bundle(
+                BundleError::FileTooLarge { .. } | BundleError::TooLarge { .. } | BundleError::TooManyEntries { .. },
+            ) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) | Self::Bundle(_) | Self::BadVersion(_) => StatusCode::BAD_REQUEST,
             Self::Publish(PublishError::VersionExists { .. }) => StatusCode::CONFLICT,
             Self::Publish(PublishError::Unsatisfiable { .. } | PublishError::IndexTooLarge { .. }) => {
@@ -101,7 +105,10 @@ impl IntoResponse for AppError {
         let mut body = ErrorBody::new(status, code, message);
         match &self {
             Self::MissingToken | Self::BadToken => {
-                body = body.with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"augment-registry\""));
+                body = body.with_header(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"augment-registry\""),
+                );
             }
             Self::RateLimited { retry_after_secs } => {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {

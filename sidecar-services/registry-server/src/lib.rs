@@ -10,7 +10,8 @@
 //!   every time, which is one small 304); JSON is gzipped for clients that
 //!   ask (its ETag then gets a `-gzip` suffix, since it is another byte
 //!   sequence). Nothing else in the store (`.server/`, lock files,
-//!   temporary files) is reachable.
+//!   temporary files) is reachable. These routes are the hot path and are
+//!   served from memory without the per-request layers ([`serve`]).
 //! - **Publishing** (`POST /api/v1/publish`, a tar or tar.gz of the built
 //!   remote folder) and **yanking** (`POST
 //!   /api/v1/remotes/<name>/versions/<version>/yank` and `/unyank`) need
@@ -20,8 +21,9 @@
 //!   and [`storage`] for how conditional writes work on a local folder and
 //!   on S3.
 //! - **Operations**: `/health`, `/ready` (storage reachable, registry
-//!   verifies with this server's key), Prometheus `/metrics`, request ids,
-//!   structured logs and graceful shutdown, all from `sidecar-http`.
+//!   verifies with this server's key), Prometheus `/metrics`, request ids
+//!   and access logs on the API routes, structured logs and graceful
+//!   shutdown, all from `sidecar-http`.
 //!
 //! The signing key and tokens never reach a log or a response: the key's
 //! `Debug` is its key id, tokens are compared by hash, and access logs carry
@@ -30,6 +32,7 @@
 pub mod bundle;
 mod error;
 pub mod publish;
+pub mod serve;
 pub mod storage;
 pub mod tokens;
 pub mod validate;
@@ -41,12 +44,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use manifest::HostProfile;
@@ -54,8 +55,6 @@ use prometheus::{IntCounterVec, Opts};
 use registry::SigningKey;
 use serde_json::json;
 use sidecar_http::{HttpMetrics, Readiness, SidecarError};
-use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{Predicate as _, SizeAbove};
 
 pub use bundle::{Bundle, BundleLimits, read_bundle};
 pub use error::AppError;
@@ -151,57 +150,8 @@ struct Inner {
     metrics: HttpMetrics,
     operations: IntCounterVec,
     readiness: Readiness,
-    cache: ServeCache,
-}
-
-/// What the tree handlers keep in memory (see [`Config::blob_cache_bytes`]
-/// and [`Config::document_cache_ttl`]).
-#[derive(Debug, Default)]
-struct ServeCache {
-    blobs: std::sync::RwLock<std::collections::HashMap<String, Bytes>>,
-    blob_bytes: AtomicU64,
-    documents: std::sync::RwLock<std::collections::HashMap<String, CachedDocument>>,
-}
-
-#[derive(Debug, Clone)]
-struct CachedDocument {
-    read_at: std::time::Instant,
-    etag: String,
-    bytes: Bytes,
-}
-
-impl ServeCache {
-    fn blob(&self, hash: &str) -> Option<Bytes> {
-        self.blobs.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(hash).cloned()
-    }
-
-    /// Keeps a blob while the budget lasts; a registry's hot set is small,
-    /// so "fill, then stop" is enough and needs no eviction bookkeeping.
-    fn keep_blob(&self, hash: &str, bytes: &Bytes, budget: u64) {
-        let size = bytes.len() as u64;
-        if self.blob_bytes.fetch_add(size, Ordering::Relaxed) + size > budget {
-            self.blob_bytes.fetch_sub(size, Ordering::Relaxed);
-            return;
-        }
-        let previous = self.blobs.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(hash.to_owned(), bytes.clone());
-        if previous.is_some() {
-            self.blob_bytes.fetch_sub(size, Ordering::Relaxed);
-        }
-    }
-
-    fn document(&self, key: &str, ttl: Duration) -> Option<CachedDocument> {
-        let documents = self.documents.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        documents.get(key).filter(|doc| doc.read_at.elapsed() < ttl).cloned()
-    }
-
-    fn keep_document(&self, key: &str, doc: CachedDocument) {
-        self.documents.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.to_owned(), doc);
-    }
-
-    /// After this replica changed the tree: serve the new documents at once.
-    fn forget_documents(&self) {
-        self.documents.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-    }
+    tree_cache: serve::TreeCache,
+    tree_counters: serve::TreeCounters,
 }
 
 impl AppState {
@@ -214,11 +164,9 @@ impl AppState {
             ),
             &["operation", "outcome"],
         )
-        .map_err(|source| SidecarError::Metrics {
-            name: "registry_server_operations_total".into(),
-            source,
-        })?;
+        .map_err(|source| SidecarError::Metrics { name: "registry_server_operations_total".into(), source })?;
         metrics.register(Box::new(operations.clone()))?;
+        let tree_counters = serve::TreeCounters::register(&metrics)?;
         let quota = Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
         let publisher = Publisher {
             storage: storage.clone(),
@@ -239,7 +187,8 @@ impl AppState {
                 metrics,
                 operations,
                 readiness: Readiness::default(),
-                cache: ServeCache::default(),
+                tree_cache: serve::TreeCache::default(),
+                tree_counters,
             }),
         })
     }
@@ -253,21 +202,10 @@ impl AppState {
     }
 }
 
-/// The server's routes and layers.
+/// The server's routes and layers. The tree's routes are merged in after
+/// the standard layers, so the hot path carries none of them (see [`serve`]).
 pub fn app(state: AppState) -> Router {
-    let tree = Router::new()
-        .route("/root.json", get(|state: State<AppState>, headers: HeaderMap| serve_tree(state, headers, "root.json".into(), Kind::Mutable)))
-        .route("/snapshot.json", get(|state: State<AppState>, headers: HeaderMap| serve_tree(state, headers, "snapshot.json".into(), Kind::Mutable)))
-        .route("/roots/{file}", get(serve_root_version))
-        .route("/remotes/{file}", get(serve_index))
-        .route("/blobs/sha256/{hash}", get(serve_blob))
-        .layer(
-            CompressionLayer::new()
-                .gzip(true)
-                .compress_when(SizeAbove::new(256).and(is_json)),
-        )
-        .layer(axum::middleware::map_response(gzip_etag));
-    let router = Router::new()
+    let api = Router::new()
         .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
         .route("/ready", get(ready))
         .route(
@@ -277,24 +215,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/publish", post(publish))
         .route("/api/v1/remotes/{name}/versions/{version}/yank", post(yank))
         .route("/api/v1/remotes/{name}/versions/{version}/unyank", post(unyank))
-        .merge(tree)
-        .fallback(|method: Method, uri: Uri| async move {
-            AppError::NotFound {
-                method,
-                path: uri.path().to_owned(),
-            }
-        })
+        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .with_state(state.clone());
-    sidecar_http::standard_layers(router, state.inner.metrics.clone())
+    let api = sidecar_http::standard_layers(api, state.inner.metrics.clone());
+    serve::routes().with_state(state).merge(api)
 }
 
 /// Binds `listen`, prints `registry-server listening on http://ADDR` on
 /// standard output (scripts and tests read the port from it), and serves
 /// until SIGTERM or ctrl-c, finishing in-flight requests.
 pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| SidecarError::Bind { addr: listen, source })?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| SidecarError::Bind { addr: listen, source })?;
     let local = listener.local_addr().unwrap_or(listen);
     {
         use std::io::Write as _;
@@ -305,168 +237,6 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
     tracing::info!(%local, storage = state.inner.storage.description(), keyid = %state.inner.publisher.key.key_id(), "serving the registry");
     let readiness = state.readiness();
     sidecar_http::serve_listener(listener, app(state), sidecar_http::shutdown_signal(readiness)).await
-}
-
-// ----- Serving the tree -----
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Changes with publishes: revalidate every time.
-    Mutable,
-    /// Never changes once written.
-    Immutable,
-}
-
-async fn serve_root_version(state: State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
-    let valid = file
-        .strip_suffix(".root.json")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    if !valid {
-        return not_found(&format!("/roots/{file}"));
-    }
-    serve_tree(state, headers, format!("roots/{file}"), Kind::Immutable).await
-}
-
-async fn serve_index(state: State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
-    let valid = file
-        .strip_suffix(".json")
-        .is_some_and(|name| manifest::validate_remote_name(name).is_ok());
-    if !valid {
-        return not_found(&format!("/remotes/{file}"));
-    }
-    serve_tree(state, headers, format!("remotes/{file}"), Kind::Mutable).await
-}
-
-async fn serve_blob(State(state): State<AppState>, headers: HeaderMap, Path(hash): Path<String>) -> Response {
-    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return not_found(&format!("/blobs/sha256/{hash}"));
-    }
-    // A blob's ETag is its hash, so a revalidation needs no storage access.
-    let etag = format!("\"{hash}\"");
-    if if_none_match(&headers, &etag).is_some() {
-        return not_modified(&etag, Kind::Immutable);
-    }
-    let inner = &state.inner;
-    if let Some(bytes) = inner.cache.blob(&hash) {
-        return ok_response(bytes, &etag, Kind::Immutable, "application/octet-stream");
-    }
-    match inner.storage.get_for_serving(&registry::blob_path(&hash)).await {
-        Ok(Some((_, bytes))) => {
-            inner.cache.keep_blob(&hash, &bytes, inner.config.blob_cache_bytes);
-            ok_response(bytes, &etag, Kind::Immutable, "application/octet-stream")
-        }
-        Ok(None) => not_found(&format!("/blobs/sha256/{hash}")),
-        Err(err) => AppError::Storage(err).into_response(),
-    }
-}
-
-async fn serve_tree(State(state): State<AppState>, headers: HeaderMap, key: String, kind: Kind) -> Response {
-    let inner = &state.inner;
-    let ttl = inner.config.document_cache_ttl;
-    let doc = match inner.cache.document(&key, ttl) {
-        Some(doc) => doc,
-        None => match inner.storage.get_for_serving(&key).await {
-            Ok(Some((meta, bytes))) => {
-                // The store's ETag (inode/mtime/size on a folder, the
-                // object's ETag on S3) is the same on every replica sharing
-                // the store.
-                let etag = match meta.e_tag.as_deref().map(|tag| tag.trim_start_matches("W/").trim_matches('"')) {
-                    Some(tag) if !tag.is_empty() && !tag.contains('"') => format!("\"{tag}\""),
-                    _ => format!("\"{}\"", registry::sha256_hex(&bytes)),
-                };
-                let doc = CachedDocument { read_at: std::time::Instant::now(), etag, bytes };
-                if !ttl.is_zero() {
-                    inner.cache.keep_document(&key, doc.clone());
-                }
-                doc
-            }
-            Ok(None) => return not_found(&format!("/{key}")),
-            Err(err) => return AppError::Storage(err).into_response(),
-        },
-    };
-    if let Some(matched) = if_none_match(&headers, &doc.etag) {
-        return not_modified(&matched, kind);
-    }
-    ok_response(doc.bytes, &doc.etag, kind, "application/json")
-}
-
-/// The client's tag that matches `etag` (ignoring weakness and the `-gzip`
-/// suffix of a compressed variant), echoed back on the 304.
-fn if_none_match(headers: &HeaderMap, etag: &str) -> Option<String> {
-    let value = headers.get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    let bare = etag.trim_matches('"');
-    value.split(',').map(str::trim).find_map(|tag| {
-        if tag == "*" {
-            return Some(etag.to_owned());
-        }
-        let inner = tag.trim_start_matches("W/").trim_matches('"');
-        (inner == bare || inner.strip_suffix("-gzip") == Some(bare)).then(|| format!("\"{inner}\""))
-    })
-}
-
-fn cache_control(kind: Kind) -> HeaderValue {
-    HeaderValue::from_static(match kind {
-        Kind::Immutable => IMMUTABLE,
-        Kind::Mutable => REVALIDATE,
-    })
-}
-
-fn ok_response(bytes: Bytes, etag: &str, kind: Kind, content_type: &'static str) -> Response {
-    let mut response = Body::from(bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, cache_control(kind));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        headers.insert(header::ETAG, value);
-    }
-    response
-}
-
-fn not_modified(etag: &str, kind: Kind) -> Response {
-    let mut response = StatusCode::NOT_MODIFIED.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, cache_control(kind));
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        headers.insert(header::ETAG, value);
-    }
-    response
-}
-
-fn not_found(path: &str) -> Response {
-    sidecar_http::ErrorBody::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("{path} is not in this registry"),
-    )
-    .into_response()
-}
-
-/// Only JSON documents are compressed: blobs are fetched by clients that
-/// verify their exact bytes and are often compressed already.
-fn is_json(_: StatusCode, _: axum::http::Version, headers: &HeaderMap, _: &axum::http::Extensions) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"))
-}
-
-/// A gzipped body is a different representation, so it gets a different
-/// strong ETag (`"<tag>-gzip"`, as Apache does); `if_none_match` maps it back.
-async fn gzip_etag(mut response: Response) -> Response {
-    let gzipped = response
-        .headers()
-        .get(header::CONTENT_ENCODING)
-        .is_some_and(|value| value.as_bytes() == b"gzip");
-    if gzipped
-        && let Some(etag) = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok())
-        && let Some(inner) = etag.strip_prefix('"').and_then(|e| e.strip_suffix('"'))
-        && !inner.ends_with("-gzip")
-        && let Ok(value) = HeaderValue::from_str(&format!("\"{inner}-gzip\""))
-    {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
 }
 
 // ----- Operations -----
@@ -515,9 +285,7 @@ async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutc
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(AppError::BodyTooLarge { limit_bytes: limit });
     }
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|err| body_error(&err, limit))?;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|err| body_error(&err, limit))?;
     let limits = state.inner.config.bundle_limits;
     let bundle = tokio::task::spawn_blocking(move || read_bundle(&body, &limits))
         .await
@@ -525,14 +293,11 @@ async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutc
     let name = &bundle.manifest.name;
     if !token.allows(name) {
         tracing::warn!(token = %token.id, remote = %name, "a token tried to publish a remote outside its scope");
-        return Err(AppError::Forbidden {
-            remote: name.clone(),
-            allowed: token.remotes.clone(),
-        });
+        return Err(AppError::Forbidden { remote: name.clone(), allowed: token.remotes.clone() });
     }
     tracing::info!(token = %token.id, remote = %name, version = %bundle.manifest.version, files = bundle.files.len(), "publish requested");
     let outcome = state.inner.publisher.publish(&bundle).await;
-    state.inner.cache.forget_documents();
+    state.inner.tree_cache.forget_documents();
     Ok(outcome?)
 }
 
@@ -544,19 +309,21 @@ async fn unyank(state: State<AppState>, path: Path<(String, String)>, headers: H
     set_yanked(state, path, headers, false).await
 }
 
-async fn set_yanked(State(state): State<AppState>, Path((name, version)): Path<(String, String)>, headers: HeaderMap, yanked: bool) -> Response {
+async fn set_yanked(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    yanked: bool,
+) -> Response {
     let result = async {
         let token = authenticate(&state, &headers).await?;
         if !token.allows(&name) {
-            return Err(AppError::Forbidden {
-                remote: name.clone(),
-                allowed: token.remotes.clone(),
-            });
+            return Err(AppError::Forbidden { remote: name.clone(), allowed: token.remotes.clone() });
         }
         let version = manifest::Version::parse(&version).map_err(|_| AppError::BadVersion(version.clone()))?;
         tracing::info!(token = %token.id, remote = %name, %version, yanked, "yank requested");
         let outcome = state.inner.publisher.yank(&name, &version, yanked).await;
-        state.inner.cache.forget_documents();
+        state.inner.tree_cache.forget_documents();
         Ok(outcome?)
     }
     .await;

@@ -80,14 +80,13 @@ async fn main() -> anyhow::Result<()> {
         ..registry_server::Config::default()
     };
     if let Some(path) = &args.host_profile {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the host profile {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading the host profile {}", path.display()))?;
         config.host_profile = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a host profile (hostApi + shared)", path.display()))?;
     }
     let state = registry_server::AppState::new(config, storage, key).context("setting up the server")?;
-    registry_server::run(args.listen, state)
-        .await
-        .with_context(|| format!("serving the registry on {}", args.listen))
+    registry_server::run(args.listen, state).await.with_context(|| format!("serving the registry on {}", args.listen))
 }
 
 /// The key from REGISTRY_SIGNING_KEY (PEM text) or a file. Only its key id
@@ -97,11 +96,14 @@ fn signing_key(args: &Args) -> anyhow::Result<registry::SigningKey> {
         // Env files and some secret stores carry the PEM on one line with
         // literal `\n`s; turn them back into line breaks.
         let pem = Zeroizing::new(pem.replace("\\n", "\n"));
-        return registry::SigningKey::from_pem(&pem).context("REGISTRY_SIGNING_KEY is not an ed25519 PKCS#8 PEM private key");
+        return registry::SigningKey::from_pem(&pem)
+            .context("REGISTRY_SIGNING_KEY is not an ed25519 PKCS#8 PEM private key");
     }
     match &args.signing_key_file {
         Some(path) => Ok(registry::SigningKey::read_pem_file(path)?),
-        None => bail!("no signing key: set REGISTRY_SIGNING_KEY_FILE (or --signing-key-file) to the registry's snapshot key, or REGISTRY_SIGNING_KEY to its PEM"),
+        None => bail!(
+            "no signing key: set REGISTRY_SIGNING_KEY_FILE (or --signing-key-file) to the registry's snapshot key, or REGISTRY_SIGNING_KEY to its PEM"
+        ),
     }
 }
 

@@ -35,8 +35,8 @@ use manifest::{HostProfile, Version};
 use rand::Rng as _;
 use registry::author::documents;
 use registry::{
-    IndexVersion, Limits, RegistryError, RemoteIndex, Root, SigningKey, Snapshot, SnapshotEntry,
-    TrustAnchor, blob_path, remote_index_path,
+    IndexVersion, Limits, RegistryError, RemoteIndex, Root, SigningKey, Snapshot, SnapshotEntry, TrustAnchor,
+    blob_path, remote_index_path,
 };
 use serde::Serialize;
 
@@ -50,34 +50,28 @@ pub enum PublishError {
     #[error(transparent)]
     Storage(#[from] StorageError),
 
-    #[error("{name} {version} is already published: a published version never changes; bump `version` in remote.json and publish again")]
+    #[error(
+        "{name} {version} is already published: a published version never changes; bump `version` in remote.json and publish again"
+    )]
     VersionExists { name: String, version: Version },
 
     #[error("{name} {version} cannot be satisfied: {}", reasons.join("; "))]
-    Unsatisfiable {
-        name: String,
-        version: Version,
-        reasons: Vec<String>,
-    },
+    Unsatisfiable { name: String, version: Version, reasons: Vec<String> },
 
     #[error("{name} {version} is not in the registry (it offers: {offered})")]
-    VersionNotFound {
-        name: String,
-        version: Version,
-        offered: String,
-    },
+    VersionNotFound { name: String, version: Version, offered: String },
 
-    #[error("{document} after this change would be {size} bytes, over the {limit}-byte limit clients accept; yank and stop publishing old versions, or split the remote")]
-    IndexTooLarge {
-        document: String,
-        size: u64,
-        limit: u64,
-    },
+    #[error(
+        "{document} after this change would be {size} bytes, over the {limit}-byte limit clients accept; yank and stop publishing old versions, or split the remote"
+    )]
+    IndexTooLarge { document: String, size: u64, limit: u64 },
 
     #[error("the registry in storage is not usable: {0}")]
     Registry(String),
 
-    #[error("the signing key (key id {keyid}) is not a snapshot key of this registry's root.json; configure the registry's snapshot key")]
+    #[error(
+        "the signing key (key id {keyid}) is not a snapshot key of this registry's root.json; configure the registry's snapshot key"
+    )]
     KeyNotAuthorized { keyid: String },
 
     #[error("other publishes kept committing first ({attempts} attempts); try again")]
@@ -178,26 +172,17 @@ impl Publisher {
                 required.insert(remote.clone(), index);
             }
         }
-        let reasons = crate::validate::unsatisfiable(&bundle.manifest, &self.profile, &|remote| {
-            required.get(remote).cloned()
-        });
+        let reasons =
+            crate::validate::unsatisfiable(&bundle.manifest, &self.profile, &|remote| required.get(remote).cloned());
         if !reasons.is_empty() {
-            return Err(PublishError::Unsatisfiable {
-                name,
-                version,
-                reasons,
-            });
+            return Err(PublishError::Unsatisfiable { name, version, reasons });
         }
 
         // 1. Blobs.
         let (mut written, mut reused) = (0, 0);
         for file in &bundle.files {
             let key = blob_path(&file.sha256);
-            let present = self
-                .storage
-                .head(&key)
-                .await?
-                .is_some_and(|meta| meta.size == file.bytes.len() as u64);
+            let present = self.storage.head(&key).await?.is_some_and(|meta| meta.size == file.bytes.len() as u64);
             if present {
                 reused += 1;
             } else {
@@ -237,8 +222,7 @@ impl Publisher {
                         published_at,
                         extra: Default::default(),
                     };
-                    let index = documents::index_with_version(stored.index, &name, entry)
-                        .map_err(registry_error)?;
+                    let index = documents::index_with_version(stored.index, &name, entry).map_err(registry_error)?;
                     let bytes = Bytes::from(documents::index_json(&index).map_err(registry_error)?);
                     self.check_index_size(&name, &bytes)?;
                     let key = remote_index_path(&name);
@@ -263,7 +247,11 @@ impl Publisher {
                     let state = self.load_state().await?;
                     let stored = self.load_index(&state.snapshot, &name).await?;
                     if stored.covered
-                        && stored.index.as_ref().and_then(|index| index.version(&version)).is_some_and(|existing| same_release(existing, bundle, &entries))
+                        && stored
+                            .index
+                            .as_ref()
+                            .and_then(|index| index.version(&version))
+                            .is_some_and(|existing| same_release(existing, bundle, &entries))
                     {
                         tracing::info!(%name, %version, snapshot_version = state.snapshot.version, "published (committed by a concurrent snapshot)");
                         return Ok(self.outcome(bundle, written, reused, state.snapshot.version, attempt + 1, resumed));
@@ -271,9 +259,7 @@ impl Publisher {
                 }
             }
         }
-        Err(PublishError::Contended {
-            attempts: self.max_attempts,
-        })
+        Err(PublishError::Contended { attempts: self.max_attempts })
     }
 
     /// Marks a version yanked (or not) and signs a new snapshot.
@@ -292,7 +278,9 @@ impl Publisher {
                 });
             };
             let (index, changed) = documents::index_with_yanked(index, version, yanked).map_err(|err| match err {
-                RegistryError::VersionNotFound { name, version, offered } => PublishError::VersionNotFound { name, version, offered },
+                RegistryError::VersionNotFound { name, version, offered } => {
+                    PublishError::VersionNotFound { name, version, offered }
+                }
                 other => registry_error(other),
             })?;
             let outcome = |snapshot_version| YankOutcome {
@@ -307,7 +295,9 @@ impl Publisher {
             }
             let bytes = Bytes::from(documents::index_json(&index).map_err(registry_error)?);
             self.check_index_size(name, &bytes)?;
-            if self.storage.put_if(&remote_index_path(name), bytes.clone(), stored.version.as_ref()).await? == Write::Lost {
+            if self.storage.put_if(&remote_index_path(name), bytes.clone(), stored.version.as_ref()).await?
+                == Write::Lost
+            {
                 continue;
             }
             let update = (name, documents::snapshot_entry_for(&bytes));
@@ -316,9 +306,7 @@ impl Publisher {
                 return Ok(outcome(snapshot_version));
             }
         }
-        Err(PublishError::Contended {
-            attempts: self.max_attempts,
-        })
+        Err(PublishError::Contended { attempts: self.max_attempts })
     }
 
     /// Signs and conditionally writes the snapshot after `state` with
@@ -379,11 +367,9 @@ impl Publisher {
     }
 
     async fn load_state(&self) -> Result<State, PublishError> {
-        let root_bytes = self
-            .storage
-            .get("root.json")
-            .await?
-            .ok_or_else(|| PublishError::Registry("root.json is missing: initialise the registry with `augment registry init`".into()))?;
+        let root_bytes = self.storage.get("root.json").await?.ok_or_else(|| {
+            PublishError::Registry("root.json is missing: initialise the registry with `augment registry init`".into())
+        })?;
         let root = match TrustAnchor::from_root_json(&root_bytes.bytes).map_err(registry_error)? {
             TrustAnchor::Root(root) => root,
             TrustAnchor::Key(_) => return Err(PublishError::Registry("root.json is not a root document".into())),
@@ -401,31 +387,17 @@ impl Publisher {
         let snapshot = registry::verify_snapshot(&root, &bytes, None, Timestamp::now(), &self.limits)
             .map_err(registry_error)?
             .into_snapshot();
-        Ok(State {
-            root,
-            snapshot,
-            snapshot_version: version,
-        })
+        Ok(State { root, snapshot, snapshot_version: version })
     }
 
     async fn load_index(&self, snapshot: &Snapshot, name: &str) -> Result<StoredIndex, PublishError> {
         let pinned = snapshot.remotes.get(name);
         let Some(current) = self.storage.get(&remote_index_path(name)).await? else {
-            return Ok(StoredIndex {
-                index: None,
-                version: None,
-                bytes: None,
-                covered: pinned.is_none(),
-            });
+            return Ok(StoredIndex { index: None, version: None, bytes: None, covered: pinned.is_none() });
         };
         let covered = pinned == Some(&documents::snapshot_entry_for(&current.bytes));
         let index = registry::parse_remote_index(name, &current.bytes, &self.limits).map_err(registry_error)?;
-        Ok(StoredIndex {
-            index: Some(index),
-            version: Some(current.version),
-            bytes: Some(current.bytes),
-            covered,
-        })
+        Ok(StoredIndex { index: Some(index), version: Some(current.version), bytes: Some(current.bytes), covered })
     }
 
     fn check_index_size(&self, name: &str, bytes: &[u8]) -> Result<(), PublishError> {
@@ -439,7 +411,15 @@ impl Publisher {
         Ok(())
     }
 
-    fn outcome(&self, bundle: &Bundle, written: usize, reused: usize, snapshot_version: u64, retries: usize, resumed: bool) -> PublishOutcome {
+    fn outcome(
+        &self,
+        bundle: &Bundle,
+        written: usize,
+        reused: usize,
+        snapshot_version: u64,
+        retries: usize,
+        resumed: bool,
+    ) -> PublishOutcome {
         PublishOutcome {
             name: bundle.manifest.name.clone(),
             version: bundle.manifest.version.to_string(),

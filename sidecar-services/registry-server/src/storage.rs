@@ -29,9 +29,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt as _;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{
-    ObjectMeta, ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, UpdateVersion,
-};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, UpdateVersion};
 use sha2::{Digest as _, Sha256};
 
 /// The folder writer's lock file; sharing it makes the CLI and the server
@@ -111,10 +109,7 @@ impl Storage {
     /// A registry folder on this machine (it must exist).
     pub fn local(dir: &FsPath) -> Result<Self, StorageError> {
         let store = LocalFileSystem::new_with_prefix(dir)
-            .map_err(|source| StorageError::Open {
-                dir: dir.to_owned(),
-                source,
-            })?
+            .map_err(|source| StorageError::Open { dir: dir.to_owned(), source })?
             // A publish acknowledged to a client must survive a power cut.
             .with_fsync(true);
         Ok(Self {
@@ -140,20 +135,12 @@ impl Storage {
             Some(prefix) => Arc::new(object_store::prefix::PrefixStore::new(store, prefix)),
             None => Arc::new(store),
         };
-        Ok(Self {
-            store,
-            cas: Cas::Native,
-            description: format!("s3://{bucket}/{}", prefix.unwrap_or_default()),
-        })
+        Ok(Self { store, cas: Cas::Native, description: format!("s3://{bucket}/{}", prefix.unwrap_or_default()) })
     }
 
     /// Any object store that implements conditional puts natively.
     pub fn from_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Self {
-        Self {
-            store,
-            cas: Cas::Native,
-            description: description.into(),
-        }
+        Self { store, cas: Cas::Native, description: description.into() }
     }
 
     /// Where the tree is, for logs and `/ready` (no credentials).
@@ -169,26 +156,14 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(source) => return Err(store_error("read", key, source)),
         };
-        let update = UpdateVersion {
-            e_tag: result.meta.e_tag.clone(),
-            version: result.meta.version.clone(),
-        };
-        let bytes = result
-            .bytes()
-            .await
-            .map_err(|source| store_error("read", key, source))?;
+        let update = UpdateVersion { e_tag: result.meta.e_tag.clone(), version: result.meta.version.clone() };
+        let bytes = result.bytes().await.map_err(|source| store_error("read", key, source))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        Ok(Some(Versioned {
-            bytes,
-            version: ObjectVersion { update, sha256 },
-        }))
+        Ok(Some(Versioned { bytes, version: ObjectVersion { update, sha256 } }))
     }
 
     /// The object's bytes and metadata, for serving. `None` when absent.
-    pub async fn get_for_serving(
-        &self,
-        key: &str,
-    ) -> Result<Option<(ObjectMeta, Bytes)>, StorageError> {
+    pub async fn get_for_serving(&self, key: &str) -> Result<Option<(ObjectMeta, Bytes)>, StorageError> {
         let path = Path::from(key);
         let result = match self.store.get(&path).await {
             Ok(result) => result,
@@ -196,10 +171,7 @@ impl Storage {
             Err(source) => return Err(store_error("read", key, source)),
         };
         let meta = result.meta.clone();
-        let bytes = result
-            .bytes()
-            .await
-            .map_err(|source| store_error("read", key, source))?;
+        let bytes = result.bytes().await.map_err(|source| store_error("read", key, source))?;
         Ok(Some((meta, bytes)))
     }
 
@@ -254,11 +226,7 @@ impl Storage {
 
     async fn put_mode(&self, key: &str, bytes: Bytes, mode: PutMode) -> Result<Write, StorageError> {
         let options = PutOptions::from(mode);
-        match self
-            .store
-            .put_opts(&Path::from(key), PutPayload::from(bytes), options)
-            .await
-        {
+        match self.store.put_opts(&Path::from(key), PutPayload::from(bytes), options).await {
             Ok(_) => Ok(Write::Written),
             Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
                 Ok(Write::Lost)
@@ -278,11 +246,7 @@ impl Storage {
 }
 
 fn store_error(action: &'static str, key: &str, source: object_store::Error) -> StorageError {
-    StorageError::Store {
-        action,
-        key: key.to_owned(),
-        source,
-    }
+    StorageError::Store { action, key: key.to_owned(), source }
 }
 
 /// Takes the exclusive lock on `path`, waiting on a blocking thread so the
@@ -290,10 +254,7 @@ fn store_error(action: &'static str, key: &str, source: object_store::Error) -> 
 /// the process dies, which is what makes a SIGKILL harmless).
 async fn lock_exclusive(path: &FsPath) -> Result<std::fs::File, StorageError> {
     let path = path.to_owned();
-    let lock_error = |path: &FsPath, source| StorageError::Lock {
-        path: path.to_owned(),
-        source,
-    };
+    let lock_error = |path: &FsPath, source| StorageError::Lock { path: path.to_owned(), source };
     tokio::task::spawn_blocking(move || {
         let file = std::fs::OpenOptions::new()
             .create(true)

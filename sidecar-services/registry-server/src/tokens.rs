@@ -77,9 +77,7 @@ pub async fn create(
     description: Option<String>,
 ) -> Result<(Zeroizing<String>, TokenRecord), TokenError> {
     if remotes.is_empty() {
-        return Err(TokenError::Invalid(
-            "a token needs at least one remote name (or `*` for all)".into(),
-        ));
+        return Err(TokenError::Invalid("a token needs at least one remote name (or `*` for all)".into()));
     }
     for remote in remotes {
         if remote != "*" {
@@ -104,8 +102,7 @@ pub async fn create(
             None => TokenFile::default(),
         };
         file.tokens.push(record.clone());
-        let mut bytes = serde_json::to_vec_pretty(&file)
-            .map_err(|err| TokenError::Damaged(err.to_string()))?;
+        let mut bytes = serde_json::to_vec_pretty(&file).map_err(|err| TokenError::Damaged(err.to_string()))?;
         bytes.push(b'\n');
         let expected = current.as_ref().map(|current| &current.version);
         if storage.put_if(TOKENS_KEY, Bytes::from(bytes), expected).await? == Write::Written {
@@ -136,10 +133,7 @@ struct Cached {
 
 impl TokenStore {
     pub fn new(storage: Storage) -> Self {
-        Self {
-            storage,
-            cache: Arc::default(),
-        }
+        Self { storage, cache: Arc::default() }
     }
 
     /// The record of a presented token, or `None` when it is unknown.
@@ -164,11 +158,7 @@ impl TokenStore {
             return Ok(());
         };
         let file = parse(&current.bytes)?;
-        cache.by_hash = file
-            .tokens
-            .into_iter()
-            .map(|record| (record.sha256.clone(), record))
-            .collect();
+        cache.by_hash = file.tokens.into_iter().map(|record| (record.sha256.clone(), record)).collect();
         cache.e_tag = e_tag;
         Ok(())
     }

@@ -13,18 +13,8 @@ pub fn unsatisfiable(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut ranges: Vec<(String, &VersionReq)> = vec![("hostApi".into(), &manifest.host_api)];
-    ranges.extend(
-        manifest
-            .shared
-            .iter()
-            .map(|(package, req)| (format!("shared.{package}"), req)),
-    );
-    ranges.extend(
-        manifest
-            .requires
-            .iter()
-            .map(|(remote, req)| (format!("requires.{remote}"), req)),
-    );
+    ranges.extend(manifest.shared.iter().map(|(package, req)| (format!("shared.{package}"), req)));
+    ranges.extend(manifest.requires.iter().map(|(remote, req)| (format!("requires.{remote}"), req)));
     for (field, req) in &ranges {
         if !can_match(req) {
             problems.push(format!("`{field}` is {req}, which no version can satisfy"));
@@ -44,14 +34,10 @@ pub fn unsatisfiable(
             ));
             continue;
         };
-        let offered = index
-            .versions
-            .iter()
-            .any(|entry| !entry.yanked && req.matches(&entry.manifest.version));
+        let offered = index.versions.iter().any(|entry| !entry.yanked && req.matches(&entry.manifest.version));
         if !offered {
-            problems.push(format!(
-                "it requires {remote} {req}, but no published, non-yanked version of {remote} matches"
-            ));
+            problems
+                .push(format!("it requires {remote} {req}, but no published, non-yanked version of {remote} matches"));
         }
     }
     problems

@@ -27,9 +27,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -80,13 +78,7 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ErrorBody {
-            status,
-            code,
-            message: message.into(),
-            details: Map::new(),
-            headers: HeaderMap::new(),
-        }
+        ErrorBody { status, code, message: message.into(), details: Map::new(), headers: HeaderMap::new() }
     }
 
     /// Adds a field beside `code` and `message`.
@@ -114,11 +106,7 @@ impl IntoResponse for ErrorBody {
 
 /// The JSON answer for a request no route matches, used as a router fallback.
 pub fn not_found(method: &Method, path: &str, hint: &str) -> ErrorBody {
-    ErrorBody::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no route for {method} {path}; {hint}"),
-    )
+    ErrorBody::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {method} {path}; {hint}"))
 }
 
 /// Whether the service should receive traffic. It starts ready and turns
@@ -145,8 +133,7 @@ impl Readiness {
 
 /// `/health` (liveness): the process answers HTTP.
 pub fn health(service: &'static str) -> Response {
-    Json(json!({ "status": "ok", "service": service, "version": env!("CARGO_PKG_VERSION") }))
-        .into_response()
+    Json(json!({ "status": "ok", "service": service, "version": env!("CARGO_PKG_VERSION") })).into_response()
 }
 
 /// `/ready` for a service that depends on nothing but itself.
@@ -178,10 +165,7 @@ impl HttpMetrics {
     pub fn new(service: &str) -> Result<Self, SidecarError> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new(
-                format!("{service}_http_requests_total"),
-                "HTTP requests answered, by route and status",
-            ),
+            Opts::new(format!("{service}_http_requests_total"), "HTTP requests answered, by route and status"),
             &["method", "route", "status"],
         )
         .map_err(|source| metrics_error(service, source))?;
@@ -193,28 +177,16 @@ impl HttpMetrics {
             &["method", "route"],
         )
         .map_err(|source| metrics_error(service, source))?;
-        let metrics = HttpMetrics {
-            registry,
-            requests,
-            duration,
-        };
+        let metrics = HttpMetrics { registry, requests, duration };
         metrics.register(Box::new(metrics.requests.clone()))?;
         metrics.register(Box::new(metrics.duration.clone()))?;
         Ok(metrics)
     }
 
     /// Adds a service's own metric to the same `/metrics` page.
-    pub fn register(
-        &self,
-        collector: Box<dyn prometheus::core::Collector>,
-    ) -> Result<(), SidecarError> {
-        let name = collector
-            .desc()
-            .first()
-            .map_or_else(String::new, |d| d.fq_name.clone());
-        self.registry
-            .register(collector)
-            .map_err(|source| SidecarError::Metrics { name, source })
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> Result<(), SidecarError> {
+        let name = collector.desc().first().map_or_else(String::new, |d| d.fq_name.clone());
+        self.registry.register(collector).map_err(|source| SidecarError::Metrics { name, source })
     }
 
     /// The Prometheus text exposition of every registered metric.
@@ -228,20 +200,13 @@ impl HttpMetrics {
 
     fn observe(&self, method: &Method, route: &str, status: StatusCode, started: Instant) {
         let method = method_label(method);
-        self.requests
-            .with_label_values(&[method, route, status.as_str()])
-            .inc();
-        self.duration
-            .with_label_values(&[method, route])
-            .observe(started.elapsed().as_secs_f64());
+        self.requests.with_label_values(&[method, route, status.as_str()]).inc();
+        self.duration.with_label_values(&[method, route]).observe(started.elapsed().as_secs_f64());
     }
 }
 
 fn metrics_error(service: &str, source: prometheus::Error) -> SidecarError {
-    SidecarError::Metrics {
-        name: service.to_owned(),
-        source,
-    }
+    SidecarError::Metrics { name: service.to_owned(), source }
 }
 
 /// Known methods by name; anything else is one label, so a client inventing
@@ -261,13 +226,7 @@ fn method_label(method: &Method) -> &'static str {
 
 /// `/metrics`: the Prometheus text format.
 pub fn metrics_response(metrics: &HttpMetrics) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], metrics.render())
         .into_response()
 }
 
@@ -280,11 +239,7 @@ pub fn standard_layers(router: Router, metrics: HttpMetrics) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
+                    let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     // The path only: query strings can carry things that do not belong in logs.
                     tracing::info_span!(
                         "request",
@@ -300,10 +255,8 @@ pub fn standard_layers(router: Router, metrics: HttpMetrics) -> Router {
 }
 
 async fn track(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -319,28 +272,15 @@ pub fn init_tracing() -> Result<(), SidecarError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = if json {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init()
-    } else {
-        builder.try_init()
-    };
+    let result =
+        if json { builder.json().with_current_span(true).with_span_list(false).try_init() } else { builder.try_init() };
     result.map_err(|e| SidecarError::Tracing(e.to_string()))
 }
 
 /// Binds `addr` and serves `app` until SIGTERM or ctrl-c, then marks the
 /// service unready and lets in-flight requests finish.
-pub async fn serve(
-    addr: SocketAddr,
-    app: Router,
-    readiness: Readiness,
-) -> Result<(), SidecarError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| SidecarError::Bind { addr, source })?;
+pub async fn serve(addr: SocketAddr, app: Router, readiness: Readiness) -> Result<(), SidecarError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| SidecarError::Bind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
     serve_listener(listener, app, shutdown_signal(readiness)).await
@@ -353,13 +293,10 @@ pub async fn serve_listener(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SidecarError> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(SidecarError::Serve)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(SidecarError::Serve)
 }
 
 /// Completes on ctrl-c or SIGTERM (what `docker stop` and Kubernetes send),
@@ -392,12 +329,7 @@ pub async fn shutdown_signal(readiness: Readiness) {
 
 /// Maps a body that could not be buffered to a JSON error: 413 with the
 /// limit when it was too large, 400 otherwise. `hint` says how to raise it.
-pub fn body_rejection(
-    status: StatusCode,
-    detail: &str,
-    limit_bytes: usize,
-    hint: &str,
-) -> ErrorBody {
+pub fn body_rejection(status: StatusCode, detail: &str, limit_bytes: usize, hint: &str) -> ErrorBody {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ErrorBody::new(
             status,

@@ -2,8 +2,10 @@
 //! calls one crate function (through [`crate::shell`] for resolving), and
 //! returns data or a `{ code, message }` error.
 
+pub mod keys;
 pub mod remotes;
 pub mod settings;
+pub mod stack;
 
 /// Events the shell emits to the UI.
 pub mod events {
@@ -11,4 +13,8 @@ pub mod events {
     pub const REGISTRY_CHECKED: &str = "registry-checked";
     /// A background registry check failed as a whole; payload: `CommandError`.
     pub const REGISTRY_CHECK_FAILED: &str = "registry-check-failed";
+    /// A provider call is waiting to retry (e.g. rate limited); payload: `keys::ProgressEvent`.
+    pub const PROVIDER_PROGRESS: &str = "provider-progress";
+    /// A dev-override folder changed; payload: `dev_mode::DevRemoteChanged`.
+    pub const DEV_REMOTE_CHANGED: &str = "dev-remote-changed";
 }

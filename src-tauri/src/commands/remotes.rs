@@ -66,12 +66,28 @@ pub async fn rollback_remote(state: State<'_, ShellState>, name: String) -> Comm
 }
 
 /// Records that `name` `version` mounted: rollback targets it from now on.
+/// `mount_ms` (load start to mounted, measured by the page) is only logged.
 #[tauri::command]
-pub async fn mark_known_good(state: State<'_, ShellState>, name: String, version: String) -> CommandResult<()> {
+pub async fn mark_known_good(
+    state: State<'_, ShellState>,
+    name: String,
+    version: String,
+    mount_ms: Option<f64>,
+) -> CommandResult<()> {
     shell::checked_ref(&name, Some(&version))?;
     state.cache.mark_known_good(&name, &version)?;
-    // `cargo xtask run --xvfb-screenshot` waits for these lines before it shoots.
-    tracing::info!(%name, %version, "remote mounted; marked known good");
+    // `cargo xtask run --xvfb-screenshot` and the shell benchmark wait for these lines.
+    let mount_ms = mount_ms.filter(|ms| ms.is_finite() && *ms >= 0.0).map(|ms| format!("{ms:.1}"));
+    tracing::info!(%name, %version, mount_ms = mount_ms.as_deref().unwrap_or("-"), "remote mounted; marked known good");
+    Ok(())
+}
+
+/// The page painted the shell with the remotes from the cache (sent once
+/// per start, after the first frame). Only logged: the start-up benchmark
+/// times the app from spawn to this line.
+#[tauri::command]
+pub async fn shell_painted() -> CommandResult<()> {
+    tracing::info!("shell painted");
     Ok(())
 }
 

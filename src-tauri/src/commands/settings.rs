@@ -27,9 +27,14 @@ pub async fn get_settings(state: State<'_, ShellState>) -> CommandResult<Setting
     })
 }
 
-/// Validates and saves the settings; the next check uses them.
+/// Validates and saves the settings; the next check uses them. Provider
+/// settings are edited through the keys commands, so the saved ones are kept.
 #[tauri::command]
 pub async fn save_settings(state: State<'_, ShellState>, settings: Settings) -> CommandResult<()> {
     settings.validate()?;
-    state.settings.save(&settings)
+    let saved = state.settings.load()?;
+    // Dev overrides are edited in settings.json (read at launch); a UI that
+    // does not send them must not erase them.
+    let dev_overrides = if settings.dev_overrides.is_empty() { saved.dev_overrides } else { settings.dev_overrides };
+    state.settings.save(&Settings { providers: saved.providers, dev_overrides, ..settings })
 }

@@ -15,11 +15,7 @@ const CHILD_ENV: &str = "CACHE_TEST_CHILD_DIR";
 fn pool() -> Vec<(String, String)> {
     ["a", "b", "c"]
         .iter()
-        .flat_map(|n| {
-            ["1.0.0", "1.1.0", "2.0.0"]
-                .iter()
-                .map(move |v| (n.to_string(), v.to_string()))
-        })
+        .flat_map(|n| ["1.0.0", "1.1.0", "2.0.0"].iter().map(move |v| (n.to_string(), v.to_string())))
         .collect()
 }
 
@@ -34,11 +30,7 @@ fn install_pool(cache: &BundleCache, rotate: usize) {
             cache,
             &name,
             &version,
-            &[
-                ("remoteEntry.js", own.as_bytes()),
-                ("lib.js", lib.as_bytes()),
-                ("shared.js", SHARED),
-            ],
+            &[("remoteEntry.js", own.as_bytes()), ("lib.js", lib.as_bytes()), ("shared.js", SHARED)],
         );
         cache.set_active(&name, &version).unwrap();
     }
@@ -46,12 +38,7 @@ fn install_pool(cache: &BundleCache, rotate: usize) {
 
 fn assert_pool_installed_and_sound(dir: &Path) {
     let cache = BundleCache::open(dir).unwrap();
-    let got: Vec<_> = cache
-        .versions()
-        .unwrap()
-        .into_iter()
-        .map(|v| (v.name, v.version))
-        .collect();
+    let got: Vec<_> = cache.versions().unwrap().into_iter().map(|v| (v.name, v.version)).collect();
     let mut want = pool();
     want.sort();
     let mut got_sorted = got.clone();
@@ -106,11 +93,7 @@ fn many_openers_of_a_fresh_directory_agree_on_the_schema() {
         }
     });
     let cache = BundleCache::open(dir.path()).unwrap();
-    assert_eq!(
-        cache.pins().unwrap().len(),
-        openers,
-        "every opener could write"
-    );
+    assert_eq!(cache.pins().unwrap().len(), openers, "every opener could write");
 }
 
 /// Installs from separate processes (this test binary re-run as children)
@@ -122,12 +105,7 @@ fn separate_processes_install_overlapping_versions_at_once() {
     let mut children: Vec<_> = (0..2)
         .map(|i| {
             Command::new(&exe)
-                .args([
-                    "concurrency::child_process_installer",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                ])
+                .args(["concurrency::child_process_installer", "--exact", "--ignored", "--nocapture"])
                 .env(CHILD_ENV, dir.path())
                 .env("CACHE_TEST_CHILD_ROTATE", (i * 4 + 2).to_string())
                 .stdin(Stdio::piped())
@@ -144,10 +122,7 @@ fn separate_processes_install_overlapping_versions_at_once() {
         let mut seen = String::new();
         loop {
             let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "child exited before it was ready: {seen}"
-            );
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "child exited before it was ready: {seen}");
             seen.push_str(&line);
             if line.trim() == "ready" {
                 break;
@@ -175,10 +150,7 @@ fn separate_processes_install_overlapping_versions_at_once() {
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "child failed:\n{seen}\n{stderr}");
-        assert!(
-            seen.contains("1 passed"),
-            "the child really ran the installer:\n{seen}"
-        );
+        assert!(seen.contains("1 passed"), "the child really ran the installer:\n{seen}");
     }
     assert_pool_installed_and_sound(dir.path());
 }
@@ -189,19 +161,12 @@ fn separate_processes_install_overlapping_versions_at_once() {
 #[ignore = "started as a child process by separate_processes_install_overlapping_versions_at_once"]
 fn child_process_installer() {
     let dir = std::env::var_os(CHILD_ENV).expect("run only as a child of the multi-process test");
-    let rotate: usize = std::env::var("CACHE_TEST_CHILD_ROTATE")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let rotate: usize = std::env::var("CACHE_TEST_CHILD_ROTATE").unwrap().parse().unwrap();
     let cache = BundleCache::open(Path::new(&dir)).unwrap();
     println!("ready");
     let mut go = String::new();
     std::io::stdin().read_line(&mut go).unwrap();
     assert_eq!(go.trim(), "go");
     install_pool(&cache, rotate);
-    assert_eq!(
-        cache.versions().unwrap().len(),
-        9,
-        "at least this child installed the whole pool"
-    );
+    assert_eq!(cache.versions().unwrap().len(), 9, "at least this child installed the whole pool");
 }

@@ -4,11 +4,7 @@ use cache::{CacheError, Sha256Digest};
 fn displays_and_parses_as_lowercase_hex() {
     let d = Sha256Digest::of(b"abc");
     let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    assert_eq!(
-        d.to_string(),
-        hex,
-        "sha256(\"abc\") is a published test vector"
-    );
+    assert_eq!(d.to_string(), hex, "sha256(\"abc\") is a published test vector");
     assert_eq!(hex.parse::<Sha256Digest>().unwrap(), d);
 }
 
@@ -22,14 +18,8 @@ fn refuses_malformed_digests() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad00",
     ] {
         let err = bad.parse::<Sha256Digest>().unwrap_err();
-        assert!(
-            matches!(err, CacheError::InvalidDigest { .. }),
-            "{bad:?} gave {err:?}"
-        );
-        assert!(
-            err.to_string().contains("64 lowercase hex"),
-            "message says what is expected: {err}"
-        );
+        assert!(matches!(err, CacheError::InvalidDigest { .. }), "{bad:?} gave {err:?}");
+        assert!(err.to_string().contains("64 lowercase hex"), "message says what is expected: {err}");
     }
 }
 

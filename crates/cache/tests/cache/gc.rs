@@ -8,13 +8,7 @@ use cache::{BundleCache, Sha256Digest, VersionRef};
 use crate::{SHARED, fresh, install, install_simple};
 
 fn installed(cache: &BundleCache, name: &str) -> Vec<String> {
-    cache
-        .versions()
-        .unwrap()
-        .into_iter()
-        .filter(|v| v.name == name)
-        .map(|v| v.version)
-        .collect()
+    cache.versions().unwrap().into_iter().filter(|v| v.name == name).map(|v| v.version).collect()
 }
 
 fn own_blob(name: &str, version: &str) -> (Sha256Digest, u64) {
@@ -40,25 +34,12 @@ fn keeps_pinned_active_known_good_and_the_most_recent_others() {
     let report = cache.gc(2).unwrap();
 
     assert_eq!(installed(&cache, "a"), ["1", "2", "3", "4", "7"]);
-    assert_eq!(
-        installed(&cache, "b"),
-        ["1", "2"],
-        "each remote keeps its own N previous"
-    );
+    assert_eq!(installed(&cache, "b"), ["1", "2"], "each remote keeps its own N previous");
     let mut removed = report.versions_removed.clone();
     removed.sort();
     assert_eq!(
         removed,
-        [
-            VersionRef {
-                name: "a".into(),
-                version: "5".into()
-            },
-            VersionRef {
-                name: "a".into(),
-                version: "6".into()
-            }
-        ]
+        [VersionRef { name: "a".into(), version: "5".into() }, VersionRef { name: "a".into(), version: "6".into() }]
     );
     for v in ["5", "6"] {
         let (d, len) = own_blob("a", v);
@@ -69,19 +50,10 @@ fn keeps_pinned_active_known_good_and_the_most_recent_others() {
         let (d, len) = own_blob("a", v);
         assert!(cache.has_blob(&d, len), "a@{v}'s blob is kept");
     }
-    assert!(
-        cache.has_blob(&Sha256Digest::of(SHARED), SHARED.len() as u64),
-        "shared blob is kept"
-    );
+    assert!(cache.has_blob(&Sha256Digest::of(SHARED), SHARED.len() as u64), "shared blob is kept");
     assert_eq!(report.blobs_removed, 2);
-    assert_eq!(
-        report.bytes_freed,
-        own_blob("a", "5").1 + own_blob("a", "6").1
-    );
-    assert!(
-        cache.verify().unwrap().is_clean(),
-        "what gc keeps is intact"
-    );
+    assert_eq!(report.bytes_freed, own_blob("a", "5").1 + own_blob("a", "6").1);
+    assert!(cache.verify().unwrap().is_clean(), "what gc keeps is intact");
 }
 
 #[test]
@@ -95,17 +67,8 @@ fn keep_zero_removes_every_unprotected_version_but_not_shared_blobs() {
     let report = cache.gc(0).unwrap();
 
     assert_eq!(installed(&cache, "a"), ["2"]);
-    assert_eq!(
-        report.versions_removed,
-        [VersionRef {
-            name: "a".into(),
-            version: "1".into()
-        }]
-    );
-    assert!(
-        cache.has_blob(&Sha256Digest::of(lib), lib.len() as u64),
-        "blob shared with the kept version survives"
-    );
+    assert_eq!(report.versions_removed, [VersionRef { name: "a".into(), version: "1".into() }]);
+    assert!(cache.has_blob(&Sha256Digest::of(lib), lib.len() as u64), "blob shared with the kept version survives");
     assert!(!cache.has_blob(&Sha256Digest::of(b"one"), 3));
     assert!(cache.has_blob(&Sha256Digest::of(b"two"), 3));
     assert_eq!(report.blobs_removed, 1);
@@ -119,13 +82,7 @@ fn removes_blobs_no_version_references() {
     let orphan = Sha256Digest::of(b"written by an install that crashed before commit");
     {
         let guard = cache.install_guard().unwrap();
-        cache
-            .write_blob(
-                &guard,
-                &orphan,
-                b"written by an install that crashed before commit",
-            )
-            .unwrap();
+        cache.write_blob(&guard, &orphan, b"written by an install that crashed before commit").unwrap();
     }
 
     let report = cache.gc(0).unwrap();
@@ -183,24 +140,16 @@ fn waits_for_in_flight_installs_and_spares_their_blobs() {
             Err(RecvTimeoutError::Timeout) => {}
             other => panic!("gc returned while an install guard was held: {other:?}"),
         }
-        assert!(
-            installer.has_blob(&digest, bytes.len() as u64),
-            "uncommitted blob survived"
-        );
+        assert!(installer.has_blob(&digest, bytes.len() as u64), "uncommitted blob survived");
 
         installer.commit_version(&guard, &v).unwrap();
         installer.set_active("a", "1").unwrap();
         drop(guard);
 
-        let report = done_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("gc finishes once the guard is dropped")
-            .unwrap();
+        let report =
+            done_rx.recv_timeout(Duration::from_secs(60)).expect("gc finishes once the guard is dropped").unwrap();
         assert_eq!(report.blobs_removed, 0);
     });
-    assert!(
-        installer.has_blob(&digest, bytes.len() as u64),
-        "blob of the committed version survived gc"
-    );
+    assert!(installer.has_blob(&digest, bytes.len() as u64), "blob of the committed version survived gc");
     assert!(installer.verify().unwrap().is_clean());
 }

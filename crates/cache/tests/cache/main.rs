@@ -47,18 +47,11 @@ pub fn new_version(name: &str, version: &str, files: &[(&str, &[u8])]) -> NewVer
 }
 
 /// Writes every blob and commits the version, as an installer would.
-pub fn install(
-    cache: &BundleCache,
-    name: &str,
-    version: &str,
-    files: &[(&str, &[u8])],
-) -> NewVersion {
+pub fn install(cache: &BundleCache, name: &str, version: &str, files: &[(&str, &[u8])]) -> NewVersion {
     let v = new_version(name, version, files);
     let guard = cache.install_guard().unwrap();
     for (_, bytes) in files {
-        cache
-            .write_blob(&guard, &Sha256Digest::of(bytes), bytes)
-            .unwrap();
+        cache.write_blob(&guard, &Sha256Digest::of(bytes), bytes).unwrap();
     }
     cache.commit_version(&guard, &v).unwrap();
     v
@@ -68,12 +61,7 @@ pub fn install(
 /// versions of every remote.
 pub fn install_simple(cache: &BundleCache, name: &str, version: &str) -> NewVersion {
     let own = format!("{name}@{version} entry");
-    install(
-        cache,
-        name,
-        version,
-        &[("remoteEntry.js", own.as_bytes()), ("shared.js", SHARED)],
-    )
+    install(cache, name, version, &[("remoteEntry.js", own.as_bytes()), ("shared.js", SHARED)])
 }
 
 pub const SHARED: &[u8] = b"export const shared = 'same in every version';";

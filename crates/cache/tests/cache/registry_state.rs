@@ -29,29 +29,15 @@ fn round_trips_and_refuses_a_lower_snapshot_version() {
         "{err:?}"
     );
     assert!(err.to_string().contains("rollback"), "{err}");
-    assert_eq!(
-        cache.registry_state(REG).unwrap(),
-        Some(state(5)),
-        "refused save changed nothing"
-    );
+    assert_eq!(cache.registry_state(REG).unwrap(), Some(state(5)), "refused save changed nothing");
 
     let mut same = state(5);
     same.stale_since = Some(1_700_000_100);
     cache.save_registry_state(REG, &same).unwrap();
-    assert_eq!(
-        cache.registry_state(REG).unwrap(),
-        Some(same),
-        "the same version may update the other fields"
-    );
+    assert_eq!(cache.registry_state(REG).unwrap(), Some(same), "the same version may update the other fields");
 
-    cache
-        .save_registry_state("https://other.example/", &state(1))
-        .unwrap();
-    assert_eq!(
-        cache.registry_state("https://other.example/").unwrap(),
-        Some(state(1)),
-        "state is per registry"
-    );
+    cache.save_registry_state("https://other.example/", &state(1)).unwrap();
+    assert_eq!(cache.registry_state("https://other.example/").unwrap(), Some(state(1)), "state is per registry");
 }
 
 #[test]
@@ -67,11 +53,7 @@ fn racing_writers_never_lower_the_snapshot_version() {
                     let cache = BundleCache::open(dir).unwrap();
                     barrier.wait();
                     let result = cache.save_registry_state(REG, &state(v));
-                    let seen_after = cache
-                        .registry_state(REG)
-                        .unwrap()
-                        .unwrap()
-                        .highest_snapshot_version;
+                    let seen_after = cache.registry_state(REG).unwrap().unwrap().highest_snapshot_version;
                     (v, result, seen_after)
                 })
             })
@@ -82,47 +64,38 @@ fn racing_writers_never_lower_the_snapshot_version() {
     for (v, result, seen_after) in &results {
         match result {
             Ok(()) => assert!(*seen_after >= *v),
-            Err(CacheError::SnapshotRollback {
-                stored, attempted, ..
-            }) => {
-                assert!(
-                    stored > attempted,
-                    "refused only when something newer was stored"
-                );
+            Err(CacheError::SnapshotRollback { stored, attempted, .. }) => {
+                assert!(stored > attempted, "refused only when something newer was stored");
                 assert_eq!(attempted, v);
             }
             Err(other) => panic!("unexpected error: {other:?}"),
         }
     }
     let cache = BundleCache::open(dir.path()).unwrap();
-    assert_eq!(
-        cache.registry_state(REG).unwrap(),
-        Some(state(writers)),
-        "the highest version wins"
-    );
+    assert_eq!(cache.registry_state(REG).unwrap(), Some(state(writers)), "the highest version wins");
 }
 
 #[test]
 fn metadata_documents_round_trip_and_replace() {
     let (_dir, cache) = fresh();
     assert_eq!(cache.metadata(REG, "snapshot.json").unwrap(), None);
-    let first = StoredDocument {
-        etag: Some("\"v1\"".into()),
-        body: b"{\"version\":1}".to_vec(),
-    };
-    let second = StoredDocument {
-        etag: None,
-        body: b"{\"version\":2}".to_vec(),
-    };
+    let first = StoredDocument { etag: Some("\"v1\"".into()), body: b"{\"version\":1}".to_vec() };
+    let second = StoredDocument { etag: None, body: b"{\"version\":2}".to_vec() };
     cache.save_metadata(REG, "snapshot.json", &first).unwrap();
     assert_eq!(cache.metadata(REG, "snapshot.json").unwrap(), Some(first));
     cache.save_metadata(REG, "snapshot.json", &second).unwrap();
     assert_eq!(cache.metadata(REG, "snapshot.json").unwrap(), Some(second));
     assert_eq!(cache.metadata(REG, "remotes/a.json").unwrap(), None);
-    assert_eq!(
-        cache
-            .metadata("https://other.example/", "snapshot.json")
-            .unwrap(),
-        None
-    );
+    assert_eq!(cache.metadata("https://other.example/", "snapshot.json").unwrap(), None);
+}
+
+#[test]
+fn several_documents_are_saved_in_one_call() {
+    let (_dir, cache) = fresh();
+    let doc = |body: &str| StoredDocument { etag: None, body: body.as_bytes().to_vec() };
+    cache
+        .save_metadata_all(REG, &[("remotes/a.json".to_owned(), doc("a")), ("remotes/b.json".to_owned(), doc("b"))])
+        .unwrap();
+    assert_eq!(cache.metadata(REG, "remotes/a.json").unwrap(), Some(doc("a")));
+    assert_eq!(cache.metadata(REG, "remotes/b.json").unwrap(), Some(doc("b")));
 }

@@ -9,13 +9,9 @@ fn creates_the_layout_with_a_wal_index_and_current_schema() {
     assert!(dir.path().join("blobs/sha256").is_dir());
     assert!(dir.path().join("tmp").is_dir());
     let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 1);
 }
 
@@ -38,24 +34,11 @@ fn state_survives_reopening() {
 fn refuses_an_index_from_a_newer_build() {
     let (dir, cache) = fresh();
     drop(cache);
-    Connection::open(dir.path().join("index.sqlite"))
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
+    Connection::open(dir.path().join("index.sqlite")).unwrap().pragma_update(None, "user_version", 99).unwrap();
 
     let err = BundleCache::open(dir.path()).unwrap_err();
 
-    assert!(
-        matches!(
-            err,
-            CacheError::SchemaTooNew {
-                found: 99,
-                supported: 1,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, CacheError::SchemaTooNew { found: 99, supported: 1, .. }), "{err:?}");
     assert!(err.to_string().contains("upgrade Augment-It"), "{err}");
 }
 
@@ -66,4 +49,14 @@ fn bundle_cache_is_send_and_sync() {
     assert_send_sync::<cache::InstallGuard>();
     let (_dir, cache) = fresh();
     assert!(format!("{cache:?}").contains("BundleCache"));
+}
+
+#[test]
+fn a_new_index_is_built_aside_and_leaves_no_temporary_file() {
+    let (dir, cache) = fresh();
+    install_simple(&cache, "a", "1.0.0");
+    assert!(crate::files_under(&dir.path().join("tmp")).is_empty(), "the index was linked into place");
+    drop(cache);
+    let reopened = BundleCache::open(dir.path()).unwrap();
+    assert_eq!(reopened.versions().unwrap().len(), 1, "the linked index is the one in use");
 }

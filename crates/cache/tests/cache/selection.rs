@@ -13,20 +13,10 @@ fn active_requires_an_installed_version() {
     cache.set_active("b", "2.0.0").unwrap();
     let err = cache.set_active("a", "3.0.0").unwrap_err();
 
-    assert!(
-        matches!(err, CacheError::VersionNotInstalled { .. }),
-        "{err:?}"
-    );
-    assert_eq!(
-        cache.active("a").unwrap().as_deref(),
-        Some("1.0.0"),
-        "failed set_active changed nothing"
-    );
+    assert!(matches!(err, CacheError::VersionNotInstalled { .. }), "{err:?}");
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"), "failed set_active changed nothing");
     let all = cache.active_all().unwrap();
-    assert_eq!(
-        all.into_iter().collect::<Vec<_>>(),
-        [("a".into(), "1.0.0".into()), ("b".into(), "2.0.0".into())]
-    );
+    assert_eq!(all.into_iter().collect::<Vec<_>>(), [("a".into(), "1.0.0".into()), ("b".into(), "2.0.0".into())]);
 }
 
 #[test]
@@ -35,25 +25,12 @@ fn pins_accept_versions_not_yet_installed_and_unpin_reports_whether_one_existed(
     cache.pin("a", "4.2.0").unwrap();
     cache.pin("b", "1.0.0").unwrap();
     cache.pin("a", "4.3.0").unwrap();
-    assert_eq!(
-        cache.pins().unwrap().get("a").map(String::as_str),
-        Some("4.3.0"),
-        "re-pinning replaces"
-    );
+    assert_eq!(cache.pins().unwrap().get("a").map(String::as_str), Some("4.3.0"), "re-pinning replaces");
     assert!(cache.unpin("a").unwrap());
     assert!(!cache.unpin("a").unwrap(), "second unpin finds nothing");
-    assert_eq!(
-        cache.pins().unwrap().into_iter().collect::<Vec<_>>(),
-        [("b".into(), "1.0.0".into())]
-    );
-    assert!(matches!(
-        cache.pin("a", " "),
-        Err(CacheError::InvalidInput { .. })
-    ));
-    assert!(matches!(
-        cache.pin("", "1.0.0"),
-        Err(CacheError::InvalidInput { .. })
-    ));
+    assert_eq!(cache.pins().unwrap().into_iter().collect::<Vec<_>>(), [("b".into(), "1.0.0".into())]);
+    assert!(matches!(cache.pin("a", " "), Err(CacheError::InvalidInput { .. })));
+    assert!(matches!(cache.pin("", "1.0.0"), Err(CacheError::InvalidInput { .. })));
 }
 
 #[test]
@@ -62,14 +39,8 @@ fn known_good_requires_an_installed_version() {
     install_simple(&cache, "a", "1.0.0");
     assert_eq!(cache.last_known_good("a").unwrap(), None);
     cache.mark_known_good("a", "1.0.0").unwrap();
-    assert!(matches!(
-        cache.mark_known_good("a", "2.0.0"),
-        Err(CacheError::VersionNotInstalled { .. })
-    ));
-    assert_eq!(
-        cache.last_known_good("a").unwrap().as_deref(),
-        Some("1.0.0")
-    );
+    assert!(matches!(cache.mark_known_good("a", "2.0.0"), Err(CacheError::VersionNotInstalled { .. })));
+    assert_eq!(cache.last_known_good("a").unwrap().as_deref(), Some("1.0.0"));
 }
 
 #[test]
@@ -112,30 +83,17 @@ fn rollback_falls_back_to_the_previously_active_version() {
 
     let r = cache.rollback("a").unwrap();
 
-    assert_eq!(
-        (r.from.as_str(), r.to.as_str()),
-        ("1.1.0", "1.0.0"),
-        "known-good is the active one, so use history"
-    );
+    assert_eq!((r.from.as_str(), r.to.as_str()), ("1.1.0", "1.0.0"), "known-good is the active one, so use history");
     assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"));
-    assert_eq!(
-        cache.pins().unwrap().get("a").map(String::as_str),
-        Some("1.0.0")
-    );
+    assert_eq!(cache.pins().unwrap().get("a").map(String::as_str), Some("1.0.0"));
 }
 
 #[test]
 fn rollback_with_nothing_to_go_back_to_is_an_error_that_changes_nothing() {
     let (_dir, cache) = fresh();
     let err = cache.rollback("a").unwrap_err();
-    assert!(
-        matches!(err, CacheError::NothingToRollBackTo { ref name, .. } if name == "a"),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("no version of it is active"),
-        "{err}"
-    );
+    assert!(matches!(err, CacheError::NothingToRollBackTo { ref name, .. } if name == "a"), "{err:?}");
+    assert!(err.to_string().contains("no version of it is active"), "{err}");
 
     install_simple(&cache, "a", "1.0.0");
     install_simple(&cache, "a", "2.0.0");
@@ -143,17 +101,25 @@ fn rollback_with_nothing_to_go_back_to_is_an_error_that_changes_nothing() {
     cache.mark_known_good("a", "2.0.0").unwrap();
     let err = cache.rollback("a").unwrap_err();
 
-    assert!(
-        matches!(err, CacheError::NothingToRollBackTo { .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("pin it"),
-        "says what to do instead: {err}"
-    );
+    assert!(matches!(err, CacheError::NothingToRollBackTo { .. }), "{err:?}");
+    assert!(err.to_string().contains("pin it"), "says what to do instead: {err}");
     assert_eq!(cache.active("a").unwrap().as_deref(), Some("2.0.0"));
-    assert!(
-        cache.pins().unwrap().is_empty(),
-        "a failed rollback pins nothing"
-    );
+    assert!(cache.pins().unwrap().is_empty(), "a failed rollback pins nothing");
+}
+
+#[test]
+fn several_versions_are_activated_together_or_not_at_all() {
+    let (_dir, cache) = fresh();
+    install_simple(&cache, "a", "1.0.0");
+    install_simple(&cache, "b", "2.0.0");
+    let both = [("a".to_owned(), "1.0.0".to_owned()), ("b".to_owned(), "2.0.0".to_owned())];
+    cache.set_active_versions(&both).unwrap();
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"));
+    assert_eq!(cache.active("b").unwrap().as_deref(), Some("2.0.0"));
+
+    install_simple(&cache, "a", "1.1.0");
+    let one_missing = [("a".to_owned(), "1.1.0".to_owned()), ("b".to_owned(), "9.9.9".to_owned())];
+    let err = cache.set_active_versions(&one_missing).unwrap_err();
+    assert!(matches!(err, CacheError::VersionNotInstalled { .. }), "{err:?}");
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"), "a failed batch changes nothing");
 }

@@ -5,10 +5,7 @@ use cache::{BlobProblemKind, Sha256Digest, VersionRef};
 use crate::{SHARED, fresh, install, install_simple};
 
 fn vref(name: &str, version: &str) -> VersionRef {
-    VersionRef {
-        name: name.into(),
-        version: version.into(),
-    }
+    VersionRef { name: name.into(), version: version.into() }
 }
 
 #[test]
@@ -22,15 +19,9 @@ fn a_clean_cache_gives_a_clean_report() {
 
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.integrity, ["ok"]);
-    assert_eq!(
-        report.blobs_checked, 4,
-        "three entry files plus one shared blob, each checked once"
-    );
-    let expected_bytes: u64 = ["a@1 entry", "a@2 entry", "b@1 entry"]
-        .iter()
-        .map(|s| s.len() as u64)
-        .sum::<u64>()
-        + SHARED.len() as u64;
+    assert_eq!(report.blobs_checked, 4, "three entry files plus one shared blob, each checked once");
+    let expected_bytes: u64 =
+        ["a@1 entry", "a@2 entry", "b@1 entry"].iter().map(|s| s.len() as u64).sum::<u64>() + SHARED.len() as u64;
     assert_eq!(report.bytes_checked, expected_bytes);
 }
 
@@ -49,30 +40,15 @@ fn finds_flipped_truncated_and_missing_blobs_and_names_the_versions() {
     let mut bytes = fs::read(&path).unwrap();
     bytes[3] ^= 0x01;
     fs::write(&path, bytes).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(cache.blob_path(&Sha256Digest::of(truncated)))
-        .unwrap()
-        .set_len(5)
-        .unwrap();
+    OpenOptions::new().write(true).open(cache.blob_path(&Sha256Digest::of(truncated))).unwrap().set_len(5).unwrap();
     fs::remove_file(cache.blob_path(&Sha256Digest::of(missing))).unwrap();
 
     let report = cache.verify().unwrap();
 
     assert!(!report.is_clean());
-    assert!(
-        report.integrity_ok(),
-        "the index itself is fine: {:?}",
-        report.integrity
-    );
+    assert!(report.integrity_ok(), "the index itself is fine: {:?}", report.integrity);
     assert_eq!(report.problems.len(), 3, "{:#?}", report.problems);
-    let find = |bytes: &[u8]| {
-        report
-            .problems
-            .iter()
-            .find(|p| p.digest == Sha256Digest::of(bytes))
-            .unwrap()
-    };
+    let find = |bytes: &[u8]| report.problems.iter().find(|p| p.digest == Sha256Digest::of(bytes)).unwrap();
 
     let p = find(flipped);
     assert!(matches!(p.kind, BlobProblemKind::WrongHash { .. }), "{p:?}");
@@ -98,11 +74,7 @@ fn reinstalling_repairs_what_verify_found() {
     let (_dir, cache) = fresh();
     let bytes: &[u8] = b"will be damaged then repaired";
     install(&cache, "a", "1", &[("x.js", bytes)]);
-    fs::write(
-        cache.blob_path(&Sha256Digest::of(bytes)),
-        b"will be damaged then REPAIRED",
-    )
-    .unwrap();
+    fs::write(cache.blob_path(&Sha256Digest::of(bytes)), b"will be damaged then REPAIRED").unwrap();
     assert!(!cache.verify().unwrap().is_clean());
 
     install(&cache, "a", "1", &[("x.js", bytes)]);
@@ -149,10 +121,7 @@ fn verify_throughput_is_close_to_sha256sum() {
             .unwrap()
     };
     let sha256sum = best(&mut || {
-        let out = Command::new("sha256sum")
-            .args(&paths)
-            .output()
-            .expect("sha256sum is installed");
+        let out = Command::new("sha256sum").args(&paths).output().expect("sha256sum is installed");
         assert!(out.status.success());
     });
     let verify = best(&mut || {
@@ -162,13 +131,6 @@ fn verify_throughput_is_close_to_sha256sum() {
     });
     let mib = |d: Duration| total / (1 << 20) as f64 / d.as_secs_f64();
     let ratio = sha256sum.as_secs_f64() / verify.as_secs_f64();
-    eprintln!(
-        "sha256sum {:.0} MiB/s, verify {:.0} MiB/s, ratio {ratio:.2}",
-        mib(sha256sum),
-        mib(verify)
-    );
-    assert!(
-        ratio >= 0.8,
-        "verify reached only {ratio:.2}x the throughput of sha256sum"
-    );
+    eprintln!("sha256sum {:.0} MiB/s, verify {:.0} MiB/s, ratio {ratio:.2}", mib(sha256sum), mib(verify));
+    assert!(ratio >= 0.8, "verify reached only {ratio:.2}x the throughput of sha256sum");
 }

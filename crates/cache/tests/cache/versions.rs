@@ -11,15 +11,9 @@ fn a_version_is_visible_only_after_commit() {
     let v = new_version("record-collector", "1.0.0", files);
     let guard = cache.install_guard().unwrap();
     for (_, bytes) in files {
-        cache
-            .write_blob(&guard, &Sha256Digest::of(bytes), bytes)
-            .unwrap();
+        cache.write_blob(&guard, &Sha256Digest::of(bytes), bytes).unwrap();
     }
-    assert_eq!(
-        cache.version("record-collector", "1.0.0").unwrap(),
-        None,
-        "blobs alone install nothing"
-    );
+    assert_eq!(cache.version("record-collector", "1.0.0").unwrap(), None, "blobs alone install nothing");
     assert!(cache.versions().unwrap().is_empty());
 
     cache.commit_version(&guard, &v).unwrap();
@@ -38,15 +32,9 @@ fn commit_with_a_missing_blob_fails_and_changes_nothing() {
     let (_dir, cache) = fresh();
     install_simple(&cache, "other", "1.0.0");
     let before = cache.versions().unwrap();
-    let v = new_version(
-        "record-collector",
-        "1.0.0",
-        &[("a.js", b"written"), ("b.js", b"never written")],
-    );
+    let v = new_version("record-collector", "1.0.0", &[("a.js", b"written"), ("b.js", b"never written")]);
     let guard = cache.install_guard().unwrap();
-    cache
-        .write_blob(&guard, &Sha256Digest::of(b"written"), b"written")
-        .unwrap();
+    cache.write_blob(&guard, &Sha256Digest::of(b"written"), b"written").unwrap();
 
     let err = cache.commit_version(&guard, &v).unwrap_err();
 
@@ -54,17 +42,11 @@ fn commit_with_a_missing_blob_fails_and_changes_nothing() {
         CacheError::BlobMissing(missing) => {
             assert_eq!(missing.path, "b.js");
             assert_eq!(missing.found_length, None);
-            assert_eq!(
-                (missing.name.as_str(), missing.version.as_str()),
-                ("record-collector", "1.0.0")
-            );
+            assert_eq!((missing.name.as_str(), missing.version.as_str()), ("record-collector", "1.0.0"));
         }
         other => panic!("expected BlobMissing, got {other:?}"),
     }
-    assert!(
-        err.to_string().contains("write every blob"),
-        "says what to do: {err}"
-    );
+    assert!(err.to_string().contains("write every blob"), "says what to do: {err}");
     assert_eq!(cache.versions().unwrap(), before, "index unchanged");
 }
 
@@ -74,9 +56,7 @@ fn commit_with_a_wrong_length_blob_fails_and_changes_nothing() {
     let mut v = new_version("record-collector", "1.0.0", &[("a.js", b"12345")]);
     v.files[0].length = 4;
     let guard = cache.install_guard().unwrap();
-    cache
-        .write_blob(&guard, &Sha256Digest::of(b"12345"), b"12345")
-        .unwrap();
+    cache.write_blob(&guard, &Sha256Digest::of(b"12345"), b"12345").unwrap();
 
     let err = cache.commit_version(&guard, &v).unwrap_err();
 
@@ -98,11 +78,7 @@ fn recommitting_the_same_files_is_a_no_op() {
 
     cache.commit_version(&guard, &reordered).unwrap();
 
-    assert_eq!(
-        cache.versions().unwrap(),
-        vec![first],
-        "still exactly one row, unchanged"
-    );
+    assert_eq!(cache.versions().unwrap(), vec![first], "still exactly one row, unchanged");
 }
 
 #[test]
@@ -112,23 +88,14 @@ fn the_same_version_with_different_files_is_a_conflict() {
     let original = cache.version("record-collector", "1.0.0").unwrap().unwrap();
 
     let guard = cache.install_guard().unwrap();
-    cache
-        .write_blob(&guard, &Sha256Digest::of(b"changed"), b"changed")
-        .unwrap();
-    let changed = new_version(
-        "record-collector",
-        "1.0.0",
-        &[("remoteEntry.js", b"changed"), ("shared.js", SHARED)],
-    );
+    cache.write_blob(&guard, &Sha256Digest::of(b"changed"), b"changed").unwrap();
+    let changed = new_version("record-collector", "1.0.0", &[("remoteEntry.js", b"changed"), ("shared.js", SHARED)]);
     let err = cache.commit_version(&guard, &changed).unwrap_err();
 
     assert!(
         matches!(err, CacheError::VersionConflict { ref name, ref version } if name == "record-collector" && version == "1.0.0")
     );
-    assert_eq!(
-        cache.version("record-collector", "1.0.0").unwrap().unwrap(),
-        original
-    );
+    assert_eq!(cache.version("record-collector", "1.0.0").unwrap().unwrap(), original);
 }
 
 #[test]
@@ -137,12 +104,7 @@ fn versions_are_sorted_by_name_then_install_order() {
     install_simple(&cache, "b", "2.0.0");
     install_simple(&cache, "a", "1.0.0");
     install_simple(&cache, "b", "1.0.0");
-    let got: Vec<_> = cache
-        .versions()
-        .unwrap()
-        .into_iter()
-        .map(|v| format!("{}@{}", v.name, v.version))
-        .collect();
+    let got: Vec<_> = cache.versions().unwrap().into_iter().map(|v| format!("{}@{}", v.name, v.version)).collect();
     assert_eq!(got, ["a@1.0.0", "b@2.0.0", "b@1.0.0"]);
 }
 
@@ -151,66 +113,28 @@ fn file_path_finds_the_blob_of_an_installed_file() {
     let (_dir, cache) = fresh();
     install(&cache, "insights", "1.0.0", &[("assets/index.js", b"js!")]);
 
-    let (path, entry) = cache
-        .file_path("insights", "1.0.0", "assets/index.js")
-        .unwrap()
-        .unwrap();
+    let (path, entry) = cache.file_path("insights", "1.0.0", "assets/index.js").unwrap().unwrap();
 
     assert_eq!(fs::read(path).unwrap(), b"js!");
-    assert_eq!(
-        entry,
-        FileEntry {
-            path: "assets/index.js".into(),
-            sha256: Sha256Digest::of(b"js!"),
-            length: 3
-        }
-    );
-    assert_eq!(
-        cache.file_path("insights", "1.0.0", "missing.js").unwrap(),
-        None
-    );
-    assert_eq!(
-        cache
-            .file_path("insights", "9.9.9", "assets/index.js")
-            .unwrap(),
-        None
-    );
+    assert_eq!(entry, FileEntry { path: "assets/index.js".into(), sha256: Sha256Digest::of(b"js!"), length: 3 });
+    assert_eq!(cache.file_path("insights", "1.0.0", "missing.js").unwrap(), None);
+    assert_eq!(cache.file_path("insights", "9.9.9", "assets/index.js").unwrap(), None);
 }
 
 #[test]
 fn refuses_paths_that_could_escape_a_bundle_and_bad_input() {
     let (_dir, cache) = fresh();
     let guard = cache.install_guard().unwrap();
-    cache
-        .write_blob(&guard, &Sha256Digest::of(b"x"), b"x")
-        .unwrap();
-    for bad in [
-        "",
-        "/etc/passwd",
-        "../x",
-        "a/../../x",
-        "a//b",
-        "a\\b",
-        "C:/x",
-        "./a",
-    ] {
+    cache.write_blob(&guard, &Sha256Digest::of(b"x"), b"x").unwrap();
+    for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "a\\b", "C:/x", "./a"] {
         let v = new_version("r", "1.0.0", &[(bad, b"x")]);
         let err = cache.commit_version(&guard, &v).unwrap_err();
-        assert!(
-            matches!(err, CacheError::InvalidInput { .. }),
-            "{bad:?} gave {err:?}"
-        );
+        assert!(matches!(err, CacheError::InvalidInput { .. }), "{bad:?} gave {err:?}");
     }
     let dup = new_version("r", "1.0.0", &[("a.js", b"x"), ("a.js", b"x")]);
-    assert!(matches!(
-        cache.commit_version(&guard, &dup),
-        Err(CacheError::InvalidInput { .. })
-    ));
+    assert!(matches!(cache.commit_version(&guard, &dup), Err(CacheError::InvalidInput { .. })));
     let mut not_json = new_version("r", "1.0.0", &[("a.js", b"x")]);
     not_json.manifest_json = "{not json".into();
-    assert!(matches!(
-        cache.commit_version(&guard, &not_json),
-        Err(CacheError::InvalidInput { .. })
-    ));
+    assert!(matches!(cache.commit_version(&guard, &not_json), Err(CacheError::InvalidInput { .. })));
     assert!(cache.versions().unwrap().is_empty());
 }

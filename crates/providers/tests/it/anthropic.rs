@@ -23,10 +23,7 @@ async fn messages_sends_x_api_key_and_version() {
     let body = sent.json().unwrap();
     assert_eq!(body["system"], "be brief");
     assert_eq!(body["messages"].as_array().unwrap().len(), 1);
-    assert!(
-        body["max_tokens"].as_u64().unwrap() > 0,
-        "Anthropic requires max_tokens"
-    );
+    assert!(body["max_tokens"].as_u64().unwrap() > 0, "Anthropic requires max_tokens");
 }
 
 #[tokio::test]
@@ -34,10 +31,7 @@ async fn messages_stream_yields_deltas_then_done_with_usage() {
     let fake = fake().await;
     let client = client(ProviderConfig::anthropic(), &fake);
     let mut stream = client
-        .chat_stream(
-            &ChatRequest::new("claude-3-5-haiku-latest", "hello there"),
-            &CallOptions::new(),
-        )
+        .chat_stream(&ChatRequest::new("claude-3-5-haiku-latest", "hello there"), &CallOptions::new())
         .await
         .unwrap();
     let mut text = String::new();
@@ -49,10 +43,7 @@ async fn messages_stream_yields_deltas_then_done_with_usage() {
                 pieces += 1;
                 text.push_str(&t);
             }
-            StreamEvent::Done {
-                finish_reason,
-                usage,
-            } => done = Some((finish_reason, usage)),
+            StreamEvent::Done { finish_reason, usage } => done = Some((finish_reason, usage)),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -60,13 +51,7 @@ async fn messages_stream_yields_deltas_then_done_with_usage() {
     assert_eq!(text, "Hello from the fake provider.");
     let (reason, usage) = done.expect("message_stop ends the stream with Done");
     assert_eq!(reason.as_deref(), Some("end_turn"));
-    assert_eq!(
-        usage,
-        Some(Usage {
-            input_tokens: Some(2),
-            output_tokens: Some(5)
-        })
-    );
+    assert_eq!(usage, Some(Usage { input_tokens: Some(2), output_tokens: Some(5) }));
 }
 
 #[tokio::test]
@@ -75,17 +60,10 @@ async fn list_models_reads_the_anthropic_list() {
     let client = client(ProviderConfig::anthropic(), &fake);
     let models = client.list_models(&CallOptions::new()).await.unwrap();
     assert!(models.iter().any(|m| m.id == "claude-3-5-haiku-latest"));
-    assert!(
-        models.iter().all(|m| m.display_name.is_some()),
-        "{models:?}"
-    );
+    assert!(models.iter().all(|m| m.display_name.is_some()), "{models:?}");
     let sent = &fake.requests()[0];
     assert_eq!(sent.path, "/v1/models");
-    assert_eq!(
-        sent.query.as_deref(),
-        Some("limit=1000"),
-        "one page holds the whole list"
-    );
+    assert_eq!(sent.query.as_deref(), Some("limit=1000"), "one page holds the whole list");
     assert_eq!(sent.api_key(), Some(KEY));
     assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
 }

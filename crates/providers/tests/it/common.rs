@@ -2,21 +2,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_provider::{FakeConfig, FakeProvider};
-use providers::{
-    CallOptions, KeySource, Progress, ProviderClient, ProviderConfig, RetryPolicy, StaticKey,
-};
+use providers::{CallOptions, KeySource, Progress, ProviderClient, ProviderConfig, RetryPolicy, StaticKey};
 use secrets::Secret;
 
 pub const KEY: &str = "sk-test-key-0123456789";
 
 /// A fake provider that only accepts [`KEY`].
 pub async fn fake() -> FakeProvider {
-    FakeProvider::start(FakeConfig {
-        expected_key: Some(KEY.to_owned()),
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap()
+    FakeProvider::start(FakeConfig { expected_key: Some(KEY.to_owned()), ..FakeConfig::default() }).await.unwrap()
 }
 
 /// `preset` pointed at the fake, with retry waits and timeouts short enough

@@ -10,22 +10,14 @@ use crate::common::{client, client_with, config, fake};
 async fn wrong_key_is_invalid_key_for_both_formats() {
     let fake = fake().await;
     for preset in [ProviderConfig::openai(), ProviderConfig::anthropic()] {
-        let client = client_with(
-            config(preset, &fake),
-            StaticKey::new(Secret::new("sk-wrong-key-xyz")),
-        );
-        let err = client
-            .chat(&ChatRequest::new("m", "hi"), &CallOptions::new())
-            .await
-            .unwrap_err();
+        let client = client_with(config(preset, &fake), StaticKey::new(Secret::new("sk-wrong-key-xyz")));
+        let err = client.chat(&ChatRequest::new("m", "hi"), &CallOptions::new()).await.unwrap_err();
         assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
         assert_eq!(err.code(), "invalid_key");
         let provider = &client.config().id;
         assert_eq!(
             err.to_string(),
-            format!(
-                "the provider rejected the key for {provider}: set a new one with `augment keys set {provider}`"
-            )
+            format!("the provider rejected the key for {provider}: set a new one with `augment keys set {provider}`")
         );
     }
     assert_eq!(fake.request_count(), 2, "401 is not retried");
@@ -36,13 +28,7 @@ async fn unknown_model_is_model_not_found() {
     let fake = fake().await;
     for preset in [ProviderConfig::openai(), ProviderConfig::anthropic()] {
         let client = client(preset, &fake);
-        let err = client
-            .chat(
-                &ChatRequest::new("no-such-model-9", "hi"),
-                &CallOptions::new(),
-            )
-            .await
-            .unwrap_err();
+        let err = client.chat(&ChatRequest::new("no-such-model-9", "hi"), &CallOptions::new()).await.unwrap_err();
         match &err {
             Error::ModelNotFound { model, .. } => assert_eq!(model, "no-such-model-9"),
             other => panic!("expected ModelNotFound, got {other:?}"),
@@ -54,13 +40,9 @@ async fn unknown_model_is_model_not_found() {
 #[tokio::test]
 async fn wrong_base_path_is_endpoint_not_found() {
     let fake = fake().await;
-    let config =
-        config(ProviderConfig::openai(), &fake).with_base_url(format!("{}/wrong", fake.base_url()));
+    let config = config(ProviderConfig::openai(), &fake).with_base_url(format!("{}/wrong", fake.base_url()));
     let client = client_with(config, StaticKey::new(Secret::new(crate::common::KEY)));
-    let err = client
-        .chat(&ChatRequest::new("gpt-4o-mini", "hi"), &CallOptions::new())
-        .await
-        .unwrap_err();
+    let err = client.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &CallOptions::new()).await.unwrap_err();
     assert!(matches!(err, Error::EndpointNotFound { .. }), "{err:?}");
     assert!(err.to_string().contains("/wrong"), "{err}");
 }
@@ -69,10 +51,7 @@ async fn wrong_base_path_is_endpoint_not_found() {
 async fn missing_key_fails_before_sending() {
     let fake = fake().await;
     let client = client_with(config(ProviderConfig::openai(), &fake), Keyless);
-    let err = client
-        .chat(&ChatRequest::new("gpt-4o-mini", "hi"), &CallOptions::new())
-        .await
-        .unwrap_err();
+    let err = client.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &CallOptions::new()).await.unwrap_err();
     assert!(matches!(err, Error::NoKey { .. }), "{err:?}");
     assert!(err.to_string().contains("AUGMENT_OPENAI_API_KEY"), "{err}");
     assert_eq!(fake.request_count(), 0);
@@ -86,10 +65,7 @@ async fn closed_port_is_unreachable_with_the_cause() {
     };
     let config = ProviderConfig::openai().with_base_url(format!("http://127.0.0.1:{port}"));
     let client = client_with(config, StaticKey::new(Secret::new("sk-x")));
-    let err = client
-        .chat(&ChatRequest::new("m", "hi"), &CallOptions::new())
-        .await
-        .unwrap_err();
+    let err = client.chat(&ChatRequest::new("m", "hi"), &CallOptions::new()).await.unwrap_err();
     match &err {
         Error::Unreachable { url, reason, .. } => {
             assert_eq!(url, &format!("http://127.0.0.1:{port}"));
@@ -107,23 +83,10 @@ async fn slow_answer_is_a_timeout() {
     config.request_timeout = Duration::from_millis(300);
     let client = client_with(config, StaticKey::new(Secret::new(crate::common::KEY)));
     let started = std::time::Instant::now();
-    let err = client
-        .chat(&ChatRequest::new("m", "hi"), &CallOptions::new())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after, .. } if after == Duration::from_millis(300)),
-        "{err:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(
-        err.to_string().contains("did not answer within 0.3 s"),
-        "{err}"
-    );
+    let err = client.chat(&ChatRequest::new("m", "hi"), &CallOptions::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { after, .. } if after == Duration::from_millis(300)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(err.to_string().contains("did not answer within 0.3 s"), "{err}");
 }
 
 #[tokio::test]
@@ -133,10 +96,7 @@ async fn stalled_stream_is_a_timeout_after_the_first_events() {
     let mut config = config(ProviderConfig::openai(), &fake);
     config.stream_idle_timeout = Duration::from_millis(300);
     let client = client_with(config, StaticKey::new(Secret::new(crate::common::KEY)));
-    let stream = client
-        .chat_stream(&ChatRequest::new("m", "hi"), &CallOptions::new())
-        .await
-        .unwrap();
+    let stream = client.chat_stream(&ChatRequest::new("m", "hi"), &CallOptions::new()).await.unwrap();
     let started = std::time::Instant::now();
     let err = stream.collect_text().await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");

@@ -34,37 +34,25 @@ async fn key_from_the_os_keychain_is_attached_to_requests() {
 
     let provider = format!("test-{:x}", std::process::id());
     let key = format!("sk-keychain-{}", std::process::id());
-    let fake = FakeProvider::start(FakeConfig {
-        expected_key: Some(key.clone()),
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
+    let fake =
+        FakeProvider::start(FakeConfig { expected_key: Some(key.clone()), ..FakeConfig::default() }).await.unwrap();
     let mut config = ProviderConfig::openai_compatible(&provider, &fake.base_url());
     config.key_required = true;
     let client = ProviderClient::new(config, Arc::new(store.clone())).unwrap();
     let request = ChatRequest::new("gpt-4o-mini", "hi");
 
     // No key yet: an actionable error, and nothing sent.
-    let err = client
-        .chat(&request, &CallOptions::new())
-        .await
-        .unwrap_err();
+    let err = client.chat(&request, &CallOptions::new()).await.unwrap_err();
     assert!(matches!(err, Error::NoKey { .. }), "{err:?}");
     assert_eq!(fake.request_count(), 0);
 
     let setter = store.clone();
     let (p, k) = (provider.clone(), key.clone());
-    tokio::task::spawn_blocking(move || setter.set(&p, Secret::new(k)))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || setter.set(&p, Secret::new(k))).await.unwrap().unwrap();
     let answer = client.chat(&request, &CallOptions::new()).await;
     let deleter = store.clone();
     let p = provider.clone();
-    let deleted = tokio::task::spawn_blocking(move || deleter.delete(&p))
-        .await
-        .unwrap();
+    let deleted = tokio::task::spawn_blocking(move || deleter.delete(&p)).await.unwrap();
 
     assert_eq!(answer.unwrap().text, "Hello from the fake provider.");
     assert_eq!(fake.requests()[0].bearer_token(), Some(key.as_str()));

@@ -2,9 +2,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use fake_provider::Behaviour;
-use providers::{
-    CallOptions, CancellationToken, ChatRequest, Error, Progress, ProviderConfig, StaticKey,
-};
+use providers::{CallOptions, CancellationToken, ChatRequest, Error, Progress, ProviderConfig, StaticKey};
 use secrets::Secret;
 
 use crate::common::{KEY, client_with, config, fake};
@@ -26,11 +24,7 @@ async fn concurrency_limit_is_honoured() {
 
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(fake.request_count(), 8);
-    assert_eq!(
-        fake.max_in_flight(),
-        2,
-        "never more than 2 at once, and the limit was reached"
-    );
+    assert_eq!(fake.max_in_flight(), 2, "never more than 2 at once, and the limit was reached");
 }
 
 #[tokio::test]
@@ -44,8 +38,7 @@ async fn streams_hold_their_slot_until_they_end() {
 
     let first = client.chat_stream(&request, &options).await.unwrap();
     // The only slot is taken by `first`; a second call must wait for it.
-    let second =
-        tokio::time::timeout(Duration::from_millis(300), client.chat(&request, &options)).await;
+    let second = tokio::time::timeout(Duration::from_millis(300), client.chat(&request, &options)).await;
     assert!(second.is_err(), "the second call waited for the slot");
     assert_eq!(fake.request_count(), 1);
 
@@ -64,19 +57,14 @@ async fn request_rate_limit_holds_back_and_reports() {
     let request = ChatRequest::new("gpt-4o-mini", "hi");
     let token = CancellationToken::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let options = CallOptions::new()
-        .cancel_with(token.clone())
-        .on_progress(move |p| {
-            let _ = tx.send(p.clone());
-        });
+    let options = CallOptions::new().cancel_with(token.clone()).on_progress(move |p| {
+        let _ = tx.send(p.clone());
+    });
 
     client.chat(&request, &options).await.unwrap();
     client.chat(&request, &options).await.unwrap();
     let (third, ()) = tokio::join!(client.chat(&request, &options), async {
-        let progress = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let progress = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
         match &progress {
             Progress::Throttled { delay, .. } => {
                 assert!(*delay > Duration::from_secs(20), "{delay:?}")

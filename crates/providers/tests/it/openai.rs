@@ -7,10 +7,7 @@ use crate::common::{KEY, client, client_with, config, fake};
 async fn chat_sends_bearer_key_and_reads_the_answer() {
     let fake = fake().await;
     let client = client(ProviderConfig::openai(), &fake);
-    let request = ChatRequest::with_messages(
-        "gpt-4o-mini",
-        vec![Message::system("be brief"), Message::user("hello")],
-    );
+    let request = ChatRequest::with_messages("gpt-4o-mini", vec![Message::system("be brief"), Message::user("hello")]);
     let answer = client.chat(&request, &CallOptions::new()).await.unwrap();
 
     assert_eq!(answer.text, "Hello from the fake provider.");
@@ -23,33 +20,20 @@ async fn chat_sends_bearer_key_and_reads_the_answer() {
     let sent = &requests[0];
     assert_eq!(sent.method, "POST");
     assert_eq!(sent.path, "/v1/chat/completions");
-    assert_eq!(
-        sent.bearer_token(),
-        Some(KEY),
-        "the key arrived as a Bearer token"
-    );
+    assert_eq!(sent.bearer_token(), Some(KEY), "the key arrived as a Bearer token");
     assert_eq!(sent.api_key(), None);
     let body = sent.json().unwrap();
     assert_eq!(body["model"], "gpt-4o-mini");
     assert_eq!(body["stream"], false);
     assert_eq!(body["messages"][0]["role"], "system");
-    assert!(
-        !fake.requests()[0].path.contains(KEY),
-        "keys never go in URLs"
-    );
+    assert!(!fake.requests()[0].path.contains(KEY), "keys never go in URLs");
 }
 
 #[tokio::test]
 async fn chat_stream_yields_deltas_then_done() {
     let fake = fake().await;
     let client = client(ProviderConfig::openai(), &fake);
-    let mut stream = client
-        .chat_stream(
-            &ChatRequest::new("gpt-4o-mini", "hello"),
-            &CallOptions::new(),
-        )
-        .await
-        .unwrap();
+    let mut stream = client.chat_stream(&ChatRequest::new("gpt-4o-mini", "hello"), &CallOptions::new()).await.unwrap();
 
     let mut deltas = Vec::new();
     let mut done = None;
@@ -69,14 +53,10 @@ async fn chat_stream_yields_deltas_then_done() {
 #[tokio::test]
 async fn groq_base_url_with_a_path_is_kept() {
     let fake = fake().await;
-    let config =
-        config(ProviderConfig::groq(), &fake).with_base_url(format!("{}/openai", fake.base_url()));
+    let config = config(ProviderConfig::groq(), &fake).with_base_url(format!("{}/openai", fake.base_url()));
     let client = client_with(config, providers::StaticKey::new(secrets::Secret::new(KEY)));
     let text = client
-        .chat_stream(
-            &ChatRequest::new("llama-3.1-8b-instant", "hi"),
-            &CallOptions::new(),
-        )
+        .chat_stream(&ChatRequest::new("llama-3.1-8b-instant", "hi"), &CallOptions::new())
         .await
         .unwrap()
         .collect_text()
@@ -88,18 +68,10 @@ async fn groq_base_url_with_a_path_is_kept() {
 
 #[tokio::test]
 async fn openai_compatible_server_without_a_key_gets_no_authorization_header() {
-    let fake = fake_provider::FakeProvider::start(fake_provider::FakeConfig::default())
-        .await
-        .unwrap();
-    let config = config(
-        ProviderConfig::openai_compatible("ollama", &fake.base_url()),
-        &fake,
-    );
+    let fake = fake_provider::FakeProvider::start(fake_provider::FakeConfig::default()).await.unwrap();
+    let config = config(ProviderConfig::openai_compatible("ollama", &fake.base_url()), &fake);
     let client = client_with(config, Keyless);
-    let answer = client
-        .chat(&ChatRequest::new("llama3", "hi"), &CallOptions::new())
-        .await
-        .unwrap();
+    let answer = client.chat(&ChatRequest::new("llama3", "hi"), &CallOptions::new()).await.unwrap();
     assert_eq!(answer.text, "Hello from the fake provider.");
     assert_eq!(fake.requests()[0].header("authorization"), None);
 }
@@ -113,9 +85,6 @@ async fn list_models_reads_the_openai_list() {
     assert!(ids.contains(&"gpt-4o-mini"), "{ids:?}");
     assert_eq!(models[0].owned_by.as_deref(), Some("fake-provider"));
     let sent = &fake.requests()[0];
-    assert_eq!(
-        (sent.method.as_str(), sent.path.as_str()),
-        ("GET", "/v1/models")
-    );
+    assert_eq!((sent.method.as_str(), sent.path.as_str()), ("GET", "/v1/models"));
     assert_eq!(sent.bearer_token(), Some(KEY));
 }

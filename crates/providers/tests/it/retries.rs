@@ -13,40 +13,23 @@ async fn rate_limit_waits_for_retry_after_then_succeeds() {
     let recorder = Recorder::default();
 
     let started = Instant::now();
-    let answer = client
-        .chat(&ChatRequest::new("gpt-4o-mini", "hi"), &recorder.options())
-        .await
-        .unwrap();
+    let answer = client.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &recorder.options()).await.unwrap();
     let elapsed = started.elapsed();
 
     assert_eq!(answer.text, "Hello from the fake provider.");
-    assert!(
-        elapsed >= Duration::from_secs(1),
-        "Retry-After: 1 was honoured ({elapsed:?})"
-    );
+    assert!(elapsed >= Duration::from_secs(1), "Retry-After: 1 was honoured ({elapsed:?})");
     assert_eq!(fake.request_count(), 2);
     let events = recorder.events();
     assert_eq!(events.len(), 1, "{events:?}");
     match &events[0] {
-        Progress::Retrying {
-            reason,
-            delay,
-            next_attempt,
-            ..
-        } => {
+        Progress::Retrying { reason, delay, next_attempt, .. } => {
             assert_eq!(*reason, RetryReason::RateLimited);
             assert!(*delay >= Duration::from_secs(1), "{delay:?}");
             assert_eq!(*next_attempt, 2);
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(
-        events[0]
-            .to_string()
-            .starts_with("openai: rate limited, retrying in "),
-        "{}",
-        events[0]
-    );
+    assert!(events[0].to_string().starts_with("openai: rate limited, retrying in "), "{}", events[0]);
 }
 
 #[tokio::test]
@@ -57,19 +40,9 @@ async fn retry_after_as_an_http_date_is_honoured() {
     });
     let client = client(ProviderConfig::anthropic(), &fake);
     let started = Instant::now();
-    client
-        .chat(
-            &ChatRequest::new("claude", "hi"),
-            &providers::CallOptions::new(),
-        )
-        .await
-        .unwrap();
+    client.chat(&ChatRequest::new("claude", "hi"), &providers::CallOptions::new()).await.unwrap();
     // HTTP dates have whole-second resolution, so at least 1 s of the 2 remains.
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
     assert_eq!(fake.request_count(), 2);
 }
 
@@ -80,10 +53,7 @@ async fn server_errors_are_retried() {
     fake.push(Behaviour::ServerError { status: 503 });
     let client = client(ProviderConfig::openai(), &fake);
     let recorder = Recorder::default();
-    let answer = client
-        .chat(&ChatRequest::new("gpt-4o-mini", "hi"), &recorder.options())
-        .await
-        .unwrap();
+    let answer = client.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &recorder.options()).await.unwrap();
     assert_eq!(answer.text, "Hello from the fake provider.");
     assert_eq!(fake.request_count(), 3);
     let reasons: Vec<RetryReason> = recorder
@@ -94,13 +64,7 @@ async fn server_errors_are_retried() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(
-        reasons,
-        vec![
-            RetryReason::ServerError { status: 500 },
-            RetryReason::ServerError { status: 503 }
-        ]
-    );
+    assert_eq!(reasons, vec![RetryReason::ServerError { status: 500 }, RetryReason::ServerError { status: 503 }]);
 }
 
 #[tokio::test]
@@ -110,24 +74,8 @@ async fn server_errors_give_up_after_max_attempts() {
         fake.push(Behaviour::ServerError { status: 502 });
     }
     let client = client(ProviderConfig::openai(), &fake);
-    let err = client
-        .chat(
-            &ChatRequest::new("gpt-4o-mini", "hi"),
-            &providers::CallOptions::new(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Server {
-                status: 502,
-                attempts: 3,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = client.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &providers::CallOptions::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Server { status: 502, attempts: 3, .. }), "{err:?}");
     assert_eq!(fake.request_count(), 3);
 }
 
@@ -138,17 +86,8 @@ async fn rate_limit_gives_up_with_the_providers_wait() {
         fake.push(Behaviour::rate_limited_for(0));
     }
     let client = client(ProviderConfig::groq(), &fake);
-    let err = client
-        .chat(
-            &ChatRequest::new("llama", "hi"),
-            &providers::CallOptions::new(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::ZERO),
-        "{err:?}"
-    );
+    let err = client.chat(&ChatRequest::new("llama", "hi"), &providers::CallOptions::new()).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::ZERO), "{err:?}");
     assert_eq!(fake.request_count(), 3);
 }
 
@@ -158,13 +97,7 @@ async fn retry_after_longer_than_we_wait_fails_at_once() {
     fake.push(Behaviour::rate_limited_for(3600));
     let client = client(ProviderConfig::openai(), &fake);
     let started = Instant::now();
-    let err = client
-        .chat(
-            &ChatRequest::new("gpt-4o-mini", "hi"),
-            &providers::CallOptions::new(),
-        )
-        .await
-        .unwrap_err();
+    let err = client.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &providers::CallOptions::new()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(fake.request_count(), 1);
     assert_eq!(
@@ -179,10 +112,7 @@ async fn streaming_requests_are_retried_before_the_answer_starts() {
     fake.push(Behaviour::ServerError { status: 529 });
     let client = client(ProviderConfig::anthropic(), &fake);
     let text = client
-        .chat_stream(
-            &ChatRequest::new("claude", "hi"),
-            &providers::CallOptions::new(),
-        )
+        .chat_stream(&ChatRequest::new("claude", "hi"), &providers::CallOptions::new())
         .await
         .unwrap()
         .collect_text()

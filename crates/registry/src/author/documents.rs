@@ -13,8 +13,7 @@ use crate::envelope::{self, to_signed_value};
 use crate::error::RegistryError;
 use crate::keys::{PublicKey, SigningKey};
 use crate::metadata::{
-    IndexVersion, KEYTYPE_ED25519, KeyEntry, RemoteIndex, RoleKeys, Roles, Root, Snapshot,
-    SnapshotEntry,
+    IndexVersion, KEYTYPE_ED25519, KeyEntry, RemoteIndex, RoleKeys, Roles, Root, Snapshot, SnapshotEntry,
 };
 use crate::verify::sha256_hex;
 
@@ -35,23 +34,16 @@ pub struct Expiry {
 
 impl Default for Expiry {
     fn default() -> Self {
-        Self {
-            root: DEFAULT_ROOT_EXPIRY,
-            snapshot: DEFAULT_SNAPSHOT_EXPIRY,
-        }
+        Self { root: DEFAULT_ROOT_EXPIRY, snapshot: DEFAULT_SNAPSHOT_EXPIRY }
     }
 }
 
 /// `now + after`, truncated to whole seconds so documents stay readable.
 pub fn expires_at(now: Timestamp, after: Duration) -> Result<Timestamp, RegistryError> {
-    whole_seconds(now)
-        .checked_add(after)
-        .map_err(|_| RegistryError::Signing {
-            document: "metadata".into(),
-            message: format!(
-                "an expiry {after:?} from now is past the year 9999; choose a shorter one"
-            ),
-        })
+    whole_seconds(now).checked_add(after).map_err(|_| RegistryError::Signing {
+        document: "metadata".into(),
+        message: format!("an expiry {after:?} from now is past the year 9999; choose a shorter one"),
+    })
 }
 
 /// A timestamp truncated to whole seconds.
@@ -72,11 +64,7 @@ pub fn new_root(
     for key in root_keys.iter().chain(snapshot_keys) {
         keys.insert(
             key.key_id(),
-            KeyEntry {
-                keytype: KEYTYPE_ED25519.into(),
-                public: key.to_hex(),
-                extra: Default::default(),
-            },
+            KeyEntry { keytype: KEYTYPE_ED25519.into(), public: key.to_hex(), extra: Default::default() },
         );
     }
     let role = |members: &[PublicKey], threshold| {
@@ -96,10 +84,7 @@ pub fn new_root(
         },
         extra: Default::default(),
     };
-    root.validate().map_err(|message| RegistryError::Signing {
-        document: "root.json".into(),
-        message,
-    })?;
+    root.validate().map_err(|message| RegistryError::Signing { document: "root.json".into(), message })?;
     Ok(root)
 }
 
@@ -111,14 +96,7 @@ pub fn rotated_root(
     snapshot_keys: &[PublicKey],
     expires: Timestamp,
 ) -> Result<Root, RegistryError> {
-    let mut root = new_root(
-        previous.version + 1,
-        expires,
-        root_keys,
-        1,
-        snapshot_keys,
-        1,
-    )?;
+    let mut root = new_root(previous.version + 1, expires, root_keys, 1, snapshot_keys, 1)?;
     // Fields a newer tool added survive a rotation by this one.
     root.extra = previous.extra.clone();
     Ok(root)
@@ -138,21 +116,12 @@ pub fn sign_snapshot(snapshot: &Snapshot, keys: &[&SigningKey]) -> Result<Vec<u8
 
 /// Version 1 of a snapshot: no remotes yet.
 pub fn empty_snapshot(expires: Timestamp) -> Snapshot {
-    Snapshot {
-        version: 1,
-        expires,
-        remotes: Default::default(),
-        extra: Default::default(),
-    }
+    Snapshot { version: 1, expires, remotes: Default::default(), extra: Default::default() }
 }
 
 /// The snapshot after `previous`: version + 1, a new expiry, and `update`
 /// (a remote's new index entry) applied when given.
-pub fn next_snapshot(
-    previous: &Snapshot,
-    update: Option<(&str, SnapshotEntry)>,
-    expires: Timestamp,
-) -> Snapshot {
+pub fn next_snapshot(previous: &Snapshot, update: Option<(&str, SnapshotEntry)>, expires: Timestamp) -> Snapshot {
     let mut next = previous.clone();
     next.version = previous.version + 1;
     next.expires = expires;
@@ -164,10 +133,7 @@ pub fn next_snapshot(
 
 /// The snapshot entry that pins these index bytes.
 pub fn snapshot_entry_for(index_bytes: &[u8]) -> SnapshotEntry {
-    SnapshotEntry {
-        sha256: sha256_hex(index_bytes),
-        length: index_bytes.len() as u64,
-    }
+    SnapshotEntry { sha256: sha256_hex(index_bytes), length: index_bytes.len() as u64 }
 }
 
 /// `index` (or a new one for `name`) with `version` added, versions sorted
@@ -178,22 +144,14 @@ pub fn index_with_version(
     name: &str,
     version: IndexVersion,
 ) -> Result<RemoteIndex, RegistryError> {
-    let mut index = index.unwrap_or_else(|| RemoteIndex {
-        name: name.to_owned(),
-        versions: Vec::new(),
-        extra: Default::default(),
-    });
+    let mut index =
+        index.unwrap_or_else(|| RemoteIndex { name: name.to_owned(), versions: Vec::new(), extra: Default::default() });
     let number = &version.manifest.version;
     if index.version(number).is_some() {
-        return Err(RegistryError::VersionExists {
-            name: name.to_owned(),
-            version: number.clone(),
-        });
+        return Err(RegistryError::VersionExists { name: name.to_owned(), version: number.clone() });
     }
     index.versions.push(version);
-    index
-        .versions
-        .sort_by(|a, b| a.manifest.version.cmp(&b.manifest.version));
+    index.versions.sort_by(|a, b| a.manifest.version.cmp(&b.manifest.version));
     Ok(index)
 }
 
@@ -206,16 +164,8 @@ pub fn index_with_yanked(
 ) -> Result<(RemoteIndex, bool), RegistryError> {
     let offered = offered_versions(&index);
     let name = index.name.clone();
-    let Some(entry) = index
-        .versions
-        .iter_mut()
-        .find(|entry| entry.manifest.version == *version)
-    else {
-        return Err(RegistryError::VersionNotFound {
-            name,
-            version: version.clone(),
-            offered,
-        });
+    let Some(entry) = index.versions.iter_mut().find(|entry| entry.manifest.version == *version) else {
+        return Err(RegistryError::VersionNotFound { name, version: version.clone(), offered });
     };
     let changed = entry.yanked != yanked;
     entry.yanked = yanked;
@@ -234,23 +184,17 @@ pub fn index_json(index: &RemoteIndex) -> Result<Vec<u8>, RegistryError> {
 
 /// Why `manifest` cannot run on a host with `profile`: the same host-API
 /// and shared-singleton rules the resolver applies before mounting.
-pub fn compatibility_problems(
-    manifest: &RemoteManifest,
-    profile: &HostProfile,
-) -> Vec<Incompatibility> {
+pub fn compatibility_problems(manifest: &RemoteManifest, profile: &HostProfile) -> Vec<Incompatibility> {
     let mut problems = Vec::new();
     if !manifest.host_api.matches(&profile.host_api) {
-        problems.push(Incompatibility::HostApi {
-            needs: manifest.host_api.clone(),
-            provided: profile.host_api.clone(),
-        });
+        problems
+            .push(Incompatibility::HostApi { needs: manifest.host_api.clone(), provided: profile.host_api.clone() });
     }
     for (package, needs) in &manifest.shared {
         match profile.shared.get(package) {
-            None => problems.push(Incompatibility::SharedNotProvided {
-                package: package.clone(),
-                needs: needs.clone(),
-            }),
+            None => {
+                problems.push(Incompatibility::SharedNotProvided { package: package.clone(), needs: needs.clone() })
+            }
             Some(provided) if !needs.matches(provided) => problems.push(Incompatibility::Shared {
                 package: package.clone(),
                 needs: needs.clone(),
@@ -266,10 +210,5 @@ pub(crate) fn offered_versions(index: &RemoteIndex) -> String {
     if index.versions.is_empty() {
         return "none".into();
     }
-    index
-        .versions
-        .iter()
-        .map(|entry| entry.manifest.version.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    index.versions.iter().map(|entry| entry.manifest.version.to_string()).collect::<Vec<_>>().join(", ")
 }

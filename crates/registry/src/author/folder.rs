@@ -21,8 +21,7 @@ use crate::error::RegistryError;
 use crate::keys::{SigningKey, TrustAnchor};
 use crate::limits::Limits;
 use crate::metadata::{
-    FileEntry, IndexVersion, RemoteIndex, Root, Snapshot, blob_path, remote_index_path,
-    versioned_root_path,
+    FileEntry, IndexVersion, RemoteIndex, Root, Snapshot, blob_path, remote_index_path, versioned_root_path,
 };
 use crate::source::folder_file;
 use crate::verify::{self, sha256_hex};
@@ -98,16 +97,10 @@ pub fn init(
     fs::create_dir_all(dir).map_err(|err| RegistryError::io("create", dir, err))?;
     let _lock = lock(dir)?;
     if dir.join("root.json").exists() {
-        return Err(RegistryError::RegistryExists {
-            dir: dir.to_owned(),
-            found: "root.json".into(),
-        });
+        return Err(RegistryError::RegistryExists { dir: dir.to_owned(), found: "root.json".into() });
     }
     if fs::read_dir(dir.join("remotes")).is_ok_and(|mut entries| entries.next().is_some()) {
-        return Err(RegistryError::RegistryExists {
-            dir: dir.to_owned(),
-            found: "remotes/".into(),
-        });
+        return Err(RegistryError::RegistryExists { dir: dir.to_owned(), found: "remotes/".into() });
     }
     let now = Timestamp::now();
     let root = documents::new_root(
@@ -125,11 +118,7 @@ pub fn init(
         let path = folder_file(dir, sub);
         fs::create_dir_all(&path).map_err(|err| RegistryError::io("create", &path, err))?;
     }
-    write_atomic(
-        &folder_file(dir, &versioned_root_path(1)),
-        &root_bytes,
-        true,
-    )?;
+    write_atomic(&folder_file(dir, &versioned_root_path(1)), &root_bytes, true)?;
     write_atomic(&dir.join("snapshot.json"), &snapshot_bytes, true)?;
     // root.json goes last: its presence is what marks an initialised registry,
     // so a crash before this point can simply be retried.
@@ -155,11 +144,8 @@ pub fn publish(
     let manifest_path = remote_dir.join("remote.json");
     let manifest_limit = limits.manifest.min(crate::limits::MAX_MANIFEST_BYTES);
     let manifest_bytes = read_limited(&manifest_path, manifest_limit)?;
-    let manifest =
-        RemoteManifest::from_json(&manifest_bytes).map_err(|source| RegistryError::Manifest {
-            document: manifest_path.display().to_string(),
-            source,
-        })?;
+    let manifest = RemoteManifest::from_json(&manifest_bytes)
+        .map_err(|source| RegistryError::Manifest { document: manifest_path.display().to_string(), source })?;
     let name = manifest.name.clone();
     let version = manifest.version.clone();
     let incompatibilities = options
@@ -168,23 +154,11 @@ pub fn publish(
         .map(|profile| documents::compatibility_problems(&manifest, profile))
         .unwrap_or_default();
     if options.refuse_incompatible && !incompatibilities.is_empty() {
-        let reasons = incompatibilities
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(RegistryError::Incompatible {
-            name,
-            version,
-            reasons,
-        });
+        let reasons = incompatibilities.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        return Err(RegistryError::Incompatible { name, version, reasons });
     }
     if !files.iter().any(|file| file.path == manifest.entry) {
-        return Err(RegistryError::EntryMissing {
-            name,
-            version,
-            entry: manifest.entry.clone(),
-        });
+        return Err(RegistryError::EntryMissing { name, version, entry: manifest.entry.clone() });
     }
 
     let _lock = lock_registry(dir)?;
@@ -199,9 +173,7 @@ pub fn publish(
         (None, _) => true,
         (Some(_), None) => false,
     };
-    let already = existing
-        .as_ref()
-        .and_then(|(index, _)| index.version(&version).cloned());
+    let already = existing.as_ref().and_then(|(index, _)| index.version(&version).cloned());
     if already.is_some() && covered {
         return Err(RegistryError::VersionExists { name, version });
     }
@@ -217,11 +189,7 @@ pub fn publish(
             reused += 1;
         }
         total += bytes.len() as u64;
-        entries.push(FileEntry {
-            path: file.path.clone(),
-            sha256,
-            length: bytes.len() as u64,
-        });
+        entries.push(FileEntry { path: file.path.clone(), sha256, length: bytes.len() as u64 });
     }
     sync_dir(&folder_file(dir, "blobs/sha256"));
 
@@ -241,8 +209,7 @@ pub fn publish(
                 published_at: documents::whole_seconds(Timestamp::now()),
                 extra: Default::default(),
             };
-            let index =
-                documents::index_with_version(existing.map(|(index, _)| index), &name, entry)?;
+            let index = documents::index_with_version(existing.map(|(index, _)| index), &name, entry)?;
             let bytes = documents::index_json(&index)?;
             check_index_size(&name, &bytes, &limits)?;
             write_atomic(&index_path, &bytes, true)?;
@@ -251,15 +218,8 @@ pub fn publish(
     };
 
     let update = Some((name.as_str(), documents::snapshot_entry_for(&index_bytes)));
-    let snapshot_version = write_next_snapshot(
-        dir,
-        &root,
-        &snapshot,
-        update,
-        &[snapshot_key],
-        options.snapshot_expires_in,
-        &limits,
-    )?;
+    let snapshot_version =
+        write_next_snapshot(dir, &root, &snapshot, update, &[snapshot_key], options.snapshot_expires_in, &limits)?;
     tracing::info!(%name, %version, files = files.len(), bytes = total, snapshot_version, "published");
     Ok(PublishReport {
         name,
@@ -299,50 +259,25 @@ pub fn yank(
     };
     let (index, changed) = documents::index_with_yanked(index, version, yanked)?;
     if !changed {
-        return Ok(YankReport {
-            changed,
-            snapshot_version: snapshot.version,
-        });
+        return Ok(YankReport { changed, snapshot_version: snapshot.version });
     }
     let bytes = documents::index_json(&index)?;
     write_atomic(&index_path, &bytes, true)?;
     let update = Some((name, documents::snapshot_entry_for(&bytes)));
-    let snapshot_version = write_next_snapshot(
-        dir,
-        &root,
-        &snapshot,
-        update,
-        &[snapshot_key],
-        snapshot_expires_in,
-        &limits,
-    )?;
+    let snapshot_version =
+        write_next_snapshot(dir, &root, &snapshot, update, &[snapshot_key], snapshot_expires_in, &limits)?;
     tracing::info!(%name, %version, yanked, snapshot_version, "changed the yanked flag");
-    Ok(YankReport {
-        changed,
-        snapshot_version,
-    })
+    Ok(YankReport { changed, snapshot_version })
 }
 
 /// Signs a new snapshot with the same contents and a new expiry, for a
 /// registry nobody has published to for a while. Returns its version.
-pub fn resign_snapshot(
-    dir: &Path,
-    snapshot_key: &SigningKey,
-    expires_in: Duration,
-) -> Result<u64, RegistryError> {
+pub fn resign_snapshot(dir: &Path, snapshot_key: &SigningKey, expires_in: Duration) -> Result<u64, RegistryError> {
     let limits = Limits::default();
     let _lock = lock_registry(dir)?;
     let (root, snapshot) = load_state(dir, &limits)?;
     authorize(dir, &root, snapshot_key, Role::Snapshot)?;
-    write_next_snapshot(
-        dir,
-        &root,
-        &snapshot,
-        None,
-        &[snapshot_key],
-        expires_in,
-        &limits,
-    )
+    write_next_snapshot(dir, &root, &snapshot, None, &[snapshot_key], expires_in, &limits)
 }
 
 /// Replaces the registry's keys: writes root version N+1 listing
@@ -376,46 +311,20 @@ pub fn rotate_root(
     verify::verify_root_chain(&old_root, &[&root_bytes], &limits)?;
 
     let mut snapshot_signers = vec![new_snapshot_key];
-    if old_root
-        .roles
-        .snapshot
-        .keyids
-        .contains(&old_root_key.key_id())
-    {
+    if old_root.roles.snapshot.keyids.contains(&old_root_key.key_id()) {
         snapshot_signers.push(old_root_key);
     }
-    let next = documents::next_snapshot(
-        &snapshot,
-        None,
-        documents::expires_at(now, expiry.snapshot)?,
-    );
+    let next = documents::next_snapshot(&snapshot, None, documents::expires_at(now, expiry.snapshot)?);
     let snapshot_bytes = documents::sign_snapshot(&next, &snapshot_signers)?;
-    verify::verify_snapshot(
-        &new_root,
-        &snapshot_bytes,
-        Some(snapshot.version),
-        now,
-        &limits,
-    )?;
+    verify::verify_snapshot(&new_root, &snapshot_bytes, Some(snapshot.version), now, &limits)?;
     write_atomic(&dir.join("snapshot.json"), &snapshot_bytes, true)?;
 
     let roots_dir = dir.join("roots");
     fs::create_dir_all(&roots_dir).map_err(|err| RegistryError::io("create", &roots_dir, err))?;
-    write_atomic(
-        &folder_file(dir, &versioned_root_path(new_root.version)),
-        &root_bytes,
-        true,
-    )?;
+    write_atomic(&folder_file(dir, &versioned_root_path(new_root.version)), &root_bytes, true)?;
     write_atomic(&dir.join("root.json"), &root_bytes, true)?;
-    tracing::info!(
-        root_version = new_root.version,
-        snapshot_version = next.version,
-        "rotated the root"
-    );
-    Ok(RotateReport {
-        root_version: new_root.version,
-        snapshot_version: next.version,
-    })
+    tracing::info!(root_version = new_root.version, snapshot_version = next.version, "rotated the root");
+    Ok(RotateReport { root_version: new_root.version, snapshot_version: next.version })
 }
 
 /// A file of the remote folder, by bundle path.
@@ -428,8 +337,8 @@ struct BundleFile {
 /// Lists every file under `remote_dir`, refusing symlinks, special files,
 /// names that are not UTF-8, unsafe paths and files over the blob limit.
 fn collect_files(remote_dir: &Path, limits: &Limits) -> Result<Vec<BundleFile>, RegistryError> {
-    let metadata = fs::metadata(remote_dir)
-        .map_err(|err| RegistryError::io("open the remote folder", remote_dir, err))?;
+    let metadata =
+        fs::metadata(remote_dir).map_err(|err| RegistryError::io("open the remote folder", remote_dir, err))?;
     if !metadata.is_dir() {
         return Err(RegistryError::io(
             "use",
@@ -440,15 +349,12 @@ fn collect_files(remote_dir: &Path, limits: &Limits) -> Result<Vec<BundleFile>, 
     let mut files = Vec::new();
     let mut pending = vec![(remote_dir.to_path_buf(), String::new())];
     while let Some((folder, prefix)) = pending.pop() {
-        let entries =
-            fs::read_dir(&folder).map_err(|err| RegistryError::io("list", &folder, err))?;
+        let entries = fs::read_dir(&folder).map_err(|err| RegistryError::io("list", &folder, err))?;
         for entry in entries {
             let entry = entry.map_err(|err| RegistryError::io("list", &folder, err))?;
             let full = entry.path();
             // DirEntry::file_type does not follow symlinks, which is the point.
-            let kind = entry
-                .file_type()
-                .map_err(|err| RegistryError::io("inspect", &full, err))?;
+            let kind = entry.file_type().map_err(|err| RegistryError::io("inspect", &full, err))?;
             if kind.is_symlink() {
                 return Err(RegistryError::Symlink { path: full });
             }
@@ -456,11 +362,7 @@ fn collect_files(remote_dir: &Path, limits: &Limits) -> Result<Vec<BundleFile>, 
             let Some(file_name) = file_name.to_str() else {
                 return Err(RegistryError::NotUtf8Path { path: full });
             };
-            let path = if prefix.is_empty() {
-                file_name.to_owned()
-            } else {
-                format!("{prefix}/{file_name}")
-            };
+            let path = if prefix.is_empty() { file_name.to_owned() } else { format!("{prefix}/{file_name}") };
             manifest::validate_bundle_path(&path).map_err(|reason| RegistryError::UnsafePath {
                 document: remote_dir.display().to_string(),
                 path: path.clone(),
@@ -469,10 +371,7 @@ fn collect_files(remote_dir: &Path, limits: &Limits) -> Result<Vec<BundleFile>, 
             if kind.is_dir() {
                 pending.push((full, path));
             } else if kind.is_file() {
-                let size = entry
-                    .metadata()
-                    .map_err(|err| RegistryError::io("inspect", &full, err))?
-                    .len();
+                let size = entry.metadata().map_err(|err| RegistryError::io("inspect", &full, err))?.len();
                 if size > limits.blob {
                     return Err(RegistryError::TooLarge {
                         document: full.display().to_string(),
@@ -505,11 +404,7 @@ fn store_blob(dir: &Path, sha256: &str, bytes: &[u8]) -> Result<bool, RegistryEr
     Ok(true)
 }
 
-fn read_index(
-    path: &Path,
-    name: &str,
-    limits: &Limits,
-) -> Result<Option<(RemoteIndex, Vec<u8>)>, RegistryError> {
+fn read_index(path: &Path, name: &str, limits: &Limits) -> Result<Option<(RemoteIndex, Vec<u8>)>, RegistryError> {
     if !path.exists() {
         return Ok(None);
     }
@@ -539,9 +434,7 @@ fn load_state(dir: &Path, limits: &Limits) -> Result<(Root, Snapshot), RegistryE
     {
         TrustAnchor::Root(root) => root,
         TrustAnchor::Key(_) => {
-            return Err(RegistryError::NotARegistry {
-                dir: dir.to_owned(),
-            });
+            return Err(RegistryError::NotARegistry { dir: dir.to_owned() });
         }
     };
     let now = Timestamp::now();
@@ -565,11 +458,7 @@ fn authorize(dir: &Path, root: &Root, key: &SigningKey, role: Role) -> Result<()
     if role_keys.keyids.contains(&keyid) {
         Ok(())
     } else {
-        Err(RegistryError::KeyNotAuthorized {
-            dir: dir.to_owned(),
-            role: role.name(),
-            keyid,
-        })
+        Err(RegistryError::KeyNotAuthorized { dir: dir.to_owned(), role: role.name(), keyid })
     }
 }
 
@@ -595,9 +484,7 @@ fn write_next_snapshot(
 /// a wrong path does not gain a stray lock file).
 fn lock_registry(dir: &Path) -> Result<File, RegistryError> {
     if !dir.join("root.json").is_file() {
-        return Err(RegistryError::NotARegistry {
-            dir: dir.to_owned(),
-        });
+        return Err(RegistryError::NotARegistry { dir: dir.to_owned() });
     }
     lock(dir)
 }
@@ -612,30 +499,20 @@ fn lock(dir: &Path) -> Result<File, RegistryError> {
         .write(true)
         .open(&path)
         .map_err(|err| RegistryError::io("open the lock file", &path, err))?;
-    file.lock()
-        .map_err(|err| RegistryError::io("lock", &path, err))?;
+    file.lock().map_err(|err| RegistryError::io("lock", &path, err))?;
     Ok(file)
 }
 
 /// Reads a whole file, refusing one over `limit` bytes without reading it.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryError> {
     let file = File::open(path).map_err(|err| RegistryError::io("read", path, err))?;
-    let size = file
-        .metadata()
-        .map_err(|err| RegistryError::io("inspect", path, err))?
-        .len();
-    let too_large = |size| RegistryError::TooLarge {
-        document: path.display().to_string(),
-        size,
-        limit,
-    };
+    let size = file.metadata().map_err(|err| RegistryError::io("inspect", path, err))?.len();
+    let too_large = |size| RegistryError::TooLarge { document: path.display().to_string(), size, limit };
     if size > limit {
         return Err(too_large(Some(size)));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| RegistryError::io("read", path, err))?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|err| RegistryError::io("read", path, err))?;
     if bytes.len() as u64 > limit {
         return Err(too_large(None));
     }
@@ -651,8 +528,7 @@ fn write_atomic(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), Regi
         .prefix(".tmp-")
         .tempfile_in(parent)
         .map_err(|err| RegistryError::io("create a temporary file in", parent, err))?;
-    temp.write_all(bytes)
-        .map_err(|err| RegistryError::io("write", temp.path().to_owned(), err))?;
+    temp.write_all(bytes).map_err(|err| RegistryError::io("write", temp.path().to_owned(), err))?;
     #[cfg(unix)]
     {
         // tempfile creates 0600 files; a registry tree is meant to be served.
@@ -661,11 +537,8 @@ fn write_atomic(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), Regi
             .set_permissions(fs::Permissions::from_mode(0o644))
             .map_err(|err| RegistryError::io("set permissions on", temp.path().to_owned(), err))?;
     }
-    temp.as_file()
-        .sync_all()
-        .map_err(|err| RegistryError::io("sync", temp.path().to_owned(), err))?;
-    temp.persist(path)
-        .map_err(|err| RegistryError::io("replace", path, err.error))?;
+    temp.as_file().sync_all().map_err(|err| RegistryError::io("sync", temp.path().to_owned(), err))?;
+    temp.persist(path).map_err(|err| RegistryError::io("replace", path, err.error))?;
     if sync_parent {
         sync_dir(parent);
     }

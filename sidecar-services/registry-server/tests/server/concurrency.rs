@@ -19,14 +19,19 @@ async fn eight_publishers_two_replicas_lose_nothing() {
     }
     let dirs: Vec<_> = jobs
         .iter()
-        .map(|(name, version, _)| fixture.remote(name, version, &[("assets/chunk.js", format!("{name}{version}").repeat(500).as_bytes())]))
+        .map(|(name, version, _)| {
+            fixture.remote(name, version, &[("assets/chunk.js", format!("{name}{version}").repeat(500).as_bytes())])
+        })
         .collect();
 
     // A client polling snapshot.json throughout must never see it go back.
-    let root = match registry::TrustAnchor::from_root_json(&std::fs::read(fixture.registry().join("root.json")).unwrap()).unwrap() {
-        registry::TrustAnchor::Root(root) => root,
-        registry::TrustAnchor::Key(_) => unreachable!(),
-    };
+    let root =
+        match registry::TrustAnchor::from_root_json(&std::fs::read(fixture.registry().join("root.json")).unwrap())
+            .unwrap()
+        {
+            registry::TrustAnchor::Root(root) => root,
+            registry::TrustAnchor::Key(_) => unreachable!(),
+        };
     let done = Arc::new(AtomicBool::new(false));
     let poll_url = format!("{}/snapshot.json", servers[1].url);
     let poller = {
@@ -37,15 +42,22 @@ async fn eight_publishers_two_replicas_lose_nothing() {
             while !done.load(Ordering::SeqCst) {
                 let bytes = http.get(&poll_url).send().await.unwrap().bytes().await.unwrap();
                 let highest = seen.last().copied();
-                let snapshot = registry::verify_snapshot(&root, &bytes, highest, jiff::Timestamp::now(), &registry::Limits::default())
-                    .expect("every snapshot served is signed and never older than one seen before");
+                let snapshot = registry::verify_snapshot(
+                    &root,
+                    &bytes,
+                    highest,
+                    jiff::Timestamp::now(),
+                    &registry::Limits::default(),
+                )
+                .expect("every snapshot served is signed and never older than one seen before");
                 seen.push(snapshot.snapshot().version);
             }
             seen
         })
     };
 
-    let publishes = jobs.iter().zip(&dirs).map(|((_, _, server), dir)| publish(&servers[*server].url, Some(&token), dir));
+    let publishes =
+        jobs.iter().zip(&dirs).map(|((_, _, server), dir)| publish(&servers[*server].url, Some(&token), dir));
     let responses = futures_util::future::join_all(publishes).await;
     done.store(true, Ordering::SeqCst);
     let seen = poller.await.unwrap();
@@ -58,7 +70,11 @@ async fn eight_publishers_two_replicas_lose_nothing() {
         committed.push(body["snapshotVersion"].as_u64().unwrap());
     }
     let snapshot = fixture.snapshot();
-    assert!(committed.iter().all(|v| *v >= 2 && *v <= snapshot.version), "{committed:?} within 2..={}", snapshot.version);
+    assert!(
+        committed.iter().all(|v| *v >= 2 && *v <= snapshot.version),
+        "{committed:?} within 2..={}",
+        snapshot.version
+    );
     assert!(snapshot.version <= 9, "at most one snapshot per publish, got {}", snapshot.version);
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "snapshot versions only go up: {seen:?}");
 

@@ -32,7 +32,9 @@ fn of_kind<'a>(documents: &'a [Value], kind: &str) -> &'a Value {
 #[test]
 fn kubernetes_manifests_agree_with_the_server() {
     let documents = manifests();
-    for kind in ["ConfigMap", "Secret", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget"] {
+    for kind in
+        ["ConfigMap", "Secret", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+    {
         assert_eq!(of_kind(&documents, kind)["metadata"]["name"], "registry-server", "{kind} name");
     }
     let deployment = of_kind(&documents, "Deployment");
@@ -63,7 +65,11 @@ fn kubernetes_manifests_agree_with_the_server() {
     }
     assert_eq!(service["spec"]["ports"][0]["targetPort"], port_name);
     let listen = config["data"]["REGISTRY_LISTEN"].as_str().unwrap();
-    assert_eq!(listen, format!("0.0.0.0:{}", registry_server::CONTAINER_PORT), "the server listens where the pod port is");
+    assert_eq!(
+        listen,
+        format!("0.0.0.0:{}", registry_server::CONTAINER_PORT),
+        "the server listens where the pod port is"
+    );
     assert_eq!(deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"], true);
 
     // envFrom names the ConfigMap and Secret, and every variable in them is one the server reads.
@@ -72,7 +78,11 @@ fn kubernetes_manifests_agree_with_the_server() {
     assert!(sources.iter().any(|s| s["secretRef"]["name"] == secret["metadata"]["name"]));
     assert!(secret["stringData"]["REGISTRY_SIGNING_KEY"].is_string(), "the Secret carries the signing key");
     let main_rs = include_str!("../../src/main.rs");
-    let known = |name: &str| main_rs.contains(&format!("\"{name}\"")) || name.starts_with("AWS_") || ["LOG_FORMAT", "RUST_LOG"].contains(&name);
+    let known = |name: &str| {
+        main_rs.contains(&format!("\"{name}\""))
+            || name.starts_with("AWS_")
+            || ["LOG_FORMAT", "RUST_LOG"].contains(&name)
+    };
     for map in [&config["data"], &secret["stringData"]] {
         for name in map.as_object().unwrap().keys() {
             assert!(known(name), "{name} is not a variable the server reads");
@@ -83,8 +93,13 @@ fn kubernetes_manifests_agree_with_the_server() {
     assert_eq!(backend["name"], service["metadata"]["name"]);
     assert_eq!(backend["port"]["number"], service["spec"]["ports"][0]["port"]);
     let body_limit = config["data"]["REGISTRY_MAX_BODY_BYTES"].as_str().unwrap().parse::<u64>().unwrap();
-    let ingress_limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"].as_str().unwrap();
-    assert_eq!(ingress_limit, format!("{}m", body_limit / (1024 * 1024)), "the ingress passes uploads the server accepts");
+    let ingress_limit =
+        ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"].as_str().unwrap();
+    assert_eq!(
+        ingress_limit,
+        format!("{}m", body_limit / (1024 * 1024)),
+        "the ingress passes uploads the server accepts"
+    );
 
     assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"], "Deployment");
     assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], deployment["metadata"]["name"]);
@@ -122,40 +137,52 @@ fn docker(host: &Option<String>, args: &[&str]) -> std::process::Output {
     command.output().unwrap()
 }
 
-/// A glibc-static build of the server, in its own target folder so the
-/// different RUSTFLAGS do not invalidate the shared one. `xtask` may build
-/// it beforehand and pass it in REGISTRY_SERVER_STATIC_BIN.
+/// The glibc-static server binary the image is made from. `cargo xtask test`
+/// builds it together with the stack's static services (same flags, one
+/// cargo invocation) and passes their folder in `AUGMENT_STACK_BIN_DIR`;
+/// `REGISTRY_SERVER_STATIC_BIN` names a binary directly. Building it here
+/// instead would cost minutes of a second dependency build, so a plain
+/// `cargo test` without either variable fails and says what to do.
 fn static_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("REGISTRY_SERVER_STATIC_BIN") {
-        return PathBuf::from(path);
-    }
-    let target_dir = workspace().join("target/registry-server-static");
-    let triple = "x86_64-unknown-linux-gnu";
-    let status = Command::new(env!("CARGO"))
-        .current_dir(workspace())
-        .args(["build", "-p", "registry-server", "--target", triple])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .status()
-        .unwrap();
-    assert!(status.success(), "the static build of registry-server failed");
-    target_dir.join(triple).join("debug/registry-server")
+    let binary = std::env::var_os("REGISTRY_SERVER_STATIC_BIN")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("AUGMENT_STACK_BIN_DIR").map(|dir| PathBuf::from(dir).join("registry-server")));
+    let Some(binary) = binary else {
+        panic!(
+            "no static registry-server binary: run the suite through `cargo xtask test`, or build one with \
+             `RUSTFLAGS='-C target-feature=+crt-static -C strip=debuginfo' cargo build --release -p registry-server \
+             --target x86_64-unknown-linux-gnu` and set AUGMENT_STACK_BIN_DIR=target/x86_64-unknown-linux-gnu/release \
+             (or REGISTRY_SERVER_STATIC_BIN to the binary); AUGMENT_SKIP_DOCKER_TESTS=1 skips this test loudly"
+        );
+    };
+    assert!(
+        binary.is_file(),
+        "{} does not exist: build the static binaries with `cargo xtask test` (or point REGISTRY_SERVER_STATIC_BIN at one)",
+        binary.display()
+    );
+    binary
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_builds_and_answers_health_on_the_docker_engine() {
     if std::env::var("AUGMENT_SKIP_DOCKER_TESTS").as_deref() == Ok("1") {
-        eprintln!("\n!!!!!!!! SKIPPED: image_builds_and_answers_health_on_the_docker_engine (AUGMENT_SKIP_DOCKER_TESTS=1) — the registry-server image was NOT tested !!!!!!!!\n");
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: image_builds_and_answers_health_on_the_docker_engine (AUGMENT_SKIP_DOCKER_TESTS=1) — the registry-server image was NOT tested !!!!!!!!\n"
+        );
         return;
     }
+    let binary = static_binary();
     let host = docker_host().expect(
         "no Docker engine answers `docker info`: start one (see ENVIRONMENT.md: dockerd --host unix:///tmp/docker.sock …) or set AUGMENT_SKIP_DOCKER_TESTS=1 to skip loudly",
     );
     let context = tempfile::tempdir().unwrap();
-    std::fs::copy(static_binary(), context.path().join("registry-server")).unwrap();
+    std::fs::copy(&binary, context.path().join("registry-server")).unwrap();
     let dockerfile = workspace().join("docker/registry-server/Dockerfile.prebuilt");
     let tag = "augment-registry-server:test";
-    let build = docker(&host, &["build", "-q", "-f", dockerfile.to_str().unwrap(), "-t", tag, context.path().to_str().unwrap()]);
+    let build = docker(
+        &host,
+        &["build", "-q", "-f", dockerfile.to_str().unwrap(), "-t", tag, context.path().to_str().unwrap()],
+    );
     assert!(build.status.success(), "docker build: {}", String::from_utf8_lossy(&build.stderr));
 
     // A registry the container's non-root user can read, and its key by env file.
@@ -169,9 +196,13 @@ async fn image_builds_and_answers_health_on_the_docker_engine() {
     let pem = std::fs::read_to_string(fixture.key_file()).unwrap();
     let env_file = context.path().join("env");
     // docker --env-file takes one line per variable: pass the PEM with its newlines escaped away.
-    std::fs::write(&env_file, format!("REGISTRY_SIGNING_KEY={}\nREGISTRY_DIR=/data\n", pem.replace('\n', "\\n"))).unwrap();
+    std::fs::write(&env_file, format!("REGISTRY_SIGNING_KEY={}\nREGISTRY_DIR=/data\n", pem.replace('\n', "\\n")))
+        .unwrap();
     let volume = format!("{}:/data:ro", fixture.registry().display());
-    let run = docker(&host, &["run", "-d", "-p", "127.0.0.1::8787", "-v", &volume, "--env-file", env_file.to_str().unwrap(), tag]);
+    let run = docker(
+        &host,
+        &["run", "-d", "-p", "127.0.0.1::8787", "-v", &volume, "--env-file", env_file.to_str().unwrap(), tag],
+    );
     assert!(run.status.success(), "docker run: {}", String::from_utf8_lossy(&run.stderr));
     let id = String::from_utf8_lossy(&run.stdout).trim().to_owned();
     struct Remove<'a>(&'a Option<String>, String);
@@ -193,7 +224,11 @@ async fn image_builds_and_answers_health_on_the_docker_engine() {
             _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await, // poll interval, not a readiness guess
             other => {
                 let logs = docker(&host, &["logs", &id]);
-                panic!("the container never answered /health ({other:?}); logs: {}{}", String::from_utf8_lossy(&logs.stdout), String::from_utf8_lossy(&logs.stderr));
+                panic!(
+                    "the container never answered /health ({other:?}); logs: {}{}",
+                    String::from_utf8_lossy(&logs.stdout),
+                    String::from_utf8_lossy(&logs.stderr)
+                );
             }
         }
     };

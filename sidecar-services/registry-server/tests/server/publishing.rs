@@ -100,7 +100,10 @@ async fn oversized_and_malformed_uploads_are_4xx_with_a_reason_and_store_nothing
         ),
         (
             "malformed manifest",
-            tar_of(&[("remote.json", EntryType::Regular, b"{\"name\": 5}", None), ("remoteEntry.js", EntryType::Regular, entry, None)]),
+            tar_of(&[
+                ("remote.json", EntryType::Regular, b"{\"name\": 5}", None),
+                ("remoteEntry.js", EntryType::Regular, entry, None),
+            ]),
             400,
             "invalid_manifest",
             "name",
@@ -147,7 +150,12 @@ async fn oversized_and_malformed_uploads_are_4xx_with_a_reason_and_store_nothing
         (
             "unsatisfiable host range",
             tar_of(&[
-                ("remote.json", EntryType::Regular, &manifest("alpha", "1.0.0", ">=2.0.0, <1.0.0", serde_json::json!({})), None),
+                (
+                    "remote.json",
+                    EntryType::Regular,
+                    &manifest("alpha", "1.0.0", ">=2.0.0, <1.0.0", serde_json::json!({})),
+                    None,
+                ),
                 ("remoteEntry.js", EntryType::Regular, entry, None),
             ]),
             422,
@@ -167,7 +175,12 @@ async fn oversized_and_malformed_uploads_are_4xx_with_a_reason_and_store_nothing
         (
             "requires a remote the registry lacks",
             tar_of(&[
-                ("remote.json", EntryType::Regular, &manifest("alpha", "1.0.0", "^1.0.0", serde_json::json!({ "beta": "^1" })), None),
+                (
+                    "remote.json",
+                    EntryType::Regular,
+                    &manifest("alpha", "1.0.0", "^1.0.0", serde_json::json!({ "beta": "^1" })),
+                    None,
+                ),
                 ("remoteEntry.js", EntryType::Regular, entry, None),
             ]),
             422,
@@ -197,7 +210,10 @@ async fn yank_and_unyank_sign_new_snapshots() {
         http.post(format!("{}/api/v1/remotes/alpha/versions/{version}/{action}", server.url)).bearer_auth(&token).send()
     };
     let yanked: serde_json::Value = call("yank", "1.0.0").await.unwrap().json().await.unwrap();
-    assert_eq!((yanked["yanked"].as_bool(), yanked["changed"].as_bool(), yanked["snapshotVersion"].as_u64()), (Some(true), Some(true), Some(3)));
+    assert_eq!(
+        (yanked["yanked"].as_bool(), yanked["changed"].as_bool(), yanked["snapshotVersion"].as_u64()),
+        (Some(true), Some(true), Some(3))
+    );
     assert!(fixture.index("alpha").unwrap().versions[0].yanked);
     let again: serde_json::Value = call("yank", "1.0.0").await.unwrap().json().await.unwrap();
     assert_eq!(again["changed"], false, "yanking twice changes nothing");

@@ -21,7 +21,11 @@ async fn serves_the_tree_with_etags_cache_headers_and_gzip() {
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && !etag.starts_with("W/"), "strong ETag, got {etag}");
     let body = response.bytes().await.unwrap();
-    assert_eq!(body.as_ref(), std::fs::read(fixture.registry().join("snapshot.json")).unwrap(), "served bytes are the stored bytes");
+    assert_eq!(
+        body.as_ref(),
+        std::fs::read(fixture.registry().join("snapshot.json")).unwrap(),
+        "served bytes are the stored bytes"
+    );
     let again = http.get(format!("{}/snapshot.json", server.url)).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(again.status(), 304, "a matching If-None-Match is answered 304");
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
@@ -47,12 +51,8 @@ async fn serves_the_tree_with_etags_cache_headers_and_gzip() {
     assert_eq!(head.bytes().await.unwrap().len(), 0);
 
     // gzip for JSON when asked, with its own ETag that still revalidates.
-    let response = http
-        .get(format!("{}/remotes/alpha.json", server.url))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        http.get(format!("{}/remotes/alpha.json", server.url)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
     let gz_etag = response.headers()["etag"].to_str().unwrap().to_owned();
@@ -102,7 +102,8 @@ async fn health_ready_and_metrics() {
     let fixture = Fixture::new();
     let server = fixture.server();
     let http = client();
-    let health: serde_json::Value = http.get(format!("{}/health", server.url)).send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value =
+        http.get(format!("{}/health", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let ready = http.get(format!("{}/ready", server.url)).send().await.unwrap();
     assert_eq!(ready.status(), 200);

@@ -56,10 +56,13 @@ impl Fixture {
 
     /// The snapshot as clients see it, verified with the registry's key.
     pub fn snapshot(&self) -> registry::Snapshot {
-        let root = match registry::TrustAnchor::from_root_json(&std::fs::read(self.registry().join("root.json")).unwrap()).unwrap() {
-            registry::TrustAnchor::Root(root) => root,
-            registry::TrustAnchor::Key(_) => unreachable!("root.json is a root"),
-        };
+        let root =
+            match registry::TrustAnchor::from_root_json(&std::fs::read(self.registry().join("root.json")).unwrap())
+                .unwrap()
+            {
+                registry::TrustAnchor::Root(root) => root,
+                registry::TrustAnchor::Key(_) => unreachable!("root.json is a root"),
+            };
         let bytes = std::fs::read(self.registry().join("snapshot.json")).unwrap();
         registry::verify_snapshot(&root, &bytes, None, jiff::Timestamp::now(), &registry::Limits::default())
             .unwrap()

@@ -1,0 +1,173 @@
+//! Export of responses with their records and insights to CSV, JSON and
+//! Markdown, written row by row to any `Write`.
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Dataset, Error, ResponseQuery, ResponseRow, Store};
+
+/// An export file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// One row per response: the fixed columns, then the record's columns.
+    Csv,
+    /// An array of objects, the record nested under `record`.
+    Json,
+    /// A pipe table, like the CSV.
+    Markdown,
+}
+
+/// Columns every export has, before the record's own.
+const FIXED: [&str; 10] = [
+    "response_id",
+    "record",
+    "provider",
+    "model",
+    "prompt",
+    "response",
+    "error",
+    "input_tokens",
+    "output_tokens",
+    "tags",
+];
+const TRAILING: [&str; 2] = ["group", "note"];
+
+impl Store {
+    /// Writes every response `query` matches (paging ignored) to `out`.
+    /// Returns how many responses were written.
+    pub fn export_responses(&self, query: &ResponseQuery, format: ExportFormat, out: impl Write) -> Result<u64, Error> {
+        let dataset = self.dataset(query.dataset_id)?;
+        let columns = Header::new(&dataset);
+        let mut written = 0;
+        match format {
+            ExportFormat::Csv => {
+                let mut csv = csv::Writer::from_writer(out);
+                csv.write_record(&columns.names).map_err(csv_error)?;
+                self.for_each_response(&dataset, query, None, |row| {
+                    csv.write_record(columns.cells(&dataset, &row)).map_err(csv_error)?;
+                    written += 1;
+                    Ok(())
+                })?;
+                csv.flush()?;
+            }
+            ExportFormat::Json => {
+                let mut out = out;
+                out.write_all(b"[")?;
+                self.for_each_response(&dataset, query, None, |row| {
+                    if written > 0 {
+                        out.write_all(b",")?;
+                    }
+                    out.write_all(b"\n  ")?;
+                    serde_json::to_writer(&mut out, &json_object(row)).map_err(|e| Error::Io(e.into()))?;
+                    written += 1;
+                    Ok(())
+                })?;
+                out.write_all(b"\n]\n")?;
+                out.flush()?;
+            }
+            ExportFormat::Markdown => {
+                let mut out = out;
+                markdown_row(&mut out, columns.names.iter().map(String::as_str))?;
+                markdown_row(&mut out, columns.names.iter().map(|_| "---"))?;
+                self.for_each_response(&dataset, query, None, |row| {
+                    let cells = columns.cells(&dataset, &row);
+                    markdown_row(&mut out, cells.iter().map(String::as_str))?;
+                    written += 1;
+                    Ok(())
+                })?;
+                out.flush()?;
+            }
+        }
+        tracing::info!(dataset_id = dataset.id, written, ?format, "exported responses");
+        Ok(written)
+    }
+}
+
+/// The column names of a flat (CSV, Markdown) export.
+struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    /// A record column whose name clashes with a fixed column gets a `record.` prefix.
+    fn new(dataset: &Dataset) -> Self {
+        let mut names: Vec<String> = FIXED.iter().map(|s| (*s).to_owned()).collect();
+        names.extend(TRAILING.iter().map(|s| (*s).to_owned()));
+        for column in dataset.column_names() {
+            if FIXED.contains(&column) || TRAILING.contains(&column) {
+                names.push(format!("record.{column}"));
+            } else {
+                names.push(column.to_owned());
+            }
+        }
+        Header { names }
+    }
+
+    fn cells(&self, dataset: &Dataset, row: &ResponseRow) -> Vec<String> {
+        let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+        let mut cells = vec![
+            row.response_id.to_string(),
+            (row.record_position + 1).to_string(),
+            row.provider.clone(),
+            row.model.clone(),
+            row.prompt.clone(),
+            row.text.clone().unwrap_or_default(),
+            row.error_message.clone().unwrap_or_default(),
+            number(row.input_tokens),
+            number(row.output_tokens),
+            row.tags.join(", "),
+            row.group.clone().unwrap_or_default(),
+            row.note.clone().unwrap_or_default(),
+        ];
+        cells.extend(dataset.column_names().map(|c| cell_text(row.record.get(c))));
+        cells
+    }
+}
+
+fn cell_text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn json_object(row: ResponseRow) -> Map<String, Value> {
+    let mut object = Map::new();
+    object.insert("response_id".into(), row.response_id.into());
+    object.insert("record_position".into(), (row.record_position + 1).into());
+    object.insert("record".into(), Value::Object(row.record));
+    object.insert("provider".into(), row.provider.into());
+    object.insert("model".into(), row.model.into());
+    object.insert("prompt".into(), row.prompt.into());
+    object.insert("response".into(), row.text.into());
+    object.insert("error".into(), row.error_message.into());
+    object.insert("input_tokens".into(), row.input_tokens.into());
+    object.insert("output_tokens".into(), row.output_tokens.into());
+    object.insert("tags".into(), row.tags.into());
+    object.insert("group".into(), row.group.into());
+    object.insert("note".into(), row.note.into());
+    object
+}
+
+/// One pipe-table row; pipes are escaped and line breaks become `<br>` so a
+/// multi-line answer stays in its cell.
+fn markdown_row<'a>(out: &mut impl Write, cells: impl Iterator<Item = &'a str>) -> Result<(), Error> {
+    out.write_all(b"|")?;
+    for cell in cells {
+        let escaped = cell.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace('\n', "<br>");
+        write!(out, " {escaped} |")?;
+    }
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Io(io),
+        other => Error::State(format!("CSV export failed: {other:?}")),
+    }
+}

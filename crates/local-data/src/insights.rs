@@ -1,0 +1,229 @@
+//! Responses next to their records, with the analyst's tags, group and note.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::datasets::json_bug;
+use crate::error::OrNotFound;
+use crate::{Dataset, Error, ModelTarget, Page, Store, page_bounds};
+
+/// One response with its request, record and insight fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseRow {
+    pub response_id: i64,
+    pub request_id: i64,
+    pub run_id: i64,
+    pub record_id: i64,
+    pub record_position: u64,
+    pub record: Map<String, Value>,
+    pub provider: String,
+    pub model: String,
+    pub prompt: String,
+    /// The answer; `None` when the request failed.
+    pub text: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub input_tokens: Option<u32>,
+    pub output_tokens: Option<u32>,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub tags: Vec<String>,
+    pub group: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Which responses to list or export.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseQuery {
+    pub dataset_id: i64,
+    pub template_version_id: Option<i64>,
+    pub target: Option<ModelTarget>,
+    pub tag: Option<String>,
+    pub group: Option<String>,
+    /// Include failed requests' error responses.
+    pub include_errors: bool,
+    pub offset: u64,
+    /// Page size; ignored by export, which writes every match.
+    pub limit: u32,
+}
+
+/// The analyst's additions to a response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Insight {
+    pub tags: Vec<String>,
+    pub group: Option<String>,
+    pub note: Option<String>,
+}
+
+const RESPONSE_FROM: &str = "FROM responses s
+    JOIN requests q ON q.id = s.request_id
+    JOIN records r ON r.id = q.record_id
+    LEFT JOIN insights n ON n.response_id = s.id
+    WHERE q.dataset_id = ?1
+      AND (?2 IS NULL OR q.template_version_id = ?2)
+      AND (?3 IS NULL OR q.provider = ?3)
+      AND (?4 IS NULL OR q.model = ?4)
+      AND (?5 IS NULL OR EXISTS (SELECT 1 FROM response_tags t WHERE t.response_id = s.id AND t.tag = ?5))
+      AND (?6 IS NULL OR n.group_name = ?6)
+      AND (?7 OR s.error_code IS NULL)";
+
+const RESPONSE_COLUMNS: &str = "SELECT s.id, s.request_id, s.run_id, r.id, r.position, r.data, q.provider, q.model,
+    coalesce(q.edited, q.rendered), s.text, s.error_code, s.error_message, s.input_tokens, s.output_tokens,
+    s.started_at, s.finished_at, n.group_name, n.note,
+    (SELECT json_group_array(tag) FROM (SELECT tag FROM response_tags t WHERE t.response_id = s.id ORDER BY tag))";
+
+impl Store {
+    /// A page of responses in record order, then model.
+    pub fn responses(&self, query: &ResponseQuery) -> Result<Page<ResponseRow>, Error> {
+        let (offset, limit) = page_bounds(query.offset, query.limit)?;
+        let dataset = self.dataset(query.dataset_id)?;
+        let total: i64 =
+            self.conn.query_row(&format!("SELECT count(*) {RESPONSE_FROM}"), bind(query).as_params(), |r| r.get(0))?;
+        let mut items = Vec::new();
+        self.for_each_response(&dataset, query, Some((offset, limit)), |row| {
+            items.push(row);
+            Ok(())
+        })?;
+        Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+    }
+
+    /// Calls `f` with each matching response in order, one at a time.
+    pub(crate) fn for_each_response(
+        &self,
+        dataset: &Dataset,
+        query: &ResponseQuery,
+        page: Option<(i64, i64)>,
+        mut f: impl FnMut(ResponseRow) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let paging = page.map_or(String::new(), |(offset, limit)| format!(" LIMIT {limit} OFFSET {offset}"));
+        let sql = format!("{RESPONSE_COLUMNS} {RESPONSE_FROM} ORDER BY r.position, q.provider, q.model, s.id{paging}");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(bind(query).as_params())?;
+        while let Some(row) = rows.next()? {
+            f(response_from_row(dataset, row)?)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the tags, group and note of a response.
+    pub fn set_insight(&mut self, response_id: i64, insight: &Insight) -> Result<Insight, Error> {
+        let tags = clean_tags(&insight.tags)?;
+        let group = clean_optional("group", insight.group.as_deref())?;
+        let note = insight.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        self.conn
+            .query_row("SELECT 1 FROM responses WHERE id = ?1", [response_id], |_| Ok(()))
+            .or_not_found("response", response_id)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO insights (response_id, group_name, note) VALUES (?1, ?2, ?3)
+             ON CONFLICT (response_id) DO UPDATE SET group_name = excluded.group_name, note = excluded.note",
+            params![response_id, group, note],
+        )?;
+        tx.execute("DELETE FROM response_tags WHERE response_id = ?1", [response_id])?;
+        for tag in &tags {
+            tx.execute(
+                "INSERT OR IGNORE INTO response_tags (response_id, tag) VALUES (?1, ?2)",
+                params![response_id, tag],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Insight { tags, group, note: note.map(str::to_owned) })
+    }
+
+    /// Adds one tag to many responses (bulk tagging).
+    pub fn tag_responses(&mut self, response_ids: &[i64], tag: &str) -> Result<u64, Error> {
+        let tag = clean_optional("tag", Some(tag))?.ok_or_else(|| Error::invalid("tag", "the tag is empty"))?;
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        for &id in response_ids {
+            tx.query_row("SELECT 1 FROM responses WHERE id = ?1", [id], |_| Ok(())).or_not_found("response", id)?;
+            added += tx
+                .execute("INSERT OR IGNORE INTO response_tags (response_id, tag) VALUES (?1, ?2)", params![id, tag])?
+                as u64;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+}
+
+/// The positional parameters of [`RESPONSE_FROM`].
+struct Bound {
+    dataset_id: i64,
+    version: Option<i64>,
+    provider: Option<String>,
+    model: Option<String>,
+    tag: Option<String>,
+    group: Option<String>,
+    include_errors: bool,
+}
+
+impl Bound {
+    fn as_params(&self) -> [&dyn rusqlite::ToSql; 7] {
+        [&self.dataset_id, &self.version, &self.provider, &self.model, &self.tag, &self.group, &self.include_errors]
+    }
+}
+
+fn bind(query: &ResponseQuery) -> Bound {
+    Bound {
+        dataset_id: query.dataset_id,
+        version: query.template_version_id,
+        provider: query.target.as_ref().map(|t| t.provider.clone()),
+        model: query.target.as_ref().map(|t| t.model.clone()),
+        tag: query.tag.clone(),
+        group: query.group.clone(),
+        include_errors: query.include_errors,
+    }
+}
+
+fn response_from_row(dataset: &Dataset, r: &rusqlite::Row<'_>) -> Result<ResponseRow, Error> {
+    let record_id: i64 = r.get(3)?;
+    let position: i64 = r.get(4)?;
+    let data: String = r.get(5)?;
+    let record = crate::datasets::typed_record(dataset, record_id, position, &data)?;
+    let tags: String = r.get(18)?;
+    Ok(ResponseRow {
+        response_id: r.get(0)?,
+        request_id: r.get(1)?,
+        run_id: r.get(2)?,
+        record_id,
+        record_position: record.position,
+        record: record.fields,
+        provider: r.get(6)?,
+        model: r.get(7)?,
+        prompt: r.get(8)?,
+        text: r.get(9)?,
+        error_code: r.get(10)?,
+        error_message: r.get(11)?,
+        input_tokens: r.get(12)?,
+        output_tokens: r.get(13)?,
+        started_at: r.get(14)?,
+        finished_at: r.get(15)?,
+        group: r.get(16)?,
+        note: r.get(17)?,
+        tags: serde_json::from_str(&tags).map_err(json_bug)?,
+    })
+}
+
+fn clean_tags(tags: &[String]) -> Result<Vec<String>, Error> {
+    let mut out: Vec<String> = tags
+        .iter()
+        .map(|t| clean_optional("tags", Some(t)))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn clean_optional(field: &'static str, value: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > 100 || value.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "tags and groups are at most 100 characters on one line: shorten it"));
+    }
+    Ok(Some(value.to_owned()))
+}

@@ -1,0 +1,132 @@
+//! The analyst's local data, in one SQLite file: datasets and their records,
+//! prompt templates with immutable versions, the requests rendered from them,
+//! runs and the responses they collected, and the insights (tags, groups,
+//! notes) assembled from those, with export to CSV, JSON and Markdown.
+//!
+//! [`Store`] is the whole API. Its methods take and return plain serde types
+//! so that each Tauri command can be a one-line wrapper, and every failure is
+//! an [`Error`] with a stable [`Error::code`] and a message that says what to
+//! do. The run engine (crate `runs`) drives the run methods
+//! ([`Store::claim_next`], [`Store::record_answer`] …) from async code.
+//!
+//! Design points:
+//!
+//! - **Streaming import.** CSV and JSON Lines go row by row from
+//!   [`records::RowReader`] into one transaction, so a 100k-row file never
+//!   sits in memory and a malformed row leaves no half-imported dataset. CSV
+//!   cells are stored as the text the file had and typed on read with the
+//!   column types known only at the end of the file.
+//! - **Pages, not tables.** Records, requests and responses are read in
+//!   pages (offset/limit, at most [`MAX_PAGE`]) with a simple field filter, so
+//!   the webview never receives a whole dataset.
+//! - **Templates are checked before any request exists.** Variables the
+//!   dataset does not have are reported per template ([`Store::check_template`]);
+//!   [`Store::generate_requests`] refuses while any remain.
+//! - **A response is written in the same transaction that marks its request
+//!   answered**, and a unique index refuses a second answer to a request, so
+//!   a crash can never lose an answer or let it be asked for again.
+//!
+//! The connection runs in WAL mode with foreign keys on, and the schema is
+//! kept by `rusqlite_migration` (the SQLite `user_version`).
+
+mod datasets;
+mod error;
+mod estimate;
+mod export;
+mod insights;
+mod requests;
+mod runs;
+mod schema;
+mod templates;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+pub use datasets::{Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow};
+pub use error::Error;
+pub use estimate::{DEFAULT_OUTPUT_TOKENS, ModelEstimate, ModelPrice, PRICES, estimate_tokens, price_of};
+pub use export::ExportFormat;
+pub use insights::{Insight, ResponseQuery, ResponseRow};
+pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestStatus};
+pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
+pub use templates::{RECORD_VARIABLE, Template, TemplateCheck, TemplateVersion};
+
+/// The most rows one page may hold.
+pub const MAX_PAGE: u32 = 1000;
+
+/// One page of a longer list, and how many items match in all.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Page<T> {
+    /// Items matching the query, in total (not just on this page).
+    pub total: u64,
+    /// This page's items.
+    pub items: Vec<T>,
+}
+
+/// An open local database.
+///
+/// A `Store` is one SQLite connection: use it from one thread at a time
+/// (wrap it in a `Mutex` to share it). Several `Store`s may open the same file;
+/// WAL lets readers go on while one writes, and writers wait up to
+/// [`Store::BUSY_TIMEOUT`] for each other.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// How long a write waits for another connection's write to finish.
+    pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, Error> {
+        Self::prepare(Connection::open(path)?)
+    }
+
+    /// A private database in memory, for tests and previews.
+    pub fn open_in_memory() -> Result<Store, Error> {
+        Self::prepare(Connection::open_in_memory()?)
+    }
+
+    fn prepare(mut conn: Connection) -> Result<Store, Error> {
+        conn.busy_timeout(Self::BUSY_TIMEOUT)?;
+        // WAL: the UI keeps reading pages while a run or an import writes.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL is durable across application crashes in WAL mode (only an OS
+        // crash can lose the last commits), which is the failure runs guard against.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        schema::migrations().to_latest(&mut conn)?;
+        Ok(Store { conn })
+    }
+}
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Checks offset/limit from a caller.
+pub(crate) fn page_bounds(offset: u64, limit: u32) -> Result<(i64, i64), Error> {
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::invalid(
+            "limit",
+            format!("a page holds 1 to {MAX_PAGE} rows, not {limit}: ask for several pages"),
+        ));
+    }
+    let offset = i64::try_from(offset).map_err(|_| Error::invalid("offset", "the offset is too large"))?;
+    Ok((offset, i64::from(limit)))
+}
+
+/// Checks a user-given name: not blank, not absurdly long.
+pub(crate) fn check_name(field: &'static str, name: &str) -> Result<String, Error> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(field, "the name is empty: give it a name"));
+    }
+    if trimmed.chars().count() > 200 {
+        return Err(Error::invalid(field, "the name is longer than 200 characters: shorten it"));
+    }
+    Ok(trimmed.to_owned())
+}

@@ -1,0 +1,314 @@
+//! Generated requests: one per record × template version × provider model,
+//! reviewed (approved, rejected, edited) before any is sent.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OrNotFound;
+use crate::estimate::ModelEstimate;
+use crate::templates::{Renderer, missing_fields, render_with, renderer_env, syntax_error};
+use crate::{Error, Page, Store, now_millis, page_bounds};
+
+/// A provider and one of its models.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModelTarget {
+    /// The provider id the run engine has a client for (`openai`, `anthropic`, `groq`, a custom id).
+    pub provider: String,
+    pub model: String,
+}
+
+impl ModelTarget {
+    pub fn new(provider: impl Into<String>, model: impl Into<String>) -> Self {
+        ModelTarget { provider: provider.into(), model: model.into() }
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let ok = |s: &str| !s.trim().is_empty() && s.len() <= 200 && !s.chars().any(char::is_control);
+        if !ok(&self.provider) {
+            return Err(Error::invalid("provider", "the provider id is empty or malformed: pick a provider"));
+        }
+        if !ok(&self.model) {
+            return Err(Error::invalid("model", "the model name is empty or malformed: pick a model"));
+        }
+        Ok(())
+    }
+}
+
+/// Where a request is in review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RequestStatus {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "pending" => Ok(RequestStatus::Pending),
+            "approved" => Ok(RequestStatus::Approved),
+            "rejected" => Ok(RequestStatus::Rejected),
+            other => Err(Error::invalid(
+                "status",
+                format!("`{other}` is not a request status: use pending, approved or rejected"),
+            )),
+        }
+    }
+}
+
+/// A request as the reviewer lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRow {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub record_id: i64,
+    pub template_version_id: i64,
+    pub provider: String,
+    pub model: String,
+    /// The text rendered from the template.
+    pub rendered: String,
+    /// The reviewer's replacement text, if edited; this is what is sent.
+    pub edited: Option<String>,
+    pub status: RequestStatus,
+    /// Whether a successful response exists.
+    pub answered: bool,
+}
+
+impl RequestRow {
+    /// The text that is (or would be) sent.
+    pub fn prompt(&self) -> &str {
+        self.edited.as_deref().unwrap_or(&self.rendered)
+    }
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestQuery {
+    pub dataset_id: i64,
+    pub template_version_id: Option<i64>,
+    pub status: Option<RequestStatus>,
+    pub target: Option<ModelTarget>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+impl Store {
+    /// Renders `version_id` over every record of `dataset_id` for each target,
+    /// as pending requests. Refuses, creating nothing, if the template uses
+    /// fields the dataset lacks. Requests that already exist for the same
+    /// record, version and model are kept as they are (review included).
+    /// Returns how many were created.
+    pub fn generate_requests(
+        &mut self,
+        dataset_id: i64,
+        version_id: i64,
+        targets: &[ModelTarget],
+    ) -> Result<u64, Error> {
+        if targets.is_empty() {
+            return Err(Error::invalid("targets", "no model chosen: pick at least one provider model"));
+        }
+        for target in targets {
+            target.check()?;
+        }
+        let version = self.template_version(version_id)?;
+        let dataset = self.dataset(dataset_id)?;
+        let missing = missing_fields(&version.body, &dataset)?;
+        if !missing.is_empty() {
+            return Err(Error::MissingFields { fields: missing });
+        }
+        let renderer = Renderer::new();
+        let template = renderer_env(&renderer).template_from_str(&version.body).map_err(syntax_error)?;
+        let now = now_millis();
+        let tx = self.conn.transaction()?;
+        let mut created = 0;
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO requests
+                   (dataset_id, record_id, template_version_id, provider, model, rendered, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?;
+            Store::for_each_record(&tx, &dataset, |record_id, fields| {
+                let text = render_with(&template, record_id, fields)?;
+                for target in targets {
+                    created += insert.execute(params![
+                        dataset_id,
+                        record_id,
+                        version_id,
+                        target.provider,
+                        target.model,
+                        text,
+                        now
+                    ])? as u64;
+                }
+                Ok(())
+            })?;
+        }
+        tx.commit()?;
+        tracing::info!(dataset_id, version_id, created, "generated requests");
+        Ok(created)
+    }
+
+    /// A page of requests in record order.
+    pub fn requests(&self, query: &RequestQuery) -> Result<Page<RequestRow>, Error> {
+        let (offset, limit) = page_bounds(query.offset, query.limit)?;
+        let (provider, model) = match &query.target {
+            Some(t) => (Some(t.provider.as_str()), Some(t.model.as_str())),
+            None => (None, None),
+        };
+        let filter = "q.dataset_id = ?1
+            AND (?2 IS NULL OR q.template_version_id = ?2)
+            AND (?3 IS NULL OR q.status = ?3)
+            AND (?4 IS NULL OR q.provider = ?4)
+            AND (?5 IS NULL OR q.model = ?5)";
+        let status = query.status.map(RequestStatus::as_str);
+        let bind = params![query.dataset_id, query.template_version_id, status, provider, model];
+        let total: i64 =
+            self.conn.query_row(&format!("SELECT count(*) FROM requests q WHERE {filter}"), bind, |r| r.get(0))?;
+        let sql = format!("{REQUEST_SELECT} WHERE {filter} ORDER BY r.position, q.id LIMIT {limit} OFFSET {offset}");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let items = stmt.query_map(bind, request_from_row)?.map(|r| r?).collect::<Result<Vec<_>, Error>>()?;
+        Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+    }
+
+    pub fn request(&self, request_id: i64) -> Result<RequestRow, Error> {
+        self.conn
+            .query_row(&format!("{REQUEST_SELECT} WHERE q.id = ?1"), [request_id], request_from_row)
+            .or_not_found("request", request_id)?
+    }
+
+    /// Sets the review status of many requests at once (bulk approve/reject).
+    /// Returns how many changed.
+    pub fn set_request_status(&mut self, request_ids: &[i64], status: RequestStatus) -> Result<u64, Error> {
+        let tx = self.conn.transaction()?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare("UPDATE requests SET status = ?1, updated_at = ?2 WHERE id = ?3")?;
+            let now = now_millis();
+            for &id in request_ids {
+                if stmt.execute(params![status.as_str(), now, id])? == 0 {
+                    return Err(Error::NotFound { kind: "request", id });
+                }
+                changed += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Sets the status of every request of a dataset (and version) that has `from` status.
+    pub fn set_all_request_status(
+        &mut self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        from: RequestStatus,
+        to: RequestStatus,
+    ) -> Result<u64, Error> {
+        let n = self.conn.execute(
+            "UPDATE requests SET status = ?1, updated_at = ?2
+             WHERE dataset_id = ?3 AND (?4 IS NULL OR template_version_id = ?4) AND status = ?5",
+            params![to.as_str(), now_millis(), dataset_id, template_version_id, from.as_str()],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Replaces the text to send (`None` goes back to the rendered text). The
+    /// request returns to pending so the edit itself gets reviewed.
+    pub fn edit_request(&mut self, request_id: i64, text: Option<&str>) -> Result<RequestRow, Error> {
+        if let Some(text) = text
+            && text.trim().is_empty()
+        {
+            return Err(Error::invalid(
+                "text",
+                "the edited request is empty: write the text to send, or reject the request",
+            ));
+        }
+        let n = self.conn.execute(
+            "UPDATE requests SET edited = ?1, status = 'pending', updated_at = ?2 WHERE id = ?3",
+            params![text, now_millis(), request_id],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound { kind: "request", id: request_id });
+        }
+        self.request(request_id)
+    }
+
+    /// Tokens and cost per provider model for the requests that `status`
+    /// selects (all but rejected when `None`), assuming `output_tokens_per_answer`.
+    pub fn estimate(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        status: Option<RequestStatus>,
+        output_tokens_per_answer: u64,
+    ) -> Result<Vec<ModelEstimate>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT provider, model, count(*), sum(length(coalesce(edited, rendered)))
+             FROM requests
+             WHERE dataset_id = ?1 AND (?2 IS NULL OR template_version_id = ?2)
+               AND (CASE WHEN ?3 IS NULL THEN status <> 'rejected' ELSE status = ?3 END)
+             GROUP BY provider, model ORDER BY provider, model",
+        )?;
+        let rows = stmt
+            .query_map(params![dataset_id, template_version_id, status.map(RequestStatus::as_str)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?;
+        rows.map(|row| {
+            let (provider, model, count, chars) = row?;
+            Ok(ModelEstimate::new(
+                provider,
+                model,
+                u64::try_from(count).unwrap_or(0),
+                u64::try_from(chars).unwrap_or(0),
+                output_tokens_per_answer,
+            ))
+        })
+        .collect()
+    }
+}
+
+const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
+        q.rendered, q.edited, q.status,
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)
+    FROM requests q JOIN records r ON r.id = q.record_id";
+
+fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow, Error>> {
+    let status: String = r.get(8)?;
+    let status = match status.parse() {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(RequestRow {
+        id: r.get(0)?,
+        dataset_id: r.get(1)?,
+        record_id: r.get(2)?,
+        template_version_id: r.get(3)?,
+        provider: r.get(4)?,
+        model: r.get(5)?,
+        rendered: r.get(6)?,
+        edited: r.get(7)?,
+        status,
+        answered: r.get(9)?,
+    }))
+}

@@ -1,0 +1,359 @@
+//! The persisted state of runs, which the run engine drives.
+//!
+//! Each request of a run is an item that moves `queued → in_flight →
+//! answered | failed`. `in_flight` is committed *before* the request is sent,
+//! and the response is inserted in the same transaction that marks the item
+//! `answered`, so after a crash every item is in one of two cases:
+//!
+//! - `answered`: the answer is in `responses`; it is never sent again (a
+//!   unique index on successful responses per request enforces it too);
+//! - `queued` or `in_flight`: no answer was stored. On resume, `in_flight`
+//!   items go back to `queued` and are sent again. The provider may have
+//!   answered an in-flight request before the crash, so delivery is
+//!   *at-least-once* for requests in flight at the crash and *exactly-once*
+//!   for requests whose answer was stored.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{OrNotFound, is_unique_violation};
+use crate::{Error, Store, now_millis};
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Being sent, or was being sent when the app stopped (then resume it).
+    Running,
+    /// Stopped because a provider was unreachable; resume when online.
+    Paused,
+    /// Stopped by the person; can be resumed.
+    Cancelled,
+    /// Every item is answered or failed.
+    Completed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Completed => "completed",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "running" => Ok(RunStatus::Running),
+            "paused" => Ok(RunStatus::Paused),
+            "cancelled" => Ok(RunStatus::Cancelled),
+            "completed" => Ok(RunStatus::Completed),
+            other => Err(Error::State(format!("unknown run status `{other}` in the database"))),
+        }
+    }
+}
+
+/// Counts of a run's items by state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunProgress {
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub total: u64,
+    pub queued: u64,
+    pub in_flight: u64,
+    pub answered: u64,
+    pub failed: u64,
+    /// Why the run stopped, when it did not complete.
+    pub note: Option<String>,
+}
+
+impl RunProgress {
+    /// Whether nothing is left to send.
+    pub fn is_done(&self) -> bool {
+        self.queued == 0 && self.in_flight == 0
+    }
+}
+
+/// A request taken for sending, already marked in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedRequest {
+    pub run_id: i64,
+    pub request_id: i64,
+    pub provider: String,
+    pub model: String,
+    /// The text to send (the edited text if there is one).
+    pub prompt: String,
+    /// 1 for the first time this run sends it.
+    pub attempt: u32,
+    /// Unix milliseconds when it was claimed.
+    pub started_at: i64,
+}
+
+/// A successful answer to store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub text: String,
+    pub model: String,
+    pub finish_reason: Option<String>,
+    pub input_tokens: Option<u32>,
+    pub output_tokens: Option<u32>,
+}
+
+/// A request that failed for good (after the provider client's retries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The provider error's code (`rate_limited`, `server_error` …).
+    pub code: String,
+    pub message: String,
+}
+
+impl Store {
+    /// Starts a run of the approved requests of a dataset (and optionally one
+    /// template version) that have no answer yet and are not waiting in
+    /// another unfinished run.
+    pub fn create_run(&mut self, dataset_id: i64, template_version_id: Option<i64>) -> Result<RunProgress, Error> {
+        self.dataset(dataset_id)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT INTO runs (status, created_at) VALUES ('running', ?1)", [now_millis()])?;
+        let run_id = tx.last_insert_rowid();
+        let added = tx.execute(
+            "INSERT INTO run_items (run_id, request_id)
+             SELECT ?1, q.id FROM requests q
+             WHERE q.dataset_id = ?2 AND (?3 IS NULL OR q.template_version_id = ?3) AND q.status = 'approved'
+               AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)
+               AND NOT EXISTS (SELECT 1 FROM run_items i JOIN runs u ON u.id = i.run_id
+                               WHERE i.request_id = q.id AND i.state IN ('queued', 'in_flight')
+                                 AND u.status IN ('running', 'paused', 'cancelled'))
+             ORDER BY q.id",
+            params![run_id, dataset_id, template_version_id],
+        )?;
+        if added == 0 {
+            return Err(Error::NothingToRun);
+        }
+        tx.commit()?;
+        tracing::info!(run_id, requests = added, "created run");
+        self.run_progress(run_id)
+    }
+
+    /// Prepares an unfinished run to go on: requests that were in flight when
+    /// it stopped go back to the queue (at-least-once, see the module docs).
+    pub fn resume_run(&mut self, run_id: i64) -> Result<RunProgress, Error> {
+        let progress = self.run_progress(run_id)?;
+        if progress.status == RunStatus::Completed {
+            return Err(Error::State(format!("run {run_id} has already completed: start a new run")));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let requeued =
+            tx.execute("UPDATE run_items SET state = 'queued' WHERE run_id = ?1 AND state = 'in_flight'", [run_id])?;
+        tx.execute("UPDATE runs SET status = 'running', finished_at = NULL, note = NULL WHERE id = ?1", [run_id])?;
+        tx.commit()?;
+        tracing::info!(run_id, requeued, "resuming run");
+        self.run_progress(run_id)
+    }
+
+    /// Runs that were running when the app stopped, or paused offline: offer to resume them.
+    pub fn unfinished_runs(&self) -> Result<Vec<RunProgress>, Error> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM runs WHERE status IN ('running', 'paused') ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter().map(|id| self.run_progress(id)).collect()
+    }
+
+    /// Takes the next queued request of a run and commits it as in flight
+    /// before returning it, so it is on record before it is sent.
+    pub fn claim_next(&mut self, run_id: i64) -> Result<Option<ClaimedRequest>, Error> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let next = tx
+            .query_row(
+                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
+                 FROM run_items i JOIN requests q ON q.id = i.request_id
+                 WHERE i.run_id = ?1 AND i.state = 'queued'
+                 ORDER BY i.request_id LIMIT 1",
+                [run_id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, u32>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((request_id, provider, model, prompt, attempts)) = next else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE run_items SET state = 'in_flight', attempts = attempts + 1 WHERE run_id = ?1 AND request_id = ?2",
+            params![run_id, request_id],
+        )?;
+        tx.commit()?;
+        Ok(Some(ClaimedRequest {
+            run_id,
+            request_id,
+            provider,
+            model,
+            prompt,
+            attempt: attempts + 1,
+            started_at: now_millis(),
+        }))
+    }
+
+    /// Stores an answer and marks the item answered, in one transaction.
+    /// Returns `false` (storing nothing) if the request already had an answer.
+    pub fn record_answer(&mut self, claimed: &ClaimedRequest, answer: &Answer) -> Result<bool, Error> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
+            "INSERT INTO responses (request_id, run_id, text, model, finish_reason, input_tokens, output_tokens,
+                                    started_at, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                claimed.request_id,
+                claimed.run_id,
+                answer.text,
+                answer.model,
+                answer.finish_reason,
+                answer.input_tokens,
+                answer.output_tokens,
+                claimed.started_at,
+                now_millis()
+            ],
+        );
+        let stored = match inserted {
+            Ok(_) => true,
+            Err(e) if is_unique_violation(&e) => false,
+            Err(e) => return Err(e.into()),
+        };
+        set_item_state(&tx, claimed, "answered")?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Stores a failure as the request's response and marks the item failed.
+    pub fn record_failure(&mut self, claimed: &ClaimedRequest, failure: &Failure) -> Result<(), Error> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO responses (request_id, run_id, error_code, error_message, started_at, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                claimed.request_id,
+                claimed.run_id,
+                failure.code,
+                failure.message,
+                claimed.started_at,
+                now_millis()
+            ],
+        )?;
+        set_item_state(&tx, claimed, "failed")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Puts a claimed request back in the queue (cancelled, or provider unreachable).
+    pub fn requeue(&mut self, claimed: &ClaimedRequest) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        set_item_state(&tx, claimed, "queued")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends a run's sending with `status` and an optional reason.
+    pub fn finish_run(&mut self, run_id: i64, status: RunStatus, note: Option<&str>) -> Result<RunProgress, Error> {
+        let n = self.conn.execute(
+            "UPDATE runs SET status = ?1, note = ?2, finished_at = ?3 WHERE id = ?4",
+            params![status.as_str(), note, now_millis(), run_id],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound { kind: "run", id: run_id });
+        }
+        self.run_progress(run_id)
+    }
+
+    /// The providers a run still has to send to.
+    pub fn run_providers(&self, run_id: i64) -> Result<BTreeSet<String>, Error> {
+        self.run_progress(run_id)?;
+        let providers = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT q.provider FROM run_items i JOIN requests q ON q.id = i.request_id
+                 WHERE i.run_id = ?1 AND i.state IN ('queued', 'in_flight')",
+            )?
+            .query_map([run_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(providers)
+    }
+
+    /// Deletes a run that has stored no response (a run refused before sending).
+    pub fn delete_run(&mut self, run_id: i64) -> Result<(), Error> {
+        let responses: i64 =
+            self.conn.query_row("SELECT count(*) FROM responses WHERE run_id = ?1", [run_id], |r| r.get(0))?;
+        if responses > 0 {
+            return Err(Error::State(format!("run {run_id} has stored responses and cannot be deleted")));
+        }
+        if self.conn.execute("DELETE FROM runs WHERE id = ?1", [run_id])? == 0 {
+            return Err(Error::NotFound { kind: "run", id: run_id });
+        }
+        Ok(())
+    }
+
+    pub fn run_progress(&self, run_id: i64) -> Result<RunProgress, Error> {
+        let (status, note): (String, Option<String>) = self
+            .conn
+            .query_row("SELECT status, note FROM runs WHERE id = ?1", [run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .or_not_found("run", run_id)?;
+        let mut progress = RunProgress {
+            run_id,
+            status: status.parse()?,
+            total: 0,
+            queued: 0,
+            in_flight: 0,
+            answered: 0,
+            failed: 0,
+            note,
+        };
+        let mut stmt =
+            self.conn.prepare_cached("SELECT state, count(*) FROM run_items WHERE run_id = ?1 GROUP BY state")?;
+        let mut rows = stmt.query([run_id])?;
+        while let Some(row) = rows.next()? {
+            let count = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+            match row.get_ref(0)?.as_str().unwrap_or_default() {
+                "queued" => progress.queued = count,
+                "in_flight" => progress.in_flight = count,
+                "answered" => progress.answered = count,
+                "failed" => progress.failed = count,
+                _ => {}
+            }
+            progress.total += count;
+        }
+        Ok(progress)
+    }
+}
+
+fn set_item_state(tx: &rusqlite::Transaction<'_>, claimed: &ClaimedRequest, state: &str) -> Result<(), Error> {
+    let n = tx.execute(
+        "UPDATE run_items SET state = ?1 WHERE run_id = ?2 AND request_id = ?3",
+        params![state, claimed.run_id, claimed.request_id],
+    )?;
+    if n == 0 {
+        return Err(Error::State(format!("request {} is not part of run {}", claimed.request_id, claimed.run_id)));
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Prompt templates: immutable versions with a current pointer, checked
+//! against a dataset's columns and rendered over its records with minijinja.
+//!
+//! A template sees each field of the record as a variable (`{{ title }}`) and
+//! the whole record as `record` (`{{ record["first name"] }}` for column
+//! names that are not identifiers), unless a column is itself called `record`.
+//! Rendering is strict: an undefined variable is an error, never an empty string.
+
+use std::collections::BTreeSet;
+
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, Value as JinjaValue};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{OrNotFound, is_unique_violation};
+use crate::{Dataset, Error, Store, check_name, now_millis};
+
+/// The name under which the whole record is visible to a template.
+pub const RECORD_VARIABLE: &str = "record";
+
+/// The longest template body accepted, in bytes.
+const MAX_BODY: usize = 256 * 1024;
+
+/// A template and its current version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: i64,
+    pub name: String,
+    pub current: TemplateVersion,
+    /// How many versions exist.
+    pub version_count: u32,
+    pub created_at: i64,
+}
+
+/// One immutable version of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateVersion {
+    pub id: i64,
+    pub template_id: i64,
+    /// 1, 2, 3 … per template.
+    pub version: u32,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// What [`Store::check_template`] found for one template version and dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateCheck {
+    pub template_version_id: i64,
+    pub dataset_id: i64,
+    /// Variables the template uses that the dataset has no column for, sorted.
+    pub missing_fields: Vec<String>,
+    /// A sentence for the UI, e.g. "uses `summary`, which the dataset does not have".
+    pub warning: Option<String>,
+}
+
+impl Store {
+    /// Creates a template with `body` as version 1.
+    pub fn create_template(&mut self, name: &str, body: &str) -> Result<Template, Error> {
+        let name = check_name("name", name)?;
+        check_body(body)?;
+        let tx = self.conn.transaction()?;
+        let inserted =
+            tx.execute("INSERT INTO templates (name, created_at) VALUES (?1, ?2)", params![name, now_millis()]);
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(Error::NameTaken { kind: "template", name }),
+            Err(e) => return Err(e.into()),
+        }
+        let template_id = tx.last_insert_rowid();
+        insert_version(&tx, template_id, 1, body)?;
+        tx.commit()?;
+        self.template(template_id)
+    }
+
+    /// Adds a version with `body` and makes it current. Earlier versions and
+    /// the requests rendered from them stay as they were.
+    pub fn add_template_version(&mut self, template_id: i64, body: &str) -> Result<TemplateVersion, Error> {
+        check_body(body)?;
+        let tx = self.conn.transaction()?;
+        let last: Option<u32> = tx
+            .query_row("SELECT max(version) FROM template_versions WHERE template_id = ?1", [template_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let last = last.ok_or(Error::NotFound { kind: "template", id: template_id })?;
+        let version_id = insert_version(&tx, template_id, last + 1, body)?;
+        tx.commit()?;
+        self.template_version(version_id)
+    }
+
+    /// Points the template at one of its own versions (e.g. to roll back).
+    pub fn set_current_version(&mut self, template_id: i64, version_id: i64) -> Result<Template, Error> {
+        let version = self.template_version(version_id)?;
+        if version.template_id != template_id {
+            return Err(Error::invalid(
+                "version_id",
+                format!("version {version_id} belongs to another template: pick one of this template's versions"),
+            ));
+        }
+        self.conn
+            .execute("UPDATE templates SET current_version_id = ?1 WHERE id = ?2", params![version_id, template_id])?;
+        self.template(template_id)
+    }
+
+    pub fn template(&self, template_id: i64) -> Result<Template, Error> {
+        let (name, current_id, created_at, count): (String, i64, i64, u32) = self
+            .conn
+            .query_row(
+                "SELECT name, current_version_id, created_at,
+                        (SELECT count(*) FROM template_versions v WHERE v.template_id = t.id)
+                 FROM templates t WHERE id = ?1",
+                [template_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .or_not_found("template", template_id)?;
+        Ok(Template {
+            id: template_id,
+            name,
+            current: self.template_version(current_id)?,
+            version_count: count,
+            created_at,
+        })
+    }
+
+    /// Every template, by name.
+    pub fn templates(&self) -> Result<Vec<Template>, Error> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM templates ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter().map(|id| self.template(id)).collect()
+    }
+
+    /// A template's versions, newest first.
+    pub fn template_versions(&self, template_id: i64) -> Result<Vec<TemplateVersion>, Error> {
+        self.template(template_id)?;
+        let mut stmt = self.conn.prepare(&format!("{VERSION_SELECT} WHERE template_id = ?1 ORDER BY version DESC"))?;
+        let versions = stmt.query_map([template_id], version_from_row)?.collect::<Result<_, _>>()?;
+        Ok(versions)
+    }
+
+    pub fn template_version(&self, version_id: i64) -> Result<TemplateVersion, Error> {
+        self.conn
+            .query_row(&format!("{VERSION_SELECT} WHERE id = ?1"), [version_id], version_from_row)
+            .or_not_found("template version", version_id)
+    }
+
+    /// Lists the variables of a template version that `dataset` has no column
+    /// for; call it before generating requests to show a warning per template.
+    pub fn check_template(&self, version_id: i64, dataset_id: i64) -> Result<TemplateCheck, Error> {
+        let version = self.template_version(version_id)?;
+        let dataset = self.dataset(dataset_id)?;
+        let missing_fields = missing_fields(&version.body, &dataset)?;
+        let warning =
+            (!missing_fields.is_empty()).then(|| Error::MissingFields { fields: missing_fields.clone() }.to_string());
+        Ok(TemplateCheck { template_version_id: version_id, dataset_id, missing_fields, warning })
+    }
+
+    /// Renders a template version against one record, as a live preview.
+    pub fn preview(&self, version_id: i64, record_id: i64) -> Result<String, Error> {
+        let version = self.template_version(version_id)?;
+        let record = self.record(record_id)?;
+        let dataset_id: i64 =
+            self.conn.query_row("SELECT dataset_id FROM records WHERE id = ?1", [record_id], |r| r.get(0))?;
+        let dataset = self.dataset(dataset_id)?;
+        let missing = missing_fields(&version.body, &dataset)?;
+        if !missing.is_empty() {
+            return Err(Error::MissingFields { fields: missing });
+        }
+        Renderer::new().render(&version.body, record_id, &record.fields)
+    }
+}
+
+const VERSION_SELECT: &str = "SELECT id, template_id, version, body, created_at FROM template_versions";
+
+fn version_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TemplateVersion> {
+    Ok(TemplateVersion {
+        id: r.get(0)?,
+        template_id: r.get(1)?,
+        version: r.get(2)?,
+        body: r.get(3)?,
+        created_at: r.get(4)?,
+    })
+}
+
+fn insert_version(tx: &rusqlite::Transaction<'_>, template_id: i64, version: u32, body: &str) -> Result<i64, Error> {
+    tx.execute(
+        "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![template_id, version, body, now_millis()],
+    )?;
+    let version_id = tx.last_insert_rowid();
+    tx.execute("UPDATE templates SET current_version_id = ?1 WHERE id = ?2", params![version_id, template_id])?;
+    Ok(version_id)
+}
+
+/// Refuses empty, oversized and unparsable bodies.
+fn check_body(body: &str) -> Result<(), Error> {
+    if body.trim().is_empty() {
+        return Err(Error::invalid("body", "the template is empty: write the prompt to send"));
+    }
+    if body.len() > MAX_BODY {
+        return Err(Error::invalid("body", format!("the template is larger than {MAX_BODY} bytes: shorten it")));
+    }
+    Renderer::new().parse(body).map(|_| ())
+}
+
+/// The variables `body` uses that neither the dataset nor the template engine defines.
+pub(crate) fn missing_fields(body: &str, dataset: &Dataset) -> Result<Vec<String>, Error> {
+    let renderer = Renderer::new();
+    let used = renderer.parse(body)?;
+    let globals: BTreeSet<&str> = renderer.env.globals().map(|(name, _)| name).collect();
+    let columns: BTreeSet<&str> = dataset.column_names().collect();
+    Ok(used
+        .into_iter()
+        .filter(|v| !columns.contains(v.as_str()) && !globals.contains(v.as_str()) && v != RECORD_VARIABLE)
+        .collect())
+}
+
+/// A strict minijinja environment for prompts.
+pub(crate) struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Renderer {
+    pub(crate) fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Prompts are plain text, never HTML: escaping would corrupt them.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        Renderer { env }
+    }
+
+    /// Parses `body` and returns the variables it reads, sorted.
+    fn parse(&self, body: &str) -> Result<BTreeSet<String>, Error> {
+        let template = self.env.template_from_str(body).map_err(syntax_error)?;
+        Ok(template.undeclared_variables(false).into_iter().collect())
+    }
+
+    pub(crate) fn render(&self, body: &str, record_id: i64, fields: &Map<String, Value>) -> Result<String, Error> {
+        let template = self.env.template_from_str(body).map_err(syntax_error)?;
+        render_with(&template, record_id, fields)
+    }
+}
+
+/// Renders a parsed template for one record.
+pub(crate) fn render_with(
+    template: &minijinja::Template<'_, '_>,
+    record_id: i64,
+    fields: &Map<String, Value>,
+) -> Result<String, Error> {
+    let mut context = fields.clone();
+    if !context.contains_key(RECORD_VARIABLE) {
+        context.insert(RECORD_VARIABLE.to_owned(), Value::Object(fields.clone()));
+    }
+    template.render(JinjaValue::from(Serde(&context))).map_err(|e| Error::Render { record_id, message: describe(&e) })
+}
+
+pub(crate) fn renderer_env(renderer: &Renderer) -> &Environment<'static> {
+    &renderer.env
+}
+
+pub(crate) fn syntax_error(e: minijinja::Error) -> Error {
+    Error::TemplateSyntax { line: e.line().unwrap_or(1), message: describe(&e) }
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    }
+}

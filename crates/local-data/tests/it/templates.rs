@@ -1,0 +1,93 @@
+use local_data::{Error, ModelTarget, RecordQuery};
+use records::Format;
+
+use crate::{import, store};
+
+fn first_record(store: &local_data::Store, dataset_id: i64) -> i64 {
+    let query = RecordQuery { offset: 0, limit: 1, filter: None };
+    store.records(dataset_id, &query).unwrap().items[0].id
+}
+
+#[test]
+fn missing_fields_are_listed_per_template_before_any_request() {
+    let (_dir, mut store) = store();
+    let dataset = import(&mut store, "reviews", Format::Csv, "title,body\nGood,Loved it\n");
+    let ok = store.create_template("ok", "Summarise {{ title }}: {{ body | upper }}").unwrap();
+    let bad = store
+        .create_template("bad", "{% for w in range(2) %}{{ w }}{% endfor %} {{ summary }} {{ rating }} {{ title }}")
+        .unwrap();
+
+    let check = store.check_template(ok.current.id, dataset.id).unwrap();
+    assert!(check.missing_fields.is_empty(), "{check:?}");
+    assert_eq!(check.warning, None);
+
+    let check = store.check_template(bad.current.id, dataset.id).unwrap();
+    assert_eq!(check.missing_fields, ["rating", "summary"], "globals and loop variables are not fields");
+    let warning = check.warning.unwrap();
+    assert!(warning.contains("rating, summary"), "{warning}");
+
+    let refused =
+        store.generate_requests(dataset.id, bad.current.id, &[ModelTarget::new("openai", "gpt-4o-mini")]).unwrap_err();
+    assert!(matches!(&refused, Error::MissingFields { fields } if fields == &["rating", "summary"]), "{refused:?}");
+    assert_eq!(refused.code(), "missing_fields");
+    let record = first_record(&store, dataset.id);
+    assert_eq!(store.preview(bad.current.id, record).unwrap_err().code(), "missing_fields");
+    let page = local_data::RequestQuery { dataset_id: dataset.id, limit: 10, ..Default::default() };
+    assert_eq!(store.requests(&page).unwrap().total, 0, "nothing was generated");
+}
+
+#[test]
+fn preview_renders_one_record_and_reaches_odd_column_names() {
+    let (_dir, mut store) = store();
+    let dataset = import(&mut store, "people", Format::Csv, "first name,age\nAda,36\n");
+    let template =
+        store.create_template("t", "{{ record[\"first name\"] }} is {{ age + 1 }} next year. <b>&</b>").unwrap();
+    let record = first_record(&store, dataset.id);
+    assert_eq!(
+        store.preview(template.current.id, record).unwrap(),
+        "Ada is 37 next year. <b>&</b>",
+        "typed values, and no HTML escaping in prompts"
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let (_dir, mut store) = store();
+    let err = store.create_template("broken", "line one\n{{ title ").unwrap_err();
+    match &err {
+        Error::TemplateSyntax { line, .. } => assert_eq!(*line, 2, "{err}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.templates().unwrap().is_empty());
+    assert_eq!(store.create_template("empty", "  ").unwrap_err().code(), "invalid_input");
+}
+
+#[test]
+fn versions_are_immutable_and_the_current_one_can_move() {
+    let (dir, mut store) = store();
+    let template = store.create_template("t", "v1 {{ a }}").unwrap();
+    assert_eq!(template.current.version, 1);
+    let v2 = store.add_template_version(template.id, "v2 {{ a }}").unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(store.template(template.id).unwrap().current.id, v2.id);
+    let versions = store.template_versions(template.id).unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(versions[1].body, "v1 {{ a }}");
+
+    let back = store.set_current_version(template.id, template.current.id).unwrap();
+    assert_eq!(back.current.body, "v1 {{ a }}");
+    assert_eq!(back.version_count, 2);
+
+    let other = store.create_template("other", "x").unwrap();
+    assert_eq!(
+        store.set_current_version(other.id, v2.id).unwrap_err().code(),
+        "invalid_input",
+        "a template cannot point at another's version"
+    );
+
+    // Even a direct write to the file cannot change a version.
+    let conn = rusqlite::Connection::open(dir.path().join("data.sqlite")).unwrap();
+    let err = conn.execute("UPDATE template_versions SET body = 'changed' WHERE id = ?1", [v2.id]).unwrap_err();
+    assert!(err.to_string().contains("immutable"), "{err}");
+    assert_eq!(store.template_version(v2.id).unwrap().body, "v2 {{ a }}");
+}

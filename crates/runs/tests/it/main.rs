@@ -1,0 +1,58 @@
+//! The run engine against the real fake provider on loopback and real SQLite
+//! files in temp dirs.
+
+// Tests may unwrap, helpers included (clippy's allow-unwrap-in-tests covers only #[test] fns).
+#![allow(clippy::unwrap_used)]
+
+mod crash;
+mod engine;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_provider::{FakeConfig, FakeProvider};
+use local_data::{ImportOptions, ModelTarget, RequestStatus, Store};
+use providers::{Keyless, ProviderClient, ProviderConfig, RetryPolicy};
+use records::Format;
+
+pub const PROVIDER: &str = "fake";
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub async fn fake() -> FakeProvider {
+    FakeProvider::start(FakeConfig::default()).await.unwrap()
+}
+
+/// A client for the fake provider at `base_url`, with test-short backoff.
+pub fn client(base_url: &str) -> ProviderClient {
+    let mut config = ProviderConfig::openai_compatible(PROVIDER, base_url);
+    config.retry = RetryPolicy::new(3, Duration::from_millis(20));
+    config.request_timeout = Duration::from_secs(20);
+    config.connect_timeout = Duration::from_secs(2);
+    ProviderClient::new(config, Arc::new(Keyless)).unwrap()
+}
+
+/// A store at `path` with a dataset whose records render to `prompts`, one
+/// approved request each. Returns the dataset id.
+pub fn approved_requests(path: &Path, prompts: &[String]) -> i64 {
+    let mut store = Store::open(path).unwrap();
+    let mut jsonl = String::new();
+    for prompt in prompts {
+        jsonl.push_str(&serde_json::json!({ "prompt": prompt }).to_string());
+        jsonl.push('\n');
+    }
+    let dataset = store.import(jsonl.as_bytes(), &ImportOptions::new("prompts", Format::JsonLines), |_| {}).unwrap();
+    let template = store.create_template("as is", "{{ prompt }}").unwrap();
+    store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new(PROVIDER, "gpt-4o-mini")]).unwrap();
+    store.set_all_request_status(dataset.id, None, RequestStatus::Pending, RequestStatus::Approved).unwrap();
+    dataset.id
+}
+
+/// Polls `condition` until it holds or `DEADLINE` passes.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,349 @@
+//! Importing records through the local stack when it is up, in process when
+//! it is not.
+//!
+//! The Record Collector's import calls [`import_records`]: if the stack's
+//! `gateway` and `parsers` answer their health checks, the document goes to
+//! `POST /api/parsers/<format>` through the gateway; otherwise (no engine,
+//! stack down or unhealthy) `crates/records` parses it in this process. Both
+//! are the same parser, so the result has the same shape either way, and
+//! [`ImportPreview::parser`] says which one ran.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use records::{ColumnType, Format, Limits, ParseError, Row, Table};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Health, Stack, State};
+
+/// Rows in a preview page unless the caller asks for another size.
+pub const DEFAULT_PAGE_ROWS: usize = 50;
+/// Most rows a preview page may hold: a page is for eyes, not for the whole file.
+pub const MAX_PAGE_ROWS: usize = 1_000;
+/// The service's request limit is the same; bigger documents are refused before sending.
+const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// A parse of a large document through the gateway may take a while on a loaded machine.
+const SERVICE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Which parser produced an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parser {
+    /// The `parsers` container of the local stack, through its gateway.
+    Service,
+    /// `crates/records` in this process.
+    InProcess,
+}
+
+impl std::fmt::Display for Parser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Parser::Service => "the local stack's parsers service",
+            Parser::InProcess => "the in-process parser",
+        })
+    }
+}
+
+/// Where the document comes from.
+#[derive(Debug, Clone)]
+pub enum Document {
+    /// The raw text (pasted, or read by the caller).
+    Text(String),
+    /// A file on this machine, read here so large files never cross IPC.
+    File(PathBuf),
+}
+
+/// Which rows of the parsed table to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page { offset: 0, limit: DEFAULT_PAGE_ROWS }
+    }
+}
+
+/// One page of an imported table plus its counts. See [`import_records`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPreview {
+    pub parser: Parser,
+    /// Why the service was not used, when it was not (e.g. "the local stack is not running").
+    pub parser_reason: Option<String>,
+    pub format: Format,
+    pub columns: Vec<String>,
+    pub types: Vec<ColumnType>,
+    /// Rows `offset .. offset + rows.len()` of the table.
+    pub rows: Vec<Row>,
+    pub offset: usize,
+    pub total_rows: usize,
+    pub total_columns: usize,
+    pub document_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub front_matter: Option<Map<String, Value>>,
+}
+
+/// Why an import failed. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The document is malformed; `line` and `column` (1-based) say where when known.
+    #[error("the {format} document could not be imported ({parser}): {message}")]
+    Parse { parser: Parser, format: Format, message: String, line: Option<u64>, column: Option<u64> },
+
+    /// The file could not be read.
+    #[error("could not read {path}: {source}; check the path and that the file is readable")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The document is larger than an import accepts.
+    #[error("the document is {bytes} bytes, over the import limit of {limit} bytes; split it into smaller files")]
+    TooLarge { bytes: u64, limit: u64 },
+
+    /// The page asked for is not a sensible size.
+    #[error("a preview page holds 1 to {MAX_PAGE_ROWS} rows, not {limit}")]
+    InvalidPage { limit: usize },
+}
+
+impl ImportError {
+    /// A stable machine-readable code for user interfaces.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Parse { .. } => "parse_error",
+            ImportError::Read { .. } => "read_failed",
+            ImportError::TooLarge { .. } => "too_large",
+            ImportError::InvalidPage { .. } => "invalid_page",
+        }
+    }
+}
+
+/// Imports a document and returns one page of it with the table's counts.
+///
+/// This is the contract the Record Collector's import builds on:
+///
+/// - `stack`: the local stack to try (`None` when no engine could be
+///   reached). When its `gateway` and `parsers` are running and healthy the
+///   document is parsed by the service (`parser: service`); otherwise, or if
+///   the service cannot be reached mid-request, in process (`parser:
+///   in-process`, with `parser_reason` saying why). A document the service
+///   refuses as malformed is not retried in process: both parsers are
+///   `crates/records` and would agree.
+/// - `document`: the text, or a file path read here (up to 64 MiB), so a
+///   100k-row file never crosses IPC: only `page` rows are returned, with
+///   `total_rows` and `total_columns`.
+/// - errors: a malformed document is [`ImportError::Parse`] with the line and
+///   column to fix, whichever parser ran.
+pub async fn import_records(
+    stack: Option<&Stack>,
+    format: Format,
+    document: Document,
+    page: Page,
+) -> Result<ImportPreview, ImportError> {
+    if page.limit == 0 || page.limit > MAX_PAGE_ROWS {
+        return Err(ImportError::InvalidPage { limit: page.limit });
+    }
+    // `Bytes`: the service path and its in-process fallback share one copy.
+    let bytes = bytes::Bytes::from(read_document(document).await?);
+    let document_bytes = bytes.len() as u64;
+    let (table, parser, parser_reason) = match service_url(stack).await {
+        Ok(gateway) => match parse_with_service(&gateway, format, bytes.clone()).await {
+            Ok(table) => (table?, Parser::Service, None),
+            Err(unreachable) => {
+                tracing::warn!(reason = %unreachable, "the parsers service failed; parsing in process");
+                (parse_in_process(format, bytes).await?, Parser::InProcess, Some(unreachable))
+            }
+        },
+        Err(reason) => (parse_in_process(format, bytes).await?, Parser::InProcess, Some(reason)),
+    };
+    tracing::info!(?parser, format = format.id(), rows = table.len(), "records imported");
+    Ok(preview(table, parser, parser_reason, format, document_bytes, page))
+}
+
+async fn read_document(document: Document) -> Result<Vec<u8>, ImportError> {
+    let bytes = match document {
+        Document::Text(text) => text.into_bytes(),
+        Document::File(path) => {
+            let size = tokio::fs::metadata(&path)
+                .await
+                .map_err(|source| ImportError::Read { path: path.clone(), source })?
+                .len();
+            if size > MAX_DOCUMENT_BYTES {
+                return Err(ImportError::TooLarge { bytes: size, limit: MAX_DOCUMENT_BYTES });
+            }
+            tokio::fs::read(&path).await.map_err(|source| ImportError::Read { path, source })?
+        }
+    };
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(ImportError::TooLarge { bytes: bytes.len() as u64, limit: MAX_DOCUMENT_BYTES });
+    }
+    Ok(bytes)
+}
+
+/// The gateway's URL when the stack can parse, or why it cannot.
+async fn service_url(stack: Option<&Stack>) -> Result<String, String> {
+    let Some(stack) = stack else {
+        return Err("no container engine is running".to_owned());
+    };
+    let status = stack.status().await.map_err(|e| e.to_string())?;
+    let ready = |name: &str| {
+        status
+            .services
+            .iter()
+            .find(|s| s.service == name)
+            .filter(|s| s.state == State::Running && s.health == Health::Healthy)
+    };
+    match (ready("gateway"), ready("parsers")) {
+        (Some(gateway), Some(_)) => gateway.url.clone().ok_or_else(|| "the gateway publishes no port".to_owned()),
+        _ => Err(format!("the local stack `{}` is not running and healthy", status.stack)),
+    }
+}
+
+/// `Ok(Ok(table))` parsed, `Ok(Err(_))` refused by the parser, `Err(reason)` the service could not answer.
+async fn parse_with_service(
+    gateway: &str,
+    format: Format,
+    bytes: bytes::Bytes,
+) -> Result<Result<Table, ImportError>, String> {
+    let size = bytes.len() as u64;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(SERVICE_TIMEOUT)
+        .build()
+        .map_err(|e| format!("no HTTP client: {e}"))?;
+    let url = format!("{gateway}/api/parsers/{}", format.id());
+    let response = client.post(&url).body(bytes).send().await.map_err(|e| format!("{url}: {e}"))?;
+    let status = response.status();
+    if status.is_success() {
+        return response.json::<Table>().await.map(Ok).map_err(|e| format!("{url} answered an unreadable table: {e}"));
+    }
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let message = body["message"].as_str().unwrap_or("no reason given").to_owned();
+    match body["code"].as_str() {
+        Some("parse_error") => Ok(Err(ImportError::Parse {
+            parser: Parser::Service,
+            format,
+            message,
+            line: body["line"].as_u64(),
+            column: body["column"].as_u64(),
+        })),
+        Some("body_too_large") => Ok(Err(ImportError::TooLarge {
+            bytes: size,
+            limit: body["limit_bytes"].as_u64().unwrap_or(MAX_DOCUMENT_BYTES),
+        })),
+        _ => Err(format!("{url} answered {status}: {message}")),
+    }
+}
+
+async fn parse_in_process(format: Format, bytes: bytes::Bytes) -> Result<Table, ImportError> {
+    let limits = Limits { max_bytes: MAX_DOCUMENT_BYTES, ..Limits::default() };
+    // Parsing is CPU-bound: keep it off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || records::parse(format, &bytes, &limits)).await;
+    match parsed {
+        Ok(result) => result.map_err(in_process_error),
+        Err(join) => Err(ImportError::Parse {
+            parser: Parser::InProcess,
+            format,
+            message: format!("the parser stopped unexpectedly ({join}); try again"),
+            line: None,
+            column: None,
+        }),
+    }
+}
+
+fn in_process_error(err: ParseError) -> ImportError {
+    let location = err.location();
+    ImportError::Parse {
+        parser: Parser::InProcess,
+        format: err.format(),
+        message: err.to_string(),
+        line: location.map(|(line, _)| line),
+        column: location.map(|(_, column)| column),
+    }
+}
+
+fn preview(
+    table: Table,
+    parser: Parser,
+    parser_reason: Option<String>,
+    format: Format,
+    document_bytes: u64,
+    page: Page,
+) -> ImportPreview {
+    let total_rows = table.rows.len();
+    let offset = page.offset.min(total_rows);
+    let rows = table.rows.into_iter().skip(offset).take(page.limit).collect();
+    ImportPreview {
+        parser,
+        parser_reason,
+        format,
+        total_columns: table.columns.len(),
+        columns: table.columns,
+        types: table.types,
+        rows,
+        offset,
+        total_rows,
+        document_bytes,
+        front_matter: table.front_matter,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)
+    }
+
+    #[test]
+    fn without_a_stack_the_import_is_in_process_and_paged() {
+        let csv: String =
+            std::iter::once("id,name\n".to_owned()).chain((0..120).map(|i| format!("{i},n{i}\n"))).collect();
+        let page = Page { offset: 100, limit: 50 };
+        let preview = run(import_records(None, Format::Csv, Document::Text(csv), page)).expect("imported");
+        assert_eq!(preview.parser, Parser::InProcess);
+        assert!(preview.parser_reason.as_deref().is_some_and(|r| r.contains("engine")), "{preview:?}");
+        assert_eq!(preview.total_rows, 120);
+        assert_eq!(preview.rows.len(), 20, "only the rows after the offset");
+        assert_eq!(preview.rows[0][0], 100);
+        assert_eq!(preview.columns, ["id", "name"]);
+    }
+
+    #[test]
+    fn a_malformed_document_names_line_and_column_in_process() {
+        let err = run(import_records(
+            None,
+            Format::Json,
+            Document::Text("[{\"a\": 1},\n {\"a\": }]".into()),
+            Page::default(),
+        ))
+        .expect_err("malformed");
+        match err {
+            ImportError::Parse { parser, line, column, .. } => {
+                assert_eq!(parser, Parser::InProcess);
+                assert_eq!(line, Some(2));
+                assert!(column.is_some_and(|c| c > 0));
+            }
+            other => panic!("expected a parse error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn bad_pages_and_missing_files_are_refused_with_a_reason() {
+        let err = run(import_records(None, Format::Csv, Document::Text("a\n1\n".into()), Page { offset: 0, limit: 0 }))
+            .expect_err("empty page");
+        assert_eq!(err.code(), "invalid_page");
+        let missing = PathBuf::from("/nonexistent/records.csv");
+        let err =
+            run(import_records(None, Format::Csv, Document::File(missing), Page::default())).expect_err("missing");
+        assert_eq!(err.code(), "read_failed");
+        assert!(err.to_string().contains("/nonexistent/records.csv"), "{err}");
+    }
+}

@@ -1,0 +1,91 @@
+// The dashboard against Tauri's IPC mock answering like the shell, with the
+// shell's bus installed as the shell does (shell-ui/src/federation.ts).
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
+import AdminDashboard from "./App";
+import { remoteVersions, shellView } from "./fixtures";
+import manifest from "../remote.json";
+import pkg from "../package.json";
+
+const bus = createEventBus<AugmentEvents>();
+beforeAll(() => installShellBus(bus));
+afterEach(() => clearMocks());
+
+const self = { hostApiVersion: "1.0.0", remote: { name: "admin-dashboard", version: "1.0.0" } };
+
+function shellAnswers(calls: string[] = []) {
+  mockIPC((cmd) => {
+    calls.push(cmd);
+    if (cmd === "remotes_from_cache") return shellView;
+    if (cmd === "remote_versions") return remoteVersions;
+    throw { code: "internal", message: `unexpected ${cmd}` };
+  });
+}
+
+describe("AdminDashboard", () => {
+  it("lists every remote with version, source, cache state, verdict and pin", async () => {
+    shellAnswers();
+    render(<AdminDashboard host={self} />);
+    const table = await screen.findByRole("table", { name: "Remotes" });
+    const gamma = await within(table).findByText(/Gamma/);
+    const row = gamma.closest("[role=row]") as HTMLElement;
+    expect(within(row).getByText("1.0.0", { selector: "[data-column=version]" })).toBeTruthy();
+    expect(row.querySelector("[data-column=source]")?.textContent).toBe("file:///reg");
+    expect(row.querySelector("[data-column=cache]")?.textContent).toBe("cached (2)");
+    expect(row.querySelector("[data-column=compatibility]")?.textContent).toContain("fallback: 2.0.0 needs host API");
+    expect(row.querySelector("[data-column=pin]")?.textContent).toBe("1.0.0");
+    expect(screen.getByTestId("admin-self").textContent).toContain("admin-dashboard 1.0.0");
+    expect(document.querySelector("[data-stat=Incompatible] .aui-stat-value")?.textContent).toBe("1");
+  });
+
+  it("filters the table", async () => {
+    shellAnswers();
+    render(<AdminDashboard host={self} />);
+    await screen.findByText(/Gamma/);
+    fireEvent.change(screen.getByLabelText("Filter"), { target: { value: "omega" } });
+    expect(screen.queryByText(/Gamma/)).toBeNull();
+    expect(screen.getByText(/omega/)).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Filter"), { target: { value: "nothing-like-this" } });
+    expect(screen.getByText("No remote matches the filter")).toBeTruthy();
+  });
+
+  it("shows the shell's error with a retry that loads again", async () => {
+    let fail = true;
+    mockIPC((cmd) => {
+      if (fail) throw { code: "notReady", message: "the shell is still starting" };
+      return cmd === "remotes_from_cache" ? shellView : remoteVersions;
+    });
+    render(<AdminDashboard host={self} />);
+    expect((await screen.findByRole("alert")).textContent).toContain("the shell is still starting (notReady)");
+    fail = false;
+    fireEvent.click(screen.getByText("Retry"));
+    expect(await screen.findByText(/Gamma/)).toBeTruthy();
+  });
+
+  it("reloads when the shell says the remotes changed", async () => {
+    const calls: string[] = [];
+    shellAnswers(calls);
+    render(<AdminDashboard host={self} />);
+    await screen.findByText(/Gamma/);
+    const before = calls.filter((c) => c === "remotes_from_cache").length;
+    act(() => bus.emit("remotes.changed", { reason: "update installed" }));
+    await waitFor(() => expect(calls.filter((c) => c === "remotes_from_cache").length).toBe(before + 1));
+  });
+});
+
+describe("remote.json", () => {
+  it("matches package.json and asks for what the shell provides", () => {
+    expect(manifest.version).toBe(pkg.version);
+    expect(manifest.hostApi).toBe("^1.0.0");
+    expect(manifest.entry).toBe("remoteEntry.js");
+    // crates/manifest HostProfile::builtin: react 19.2.0, the three shared modules 1.0.0.
+    expect(manifest.shared).toEqual({
+      react: "^19.0.0",
+      "@augment-it/ui-kit": "^1.0.0",
+      "@augment-it/host-client": "^1.0.0",
+      "@augment-it/messaging": "^1.0.0",
+    });
+  });
+});

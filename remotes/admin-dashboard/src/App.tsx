@@ -1,0 +1,163 @@
+// The Admin Dashboard: every remote the shell knows, with its version,
+// source, cache state, compatibility verdict and pin. Data comes only from
+// the shell's commands (host-client); a "remotes.changed" event on the
+// shell's bus reloads it.
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { host, HostError, type RemoteVersions, type ShellView } from "@augment-it/host-client";
+import { useEvent } from "@augment-it/messaging";
+import {
+  Badge,
+  Button,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  Page,
+  SelectField,
+  Stat,
+  StatRow,
+  TextField,
+  ThemeToggle,
+  Toolbar,
+  toast,
+  type BadgeTone,
+  type Column,
+} from "@augment-it/ui-kit";
+import { dashboardRows, matchesFilter, type Compatibility, type DashboardRow } from "./rows";
+
+/** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
+export interface DashboardProps {
+  host?: { hostApiVersion: string; remote: { name: string; version: string } };
+}
+
+type Load = { kind: "loading" } | { kind: "failed"; message: string } | { kind: "loaded"; view: ShellView; versions: RemoteVersions[] };
+
+const TONE: Record<Compatibility, BadgeTone> = { compatible: "success", fallback: "warning", incompatible: "danger" };
+
+const COLUMNS: Column<DashboardRow>[] = [
+  {
+    key: "remote",
+    header: "Remote",
+    width: "1.4fr",
+    render: (row) => (
+      <span title={row.name}>
+        {row.title}
+        {row.title !== row.name && <small> ({row.name})</small>}
+      </span>
+    ),
+  },
+  { key: "version", header: "Version", width: "0.7fr", render: (row) => row.version ?? "—" },
+  { key: "source", header: "Source", width: "1.4fr", render: (row) => <span title={row.source ?? ""}>{row.source ?? "—"}</span> },
+  {
+    key: "cache",
+    header: "Cache",
+    width: "1fr",
+    render: (row) => (
+      <span title={`cached versions: ${row.cachedVersions.join(", ") || "none"}`}>
+        {row.cacheState} ({row.cachedVersions.length})
+      </span>
+    ),
+  },
+  {
+    key: "compatibility",
+    header: "Compatibility",
+    width: "1.4fr",
+    render: (row) => (
+      <Badge tone={TONE[row.compatibility]} title={row.reason ?? undefined}>
+        {row.compatibility}
+        {row.reason ? `: ${row.reason}` : ""}
+      </Badge>
+    ),
+  },
+  { key: "pin", header: "Pin", width: "0.8fr", render: (row) => row.pinned ?? "follows updates" },
+  { key: "known-good", header: "Known good", width: "0.8fr", render: (row) => row.lastKnownGood ?? "—" },
+];
+
+const SHOW_OPTIONS = [
+  { value: "all", label: "All remotes" },
+  { value: "compatible", label: "Compatible" },
+  { value: "fallback", label: "Fallback" },
+  { value: "incompatible", label: "Incompatible" },
+];
+
+export default function AdminDashboard({ host: shellHost }: DashboardProps) {
+  const [load, setLoad] = useState<Load>({ kind: "loading" });
+  const [filter, setFilter] = useState("");
+  const [show, setShow] = useState("all");
+
+  const reload = useCallback(async () => {
+    try {
+      const [view, versions] = await Promise.all([host.remotesFromCache(), host.remoteVersions()]);
+      setLoad({ kind: "loaded", view, versions });
+    } catch (err) {
+      const message = err instanceof HostError ? `${err.message} (${err.code})` : String(err);
+      setLoad({ kind: "failed", message });
+    }
+  }, []);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  useEvent("remotes.changed", () => void reload());
+
+  const rows = useMemo(() => (load.kind === "loaded" ? dashboardRows(load.view, load.versions) : []), [load]);
+  const shown = rows.filter((row) => matchesFilter(row, filter) && (show === "all" || row.compatibility === show));
+
+  const actions = (
+    <>
+      <Button
+        onClick={() =>
+          void reload().then(() => toast("Remote list refreshed from the cache", "success"))
+        }
+      >
+        Refresh
+      </Button>
+      <ThemeToggle />
+    </>
+  );
+
+  if (load.kind === "failed") {
+    return (
+      <Page title="Admin Dashboard" actions={actions}>
+        <ErrorState title="Could not read the remotes from the shell" detail={load.message} onRetry={() => void reload()} />
+      </Page>
+    );
+  }
+
+  const cachedVersions = rows.reduce((sum, row) => sum + row.cachedVersions.length, 0);
+  return (
+    <Page title="Admin Dashboard" actions={actions}>
+      {shellHost && (
+        <p className="admin-self" data-testid="admin-self">
+          This is {shellHost.remote.name} {shellHost.remote.version} on host API {shellHost.hostApiVersion}.
+        </p>
+      )}
+      <StatRow>
+        <Stat label="Remotes" value={rows.length} />
+        <Stat label="Compatible" value={rows.filter((r) => r.compatibility !== "incompatible").length} />
+        <Stat label="Incompatible" value={rows.filter((r) => r.compatibility === "incompatible").length} />
+        <Stat label="Pinned" value={rows.filter((r) => r.pinned).length} />
+        <Stat label="Cached versions" value={cachedVersions} />
+      </StatRow>
+      <Toolbar>
+        <TextField label="Filter" type="search" value={filter} onChange={setFilter} placeholder="name, version, source" />
+        <SelectField label="Show" value={show} options={SHOW_OPTIONS} onChange={setShow} />
+      </Toolbar>
+      {load.kind === "loading" ? (
+        <p>Loading remotes…</p>
+      ) : (
+        <DataTable
+          label="Remotes"
+          columns={COLUMNS}
+          rows={shown}
+          rowKey={(row) => row.name}
+          empty={
+            <EmptyState
+              title={rows.length === 0 ? "No remotes yet" : "No remote matches the filter"}
+              hint={rows.length === 0 ? "Publish a remote into a configured registry, then check for updates." : undefined}
+            />
+          }
+        />
+      )}
+    </Page>
+  );
+}

@@ -1,0 +1,65 @@
+import type { RemoteVersions, ShellView } from "@augment-it/host-client";
+
+/** What the shell answers with three remotes: one current, one on a fallback version and pinned, one with no usable version. */
+export const shellView: ShellView = {
+  checked: true,
+  registries: [{ url: "file:///reg", fromLaunch: true, status: { state: "online", snapshotVersion: 3 }, error: null }],
+  remotes: [
+    {
+      name: "admin-dashboard",
+      version: "1.0.0",
+      entryUrl: "mfe://localhost/admin-dashboard/1.0.0/remoteEntry.js",
+      exposes: ["./App"],
+      displayName: "Admin Dashboard",
+      source: "file:///reg",
+      verdict: "installed",
+      pinned: false,
+      lastKnownGood: "1.0.0",
+      reason: null,
+    },
+    {
+      name: "gamma",
+      version: "1.0.0",
+      entryUrl: "mfe://localhost/gamma/1.0.0/remoteEntry.js",
+      exposes: ["./App"],
+      displayName: "Gamma",
+      source: "file:///reg",
+      verdict: "cached",
+      pinned: true,
+      lastKnownGood: null,
+      reason: "2.0.0 needs host API ^2.0.0, this app provides 1.0.0",
+    },
+    {
+      name: "omega",
+      version: null,
+      entryUrl: null,
+      exposes: [],
+      displayName: null,
+      source: null,
+      verdict: "incompatible",
+      pinned: false,
+      lastKnownGood: null,
+      reason: "needs shared react ^20.0.0, this app provides 19.2.0",
+    },
+  ],
+};
+
+export const remoteVersions: RemoteVersions[] = [
+  {
+    name: "admin-dashboard",
+    active: "1.0.0",
+    pinned: null,
+    lastKnownGood: "1.0.0",
+    versions: [{ version: "1.0.0", registry: "file:///reg", installedAt: 1 }],
+  },
+  {
+    name: "gamma",
+    active: "1.0.0",
+    pinned: "1.0.0",
+    lastKnownGood: null,
+    versions: [
+      { version: "1.0.0", registry: "file:///reg", installedAt: 1 },
+      { version: "2.0.0", registry: "file:///reg", installedAt: 2 },
+    ],
+  },
+];

@@ -1,0 +1,58 @@
+// The host client: the only way a remote reaches Rust. Every call goes
+// through `call`, which is typed by the command table in commands.ts and
+// turns any rejection into a HostError carrying the shell's `{ code, message }`.
+// The shell provides this module as a shared singleton (1.0.0), so the
+// remotes' calls are the shell's calls and Tauri capabilities still decide
+// which commands exist at all.
+import { invoke } from "@tauri-apps/api/core";
+import type { ArgsOf, CommandName, ResultOf } from "./commands";
+import type { CommandError } from "./types";
+
+export type * from "./types";
+export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
+
+export const HOST_CLIENT_VERSION = "1.0.0";
+
+/** A command failed; `code` is the shell's stable error code. */
+export class HostError extends Error implements CommandError {
+  readonly code: CommandError["code"];
+  readonly command: string;
+
+  constructor(command: string, error: CommandError) {
+    super(error.message);
+    this.name = "HostError";
+    this.code = error.code;
+    this.command = command;
+  }
+}
+
+/** Turns whatever a command rejected with into `{ code, message }`. */
+export function asCommandError(err: unknown): CommandError {
+  if (err && typeof err === "object" && "code" in err && "message" in err) {
+    return { code: String(err.code), message: String(err.message) };
+  }
+  if (typeof err === "string") return { code: "internal", message: err };
+  return { code: "internal", message: err instanceof Error ? err.message : String(err) };
+}
+
+type ArgsParam<K extends CommandName> = ArgsOf<K> extends undefined ? [] : [args: ArgsOf<K>];
+
+/** Calls a shell command by name with typed arguments and result. */
+export async function call<K extends CommandName>(command: K, ...args: ArgsParam<K>): Promise<ResultOf<K>> {
+  try {
+    return await invoke<ResultOf<K>>(command, args[0] as Record<string, unknown> | undefined);
+  } catch (err) {
+    throw new HostError(command, asCommandError(err));
+  }
+}
+
+/** Named wrappers for the commands remotes use most. */
+export const host = {
+  remotesFromCache: () => call("remotes_from_cache"),
+  checkForUpdates: () => call("check_for_updates"),
+  remoteVersions: () => call("remote_versions"),
+  pinRemote: (name: string, version: string) => call("pin_remote", { name, version }),
+  unpinRemote: (name: string) => call("unpin_remote", { name }),
+  rollbackRemote: (name: string) => call("rollback_remote", { name }),
+  getSettings: () => call("get_settings"),
+};

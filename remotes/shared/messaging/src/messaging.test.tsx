@@ -1,0 +1,51 @@
+import { describe, expect, it, vi } from "vitest";
+import { act, render, screen } from "@testing-library/react";
+import { createEventBus, installShellBus, shellBus, useEvent, useLastEvent, type AugmentEvents } from "./index";
+
+describe("event bus", () => {
+  it("delivers a typed payload to every subscriber until it unsubscribes", () => {
+    const bus = createEventBus<AugmentEvents>();
+    const got: string[] = [];
+    const off = bus.on("dataset.selected", (p) => got.push(p.datasetId));
+    bus.emit("dataset.selected", { datasetId: "d1", name: "First" });
+    off();
+    bus.emit("dataset.selected", { datasetId: "d2", name: "Second" });
+    expect(got).toEqual(["d1"]);
+    expect(bus.last("dataset.selected")?.datasetId).toBe("d2");
+  });
+
+  it("a throwing handler does not stop the others", () => {
+    const errors: string[] = [];
+    const bus = createEventBus<AugmentEvents>((type) => errors.push(type));
+    const second = vi.fn();
+    bus.on("run.finished", () => {
+      throw new Error("boom");
+    });
+    bus.on("run.finished", second);
+    bus.emit("run.finished", { runId: "r1", datasetId: "d1", succeeded: 3, failed: 0, cancelled: false });
+    expect(second).toHaveBeenCalledOnce();
+    expect(errors).toEqual(["run.finished"]);
+  });
+});
+
+describe("the shell's bus", () => {
+  it("remotes reach the bus the shell installed, through hooks", () => {
+    const bus = createEventBus<AugmentEvents>();
+    installShellBus(bus);
+    expect(shellBus()).toBe(bus);
+    const finished: string[] = [];
+    function Listener() {
+      useEvent("run.finished", (p) => finished.push(p.runId));
+      const dataset = useLastEvent("dataset.selected");
+      return <p>{dataset ? `dataset ${dataset.name}` : "no dataset"}</p>;
+    }
+    render(<Listener />);
+    expect(screen.getByText("no dataset")).toBeTruthy();
+    act(() => {
+      bus.emit("dataset.selected", { datasetId: "d7", name: "Reviews" });
+      bus.emit("run.finished", { runId: "r9", datasetId: "d7", succeeded: 1, failed: 1, cancelled: false });
+    });
+    expect(screen.getByText("dataset Reviews")).toBeTruthy();
+    expect(finished).toEqual(["r9"]);
+  });
+});

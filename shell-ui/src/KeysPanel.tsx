@@ -1,0 +1,213 @@
+// AI provider keys: write-only. A key typed here goes to Rust, which stores it
+// in the OS keychain; nothing ever sends it back, so the panel shows only
+// "set" / "not set". The input is cleared as soon as the key is saved.
+// Types mirror src-tauri/src/commands/keys.rs (serde camelCase).
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { asCommandError } from "./ipc";
+
+type KeyState = "set" | "notSet" | "fromEnvironment";
+
+interface ProviderSettings {
+  baseUrl?: string | null;
+  defaultModel?: string | null;
+}
+
+interface ProviderView {
+  provider: string;
+  key: KeyState;
+  envVar: string;
+  defaultBaseUrl: string;
+  settings: ProviderSettings;
+}
+
+interface KeyTest {
+  ok: boolean;
+  code: string | null;
+  message: string;
+}
+
+const keys = {
+  status: () => invoke<ProviderView[]>("provider_status"),
+  set: (provider: string, key: string) => invoke<KeyState>("set_api_key", { provider, key }),
+  remove: (provider: string) => invoke<KeyState>("delete_api_key", { provider }),
+  test: (provider: string) => invoke<KeyTest>("test_api_key", { provider }),
+  models: (provider: string) => invoke<{ id: string; displayName: string | null }[]>("provider_models", { provider }),
+  saveSettings: (provider: string, baseUrl: string, defaultModel: string) =>
+    invoke<ProviderSettings>("save_provider_settings", { provider, baseUrl, defaultModel }),
+};
+
+const LABEL: Record<KeyState, string> = { set: "set", notSet: "not set", fromEnvironment: "set (from environment)" };
+
+export function KeysPanel() {
+  const [providers, setProviders] = useState<ProviderView[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      setProviders(await keys.status());
+      setError(null);
+    } catch (err) {
+      setError(asCommandError(err).message);
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  return (
+    <section className="panel" data-testid="keys">
+      <h2>AI provider keys</h2>
+      <p className="muted">Keys are kept in the OS keychain and never shown again. Only the app's Rust side reads them, to sign requests.</p>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {providers.map((p) => (
+        <ProviderRow key={p.provider} view={p} onChanged={refresh} />
+      ))}
+    </section>
+  );
+}
+
+function ProviderRow(props: { view: ProviderView; onChanged: () => Promise<void> }) {
+  const { view } = props;
+  const id = view.provider;
+  // Uncontrolled on purpose: React would mirror a controlled value into the
+  // input's `value` attribute, putting the key into the DOM while typing.
+  const input = useRef<HTMLInputElement>(null);
+  const [hasDraft, setHasDraft] = useState(false);
+  const [baseUrl, setBaseUrl] = useState(view.settings.baseUrl ?? "");
+  const [model, setModel] = useState(view.settings.defaultModel ?? "");
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    // Retries ("rate limited, retrying in 12 s") while a test waits.
+    const unlisten = listen<{ provider: string; message: string }>("provider-progress", (event) => {
+      if (event.payload.provider === id) setResult({ ok: true, text: event.payload.message });
+    });
+    return () => {
+      void unlisten.then((stop) => stop());
+    };
+  }, [id]);
+
+  const run = async (action: () => Promise<{ ok: boolean; text: string } | null>) => {
+    setBusy(true);
+    try {
+      const outcome = await action();
+      if (outcome) setResult(outcome);
+    } catch (err) {
+      setResult({ ok: false, text: asCommandError(err).message });
+    } finally {
+      setBusy(false);
+      await props.onChanged();
+    }
+  };
+
+  const saveKey = () =>
+    run(async () => {
+      const field = input.current;
+      if (!field) return null;
+      const key = field.value;
+      // Cleared before the reply: the key stays in the page no longer than needed.
+      field.value = "";
+      setHasDraft(false);
+      await keys.set(id, key);
+      return { ok: true, text: "Key saved in the OS keychain." };
+    });
+
+  return (
+    <div className="provider" data-provider={id} data-key-state={view.key}>
+      <h3>
+        {id} <span data-testid={`key-status-${id}`}>{LABEL[view.key]}</span>
+      </h3>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void saveKey();
+        }}
+      >
+        <input
+          type="password"
+          aria-label={`${id} API key`}
+          data-testid={`key-input-${id}`}
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={view.key === "notSet" ? "paste the API key" : "paste a new key to replace it"}
+          ref={input}
+          onChange={(e) => setHasDraft(e.target.value.trim() !== "")}
+        />
+        <button type="submit" data-testid={`key-save-${id}`} disabled={busy || !hasDraft}>
+          Save
+        </button>{" "}
+        <button
+          type="button"
+          data-testid={`key-delete-${id}`}
+          disabled={busy || view.key !== "set"}
+          onClick={() =>
+            run(async () => {
+              await keys.remove(id);
+              return { ok: true, text: "Key deleted from the OS keychain." };
+            })
+          }
+        >
+          Delete
+        </button>{" "}
+        <button
+          type="button"
+          data-testid={`key-test-${id}`}
+          disabled={busy}
+          onClick={() =>
+            run(async () => {
+              setResult({ ok: true, text: "Testing…" });
+              const outcome = await keys.test(id);
+              return { ok: outcome.ok, text: outcome.message };
+            })
+          }
+        >
+          Test
+        </button>
+      </form>
+      {view.key === "fromEnvironment" && <p className="muted">{view.envVar} is set and wins over the keychain.</p>}
+      <div className="provider-settings">
+        <input aria-label={`${id} base URL`} data-testid={`base-url-${id}`} value={baseUrl} placeholder={view.defaultBaseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
+        <input aria-label={`${id} default model`} data-testid={`model-${id}`} value={model} placeholder="default model" onChange={(e) => setModel(e.target.value)} />
+        <button
+          type="button"
+          data-testid={`settings-save-${id}`}
+          disabled={busy}
+          onClick={() =>
+            run(async () => {
+              await keys.saveSettings(id, baseUrl, model);
+              return { ok: true, text: "Provider settings saved." };
+            })
+          }
+        >
+          Save settings
+        </button>{" "}
+        <button
+          type="button"
+          data-testid={`models-${id}`}
+          disabled={busy}
+          onClick={() =>
+            run(async () => {
+              const models = await keys.models(id);
+              return { ok: true, text: `Models: ${models.map((m) => m.id).join(", ") || "none"}` };
+            })
+          }
+        >
+          List models
+        </button>
+      </div>
+      {result && (
+        <p className={result.ok ? "muted" : "error"} data-testid={`key-result-${id}`} data-ok={String(result.ok)} role={result.ok ? undefined : "alert"}>
+          {result.text}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,207 @@
+//! The "Local stack" panel against a real Docker engine (`DOCKER_HOST`,
+//! static binaries from `AUGMENT_STACK_BIN_DIR`; `cargo xtask test` provides
+//! both): Start → every service healthy → log lines of one service → Stop →
+//! nothing with the stack's label left on the engine. And with a dead engine,
+//! Start shows the clear "Docker is not running" message.
+//!
+//! The stack is `t<pid>-panel` on free ports, so it never meets the stacks
+//! of `tests/stack` or of the app's command tests, nor a user's own stack.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
+use fantoccini::{Client, Locator};
+use integration_tests::Sandbox;
+use stack::{Engine, LABEL_STACK, Stack, StackDefinition};
+
+use crate::harness::{Driver, screenshot, serial, wait_for, wait_for_text};
+
+/// `up` may build the three images first; health waits on a loaded 2-core machine.
+const STACK_DEADLINE: Duration = Duration::from_secs(180);
+const ENGINE_MESSAGE: &str = "Docker is not running: start Docker Desktop or Podman, or set DOCKER_HOST";
+
+fn bin_dir() -> PathBuf {
+    std::env::var_os("AUGMENT_STACK_BIN_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-gnu/release"),
+        PathBuf::from,
+    )
+}
+
+/// The Docker engine to use, or `None` when skipping deliberately (`AUGMENT_SKIP_ENGINE_TESTS=1`).
+async fn docker_host() -> Option<String> {
+    let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let host = host.unwrap_or_else(|| "unix:///tmp/docker.sock".to_owned());
+    match Engine::connect_to(&host).await {
+        Ok(_) => Some(host),
+        Err(err) if std::env::var("AUGMENT_SKIP_ENGINE_TESTS").is_ok_and(|v| v == "1") => {
+            eprintln!("\n!!!!! SKIPPED: no engine at {host} ({err}); AUGMENT_SKIP_ENGINE_TESTS=1 is set !!!!!\n");
+            None
+        }
+        Err(err) => panic!("no Docker engine at {host}: {err}; run `cargo xtask test` or set DOCKER_HOST"),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A throw-away stack definition in the sandbox, taken down on drop whatever the test did.
+struct PanelStack {
+    host: String,
+    definition: StackDefinition,
+    path: PathBuf,
+}
+
+impl PanelStack {
+    fn new(sandbox: &Sandbox, host: &str, purpose: &str) -> Self {
+        let mut definition = StackDefinition::built_in().unwrap();
+        definition.name = format!("t{}-{purpose}", std::process::id());
+        for service in &mut definition.services {
+            service.host_port = free_port();
+            service.health_timeout_secs = 60;
+        }
+        let path = sandbox.path().join("stack.toml");
+        std::fs::write(&path, toml::to_string(&definition).unwrap()).unwrap();
+        Self { host: host.to_owned(), definition, path }
+    }
+
+    fn app_args(&self, sandbox: &Sandbox) -> Vec<String> {
+        vec![
+            "--cache-dir".into(),
+            sandbox.cache().display().to_string(),
+            "--config-dir".into(),
+            sandbox.path().join("config").display().to_string(),
+            "--docker-host".into(),
+            self.host.clone(),
+            "--stack-definition".into(),
+            self.path.display().to_string(),
+            "--stack-bin-dir".into(),
+            bin_dir().display().to_string(),
+        ]
+    }
+
+    /// Everything on the engine labelled with this stack: containers, networks, volumes.
+    async fn labelled(&self) -> Vec<String> {
+        let engine = Engine::connect_to(&self.host).await.unwrap();
+        let docker = engine.client();
+        let filters =
+            Some(HashMap::from([("label".to_owned(), vec![format!("{LABEL_STACK}={}", self.definition.name)])]));
+        let mut found: Vec<String> = docker
+            .list_containers(Some(ListContainersOptions { all: true, filters: filters.clone(), ..Default::default() }))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| format!("container {:?}", c.names))
+            .collect();
+        found.extend(
+            docker
+                .list_networks(Some(ListNetworksOptions { filters: filters.clone() }))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| format!("network {:?}", n.name)),
+        );
+        found.extend(
+            docker
+                .list_volumes(Some(ListVolumesOptions { filters }))
+                .await
+                .unwrap()
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| format!("volume {}", v.name)),
+        );
+        found
+    }
+}
+
+impl Drop for PanelStack {
+    fn drop(&mut self) {
+        let host = self.host.clone();
+        let definition = self.definition.clone();
+        // On its own thread: the test's runtime may be the one dropping us.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Ok(engine) = Engine::connect_to(&host).await {
+                    let _ = Stack::new(engine, definition).down().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Waits until `css` matches, with a deadline longer than the harness's for the stack's own work.
+async fn wait_long(client: &Client, css: &str) {
+    let start = Instant::now();
+    while start.elapsed() < STACK_DEADLINE {
+        if client.find(Locator::Css(css)).await.is_ok() {
+            return;
+        }
+        if let Ok(error) = client.find(Locator::Css(r#"[data-testid="stack-error"]"#)).await {
+            panic!("the panel shows an error while waiting for `{css}`: {}", error.text().await.unwrap_or_default());
+        }
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = client.source().await.unwrap_or_default();
+    panic!("`{css}` did not appear within {STACK_DEADLINE:?}; page:\n{}", &page[..page.len().min(4000)]);
+}
+
+#[tokio::test]
+async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
+    let _one = serial().await;
+    let Some(host) = docker_host().await else { return };
+    let sandbox = Sandbox::new();
+    let stack = PanelStack::new(&sandbox, &host, "panel");
+    let driver = Driver::start();
+    let app = driver.open(&stack.app_args(&sandbox)).await;
+
+    wait_for(&app, r#"[data-testid="open-stack"]"#).await.click().await.unwrap();
+    wait_for(&app, r#"[data-testid="stack-summary"][data-stopped="true"]"#).await;
+    app.find(Locator::Css(r#"[data-testid="stack-start"]"#)).await.unwrap().click().await.unwrap();
+    wait_long(&app, r#"[data-testid="stack-summary"][data-healthy="true"]"#).await;
+    for service in stack.definition.service_names() {
+        let row = wait_for(&app, &format!(r#"tr[data-service="{service}"][data-health="healthy"]"#)).await;
+        let text = row.text().await.unwrap();
+        let port = stack.definition.service(&service).unwrap().host_port;
+        assert!(text.contains("healthy") && text.contains(&format!("127.0.0.1:{port}")), "{service}: {text}");
+    }
+    screenshot(&app, "stack-1-healthy").await;
+
+    app.find(Locator::Css(r#"tr[data-service="parsers"] button.logs"#)).await.unwrap().click().await.unwrap();
+    let logs = wait_for_text(&app, r#"[data-testid="stack-logs"]"#, "listening").await;
+    assert!(logs.lines().count() >= 1, "{logs}");
+    screenshot(&app, "stack-2-logs").await;
+
+    app.find(Locator::Css(r#"[data-testid="stack-stop"]"#)).await.unwrap().click().await.unwrap();
+    wait_long(&app, r#"[data-testid="stack-summary"][data-stopped="true"]"#).await;
+    screenshot(&app, "stack-3-stopped").await;
+    app.close().await.unwrap();
+    assert_eq!(stack.labelled().await, Vec::<String>::new(), "Stop removed everything with the stack's label");
+}
+
+#[tokio::test]
+async fn start_with_a_dead_engine_says_docker_is_not_running() {
+    let _one = serial().await;
+    let sandbox = Sandbox::new();
+    // A socket file nobody listens on: an engine that died.
+    let socket = sandbox.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let stack = PanelStack::new(&sandbox, &format!("unix://{}", socket.display()), "panel-dead");
+    let driver = Driver::start();
+    let app = driver.open(&stack.app_args(&sandbox)).await;
+
+    wait_for(&app, r#"[data-testid="open-stack"]"#).await.click().await.unwrap();
+    wait_for_text(&app, r#"[data-testid="stack-error"]"#, ENGINE_MESSAGE).await;
+    app.find(Locator::Css(r#"[data-testid="stack-start"]"#)).await.unwrap().click().await.unwrap();
+    // Start clears the old message; the failed `up` brings it back.
+    let text = wait_for_text(&app, r#"[data-testid="stack-error"]"#, ENGINE_MESSAGE).await;
+    assert!(text.contains("dead.sock"), "the message names the address tried: {text}");
+    wait_for(&app, r#"[data-testid="stack-start"]:not([disabled])"#).await;
+    screenshot(&app, "stack-4-no-engine").await;
+    app.close().await.unwrap();
+}

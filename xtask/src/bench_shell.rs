@@ -1,0 +1,528 @@
+//! The desktop shell's benchmarks for BENCHMARKS.md, each against a baseline
+//! measured in the same run, release builds, under one Xvfb display:
+//!
+//! - cold start: process spawn → the page's first paint signal, the shell
+//!   (painting its remotes from the cache, `shell painted` log line) against
+//!   a bare Tauri 2 hello world (tests/fixtures/hello-tauri, its page calls a
+//!   command after its first frame); median of alternating runs;
+//! - memory: RSS summed over the app and its WebKit child processes (from
+//!   /proc) with 5 remotes mounted, against the hello world;
+//! - mount: a cached remote with 1 MiB of code, mounted at each of 20 app
+//!   starts (the page times load start → mounted and logs it through
+//!   `mark_known_good`), with the registry served over loopback HTTP and
+//!   every request recorded.
+//!
+//! Registries and caches are built with the real `augment` CLI.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::{run_checked, workspace_root};
+
+const START_ROUNDS: usize = 7;
+const RSS_ROUNDS: usize = 3;
+const MOUNTS: usize = 20;
+/// Any wait for an app's log line gives up after this long.
+const DEADLINE: Duration = Duration::from_secs(60);
+/// Both apps get the same quiet time before their memory is read.
+const SETTLE: Duration = Duration::from_secs(1);
+/// The big remote's code size.
+const BIG_BYTES: usize = 1024 * 1024;
+
+pub fn run() -> Result<String> {
+    let root = workspace_root();
+    let (shell_bin, hello_bin, augment) = build(&root)?;
+    let display = Xvfb::start()?;
+    let work = tempfile::tempdir()?;
+    let fixtures = root.join("tests/fixtures/remotes-src");
+    let big = write_big_remote(work.path())?;
+    let five_dirs = vec![
+        fixtures.join("alpha-1.0.0"),
+        fixtures.join("beta-1.0.0"),
+        fixtures.join("gamma-1.0.0"),
+        fixtures.join("delta-1.0.0"),
+        big.clone(),
+    ];
+    let five = Sandbox::prepare(&augment, &work.path().join("five"), &five_dirs)?;
+    let one = Sandbox::prepare(&augment, &work.path().join("one"), &[big])?;
+
+    let hello = App { bin: hello_bin, args: Vec::new(), display: display.name.clone() };
+    let shell_five = App { bin: shell_bin.clone(), args: five.app_args(), display: display.name.clone() };
+    let shell_one = App { bin: shell_bin, args: one.app_args(), display: display.name.clone() };
+
+    // Warm the page cache and the WebKit data dirs once each, untimed.
+    hello.start_to(|line| line.contains("hello-tauri: painted"))?.0.stop();
+    shell_five.start_to(|line| line.contains("shell painted"))?.0.stop();
+
+    let mut hello_start = Vec::new();
+    let mut shell_start = Vec::new();
+    for _ in 0..START_ROUNDS {
+        let (running, elapsed) = hello.start_to(|line| line.contains("hello-tauri: painted"))?;
+        running.stop();
+        hello_start.push(elapsed);
+        let (running, elapsed) = shell_five.start_to(|line| line.contains("shell painted"))?;
+        running.stop();
+        shell_start.push(elapsed);
+    }
+
+    let mut hello_rss = Vec::new();
+    let mut shell_rss = Vec::new();
+    for _ in 0..RSS_ROUNDS {
+        let (running, _) = hello.start_to(|line| line.contains("hello-tauri: painted"))?;
+        std::thread::sleep(SETTLE);
+        hello_rss.push(tree_rss_kib(running.child.id()));
+        running.stop();
+        let (mut running, _) = shell_five.start_to(|line| line.contains("shell painted"))?;
+        for _ in 0..five_dirs.len() {
+            running.wait_for(|line| line.contains("remote mounted"))?;
+        }
+        std::thread::sleep(SETTLE);
+        shell_rss.push(tree_rss_kib(running.child.id()));
+        running.stop();
+    }
+
+    one.server.clear();
+    let mut mounts = Vec::new();
+    for _ in 0..MOUNTS {
+        let (mut running, _) = shell_one.start_to(|line| line.contains("shell painted"))?;
+        let (_, line) = running.wait_for(|line| line.contains("remote mounted") && line.contains("name=big"))?;
+        running.stop();
+        mounts.push(mount_ms(&line).with_context(|| format!("no mount_ms in {line:?}"))?);
+    }
+    let requests = one.server.requests();
+    let content_requests = requests.iter().filter(|path| !is_update_probe(path)).count();
+
+    Ok(report(&hello_start, &shell_start, &hello_rss, &shell_rss, &mounts, requests.len(), content_requests))
+}
+
+/// The shell UI, the shell and the hello world in release, and the CLI.
+fn build(root: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    run_checked(Command::new("npm").current_dir(root).args(["run", "build:shell"]))?;
+    run_checked(Command::new("cargo").current_dir(root).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "augment-desktop",
+    ]))?;
+    let target = root.join("target");
+    run_checked(
+        Command::new("cargo")
+            .current_dir(root.join("tests/fixtures/hello-tauri"))
+            .args(["build", "--release", "--locked", "--target-dir"])
+            .arg(&target),
+    )?;
+    run_checked(Command::new("cargo").current_dir(root).args(["build", "--locked", "-p", "cli"]))?;
+    Ok((target.join("release/augment-desktop"), target.join("release/hello-tauri"), target.join("debug/augment")))
+}
+
+/// A remote whose exposed module imports 1 MiB of code before it mounts.
+fn write_big_remote(parent: &Path) -> Result<PathBuf> {
+    let dir = parent.join("big-1.0.0");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("remote.json"),
+        r#"{"name":"big","version":"1.0.0","entry":"remoteEntry.js","hostApi":"^1.0.0","exposes":["./App"],"displayName":"Big"}"#,
+    )?;
+    std::fs::write(
+        dir.join("remoteEntry.js"),
+        "export function init() {}\n\
+         export async function get(expose) {\n\
+           const { payload } = await import(\"./payload.js\");\n\
+           return () => ({ mount(element) { element.textContent = `big mounted (${payload.length} bytes)`; } });\n\
+         }\n",
+    )?;
+    let filler: String = (0..BIG_BYTES).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    std::fs::write(dir.join("payload.js"), format!("export const payload = \"{filler}\";\n"))?;
+    Ok(dir)
+}
+
+/// A registry served over loopback HTTP and a cache already holding its remotes.
+struct Sandbox {
+    dir: PathBuf,
+    server: StaticServer,
+}
+
+impl Sandbox {
+    fn prepare(augment: &Path, dir: &Path, remotes: &[PathBuf]) -> Result<Self> {
+        let cli =
+            |args: &[&std::ffi::OsStr]| run_checked(Command::new(augment).args(args).env_remove("AUGMENT_CACHE_DIR"));
+        let (keys, registry) = (dir.join("keys"), dir.join("registry"));
+        cli(&["keygen".as_ref(), "--out".as_ref(), keys.as_os_str()])?;
+        let key = keys.join("registry.key");
+        cli(&["registry".as_ref(), "init".as_ref(), registry.as_os_str(), "--key".as_ref(), key.as_os_str()])?;
+        for remote in remotes {
+            cli(&[
+                "publish".as_ref(),
+                remote.as_os_str(),
+                "--registry".as_ref(),
+                registry.as_os_str(),
+                "--key".as_ref(),
+                key.as_os_str(),
+            ])?;
+        }
+        let server = StaticServer::start(registry)?;
+        let sandbox = Self { dir: dir.to_path_buf(), server };
+        let (url, public, cache) = (sandbox.server.url(), keys.join("registry.pub"), dir.join("cache"));
+        cli(&[
+            "resolve".as_ref(),
+            "--registry".as_ref(),
+            url.as_ref(),
+            "--trust".as_ref(),
+            public.as_os_str(),
+            "--cache-dir".as_ref(),
+            cache.as_os_str(),
+        ])?;
+        Ok(sandbox)
+    }
+
+    fn app_args(&self) -> Vec<String> {
+        let path = |name: &str| self.dir.join(name).display().to_string();
+        vec![
+            "--cache-dir".into(),
+            path("cache"),
+            "--config-dir".into(),
+            path("config"),
+            "--registry".into(),
+            self.server.url(),
+            "--trust".into(),
+            path("keys/registry.pub"),
+        ]
+    }
+}
+
+/// The update check's requests (the root and snapshot probes); anything
+/// else (an index, a blob) would be the mount reaching for the network.
+fn is_update_probe(path: &str) -> bool {
+    path == "/root.json" || path == "/snapshot.json" || path.starts_with("/roots/")
+}
+
+/// A static file server on loopback that records every request path.
+struct StaticServer {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl StaticServer {
+    fn start(root: PathBuf) -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (root, recorded) = (root.clone(), recorded.clone());
+                std::thread::spawn(move || serve_one(stream, &root, &recorded));
+            }
+        });
+        Ok(Self { port, requests })
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    fn clear(&self) {
+        if let Ok(mut list) = self.requests.lock() {
+            list.clear();
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().map(|list| list.clone()).unwrap_or_default()
+    }
+}
+
+fn serve_one(stream: TcpStream, root: &Path, recorded: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(&stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if header == "\r\n" => break,
+            Ok(_) => {}
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_owned();
+    if let Ok(mut list) = recorded.lock() {
+        list.push(path.clone());
+    }
+    let file = (!path.contains("..")).then(|| root.join(path.trim_start_matches('/'))).filter(|file| file.is_file());
+    let (status, body) = match file.and_then(|file| std::fs::read(file).ok()) {
+        Some(body) => ("200 OK", body),
+        None => ("404 Not Found", b"not found".to_vec()),
+    };
+    let mut stream = &stream;
+    let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+}
+
+/// One X server for every run, so no app pays for starting a display.
+struct Xvfb {
+    child: Child,
+    name: String,
+}
+
+impl Xvfb {
+    fn start() -> Result<Self> {
+        let number = (90..200)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .context("no free X display number")?;
+        let name = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([name.as_str(), "-screen", "0", "1280x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting Xvfb (apt-get install xvfb, or `cargo xtask setup`)")?;
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        let started = Instant::now();
+        while !socket.exists() {
+            ensure!(started.elapsed() < DEADLINE, "Xvfb {name} did not open its socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self { child, name })
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How to start one of the two apps.
+struct App {
+    bin: PathBuf,
+    args: Vec<String>,
+    display: String,
+}
+
+/// A started app and its log lines as they arrive.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+    /// Lines read while waiting for another one: a remote may mount before
+    /// the paint signal arrives, and its line must not be lost.
+    seen: Vec<String>,
+}
+
+impl App {
+    /// Spawns the app and waits for the first log line matching `ready`;
+    /// returns the time from spawn to that line.
+    fn start_to(&self, ready: impl Fn(&str) -> bool) -> Result<(Running, Duration)> {
+        let started = Instant::now();
+        let mut child = Command::new(&self.bin)
+            .args(&self.args)
+            .env("DISPLAY", &self.display)
+            .env("AUGMENT_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", self.bin.display()))?;
+        let stderr = child.stderr.take().context("no stderr pipe")?;
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut running = Running { child, lines, seen: Vec::new() };
+        let (at, _) = running.wait_for(ready)?;
+        Ok((running, at.duration_since(started)))
+    }
+}
+
+impl Running {
+    /// The next log line matching `wanted`, and when it arrived.
+    fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> Result<(Instant, String)> {
+        if let Some(at) = self.seen.iter().position(|line| wanted(line)) {
+            return Ok((Instant::now(), self.seen.remove(at)));
+        }
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return Ok((Instant::now(), line)),
+                Ok(line) => self.seen.push(line),
+                Err(_) => bail!("the app exited or stayed silent for {DEADLINE:?} before the expected log line"),
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `mount_ms=12.3` in a `remote mounted` line.
+fn mount_ms(line: &str) -> Option<f64> {
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix("mount_ms="))
+        .and_then(|ms| ms.trim_matches('"').parse().ok())
+}
+
+/// VmRSS of `pid` and all its descendants, in KiB.
+fn tree_rss_kib(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![pid];
+    while let Some(pid) = pending.pop() {
+        total += std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0);
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        for task in tasks.flatten() {
+            let mut children = String::new();
+            if std::fs::File::open(task.path().join("children"))
+                .and_then(|mut f| f.read_to_string(&mut children))
+                .is_ok()
+            {
+                pending.extend(children.split_whitespace().filter_map(|child| child.parse::<u32>().ok()));
+            }
+        }
+    }
+    total
+}
+
+fn median_duration(values: &[Duration]) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn median_u64(values: &[u64]) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
+}
+
+fn median_f64(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "**not met**" }
+}
+
+fn report(
+    hello_start: &[Duration],
+    shell_start: &[Duration],
+    hello_rss: &[u64],
+    shell_rss: &[u64],
+    mounts: &[f64],
+    requests: usize,
+    content_requests: usize,
+) -> String {
+    let (hello, shell) = (median_duration(hello_start), median_duration(shell_start));
+    let start_diff = shell.as_secs_f64() * 1000.0 - hello.as_secs_f64() * 1000.0;
+    let (hello_mib, shell_mib) = (median_u64(hello_rss) as f64 / 1024.0, median_u64(shell_rss) as f64 / 1024.0);
+    let rss_diff = shell_mib - hello_mib;
+    let mount_p50 = median_f64(mounts);
+    let ms = |values: &[Duration]| {
+        values.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0)).collect::<Vec<_>>().join(", ")
+    };
+    let mib =
+        |values: &[u64]| values.iter().map(|v| format!("{:.0}", *v as f64 / 1024.0)).collect::<Vec<_>>().join(", ");
+    format!(
+        "## Desktop shell (`xtask/src/bench_shell.rs`)\n\n\
+         Release builds under Xvfb; the baseline is a bare Tauri 2 window (`tests/fixtures/hello-tauri`) built in the same run.\n\n\
+         | measure | hello world | shell | difference | goal | |\n| --- | --- | --- | --- | --- | --- |\n\
+         | cold start → painted, median of {START_ROUNDS} alternating runs | {:.0} ms | {:.0} ms | {start_diff:+.0} ms | ≤ +50 ms | {} |\n\
+         | RSS (app + WebKit processes), 5 remotes mounted, median of {RSS_ROUNDS} | {hello_mib:.0} MiB | {shell_mib:.0} MiB | {rss_diff:+.0} MiB | ≤ +100 MB | {} |\n\
+         | mount of a cached 1 MiB remote, p50 of {MOUNTS} app starts | — | {mount_p50:.1} ms | — | ≤ 50 ms | {} |\n\
+         | network requests for remote content during those mounts | — | {content_requests} | — | 0 | {} |\n\n\
+         Start-up: spawn → the page's first-paint signal (the shell: remotes listed from the cache, a `shell_painted` call after the next frame; \
+         the hello world: a command called the same way). Runs (ms): hello {}; shell {}.\n\
+         RSS samples (MiB): hello {}; shell {}.\n\
+         Mount: load start → mounted, timed by the page in each of {MOUNTS} fresh app starts (so every mount is a cold module load from the `mfe://` cache); \
+         the loopback registry recorded {requests} requests in those starts, all of them the background update check's root/snapshot probes.\n",
+        hello.as_secs_f64() * 1000.0,
+        shell.as_secs_f64() * 1000.0,
+        verdict(start_diff <= 50.0),
+        verdict(rss_diff * 1.048_576 <= 100.0),
+        verdict(mount_p50 <= 50.0),
+        verdict(content_requests == 0),
+        ms(hello_start),
+        ms(shell_start),
+        mib(hello_rss),
+        mib(shell_rss),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_times_are_read_from_plain_and_coloured_lines() {
+        let line = "2026-11-26T17:00:00Z  INFO augment_desktop::commands::remotes: remote mounted; marked known good name=big version=1.0.0 mount_ms=12.5";
+        assert_eq!(mount_ms(line), Some(12.5));
+        assert_eq!(mount_ms(&strip_ansi("\u{1b}[3mmount_ms\u{1b}[0m\u{1b}[2m=\u{1b}[0m7.0 x")), Some(7.0));
+        assert_eq!(mount_ms(r#"known good name=big version=1.0.0 mount_ms="34.0""#), Some(34.0));
+        assert_eq!(mount_ms("mount_ms=-"), None);
+    }
+
+    #[test]
+    fn only_root_and_snapshot_probes_count_as_update_checks() {
+        assert!(
+            is_update_probe("/root.json") && is_update_probe("/snapshot.json") && is_update_probe("/roots/2.root.json")
+        );
+        assert!(!is_update_probe("/remotes/big.json") && !is_update_probe("/blobs/sha256/ab"));
+    }
+}
+
+/// Runs only this section (`cargo test -p xtask bench_shell_only -- --ignored --nocapture`),
+/// for refreshing the "Desktop shell" section without the other benchmarks.
+#[cfg(test)]
+mod only {
+    #[test]
+    #[ignore = "builds release apps and takes minutes; run on demand"]
+    fn bench_shell_only() {
+        let section = super::run().unwrap();
+        println!("{section}");
+    }
+}
