@@ -1,97 +1,22 @@
-// Typed wrappers over the shell's IPC commands and events. The types mirror
-// src-tauri/src/shell.rs and commands/*.rs (serde camelCase).
+// The shell's own IPC calls and event subscriptions (remotes use
+// @augment-it/host-client, which also holds the types).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-export type Verdict = "installed" | "cached" | "incompatible";
+import { asCommandError } from "@augment-it/host-client";
+import type {
+  CommandError,
+  DevRemoteChanged,
+  RemoteVersions,
+  Rollback,
+  Settings,
+  SettingsView,
+  ShellView,
+} from "@augment-it/host-client";
 
-export type RegistryStatus =
-  | { state: "online"; snapshotVersion: number }
-  | { state: "offline"; lastReachedAt: number | null; reason: string }
-  | { state: "stale"; staleSince: number; snapshotVersion: number };
-
-export interface CommandError {
-  code: string;
-  message: string;
-}
-
-export interface RegistryView {
-  url: string;
-  fromLaunch: boolean;
-  status: RegistryStatus | null;
-  error: CommandError | null;
-}
-
-export interface RemoteView {
-  name: string;
-  version: string | null;
-  entryUrl: string | null;
-  exposes: string[];
-  displayName: string | null;
-  source: string | null;
-  verdict: Verdict;
-  pinned: boolean;
-  lastKnownGood: string | null;
-  reason: string | null;
-  /** Dev mode: this remote is served from a local folder or a loopback dev server. */
-  devOverride: DevOverride | null;
-}
-
-export interface DevOverride {
-  kind: "folder" | "url";
-  /** The folder path or dev-server URL. */
-  target: string;
-}
-
-/** A dev-override folder changed: mount the remote again from `entryUrl`. */
-export interface DevRemoteChanged {
-  remote: string;
-  revision: number;
-  entryUrl: string;
-}
-
-export interface ShellView {
-  checked: boolean;
-  registries: RegistryView[];
-  remotes: RemoteView[];
-}
-
-export interface RemoteVersions {
-  name: string;
-  active: string | null;
-  pinned: string | null;
-  lastKnownGood: string | null;
-  versions: { version: string; registry: string; installedAt: number }[];
-}
-
-export interface Rollback {
-  name: string;
-  from: string;
-  to: string;
-}
-
-export interface RegistryConfig {
-  url: string;
-  trust?: string | null;
-}
-
-export interface Settings {
-  registries: RegistryConfig[];
-}
-
-export interface SettingsView {
-  saved: Settings;
-  launchRegistry: RegistryConfig | null;
-  path: string;
-}
-
-/** Turns whatever a command rejected with into `{ code, message }`. */
-export function asCommandError(err: unknown): CommandError {
-  if (err && typeof err === "object" && "code" in err && "message" in err) {
-    return { code: String(err.code), message: String(err.message) };
-  }
-  return { code: "internal", message: err instanceof Error ? err.message : String(err) };
-}
+// The shapes live in host-client, the one copy the shell and the remotes share.
+export type * from "@augment-it/host-client";
+export { asCommandError };
 
 export const ipc = {
   remotesFromCache: () => invoke<ShellView>("remotes_from_cache"),

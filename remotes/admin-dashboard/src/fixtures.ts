@@ -16,6 +16,7 @@ export const shellView: ShellView = {
       pinned: false,
       lastKnownGood: "1.0.0",
       reason: null,
+      devOverride: null,
     },
     {
       name: "gamma",
@@ -28,6 +29,7 @@ export const shellView: ShellView = {
       pinned: true,
       lastKnownGood: null,
       reason: "2.0.0 needs host API ^2.0.0, this app provides 1.0.0",
+      devOverride: null,
     },
     {
       name: "omega",
@@ -40,6 +42,7 @@ export const shellView: ShellView = {
       pinned: false,
       lastKnownGood: null,
       reason: "needs shared react ^20.0.0, this app provides 19.2.0",
+      devOverride: null,
     },
   ],
 };

@@ -20,6 +20,7 @@ const view: ShellView = {
       pinned: false,
       lastKnownGood: null,
       reason: null,
+      devOverride: null,
     },
   ],
 };

@@ -47,6 +47,21 @@ export interface RemoteView {
   lastKnownGood: string | null;
   /** Why a newer version was passed over, or why none fits. */
   reason: string | null;
+  /** Dev mode: this remote is served from a local folder or a loopback dev server. */
+  devOverride: DevOverride | null;
+}
+
+export interface DevOverride {
+  kind: "folder" | "url";
+  /** The folder path or dev-server URL. */
+  target: string;
+}
+
+/** A dev-override folder changed: mount the remote again from `entryUrl`. */
+export interface DevRemoteChanged {
+  remote: string;
+  revision: number;
+  entryUrl: string;
 }
 
 export interface ShellView {
