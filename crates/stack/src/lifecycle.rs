@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, ContainerStateStatusEnum, ContainerSummary, EndpointSettings, HostConfig,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions,
@@ -450,10 +450,9 @@ impl Stack {
         hex::encode(&hasher.finalize()[..8])
     }
 
-    /// The stack's containers by service: (id, running) and their config hash.
-    async fn containers(&self) -> Result<BTreeMap<String, (Existing, String)>, StackError> {
-        let list = self
-            .engine
+    /// Every container (running or not) that carries this stack's label.
+    async fn list_stack_containers(&self) -> Result<Vec<ContainerSummary>, StackError> {
+        self.engine
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
@@ -461,7 +460,12 @@ impl Stack {
                 ..Default::default()
             }))
             .await
-            .map_err(|e| self.engine.err("listing the stack's containers", e))?;
+            .map_err(|e| self.engine.err("listing the stack's containers", e))
+    }
+
+    /// The stack's containers by service: (id, running) and their config hash.
+    async fn containers(&self) -> Result<BTreeMap<String, (Existing, String)>, StackError> {
+        let list = self.list_stack_containers().await?;
         let mut found = BTreeMap::new();
         for container in list {
             let labels = container.labels.unwrap_or_default();
@@ -613,16 +617,7 @@ impl Stack {
     /// Removes every container, network and volume labelled with this stack's name.
     pub async fn down(&self) -> Result<DownReport, StackError> {
         let mut report = DownReport { stack: self.name().to_owned(), ..DownReport::default() };
-        let containers = self
-            .engine
-            .docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(self.label_filter()),
-                ..Default::default()
-            }))
-            .await
-            .map_err(|e| self.engine.err("listing the stack's containers", e))?;
+        let containers = self.list_stack_containers().await?;
         for container in containers {
             let Some(id) = container.id else { continue };
             self.remove_container(&id).await?;
@@ -654,16 +649,7 @@ impl Stack {
     /// The stack as the engine has it now, with a loopback health check of
     /// every running service. Needs nothing but the stack's name.
     pub async fn status(&self) -> Result<StackStatus, StackError> {
-        let containers = self
-            .engine
-            .docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(self.label_filter()),
-                ..Default::default()
-            }))
-            .await
-            .map_err(|e| self.engine.err("listing the stack's containers", e))?;
+        let containers = self.list_stack_containers().await?;
         let mut by_service: BTreeMap<String, String> = BTreeMap::new();
         for container in containers {
             let labels = container.labels.unwrap_or_default();
