@@ -117,9 +117,18 @@ mod tests {
         std::fs::write(folder.join("assets/more.js"), "export {};").unwrap();
         let change = changes.recv_timeout(Duration::from_secs(10)).expect("a change within the deadline");
         assert_eq!(change.remote, "alpha");
-        assert_eq!(change.revision, 1, "the burst of writes is one change");
+        assert_eq!(change.revision, 1, "the first change is the first revision");
         assert!(change.entry_url.ends_with("/@dev/alpha/1/remoteEntry.js"), "{}", change.entry_url);
-        assert_eq!(overrides.get("alpha").unwrap().revision(), 1, "the shared revision moved too");
+        // A loaded machine may split the writes over two debounce ticks, so
+        // the shared revision is at least the reported one, never behind it.
+        assert!(overrides.get("alpha").unwrap().revision() >= 1, "the shared revision moved too");
+    }
+
+    #[test]
+    fn many_paths_in_one_folder_are_one_change() {
+        let folders = vec![("alpha".to_owned(), PathBuf::from("/w/alpha"))];
+        let paths = [PathBuf::from("/w/alpha/remoteEntry.js"), PathBuf::from("/w/alpha/assets/a.js")];
+        assert_eq!(changed_remotes(&folders, &paths), vec!["alpha".to_owned()]);
     }
 
     #[test]
