@@ -6,7 +6,7 @@
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
-const packages = ["shared/ui-kit", "shared/host-client", "shared/messaging", "admin-dashboard"];
+const packages = ["shared/ui-kit", "shared/host-client", "shared/messaging", "admin-dashboard", "record-collector", "prompt-templates", "request-reviewer", "insight-assembler"];
 
 export default defineConfig({
   test: {

@@ -6,9 +6,12 @@
 // which commands exist at all.
 import { invoke } from "@tauri-apps/api/core";
 import type { ArgsOf, CommandName, ResultOf } from "./commands";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { CommandError } from "./types";
+import type { RunEvent } from "./workflow";
 
 export type * from "./types";
+export type * from "./workflow";
 export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
 
 export const HOST_CLIENT_VERSION = "1.0.0";
@@ -56,3 +59,11 @@ export const host = {
   rollbackRemote: (name: string) => call("rollback_remote", { name }),
   getSettings: () => call("get_settings"),
 };
+
+/** The shell's event for every step of a run (src-tauri/src/commands/runs.rs). */
+export const RUN_EVENT = "run-event";
+
+/** Calls `handler` for each run event until the returned function is called. */
+export function onRunEvent(handler: (event: RunEvent) => void): Promise<UnlistenFn> {
+  return listen<RunEvent>(RUN_EVENT, (e) => handler(e.payload));
+}

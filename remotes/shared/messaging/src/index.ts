@@ -8,10 +8,11 @@ export const MESSAGING_VERSION = "1.0.0";
 
 /** The events of the Augment-It workflow. Add new ones here; payloads are plain data. */
 export interface AugmentEvents {
-  "dataset.selected": { datasetId: string; name: string };
-  "template.selected": { templateId: string; version: number };
-  "run.started": { runId: string; datasetId: string; total: number };
-  "run.finished": { runId: string; datasetId: string; succeeded: number; failed: number; cancelled: boolean };
+  "dataset.selected": { datasetId: number; name: string };
+  "template.selected": { templateId: number; versionId: number; version: number; name: string };
+  "requests.approved": { datasetId: number; templateVersionId: number; approved: number };
+  "run.started": { runId: number; datasetId: number; total: number };
+  "run.finished": { runId: number; datasetId: number; answered: number; failed: number; status: "completed" | "cancelled" | "paused" };
   "remotes.changed": { reason: string };
 }
 

@@ -7,11 +7,11 @@ describe("event bus", () => {
     const bus = createEventBus<AugmentEvents>();
     const got: string[] = [];
     const off = bus.on("dataset.selected", (p) => got.push(p.datasetId));
-    bus.emit("dataset.selected", { datasetId: "d1", name: "First" });
+    bus.emit("dataset.selected", { datasetId: 1, name: "First" });
     off();
-    bus.emit("dataset.selected", { datasetId: "d2", name: "Second" });
-    expect(got).toEqual(["d1"]);
-    expect(bus.last("dataset.selected")?.datasetId).toBe("d2");
+    bus.emit("dataset.selected", { datasetId: 2, name: "Second" });
+    expect(got).toEqual([1]);
+    expect(bus.last("dataset.selected")?.datasetId).toBe(2);
   });
 
   it("a throwing handler does not stop the others", () => {
@@ -22,7 +22,7 @@ describe("event bus", () => {
       throw new Error("boom");
     });
     bus.on("run.finished", second);
-    bus.emit("run.finished", { runId: "r1", datasetId: "d1", succeeded: 3, failed: 0, cancelled: false });
+    bus.emit("run.finished", { runId: 1, datasetId: 1, answered: 3, failed: 0, status: "completed" });
     expect(second).toHaveBeenCalledOnce();
     expect(errors).toEqual(["run.finished"]);
   });
@@ -42,10 +42,10 @@ describe("the shell's bus", () => {
     render(<Listener />);
     expect(screen.getByText("no dataset")).toBeTruthy();
     act(() => {
-      bus.emit("dataset.selected", { datasetId: "d7", name: "Reviews" });
-      bus.emit("run.finished", { runId: "r9", datasetId: "d7", succeeded: 1, failed: 1, cancelled: false });
+      bus.emit("dataset.selected", { datasetId: 7, name: "Reviews" });
+      bus.emit("run.finished", { runId: 9, datasetId: 7, answered: 1, failed: 1, status: "completed" });
     });
     expect(screen.getByText("dataset Reviews")).toBeTruthy();
-    expect(finished).toEqual(["r9"]);
+    expect(finished).toEqual([9]);
   });
 });
