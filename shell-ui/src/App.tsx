@@ -105,7 +105,7 @@ export function App() {
           {checking ? "Checking…" : "Check for updates"}
         </button>
         <nav className="pages">
-          <button type="button" aria-pressed={page === "workspace"} onClick={() => setPage("workspace")}>
+          <button type="button" aria-pressed={page === "workspace"} data-testid="open-workspace" onClick={() => setPage("workspace")}>
             Workspace
           </button>
           <button type="button" aria-pressed={page === "remotes"} data-testid="open-remotes" onClick={() => setPage("remotes")}>

@@ -235,3 +235,47 @@ pub async fn screenshot(client: &Client, name: &str) {
     assert!(png.starts_with(b"\x89PNG"), "WebDriver returned a PNG");
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
+
+/// `remotes/<name>/dist`, built by `cargo xtask test` (or `cargo xtask run`).
+pub fn remote_dist(name: &str) -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../remotes").join(name).join("dist");
+    assert!(
+        dist.join("remote.json").exists(),
+        "{} is missing: build it with `npm ci && npm run build --workspace remotes/{name}` (or run `cargo xtask test`)",
+        dist.display()
+    );
+    dist
+}
+
+/// The `textContent` of the first match of `css`, once it is non-empty.
+/// (WebDriver's element text is empty for the table's cells: they sit in a
+/// scrolling, transformed container that WebKitWebDriver's visibility check
+/// does not see into, although they are on screen.)
+pub async fn cell_text(client: &Client, css: &str) -> String {
+    wait_for_content(client, css, "").await
+}
+
+/// Waits until the first match of `css` has a non-empty `textContent` that contains `needle`.
+pub async fn wait_for_content(client: &Client, css: &str, needle: &str) -> String {
+    let start = Instant::now();
+    let mut last = None;
+    loop {
+        let text = client
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+        if let Some(text) = text.as_str().filter(|t| !t.is_empty() && t.contains(needle)) {
+            return text.to_owned();
+        }
+        last = text.as_str().map(str::to_owned).or(last);
+        assert!(
+            start.elapsed() < DEADLINE,
+            "`{css}` never had text containing {needle:?} within {DEADLINE:?}; last: {last:?}"
+        );
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -9,6 +9,7 @@
 //! app built with the real shell UI (`cargo xtask test` does all of it).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod analyst_flow;
 mod dev_mode;
 mod harness;
 mod keys;

@@ -4,54 +4,22 @@
 //! strict CSP, takes React and the shared modules from the shell, and reads
 //! the remotes through the host client.
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use integration_tests::Sandbox;
-use serde_json::json;
 
-use crate::harness::{DEADLINE, Driver, app_args, publish, screenshot, serial, wait_for, wait_for_text};
-
-/// `remotes/admin-dashboard/dist`, built by `cargo xtask test` (or `cargo xtask run`).
-fn admin_dashboard_dist() -> PathBuf {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../remotes/admin-dashboard/dist");
-    assert!(
-        dist.join("remote.json").exists(),
-        "{} is missing: build it with `npm ci && npm run build --workspace remotes/admin-dashboard` (or run `cargo xtask test`)",
-        dist.display()
-    );
-    dist
-}
-
-/// The `textContent` of the first match of `css`, once it is non-empty.
-/// (WebDriver's element text is empty for the table's cells: they sit in a
-/// scrolling, transformed container that WebKitWebDriver's visibility check
-/// does not see into, although they are on screen.)
-async fn cell_text(client: &Client, css: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = client
-            .execute(
-                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
-                vec![json!(css)],
-            )
-            .await
-            .unwrap();
-        if let Some(text) = text.as_str().filter(|t| !t.is_empty()) {
-            return text.to_owned();
-        }
-        assert!(start.elapsed() < DEADLINE, "`{css}` had no text within {DEADLINE:?}");
-        // A poll interval inside a deadline, not a wait for readiness.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::harness::{
+    DEADLINE, Driver, app_args, cell_text, publish, remote_dist, screenshot, serial, wait_for, wait_for_text,
+};
 
 #[tokio::test]
 async fn the_built_admin_dashboard_mounts_and_lists_every_remote_with_its_version() {
     let _one = serial().await;
     let sandbox = Sandbox::new();
-    let out = sandbox.publish(&admin_dashboard_dist());
+    let out = sandbox.publish(&remote_dist("admin-dashboard"));
     assert!(out.status.success(), "publishing the admin dashboard: {}", integration_tests::describe(&out));
     publish(&sandbox, &["alpha-1.0.0"]);
     let driver = Driver::start();
@@ -84,5 +52,58 @@ async fn the_built_admin_dashboard_mounts_and_lists_every_remote_with_its_versio
     }
     wait_for(&app, &own_row).await;
     screenshot(&app, "remotes-admin-dashboard").await;
+    app.close().await.unwrap();
+}
+
+/// Copies a remote's sources next to the workspace's node_modules (under
+/// target/, so Node resolves the same packages), with `version` in its
+/// remote.json and `marker` added to its self line, and builds it with Vite.
+fn rebuild_with_version(name: &str, version: &str, marker: &str) -> tempfile::TempDir {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let source = workspace.join("remotes").join(name);
+    let scratch = workspace.join("target/remote-rebuilds");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let copy = tempfile::tempdir_in(&scratch).unwrap();
+    for file in ["package.json", "vite.config.ts", "tsconfig.json"] {
+        std::fs::copy(source.join(file), copy.path().join(file)).unwrap();
+    }
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(source.join("remote.json")).unwrap()).unwrap();
+    manifest["version"] = version.into();
+    std::fs::write(copy.path().join("remote.json"), manifest.to_string()).unwrap();
+    std::fs::create_dir(copy.path().join("src")).unwrap();
+    for entry in std::fs::read_dir(source.join("src")).unwrap() {
+        let entry = entry.unwrap();
+        let text = std::fs::read_to_string(entry.path()).unwrap().replace("This is {", &format!("{marker} This is {{"));
+        std::fs::write(copy.path().join("src").join(entry.file_name()), text).unwrap();
+    }
+    let vite = workspace.join("node_modules/.bin/vite");
+    let out = Command::new(&vite).arg("build").current_dir(copy.path()).output().unwrap();
+    assert!(out.status.success(), "vite build of {name} {version}: {}", integration_tests::describe(&out));
+    copy
+}
+
+#[tokio::test]
+async fn a_remote_rebuilt_and_republished_alone_is_picked_up_without_rebuilding_the_shell() {
+    let _one = serial().await;
+    let sandbox = Sandbox::new();
+    let out = sandbox.publish(&remote_dist("admin-dashboard"));
+    assert!(out.status.success(), "publishing the admin dashboard: {}", integration_tests::describe(&out));
+    let driver = Driver::start();
+    let app = driver.open(&app_args(&sandbox, &sandbox.registry().display().to_string())).await;
+    let self_line = r#"[data-remote="admin-dashboard"][data-state="loaded"] [data-testid="admin-self"]"#;
+    wait_for_text(&app, self_line, "admin-dashboard 1.0.0").await;
+
+    // The remote alone is rebuilt with a bumped version and published while the app runs.
+    let rebuilt = rebuild_with_version("admin-dashboard", "1.0.1", "Rebuilt.");
+    let out = sandbox.publish(&rebuilt.path().join("dist"));
+    assert!(out.status.success(), "publishing 1.0.1: {}", integration_tests::describe(&out));
+
+    wait_for(&app, r#"[data-testid="check-updates"]:not([disabled])"#).await.click().await.unwrap();
+    let updated =
+        r#"[data-remote="admin-dashboard"][data-version="1.0.1"][data-state="loaded"] [data-testid="admin-self"]"#;
+    let text = wait_for_text(&app, updated, "admin-dashboard 1.0.1").await;
+    assert!(text.starts_with("Rebuilt."), "the new build's code runs, not the old bundle: {text}");
+    screenshot(&app, "5-remote-republished-alone").await;
     app.close().await.unwrap();
 }

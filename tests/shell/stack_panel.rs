@@ -1,8 +1,10 @@
 //! The "Local stack" panel against a real Docker engine (`DOCKER_HOST`,
 //! static binaries from `AUGMENT_STACK_BIN_DIR`; `cargo xtask test` provides
-//! both): Start → every service healthy → log lines of one service → Stop →
-//! nothing with the stack's label left on the engine. And with a dead engine,
-//! Start shows the clear "Docker is not running" message.
+//! both): Start → every service healthy → the Record Collector's import goes
+//! through the parsers service and says so → log lines of one service →
+//! Stop → nothing with the stack's label left on the engine, and the same
+//! import now runs in process. And with a dead engine, Start shows the clear
+//! "Docker is not running" message.
 //!
 //! The stack is `t<pid>-panel` on free ports, so it never meets the stacks
 //! of `tests/stack` or of the app's command tests, nor a user's own stack.
@@ -16,7 +18,7 @@ use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use stack::{Engine, LABEL_STACK, Stack, StackDefinition};
 
-use crate::harness::{Driver, screenshot, serial, wait_for, wait_for_text};
+use crate::harness::{Driver, remote_dist, screenshot, serial, wait_for, wait_for_content, wait_for_text};
 
 /// `up` may build the three images first; health waits on a loaded 2-core machine.
 const STACK_DEADLINE: Duration = Duration::from_secs(180);
@@ -69,6 +71,10 @@ impl PanelStack {
 
     fn app_args(&self, sandbox: &Sandbox) -> Vec<String> {
         vec![
+            "--registry".into(),
+            sandbox.registry().display().to_string(),
+            "--trust".into(),
+            sandbox.public_key().display().to_string(),
             "--cache-dir".into(),
             sandbox.cache().display().to_string(),
             "--config-dir".into(),
@@ -134,6 +140,20 @@ impl Drop for PanelStack {
     }
 }
 
+/// Previews a YAML document in the Record Collector and waits until it says
+/// `parser` read it; returns the preview table's text.
+async fn import_yaml_preview(app: &Client, parser: &str) -> String {
+    const RC: &str = r#"section[data-remote="record-collector"][data-state="loaded"]"#;
+    wait_for(app, r#"[data-testid="open-workspace"]"#).await.click().await.unwrap();
+    let text = wait_for(app, &format!(r#"{RC} [data-testid="rc-text"]"#)).await;
+    text.clear().await.unwrap();
+    text.send_keys("- name: ada\n  year: 1815\n- name: grace\n  year: 1906\n").await.unwrap();
+    wait_for(app, &format!(r#"{RC} [data-testid="rc-format"]"#)).await.select_by_value("yaml").await.unwrap();
+    wait_for(app, &format!(r#"{RC} [data-testid="rc-preview"]:not([disabled])"#)).await.click().await.unwrap();
+    wait_for(app, &format!(r#"{RC} [data-testid="rc-parser"][data-parser="{parser}"]"#)).await;
+    wait_for_content(app, &format!(r#"{RC} [data-testid="rc-preview-table"]"#), "grace").await
+}
+
 /// Waits until `css` matches, with a deadline longer than the harness's for the stack's own work.
 async fn wait_long(client: &Client, css: &str) {
     let start = Instant::now();
@@ -157,6 +177,8 @@ async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
     let Some(host) = docker_host().await else { return };
     let sandbox = Sandbox::new();
     let stack = PanelStack::new(&sandbox, &host, "panel");
+    let out = sandbox.publish(&remote_dist("record-collector"));
+    assert!(out.status.success(), "publishing the Record Collector: {}", integration_tests::describe(&out));
     let driver = Driver::start();
     let app = driver.open(&stack.app_args(&sandbox)).await;
 
@@ -172,14 +194,20 @@ async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
     }
     screenshot(&app, "stack-1-healthy").await;
 
+    let preview = import_yaml_preview(&app, "service").await;
+    assert!(preview.contains("ada"), "the service parsed the records: {preview}");
+    screenshot(&app, "stack-2-import-through-service").await;
+    wait_for(&app, r#"[data-testid="open-stack"]"#).await.click().await.unwrap();
+
     app.find(Locator::Css(r#"tr[data-service="parsers"] button.logs"#)).await.unwrap().click().await.unwrap();
     let logs = wait_for_text(&app, r#"[data-testid="stack-logs"]"#, "listening").await;
     assert!(logs.lines().count() >= 1, "{logs}");
-    screenshot(&app, "stack-2-logs").await;
+    screenshot(&app, "stack-3-logs").await;
 
     app.find(Locator::Css(r#"[data-testid="stack-stop"]"#)).await.unwrap().click().await.unwrap();
     wait_long(&app, r#"[data-testid="stack-summary"][data-stopped="true"]"#).await;
-    screenshot(&app, "stack-3-stopped").await;
+    screenshot(&app, "stack-4-stopped").await;
+    import_yaml_preview(&app, "in-process").await;
     app.close().await.unwrap();
     assert_eq!(stack.labelled().await, Vec::<String>::new(), "Stop removed everything with the stack's label");
 }
@@ -202,6 +230,6 @@ async fn start_with_a_dead_engine_says_docker_is_not_running() {
     let text = wait_for_text(&app, r#"[data-testid="stack-error"]"#, ENGINE_MESSAGE).await;
     assert!(text.contains("dead.sock"), "the message names the address tried: {text}");
     wait_for(&app, r#"[data-testid="stack-start"]:not([disabled])"#).await;
-    screenshot(&app, "stack-4-no-engine").await;
+    screenshot(&app, "stack-5-no-engine").await;
     app.close().await.unwrap();
 }

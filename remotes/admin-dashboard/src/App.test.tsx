@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, waitFor, within } from "@testing-librar
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
 import AdminDashboard from "./App";
-import { remoteVersions, shellView } from "./fixtures";
+import { remoteVersions, shellView, usageMetrics } from "./fixtures";
 import manifest from "../remote.json";
 import pkg from "../package.json";
 
@@ -15,12 +15,20 @@ afterEach(() => clearMocks());
 
 const self = { hostApiVersion: "1.0.0", remote: { name: "admin-dashboard", version: "1.0.0" } };
 
+/** What the shell answers; the container engine is not running, as on most machines. */
+function answer(cmd: string): unknown {
+  if (cmd === "remotes_from_cache") return shellView;
+  if (cmd === "remote_versions") return remoteVersions;
+  if (cmd === "cache_usage") return { bytes: 3 * 1024 * 1024, blobs: 12, versions: 4 };
+  if (cmd === "usage_metrics") return usageMetrics;
+  if (cmd === "stack_status") throw { code: "engineNotRunning", message: "Docker is not running" };
+  throw { code: "internal", message: `unexpected ${cmd}` };
+}
+
 function shellAnswers(calls: string[] = []) {
   mockIPC((cmd) => {
     calls.push(cmd);
-    if (cmd === "remotes_from_cache") return shellView;
-    if (cmd === "remote_versions") return remoteVersions;
-    throw { code: "internal", message: `unexpected ${cmd}` };
+    return answer(cmd);
   });
 }
 
@@ -54,13 +62,24 @@ describe("AdminDashboard", () => {
   it("shows the shell's error with a retry that loads again", async () => {
     let fail = true;
     mockIPC((cmd) => {
-      if (fail) throw { code: "notReady", message: "the shell is still starting" };
-      return cmd === "remotes_from_cache" ? shellView : remoteVersions;
+      if (fail && cmd === "remotes_from_cache") throw { code: "notReady", message: "the shell is still starting" };
+      return answer(cmd);
     });
     render(<AdminDashboard host={self} />);
     expect((await screen.findByRole("alert")).textContent).toContain("the shell is still starting (notReady)");
     fail = false;
     fireEvent.click(screen.getByText("Retry"));
+    expect(await screen.findByText(/Gamma/)).toBeTruthy();
+  });
+
+  it("shows cache size, usage and the stack's state, each on its own", async () => {
+    shellAnswers();
+    render(<AdminDashboard host={self} />);
+    await waitFor(() => expect(document.querySelector("[data-stat='Cache size'] .aui-stat-value")?.textContent).toBe("3.0 MiB"));
+    expect(document.querySelector("[data-stat=Records] .aui-stat-value")?.textContent).toBe("50");
+    expect(document.querySelector("[data-stat=Responses] .aui-stat-value")?.textContent).toBe("48 (2 failed)");
+    expect((await screen.findByTestId("admin-stack-summary")).textContent).toContain("no container engine answers");
+    // The remotes table still loaded although the stack's status failed.
     expect(await screen.findByText(/Gamma/)).toBeTruthy();
   });
 

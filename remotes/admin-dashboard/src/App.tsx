@@ -1,5 +1,6 @@
 // The Admin Dashboard: every remote the shell knows, with its version,
-// source, cache state, compatibility verdict and pin. Data comes only from
+// source, cache state, compatibility verdict and pin; then cache size, usage
+// of the local database and the local stack's health (Health.tsx). Data comes only from
 // the shell's commands (host-client); a "remotes.changed" event on the
 // shell's bus reloads it.
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -22,6 +23,7 @@ import {
   type BadgeTone,
   type Column,
 } from "@augment-it/ui-kit";
+import { Health } from "./Health";
 import { dashboardRows, matchesFilter, type Compatibility, type DashboardRow } from "./rows";
 
 /** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
@@ -158,6 +160,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
           }
         />
       )}
+      <Health />
     </Page>
   );
 }

@@ -1,4 +1,4 @@
-import type { RemoteVersions, ShellView } from "@augment-it/host-client";
+import type { RemoteVersions, ShellView, UsageMetrics } from "@augment-it/host-client";
 
 /** What the shell answers with three remotes: one current, one on a fallback version and pinned, one with no usable version. */
 export const shellView: ShellView = {
@@ -66,3 +66,16 @@ export const remoteVersions: RemoteVersions[] = [
     ],
   },
 ];
+
+export const usageMetrics: UsageMetrics = {
+  datasets: 1,
+  records: 50,
+  templates: 1,
+  requests: 50,
+  approvedRequests: 50,
+  runs: 1,
+  responses: 48,
+  failedResponses: 2,
+  inputTokens: 1200,
+  outputTokens: 900,
+};

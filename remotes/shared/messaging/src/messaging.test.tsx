@@ -5,7 +5,7 @@ import { createEventBus, installShellBus, shellBus, useEvent, useLastEvent, type
 describe("event bus", () => {
   it("delivers a typed payload to every subscriber until it unsubscribes", () => {
     const bus = createEventBus<AugmentEvents>();
-    const got: string[] = [];
+    const got: number[] = [];
     const off = bus.on("dataset.selected", (p) => got.push(p.datasetId));
     bus.emit("dataset.selected", { datasetId: 1, name: "First" });
     off();
@@ -33,7 +33,7 @@ describe("the shell's bus", () => {
     const bus = createEventBus<AugmentEvents>();
     installShellBus(bus);
     expect(shellBus()).toBe(bus);
-    const finished: string[] = [];
+    const finished: number[] = [];
     function Listener() {
       useEvent("run.finished", (p) => finished.push(p.runId));
       const dataset = useLastEvent("dataset.selected");

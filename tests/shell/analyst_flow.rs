@@ -1,0 +1,188 @@
+//! The whole analyst flow in the real app, through the five product remotes
+//! built by the real pipeline, against the fake provider on loopback:
+//! import a 50-row CSV (Record Collector) → write a template and see a field
+//! flagged as missing, then fixed (Prompt Template Manager) → generate,
+//! approve and run the requests (Request Reviewer) → export the answers as
+//! CSV (Insight Assembler). The exported file is read back and checked, the
+//! fake provider's log shows each record sent once, and every screen is
+//! saved as a screenshot.
+
+use std::path::Path;
+
+use fake_provider::{FakeConfig, FakeProvider};
+use fantoccini::{Client, Locator};
+use integration_tests::Sandbox;
+use records::{Format, Limits};
+
+use crate::harness::{Driver, app_args, remote_dist, screenshot, serial, wait_for, wait_for_content, wait_for_text};
+
+const REMOTES: [&str; 5] =
+    ["record-collector", "prompt-templates", "request-reviewer", "insight-assembler", "admin-dashboard"];
+const ROWS: usize = 50;
+const KEY: &str = "sk-analyst-flow-test";
+const MODEL: &str = "gpt-4o-mini";
+
+/// `title,author,year` for `ROWS` books, each title unique.
+fn books_csv(path: &Path) {
+    let mut csv = String::from("title,author,year\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("Book number {i},Author {},{}\n", i % 7, 1950 + i));
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+/// Starts the app with the fake provider's base URL saved and the key given
+/// the way a CI machine would: `AUGMENT_OPENAI_API_KEY` (no keychain needed).
+fn launcher(root: &Path) -> std::path::PathBuf {
+    let script = root.join("launch-app.sh");
+    let body = format!(
+        "#!/bin/sh\nexport AUGMENT_OPENAI_API_KEY='{KEY}' AUGMENT_DATA_DIR='{}'\nexec '{}' \"$@\"\n",
+        root.join("data").display(),
+        crate::harness::app_bin().display(),
+    );
+    std::fs::write(&script, body).unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
+fn in_remote(remote: &str, testid: &str) -> String {
+    format!(r#"section[data-remote="{remote}"] [data-testid="{testid}"]"#)
+}
+
+async fn click(app: &Client, remote: &str, testid: &str) {
+    let css = format!("{}:not([disabled])", in_remote(remote, testid));
+    wait_for(app, &css).await.click().await.unwrap();
+}
+
+async fn type_into(app: &Client, remote: &str, testid: &str, text: &str) {
+    let field = wait_for(app, &in_remote(remote, testid)).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_template_review_run_and_export_fifty_records() {
+    let _one = serial().await;
+    let fake =
+        FakeProvider::start(FakeConfig { expected_key: Some(KEY.to_owned()), ..FakeConfig::default() }).await.unwrap();
+    let sandbox = Sandbox::new();
+    for remote in REMOTES {
+        let out = sandbox.publish(&remote_dist(remote));
+        assert!(out.status.success(), "publishing {remote}: {}", integration_tests::describe(&out));
+    }
+    let root = tempfile::tempdir().unwrap();
+    let csv = root.path().join("books.csv");
+    books_csv(&csv);
+    let config_dir = sandbox.path().join("config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let settings =
+        serde_json::json!({ "providers": { "openai": { "baseUrl": fake.base_url(), "defaultModel": MODEL } } });
+    std::fs::write(config_dir.join("settings.json"), settings.to_string()).unwrap();
+
+    let driver = Driver::start();
+    let app = driver
+        .open_application(&launcher(root.path()), &app_args(&sandbox, &sandbox.registry().display().to_string()))
+        .await;
+    for remote in REMOTES {
+        wait_for(&app, &format!(r#"section[data-remote="{remote}"][data-state="loaded"]"#)).await;
+    }
+
+    // Record Collector: preview, then save, the 50-row CSV.
+    let rc = "record-collector";
+    type_into(&app, rc, "rc-path", &csv.display().to_string()).await;
+    type_into(&app, rc, "rc-name", "books").await;
+    click(&app, rc, "rc-preview").await;
+    wait_for_text(&app, &in_remote(rc, "rc-parser"), "in-process").await;
+    wait_for_content(&app, &in_remote(rc, "rc-preview-table"), "Book number 0").await;
+    screenshot(&app, "5-analyst-1-record-collector-preview").await;
+    click(&app, rc, "rc-save").await;
+    wait_for_content(&app, &in_remote(rc, "rc-datasets"), "books").await;
+    wait_for_content(&app, &in_remote(rc, "rc-records"), "Book number 0").await;
+    screenshot(&app, "5-analyst-2-record-collector-dataset").await;
+
+    // Prompt Template Manager: a field the dataset lacks is flagged, then fixed.
+    let pt = "prompt-templates";
+    type_into(&app, pt, "pt-name", "blurb").await;
+    type_into(&app, pt, "pt-body", "Describe {{ title }} by {{ publisher }}.").await;
+    wait_for_text(&app, &in_remote(pt, "pt-missing"), "publisher").await;
+    screenshot(&app, "5-analyst-3-template-missing-field").await;
+    type_into(&app, pt, "pt-body", "Describe {{ title }} by {{ author }} ({{ year }}).").await;
+    wait_for_text(&app, &in_remote(pt, "pt-preview"), "Describe Book number 0 by Author 0 (1950).").await;
+    assert!(
+        app.find(Locator::Css(&in_remote(pt, "pt-missing"))).await.is_err(),
+        "nothing is flagged once every field exists"
+    );
+    click(&app, pt, "pt-save").await;
+    wait_for_content(&app, &in_remote(pt, "pt-templates"), "blurb").await;
+    screenshot(&app, "5-analyst-4-template-saved").await;
+
+    // Request Reviewer: generate for one model, approve all, run.
+    let rr = "request-reviewer";
+    type_into(&app, rr, "rr-model", MODEL).await;
+    click(&app, rr, "rr-generate").await;
+    wait_for_content(&app, &in_remote(rr, "rr-requests"), "Describe Book number 0 by Author 0").await;
+    click(&app, rr, "rr-approve-all").await;
+    wait_for(&app, &format!(r#"{} [data-status="approved"]"#, in_remote(rr, "rr-requests"))).await;
+    wait_for_content(&app, &in_remote(rr, "rr-estimate"), MODEL).await;
+    screenshot(&app, "5-analyst-5-requests-approved").await;
+    click(&app, rr, "rr-run").await;
+    let done = format!(r#"{}[data-status="completed"]"#, in_remote(rr, "rr-run-status"));
+    wait_for_content(&app, &done, &format!("answered {ROWS} of {ROWS}")).await;
+    screenshot(&app, "5-analyst-6-run-completed").await;
+
+    // Insight Assembler: the answers next to their records, exported as CSV.
+    let ia = "insight-assembler";
+    wait_for_content(&app, &in_remote(ia, "ia-responses"), &fake_reply()).await;
+    let export = root.path().join("books-answers.csv");
+    wait_for(&app, &in_remote(ia, "ia-export-format")).await.select_by_value("csv").await.unwrap();
+    type_into(&app, ia, "ia-export-path", &export.display().to_string()).await;
+    click(&app, ia, "ia-export").await;
+    wait_for_content(&app, &in_remote(ia, "ia-export-result"), &format!("Exported {ROWS} responses")).await;
+    screenshot(&app, "5-analyst-7-exported").await;
+    app.close().await.unwrap();
+    drop(driver);
+
+    check_export(&export);
+    check_provider_saw_each_record_once(&fake);
+}
+
+fn fake_reply() -> String {
+    FakeConfig::default().reply
+}
+
+/// One row per record, each with its own fields, the model and the answer.
+fn check_export(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let table = records::parse(Format::Csv, &bytes, &Limits::default()).unwrap();
+    assert_eq!(table.rows.len(), ROWS, "one exported row per record");
+    let column = |name: &str| {
+        table
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no `{name}` column in {:?}", table.columns))
+    };
+    let (title, model, answer) = (column("title"), column("model"), column("response"));
+    let mut titles: Vec<String> = table.rows.iter().map(|row| row[title].to_string()).collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), ROWS, "every record is exported once");
+    for row in &table.rows {
+        assert_eq!(row[model].as_str(), Some(MODEL));
+        assert_eq!(row[answer].as_str(), Some(fake_reply().as_str()));
+    }
+}
+
+/// 50 chat requests, one per record, each with the rendered prompt and the key.
+fn check_provider_saw_each_record_once(fake: &FakeProvider) {
+    let chats: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").collect();
+    assert_eq!(chats.len(), ROWS, "each approved request is sent exactly once");
+    for i in 0..ROWS {
+        let prompt = format!("Describe Book number {i} by Author {} ({}).", i % 7, 1950 + i);
+        let sent = chats.iter().filter(|r| r.body.contains(&prompt)).count();
+        assert_eq!(sent, 1, "record {i} was sent {sent} times");
+    }
+    assert!(chats.iter().all(|r| r.bearer_token() == Some(KEY)));
+}
