@@ -4,18 +4,21 @@
 //
 // Start-up is offline first: the cache's selection paints at once, then a
 // background registry check (in Rust) reports through an event.
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { asCommandError, ipc, onDevRemoteChanged, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
 import { badgeFor } from "./status";
 import { RemoteSlot } from "./RemoteSlot";
 import { useSignalPainted } from "./painted";
-import { RemotesPanel } from "./RemotesPanel";
-import { SettingsPage } from "./SettingsPage";
-import { StackPanel } from "./StackPanel";
 import { Toaster } from "@augment-it/ui-kit";
-import { bus } from "./federation";
+import { bus } from "./bus";
 
 type Page = "workspace" | "remotes" | "stack" | "settings";
+
+// The pages behind the header's buttons load when first opened: the first
+// paint parses only what the workspace needs.
+const RemotesPanel = lazy(() => import("./RemotesPanel").then((m) => ({ default: m.RemotesPanel })));
+const StackPanel = lazy(() => import("./StackPanel").then((m) => ({ default: m.StackPanel })));
+const SettingsPage = lazy(() => import("./SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
 export function App() {
   const [remotes, setRemotes] = useState<RemoteView[] | null>(null);
@@ -63,10 +66,9 @@ export function App() {
         notify(`Registry check failed: ${err.message}`);
       }),
     ];
-    // Listeners first, so the check's event cannot be missed; then paint
-    // from the cache; then ask for the background check.
-    Promise.all(unlisteners)
-      .then(refreshFromCache)
+    // Paint from the cache while the listeners register; ask for the
+    // background check only once both are done, so its event cannot be missed.
+    Promise.all([...unlisteners, refreshFromCache()])
       .then(checkForUpdates)
       .catch((err) => notify(`Start-up failed: ${asCommandError(err).message}`));
     return () => {
@@ -167,9 +169,11 @@ export function App() {
               />
             ))}
           </div>
-          {page === "remotes" && <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} />}
-          {page === "stack" && <StackPanel />}
-          {page === "settings" && <SettingsPage notify={notify} onSaved={checkForUpdates} registries={registries} />}
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            {page === "remotes" && <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} />}
+            {page === "stack" && <StackPanel />}
+            {page === "settings" && <SettingsPage notify={notify} onSaved={checkForUpdates} registries={registries} />}
+          </Suspense>
         </main>
       </div>
       <Toaster />

@@ -3,7 +3,7 @@
 // rendering) is shown here with the remote's name, version and the reason,
 // with a Retry; the rest of the shell keeps working.
 import { Component, useEffect, useRef, useState, type ReactNode } from "react";
-import { HOST_API_VERSION, loadRemoteModule, type HostApi, type RemoteModule } from "./federation";
+import { HOST_API_VERSION, type HostApi, type RemoteModule } from "./host-api";
 import { ipc, type RemoteView, type Rollback } from "./ipc";
 
 type Why = "incompatible" | "not cached while offline" | "failed to load" | "threw while rendering";
@@ -37,27 +37,33 @@ export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: Re
   const expose = remote.exposes[0] ?? "./App";
 
   useEffect(() => {
-    if (!remote.version || !remote.entryUrl) return;
+    const { name, version, entryUrl, devOverride } = remote;
+    if (!version || !entryUrl) return;
     let cancelled = false;
     setState({ kind: "loading" });
     loadStarted.current = performance.now();
-    loadRemoteModule(remote.name, remote.entryUrl, expose, attempt).then(
-      (module) => {
-        if (!cancelled) setState({ kind: "loaded", module });
-      },
-      async (err: unknown) => {
-        if (cancelled) return;
-        const detail = describeError(err);
-        console.error(`remote ${remote.name} ${remote.version} failed to load`, err);
-        setState({ kind: "failed", why: "failed to load", detail });
-        // A dev override is not a cached version: nothing to roll back.
-        if (remote.devOverride) return;
-        try {
-          const outcome = await ipc.reportLoadFailure(remote.name, remote.version ?? "", detail);
-          if (outcome.rolledBack && !cancelled) onRolledBack(outcome.rolledBack, detail);
-        } catch (reportErr) {
-          console.error("could not report the load failure", reportErr);
-        }
+    const failed = async (err: unknown) => {
+      if (cancelled) return;
+      const detail = describeError(err);
+      console.error(`remote ${name} ${version} failed to load`, err);
+      setState({ kind: "failed", why: "failed to load", detail });
+      // A dev override is not a cached version: nothing to roll back.
+      if (devOverride) return;
+      try {
+        const outcome = await ipc.reportLoadFailure(name, version, detail);
+        if (outcome.rolledBack && !cancelled) onRolledBack(outcome.rolledBack, detail);
+      } catch (reportErr) {
+        console.error("could not report the load failure", reportErr);
+      }
+    };
+    import("./federation").then(
+      ({ loadRemoteModule }) =>
+        loadRemoteModule(name, entryUrl, expose, attempt).then((module) => {
+          if (!cancelled) setState({ kind: "loaded", module });
+        }, failed),
+      // The shell's own chunk, not the remote, failed: no rollback for that.
+      (err: unknown) => {
+        if (!cancelled) setState({ kind: "failed", why: "failed to load", detail: `the shell's federation runtime: ${describeError(err)}` });
       },
     );
     return () => {

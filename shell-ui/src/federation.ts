@@ -1,6 +1,7 @@
 // Module Federation at runtime: remotes are registered from what the Rust
 // side resolved (their mfe:// entry URLs), never from a URL baked into the
-// build. React and react-dom are shared singletons: every remote renders
+// build. Loaded on the first mount (RemoteSlot imports it dynamically), so
+// the runtime is not parsed before the shell's first paint. React and react-dom are shared singletons: every remote renders
 // with the shell's copy, so hooks and context work across the boundary.
 import * as React from "react";
 import * as ReactDOM from "react-dom";
@@ -10,16 +11,12 @@ import { createInstance } from "@module-federation/runtime";
 import * as UiKit from "@augment-it/ui-kit";
 import * as HostClient from "@augment-it/host-client";
 import * as Messaging from "@augment-it/messaging";
+import type { RemoteModule } from "./host-api";
 
 const REACT_VERSION = React.version;
 
 /** The version of the shared Augment-It modules this shell provides (crates/manifest HostProfile::builtin). */
 export const SHARED_MODULES_VERSION = "1.0.0";
-
-// The shell owns the one bus remotes talk through; the messaging module is a
-// shared singleton, so `shellBus()` in any remote returns this bus.
-export const bus = Messaging.createEventBus<Messaging.AugmentEvents>();
-Messaging.installShellBus(bus);
 
 /** A shell-provided singleton: remotes consume it with `import: false`, never their own copy. */
 function sharedModule(version: string, lib: () => unknown, requiredVersion: string) {
@@ -55,20 +52,6 @@ const federation = createInstance({
     "@augment-it/messaging": sharedModule(SHARED_MODULES_VERSION, () => Messaging, "^1.0.0"),
   },
 });
-
-/** What a remote's exposed module may look like: a React component as the
- * default export, or a framework-free `mount(element) → unmount`. */
-export type RemoteModule =
-  | { default: React.ComponentType<{ host: HostApi }> }
-  | { mount: (element: HTMLElement, host: HostApi) => (() => void) | void };
-
-/** What the shell hands to every remote. Deliberately small: no IPC. */
-export interface HostApi {
-  hostApiVersion: string;
-  remote: { name: string; version: string };
-}
-
-export const HOST_API_VERSION = "1.0.0";
 
 /**
  * Registers `name` at `entryUrl` (replacing an earlier registration, e.g. of
