@@ -8,7 +8,6 @@ import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { asCommandError, ipc, onDevRemoteChanged, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
 import { badgeFor } from "./status";
 import { RemoteSlot } from "./RemoteSlot";
-import { useSignalPainted } from "./painted";
 import { Toaster } from "@augment-it/ui-kit";
 import { bus } from "./bus";
 
@@ -85,8 +84,6 @@ export function App() {
     },
     [notify, refreshFromCache],
   );
-
-  useSignalPainted(remotes !== null);
 
   // Remotes that show remote state (the Admin Dashboard) reload on this.
   useEffect(() => {

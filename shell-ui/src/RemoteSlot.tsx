@@ -3,6 +3,7 @@
 // rendering) is shown here with the remote's name, version and the reason,
 // with a Retry; the rest of the shell keeps working.
 import { Component, useEffect, useRef, useState, type ReactNode } from "react";
+import { loadRemoteModule } from "./federation";
 import { HOST_API_VERSION, type HostApi, type RemoteModule } from "./host-api";
 import { ipc, type RemoteView, type Rollback } from "./ipc";
 
@@ -56,16 +57,9 @@ export function RemoteSlot({ remote, offline, onRolledBack, onResolveAgain }: Re
         console.error("could not report the load failure", reportErr);
       }
     };
-    import("./federation").then(
-      ({ loadRemoteModule }) =>
-        loadRemoteModule(name, entryUrl, expose, attempt).then((module) => {
-          if (!cancelled) setState({ kind: "loaded", module });
-        }, failed),
-      // The shell's own chunk, not the remote, failed: no rollback for that.
-      (err: unknown) => {
-        if (!cancelled) setState({ kind: "failed", why: "failed to load", detail: `the shell's federation runtime: ${describeError(err)}` });
-      },
-    );
+    loadRemoteModule(name, entryUrl, expose, attempt).then((module) => {
+      if (!cancelled) setState({ kind: "loaded", module });
+    }, failed);
     return () => {
       cancelled = true;
     };

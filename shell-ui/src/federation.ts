@@ -1,7 +1,6 @@
 // Module Federation at runtime: remotes are registered from what the Rust
 // side resolved (their mfe:// entry URLs), never from a URL baked into the
-// build. Loaded on the first mount (RemoteSlot imports it dynamically), so
-// the runtime is not parsed before the shell's first paint. React and react-dom are shared singletons: every remote renders
+// build. React and react-dom are shared singletons: every remote renders
 // with the shell's copy, so hooks and context work across the boundary.
 import * as React from "react";
 import * as ReactDOM from "react-dom";

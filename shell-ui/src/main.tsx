@@ -1,12 +1,12 @@
-import { StrictMode } from "react";
-import { createRoot } from "react-dom/client";
-import { App } from "./App";
+// The entry is small on purpose: the stylesheet and the static frame in
+// index.html are on screen first, the shell reports that paint, and only
+// then is React with the rest of the app loaded and started (start.tsx).
 import "./styles.css";
+import { afterNextFrame, reportShellPainted } from "./painted";
 
-const root = document.getElementById("root");
-if (!root) throw new Error("index.html has no #root element");
-createRoot(root).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+afterNextFrame()
+  .then(() => {
+    reportShellPainted();
+    return import("./start");
+  })
+  .catch((err: unknown) => console.error("the shell failed to start", err));

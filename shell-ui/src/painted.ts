@@ -1,18 +1,14 @@
-// Tells the shell, once per start, that the page has painted the shell with
-// the remotes from the cache: the start-up benchmark times spawn → this.
-import { useEffect, useRef } from "react";
-import { ipc } from "./ipc";
+// Tells the shell, once per start, that its frame is on screen: the
+// start-up benchmark times spawn → this. The frame is static HTML
+// (index.html), so this needs neither React nor the cache.
+import { invoke } from "@tauri-apps/api/core";
 
-export function useSignalPainted(ready: boolean) {
-  const sent = useRef(false);
-  useEffect(() => {
-    if (!ready || sent.current) return;
-    sent.current = true;
-    // The frame with the DOM is painted before the timeout after the next animation frame runs.
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        ipc.shellPainted().catch((err) => console.error("could not report the first paint", err));
-      }, 0),
-    );
-  }, [ready]);
+/** Resolves after the next frame has been painted. */
+export function afterNextFrame(): Promise<void> {
+  // A timeout queued from an animation frame callback runs after that frame is painted.
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
+export function reportShellPainted(): void {
+  invoke("shell_painted").catch((err: unknown) => console.error("could not report the first paint", err));
 }

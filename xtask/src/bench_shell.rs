@@ -2,7 +2,8 @@
 //! measured in the same run, release builds, under one Xvfb display:
 //!
 //! - cold start: process spawn → the page's first paint signal, the shell
-//!   (painting its remotes from the cache, `shell painted` log line) against
+//!   (its frame, static HTML painted before React starts, `shell painted`
+//!   log line; the remotes follow from the cache, see "the product") against
 //!   a bare Tauri 2 hello world (tests/fixtures/hello-tauri, its page calls a
 //!   command after its first frame); median of alternating runs;
 //! - memory: RSS summed over the app and its WebKit child processes (from
@@ -522,8 +523,8 @@ fn report(
          | RSS (app + WebKit processes), 5 remotes mounted, median of {RSS_ROUNDS} | {hello_mib:.0} MiB | {shell_mib:.0} MiB | {rss_diff:+.0} MiB | ≤ +100 MB | {} |\n\
          | mount of a cached 1 MiB remote, p50 of {MOUNTS} app starts | — | {mount_p50:.1} ms | — | ≤ 50 ms | {} |\n\
          | network requests for remote content during those mounts | — | {content_requests} | — | 0 | {} |\n\n\
-         Start-up: spawn → the page's first-paint signal (the shell: remotes listed from the cache, a `shell_painted` call after the next frame; \
-         the hello world: a command called the same way). Runs (ms): hello {}; shell {}.\n\
+         Start-up: spawn → the page's first-paint signal (the shell: its frame, static HTML in index.html, reported after the next frame \
+         before React and the Module Federation runtime load; the hello world: a command called the same way). Runs (ms): hello {}; shell {}.\n\
          RSS samples (MiB): hello {}; shell {}.\n\
          Mount: load start → mounted, timed by the page in each of {MOUNTS} fresh app starts (so every mount is a cold module load from the `mfe://` cache); \
          the loopback registry recorded {requests} requests in those starts, all of them the background update check's root/snapshot probes.\n",
