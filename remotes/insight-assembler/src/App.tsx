@@ -1,6 +1,166 @@
-// Insight Assembler: placeholder until the screen lands.
-import { Page } from "@augment-it/ui-kit";
+// Insight Assembler: the responses of the selected dataset next to their
+// records; filter, tag, group and note them, compare models side by side,
+// and export them as CSV, JSON or Markdown.
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { call, type PageOf, type ResponseRow } from "@augment-it/host-client";
+import { useEvent, useLastEvent } from "@augment-it/messaging";
+import { Button, EmptyState, Page, Toolbar, toast } from "@augment-it/ui-kit";
+import { CompareTable } from "./CompareTable";
+import { Export } from "./Export";
+import { InputField, SelectBox } from "./Field";
+import { InsightEditor } from "./InsightEditor";
+import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, type Filters } from "./logic";
+import { ResponsesTable } from "./ResponsesTable";
 
-export default function App() {
-  return <Page title="Insight Assembler"><p>Responses next to their records: tag, group, compare models and export.</p></Page>;
+/** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
+export interface RemoteProps {
+  host?: { hostApiVersion: string; remote: { name: string; version: string } };
+}
+
+export default function InsightAssembler(_props: RemoteProps) {
+  const dataset = useLastEvent("dataset.selected");
+  const template = useLastEvent("template.selected");
+  const [allVersions, setAllVersions] = useState(false);
+  const [model, setModel] = useState(ALL);
+  const [tag, setTag] = useState("");
+  const [group, setGroup] = useState("");
+  const [includeErrors, setIncludeErrors] = useState(true);
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<PageOf<ResponseRow>>({ total: 0, items: [] });
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [tagText, setTagText] = useState("");
+  const [tagging, setTagging] = useState(false);
+  const [editing, setEditing] = useState<ResponseRow | null>(null);
+  const [compare, setCompare] = useState(false);
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
+
+  const datasetId = dataset?.datasetId ?? null;
+  const query = useMemo(() => {
+    if (datasetId === null) return null;
+    const filters: Filters = { datasetId, templateVersionId: allVersions ? null : (template?.versionId ?? null), model, tag, group, includeErrors };
+    return responseQuery(filters, offset);
+  }, [datasetId, template?.versionId, allVersions, model, tag, group, includeErrors, offset]);
+
+  useEffect(() => {
+    if (!query) return;
+    let live = true;
+    call("list_responses", { query })
+      .then((result) => live && (setPage(result), setError(null)))
+      .catch((err: unknown) => live && setError(describeError(err)));
+    return () => {
+      live = false;
+    };
+  }, [query, version]);
+
+  useEvent("run.finished", (run) => {
+    if (run.datasetId === datasetId) reload();
+  });
+
+  if (!dataset || !query) {
+    return (
+      <Page title="Insight Assembler">
+        <EmptyState title="No dataset selected" hint="Select or import a dataset in the Record Collector, then run its requests in the Request Reviewer." />
+      </Page>
+    );
+  }
+
+  const resetPage = <T,>(set: (value: T) => void) => (value: T) => (set(value), setOffset(0));
+  const toggle = (id: number) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+
+  const tagSelected = async () => {
+    setTagging(true);
+    try {
+      const n = await call("tag_responses", { responseIds: [...selected], tag: tagText.trim() });
+      toast(`Tagged ${n} responses "${tagText.trim()}"`, "success");
+      setSelected(new Set());
+      reload();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setTagging(false);
+    }
+  };
+
+  const last = Math.min(offset + PAGE_SIZE, page.total);
+  return (
+    <Page title="Insight Assembler">
+      <p data-testid="ia-selection">
+        Dataset <strong>{dataset.name}</strong>
+        {template && !allVersions ? ` × template ${template.name} v${template.version}` : " × all template versions"}
+      </p>
+      <Toolbar>
+        {template && (
+          <label className="aui-field">
+            <span>All versions</span>
+            <input type="checkbox" checked={allVersions} onChange={(e) => resetPage(setAllVersions)(e.target.checked)} />
+          </label>
+        )}
+        <SelectBox label="Model" value={model} onChange={(e) => resetPage(setModel)(e.target.value)}>
+          <option value={ALL}>all</option>
+          {modelOptions(page.items, model).map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
+        </SelectBox>
+        <InputField label="Tag filter" type="search" value={tag} onChange={(e) => resetPage(setTag)(e.target.value)} />
+        <InputField label="Group filter" type="search" value={group} onChange={(e) => resetPage(setGroup)(e.target.value)} />
+        <label className="aui-field">
+          <span>Include errors</span>
+          <input type="checkbox" checked={includeErrors} onChange={(e) => resetPage(setIncludeErrors)(e.target.checked)} />
+        </label>
+        <label className="aui-field">
+          <span>Compare models</span>
+          <input type="checkbox" data-testid="ia-compare" checked={compare} onChange={(e) => setCompare(e.target.checked)} />
+        </label>
+      </Toolbar>
+      <Toolbar>
+        <InputField label="Tag to add" testId="ia-tag-input" value={tagText} onChange={(e) => setTagText(e.target.value)} />
+        <Button disabled={tagging || selected.size === 0 || !tagText.trim()} onClick={() => void tagSelected()}>
+          Tag selected ({selected.size})
+        </Button>
+      </Toolbar>
+      {error && (
+        <p className="aui-field-error" role="alert" data-testid="ia-error">
+          {error}
+        </p>
+      )}
+      <div data-testid="ia-responses">
+        {compare ? (
+          <CompareTable rows={page.items} />
+        ) : (
+          <ResponsesTable rows={page.items} selected={selected} onToggle={toggle} onEdit={setEditing} />
+        )}
+      </div>
+      <Toolbar>
+        <span className="aui-muted">{page.total === 0 ? "No responses" : `Responses ${offset + 1}–${last} of ${page.total}`}</span>
+        <Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
+          Previous page
+        </Button>
+        <Button disabled={last >= page.total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+          Next page
+        </Button>
+      </Toolbar>
+      {editing && (
+        <InsightEditor
+          key={editing.response_id}
+          row={editing}
+          onCancel={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            reload();
+          }}
+        />
+      )}
+      <Export query={query} />
+    </Page>
+  );
 }

@@ -1,6 +1,95 @@
-// Request Reviewer: placeholder until the screen lands.
-import { Page } from "@augment-it/ui-kit";
+// Request Reviewer: the rendered requests for the selected dataset and
+// template version, per provider/model: generate, review (approve, reject,
+// edit, bulk), estimate tokens and cost, and send them as a run.
+import { useCallback, useEffect, useState } from "react";
+import { call, type ModelTarget, type ProviderView } from "@augment-it/host-client";
+import { useLastEvent } from "@augment-it/messaging";
+import { Button, EmptyState, Page, toast } from "@augment-it/ui-kit";
+import { Estimate } from "./Estimate";
+import { defaultModelOf, describeError, initialProvider, targetsToGenerate } from "./logic";
+import { Requests } from "./Requests";
+import { Runs } from "./Runs";
+import { Targets } from "./Targets";
+import { useBusy } from "./useBusy";
 
-export default function App() {
-  return <Page title="Request Reviewer"><p>Review, edit and approve the rendered requests, estimate their cost, and run them.</p></Page>;
+/** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
+export interface RemoteProps {
+  host?: { hostApiVersion: string; remote: { name: string; version: string } };
+}
+
+export default function RequestReviewer(_props: RemoteProps) {
+  const dataset = useLastEvent("dataset.selected");
+  const template = useLastEvent("template.selected");
+  const [providers, setProviders] = useState<ProviderView[]>([]);
+  const [current, setCurrent] = useState<ModelTarget>({ provider: "", model: "" });
+  const [chosen, setChosen] = useState<ModelTarget[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const { busy, run } = useBusy();
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
+
+  useEffect(() => {
+    call("provider_status")
+      .then((list) => {
+        setProviders(list);
+        const first = initialProvider(list);
+        if (first) setCurrent((c) => (c.provider ? c : { provider: first.provider, model: c.model || defaultModelOf(first) }));
+      })
+      .catch((err: unknown) => setError(`Could not list the providers (${describeError(err)}): type a provider id instead.`));
+  }, []);
+
+  if (!dataset || !template) {
+    return (
+      <Page title="Request Reviewer">
+        <EmptyState
+          title={!dataset ? "No dataset selected" : "No template selected"}
+          hint={
+            !dataset
+              ? "Select or import a dataset in the Record Collector, and a template in the Prompt Template Manager."
+              : "Select or save a template in the Prompt Template Manager."
+          }
+        />
+      </Page>
+    );
+  }
+
+  const chooseProvider = (provider: string) =>
+    setCurrent({ provider, model: defaultModelOf(providers.find((p) => p.provider === provider)) });
+
+  const generate = () =>
+    run("generate", async () => {
+      const targets = targetsToGenerate(chosen, current);
+      if (targets.length === 0) {
+        setError("Type a model (or add one) to generate requests for.");
+        return;
+      }
+      try {
+        const n = await call("generate_requests", { datasetId: dataset.datasetId, templateVersionId: template.versionId, targets });
+        setError(null);
+        toast(`${n} requests generated`, "success");
+        reload();
+      } catch (err) {
+        setError(describeError(err));
+      }
+    });
+
+  return (
+    <Page title="Request Reviewer">
+      <p data-testid="rr-selection">
+        Dataset <strong>{dataset.name}</strong> × template <strong>{template.name}</strong> v{template.version}
+      </p>
+      <Targets providers={providers} current={current} onCurrent={setCurrent} onProvider={chooseProvider} chosen={chosen} onChosen={setChosen} />
+      <Button variant="primary" data-testid="rr-generate" disabled={busy("generate") || !current.provider} onClick={() => void generate()}>
+        Generate requests
+      </Button>
+      {error && (
+        <p className="aui-field-error" role="alert" data-testid="rr-error">
+          {error}
+        </p>
+      )}
+      <Requests datasetId={dataset.datasetId} templateVersionId={template.versionId} version={version} onChanged={reload} />
+      <Estimate datasetId={dataset.datasetId} templateVersionId={template.versionId} version={version} />
+      <Runs datasetId={dataset.datasetId} templateVersionId={template.versionId} onFinished={reload} />
+    </Page>
+  );
 }

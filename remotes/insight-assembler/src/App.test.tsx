@@ -1,0 +1,164 @@
+// The Insight Assembler against Tauri's IPC mock answering like the shell,
+// with the shell's bus installed as the shell does.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
+import type { ResponseRow } from "@augment-it/host-client";
+import InsightAssembler from "./App";
+import { response } from "./fixtures";
+import manifest from "../remote.json";
+import pkg from "../package.json";
+
+const bus = createEventBus<AugmentEvents>();
+beforeAll(() => installShellBus(bus));
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+const failed: ResponseRow = { ...response(3, 11, "openai", "a"), text: null, error_code: "provider", error_message: "rate limited" };
+const ROWS = [response(1, 10, "openai", "a"), response(2, 10, "anthropic", "b"), failed];
+
+function shell(calls: Call[], overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
+  mockIPC((cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    if (overrides[cmd]) return overrides[cmd](a);
+    switch (cmd) {
+      case "list_responses":
+        return { total: ROWS.length, items: ROWS };
+      case "tag_responses":
+        return (a.responseIds as number[]).length;
+      case "set_insight":
+        return (a as { insight: unknown }).insight;
+      case "export_responses":
+        return { path: (a.path as string | null) ?? "/data/exports/responses.csv", rows: 3 };
+      default:
+        throw { code: "internal", message: `unexpected ${cmd}` };
+    }
+  });
+}
+
+function select() {
+  act(() => {
+    bus.emit("dataset.selected", { datasetId: 7, name: "books" });
+    bus.emit("template.selected", { templateId: 2, versionId: 3, version: 1, name: "blurb" });
+  });
+}
+
+const calledWith = (calls: Call[], cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args);
+
+describe("InsightAssembler", () => {
+  it("asks for a dataset when none is selected", () => {
+    installShellBus(createEventBus<AugmentEvents>());
+    shell([]);
+    render(<InsightAssembler />);
+    expect(screen.getByText("No dataset selected")).toBeTruthy();
+    installShellBus(bus);
+  });
+
+  it("lists the responses with their records, answers and errors", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    expect(calledWith(calls, "list_responses")[0]).toEqual({
+      query: { dataset_id: 7, template_version_id: 3, target: null, tag: null, group: null, include_errors: true, offset: 0, limit: 100 },
+    });
+    const table = screen.getByTestId("ia-responses");
+    expect(table.querySelectorAll("[data-response-id]")).toHaveLength(3);
+    expect(table.querySelector('[data-response-id="1"]')?.textContent).toBe("title: Book 10");
+    expect(screen.getByText("provider: rate limited").className).toContain("aui-field-error");
+
+    fireEvent.click(screen.getByLabelText("Include errors"));
+    fireEvent.change(screen.getByLabelText("Model"), { target: { value: "anthropic/b" } });
+    await waitFor(() =>
+      expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { include_errors: false, target: { provider: "anthropic", model: "b" } } }),
+    );
+    fireEvent.change(screen.getByLabelText("Tag filter"), { target: { value: "good" } });
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { tag: "good" } }));
+    fireEvent.click(screen.getByLabelText("All versions"));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { template_version_id: null } }));
+  });
+
+  it("tags the selected responses and edits one's group and note", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    fireEvent.click(screen.getByLabelText("Select response 1"));
+    fireEvent.click(screen.getByLabelText("Select response 2"));
+    fireEvent.change(screen.getByTestId("ia-tag-input"), { target: { value: "good" } });
+    fireEvent.click(screen.getByText("Tag selected (2)"));
+    await waitFor(() => expect(calledWith(calls, "tag_responses")).toEqual([{ responseIds: [1, 2], tag: "good" }]));
+
+    fireEvent.click(screen.getAllByText("Edit")[0] as HTMLElement);
+    fireEvent.change(screen.getByLabelText("Group"), { target: { value: "classics" } });
+    fireEvent.change(screen.getByLabelText("Note"), { target: { value: "  vivid " } });
+    fireEvent.change(screen.getByLabelText("Tags (comma-separated)"), { target: { value: "good, short" } });
+    fireEvent.click(screen.getByText("Save insight"));
+    await waitFor(() =>
+      expect(calledWith(calls, "set_insight")).toEqual([{ responseId: 1, insight: { tags: ["good", "short"], group: "classics", note: "vivid" } }]),
+    );
+  });
+
+  it("compares the models side by side per record", async () => {
+    shell([]);
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    fireEvent.click(screen.getByTestId("ia-compare"));
+    const table = await screen.findByRole("table", { name: "Compare models" });
+    expect(table.querySelectorAll("[data-record-id]")).toHaveLength(2);
+    const headers = [...table.querySelectorAll("[role=columnheader]")].map((h) => h.textContent);
+    expect(headers).toEqual(["Record", "anthropic/b", "openai/a"]);
+  });
+
+  it("reloads when a run of this dataset finishes", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    const before = calledWith(calls, "list_responses").length;
+    act(() => bus.emit("run.finished", { runId: 1, datasetId: 8, answered: 1, failed: 0, status: "completed" }));
+    act(() => bus.emit("run.finished", { runId: 2, datasetId: 7, answered: 1, failed: 0, status: "completed" }));
+    await waitFor(() => expect(calledWith(calls, "list_responses").length).toBe(before + 1));
+  });
+
+  it("exports with the table's filters and shows where", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    fireEvent.change(screen.getByTestId("ia-export-format"), { target: { value: "markdown" } });
+    fireEvent.change(screen.getByTestId("ia-export-path"), { target: { value: "/tmp/out.md" } });
+    fireEvent.click(screen.getByTestId("ia-export"));
+    const result = await screen.findByTestId("ia-export-result");
+    expect(result.textContent).toBe("Exported 3 responses to /tmp/out.md");
+    expect(result.getAttribute("data-path")).toBe("/tmp/out.md");
+    expect(calledWith(calls, "export_responses")[0]).toMatchObject({ format: "markdown", path: "/tmp/out.md", query: { dataset_id: 7, offset: 0 } });
+  });
+
+  it("shows why an export failed", async () => {
+    shell([], { export_responses: () => { throw { code: "invalidInput", message: "/tmp/out.csv already exists: choose another name" }; } });
+    select();
+    render(<InsightAssembler />);
+    fireEvent.click(await screen.findByTestId("ia-export"));
+    expect((await screen.findByTestId("ia-export-error")).textContent).toContain("choose another name");
+    expect((screen.getByTestId("ia-export") as HTMLButtonElement).disabled).toBe(false);
+  });
+});
+
+describe("remote.json", () => {
+  it("matches package.json", () => {
+    expect(manifest.version).toBe(pkg.version);
+    expect(manifest.name).toBe("insight-assembler");
+  });
+});

@@ -1,0 +1,38 @@
+// The same page of responses regrouped by record: one row per record, one
+// column per model present on the page, so the answers sit side by side.
+import { DataTable, type Column } from "@augment-it/ui-kit";
+import type { ResponseRow } from "@augment-it/host-client";
+import { answerText, compareByRecord, modelsOf, recordSummary, type ComparedRecord } from "./logic";
+
+export function CompareTable({ rows }: { rows: ResponseRow[] }) {
+  const models = modelsOf(rows);
+  const columns: Column<ComparedRecord>[] = [
+    {
+      key: "record",
+      header: "Record",
+      width: "1.5fr",
+      render: (c) => (
+        <span data-record-id={c.recordId} title={recordSummary(c.record)}>
+          {recordSummary(c.record)}
+        </span>
+      ),
+    },
+    ...models.map(
+      (model): Column<ComparedRecord> => ({
+        key: `model-${model}`,
+        header: model,
+        width: "2fr",
+        render: (c) => {
+          const answer = c.answers[model];
+          if (!answer) return <span className="aui-muted">no answer</span>;
+          return (
+            <span data-response-id={answer.response_id} className={answer.text === null ? "aui-field-error" : undefined} title={answerText(answer)}>
+              {answerText(answer)}
+            </span>
+          );
+        },
+      }),
+    ),
+  ];
+  return <DataTable label="Compare models" columns={columns} rows={compareByRecord(rows)} rowKey={(c) => String(c.recordId)} />;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import type { ResponseRow } from "@augment-it/host-client";
+import { answerText, compareByRecord, modelOptions, parseModelKey, parseTags, recordSummary, responseQuery } from "./logic";
+import { response } from "./fixtures";
+
+describe("logic", () => {
+  it("builds the query from the filters", () => {
+    const filters = { datasetId: 7, templateVersionId: null, model: "openai/org/model-1", tag: " good ", group: "", includeErrors: false };
+    expect(responseQuery(filters, 100)).toEqual({
+      dataset_id: 7,
+      template_version_id: null,
+      target: { provider: "openai", model: "org/model-1" },
+      tag: "good",
+      group: null,
+      include_errors: false,
+      offset: 100,
+      limit: 100,
+    });
+    expect(parseModelKey("all")).toBeNull();
+  });
+
+  it("summarises a record and parses tags", () => {
+    expect(recordSummary({ title: "Dune", year: 1965, extra: null })).toBe("title: Dune; year: 1965; extra: ");
+    expect(parseTags("a, b ,, a")).toEqual(["a", "b"]);
+  });
+
+  it("groups answers by record for comparison", () => {
+    const rows: ResponseRow[] = [response(1, 10, "openai", "a"), response(2, 10, "anthropic", "b"), response(3, 11, "openai", "a")];
+    const compared = compareByRecord(rows);
+    expect(compared.map((c) => c.recordId)).toEqual([10, 11]);
+    expect(Object.keys(compared[0]?.answers ?? {})).toEqual(["openai/a", "anthropic/b"]);
+    expect(modelOptions(rows, "other/x")).toEqual(["anthropic/b", "openai/a", "other/x"]);
+  });
+
+  it("shows an error instead of a missing answer", () => {
+    expect(answerText({ ...response(1, 10, "openai", "a"), text: null, error_code: "provider", error_message: "rate limited" })).toBe("provider: rate limited");
+  });
+});

@@ -1,0 +1,96 @@
+// Pure rules of the Insight Assembler: the query the filters make, a record
+// in one line, the models on a page, and the rows of the model comparison.
+import { HostError, type Json, type ModelTarget, type ResponseQuery, type ResponseRow } from "@augment-it/host-client";
+
+export const PAGE_SIZE = 100;
+export const ALL = "all";
+
+export interface Filters {
+  datasetId: number;
+  /** null: every template version. */
+  templateVersionId: number | null;
+  /** "provider/model" or ALL. */
+  model: string;
+  tag: string;
+  group: string;
+  includeErrors: boolean;
+}
+
+export function modelKey(target: ModelTarget): string {
+  return `${target.provider}/${target.model}`;
+}
+
+/** "provider/model" back into a target; the model part may itself hold slashes. */
+export function parseModelKey(key: string): ModelTarget | null {
+  const slash = key.indexOf("/");
+  if (key === ALL || slash <= 0) return null;
+  return { provider: key.slice(0, slash), model: key.slice(slash + 1) };
+}
+
+export function responseQuery(filters: Filters, offset: number): ResponseQuery {
+  return {
+    dataset_id: filters.datasetId,
+    template_version_id: filters.templateVersionId,
+    target: parseModelKey(filters.model),
+    tag: filters.tag.trim() || null,
+    group: filters.group.trim() || null,
+    include_errors: filters.includeErrors,
+    offset,
+    limit: PAGE_SIZE,
+  };
+}
+
+function cellText(value: Json): string {
+  if (value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** "key: value; key: value" for a record's fields. */
+export function recordSummary(record: Record<string, Json>): string {
+  return Object.entries(record)
+    .map(([key, value]) => `${key}: ${cellText(value)}`)
+    .join("; ");
+}
+
+/** The distinct provider/model pairs among the rows, sorted. */
+export function modelsOf(rows: ResponseRow[]): string[] {
+  return [...new Set(rows.map(modelKey))].sort();
+}
+
+/** Adds the current choice so a filtered page still offers it. */
+export function modelOptions(rows: ResponseRow[], current: string): string[] {
+  const models = modelsOf(rows);
+  return current !== ALL && !models.includes(current) ? [...models, current].sort() : models;
+}
+
+export interface ComparedRecord {
+  recordId: number;
+  record: Record<string, Json>;
+  /** provider/model → that model's answer (or error) for the record. */
+  answers: Record<string, ResponseRow>;
+}
+
+/** One row per record, its answers side by side, in the order records first appear. */
+export function compareByRecord(rows: ResponseRow[]): ComparedRecord[] {
+  const byRecord = new Map<number, ComparedRecord>();
+  for (const row of rows) {
+    let entry = byRecord.get(row.record_id);
+    if (!entry) byRecord.set(row.record_id, (entry = { recordId: row.record_id, record: row.record, answers: {} }));
+    entry.answers[modelKey(row)] ??= row;
+  }
+  return [...byRecord.values()];
+}
+
+/** "a, b ,, c" → ["a", "b", "c"]. */
+export function parseTags(text: string): string[] {
+  return [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
+}
+
+export function answerText(row: ResponseRow): string {
+  return row.text ?? `${row.error_code ?? "error"}: ${row.error_message ?? "no answer"}`;
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof HostError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}

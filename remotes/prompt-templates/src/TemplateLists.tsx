@@ -1,0 +1,75 @@
+// The saved templates and the versions of the selected one.
+import { Badge, Button, EmptyState } from "@augment-it/ui-kit";
+import type { Template, TemplateVersion } from "@augment-it/host-client";
+
+export function TemplateList({ templates, selectedId, busy, onSelect, onNew }: {
+  templates: Template[];
+  selectedId: number | null;
+  busy: boolean;
+  onSelect: (template: Template) => void;
+  onNew: () => void;
+}) {
+  return (
+    <section aria-label="Templates">
+      <h2>Templates</h2>
+      <Button data-testid="pt-new" disabled={busy || selectedId === null} onClick={onNew}>
+        New template
+      </Button>
+      {templates.length === 0 ? (
+        <div data-testid="pt-templates">
+          <EmptyState title="No templates yet" hint="Write a body and save it to create the first one." />
+        </div>
+      ) : (
+        <ul className="pt-templates" data-testid="pt-templates">
+          {templates.map((t) => (
+            // A click anywhere on the item selects it; the button inside is for the keyboard and bubbles here.
+            <li key={t.id} data-template-id={t.id} data-selected={t.id === selectedId ? "true" : "false"} onClick={() => !busy && onSelect(t)}>
+              <button type="button" className="aui-button" data-variant={t.id === selectedId ? "primary" : "default"} disabled={busy}>
+                {t.name} <Badge tone="neutral">v{t.current.version}</Badge>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function VersionList({ versions, currentId, shownId, busy, onShow, onMakeCurrent }: {
+  versions: TemplateVersion[];
+  currentId: number;
+  shownId: number | null;
+  busy: boolean;
+  onShow: (version: TemplateVersion) => void;
+  onMakeCurrent: (version: TemplateVersion) => void;
+}) {
+  return (
+    <section aria-label="Versions">
+      <h3>Versions</h3>
+      <ul className="pt-versions" data-testid="pt-versions">
+        {versions.map((v) => (
+          <li key={v.id} data-version-id={v.id} data-current={v.id === currentId ? "true" : "false"} onClick={() => !busy && onShow(v)}>
+            <button type="button" className="aui-button" data-variant={v.id === shownId ? "primary" : "default"} disabled={busy}>
+              Version {v.version}
+            </button>{" "}
+            {v.id === currentId ? (
+              <Badge tone="success">current</Badge>
+            ) : (
+              <Button
+                data-action="make-current"
+                disabled={busy}
+                onClick={(e) => {
+                  // Making a version current is not also a click on the item (which would load its body twice).
+                  e.stopPropagation();
+                  onMakeCurrent(v);
+                }}
+              >
+                Make current
+              </Button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

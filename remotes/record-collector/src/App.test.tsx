@@ -1,0 +1,243 @@
+// The Record Collector against Tauri's IPC mock answering like the shell, with
+// the shell's bus installed as the shell does.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
+import type { Dataset, RecordRow } from "@augment-it/host-client";
+import { Toaster } from "@augment-it/ui-kit";
+import RecordCollector from "./App";
+
+const bus = createEventBus<AugmentEvents>();
+const selections: AugmentEvents["dataset.selected"][] = [];
+beforeAll(() => {
+  installShellBus(bus);
+  bus.on("dataset.selected", (p) => selections.push(p));
+});
+afterEach(() => {
+  clearMocks();
+  selections.length = 0;
+  bus.emit("dataset.selected", { datasetId: -1, name: "" });
+});
+
+const people: Dataset = {
+  id: 7,
+  name: "people",
+  format: "csv",
+  columns: [
+    { name: "name", type: "string" },
+    { name: "age", type: "integer" },
+  ],
+  row_count: 250,
+  created_at: 0,
+};
+
+function record(i: number): RecordRow {
+  return { id: 1000 + i, position: i, fields: { name: `person ${i}`, age: 20 + i } };
+}
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+function shell(overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
+  const calls: Call[] = [];
+  let datasets: Dataset[] = [people];
+  mockIPC((cmd, payload) => {
+    const args = (payload ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args });
+    const override = overrides[cmd];
+    if (override) return override(args);
+    if (cmd === "list_datasets") return datasets;
+    if (cmd === "delete_dataset") {
+      datasets = datasets.filter((d) => d.id !== args.datasetId);
+      return null;
+    }
+    if (cmd === "dataset_records") {
+      const query = args.query as { offset: number; limit: number };
+      const items = Array.from({ length: Math.max(0, Math.min(query.limit, 250 - query.offset)) }, (_, i) => record(query.offset + i));
+      return { total: 250, items };
+    }
+    if (cmd === "update_record_field") {
+      return { ...record(0), fields: { ...record(0).fields, [args.column as string]: args.value } };
+    }
+    throw { code: "internal", message: `unexpected ${cmd}` };
+  });
+  return calls;
+}
+
+const preview = {
+  parser: "in-process",
+  parserReason: "the parse service is not running",
+  format: "csv",
+  columns: ["name", "age"],
+  types: ["string", "integer"],
+  rows: [
+    ["ann", 31],
+    ["bob", 42],
+  ],
+  offset: 0,
+  totalRows: 2,
+  totalColumns: 2,
+  documentBytes: 20,
+};
+
+describe("import", () => {
+  it("sets format and name from the path and previews with types and the parser", async () => {
+    const calls = shell({ import_records: () => preview });
+    render(<RecordCollector />);
+    fireEvent.change(screen.getByTestId("rc-path"), { target: { value: "/data/staff.ndjson" } });
+    expect((screen.getByTestId("rc-format") as HTMLSelectElement).value).toBe("jsonl");
+    expect((screen.getByTestId("rc-name") as HTMLInputElement).value).toBe("staff");
+    fireEvent.change(screen.getByTestId("rc-path"), { target: { value: "/data/staff.csv" } });
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    const table = await screen.findByTestId("rc-preview-table");
+    expect(calls.find((c) => c.cmd === "import_records")?.args).toMatchObject({ path: "/data/staff.csv", format: "csv", offset: 0 });
+    expect(table.textContent).toContain("2 rows × 2 columns");
+    expect(table.textContent).toContain("age (integer)");
+    expect(await within(table).findByText("bob")).toBeTruthy();
+    expect(screen.getByTestId("rc-parser").textContent).toContain("in-process");
+    expect(screen.getByTestId("rc-parser").textContent).toContain("the parse service is not running");
+    expect(screen.getByTestId("rc-parser").getAttribute("data-parser")).toBe("in-process");
+  });
+
+  it("refuses both a path and pasted text without calling the shell", async () => {
+    const calls = shell();
+    render(<RecordCollector />);
+    fireEvent.change(screen.getByTestId("rc-path"), { target: { value: "/a.csv" } });
+    fireEvent.change(screen.getByTestId("rc-text"), { target: { value: "a,b" } });
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    expect((await screen.findByTestId("rc-error")).textContent).toContain("clear one of them");
+    expect(calls.some((c) => c.cmd === "import_records")).toBe(false);
+  });
+
+  it("shows a parse error with its line and column", async () => {
+    shell({
+      import_records: () => {
+        throw { code: "parseError", message: "line 3, column 5: unterminated quote" };
+      },
+    });
+    render(<RecordCollector />);
+    fireEvent.change(screen.getByTestId("rc-text"), { target: { value: 'a,b\n1,2\n3,"4' } });
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    const error = await screen.findByTestId("rc-error");
+    expect(error.textContent).toContain("line 3, column 5");
+    expect(error.textContent).toContain("parseError");
+    expect((screen.getByTestId("rc-preview") as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it("drops the previous parser when a later attempt fails", async () => {
+    let fail = false;
+    shell({
+      import_records: () => {
+        if (fail) throw { code: "parseError", message: "line 2, column 1: expected a value" };
+        return preview;
+      },
+    });
+    render(<RecordCollector />);
+    fireEvent.change(screen.getByTestId("rc-text"), { target: { value: "name,age\nann,3" } });
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    await waitFor(() => expect(screen.getByTestId("rc-parser").getAttribute("data-parser")).toBe("in-process"));
+    fail = true;
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    expect((await screen.findByTestId("rc-error")).textContent).toContain("line 2, column 1");
+    expect(screen.queryByTestId("rc-parser")).toBeNull();
+  });
+
+  it("saves, reloads the list, selects the new dataset and shows the parser", async () => {
+    const created: Dataset = { ...people, id: 9, name: "pasted", row_count: 2, format: "json" };
+    let listed: Dataset[] = [people];
+    const calls = shell({
+      save_dataset: () => {
+        listed = [people, created];
+        return { dataset: created, parser: "service", parserReason: null };
+      },
+      list_datasets: () => listed,
+    });
+    render(
+      <>
+        <RecordCollector />
+        <Toaster autoDismissMs={0} />
+      </>,
+    );
+    fireEvent.change(screen.getByTestId("rc-text"), { target: { value: '[{"name":"a","age":1}]' } });
+    fireEvent.change(screen.getByTestId("rc-format"), { target: { value: "json" } });
+    fireEvent.change(screen.getByTestId("rc-name"), { target: { value: "pasted" } });
+    fireEvent.click(screen.getByTestId("rc-save"));
+    await waitFor(() => expect(selections).toContainEqual({ datasetId: 9, name: "pasted" }));
+    expect(calls.find((c) => c.cmd === "save_dataset")?.args).toMatchObject({ text: '[{"name":"a","age":1}]', format: "json", name: "pasted" });
+    expect(screen.getByTestId("rc-parser").textContent).toContain("service");
+    expect(screen.getByTestId("rc-parser").getAttribute("data-parser")).toBe("service");
+    expect(await screen.findByText('Saved "pasted" with 2 rows')).toBeTruthy();
+    expect(await screen.findByText(/rows 1–100 of 250/)).toBeTruthy();
+    expect(screen.getByTestId("rc-datasets").querySelector('[data-dataset-id="9"]')?.getAttribute("data-selected")).toBe("true");
+  });
+});
+
+describe("datasets and records", () => {
+  it("selects a dataset, pages its records and filters them", async () => {
+    const calls = shell();
+    render(<RecordCollector />);
+    const item = await waitFor(() => {
+      const el = screen.getByTestId("rc-datasets").querySelector('[data-dataset-id="7"]');
+      if (!el) throw new Error("not yet");
+      return el as HTMLElement;
+    });
+    expect(item.textContent).toContain("people");
+    expect(item.textContent).toContain("csv");
+    expect(item.textContent).toContain("250 rows");
+    // A click on the item itself (not only its name) selects, as the end-to-end test clicks it.
+    fireEvent.click(item);
+    expect(selections).toContainEqual({ datasetId: 7, name: "people" });
+    expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("rc-next"));
+    expect(await screen.findByText("rows 101–200 of 250")).toBeTruthy();
+    const pages = calls.filter((c) => c.cmd === "dataset_records").map((c) => c.args.query as { offset: number; limit: number });
+    expect(pages.at(-1)).toMatchObject({ offset: 100, limit: 100 });
+    expect(pages.every((q) => q.limit <= 200)).toBe(true);
+
+    fireEvent.change(screen.getByTestId("rc-filter-column"), { target: { value: "age" } });
+    fireEvent.change(screen.getByTestId("rc-filter-op"), { target: { value: "contains" } });
+    fireEvent.change(screen.getByTestId("rc-filter-value"), { target: { value: "4" } });
+    fireEvent.click(screen.getByTestId("rc-filter-apply"));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args).toEqual({
+        datasetId: 7,
+        query: { offset: 0, limit: 100, filter: { column: "age", op: "contains", value: "4" } },
+      }),
+    );
+  });
+
+  it("edits a cell keeping numbers as numbers", async () => {
+    const calls = shell();
+    bus.emit("dataset.selected", { datasetId: 7, name: "people" });
+    render(<RecordCollector />);
+    const records = await screen.findByTestId("rc-records");
+    fireEvent.click(await within(records).findByLabelText("Edit age of row 1"));
+    fireEvent.change(screen.getByTestId("rc-edit-input"), { target: { value: "77" } });
+    fireEvent.click(screen.getByTestId("rc-edit-save"));
+    await waitFor(() => expect(within(records).getByText("77")).toBeTruthy());
+    expect(calls.find((c) => c.cmd === "update_record_field")?.args).toEqual({ recordId: 1000, column: "age", value: 77 });
+  });
+
+  it("deletes a dataset only after the confirm click", async () => {
+    const calls = shell();
+    render(<RecordCollector />);
+    await waitFor(() => expect(screen.getByTestId("rc-datasets").querySelector('[data-dataset-id="7"]')).toBeTruthy());
+    fireEvent.click(screen.getByText("Delete"));
+    expect(calls.some((c) => c.cmd === "delete_dataset")).toBe(false);
+    expect(selections.some((s) => s.datasetId === 7)).toBe(false);
+    fireEvent.click(screen.getByText("Confirm delete"));
+    await waitFor(() => expect(screen.getByText("No datasets yet")).toBeTruthy());
+    expect(calls.find((c) => c.cmd === "delete_dataset")?.args).toEqual({ datasetId: 7 });
+  });
+
+  it("shows the shell's error when the records cannot load", async () => {
+    shell({
+      dataset_records: () => {
+        throw { code: "notFound", message: "dataset 7 was deleted; pick another dataset" };
+      },
+    });
+    bus.emit("dataset.selected", { datasetId: 7, name: "people" });
+    render(<RecordCollector />);
+    expect((await screen.findByRole("alert")).textContent).toContain("dataset 7 was deleted; pick another dataset (notFound)");
+  });
+});

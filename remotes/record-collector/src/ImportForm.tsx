@@ -1,0 +1,139 @@
+// The import form: a path or pasted text, a format, a name; Preview parses one
+// page without saving, Save stores the dataset. Parse errors name line and column.
+import { useState } from "react";
+import { call, type ColumnType, type Dataset, type Format, type ImportPreview, type Json, type Parser } from "@augment-it/host-client";
+import { Button, DataTable, toast, type Column } from "@augment-it/ui-kit";
+import { cellText, chooseSource, errorText, FORMATS, formatFromPath, nameFromPath } from "./logic";
+
+const PREVIEW_ROWS = 100;
+
+type PreviewRow = { index: number; cells: Json[] };
+
+/** Which parser read the document, as the reply said; shown and exposed as `data-parser`. */
+type ParserUsed = { parser: Parser; text: string };
+
+function parserUsed(parser: Parser, reason: string | null): ParserUsed {
+  return { parser, text: `Parsed by the ${parser} parser${reason ? ` (${reason})` : ""}` };
+}
+
+function previewColumns(columns: string[], types: ColumnType[]): Column<PreviewRow>[] {
+  return columns.map((name, i) => ({
+    key: `c${i}`,
+    header: `${name} (${types[i] ?? "string"})`,
+    render: (row) => cellText(row.cells[i]),
+  }));
+}
+
+export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void }) {
+  const [path, setPath] = useState("");
+  const [text, setText] = useState("");
+  const [format, setFormat] = useState<Format>("csv");
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [preview, setPreview] = useState<ImportPreview | null>(null);
+  const [parser, setParser] = useState<ParserUsed | null>(null);
+
+  function changePath(next: string) {
+    setPath(next);
+    const detected = formatFromPath(next);
+    if (detected) setFormat(detected);
+    if (next.trim() !== "") setName(nameFromPath(next));
+  }
+
+  async function run(action: "preview" | "save") {
+    const choice = chooseSource(path, text);
+    if (!choice.ok) {
+      setError(choice.message);
+      return;
+    }
+    if (action === "save" && name.trim() === "") {
+      setError("Give the dataset a name, then save again.");
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    // A failed attempt must not leave the previous attempt's parser on show.
+    setParser(null);
+    try {
+      if (action === "preview") {
+        const result = await call("import_records", { ...choice.source, format, offset: 0, limit: PREVIEW_ROWS });
+        setPreview(result);
+        setParser(parserUsed(result.parser, result.parserReason));
+      } else {
+        const saved = await call("save_dataset", { ...choice.source, format, name: name.trim() });
+        setParser(parserUsed(saved.parser, saved.parserReason));
+        toast(`Saved "${saved.dataset.name}" with ${saved.dataset.row_count} rows`, "success");
+        onSaved(saved.dataset);
+      }
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const rows: PreviewRow[] = preview ? preview.rows.map((cells, i) => ({ index: preview.offset + i, cells })) : [];
+  return (
+    <section className="rc-import" aria-label="Import">
+      <h2>Import</h2>
+      <div className="aui-toolbar">
+        <label className="aui-field">
+          <span>File path</span>
+          <input data-testid="rc-path" value={path} placeholder="/home/me/data.csv" onChange={(e) => changePath(e.target.value)} />
+        </label>
+        <label className="aui-field">
+          <span>Format</span>
+          <select data-testid="rc-format" value={format} onChange={(e) => setFormat(e.target.value as Format)}>
+            {FORMATS.map((f) => (
+              <option key={f} value={f}>
+                {f}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="aui-field">
+          <span>Dataset name</span>
+          <input data-testid="rc-name" value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+      </div>
+      <label className="aui-field">
+        <span>Or paste a document</span>
+        <textarea data-testid="rc-text" rows={6} value={text} onChange={(e) => setText(e.target.value)} />
+      </label>
+      <div className="aui-toolbar">
+        <Button data-testid="rc-preview" disabled={busy} onClick={() => void run("preview")}>
+          Preview
+        </Button>
+        <Button data-testid="rc-save" variant="primary" disabled={busy} onClick={() => void run("save")}>
+          Save dataset
+        </Button>
+      </div>
+      {error && (
+        <div className="aui-error" role="alert" data-testid="rc-error">
+          <strong>Could not read the document</strong>
+          <p>{error}</p>
+        </div>
+      )}
+      {parser && (
+        <p className="aui-muted" data-testid="rc-parser" data-parser={parser.parser}>
+          {parser.text}
+        </p>
+      )}
+      {preview && (
+        <div data-testid="rc-preview-table">
+          <p data-testid="rc-preview-size">
+            {preview.totalRows} rows × {preview.totalColumns} columns
+          </p>
+          <DataTable
+            label="Preview"
+            columns={previewColumns(preview.columns, preview.types)}
+            rows={rows}
+            rowKey={(row) => String(row.index)}
+            height={240}
+          />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,161 @@
+// One page (100 rows) of the selected dataset's records, with a filter and
+// in-place editing of a cell. Never more than one page is fetched.
+import { useCallback, useEffect, useState } from "react";
+import { call, type Dataset, type FieldFilter, type RecordRow } from "@augment-it/host-client";
+import { Button, DataTable, EmptyState, ErrorState, type Column } from "@augment-it/ui-kit";
+import { cellText, errorText, pageLabel, typedValue } from "./logic";
+
+export const PAGE_SIZE = 100;
+
+type Editing = { recordId: number; column: string; text: string } | null;
+
+export function Records({ dataset }: { dataset: Dataset }) {
+  const [offset, setOffset] = useState(0);
+  const [filter, setFilter] = useState<FieldFilter | null>(null);
+  const [draft, setDraft] = useState<FieldFilter>({ column: dataset.columns[0]?.name ?? "", op: "equals", value: "" });
+  const [rows, setRows] = useState<RecordRow[]>([]);
+  const [total, setTotal] = useState(0);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<Editing>(null);
+  const [saving, setSaving] = useState(false);
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const page = await call("dataset_records", { datasetId: dataset.id, query: { offset, limit: PAGE_SIZE, filter } });
+      setRows(page.items);
+      setTotal(page.total);
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setLoading(false);
+    }
+  }, [dataset.id, offset, filter]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  async function saveEdit() {
+    if (!editing) return;
+    const type = dataset.columns.find((c) => c.name === editing.column)?.type;
+    setSaving(true);
+    try {
+      const updated = await call("update_record_field", {
+        recordId: editing.recordId,
+        column: editing.column,
+        value: typedValue(editing.text, type),
+      });
+      setRows((current) => current.map((r) => (r.id === updated.id ? updated : r)));
+      setEditing(null);
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  function renderCell(row: RecordRow, column: string) {
+    if (editing && editing.recordId === row.id && editing.column === column) {
+      return (
+        <span className="rc-edit">
+          <input
+            aria-label={`New value of ${column}`}
+            data-testid="rc-edit-input"
+            value={editing.text}
+            onChange={(e) => setEditing({ ...editing, text: e.target.value })}
+          />
+          <button type="button" className="aui-button" data-testid="rc-edit-save" disabled={saving} onClick={() => void saveEdit()}>
+            Save
+          </button>
+          <button type="button" className="aui-button" disabled={saving} onClick={() => setEditing(null)}>
+            Cancel
+          </button>
+        </span>
+      );
+    }
+    const text = cellText(row.fields[column]);
+    return (
+      <span className="rc-cell">
+        <button
+          type="button"
+          className="aui-button"
+          data-action="edit"
+          aria-label={`Edit ${column} of row ${row.position + 1}`}
+          onClick={() => setEditing({ recordId: row.id, column, text })}
+        >
+          Edit
+        </button>{" "}
+        <span title={text}>{text}</span>
+      </span>
+    );
+  }
+
+  const columns: Column<RecordRow>[] = [
+    { key: "#", header: "#", width: "60px", render: (row) => row.position + 1 },
+    ...dataset.columns.map((c) => ({ key: c.name, header: `${c.name} (${c.type})`, render: (row: RecordRow) => renderCell(row, c.name) })),
+  ];
+
+  function changeFilter(next: FieldFilter | null) {
+    setFilter(next);
+    setOffset(0);
+  }
+
+  return (
+    <section aria-label="Records">
+      <h2>Records of {dataset.name}</h2>
+      <div className="aui-toolbar">
+        <label className="aui-field">
+          <span>Column</span>
+          <select data-testid="rc-filter-column" value={draft.column} onChange={(e) => setDraft({ ...draft, column: e.target.value })}>
+            {dataset.columns.map((c) => (
+              <option key={c.name} value={c.name}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="aui-field">
+          <span>Match</span>
+          <select data-testid="rc-filter-op" value={draft.op} onChange={(e) => setDraft({ ...draft, op: e.target.value as FieldFilter["op"] })}>
+            <option value="equals">equals</option>
+            <option value="contains">contains</option>
+          </select>
+        </label>
+        <label className="aui-field">
+          <span>Value</span>
+          <input data-testid="rc-filter-value" value={draft.value} onChange={(e) => setDraft({ ...draft, value: e.target.value })} />
+        </label>
+        <Button data-testid="rc-filter-apply" disabled={loading || draft.column === ""} onClick={() => changeFilter({ ...draft })}>
+          Apply
+        </Button>
+        <Button data-testid="rc-filter-clear" disabled={loading || filter === null} onClick={() => changeFilter(null)}>
+          Clear
+        </Button>
+      </div>
+      {error && <ErrorState title="Could not load or change the records" detail={error} onRetry={() => void load()} />}
+      <div data-testid="rc-records">
+        <DataTable
+          label="Records"
+          columns={columns}
+          rows={rows}
+          rowKey={(row) => String(row.id)}
+          height={400}
+          empty={<EmptyState title={loading ? "Loading records…" : filter ? "No record matches the filter" : "This dataset has no records"} />}
+        />
+      </div>
+      <div className="aui-toolbar">
+        <Button data-testid="rc-prev" disabled={loading || offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
+          Prev
+        </Button>
+        <span data-testid="rc-page">{pageLabel(offset, rows.length, total)}</span>
+        <Button data-testid="rc-next" disabled={loading || offset + PAGE_SIZE >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+          Next
+        </Button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,218 @@
+// The Request Reviewer against Tauri's IPC mock answering like the shell,
+// with the shell's bus installed as the shell does.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
+import type { RequestRow, RunProgress } from "@augment-it/host-client";
+import RequestReviewer from "./App";
+import manifest from "../remote.json";
+import pkg from "../package.json";
+
+const bus = createEventBus<AugmentEvents>();
+beforeAll(() => installShellBus(bus));
+// Unmount first: the run-event listener unregisters through the mock.
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+function request(id: number, status: RequestRow["status"]): RequestRow {
+  return { id, dataset_id: 7, record_id: 100 + id, template_version_id: 3, provider: "openai", model: "gpt-4o-mini", rendered: `Describe book ${id}`, edited: null, status, answered: false };
+}
+
+const progress = (status: RunProgress["status"], answered: number): RunProgress => ({
+  run_id: 9, status, total: 2, queued: 0, in_flight: 0, answered, failed: 0, note: null,
+});
+
+function shell(calls: Call[], overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
+  let status: RequestRow["status"] = "pending";
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      if (overrides[cmd]) return overrides[cmd](a);
+      switch (cmd) {
+        case "provider_status":
+          return [{ provider: "openai", key: "fromEnvironment", envVar: "AUGMENT_OPENAI_API_KEY", defaultBaseUrl: "", settings: { defaultModel: "gpt-4o-mini" } }];
+        case "generate_requests":
+          return 2;
+        case "list_requests":
+          return { total: 2, items: [request(1, status), request(2, status)] };
+        case "set_all_request_status":
+          status = "approved";
+          return 2;
+        case "estimate_requests":
+          return [{ provider: "openai", model: "gpt-4o-mini", requests: 2, input_tokens: 20, output_tokens: 512, cost_usd: null }];
+        case "unfinished_runs":
+          return [];
+        case "start_run":
+          return progress("running", 0);
+        case "set_request_status":
+          return (a.requestIds as number[]).length;
+        case "edit_request":
+          return request(1, status);
+        default:
+          throw { code: "internal", message: `unexpected ${cmd}` };
+      }
+    },
+    { shouldMockEvents: true },
+  );
+}
+
+function select() {
+  act(() => {
+    bus.emit("dataset.selected", { datasetId: 7, name: "books" });
+    bus.emit("template.selected", { templateId: 2, versionId: 3, version: 1, name: "blurb" });
+  });
+}
+
+describe("RequestReviewer", () => {
+  it("says what to select when nothing is selected", () => {
+    const fresh = createEventBus<AugmentEvents>();
+    installShellBus(fresh);
+    shell([]);
+    render(<RequestReviewer />);
+    expect(screen.getByText("No dataset selected")).toBeTruthy();
+    installShellBus(bus);
+  });
+
+  it("generates, lists, approves all and estimates", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    const approved: AugmentEvents["requests.approved"][] = [];
+    const off = bus.on("requests.approved", (p) => approved.push(p));
+    render(<RequestReviewer />);
+    expect(screen.getByTestId("rr-selection").textContent).toContain("books × template blurb v1");
+    await waitFor(() => expect((screen.getByTestId("rr-model") as HTMLInputElement).value).toBe("gpt-4o-mini"));
+    fireEvent.click(screen.getByTestId("rr-generate"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "generate_requests")).toBe(true));
+    expect(calls.find((c) => c.cmd === "generate_requests")?.args).toEqual({ datasetId: 7, templateVersionId: 3, targets: [{ provider: "openai", model: "gpt-4o-mini" }] });
+    await screen.findByText("Describe book 1");
+    expect(calls.find((c) => c.cmd === "list_requests")?.args).toEqual({ query: { dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100 } });
+    fireEvent.click(screen.getByTestId("rr-approve-all"));
+    await waitFor(() => expect(screen.getByTestId("rr-requests").querySelector('[data-status="approved"]')).toBeTruthy());
+    expect(calls.find((c) => c.cmd === "set_all_request_status")?.args).toEqual({ datasetId: 7, templateVersionId: 3, from: "pending", to: "approved" });
+    expect(approved).toEqual([{ datasetId: 7, templateVersionId: 3, approved: 2 }]);
+    expect(screen.getByTestId("rr-estimate").textContent).toContain("openai/gpt-4o-mini");
+    expect(screen.getByTestId("rr-estimate").textContent).toContain("unknown price");
+    off();
+  });
+
+  it("generates for several models and reviews selected rows", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect((screen.getByTestId("rr-model") as HTMLInputElement).value).toBe("gpt-4o-mini"));
+    fireEvent.click(screen.getByText("Add model"));
+    fireEvent.change(screen.getByTestId("rr-model"), { target: { value: "gpt-4o" } });
+    fireEvent.click(screen.getByText("Add model"));
+    fireEvent.change(screen.getByTestId("rr-model"), { target: { value: "o1" } });
+    fireEvent.click(screen.getByText("Add model"));
+    fireEvent.click(screen.getByLabelText("Remove openai/o1"));
+    fireEvent.click(screen.getByTestId("rr-generate"));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === "generate_requests")?.args.targets).toEqual([
+        { provider: "openai", model: "gpt-4o-mini" },
+        { provider: "openai", model: "gpt-4o" },
+      ]),
+    );
+    await screen.findByText("Describe book 2");
+    fireEvent.click(screen.getByLabelText("Select request 2"));
+    fireEvent.click(screen.getByText("Reject selected (1)"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "set_request_status")?.args).toEqual({ requestIds: [2], status: "rejected" }));
+    fireEvent.change(screen.getByLabelText("Status"), { target: { value: "pending" } });
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_requests").at(-1)?.args).toMatchObject({ query: { status: "pending", offset: 0 } }));
+  });
+
+  it("shows a missing-fields error", async () => {
+    shell([], { generate_requests: () => { throw { code: "missingFields", message: "the dataset has no column publisher" }; } });
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect((screen.getByTestId("rr-model") as HTMLInputElement).value).toBe("gpt-4o-mini"));
+    fireEvent.click(screen.getByTestId("rr-generate"));
+    expect((await screen.findByTestId("rr-error")).textContent).toBe("the dataset has no column publisher");
+  });
+
+  it("edits a request and reverts it", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<RequestReviewer />);
+    await screen.findByText("Describe book 1");
+    fireEvent.click(screen.getAllByText("Edit")[0] as HTMLElement);
+    fireEvent.change(screen.getByLabelText("Edit request 1"), { target: { value: "Shorter" } });
+    fireEvent.click(screen.getByText("Save"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "edit_request")?.args).toEqual({ requestId: 1, text: "Shorter" }));
+    fireEvent.click(screen.getAllByText("Edit")[0] as HTMLElement);
+    fireEvent.click(screen.getByText("Revert"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "edit_request")[1]?.args).toEqual({ requestId: 1, text: null }));
+  });
+
+  it("runs, follows the run's events and announces the end", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    const events: string[] = [];
+    const offs = [bus.on("run.started", () => events.push("started")), bus.on("run.finished", (p) => events.push(`finished ${p.status} ${p.answered}`))];
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
+    fireEvent.click(screen.getByTestId("rr-run"));
+    const status = await screen.findByTestId("rr-run-status");
+    expect(status.getAttribute("data-status")).toBe("running");
+    expect(screen.getByTestId("rr-cancel")).toBeTruthy();
+    await act(() => emit("run-event", { kind: "progress", runId: 9, progress: progress("running", 1) }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-status").textContent).toContain("answered 1 of 2, failed 0"));
+    await act(() => emit("run-event", { kind: "failed", runId: 9, requestId: 2, code: "rate_limited", message: "openai is rate limiting requests" }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-status").textContent).toContain("Last failure: request 2: openai is rate limiting"));
+    await act(() => emit("run-event", { kind: "finished", runId: 9, progress: progress("completed", 2) }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-status").getAttribute("data-status")).toBe("completed"));
+    expect(events).toEqual(["started", "finished completed 2"]);
+    offs.forEach((off) => off());
+  });
+
+  it("says to check the connection when the provider is offline", async () => {
+    shell([], { start_run: () => { throw { code: "offline", message: "the provider did not answer" }; } });
+    select();
+    render(<RequestReviewer />);
+    fireEvent.click(await screen.findByTestId("rr-run"));
+    expect((await screen.findByTestId("rr-run-error")).textContent).toContain("check your connection or the provider's base URL in Settings → Keys");
+  });
+
+  it("resumes an unfinished run", async () => {
+    const calls: Call[] = [];
+    shell(calls, { unfinished_runs: () => [progress("paused", 1)], resume_run: () => progress("running", 1) });
+    select();
+    render(<RequestReviewer />);
+    fireEvent.click(await screen.findByTestId("rr-resume-9"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "resume_run")?.args).toEqual({ runId: 9 }));
+    expect((await screen.findByTestId("rr-run-status")).getAttribute("data-status")).toBe("running");
+  });
+});
+
+describe("remote.json", () => {
+  it("matches package.json", () => {
+    expect(manifest.version).toBe(pkg.version);
+    expect(manifest.name).toBe("request-reviewer");
+  });
+});
+
+describe("RequestReviewer without the provider list", () => {
+  it("lets the provider be typed and says why", async () => {
+    const calls: Call[] = [];
+    shell(calls, { provider_status: () => { throw { code: "keychain", message: "the keychain is locked" }; } });
+    select();
+    render(<RequestReviewer />);
+    expect((await screen.findByTestId("rr-error")).textContent).toContain("the keychain is locked");
+    expect((screen.getByTestId("rr-generate") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(screen.getByTestId("rr-provider"), { target: { value: "openai" } });
+    fireEvent.change(screen.getByTestId("rr-model"), { target: { value: "m1" } });
+    fireEvent.click(screen.getByTestId("rr-generate"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "generate_requests")?.args).toMatchObject({ targets: [{ provider: "openai", model: "m1" }] }));
+  });
+});

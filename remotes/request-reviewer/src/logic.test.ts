@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { HostError, type ProviderView } from "@augment-it/host-client";
+import { defaultModelOf, describeError, formatCost, initialProvider, parseOutputTokens, progressFraction, progressText, targetsToGenerate } from "./logic";
+
+const provider = (name: string, key: ProviderView["key"], defaultModel?: string): ProviderView => ({
+  provider: name,
+  key,
+  envVar: "X",
+  defaultBaseUrl: "http://x",
+  settings: { defaultModel },
+});
+
+describe("logic", () => {
+  it("preselects the first provider with a key and its default model", () => {
+    const list = [provider("anthropic", "notSet"), provider("openai", "fromEnvironment", "gpt-4o-mini")];
+    expect(initialProvider(list)?.provider).toBe("openai");
+    expect(defaultModelOf(list[1])).toBe("gpt-4o-mini");
+    expect(defaultModelOf(list[0])).toBe("");
+  });
+
+  it("adds the typed target to the chosen ones once", () => {
+    const chosen = [{ provider: "openai", model: "a" }];
+    expect(targetsToGenerate(chosen, { provider: "openai", model: " a " })).toEqual(chosen);
+    expect(targetsToGenerate(chosen, { provider: "openai", model: "b" })).toHaveLength(2);
+    expect(targetsToGenerate([], { provider: "openai", model: "" })).toEqual([]);
+  });
+
+  it("reads progress and cost", () => {
+    const p = { run_id: 1, status: "running" as const, total: 4, queued: 1, in_flight: 1, answered: 1, failed: 1, note: "rate limited" };
+    expect(progressText(p)).toBe("answered 1 of 4, failed 1 (rate limited)");
+    expect(progressFraction(p)).toBe(0.5);
+    expect(formatCost(null)).toBe("unknown price");
+    expect(formatCost(1.5)).toBe("$1.5000");
+  });
+
+  it("accepts only whole output-token counts", () => {
+    expect(parseOutputTokens(" 256 ")).toBe(256);
+    expect(parseOutputTokens("0")).toBe(0);
+    expect(parseOutputTokens("-1")).toBeNull();
+    expect(parseOutputTokens("2.5")).toBeNull();
+    expect(parseOutputTokens("")).toBeNull();
+  });
+
+  it("says what to do about offline and missing keys", () => {
+    expect(describeError(new HostError("start_run", { code: "offline", message: "no answer" }))).toContain("Settings → Keys");
+    expect(describeError(new HostError("start_run", { code: "provider", message: "no API key for openai" }))).toContain("set the provider's API key");
+    expect(describeError(new HostError("start_run", { code: "no_key", message: "openai has none" }))).toContain("Settings → Keys");
+    expect(describeError(new HostError("x", { code: "missingFields", message: "record 3 lacks publisher" }))).toBe("record 3 lacks publisher");
+  });
+});

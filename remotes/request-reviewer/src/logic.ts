@@ -1,0 +1,78 @@
+// Pure rules of the Request Reviewer: which targets to generate for, what a
+// run's progress reads as, and what to tell the user about a failed command.
+import { HostError, type ModelTarget, type ProviderView, type RunProgress } from "@augment-it/host-client";
+
+export const PAGE_SIZE = 100;
+
+/** The model a provider starts with: its saved default, else nothing (the user must type one). */
+export function defaultModelOf(provider: ProviderView | undefined): string {
+  return provider?.settings.defaultModel?.trim() ?? "";
+}
+
+/** Whether the provider can be called: a key in the keychain or in its environment variable. */
+export function keyIsSet(provider: ProviderView): boolean {
+  return provider.key !== "notSet";
+}
+
+/** The provider to preselect: the first with a key, else the first. */
+export function initialProvider(providers: ProviderView[]): ProviderView | undefined {
+  return providers.find(keyIsSet) ?? providers[0];
+}
+
+export function sameTarget(a: ModelTarget, b: ModelTarget): boolean {
+  return a.provider === b.provider && a.model === b.model;
+}
+
+/** The chosen targets plus the one being edited (when it has a model), each once. */
+export function targetsToGenerate(chosen: ModelTarget[], current: ModelTarget): ModelTarget[] {
+  const all = current.model.trim() ? [...chosen, { provider: current.provider, model: current.model.trim() }] : chosen;
+  return all.filter((target, index) => all.findIndex((other) => sameTarget(other, target)) === index);
+}
+
+export function targetLabel(target: ModelTarget): string {
+  return `${target.provider}/${target.model}`;
+}
+
+/** "answered A of T, failed F", plus the run's note when it has one. */
+export function progressText(progress: RunProgress): string {
+  const base = `answered ${progress.answered} of ${progress.total}, failed ${progress.failed}`;
+  return progress.note ? `${base} (${progress.note})` : base;
+}
+
+/** Share of the run that is done (answered or failed), 0 to 1. */
+export function progressFraction(progress: RunProgress): number {
+  if (progress.total <= 0) return 0;
+  return Math.min(1, (progress.answered + progress.failed) / progress.total);
+}
+
+/** The output-tokens field as a whole number of at least 0, else null (the field says what to type). */
+export function parseOutputTokens(text: string): number | null {
+  const trimmed = text.trim();
+  return /^\d+$/.test(trimmed) ? Number.parseInt(trimmed, 10) : null;
+}
+
+export function formatCost(cost: number | null): string {
+  if (cost === null) return "unknown price";
+  return `$${cost < 0.01 && cost > 0 ? cost.toFixed(6) : cost.toFixed(4)}`;
+}
+
+// The shell's codes are camelCase; the provider crate's own are snake_case.
+const OFFLINE_CODES = new Set(["offline", "unreachable", "timeout"]);
+const NO_KEY_CODES = new Set(["nokey", "missingkey", "keynotset"]);
+
+function normalizedCode(code: string): string {
+  return code.replace(/_/g, "").toLowerCase();
+}
+
+/** A failed command in words the user can act on. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof HostError)) return err instanceof Error ? err.message : String(err);
+  const code = normalizedCode(err.code);
+  if (OFFLINE_CODES.has(code)) {
+    return `${err.message}: check your connection or the provider's base URL in Settings → Keys.`;
+  }
+  if (NO_KEY_CODES.has(code) || /\bno (api )?key\b|\bkey\b.*\bnot set\b/i.test(err.message)) {
+    return `${err.message}: set the provider's API key in Settings → Keys.`;
+  }
+  return err.message;
+}
