@@ -140,15 +140,15 @@ impl Drop for PanelStack {
     }
 }
 
-/// Previews a YAML document in the Record Collector and waits until it says
+/// Previews a JSON document in the Record Collector and waits until it says
 /// `parser` read it; returns the preview table's text.
-async fn import_yaml_preview(app: &Client, parser: &str) -> String {
+async fn import_json_preview(app: &Client, parser: &str) -> String {
     const RC: &str = r#"section[data-remote="record-collector"][data-state="loaded"]"#;
     wait_for(app, r#"[data-testid="open-workspace"]"#).await.click().await.unwrap();
     let text = wait_for(app, &format!(r#"{RC} [data-testid="rc-text"]"#)).await;
     text.clear().await.unwrap();
-    text.send_keys("- name: ada\n  year: 1815\n- name: grace\n  year: 1906\n").await.unwrap();
-    wait_for(app, &format!(r#"{RC} [data-testid="rc-format"]"#)).await.select_by_value("yaml").await.unwrap();
+    text.send_keys(r#"[{"name": "ada", "year": 1815}, {"name": "grace", "year": 1906}]"#).await.unwrap();
+    wait_for(app, &format!(r#"{RC} [data-testid="rc-format"]"#)).await.select_by_value("json").await.unwrap();
     wait_for(app, &format!(r#"{RC} [data-testid="rc-preview"]:not([disabled])"#)).await.click().await.unwrap();
     wait_for(app, &format!(r#"{RC} [data-testid="rc-parser"][data-parser="{parser}"]"#)).await;
     wait_for_content(app, &format!(r#"{RC} [data-testid="rc-preview-table"]"#), "grace").await
@@ -194,12 +194,12 @@ async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
     }
     screenshot(&app, "stack-1-healthy").await;
 
-    let preview = import_yaml_preview(&app, "service").await;
+    let preview = import_json_preview(&app, "service").await;
     assert!(preview.contains("ada"), "the service parsed the records: {preview}");
     screenshot(&app, "stack-2-import-through-service").await;
     wait_for(&app, r#"[data-testid="open-stack"]"#).await.click().await.unwrap();
 
-    app.find(Locator::Css(r#"tr[data-service="parsers"] button.logs"#)).await.unwrap().click().await.unwrap();
+    wait_for(&app, r#"tr[data-service="parsers"] button.logs"#).await.click().await.unwrap();
     let logs = wait_for_text(&app, r#"[data-testid="stack-logs"]"#, "listening").await;
     assert!(logs.lines().count() >= 1, "{logs}");
     screenshot(&app, "stack-3-logs").await;
@@ -207,7 +207,7 @@ async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
     app.find(Locator::Css(r#"[data-testid="stack-stop"]"#)).await.unwrap().click().await.unwrap();
     wait_long(&app, r#"[data-testid="stack-summary"][data-stopped="true"]"#).await;
     screenshot(&app, "stack-4-stopped").await;
-    import_yaml_preview(&app, "in-process").await;
+    import_json_preview(&app, "in-process").await;
     app.close().await.unwrap();
     assert_eq!(stack.labelled().await, Vec::<String>::new(), "Stop removed everything with the stack's label");
 }
