@@ -63,6 +63,8 @@ fn rebuild_with_version(name: &str, version: &str, marker: &str) -> tempfile::Te
     let source = workspace.join("remotes").join(name);
     let scratch = workspace.join("target/remote-rebuilds");
     std::fs::create_dir_all(&scratch).unwrap();
+    // Every remote's vite.config.ts builds with the shared ../vite.remote.ts.
+    std::fs::copy(workspace.join("remotes/vite.remote.ts"), scratch.join("vite.remote.ts")).unwrap();
     let copy = tempfile::tempdir_in(&scratch).unwrap();
     for file in ["package.json", "vite.config.ts", "tsconfig.json"] {
         std::fs::copy(source.join(file), copy.path().join(file)).unwrap();

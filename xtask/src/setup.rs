@@ -123,8 +123,8 @@ pub fn build_shell_ui(root: &Path) -> Result<()> {
 /// Builds every remote under `remotes/` (each folder with a `package.json`,
 /// the shared modules under `remotes/shared/` excluded: the shell bundles
 /// those) into its `dist/`, skipping a remote whose `dist/remote.json` is
-/// newer than its sources, the shared modules and the lockfile. Returns the
-/// built `dist/` folders, ready for `augment publish`.
+/// newer than its sources, the shared modules, `remotes/vite.remote.ts` and
+/// the lockfile. Returns the built `dist/` folders, ready for `augment publish`.
 pub fn build_remotes(root: &Path) -> Result<Vec<PathBuf>> {
     let mut dists = Vec::new();
     for dir in remote_projects(root)? {
@@ -168,7 +168,8 @@ fn remote_projects(root: &Path) -> Result<Vec<PathBuf>> {
 
 fn remote_sources(root: &Path, dir: &Path) -> Vec<PathBuf> {
     let own = ["src", "remote.json", "package.json", "vite.config.ts", "tsconfig.json"].map(|p| dir.join(p));
-    own.into_iter().chain([root.join("remotes/shared"), root.join("package-lock.json")]).collect()
+    let common = [root.join("remotes/shared"), root.join("remotes/vite.remote.ts"), root.join("package-lock.json")];
+    own.into_iter().chain(common).collect()
 }
 
 /// `built` is missing or older than the newest file under `sources`
