@@ -38,6 +38,14 @@ pub enum ErrorCode {
     ParseError,
     /// The shell is still starting.
     NotReady,
+    /// The dataset, record, template or request asked for does not exist (any more).
+    NotFound,
+    /// A template uses fields the dataset does not have; the message names them.
+    MissingFields,
+    /// A template does not parse or render; the message says where.
+    InvalidTemplate,
+    /// The local database or an export file failed.
+    Data,
     Internal,
 }
 

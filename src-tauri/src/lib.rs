@@ -39,6 +39,9 @@ pub struct Launch {
     /// Where settings.json is kept [default: the app's config dir].
     #[arg(long, env = "AUGMENT_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
+    /// Where the local database (datasets, templates, runs) and exports live [default: the app's data dir].
+    #[arg(long, env = "AUGMENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// A registry to use first, before the ones in the settings (not saved).
     #[arg(long, env = "AUGMENT_REGISTRY")]
     pub registry: Option<String>,
@@ -116,6 +119,11 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             start_dev_watch(app, &dev)?;
             tracing::info!(cache = %cache_dir.display(), config = %config_dir.display(), "shell started");
             app.manage(state);
+            let data_dir = match &launch.data_dir {
+                Some(dir) => dir.clone(),
+                None => app.path().app_data_dir()?,
+            };
+            app.manage(commands::data::DataState::open(&data_dir)?);
             let stack = commands::stack::StackConfig::new(
                 launch.docker_host.clone(),
                 launch.stack_definition.clone(),
@@ -183,6 +191,29 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
             commands::keys::test_api_key,
             commands::keys::provider_models,
             commands::keys::save_provider_settings,
+            commands::data::save_dataset,
+            commands::data::list_datasets,
+            commands::data::delete_dataset,
+            commands::data::dataset_records,
+            commands::data::update_record_field,
+            commands::data::list_templates,
+            commands::data::create_template,
+            commands::data::add_template_version,
+            commands::data::set_current_template_version,
+            commands::data::template_versions,
+            commands::data::check_template,
+            commands::data::preview_template,
+            commands::data::generate_requests,
+            commands::data::list_requests,
+            commands::data::set_request_status,
+            commands::data::set_all_request_status,
+            commands::data::edit_request,
+            commands::data::estimate_requests,
+            commands::data::list_responses,
+            commands::data::set_insight,
+            commands::data::tag_responses,
+            commands::data::export_responses,
+            commands::data::usage_metrics,
         ])
         .register_asynchronous_uri_scheme_protocol(scheme::SCHEME, |ctx, request, responder| {
             let Some(state) = ctx.app_handle().try_state::<ShellState>() else {

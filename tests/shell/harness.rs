@@ -176,6 +176,8 @@ pub fn app_args(sandbox: &Sandbox, registry: &str) -> Vec<String> {
         sandbox.cache().display().to_string(),
         "--config-dir".into(),
         sandbox.path().join("config").display().to_string(),
+        "--data-dir".into(),
+        sandbox.path().join("data").display().to_string(),
         "--registry".into(),
         registry.into(),
         "--trust".into(),

@@ -79,6 +79,8 @@ impl PanelStack {
             sandbox.cache().display().to_string(),
             "--config-dir".into(),
             sandbox.path().join("config").display().to_string(),
+            "--data-dir".into(),
+            sandbox.path().join("data").display().to_string(),
             "--docker-host".into(),
             self.host.clone(),
             "--stack-definition".into(),

@@ -43,6 +43,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
+use serde::Serialize;
 
 pub use datasets::{Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow};
 pub use error::Error;
@@ -100,6 +101,45 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         schema::migrations().to_latest(&mut conn)?;
         Ok(Store { conn })
+    }
+}
+
+/// Counts over the whole database, for the Admin Dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub datasets: u64,
+    pub records: u64,
+    pub templates: u64,
+    pub requests: u64,
+    pub approved_requests: u64,
+    pub runs: u64,
+    /// Answers and failures stored for requests.
+    pub responses: u64,
+    pub failed_responses: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Store {
+    /// How much is stored: datasets, records, templates, requests, runs, responses and tokens used.
+    pub fn usage(&self) -> Result<Usage, Error> {
+        let count = |sql: &str| -> Result<u64, Error> {
+            let n: i64 = self.conn.query_row(sql, [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok(Usage {
+            datasets: count("SELECT count(*) FROM datasets")?,
+            records: count("SELECT count(*) FROM records")?,
+            templates: count("SELECT count(*) FROM templates")?,
+            requests: count("SELECT count(*) FROM requests")?,
+            approved_requests: count("SELECT count(*) FROM requests WHERE status = 'approved'")?,
+            runs: count("SELECT count(*) FROM runs")?,
+            responses: count("SELECT count(*) FROM responses")?,
+            failed_responses: count("SELECT count(*) FROM responses WHERE error_code IS NOT NULL")?,
+            input_tokens: count("SELECT coalesce(sum(input_tokens), 0) FROM responses")?,
+            output_tokens: count("SELECT coalesce(sum(output_tokens), 0) FROM responses")?,
+        })
     }
 }
 

@@ -162,15 +162,32 @@ impl Store {
     /// Renders a template version against one record, as a live preview.
     pub fn preview(&self, version_id: i64, record_id: i64) -> Result<String, Error> {
         let version = self.template_version(version_id)?;
+        self.preview_body(&version.body, record_id)
+    }
+
+    /// Lists the variables of `body` (saved or still being edited) that
+    /// `dataset_id` has no column for. A body that does not parse is an error.
+    pub fn check_body(&self, body: &str, dataset_id: i64) -> Result<TemplateCheck, Error> {
+        check_body(body)?;
+        let dataset = self.dataset(dataset_id)?;
+        let missing_fields = missing_fields(body, &dataset)?;
+        let warning =
+            (!missing_fields.is_empty()).then(|| Error::MissingFields { fields: missing_fields.clone() }.to_string());
+        Ok(TemplateCheck { template_version_id: 0, dataset_id, missing_fields, warning })
+    }
+
+    /// Renders `body` (saved or still being edited) against one record.
+    pub fn preview_body(&self, body: &str, record_id: i64) -> Result<String, Error> {
+        check_body(body)?;
         let record = self.record(record_id)?;
         let dataset_id: i64 =
             self.conn.query_row("SELECT dataset_id FROM records WHERE id = ?1", [record_id], |r| r.get(0))?;
         let dataset = self.dataset(dataset_id)?;
-        let missing = missing_fields(&version.body, &dataset)?;
+        let missing = missing_fields(body, &dataset)?;
         if !missing.is_empty() {
             return Err(Error::MissingFields { fields: missing });
         }
-        Renderer::new().render(&version.body, record_id, &record.fields)
+        Renderer::new().render(body, record_id, &record.fields)
     }
 }
 

@@ -225,6 +225,8 @@ pub fn app(state: AppState) -> Router {
 /// standard output (scripts and tests read the port from it), and serves
 /// until SIGTERM or ctrl-c, finishing in-flight requests.
 pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError> {
+    // Before "listening" is printed: whoever reads that line may send SIGTERM at once.
+    let shutdown = sidecar_http::shutdown_signal(state.readiness());
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| SidecarError::Bind { addr: listen, source })?;
     let local = listener.local_addr().unwrap_or(listen);
@@ -235,8 +237,7 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
         let _ = out.flush();
     }
     tracing::info!(%local, storage = state.inner.storage.description(), keyid = %state.inner.publisher.key.key_id(), "serving the registry");
-    let readiness = state.readiness();
-    sidecar_http::serve_listener(listener, app(state), sidecar_http::shutdown_signal(readiness)).await
+    sidecar_http::serve_listener(listener, app(state), shutdown).await
 }
 
 // ----- Operations -----

@@ -280,10 +280,11 @@ pub fn init_tracing() -> Result<(), SidecarError> {
 /// Binds `addr` and serves `app` until SIGTERM or ctrl-c, then marks the
 /// service unready and lets in-flight requests finish.
 pub async fn serve(addr: SocketAddr, app: Router, readiness: Readiness) -> Result<(), SidecarError> {
+    let shutdown = shutdown_signal(readiness);
     let listener = TcpListener::bind(addr).await.map_err(|source| SidecarError::Bind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
-    serve_listener(listener, app, shutdown_signal(readiness)).await
+    serve_listener(listener, app, shutdown).await
 }
 
 /// Serves `app` on an already bound listener until `shutdown` completes.
@@ -301,30 +302,36 @@ pub async fn serve_listener(
 
 /// Completes on ctrl-c or SIGTERM (what `docker stop` and Kubernetes send),
 /// after marking the service unready.
-pub async fn shutdown_signal(readiness: Readiness) {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            // No ctrl-c handler available: rely on SIGTERM alone.
-            std::future::pending::<()>().await;
-        }
-    };
+pub fn shutdown_signal(readiness: Readiness) -> impl Future<Output = ()> + Send + 'static {
+    // The SIGTERM handler is installed now, not when the future is first
+    // polled: a SIGTERM right after "listening" must not kill the process.
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                // No ctrl-c handler available: rely on SIGTERM alone.
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = terminate => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        readiness.set_ready(false);
+        tracing::info!("shutdown requested: finishing in-flight requests");
     }
-    readiness.set_ready(false);
-    tracing::info!("shutdown requested: finishing in-flight requests");
 }
 
 /// Maps a body that could not be buffered to a JSON error: 413 with the

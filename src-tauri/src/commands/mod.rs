@@ -2,6 +2,7 @@
 //! calls one crate function (through [`crate::shell`] for resolving), and
 //! returns data or a `{ code, message }` error.
 
+pub mod data;
 pub mod keys;
 pub mod remotes;
 pub mod settings;

@@ -91,3 +91,33 @@ fn versions_are_immutable_and_the_current_one_can_move() {
     assert!(err.to_string().contains("immutable"), "{err}");
     assert_eq!(store.template_version(v2.id).unwrap().body, "v2 {{ a }}");
 }
+
+#[test]
+fn an_unsaved_body_is_checked_and_previewed_like_a_saved_one() {
+    let (_dir, mut store) = store();
+    let dataset = import(&mut store, "books", Format::Csv, "title,author\nDune,Herbert\n");
+    let record = first_record(&store, dataset.id);
+
+    let check = store.check_body("{{ title }} by {{ publisher }}", dataset.id).unwrap();
+    assert_eq!(check.missing_fields, ["publisher"]);
+    assert!(check.warning.unwrap().contains("publisher"));
+    assert_eq!(store.preview_body("{{ title }} by {{ publisher }}", record).unwrap_err().code(), "missing_fields");
+
+    assert!(store.check_body("{{ title }} by {{ author }}", dataset.id).unwrap().missing_fields.is_empty());
+    assert_eq!(store.preview_body("{{ title }} by {{ author }}", record).unwrap(), "Dune by Herbert");
+    assert_eq!(store.check_body("{{ title", dataset.id).unwrap_err().code(), "template_syntax");
+    assert_eq!(store.preview_body("  ", record).unwrap_err().code(), "invalid_input");
+    assert_eq!(store.templates().unwrap().len(), 0, "checking and previewing save nothing");
+}
+
+#[test]
+fn usage_counts_what_is_stored() {
+    let (_dir, mut store) = store();
+    assert_eq!(store.usage().unwrap(), local_data::Usage::default());
+    let dataset = import(&mut store, "books", Format::Csv, "title\nDune\nEmma\n");
+    let template = store.create_template("t", "{{ title }}").unwrap();
+    store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new("openai", "gpt-4o-mini")]).unwrap();
+    let usage = store.usage().unwrap();
+    assert_eq!((usage.datasets, usage.records, usage.templates, usage.requests), (1, 2, 1, 2));
+    assert_eq!((usage.approved_requests, usage.runs, usage.responses), (0, 0, 0));
+}

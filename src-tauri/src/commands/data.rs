@@ -1,0 +1,427 @@
+//! The workflow's local data (`crates/local-data`): datasets and records,
+//! prompt templates, generated requests and their review, responses and
+//! insights, export and usage counts. Each command checks its input, then
+//! runs one store call off the async runtime (SQLite blocks).
+//!
+//! The database is `<data dir>/local.db`; [`DataState`] is managed by
+//! `lib::run` (and by tests), not by `with_shell`, so a test app without
+//! it simply has no data commands.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use local_data::{
+    Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget, Page, RecordQuery, RecordRow,
+    RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow, Store, Template, TemplateCheck,
+    TemplateVersion, Usage,
+};
+use records::Format;
+use serde::Serialize;
+use serde_json::Value;
+use tauri::State;
+
+use crate::error::{CommandError, CommandResult, ErrorCode};
+
+/// The longest template body accepted from the UI, in bytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest tag accepted, in characters.
+const MAX_TAG_CHARS: usize = 64;
+
+/// The open local database.
+#[derive(Debug, Clone)]
+pub struct DataState {
+    store: Arc<Mutex<Store>>,
+    dir: PathBuf,
+}
+
+impl DataState {
+    /// Opens (creating if needed) `<dir>/local.db`.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
+        let path = dir.join("local.db");
+        let store = Store::open(&path).with_context(|| format!("opening the local database {}", path.display()))?;
+        Ok(Self { store: Arc::new(Mutex::new(store)), dir: dir.to_path_buf() })
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, local_data::Error> + Send + 'static,
+    ) -> CommandResult<T> {
+        let store = self.store.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut store)
+        })
+        .await
+        .map_err(|err| CommandError::new(ErrorCode::Internal, format!("a database task failed: {err}")))?
+        .map_err(CommandError::from)
+    }
+}
+
+impl From<local_data::Error> for CommandError {
+    fn from(err: local_data::Error) -> Self {
+        let code = match &err {
+            local_data::Error::Parse(_) => ErrorCode::ParseError,
+            local_data::Error::Invalid { .. } | local_data::Error::NameTaken { .. } => ErrorCode::InvalidInput,
+            local_data::Error::NotFound { .. } => ErrorCode::NotFound,
+            local_data::Error::MissingFields { .. } => ErrorCode::MissingFields,
+            local_data::Error::TemplateSyntax { .. } | local_data::Error::Render { .. } => ErrorCode::InvalidTemplate,
+            _ => ErrorCode::Data,
+        };
+        Self::new(code, err.to_string())
+    }
+}
+
+fn positive(field: &str, id: i64) -> CommandResult<i64> {
+    if id > 0 { Ok(id) } else { Err(CommandError::invalid(format!("{field} must be a positive id, not {id}"))) }
+}
+
+/// Pages are checked here, before the store looks anything up.
+fn page_limit(limit: u32) -> CommandResult<()> {
+    if limit == 0 || limit > local_data::MAX_PAGE {
+        return Err(CommandError::invalid(format!(
+            "a page holds 1 to {} rows, not {limit}: ask for several pages",
+            local_data::MAX_PAGE
+        )));
+    }
+    Ok(())
+}
+
+fn body_within_limit(body: &str) -> CommandResult<()> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(CommandError::invalid(format!(
+            "the template is {} bytes, over the limit of {MAX_BODY_BYTES}: shorten it",
+            body.len()
+        )));
+    }
+    Ok(())
+}
+
+fn parse_format(format: &str) -> CommandResult<Format> {
+    format.parse().map_err(|e: records::UnknownFormat| CommandError::invalid(e.to_string()))
+}
+
+// ----- Record Collector -----
+
+/// A saved dataset and which parser read it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedDataset {
+    pub dataset: Dataset,
+    pub parser: &'static str,
+    pub parser_reason: Option<String>,
+}
+
+/// Imports a document as a new dataset: exactly one of `text` (pasted) or
+/// `path` (read here and streamed, so large files never cross IPC).
+#[tauri::command]
+pub async fn save_dataset(
+    data: State<'_, DataState>,
+    name: String,
+    format: String,
+    text: Option<String>,
+    path: Option<String>,
+) -> CommandResult<SavedDataset> {
+    let options = ImportOptions::new(name, parse_format(&format)?);
+    let dataset = match (text, path) {
+        (Some(text), None) => data.with(move |s| s.import(text.as_bytes(), &options, |_| {})).await?,
+        (None, Some(path)) if !path.trim().is_empty() => {
+            let file = std::fs::File::open(&path).map_err(|err| {
+                CommandError::invalid(format!(
+                    "could not read {path}: {err}; check the path and that the file is readable"
+                ))
+            })?;
+            data.with(move |s| s.import(std::io::BufReader::new(file), &options, |_| {})).await?
+        }
+        _ => return Err(CommandError::invalid("give the document as exactly one of `text` or `path`")),
+    };
+    Ok(SavedDataset {
+        dataset,
+        parser: "in-process",
+        parser_reason: Some("datasets are saved by the app's own parser, streaming the file".to_owned()),
+    })
+}
+
+#[tauri::command]
+pub async fn list_datasets(data: State<'_, DataState>) -> CommandResult<Vec<Dataset>> {
+    data.with(|s| s.datasets()).await
+}
+
+#[tauri::command]
+pub async fn delete_dataset(data: State<'_, DataState>, dataset_id: i64) -> CommandResult<()> {
+    let id = positive("datasetId", dataset_id)?;
+    data.with(move |s| s.delete_dataset(id)).await
+}
+
+#[tauri::command]
+pub async fn dataset_records(
+    data: State<'_, DataState>,
+    dataset_id: i64,
+    query: RecordQuery,
+) -> CommandResult<Page<RecordRow>> {
+    let id = positive("datasetId", dataset_id)?;
+    page_limit(query.limit)?;
+    data.with(move |s| s.records(id, &query)).await
+}
+
+#[tauri::command]
+pub async fn update_record_field(
+    data: State<'_, DataState>,
+    record_id: i64,
+    column: String,
+    value: Value,
+) -> CommandResult<RecordRow> {
+    let id = positive("recordId", record_id)?;
+    data.with(move |s| s.update_record_field(id, &column, value)).await
+}
+
+// ----- Prompt Template Manager -----
+
+#[tauri::command]
+pub async fn list_templates(data: State<'_, DataState>) -> CommandResult<Vec<Template>> {
+    data.with(|s| s.templates()).await
+}
+
+#[tauri::command]
+pub async fn create_template(data: State<'_, DataState>, name: String, body: String) -> CommandResult<Template> {
+    body_within_limit(&body)?;
+    data.with(move |s| s.create_template(&name, &body)).await
+}
+
+#[tauri::command]
+pub async fn add_template_version(
+    data: State<'_, DataState>,
+    template_id: i64,
+    body: String,
+) -> CommandResult<TemplateVersion> {
+    let id = positive("templateId", template_id)?;
+    body_within_limit(&body)?;
+    data.with(move |s| s.add_template_version(id, &body)).await
+}
+
+#[tauri::command]
+pub async fn set_current_template_version(
+    data: State<'_, DataState>,
+    template_id: i64,
+    version_id: i64,
+) -> CommandResult<Template> {
+    let (template, version) = (positive("templateId", template_id)?, positive("versionId", version_id)?);
+    data.with(move |s| s.set_current_version(template, version)).await
+}
+
+#[tauri::command]
+pub async fn template_versions(data: State<'_, DataState>, template_id: i64) -> CommandResult<Vec<TemplateVersion>> {
+    let id = positive("templateId", template_id)?;
+    data.with(move |s| s.template_versions(id)).await
+}
+
+/// The fields `body` (saved or not) uses that the dataset lacks.
+#[tauri::command]
+pub async fn check_template(data: State<'_, DataState>, body: String, dataset_id: i64) -> CommandResult<TemplateCheck> {
+    let id = positive("datasetId", dataset_id)?;
+    body_within_limit(&body)?;
+    data.with(move |s| s.check_body(&body, id)).await
+}
+
+/// `body` (saved or not) rendered against one record.
+#[tauri::command]
+pub async fn preview_template(data: State<'_, DataState>, body: String, record_id: i64) -> CommandResult<String> {
+    let id = positive("recordId", record_id)?;
+    body_within_limit(&body)?;
+    data.with(move |s| s.preview_body(&body, id)).await
+}
+
+// ----- Request Reviewer -----
+
+#[tauri::command]
+pub async fn generate_requests(
+    data: State<'_, DataState>,
+    dataset_id: i64,
+    template_version_id: i64,
+    targets: Vec<ModelTarget>,
+) -> CommandResult<u64> {
+    let (dataset, version) = (positive("datasetId", dataset_id)?, positive("templateVersionId", template_version_id)?);
+    data.with(move |s| s.generate_requests(dataset, version, &targets)).await
+}
+
+#[tauri::command]
+pub async fn list_requests(data: State<'_, DataState>, query: RequestQuery) -> CommandResult<Page<RequestRow>> {
+    positive("dataset_id", query.dataset_id)?;
+    page_limit(query.limit)?;
+    data.with(move |s| s.requests(&query)).await
+}
+
+#[tauri::command]
+pub async fn set_request_status(
+    data: State<'_, DataState>,
+    request_ids: Vec<i64>,
+    status: RequestStatus,
+) -> CommandResult<u64> {
+    for id in &request_ids {
+        positive("requestIds", *id)?;
+    }
+    data.with(move |s| s.set_request_status(&request_ids, status)).await
+}
+
+#[tauri::command]
+pub async fn set_all_request_status(
+    data: State<'_, DataState>,
+    dataset_id: i64,
+    template_version_id: Option<i64>,
+    from: RequestStatus,
+    to: RequestStatus,
+) -> CommandResult<u64> {
+    let dataset = positive("datasetId", dataset_id)?;
+    let version = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
+    data.with(move |s| s.set_all_request_status(dataset, version, from, to)).await
+}
+
+#[tauri::command]
+pub async fn edit_request(
+    data: State<'_, DataState>,
+    request_id: i64,
+    text: Option<String>,
+) -> CommandResult<RequestRow> {
+    let id = positive("requestId", request_id)?;
+    if let Some(text) = &text {
+        body_within_limit(text)?;
+    }
+    data.with(move |s| s.edit_request(id, text.as_deref())).await
+}
+
+/// Tokens and cost per provider model for every request that is not rejected.
+#[tauri::command]
+pub async fn estimate_requests(
+    data: State<'_, DataState>,
+    dataset_id: i64,
+    template_version_id: Option<i64>,
+    output_tokens: u64,
+) -> CommandResult<Vec<ModelEstimate>> {
+    let dataset = positive("datasetId", dataset_id)?;
+    let version = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
+    data.with(move |s| s.estimate(dataset, version, None, output_tokens)).await
+}
+
+// ----- Insight Assembler -----
+
+#[tauri::command]
+pub async fn list_responses(data: State<'_, DataState>, query: ResponseQuery) -> CommandResult<Page<ResponseRow>> {
+    positive("dataset_id", query.dataset_id)?;
+    page_limit(query.limit)?;
+    data.with(move |s| s.responses(&query)).await
+}
+
+#[tauri::command]
+pub async fn set_insight(data: State<'_, DataState>, response_id: i64, insight: Insight) -> CommandResult<Insight> {
+    let id = positive("responseId", response_id)?;
+    data.with(move |s| s.set_insight(id, &insight)).await
+}
+
+#[tauri::command]
+pub async fn tag_responses(data: State<'_, DataState>, response_ids: Vec<i64>, tag: String) -> CommandResult<u64> {
+    let tag = tag.trim().to_owned();
+    if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
+        return Err(CommandError::invalid(format!("a tag is 1 to {MAX_TAG_CHARS} characters")));
+    }
+    for id in &response_ids {
+        positive("responseIds", *id)?;
+    }
+    data.with(move |s| s.tag_responses(&response_ids, &tag)).await
+}
+
+/// Where an export went and how many responses it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportResult {
+    pub path: String,
+    pub rows: u64,
+}
+
+/// Writes every response `query` matches to `path` (absolute, in an existing
+/// folder, never over an existing file), or to `<data dir>/exports/` when no
+/// path is given. The file appears whole or not at all.
+#[tauri::command]
+pub async fn export_responses(
+    data: State<'_, DataState>,
+    query: ResponseQuery,
+    format: ExportFormat,
+    path: Option<String>,
+) -> CommandResult<ExportResult> {
+    positive("dataset_id", query.dataset_id)?;
+    let target = match path.filter(|p| !p.trim().is_empty()) {
+        Some(path) => chosen_export_path(&path)?,
+        None => {
+            let dataset_id = query.dataset_id;
+            let dataset = data.with(move |s| s.dataset(dataset_id)).await?;
+            default_export_path(&data.dir, &dataset.name, format)?
+        }
+    };
+    let destination = target.clone();
+    let rows = data
+        .with(move |s| {
+            let folder = destination.parent().unwrap_or(Path::new("."));
+            let mut file = tempfile::NamedTempFile::new_in(folder)?;
+            let rows = s.export_responses(&query, format, std::io::BufWriter::new(file.as_file_mut()))?;
+            file.as_file().sync_all()?;
+            // persist_noclobber: a file that appeared meanwhile is never replaced.
+            file.persist_noclobber(&destination).map_err(|e| e.error)?;
+            Ok(rows)
+        })
+        .await
+        .map_err(|err| match err.code {
+            ErrorCode::Data if target.exists() => already_exists(&target),
+            _ => err,
+        })?;
+    tracing::info!(rows, path = %target.display(), "exported responses");
+    Ok(ExportResult { path: target.display().to_string(), rows })
+}
+
+fn already_exists(path: &Path) -> CommandError {
+    CommandError::invalid(format!("{} already exists: choose another file name", path.display()))
+}
+
+fn chosen_export_path(path: &str) -> CommandResult<PathBuf> {
+    let path = PathBuf::from(path);
+    if !path.is_absolute() {
+        return Err(CommandError::invalid(format!(
+            "{} is not an absolute path: give the full path of the file to write",
+            path.display()
+        )));
+    }
+    match path.parent() {
+        Some(folder) if folder.is_dir() => {}
+        _ => {
+            return Err(CommandError::invalid(format!(
+                "the folder of {} does not exist: create it or choose another",
+                path.display()
+            )));
+        }
+    }
+    if path.exists() {
+        return Err(already_exists(&path));
+    }
+    Ok(path)
+}
+
+fn default_export_path(data_dir: &Path, dataset: &str, format: ExportFormat) -> CommandResult<PathBuf> {
+    let folder = data_dir.join("exports");
+    std::fs::create_dir_all(&folder)
+        .map_err(|err| CommandError::new(ErrorCode::Data, format!("could not create {}: {err}", folder.display())))?;
+    let stem: String =
+        dataset.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let extension = match format {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Json => "json",
+        ExportFormat::Markdown => "md",
+    };
+    Ok(folder.join(format!("{stem}-{seconds}.{extension}")))
+}
+
+// ----- Admin Dashboard -----
+
+#[tauri::command]
+pub async fn usage_metrics(data: State<'_, DataState>) -> CommandResult<Usage> {
+    data.with(|s| s.usage()).await
+}

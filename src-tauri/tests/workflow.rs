@@ -1,0 +1,163 @@
+//! The workflow's data commands through Tauri's mock runtime (`tauri::test`)
+//! over a real SQLite database in a temp folder: import → browse → template
+//! (missing fields flagged, live preview) → requests (generate, review,
+//! estimate) → export, and bad input answered with `invalidInput`.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use augment_desktop::ShellState;
+use augment_desktop::commands::data::DataState;
+use serde_json::{Value, json};
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
+use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+
+struct Harness {
+    dirs: tempfile::TempDir,
+    _app: tauri::App<MockRuntime>,
+    webview: tauri::WebviewWindow<MockRuntime>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let dirs = tempfile::tempdir().unwrap();
+        let state = ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), None).unwrap();
+        let data = DataState::open(&dirs.path().join("data")).unwrap();
+        let app = augment_desktop::with_shell(tauri::test::mock_builder())
+            .manage(state)
+            .manage(data)
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        Self { dirs, _app: app, webview }
+    }
+
+    /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_owned(),
+        };
+        tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args).unwrap_or_else(|err| panic!("{cmd} failed: {err}"))
+    }
+
+    /// The error code and message of a command that must fail.
+    fn refused(&self, cmd: &str, args: Value) -> (String, String) {
+        let err = self.invoke(cmd, args).expect_err(cmd);
+        (err["code"].as_str().unwrap().to_owned(), err["message"].as_str().unwrap().to_owned())
+    }
+}
+
+fn books_csv(rows: usize) -> String {
+    let mut csv = String::from("title,author,year\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Book {i},Author {},{}\n", i % 7, 1950 + i));
+    }
+    csv
+}
+
+#[test]
+fn import_template_review_and_export_through_the_commands() {
+    let h = Harness::new();
+    let file = h.dirs.path().join("books.csv");
+    std::fs::write(&file, books_csv(50)).unwrap();
+    let saved = h.ok("save_dataset", json!({ "name": "books", "format": "csv", "path": file }));
+    assert_eq!(saved["dataset"]["row_count"], 50);
+    assert_eq!(saved["parser"], "in-process");
+    let dataset = saved["dataset"]["id"].as_i64().unwrap();
+    assert_eq!(h.ok("list_datasets", json!({})).as_array().unwrap().len(), 1);
+
+    let page = h.ok("dataset_records", json!({ "datasetId": dataset, "query": { "offset": 10, "limit": 5 } }));
+    assert_eq!(page["total"], 50);
+    assert_eq!(page["items"][0]["fields"]["title"], "Book 10");
+    let first = h.ok("dataset_records", json!({ "datasetId": dataset, "query": { "offset": 0, "limit": 1 } }));
+    let record = first["items"][0]["id"].as_i64().unwrap();
+    let edited = h.ok("update_record_field", json!({ "recordId": record, "column": "author", "value": "Ada" }));
+    assert_eq!(edited["fields"]["author"], "Ada");
+
+    let missing = h.ok("check_template", json!({ "body": "{{ title }} by {{ publisher }}", "datasetId": dataset }));
+    assert_eq!(missing["missing_fields"], json!(["publisher"]));
+    let (code, message) = h.refused("preview_template", json!({ "body": "{{ publisher }}", "recordId": record }));
+    assert_eq!(code, "missingFields");
+    assert!(message.contains("publisher"), "{message}");
+    let body = "Describe {{ title }} by {{ author }} ({{ year }}).";
+    assert_eq!(h.ok("preview_template", json!({ "body": body, "recordId": record })), "Describe Book 0 by Ada (1950).");
+    let template = h.ok("create_template", json!({ "name": "blurb", "body": body }));
+    let version = template["current"]["id"].as_i64().unwrap();
+    assert_eq!(template["current"]["version"], 1);
+
+    let targets = json!([{ "provider": "openai", "model": "gpt-4o-mini" }]);
+    let made =
+        h.ok("generate_requests", json!({ "datasetId": dataset, "templateVersionId": version, "targets": targets }));
+    assert_eq!(made, 50);
+    let approved = h.ok(
+        "set_all_request_status",
+        json!({ "datasetId": dataset, "templateVersionId": version, "from": "pending", "to": "approved" }),
+    );
+    assert_eq!(approved, 50);
+    let query = json!({ "dataset_id": dataset, "status": "approved", "offset": 0, "limit": 100 });
+    let requests = h.ok("list_requests", json!({ "query": query }));
+    assert_eq!(requests["total"], 50);
+    let estimate =
+        h.ok("estimate_requests", json!({ "datasetId": dataset, "templateVersionId": version, "outputTokens": 100 }));
+    assert_eq!(estimate[0]["requests"], 50);
+    assert_eq!(estimate[0]["output_tokens"], 5000);
+
+    let usage = h.ok("usage_metrics", json!({}));
+    assert_eq!((usage["records"].as_u64(), usage["approvedRequests"].as_u64()), (Some(50), Some(50)));
+
+    // Nothing has been sent, so the export holds the header only; a second
+    // export to the same file is refused and leaves the first one as it was.
+    let out = h.dirs.path().join("answers.csv");
+    let query = json!({ "dataset_id": dataset, "include_errors": true, "offset": 0, "limit": 100 });
+    let exported = h.ok("export_responses", json!({ "query": query, "format": "csv", "path": out }));
+    assert_eq!(exported["rows"], 0);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.starts_with("response_id,record,provider,model"), "{written}");
+    let (code, message) = h.refused("export_responses", json!({ "query": query, "format": "csv", "path": out }));
+    assert_eq!(code, "invalidInput");
+    assert!(message.contains("already exists"), "{message}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), written);
+    let default = h.ok("export_responses", json!({ "query": query, "format": "markdown" }));
+    let default_path = std::path::PathBuf::from(default["path"].as_str().unwrap());
+    assert!(default_path.starts_with(h.dirs.path().join("data/exports")) && default_path.exists(), "{default_path:?}");
+}
+
+#[test]
+fn bad_input_is_refused_with_what_to_do() {
+    let h = Harness::new();
+    let csv = books_csv(2);
+    let cases = [
+        ("save_dataset", json!({ "name": "  ", "format": "csv", "text": csv }), "name"),
+        ("save_dataset", json!({ "name": "x", "format": "xls", "text": csv }), "xls"),
+        ("save_dataset", json!({ "name": "x", "format": "csv" }), "exactly one of"),
+        ("save_dataset", json!({ "name": "x", "format": "csv", "path": "/no/such/file.csv" }), "/no/such/file.csv"),
+        ("delete_dataset", json!({ "datasetId": 0 }), "positive id"),
+        ("dataset_records", json!({ "datasetId": 1, "query": { "offset": 0, "limit": 0 } }), "page holds"),
+        ("create_template", json!({ "name": "t", "body": "x".repeat(70 * 1024) }), "shorten it"),
+        ("tag_responses", json!({ "responseIds": [1], "tag": " " }), "tag"),
+    ];
+    for (cmd, args, needle) in cases {
+        let (code, message) = h.refused(cmd, args);
+        assert_eq!(code, "invalidInput", "{cmd}: {message}");
+        assert!(message.contains(needle), "{cmd}: {message:?} should mention {needle:?}");
+    }
+    let query = json!({ "dataset_id": 1, "include_errors": true, "offset": 0, "limit": 10 });
+    let (code, message) = h.refused("export_responses", json!({ "query": query, "format": "csv", "path": "rel.csv" }));
+    assert_eq!(code, "invalidInput");
+    assert!(message.contains("absolute"), "{message}");
+    let (code, _) = h.refused("dataset_records", json!({ "datasetId": 99, "query": { "offset": 0, "limit": 10 } }));
+    assert_eq!(code, "notFound");
+    let (code, message) =
+        h.refused("save_dataset", json!({ "name": "bad", "format": "json", "text": "[{\"a\": 1},\n{\"a\": }]" }));
+    assert_eq!(code, "parseError");
+    assert!(message.contains("line 2"), "{message}");
+    assert_eq!(h.ok("list_datasets", json!({})), json!([]), "nothing half-imported is kept");
+}
