@@ -63,7 +63,7 @@ async fn type_into(app: &Client, remote: &str, testid: &str, text: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the shell does not have the workflow commands (datasets, templates, requests, runs, export) yet: issue 5"]
+#[ignore = "the shell does not have the run commands (start_run, run-event) yet: issue 5"]
 async fn import_template_review_run_and_export_fifty_records() {
     let _one = serial().await;
     let fake =
