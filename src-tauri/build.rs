@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "mark_known_good",
     "report_load_failure",
     "shell_painted",
+    "cache_usage",
     "get_settings",
     "save_settings",
     "stack_status",
@@ -53,6 +54,11 @@ const COMMANDS: &[&str] = &[
     "tag_responses",
     "export_responses",
     "usage_metrics",
+    "start_run",
+    "cancel_run",
+    "resume_run",
+    "unfinished_runs",
+    "run_progress",
 ];
 
 fn main() {

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     MissingFields,
     /// A template does not parse or render; the message says where.
     InvalidTemplate,
+    /// A provider a run needs cannot be reached; nothing was sent.
+    Offline,
+    /// A provider a run needs has no API key; the message says how to set one.
+    NoKey,
     /// The local database or an export file failed.
     Data,
     Internal,

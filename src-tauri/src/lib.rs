@@ -167,6 +167,7 @@ fn start_dev_watch<R: tauri::Runtime>(app: &tauri::App<R>, dev: &dev_mode::DevOv
 pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .manage(commands::keys::KeysState::system())
+        .manage(commands::runs::RunsState::default())
         .invoke_handler(tauri::generate_handler![
             commands::remotes::remotes_from_cache,
             commands::remotes::check_for_updates,
@@ -177,6 +178,7 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
             commands::remotes::mark_known_good,
             commands::remotes::report_load_failure,
             commands::remotes::shell_painted,
+            commands::remotes::cache_usage,
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::stack::stack_status,
@@ -214,6 +216,11 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
             commands::data::tag_responses,
             commands::data::export_responses,
             commands::data::usage_metrics,
+            commands::runs::start_run,
+            commands::runs::cancel_run,
+            commands::runs::resume_run,
+            commands::runs::unfinished_runs,
+            commands::runs::run_progress,
         ])
         .register_asynchronous_uri_scheme_protocol(scheme::SCHEME, |ctx, request, responder| {
             let Some(state) = ctx.app_handle().try_state::<ShellState>() else {

@@ -3,6 +3,8 @@
 //! folder. The ACL and the `mfe` scheme need a real webview: the WebDriver
 //! suite in `tests/shell` covers them.
 
+mod common;
+
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -11,8 +13,8 @@ use augment_desktop::settings::RegistryConfig;
 use cache::{BundleCache, FileEntry, NewVersion, Sha256Digest};
 use serde_json::{Value, json};
 use tauri::Listener as _;
-use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
-use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+use tauri::test::{MockRuntime, mock_context, noop_assets};
+use tauri::webview::WebviewWindowBuilder;
 
 struct Harness {
     _dirs: tempfile::TempDir,
@@ -46,17 +48,7 @@ impl Harness {
 
     /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().expect("url"),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_owned(),
-        };
-        tauri::test::get_ipc_response(&self.webview, request)
-            .map(|body| body.deserialize::<Value>().expect("json reply"))
+        common::invoke(&self.webview, cmd, args)
     }
 
     /// Installs `name@version` with a manifest needing `host_api` and makes it active.
@@ -322,4 +314,17 @@ fn save_settings_refuses_bad_registries_and_keeps_the_old_file() {
         assert!(!err["message"].as_str().unwrap_or_default().contains("secret"), "no credential is echoed back");
     }
     assert!(!h.config_dir().join("settings.json").exists(), "nothing was written");
+}
+
+#[test]
+fn cache_usage_counts_shared_blobs_once_and_every_installed_version() {
+    let h = Harness::new();
+    assert_eq!(h.invoke("cache_usage", json!({})).expect("usage"), json!({ "bytes": 0, "blobs": 0, "versions": 0 }));
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.install("alpha", "2.0.0", "^2.0.0");
+    h.install("beta", "0.3.0", "^1.0.0");
+    // Both alpha versions hold the same entry file, so they share one blob.
+    let entry = |name: &str| format!("export const remote = {name:?};\n").len();
+    let usage = h.invoke("cache_usage", json!({})).expect("usage");
+    assert_eq!(usage, json!({ "bytes": entry("alpha") + entry("beta"), "blobs": 2, "versions": 3 }));
 }

@@ -4,13 +4,15 @@
 //! crate; the reload in a real window is in tests/shell/dev_mode.rs.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use augment_desktop::ShellState;
 use augment_desktop::dev_mode::DevOverrides;
 use serde_json::{Value, json};
-use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
-use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+use tauri::test::{MockRuntime, mock_context, noop_assets};
+use tauri::webview::WebviewWindowBuilder;
 
 struct Harness {
     dirs: tempfile::TempDir,
@@ -43,16 +45,7 @@ impl Harness {
     }
 
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_owned(),
-        };
-        tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().unwrap())
+        common::invoke(&self.webview, cmd, args)
     }
 }
 

@@ -3,6 +3,8 @@
 //! the fake provider on loopback. No reply may ever carry a key.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, mpsc};
@@ -12,8 +14,8 @@ use augment_desktop::ShellState;
 use fake_provider::{Behaviour, FakeConfig, FakeProvider};
 use serde_json::{Value, json};
 use tauri::Listener as _;
-use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
-use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+use tauri::test::{MockRuntime, mock_context, noop_assets};
+use tauri::webview::WebviewWindowBuilder;
 
 /// The keychain entries of the built-in providers are shared by every test here.
 static KEYCHAIN: Mutex<()> = Mutex::new(());
@@ -47,17 +49,7 @@ impl Harness {
 
     /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_owned(),
-        };
-        let reply =
-            tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().unwrap());
+        let reply = common::invoke(&self.webview, cmd, args);
         let shown = match &reply {
             Ok(value) | Err(value) => value.to_string(),
         };

@@ -7,16 +7,19 @@
 //! Like `tests/stack`, the engine test fails when no engine answers unless
 //! `AUGMENT_SKIP_ENGINE_TESTS=1`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use augment_desktop::commands::data::DataState;
 use augment_desktop::commands::stack::{StackConfig, StackState};
 use serde_json::{Value, json};
 use stack::StackDefinition;
 use tauri::Listener as _;
-use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
-use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+use tauri::test::{MockRuntime, mock_context, noop_assets};
+use tauri::webview::WebviewWindowBuilder;
 
 const ENGINE_MESSAGE: &str = "Docker is not running: start Docker Desktop or Podman, or set DOCKER_HOST";
 /// `up` builds images on first use and waits for health on a loaded 2-core machine.
@@ -42,8 +45,10 @@ impl Harness {
         let path = dir.path().join("stack.toml");
         std::fs::write(&path, toml::to_string(&definition).expect("toml")).expect("write definition");
         let config = StackConfig::new(Some(host.to_owned()), Some(path), Some(bin_dir())).expect("config");
+        let data = DataState::open(&dir.path().join("data")).expect("local database");
         let app = augment_desktop::with_shell(tauri::test::mock_builder())
             .manage(StackState::new(config))
+            .manage(data)
             .build(mock_context(noop_assets()))
             .expect("build the mock app");
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("webview");
@@ -59,17 +64,7 @@ impl Harness {
     }
 
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().expect("url"),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_owned(),
-        };
-        tauri::test::get_ipc_response(&self.webview, request)
-            .map(|body| body.deserialize::<Value>().expect("json reply"))
+        common::invoke(&self.webview, cmd, args)
     }
 
     fn events(&self, event: &str) -> mpsc::Receiver<Value> {
@@ -179,6 +174,25 @@ fn import_without_an_engine_runs_in_process_and_reports_where_a_document_is_brok
     }
 }
 
+#[test]
+fn save_dataset_without_an_engine_parses_json_in_process() {
+    let (h, _socket) = Harness::dead("save");
+    let saved = h
+        .invoke(
+            "save_dataset",
+            json!({ "name": "people", "format": "json", "text": r#"[{"name": "Ada", "age": 36}]"# }),
+        )
+        .expect("saved");
+    assert_eq!(saved["parser"], "in-process", "{saved}");
+    assert!(saved["parserReason"].as_str().is_some_and(|r| r.contains("engine")), "{saved}");
+    assert_eq!(saved["dataset"]["row_count"], 1);
+    let err = h
+        .invoke("save_dataset", json!({ "name": "broken", "format": "json", "text": "[{\"a\": 1},\n {\"a\": ]" }))
+        .expect_err("malformed");
+    assert_eq!(code(&err), "parseError");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("line 2")), "{err}");
+}
+
 /// up → healthy → logs stream → import through the service → down → nothing left.
 #[test]
 fn up_status_logs_import_and_down_on_a_real_engine() {
@@ -221,6 +235,7 @@ fn up_status_logs_import_and_down_on_a_real_engine() {
     let message = err["message"].as_str().unwrap_or_default();
     assert!(message.contains("line 2, column") && message.contains("parsers service"), "{message}");
     assert_eq!(h.invoke("stack_status", json!({})).expect("status")["lastImport"], "service");
+    save_through_the_service(&h);
 
     assert_eq!(h.invoke("stack_down", json!({})).expect("started"), true);
     let done = finished(&progress, "down");
@@ -230,4 +245,50 @@ fn up_status_logs_import_and_down_on_a_real_engine() {
     assert!(after["services"].as_array().expect("services").iter().all(|s| s["state"] == "missing"), "{after}");
     let preview = h.invoke("import_records", json!({ "format": "csv", "text": "a\n1\n" })).expect("import");
     assert_eq!(preview["parser"], "in-process", "the stack is down");
+    let saved = h.invoke("save_dataset", json!({ "name": "later", "format": "json", "text": "[{\"a\": 1}]" }));
+    assert_eq!(saved.expect("saved")["parser"], "in-process", "the stack is down");
+}
+
+/// With the stack up: a JSON file and a YAML text are parsed by the service
+/// and every row is stored; CSV still streams in process; a malformed
+/// document is refused by the service with its line.
+fn save_through_the_service(h: &Harness) {
+    let file = h._dir.path().join("cities.json");
+    let cities: Vec<Value> = (0..120).map(|i| json!({ "city": format!("City {i}"), "people": i * 1000 })).collect();
+    std::fs::write(&file, serde_json::to_vec(&cities).expect("json")).expect("write cities");
+    let saved = h.invoke("save_dataset", json!({ "name": "cities", "format": "json", "path": file })).expect("saved");
+    assert_eq!((&saved["parser"], &saved["parserReason"]), (&json!("service"), &Value::Null), "{saved}");
+    assert_eq!(saved["dataset"]["row_count"], 120);
+    let id = saved["dataset"]["id"].as_i64().expect("dataset id");
+    let page = h
+        .invoke("dataset_records", json!({ "datasetId": id, "query": { "offset": 119, "limit": 5 } }))
+        .expect("records");
+    assert_eq!(page["total"], 120);
+    assert_eq!(page["items"][0]["fields"], json!({ "city": "City 119", "people": 119000 }));
+
+    let yaml = "- name: Ada\n  age: 36\n- name: Alan\n  age: 41\n";
+    let saved = h.invoke("save_dataset", json!({ "name": "people", "format": "yaml", "text": yaml })).expect("saved");
+    assert_eq!(saved["parser"], "service", "{saved}");
+    assert_eq!(saved["dataset"]["row_count"], 2);
+
+    let saved = h.invoke("save_dataset", json!({ "name": "csv", "format": "csv", "text": "a\n1\n" })).expect("saved");
+    assert_eq!(saved["parser"], "in-process", "CSV streams in process: {saved}");
+    assert!(saved["parserReason"].as_str().is_some_and(|r| r.contains("CSV")), "{saved}");
+
+    let err = h
+        .invoke("save_dataset", json!({ "name": "broken", "format": "json", "text": "[{\"a\": 1},\n {\"a\": ]" }))
+        .expect_err("malformed");
+    assert_eq!(code(&err), "parseError");
+    let message = err["message"].as_str().unwrap_or_default();
+    assert!(message.contains("line 2, column") && message.contains("parsers service"), "{message}");
+    let names: Vec<Value> = h
+        .invoke("list_datasets", json!({}))
+        .expect("list")
+        .as_array()
+        .expect("datasets")
+        .iter()
+        .map(|d| d["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("csv"), json!("people"), json!("cities")], "nothing of the broken one is kept");
+    assert_eq!(h.invoke("stack_status", json!({})).expect("status")["lastImport"], "in-process", "the CSV save");
 }

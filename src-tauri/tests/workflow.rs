@@ -4,64 +4,10 @@
 //! estimate) → export, and bad input answered with `invalidInput`.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use augment_desktop::ShellState;
-use augment_desktop::commands::data::DataState;
-use serde_json::{Value, json};
-use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
-use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+mod common;
 
-struct Harness {
-    dirs: tempfile::TempDir,
-    _app: tauri::App<MockRuntime>,
-    webview: tauri::WebviewWindow<MockRuntime>,
-}
-
-impl Harness {
-    fn new() -> Self {
-        let dirs = tempfile::tempdir().unwrap();
-        let state = ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), None).unwrap();
-        let data = DataState::open(&dirs.path().join("data")).unwrap();
-        let app = augment_desktop::with_shell(tauri::test::mock_builder())
-            .manage(state)
-            .manage(data)
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        Self { dirs, _app: app, webview }
-    }
-
-    /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
-    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_owned(),
-        };
-        tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().unwrap())
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.invoke(cmd, args).unwrap_or_else(|err| panic!("{cmd} failed: {err}"))
-    }
-
-    /// The error code and message of a command that must fail.
-    fn refused(&self, cmd: &str, args: Value) -> (String, String) {
-        let err = self.invoke(cmd, args).expect_err(cmd);
-        (err["code"].as_str().unwrap().to_owned(), err["message"].as_str().unwrap().to_owned())
-    }
-}
-
-fn books_csv(rows: usize) -> String {
-    let mut csv = String::from("title,author,year\n");
-    for i in 0..rows {
-        csv.push_str(&format!("Book {i},Author {},{}\n", i % 7, 1950 + i));
-    }
-    csv
-}
+use common::{DataHarness as Harness, books_csv};
+use serde_json::json;
 
 #[test]
 fn import_template_review_and_export_through_the_commands() {

@@ -63,7 +63,6 @@ async fn type_into(app: &Client, remote: &str, testid: &str, text: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the shell does not have the run commands (start_run, run-event) yet: issue 5"]
 async fn import_template_review_run_and_export_fifty_records() {
     let _one = serial().await;
     let fake =

@@ -156,6 +156,25 @@ async fn import_json_preview(app: &Client, parser: &str) -> String {
     wait_for_content(app, &format!(r#"{RC} [data-testid="rc-preview-table"]"#), "grace").await
 }
 
+/// Saves the previewed JSON as a dataset and checks the service parsed it:
+/// the dataset list shows it with both rows, and the parser line says so.
+async fn save_json_through_the_service(app: &Client) {
+    const RC: &str = r#"section[data-remote="record-collector"][data-state="loaded"]"#;
+    let name = wait_for(app, &format!(r#"{RC} [data-testid="rc-name"]"#)).await;
+    name.clear().await.unwrap();
+    name.send_keys("pioneers").await.unwrap();
+    wait_for(app, &format!(r#"{RC} [data-testid="rc-save"]:not([disabled])"#)).await.click().await.unwrap();
+    let datasets = wait_for_content(app, &format!(r#"{RC} [data-testid="rc-datasets"]"#), "pioneers").await;
+    assert!(datasets.contains("2 rows"), "both records were stored: {datasets}");
+    // The parser line is set with the dataset list, so it already tells the save's parser.
+    let parser = app.find(Locator::Css(&format!(r#"{RC} [data-testid="rc-parser"]"#))).await.unwrap();
+    assert_eq!(
+        parser.attr("data-parser").await.unwrap().as_deref(),
+        Some("service"),
+        "the save went through the service"
+    );
+}
+
 /// Waits until `css` matches, with a deadline longer than the harness's for the stack's own work.
 async fn wait_long(client: &Client, css: &str) {
     let start = Instant::now();
@@ -198,6 +217,7 @@ async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
 
     let preview = import_json_preview(&app, "service").await;
     assert!(preview.contains("ada"), "the service parsed the records: {preview}");
+    save_json_through_the_service(&app).await;
     screenshot(&app, "stack-2-import-through-service").await;
     wait_for(&app, r#"[data-testid="open-stack"]"#).await.click().await.unwrap();
 

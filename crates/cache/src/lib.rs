@@ -10,7 +10,8 @@
 //!   conditional requests, and selection state: active versions, pins,
 //!   last-known-good and activation history for rollback;
 //! - **maintenance**: [`BundleCache::verify`] re-hashes every referenced blob,
-//!   [`BundleCache::gc`] drops old versions and unreferenced blobs.
+//!   [`BundleCache::gc`] drops old versions and unreferenced blobs;
+//!   [`BundleCache::usage`] sizes the store for the dashboard.
 //!
 //! Several threads and several processes may use one cache directory at once.
 //! Writes to the index run in `BEGIN IMMEDIATE` transactions; blob writers hold
@@ -30,6 +31,7 @@ mod maintenance;
 mod registry_state;
 mod schema;
 mod selection;
+mod usage;
 mod versions;
 
 use std::fmt;
@@ -48,6 +50,7 @@ pub use lockfile::{LOCK_FILE_VERSION, LockEntry, LockFile};
 pub use maintenance::{BlobProblem, BlobProblemKind, GcReport, VerifyReport};
 pub use registry_state::{RegistryState, StoredDocument};
 pub use selection::Rollback;
+pub use usage::CacheUsage;
 pub use versions::{FileEntry, InstalledVersion, NewVersion, VersionRef};
 
 use error::{db_err, io_err};

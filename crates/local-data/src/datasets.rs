@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use records::{ColumnType, Format, Limits, RowReader};
+use records::{ColumnType, Format, Limits, RowReader, Table};
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -113,40 +113,76 @@ impl Store {
         options: &ImportOptions,
         mut on_progress: impl FnMut(ImportProgress),
     ) -> Result<Dataset, Error> {
-        let name = check_name("name", &options.name)?;
         let format = options.format;
-        let tx = self.conn.transaction()?;
-        let dataset_id = insert_dataset(&tx, &name, format)?;
-        let every = options.progress_every.max(1);
-        let (columns, rows) = if format.streams() {
-            let mut rows = RowReader::new(format, reader, &options.limits)
-                .ok_or_else(|| Error::State(format!("{format} does not stream")))??;
-            let mut insert = RowInserter::new(&tx, dataset_id)?;
-            while let Some(row) = rows.next_row()? {
-                insert.row(rows.columns(), &row)?;
-                if insert.count % every == 0 {
-                    on_progress(ImportProgress { rows: insert.count, bytes: rows.bytes_read() });
-                }
-            }
-            (columns_of(rows.columns(), rows.types()), insert.count)
-        } else {
+        if !format.streams() {
             let table = records::read(format, reader, &options.limits)?;
-            let mut insert = RowInserter::new(&tx, dataset_id)?;
-            for row in &table.rows {
-                insert.row(&table.columns, row)?;
-                if insert.count % every == 0 {
-                    on_progress(ImportProgress { rows: insert.count, bytes: 0 });
-                }
+            return self.store_table(&options.name, format, &table, options.progress_every, on_progress);
+        }
+        let name = check_name("name", &options.name)?;
+        let tx = self.conn.transaction()?;
+        // CSV rows stream as the file's text; the column types are only known at the end.
+        let dataset_id = insert_dataset(&tx, &name, format, format == Format::Csv)?;
+        let every = options.progress_every.max(1);
+        let mut rows = RowReader::new(format, reader, &options.limits)
+            .ok_or_else(|| Error::State(format!("{format} does not stream")))??;
+        let mut insert = RowInserter::new(&tx, dataset_id)?;
+        while let Some(row) = rows.next_row()? {
+            insert.row(rows.columns(), &row)?;
+            if insert.count % every == 0 {
+                on_progress(ImportProgress { rows: insert.count, bytes: rows.bytes_read() });
             }
-            (columns_of(&table.columns, &table.types), insert.count)
-        };
-        tx.execute(
-            "UPDATE datasets SET columns = ?1, row_count = ?2 WHERE id = ?3",
-            params![serde_json::to_string(&columns).map_err(json_bug)?, rows, dataset_id],
-        )?;
-        tx.commit()?;
-        on_progress(ImportProgress { rows, bytes: 0 });
-        tracing::info!(dataset_id, rows, %format, "imported dataset");
+        }
+        let count = insert.count;
+        drop(insert);
+        finish_dataset(tx, dataset_id, &columns_of(rows.columns(), rows.types()), count)?;
+        on_progress(ImportProgress { rows: count, bytes: 0 });
+        tracing::info!(dataset_id, rows = count, %format, "imported dataset");
+        self.dataset(dataset_id)
+    }
+
+    /// Stores a table parsed elsewhere (e.g. by the local stack's parsers
+    /// service) as a new dataset named `name`, in one transaction: on any
+    /// error nothing is kept. `format` is the format the table was parsed from.
+    pub fn import_table(&mut self, name: &str, format: Format, table: &Table) -> Result<Dataset, Error> {
+        self.store_table(name, format, table, u64::MAX, |_| {})
+    }
+
+    /// The one code path that writes a whole parsed table.
+    fn store_table(
+        &mut self,
+        name: &str,
+        format: Format,
+        table: &Table,
+        progress_every: u64,
+        mut on_progress: impl FnMut(ImportProgress),
+    ) -> Result<Dataset, Error> {
+        let name = check_name("name", name)?;
+        if table.types.len() != table.columns.len() {
+            return Err(Error::invalid(
+                "table",
+                format!(
+                    "it has {} columns but {} column types; parse the document again",
+                    table.columns.len(),
+                    table.types.len()
+                ),
+            ));
+        }
+        let tx = self.conn.transaction()?;
+        // A parsed table's cells are already typed, whatever the format.
+        let dataset_id = insert_dataset(&tx, &name, format, false)?;
+        let every = progress_every.max(1);
+        let mut insert = RowInserter::new(&tx, dataset_id)?;
+        for row in &table.rows {
+            insert.row(&table.columns, row)?;
+            if insert.count % every == 0 {
+                on_progress(ImportProgress { rows: insert.count, bytes: 0 });
+            }
+        }
+        let count = insert.count;
+        drop(insert);
+        finish_dataset(tx, dataset_id, &columns_of(&table.columns, &table.types), count)?;
+        on_progress(ImportProgress { rows: count, bytes: 0 });
+        tracing::info!(dataset_id, rows = count, %format, "imported dataset");
         self.dataset(dataset_id)
     }
 
@@ -294,16 +330,26 @@ fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Dataset, E
     Ok(dataset)
 }
 
-fn insert_dataset(tx: &Transaction<'_>, name: &str, format: Format) -> Result<i64, Error> {
+fn insert_dataset(tx: &Transaction<'_>, name: &str, format: Format, text_cells: bool) -> Result<i64, Error> {
     let inserted = tx.execute(
         "INSERT INTO datasets (name, format, text_cells, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, format.id(), format == Format::Csv, now_millis()],
+        params![name, format.id(), text_cells, now_millis()],
     );
     match inserted {
         Ok(_) => Ok(tx.last_insert_rowid()),
         Err(e) if is_unique_violation(&e) => Err(Error::NameTaken { kind: "dataset", name: name.to_owned() }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Records the dataset's columns and row count, then commits its rows.
+fn finish_dataset(tx: Transaction<'_>, dataset_id: i64, columns: &[Column], rows: u64) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE datasets SET columns = ?1, row_count = ?2 WHERE id = ?3",
+        params![serde_json::to_string(columns).map_err(json_bug)?, rows, dataset_id],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 fn columns_of(names: &[String], types: &[ColumnType]) -> Vec<Column> {

@@ -33,7 +33,8 @@
 //! concurrency and request-rate limits are the provider client's; the engine
 //! adds a per-run concurrency limit and reports the client's retry waits as
 //! [`RunEvent::Retrying`]. A run whose provider cannot be reached is refused
-//! before anything is sent ([`Error::Offline`]); if the network goes away
+//! before anything is sent ([`Error::Offline`]), and so is a run whose
+//! provider has no usable key ([`Error::Key`]); if the network goes away
 //! mid-run, the run stops as [`RunStatus::Paused`] with its unsent requests
 //! queued, ready for [`Engine::resume`].
 
@@ -64,6 +65,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A provider of the run refuses its key (none set, malformed, revoked)
+    /// or the keychain cannot give it; nothing was sent.
+    #[error("the run was not started: {message}")]
+    Key {
+        /// The provider id.
+        provider: String,
+        /// The provider client's error code, e.g. `no_key` or `invalid_key`.
+        code: &'static str,
+        /// The provider client's explanation, which says what to do.
+        message: String,
+    },
+
     /// The run uses a provider the app has no client for.
     #[error("the run uses provider `{provider}`, which is not configured: add it in the provider settings")]
     NoClient {
@@ -82,6 +95,7 @@ impl Error {
         match self {
             Error::Data(e) => e.code(),
             Error::Offline { .. } => "offline",
+            Error::Key { code, .. } => code,
             Error::NoClient { .. } => "no_client",
             Error::Engine(_) => "engine",
         }
@@ -179,7 +193,7 @@ impl Engine {
         Ok(self.spawn(progress))
     }
 
-    /// Refuses the run if a provider it needs is missing or unreachable.
+    /// Refuses the run if a provider it needs is missing, unreachable or has no usable key.
     async fn preflight(&self, run_id: i64) -> Result<(), Error> {
         let providers: BTreeSet<String> = self.db(move |s| s.run_providers(run_id)).await?;
         for provider in providers {
@@ -188,6 +202,16 @@ impl Engine {
                 Err(e @ (providers::Error::Unreachable { .. } | providers::Error::Timeout { .. })) => {
                     tracing::warn!(run_id, %provider, code = e.code(), "provider unreachable, run refused");
                     return Err(Error::Offline { provider, message: e.to_string() });
+                }
+                // Every request would fail the same way: say so once, before anything is queued.
+                Err(
+                    e @ (providers::Error::NoKey { .. }
+                    | providers::Error::InvalidKey { .. }
+                    | providers::Error::MalformedKey { .. }
+                    | providers::Error::Keychain(_)),
+                ) => {
+                    tracing::warn!(run_id, %provider, code = e.code(), "provider key unusable, run refused");
+                    return Err(Error::Key { provider, code: e.code(), message: e.to_string() });
                 }
                 // Reachable: whatever else is wrong (a key, a model) shows per request.
                 Err(e) => {

@@ -6,7 +6,8 @@
 //! `POST /api/parsers/<format>` through the gateway; otherwise (no engine,
 //! stack down or unhealthy) `crates/records` parses it in this process. Both
 //! are the same parser, so the result has the same shape either way, and
-//! [`ImportPreview::parser`] says which one ran.
+//! [`ImportPreview::parser`] says which one ran. [`parse_with_service`] is the
+//! same routing for callers that keep every row (saving a dataset).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -149,21 +150,84 @@ pub async fn import_records(
     if page.limit == 0 || page.limit > MAX_PAGE_ROWS {
         return Err(ImportError::InvalidPage { limit: page.limit });
     }
-    // `Bytes`: the service path and its in-process fallback share one copy.
+    let parsed = match parse_with_service(stack, format, document).await? {
+        ServiceParse::Parsed(parsed) => parsed,
+        ServiceParse::NotUsed { reason, document } => {
+            let bytes = bytes::Bytes::from(read_document(document).await?);
+            let document_bytes = bytes.len() as u64;
+            let table = parse_in_process(format, bytes).await?;
+            Parsed { table, parser: Parser::InProcess, parser_reason: Some(reason), document_bytes }
+        }
+    };
+    tracing::info!(parser = ?parsed.parser, format = format.id(), rows = parsed.table.len(), "records imported");
+    Ok(preview(parsed, format, page))
+}
+
+/// A whole document parsed, and by which parser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub table: Table,
+    pub parser: Parser,
+    /// Why the service was not used, when it was not.
+    pub parser_reason: Option<String>,
+    pub document_bytes: u64,
+}
+
+/// What [`parse_with_service`] did.
+#[derive(Debug)]
+pub enum ServiceParse {
+    /// The document was read and parsed: by the service, or in process when
+    /// the service stopped answering mid-request (`parser` says which).
+    Parsed(Parsed),
+    /// The stack cannot parse now (`reason`); the document is handed back
+    /// unread, so the caller can parse it in process its own way (e.g. stream
+    /// a file too large to hold in memory).
+    NotUsed { reason: String, document: Document },
+}
+
+/// [`parse_with_service`] for saving a dataset: CSV is never sent, because
+/// the store streams it row by row in process, so a CSV file of any size
+/// saves in bounded memory; the other formats are whole documents either way.
+pub async fn parse_for_saving(
+    stack: Option<&Stack>,
+    format: Format,
+    document: Document,
+) -> Result<ServiceParse, ImportError> {
+    if format == Format::Csv {
+        let reason = "CSV files are streamed into the dataset by the app's own parser".to_owned();
+        return Ok(ServiceParse::NotUsed { reason, document });
+    }
+    parse_with_service(stack, format, document).await
+}
+
+/// Parses a whole document through the stack's `parsers` service when the
+/// stack is running and healthy: the routing [`import_records`] uses, for
+/// callers that need every row (saving a dataset) rather than a page.
+///
+/// The document is read (up to the same 64 MiB as a preview) only once the
+/// service is known to be up. A document the service refuses as malformed
+/// is [`ImportError::Parse`] with its line and column, not retried in process.
+pub async fn parse_with_service(
+    stack: Option<&Stack>,
+    format: Format,
+    document: Document,
+) -> Result<ServiceParse, ImportError> {
+    let gateway = match service_url(stack).await {
+        Ok(gateway) => gateway,
+        Err(reason) => return Ok(ServiceParse::NotUsed { reason, document }),
+    };
+    // `Bytes`: the service request and its in-process fallback share one copy.
     let bytes = bytes::Bytes::from(read_document(document).await?);
     let document_bytes = bytes.len() as u64;
-    let (table, parser, parser_reason) = match service_url(stack).await {
-        Ok(gateway) => match parse_with_service(&gateway, format, bytes.clone()).await {
-            Ok(table) => (table?, Parser::Service, None),
-            Err(unreachable) => {
-                tracing::warn!(reason = %unreachable, "the parsers service failed; parsing in process");
-                (parse_in_process(format, bytes).await?, Parser::InProcess, Some(unreachable))
-            }
-        },
-        Err(reason) => (parse_in_process(format, bytes).await?, Parser::InProcess, Some(reason)),
+    let parsed = match post_to_service(&gateway, format, bytes.clone()).await {
+        Ok(table) => Parsed { table: table?, parser: Parser::Service, parser_reason: None, document_bytes },
+        Err(unreachable) => {
+            tracing::warn!(reason = %unreachable, "the parsers service failed; parsing in process");
+            let table = parse_in_process(format, bytes).await?;
+            Parsed { table, parser: Parser::InProcess, parser_reason: Some(unreachable), document_bytes }
+        }
     };
-    tracing::info!(?parser, format = format.id(), rows = table.len(), "records imported");
-    Ok(preview(table, parser, parser_reason, format, document_bytes, page))
+    Ok(ServiceParse::Parsed(parsed))
 }
 
 async fn read_document(document: Document) -> Result<Vec<u8>, ImportError> {
@@ -206,7 +270,7 @@ async fn service_url(stack: Option<&Stack>) -> Result<String, String> {
 }
 
 /// `Ok(Ok(table))` parsed, `Ok(Err(_))` refused by the parser, `Err(reason)` the service could not answer.
-async fn parse_with_service(
+async fn post_to_service(
     gateway: &str,
     format: Format,
     bytes: bytes::Bytes,
@@ -268,14 +332,8 @@ fn in_process_error(err: ParseError) -> ImportError {
     }
 }
 
-fn preview(
-    table: Table,
-    parser: Parser,
-    parser_reason: Option<String>,
-    format: Format,
-    document_bytes: u64,
-    page: Page,
-) -> ImportPreview {
+fn preview(parsed: Parsed, format: Format, page: Page) -> ImportPreview {
+    let Parsed { table, parser, parser_reason, document_bytes } = parsed;
     let total_rows = table.rows.len();
     let offset = page.offset.min(total_rows);
     let rows = table.rows.into_iter().skip(offset).take(page.limit).collect();
@@ -332,6 +390,31 @@ mod tests {
                 assert!(column.is_some_and(|c| c > 0));
             }
             other => panic!("expected a parse error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn without_a_stack_the_service_is_not_used_and_the_document_comes_back_unread() {
+        let missing = PathBuf::from("/nonexistent/records.json");
+        let outcome = run(parse_with_service(None, Format::Json, Document::File(missing.clone()))).expect("not read");
+        match outcome {
+            ServiceParse::NotUsed { reason, document: Document::File(path) } => {
+                assert!(reason.contains("engine"), "{reason}");
+                assert_eq!(path, missing);
+            }
+            other => panic!("expected the document back, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn saving_a_csv_never_goes_to_the_service() {
+        let outcome = run(parse_for_saving(None, Format::Csv, Document::Text("a\n1\n".into()))).expect("not read");
+        match outcome {
+            ServiceParse::NotUsed { reason, document: Document::Text(text) } => {
+                assert!(reason.contains("CSV"), "{reason}");
+                assert_eq!(text, "a\n1\n");
+            }
+            other => panic!("expected the document back, got {other:?}"),
         }
     }
 

@@ -18,10 +18,14 @@ use local_data::{
 use records::Format;
 use serde::Serialize;
 use serde_json::Value;
+use stack::import::{Document, Parsed, Parser, ServiceParse};
 use tauri::State;
 
+use super::stack::StackState;
 use crate::error::{CommandError, CommandResult, ErrorCode};
 
+/// The database's file name in the data dir.
+const DB_FILE: &str = "local.db";
 /// The longest template body accepted from the UI, in bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The longest tag accepted, in characters.
@@ -39,13 +43,19 @@ impl DataState {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
-        let path = dir.join("local.db");
+        let path = dir.join(DB_FILE);
         let store = Store::open(&path).with_context(|| format!("opening the local database {}", path.display()))?;
         Ok(Self { store: Arc::new(Mutex::new(store)), dir: dir.to_path_buf() })
     }
 
+    /// A second connection to the same database, for a run engine that
+    /// writes from its own threads while the commands go on.
+    pub(crate) fn open_connection(&self) -> CommandResult<Store> {
+        Ok(Store::open(self.dir.join(DB_FILE))?)
+    }
+
     /// Runs `f` with the store on the blocking pool.
-    async fn with<T: Send + 'static>(
+    pub(crate) async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, local_data::Error> + Send + 'static,
     ) -> CommandResult<T> {
@@ -74,7 +84,7 @@ impl From<local_data::Error> for CommandError {
     }
 }
 
-fn positive(field: &str, id: i64) -> CommandResult<i64> {
+pub(crate) fn positive(field: &str, id: i64) -> CommandResult<i64> {
     if id > 0 { Ok(id) } else { Err(CommandError::invalid(format!("{field} must be a positive id, not {id}"))) }
 }
 
@@ -110,38 +120,54 @@ fn parse_format(format: &str) -> CommandResult<Format> {
 #[serde(rename_all = "camelCase")]
 pub struct SavedDataset {
     pub dataset: Dataset,
-    pub parser: &'static str,
+    pub parser: Parser,
     pub parser_reason: Option<String>,
 }
 
 /// Imports a document as a new dataset: exactly one of `text` (pasted) or
-/// `path` (read here and streamed, so large files never cross IPC).
+/// `path` (read here, so large files never cross IPC). With the local stack
+/// up and healthy, a JSON, JSON Lines, YAML or Markdown document is parsed by
+/// its `parsers` service (`parser: "service"`, up to the preview's 64 MiB);
+/// otherwise, and always for CSV, it is streamed in process
+/// (`parser: "in-process"`, `parserReason` saying why).
 #[tauri::command]
 pub async fn save_dataset(
     data: State<'_, DataState>,
+    stack: State<'_, StackState>,
     name: String,
     format: String,
     text: Option<String>,
     path: Option<String>,
 ) -> CommandResult<SavedDataset> {
-    let options = ImportOptions::new(name, parse_format(&format)?);
-    let dataset = match (text, path) {
-        (Some(text), None) => data.with(move |s| s.import(text.as_bytes(), &options, |_| {})).await?,
-        (None, Some(path)) if !path.trim().is_empty() => {
+    let format = parse_format(&format)?;
+    let saved = match stack.parse_for_saving(format, super::stack::document(text, path)?).await? {
+        ServiceParse::Parsed(Parsed { table, parser, parser_reason, .. }) => {
+            let dataset = data.with(move |s| s.import_table(&name, format, &table)).await?;
+            SavedDataset { dataset, parser, parser_reason }
+        }
+        ServiceParse::NotUsed { reason, document } => {
+            let dataset = stream_in_process(&data, ImportOptions::new(name, format), document).await?;
+            SavedDataset { dataset, parser: Parser::InProcess, parser_reason: Some(reason) }
+        }
+    };
+    stack.record_parser(saved.parser);
+    Ok(saved)
+}
+
+/// Saves a document with the store's own parser, streaming a file from disk.
+async fn stream_in_process(data: &DataState, options: ImportOptions, document: Document) -> CommandResult<Dataset> {
+    match document {
+        Document::Text(text) => data.with(move |s| s.import(text.as_bytes(), &options, |_| {})).await,
+        Document::File(path) => {
             let file = std::fs::File::open(&path).map_err(|err| {
                 CommandError::invalid(format!(
-                    "could not read {path}: {err}; check the path and that the file is readable"
+                    "could not read {}: {err}; check the path and that the file is readable",
+                    path.display()
                 ))
             })?;
-            data.with(move |s| s.import(std::io::BufReader::new(file), &options, |_| {})).await?
+            data.with(move |s| s.import(std::io::BufReader::new(file), &options, |_| {})).await
         }
-        _ => return Err(CommandError::invalid("give the document as exactly one of `text` or `path`")),
-    };
-    Ok(SavedDataset {
-        dataset,
-        parser: "in-process",
-        parser_reason: Some("datasets are saved by the app's own parser, streaming the file".to_owned()),
-    })
+    }
 }
 
 #[tauri::command]

@@ -3,6 +3,7 @@
 //! whether a key is set, and whether it works (a model listing through
 //! crates/providers, signed in Rust).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -231,14 +232,34 @@ fn known_provider(provider: &str) -> CommandResult<ProviderConfig> {
     })
 }
 
-/// A client for `provider` with its saved base URL, signing with the keychain's key.
+/// A client for `provider` with its saved base URL, signing with the keychain's
+/// key, and giving up after [`TEST_TIMEOUT`]: for one interactive call.
 fn client_for(shell: &ShellState, keys: &KeysState, provider: &str) -> CommandResult<ProviderClient> {
-    let mut config = known_provider(provider)?;
-    if let Some(base_url) = shell.settings.load()?.providers.get(provider).and_then(|s| s.base_url.clone()) {
-        config = config.with_base_url(base_url);
-    }
+    let mut config = configured(known_provider(provider)?, &shell.settings.load()?.providers);
     config.request_timeout = TEST_TIMEOUT;
     Ok(ProviderClient::new(config, Arc::new(keys.store.clone()))?)
+}
+
+/// A client for every built-in provider with its saved base URL and its
+/// preset's timeouts, signing with the keychain's key: what a run sends with.
+/// Keys are looked up at each call, so nothing here touches the keychain.
+pub(crate) fn run_clients(shell: &ShellState, keys: &KeysState) -> CommandResult<Vec<ProviderClient>> {
+    let saved = shell.settings.load()?.providers;
+    KNOWN_PROVIDERS
+        .iter()
+        .map(|provider| {
+            let config = configured(known_provider(provider)?, &saved);
+            Ok(ProviderClient::new(config, Arc::new(keys.store.clone()))?)
+        })
+        .collect()
+}
+
+/// `preset` pointed at its saved base URL, if one is saved.
+fn configured(preset: ProviderConfig, saved: &BTreeMap<String, ProviderSettings>) -> ProviderConfig {
+    match saved.get(&preset.id).and_then(|s| s.base_url.clone()) {
+        Some(base_url) => preset.with_base_url(base_url),
+        None => preset,
+    }
 }
 
 fn progress_to<R: Runtime>(app: AppHandle<R>, provider: &str) -> CallOptions {

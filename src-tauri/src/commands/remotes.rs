@@ -5,7 +5,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime, State};
 
 use super::events;
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::shell::{self, RemoteVersions, ShellState, ShellView};
 
 /// The remotes to mount, from the cache alone: no request is made, so the
@@ -89,6 +89,19 @@ pub async fn mark_known_good(
 pub async fn shell_painted() -> CommandResult<()> {
     tracing::info!("shell painted");
     Ok(())
+}
+
+/// The offline bundle cache on disk, for the Admin Dashboard: bytes and
+/// count of the blob files (a blob shared by versions counts once) and the
+/// installed versions. Reply `{ bytes, blobs, versions }`.
+#[tauri::command]
+pub async fn cache_usage(state: State<'_, ShellState>) -> CommandResult<cache::CacheUsage> {
+    let cache = state.cache.clone();
+    // Listing the blob store touches the disk once per blob: keep it off the async workers.
+    let usage = tauri::async_runtime::spawn_blocking(move || cache.usage())
+        .await
+        .map_err(|err| CommandError::new(ErrorCode::Internal, format!("measuring the cache failed: {err}")))??;
+    Ok(usage)
 }
 
 /// What the shell did about a remote that failed to load.

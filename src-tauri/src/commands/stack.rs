@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use serde::Serialize;
-use stack::import::{Document, ImportError, ImportPreview, Page, Parser};
+use stack::import::{Document, ImportError, ImportPreview, Page, Parser, ServiceParse};
 use stack::{Engine, Health, Stack, StackDefinition, StackError, State};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
@@ -109,6 +109,23 @@ impl StackState {
 
     fn last_parser(&self) -> Option<Parser> {
         *self.last_parser.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers which parser the last import or save used, for the panel.
+    pub(crate) fn record_parser(&self, parser: Parser) {
+        *self.last_parser.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(parser);
+    }
+
+    /// Parses a document to save as a dataset through the stack when it can
+    /// (see [`stack::import::parse_for_saving`]).
+    pub(crate) async fn parse_for_saving(
+        &self,
+        format: records::Format,
+        document: Document,
+    ) -> Result<ServiceParse, ImportError> {
+        // No engine is not an error here: the document is saved in process instead.
+        let stack = self.stack().await.ok();
+        stack::import::parse_for_saving(stack.as_ref(), format, document).await
     }
 }
 
@@ -373,17 +390,23 @@ pub async fn import_records(
 ) -> CommandResult<ImportPreview> {
     let format: records::Format =
         format.parse().map_err(|e: records::UnknownFormat| CommandError::invalid(e.to_string()))?;
-    let document = match (text, path) {
-        (Some(text), None) => Document::Text(text),
-        (None, Some(path)) if !path.trim().is_empty() => Document::File(PathBuf::from(path)),
-        _ => return Err(CommandError::invalid("give the document as exactly one of `text` or `path`")),
-    };
+    let document = document(text, path)?;
     let page = Page { offset: offset.unwrap_or(0), limit: limit.unwrap_or(stack::import::DEFAULT_PAGE_ROWS) };
     // No engine is not an error here: the import runs in process instead.
     let stack = state.stack().await.ok();
     let preview = stack::import::import_records(stack.as_ref(), format, document, page).await?;
-    *state.last_parser.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(preview.parser);
+    state.record_parser(preview.parser);
     Ok(preview)
+}
+
+/// The document a command was given: exactly one of the pasted `text` or a
+/// file `path` (read by Rust, so large files never cross IPC).
+pub(crate) fn document(text: Option<String>, path: Option<String>) -> CommandResult<Document> {
+    match (text, path) {
+        (Some(text), None) => Ok(Document::Text(text)),
+        (None, Some(path)) if !path.trim().is_empty() => Ok(Document::File(PathBuf::from(path))),
+        _ => Err(CommandError::invalid("give the document as exactly one of `text` or `path`")),
+    }
 }
 
 fn emit<R: Runtime, T: Serialize + Clone>(app: &AppHandle<R>, event: &str, payload: T) {

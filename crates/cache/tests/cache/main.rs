@@ -12,6 +12,7 @@ mod lockfile;
 mod registry_state;
 mod schema;
 mod selection;
+mod usage;
 mod verify;
 mod versions;
 

@@ -210,3 +210,46 @@ fn a_100k_row_csv_imports_in_bounded_memory() {
     assert_eq!(last.items[0].fields["id"], json!(ROWS - 1));
     assert_eq!(last.items[0].fields["score"], json!(99.5));
 }
+
+/// Every record of a dataset, as field maps.
+fn fields(store: &local_data::Store, id: i64) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    store.records(id, &page(0, 10)).unwrap().items.into_iter().map(|r| r.fields).collect()
+}
+
+#[test]
+fn a_table_parsed_elsewhere_is_stored_like_an_import() {
+    let (_dir, mut store) = store();
+    let csv = "id,name,code\n1,Ada,007\n2,Alan,\n";
+    let table = records::parse(Format::Csv, csv.as_bytes(), &records::Limits::default()).unwrap();
+    let stored = store.import_table("from-service", Format::Csv, &table).unwrap();
+    let streamed = import(&mut store, "streamed", Format::Csv, csv);
+    assert_eq!((stored.row_count, stored.format), (2, Format::Csv));
+    assert_eq!(stored.columns, streamed.columns);
+    assert_eq!(fields(&store, stored.id), fields(&store, streamed.id), "typed cells read back the same either way");
+    assert_eq!(fields(&store, stored.id)[0]["code"], json!("007"));
+
+    let json = r#"[{"city": "Paris", "people": 2100000}, {"city": "Lyon"}]"#;
+    let table = records::parse(Format::Json, json.as_bytes(), &records::Limits::default()).unwrap();
+    let cities = store.import_table("cities", Format::Json, &table).unwrap();
+    assert_eq!(cities.row_count, 2);
+    let rows = fields(&store, cities.id);
+    assert_eq!(rows[0]["people"], json!(2100000));
+    assert_eq!(rows[1]["people"], json!(null));
+}
+
+#[test]
+fn a_stored_table_is_refused_whole_on_a_taken_name_or_a_broken_shape() {
+    let (_dir, mut store) = store();
+    let mut table = records::parse(Format::Json, br#"[{"a": 1}]"#, &records::Limits::default()).unwrap();
+    store.import_table("taken", Format::Json, &table).unwrap();
+    let err = store.import_table("taken", Format::Json, &table).unwrap_err();
+    assert!(matches!(err, Error::NameTaken { .. }), "{err}");
+    let err = store.import_table("  ", Format::Json, &table).unwrap_err();
+    assert!(err.to_string().contains("name"), "{err}");
+
+    table.types.clear();
+    let err = store.import_table("broken", Format::Json, &table).unwrap_err();
+    assert!(err.to_string().contains("column types"), "{err}");
+    let names: Vec<_> = store.datasets().unwrap().into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["taken"], "nothing of the refused tables is kept");
+}

@@ -4,7 +4,8 @@ use fake_provider::Behaviour;
 use local_data::{ResponseQuery, RunStatus, Store};
 use runs::{Engine, Error, RunEvent};
 
-use crate::{DEADLINE, approved_requests, client, fake};
+use crate::{DEADLINE, PROVIDER, approved_requests, client, fake};
+use providers::{ProviderClient, ProviderConfig};
 
 fn prompts(n: usize, directive: &str) -> Vec<String> {
     (0..n).map(|i| format!("<<item-{i}>> {directive}")).collect()
@@ -124,4 +125,24 @@ async fn an_unreachable_provider_refuses_the_run() {
     assert!(store.unfinished_runs().unwrap().is_empty(), "no run was left behind");
     let no_client = Engine::new(Store::open(&path).unwrap(), [], 1);
     assert_eq!(no_client.start(dataset, None).await.unwrap_err().code(), "no_client");
+}
+
+#[tokio::test]
+async fn a_provider_without_a_key_refuses_the_run_before_anything_is_queued() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let dataset = approved_requests(&path, &prompts(3, ""));
+    // The same provider, but one that needs a key, and none is set.
+    let mut config = ProviderConfig::openai_compatible(PROVIDER, &fake.base_url());
+    config.key_required = true;
+    let client = ProviderClient::new(config, std::sync::Arc::new(providers::Keyless)).unwrap();
+    let engine = Engine::new(Store::open(&path).unwrap(), [client], 2);
+
+    let err = engine.start(dataset, None).await.unwrap_err();
+    assert_eq!(err.code(), "no_key", "{err:?}");
+    assert!(err.to_string().contains("AUGMENT_FAKE_API_KEY"), "the message says how to set the key: {err}");
+    let store = Store::open(&path).unwrap();
+    assert!(store.unfinished_runs().unwrap().is_empty(), "no run was left behind");
+    assert!(fake.requests().iter().all(|r| r.path != "/v1/chat/completions"), "nothing was sent");
 }

@@ -1,0 +1,73 @@
+//! What the `tauri::test` suites share: invoking a command the way the
+//! webview does, and a test app over temp folders with the workflow's data.
+#![allow(dead_code, clippy::unwrap_used)] // each suite uses part of it; tests fail loudly on purpose
+
+use augment_desktop::ShellState;
+use augment_desktop::commands::data::DataState;
+use augment_desktop::commands::stack::{StackConfig, StackState};
+use serde_json::Value;
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
+use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+
+/// Invokes `cmd` with `args` in `webview`; `Err` carries the serialized `{ code, message }`.
+pub fn invoke(webview: &tauri::WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: tauri::ipc::CallbackFn(0),
+        error: tauri::ipc::CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: tauri::ipc::InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_owned(),
+    };
+    tauri::test::get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+/// The shell with its cache, settings and local database in one temp folder.
+pub struct DataHarness {
+    pub dirs: tempfile::TempDir,
+    pub app: tauri::App<MockRuntime>,
+    pub webview: tauri::WebviewWindow<MockRuntime>,
+}
+
+impl DataHarness {
+    pub fn new() -> Self {
+        let dirs = tempfile::tempdir().unwrap();
+        let state = ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), None).unwrap();
+        let data = DataState::open(&dirs.path().join("data")).unwrap();
+        // No engine listens there: saving a dataset parses in process, as with the stack down.
+        let no_engine = format!("unix://{}", dirs.path().join("no-engine.sock").display());
+        let stack = StackConfig::new(Some(no_engine), None, None).unwrap();
+        let app = augment_desktop::with_shell(tauri::test::mock_builder())
+            .manage(state)
+            .manage(data)
+            .manage(StackState::new(stack))
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        Self { dirs, app, webview }
+    }
+
+    pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        invoke(&self.webview, cmd, args)
+    }
+
+    pub fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args).unwrap_or_else(|err| panic!("{cmd} failed: {err}"))
+    }
+
+    /// The error code and message of a command that must fail.
+    pub fn refused(&self, cmd: &str, args: Value) -> (String, String) {
+        let err = self.invoke(cmd, args).expect_err(cmd);
+        (err["code"].as_str().unwrap().to_owned(), err["message"].as_str().unwrap().to_owned())
+    }
+}
+
+/// A CSV of `rows` books: title, author, year.
+pub fn books_csv(rows: usize) -> String {
+    let mut csv = String::from("title,author,year\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Book {i},Author {},{}\n", i % 7, 1950 + i));
+    }
+    csv
+}

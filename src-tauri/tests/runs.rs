@@ -1,0 +1,174 @@
+//! Runs through the shell's commands (`tauri::test`) against the fake
+//! provider on loopback and a real SQLite database: start → `run-event`s →
+//! responses; cancel and resume; an unreachable provider refuses the run.
+//!
+//! The provider key goes into the real OS keychain through `set_api_key` (a
+//! private gnome-keyring under `cargo xtask test`) and is deleted at the end.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{DataHarness, books_csv};
+use fake_provider::{FakeConfig, FakeProvider};
+use serde_json::{Value, json};
+use tauri::Listener as _;
+
+const KEY: &str = "sk-test-runs-through-the-shell";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Harness {
+    data: DataHarness,
+    events: mpsc::Receiver<Value>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let data = DataHarness::new();
+        let (send, events) = mpsc::channel();
+        data.app.listen("run-event", move |event| {
+            let _ = send.send(serde_json::from_str::<Value>(event.payload()).unwrap());
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        Self { data, events, runtime }
+    }
+
+    fn fake(&self) -> FakeProvider {
+        let config = FakeConfig { expected_key: Some(KEY.to_owned()), ..FakeConfig::default() };
+        self.runtime.block_on(FakeProvider::start(config)).unwrap()
+    }
+
+    fn point_openai_at(&self, base_url: &str) {
+        self.data.ok("save_provider_settings", json!({ "provider": "openai", "baseUrl": base_url }));
+    }
+
+    /// A dataset of `rows` books with one approved request per record,
+    /// rendered from `body`; returns the dataset id.
+    fn approved_requests(&self, rows: usize, body: &str) -> i64 {
+        let name = format!("books-{}", rand_suffix());
+        let saved = self.data.ok("save_dataset", json!({ "name": name, "format": "csv", "text": books_csv(rows) }));
+        let dataset = saved["dataset"]["id"].as_i64().unwrap();
+        let template = self.data.ok("create_template", json!({ "name": name, "body": body }));
+        let version = template["current"]["id"].as_i64().unwrap();
+        let targets = json!([{ "provider": "openai", "model": "gpt-4o-mini" }]);
+        self.data
+            .ok("generate_requests", json!({ "datasetId": dataset, "templateVersionId": version, "targets": targets }));
+        let all = json!({ "datasetId": dataset, "templateVersionId": version, "from": "pending", "to": "approved" });
+        assert_eq!(self.data.ok("set_all_request_status", all), rows);
+        dataset
+    }
+
+    /// `run_id` as `unfinished_runs` lists it, if it does.
+    fn unfinished(&self, run_id: i64) -> Option<Value> {
+        let runs = self.data.ok("unfinished_runs", json!({}));
+        runs.as_array().unwrap().iter().find(|r| r["run_id"] == run_id).cloned()
+    }
+
+    /// Every event of `run_id` up to and including its `finished`.
+    fn events_until_finished(&self, run_id: i64) -> Vec<Value> {
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        loop {
+            let left = DEADLINE.checked_sub(started.elapsed()).expect("the run finished in time");
+            let event = self.events.recv_timeout(left).expect("a run event before the deadline");
+            if event["runId"] != run_id {
+                continue;
+            }
+            let finished = event["kind"] == "finished";
+            seen.push(event);
+            if finished {
+                return seen;
+            }
+        }
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn kinds(events: &[Value], kind: &str) -> usize {
+    events.iter().filter(|e| e["kind"] == kind).count()
+}
+
+#[test]
+fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() {
+    let h = Harness::new();
+    let fake = h.fake();
+    h.data.ok("set_api_key", json!({ "provider": "openai", "key": KEY }));
+    h.point_openai_at(&fake.base_url());
+
+    // A whole run: every request answered once, events in order.
+    let dataset = h.approved_requests(12, "Describe {{ title }} by {{ author }}.");
+    let progress = h.data.ok("start_run", json!({ "datasetId": dataset }));
+    let run_id = progress["run_id"].as_i64().unwrap();
+    assert_eq!(progress["total"], 12);
+    let events = h.events_until_finished(run_id);
+    assert_eq!(events[0]["kind"], "started", "{events:?}");
+    assert_eq!((kinds(&events, "sending"), kinds(&events, "answered")), (12, 12));
+    let finished = events.last().unwrap();
+    assert_eq!(finished["progress"]["status"], "completed");
+    assert_eq!(finished["progress"]["answered"], 12);
+    let chats = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").count();
+    assert_eq!(chats, 12, "each request sent once");
+    let query = json!({ "dataset_id": dataset, "include_errors": true, "offset": 0, "limit": 100 });
+    let responses = h.data.ok("list_responses", json!({ "query": query }));
+    assert_eq!(responses["total"], 12);
+    assert_eq!(responses["items"][0]["text"], "Hello from the fake provider.");
+    assert_eq!(h.data.ok("run_progress", json!({ "runId": run_id }))["status"], "completed");
+    let (code, message) = h.data.refused("resume_run", json!({ "runId": run_id }));
+    assert_eq!(code, "data", "{message}");
+    assert!(message.contains("already completed"), "{message}");
+    let (code, message) = h.data.refused("start_run", json!({ "datasetId": dataset }));
+    assert!(message.contains("approved"), "{code}: {message}");
+
+    // Cancel: requests that never answer are abandoned and stay queued;
+    // the run can be resumed.
+    let stalled = h.approved_requests(3, "{{ title }} [fake:stall]");
+    let run = h.data.ok("start_run", json!({ "datasetId": stalled }))["run_id"].as_i64().unwrap();
+    assert!(h.runtime.block_on(fake.wait_for_in_flight(3, DEADLINE)), "three requests reached the provider");
+    assert!(h.unfinished(run).is_none(), "a run being sent is not offered for resume");
+    assert_eq!(h.data.ok("cancel_run", json!({ "runId": run })), true);
+    let progress = h.events_until_finished(run).pop().unwrap()["progress"].clone();
+    assert_eq!((progress["status"].as_str(), progress["queued"].as_u64()), (Some("cancelled"), Some(3)));
+    // Cancelling again is harmless, and says `false` once the run has stopped.
+    wait_until("the cancelled run to stop", || h.data.ok("cancel_run", json!({ "runId": run })) == false);
+    assert!(h.unfinished(run).is_none(), "a cancelled run is not offered for resume, but can be resumed");
+    let resumed = h.data.ok("resume_run", json!({ "runId": run }));
+    assert_eq!(resumed["status"], "running");
+    assert!(h.runtime.block_on(fake.wait_for_in_flight(3, DEADLINE)), "the resumed run sends again");
+    assert_eq!(h.data.ok("cancel_run", json!({ "runId": run })), true);
+    h.events_until_finished(run);
+
+    // Offline: nothing is sent and no run is left behind.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    h.point_openai_at(&closed_url);
+    let fresh = h.approved_requests(2, "{{ title }}");
+    let before = h.data.ok("unfinished_runs", json!({}));
+    let (code, message) = h.data.refused("start_run", json!({ "datasetId": fresh }));
+    assert_eq!(code, "offline", "{message}");
+    assert!(message.contains("cannot be reached"), "{message}");
+    assert_eq!(h.data.ok("unfinished_runs", json!({})), before, "the refused run left nothing behind");
+
+    for (args, needle) in
+        [(json!({ "datasetId": 0 }), "positive"), (json!({ "datasetId": 1, "templateVersionId": -1 }), "positive")]
+    {
+        let (code, message) = h.data.refused("start_run", args);
+        assert_eq!(code, "invalidInput");
+        assert!(message.contains(needle), "{message}");
+    }
+    h.data.ok("delete_api_key", json!({ "provider": "openai" }));
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
