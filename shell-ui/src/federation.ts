@@ -14,8 +14,11 @@ import type { RemoteModule } from "./host-api";
 
 const REACT_VERSION = React.version;
 
-/** The version of the shared Augment-It modules this shell provides (crates/manifest HostProfile::builtin). */
+/** The version of host-client and messaging this shell provides (crates/manifest HostProfile::builtin). */
 export const SHARED_MODULES_VERSION = "1.0.0";
+
+/** The UI kit is versioned on its own (1.1.0 added the fields' testId, required, min); HostProfile::builtin must agree. */
+export const UI_KIT_VERSION = UiKit.UI_KIT_VERSION;
 
 /** A shell-provided singleton: remotes consume it with `import: false`, never their own copy. */
 function sharedModule(version: string, lib: () => unknown, requiredVersion: string) {
@@ -46,7 +49,7 @@ const federation = createInstance({
     },
     // Remotes compiled with the automatic JSX runtime import this next to react.
     "react/jsx-runtime": sharedModule(REACT_VERSION, () => ReactJsxRuntime, `^${REACT_VERSION.split(".")[0]}.0.0`),
-    "@augment-it/ui-kit": sharedModule(SHARED_MODULES_VERSION, () => UiKit, "^1.0.0"),
+    "@augment-it/ui-kit": sharedModule(UI_KIT_VERSION, () => UiKit, `^${UI_KIT_VERSION}`),
     "@augment-it/host-client": sharedModule(SHARED_MODULES_VERSION, () => HostClient, "^1.0.0"),
     "@augment-it/messaging": sharedModule(SHARED_MODULES_VERSION, () => Messaging, "^1.0.0"),
   },

@@ -256,6 +256,19 @@ mod select {
     }
 
     #[test]
+    fn builtin_ui_kit_serves_remotes_built_for_1_0_and_1_1() {
+        assert_eq!(HostProfile::builtin().shared["@augment-it/ui-kit"], Version::new(1, 1, 0));
+        let available = vec![
+            with_shared(candidate("old", "1.0.0", "^1"), "@augment-it/ui-kit", "^1.0.0"),
+            with_shared(candidate("new", "1.0.0", "^1"), "@augment-it/ui-kit", "^1.1.0"),
+            with_shared(candidate("new", "1.1.0", "^1"), "@augment-it/ui-kit", "^1.2.0"),
+        ];
+        let picked =
+            Case { available, host: "1.0.0", pins: &[], allow_prerelease: false }.run(&["old", "new"]).unwrap();
+        assert_eq!((picked["old"].as_str(), picked["new"].as_str()), ("1.0.0", "1.0.0"));
+    }
+
+    #[test]
     fn yanked_versions_are_skipped_unless_pinned() {
         let available = || vec![candidate("a", "1.0.0", "^1"), yanked(candidate("a", "1.1.0", "^1"))];
         let picked = Case { available: available(), host: "1.0.0", pins: &[], allow_prerelease: false }.run(&["a"]);

@@ -4,10 +4,9 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { call, type PageOf, type ResponseRow } from "@augment-it/host-client";
 import { useEvent, useLastEvent } from "@augment-it/messaging";
-import { Button, EmptyState, Page, Toolbar, toast } from "@augment-it/ui-kit";
+import { Button, EmptyState, Page, SelectField, TextField, Toolbar, toast } from "@augment-it/ui-kit";
 import { CompareTable } from "./CompareTable";
 import { Export } from "./Export";
-import { InputField, SelectBox } from "./Field";
 import { InsightEditor } from "./InsightEditor";
 import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, type Filters } from "./logic";
 import { ResponsesTable } from "./ResponsesTable";
@@ -103,16 +102,14 @@ export default function InsightAssembler(_props: RemoteProps) {
             <input type="checkbox" checked={allVersions} onChange={(e) => resetPage(setAllVersions)(e.target.checked)} />
           </label>
         )}
-        <SelectBox label="Model" value={model} onChange={(e) => resetPage(setModel)(e.target.value)}>
-          <option value={ALL}>all</option>
-          {modelOptions(page.items, model).map((m) => (
-            <option key={m} value={m}>
-              {m}
-            </option>
-          ))}
-        </SelectBox>
-        <InputField label="Tag filter" type="search" value={tag} onChange={(e) => resetPage(setTag)(e.target.value)} />
-        <InputField label="Group filter" type="search" value={group} onChange={(e) => resetPage(setGroup)(e.target.value)} />
+        <SelectField
+          label="Model"
+          value={model}
+          options={[{ value: ALL, label: "all" }, ...modelOptions(page.items, model).map((m) => ({ value: m, label: m }))]}
+          onChange={resetPage(setModel)}
+        />
+        <TextField label="Tag filter" type="search" value={tag} onChange={resetPage(setTag)} />
+        <TextField label="Group filter" type="search" value={group} onChange={resetPage(setGroup)} />
         <label className="aui-field">
           <span>Include errors</span>
           <input type="checkbox" checked={includeErrors} onChange={(e) => resetPage(setIncludeErrors)(e.target.checked)} />
@@ -123,7 +120,7 @@ export default function InsightAssembler(_props: RemoteProps) {
         </label>
       </Toolbar>
       <Toolbar>
-        <InputField label="Tag to add" testId="ia-tag-input" value={tagText} onChange={(e) => setTagText(e.target.value)} />
+        <TextField label="Tag to add" testId="ia-tag-input" value={tagText} onChange={setTagText} />
         <Button disabled={tagging || selected.size === 0 || !tagText.trim()} onClick={() => void tagSelected()}>
           Tag selected ({selected.size})
         </Button>

@@ -2,9 +2,14 @@
 // Markdown, to a chosen path or the app's exports folder.
 import { useState } from "react";
 import { call, type ExportFormat, type ExportResult, type ResponseQuery } from "@augment-it/host-client";
-import { Button, Toolbar } from "@augment-it/ui-kit";
-import { InputField, SelectBox } from "./Field";
+import { Button, SelectField, TextField, Toolbar, type SelectOption } from "@augment-it/ui-kit";
 import { describeError } from "./logic";
+
+const FORMATS: SelectOption[] = [
+  { value: "csv", label: "CSV" },
+  { value: "json", label: "JSON" },
+  { value: "markdown", label: "Markdown" },
+];
 
 export function Export({ query }: { query: ResponseQuery }) {
   const [format, setFormat] = useState<ExportFormat>("csv");
@@ -31,17 +36,13 @@ export function Export({ query }: { query: ResponseQuery }) {
     <div className="ia-export">
       <h2>Export</h2>
       <Toolbar>
-        <SelectBox label="Format" testId="ia-export-format" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)}>
-          <option value="csv">CSV</option>
-          <option value="json">JSON</option>
-          <option value="markdown">Markdown</option>
-        </SelectBox>
-        <InputField
+        <SelectField label="Format" testId="ia-export-format" value={format} options={FORMATS} onChange={(value) => setFormat(value as ExportFormat)} />
+        <TextField
           label="Path (optional)"
           testId="ia-export-path"
           value={path}
           placeholder="absolute path; empty = the app's exports folder"
-          onChange={(e) => setPath(e.target.value)}
+          onChange={setPath}
         />
         <Button variant="primary" data-testid="ia-export" disabled={exporting} onClick={() => void run()}>
           Export

@@ -1,8 +1,7 @@
 // Editing one response's tags, group and note (`set_insight`).
 import { useState } from "react";
 import { call, type ResponseRow } from "@augment-it/host-client";
-import { Button } from "@augment-it/ui-kit";
-import { InputField } from "./Field";
+import { Button, TextField } from "@augment-it/ui-kit";
 import { describeError, parseTags } from "./logic";
 
 export function InsightEditor({ row, onDone, onCancel }: { row: ResponseRow; onDone: () => void; onCancel: () => void }) {
@@ -28,8 +27,8 @@ export function InsightEditor({ row, onDone, onCancel }: { row: ResponseRow; onD
   return (
     <div className="ia-editor" aria-label={`Insight for response ${row.response_id}`}>
       <strong>Response {row.response_id}</strong>
-      <InputField label="Tags (comma-separated)" value={tags} onChange={(e) => setTags(e.target.value)} />
-      <InputField label="Group" value={group} onChange={(e) => setGroup(e.target.value)} />
+      <TextField label="Tags (comma-separated)" value={tags} onChange={setTags} />
+      <TextField label="Group" value={group} onChange={setGroup} />
       <label className="aui-field">
         <span>Note</span>
         <textarea rows={3} value={note} onChange={(e) => setNote(e.target.value)} />

@@ -2,8 +2,7 @@
 // reloaded whenever the requests change (`version`).
 import { useEffect, useState } from "react";
 import { call, type ModelEstimate } from "@augment-it/host-client";
-import { DataTable, type Column } from "@augment-it/ui-kit";
-import { InputField } from "./Field";
+import { DataTable, TextField, type Column } from "@augment-it/ui-kit";
 import { describeError, formatCost, parseOutputTokens, targetLabel } from "./logic";
 
 const COLUMNS: Column<ModelEstimate>[] = [
@@ -34,13 +33,7 @@ export function Estimate({ datasetId, templateVersionId, version }: { datasetId:
   return (
     <div data-testid="rr-estimate">
       <h2>Estimate</h2>
-      <InputField
-        label="Output tokens per answer"
-        type="number"
-        min={0}
-        value={outputTokens}
-        onChange={(e) => setOutputTokens(e.target.value)}
-      />
+      <TextField label="Output tokens per answer" type="number" min={0} value={outputTokens} onChange={setOutputTokens} />
       {tokens === null && (
         <p className="aui-field-error" role="alert">
           Type the expected output tokens per answer as a whole number (0 or more).

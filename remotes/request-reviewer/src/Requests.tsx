@@ -2,12 +2,12 @@
 import { useEffect, useState } from "react";
 import { call, type RequestRow, type RequestStatus } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
-import { Badge, Button, DataTable, Toolbar, toast, type BadgeTone, type Column } from "@augment-it/ui-kit";
-import { SelectBox } from "./Field";
+import { Badge, Button, DataTable, SelectField, Toolbar, toast, type BadgeTone, type Column } from "@augment-it/ui-kit";
 import { describeError, PAGE_SIZE } from "./logic";
 import { useBusy } from "./useBusy";
 
 const TONE: Record<RequestStatus, BadgeTone> = { pending: "neutral", approved: "success", rejected: "danger" };
+const STATUS_FILTERS = ["all", "pending", "approved", "rejected"].map((value) => ({ value, label: value }));
 
 export interface RequestsProps {
   datasetId: number;
@@ -88,30 +88,30 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
     {
       key: "record",
       header: "Record",
-      width: "70px",
+      width: "76px",
       render: (r) => (
         <span data-request-id={r.id} data-status={r.status}>
           #{r.record_id}
         </span>
       ),
     },
-    { key: "model", header: "Model", width: "1fr", render: (r) => `${r.provider}/${r.model}` },
+    { key: "model", header: "Model", width: "minmax(140px, 1fr)", render: (r) => `${r.provider}/${r.model}` },
     {
       key: "text",
       header: "Request",
-      width: "3fr",
+      width: "minmax(160px, 3fr)",
       render: (r) => (
         <span title={r.edited ?? r.rendered}>
           {r.edited !== null && <Badge tone="warning">edited</Badge>} {r.edited ?? r.rendered}
         </span>
       ),
     },
-    { key: "status", header: "Status", width: "90px", render: (r) => <Badge tone={TONE[r.status]}>{r.status}</Badge> },
-    { key: "answered", header: "Answered", width: "80px", render: (r) => (r.answered ? "yes" : "no") },
+    { key: "status", header: "Status", width: "104px", render: (r) => <Badge tone={TONE[r.status]}>{r.status}</Badge> },
+    { key: "answered", header: "Answered", width: "88px", render: (r) => (r.answered ? "yes" : "no") },
     {
       key: "actions",
       header: "Actions",
-      width: "210px",
+      width: "250px",
       render: (r) => (
         <span>
           <Button disabled={busy(`set-approved-${r.id}`) || r.status === "approved"} onClick={() => void setRows([r.id], "approved")}>
@@ -131,12 +131,7 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
   return (
     <div className="rr-requests">
       <Toolbar>
-        <SelectBox label="Status" value={status} onChange={(e) => (setStatus(e.target.value as "all" | RequestStatus), setOffset(0))}>
-          <option value="all">all</option>
-          <option value="pending">pending</option>
-          <option value="approved">approved</option>
-          <option value="rejected">rejected</option>
-        </SelectBox>
+        <SelectField label="Status" value={status} options={STATUS_FILTERS} onChange={(value) => (setStatus(value as "all" | RequestStatus), setOffset(0))} />
         <Button variant="primary" data-testid="rr-approve-all" disabled={busy("all-approved")} onClick={() => void setAllPending("approved")}>
           Approve all pending
         </Button>

@@ -1,8 +1,7 @@
 // Which provider/model pairs to generate requests for: a provider (with its
 // key state) and a model, plus any extra pairs added to a small list.
-import { Button } from "@augment-it/ui-kit";
+import { Button, SelectField, TextField } from "@augment-it/ui-kit";
 import type { ModelTarget, ProviderView } from "@augment-it/host-client";
-import { InputField, SelectBox } from "./Field";
 import { keyIsSet, sameTarget, targetLabel } from "./logic";
 
 export interface TargetsProps {
@@ -23,30 +22,30 @@ export function Targets({ providers, current, onCurrent, onProvider, chosen, onC
   return (
     <div className="rr-targets">
       {providers.length > 0 ? (
-        <SelectBox label="Provider" testId="rr-provider" value={current.provider} onChange={(e) => onProvider(e.target.value)}>
-          {providers.map((p) => (
-            <option key={p.provider} value={p.provider}>
-              {p.provider} ({keyIsSet(p) ? "key set" : "no key"})
-            </option>
-          ))}
-        </SelectBox>
+        <SelectField
+          label="Provider"
+          testId="rr-provider"
+          value={current.provider}
+          options={providers.map((p) => ({ value: p.provider, label: `${p.provider} (${keyIsSet(p) ? "key set" : "no key"})` }))}
+          onChange={onProvider}
+        />
       ) : (
         // The providers could not be listed (the error says why): the id can still be typed.
-        <InputField
+        <TextField
           label="Provider"
           testId="rr-provider"
           value={current.provider}
           placeholder="e.g. openai"
-          onChange={(e) => onCurrent({ ...current, provider: e.target.value.trim() })}
+          onChange={(provider) => onCurrent({ ...current, provider: provider.trim() })}
         />
       )}
-      <InputField
+      <TextField
         label="Model"
         testId="rr-model"
         required
         value={current.model}
         placeholder="e.g. gpt-4o-mini"
-        onChange={(e) => onCurrent({ ...current, model: e.target.value })}
+        onChange={(typed) => onCurrent({ ...current, model: typed })}
       />
       <Button onClick={add} disabled={!model}>
         Add model

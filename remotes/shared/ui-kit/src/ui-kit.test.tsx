@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { act, fireEvent, render, screen } from "@testing-library/react";
 import { useState } from "react";
-import { DataTable, EmptyState, ErrorState, TextField, Toaster, ThemeToggle, applyTheme, currentTheme, toast, type Column } from "./index";
+import { DataTable, EmptyState, ErrorState, SelectField, TextField, Toaster, ThemeToggle, applyTheme, currentTheme, toast, type Column } from "./index";
 
 interface Row {
   id: string;
@@ -48,6 +48,39 @@ describe("fields and states", () => {
     expect(input.value).toBe("abcd");
     expect(screen.getByRole("alert").textContent).toBe("at most 3 letters");
     expect(input.getAttribute("aria-invalid")).toBe("true");
+  });
+
+  it("a text field carries its test id and input constraints", () => {
+    render(<TextField label="Tokens" testId="tokens" type="number" min={0} required value="5" onChange={() => {}} />);
+    const input = screen.getByTestId("tokens") as HTMLInputElement;
+    expect(input).toBe(screen.getByLabelText("Tokens"));
+    expect(input.type).toBe("number");
+    expect(input.min).toBe("0");
+    expect(input.required).toBe(true);
+  });
+
+  it("a text field without the 1.1 props renders no test id and no constraints", () => {
+    render(<TextField label="Plain" value="" onChange={() => {}} />);
+    const input = screen.getByLabelText("Plain") as HTMLInputElement;
+    expect(input.hasAttribute("data-testid")).toBe(false);
+    expect(input.hasAttribute("min")).toBe(false);
+    expect(input.required).toBe(false);
+  });
+
+  it("a select field carries its test id and reports the chosen value", () => {
+    function Harness() {
+      const [value, setValue] = useState("csv");
+      const options = [
+        { value: "csv", label: "CSV" },
+        { value: "json", label: "JSON" },
+      ];
+      return <SelectField label="Format" testId="format" value={value} options={options} onChange={setValue} />;
+    }
+    render(<Harness />);
+    const select = screen.getByTestId("format") as HTMLSelectElement;
+    expect(select).toBe(screen.getByLabelText("Format"));
+    fireEvent.change(select, { target: { value: "json" } });
+    expect(select.value).toBe("json");
   });
 
   it("the error state offers a retry that calls back", () => {
