@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod crash;
+mod damaged_blobs;
 mod flow;
 mod http;
 mod refusal;

@@ -278,7 +278,7 @@ async fn resolve_online(
         if let Some(expected) = request.expected_files.get(name) {
             check_expected(name, &version, expected, &files)?;
         }
-        let verdict = if cache.version(name, &version)?.is_some() { Verdict::Cached } else { Verdict::Installed };
+        let verdict = if is_cached_whole(cache, name, &version)? { Verdict::Cached } else { Verdict::Installed };
         if verdict == Verdict::Installed {
             to_install.push(NewVersion {
                 registry: registry_key.to_owned(),
@@ -307,6 +307,23 @@ async fn resolve_online(
         status: RegistryStatus::Online { snapshot_version: snapshot.version },
         remotes: outcomes,
     })
+}
+
+/// Whether `name@version` is installed with every blob present at its
+/// declared length. A blob damaged on disk after its install (a disk that
+/// lied about a flush, a user's clean-up) would otherwise keep a version
+/// that can never load; this stat-only check downloads it again. Damage that
+/// keeps the length is caught when the file is read (it is served only if
+/// its sha256 matches) and by `augment cache verify`.
+fn is_cached_whole(cache: &BundleCache, name: &str, version: &str) -> Result<bool, ApiError> {
+    let Some(installed) = cache.version(name, version)? else {
+        return Ok(false);
+    };
+    let whole = installed.files.iter().all(|f| cache.has_blob(&f.sha256, f.length));
+    if !whole {
+        tracing::warn!(%name, %version, "an installed version lost part of a file; downloading it again");
+    }
+    Ok(whole)
 }
 
 fn check_expected(name: &str, version: &str, expected: &[FileEntry], actual: &[FileEntry]) -> Result<(), ApiError> {
