@@ -140,6 +140,9 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     let resumed = h.data.ok("resume_run", json!({ "runId": run }));
     assert_eq!(resumed["status"], "running");
     assert!(h.runtime.block_on(fake.wait_for_in_flight(3, DEADLINE)), "the resumed run sends again");
+    let (code, message) = h.data.refused("resume_run", json!({ "runId": run }));
+    assert_eq!(code, "invalidInput", "a run is never sent twice at once: {message}");
+    assert!(message.contains("already sending"), "{message}");
     assert_eq!(h.data.ok("cancel_run", json!({ "runId": run })), true);
     h.events_until_finished(run);
 

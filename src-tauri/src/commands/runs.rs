@@ -8,6 +8,7 @@
 //! so it is listed by `unfinished_runs` and can be resumed.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use local_data::RunProgress;
@@ -36,6 +37,22 @@ pub struct RunsState {
 impl RunsState {
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancellationToken>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks an existing run as being sent before anything else happens, so
+    /// two resumes of one run cannot both send it. The token stands in for
+    /// the run's own until it is sending (see [`follow`]).
+    fn reserve(&self, run_id: i64) -> CommandResult<CancellationToken> {
+        match self.live().entry(run_id) {
+            Entry::Occupied(_) => {
+                Err(CommandError::invalid(format!("run {run_id} is already sending: wait for it or cancel it")))
+            }
+            Entry::Vacant(slot) => Ok(slot.insert(CancellationToken::new()).clone()),
+        }
+    }
+
+    fn release(&self, run_id: i64) {
+        self.live().remove(&run_id);
     }
 }
 
@@ -113,11 +130,16 @@ pub async fn resume_run<R: Runtime>(
     run_id: i64,
 ) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
-    if runs.live().contains_key(&run_id) {
-        return Err(CommandError::invalid(format!("run {run_id} is already sending: wait for it or cancel it")));
+    let reserved = runs.reserve(run_id)?;
+    let resumed = match engine(&shell, &keys, &data).await {
+        Ok(engine) => engine.resume(run_id).await.map_err(CommandError::from),
+        Err(err) => Err(err),
+    };
+    let handle = resumed.inspect_err(|_| runs.release(run_id))?;
+    if reserved.is_cancelled() {
+        // Cancelled while it was starting.
+        handle.cancel();
     }
-    let engine = engine(&shell, &keys, &data).await?;
-    let handle = engine.resume(run_id).await?;
     follow(app, &runs, &data, handle).await
 }
 
@@ -182,7 +204,7 @@ async fn follow<R: Runtime>(
         if let Err(err) = handle.wait().await {
             tracing::error!(run_id, code = err.code(), %err, "the run stopped with an error");
         }
-        live.live().remove(&run_id);
+        live.release(run_id);
     });
     data.with(move |s| s.run_progress(run_id)).await
 }
