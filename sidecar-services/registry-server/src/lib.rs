@@ -22,8 +22,10 @@
 //!   on S3.
 //! - **Operations**: `/health`, `/ready` (storage reachable, registry
 //!   verifies with this server's key), Prometheus `/metrics`, request ids
-//!   and access logs on the API routes, structured logs and graceful
-//!   shutdown, all from `sidecar-http`.
+//!   and access logs on the API routes, structured logs and the shutdown
+//!   signal, all from `sidecar-http`; connections are accepted by this
+//!   crate's own HTTP/1.1 loop (see `listen.rs` for why), which finishes
+//!   in-flight requests on SIGTERM.
 //!
 //! The signing key and tokens never reach a log or a response: the key's
 //! `Debug` is its key id, tokens are compared by hash, and access logs carry
@@ -31,6 +33,7 @@
 
 pub mod bundle;
 mod error;
+mod listen;
 pub mod publish;
 pub mod serve;
 pub mod storage;
@@ -237,7 +240,7 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
         let _ = out.flush();
     }
     tracing::info!(%local, storage = state.inner.storage.description(), keyid = %state.inner.publisher.key.key_id(), "serving the registry");
-    sidecar_http::serve_listener(listener, app(state), shutdown).await
+    listen::serve_http1(listener, app(state), shutdown).await
 }
 
 // ----- Operations -----

@@ -131,3 +131,35 @@ async fn graceful_shutdown_on_sigterm() {
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "SIGTERM ends the server cleanly, got {exit}");
 }
+
+/// The server's own accept loop (src/listen.rs) must not wait forever for
+/// an idle keep-alive connection: SIGTERM closes it and the process exits.
+#[tokio::test]
+async fn sigterm_closes_idle_keep_alive_connections() {
+    use std::io::{Read as _, Write as _};
+    use std::time::{Duration, Instant};
+
+    let fixture = Fixture::new();
+    let mut server = fixture.server();
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut idle = std::net::TcpStream::connect(&address).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nhost: registry\r\n\r\n").unwrap();
+    let mut head = [0u8; 64];
+    let read = idle.read(&mut head).unwrap();
+    assert!(head[..read].starts_with(b"HTTP/1.1 200"), "got {:?}", String::from_utf8_lossy(&head[..read]));
+
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 10 s after SIGTERM with an idle keep-alive connection open");
+        std::thread::sleep(Duration::from_millis(20)); // poll interval
+    };
+    assert!(exit.success(), "SIGTERM ends the server cleanly, got {exit}");
+    let mut rest = Vec::new();
+    assert!(idle.read_to_end(&mut rest).is_ok(), "the server closed the idle connection");
+}
