@@ -126,7 +126,7 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     assert!(message.contains("approved"), "{code}: {message}");
 
     // Cancel: requests that never answer are abandoned and stay queued;
-    // the run can be resumed.
+    // the run is offered for resume and resumes.
     let stalled = h.approved_requests(3, "{{ title }} [fake:stall]");
     let run = h.data.ok("start_run", json!({ "datasetId": stalled }))["run_id"].as_i64().unwrap();
     assert!(h.runtime.block_on(fake.wait_for_in_flight(3, DEADLINE)), "three requests reached the provider");
@@ -134,9 +134,11 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     assert_eq!(h.data.ok("cancel_run", json!({ "runId": run })), true);
     let progress = h.events_until_finished(run).pop().unwrap()["progress"].clone();
     assert_eq!((progress["status"].as_str(), progress["queued"].as_u64()), (Some("cancelled"), Some(3)));
-    // Cancelling again is harmless, and says `false` once the run has stopped.
-    wait_until("the cancelled run to stop", || h.data.ok("cancel_run", json!({ "runId": run })) == false);
-    assert!(h.unfinished(run).is_none(), "a cancelled run is not offered for resume, but can be resumed");
+    // Once stopped, it is offered for resume (its requests are not taken by a new run).
+    wait_until("the cancelled run to be offered for resume", || h.unfinished(run).is_some());
+    assert_eq!(h.data.ok("cancel_run", json!({ "runId": run })), false, "nothing left to cancel");
+    let (_, message) = h.data.refused("start_run", json!({ "datasetId": stalled }));
+    assert!(message.contains("no approved requests"), "the queued requests belong to the cancelled run: {message}");
     let resumed = h.data.ok("resume_run", json!({ "runId": run }));
     assert_eq!(resumed["status"], "running");
     assert!(h.runtime.block_on(fake.wait_for_in_flight(3, DEADLINE)), "the resumed run sends again");

@@ -166,11 +166,19 @@ impl Store {
         self.run_progress(run_id)
     }
 
-    /// Runs that were running when the app stopped, or paused offline: offer to resume them.
+    /// Runs that were running when the app stopped, paused offline, or
+    /// cancelled with requests left: offer to resume them. (A new run never
+    /// takes requests still queued in one of these, so without the resume
+    /// they could not be sent.)
     pub fn unfinished_runs(&self) -> Result<Vec<RunProgress>, Error> {
         let ids: Vec<i64> = self
             .conn
-            .prepare("SELECT id FROM runs WHERE status IN ('running', 'paused') ORDER BY id")?
+            .prepare(
+                "SELECT u.id FROM runs u WHERE u.status IN ('running', 'paused')
+                    OR (u.status = 'cancelled' AND EXISTS (SELECT 1 FROM run_items i
+                        WHERE i.run_id = u.id AND i.state IN ('queued', 'in_flight')))
+                 ORDER BY u.id",
+            )?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         ids.into_iter().map(|id| self.run_progress(id)).collect()

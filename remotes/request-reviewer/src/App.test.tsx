@@ -176,6 +176,20 @@ describe("RequestReviewer", () => {
     offs.forEach((off) => off());
   });
 
+  it("offers a cancelled run for resume as soon as it stops", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await screen.findByTestId("rr-cancel");
+    fireEvent.click(screen.getByTestId("rr-cancel"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_run")?.args).toEqual({ runId: 9 }));
+    await act(() => emit("run-event", { kind: "finished", runId: 9, progress: { ...progress("cancelled", 1), queued: 1 } }));
+    expect(await screen.findByTestId("rr-resume-9")).toBeTruthy();
+  });
+
   it("says to check the connection when the provider is offline", async () => {
     shell([], { start_run: () => { throw { code: "offline", message: "the provider did not answer" }; } });
     select();

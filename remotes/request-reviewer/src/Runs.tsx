@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { call, onRunEvent, type RunEvent, type RunProgress } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import { Button } from "@augment-it/ui-kit";
-import { describeError, progressFraction, progressText } from "./logic";
+import { describeError, isResumable, progressFraction, progressText } from "./logic";
 import { useBusy } from "./useBusy";
 
 export interface RunsProps {
@@ -42,7 +42,8 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       failed: progress.failed,
       status: progress.status,
     });
-    setUnfinished((list) => list.filter((r) => r.run_id !== progress.run_id || progress.status === "paused"));
+    // A run that stopped with requests left (offline, cancelled) is offered for resume at once.
+    setUnfinished((list) => [...list.filter((r) => r.run_id !== progress.run_id), ...(isResumable(progress) ? [progress] : [])]);
     latest.current.onFinished();
   }, []);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostError, type ProviderView } from "@augment-it/host-client";
-import { defaultModelOf, describeError, formatCost, initialProvider, parseOutputTokens, progressFraction, progressText, targetsToGenerate } from "./logic";
+import { defaultModelOf, describeError, formatCost, initialProvider, isResumable, parseOutputTokens, progressFraction, progressText, targetsToGenerate } from "./logic";
 
 const provider = (name: string, key: ProviderView["key"], defaultModel?: string): ProviderView => ({
   provider: name,
@@ -31,6 +31,15 @@ describe("logic", () => {
     expect(progressFraction(p)).toBe(0.5);
     expect(formatCost(null)).toBe("unknown price");
     expect(formatCost(1.5)).toBe("$1.5000");
+  });
+
+  it("offers a stopped run for resume only while it has requests left", () => {
+    const p = { run_id: 1, total: 4, queued: 2, in_flight: 0, answered: 2, failed: 0, note: null };
+    expect(isResumable({ ...p, status: "cancelled" })).toBe(true);
+    expect(isResumable({ ...p, status: "paused" })).toBe(true);
+    expect(isResumable({ ...p, status: "running" })).toBe(false);
+    expect(isResumable({ ...p, status: "cancelled", queued: 0 })).toBe(false);
+    expect(isResumable({ ...p, status: "completed", queued: 0 })).toBe(false);
   });
 
   it("accepts only whole output-token counts", () => {

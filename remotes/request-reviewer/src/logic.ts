@@ -39,6 +39,11 @@ export function progressText(progress: RunProgress): string {
   return progress.note ? `${base} (${progress.note})` : base;
 }
 
+/** Whether a stopped run still has requests to send (paused offline, cancelled, cut off by a crash). */
+export function isResumable(progress: RunProgress): boolean {
+  return progress.status !== "running" && progress.status !== "completed" && progress.queued + progress.in_flight > 0;
+}
+
 /** Share of the run that is done (answered or failed), 0 to 1. */
 export function progressFraction(progress: RunProgress): number {
   if (progress.total <= 0) return 0;

@@ -152,9 +152,8 @@ pub async fn cancel_run(runs: State<'_, RunsState>, run_id: i64) -> CommandResul
     Ok(token.inspect(CancellationToken::cancel).is_some())
 }
 
-/// Runs paused (a provider went offline) or cut off by a crash, and not
-/// being sent now: the ones to offer for resume. A cancelled run is not
-/// listed (the person stopped it) but `resume_run` takes it too.
+/// Runs paused (a provider went offline), cancelled with requests left, or
+/// cut off by a crash, and not being sent now: the ones to offer for resume.
 #[tauri::command]
 pub async fn unfinished_runs(
     data: State<'_, DataState>,

@@ -163,3 +163,34 @@ fn responses_are_tagged_grouped_and_exported() {
     let table = records::parse(Format::Markdown, md.as_bytes(), &records::Limits::default()).unwrap();
     assert_eq!(table.rows.len(), 5);
 }
+
+#[test]
+fn a_cancelled_run_with_requests_left_is_offered_for_resume_until_they_are_sent() {
+    let (_dir, mut store) = store();
+    let dataset = import(&mut store, "books", Format::Csv, "title\nEmma\nMiddlemarch\n");
+    let template = store.create_template("t", "Summarise {{ title }}").unwrap();
+    store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new("openai", "gpt-4o-mini")]).unwrap();
+    store.set_all_request_status(dataset.id, None, RequestStatus::Pending, RequestStatus::Approved).unwrap();
+    let run = store.create_run(dataset.id, None).unwrap().run_id;
+    let claimed = store.claim_next(run).unwrap().unwrap();
+    store.requeue(&claimed).unwrap();
+    store.finish_run(run, local_data::RunStatus::Cancelled, Some("cancelled by the user")).unwrap();
+
+    let listed: Vec<i64> = store.unfinished_runs().unwrap().iter().map(|p| p.run_id).collect();
+    assert_eq!(listed, [run], "its queued requests can only be sent by resuming it");
+    assert_eq!(store.create_run(dataset.id, None).unwrap_err().code(), "nothing_to_run");
+
+    store.resume_run(run).unwrap();
+    while let Some(claimed) = store.claim_next(run).unwrap() {
+        let answer = Answer {
+            text: "ok".into(),
+            model: claimed.model.clone(),
+            finish_reason: None,
+            input_tokens: None,
+            output_tokens: None,
+        };
+        store.record_answer(&claimed, &answer).unwrap();
+    }
+    store.finish_run(run, local_data::RunStatus::Cancelled, None).unwrap();
+    assert!(store.unfinished_runs().unwrap().is_empty(), "a cancelled run with nothing left is not offered");
+}
