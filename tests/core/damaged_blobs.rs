@@ -15,6 +15,15 @@ fn cut_largest_blob(sandbox: &Sandbox, name: &str, version: &str, keep: impl FnO
     largest.sha256.to_hex()
 }
 
+/// Publishes alpha@`version` (two 64 KiB files) and resolves; returns the report.
+fn install_alpha(sandbox: &Sandbox, version: &str) -> serde_json::Value {
+    let work = sandbox.path().join("remotes");
+    assert!(sandbox.publish(&make_remote(&work, "alpha", version, "^1", 2, 64 * 1024)).status.success());
+    let resolved = sandbox.resolve(&[]);
+    assert!(resolved.status.success(), "{}", describe(&resolved));
+    json(&resolved)
+}
+
 fn verdicts(report: &serde_json::Value) -> Vec<String> {
     report["remotes"].as_array().unwrap().iter().map(|r| r["verdict"].as_str().unwrap().to_owned()).collect()
 }
@@ -22,13 +31,10 @@ fn verdicts(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn a_blob_that_lost_its_tail_is_reported_rolled_back_from_and_downloaded_again() {
     let sandbox = Sandbox::new();
-    let work = sandbox.path().join("remotes");
     let cache_dir = sandbox.cache();
     let cache_dir = cache_dir.to_str().unwrap();
-    assert!(sandbox.publish(&make_remote(&work, "alpha", "1.0.0", "^1", 2, 64 * 1024)).status.success());
-    assert!(sandbox.resolve(&[]).status.success());
-    assert!(sandbox.publish(&make_remote(&work, "alpha", "1.1.0", "^1", 2, 64 * 1024)).status.success());
-    assert_eq!(chosen(&json(&sandbox.resolve(&[]))), [("alpha".to_owned(), "1.1.0".to_owned())]);
+    install_alpha(&sandbox, "1.0.0");
+    assert_eq!(chosen(&install_alpha(&sandbox, "1.1.0")), [("alpha".to_owned(), "1.1.0".to_owned())]);
 
     let digest = cut_largest_blob(&sandbox, "alpha", "1.1.0", |length| length / 2);
 
@@ -53,13 +59,11 @@ fn a_blob_that_lost_its_tail_is_reported_rolled_back_from_and_downloaded_again()
 #[test]
 fn an_active_version_whose_blob_came_back_empty_is_repaired_by_the_next_resolve() {
     let sandbox = Sandbox::new();
-    let work = sandbox.path().join("remotes");
     let cache_dir = sandbox.cache();
     let cache_dir = cache_dir.to_str().unwrap();
-    assert!(sandbox.publish(&make_remote(&work, "alpha", "1.0.0", "^1", 2, 64 * 1024)).status.success());
-    assert!(sandbox.resolve(&[]).status.success());
+    install_alpha(&sandbox, "1.0.0");
 
-    // A renamed file whose data never reached the disk comes back empty.
+    // A blob that comes back empty, as after a disk acknowledged a flush it had not done.
     cut_largest_blob(&sandbox, "alpha", "1.0.0", |_| 0);
     assert_eq!(sandbox.run(&["cache", "verify", "--cache-dir", cache_dir]).status.code(), Some(6));
 
