@@ -134,9 +134,7 @@ impl Store {
         }
         let count = insert.count;
         drop(insert);
-        finish_dataset(tx, dataset_id, &columns_of(rows.columns(), rows.types()), count)?;
-        on_progress(ImportProgress { rows: count, bytes: 0 });
-        tracing::info!(dataset_id, rows = count, %format, "imported dataset");
+        finish_dataset(tx, dataset_id, format, &columns_of(rows.columns(), rows.types()), count, on_progress)?;
         self.dataset(dataset_id)
     }
 
@@ -180,9 +178,7 @@ impl Store {
         }
         let count = insert.count;
         drop(insert);
-        finish_dataset(tx, dataset_id, &columns_of(&table.columns, &table.types), count)?;
-        on_progress(ImportProgress { rows: count, bytes: 0 });
-        tracing::info!(dataset_id, rows = count, %format, "imported dataset");
+        finish_dataset(tx, dataset_id, format, &columns_of(&table.columns, &table.types), count, on_progress)?;
         self.dataset(dataset_id)
     }
 
@@ -342,13 +338,23 @@ fn insert_dataset(tx: &Transaction<'_>, name: &str, format: Format, text_cells: 
     }
 }
 
-/// Records the dataset's columns and row count, then commits its rows.
-fn finish_dataset(tx: Transaction<'_>, dataset_id: i64, columns: &[Column], rows: u64) -> Result<(), Error> {
+/// Records the dataset's columns and row count, commits its rows, and
+/// reports the final count.
+fn finish_dataset(
+    tx: Transaction<'_>,
+    dataset_id: i64,
+    format: Format,
+    columns: &[Column],
+    rows: u64,
+    mut on_progress: impl FnMut(ImportProgress),
+) -> Result<(), Error> {
     tx.execute(
         "UPDATE datasets SET columns = ?1, row_count = ?2 WHERE id = ?3",
         params![serde_json::to_string(columns).map_err(json_bug)?, rows, dataset_id],
     )?;
     tx.commit()?;
+    on_progress(ImportProgress { rows, bytes: 0 });
+    tracing::info!(dataset_id, rows, %format, "imported dataset");
     Ok(())
 }
 

@@ -153,10 +153,7 @@ pub async fn import_records(
     let parsed = match parse_with_service(stack, format, document).await? {
         ServiceParse::Parsed(parsed) => parsed,
         ServiceParse::NotUsed { reason, document } => {
-            let bytes = bytes::Bytes::from(read_document(document).await?);
-            let document_bytes = bytes.len() as u64;
-            let table = parse_in_process(format, bytes).await?;
-            Parsed { table, parser: Parser::InProcess, parser_reason: Some(reason), document_bytes }
+            parsed_in_process(format, bytes::Bytes::from(read_document(document).await?), reason).await?
         }
     };
     tracing::info!(parser = ?parsed.parser, format = format.id(), rows = parsed.table.len(), "records imported");
@@ -223,11 +220,17 @@ pub async fn parse_with_service(
         Ok(table) => Parsed { table: table?, parser: Parser::Service, parser_reason: None, document_bytes },
         Err(unreachable) => {
             tracing::warn!(reason = %unreachable, "the parsers service failed; parsing in process");
-            let table = parse_in_process(format, bytes).await?;
-            Parsed { table, parser: Parser::InProcess, parser_reason: Some(unreachable), document_bytes }
+            parsed_in_process(format, bytes, unreachable).await?
         }
     };
     Ok(ServiceParse::Parsed(parsed))
+}
+
+/// `bytes` parsed in this process because the service was not used (`reason`).
+async fn parsed_in_process(format: Format, bytes: bytes::Bytes, reason: String) -> Result<Parsed, ImportError> {
+    let document_bytes = bytes.len() as u64;
+    let table = parse_in_process(format, bytes).await?;
+    Ok(Parsed { table, parser: Parser::InProcess, parser_reason: Some(reason), document_bytes })
 }
 
 async fn read_document(document: Document) -> Result<Vec<u8>, ImportError> {
