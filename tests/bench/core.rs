@@ -12,6 +12,14 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 const REMOTES: usize = 10;
 const REMOTE_BYTES: usize = 1024 * 1024;
+const COLD_ROUNDS: usize = 9;
+
+/// Whether the plain download also hashes what it fetched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    No,
+    Sha256,
+}
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -34,11 +42,13 @@ async fn main() -> Result<()> {
     ));
     out.push_str("| measurement | ours | baseline (same run) | ratio | goal |\n|---|---|---|---|---|\n");
 
-    // Cold resolve + install vs a plain parallel download of the same bytes to files.
+    // Cold resolve + install vs a plain parallel download of the same bytes
+    // to files, and vs the same download hashing each blob.
     let mut cold = Vec::new();
     let mut plain = Vec::new();
+    let mut hashed = Vec::new();
     let mut last_cache = None;
-    for round in 0..5 {
+    for round in 0..COLD_ROUNDS {
         let cache_dir = work.path().join(format!("cache-{round}"));
         flush_file_system(work.path())?;
         let started = Instant::now();
@@ -51,8 +61,14 @@ async fn main() -> Result<()> {
         let target = work.path().join(format!("plain-{round}"));
         flush_file_system(work.path())?;
         let started = Instant::now();
-        plain_download(&url, &blobs, &target).await?;
+        plain_download(&url, &blobs, &target, Hash::No).await?;
         plain.push(started.elapsed());
+
+        let target = work.path().join(format!("hashed-{round}"));
+        flush_file_system(work.path())?;
+        let started = Instant::now();
+        plain_download(&url, &blobs, &target, Hash::Sha256).await?;
+        hashed.push(started.elapsed());
     }
     row(
         &mut out,
@@ -61,6 +77,24 @@ async fn main() -> Result<()> {
         "plain download of the same blobs",
         median(&plain),
         "≤ 1.2×",
+    );
+    // What verifying every byte costs on its own on this machine, and what
+    // the install costs beyond that (signatures, indexes, SQLite, syncfs).
+    row(
+        &mut out,
+        "plain download + SHA-256 of each blob, nothing else",
+        median(&hashed),
+        "plain download of the same blobs",
+        median(&plain),
+        "(the floor for any install that verifies)",
+    );
+    row(
+        &mut out,
+        "cold resolve + install",
+        median(&cold),
+        "plain download + SHA-256 of each blob",
+        median(&hashed),
+        "(the install beyond hashing)",
     );
 
     // Update check with nothing changed vs the bare two conditional requests it needs.
@@ -193,7 +227,7 @@ fn blob_list(registry_dir: &Path) -> Result<Vec<String>> {
     Ok(blobs)
 }
 
-async fn plain_download(url: &str, paths: &[String], target: &Path) -> Result<()> {
+async fn plain_download(url: &str, paths: &[String], target: &Path, hash: Hash) -> Result<()> {
     std::fs::create_dir_all(target)?;
     let client = reqwest::Client::builder().no_proxy().build()?;
     futures_util::stream::iter(paths)
@@ -201,6 +235,10 @@ async fn plain_download(url: &str, paths: &[String], target: &Path) -> Result<()
             let client = &client;
             async move {
                 let bytes = client.get(format!("{url}{path}")).send().await?.error_for_status()?.bytes().await?;
+                if hash == Hash::Sha256 {
+                    let expected = path.rsplit('/').next().unwrap_or_default();
+                    anyhow::ensure!(registry::sha256_hex(&bytes) == expected, "{path} does not match its hash");
+                }
                 let file = target.join(path.replace('/', "_"));
                 tokio::fs::write(file, bytes).await?;
                 Ok::<_, anyhow::Error>(())

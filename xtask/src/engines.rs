@@ -265,7 +265,7 @@ pub fn ensure_packages(needed: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).exists();
     }

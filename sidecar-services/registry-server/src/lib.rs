@@ -35,6 +35,7 @@ pub mod bundle;
 mod error;
 mod listen;
 pub mod publish;
+mod sendfile;
 pub mod serve;
 pub mod storage;
 pub mod tokens;
@@ -155,6 +156,8 @@ struct Inner {
     readiness: Readiness,
     tree_cache: serve::TreeCache,
     tree_counters: serve::TreeCounters,
+    /// Cached documents' bodies in memfds, for the connections to send.
+    backings: sendfile::Backings,
 }
 
 impl AppState {
@@ -192,6 +195,7 @@ impl AppState {
                 readiness: Readiness::default(),
                 tree_cache: serve::TreeCache::default(),
                 tree_counters,
+                backings: sendfile::Backings::default(),
             }),
         })
     }
@@ -240,7 +244,8 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
         let _ = out.flush();
     }
     tracing::info!(%local, storage = state.inner.storage.description(), keyid = %state.inner.publisher.key.key_id(), "serving the registry");
-    listen::serve_http1(listener, app(state), shutdown).await
+    let backings = state.inner.backings.clone();
+    listen::serve_http1(listener, app(state), backings, shutdown).await
 }
 
 // ----- Operations -----

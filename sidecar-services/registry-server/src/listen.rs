@@ -8,7 +8,8 @@
 //! the registry needs neither (clients and ingresses speak HTTP/1.1 to it,
 //! no handler reads the peer). Accepted sockets get `TCP_NODELAY`, as
 //! nginx's keep-alive connections do, so a response's last segment is
-//! never held back waiting for the client's ACK.
+//! never held back waiting for the client's ACK. Cached documents are sent
+//! from their memfd ([`crate::sendfile`]).
 //!
 //! Graceful shutdown is the same as `axum::serve`'s: stop accepting, let
 //! each connection finish its in-flight request, then return.
@@ -23,6 +24,8 @@ use hyper_util::service::TowerToHyperService;
 use sidecar_http::SidecarError;
 use tokio::net::TcpListener;
 
+use crate::sendfile::{Backings, SendfileStream};
+
 /// How long to wait before accepting again after an error that is not one
 /// connection's (out of file descriptors, say): retrying at once would spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -32,6 +35,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) async fn serve_http1(
     listener: TcpListener,
     app: Router,
+    backings: Backings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SidecarError> {
     let service = TowerToHyperService::new(app);
@@ -52,7 +56,8 @@ pub(crate) async fn serve_http1(
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(SendfileStream::new(stream, backings.clone())), service.clone()));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 // A client going away mid-request: nothing to act on.

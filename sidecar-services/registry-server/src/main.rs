@@ -10,6 +10,12 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use zeroize::Zeroizing;
 
+/// Every request allocates and frees a few small buffers (headers, path,
+/// response parts); with mimalloc the serving core does about 9% more
+/// index requests per second than with glibc's allocator (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Serves a registry tree and accepts authenticated publishes.
 #[derive(Debug, Parser)]
 #[command(version)]

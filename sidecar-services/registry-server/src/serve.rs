@@ -37,6 +37,7 @@ use bytes::Bytes;
 use prometheus::{IntCounter, IntCounterVec, Opts};
 use sidecar_http::{HttpMetrics, SidecarError};
 
+use crate::sendfile::{Backings, FileBacked};
 use crate::{AppError, AppState, IMMUTABLE, REVALIDATE};
 
 /// Larger blobs are read from storage on every request: they are rare, and
@@ -95,6 +96,21 @@ impl Kind {
 struct Representation {
     body: Bytes,
     etag: HeaderValue,
+    /// Set when the connections send `body` from a memfd ([`crate::sendfile`]).
+    _sent_from_file: Option<FileBacked>,
+}
+
+impl Representation {
+    fn new(body: Bytes, etag: HeaderValue) -> Self {
+        Representation { body, etag, _sent_from_file: None }
+    }
+
+    /// A document body, which stays cached and is sent over and over:
+    /// worth a memfd so it goes out without a copy.
+    fn sent_from_file(body: Bytes, etag: HeaderValue, backings: &Backings) -> Self {
+        let backed = backings.back(&body);
+        Representation { body, etag, _sent_from_file: backed }
+    }
 }
 
 #[derive(Debug)]
@@ -244,7 +260,7 @@ async fn blob_response(state: &AppState, headers: &HeaderMap, hash: &str) -> Res
     }
     match inner.storage.get_for_serving(&registry::blob_path(hash)).await {
         Ok(Some((_, body))) => {
-            let blob = Arc::new(Representation { body, etag: quoted_tag(hash) });
+            let blob = Arc::new(Representation::new(body, quoted_tag(hash)));
             inner.tree_cache.keep_blob(hash, &blob, inner.config.blob_cache_bytes);
             ok_response(&blob, Kind::Immutable, "application/octet-stream", None)
         }
@@ -283,7 +299,7 @@ async fn current_document(state: &AppState, key: &str) -> Result<Option<Arc<Docu
         return Ok(None);
     };
     tracing::debug!(key, bytes = body.len(), "read a document from storage");
-    let document = Arc::new(prepare_document(meta.e_tag, body).await);
+    let document = Arc::new(prepare_document(meta.e_tag, body, &inner.backings).await);
     if !ttl.is_zero() {
         inner.tree_cache.keep_document(key, document.clone());
     }
@@ -299,7 +315,7 @@ async fn unchanged_in_store(state: &AppState, key: &str, document: &Document) ->
 }
 
 /// The document with its ETag and, when worth it, a gzipped variant.
-async fn prepare_document(store_tag: Option<String>, body: Bytes) -> Document {
+async fn prepare_document(store_tag: Option<String>, body: Bytes, backings: &Backings) -> Document {
     // The store's ETag (inode/mtime/size on a folder, the object's ETag on
     // S3) is the same on every replica sharing the store; the content hash
     // stands in when the store has none usable.
@@ -314,11 +330,11 @@ async fn prepare_document(store_tag: Option<String>, body: Bytes) -> Document {
             let input = body.clone();
             tokio::task::spawn_blocking(move || gzip(&input)).await.ok().flatten()
         };
-        compressed.map(|body| Representation { body, etag: quoted_tag(&format!("{tag}-gzip")) })
+        compressed.map(|body| Representation::sent_from_file(body, quoted_tag(&format!("{tag}-gzip")), backings))
     } else {
         None
     };
-    Document { store_tag, plain: Representation { body, etag: quoted_tag(&tag) }, gzip }
+    Document { store_tag, plain: Representation::sent_from_file(body, quoted_tag(&tag), backings), gzip }
 }
 
 fn gzip(body: &[u8]) -> Option<Bytes> {
@@ -477,14 +493,14 @@ mod tests {
     #[tokio::test]
     async fn documents_get_a_gzip_variant_with_its_own_etag() {
         let body = Bytes::from(vec![b'{'; 1000]);
-        let document = prepare_document(Some("\"17-2a\"".into()), body.clone()).await;
+        let document = prepare_document(Some("\"17-2a\"".into()), body.clone(), &Backings::default()).await;
         assert_eq!(document.plain.etag, "\"17-2a\"");
         let gzip = document.gzip.as_ref().unwrap();
         assert_eq!(gzip.etag, "\"17-2a-gzip\"");
         let mut plain = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip.body[..]), &mut plain).unwrap();
         assert_eq!(plain, body);
-        let small = prepare_document(None, Bytes::from_static(b"{}")).await;
+        let small = prepare_document(None, Bytes::from_static(b"{}"), &Backings::default()).await;
         assert!(small.gzip.is_none());
         assert_eq!(small.plain.etag, format!("\"{}\"", registry::sha256_hex(b"{}")).as_str());
     }
