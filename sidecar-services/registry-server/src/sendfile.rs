@@ -8,7 +8,9 @@
 //! document body is also written once into a memfd ([`Backings::back`]),
 //! and when hyper asks [`SendfileStream`] to write memory that lies inside
 //! such a body, the stream sends the same bytes from the memfd. Every other
-//! write is an ordinary one. Linux only; elsewhere nothing is backed.
+//! write is an ordinary one. Linux only; elsewhere nothing is backed. The
+//! cost: a backed body is held twice (heap and memfd) and takes one file
+//! descriptor, at most [`MOST_BACKED`] of them.
 //!
 //! Why it is safe to send from the memfd: a registration ([`FileBacked`])
 //! holds a clone of the body, so the memory it covers stays allocated (and,
@@ -28,6 +30,10 @@ use tokio::net::TcpStream;
 
 /// Smaller bodies are cheaper to copy than to send from a file.
 const BACK_FROM: usize = 16 * 1024;
+/// Each backed body holds a file descriptor; past this many (a registry with
+/// hundreds of remotes), further documents are copied, so the memfds can
+/// never use up the descriptors the server needs for connections.
+const MOST_BACKED: usize = 256;
 
 /// The registered bodies, by the address of their first byte.
 #[derive(Debug, Default, Clone)]
@@ -57,9 +63,10 @@ impl Drop for FileBacked {
 impl Backings {
     /// Copies `body` into a memfd and registers it, so the connections send
     /// it from there. `None` (and the body is copied as usual) when it is
-    /// small, off Linux, or the memfd could not be made.
+    /// small, [`MOST_BACKED`] are registered, off Linux, or the memfd could
+    /// not be made.
     pub(crate) fn back(&self, body: &Bytes) -> Option<FileBacked> {
-        if body.len() < BACK_FROM {
+        if body.len() < BACK_FROM || self.0.read().unwrap_or_else(PoisonError::into_inner).len() >= MOST_BACKED {
             return None;
         }
         let file = match memfd_holding(body) {
@@ -279,5 +286,16 @@ mod tests {
         assert!(backings.find(&other).is_none());
         drop(backed);
         assert!(backings.find(&body).is_none(), "dropping the registration unregisters it");
+    }
+
+    #[test]
+    fn at_most_so_many_bodies_hold_a_descriptor() {
+        let backings = Backings::default();
+        let bodies: Vec<Bytes> = (0..=MOST_BACKED).map(|_| pseudo_random(BACK_FROM)).collect();
+        let mut backed: Vec<FileBacked> =
+            bodies[..MOST_BACKED].iter().map(|b| backings.back(b).expect("backed")).collect();
+        assert!(backings.back(&bodies[MOST_BACKED]).is_none(), "one over the limit is copied");
+        backed.pop();
+        assert!(backings.back(&bodies[MOST_BACKED]).is_some(), "a freed place is used again");
     }
 }
