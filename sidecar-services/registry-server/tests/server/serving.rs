@@ -1,5 +1,5 @@
 //! The tree as a static host serves it: ETags, 304s, cache headers, gzip,
-//! HEAD, and nothing outside the tree.
+//! HEAD, large documents sent from a memfd, and nothing outside the tree.
 
 use crate::support::{Fixture, client, publish};
 
@@ -162,4 +162,55 @@ async fn sigterm_closes_idle_keep_alive_connections() {
     assert!(exit.success(), "SIGTERM ends the server cleanly, got {exit}");
     let mut rest = Vec::new();
     assert!(idle.read_to_end(&mut rest).is_ok(), "the server closed the idle connection");
+}
+
+/// Documents over 16 KiB go out with `sendfile` from a memfd; the bytes must
+/// be the stored ones, plain and gzipped, mixed with copied responses on the
+/// same keep-alive connections.
+#[tokio::test]
+async fn large_documents_arrive_whole_on_busy_keep_alive_connections() {
+    let fixture = Fixture::new();
+    let token = fixture.token(&["wide"]).await;
+    // 400 distinct files: an index of ~60 KiB whose gzip is still over 16 KiB.
+    let files: Vec<(String, Vec<u8>)> =
+        (0..400).map(|i| (format!("assets/chunk-{i:03}.js"), format!("export default {i};\n").into_bytes())).collect();
+    let extra: Vec<(&str, &[u8])> = files.iter().map(|(path, body)| (path.as_str(), body.as_slice())).collect();
+    let remote = fixture.remote("wide", "1.0.0", &extra);
+    let server = fixture.server();
+    assert_eq!(publish(&server.url, Some(&token), &remote).await.status(), 201);
+    let stored_index = std::fs::read(fixture.registry().join("remotes/wide.json")).unwrap();
+    let stored_snapshot = std::fs::read(fixture.registry().join("snapshot.json")).unwrap();
+    assert!(stored_index.len() > 32 * 1024, "the index is large: {} bytes", stored_index.len());
+
+    let http = client();
+    let requests = (0..8).map(|task| {
+        let (http, url) = (http.clone(), server.url.clone());
+        let (stored_index, stored_snapshot) = (stored_index.clone(), stored_snapshot.clone());
+        tokio::spawn(async move {
+            for round in 0..25 {
+                let gzip = (task + round) % 2 == 0;
+                let mut request = http.get(format!("{url}/remotes/wide.json"));
+                if gzip {
+                    request = request.header("accept-encoding", "gzip");
+                }
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                let body = response.bytes().await.unwrap();
+                let plain = if gzip {
+                    assert!(body.len() > 16 * 1024, "the gzipped index is large too: {} bytes", body.len());
+                    let mut plain = Vec::new();
+                    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
+                    plain
+                } else {
+                    body.to_vec()
+                };
+                assert!(plain == stored_index, "task {task} round {round}: the index differs from the stored one");
+                let snapshot = http.get(format!("{url}/snapshot.json")).send().await.unwrap().bytes().await.unwrap();
+                assert!(snapshot == stored_snapshot, "task {task} round {round}: the snapshot differs");
+            }
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        request.await.unwrap();
+    }
 }
