@@ -84,6 +84,9 @@ impl Backings {
     /// The memfd holding `slice` and the slice's offset in it, when `slice`
     /// lies inside a registered body.
     fn find(&self, slice: &[u8]) -> Option<(Arc<std::fs::File>, u64)> {
+        if slice.is_empty() {
+            return None;
+        }
         let address = slice.as_ptr() as usize;
         let backings = self.0.read().unwrap_or_else(PoisonError::into_inner);
         let (start, backing) = backings.range(..=address).next_back()?;
@@ -156,6 +159,9 @@ impl AsyncWrite for SendfileStream {
     ) -> Poll<io::Result<usize>> {
         #[cfg(target_os = "linux")]
         {
+            // Empty slices carry nothing; before a backed one they would make
+            // a zero-length send that hyper takes for a closed connection.
+            let bufs = &bufs[bufs.iter().take_while(|buf| buf.is_empty()).count()..];
             let backed = bufs.iter().enumerate().find_map(|(i, buf)| self.backings.find(buf).map(|found| (i, found)));
             match backed {
                 Some((0, (file, offset))) => {
@@ -263,12 +269,14 @@ mod tests {
         rustix::net::sockopt::set_socket_send_buffer_size(&accepted, 4096).unwrap();
         let mut stream = SendfileStream::new(accepted, backings.clone());
         // The body's middle, as hyper hands it after a partial write.
-        write_all_vectored(&mut stream, &[&header, &body[..10], &body[10..], &trailer]).await.unwrap();
+        write_all_vectored(&mut stream, &[&header, &body[..10], &[], &body[10..], &trailer]).await.unwrap();
+        // An empty slice first, then the body's end, as after a partial write.
+        write_all_vectored(&mut stream, &[&[], &body[body.len() - 5..]]).await.unwrap();
         stream.shutdown().await.unwrap();
         drop(stream);
 
         let received = reader.await.unwrap();
-        let expected: Vec<u8> = [&header[..], &body[..], &trailer[..]].concat();
+        let expected: Vec<u8> = [&header[..], &body[..], &trailer[..], &body[body.len() - 5..]].concat();
         assert_eq!(received.len(), expected.len());
         assert!(received == expected, "the bytes received differ from the bytes written");
     }
