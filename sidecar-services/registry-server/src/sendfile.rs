@@ -77,7 +77,13 @@ impl Backings {
             }
         };
         let start = body.as_ptr() as usize;
-        self.write().insert(start, Backing { len: body.len(), file });
+        let mut backings = self.write();
+        // Checked again under the lock: others may have registered meanwhile.
+        if backings.len() >= MOST_BACKED {
+            return None;
+        }
+        backings.insert(start, Backing { len: body.len(), file });
+        drop(backings);
         Some(FileBacked { backings: self.clone(), start, _body: body.clone() })
     }
 
