@@ -105,10 +105,10 @@ impl Representation {
         Representation { body, etag, _sent_from_file: None }
     }
 
-    /// A document body, which stays cached and is sent over and over:
-    /// worth a memfd so it goes out without a copy.
-    fn sent_from_file(body: Bytes, etag: HeaderValue, backings: &Backings) -> Self {
-        let backed = backings.back(&body);
+    /// A document body. One that stays cached (`backings` given) is sent
+    /// over and over: worth a memfd so it goes out without a copy.
+    fn document(body: Bytes, etag: HeaderValue, backings: Option<&Backings>) -> Self {
+        let backed = backings.and_then(|backings| backings.back(&body));
         Representation { body, etag, _sent_from_file: backed }
     }
 }
@@ -299,7 +299,9 @@ async fn current_document(state: &AppState, key: &str) -> Result<Option<Arc<Docu
         return Ok(None);
     };
     tracing::debug!(key, bytes = body.len(), "read a document from storage");
-    let document = Arc::new(prepare_document(meta.e_tag, body, &inner.backings).await);
+    // Only a document kept in memory is worth a memfd.
+    let backings = (!ttl.is_zero()).then_some(&inner.backings);
+    let document = Arc::new(prepare_document(meta.e_tag, body, backings).await);
     if !ttl.is_zero() {
         inner.tree_cache.keep_document(key, document.clone());
     }
@@ -315,7 +317,7 @@ async fn unchanged_in_store(state: &AppState, key: &str, document: &Document) ->
 }
 
 /// The document with its ETag and, when worth it, a gzipped variant.
-async fn prepare_document(store_tag: Option<String>, body: Bytes, backings: &Backings) -> Document {
+async fn prepare_document(store_tag: Option<String>, body: Bytes, backings: Option<&Backings>) -> Document {
     // The store's ETag (inode/mtime/size on a folder, the object's ETag on
     // S3) is the same on every replica sharing the store; the content hash
     // stands in when the store has none usable.
@@ -330,11 +332,11 @@ async fn prepare_document(store_tag: Option<String>, body: Bytes, backings: &Bac
             let input = body.clone();
             tokio::task::spawn_blocking(move || gzip(&input)).await.ok().flatten()
         };
-        compressed.map(|body| Representation::sent_from_file(body, quoted_tag(&format!("{tag}-gzip")), backings))
+        compressed.map(|body| Representation::document(body, quoted_tag(&format!("{tag}-gzip")), backings))
     } else {
         None
     };
-    Document { store_tag, plain: Representation::sent_from_file(body, quoted_tag(&tag), backings), gzip }
+    Document { store_tag, plain: Representation::document(body, quoted_tag(&tag), backings), gzip }
 }
 
 fn gzip(body: &[u8]) -> Option<Bytes> {
@@ -493,14 +495,14 @@ mod tests {
     #[tokio::test]
     async fn documents_get_a_gzip_variant_with_its_own_etag() {
         let body = Bytes::from(vec![b'{'; 1000]);
-        let document = prepare_document(Some("\"17-2a\"".into()), body.clone(), &Backings::default()).await;
+        let document = prepare_document(Some("\"17-2a\"".into()), body.clone(), None).await;
         assert_eq!(document.plain.etag, "\"17-2a\"");
         let gzip = document.gzip.as_ref().unwrap();
         assert_eq!(gzip.etag, "\"17-2a-gzip\"");
         let mut plain = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip.body[..]), &mut plain).unwrap();
         assert_eq!(plain, body);
-        let small = prepare_document(None, Bytes::from_static(b"{}"), &Backings::default()).await;
+        let small = prepare_document(None, Bytes::from_static(b"{}"), None).await;
         assert!(small.gzip.is_none());
         assert_eq!(small.plain.etag, format!("\"{}\"", registry::sha256_hex(b"{}")).as_str());
     }
