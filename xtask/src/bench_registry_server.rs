@@ -71,7 +71,7 @@ pub fn run() -> Result<String> {
     // The human output starts with the token on a line of its own.
     let token = out.lines().next().unwrap_or_default().trim().to_owned();
 
-    let cores = Cores::split()?;
+    let cores = Cores::split();
     let (_server, url) = start_server(&cores, &server_bin, &registry, &keys.join("registry.key"))?;
 
     // Publish latency: PUBLISHES versions of a remote with 1 MiB of files.
@@ -298,12 +298,10 @@ struct Cores {
 impl Cores {
     /// wrk on core 0 and the servers on the rest, given 2 cores or more and
     /// `taskset` (util-linux); otherwise all share every core.
-    fn split() -> Result<Cores> {
+    fn split() -> Cores {
         let cores = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
-        if cores < 2 || !crate::engines::on_path("taskset") {
-            return Ok(Cores { server_cores: 0 });
-        }
-        Ok(Cores { server_cores: cores - 1 })
+        let pinned = cores >= 2 && crate::engines::on_path("taskset");
+        Cores { server_cores: if pinned { cores - 1 } else { 0 } }
     }
 
     fn for_server(&self, program: &Path) -> Command {

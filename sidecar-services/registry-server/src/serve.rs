@@ -299,10 +299,10 @@ async fn current_document(state: &AppState, key: &str) -> Result<Option<Arc<Docu
         return Ok(None);
     };
     tracing::debug!(key, bytes = body.len(), "read a document from storage");
+    let kept = !ttl.is_zero();
     // Only a document kept in memory is worth a memfd.
-    let backings = (!ttl.is_zero()).then_some(&inner.backings);
-    let document = Arc::new(prepare_document(meta.e_tag, body, backings).await);
-    if !ttl.is_zero() {
+    let document = Arc::new(prepare_document(meta.e_tag, body, kept.then_some(&inner.backings)).await);
+    if kept {
         inner.tree_cache.keep_document(key, document.clone());
     }
     Ok(Some(document))
