@@ -1,68 +1,20 @@
 //! The connector through its router, against the fake provider on loopback:
 //! both wire formats, keys from the environment and from a mounted file,
-//! the errors a caller can act on, and that no key reaches a log or a response.
+//! the errors a caller can act on, and that no key reaches a response.
+//! (The logs are checked in `logs.rs`, a binary of its own.)
 #![allow(clippy::unwrap_used)] // tests: a failed setup step should fail loudly
+
+mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use connector::{AppState, Config, ServerKeys};
-use fake_provider::{FakeConfig, FakeProvider};
-use http_body_util::BodyExt;
-use providers::{ProviderConfig, RetryPolicy};
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use serde_json::json;
 
-const OPENAI_KEY: &str = "sk-openai-test-0123456789abcdef";
-const ANTHROPIC_KEY: &str = "sk-ant-test-0123456789abcdef";
-
-async fn fake(expected_key: &str) -> FakeProvider {
-    FakeProvider::start(FakeConfig {
-        expected_key: Some(expected_key.to_owned()),
-        reply: "Paris.".to_owned(),
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// A built-in preset pointed at `fake`, with waits short enough for tests.
-fn preset(id: &str, fake: &FakeProvider) -> ProviderConfig {
-    let mut config = ProviderConfig::builtin(id).unwrap().with_base_url(fake.base_url());
-    config.retry = RetryPolicy::new(2, Duration::from_millis(10));
-    config.request_timeout = Duration::from_secs(10);
-    config
-}
-
-fn env(vars: &[(&str, &str)]) -> connector::EnvLookup {
-    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    Arc::new(move |name| map.get(name).cloned())
-}
-
-fn service(providers: Vec<ProviderConfig>, keys: ServerKeys) -> Router {
-    connector::app(AppState::new(Config::new(providers), keys).unwrap())
-}
-
-async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), text)
-}
-
-async fn complete(app: &Router, body: Value) -> (StatusCode, Value, String) {
-    let request = Request::post("/v1/complete")
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    send(app, request).await
-}
+use common::{ANTHROPIC_KEY, OPENAI_KEY, complete, env, fake, preset, send, service};
 
 #[tokio::test]
 async fn openai_completion_with_the_key_from_the_environment() {
@@ -224,44 +176,4 @@ async fn operational_endpoints_answer() {
     let (missing, body, _) = send(&app, Request::get("/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(missing, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
-}
-
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn keys_never_reach_the_logs_even_at_trace_level() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let openai = fake(OPENAI_KEY).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("anthropic"), "sk-ant-wrong-key-00000000").unwrap();
-    let keys = ServerKeys::with_lookup(Some(dir.path().to_owned()), env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY)]));
-    let app = service(vec![preset("openai", &openai), preset("anthropic", &openai)], keys);
-    let (ok, _, _) = complete(&app, json!({ "provider": "openai", "model": "gpt-4o-mini", "prompt": "hi" })).await;
-    assert_eq!(ok, StatusCode::OK);
-    let (rejected, _, text) =
-        complete(&app, json!({ "provider": "anthropic", "model": "claude-3-5-haiku-latest", "prompt": "hi" })).await;
-    assert_eq!(rejected, StatusCode::BAD_GATEWAY, "the fake only accepts the OpenAI key");
-    assert!(!text.contains("sk-ant-wrong"), "{text}");
-
-    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-    assert!(logs.contains("completed"), "the capture works: {logs}");
-    assert!(!logs.contains(OPENAI_KEY), "{logs}");
-    assert!(!logs.contains("sk-ant-wrong"), "{logs}");
 }
