@@ -12,9 +12,9 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 
 use secrets::{Error, KeyStatus, KeyStore, Secret};
+use test_support::CapturedLogs;
 
 /// The real keychain, or `None` when keychain tests are explicitly skipped.
 /// A missing keychain fails the test: CI provides one.
@@ -180,35 +180,14 @@ fn clones_share_one_connection_across_threads() {
     }
 }
 
-/// A `tracing` writer that keeps everything in memory for inspection.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn canary_key_never_reaches_logs_debug_or_errors() {
     if skipped("canary_key_never_reaches_logs_debug_or_errors") {
         return;
     }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Global, so that the keychain's own threads (zbus) are captured too;
-    // try_init also routes the `log` records of keyring-core into it.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .try_init()
-        .expect("no other test in this binary installs a subscriber");
+    // Process-wide, so the keychain's own threads (zbus) and the `log`
+    // records of keyring-core are captured too.
+    let captured = CapturedLogs::install();
 
     let canary = random_key();
     let Some(store) = keychain("canary_key_never_reaches_logs_debug_or_errors") else {
@@ -232,7 +211,7 @@ fn canary_key_never_reaches_logs_debug_or_errors() {
         pasted_in_wrong_place.to_string(),
         format!("{pasted_in_wrong_place:?}"),
     ];
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("stored API key in the OS keychain"),
         "the capture must see this crate's logs, or the check below proves nothing:\n{logs}"

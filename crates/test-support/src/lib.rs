@@ -1,10 +1,13 @@
 //! Test-only helpers: a loopback registry HTTP server with fault injection,
-//! and sample remote folders.
+//! sample remote folders, and an in-memory capture of every log line.
 //!
 //! [`RegistryServer`] serves a registry tree from a folder the way a static
 //! host does (strong ETags, `If-None-Match` → 304, `Content-Length`, 404),
 //! records every request so tests can assert what a client sent, and can be
 //! told to misbehave per path ([`Fault`]) or to go offline altogether.
+
+mod logs;
+pub use logs::CapturedLogs;
 
 use std::collections::HashMap;
 use std::io;

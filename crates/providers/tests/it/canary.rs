@@ -2,41 +2,21 @@
 //! retry, an auth failure, a timeout) with all logging at TRACE; it must show
 //! up nowhere but at the provider.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fake_provider::{Behaviour, FakeConfig, FakeProvider};
 use providers::{ChatRequest, ProviderClient, ProviderConfig, StaticKey};
 use secrets::Secret;
+use test_support::CapturedLogs;
 
 use crate::common::{Recorder, config};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_key_reaches_the_provider_and_nothing_else() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Global and at TRACE, so reqwest, hyper, h2 and rustls (through the `log`
-    // bridge that try_init installs) are captured as well as this crate.
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .try_init()
-        .expect("only this test installs a global subscriber");
+    // At TRACE, so reqwest, hyper, h2 and rustls (through the `log` bridge)
+    // are captured as well as this crate.
+    let captured = CapturedLogs::install();
 
     let canary = format!("sk-canary-{:032x}", rand_u128());
     let fake =
@@ -103,7 +83,7 @@ async fn canary_key_reaches_the_provider_and_nothing_else() {
         assert!(!r.path.contains(&canary) && !r.body.contains(&canary));
     }
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("sending request"), "the capture saw this crate's logs");
     assert!(logs.contains("TRACE"), "the capture ran at TRACE");
     assert!(logs.contains("hyper_util"), "the HTTP stack's own logs were captured");
