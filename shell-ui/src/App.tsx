@@ -38,11 +38,16 @@ export function App() {
     }
   }, [notify]);
 
+  // "Checking" is set before asking, never after the reply: the check's
+  // result event can arrive before the reply, and only that event (or a
+  // failure to start) may end it. A `false` reply means a check is already
+  // running; its event ends this one too.
   const checkForUpdates = useCallback(async () => {
+    setChecking(true);
     try {
-      const started = await ipc.checkForUpdates();
-      if (started) setChecking(true);
+      await ipc.checkForUpdates();
     } catch (err) {
+      setChecking(false);
       notify(`Could not check for updates: ${asCommandError(err).message}`);
     }
   }, [notify]);

@@ -2,7 +2,7 @@
 //! page, with deadlines rather than sleeps.
 
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -64,10 +64,6 @@ fn status_ok(port: u16) -> bool {
         && answer.replace(' ', "").contains("\"ready\":true")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
 /// tauri-driver on its own X display, in its own process group so that
 /// dropping it stops Xvfb, tauri-driver, WebKitWebDriver and the app.
 pub struct Driver {
@@ -77,6 +73,10 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// Starts tauri-driver and waits until it and WebKitWebDriver answer.
+    /// A start that never gets ready (a port taken by another process between
+    /// choosing and binding it) is stopped and made again on new ports, a
+    /// bounded number of times.
     pub fn start() -> Self {
         let cargo_bin =
             std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo/bin")).into_iter().collect::<Vec<_>>();
@@ -84,16 +84,29 @@ impl Driver {
         let webkit =
             require_tool("WebKitWebDriver", &[PathBuf::from("/usr/bin")], "`apt-get install webkit2gtk-driver`");
         let xvfb_run = require_tool("xvfb-run", &[], "`apt-get install xvfb xauth`");
-        let port = free_port();
-        let native_port = free_port();
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let driver = Self::spawn(&xvfb_run, &tauri_driver, &webkit);
+            match driver.wait_ready() {
+                Ok(()) => return driver,
+                // Dropping `driver` stops everything that start made.
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("tauri-driver never got ready in 3 starts: {failures:?}; see target/debug/e2e-logs");
+    }
+
+    fn spawn(xvfb_run: &Path, tauri_driver: &Path, webkit: &Path) -> Self {
+        let ports = integration_tests::free_loopback_ports(2);
+        let (port, native_port) = (ports[0], ports[1]);
         let log_dir = profile_dir().join("e2e-logs");
         std::fs::create_dir_all(&log_dir).expect("log dir");
         let log = std::fs::File::create(log_dir.join(format!("tauri-driver-{port}.log"))).expect("log file");
         let child = Command::new(xvfb_run)
             .args(["-a", "-s", "-screen 0 1280x900x24"])
-            .arg(&tauri_driver)
+            .arg(tauri_driver)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string(), "--native-driver"])
-            .arg(&webkit)
+            .arg(webkit)
             .env("AUGMENT_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -101,27 +114,26 @@ impl Driver {
             .process_group(0)
             .spawn()
             .expect("start xvfb-run tauri-driver");
-        let driver = Self { child, port, native_port };
-        driver.wait_ready();
-        driver
+        Self { child, port, native_port }
     }
 
     /// Polls `GET /status` of WebKitWebDriver (which tauri-driver starts in
     /// the background, and whose readiness tauri-driver's /status does not
-    /// reflect) and of tauri-driver until both answer 200, or fails at the deadline.
-    fn wait_ready(&self) {
+    /// reflect) and of tauri-driver until both answer 200, or says which did
+    /// not at the deadline.
+    fn wait_ready(&self) -> Result<(), String> {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
             if status_ok(self.native_port) && status_ok(self.port) {
-                return;
+                return Ok(());
             }
             // Not a fixed wait: the loop ends as soon as both answer.
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "tauri-driver (port {}) or WebKitWebDriver (port {}) did not answer GET /status within 30 s; see target/debug/e2e-logs",
+        Err(format!(
+            "tauri-driver (port {}) or WebKitWebDriver (port {}) did not answer GET /status within 30 s",
             self.port, self.native_port
-        );
+        ))
     }
 
     /// Starts the app with `args` and returns a WebDriver session on it.
@@ -151,7 +163,9 @@ impl Driver {
                     | fantoccini::error::NewSessionError::FailedC(_)),
                 ) => {
                     failures.push(err.to_string());
-                    self.wait_ready();
+                    if let Err(failure) = self.wait_ready() {
+                        panic!("{failure} after a failed handshake; see target/debug/e2e-logs");
+                    }
                 }
                 Err(err) => panic!("WebDriver refused a session on the app: {err}"),
             }

@@ -146,7 +146,9 @@ async fn a_version_that_fails_to_load_after_an_update_is_rolled_back_automatical
     }
 
     publish(&sandbox, &["delta-1.1.0"]);
-    app.find(Locator::Css(r#"[data-testid="check-updates"]"#)).await.unwrap().click().await.unwrap();
+    // The start-up check is over, so the button must be usable (it once
+    // stayed "Checking…" when the check's event beat the command's reply).
+    wait_for(&app, r#"[data-testid="check-updates"]:not([disabled])"#).await.click().await.unwrap();
     let notice = wait_for_text(&app, r#"[data-testid="notices"]"#, "rolled back to 1.0.0").await;
     assert!(notice.contains("delta 1.1.0 failed to load"), "{notice}");
     let content = wait_for(

@@ -45,10 +45,6 @@ async fn docker_host() -> Option<String> {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A throw-away stack definition in the sandbox, taken down on drop whatever the test did.
 struct PanelStack {
     host: String,
@@ -60,8 +56,9 @@ impl PanelStack {
     fn new(sandbox: &Sandbox, host: &str, purpose: &str) -> Self {
         let mut definition = StackDefinition::built_in().unwrap();
         definition.name = format!("t{}-{purpose}", std::process::id());
-        for service in &mut definition.services {
-            service.host_port = free_port();
+        let ports = integration_tests::free_loopback_ports(definition.services.len());
+        for (service, port) in definition.services.iter_mut().zip(ports) {
+            service.host_port = port;
             service.health_timeout_secs = 60;
         }
         let path = sandbox.path().join("stack.toml");

@@ -89,11 +89,6 @@ pub fn bin_dir() -> PathBuf {
     dir
 }
 
-/// A free loopback port (bound, then released for the stack to use).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A stack with a unique name and free ports, defined in a temporary file,
 /// taken down (whatever the test did) when dropped.
 pub struct TestStack {
@@ -107,8 +102,9 @@ impl TestStack {
     pub fn new(host: &str, purpose: &str) -> Self {
         let mut definition = StackDefinition::built_in().unwrap();
         definition.name = format!("t{}-{purpose}", std::process::id());
-        for service in &mut definition.services {
-            service.host_port = free_port();
+        let ports = integration_tests::free_loopback_ports(definition.services.len());
+        for (service, port) in definition.services.iter_mut().zip(ports) {
+            service.host_port = port;
             service.health_timeout_secs = 60;
         }
         // A named volume, so `down` has one to remove.

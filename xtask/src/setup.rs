@@ -141,14 +141,14 @@ pub fn build_remotes(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(dists)
 }
 
-/// Runs the remotes' and shared modules' vitest suites (one vitest run, one project each).
+/// Runs the vitest suites of the remotes, the shared modules and the shell UI (one vitest run, one project each).
 pub fn test_remotes(root: &Path) -> Result<()> {
     if remote_projects(root)?.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: vitest for remotes/");
+    eprintln!("xtask: vitest for remotes/ and shell-ui/");
     run_checked(Command::new("npm").current_dir(root).args(["run", "test:remotes"]))
-        .context("the remotes' vitest suites")
+        .context("the vitest suites of remotes/ and shell-ui/")
 }
 
 /// The remote projects, sorted: `remotes/<name>/` folders with a `package.json`.
