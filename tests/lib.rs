@@ -184,17 +184,6 @@ pub fn wait_until(deadline: std::time::Duration, mut condition: impl FnMut() -> 
     condition()
 }
 
-/// `count` loopback ports that were free a moment ago, all different: every
-/// listener is held until the last is bound, because a port released before
-/// asking for the next can be handed out again (two child processes given the
-/// same port is how a WebDriver once proxied to itself). Another process can
-/// still take one before the caller binds it; callers that can, retry.
-pub fn free_loopback_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> =
-        (0..count).map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free loopback port")).collect();
-    listeners.iter().map(|l| l.local_addr().expect("a bound listener's address").port()).collect()
-}
-
 /// Everything a command printed: with `--json`, errors go to standard output.
 pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))

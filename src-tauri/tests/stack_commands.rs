@@ -38,8 +38,9 @@ impl Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut definition = StackDefinition::built_in().expect("built-in definition");
         definition.name = format!("t{}-app-{purpose}", std::process::id());
-        for service in &mut definition.services {
-            service.host_port = free_port();
+        let ports = test_support::free_loopback_ports(definition.services.len());
+        for (service, port) in definition.services.iter_mut().zip(ports) {
+            service.host_port = port;
             service.health_timeout_secs = 60;
         }
         let path = dir.path().join("stack.toml");
@@ -74,10 +75,6 @@ impl Harness {
         });
         rx
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 fn bin_dir() -> PathBuf {

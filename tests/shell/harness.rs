@@ -97,7 +97,7 @@ impl Driver {
     }
 
     fn spawn(xvfb_run: &Path, tauri_driver: &Path, webkit: &Path) -> Self {
-        let ports = integration_tests::free_loopback_ports(2);
+        let ports = test_support::free_loopback_ports(2);
         let (port, native_port) = (ports[0], ports[1]);
         let log_dir = profile_dir().join("e2e-logs");
         std::fs::create_dir_all(&log_dir).expect("log dir");

@@ -102,7 +102,7 @@ impl TestStack {
     pub fn new(host: &str, purpose: &str) -> Self {
         let mut definition = StackDefinition::built_in().unwrap();
         definition.name = format!("t{}-{purpose}", std::process::id());
-        let ports = integration_tests::free_loopback_ports(definition.services.len());
+        let ports = test_support::free_loopback_ports(definition.services.len());
         for (service, port) in definition.services.iter_mut().zip(ports) {
             service.host_port = port;
             service.health_timeout_secs = 60;

@@ -27,7 +27,7 @@ pub fn run() -> Result<String> {
 
     let work = tempfile::tempdir()?;
     let definition = work.path().join("stack.toml");
-    let ports = [free_port()?, free_port()?, free_port()?];
+    let ports = free_ports::<3>()?;
     // The built-in definition with its own name and free ports, so a stack
     // the developer is running is left alone.
     let mut text = std::fs::read_to_string(root.join("docker/stack.toml"))?
@@ -145,8 +145,17 @@ fn health_ok(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && &head[9..12] == b"200"
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `N` different free loopback ports: each listener is held until the last
+/// is bound, or the same port could be handed out twice.
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let mut listeners = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in &mut ports {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        *port = listener.local_addr()?.port();
+        listeners.push(listener);
+    }
+    Ok(ports)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -1,5 +1,6 @@
 //! Test-only helpers: a loopback registry HTTP server with fault injection,
-//! sample remote folders, and an in-memory capture of every log line.
+//! sample remote folders, an in-memory capture of every log line, and free
+//! loopback ports for child processes.
 //!
 //! [`RegistryServer`] serves a registry tree from a folder the way a static
 //! host does (strong ETags, `If-None-Match` → 304, `Content-Length`, 404),
@@ -384,4 +385,15 @@ pub fn write_file(dir: &Path, path: &str, bytes: &[u8]) -> io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(full, bytes)
+}
+
+/// `count` loopback ports that were free a moment ago, all different: every
+/// listener is held until the last is bound, because a port released before
+/// asking for the next can be handed out again (two child processes given the
+/// same port is how a WebDriver once proxied to itself). Another process can
+/// still take one before the caller binds it; callers that can, retry.
+pub fn free_loopback_ports(count: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> =
+        (0..count).map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free loopback port")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("a bound listener's address").port()).collect()
 }

@@ -1,5 +1,5 @@
-//! The loopback registry server behaves like a static host, and each fault
-//! does what its documentation says.
+//! The loopback registry server behaves like a static host, each fault
+//! does what its documentation says, and free ports are free and distinct.
 
 use std::time::Duration;
 
@@ -129,4 +129,13 @@ async fn the_router_serves_without_a_socket() {
     let response = test_support::app(dir.path()).oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key(ETAG));
+}
+
+#[test]
+fn free_loopback_ports_are_all_different_and_bindable() {
+    let ports = test_support::free_loopback_ports(64);
+    let distinct: std::collections::HashSet<u16> = ports.iter().copied().collect();
+    assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+    let listeners: Vec<_> = ports.iter().map(|port| std::net::TcpListener::bind(("127.0.0.1", *port))).collect();
+    assert!(listeners.iter().all(Result::is_ok), "each port can be bound again: {listeners:?}");
 }
