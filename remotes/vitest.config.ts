@@ -1,8 +1,9 @@
 // One vitest run for every remote, shared module and the shell's UI (`npm
-// run test:remotes` at the workspace root, also run by `cargo xtask test`). Each package is its
-// own project with a DOM (happy-dom); tests import the shared modules from
-// source, as the shell bundles them. The remotes' Module Federation plugin is
-// left out here: it only matters for the build, which the shell's e2e test covers.
+// run test:remotes` at the workspace root, also run by `cargo xtask test`).
+// Each package is its own project with a DOM (happy-dom); tests import the
+// shared modules from source, as the shell bundles them. The remotes' Module
+// Federation plugin is left out here: it only matters for the build, which
+// the shell's e2e test covers.
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 

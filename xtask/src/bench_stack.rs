@@ -27,7 +27,7 @@ pub fn run() -> Result<String> {
 
     let work = tempfile::tempdir()?;
     let definition = work.path().join("stack.toml");
-    let ports = free_ports::<3>()?;
+    let ports = free_ports(3)?;
     // The built-in definition with its own name and free ports, so a stack
     // the developer is running is left alone.
     let mut text = std::fs::read_to_string(root.join("docker/stack.toml"))?
@@ -88,7 +88,7 @@ pub fn run() -> Result<String> {
         docker_cli(&[&["stop", "-t", "10"][..], &names].concat())?;
         let started = Instant::now();
         docker_cli(&[&["start"][..], &names].concat())?;
-        for port in ports {
+        for &port in &ports {
             wait_healthy(port, Duration::from_secs(60))?;
         }
         baseline.push(started.elapsed());
@@ -145,17 +145,14 @@ fn health_ok(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && &head[9..12] == b"200"
 }
 
-/// `N` different free loopback ports: each listener is held until the last
-/// is bound, or the same port could be handed out twice.
-fn free_ports<const N: usize>() -> Result<[u16; N]> {
-    let mut listeners = Vec::with_capacity(N);
-    let mut ports = [0; N];
-    for port in &mut ports {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        *port = listener.local_addr()?.port();
-        listeners.push(listener);
-    }
-    Ok(ports)
+/// `count` different free loopback ports: each listener is held until the
+/// last is bound, or the same port could be handed out twice. (The twin of
+/// `test_support::free_loopback_ports`, which xtask does not depend on: it
+/// keeps its build to four small crates.)
+fn free_ports(count: usize) -> Result<Vec<u16>> {
+    let listeners =
+        (0..count).map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<std::io::Result<Vec<_>>>()?;
+    Ok(listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<std::io::Result<_>>()?)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
