@@ -2,8 +2,8 @@
 //! registry; and the view of resolved remotes the UI renders.
 //!
 //! Resolving is `api::resolve` once per configured registry, in priority
-//! order, merged so the first registry that offers a usable version of a
-//! remote wins. The same function serves the offline paint at start-up
+//! order, merged so the first healthy registry that offers a usable version
+//! of a remote wins (see [`merge`]). The same function serves the offline paint at start-up
 //! (`offline`: cache only, no request at all) and the background check.
 
 use std::collections::BTreeMap;
@@ -150,7 +150,7 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
                 registry_views.push(RegistryView {
                     url: config.url.clone(),
                     from_launch: *from_launch,
-                    status: Some(report.status.clone()),
+                    status: Some(report.registry.status.clone()),
                     error: None,
                 });
                 reports.push(report);
@@ -166,7 +166,7 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
             }
         }
     }
-    let merged = merge(reports.into_iter().flat_map(|r| r.remotes));
+    let merged = merge(reports);
     if registries.len() > 1 {
         // A later registry's resolve may have activated its own version of a
         // remote the first one also offers: re-assert the winners.
@@ -181,20 +181,29 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
     Ok(ShellView { checked: !offline, registries: registry_views, remotes })
 }
 
-/// First usable outcome per remote wins; an incompatible one is kept only
-/// when no registry offers a usable version.
-fn merge(outcomes: impl Iterator<Item = RemoteOutcome>) -> BTreeMap<String, RemoteOutcome> {
-    let mut merged: BTreeMap<String, RemoteOutcome> = BTreeMap::new();
-    for outcome in outcomes {
-        let replace = match merged.get(&outcome.name) {
-            None => true,
-            Some(existing) => existing.version.is_none() && outcome.version.is_some(),
-        };
-        if replace {
-            merged.insert(outcome.name.clone(), outcome);
+/// Per remote, in registry precedence order: the first registry that
+/// verified fresh metadata and offers a usable version wins; when none did
+/// (every registry that has it is offline, stale or refused), the first
+/// registry whose cache has one. So a failing team registry falls back to
+/// its mirror for updates, and the same name in two healthy registries is
+/// the first one's. An incompatible outcome is kept only when no registry
+/// offers a usable version.
+fn merge(reports: Vec<api::ResolveReport>) -> BTreeMap<String, RemoteOutcome> {
+    let mut merged: BTreeMap<String, (bool, RemoteOutcome)> = BTreeMap::new();
+    for report in reports {
+        let fresh = report.registry.status.state == api::RegistryState::Online;
+        for outcome in report.remotes {
+            let rank = (outcome.version.is_some(), fresh && outcome.version.is_some());
+            let replace = match merged.get(&outcome.name) {
+                None => true,
+                Some((existing_fresh, existing)) => rank > (existing.version.is_some(), *existing_fresh),
+            };
+            if replace {
+                merged.insert(outcome.name.clone(), (rank.1, outcome));
+            }
         }
     }
-    merged
+    merged.into_iter().map(|(name, (_, outcome))| (name, outcome)).collect()
 }
 
 fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<RemoteView> {

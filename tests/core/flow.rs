@@ -16,7 +16,7 @@ fn publish_resolve_then_offline_gives_the_same_versions() {
     publish_ok(&sandbox, &make_remote(&work, "beta", "1.1.0", "^1.0.0", 2, 512));
 
     let online = json(&sandbox.resolve(&[]));
-    assert_eq!(online["status"]["state"], "online", "{online}");
+    assert_eq!(online["registry"]["state"], "online", "{online}");
     let expected = vec![("alpha".to_owned(), "1.0.0".to_owned()), ("beta".to_owned(), "1.1.0".to_owned())];
     assert_eq!(chosen(&online), expected);
     assert!(online["remotes"].as_array().unwrap().iter().all(|r| r["verdict"] == "installed"), "{online}");
@@ -24,7 +24,7 @@ fn publish_resolve_then_offline_gives_the_same_versions() {
     // The registry disappears entirely: the cache alone must give the same answer.
     std::fs::rename(sandbox.registry(), sandbox.path().join("registry-gone")).unwrap();
     let offline = json(&sandbox.resolve(&["--offline"]));
-    assert_eq!(offline["status"]["state"], "offline", "{offline}");
+    assert_eq!(offline["registry"]["state"], "offline", "{offline}");
     assert_eq!(chosen(&offline), expected);
     assert!(offline["remotes"].as_array().unwrap().iter().all(|r| r["verdict"] == "cached"), "{offline}");
 
@@ -32,8 +32,8 @@ fn publish_resolve_then_offline_gives_the_same_versions() {
     let out = sandbox.resolve(&[]);
     assert!(out.status.success(), "{}", describe(&out));
     let fallback = json(&out);
-    assert_eq!(fallback["status"]["state"], "offline", "{fallback}");
-    assert!(fallback["status"]["lastReachedAt"].is_i64(), "says when the registry was last reached: {fallback}");
+    assert_eq!(fallback["registry"]["state"], "offline", "{fallback}");
+    assert!(fallback["registry"]["lastReachedAt"].is_i64(), "says when the registry was last reached: {fallback}");
     assert_eq!(chosen(&fallback), expected);
 
     let verify = sandbox.run(&["cache", "verify", "--cache-dir", sandbox.cache().to_str().unwrap()]);

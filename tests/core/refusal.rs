@@ -238,7 +238,7 @@ fn an_expired_snapshot_is_stale_and_the_cache_keeps_serving() {
     let out = sandbox.resolve(&[]);
     assert!(out.status.success(), "{}", describe(&out));
     let report = json(&out);
-    assert_eq!(report["status"]["state"], "stale", "{report}");
+    assert_eq!(report["registry"]["state"], "stale", "{report}");
     assert_eq!(
         chosen(&report),
         [("alpha".to_owned(), "1.0.0".to_owned())],

@@ -22,6 +22,8 @@ pub enum ApiError {
         "the lock file pins {name} {version} with different files than the registry serves ({detail}): refusing to install it"
     )]
     LockMismatch { name: String, version: String, detail: String },
+    #[error("{registry} could not be used ({reason}): nothing was installed from it; try again when it answers")]
+    RegistryNotUsable { registry: String, refused: bool, reason: String },
     #[error("could not read or write {path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -47,6 +49,8 @@ impl ApiError {
             Self::Cache(cache::CacheError::DigestMismatch { .. }) => ErrorKind::Refused,
             Self::Select(_) => ErrorKind::Incompatible,
             Self::UnreachableNothingCached { .. } => ErrorKind::Unreachable,
+            Self::RegistryNotUsable { refused: true, .. } => ErrorKind::Refused,
+            Self::RegistryNotUsable { refused: false, .. } => ErrorKind::Unreachable,
             _ => ErrorKind::Other,
         }
     }

@@ -12,9 +12,11 @@ mod lock;
 mod paths;
 mod progress;
 mod resolve;
+mod status;
 
 pub use error::{ApiError, ErrorKind};
 pub use lock::{LockApplyReport, apply_lock, export_lock};
 pub use paths::default_cache_dir;
 pub use progress::{NoProgress, Progress, ProgressEvent};
-pub use resolve::{RegistryStatus, RemoteOutcome, ResolveReport, ResolveRequest, Verdict, resolve};
+pub use resolve::{RegistryReport, RemoteOutcome, ResolveReport, ResolveRequest, Verdict, resolve};
+pub use status::{RegistryState, RegistryStatus};

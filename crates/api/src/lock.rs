@@ -6,7 +6,7 @@ use cache::{BundleCache, LockFile};
 use manifest::HostProfile;
 use serde::Serialize;
 
-use crate::{ApiError, Progress, ResolveReport, ResolveRequest, resolve};
+use crate::{ApiError, Progress, RegistryState, RegistryStatus, ResolveReport, ResolveRequest, resolve};
 
 /// The active versions with their digests and registries.
 pub fn export_lock(cache: &BundleCache) -> Result<LockFile, ApiError> {
@@ -44,7 +44,17 @@ pub async fn apply_lock(
         request.trust = trust.map(str::to_owned);
         request.wanted = entries.iter().map(|e| e.name.clone()).collect();
         request.expected_files = entries.iter().map(|e| (e.name.clone(), e.files.clone())).collect();
-        match resolve(cache, &request, progress).await {
+        // A lock installs exactly what it names: the cache standing in for
+        // a failing registry is not that.
+        let resolved = resolve(cache, &request, progress).await.and_then(|resolved| match resolved.registry.status {
+            RegistryStatus { state: RegistryState::Online, reason: None, .. } => Ok(resolved),
+            RegistryStatus { state, reason, .. } => Err(ApiError::RegistryNotUsable {
+                registry: registry.to_owned(),
+                refused: state == RegistryState::Refused,
+                reason: reason.unwrap_or_default(),
+            }),
+        });
+        match resolved {
             Ok(resolved) => {
                 report.pinned.extend(entries.iter().map(|e| e.name.clone()));
                 report.resolved.push(resolved);

@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use cache::{BundleCache, FileEntry, InstallGuard, NewVersion, RegistryState, Sha256Digest, StoredDocument};
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use cache::{BundleCache, FileEntry, InstallGuard, NewVersion, Sha256Digest, StoredDocument};
+use futures_util::StreamExt as _;
 use manifest::{Candidate, HostProfile, RemoteManifest, SelectError, Selection, SelectionRequest, Version};
-use registry::{Refresh, RegistryClient, RegistrySource, RemoteIndex, Snapshot, SnapshotCheck, TrustAnchor};
+use registry::{Fetched, Refresh, RegistryClient, RegistrySource, RemoteIndex, Snapshot, SnapshotCheck, TrustAnchor};
 use serde::Serialize;
 
+use crate::status::{self, RegistryState, RegistryStatus};
 use crate::{ApiError, Progress, ProgressEvent};
 
 /// Blobs and indexes are fetched this many at a time: enough to hide
@@ -48,21 +49,6 @@ impl ResolveRequest {
     }
 }
 
-/// Whether the registry was reached and how fresh its metadata is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "camelCase")]
-pub enum RegistryStatus {
-    /// Fresh signed metadata was verified.
-    #[serde(rename_all = "camelCase")]
-    Online { snapshot_version: u64 },
-    /// No request was made or none succeeded; the cache stood in.
-    #[serde(rename_all = "camelCase")]
-    Offline { last_reached_at: Option<i64>, reason: String },
-    /// The registry answered with an expired snapshot: the cache stood in.
-    #[serde(rename_all = "camelCase")]
-    Stale { stale_since: i64, snapshot_version: u64 },
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Verdict {
@@ -83,15 +69,25 @@ pub struct RemoteOutcome {
     pub source: Option<String>,
     pub verdict: Verdict,
     pub pinned: bool,
-    /// Why a newer version was passed over, or why none fits.
+    /// Why a newer version was passed over (incompatible, or it could not
+    /// be installed), or why none fits.
     pub reason: Option<String>,
+}
+
+/// The registry a resolve asked, and how it answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryReport {
+    /// `None` when no registry was given (`--offline` over the whole cache).
+    pub url: Option<String>,
+    #[serde(flatten)]
+    pub status: RegistryStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResolveReport {
-    pub registry: Option<String>,
-    pub status: RegistryStatus,
+    pub registry: RegistryReport,
     pub remotes: Vec<RemoteOutcome>,
 }
 
@@ -99,10 +95,19 @@ impl ResolveReport {
     pub fn has_incompatible(&self) -> bool {
         self.remotes.iter().any(|r| r.verdict == Verdict::Incompatible)
     }
+
+    /// Something the registry sent failed verification; what is selected
+    /// came from the verified cache (or from what did verify).
+    pub fn is_refused(&self) -> bool {
+        self.registry.status.state == RegistryState::Refused
+    }
 }
 
 /// Resolves `request` into `cache`: online when the registry answers with
-/// fresh metadata, from the verified cache otherwise.
+/// fresh metadata, from the verified cache otherwise. Whatever the registry
+/// does wrong (no answer, an HTTP error, a page that is not metadata, a
+/// failed verification) the cache keeps serving and the report says how the
+/// registry failed; only a request that cannot be served at all is an error.
 pub async fn resolve(
     cache: &BundleCache,
     request: &ResolveRequest,
@@ -110,138 +115,195 @@ pub async fn resolve(
 ) -> Result<ResolveReport, ApiError> {
     let Some(source_text) = request.registry.as_deref() else {
         if request.offline {
-            let status = RegistryStatus::Offline { last_reached_at: None, reason: "offline mode".into() };
-            return resolve_from_cache(cache, request, None, status);
+            return resolve_from_cache(cache, request, None, RegistryStatus::offline_mode(None, None));
         }
         return Err(ApiError::NoRegistry);
     };
     let source = RegistrySource::parse(source_text)?;
     let registry_key = source.to_string();
+    let state = cache.registry_state(&registry_key)?;
     if request.offline {
-        let last_reached_at = cache.registry_state(&registry_key)?.and_then(|s| s.last_reached_at);
-        let status = RegistryStatus::Offline { last_reached_at, reason: "offline mode".into() };
+        let status = RegistryStatus::offline_mode(
+            state.as_ref().and_then(|s| s.last_verified_at),
+            state.as_ref().and_then(|s| s.last_reached_at),
+        );
         return resolve_from_cache(cache, request, Some(&registry_key), status);
     }
+    // After first contact the stored, verified root is the anchor; `--trust`
+    // only matters the first time. Both are the user's input, checked before
+    // any request so a typo is an error, not a "refused" registry.
+    let anchor = match &state {
+        Some(state) => TrustAnchor::from_root_json(state.trusted_root_json.as_bytes())?,
+        None => {
+            let anchor =
+                request.trust.as_deref().ok_or_else(|| ApiError::NoTrustAnchor { registry: registry_key.clone() })?;
+            TrustAnchor::parse(anchor)?
+        }
+    };
     let mut options = registry::ClientOptions::default();
     if let Some(timeout) = request.timeout {
         options.total_timeout = timeout;
     }
-    let source_for_errors = source.clone();
-    let client = RegistryClient::new(source, options)?;
-    match refresh(cache, &client, &registry_key, request.trust.as_deref()).await {
+    let client = RegistryClient::new(source.clone(), options)?;
+    let failure = match refresh(cache, &client, &registry_key, anchor, state.as_ref()).await {
         Ok(Refreshed::Fresh(snapshot)) => {
-            resolve_online(cache, &client, &registry_key, &snapshot, request, progress).await
+            return resolve_online(cache, &client, &registry_key, &snapshot, request, progress).await;
         }
-        Ok(Refreshed::Stale { stale_since, snapshot_version }) => {
-            tracing::warn!(registry = %registry_key, "the registry's snapshot has expired; using the cache");
-            let status = RegistryStatus::Stale { stale_since, snapshot_version };
-            resolve_from_cache(cache, request, Some(&registry_key), status)
-        }
-        Err(ApiError::Registry(err)) if is_unreachable(&err, &source_for_errors) => {
-            tracing::warn!(registry = %registry_key, %err, "registry unreachable; using the cache");
-            let last_reached_at = cache.registry_state(&registry_key)?.and_then(|s| s.last_reached_at);
-            let status = RegistryStatus::Offline { last_reached_at, reason: err.to_string() };
-            let report = resolve_from_cache(cache, request, Some(&registry_key), status)?;
-            if report.remotes.iter().all(|r| r.version.is_none()) {
-                return Err(ApiError::UnreachableNothingCached { registry: registry_key, reason: err.to_string() });
-            }
-            Ok(report)
-        }
-        Err(err) => Err(err),
+        Ok(Refreshed::Expired { snapshot_version, expires }) => (
+            RegistryState::Stale,
+            format!(
+                "its snapshot (version {snapshot_version}) expired at {expires}: the registry owner must re-sign it (`augment registry refresh`); until then nothing newer from it is trusted"
+            ),
+        ),
+        Err(ApiError::Registry(err)) => (status::state_for(&err, &source), err.to_string()),
+        Err(err) => return Err(err),
+    };
+    let (registry_state, reason) = failure;
+    tracing::warn!(registry = %registry_key, state = ?registry_state, %reason, "registry not usable; the verified cache serves");
+    // Read again: a stale answer recorded when the registry was reached.
+    let state = cache.registry_state(&registry_key)?;
+    let status = RegistryStatus {
+        state: registry_state,
+        reason: Some(reason.clone()),
+        last_verified_at: state.as_ref().and_then(|s| s.last_verified_at),
+        last_reached_at: state.as_ref().and_then(|s| s.last_reached_at),
+        snapshot_version: state.as_ref().map(|s| s.highest_snapshot_version).filter(|v| *v > 0),
+    };
+    let report = resolve_from_cache(cache, request, Some(&registry_key), status)?;
+    let nothing_cached = report.remotes.iter().all(|r| r.version.is_none());
+    if nothing_cached && registry_state != RegistryState::Refused {
+        return Err(ApiError::UnreachableNothingCached { registry: registry_key, reason });
     }
-}
-
-/// A network failure, or a registry folder that is not there (an unmounted
-/// drive or share): both mean "offline", not "the registry is wrong".
-fn is_unreachable(err: &registry::RegistryError, source: &RegistrySource) -> bool {
-    let missing_folder = matches!(
-        (err, source),
-        (registry::RegistryError::NotFound { .. }, RegistrySource::Folder(folder)) if !folder.join("root.json").exists()
-    );
-    err.is_network() || missing_folder
+    Ok(report)
 }
 
 enum Refreshed {
     Fresh(Snapshot),
-    Stale { stale_since: i64, snapshot_version: u64 },
+    Expired { snapshot_version: u64, expires: jiff::Timestamp },
 }
 
 /// Brings the trusted root and the snapshot up to date, verifying both, and
-/// persists the new trust state.
+/// persists the new trust state together with the documents it came from,
+/// in one transaction: an answer that fails anywhere changes nothing.
 async fn refresh(
     cache: &BundleCache,
     client: &RegistryClient,
     registry_key: &str,
-    trust: Option<&str>,
+    anchor: TrustAnchor,
+    state: Option<&cache::RegistryState>,
 ) -> Result<Refreshed, ApiError> {
     let now = jiff::Timestamp::now();
     let limits = client.options().limits;
-    let state = cache.registry_state(registry_key)?;
-    // After first contact the stored, verified root is the anchor; `--trust`
-    // only matters the first time.
-    let (anchor, stored_root) = match &state {
-        Some(state) => {
-            (TrustAnchor::from_root_json(state.trusted_root_json.as_bytes())?, Some(state.trusted_root_json.clone()))
-        }
-        None => {
-            let anchor = trust.ok_or_else(|| ApiError::NoTrustAnchor { registry: registry_key.to_owned() })?;
-            (TrustAnchor::parse(anchor)?, None)
-        }
-    };
-    let root_etag = match &stored_root {
-        Some(_) => cache.metadata(registry_key, "root.json")?.and_then(|doc| doc.etag),
+    let root_etag = match state {
+        Some(_) => cache.metadata(registry_key, ROOT)?.and_then(|doc| doc.etag),
         None => None,
     };
-    let (root, root_json) = match client.refresh_root(&anchor, root_etag.as_deref(), now).await? {
+    let stored_snapshot = cache.metadata(registry_key, SNAPSHOT)?;
+    let snapshot_etag = stored_snapshot.as_ref().and_then(|doc| doc.etag.as_deref());
+    // Both conditional requests go out at once, so a check against an
+    // unchanged registry costs one round trip. The snapshot is verified
+    // below against whichever root comes out of the root's refresh.
+    let (root_answer, snapshot_answer) = tokio::join!(
+        client.refresh_root(&anchor, root_etag.as_deref(), now),
+        client.fetch_document(SNAPSHOT, limits.snapshot, snapshot_etag),
+    );
+    let mut documents = Vec::new();
+    let previous_root_version = match &anchor {
+        TrustAnchor::Root(root) => Some(root.version),
+        TrustAnchor::Key(_) => None,
+    };
+    let (root, root_json) = match root_answer? {
         Refresh::Updated { value, bytes, etag } => {
-            cache.save_metadata(registry_key, "root.json", &StoredDocument { etag, body: bytes.to_vec() })?;
-            (value, String::from_utf8_lossy(&bytes).into_owned())
+            let json = String::from_utf8_lossy(&bytes).into_owned();
+            documents.push((ROOT.to_owned(), StoredDocument { etag, body: bytes.to_vec() }));
+            (value, json)
         }
-        Refresh::NotModified => match (anchor, stored_root) {
-            (TrustAnchor::Root(root), Some(json)) => (root, json),
-            _ => return Err(registry::RegistryError::UnexpectedNotModified { url: "root.json".into() }.into()),
+        Refresh::NotModified => match (anchor, state) {
+            (TrustAnchor::Root(root), Some(state)) => (root, state.trusted_root_json.clone()),
+            _ => return Err(registry::RegistryError::UnexpectedNotModified { url: ROOT.into() }.into()),
         },
     };
-    let highest = state.as_ref().map(|s| s.highest_snapshot_version);
-    let stored_snapshot = cache.metadata(registry_key, "snapshot.json")?;
-    let snapshot_etag = stored_snapshot.as_ref().and_then(|doc| doc.etag.as_deref());
-    let check = match client.fetch_snapshot(&root, highest, snapshot_etag, now).await? {
-        Refresh::Updated { value, bytes, etag } => {
-            if value.is_fresh() {
-                cache.save_metadata(registry_key, "snapshot.json", &StoredDocument { etag, body: bytes.to_vec() })?;
+    // A rotation re-anchors the snapshot high-water mark: the old snapshot
+    // key may have leaked and pushed the version beyond anything honest, and
+    // the new root is how the owner revokes it. Rollback protection starts
+    // again from the first snapshot the new root signs.
+    let rotated = previous_root_version.is_some_and(|previous| root.version > previous);
+    let highest = state.map(|s| s.highest_snapshot_version).filter(|_| !rotated);
+    let check = match snapshot_answer? {
+        Fetched::Body { bytes, etag } => {
+            let check = registry::verify_snapshot(&root, &bytes, highest, now, &limits)
+                .map_err(|err| err.with_origin(&client.source().url_of(SNAPSHOT)))?;
+            if check.is_fresh() {
+                documents.push((SNAPSHOT.to_owned(), StoredDocument { etag, body: bytes.to_vec() }));
             }
-            value
+            check
         }
         // Not modified: the stored copy is current, but it may have expired since.
-        Refresh::NotModified => match &stored_snapshot {
+        Fetched::NotModified => match &stored_snapshot {
             Some(doc) => registry::verify_snapshot(&root, &doc.body, highest, now, &limits)?,
-            None => return Err(registry::RegistryError::UnexpectedNotModified { url: "snapshot.json".into() }.into()),
+            None => return Err(registry::RegistryError::UnexpectedNotModified { url: SNAPSHOT.into() }.into()),
         },
     };
     let now_secs = now.as_second();
-    let mut new_state = RegistryState {
+    let mut new_state = cache::RegistryState {
         trusted_root_json: root_json,
         highest_snapshot_version: highest.unwrap_or(0),
         last_reached_at: Some(now_secs),
         stale_since: None,
+        last_verified_at: state.and_then(|s| s.last_verified_at),
     };
     match check {
         SnapshotCheck::Fresh(snapshot) => {
             new_state.highest_snapshot_version = new_state.highest_snapshot_version.max(snapshot.version);
-            cache.save_registry_state(registry_key, &new_state)?;
+            new_state.last_verified_at = Some(now_secs);
+            cache.save_trust(registry_key, &new_state, &documents, rotated)?;
             Ok(Refreshed::Fresh(snapshot))
         }
         SnapshotCheck::Expired(snapshot) => {
             // Verified but expired: remember that the registry answered and
             // since when it is stale, but keep the older fresh state.
-            let stale_since = state.as_ref().and_then(|s| s.stale_since).unwrap_or(now_secs);
-            new_state.stale_since = Some(stale_since);
-            cache.save_registry_state(registry_key, &new_state)?;
-            Ok(Refreshed::Stale { stale_since, snapshot_version: snapshot.version })
+            new_state.stale_since = Some(state.and_then(|s| s.stale_since).unwrap_or(now_secs));
+            // An expired snapshot never re-anchors the mark.
+            new_state.highest_snapshot_version = state.map_or(0, |s| s.highest_snapshot_version);
+            cache.save_trust(registry_key, &new_state, &documents, false)?;
+            Ok(Refreshed::Expired { snapshot_version: snapshot.version, expires: snapshot.expires })
         }
     }
 }
 
+const ROOT: &str = "root.json";
+const SNAPSHOT: &str = "snapshot.json";
+
+/// Why one remote could not be updated from a registry that otherwise answered.
+#[derive(Debug)]
+struct RemoteFailure {
+    /// The version that failed; `None` when its index failed.
+    version: Option<String>,
+    state: RegistryState,
+    error: String,
+}
+
+impl RemoteFailure {
+    fn new(version: Option<String>, err: &ApiError, source: &RegistrySource) -> Self {
+        let state = match err {
+            ApiError::Registry(err) => status::state_for(err, source).max(RegistryState::Stale),
+            ApiError::Cache(cache::CacheError::DigestMismatch { .. }) => RegistryState::Refused,
+            _ => RegistryState::Stale,
+        };
+        Self { version, state, error: err.to_string() }
+    }
+
+    fn describe(&self, name: &str) -> String {
+        match &self.version {
+            Some(version) => format!("{name} {version} could not be installed: {}", self.error),
+            None => format!("{name}'s index could not be used: {}", self.error),
+        }
+    }
+}
+
+/// Selects and installs from a registry whose snapshot verified. Each remote
+/// stands alone: one whose index or new version fails to download or verify
+/// keeps what the cache has, while every other remote still updates.
 async fn resolve_online(
     cache: &BundleCache,
     client: &RegistryClient,
@@ -250,8 +312,10 @@ async fn resolve_online(
     request: &ResolveRequest,
     progress: &dyn Progress,
 ) -> Result<ResolveReport, ApiError> {
-    let indexes = fetch_indexes(cache, client, registry_key, snapshot, &request.wanted).await?;
-    let available: BTreeMap<String, Vec<Candidate>> = indexes
+    let source = client.source();
+    let (indexes, index_errors) = fetch_indexes(cache, client, registry_key, snapshot, &request.wanted).await?;
+    let mut failures: BTreeMap<String, RemoteFailure> = BTreeMap::new();
+    let mut available: BTreeMap<String, Vec<Candidate>> = indexes
         .values()
         .map(|index| {
             let candidates =
@@ -259,54 +323,132 @@ async fn resolve_online(
             (index.name.clone(), candidates)
         })
         .collect();
+    for (name, err) in index_errors {
+        // What the cache holds from this registry stands in for the index.
+        available.insert(
+            name.clone(),
+            cached_candidates(cache, Some(registry_key), Some(&name))?.0.remove(&name).unwrap_or_default(),
+        );
+        failures.insert(name, RemoteFailure::new(None, &err, source));
+    }
     let wanted = wanted_or_all(&request.wanted, &available);
-    let (selection, incompatible) = select_each(&available, &wanted, cache, request)?;
-    let mut outcomes = Vec::new();
-    let mut to_install = Vec::new();
-    for (name, chosen) in &selection.chosen {
-        let version = chosen.version.to_string();
-        let Some(entry) =
-            indexes.get(name).and_then(|i| i.versions.iter().find(|v| v.manifest.version == chosen.version))
-        else {
-            continue;
-        };
-        let files: Vec<FileEntry> = entry
-            .files
-            .iter()
-            .map(|f| Ok(FileEntry { path: f.path.clone(), sha256: f.sha256.parse()?, length: f.length }))
-            .collect::<Result<_, cache::CacheError>>()?;
-        if let Some(expected) = request.expected_files.get(name) {
-            check_expected(name, &version, expected, &files)?;
-        }
-        let verdict = if is_cached_whole(cache, name, &version)? { Verdict::Cached } else { Verdict::Installed };
-        if verdict == Verdict::Installed {
-            to_install.push(NewVersion {
-                registry: registry_key.to_owned(),
+    let mut guard: Option<InstallGuard> = None;
+    let mut downloaded: BTreeMap<(String, String), NewVersion> = BTreeMap::new();
+    // Each round drops the versions that failed and selects again, so a
+    // failed update falls back to the newest version that can be had (the
+    // cached one, usually); versions never fail twice, so this ends.
+    let (outcomes, to_commit) = loop {
+        let (selection, incompatible) = select_each(&available, &wanted, cache, request)?;
+        let mut outcomes = Vec::new();
+        let mut to_install = Vec::new();
+        let mut to_commit = Vec::new();
+        for (name, chosen) in &selection.chosen {
+            let version = chosen.version.to_string();
+            let entry =
+                indexes.get(name).and_then(|i| i.versions.iter().find(|v| v.manifest.version == chosen.version));
+            let verdict = match entry {
+                // No index: the version came from the cache.
+                None => Verdict::Cached,
+                Some(entry) => {
+                    let files: Vec<FileEntry> = entry
+                        .files
+                        .iter()
+                        .map(|f| Ok(FileEntry { path: f.path.clone(), sha256: f.sha256.parse()?, length: f.length }))
+                        .collect::<Result<_, cache::CacheError>>()?;
+                    if let Some(expected) = request.expected_files.get(name) {
+                        check_expected(name, &version, expected, &files)?;
+                    }
+                    if is_cached_whole(cache, name, &version)? {
+                        Verdict::Cached
+                    } else {
+                        let new = NewVersion {
+                            registry: registry_key.to_owned(),
+                            name: name.clone(),
+                            version: version.clone(),
+                            manifest_json: entry.manifest.to_json_pretty(),
+                            files,
+                        };
+                        match downloaded.get(&(name.clone(), version.clone())) {
+                            Some(done) => to_commit.push(done.clone()),
+                            None => to_install.push(new),
+                        }
+                        Verdict::Installed
+                    }
+                }
+            };
+            outcomes.push(RemoteOutcome {
                 name: name.clone(),
-                version: version.clone(),
-                manifest_json: entry.manifest.to_json_pretty(),
-                files,
+                version: Some(version),
+                source: Some(registry_key.to_owned()),
+                verdict,
+                pinned: chosen.pinned,
+                reason: chosen.fallback_reason(),
             });
         }
-        outcomes.push(RemoteOutcome {
-            name: name.clone(),
-            version: Some(version),
-            source: Some(registry_key.to_owned()),
-            verdict,
-            pinned: chosen.pinned,
-            reason: chosen.fallback_reason(),
-        });
-    }
+        if !to_install.is_empty() && guard.is_none() {
+            guard = Some(cache.install_guard()?);
+        }
+        let mut failed = match &guard {
+            Some(guard) if !to_install.is_empty() => download(cache, guard, client, &to_install, progress).await?,
+            _ => BTreeMap::new(),
+        };
+        for version in to_install {
+            let key = (version.name.clone(), version.version.clone());
+            match failed.get(&key) {
+                Some(_) => {
+                    if let Some(candidates) = available.get_mut(&key.0) {
+                        candidates.retain(|c| c.manifest.version.to_string() != key.1);
+                    }
+                }
+                None => {
+                    to_commit.push(version.clone());
+                    downloaded.insert(key, version);
+                }
+            }
+        }
+        let any_failed = !failed.is_empty();
+        for ((name, version), failure) in std::mem::take(&mut failed) {
+            tracing::warn!(%name, %version, error = %failure.error, "a new version failed to install; keeping what the cache has");
+            failures.insert(name, failure);
+        }
+        if !any_failed {
+            let mut outcomes = outcomes;
+            outcomes.extend(incompatible);
+            break (outcomes, to_commit);
+        }
+    };
     let selections: Vec<(String, String)> =
         outcomes.iter().filter_map(|o| Some((o.name.clone(), o.version.clone()?))).collect();
-    install(cache, client, &to_install, &selections, progress).await?;
-    outcomes.extend(incompatible);
+    match &guard {
+        // One flush and one transaction for the whole set: every version
+        // appears, and the selection switches to it, at once.
+        Some(guard) if !to_commit.is_empty() => cache.commit_and_activate(guard, &to_commit, &selections)?,
+        _ => cache.set_active_versions(&selections)?,
+    }
+    for version in &to_commit {
+        progress.event(ProgressEvent::Installed { name: version.name.clone(), version: version.version.clone() });
+    }
+    let mut outcomes = outcomes;
+    for outcome in &mut outcomes {
+        if let Some(failure) = failures.get(&outcome.name) {
+            let kept = match &outcome.version {
+                Some(version) => format!("; keeping {version}"),
+                None => "; no other version of it can be used".to_owned(),
+            };
+            outcome.reason = Some(format!("{}{kept}", failure.describe(&outcome.name)));
+        }
+    }
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(ResolveReport {
-        registry: Some(registry_key.to_owned()),
-        status: RegistryStatus::Online { snapshot_version: snapshot.version },
-        remotes: outcomes,
-    })
+    let now = jiff::Timestamp::now().as_second();
+    let status = RegistryStatus {
+        state: failures.values().map(|f| f.state).max().unwrap_or(RegistryState::Online),
+        reason: (!failures.is_empty())
+            .then(|| failures.iter().map(|(name, f)| f.describe(name)).collect::<Vec<_>>().join("; ")),
+        last_verified_at: Some(now),
+        last_reached_at: Some(now),
+        snapshot_version: Some(snapshot.version),
+    };
+    Ok(ResolveReport { registry: RegistryReport { url: Some(registry_key.to_owned()), status }, remotes: outcomes })
 }
 
 /// Whether `name@version` is installed with every blob present at its
@@ -341,29 +483,51 @@ fn check_expected(name: &str, version: &str, expected: &[FileEntry], actual: &[F
     })
 }
 
-/// The per-remote indexes of the wanted remotes and everything they require.
-/// An index whose hash matches the snapshot is taken from the cache with no request.
+/// A remote's verified index, and the document to cache when it was downloaded.
+type FetchedIndex = (RemoteIndex, Option<(String, StoredDocument)>);
+
+/// The indexes that verified, and the error of each remote whose index did not.
+type IndexesAndFailures = (BTreeMap<String, RemoteIndex>, BTreeMap<String, ApiError>);
+
+/// The per-remote indexes of the wanted remotes and everything they require,
+/// and the remotes whose index failed (each on its own: one bad index does
+/// not stop the others). An index whose hash matches the snapshot is taken
+/// from the cache with no request.
 async fn fetch_indexes(
     cache: &BundleCache,
     client: &RegistryClient,
     registry_key: &str,
     snapshot: &Snapshot,
     wanted: &[String],
-) -> Result<BTreeMap<String, RemoteIndex>, ApiError> {
+) -> Result<IndexesAndFailures, ApiError> {
     let mut indexes: BTreeMap<String, RemoteIndex> = BTreeMap::new();
+    let mut failed: BTreeMap<String, ApiError> = BTreeMap::new();
     let mut pending: BTreeSet<String> =
         if wanted.is_empty() { snapshot.remotes.keys().cloned().collect() } else { wanted.iter().cloned().collect() };
     while !pending.is_empty() {
         let round: Vec<String> =
             std::mem::take(&mut pending).into_iter().filter(|n| snapshot.remotes.contains_key(n)).collect();
-        let fetched: Vec<(RemoteIndex, Option<(String, StoredDocument)>)> = futures_util::stream::iter(round)
-            .map(|name| fetch_index(cache, client, registry_key, snapshot, name))
+        let fetched: Vec<(String, Result<FetchedIndex, ApiError>)> = futures_util::stream::iter(round)
+            .map(|name| async move {
+                let result = fetch_index(cache, client, registry_key, snapshot, &name).await;
+                (name, result)
+            })
             .buffer_unordered(PARALLEL_FETCHES)
-            .try_collect()
-            .await?;
-        let (fetched, downloaded): (Vec<RemoteIndex>, Vec<_>) = fetched.into_iter().unzip();
-        cache.save_metadata_all(registry_key, &downloaded.into_iter().flatten().collect::<Vec<_>>())?;
-        for index in fetched {
+            .collect()
+            .await;
+        let mut to_save = Vec::new();
+        for (name, result) in fetched {
+            let (index, downloaded) = match result {
+                Ok(fetched) => fetched,
+                // The cache's own failures are not the registry's.
+                Err(err @ (ApiError::Cache(_) | ApiError::Io { .. })) => return Err(err),
+                Err(err) => {
+                    tracing::warn!(%name, %err, "a remote's index failed; keeping what the cache has of it");
+                    failed.insert(name, err);
+                    continue;
+                }
+            };
+            to_save.extend(downloaded);
             for version in &index.versions {
                 for required in version.manifest.requires.keys() {
                     if !indexes.contains_key(required) && *required != index.name {
@@ -373,9 +537,10 @@ async fn fetch_indexes(
             }
             indexes.insert(index.name.clone(), index);
         }
-        pending.retain(|n| !indexes.contains_key(n));
+        cache.save_metadata_all(registry_key, &to_save)?;
+        pending.retain(|n| !indexes.contains_key(n) && !failed.contains_key(n));
     }
-    Ok(indexes)
+    Ok((indexes, failed))
 }
 
 /// The index of `name`, with the document to cache when it was downloaded.
@@ -384,57 +549,70 @@ async fn fetch_index(
     client: &RegistryClient,
     registry_key: &str,
     snapshot: &Snapshot,
-    name: String,
-) -> Result<(RemoteIndex, Option<(String, StoredDocument)>), ApiError> {
-    let entry = &snapshot.remotes[&name];
-    let path = registry::remote_index_path(&name);
+    name: &str,
+) -> Result<FetchedIndex, ApiError> {
+    let entry = &snapshot.remotes[name];
+    let path = registry::remote_index_path(name);
     // The snapshot pins the index by hash: a stored copy with that hash is
     // current and needs no request at all.
     if let Some(stored) = cache.metadata(registry_key, &path)?
         && stored.body.len() as u64 == entry.length
         && registry::sha256_hex(&stored.body) == entry.sha256
     {
-        return Ok((registry::verify_remote_index(entry, &name, &stored.body, &client.options().limits)?, None));
+        return Ok((registry::verify_remote_index(entry, name, &stored.body, &client.options().limits)?, None));
     }
-    let (index, bytes) = client.fetch_remote_index(&name, entry).await?;
+    let (index, bytes) = client.fetch_remote_index(name, entry).await?;
     Ok((index, Some((path, StoredDocument { etag: None, body: bytes.to_vec() }))))
 }
 
-/// Downloads every missing blob straight into the cache, several at once,
-/// then commits all versions and activates `selections` in one transaction.
-async fn install(
+/// Downloads every missing blob of `versions` straight into the cache,
+/// several at once. Returns the versions that could not be had, each with
+/// the first error one of its blobs met; the others' blobs are all on disk,
+/// ready for [`BundleCache::commit_and_activate`].
+async fn download(
     cache: &BundleCache,
+    guard: &InstallGuard,
     client: &RegistryClient,
     versions: &[NewVersion],
-    selections: &[(String, String)],
     progress: &dyn Progress,
-) -> Result<(), ApiError> {
-    if versions.is_empty() {
-        return Ok(cache.set_active_versions(selections)?);
-    }
-    let guard = cache.install_guard()?;
-    let mut missing: BTreeMap<Sha256Digest, u64> = BTreeMap::new();
-    for file in versions.iter().flat_map(|v| &v.files) {
-        if !cache.has_blob(&file.sha256, file.length) {
-            missing.insert(file.sha256, file.length);
+) -> Result<BTreeMap<(String, String), RemoteFailure>, ApiError> {
+    let mut missing: BTreeMap<Sha256Digest, (u64, Vec<(String, String)>)> = BTreeMap::new();
+    for version in versions {
+        for file in &version.files {
+            if !cache.has_blob(&file.sha256, file.length) {
+                let needed_by = &mut missing.entry(file.sha256).or_insert_with(|| (file.length, Vec::new())).1;
+                needed_by.push((version.name.clone(), version.version.clone()));
+            }
         }
     }
-    progress.event(ProgressEvent::DownloadStarted { total_bytes: missing.values().sum() });
-    futures_util::stream::iter(missing)
-        .map(|(digest, length)| download_blob(cache, &guard, client, digest, length))
-        .buffer_unordered(PARALLEL_FETCHES)
-        .try_for_each(|bytes| {
-            progress.event(ProgressEvent::Downloaded { bytes });
-            std::future::ready(Ok(()))
+    progress.event(ProgressEvent::DownloadStarted { total_bytes: missing.values().map(|(length, _)| length).sum() });
+    let results: Vec<(Vec<(String, String)>, Result<u64, ApiError>)> = futures_util::stream::iter(missing)
+        .map(|(digest, (length, needed_by))| async move {
+            (needed_by, download_blob(cache, guard, client, digest, length).await)
         })
-        .await?;
-    // One flush and one transaction for the whole set: every version appears,
-    // and the selection switches to it, at once.
-    cache.commit_and_activate(&guard, versions, selections)?;
-    for version in versions {
-        progress.event(ProgressEvent::Installed { name: version.name.clone(), version: version.version.clone() });
+        .buffer_unordered(PARALLEL_FETCHES)
+        .inspect(|(_, result)| {
+            if let Ok(bytes) = result {
+                progress.event(ProgressEvent::Downloaded { bytes: *bytes });
+            }
+        })
+        .collect()
+        .await;
+    let mut failed = BTreeMap::new();
+    for (needed_by, result) in results {
+        match result {
+            Ok(_) => {}
+            // A full disk or an unwritable cache fails every remote alike.
+            Err(err @ (ApiError::Io { .. } | ApiError::Cache(cache::CacheError::Io { .. }))) => return Err(err),
+            Err(err) => {
+                for (name, version) in needed_by {
+                    let failure = RemoteFailure::new(Some(version.clone()), &err, client.source());
+                    failed.entry((name, version)).or_insert(failure);
+                }
+            }
+        }
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// Chunks a download may run ahead of the disk writes of its blob.
@@ -501,17 +679,22 @@ async fn download_blob(
     }
 }
 
-/// Selection over what the cache holds, for offline and stale registries.
-fn resolve_from_cache(
+/// The versions the cache holds as selection candidates (of one registry
+/// and one remote when given), with the registry each came from.
+type CachedCandidates = (BTreeMap<String, Vec<Candidate>>, BTreeMap<(String, String), String>);
+
+fn cached_candidates(
     cache: &BundleCache,
-    request: &ResolveRequest,
     registry_key: Option<&str>,
-    status: RegistryStatus,
-) -> Result<ResolveReport, ApiError> {
-    let installed = cache.versions()?;
+    name: Option<&str>,
+) -> Result<CachedCandidates, ApiError> {
     let mut available: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
     let mut origin: BTreeMap<(String, String), String> = BTreeMap::new();
-    for version in installed.iter().filter(|v| registry_key.is_none_or(|key| v.registry == key)) {
+    let installed = cache.versions()?;
+    let wanted = |v: &&cache::InstalledVersion| {
+        registry_key.is_none_or(|key| v.registry == key) && name.is_none_or(|name| v.name == name)
+    };
+    for version in installed.iter().filter(wanted) {
         let manifest =
             RemoteManifest::from_json(version.manifest_json.as_bytes()).map_err(|err| ApiError::CorruptManifest {
                 name: version.name.clone(),
@@ -521,6 +704,17 @@ fn resolve_from_cache(
         origin.insert((version.name.clone(), version.version.clone()), version.registry.clone());
         available.entry(version.name.clone()).or_default().push(Candidate { manifest, yanked: false });
     }
+    Ok((available, origin))
+}
+
+/// Selection over what the cache holds, for offline, stale and refused registries.
+fn resolve_from_cache(
+    cache: &BundleCache,
+    request: &ResolveRequest,
+    registry_key: Option<&str>,
+    status: RegistryStatus,
+) -> Result<ResolveReport, ApiError> {
+    let (available, origin) = cached_candidates(cache, registry_key, None)?;
     let wanted = wanted_or_all(&request.wanted, &available);
     let (selection, incompatible) = select_each(&available, &wanted, cache, request)?;
     let mut outcomes = incompatible;
@@ -539,7 +733,7 @@ fn resolve_from_cache(
     }
     cache.set_active_versions(&selections)?;
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(ResolveReport { registry: registry_key.map(str::to_owned), status, remotes: outcomes })
+    Ok(ResolveReport { registry: RegistryReport { url: registry_key.map(str::to_owned), status }, remotes: outcomes })
 }
 
 fn wanted_or_all(wanted: &[String], available: &BTreeMap<String, Vec<Candidate>>) -> Vec<String> {

@@ -16,6 +16,9 @@ pub struct RegistryState {
     pub highest_snapshot_version: u64,
     /// When the registry last answered (unix seconds).
     pub last_reached_at: Option<i64>,
+    /// When fresh signed metadata from it last verified (unix seconds).
+    #[serde(default)]
+    pub last_verified_at: Option<i64>,
     /// Since when the registry's snapshot has been expired (unix seconds).
     pub stale_since: Option<i64>,
 }
@@ -32,7 +35,7 @@ impl BundleCache {
     pub fn registry_state(&self, registry: &str) -> Result<Option<RegistryState>> {
         self.conn()
             .query_row(
-                "SELECT trusted_root_json, highest_snapshot_version, last_reached_at, stale_since
+                "SELECT trusted_root_json, highest_snapshot_version, last_reached_at, stale_since, last_verified_at
                  FROM registry_state WHERE registry = ?1",
                 [registry],
                 |row| {
@@ -41,6 +44,7 @@ impl BundleCache {
                         highest_snapshot_version: row.get(1)?,
                         last_reached_at: row.get(2)?,
                         stale_since: row.get(3)?,
+                        last_verified_at: row.get(4)?,
                     })
                 },
             )
@@ -55,6 +59,24 @@ impl BundleCache {
     /// share one IMMEDIATE transaction, so two processes racing cannot leave
     /// the older snapshot version stored.
     pub fn save_registry_state(&self, registry: &str, state: &RegistryState) -> Result<()> {
+        self.save_trust(registry, state, &[], false)
+    }
+
+    /// Stores the trust state for `registry` together with the metadata
+    /// documents it was verified from (`root.json` and its ETag,
+    /// `snapshot.json`), in one transaction: a root is never stored without
+    /// its validator or the other way round, so an interrupted refresh
+    /// cannot leave a 304 pointing at a root that was never trusted.
+    /// Refuses a lower snapshot version like [`Self::save_registry_state`],
+    /// unless `root_rotated`: a new root re-anchors the high-water mark (a
+    /// leaked snapshot key may have pushed it beyond anything honest).
+    pub fn save_trust(
+        &self,
+        registry: &str,
+        state: &RegistryState,
+        documents: &[(String, StoredDocument)],
+        root_rotated: bool,
+    ) -> Result<()> {
         non_empty("registry", registry)?;
         let attempted = state.highest_snapshot_version;
         let attempted_sql = to_i64("snapshot version", attempted)?;
@@ -68,21 +90,33 @@ impl BundleCache {
             .map_err(db_err("reading registry state"))?;
         if let Some(stored) = stored
             && stored > attempted
+            && !root_rotated
         {
             tracing::warn!(registry, stored, attempted, "refused to lower the snapshot version");
             return Err(CacheError::SnapshotRollback { registry: registry.to_owned(), stored, attempted });
         }
         tx.execute(
-            "INSERT INTO registry_state (registry, trusted_root_json, highest_snapshot_version, last_reached_at, stale_since)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO registry_state (registry, trusted_root_json, highest_snapshot_version, last_reached_at, stale_since, last_verified_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (registry) DO UPDATE SET
                 trusted_root_json = excluded.trusted_root_json,
                 highest_snapshot_version = excluded.highest_snapshot_version,
                 last_reached_at = excluded.last_reached_at,
-                stale_since = excluded.stale_since",
-            params![registry, state.trusted_root_json, attempted_sql, state.last_reached_at, state.stale_since],
+                stale_since = excluded.stale_since,
+                last_verified_at = excluded.last_verified_at",
+            params![
+                registry,
+                state.trusted_root_json,
+                attempted_sql,
+                state.last_reached_at,
+                state.stale_since,
+                state.last_verified_at
+            ],
         )
         .map_err(db_err("saving registry state"))?;
+        for (path, doc) in documents {
+            upsert_metadata(&tx, registry, path, doc)?;
+        }
         tx.commit().map_err(db_err("committing registry state"))
     }
 

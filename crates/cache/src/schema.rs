@@ -96,6 +96,11 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO clock (id, seq) VALUES (0, 0);
     "#,
+    // 1 -> 2: when fresh signed metadata last verified, shown as "last
+    // verified at T" while a registry is stale, offline or refused.
+    r#"
+    ALTER TABLE registry_state ADD COLUMN last_verified_at INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

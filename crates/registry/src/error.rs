@@ -225,6 +225,36 @@ impl RegistryError {
         matches!(self, Self::Expired { .. })
     }
 
+    /// True when the registry answered with something that failed
+    /// verification: a signature, a key, a threshold, a rollback, a hash or
+    /// length, a path, a size limit. A client reports the registry as
+    /// refused and changes nothing it trusts. An HTTP error, a page that is
+    /// not a registry document at all (a captive portal's HTML), a timeout or
+    /// an expired document are not refusals: the registry is unusable, not
+    /// lying.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::TooLarge { .. }
+                | Self::LongerThanDeclared { .. }
+                | Self::LengthMismatch { .. }
+                | Self::HashMismatch { .. }
+                | Self::WrongType { .. }
+                | Self::BadSignature { .. }
+                | Self::UnknownKey { .. }
+                | Self::ThresholdNotMet { .. }
+                | Self::AnchorKeyNotInRoot { .. }
+                | Self::Rollback { .. }
+                | Self::RootVersionGap { .. }
+                | Self::RootForked { .. }
+                | Self::UnsafePath { .. }
+                | Self::InvalidIndex { .. }
+                | Self::DuplicateVersion { .. }
+                | Self::Manifest { .. }
+                | Self::NameMismatch { .. }
+        )
+    }
+
     /// True when the registry could not be reached or did not answer in time,
     /// as opposed to answering with something wrong. Offline mode treats
     /// these as "offline", everything else as a fault to report.

@@ -53,6 +53,14 @@ pub enum Fault {
     CutOff(usize),
     /// Answers with this status and an empty body.
     Status(u16),
+    /// Answers 200 with a captive portal's HTML login page instead of the
+    /// file, as a hotel or airport network does before you log in.
+    CaptivePortal,
+    /// Answers 200 with bytes that are not the file (and not JSON).
+    Garbage,
+    /// Sends the headers and then one byte of the body every `interval`,
+    /// slower than any download should take, never finishing early.
+    Trickle(std::time::Duration),
     /// Drops the connection without any answer, as if the host vanished.
     /// For the whole server refusing connections, see
     /// [`RegistryServer::go_offline`].
@@ -80,7 +88,8 @@ struct ServerState {
 
 impl ServerState {
     fn fault(&self, path: &str) -> Option<Fault> {
-        self.faults.lock().unwrap_or_else(PoisonError::into_inner).get(path).cloned()
+        let faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        faults.get(path).or_else(|| faults.get(EVERY_PATH)).cloned()
     }
 
     fn record(&self, request: RecordedRequest) {
@@ -131,6 +140,11 @@ impl RegistryServer {
     /// Makes `path` (relative to the root, e.g. "snapshot.json") misbehave.
     pub fn set_fault(&self, path: &str, fault: Fault) {
         self.state.faults.lock().unwrap_or_else(PoisonError::into_inner).insert(normalize(path), fault);
+    }
+
+    /// Makes every path misbehave (a path's own fault still wins).
+    pub fn set_fault_everywhere(&self, fault: Fault) {
+        self.set_fault(EVERY_PATH, fault);
     }
 
     pub fn clear_fault(&self, path: &str) {
@@ -186,6 +200,12 @@ impl Drop for RegistryServer {
         }
     }
 }
+
+/// The key under which [`RegistryServer::set_fault_everywhere`] stores its fault.
+const EVERY_PATH: &str = "*";
+
+/// What a captive portal answers for any URL.
+pub const CAPTIVE_PORTAL_PAGE: &str = "<!DOCTYPE html><html><head><title>Hotel WiFi login</title></head>\n<body><form action=\"/login\"><p>Welcome! Accept the terms to connect.</p><input name=\"room\"><button>Connect</button></form></body></html>\n";
 
 /// The router that serves the tree; public so tests can drive it without a
 /// socket (`app(root).oneshot(request)`).
@@ -266,8 +286,18 @@ async fn respond(
     if_none_match: Option<&str>,
     fault: Option<Fault>,
 ) -> Response {
-    if let Some(Fault::Status(code)) = fault {
-        return status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    match fault {
+        Some(Fault::Status(code)) => {
+            return status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        // A portal answers every URL, whether the registry has it or not.
+        Some(Fault::CaptivePortal) => {
+            let page = Response::builder()
+                .header(CONTENT_TYPE, "text/html; charset=utf-8")
+                .body(Body::from(CAPTIVE_PORTAL_PAGE));
+            return page.unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        _ => {}
     }
     if method != Method::GET && method != Method::HEAD {
         return status(StatusCode::METHOD_NOT_ALLOWED);
@@ -288,7 +318,18 @@ async fn respond(
         None if if_none_match.is_some_and(|header| etag_matches(header, &etag)) => {
             builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
         }
-        None | Some(Fault::Status(_) | Fault::Offline) => builder.body(Body::from(bytes)),
+        None | Some(Fault::Status(_) | Fault::Offline | Fault::CaptivePortal) => builder.body(Body::from(bytes)),
+        Some(Fault::Garbage) => {
+            let garbage: Vec<u8> = (0..full_length.max(64)).map(|i| (i * 7 + 13) as u8).collect();
+            Response::builder().header(CONTENT_TYPE, "application/json").body(Body::from(garbage))
+        }
+        Some(Fault::Trickle(interval)) => {
+            let body = futures_util::stream::iter(bytes).then(move |byte| async move {
+                tokio::time::sleep(interval).await;
+                Ok::<_, io::Error>(Bytes::from(vec![byte]))
+            });
+            builder.header(CONTENT_LENGTH, full_length).body(Body::from_stream(body))
+        }
         Some(Fault::Stall) => {
             let half = Bytes::from(bytes).slice(..full_length / 2);
             let body = futures_util::stream::once(async move { Ok::<_, io::Error>(half) })

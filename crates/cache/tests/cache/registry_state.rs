@@ -13,6 +13,7 @@ fn state(version: u64) -> RegistryState {
         highest_snapshot_version: version,
         last_reached_at: Some(1_700_000_000),
         stale_since: None,
+        last_verified_at: None,
     }
 }
 
@@ -98,4 +99,30 @@ fn several_documents_are_saved_in_one_call() {
         .unwrap();
     assert_eq!(cache.metadata(REG, "remotes/a.json").unwrap(), Some(doc("a")));
     assert_eq!(cache.metadata(REG, "remotes/b.json").unwrap(), Some(doc("b")));
+}
+
+#[test]
+fn trust_state_and_its_documents_are_saved_together_or_not_at_all() {
+    let (_dir, cache) = fresh();
+    let root = |etag: &str| StoredDocument { etag: Some(etag.to_owned()), body: b"{}".to_vec() };
+    cache.save_trust(REG, &state(5), &[("root.json".to_owned(), root("\"v1\""))], false).unwrap();
+    assert_eq!(cache.metadata(REG, "root.json").unwrap(), Some(root("\"v1\"")));
+
+    let refused = cache.save_trust(REG, &state(4), &[("root.json".to_owned(), root("\"v2\""))], false);
+
+    assert!(matches!(refused, Err(CacheError::SnapshotRollback { .. })), "{refused:?}");
+    assert_eq!(
+        cache.metadata(REG, "root.json").unwrap(),
+        Some(root("\"v1\"")),
+        "a refused trust state must not leave its root's validator behind"
+    );
+}
+
+#[test]
+fn a_root_rotation_re_anchors_the_snapshot_high_water_mark() {
+    let (_dir, cache) = fresh();
+    cache.save_registry_state(REG, &state(1000)).unwrap();
+    cache.save_trust(REG, &state(8), &[], true).unwrap();
+    assert_eq!(cache.registry_state(REG).unwrap().unwrap().highest_snapshot_version, 8);
+    assert!(cache.save_registry_state(REG, &state(7)).is_err(), "protection starts again from the new mark");
 }

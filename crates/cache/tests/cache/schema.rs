@@ -12,7 +12,7 @@ fn creates_the_layout_with_a_wal_index_and_current_schema() {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn refuses_an_index_from_a_newer_build() {
 
     let err = BundleCache::open(dir.path()).unwrap_err();
 
-    assert!(matches!(err, CacheError::SchemaTooNew { found: 99, supported: 1, .. }), "{err:?}");
+    assert!(matches!(err, CacheError::SchemaTooNew { found: 99, supported: 2, .. }), "{err:?}");
     assert!(err.to_string().contains("upgrade Augment-It"), "{err}");
 }
 
@@ -59,4 +59,26 @@ fn a_new_index_is_built_aside_and_leaves_no_temporary_file() {
     drop(cache);
     let reopened = BundleCache::open(dir.path()).unwrap();
     assert_eq!(reopened.versions().unwrap().len(), 1, "the linked index is the one in use");
+}
+
+#[test]
+fn an_index_of_the_first_schema_is_migrated_and_keeps_its_registry_state() {
+    let (dir, cache) = fresh();
+    let state = cache::RegistryState {
+        trusted_root_json: "{}".into(),
+        highest_snapshot_version: 3,
+        last_reached_at: Some(1),
+        stale_since: None,
+        last_verified_at: None,
+    };
+    cache.save_registry_state("https://r.example/", &state).unwrap();
+    drop(cache);
+    // What a build before `last_verified_at` left behind.
+    let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
+    conn.execute_batch("ALTER TABLE registry_state DROP COLUMN last_verified_at; PRAGMA user_version = 1;").unwrap();
+    drop(conn);
+
+    let cache = BundleCache::open(dir.path()).unwrap();
+
+    assert_eq!(cache.registry_state("https://r.example/").unwrap(), Some(state));
 }
