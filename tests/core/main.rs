@@ -7,4 +7,6 @@ mod crash;
 mod damaged_blobs;
 mod flow;
 mod http;
+mod lifecycle;
 mod refusal;
+mod resilience;

@@ -147,7 +147,130 @@ async fn publish_over_http_then_resolve_from_the_server_and_a_static_mirror() {
     let mirror_report = json(&from_mirror);
     assert_eq!(chosen(&mirror_report), server_choice, "the server and a static mirror resolve the same versions");
     let server_report = json(&from_server);
-    assert_eq!(server_report["status"]["state"], "online");
-    assert_eq!(server_report["status"]["snapshotVersion"], 4, "init + three publishes");
-    assert_eq!(mirror_report["status"], server_report["status"], "the mirror serves the same signed snapshot");
+    assert_eq!(server_report["registry"]["state"], "online");
+    assert_eq!(server_report["registry"]["snapshotVersion"], 4, "init + three publishes");
+    for field in ["state", "snapshotVersion"] {
+        assert_eq!(
+            mirror_report["registry"][field], server_report["registry"][field],
+            "the mirror serves the same signed snapshot"
+        );
+    }
+}
+
+/// `augment ARGS` with the environment variables `env`.
+fn augment_with(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(augment_bin());
+    command.args(args).env_remove("AUGMENT_REGISTRY_TOKEN").env_remove("AUGMENT_REGISTRY_ADMIN_TOKEN");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yank_and_undo_through_the_server_with_the_cli() {
+    let sandbox = Sandbox::new();
+    let token = mint_token(&sandbox, "alpha");
+    let served = Served::start(&sandbox);
+    let sources = sandbox.path().join("src");
+    for version in ["1.0.0", "1.1.0"] {
+        let out = publish_http(&make_remote(&sources, "alpha", version, "^1.0.0", 1, 100), &served.url, &token);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let resolve = || {
+        let out = sandbox.run(&sandbox.resolve_args(&served.url, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.status.success(), "{}", describe(&out));
+        chosen(&json(&out))
+    };
+    let alpha = |version: &str| vec![("alpha".to_owned(), version.to_owned())];
+    assert_eq!(resolve(), alpha("1.1.0"));
+
+    let with_token = [("AUGMENT_REGISTRY_TOKEN", token.as_str())];
+    let out = augment_with(&with_token, &["--json", "yank", "alpha", "1.1.0", "--registry", &served.url]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let yanked = json(&out);
+    assert_eq!((yanked["yanked"].as_bool(), yanked["changed"].as_bool()), (Some(true), Some(true)), "{yanked}");
+    assert_eq!(yanked["snapshotVersion"], 4, "init, two publishes, the yank: signed by the server");
+    assert_eq!(resolve(), alpha("1.0.0"), "resolvers stop choosing a yanked version");
+
+    let out = augment_with(&with_token, &["yank", "alpha", "1.1.0", "--registry", &served.url, "--undo"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out).contains("un-yanked alpha 1.1.0"), "{}", describe(&out));
+    assert_eq!(resolve(), alpha("1.1.0"));
+
+    // Refusals come back with the server's reason.
+    let out = augment_with(&[], &["yank", "alpha", "1.1.0", "--registry", &served.url]);
+    assert!(!out.status.success() && text(&out).contains("AUGMENT_REGISTRY_TOKEN"), "{}", describe(&out));
+    let out = augment_with(&with_token, &["yank", "alpha", "7.0.0", "--registry", &served.url]);
+    assert!(text(&out).contains("404") && text(&out).contains("1.0.0, 1.1.0"), "{}", describe(&out));
+    let out = augment_with(&with_token, &["yank", "beta", "1.0.0", "--registry", &served.url]);
+    assert!(text(&out).contains("403"), "the token is scoped to alpha: {}", describe(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_listed_minted_and_revoked_against_the_server_and_the_folder() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.registry();
+    let dir = dir.to_str().unwrap();
+    let out = sandbox.ok(&["--json", "registry", "token", "create", "--registry-dir", dir, "--admin"]);
+    let admin = json(&out)["token"].as_str().unwrap().to_owned();
+    assert_eq!(json(&out)["admin"], true);
+    let publisher = mint_token(&sandbox, "alpha");
+    let (first, second) = (Served::start(&sandbox), Served::start(&sandbox));
+    let as_admin = [("AUGMENT_REGISTRY_ADMIN_TOKEN", admin.as_str())];
+
+    // The same list from the server and from the folder, with no secret in it.
+    let from_server = augment_with(&as_admin, &["--json", "registry", "token", "list", "--registry", &first.url]);
+    assert!(from_server.status.success(), "{}", describe(&from_server));
+    let from_folder = sandbox.ok(&["--json", "registry", "token", "list", "--registry-dir", dir]);
+    assert_eq!(json(&from_server)["tokens"], json(&from_folder)["tokens"]);
+    assert_eq!(json(&from_server)["tokens"].as_array().unwrap().len(), 2);
+    let table = augment_with(&as_admin, &["registry", "token", "list", "--registry", &first.url]);
+    for out in [&from_server, &from_folder, &table] {
+        let printed = text(out);
+        assert!(!printed.contains(&admin) && !printed.contains(&publisher), "a token is never printed again");
+    }
+    assert!(text(&table).contains("manage tokens") && text(&table).contains("publish and yank alpha"));
+
+    // Mint over the API (through one replica), publish through the other.
+    let out = augment_with(
+        &as_admin,
+        &["--json", "registry", "token", "create", "--registry", &first.url, "--remotes", "beta"],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let minted = json(&out);
+    let (minted_token, minted_id) = (minted["token"].as_str().unwrap(), minted["id"].as_str().unwrap());
+    let sources = sandbox.path().join("src");
+    let beta = make_remote(&sources, "beta", "1.0.0", "^1.0.0", 1, 100);
+    let out = publish_http(&beta, &second.url, minted_token);
+    assert!(out.status.success(), "{}", describe(&out));
+
+    // Revoke through the first replica: the second refuses it at once.
+    let out = augment_with(&as_admin, &["registry", "token", "revoke", minted_id, "--registry", &first.url]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out).contains(&format!("revoked token {minted_id}")), "{}", describe(&out));
+    let beta_2 = make_remote(&sources, "beta", "2.0.0", "^1.0.0", 1, 100);
+    let out = publish_http(&beta_2, &second.url, minted_token);
+    assert!(!out.status.success() && text(&out).contains("401"), "{}", describe(&out));
+
+    // Revoking in the folder works the same for a running server.
+    let publisher_id = json(&from_folder)["tokens"][1]["id"].as_str().unwrap().to_owned();
+    sandbox.ok(&["registry", "token", "revoke", &publisher_id, "--registry-dir", dir]);
+    let alpha = make_remote(&sources, "alpha", "1.0.0", "^1.0.0", 1, 100);
+    let out = publish_http(&alpha, &first.url, &publisher);
+    assert!(!out.status.success() && text(&out).contains("401"), "{}", describe(&out));
+
+    // What only the folder may do, and what a publish token may not.
+    let out = augment_with(&as_admin, &["registry", "token", "create", "--registry", &first.url, "--admin"]);
+    assert!(!out.status.success() && text(&out).contains("--registry-dir"), "{}", describe(&out));
+    let out = augment_with(
+        &[("AUGMENT_REGISTRY_ADMIN_TOKEN", minted_token)],
+        &["registry", "token", "list", "--registry", &second.url],
+    );
+    assert!(!out.status.success() && text(&out).contains("401"), "{}", describe(&out));
+    let out = augment_with(&[], &["registry", "token", "list", "--registry", &second.url]);
+    assert!(!out.status.success() && text(&out).contains("AUGMENT_REGISTRY_ADMIN_TOKEN"), "{}", describe(&out));
+    let listed = augment_with(&as_admin, &["--json", "registry", "token", "list", "--registry", &second.url]);
+    let remaining = json(&listed)["tokens"].as_array().unwrap().clone();
+    assert_eq!(remaining.len(), 1, "only the admin token is left: {remaining:?}");
 }

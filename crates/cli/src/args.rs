@@ -45,6 +45,8 @@ pub enum Command {
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
         expires_in: std::time::Duration,
     },
+    /// Mark a published version yanked (resolvers stop choosing it; pinned installs keep it), or un-yank it with --undo.
+    Yank(crate::lifecycle::YankArgs),
     /// Fetch, verify, select and install remotes into the cache.
     Resolve(ResolveArgs),
     /// Inspect and maintain the offline cache.
@@ -74,9 +76,13 @@ pub enum RegistryCommand {
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30days")]
         expires_in: std::time::Duration,
     },
+    /// Replace the registry's keys, or renew its root: writes root N+1 signed by the old and the new root key.
+    RotateRoot(crate::lifecycle::RotateRootArgs),
+    /// Re-sign the snapshot with a new expiry and version + 1 (for a cron job), so clients keep seeing it online.
+    Refresh(crate::lifecycle::RefreshArgs),
     /// Serve a registry folder over HTTP with authenticated publishing (the registry server, locally).
     Serve(crate::hosted_registry::ServeArgs),
-    /// Manage publish tokens of a served registry.
+    /// List, mint and revoke the tokens of a served registry (its folder, or the server with an admin token).
     #[command(subcommand)]
     Token(crate::hosted_registry::TokenCommand),
 }

@@ -20,6 +20,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Init { dir, key, expires_in }) => {
             registry_init(json, &dir, &key, expires_in)
         }
+        Command::Registry(RegistryCommand::RotateRoot(args)) => crate::lifecycle::rotate_root(json, &args),
+        Command::Registry(RegistryCommand::Refresh(args)) => crate::lifecycle::refresh(json, &args),
         Command::Registry(RegistryCommand::Serve(args)) => crate::hosted_registry::serve(args).await,
         Command::Registry(RegistryCommand::Token(command)) => crate::hosted_registry::token(json, command).await,
         Command::Publish { remote_dir, registry, token, .. } if crate::hosted_registry::is_url(&registry) => {
@@ -31,6 +33,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             )?;
             publish(json, &remote_dir, Path::new(&registry), &key, expires_in)
         }
+        Command::Yank(args) => crate::lifecycle::yank(json, args).await,
         Command::Resolve(args) => resolve(json, args).await,
         Command::Cache(command) => cache_command(json, command),
         Command::Lock(LockCommand::Export { file, cache }) => lock_export(json, &file, &cache),
@@ -136,7 +139,15 @@ async fn resolve(json: bool, args: ResolveArgs) -> Result<ExitCode> {
     bar.finish();
     let report = ResolveOutput(report?);
     emit(json, &report)?;
-    Ok(if report.0.has_incompatible() { ExitCode::from(exit::INCOMPATIBLE) } else { ExitCode::SUCCESS })
+    let report = report.0;
+    // A refusal keeps its exit code for scripts, after the selection the
+    // cache stands in with has been printed.
+    if report.is_refused() {
+        let reason = report.registry.status.reason.as_deref().unwrap_or("an answer failed verification");
+        eprintln!("error: refused: {reason}");
+        return Ok(ExitCode::from(exit::REFUSED));
+    }
+    Ok(if report.has_incompatible() { ExitCode::from(exit::INCOMPATIBLE) } else { ExitCode::SUCCESS })
 }
 
 #[derive(Serialize)]
@@ -146,16 +157,6 @@ struct ResolveOutput(api::ResolveReport);
 impl Render for ResolveOutput {
     fn human(&self) -> String {
         let report = &self.0;
-        let status = match &report.status {
-            api::RegistryStatus::Online { snapshot_version } => format!("online, snapshot version {snapshot_version}"),
-            api::RegistryStatus::Offline { last_reached_at, reason } => match last_reached_at {
-                Some(at) => format!("offline ({reason}), registry last reached at {}", format_time(*at)),
-                None => format!("offline ({reason})"),
-            },
-            api::RegistryStatus::Stale { stale_since, .. } => {
-                format!("registry metadata stale since {}: using the verified cache", format_time(*stale_since))
-            }
-        };
         let rows: Vec<Vec<String>> = report
             .remotes
             .iter()
@@ -175,8 +176,28 @@ impl Render for ResolveOutput {
                 ]
             })
             .collect();
-        let registry = report.registry.as_deref().unwrap_or("cache");
+        let registry = report.registry.url.as_deref().unwrap_or("cache");
+        let status = registry_status_line(&report.registry.status);
         format!("{registry}: {status}\n{}", table(&["REMOTE", "VERSION", "SOURCE", "VERDICT", "REASON"], &rows))
+    }
+}
+
+/// "online, snapshot version 7", or the state, its reason and when the
+/// registry last verified.
+fn registry_status_line(status: &api::RegistryStatus) -> String {
+    let verified = match status.last_verified_at {
+        Some(at) => format!("last verified at {}", format_time(at)),
+        None => "never verified".to_owned(),
+    };
+    let reason = status.reason.as_deref().unwrap_or("");
+    match status.state {
+        api::RegistryState::Online if status.reason.is_none() => {
+            format!("online, snapshot version {}", status.snapshot_version.unwrap_or(0))
+        }
+        api::RegistryState::Online => format!("online; {reason}"),
+        api::RegistryState::Offline => format!("offline ({reason}); {verified}; using the verified cache"),
+        api::RegistryState::Stale => format!("stale: {reason}; {verified}; using the verified cache"),
+        api::RegistryState::Refused => format!("refused: {reason}; {verified}; using the verified cache"),
     }
 }
 

@@ -9,6 +9,7 @@ mod commands;
 mod exit;
 mod hosted_registry;
 mod keys;
+mod lifecycle;
 mod output;
 mod progress;
 mod stack;

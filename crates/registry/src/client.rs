@@ -11,7 +11,7 @@ use reqwest::header::{ETAG, IF_NONE_MATCH};
 use tokio::io::AsyncReadExt as _;
 
 use crate::error::RegistryError;
-use crate::keys::TrustAnchor;
+use crate::keys::{PublicKey, TrustAnchor};
 use crate::limits::Limits;
 use crate::metadata::{
     RemoteIndex, Root, SnapshotEntry, blob_path, is_lower_hex, remote_index_path, versioned_root_path,
@@ -273,10 +273,63 @@ impl RegistryClient {
                     anchor
                 }
             }
-            TrustAnchor::Key(_) => anchor,
+            TrustAnchor::Key(key) => {
+                let (_, offered) = verify::open_root(&bytes, path, limits.root).map_err(|err| err.with_origin(&url))?;
+                if offered.version > 1 && !offered.roles.root.keyids.contains(&key.key_id()) {
+                    // The key may have been rotated out since this client
+                    // was given it: walk from the first root, as a client
+                    // that trusted root 1 would. Anything but a network
+                    // failure leaves the plain "key not in root" refusal.
+                    match self.walk_from_key(key, offered.version).await {
+                        Ok(walked) => {
+                            tracing::info!(to = offered.version, registry = %self.source, "followed root rotations from the trusted key");
+                            chained = TrustAnchor::Root(walked);
+                            &chained
+                        }
+                        Err(err) if err.is_network() => return Err(err),
+                        Err(err) => {
+                            tracing::debug!(%err, "the trusted key does not start the root chain");
+                            anchor
+                        }
+                    }
+                } else {
+                    anchor
+                }
+            }
         };
         let root = verify::verify_root(&bytes, anchor, now, &limits).map_err(|err| err.with_origin(&url))?;
         Ok(Refresh::Updated { value: root, bytes, etag })
+    }
+
+    /// The root chain from `roots/1.root.json`, which `key` must sign as a
+    /// root key, up to `roots/<version>.root.json`, each signed by the one
+    /// before. Intermediate expiry does not matter (the caller checks the
+    /// last root as usual).
+    async fn walk_from_key(&self, key: &PublicKey, version: u64) -> Result<Root, RegistryError> {
+        let limits = self.options.limits;
+        if version - 1 > MAX_ROOT_ROTATIONS {
+            return Err(RegistryError::malformed(
+                self.source.url_of("root.json"),
+                format!("it is version {version}, more than {MAX_ROOT_ROTATIONS} rotations from the first root"),
+            ));
+        }
+        let first_path = versioned_root_path(1);
+        let first_bytes = self.fetch_versioned_root(1).await?;
+        let first = verify::verify_root_by_key(&first_bytes, key, &first_path, &limits)
+            .map_err(|err| err.with_origin(&self.source.url_of(&first_path)))?;
+        let mut newer = Vec::new();
+        for number in 2..=version {
+            newer.push(self.fetch_versioned_root(number).await?);
+        }
+        verify::verify_root_chain(&first, &newer, &limits).map_err(|err| err.with_origin(&self.source.url_of("roots/")))
+    }
+
+    async fn fetch_versioned_root(&self, version: u64) -> Result<Bytes, RegistryError> {
+        let root_path = versioned_root_path(version);
+        match self.fetch(&root_path, self.options.limits.root, None, Bound::Limit).await? {
+            Fetched::Body { bytes, .. } => Ok(bytes),
+            Fetched::NotModified => Err(RegistryError::UnexpectedNotModified { url: self.source.url_of(&root_path) }),
+        }
     }
 
     /// Fetches and verifies `snapshot.json` (see [`verify::verify_snapshot`]).

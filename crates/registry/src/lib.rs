@@ -53,7 +53,8 @@ pub mod author;
 
 pub use author::documents::{DEFAULT_ROOT_EXPIRY, DEFAULT_SNAPSHOT_EXPIRY, Expiry};
 pub use author::folder::{
-    PublishOptions, PublishReport, RotateReport, YankReport, init, publish, resign_snapshot, rotate_root, yank,
+    PublishOptions, PublishReport, RefreshReport, RotateReport, YankReport, init, publish, resign_snapshot,
+    rotate_root, yank,
 };
 pub use client::{BlobDownload, ClientOptions, Fetched, Refresh, RegistryClient};
 pub use error::RegistryError;

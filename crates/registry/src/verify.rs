@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::envelope::{self, Opened, Role};
 use crate::error::RegistryError;
-use crate::keys::TrustAnchor;
+use crate::keys::{PublicKey, TrustAnchor};
 use crate::limits::Limits;
 use crate::metadata::{RemoteIndex, Root, Snapshot, SnapshotEntry, blob_path, is_lower_hex, remote_index_path};
 
@@ -54,21 +54,7 @@ impl SnapshotCheck {
 pub fn verify_root(bytes: &[u8], anchor: &TrustAnchor, now: Timestamp, limits: &Limits) -> Result<Root, RegistryError> {
     let (opened, root) = open_root(bytes, "root.json", limits.root)?;
     match anchor {
-        TrustAnchor::Key(key) => {
-            let keyid = key.key_id();
-            if !root.roles.root.keyids.contains(&keyid) {
-                return Err(RegistryError::AnchorKeyNotInRoot { document: opened.document().to_owned(), keyid });
-            }
-            let signers = opened.check_role(&root, Role::Root)?;
-            if !signers.contains(&keyid) {
-                return Err(RegistryError::ThresholdNotMet {
-                    document: format!("{} (no valid signature by the trusted key {keyid})", opened.document()),
-                    role: Role::Root.name(),
-                    valid: signers.len(),
-                    threshold: root.roles.root.threshold,
-                });
-            }
-        }
+        TrustAnchor::Key(key) => check_key_anchor(&opened, &root, key)?,
         TrustAnchor::Root(trusted) => {
             let document = opened.document().to_owned();
             if root.version < trusted.version {
@@ -95,6 +81,37 @@ pub fn verify_root(bytes: &[u8], anchor: &TrustAnchor, now: Timestamp, limits: &
         return Err(RegistryError::Expired { document: opened.document().to_owned(), expires: root.expires });
     }
     Ok(root)
+}
+
+/// A root that lists `key` as a root key and carries a valid signature by
+/// it (meeting its own root threshold), whatever its expiry: the first link
+/// of a chain walked from a key anchor to a rotated root.
+pub(crate) fn verify_root_by_key(
+    bytes: &[u8],
+    key: &PublicKey,
+    document: &str,
+    limits: &Limits,
+) -> Result<Root, RegistryError> {
+    let (opened, root) = open_root(bytes, document, limits.root)?;
+    check_key_anchor(&opened, &root, key)?;
+    Ok(root)
+}
+
+fn check_key_anchor(opened: &Opened, root: &Root, key: &PublicKey) -> Result<(), RegistryError> {
+    let keyid = key.key_id();
+    if !root.roles.root.keyids.contains(&keyid) {
+        return Err(RegistryError::AnchorKeyNotInRoot { document: opened.document().to_owned(), keyid });
+    }
+    let signers = opened.check_role(root, Role::Root)?;
+    if !signers.contains(&keyid) {
+        return Err(RegistryError::ThresholdNotMet {
+            document: format!("{} (no valid signature by the trusted key {keyid})", opened.document()),
+            role: Role::Root.name(),
+            valid: signers.len(),
+            threshold: root.roles.root.threshold,
+        });
+    }
+    Ok(())
 }
 
 /// Walks from a trusted root through its successors (`roots/N+1.root.json`,

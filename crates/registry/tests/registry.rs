@@ -399,6 +399,32 @@ mod snapshot {
     use super::*;
 
     #[test]
+    fn resigning_renews_an_expired_snapshot_and_reports_the_root_expiry() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let dir = temp.path().join("registry");
+        let signer = key(1);
+        let expiry = Expiry { snapshot: Duration::ZERO, ..Expiry::default() };
+        let first = registry::init(&dir, &signer, &signer, expiry).expect("init");
+        let read = |path: &str| std::fs::read(dir.join(path)).expect("a registry file");
+        let check = registry::verify_snapshot(&first, &read("snapshot.json"), None, now(), &limits()).expect("signed");
+        assert!(!check.is_fresh(), "a snapshot valid for zero seconds is expired at once");
+
+        let report = registry::resign_snapshot(&dir, &signer, Duration::from_secs(3600)).expect("re-sign");
+        assert_eq!(report.snapshot_version, 2, "same contents, one version newer");
+        assert_eq!((report.root_version, report.root_expires), (first.version, first.expires), "the root is untouched");
+        let check =
+            registry::verify_snapshot(&first, &read("snapshot.json"), Some(1), now(), &limits()).expect("verifies");
+        assert!(check.is_fresh(), "fresh again: {check:?}");
+        assert_eq!(check.snapshot().expires, report.snapshot_expires);
+        assert!(!documents::expires_within(report.root_expires, now(), documents::ROOT_EXPIRY_WARNING));
+        assert!(documents::expires_within(report.snapshot_expires, now(), Duration::from_secs(3600)));
+
+        // Only a snapshot key of the root may re-sign.
+        let result = registry::resign_snapshot(&dir, &key(9), Duration::from_secs(3600));
+        assert!(matches!(result, Err(RegistryError::KeyNotAuthorized { role: "snapshot", .. })), "got {result:?}");
+    }
+
+    #[test]
     fn an_older_snapshot_than_one_seen_is_a_rollback() {
         let fixture = Fixture::new();
         let old = fixture.read("snapshot.json");
@@ -1000,6 +1026,32 @@ mod transport {
         assert_eq!(paths, ["root.json", "roots/2.root.json", "roots/3.root.json"]);
         let check = client.fetch_snapshot(&root, None, None, now()).await.expect("snapshot under the new root");
         assert!(matches!(check, Refresh::Updated { value: SnapshotCheck::Fresh(_), .. }));
+    }
+
+    #[tokio::test]
+    async fn a_client_given_a_rotated_out_key_walks_from_the_first_root() {
+        let (fixture, server, _) = served().await;
+        let client = client(&server.url(), ClientOptions::default());
+        let (second_key, third_key) = (key(21), key(31));
+        registry::rotate_root(&fixture.dir(), &fixture.key, &second_key, &second_key, Expiry::default())
+            .expect("rotate to 2");
+        registry::rotate_root(&fixture.dir(), &second_key, &third_key, &third_key, Expiry::default())
+            .expect("rotate to 3");
+
+        // A desktop configured with the first key before the rotations (first
+        // contact now) follows the chain that key starts.
+        let anchor = TrustAnchor::Key(fixture.key.public_key());
+        let refreshed = client.refresh_root(&anchor, None, now()).await.expect("chains from root 1 to 3");
+        let Refresh::Updated { value: root, .. } = refreshed else { panic!("expected a root") };
+        assert_eq!(root.version, 3);
+        assert_eq!(root.roles.root.keyids, vec![third_key.key_id()]);
+        let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["root.json", "roots/1.root.json", "roots/2.root.json", "roots/3.root.json"]);
+
+        // A key that never signed root 1 gains nothing from the walk.
+        let stranger = TrustAnchor::Key(key(77).public_key());
+        let result = client.refresh_root(&stranger, None, now()).await;
+        assert!(matches!(result, Err(RegistryError::AnchorKeyNotInRoot { .. })), "got {result:?}");
     }
 
     #[tokio::test]

@@ -18,6 +18,12 @@ pub enum AppError {
     BadToken,
     #[error("this token may not publish or yank {remote}; it is scoped to: {}", allowed.join(", "))]
     Forbidden { remote: String, allowed: Vec<String> },
+    #[error(
+        "this token may not manage tokens (it has no admin scope); mint an admin token where the registry is stored: `augment registry token create --registry-dir DIR --admin`"
+    )]
+    NotAdmin,
+    #[error("the request is invalid: {0}")]
+    BadRequest(String),
     #[error("too many requests with this token; wait {retry_after_secs} s and try again")]
     RateLimited { retry_after_secs: u64 },
     #[error(
@@ -47,7 +53,9 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingToken | Self::BadToken => "unauthorized",
-            Self::Forbidden { .. } => "forbidden",
+            Self::Forbidden { .. } | Self::NotAdmin => "forbidden",
+            Self::BadRequest(_) | Self::Tokens(TokenError::Invalid(_)) => "invalid_request",
+            Self::Tokens(TokenError::NotFound { .. }) => "token_not_found",
             Self::RateLimited { .. } => "rate_limited",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::BadBody(_) => "bad_body",
@@ -72,7 +80,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingToken | Self::BadToken => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::NotAdmin => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) | Self::Tokens(TokenError::Invalid(_)) => StatusCode::BAD_REQUEST,
+            Self::Tokens(TokenError::NotFound { .. }) => StatusCode::NOT_FOUND,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Bundle(

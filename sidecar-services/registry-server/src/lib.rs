@@ -12,14 +12,20 @@
 //!   sequence). Nothing else in the store (`.server/`, lock files,
 //!   temporary files) is reachable. These routes are the hot path and are
 //!   served from memory without the per-request layers ([`serve`]).
-//! - **Publishing** (`POST /api/v1/publish`, a tar or tar.gz of the built
-//!   remote folder) and **yanking** (`POST
+//! - **Publishing** (`POST /api/v1/publish?name=<remote>`, a tar or tar.gz
+//!   of the built remote folder; the token's scope is checked against
+//!   `name` before the body is read, see [`bundle`]) and **yanking** (`POST
 //!   /api/v1/remotes/<name>/versions/<version>/yank` and `/unyank`) need
 //!   `Authorization: Bearer <token>` with a token scoped to that remote
 //!   ([`tokens`]); each token has its own rate limit. See [`publish`] for
 //!   the write protocol that keeps concurrent replicas from losing versions,
 //!   and [`storage`] for how conditional writes work on a local folder and
 //!   on S3.
+//! - **Tokens** (`GET /api/v1/tokens`, `POST /api/v1/tokens`, `DELETE
+//!   /api/v1/tokens/<id>`): list, mint and revoke publish tokens with an
+//!   admin-scoped token ([`tokens`]).
+//! - **Renewal**: a background task re-signs the snapshot before it expires,
+//!   through the same compare-and-swap as a publish (`renewal.rs`).
 //! - **Operations**: `/health`, `/ready` (storage reachable, registry
 //!   verifies with this server's key), Prometheus `/metrics`, request ids
 //!   and access logs on the API routes, structured logs and the shutdown
@@ -35,6 +41,7 @@ pub mod bundle;
 mod error;
 mod listen;
 pub mod publish;
+mod renewal;
 mod sendfile;
 pub mod serve;
 pub mod storage;
@@ -51,7 +58,7 @@ use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use manifest::HostProfile;
@@ -62,9 +69,10 @@ use sidecar_http::{HttpMetrics, Readiness, SidecarError};
 
 pub use bundle::{Bundle, BundleLimits, read_bundle};
 pub use error::AppError;
-pub use publish::{PublishOutcome, Publisher, YankOutcome};
+pub use listen::ConnectionLimits;
+pub use publish::{PublishOutcome, Publisher, RenewalCheck, YankOutcome};
 pub use storage::Storage;
-pub use tokens::{TokenRecord, TokenStore};
+pub use tokens::{TokenRecord, TokenStore, TokenSummary};
 
 const SERVICE: &str = "registry_server";
 
@@ -119,6 +127,30 @@ pub struct Config {
     /// this replica refreshes them at once; another replica's publish is
     /// seen within this delay, as behind any CDN. Zero disables it.
     pub document_cache_ttl: Duration,
+    /// Header-read (and idle) timeout and the cap on open connections.
+    pub connection_limits: ConnectionLimits,
+    /// Re-sign the snapshot when it expires within this long; `None`
+    /// means a third of `snapshot_expires_in` (10 days of the default 30).
+    pub snapshot_renew_within: Option<Duration>,
+    /// How often to check whether the snapshot is due; zero turns renewal off.
+    pub snapshot_check_interval: Duration,
+}
+
+impl Config {
+    /// How close to its expiry the snapshot is re-signed: the configured
+    /// window, kept below `snapshot_expires_in` (a window as long as a
+    /// snapshot's whole life would re-sign at every check).
+    pub fn snapshot_renew_window(&self) -> Duration {
+        let third = self.snapshot_expires_in / 3;
+        match self.snapshot_renew_within {
+            Some(window) if window < self.snapshot_expires_in => window,
+            Some(window) => {
+                tracing::warn!(?window, expires_in = ?self.snapshot_expires_in, "the renewal window is not shorter than a snapshot's validity; using a third of it");
+                third
+            }
+            None => third,
+        }
+    }
 }
 
 impl Default for Config {
@@ -133,6 +165,9 @@ impl Default for Config {
             max_publish_attempts: 64,
             blob_cache_bytes: 256 * 1024 * 1024,
             document_cache_ttl: Duration::from_millis(500),
+            connection_limits: ConnectionLimits::default(),
+            snapshot_renew_within: None,
+            snapshot_check_interval: Duration::from_secs(600),
         }
     }
 }
@@ -222,6 +257,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/publish", post(publish))
         .route("/api/v1/remotes/{name}/versions/{version}/yank", post(yank))
         .route("/api/v1/remotes/{name}/versions/{version}/unyank", post(unyank))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .with_state(state.clone());
     let api = sidecar_http::standard_layers(api, state.inner.metrics.clone());
@@ -230,7 +267,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Binds `listen`, prints `registry-server listening on http://ADDR` on
 /// standard output (scripts and tests read the port from it), and serves
-/// until SIGTERM or ctrl-c, finishing in-flight requests.
+/// until SIGTERM or ctrl-c, finishing in-flight requests. The snapshot
+/// renewal task runs alongside (see `renewal.rs`).
 pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError> {
     // Before "listening" is printed: whoever reads that line may send SIGTERM at once.
     let shutdown = sidecar_http::shutdown_signal(state.readiness());
@@ -245,7 +283,11 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
     }
     tracing::info!(%local, storage = state.inner.storage.description(), keyid = %state.inner.publisher.key.key_id(), "serving the registry");
     let backings = state.inner.backings.clone();
-    listen::serve_http1(listener, app(state), backings, shutdown).await
+    let limits = state.inner.config.connection_limits;
+    let renewal = tokio::spawn(renewal::run(state.clone()));
+    let served = listen::serve_http1(listener, app(state), backings, limits, shutdown).await;
+    renewal.abort();
+    served
 }
 
 // ----- Operations -----
@@ -285,6 +327,13 @@ async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutc
     // Body is not Sync, so the headers are taken apart before any await.
     let (parts, body) = request.into_parts();
     let token = authenticate(state, &parts.headers).await?;
+    // The upload names its remote (`?name=`), so a token for another remote
+    // is refused before a byte of the body is read or unpacked.
+    let remote = bundle::announced_name(parts.uri.query())?;
+    if !token.allows(&remote) {
+        tracing::warn!(token = %token.id, %remote, "a token tried to publish a remote outside its scope");
+        return Err(AppError::Forbidden { remote, allowed: token.remotes.clone() });
+    }
     let limit = state.inner.config.max_body_bytes;
     let declared = parts
         .headers
@@ -296,7 +345,7 @@ async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutc
     }
     let body = axum::body::to_bytes(body, limit).await.map_err(|err| body_error(&err, limit))?;
     let limits = state.inner.config.bundle_limits;
-    let bundle = tokio::task::spawn_blocking(move || read_bundle(&body, &limits))
+    let bundle = tokio::task::spawn_blocking(move || bundle::read_named_bundle(&remote, &body, &limits))
         .await
         .map_err(|err| AppError::BadBody(err.to_string()))??;
     let name = &bundle.manifest.name;
@@ -337,6 +386,70 @@ async fn set_yanked(
     }
     .await;
     respond(&state, if yanked { "yank" } else { "unyank" }, result.map(axum::Json))
+}
+
+// ----- Tokens (admin scope) -----
+
+async fn list_tokens(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let result = async {
+        authenticate_admin(&state, &headers).await?;
+        let tokens = tokens::list(&state.inner.storage).await?;
+        let tokens: Vec<TokenSummary> = tokens.iter().map(TokenRecord::summary).collect();
+        Ok(axum::Json(json!({ "tokens": tokens })))
+    }
+    .await;
+    respond(&state, "token_list", result)
+}
+
+/// The body of `POST /api/v1/tokens`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    remotes: Vec<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+async fn create_token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let result = async {
+        let admin = authenticate_admin(&state, &headers).await?;
+        let request: NewToken = serde_json::from_slice(&body).map_err(|err| {
+            AppError::BadRequest(format!(
+                "expected JSON {{ \"remotes\": [\"name\", …], \"description\": \"…\" }} ({err}); admin tokens are minted only where the registry is stored"
+            ))
+        })?;
+        let (token, record) =
+            tokens::create_scoped(&state.inner.storage, &request.remotes, false, request.description).await?;
+        tracing::info!(by = %admin.id, token = %record.id, remotes = ?record.remotes, "minted a publish token");
+        let mut body = serde_json::to_value(record.summary()).unwrap_or_default();
+        // The one response that carries a token: never cached anywhere.
+        body["token"] = json!(token.as_str());
+        let headers = [(header::CACHE_CONTROL, "no-store")];
+        Ok((StatusCode::CREATED, headers, axum::Json(body)))
+    }
+    .await;
+    respond(&state, "token_create", result)
+}
+
+async fn revoke_token(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let admin = authenticate_admin(&state, &headers).await?;
+        let record = tokens::revoke(&state.inner.storage, &id).await?;
+        tracing::info!(by = %admin.id, token = %record.id, "revoked a token");
+        Ok(axum::Json(json!({ "revoked": record.summary() })))
+    }
+    .await;
+    respond(&state, "token_revoke", result)
+}
+
+/// An admin token's record: 401 without a valid token, 403 without the scope.
+async fn authenticate_admin(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, AppError> {
+    let record = authenticate(state, headers).await?;
+    if !record.admin {
+        tracing::warn!(token = %record.id, "a token without the admin scope tried to manage tokens");
+        return Err(AppError::NotAdmin);
+    }
+    Ok(record)
 }
 
 fn respond<T: IntoResponse>(state: &AppState, operation: &str, result: Result<T, AppError>) -> Response {

@@ -54,6 +54,22 @@ struct Args {
     #[arg(long, env = "REGISTRY_SNAPSHOT_EXPIRES_SECS", default_value_t = registry::DEFAULT_SNAPSHOT_EXPIRY.as_secs())]
     snapshot_expires_secs: u64,
 
+    /// Re-sign the snapshot when it expires within this many seconds [default: a third of its validity].
+    #[arg(long, env = "REGISTRY_SNAPSHOT_RENEW_WITHIN_SECS")]
+    snapshot_renew_within_secs: Option<u64>,
+
+    /// How often to check whether the snapshot needs re-signing, in milliseconds (0: never).
+    #[arg(long, env = "REGISTRY_SNAPSHOT_CHECK_MS", default_value_t = 600_000)]
+    snapshot_check_ms: u64,
+
+    /// Seconds a client has to send a request's head; also how long a kept-alive connection may sit idle.
+    #[arg(long, env = "REGISTRY_HEADER_READ_TIMEOUT_SECS", default_value_t = registry_server::ConnectionLimits::default().header_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_secs: u64,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "REGISTRY_MAX_CONNECTIONS", default_value_t = std::num::NonZeroUsize::new(registry_server::ConnectionLimits::default().max_connections).unwrap_or(std::num::NonZeroUsize::MIN))]
+    max_connections: std::num::NonZeroUsize,
+
     /// Sustained API requests per second allowed per token.
     #[arg(long, env = "REGISTRY_RATE_PER_SECOND", default_value_t = registry_server::RateLimit::default().per_second)]
     rate_per_second: NonZeroU32,
@@ -83,8 +99,23 @@ async fn main() -> anyhow::Result<()> {
         rate_limit: registry_server::RateLimit { per_second: args.rate_per_second, burst: args.rate_burst },
         blob_cache_bytes: args.blob_cache_bytes,
         document_cache_ttl: Duration::from_millis(args.document_cache_ms),
+        connection_limits: registry_server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            max_connections: args.max_connections.get(),
+        },
+        snapshot_renew_within: args.snapshot_renew_within_secs.map(Duration::from_secs),
+        snapshot_check_interval: Duration::from_millis(args.snapshot_check_ms),
         ..registry_server::Config::default()
     };
+    if let Some(window) = config.snapshot_renew_within
+        && window >= config.snapshot_expires_in
+    {
+        bail!(
+            "REGISTRY_SNAPSHOT_RENEW_WITHIN_SECS ({}) must be shorter than REGISTRY_SNAPSHOT_EXPIRES_SECS ({}), or every check would re-sign",
+            window.as_secs(),
+            config.snapshot_expires_in.as_secs()
+        );
+    }
     if let Some(path) = &args.host_profile {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading the host profile {}", path.display()))?;

@@ -107,6 +107,20 @@ pub struct YankOutcome {
     pub snapshot_version: u64,
 }
 
+/// What a renewal check found (see [`Publisher::renew_if_due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewalCheck {
+    /// The snapshot version this call signed; `None` when the snapshot was
+    /// not due (or another replica renewed it first).
+    pub renewed: Option<u64>,
+    /// When the current snapshot expires (after any renewal by this call,
+    /// as far as this call knows).
+    pub snapshot_expires: Timestamp,
+    /// When the root expires: renewing it needs the root key, which the
+    /// server does not hold, so the caller warns.
+    pub root_expires: Timestamp,
+}
+
 /// Where a test may stop a publish to kill the server (feature
 /// `fault-injection`, variable `REGISTRY_SERVER_PAUSE_AT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +318,41 @@ impl Publisher {
             if let Some(snapshot_version) = self.commit(&state, Some(update)).await? {
                 tracing::info!(%name, %version, yanked, snapshot_version, "changed the yanked flag");
                 return Ok(outcome(snapshot_version));
+            }
+        }
+        Err(PublishError::Contended { attempts: self.max_attempts })
+    }
+
+    /// Signs a successor of the current snapshot (same contents, the next
+    /// version, a new expiry) when it expires within `window`, through the
+    /// same conditional write as a publish. Replicas checking at the same
+    /// time do not fight: the loser of the write reloads, finds the winner's
+    /// fresh snapshot and stops.
+    pub async fn renew_if_due(&self, window: Duration) -> Result<RenewalCheck, PublishError> {
+        for attempt in 0..self.max_attempts {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
+            let state = self.load_state().await?;
+            let check = |renewed, snapshot_expires| RenewalCheck {
+                renewed,
+                snapshot_expires,
+                root_expires: state.root.expires,
+            };
+            if !documents::expires_within(state.snapshot.expires, Timestamp::now(), window) {
+                return Ok(check(None, state.snapshot.expires));
+            }
+            let expires = documents::expires_at(Timestamp::now(), self.snapshot_expires_in).map_err(registry_error)?;
+            match self.commit(&state, None).await? {
+                Some(snapshot_version) => {
+                    tracing::info!(
+                        snapshot_version,
+                        previous_expiry = %state.snapshot.expires,
+                        "re-signed the snapshot before it expires"
+                    );
+                    return Ok(check(Some(snapshot_version), expires));
+                }
+                None => tracing::debug!(attempt, "another writer changed the snapshot first; checking again"),
             }
         }
         Err(PublishError::Contended { attempts: self.max_attempts })

@@ -1,4 +1,14 @@
-//! Publish tokens: bearer secrets scoped to remote names.
+//! Publish tokens: bearer secrets scoped to remote names, and admin tokens
+//! that manage the others.
+//!
+//! A token's scope is a list of remote names it may publish and yank (`*`
+//! for all) and an `admin` flag: an admin token may list, create and revoke
+//! publish tokens over the API (`/api/v1/tokens`). Admin tokens are only
+//! minted by whoever can write the store (`augment registry token create
+//! --admin` on the folder), so the API can never widen its own rights.
+//! Revoking deletes the record: every replica re-reads the file when it
+//! changes (one metadata request per authenticated call), so a revoked
+//! token gets 401 on its next request, wherever it lands.
 //!
 //! Tokens live in `.server/tokens.json` in the same store as the tree (so
 //! every replica sees a new token at once) but outside the served paths.
@@ -35,6 +45,9 @@ pub struct TokenRecord {
     pub sha256: String,
     /// Remote names this token may publish and yank; `*` means all.
     pub remotes: Vec<String>,
+    /// May list, create and revoke publish tokens through the API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
     pub created: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -44,6 +57,28 @@ impl TokenRecord {
     pub fn allows(&self, remote: &str) -> bool {
         self.remotes.iter().any(|allowed| allowed == "*" || allowed == remote)
     }
+
+    /// What may be shown about a token: everything but its hash.
+    pub fn summary(&self) -> TokenSummary {
+        TokenSummary {
+            id: self.id.clone(),
+            remotes: self.remotes.clone(),
+            admin: self.admin,
+            created: self.created,
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// A token as listed: its public id and scope, never the token or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSummary {
+    pub id: String,
+    pub remotes: Vec<String>,
+    pub admin: bool,
+    pub created: Timestamp,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -60,8 +95,10 @@ pub enum TokenError {
     Damaged(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("{TOKENS_KEY} kept changing while a token was added; try again")]
+    #[error("{TOKENS_KEY} kept changing while the tokens were updated; try again")]
     Contended,
+    #[error("no token has the id {id:?}: list them with `augment registry token list` (it may be revoked already)")]
+    NotFound { id: String },
 }
 
 /// The hash a token is stored and looked up by.
@@ -69,14 +106,26 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Mints a token for `remotes` and stores its hash. Returns the token (show
-/// it once; it cannot be recovered) and its record.
+/// Mints a publish token for `remotes` and stores its hash. Returns the
+/// token (show it once; it cannot be recovered) and its record.
 pub async fn create(
     storage: &Storage,
     remotes: &[String],
     description: Option<String>,
 ) -> Result<(Zeroizing<String>, TokenRecord), TokenError> {
-    if remotes.is_empty() {
+    create_scoped(storage, remotes, false, description).await
+}
+
+/// Mints a token for `remotes` (may be empty for an admin token), with the
+/// admin scope when `admin` is set, and stores its hash. Returns the token
+/// (show it once) and its record.
+pub async fn create_scoped(
+    storage: &Storage,
+    remotes: &[String],
+    admin: bool,
+    description: Option<String>,
+) -> Result<(Zeroizing<String>, TokenRecord), TokenError> {
+    if remotes.is_empty() && !admin {
         return Err(TokenError::Invalid("a token needs at least one remote name (or `*` for all)".into()));
     }
     for remote in remotes {
@@ -92,22 +141,62 @@ pub async fn create(
         id: sha256[..12].to_owned(),
         sha256,
         remotes: remotes.to_vec(),
+        admin,
         created: Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()),
         description,
     };
+    update(storage, |file| {
+        file.tokens.push(record.clone());
+        Ok(())
+    })
+    .await?;
+    tracing::info!(token = %record.id, remotes = ?record.remotes, admin, "created a token");
+    Ok((token, record))
+}
+
+/// Every stored token, oldest first.
+pub async fn list(storage: &Storage) -> Result<Vec<TokenRecord>, TokenError> {
+    match storage.get(TOKENS_KEY).await? {
+        Some(current) => Ok(parse(&current.bytes)?.tokens),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Deletes the token with this id and returns its record. Every replica
+/// refuses it from its next request on.
+pub async fn revoke(storage: &Storage, id: &str) -> Result<TokenRecord, TokenError> {
+    let mut revoked = None;
+    update(storage, |file| {
+        let position = file.tokens.iter().position(|record| record.id == id);
+        let record =
+            position.map(|at| file.tokens.remove(at)).ok_or_else(|| TokenError::NotFound { id: id.to_owned() })?;
+        revoked = Some(record);
+        Ok(())
+    })
+    .await?;
+    let record = revoked.ok_or_else(|| TokenError::NotFound { id: id.to_owned() })?;
+    tracing::info!(token = %record.id, "revoked a token");
+    Ok(record)
+}
+
+/// Applies `change` to the token file by compare-and-swap, retrying when
+/// another writer got there first.
+async fn update(
+    storage: &Storage,
+    mut change: impl FnMut(&mut TokenFile) -> Result<(), TokenError>,
+) -> Result<(), TokenError> {
     for _ in 0..64 {
         let current = storage.get(TOKENS_KEY).await?;
         let mut file = match &current {
             Some(current) => parse(&current.bytes)?,
             None => TokenFile::default(),
         };
-        file.tokens.push(record.clone());
+        change(&mut file)?;
         let mut bytes = serde_json::to_vec_pretty(&file).map_err(|err| TokenError::Damaged(err.to_string()))?;
         bytes.push(b'\n');
         let expected = current.as_ref().map(|current| &current.version);
         if storage.put_if(TOKENS_KEY, Bytes::from(bytes), expected).await? == Write::Written {
-            tracing::info!(token = %record.id, remotes = ?record.remotes, "created a publish token");
-            return Ok((token, record));
+            return Ok(());
         }
     }
     Err(TokenError::Contended)

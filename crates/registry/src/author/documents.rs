@@ -25,6 +25,20 @@ pub const DEFAULT_ROOT_EXPIRY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// clients report it stale.
 pub const DEFAULT_SNAPSHOT_EXPIRY: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// How long before a root expires the tools start warning about it: the
+/// root key should stay offline, so renewing a root takes a person
+/// (`augment registry rotate-root`), and a month leaves time for that.
+pub const ROOT_EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Whether `expires` is at most `window` after `now` (or already past).
+pub fn expires_within(expires: Timestamp, now: Timestamp, window: Duration) -> bool {
+    match now.checked_add(window) {
+        Ok(limit) => expires <= limit,
+        // A window past the year 9999: everything expires within it.
+        Err(_) => true,
+    }
+}
+
 /// How long newly signed documents stay valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiry {

@@ -82,7 +82,20 @@ pub struct YankReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotateReport {
     pub root_version: u64,
+    pub root_expires: Timestamp,
     pub snapshot_version: u64,
+    pub snapshot_expires: Timestamp,
+}
+
+/// What [`resign_snapshot`] did, with the root's expiry so the caller can
+/// warn before it runs out (re-signing the root needs the root key, which
+/// this never touches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshReport {
+    pub snapshot_version: u64,
+    pub snapshot_expires: Timestamp,
+    pub root_version: u64,
+    pub root_expires: Timestamp,
 }
 
 /// Creates an empty registry in `dir`: `root.json` (and `roots/1.root.json`),
@@ -219,7 +232,8 @@ pub fn publish(
 
     let update = Some((name.as_str(), documents::snapshot_entry_for(&index_bytes)));
     let snapshot_version =
-        write_next_snapshot(dir, &root, &snapshot, update, &[snapshot_key], options.snapshot_expires_in, &limits)?;
+        write_next_snapshot(dir, &root, &snapshot, update, &[snapshot_key], options.snapshot_expires_in, &limits)?
+            .version;
     tracing::info!(%name, %version, files = files.len(), bytes = total, snapshot_version, "published");
     Ok(PublishReport {
         name,
@@ -265,19 +279,38 @@ pub fn yank(
     write_atomic(&index_path, &bytes, true)?;
     let update = Some((name, documents::snapshot_entry_for(&bytes)));
     let snapshot_version =
-        write_next_snapshot(dir, &root, &snapshot, update, &[snapshot_key], snapshot_expires_in, &limits)?;
+        write_next_snapshot(dir, &root, &snapshot, update, &[snapshot_key], snapshot_expires_in, &limits)?.version;
     tracing::info!(%name, %version, yanked, snapshot_version, "changed the yanked flag");
     Ok(YankReport { changed, snapshot_version })
 }
 
-/// Signs a new snapshot with the same contents and a new expiry, for a
-/// registry nobody has published to for a while. Returns its version.
-pub fn resign_snapshot(dir: &Path, snapshot_key: &SigningKey, expires_in: Duration) -> Result<u64, RegistryError> {
+/// Signs a new snapshot with the same contents, version + 1 and a new
+/// expiry, for a registry nobody has published to for a while (a cron job
+/// runs this; the registry server does it by itself). An expired snapshot
+/// is renewed the same way, and clients then report the registry online
+/// again.
+///
+/// Only the snapshot key is needed, so the root is never re-signed here:
+/// root keys are meant to stay offline, and renewing a root is a rotation
+/// ([`rotate_root`] with the same keys). The report carries the root's
+/// expiry so callers can warn in time.
+pub fn resign_snapshot(
+    dir: &Path,
+    snapshot_key: &SigningKey,
+    expires_in: Duration,
+) -> Result<RefreshReport, RegistryError> {
     let limits = Limits::default();
     let _lock = lock_registry(dir)?;
     let (root, snapshot) = load_state(dir, &limits)?;
     authorize(dir, &root, snapshot_key, Role::Snapshot)?;
-    write_next_snapshot(dir, &root, &snapshot, None, &[snapshot_key], expires_in, &limits)
+    let next = write_next_snapshot(dir, &root, &snapshot, None, &[snapshot_key], expires_in, &limits)?;
+    tracing::info!(snapshot_version = next.version, expires = %next.expires, "re-signed the snapshot");
+    Ok(RefreshReport {
+        snapshot_version: next.version,
+        snapshot_expires: next.expires,
+        root_version: root.version,
+        root_expires: root.expires,
+    })
 }
 
 /// Replaces the registry's keys: writes root version N+1 listing
@@ -324,7 +357,12 @@ pub fn rotate_root(
     write_atomic(&folder_file(dir, &versioned_root_path(new_root.version)), &root_bytes, true)?;
     write_atomic(&dir.join("root.json"), &root_bytes, true)?;
     tracing::info!(root_version = new_root.version, snapshot_version = next.version, "rotated the root");
-    Ok(RotateReport { root_version: new_root.version, snapshot_version: next.version })
+    Ok(RotateReport {
+        root_version: new_root.version,
+        root_expires: new_root.expires,
+        snapshot_version: next.version,
+        snapshot_expires: next.expires,
+    })
 }
 
 /// A file of the remote folder, by bundle path.
@@ -470,14 +508,14 @@ fn write_next_snapshot(
     keys: &[&SigningKey],
     expires_in: Duration,
     limits: &Limits,
-) -> Result<u64, RegistryError> {
+) -> Result<Snapshot, RegistryError> {
     let now = Timestamp::now();
     let next = documents::next_snapshot(previous, update, documents::expires_at(now, expires_in)?);
     let bytes = documents::sign_snapshot(&next, keys)?;
     // Check the result as a client will before anyone can see it.
     verify::verify_snapshot(root, &bytes, Some(previous.version), now, limits)?;
     write_atomic(&dir.join("snapshot.json"), &bytes, true)?;
-    Ok(next.version)
+    Ok(next)
 }
 
 /// Locks an existing registry folder (refusing one without `root.json`, so

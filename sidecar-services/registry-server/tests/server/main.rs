@@ -7,5 +7,8 @@ mod support;
 mod concurrency;
 mod crash;
 mod deploy;
+mod hostile;
 mod publishing;
+mod renewal;
 mod serving;
+mod tokens;
