@@ -1,5 +1,19 @@
 //! Export of responses with their records and insights to CSV, JSON and
 //! Markdown, written row by row to any `Write`.
+//!
+//! Every cell is data from outside (records, prompts, model answers), so the
+//! flat formats are escaped for what opens them:
+//!
+//! - **CSV** follows OWASP's advice on CSV injection: a cell (headers
+//!   included) starting with `=`, `+`, `-`, `@`, tab or carriage return gets a
+//!   leading `'`, so a spreadsheet shows it as text instead of running it as
+//!   a formula. That applies to numbers too: `-3.5` is written `'-3.5`, and
+//!   a spreadsheet reads it as text. Whoever needs the numbers takes the JSON
+//!   export, which is never altered.
+//! - **Markdown** escapes `&`, `<` and `>` as HTML entities (renderers pass
+//!   raw HTML through), `\` and `|` with a backslash, and turns every line
+//!   ending (LF, CR LF, or a lone CR, which CommonMark also ends a line on)
+//!   into `<br>`, so a cell stays in its row and column.
 
 use std::io::Write;
 
@@ -13,6 +27,7 @@ use crate::{Dataset, Error, ResponseQuery, ResponseRow, Store};
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// One row per response: the fixed columns, then the record's columns.
+    /// Cells that would start a spreadsheet formula get a leading `'`.
     Csv,
     /// An array of objects, the record nested under `record`.
     Json,
@@ -45,9 +60,10 @@ impl Store {
         match format {
             ExportFormat::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(&columns.names).map_err(csv_error)?;
+                csv.write_record(columns.names.iter().map(|name| csv_cell(name))).map_err(csv_error)?;
                 self.for_each_response(&dataset, query, None, |row| {
-                    csv.write_record(columns.cells(&dataset, &row)).map_err(csv_error)?;
+                    let cells = columns.cells(&dataset, &row);
+                    csv.write_record(cells.iter().map(|cell| csv_cell(cell))).map_err(csv_error)?;
                     written += 1;
                     Ok(())
                 })?;
@@ -153,12 +169,36 @@ fn json_object(row: ResponseRow) -> Map<String, Value> {
     object
 }
 
-/// One pipe-table row; pipes are escaped and line breaks become `<br>` so a
+/// Characters that make a spreadsheet read a cell as a formula (OWASP's CSV
+/// injection list).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell a spreadsheet will not evaluate: one starting with a formula
+/// character gets a leading `'` (see the module docs).
+fn csv_cell(cell: &str) -> std::borrow::Cow<'_, [u8]> {
+    if cell.starts_with(FORMULA_STARTS) { format!("'{cell}").into_bytes().into() } else { cell.as_bytes().into() }
+}
+
+/// One pipe-table row. HTML is escaped, so a renderer shows it as text;
+/// backslashes and pipes are escaped, and line breaks become `<br>`, so a
 /// multi-line answer stays in its cell.
 fn markdown_row<'a>(out: &mut impl Write, cells: impl Iterator<Item = &'a str>) -> Result<(), Error> {
     out.write_all(b"|")?;
     for cell in cells {
-        let escaped = cell.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace('\n', "<br>");
+        let mut escaped = String::with_capacity(cell.len());
+        let mut chars = cell.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '&' => escaped.push_str("&amp;"),
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                '\\' => escaped.push_str("\\\\"),
+                '|' => escaped.push_str("\\|"),
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\r' | '\n' => escaped.push_str("<br>"),
+                c => escaped.push(c),
+            }
+        }
         write!(out, " {escaped} |")?;
     }
     out.write_all(b"\n")?;

@@ -64,6 +64,12 @@ pub struct ServiceDefinition {
     /// Arguments after the binary.
     #[serde(default)]
     pub args: Vec<String>,
+    /// The container's memory limit, in MiB (no swap on top of it).
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
+    /// The most processes and threads the container may run.
+    #[serde(default = "default_pids_limit")]
+    pub pids_limit: u32,
 }
 
 /// A read-only bind mount of the folder `$env` (when set) at `path`.
@@ -82,6 +88,18 @@ fn default_health() -> String {
 
 fn default_health_timeout_secs() -> u64 {
     30
+}
+
+/// A guard against a runaway, not a budget: the parsers service holds a
+/// whole document (64 MiB by default) and what it parses into.
+fn default_memory_mb() -> u64 {
+    1024
+}
+
+/// Tokio's workers and blocking pool (at most 512 threads) fit; a fork or
+/// thread bomb does not.
+fn default_pids_limit() -> u32 {
+    1024
 }
 
 impl ServiceDefinition {
@@ -169,6 +187,9 @@ impl StackDefinition {
             }
             if let Some(other) = ports.insert(service.host_port, service.name.as_str()) {
                 return Err(format!("{} and {} both publish host port {}", other, service.name, service.host_port));
+            }
+            if service.memory_mb < 16 || service.pids_limit < 16 {
+                return Err(format!("{}: `memory_mb` and `pids_limit` must be at least 16", service.name));
             }
             if !service.health.starts_with('/') {
                 return Err(format!("{}: `health` must be a path starting with /", service.name));

@@ -368,34 +368,15 @@ impl Stack {
         let port = format!("{}/tcp", service.port);
         let mut labels = self.labels(Some(&service.name));
         labels.insert(LABEL_CONFIG.to_owned(), plan.config_hash.clone());
-        let mut binds: Vec<String> =
-            service.volume_mounts().into_iter().map(|(name, path)| format!("{}-{name}:{path}", self.name())).collect();
-        if let Some(secret) = &plan.secret {
-            binds.push(format!("{}:{}:ro", secret.host, secret.path));
-        }
         let body = ContainerCreateBody {
             image: Some(plan.image.clone()),
             env: Some(plan.env.clone()),
             cmd: (!service.args.is_empty()).then(|| service.args.clone()),
-            exposed_ports: Some(vec![port.clone()]),
+            exposed_ports: Some(vec![port]),
             labels: Some(labels),
             user: plan.secret.as_ref().and_then(|s| s.user.clone()),
             stop_timeout: Some(10),
-            host_config: Some(HostConfig {
-                port_bindings: Some(HashMap::from([(
-                    port,
-                    Some(vec![PortBinding {
-                        // Never on other interfaces: the services have no authentication.
-                        host_ip: Some("127.0.0.1".to_owned()),
-                        host_port: Some(service.host_port.to_string()),
-                    }]),
-                )])),
-                network_mode: Some(self.network_name()),
-                binds: (!binds.is_empty()).then_some(binds),
-                readonly_rootfs: Some(true),
-                cap_drop: Some(vec!["ALL".to_owned()]),
-                ..Default::default()
-            }),
+            host_config: Some(host_config(&self.definition, service, plan.secret.as_ref())),
             networking_config: Some(NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(
                     self.network_name(),
@@ -445,6 +426,10 @@ impl Stack {
             "args": service.args,
             "secret": secret,
             "network": self.network_name(),
+            // Containers made before these limits existed are recreated with them.
+            "memory_mb": service.memory_mb,
+            "pids_limit": service.pids_limit,
+            "no_new_privileges": true,
         });
         hasher.update(fields.to_string().as_bytes());
         hex::encode(&hasher.finalize()[..8])
@@ -765,6 +750,42 @@ impl Stack {
     }
 }
 
+/// What the engine enforces on a service's container: its port published on
+/// loopback only, the stack's network, its volumes and secret folder, a
+/// read-only root filesystem, no capabilities, no gaining privileges
+/// (`no-new-privileges`: setuid binaries and file capabilities do nothing),
+/// and limits on memory (swap included) and on processes and threads.
+fn host_config(definition: &StackDefinition, service: &ServiceDefinition, secret: Option<&SecretMount>) -> HostConfig {
+    let port = format!("{}/tcp", service.port);
+    let memory = i64::try_from(service.memory_mb.saturating_mul(1024 * 1024)).unwrap_or(i64::MAX);
+    let mut binds: Vec<String> =
+        service.volume_mounts().into_iter().map(|(name, path)| format!("{}-{name}:{path}", definition.name)).collect();
+    if let Some(secret) = secret {
+        binds.push(format!("{}:{}:ro", secret.host, secret.path));
+    }
+    HostConfig {
+        port_bindings: Some(HashMap::from([(
+            port,
+            Some(vec![PortBinding {
+                // Never on other interfaces: the services have no authentication.
+                host_ip: Some("127.0.0.1".to_owned()),
+                host_port: Some(service.host_port.to_string()),
+            }]),
+        )])),
+        // The network is named after the stack.
+        network_mode: Some(definition.name.clone()),
+        binds: (!binds.is_empty()).then_some(binds),
+        readonly_rootfs: Some(true),
+        cap_drop: Some(vec!["ALL".to_owned()]),
+        security_opt: Some(vec!["no-new-privileges".to_owned()]),
+        memory: Some(memory),
+        // Equal to `memory`: no swap beyond the limit.
+        memory_swap: Some(memory),
+        pids_limit: Some(i64::from(service.pids_limit)),
+        ..Default::default()
+    }
+}
+
 /// The host folder a service's `secret_dir` names, checked to be a folder.
 fn secret_mount(service: &ServiceDefinition) -> Result<Option<SecretMount>, StackError> {
     let Some(secret) = &service.secret_dir else { return Ok(None) };
@@ -815,4 +836,42 @@ fn check_port_free(service: &str, port: u16) -> Result<(), StackError> {
 
 fn short(id: &str) -> String {
     id.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20, point 13: whatever runs inside a service's container cannot
+    /// gain privileges (setuid binaries, file capabilities), exhaust the
+    /// host's memory or fork without bound. Checked on the configuration sent
+    /// to the engine, so no engine is needed.
+    #[test]
+    fn every_container_gets_no_new_privileges_and_memory_and_pid_limits() {
+        let definition = StackDefinition::built_in().expect("docker/stack.toml is valid");
+        let secret = SecretMount { host: "/home/me/keys".into(), path: "/run/secrets/augment".into(), user: None };
+        for service in &definition.services {
+            let config = host_config(&definition, service, Some(&secret));
+            let name = &service.name;
+            assert_eq!(config.security_opt, Some(vec!["no-new-privileges".to_owned()]), "{name}");
+            let memory = config.memory.unwrap_or_default();
+            assert!(memory >= 64 * 1024 * 1024, "{name}: a memory limit the service can run in: {memory}");
+            assert_eq!(config.memory_swap, config.memory, "{name}: no swap on top of the memory limit");
+            let pids = config.pids_limit.unwrap_or_default();
+            assert!(pids >= 64, "{name}: a pid limit (threads count too): {pids}");
+            // What was enforced before still is.
+            assert_eq!(config.readonly_rootfs, Some(true), "{name}");
+            assert_eq!(config.cap_drop, Some(vec!["ALL".to_owned()]), "{name}");
+            let bindings = config.port_bindings.unwrap_or_default();
+            let published: Vec<_> = bindings.values().flatten().flatten().collect();
+            assert!(!published.is_empty(), "{name}");
+            assert!(published.iter().all(|b| b.host_ip.as_deref() == Some("127.0.0.1")), "{name}: loopback only");
+        }
+        // A definition may set its own limits.
+        let mut custom = definition.clone();
+        custom.services[0].memory_mb = 64;
+        custom.services[0].pids_limit = 32;
+        let config = host_config(&custom, &custom.services[0], None);
+        assert_eq!((config.memory, config.pids_limit), (Some(64 * 1024 * 1024), Some(32)));
+    }
 }

@@ -82,3 +82,143 @@ fn kubernetes_manifests_run_non_root_with_probes() {
         assert_eq!(documents[1]["spec"]["type"], Value::Null, "{service}: ClusterIP, not exposed");
     }
 }
+
+/// A `.dockerignore` as Docker reads it: a pattern matches a path or any
+/// folder above it, `**` spans folders, `!` re-includes, the last matching
+/// line decides.
+struct DockerIgnore {
+    patterns: Vec<(bool, Vec<String>)>,
+}
+
+impl DockerIgnore {
+    fn parse(text: &str) -> Self {
+        let patterns = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(|line| {
+                let (include, pattern) = match line.strip_prefix('!') {
+                    Some(rest) => (true, rest.trim()),
+                    None => (false, line),
+                };
+                let segments = pattern.trim_matches('/').split('/').filter(|s| !s.is_empty() && *s != ".");
+                (include, segments.map(str::to_owned).collect())
+            })
+            .collect();
+        Self { patterns }
+    }
+
+    fn excludes(&self, path: &str) -> bool {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut excluded = false;
+        for (include, pattern) in &self.patterns {
+            let matched = (1..=segments.len()).any(|end| glob(pattern, &segments[..end]));
+            if matched {
+                excluded = !include;
+            }
+        }
+        excluded
+    }
+}
+
+/// Whole-path glob over segments: `**` is any number of segments, `*` any
+/// characters within one, `?` one character.
+fn glob(pattern: &[String], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((first, rest)) if first == "**" => (0..=path.len()).any(|skip| glob(rest, &path[skip..])),
+        Some((first, rest)) => path
+            .split_first()
+            .is_some_and(|(segment, tail)| segment_glob(first.as_bytes(), segment.as_bytes()) && glob(rest, tail)),
+    }
+}
+
+fn segment_glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|skip| segment_glob(rest, &text[skip..])),
+        Some((b'?', rest)) => !text.is_empty() && segment_glob(rest, &text[1..]),
+        Some((c, rest)) => text.first() == Some(c) && segment_glob(rest, &text[1..]),
+    }
+}
+
+/// Every file cargo may need to build a workspace member: manifests and
+/// sources under each member's folder (minus build output), plus what
+/// crates include from docker/.
+fn build_inputs(workspace: &std::path::Path) -> Vec<String> {
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap()).unwrap();
+    let members = manifest["workspace"]["members"].as_array().unwrap();
+    let mut inputs = vec!["Cargo.toml".to_owned(), "Cargo.lock".to_owned()];
+    inputs.extend(["docker/stack.toml".to_owned(), "docker/Dockerfile.prebuilt".to_owned()]);
+    let mut pending: Vec<String> = members.iter().map(|m| m.as_str().unwrap().to_owned()).collect();
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(workspace.join(&folder)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let path = format!("{folder}/{name}");
+            if entry.file_type().unwrap().is_dir() {
+                if !["target", "node_modules", "dist", "gen"].contains(&name.as_str()) {
+                    pending.push(path);
+                }
+            } else if name.ends_with(".rs") || name == "Cargo.toml" || name == "build.rs" {
+                inputs.push(path);
+            }
+        }
+    }
+    inputs
+}
+
+/// Issue 20, point 13: `COPY . .` in the source Dockerfiles sends the whole
+/// build context into the image's build stage, so every ignore file a
+/// builder may read (the root one, and BuildKit's `<Dockerfile>.dockerignore`,
+/// which replaces it) keeps out signing keys, provider keys and build
+/// output, and keeps in everything cargo needs.
+#[test]
+fn dockerignore_keeps_keys_secrets_and_build_output_out_of_every_build_context() {
+    let workspace = docker_dir().join("..");
+    let mut dockerfiles = Vec::new();
+    let mut pending = vec![docker_dir()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if (name.ends_with("Dockerfile") || name.ends_with(".Dockerfile"))
+                && std::fs::read_to_string(&path).unwrap().contains("COPY . .")
+            {
+                dockerfiles.push(path);
+            }
+        }
+    }
+    assert!(dockerfiles.len() >= 4, "the services' and the registry server's source builds: {dockerfiles:?}");
+    let inputs = build_inputs(&workspace);
+    assert!(inputs.contains(&"tests/keys/main.rs".to_owned()), "a crate target in a folder named keys");
+    for dockerfile in dockerfiles {
+        let own =
+            dockerfile.with_file_name(format!("{}.dockerignore", dockerfile.file_name().unwrap().to_string_lossy()));
+        let file = if own.is_file() { own } else { workspace.join(".dockerignore") };
+        let ignore = DockerIgnore::parse(&std::fs::read_to_string(&file).unwrap());
+        let which = format!("{} (for {})", file.display(), dockerfile.display());
+        for secret in [
+            "keys/registry.key",
+            "keys/registry.pub",
+            "docker/secrets/openai",
+            "target/release/registry-server",
+            "node_modules/vite/package.json",
+            "shell-ui/node_modules/react/index.js",
+            "shell-ui/dist/index.html",
+            "remotes/admin-dashboard/dist/remoteEntry.js",
+            ".git/config",
+            "some/where/signing.key",
+            "some/where/tls.pem",
+            ".env",
+        ] {
+            assert!(ignore.excludes(secret), "{which} sends {secret} to the builder");
+        }
+        for input in &inputs {
+            assert!(!ignore.excludes(input), "{which} leaves out {input}, which cargo needs");
+        }
+    }
+}

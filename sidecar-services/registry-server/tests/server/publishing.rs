@@ -189,7 +189,7 @@ async fn oversized_and_malformed_uploads_are_4xx_with_a_reason_and_store_nothing
         ),
     ];
     for (what, body, want_status, want_code, want_in_message) in cases {
-        let (status, code, message) = error_of(publish_bytes(&server.url, Some(&token), body).await).await;
+        let (status, code, message) = error_of(publish_bytes(&server.url, Some(&token), "alpha", body).await).await;
         assert_eq!((status, code.as_str()), (want_status, want_code), "{what}: {message}");
         assert!(message.contains(want_in_message), "{what}: the reason names {want_in_message:?}: {message}");
         assert_eq!(fixture.tree(), before, "{what}: nothing stored");

@@ -167,14 +167,19 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap()
 }
 
-/// POSTs a packed remote folder.
+/// POSTs a packed remote folder, named as its remote.json names it (what
+/// `augment publish --registry URL` sends).
 pub async fn publish(url: &str, token: Option<&str>, remote_dir: &Path) -> reqwest::Response {
+    let manifest = std::fs::read(remote_dir.join("remote.json")).unwrap();
+    let name = manifest::RemoteManifest::from_json(&manifest).unwrap().name;
     let body = registry_server::bundle::pack_dir(remote_dir).unwrap();
-    publish_bytes(url, token, body).await
+    publish_bytes(url, token, &name, body).await
 }
 
-pub async fn publish_bytes(url: &str, token: Option<&str>, body: Vec<u8>) -> reqwest::Response {
-    let mut request = client().post(format!("{url}/api/v1/publish")).body(body);
+/// POSTs `body` as an upload of the remote `name` (`?name=`, which the
+/// token's scope is checked against before the body is read).
+pub async fn publish_bytes(url: &str, token: Option<&str>, name: &str, body: Vec<u8>) -> reqwest::Response {
+    let mut request = client().post(format!("{url}/api/v1/publish")).query(&[("name", name)]).body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
