@@ -24,6 +24,7 @@ function shell(check: () => Promise<boolean>) {
     (cmd) => {
       if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: [] };
       if (cmd === "check_for_updates") return check();
+      if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: 60 };
       throw { code: "internal", message: `unexpected ${cmd}` };
     },
     { shouldMockEvents: true },

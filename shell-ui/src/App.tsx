@@ -3,11 +3,17 @@
 // mounted, the Remotes panel and Settings.
 //
 // Start-up is offline first: the cache's selection paints at once, then a
-// background registry check (in Rust) reports through an event.
-import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+// background registry check (in Rust) reports through an event. The check
+// runs again every `updateCheckMinutes` (settings; 0 = off) from a timer
+// here, so the button, the start-up check and the timer share one path.
+//
+// Updates never destroy work: a resolved view that brings another version
+// of a mounted remote only offers it ("… is ready — Reload"; updates.ts).
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { asCommandError, ipc, onDevRemoteChanged, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
 import { badgeFor } from "./status";
-import { RemoteSlot } from "./RemoteSlot";
+import { RemoteSlot, failureWords, type Failure, type SlotDataState } from "./RemoteSlot";
+import { applyReady, applyResolved, type Workspace } from "./updates";
 import { Toaster } from "@augment-it/ui-kit";
 import { bus } from "./bus";
 
@@ -20,21 +26,39 @@ const StackPanel = lazy(() => import("./StackPanel").then((m) => ({ default: m.S
 const SettingsPage = lazy(() => import("./SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
 export function App() {
-  const [remotes, setRemotes] = useState<RemoteView[] | null>(null);
+  const [workspace, setWorkspace] = useState<Workspace | null>(null);
   const [registries, setRegistries] = useState<RegistryView[]>([]);
   const [checked, setChecked] = useState(false);
   const [checking, setChecking] = useState(false);
   const [notices, setNotices] = useState<string[]>([]);
   const [page, setPage] = useState<Page>("workspace");
+  // null until the settings are read; 0 = no periodic check.
+  const [checkMinutes, setCheckMinutes] = useState<number | null>(null);
+  // The remotes whose slot is mounted now (reported by the slots).
+  const mountedSlots = useRef(new Set<string>());
+  const remotes = workspace?.shown ?? null;
 
   const notify = useCallback((text: string) => setNotices((list) => [...list.slice(-4), text]), []);
+
+  /** A resolved list of remotes: applied at once, except another version of a mounted remote, which waits for Reload. */
+  const showResolved = useCallback((list: RemoteView[]) => {
+    setWorkspace((current) => applyResolved(current, list, (name) => mountedSlots.current.has(name)));
+  }, []);
 
   const refreshFromCache = useCallback(async () => {
     try {
       const view = await ipc.remotesFromCache();
-      setRemotes(view.remotes);
+      showResolved(view.remotes);
     } catch (err) {
       notify(`Could not read the cache: ${asCommandError(err).message}`);
+    }
+  }, [notify, showResolved]);
+
+  const readCheckInterval = useCallback(async () => {
+    try {
+      setCheckMinutes((await ipc.getSettings()).updateCheckMinutes);
+    } catch (err) {
+      notify(`Could not read the settings: ${asCommandError(err).message}`);
     }
   }, [notify]);
 
@@ -55,14 +79,19 @@ export function App() {
   useEffect(() => {
     const unlisteners: Promise<() => void>[] = [
       onRegistryChecked((view) => {
-        setRemotes(view.remotes);
+        showResolved(view.remotes);
         setRegistries(view.registries);
         setChecked(true);
         setChecking(false);
+        // Remotes that show the registries (the Admin Dashboard) read the last one, also when mounted later.
+        bus.emit("registries.checked", { checkedAt: Math.floor(Date.now() / 1000), registries: view.registries });
       }),
       // Dev mode: a new entry URL (a new revision in its path) remounts the remote.
       onDevRemoteChanged((change) => {
-        setRemotes((list) => list?.map((r) => (r.name === change.remote ? { ...r, entryUrl: change.entryUrl } : r)) ?? list);
+        setWorkspace(
+          (current) =>
+            current && { ...current, shown: current.shown.map((r) => (r.name === change.remote ? { ...r, entryUrl: change.entryUrl } : r)) },
+        );
       }),
       onRegistryCheckFailed((err) => {
         setChecking(false);
@@ -78,17 +107,51 @@ export function App() {
     return () => {
       unlisteners.forEach((p) => p.then((unlisten) => unlisten()));
     };
-  }, [refreshFromCache, checkForUpdates, notify]);
+  }, [refreshFromCache, checkForUpdates, notify, showResolved]);
+
+  // The periodic background check; the interval is re-read when the settings are saved.
+  useEffect(() => {
+    void readCheckInterval();
+  }, [readCheckInterval]);
+  useEffect(() => {
+    if (!checkMinutes || checkMinutes <= 0) return;
+    const timer = setInterval(() => void checkForUpdates(), checkMinutes * 60_000);
+    return () => clearInterval(timer);
+  }, [checkMinutes, checkForUpdates]);
+
+  const onSettingsSaved = useCallback(async () => {
+    await readCheckInterval();
+    await checkForUpdates();
+  }, [readCheckInterval, checkForUpdates]);
+
+  const titleOf = useCallback(
+    (name: string) => workspace?.shown.find((r) => r.name === name)?.displayName ?? name,
+    [workspace],
+  );
 
   const onRolledBack = useCallback(
-    (rollback: Rollback, reason: string) => {
+    (rollback: Rollback, failure: Failure) => {
       notify(
-        `${rollback.name} ${rollback.from} failed to load (${reason}); rolled back to ${rollback.to}, the last known good version, and pinned it.`,
+        `${titleOf(rollback.name)} ${rollback.from} ${failureWords(failure.phase)} (${failure.detail}); rolled back to ${rollback.to}, the last known good version, and pinned it.`,
       );
       void refreshFromCache();
     },
-    [notify, refreshFromCache],
+    [notify, refreshFromCache, titleOf],
   );
+
+  const applyUpdate = useCallback((name: string) => {
+    setWorkspace((current) => current && applyReady(current, name));
+  }, []);
+
+  const onSlotState = useCallback((name: string, state: SlotDataState, mounted: boolean) => {
+    if (mounted) {
+      mountedSlots.current.add(name);
+      return;
+    }
+    mountedSlots.current.delete(name);
+    // A slot that failed holds no work: a version waiting for it is mounted now.
+    if (state === "failed") setWorkspace((current) => current && applyReady(current, name));
+  }, []);
 
   // Remotes that show remote state (the Admin Dashboard) reload on this.
   useEffect(() => {
@@ -102,7 +165,7 @@ export function App() {
     <div className="shell">
       <header className="topbar">
         <h1>Augment-It</h1>
-        <span className={`badge badge-${badge.kind}`} data-testid="registry-status" data-state={badge.kind}>
+        <span className={`badge badge-${badge.kind}`} data-testid="registry-status" data-state={badge.kind} title={badge.detail || undefined}>
           {badge.text}
         </span>
         <button type="button" data-testid="check-updates" disabled={checking} onClick={checkForUpdates}>
@@ -149,6 +212,11 @@ export function App() {
                     {remote.displayName ?? remote.name}
                   </a>
                   <span className="version">{remote.version ?? "unavailable"}</span>
+                  {workspace?.ready[remote.name]?.version && (
+                    <span className="tag update" title="a new version is ready: Reload it in its slot">
+                      {workspace.ready[remote.name]?.version} ready
+                    </span>
+                  )}
                   {remote.devOverride && (
                     <span className="tag dev-override" data-testid="dev-override" title="dev mode: not from a registry, never cached">
                       dev override: {remote.devOverride.target}
@@ -166,15 +234,20 @@ export function App() {
                 key={remote.name}
                 remote={remote}
                 offline={offline}
+                update={workspace?.ready[remote.name] ?? null}
+                onApplyUpdate={() => applyUpdate(remote.name)}
                 onRolledBack={onRolledBack}
                 onResolveAgain={checkForUpdates}
+                onStateChange={onSlotState}
               />
             ))}
           </div>
           <Suspense fallback={<p className="muted">Loading…</p>}>
-            {page === "remotes" && <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} />}
+            {page === "remotes" && (
+              <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} registries={registries} checked={checked} />
+            )}
             {page === "stack" && <StackPanel />}
-            {page === "settings" && <SettingsPage notify={notify} onSaved={checkForUpdates} registries={registries} />}
+            {page === "settings" && <SettingsPage notify={notify} onSaved={onSettingsSaved} registries={registries} />}
           </Suspense>
         </main>
       </div>

@@ -1,10 +1,20 @@
-// The Remotes panel: every installed version per remote, with pin, unpin
-// and roll back. Changes apply at once by re-resolving from the cache.
+// The Remotes panel: each registry with its state after the last check, then
+// every installed version per remote, with pin, unpin and roll back. Changes
+// apply by re-resolving from the cache (a mounted remote offers them as
+// "ready — Reload" in its slot).
 import { useCallback, useEffect, useState } from "react";
-import { asCommandError, ipc, type RemoteVersions } from "./ipc";
-import { formatTime } from "./status";
+import { asCommandError, ipc, type RegistryView, type RemoteVersions } from "./ipc";
+import { formatTime, registryKind } from "./status";
 
-export function RemotesPanel(props: { onChanged: () => Promise<void>; onCheck: () => Promise<void>; notify: (text: string) => void }) {
+export function RemotesPanel(props: {
+  onChanged: () => Promise<void>;
+  onCheck: () => Promise<void>;
+  notify: (text: string) => void;
+  /** The registries as the last check left them. */
+  registries: RegistryView[];
+  /** false until the first check has finished. */
+  checked: boolean;
+}) {
   const { onChanged, notify } = props;
   const [rows, setRows] = useState<RemoteVersions[] | null>(null);
 
@@ -38,6 +48,8 @@ export function RemotesPanel(props: { onChanged: () => Promise<void>; onCheck: (
           Check for updates
         </button>
       </div>
+      <Registries registries={props.registries} checked={props.checked} />
+      <h3>Installed versions</h3>
       {rows === null ? (
         <p className="muted">Loading…</p>
       ) : rows.length === 0 ? (
@@ -89,5 +101,46 @@ export function RemotesPanel(props: { onChanged: () => Promise<void>; onCheck: (
         ))
       )}
     </section>
+  );
+}
+
+/** One row per registry: state, reason, when it last verified and last answered, its snapshot. */
+function Registries({ registries, checked }: { registries: RegistryView[]; checked: boolean }) {
+  if (!checked) return <p className="muted">Checking the registries…</p>;
+  if (registries.length === 0) return <p className="muted">No registry is configured: the remotes come from the cache. Add one in Settings.</p>;
+  return (
+    <table className="registry-rows">
+      <thead>
+        <tr>
+          <th>registry</th>
+          <th>state</th>
+          <th>reason</th>
+          <th>last verified</th>
+          <th>last reached</th>
+          <th>snapshot</th>
+        </tr>
+      </thead>
+      <tbody>
+        {registries.map((registry) => {
+          const kind = registryKind(registry);
+          const status = registry.status;
+          return (
+            <tr key={registry.url} data-testid="registry-row" data-registry={registry.url} data-state={kind}>
+              <td className="source">
+                {registry.url}
+                {registry.fromLaunch && <span className="tag">command line</span>}
+              </td>
+              <td>
+                <span className={`badge badge-${kind}`}>{kind}</span>
+              </td>
+              <td className="reason">{registry.error?.message ?? status?.reason ?? "—"}</td>
+              <td>{formatTime(status?.lastVerifiedAt)}</td>
+              <td>{formatTime(status?.lastReachedAt)}</td>
+              <td>{status?.snapshotVersion ?? "—"}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }

@@ -1,20 +1,39 @@
 // Settings: registries in priority order (first wins), each with the trust
-// anchor used on first contact. Saved to settings.json in the config dir.
+// anchor used on first contact, and how often to check them for updates.
+// Saved to settings.json in the config dir.
 import { useEffect, useState } from "react";
 import { KeysPanel } from "./KeysPanel";
 import { asCommandError, ipc, type RegistryConfig, type RegistryView, type SettingsView } from "./ipc";
+
+/** The longest interval between update checks (a week); src-tauri/src/settings.rs refuses more. */
+export const MAX_UPDATE_CHECK_MINUTES = 7 * 24 * 60;
+
+/** The interval field's text as minutes, or why it is not one. */
+export function parseCheckMinutes(text: string): { minutes: number } | { error: string } {
+  const trimmed = text.trim();
+  const minutes = Number(trimmed);
+  if (!/^\d+$/.test(trimmed) || minutes > MAX_UPDATE_CHECK_MINUTES) {
+    return {
+      error: `"${trimmed}" is not an interval: enter whole minutes from 1 to ${MAX_UPDATE_CHECK_MINUTES} (a week), or 0 to check only at start and on request.`,
+    };
+  }
+  return { minutes };
+}
 
 export function SettingsPage(props: { notify: (text: string) => void; onSaved: () => Promise<void>; registries: RegistryView[] }) {
   const { notify } = props;
   const [view, setView] = useState<SettingsView | null>(null);
   const [rows, setRows] = useState<RegistryConfig[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [minutes, setMinutes] = useState("");
+  const [minutesError, setMinutesError] = useState<string | null>(null);
 
   useEffect(() => {
     ipc.getSettings().then(
       (loaded) => {
         setView(loaded);
         setRows(loaded.saved.registries);
+        setMinutes(String(loaded.updateCheckMinutes));
       },
       (err) => notify(`Could not read the settings: ${asCommandError(err).message}`),
     );
@@ -32,8 +51,14 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
 
   const save = async () => {
     const registries = rows.map((r) => ({ url: r.url.trim(), trust: r.trust?.trim() ? r.trust.trim() : null }));
+    const interval = parseCheckMinutes(minutes);
+    if ("error" in interval) {
+      setMinutesError(interval.error);
+      return;
+    }
+    setMinutesError(null);
     try {
-      await ipc.saveSettings({ registries });
+      await ipc.saveSettings({ registries, updateCheckMinutes: interval.minutes });
       setError(null);
       notify("Settings saved; checking the registries.");
       await props.onSaved();
@@ -74,7 +99,29 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
       </ol>
       <button type="button" onClick={() => setRows((list) => [...list, { url: "", trust: "" }])}>
         Add registry
-      </button>{" "}
+      </button>
+      <h2>Updates</h2>
+      <p>
+        <label>
+          Check the registries for updates every{" "}
+          <input
+            aria-label="minutes between update checks"
+            data-testid="update-check-minutes"
+            inputMode="numeric"
+            size={6}
+            value={minutes}
+            aria-invalid={minutesError ? true : undefined}
+            onChange={(e) => setMinutes(e.target.value)}
+          />{" "}
+          minutes
+        </label>
+        <span className="muted"> (0 = only at start and on request). A new version of a remote in use waits for you to reload it.</span>
+      </p>
+      {minutesError && (
+        <p className="error" role="alert" data-testid="update-check-error">
+          {minutesError}
+        </p>
+      )}
       <button type="button" onClick={save}>
         Save
       </button>

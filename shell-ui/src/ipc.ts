@@ -7,6 +7,8 @@ import { asCommandError } from "@augment-it/host-client";
 import type {
   CommandError,
   DevRemoteChanged,
+  FailurePhase,
+  LoadFailureOutcome,
   RemoteVersions,
   Rollback,
   Settings,
@@ -28,8 +30,9 @@ export const ipc = {
   markKnownGood: (name: string, version: string, mountMs?: number) =>
     invoke<void>("mark_known_good", { name, version, mountMs: mountMs ?? null }),
   shellPainted: () => invoke<void>("shell_painted"),
-  reportLoadFailure: (name: string, version: string, reason: string) =>
-    invoke<{ rolledBack: Rollback | null }>("report_load_failure", { name, version, reason }),
+  /** A version failed before it mounted (or while rendering later): Rust rolls back to the last known good one if it can. */
+  reportLoadFailure: (name: string, version: string, reason: string, phase: FailurePhase = "load") =>
+    invoke<LoadFailureOutcome>("report_load_failure", { name, version, reason, phase }),
   getSettings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
 };

@@ -1,6 +1,7 @@
 //! The shell's settings: the registries to resolve from, in priority order,
-//! each with the trust anchor to use on first contact. Kept as JSON in the
-//! app's config dir and written atomically (temp file, then rename).
+//! each with the trust anchor to use on first contact, and how often the
+//! shell checks them for updates. Kept as JSON in the app's config dir and
+//! written atomically (temp file, then rename).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,11 @@ pub struct Settings {
     /// dev-server entry URL (see `dev_mode`). Read at launch.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dev_overrides: BTreeMap<String, String>,
+    /// Minutes between background update checks (the shell UI's timer);
+    /// 0 turns them off (still at start and on request). `None`: the default,
+    /// [`DEFAULT_UPDATE_CHECK_MINUTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_check_minutes: Option<u32>,
 }
 
 /// Where one AI provider is reached and which model to use by default.
@@ -51,7 +57,18 @@ pub struct ProviderSettings {
 /// More registries than this is a mistake, not a configuration.
 const MAX_REGISTRIES: usize = 16;
 
+/// How often the shell checks the registries when the settings do not say.
+pub const DEFAULT_UPDATE_CHECK_MINUTES: u32 = 60;
+
+/// The longest interval between update checks: a week (shell-ui/src/SettingsPage.tsx agrees).
+pub const MAX_UPDATE_CHECK_MINUTES: u32 = 7 * 24 * 60;
+
 impl Settings {
+    /// Minutes between background update checks in effect; 0 = off.
+    pub fn update_check_minutes(&self) -> u32 {
+        self.update_check_minutes.unwrap_or(DEFAULT_UPDATE_CHECK_MINUTES)
+    }
+
     /// Checks what the UI sent before it is saved.
     pub fn validate(&self) -> Result<(), CommandError> {
         if self.registries.len() > MAX_REGISTRIES {
@@ -75,6 +92,11 @@ impl Settings {
             if registry.trust.as_deref().is_some_and(|t| t.trim().is_empty()) {
                 return Err(CommandError::invalid(format!("{shown}: the trust anchor is empty")));
             }
+        }
+        if let Some(minutes) = self.update_check_minutes.filter(|m| *m > MAX_UPDATE_CHECK_MINUTES) {
+            return Err(CommandError::invalid(format!(
+                "checking for updates every {minutes} minutes is too rare: use 1 to {MAX_UPDATE_CHECK_MINUTES} minutes (a week), or 0 to check only at start and on request"
+            )));
         }
         for (remote, target) in &self.dev_overrides {
             crate::dev_mode::validate_syntax(remote, target).map_err(|err| CommandError::invalid(err.to_string()))?;

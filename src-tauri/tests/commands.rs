@@ -279,6 +279,67 @@ fn a_load_failure_without_another_known_good_version_changes_nothing() {
 }
 
 #[test]
+fn a_render_failure_or_a_mount_timeout_rolls_back_like_a_load_failure() {
+    for phase in ["render", "timeout"] {
+        let h = Harness::new();
+        h.install("alpha", "1.0.0", "^1.0.0");
+        h.cache().mark_known_good("alpha", "1.0.0").expect("known good");
+        h.install("alpha", "1.1.0", "^1.0.0");
+        let outcome = h
+            .invoke(
+                "report_load_failure",
+                json!({ "name": "alpha", "version": "1.1.0", "reason": "TypeError: x is undefined", "phase": phase }),
+            )
+            .expect("reported");
+        assert_eq!(outcome["rolledBack"], json!({ "name": "alpha", "from": "1.1.0", "to": "1.0.0" }), "{phase}");
+        assert_eq!(h.cache().active("alpha").expect("active").as_deref(), Some("1.0.0"), "{phase}");
+    }
+}
+
+#[test]
+fn a_failure_phase_the_shell_does_not_know_is_refused_and_changes_nothing() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    h.cache().mark_known_good("alpha", "1.0.0").expect("known good");
+    h.install("alpha", "1.1.0", "^1.0.0");
+    let err = h
+        .invoke("report_load_failure", json!({ "name": "alpha", "version": "1.1.0", "reason": "x", "phase": "paint" }))
+        .expect_err("unknown phase");
+    assert_eq!(code(&err), "invalidInput");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("\"render\"")), "says which phases exist: {err}");
+    assert_eq!(h.cache().active("alpha").expect("active").as_deref(), Some("1.1.0"), "nothing was rolled back");
+}
+
+#[test]
+fn the_update_check_interval_defaults_to_an_hour_and_is_kept_when_not_sent() {
+    let h = Harness::new();
+    let view = h.invoke("get_settings", json!({})).expect("settings");
+    assert_eq!(view["updateCheckMinutes"], 60, "the default is in effect");
+    let registries = json!([{ "url": "/srv/mirror" }]);
+    h.invoke("save_settings", json!({ "settings": { "registries": registries, "updateCheckMinutes": 15 } })).expect("saved");
+    assert_eq!(h.invoke("get_settings", json!({})).expect("settings")["updateCheckMinutes"], 15);
+    h.invoke("save_settings", json!({ "settings": { "registries": registries } })).expect("saved");
+    let view = h.invoke("get_settings", json!({})).expect("settings");
+    assert_eq!(view["updateCheckMinutes"], 15, "a page that does not send it keeps it");
+    assert_eq!(view["saved"]["updateCheckMinutes"], 15);
+    h.invoke("save_settings", json!({ "settings": { "registries": registries, "updateCheckMinutes": 0 } })).expect("off");
+    assert_eq!(h.invoke("get_settings", json!({})).expect("settings")["updateCheckMinutes"], 0, "0 turns it off");
+}
+
+#[test]
+fn an_update_check_interval_over_a_week_is_refused_with_what_to_enter() {
+    let h = Harness::new();
+    let err = h
+        .invoke("save_settings", json!({ "settings": { "registries": [], "updateCheckMinutes": 10_081 } }))
+        .expect_err("refused");
+    assert_eq!(code(&err), "invalidInput");
+    let message = err["message"].as_str().unwrap_or_default();
+    assert!(message.contains("10081") && message.contains("1 to 10080") && message.contains("0 to check only"), "{message}");
+    assert!(!h.config_dir().join("settings.json").exists(), "nothing was written");
+    h.invoke("save_settings", json!({ "settings": { "registries": [], "updateCheckMinutes": 10_080 } })).expect("a week is fine");
+}
+
+#[test]
 fn settings_round_trip_through_the_config_dir() {
     let launch = RegistryConfig { url: "https://registry.example/".into(), trust: None };
     let h = Harness::with_launch(Some(launch));

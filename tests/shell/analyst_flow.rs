@@ -86,7 +86,7 @@ async fn import_template_review_run_and_export_fifty_records() {
         .open_application(&launcher(root.path()), &app_args(&sandbox, &sandbox.registry().display().to_string()))
         .await;
     for remote in REMOTES {
-        wait_for(&app, &format!(r#"section[data-remote="{remote}"][data-state="loaded"]"#)).await;
+        wait_for(&app, &format!(r#"section[data-remote="{remote}"][data-state="mounted"]"#)).await;
     }
 
     // Record Collector: preview, then save, the 50-row CSV.

@@ -51,9 +51,9 @@ async fn a_folder_override_is_marked_reloads_on_change_and_stays_out_of_the_cach
 
     let driver = Driver::start();
     let app = driver.open(&args).await;
-    let content = r#"[data-remote="alpha"][data-state="loaded"] [data-testid="alpha-content"]"#;
+    let content = r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#;
     wait_for_text(&app, content, "Alpha says hello").await;
-    wait_for(&app, r#"[data-remote="beta"][data-state="loaded"] [data-testid="beta-content"]"#).await;
+    wait_for(&app, r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#).await;
     let badge = format!("dev override: {}", alpha_dist.display());
     let nav =
         wait_for(&app, r#"[data-testid="remote-nav"] li[data-remote="alpha"] [data-testid="dev-override"]"#).await;

@@ -14,5 +14,6 @@ mod dev_mode;
 mod harness;
 mod keys;
 mod remotes_product;
+mod resilience;
 mod scenarios;
 mod stack_panel;

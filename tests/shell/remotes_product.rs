@@ -26,7 +26,7 @@ async fn the_built_admin_dashboard_mounts_and_lists_every_remote_with_its_versio
     let opened = Instant::now();
     let app = driver.open(&app_args(&sandbox, &sandbox.registry().display().to_string())).await;
 
-    let slot = r#"[data-remote="admin-dashboard"][data-state="loaded"]"#;
+    let slot = r#"[data-remote="admin-dashboard"][data-state="mounted"]"#;
     // The shell's HostApi reached the remote's React component.
     wait_for_text(&app, &format!(r#"{slot} [data-testid="admin-self"]"#), "admin-dashboard 1.0.0").await;
     println!("admin-dashboard mounted {:?} after the session was requested", opened.elapsed());
@@ -93,7 +93,7 @@ async fn a_remote_rebuilt_and_republished_alone_is_picked_up_without_rebuilding_
     assert!(out.status.success(), "publishing the admin dashboard: {}", integration_tests::describe(&out));
     let driver = Driver::start();
     let app = driver.open(&app_args(&sandbox, &sandbox.registry().display().to_string())).await;
-    let self_line = r#"[data-remote="admin-dashboard"][data-state="loaded"] [data-testid="admin-self"]"#;
+    let self_line = r#"[data-remote="admin-dashboard"][data-state="mounted"] [data-testid="admin-self"]"#;
     wait_for_text(&app, self_line, "admin-dashboard 1.0.0").await;
 
     // The remote alone is rebuilt with a bumped version and published while the app runs.
@@ -102,8 +102,18 @@ async fn a_remote_rebuilt_and_republished_alone_is_picked_up_without_rebuilding_
     assert!(out.status.success(), "publishing 1.0.1: {}", integration_tests::describe(&out));
 
     wait_for(&app, r#"[data-testid="check-updates"]:not([disabled])"#).await.click().await.unwrap();
+    // The dashboard is mounted, so the update waits for Reload instead of remounting it under the user.
+    let banner = wait_for_text(
+        &app,
+        r#"[data-remote="admin-dashboard"][data-version="1.0.0"] [data-testid="update-ready"]"#,
+        "Admin Dashboard 1.0.1 is ready",
+    )
+    .await;
+    assert!(banner.ends_with("Reload"), "{banner}");
+    wait_for(&app, self_line).await;
+    wait_for(&app, r#"[data-remote="admin-dashboard"] [data-testid="apply-update"]"#).await.click().await.unwrap();
     let updated =
-        r#"[data-remote="admin-dashboard"][data-version="1.0.1"][data-state="loaded"] [data-testid="admin-self"]"#;
+        r#"[data-remote="admin-dashboard"][data-version="1.0.1"][data-state="mounted"] [data-testid="admin-self"]"#;
     let text = wait_for_text(&app, updated, "admin-dashboard 1.0.1").await;
     assert!(text.starts_with("Rebuilt."), "the new build's code runs, not the old bundle: {text}");
     screenshot(&app, "5-remote-republished-alone").await;

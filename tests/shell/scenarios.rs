@@ -18,9 +18,9 @@ async fn two_remotes_are_listed_with_versions_and_mounted() {
     let driver = Driver::start();
     let app = driver.open(&app_args(&sandbox, &folder_registry(&sandbox))).await;
 
-    let alpha = wait_for(&app, r#"[data-remote="alpha"][data-state="loaded"] [data-testid="alpha-content"]"#).await;
+    let alpha = wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
     assert!(alpha.text().await.unwrap().contains("Alpha says hello (React 19"), "alpha renders with the host's React");
-    let beta = wait_for(&app, r#"[data-remote="beta"][data-state="loaded"] [data-testid="beta-content"]"#).await;
+    let beta = wait_for(&app, r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#).await;
     assert_eq!(beta.text().await.unwrap(), "Beta is mounted (beta 1.0.0)", "beta loaded its second module");
     for name in ["alpha", "beta"] {
         let version = app
@@ -48,8 +48,8 @@ async fn with_the_registry_gone_a_restarted_app_mounts_from_cache_after_one_prob
 
     let app = driver.open(&args).await;
     wait_for(&app, r#"[data-testid="registry-status"][data-state="online"]"#).await;
-    wait_for(&app, r#"[data-remote="alpha"][data-state="loaded"] [data-testid="alpha-content"]"#).await;
-    wait_for(&app, r#"[data-remote="beta"][data-state="loaded"] [data-testid="beta-content"]"#).await;
+    wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
+    wait_for(&app, r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#).await;
     app.close().await.unwrap();
 
     // The registry vanishes: every path drops the connection unanswered, and
@@ -59,8 +59,8 @@ async fn with_the_registry_gone_a_restarted_app_mounts_from_cache_after_one_prob
     }
     server.clear_requests();
     let app = driver.open(&args).await;
-    wait_for(&app, r#"[data-remote="alpha"][data-state="loaded"] [data-testid="alpha-content"]"#).await;
-    wait_for(&app, r#"[data-remote="beta"][data-state="loaded"] [data-testid="beta-content"]"#).await;
+    wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
+    wait_for(&app, r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#).await;
     let badge = wait_for(&app, r#"[data-testid="registry-status"][data-state="offline"]"#).await;
     let text = badge.text().await.unwrap();
     assert!(text.starts_with("offline — registry last reached at "), "{text}");
@@ -87,13 +87,13 @@ async fn a_remote_whose_entry_throws_shows_its_fallback_and_retry_recovers() {
     let text = fallback.text().await.unwrap();
     assert!(text.contains("Flaky 1.0.0 cannot be shown: failed to load"), "names the remote, version and why: {text}");
     assert!(text.contains("simulated outage"), "gives the error: {text}");
-    wait_for(&app, r#"[data-remote="alpha"][data-state="loaded"] [data-testid="alpha-content"]"#).await;
+    wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
     screenshot(&app, "3a-throwing-remote-fallback").await;
 
     // The outage ends; Retry must evaluate the entry again, not reuse the failed module record.
     app.execute("globalThis.__flakyFixed = true;", vec![]).await.unwrap();
     app.find(Locator::Css(r#"[data-remote="flaky"] button.retry"#)).await.unwrap().click().await.unwrap();
-    let content = wait_for(&app, r#"[data-remote="flaky"][data-state="loaded"] [data-testid="flaky-content"]"#).await;
+    let content = wait_for(&app, r#"[data-remote="flaky"][data-state="mounted"] [data-testid="flaky-content"]"#).await;
     assert_eq!(content.text().await.unwrap(), "Flaky recovered");
     wait_for(&app, r#"[data-remote="alpha"] [data-testid="alpha-content"]"#).await;
     screenshot(&app, "3b-throwing-remote-retried").await;
@@ -112,7 +112,7 @@ async fn a_newer_version_needing_another_host_api_falls_back_to_the_older_one_an
 
     let content = wait_for(
         &app,
-        r#"[data-remote="gamma"][data-version="1.0.0"][data-state="loaded"] [data-testid="gamma-content"]"#,
+        r#"[data-remote="gamma"][data-version="1.0.0"][data-state="mounted"] [data-testid="gamma-content"]"#,
     )
     .await;
     assert_eq!(content.text().await.unwrap(), "Gamma 1.0.0 is mounted");
@@ -126,13 +126,30 @@ async fn a_newer_version_needing_another_host_api_falls_back_to_the_older_one_an
 
 #[tokio::test]
 async fn a_version_that_fails_to_load_after_an_update_is_rolled_back_automatically() {
+    update_then_rolled_back("delta-1.1.0", "Delta 1.1.0 failed to load", "5-automatic-rollback").await;
+}
+
+/// A version that loads but throws while mounting counts like one that
+/// fails to load: rolled back without a restart.
+#[tokio::test]
+async fn a_version_that_throws_while_rendering_after_an_update_is_rolled_back_automatically() {
+    update_then_rolled_back("delta-1.2.0", "Delta 1.2.0 failed while rendering", "5b-render-failure-rollback").await;
+}
+
+/// delta 1.0.0 mounts and is marked known good; `bad` is published, found by
+/// "Check for updates" and applied with Reload; it fails, and the app rolls
+/// back to 1.0.0 with a notice that says `failure`.
+async fn update_then_rolled_back(bad: &str, failure: &str, shot: &str) {
     let _one = serial().await;
     let sandbox = Sandbox::new();
     publish(&sandbox, &["delta-1.0.0"]);
     let driver = Driver::start();
     let app = driver.open(&app_args(&sandbox, &folder_registry(&sandbox))).await;
-    wait_for(&app, r#"[data-remote="delta"][data-version="1.0.0"][data-state="loaded"] [data-testid="delta-content"]"#)
-        .await;
+    wait_for(
+        &app,
+        r#"[data-remote="delta"][data-version="1.0.0"][data-state="mounted"] [data-testid="delta-content"]"#,
+    )
+    .await;
     wait_for(&app, r#"[data-testid="registry-status"][data-state="online"]"#).await;
     // The mount is recorded as known good (asynchronously): wait for it.
     let start = std::time::Instant::now();
@@ -145,21 +162,26 @@ async fn a_version_that_fails_to_load_after_an_update_is_rolled_back_automatical
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
-    publish(&sandbox, &["delta-1.1.0"]);
+    publish(&sandbox, &[bad]);
     // The start-up check is over, so the button must be usable (it once
     // stayed "Checking…" when the check's event beat the command's reply).
     wait_for(&app, r#"[data-testid="check-updates"]:not([disabled])"#).await.click().await.unwrap();
+    // Delta 1.0.0 is mounted: 1.1.0 waits for Reload rather than remounting it.
+    let version = bad.trim_start_matches("delta-");
+    wait_for_text(&app, r#"[data-remote="delta"] [data-testid="update-ready"]"#, &format!("Delta {version} is ready"))
+        .await;
+    wait_for(&app, r#"[data-remote="delta"] [data-testid="apply-update"]"#).await.click().await.unwrap();
     let notice = wait_for_text(&app, r#"[data-testid="notices"]"#, "rolled back to 1.0.0").await;
-    assert!(notice.contains("delta 1.1.0 failed to load"), "{notice}");
+    assert!(notice.contains(failure), "{notice}");
     let content = wait_for(
         &app,
-        r#"[data-remote="delta"][data-version="1.0.0"][data-state="loaded"] [data-testid="delta-content"]"#,
+        r#"[data-remote="delta"][data-version="1.0.0"][data-state="rolled-back"][data-mounted="true"] [data-testid="delta-content"]"#,
     )
     .await;
     assert_eq!(content.text().await.unwrap(), "Delta 1.0.0 is mounted");
     let nav = wait_for(&app, r#"[data-testid="remote-nav"] li[data-remote="delta"] .version"#).await;
     assert_eq!(nav.text().await.unwrap(), "1.0.0");
-    screenshot(&app, "5-automatic-rollback").await;
+    screenshot(&app, shot).await;
     app.close().await.unwrap();
     let cached = sandbox.cached_versions();
     assert!(cached.contains(&("delta".into(), "1.0.0".into(), true)), "1.0.0 is active again: {cached:?}");
@@ -196,7 +218,7 @@ async fn a_hostile_remote_is_refused_ungranted_commands_and_paths_outside_its_bu
     assert_eq!(served["type"], "text/javascript; charset=utf-8", "{served}");
     assert_eq!(served["cache"], "public, max-age=31536000, immutable", "{served}");
     assert_eq!(served["bad"], 400, "{served}");
-    wait_for(&app, r#"[data-remote="alpha"][data-state="loaded"] [data-testid="alpha-content"]"#).await;
+    wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
     screenshot(&app, "6-hostile-remote-refused").await;
     app.close().await.unwrap();
 }

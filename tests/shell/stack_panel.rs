@@ -142,7 +142,7 @@ impl Drop for PanelStack {
 /// Previews a JSON document in the Record Collector and waits until it says
 /// `parser` read it; returns the preview table's text.
 async fn import_json_preview(app: &Client, parser: &str) -> String {
-    const RC: &str = r#"section[data-remote="record-collector"][data-state="loaded"]"#;
+    const RC: &str = r#"section[data-remote="record-collector"][data-state="mounted"]"#;
     wait_for(app, r#"[data-testid="open-workspace"]"#).await.click().await.unwrap();
     let text = wait_for(app, &format!(r#"{RC} [data-testid="rc-text"]"#)).await;
     text.clear().await.unwrap();
@@ -156,7 +156,7 @@ async fn import_json_preview(app: &Client, parser: &str) -> String {
 /// Saves the previewed JSON as a dataset and checks the service parsed it:
 /// the dataset list shows it with both rows, and the parser line says so.
 async fn save_json_through_the_service(app: &Client) {
-    const RC: &str = r#"section[data-remote="record-collector"][data-state="loaded"]"#;
+    const RC: &str = r#"section[data-remote="record-collector"][data-state="mounted"]"#;
     let name = wait_for(app, &format!(r#"{RC} [data-testid="rc-name"]"#)).await;
     name.clear().await.unwrap();
     name.send_keys("pioneers").await.unwrap();

@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, waitFor, within } from "@testing-librar
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
 import AdminDashboard from "./App";
-import { remoteVersions, shellView, usageMetrics } from "./fixtures";
+import { checkedRegistries, remoteVersions, shellView, usageMetrics } from "./fixtures";
 import manifest from "../remote.json";
 import pkg from "../package.json";
 
@@ -91,6 +91,41 @@ describe("AdminDashboard", () => {
     const before = calls.filter((c) => c === "remotes_from_cache").length;
     act(() => bus.emit("remotes.changed", { reason: "update installed" }));
     await waitFor(() => expect(calls.filter((c) => c === "remotes_from_cache").length).toBe(before + 1));
+  });
+});
+
+describe("AdminDashboard registries", () => {
+  // Each test gets a bus of its own: the bus keeps the last event of each type.
+  afterEach(() => installShellBus(bus));
+
+  it("shows each registry's state, reason and last verification from the shell's last check", async () => {
+    const own = createEventBus<AugmentEvents>();
+    installShellBus(own);
+    own.emit("registries.checked", { checkedAt: 1_700_000_600, registries: checkedRegistries });
+    shellAnswers();
+    render(<AdminDashboard host={self} />);
+    const rows = await screen.findAllByTestId("admin-registry");
+    expect(rows.map((r) => [r.dataset.registry, r.dataset.state])).toEqual([
+      ["file:///reg", "refused"],
+      ["https://team.example/registry/", "online"],
+    ]);
+    expect(rows[0]?.textContent).toContain("signed by a key this registry's root does not list");
+    expect(rows[0]?.textContent).toContain(`last verified ${new Date(1_700_000_000 * 1000).toLocaleString()}`);
+    expect(rows[1]?.textContent).toContain("snapshot 12");
+  });
+
+  it("follows a check that finishes while it is shown", async () => {
+    const own = createEventBus<AugmentEvents>();
+    installShellBus(own);
+    shellAnswers();
+    render(<AdminDashboard host={self} />);
+    const before = await screen.findByTestId("admin-registry");
+    // The cache paint's registries: their times, but no state until a check finishes.
+    expect(before.dataset.state).toBe("not checked");
+    expect(before.textContent).toContain("no registry check has finished yet");
+    expect(before.textContent).toContain(`last verified ${new Date(1_700_000_000 * 1000).toLocaleString()}`);
+    act(() => own.emit("registries.checked", { checkedAt: 1_700_000_600, registries: checkedRegistries }));
+    await waitFor(() => expect(screen.getAllByTestId("admin-registry")[0]?.dataset.state).toBe("refused"));
   });
 });
 

@@ -1,11 +1,12 @@
-// The Admin Dashboard: every remote the shell knows, with its version,
+// The Admin Dashboard: each registry's state after the shell's last check
+// (state, reason, last verified), every remote the shell knows, with its version,
 // source, cache state, compatibility verdict and pin; then cache size, usage
 // of the local database and the local stack's health (Health.tsx). Data comes only from
-// the shell's commands (host-client); a "remotes.changed" event on the
-// shell's bus reloads it.
+// the shell's commands (host-client) and its bus: a "remotes.changed" event
+// reloads it, the last "registries.checked" event gives the registries' state.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { host, HostError, type RemoteVersions, type ShellView } from "@augment-it/host-client";
-import { useEvent } from "@augment-it/messaging";
+import { useEvent, useLastEvent } from "@augment-it/messaging";
 import {
   Badge,
   Button,
@@ -24,7 +25,7 @@ import {
   type Column,
 } from "@augment-it/ui-kit";
 import { Health } from "./Health";
-import { dashboardRows, matchesFilter, type Compatibility, type DashboardRow } from "./rows";
+import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
 
 /** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
 export interface DashboardProps {
@@ -74,6 +75,40 @@ const COLUMNS: Column<DashboardRow>[] = [
   { key: "known-good", header: "Known good", width: "0.8fr", render: (row) => row.lastKnownGood ?? "—" },
 ];
 
+const REGISTRY_TONE: Record<RegistryRow["state"], BadgeTone> = {
+  online: "success",
+  offline: "warning",
+  stale: "warning",
+  refused: "danger",
+  error: "danger",
+  "not checked": "neutral",
+};
+
+function formatTime(unixSeconds: number | null): string {
+  return unixSeconds == null ? "never" : new Date(unixSeconds * 1000).toLocaleString();
+}
+
+/** One line per registry: where, its state and why, when it last verified and last answered. */
+function Registries({ rows }: { rows: RegistryRow[] }) {
+  if (rows.length === 0) return <p className="aui-muted" data-testid="admin-registries">No registry is configured: the remotes come from the cache.</p>;
+  return (
+    <ul className="admin-registries" data-testid="admin-registries">
+      {rows.map((row) => (
+        <li key={row.url} data-testid="admin-registry" data-registry={row.url} data-state={row.state}>
+          <Badge tone={REGISTRY_TONE[row.state]}>{row.state}</Badge> <span className="admin-registry-url">{row.url}</span>
+          {row.fromLaunch && <small> (command line)</small>}
+          {row.reason && <span className="admin-registry-reason">: {row.reason}</span>}
+          <small className="admin-registry-times">
+            {" "}
+            — last verified {formatTime(row.lastVerifiedAt)}, last reached {formatTime(row.lastReachedAt)}
+            {row.snapshotVersion != null && `, snapshot ${row.snapshotVersion}`}
+          </small>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 const SHOW_OPTIONS = [
   { value: "all", label: "All remotes" },
   { value: "compatible", label: "Compatible" },
@@ -100,8 +135,10 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
     void reload();
   }, [reload]);
   useEvent("remotes.changed", () => void reload());
+  const lastCheck = useLastEvent("registries.checked");
 
   const rows = useMemo(() => (load.kind === "loaded" ? dashboardRows(load.view, load.versions) : []), [load]);
+  const registries = useMemo(() => (load.kind === "loaded" ? registryRows(load.view, lastCheck) : []), [load, lastCheck]);
   const shown = rows.filter((row) => matchesFilter(row, filter) && (show === "all" || row.compatibility === show));
 
   const actions = (
@@ -140,6 +177,8 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
         <Stat label="Pinned" value={rows.filter((r) => r.pinned).length} />
         <Stat label="Cached versions" value={cachedVersions} />
       </StatRow>
+      <h3>Registries</h3>
+      {load.kind === "loaded" && <Registries rows={registries} />}
       <Toolbar>
         <TextField label="Filter" type="search" value={filter} onChange={setFilter} placeholder="name, version, source" />
         <SelectField label="Show" value={show} options={SHOW_OPTIONS} onChange={setShow} />

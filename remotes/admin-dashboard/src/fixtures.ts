@@ -1,9 +1,20 @@
-import type { RemoteVersions, ShellView, UsageMetrics } from "@augment-it/host-client";
+import type { RegistryView, RemoteVersions, ShellView, UsageMetrics } from "@augment-it/host-client";
 
-/** What the shell answers with three remotes: one current, one on a fallback version and pinned, one with no usable version. */
+/**
+ * What `remotes_from_cache` answers with three remotes: one current, one on a
+ * fallback version and pinned, one with no usable version. It is the cache
+ * paint (no request), so its registry is "offline mode" with the cache's times.
+ */
 export const shellView: ShellView = {
-  checked: true,
-  registries: [{ url: "file:///reg", fromLaunch: true, status: { state: "online", snapshotVersion: 3 }, error: null }],
+  checked: false,
+  registries: [
+    {
+      url: "file:///reg",
+      fromLaunch: true,
+      status: { state: "offline", reason: "offline mode", lastVerifiedAt: 1_700_000_000, lastReachedAt: 1_700_000_000, snapshotVersion: 3 },
+      error: null,
+    },
+  ],
   remotes: [
     {
       name: "admin-dashboard",
@@ -79,3 +90,25 @@ export const usageMetrics: UsageMetrics = {
   inputTokens: 1200,
   outputTokens: 900,
 };
+
+/** The shell's last check: the launch registry refused an answer, a team registry is online. */
+export const checkedRegistries: RegistryView[] = [
+  {
+    url: "file:///reg",
+    fromLaunch: true,
+    status: {
+      state: "refused",
+      reason: "snapshot.json is signed by a key this registry's root does not list",
+      lastVerifiedAt: 1_700_000_000,
+      lastReachedAt: 1_700_000_600,
+      snapshotVersion: 3,
+    },
+    error: null,
+  },
+  {
+    url: "https://team.example/registry/",
+    fromLaunch: false,
+    status: { state: "online", reason: null, lastVerifiedAt: 1_700_000_600, lastReachedAt: 1_700_000_600, snapshotVersion: 12 },
+    error: null,
+  },
+];

@@ -1,7 +1,7 @@
 // What the dashboard shows per remote, from the two shell views: the
 // resolved selection (remotes_from_cache) and the cache's installed versions
 // (remote_versions). Kept pure so it is tested without a shell.
-import type { RemoteVersions, RemoteView, ShellView } from "@augment-it/host-client";
+import type { RegistryState, RegistryView, RemoteVersions, RemoteView, ShellView } from "@augment-it/host-client";
 
 export type Compatibility = "compatible" | "fallback" | "incompatible";
 
@@ -54,4 +54,38 @@ export function matchesFilter(row: DashboardRow, filter: string): boolean {
   const needle = filter.trim().toLowerCase();
   if (!needle) return true;
   return [row.name, row.title, row.version ?? "", row.source ?? "", row.compatibility].some((field) => field.toLowerCase().includes(needle));
+}
+
+/** A registry as the dashboard shows it. */
+export interface RegistryRow {
+  url: string;
+  fromLaunch: boolean;
+  /** "not checked" until the shell's first registry check has finished. */
+  state: RegistryState | "error" | "not checked";
+  reason: string | null;
+  lastVerifiedAt: number | null;
+  lastReachedAt: number | null;
+  snapshotVersion: number | null;
+}
+
+/**
+ * The registries from the shell's last check (its "registries.checked"
+ * event) or, before one has finished, from the cache paint: the times come
+ * from the cache, but the state is not known yet.
+ */
+export function registryRows(view: ShellView, lastCheck: { registries: RegistryView[] } | undefined): RegistryRow[] {
+  const checked = lastCheck !== undefined || view.checked;
+  const registries = lastCheck?.registries ?? view.registries;
+  return registries.map((registry) => {
+    const status = registry.status;
+    return {
+      url: registry.url,
+      fromLaunch: registry.fromLaunch,
+      state: !checked ? "not checked" : registry.error ? "error" : (status?.state ?? "offline"),
+      reason: !checked ? "no registry check has finished yet" : (registry.error?.message ?? status?.reason ?? null),
+      lastVerifiedAt: status?.lastVerifiedAt ?? null,
+      lastReachedAt: status?.lastReachedAt ?? null,
+      snapshotVersion: status?.snapshotVersion ?? null,
+    };
+  });
 }

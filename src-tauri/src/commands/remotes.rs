@@ -1,5 +1,9 @@
 //! Resolved remotes: the offline paint, the background registry check, and
 //! the Remotes panel (versions, pin, unpin, roll back, known-good marks).
+//!
+//! The app log has one line per mount (`mark_known_good`), per failure and
+//! per rollback (`report_load_failure`, `rollback_remote`), each naming the
+//! remote and its version(s).
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime, State};
@@ -62,7 +66,9 @@ pub async fn unpin_remote(state: State<'_, ShellState>, name: String) -> Command
 #[tauri::command]
 pub async fn rollback_remote(state: State<'_, ShellState>, name: String) -> CommandResult<cache::Rollback> {
     shell::checked_ref(&name, None)?;
-    Ok(state.cache.rollback(&name)?)
+    let rollback = state.cache.rollback(&name)?;
+    tracing::info!(%name, from = %rollback.from, to = %rollback.to, cause = "asked by the user", "remote rolled back");
+    Ok(rollback)
 }
 
 /// Records that `name` `version` mounted: rollback targets it from now on.
@@ -112,28 +118,63 @@ pub struct LoadFailureOutcome {
     pub rolled_back: Option<cache::Rollback>,
 }
 
-/// A version failed to load. If it is the active version and a different
-/// version is known good, roll back to it (and pin it); otherwise nothing
-/// changes and the UI shows the failure.
+/// Where a remote failed: loading its entry, rendering (its first commit or
+/// later), or not mounted within the shell's bound (`MOUNT_TIMEOUT_MS` in
+/// shell-ui/src/RemoteSlot.tsx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePhase {
+    Load,
+    Render,
+    Timeout,
+}
+
+impl FailurePhase {
+    /// `None` (an older page) means "load".
+    fn parse(phase: Option<&str>) -> CommandResult<Self> {
+        match phase {
+            None | Some("load") => Ok(Self::Load),
+            Some("render") => Ok(Self::Render),
+            Some("timeout") => Ok(Self::Timeout),
+            Some(other) => Err(CommandError::invalid(format!(
+                "{other:?} is not a failure phase: expected \"load\", \"render\" or \"timeout\""
+            ))),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Load => "load",
+            Self::Render => "render",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
+/// A version failed (`phase`: "load", the default, "render" or "timeout").
+/// If it is the active version and a different version is known good, roll
+/// back to it (and pin it); otherwise nothing changes and the UI shows the
+/// failure. Logs one line for the failure and one for the rollback.
 #[tauri::command]
 pub async fn report_load_failure(
     state: State<'_, ShellState>,
     name: String,
     version: String,
     reason: String,
+    phase: Option<String>,
 ) -> CommandResult<LoadFailureOutcome> {
     shell::checked_ref(&name, Some(&version))?;
+    let phase = FailurePhase::parse(phase.as_deref())?;
     let cache = &state.cache;
+    tracing::warn!(%name, %version, phase = %phase.as_str(), reason = %truncate(&reason), "remote failed");
     let known_good = cache.last_known_good(&name)?;
     let active = cache.active(&name)?;
     let should_roll_back =
         active.as_deref() == Some(version.as_str()) && known_good.as_deref().is_some_and(|good| good != version);
     if !should_roll_back {
-        tracing::warn!(%name, %version, reason = %truncate(&reason), "remote failed to load; no other known-good version");
         return Ok(LoadFailureOutcome { rolled_back: None });
     }
     let rollback = cache.rollback(&name)?;
-    tracing::warn!(%name, from = %rollback.from, to = %rollback.to, reason = %truncate(&reason), "remote failed to load; rolled back");
+    tracing::warn!(%name, from = %rollback.from, to = %rollback.to, cause = %phase.as_str(), "remote rolled back");
     Ok(LoadFailureOutcome { rolled_back: Some(rollback) })
 }
 

@@ -1,4 +1,5 @@
-//! Settings: the registries, in priority order, with their trust anchors.
+//! Settings: the registries, in priority order, with their trust anchors,
+//! and the interval of the background update check.
 
 use serde::Serialize;
 use tauri::State;
@@ -16,19 +17,24 @@ pub struct SettingsView {
     pub launch_registry: Option<RegistryConfig>,
     /// Where the settings live, so a person can find the file.
     pub path: String,
+    /// Minutes between background update checks in effect (saved or default); 0 = off.
+    pub update_check_minutes: u32,
 }
 
 #[tauri::command]
 pub async fn get_settings(state: State<'_, ShellState>) -> CommandResult<SettingsView> {
+    let saved = state.settings.load()?;
     Ok(SettingsView {
-        saved: state.settings.load()?,
+        update_check_minutes: saved.update_check_minutes(),
+        saved,
         launch_registry: state.launch_registry.clone(),
         path: state.settings.path().display().to_string(),
     })
 }
 
 /// Validates and saves the settings; the next check uses them. Provider
-/// settings are edited through the keys commands, so the saved ones are kept.
+/// settings are edited through the keys commands, so the saved ones are kept;
+/// so is the update-check interval when the page does not send one.
 #[tauri::command]
 pub async fn save_settings(state: State<'_, ShellState>, settings: Settings) -> CommandResult<()> {
     settings.validate()?;
@@ -36,5 +42,6 @@ pub async fn save_settings(state: State<'_, ShellState>, settings: Settings) -> 
     // Dev overrides are edited in settings.json (read at launch); a UI that
     // does not send them must not erase them.
     let dev_overrides = if settings.dev_overrides.is_empty() { saved.dev_overrides } else { settings.dev_overrides };
-    state.settings.save(&Settings { providers: saved.providers, dev_overrides, ..settings })
+    let update_check_minutes = settings.update_check_minutes.or(saved.update_check_minutes);
+    state.settings.save(&Settings { providers: saved.providers, dev_overrides, update_check_minutes, ..settings })
 }

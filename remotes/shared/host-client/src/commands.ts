@@ -1,7 +1,7 @@
 // One table of every shell command: its arguments and its result. Adding a
 // command the shell gained (src-tauri/build.rs COMMANDS) is one entry here
 // plus, if wanted, a named wrapper in `host` (index.ts).
-import type { LoadFailureOutcome, RemoteVersions, Rollback, Settings, SettingsView, ShellView } from "./types";
+import type { FailurePhase, LoadFailureOutcome, RemoteVersions, Rollback, Settings, SettingsView, ShellView } from "./types";
 import type {
   CacheUsage,
   Dataset,
@@ -42,7 +42,8 @@ export interface Commands {
   unpin_remote: { args: { name: string }; result: boolean };
   rollback_remote: { args: { name: string }; result: Rollback };
   mark_known_good: { args: { name: string; version: string }; result: null };
-  report_load_failure: { args: { name: string; version: string; reason: string }; result: LoadFailureOutcome };
+  /** `phase` defaults to "load". */
+  report_load_failure: { args: { name: string; version: string; reason: string; phase?: FailurePhase }; result: LoadFailureOutcome };
   get_settings: { args: NoArgs; result: SettingsView };
   save_settings: { args: { settings: Settings }; result: null };
   cache_usage: { args: NoArgs; result: CacheUsage };

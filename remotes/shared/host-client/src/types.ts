@@ -21,10 +21,26 @@ export interface CommandError {
 
 export type Verdict = "installed" | "cached" | "incompatible";
 
-export type RegistryStatus =
-  | { state: "online"; snapshotVersion: number }
-  | { state: "offline"; lastReachedAt: number | null; reason: string }
-  | { state: "stale"; staleSince: number; snapshotVersion: number };
+/**
+ * online: fresh signed metadata verified now. offline: nothing answered (or
+ * offline mode). stale: the registry answered but unusably (HTTP 4xx/5xx, an
+ * HTML or malformed answer, a timeout or trickle, an expired snapshot or
+ * root). refused: an answer failed verification (signature, rollback,
+ * hash/length mismatch, unsafe path); the trusted state is unchanged.
+ * In every state but online the verified cache keeps serving.
+ */
+export type RegistryState = "online" | "offline" | "stale" | "refused";
+
+export interface RegistryStatus {
+  state: RegistryState;
+  /** Why, in words a person can act on; null when online and nothing failed. */
+  reason: string | null;
+  /** Unix seconds: the last time fresh signed metadata from it verified. */
+  lastVerifiedAt: number | null;
+  /** Unix seconds: the last time it answered at all. */
+  lastReachedAt: number | null;
+  snapshotVersion: number | null;
+}
 
 export interface RegistryView {
   url: string;
@@ -99,13 +115,20 @@ export interface RegistryConfig {
 
 export interface Settings {
   registries: RegistryConfig[];
+  /** Minutes between background update checks; 0 = off; absent = the default (SettingsView.updateCheckMinutes). */
+  updateCheckMinutes?: number | null;
 }
 
 export interface SettingsView {
   saved: Settings;
   launchRegistry: RegistryConfig | null;
   path: string;
+  /** The interval in effect: the saved one, or the default (60) when none is saved. */
+  updateCheckMinutes: number;
 }
+
+/** When a remote failed: loading its entry, rendering (or mounting), or not mounted within the shell's bound. */
+export type FailurePhase = "load" | "render" | "timeout";
 
 export interface LoadFailureOutcome {
   rolledBack: Rollback | null;

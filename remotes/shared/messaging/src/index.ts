@@ -3,6 +3,7 @@
 // a shared singleton, every remote's `shellBus()` is that same bus. Nothing is
 // put on `window`.
 import { useEffect, useRef, useSyncExternalStore } from "react";
+import type { RegistryView } from "@augment-it/host-client";
 
 export const MESSAGING_VERSION = "1.0.0";
 
@@ -14,6 +15,8 @@ export interface AugmentEvents {
   "run.started": { runId: number; datasetId: number; total: number };
   "run.finished": { runId: number; datasetId: number; answered: number; failed: number; status: "completed" | "cancelled" | "paused" };
   "remotes.changed": { reason: string };
+  /** The shell's last registry check finished: every registry's state, reason and last verification (unix seconds for `checkedAt`). Read it with `useLastEvent`: a remote mounted later still sees it. */
+  "registries.checked": { checkedAt: number; registries: RegistryView[] };
 }
 
 export type Handler<P> = (payload: P) => void;

@@ -1,0 +1,86 @@
+//! The app log says what happened to each remote in exactly one line per
+//! event: a mount, a failure (with its phase), a rollback, each with the
+//! remote's name and version. Its own binary: the log capture is
+//! process-wide (see `test_support::CapturedLogs::install`), one test per binary.
+
+mod common;
+
+use augment_desktop::ShellState;
+use cache::{FileEntry, NewVersion, Sha256Digest};
+use serde_json::json;
+use test_support::CapturedLogs;
+
+/// Installs `name@version` and makes it active.
+fn install(h: &common::DataHarness, name: &str, version: &str) {
+    let cache = &tauri::Manager::state::<ShellState>(&h.app).inner().cache;
+    let entry = format!("export const remote = {name:?};\n");
+    let digest = Sha256Digest::of(entry.as_bytes());
+    let guard = cache.install_guard().expect("guard");
+    cache.write_blob(&guard, &digest, entry.as_bytes()).expect("blob");
+    let manifest = json!({
+        "name": name, "version": version, "entry": "remoteEntry.js", "hostApi": "^1.0.0",
+        "shared": { "react": "^19.0.0" }, "exposes": ["./App"],
+    });
+    cache
+        .commit_version(
+            &guard,
+            &NewVersion {
+                registry: "file:///test-registry/".into(),
+                name: name.into(),
+                version: version.into(),
+                manifest_json: manifest.to_string(),
+                files: vec![FileEntry { path: "remoteEntry.js".into(), sha256: digest, length: entry.len() as u64 }],
+            },
+        )
+        .expect("commit");
+    cache.set_active(name, version).expect("activate");
+}
+
+/// The captured lines that mention `remote` and say `what`.
+fn lines(captured: &CapturedLogs, remote: &str, what: &str) -> Vec<String> {
+    captured
+        .text()
+        .lines()
+        .filter(|line| line.contains(&format!("name={remote}")) && line.contains(what))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn one_line_per_mount_failure_and_rollback_with_name_and_versions() {
+    let captured = CapturedLogs::install();
+    let h = common::DataHarness::new();
+    install(&h, "logged", "1.2.0");
+    h.ok("mark_known_good", json!({ "name": "logged", "version": "1.2.0", "mountMs": 12.5 }));
+    let mounted = lines(&captured, "logged", "remote mounted");
+    assert_eq!(mounted.len(), 1, "one line per mount: {mounted:?}");
+    assert!(mounted[0].contains("version=1.2.0") && mounted[0].contains("mount_ms=\"12.5\""), "{mounted:?}");
+
+    install(&h, "logged", "1.3.0");
+    let outcome = h.ok(
+        "report_load_failure",
+        json!({ "name": "logged", "version": "1.3.0", "reason": "TypeError: rows.map is not a function", "phase": "render" }),
+    );
+    assert_eq!(outcome["rolledBack"]["to"], "1.2.0");
+    let failed = lines(&captured, "logged", "remote failed");
+    assert_eq!(failed.len(), 1, "one line per failure: {failed:?}");
+    assert!(failed[0].contains("version=1.3.0") && failed[0].contains("phase=render"), "{failed:?}");
+    assert!(failed[0].contains("rows.map is not a function"), "the reason is in the line: {failed:?}");
+    let rolled_back = lines(&captured, "logged", "remote rolled back");
+    assert_eq!(rolled_back.len(), 1, "one line per rollback: {rolled_back:?}");
+    assert!(rolled_back[0].contains("from=1.3.0") && rolled_back[0].contains("to=1.2.0"), "{rolled_back:?}");
+
+    // 1.2.0 is pinned and known good: a failure of it is logged, with nothing to roll back to.
+    h.ok("report_load_failure", json!({ "name": "logged", "version": "1.2.0", "reason": "slow", "phase": "timeout" }));
+    assert_eq!(lines(&captured, "logged", "remote failed").len(), 2);
+    assert_eq!(lines(&captured, "logged", "remote rolled back").len(), 1, "no second rollback");
+
+    // A rollback the user asks for is logged the same way.
+    h.ok("unpin_remote", json!({ "name": "logged" }));
+    h.ok("pin_remote", json!({ "name": "logged", "version": "1.3.0" }));
+    tauri::Manager::state::<ShellState>(&h.app).inner().cache.set_active("logged", "1.3.0").expect("activate");
+    h.ok("rollback_remote", json!({ "name": "logged" }));
+    let rolled_back = lines(&captured, "logged", "remote rolled back");
+    assert_eq!(rolled_back.len(), 2, "{rolled_back:?}");
+    assert!(rolled_back[1].contains("from=1.3.0") && rolled_back[1].contains("to=1.2.0"), "{rolled_back:?}");
+}

@@ -1,0 +1,174 @@
+//! A registry that fails or lies never blanks the workspace (issue 14): the
+//! real app, started against a registry that answers 503, a captive portal's
+//! HTML, a snapshot signed by the wrong key, or nothing at all, mounts every
+//! cached remote and names the registry's state in the header. Layered
+//! registries: a failing team registry falls back to its mirror.
+
+use std::path::{Path, PathBuf};
+
+use fantoccini::Client;
+use integration_tests::Sandbox;
+use registry::author::documents;
+use test_support::{Fault, RegistryServer};
+
+use crate::harness::{Driver, app_args, publish, screenshot, serial, wait_for, wait_for_text};
+
+const MOUNTED_ALPHA: &str = r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#;
+const MOUNTED_BETA: &str = r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#;
+
+async fn both_mounted(app: &Client) {
+    wait_for(app, MOUNTED_ALPHA).await;
+    wait_for(app, MOUNTED_BETA).await;
+}
+
+/// The header badge once the background check has reported `state`.
+async fn badge(app: &Client, state: &str) -> String {
+    wait_for(app, &format!(r#"[data-testid="registry-status"][data-state="{state}"]"#)).await.text().await.unwrap()
+}
+
+fn forged_snapshot(registry_dir: &Path) -> Vec<u8> {
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
+    let mut signed = envelope["signed"].clone();
+    signed.as_object_mut().unwrap().remove("_type");
+    let snapshot: registry::Snapshot = serde_json::from_value(signed).unwrap();
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let stranger = registry::SigningKey::generate();
+    documents::sign_snapshot(&documents::next_snapshot(&snapshot, None, expires), &[&stranger]).unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_or_lying_registry_never_blanks_the_workspace() {
+    let _one = serial().await;
+    let sandbox = Sandbox::new();
+    publish(&sandbox, &["alpha-1.0.0", "beta-1.0.0"]);
+    let server = RegistryServer::start(sandbox.registry()).await.unwrap();
+    let driver = Driver::start();
+    let args = app_args(&sandbox, &server.url());
+    let app = driver.open(&args).await;
+    badge(&app, "online").await;
+    both_mounted(&app).await;
+    app.close().await.unwrap();
+
+    for (fault, state, needle) in [
+        (Fault::Status(503), "stale", "503"),
+        (Fault::CaptivePortal, "stale", "malformed"),
+        (Fault::Garbage, "stale", "malformed"),
+    ] {
+        server.set_fault_everywhere(fault.clone());
+        let app = driver.open(&args).await;
+        both_mounted(&app).await;
+        let text = badge(&app, state).await;
+        assert!(text.contains(needle) && text.contains("last verified"), "{fault:?}: {text}");
+        screenshot(&app, &format!("14-{state}-{needle}")).await;
+        app.close().await.unwrap();
+        server.clear_faults();
+    }
+
+    let snapshot = sandbox.registry().join("snapshot.json");
+    let honest = std::fs::read(&snapshot).unwrap();
+    std::fs::write(&snapshot, forged_snapshot(&sandbox.registry())).unwrap();
+    let app = driver.open(&args).await;
+    both_mounted(&app).await;
+    let text = badge(&app, "refused").await;
+    assert!(text.contains("key") && text.contains("last verified"), "{text}");
+    screenshot(&app, "14-refused-wrong-key").await;
+    app.close().await.unwrap();
+    std::fs::write(&snapshot, honest).unwrap();
+
+    server.go_offline().await;
+    let app = driver.open(&args).await;
+    both_mounted(&app).await;
+    badge(&app, "offline").await;
+    app.close().await.unwrap();
+
+    // The refused answer changed nothing the app trusts: back to normal.
+    server.go_online().await.unwrap();
+    let app = driver.open(&args).await;
+    both_mounted(&app).await;
+    badge(&app, "online").await;
+    app.close().await.unwrap();
+}
+
+/// A fixture remote with another version number (the same files).
+fn fixture_as(parent: &Path, fixture: &str, version: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/remotes-src").join(fixture);
+    let dir = parent.join(format!("{fixture}-as-{version}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(dir.join("remote.json")).unwrap();
+    std::fs::write(dir.join("remote.json"), manifest.replace("\"1.0.0\"", &format!("{version:?}"))).unwrap();
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Dev override → team → mirror: the overridden remote comes from its
+/// folder; with the team registry failing, updates come from its mirror
+/// (same signed tree), and each remote names where it came from.
+#[tokio::test]
+async fn layered_registries_fall_back_from_a_failing_team_registry_to_its_mirror() {
+    let _one = serial().await;
+    let sandbox = Sandbox::new();
+    publish(&sandbox, &["alpha-1.0.0", "beta-1.0.0"]);
+    let mirror_dir = sandbox.path().join("mirror");
+    copy_tree(&sandbox.registry(), &mirror_dir);
+    let team = RegistryServer::start(sandbox.registry()).await.unwrap();
+    let mirror = RegistryServer::start(&mirror_dir).await.unwrap();
+    let config_dir = sandbox.path().join("config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let settings = serde_json::json!({
+        "registries": [{ "url": mirror.url(), "trust": sandbox.public_key().display().to_string() }],
+    });
+    std::fs::write(config_dir.join("settings.json"), settings.to_string()).unwrap();
+    let driver = Driver::start();
+    let args = app_args(&sandbox, &team.url());
+    let app = driver.open(&args).await;
+    badge(&app, "online").await;
+    both_mounted(&app).await;
+    // Both offer beta 1.0.0: the team registry (given at launch) comes first.
+    wait_for_text(&app, r#"[data-remote="beta"] .source"#, &team.url()).await;
+    app.close().await.unwrap();
+
+    // beta 1.1.0 is published to the team registry and mirrored; then the team registry fails.
+    let work = sandbox.path().join("work");
+    let out = sandbox.publish(&fixture_as(&work, "beta-1.0.0", "1.1.0"));
+    assert!(out.status.success(), "{}", integration_tests::describe(&out));
+    copy_tree(&sandbox.registry(), &mirror_dir);
+    team.set_fault_everywhere(Fault::Status(503));
+
+    let mut with_dev = args.clone();
+    let alpha_folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/remotes-src/alpha-1.0.0");
+    with_dev.extend(["--dev-remote".to_owned(), format!("alpha={}", alpha_folder.display())]);
+    let app = driver.open(&with_dev).await;
+    // beta 1.0.0 mounts from the cache first; the check finds 1.1.0 on the
+    // mirror and offers it without taking the mounted version away.
+    wait_for(&app, MOUNTED_BETA).await;
+    let ready = wait_for(&app, r#"[data-remote="beta"] [data-testid="update-ready"]"#).await;
+    assert!(ready.text().await.unwrap().contains("1.1.0"), "the banner names the new version");
+    wait_for(&app, r#"[data-remote="beta"] [data-testid="apply-update"]"#).await.click().await.unwrap();
+    wait_for(&app, r#"[data-remote="beta"][data-version="1.1.0"][data-state="mounted"] [data-testid="beta-content"]"#)
+        .await;
+    wait_for_text(&app, r#"[data-remote="beta"] .source"#, &mirror.url()).await;
+    wait_for(&app, MOUNTED_ALPHA).await;
+    wait_for(&app, r#"[data-remote="alpha"] [data-testid="dev-override"]"#).await;
+    // The worst state is what the header names: the team registry is stale.
+    let text = badge(&app, "stale").await;
+    assert!(text.contains("503"), "{text}");
+    screenshot(&app, "14-layered-registries").await;
+    app.close().await.unwrap();
+}
