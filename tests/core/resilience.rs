@@ -285,7 +285,7 @@ fn a_key_rotation_survives_a_cut_off_snapshot() {
         .unwrap();
     fixture.server.set_fault("snapshot.json", Fault::CutOff(10));
     let cut = fixture.resolve(&[]);
-    assert_cache_serves(&cut, "stale", "snapshot.json", &at("1.0.0"));
+    assert_cache_serves(&cut, "offline", "snapshot.json", &at("1.0.0"));
     fixture.server.clear_faults();
     let out = fixture.resolve(&[]);
     assert!(out.status.success(), "the rotated registry is trusted after the blip: {}", describe(&out));

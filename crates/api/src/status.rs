@@ -10,8 +10,8 @@ use serde::Serialize;
 pub enum RegistryState {
     /// Fresh signed metadata was verified by this resolve.
     Online,
-    /// Nothing answered (no connection, a missing folder) or offline mode
-    /// was asked for: the verified cache serves.
+    /// Nothing answered (no connection, a connection dropped, a missing
+    /// folder) or offline mode was asked for: the verified cache serves.
     Offline,
     /// The registry answered, but not with anything usable: an HTTP error,
     /// an HTML or malformed page, a timeout or a trickle, an expired
@@ -61,7 +61,9 @@ pub(crate) fn state_for(err: &registry::RegistryError, source: &registry::Regist
         (err, source),
         (E::NotFound { .. }, registry::RegistrySource::Folder(folder)) if !folder.join("root.json").exists()
     );
-    if missing_folder || matches!(err, E::Unreachable { .. }) {
+    // A connection refused or dropped (before or during an answer) is the
+    // network, not the registry: offline, like a missing folder.
+    if missing_folder || matches!(err, E::Unreachable { .. } | E::Transfer { .. }) {
         return RegistryState::Offline;
     }
     if err.is_refusal() { RegistryState::Refused } else { RegistryState::Stale }
