@@ -10,15 +10,9 @@ use crate::workspace_root;
 
 pub fn run() -> Result<()> {
     let root = workspace_root();
-    let output = Command::new("cargo")
-        .current_dir(&root)
-        .args(["run", "--release", "--locked", "-p", "integration-tests", "--bin", "bench-core"])
-        .output()
-        .context("running the core benchmark")?;
-    anyhow::ensure!(output.status.success(), "the core benchmark failed: {}", String::from_utf8_lossy(&output.stderr));
-    let core = String::from_utf8(output.stdout).context("benchmark output is not UTF-8")?;
     let sections = [
-        core,
+        core(&root, &[])?,
+        crate::bench_link::run()?,
         providers_throughput(&root)?,
         crate::bench_stack::run()?,
         crate::bench_registry_server::run()?,
@@ -37,6 +31,19 @@ pub fn run() -> Result<()> {
     std::fs::write(root.join("BENCHMARKS.md"), &text).context("writing BENCHMARKS.md")?;
     print!("{text}");
     Ok(())
+}
+
+/// The headless core (`tests/bench/core.rs`, release); `args` picks a part
+/// (`update-check`), none runs it all.
+fn core(root: &std::path::Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("cargo")
+        .current_dir(root)
+        .args(["run", "--release", "--locked", "-p", "integration-tests", "--bin", "bench-core", "--"])
+        .args(args)
+        .output()
+        .context("running the core benchmark")?;
+    anyhow::ensure!(output.status.success(), "the core benchmark failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).context("benchmark output is not UTF-8")
 }
 
 /// `providers` against a raw reqwest loop, both against the fake provider.
@@ -65,4 +72,22 @@ fn command_line(program: &str, args: &[&str]) -> String {
         .ok()
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .unwrap_or_default()
+}
+
+/// Parts of `cargo xtask bench` on their own, printed instead of written:
+/// `cargo test -p xtask bench_core_only -- --ignored --nocapture` (the whole
+/// core section) and `bench_update_check_only` (its update-check rows).
+#[cfg(test)]
+mod only {
+    #[test]
+    #[ignore = "builds the release core bench and takes a minute; run on demand"]
+    fn bench_core_only() {
+        println!("{}", super::core(&crate::workspace_root(), &[]).unwrap());
+    }
+
+    #[test]
+    #[ignore = "builds the release core bench; run on demand"]
+    fn bench_update_check_only() {
+        println!("{}", super::core(&crate::workspace_root(), &["update-check"]).unwrap());
+    }
 }

@@ -22,6 +22,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,10 @@ const START_ROUNDS: usize = 7;
 const RSS_ROUNDS: usize = 3;
 const MOUNTS: usize = 20;
 const PRODUCT_ROUNDS: usize = 5;
+/// Rounds of the launch with a failing registry; each round launches once per case.
+const FAILURE_ROUNDS: usize = 7;
+/// The failing registry's launches may take this much longer than the healthy one's.
+const FAILURE_GOAL: f64 = 1.1;
 /// Any wait for an app's log line gives up after this long.
 const DEADLINE: Duration = Duration::from_secs(60);
 /// Both apps get the same quiet time before their memory is read.
@@ -119,7 +124,140 @@ pub fn run() -> Result<String> {
     let mut section =
         report(&hello_start, &shell_start, &hello_rss, &shell_rss, &mounts, requests.len(), content_requests);
     section.push_str(&product_report(&hello_paint, &product_mounted));
+    section.push_str(&registry_failures(&shell_product, &product.server, product_dirs.len())?);
     Ok(section)
+}
+
+/// Only the launch with a failing registry (its own builds, display and
+/// sandbox): `cargo test -p xtask bench_shell_registry_down_only -- --ignored --nocapture`.
+pub fn run_registry_down() -> Result<String> {
+    let root = workspace_root();
+    let (shell_bin, _, augment) = build(&root)?;
+    let product_dirs = crate::setup::build_remotes(&root)?;
+    ensure!(product_dirs.len() == 5, "expected the five product remotes, built {}", product_dirs.len());
+    let display = Xvfb::start()?;
+    let work = tempfile::tempdir()?;
+    let product = Sandbox::prepare(&augment, &work.path().join("product"), &product_dirs)?;
+    let shell_product = App { bin: shell_bin, args: product.app_args(), display: display.name.clone() };
+    // Warm the page cache and the WebKit data dir once, untimed.
+    all_mounted(&shell_product, product_dirs.len())?;
+    registry_failures(&shell_product, &product.server, product_dirs.len())
+}
+
+/// How the launch registry behaves during one launch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RegistryCase {
+    Healthy,
+    /// HTTP 503 with an empty body for every path.
+    Unavailable,
+    /// Nothing listens on its port: every connection is refused.
+    Refused,
+}
+
+impl RegistryCase {
+    const ALL: [Self; 3] = [Self::Healthy, Self::Unavailable, Self::Refused];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy (serves the tree)",
+            Self::Unavailable => "HTTP 503 on every path",
+            Self::Refused => "unreachable (connection refused)",
+        }
+    }
+
+    fn apply(self, server: &StaticServer) -> Result<()> {
+        match self {
+            Self::Healthy => server.answer(None),
+            Self::Unavailable => server.answer(Some(503)),
+            Self::Refused => server.refuse_connections(),
+        }
+    }
+
+    /// Untimed, after every remote mounted: proof that this launch's update
+    /// check met the registry as intended (healthy: it fetched the
+    /// snapshot and logged no failure; 503: stale; refused: offline).
+    fn confirm(self, running: &mut Running, server: &StaticServer) -> Result<()> {
+        const NOT_USABLE: &str = "registry not usable";
+        let wanted = match self {
+            Self::Healthy => {
+                let deadline = Instant::now() + DEADLINE;
+                while !server.requests().iter().any(|path| path == "/snapshot.json") {
+                    ensure!(Instant::now() < deadline, "the healthy launch never asked for snapshot.json");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                running.seen.extend(running.lines.try_iter());
+                let failed = running.seen.iter().find(|line| line.contains(NOT_USABLE));
+                ensure!(failed.is_none(), "the healthy registry was reported as failing: {failed:?}");
+                return Ok(());
+            }
+            Self::Unavailable => "state=Stale",
+            Self::Refused => "state=Offline",
+        };
+        running
+            .wait_for(|line| line.contains(NOT_USABLE) && line.contains(wanted))
+            .with_context(|| format!("the app never logged \"{NOT_USABLE}\" with {wanted} for {self:?}"))?;
+        Ok(())
+    }
+}
+
+/// Spawn → all `count` cached remotes mounted, with the launch registry
+/// healthy, answering 503 or refusing connections; the three cases
+/// alternate, the first of each round rotating.
+fn registry_failures(app: &App, server: &StaticServer, count: usize) -> Result<String> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); RegistryCase::ALL.len()];
+    for round in 0..FAILURE_ROUNDS {
+        for turn in 0..RegistryCase::ALL.len() {
+            let index = (round + turn) % RegistryCase::ALL.len();
+            let case = RegistryCase::ALL[index];
+            case.apply(server)?;
+            server.clear();
+            let started = Instant::now();
+            let (mut running, _) = app.start_to(|line| line.contains("shell painted"))?;
+            let mut last = started;
+            for _ in 0..count {
+                last = running.wait_for(|line| line.contains("remote mounted"))?.0;
+            }
+            let confirmed = case.confirm(&mut running, server);
+            running.stop();
+            confirmed?;
+            times[index].push(last.duration_since(started));
+        }
+    }
+    RegistryCase::Healthy.apply(server)?;
+    Ok(registry_failures_report(&times))
+}
+
+fn registry_failures_report(times: &[Vec<Duration>]) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let healthy = ms(median_duration(&times[0]));
+    let mut rows = String::new();
+    let mut all_met = true;
+    for (case, samples) in RegistryCase::ALL.iter().zip(times) {
+        let median = ms(median_duration(samples));
+        let ratio = median / healthy;
+        let runs = samples.iter().map(|d| format!("{:.0}", ms(*d))).collect::<Vec<_>>().join(", ");
+        let (goal, verdict_text) = if *case == RegistryCase::Healthy {
+            ("(baseline)", "")
+        } else {
+            all_met &= ratio <= FAILURE_GOAL;
+            ("≤ 1.1×", verdict(ratio <= FAILURE_GOAL))
+        };
+        rows.push_str(&format!(
+            "| {} | {median:.0} ms | {ratio:.2}× | {goal} | {verdict_text} | {runs} |\n",
+            case.label()
+        ));
+    }
+    format!(
+        "\n### Launch with the registry failing\n\n\
+         Goal: spawn → all five product remotes mounted from the verified cache, with the launch registry answering HTTP 503 \
+         or refusing connections, within {FAILURE_GOAL}× of the same launch with the registry healthy: **{}**.\n\n\
+         | registry | spawn → all five mounted, median of {FAILURE_ROUNDS} | vs healthy | goal | | runs (ms) |\n\
+         | --- | --- | --- | --- | --- | --- |\n{rows}\n\
+         The same app, cache and loopback registry for the three cases, which alternate (the first case rotates each round). \
+         Each launch is checked after its time was taken: the healthy one fetched `snapshot.json` and logged no failure, the \
+         503 one logged the registry `Stale` and the refused one `Offline` (\"registry not usable; the verified cache serves\").\n",
+        if all_met { "met" } else { "not met" },
+    )
 }
 
 /// The shell UI, the shell and the hello world in release, and the CLI.
@@ -224,25 +362,90 @@ fn is_update_probe(path: &str) -> bool {
     path == "/root.json" || path == "/snapshot.json" || path.starts_with("/roots/")
 }
 
-/// A static file server on loopback that records every request path.
+/// A static file server on loopback that records every request path. It
+/// can be told to answer every request with an HTTP error status, or to stop
+/// listening (connections refused) and listen again on the same port.
 struct StaticServer {
+    root: PathBuf,
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
+    /// 0: serve the tree; anything else: answer every request with this status.
+    status: Arc<AtomicU16>,
+    accepting: Mutex<Option<Acceptor>>,
+}
+
+/// The accept loop's thread and how to end it.
+struct Acceptor {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl StaticServer {
     fn start(root: PathBuf) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let port = listener.local_addr()?.port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorded = requests.clone();
-        std::thread::spawn(move || {
+        let server = Self {
+            root,
+            port,
+            requests: Arc::new(Mutex::new(Vec::new())),
+            status: Arc::new(AtomicU16::new(0)),
+            accepting: Mutex::new(None),
+        };
+        server.accept_on(listener);
+        Ok(server)
+    }
+
+    fn accept_on(&self, listener: TcpListener) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (root, recorded, status, stopping) =
+            (self.root.clone(), self.requests.clone(), self.status.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, recorded) = (root.clone(), recorded.clone());
-                std::thread::spawn(move || serve_one(stream, &root, &recorded));
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (root, recorded, status) = (root.clone(), recorded.clone(), status.load(Ordering::SeqCst));
+                std::thread::spawn(move || serve_one(stream, &root, &recorded, status));
             }
+            // The listener drops here: the port refuses connections.
         });
-        Ok(Self { port, requests })
+        if let Ok(mut accepting) = self.accepting.lock() {
+            *accepting = Some(Acceptor { stop, thread });
+        }
+    }
+
+    /// Serves the tree (`None`) or answers every request with `status`,
+    /// listening again first if [`StaticServer::refuse_connections`] stopped it.
+    fn answer(&self, status: Option<u16>) -> Result<()> {
+        self.status.store(status.unwrap_or(0), Ordering::SeqCst);
+        let listening = self.accepting.lock().map(|accepting| accepting.is_some()).unwrap_or(false);
+        if !listening {
+            // std sets SO_REUSEADDR, so the port comes back despite TIME_WAIT.
+            let listener = TcpListener::bind(("127.0.0.1", self.port))
+                .with_context(|| format!("listening again on 127.0.0.1:{}", self.port))?;
+            self.accept_on(listener);
+        }
+        Ok(())
+    }
+
+    /// Stops listening, so every connection to the port is refused (a
+    /// registry host that is down), and returns once a connection is refused.
+    fn refuse_connections(&self) -> Result<()> {
+        let acceptor = self.accepting.lock().ok().and_then(|mut accepting| accepting.take());
+        if let Some(acceptor) = acceptor {
+            acceptor.stop.store(true, Ordering::SeqCst);
+            // Wakes the blocked accept so the loop sees the flag and ends.
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+            let _ = acceptor.thread.join();
+        }
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match TcpStream::connect(("127.0.0.1", self.port)) {
+                Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => return Ok(()),
+                _ if Instant::now() > deadline => bail!("127.0.0.1:{} still accepts connections", self.port),
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
     }
 
     fn url(&self) -> String {
@@ -260,7 +463,7 @@ impl StaticServer {
     }
 }
 
-fn serve_one(stream: TcpStream, root: &Path, recorded: &Mutex<Vec<String>>) {
+fn serve_one(stream: TcpStream, root: &Path, recorded: &Mutex<Vec<String>>, fail_with: u16) {
     let mut reader = BufReader::new(&stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
@@ -280,8 +483,9 @@ fn serve_one(stream: TcpStream, root: &Path, recorded: &Mutex<Vec<String>>) {
     }
     let file = (!path.contains("..")).then(|| root.join(path.trim_start_matches('/'))).filter(|file| file.is_file());
     let (status, body) = match file.and_then(|file| std::fs::read(file).ok()) {
-        Some(body) => ("200 OK", body),
-        None => ("404 Not Found", b"not found".to_vec()),
+        _ if fail_with != 0 => (format!("{fail_with} Failing"), Vec::new()),
+        Some(body) => ("200 OK".to_owned(), body),
+        None => ("404 Not Found".to_owned(), b"not found".to_vec()),
     };
     let mut stream = &stream;
     let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
@@ -555,6 +759,28 @@ mod tests {
     }
 
     #[test]
+    fn the_static_server_fails_refuses_and_recovers_on_the_same_port() {
+        let tree = tempfile::tempdir().unwrap();
+        std::fs::write(tree.path().join("root.json"), "{}").unwrap();
+        let server = StaticServer::start(tree.path().to_path_buf()).unwrap();
+        let get = |server: &StaticServer| -> std::io::Result<String> {
+            let mut stream = TcpStream::connect(("127.0.0.1", server.port))?;
+            stream.write_all(b"GET /root.json HTTP/1.1\r\nHost: x\r\n\r\n")?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        };
+        assert!(get(&server).unwrap().starts_with("HTTP/1.1 200"));
+        server.answer(Some(503)).unwrap();
+        assert!(get(&server).unwrap().starts_with("HTTP/1.1 503"));
+        server.refuse_connections().unwrap();
+        assert_eq!(get(&server).unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
+        server.answer(None).unwrap();
+        assert!(get(&server).unwrap().ends_with("\r\n\r\n{}"));
+        assert_eq!(server.requests(), ["/root.json", "/root.json", "/root.json"]);
+    }
+
+    #[test]
     fn only_root_and_snapshot_probes_count_as_update_checks() {
         assert!(
             is_update_probe("/root.json") && is_update_probe("/snapshot.json") && is_update_probe("/roots/2.root.json")
@@ -571,6 +797,15 @@ mod only {
     #[ignore = "builds release apps and takes minutes; run on demand"]
     fn bench_shell_only() {
         let section = super::run().unwrap();
+        println!("{section}");
+    }
+
+    /// Only the launch with a failing registry (503, connection refused, healthy):
+    /// `cargo test -p xtask bench_shell_registry_down_only -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "builds release apps and takes minutes; run on demand"]
+    fn bench_shell_registry_down_only() {
+        let section = super::run_registry_down().unwrap();
         println!("{section}");
     }
 }

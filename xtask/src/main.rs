@@ -3,6 +3,7 @@
 //! first (see `setup`), idempotently and quickly when it is already there.
 
 mod bench;
+mod bench_link;
 mod bench_registry_server;
 mod bench_shell;
 mod bench_stack;
