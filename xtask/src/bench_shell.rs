@@ -130,6 +130,7 @@ pub fn run() -> Result<String> {
 
 /// Only the launch with a failing registry (its own builds, display and
 /// sandbox): `cargo test -p xtask bench_shell_registry_down_only -- --ignored --nocapture`.
+#[cfg(test)]
 pub fn run_registry_down() -> Result<String> {
     let root = workspace_root();
     let (shell_bin, _, augment) = build(&root)?;
