@@ -271,6 +271,9 @@ async fn refresh(
     }
 }
 
+/// A remote's name and a version of it.
+type NameVersion = (String, String);
+
 const ROOT: &str = "root.json";
 const SNAPSHOT: &str = "snapshot.json";
 
@@ -333,7 +336,7 @@ async fn resolve_online(
     }
     let wanted = wanted_or_all(&request.wanted, &available);
     let mut guard: Option<InstallGuard> = None;
-    let mut downloaded: BTreeMap<(String, String), NewVersion> = BTreeMap::new();
+    let mut downloaded: BTreeMap<NameVersion, NewVersion> = BTreeMap::new();
     // Each round drops the versions that failed and selects again, so a
     // failed update falls back to the newest version that can be had (the
     // cached one, usually); versions never fail twice, so this ends.
@@ -361,16 +364,15 @@ async fn resolve_online(
                     if is_cached_whole(cache, name, &version)? {
                         Verdict::Cached
                     } else {
-                        let new = NewVersion {
-                            registry: registry_key.to_owned(),
-                            name: name.clone(),
-                            version: version.clone(),
-                            manifest_json: entry.manifest.to_json_pretty(),
-                            files,
-                        };
                         match downloaded.get(&(name.clone(), version.clone())) {
                             Some(done) => to_commit.push(done.clone()),
-                            None => to_install.push(new),
+                            None => to_install.push(NewVersion {
+                                registry: registry_key.to_owned(),
+                                name: name.clone(),
+                                version: version.clone(),
+                                manifest_json: entry.manifest.to_json_pretty(),
+                                files,
+                            }),
                         }
                         Verdict::Installed
                     }
@@ -388,33 +390,28 @@ async fn resolve_online(
         if !to_install.is_empty() && guard.is_none() {
             guard = Some(cache.install_guard()?);
         }
-        let mut failed = match &guard {
+        let failed = match &guard {
             Some(guard) if !to_install.is_empty() => download(cache, guard, client, &to_install, progress).await?,
             _ => BTreeMap::new(),
         };
         for version in to_install {
             let key = (version.name.clone(), version.version.clone());
-            match failed.get(&key) {
-                Some(_) => {
-                    if let Some(candidates) = available.get_mut(&key.0) {
-                        candidates.retain(|c| c.manifest.version.to_string() != key.1);
-                    }
-                }
-                None => {
-                    to_commit.push(version.clone());
-                    downloaded.insert(key, version);
-                }
+            if !failed.contains_key(&key) {
+                to_commit.push(version.clone());
+                downloaded.insert(key, version);
             }
         }
-        let any_failed = !failed.is_empty();
-        for ((name, version), failure) in std::mem::take(&mut failed) {
-            tracing::warn!(%name, %version, error = %failure.error, "a new version failed to install; keeping what the cache has");
-            failures.insert(name, failure);
-        }
-        if !any_failed {
+        if failed.is_empty() {
             let mut outcomes = outcomes;
             outcomes.extend(incompatible);
             break (outcomes, to_commit);
+        }
+        for ((name, version), failure) in failed {
+            tracing::warn!(%name, %version, error = %failure.error, "a new version failed to install; keeping what the cache has");
+            if let Some(candidates) = available.get_mut(&name) {
+                candidates.retain(|c| c.manifest.version.to_string() != version);
+            }
+            failures.insert(name, failure);
         }
     };
     let selections: Vec<(String, String)> =
@@ -575,8 +572,8 @@ async fn download(
     client: &RegistryClient,
     versions: &[NewVersion],
     progress: &dyn Progress,
-) -> Result<BTreeMap<(String, String), RemoteFailure>, ApiError> {
-    let mut missing: BTreeMap<Sha256Digest, (u64, Vec<(String, String)>)> = BTreeMap::new();
+) -> Result<BTreeMap<NameVersion, RemoteFailure>, ApiError> {
+    let mut missing: BTreeMap<Sha256Digest, (u64, Vec<NameVersion>)> = BTreeMap::new();
     for version in versions {
         for file in &version.files {
             if !cache.has_blob(&file.sha256, file.length) {
@@ -586,7 +583,7 @@ async fn download(
         }
     }
     progress.event(ProgressEvent::DownloadStarted { total_bytes: missing.values().map(|(length, _)| length).sum() });
-    let results: Vec<(Vec<(String, String)>, Result<u64, ApiError>)> = futures_util::stream::iter(missing)
+    let results: Vec<(Vec<NameVersion>, Result<u64, ApiError>)> = futures_util::stream::iter(missing)
         .map(|(digest, (length, needed_by))| async move {
             (needed_by, download_blob(cache, guard, client, digest, length).await)
         })
