@@ -307,9 +307,13 @@ pub async fn yank(
 }
 
 fn api_client() -> Result<reqwest::Client> {
+    http_client(Duration::from_secs(60))
+}
+
+fn http_client(timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .timeout(timeout)
         .build()
         .context("building the HTTP client")
 }
@@ -348,30 +352,14 @@ pub async fn publish(json: bool, remote_dir: &Path, url: &str, token: Option<Str
         .context("packing the remote")?
         .with_context(|| format!("packing {}", remote_dir.display()))?;
     let endpoint = format!("{}/api/v1/publish", url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(300))
-        .build()
-        .context("building the HTTP client")?;
-    let response = client
+    // An upload may take longer than an API call.
+    let upload = http_client(Duration::from_secs(300))?
         .post(&endpoint)
         .query(&[("name", &name)])
         .bearer_auth(&token)
         .header(reqwest::header::CONTENT_TYPE, "application/gzip")
-        .body(body)
-        .send()
-        .await
-        .with_context(|| format!("uploading to {endpoint}"))?;
-    let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .with_context(|| format!("{endpoint} answered HTTP {status} with something that is not JSON"))?;
-    if !status.is_success() {
-        let code = body["code"].as_str().unwrap_or("error");
-        let reason = body["message"].as_str().unwrap_or("no reason given");
-        bail!("the registry refused the publish (HTTP {}, {code}): {reason}", status.as_u16());
-    }
+        .body(body);
+    let body = call(upload, &endpoint, "publish").await?;
     let text = format!(
         "published {} {} ({} files, {} bytes) — snapshot version {}, signed by the registry",
         body["name"].as_str().unwrap_or("?"),
