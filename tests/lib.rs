@@ -210,3 +210,12 @@ pub fn private_keychain(test: &str) -> bool {
     );
     true
 }
+
+/// The signed part of `registry_dir`'s `snapshot.json`, for tests that sign
+/// a successor of their own (forged, expired, pushed ahead).
+pub fn read_snapshot(registry_dir: &Path) -> registry::Snapshot {
+    let envelope: Value = serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
+    let mut signed = envelope["signed"].clone();
+    signed.as_object_mut().unwrap().remove("_type");
+    serde_json::from_value(signed).unwrap()
+}

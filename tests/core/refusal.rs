@@ -1,9 +1,7 @@
 //! Everything the client must refuse, each with the cache left as it was
 //! and a message that says what happened.
 
-use std::path::Path;
-
-use integration_tests::{Sandbox, chosen, describe, json, make_remote};
+use integration_tests::{Sandbox, chosen, describe, json, make_remote, read_snapshot};
 use registry::author::documents;
 
 /// A sandbox where alpha 1.0.0 is installed and active, and alpha 1.1.0 has
@@ -47,14 +45,6 @@ fn new_blobs(sandbox: &Sandbox) -> Vec<std::path::PathBuf> {
 
 fn signing_key(sandbox: &Sandbox) -> registry::SigningKey {
     registry::SigningKey::read_pem_file(&sandbox.key()).unwrap()
-}
-
-fn read_snapshot(registry_dir: &Path) -> registry::Snapshot {
-    let envelope: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
-    let mut signed = envelope["signed"].clone();
-    signed.as_object_mut().unwrap().remove("_type");
-    serde_json::from_value(signed).unwrap()
 }
 
 /// Replaces alpha's index with `index` and re-signs a matching snapshot with `key`.

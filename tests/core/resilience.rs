@@ -5,11 +5,11 @@
 //! registry behaves again the next resolve updates normally (nothing the
 //! client trusts was changed by the bad answer).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use integration_tests::{Sandbox, chosen, describe, json, make_remote};
+use integration_tests::{Sandbox, chosen, describe, json, make_remote, read_snapshot};
 use registry::author::documents;
 use serde_json::Value;
 use test_support::{Fault, RegistryServer};
@@ -89,13 +89,6 @@ impl Fixture {
     fn snapshot(&self) -> registry::Snapshot {
         read_snapshot(&self.sandbox.registry())
     }
-}
-
-fn read_snapshot(registry_dir: &Path) -> registry::Snapshot {
-    let envelope: Value = serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
-    let mut signed = envelope["signed"].clone();
-    signed.as_object_mut().unwrap().remove("_type");
-    serde_json::from_value(signed).unwrap()
 }
 
 fn at(version: &str) -> Vec<(String, String)> {

@@ -27,11 +27,7 @@ async fn badge(app: &Client, state: &str) -> String {
 }
 
 fn forged_snapshot(registry_dir: &Path) -> Vec<u8> {
-    let envelope: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(registry_dir.join("snapshot.json")).unwrap()).unwrap();
-    let mut signed = envelope["signed"].clone();
-    signed.as_object_mut().unwrap().remove("_type");
-    let snapshot: registry::Snapshot = serde_json::from_value(signed).unwrap();
+    let snapshot = integration_tests::read_snapshot(registry_dir);
     let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
     let stranger = registry::SigningKey::generate();
     documents::sign_snapshot(&documents::next_snapshot(&snapshot, None, expires), &[&stranger]).unwrap()
