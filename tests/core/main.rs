@@ -8,5 +8,6 @@ mod damaged_blobs;
 mod flow;
 mod http;
 mod lifecycle;
+mod planted;
 mod refusal;
 mod resilience;

@@ -13,6 +13,7 @@ mod paths;
 mod progress;
 mod resolve;
 mod status;
+mod verify;
 
 pub use error::{ApiError, ErrorKind};
 pub use lock::{LockApplyReport, apply_lock, export_lock};
@@ -20,3 +21,4 @@ pub use paths::default_cache_dir;
 pub use progress::{NoProgress, Progress, ProgressEvent};
 pub use resolve::{RegistryReport, RemoteOutcome, ResolveReport, ResolveRequest, Verdict, resolve};
 pub use status::{RegistryState, RegistryStatus};
+pub use verify::{SourceFinding, SourceReport, verify_sources};

@@ -32,6 +32,10 @@ pub struct ResolveRequest {
     pub timeout: Option<Duration>,
     /// Exact files expected per remote (from a lock file): a mismatch refuses the install.
     pub expected_files: BTreeMap<String, Vec<FileEntry>>,
+    /// Registries that take precedence over this one (the shell's earlier
+    /// ones). The cache holds one copy of each `name@version`; a copy one of
+    /// these installed is never replaced by this registry's different one.
+    pub yields_to: Vec<String>,
 }
 
 impl ResolveRequest {
@@ -45,6 +49,7 @@ impl ResolveRequest {
             allow_prerelease: false,
             timeout: None,
             expected_files: BTreeMap::new(),
+            yields_to: Vec::new(),
         }
     }
 }
@@ -335,6 +340,16 @@ async fn resolve_online(
         failures.insert(name, RemoteFailure::new(None, &err, source));
     }
     let wanted = wanted_or_all(&request.wanted, &available);
+    let yields_to: BTreeSet<String> = request
+        .yields_to
+        .iter()
+        .filter_map(|url| RegistrySource::parse(url).ok())
+        .map(|source| source.to_string())
+        .filter(|key| key != registry_key)
+        .collect();
+    // Versions this registry may not install over a copy a registry of
+    // higher precedence installed: why, per remote.
+    let mut shadowed: BTreeMap<String, String> = BTreeMap::new();
     let mut guard: Option<InstallGuard> = None;
     let mut downloaded: BTreeMap<NameVersion, NewVersion> = BTreeMap::new();
     // Each round drops the versions that failed and selects again, so a
@@ -345,6 +360,7 @@ async fn resolve_online(
         let mut outcomes = Vec::new();
         let mut to_install = Vec::new();
         let mut to_commit = Vec::new();
+        let mut unusable: Vec<NameVersion> = Vec::new();
         for (name, chosen) in &selection.chosen {
             let version = chosen.version.to_string();
             let entry =
@@ -361,7 +377,26 @@ async fn resolve_online(
                     if let Some(expected) = request.expected_files.get(name) {
                         check_expected(name, &version, expected, &files)?;
                     }
-                    if is_cached_whole(cache, name, &version)? {
+                    let copy = cached_copy(cache, name, &version, &files)?;
+                    if let CachedCopy::Changed { registry } = &copy {
+                        if registry == registry_key {
+                            let error = "the cached copy installed from this registry has other files than the registry lists for it now (a published version never changes: the cache was altered or the registry republished it; `augment cache verify` tells which)".to_owned();
+                            let failure =
+                                RemoteFailure { version: Some(version.clone()), state: RegistryState::Refused, error };
+                            failures.insert(name.clone(), failure);
+                            unusable.push((name.clone(), version));
+                            continue;
+                        }
+                        if yields_to.contains(registry) {
+                            let note = format!(
+                                "{name} {version} differs from the copy installed from {registry}, which takes precedence"
+                            );
+                            shadowed.insert(name.clone(), note);
+                            unusable.push((name.clone(), version));
+                            continue;
+                        }
+                    }
+                    if matches!(copy, CachedCopy::Whole) {
                         Verdict::Cached
                     } else {
                         match downloaded.get(&(name.clone(), version.clone())) {
@@ -386,6 +421,15 @@ async fn resolve_online(
                 pinned: chosen.pinned,
                 reason: chosen.fallback_reason(),
             });
+        }
+        if !unusable.is_empty() {
+            // Select again without them before downloading anything.
+            for (name, version) in unusable {
+                if let Some(candidates) = available.get_mut(&name) {
+                    candidates.retain(|c| c.manifest.version.to_string() != version);
+                }
+            }
+            continue;
         }
         if !to_install.is_empty() && guard.is_none() {
             guard = Some(cache.install_guard()?);
@@ -427,6 +471,9 @@ async fn resolve_online(
     }
     let mut outcomes = outcomes;
     for outcome in &mut outcomes {
+        if let Some(note) = shadowed.get(&outcome.name) {
+            outcome.reason = Some(note.clone());
+        }
         if let Some(failure) = failures.get(&outcome.name) {
             let kept = match &outcome.version {
                 Some(version) => format!("; keeping {version}"),
@@ -448,21 +495,39 @@ async fn resolve_online(
     Ok(ResolveReport { registry: RegistryReport { url: Some(registry_key.to_owned()), status }, remotes: outcomes })
 }
 
-/// Whether `name@version` is installed with every blob present at its
-/// declared length. A blob damaged on disk after its install (a disk that
-/// lied about a flush, a user's clean-up) would otherwise keep a version
-/// that can never load; this stat-only check downloads it again. Damage that
-/// keeps the length is caught when the file is read (it is served only if
-/// its sha256 matches) and by `augment cache verify`.
-fn is_cached_whole(cache: &BundleCache, name: &str, version: &str) -> Result<bool, ApiError> {
+/// What the cache holds under a `name@version` a registry's index lists.
+enum CachedCopy {
+    Absent,
+    /// The listed files, every blob present at its declared length.
+    Whole,
+    /// The listed files with a blob lost after the install (a disk that lied
+    /// about a flush, a user's clean-up): downloaded again. Damage that keeps
+    /// the length is caught when the file is read (it is served only if its
+    /// sha256 matches) and by `augment cache verify`.
+    Damaged,
+    /// Other files, installed from `registry`.
+    Changed {
+        registry: String,
+    },
+}
+
+/// Compares the cached copy of `name@version` with the files a registry
+/// lists for it. Only the same files count as present, whoever installed
+/// them: a copy with other files under the same name and version is someone
+/// else's code.
+fn cached_copy(cache: &BundleCache, name: &str, version: &str, files: &[FileEntry]) -> Result<CachedCopy, ApiError> {
     let Some(installed) = cache.version(name, version)? else {
-        return Ok(false);
+        return Ok(CachedCopy::Absent);
     };
-    let whole = installed.files.iter().all(|f| cache.has_blob(&f.sha256, f.length));
-    if !whole {
-        tracing::warn!(%name, %version, "an installed version lost part of a file; downloading it again");
+    let listed: BTreeSet<&FileEntry> = files.iter().collect();
+    if installed.files.iter().collect::<BTreeSet<_>>() != listed {
+        return Ok(CachedCopy::Changed { registry: installed.registry });
     }
-    Ok(whole)
+    if installed.files.iter().all(|f| cache.has_blob(&f.sha256, f.length)) {
+        return Ok(CachedCopy::Whole);
+    }
+    tracing::warn!(%name, %version, "an installed version lost part of a file; downloading it again");
+    Ok(CachedCopy::Damaged)
 }
 
 fn check_expected(name: &str, version: &str, expected: &[FileEntry], actual: &[FileEntry]) -> Result<(), ApiError> {

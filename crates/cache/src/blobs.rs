@@ -139,8 +139,9 @@ impl BlobWriter {
     }
 
     /// Checks that exactly the announced bytes arrived with the announced
-    /// sha256, then moves the blob into place. Flushing it to the disk is left
-    /// to the commit ([`BundleCache::commit_versions`]).
+    /// sha256, flushes it to the disk and moves it into place. Flushing the
+    /// directory entry that names it is left to the commit
+    /// ([`BundleCache::commit_versions`]).
     pub fn finish(self) -> Result<()> {
         if self.written != self.length {
             return Err(self.length_mismatch(self.written));
@@ -150,6 +151,9 @@ impl BlobWriter {
             tracing::warn!(expected = %self.expected, %actual, "refused blob whose content does not match its digest");
             return Err(CacheError::DigestMismatch { expected: self.expected, actual });
         }
+        // Flushed here, on the writer's thread, while other blobs are still
+        // downloading: the commit then only flushes directory entries.
+        self.tmp.as_file().sync_data().map_err(io_err("flush", self.tmp.path()))?;
         move_into_place(self.tmp, &self.path)?;
         tracing::debug!(digest = %self.expected, length = self.length, "stored blob");
         Ok(())
@@ -172,7 +176,6 @@ fn move_into_place(tmp: NamedTempFile, path: &Path) -> Result<()> {
     if !fanout.is_dir() {
         fs::create_dir_all(fanout).map_err(io_err("create directory", fanout))?;
     }
-    start_writeback(tmp.as_file());
     tmp.persist(path).map_err(|e| CacheError::Io {
         action: "move a finished blob into",
         path: path.to_owned(),
@@ -181,52 +184,25 @@ fn move_into_place(tmp: NamedTempFile, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Asks the kernel to start writing the blob to the disk now, without waiting.
-/// The commit's one flush then finds most of an install's bytes already
-/// written instead of writing them all while the user waits; durability still
-/// comes from that flush alone.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &fs::File) {
-    // POSIX_FADV_DONTNEED starts asynchronous writeback of the dirty pages
-    // (Linux `generic_fadvise`); pages still being written stay cached.
-    if let Err(errno) = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed) {
-        tracing::debug!(%errno, "could not start early writeback; the commit flush will write the blob");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &fs::File) {}
-
 impl BundleCache {
     /// Makes the given blobs (and the directory entries naming them) durable.
     ///
-    /// On Linux one `syncfs` flushes the cache's file system: every blob an
-    /// install wrote, in one call. Elsewhere each blob and its directory are
-    /// flushed one by one.
+    /// Each blob file and each directory that names one is flushed, nothing
+    /// else: a `syncfs` of the whole file system was one call but paid for
+    /// every other process's dirty pages (up to 228 ms measured on a machine
+    /// busy with builds, BENCHMARKS.md). Blobs a [`BlobWriter`] stored were
+    /// already flushed by it, so their flush here finds nothing to write.
     pub(crate) fn make_durable<'a>(&self, blobs: impl IntoIterator<Item = &'a Sha256Digest>) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            let _ = blobs;
-            let dir = fs::File::open(&self.blobs_dir).map_err(io_err("open", &self.blobs_dir))?;
-            rustix::fs::syncfs(&dir).map_err(|errno| CacheError::Io {
-                action: "flush to disk",
-                path: self.blobs_dir.clone(),
-                source: errno.into(),
-            })
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let mut fanouts = std::collections::BTreeSet::new();
-            for digest in blobs {
-                let path = self.blob_path(digest);
-                fs::File::open(&path).and_then(|f| f.sync_all()).map_err(io_err("flush", &path))?;
-                if let Some(fanout) = path.parent() {
-                    fanouts.insert(fanout.to_path_buf());
-                }
+        let mut dirs = std::collections::BTreeSet::new();
+        for digest in blobs {
+            let path = self.blob_path(digest);
+            fs::File::open(&path).and_then(|f| f.sync_data()).map_err(io_err("flush", &path))?;
+            if let Some(fanout) = path.parent() {
+                dirs.insert(fanout.to_path_buf());
             }
-            fanouts.insert(self.blobs_dir.clone());
-            fanouts.iter().try_for_each(|dir| sync_dir(dir))
         }
+        dirs.insert(self.blobs_dir.clone());
+        dirs.iter().try_for_each(|dir| sync_dir(dir))
     }
 }
 
@@ -235,7 +211,7 @@ pub(crate) fn blob_length(path: &Path) -> Option<u64> {
 }
 
 /// Flushes a directory so a rename or creation inside it survives a crash.
-#[cfg(all(unix, not(target_os = "linux")))]
+#[cfg(unix)]
 fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("flush directory", dir))
 }

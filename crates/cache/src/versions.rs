@@ -70,8 +70,9 @@ impl BundleCache {
     /// Every blob is checked to exist with its declared length and flushed to
     /// disk first; then one transaction inserts the versions and all their
     /// files, so readers see every version whole or none of them. Committing
-    /// the same files again is a no-op; the same name and version with
-    /// different files is [`CacheError::VersionConflict`].
+    /// the same files again is a no-op; other files from the same registry
+    /// are [`CacheError::VersionConflict`], from another registry they
+    /// replace the cached copy.
     pub fn commit_versions(&self, guard: &InstallGuard, versions: &[NewVersion]) -> Result<()> {
         self.commit_and_activate(guard, versions, &[])
     }
@@ -271,43 +272,71 @@ fn check_bundle_path(path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Inserts one version and its files inside the caller's transaction; an
-/// identical version already present is left as it is.
+/// Inserts one version and its files inside the caller's transaction. The
+/// same files already there are left as they are (whichever registry
+/// installed them); other files from the same registry are
+/// [`CacheError::VersionConflict`] (a published version never changes). A
+/// copy with other files from another registry is replaced in place (the selection,
+/// pins and known-good marks keep naming `name@version`): the caller verified
+/// `v` against its registry's signed metadata and decided it owns the key
+/// (see `api::resolve`, which never lets a registry of lower precedence
+/// replace a copy).
 fn insert_version(tx: &rusqlite::Transaction<'_>, v: &NewVersion) -> Result<()> {
     let mut files = v.files.clone();
     files.sort();
 
-    let existing: Option<i64> = tx
-        .query_row("SELECT id FROM versions WHERE name = ?1 AND version = ?2", params![v.name, v.version], |row| {
-            row.get(0)
-        })
+    let existing: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, registry FROM versions WHERE name = ?1 AND version = ?2",
+            params![v.name, v.version],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()
         .map_err(db_err("looking up an installed version"))?;
-    if let Some(id) = existing {
-        if files_of(tx, id)? == files {
+    if let Some((id, registry)) = &existing {
+        if files_of(tx, *id)? == files {
             tracing::debug!(name = %v.name, version = %v.version, "version already installed");
             return Ok(());
         }
-        return Err(CacheError::VersionConflict { name: v.name.clone(), version: v.version.clone() });
-    }
-
-    let tick = next_tick(tx)?;
-    tx.execute(
-        "INSERT INTO versions (registry, name, version, manifest_json, installed_at, touched)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![v.registry, v.name, v.version, v.manifest_json, now_unix(), tick],
-    )
-    .map_err(db_err("recording a version"))?;
-    let id = tx.last_insert_rowid();
-    {
-        let mut insert = tx
-            .prepare("INSERT INTO files (version_id, path, sha256, length) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(db_err("recording version files"))?;
-        for f in &files {
-            insert
-                .execute(params![id, f.path, f.sha256.to_hex(), to_i64("file length", f.length)?])
-                .map_err(db_err("recording version files"))?;
+        if *registry == v.registry {
+            return Err(CacheError::VersionConflict { name: v.name.clone(), version: v.version.clone() });
         }
+    }
+    let tick = next_tick(tx)?;
+    let id = match existing {
+        Some((id, registry)) => {
+            tracing::warn!(
+                name = %v.name,
+                version = %v.version,
+                replaced = %registry,
+                by = %v.registry,
+                "replacing the cached copy of a version with the one its registry lists"
+            );
+            tx.execute(
+                "UPDATE versions SET registry = ?2, manifest_json = ?3, installed_at = ?4, touched = ?5 WHERE id = ?1",
+                params![id, v.registry, v.manifest_json, now_unix(), tick],
+            )
+            .map_err(db_err("replacing a version"))?;
+            tx.execute("DELETE FROM files WHERE version_id = ?1", [id]).map_err(db_err("replacing a version"))?;
+            id
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO versions (registry, name, version, manifest_json, installed_at, touched)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![v.registry, v.name, v.version, v.manifest_json, now_unix(), tick],
+            )
+            .map_err(db_err("recording a version"))?;
+            tx.last_insert_rowid()
+        }
+    };
+    let mut insert = tx
+        .prepare("INSERT INTO files (version_id, path, sha256, length) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(db_err("recording version files"))?;
+    for f in &files {
+        insert
+            .execute(params![id, f.path, f.sha256.to_hex(), to_i64("file length", f.length)?])
+            .map_err(db_err("recording version files"))?;
     }
     Ok(())
 }

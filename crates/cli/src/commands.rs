@@ -213,9 +213,9 @@ fn cache_command(json: bool, command: CacheCommand) -> Result<ExitCode> {
         }
         CacheCommand::Verify(dir) => {
             let cache = open_cache(&dir)?;
-            let report = cache.verify()?;
-            let clean = report.is_clean();
-            emit(json, &VerifyOutput(report))?;
+            let output = VerifyOutput { blobs: cache.verify()?, sources: api::verify_sources(&cache)? };
+            let clean = output.blobs.is_clean() && output.sources.is_clean();
+            emit(json, &output)?;
             if !clean {
                 return Ok(ExitCode::from(exit::DAMAGED));
             }
@@ -322,15 +322,30 @@ impl Render for CacheList {
     }
 }
 
+/// The blobs' own check, then each version against its registry's metadata.
 #[derive(Serialize)]
-#[serde(transparent)]
-struct VerifyOutput(cache::VerifyReport);
+struct VerifyOutput {
+    #[serde(flatten)]
+    blobs: cache::VerifyReport,
+    sources: api::SourceReport,
+}
 
 impl Render for VerifyOutput {
     fn human(&self) -> String {
-        let report = &self.0;
-        if report.is_clean() {
-            return format!("cache verified: {} files, {} bytes, index ok", report.blobs_checked, report.bytes_checked);
+        let report = &self.blobs;
+        let sources = &self.sources;
+        if report.is_clean() && sources.is_clean() {
+            let mut out = format!(
+                "cache verified: {} files, {} bytes, index ok; {} versions match their registries' metadata",
+                report.blobs_checked, report.bytes_checked, sources.matched
+            );
+            for finding in &sources.unchecked {
+                out.push_str(&format!(
+                    "\n  not compared: {}@{}: {}",
+                    finding.version.name, finding.version.version, finding.detail
+                ));
+            }
+            return out;
         }
         let mut out = String::from("the cache is damaged:\n");
         if !report.integrity_ok() {
@@ -348,6 +363,9 @@ impl Render for VerifyOutput {
             };
             let affected: Vec<String> = problem.affected.iter().map(ToString::to_string).collect();
             out.push_str(&format!("  {}: {what}; affects {}\n", problem.digest, affected.join(", ")));
+        }
+        for finding in &sources.mismatched {
+            out.push_str(&format!("  {} from {}: {}\n", finding.version, finding.registry, finding.detail));
         }
         out.push_str("run `augment cache gc` and resolve again to re-download damaged versions");
         out
