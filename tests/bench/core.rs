@@ -4,8 +4,11 @@
 //!
 //! Prints a markdown section on standard output. `bench-core update-check`
 //! runs only the update-check rows; `bench-core plain-fetch URL DIR` is the
-//! baseline client of the shaped-link bench (`plain_fetch.rs`).
+//! baseline client of the shaped-link bench (`plain_fetch.rs`) and
+//! `bench-core delay-link …` its link delay where the kernel has no `netem`
+//! (`delay_link.rs`).
 
+mod delay_link;
 mod plain_fetch;
 mod rtt_proxy;
 
@@ -33,9 +36,15 @@ async fn main() -> Result<()> {
             println!("{bytes}");
             return Ok(());
         }
+        ["delay-link", listen, upstream, one_way_ms] => {
+            let one_way = Duration::from_millis(one_way_ms.parse()?);
+            return delay_link::serve(listen.parse()?, upstream.parse()?, one_way).await;
+        }
         [] => false,
         ["update-check"] => true,
-        _ => anyhow::bail!("usage: bench-core [update-check | plain-fetch URL DIR]"),
+        _ => anyhow::bail!(
+            "usage: bench-core [update-check | plain-fetch URL DIR | delay-link LISTEN UPSTREAM ONE_WAY_MS]"
+        ),
     };
     let work = tempfile::tempdir()?;
     let key = registry::SigningKey::generate();
@@ -157,7 +166,14 @@ async fn main() -> Result<()> {
         hashed,
         "(what durability adds)",
     );
-    row(&mut out, "cold resolve + install", cold, "durable verifying download", durable, "(the install beyond hashing and flushing)");
+    row(
+        &mut out,
+        "cold resolve + install",
+        cold,
+        "durable verifying download",
+        durable,
+        "(the install beyond hashing and flushing)",
+    );
 
     let cache = last_cache.context("no cache")?;
     let cold_notes = format!(
@@ -401,14 +417,12 @@ async fn update_check_rows(
     let requests: Vec<String> = answered
         .last()
         .map(|last| {
-            last.iter()
-                .map(|r| format!("{} {}", r.path, r.status.map_or("-".to_owned(), |s| s.to_string())))
-                .collect()
+            last.iter().map(|r| format!("{} {}", r.path, r.status.map_or("-".to_owned(), |s| s.to_string()))).collect()
         })
         .unwrap_or_default();
-    let all_two_304 = answered.iter().all(|requests| {
-        requests.len() == 2 && requests.iter().all(|r| r.method == "GET" && r.status == Some(304))
-    });
+    let all_two_304 = answered
+        .iter()
+        .all(|requests| requests.len() == 2 && requests.iter().all(|r| r.method == "GET" && r.status == Some(304)));
     leads.sort_by(f64::total_cmp);
     let lead = leads.get(leads.len() / 2).copied().unwrap_or(f64::NAN);
     let met = one_trip == RTT_ROUNDS && all_two_304 && control == 2;

@@ -1,6 +1,7 @@
 //! A registry that fails or lies never blanks the workspace (issue 14): the
 //! real app, started against a registry that answers 503, a captive portal's
-//! HTML, a snapshot signed by the wrong key, or nothing at all, mounts every
+//! HTML, garbage, a trickle, a snapshot signed by the wrong key, an expired
+//! or an older snapshot, a tampered blob, or nothing at all, mounts every
 //! cached remote and names the registry's state in the header. Layered
 //! registries: a failing team registry falls back to its mirror.
 
@@ -84,6 +85,109 @@ async fn a_failing_or_lying_registry_never_blanks_the_workspace() {
     both_mounted(&app).await;
     badge(&app, "online").await;
     app.close().await.unwrap();
+}
+
+/// The rest of the fault matrix: a registry that trickles, an expired
+/// snapshot, an older snapshot than one already seen (rollback), and an
+/// update whose blob was tampered with: every cached remote mounts, the
+/// badge names the state, and the other remote's update still lands.
+#[tokio::test]
+async fn trickle_expiry_rollback_and_a_tampered_blob_never_blank_the_workspace() {
+    let _one = serial().await;
+    let sandbox = Sandbox::new();
+    publish(&sandbox, &["alpha-1.0.0", "beta-1.0.0"]);
+    let server = RegistryServer::start(sandbox.registry()).await.unwrap();
+    let driver = Driver::start();
+    let args = app_args(&sandbox, &server.url());
+    let app = driver.open(&args).await;
+    badge(&app, "online").await;
+    both_mounted(&app).await;
+    app.close().await.unwrap();
+    let snapshot = sandbox.registry().join("snapshot.json");
+
+    // A byte every 200 ms: the check gives up at its 10 s bound.
+    server.set_fault("root.json", Fault::Trickle(std::time::Duration::from_millis(200)));
+    let app = driver.open(&args).await;
+    both_mounted(&app).await;
+    let text = badge(&app, "stale").await;
+    assert!(text.contains("did not answer completely") && text.contains("last verified"), "{text}");
+    screenshot(&app, "14-stale-trickle").await;
+    app.close().await.unwrap();
+    server.clear_faults();
+
+    let honest = std::fs::read(&snapshot).unwrap();
+    let key = registry::SigningKey::read_pem_file(&sandbox.key()).unwrap();
+    let expired_at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let frozen = documents::next_snapshot(&integration_tests::read_snapshot(&sandbox.registry()), None, expired_at);
+    std::fs::write(&snapshot, documents::sign_snapshot(&frozen, &[&key]).unwrap()).unwrap();
+    let app = driver.open(&args).await;
+    both_mounted(&app).await;
+    let text = badge(&app, "stale").await;
+    assert!(text.contains("expired") && text.contains("last verified"), "{text}");
+    app.close().await.unwrap();
+    std::fs::write(&snapshot, &honest).unwrap();
+
+    // The app sees a newer snapshot, then a mirror serves the older one.
+    let registry_dir = sandbox.registry();
+    sandbox.ok(&["registry", "refresh", registry_dir.to_str().unwrap(), "--key", sandbox.key().to_str().unwrap()]);
+    let newer = std::fs::read(&snapshot).unwrap();
+    let app = driver.open(&args).await;
+    badge(&app, "online").await;
+    app.close().await.unwrap();
+    std::fs::write(&snapshot, &honest).unwrap();
+    let app = driver.open(&args).await;
+    both_mounted(&app).await;
+    let text = badge(&app, "refused").await;
+    assert!(text.contains("already seen") && text.contains("last verified"), "{text}");
+    screenshot(&app, "14-refused-rollback").await;
+    app.close().await.unwrap();
+    std::fs::write(&snapshot, &newer).unwrap();
+
+    // alpha 1.1.0 and beta 1.1.0 are published; one of alpha's new blobs is
+    // tampered with on the registry. alpha keeps 1.0.0, beta updates.
+    let work = sandbox.path().join("work");
+    for fixture in ["alpha-1.0.0", "beta-1.0.0"] {
+        let dir = fixture_as(&work, fixture, "1.1.0");
+        let entry = dir.join("app.js");
+        let mut code = std::fs::read_to_string(&entry).unwrap();
+        code.push_str("\n// 1.1.0\n");
+        std::fs::write(&entry, code).unwrap();
+        let out = sandbox.publish(&dir);
+        assert!(out.status.success(), "{}", integration_tests::describe(&out));
+    }
+    let tampered = alpha_app_js_blob(&sandbox.registry(), "1.1.0");
+    let mut bytes = std::fs::read(&tampered).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&tampered, bytes).unwrap();
+    let app = driver.open(&args).await;
+    let updated = r#"[data-remote="beta"][data-version="1.1.0"][data-state="mounted"] [data-testid="beta-content"]"#;
+    let start = std::time::Instant::now();
+    while app.find(Locator::Css(updated)).await.is_err() {
+        if let Ok(reload) = app.find(Locator::Css(r#"[data-remote="beta"] [data-testid="apply-update"]"#)).await {
+            let _ = reload.click().await;
+        }
+        assert!(start.elapsed() < crate::harness::DEADLINE, "beta 1.1.0 never mounted");
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    wait_for(
+        &app,
+        r#"[data-remote="alpha"][data-version="1.0.0"][data-state="mounted"] [data-testid="alpha-content"]"#,
+    )
+    .await;
+    let text = badge(&app, "refused").await;
+    assert!(text.contains("alpha 1.1.0 could not be installed"), "{text}");
+    screenshot(&app, "14-refused-tampered-blob").await;
+    app.close().await.unwrap();
+}
+
+/// The blob file of `app.js` in alpha's `version`, in a registry folder.
+fn alpha_app_js_blob(registry_dir: &Path, version: &str) -> PathBuf {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(registry_dir.join("remotes/alpha.json")).unwrap()).unwrap();
+    let entry = index["versions"].as_array().unwrap().iter().find(|v| v["manifest"]["version"] == version).unwrap();
+    let file = entry["files"].as_array().unwrap().iter().find(|f| f["path"] == "app.js").unwrap();
+    registry_dir.join("blobs/sha256").join(file["sha256"].as_str().unwrap())
 }
 
 /// A fixture remote with another version number (the same files).

@@ -43,6 +43,8 @@ struct Profile {
     label: &'static str,
     /// One-way delay (each end's egress).
     delay: &'static str,
+    /// The same, for the user-space delay where the kernel has no `netem`.
+    one_way_ms: u64,
     rate: &'static str,
     /// The token bucket of the rate-only substitute.
     tbf_burst: &'static str,
@@ -50,8 +52,15 @@ struct Profile {
 }
 
 const PROFILES: [Profile; 2] = [
-    Profile { label: "1 Gbit/s, 2 ms RTT", delay: "1ms", rate: "1gbit", tbf_burst: "256kb", goal: 1.15 },
-    Profile { label: "100 Mbit/s, 20 ms RTT", delay: "10ms", rate: "100mbit", tbf_burst: "64kb", goal: 1.1 },
+    Profile { label: "1 Gbit/s, 2 ms RTT", delay: "1ms", one_way_ms: 1, rate: "1gbit", tbf_burst: "256kb", goal: 1.15 },
+    Profile {
+        label: "100 Mbit/s, 20 ms RTT",
+        delay: "10ms",
+        one_way_ms: 10,
+        rate: "100mbit",
+        tbf_burst: "64kb",
+        goal: 1.1,
+    },
 ];
 
 pub fn run() -> Result<String> {
@@ -69,7 +78,8 @@ pub fn run() -> Result<String> {
         "--bins",
     ]))?;
     let bin = root.join("target/release");
-    let tools = Tools { augment: bin.join("augment"), server: bin.join("registry-server"), fetch: bin.join("bench-core") };
+    let tools =
+        Tools { augment: bin.join("augment"), server: bin.join("registry-server"), fetch: bin.join("bench-core") };
     let work = tempfile::tempdir()?;
     let (registry, keys) = tools.registry(work.path())?;
 
@@ -189,13 +199,27 @@ fn measure_all(
             profile.label, profile.rate, profile.tbf_burst
         );
         rows.push_str(&result_row(&label, &ours, &base, profile.goal, " (rate only)"));
+        // And with the delay added in user space, on the same rate-shaped link.
+        let proxy = DelayLink::start(&link, &tools.fetch, profile.one_way_ms)?;
+        let (ours, base) = measure(&link, tools, work, &proxy.url, &trust)?;
+        drop(proxy);
+        let label = format!(
+            "substitute for {}: `tbf rate {}` and {} ms each way added by a user-space proxy (`bench-core delay-link`)",
+            profile.label, profile.rate, profile.one_way_ms
+        );
+        rows.push_str(&result_row(&label, &ours, &base, profile.goal, " (user-space delay)"));
     }
     if rows.contains("not measured") {
         notes.push_str(
             "\nThe delay rows need the `netem` queueing discipline, which this machine's kernel does not have \
              (`CONFIG_NET_SCH_NETEM` is not set; of the shaping qdiscs only `tbf` and `htb` are built in), so \
-             they are not measured here; the substitute rows shape the same link by rate only. Run on a kernel \
-             with `sch_netem` for the delay rows.\n",
+             they are not measured here; the substitute rows shape the same link by rate only, then add the \
+             delay in user space: `bench-core delay-link` (`tests/bench/delay_link.rs`) runs in the server's \
+             namespace in front of the registry server and holds every chunk, both ways, for the one-way delay, \
+             and each connection's first request one round trip more (the TCP handshake its own accept hides). \
+             It keeps throughput but not TCP's slow start over the emulated round trip (the congestion window \
+             grows with the proxy's near-zero one), which both clients pass through alike. Run on a kernel with \
+             `sch_netem` for the delay rows.\n",
         );
     }
     Ok(())
@@ -370,12 +394,13 @@ fn command_ok(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// registry-server in the server namespace; killed when dropped.
+/// A child process in the server namespace; killed when dropped.
 struct Server(Child);
 
 impl Server {
     fn start(link: &Link, bin: &Path, registry: &Path, key: &Path) -> Result<Self> {
-        let mut child = Command::new("ip")
+        let mut command = Command::new("ip");
+        command
             .args(["netns", "exec", &link.server])
             .arg(bin)
             .arg("--listen")
@@ -384,26 +409,32 @@ impl Server {
             .arg(registry)
             .arg("--signing-key-file")
             .arg(key)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn");
+        Self::spawn_until(command, "registry-server listening on ")
+    }
+
+    /// Starts `command` and waits until it prints a line starting with `ready`.
+    fn spawn_until(mut command: Command, ready: &'static str) -> Result<Self> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
-            .context("starting registry-server in the server namespace")?;
+            .with_context(|| format!("starting {command:?}"))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let server = Self(child);
-        let (ready, listening) = std::sync::mpsc::channel();
+        let (ready_tx, listening) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             for line in lines.by_ref().map_while(Result::ok) {
-                if line.starts_with("registry-server listening on ") {
-                    let _ = ready.send(line);
+                if line.starts_with(ready) {
+                    let _ = ready_tx.send(line);
                     break;
                 }
             }
-            // Keep draining stdout so the server never blocks on a full pipe.
+            // Keep draining stdout so the child never blocks on a full pipe.
             for _ in lines {}
         });
-        listening.recv_timeout(DEADLINE).context("registry-server did not start listening in the namespace")?;
+        listening.recv_timeout(DEADLINE).with_context(|| format!("{command:?} did not print `{ready}…`"))?;
         Ok(server)
     }
 }
@@ -415,6 +446,24 @@ impl Drop for Server {
     }
 }
 
+/// `bench-core delay-link` in the server namespace, in front of the registry
+/// server: the link's delay where the kernel cannot add it.
+struct DelayLink {
+    url: String,
+    _child: Server,
+}
+
+impl DelayLink {
+    fn start(link: &Link, bench_core: &Path, one_way_ms: u64) -> Result<Self> {
+        let listen = format!("{SERVER_ADDR}:{}", SERVER_PORT + 1);
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &link.server]).arg(bench_core).arg("delay-link").arg(&listen);
+        command.arg(format!("{SERVER_ADDR}:{SERVER_PORT}")).arg(one_way_ms.to_string());
+        let child = Server::spawn_until(command, "delay-link listening on ")?;
+        Ok(Self { url: format!("http://{listen}/"), _child: child })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,14 +472,18 @@ mod tests {
     fn rows_give_the_median_ratio_and_a_verdict() {
         let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect::<Vec<_>>();
         let row = result_row("1 Gbit/s, 2 ms RTT", &ms(&[110, 100, 120]), &ms(&[100, 90, 95]), 1.15, "");
-        assert!(row.contains("| 110 ms (110, 100, 120) | 95 ms (100, 90, 95) | 1.16× | ≤ 1.15× | **not met** |"), "{row}");
+        assert!(
+            row.contains("| 110 ms (110, 100, 120) | 95 ms (100, 90, 95) | 1.16× | ≤ 1.15× | **not met** |"),
+            "{row}"
+        );
         let row = result_row("x", &ms(&[100]), &ms(&[100]), 1.1, " (rate only)");
         assert!(row.ends_with("| 1.00× | ≤ 1.10× | met (rate only) |\n"), "{row}");
     }
 
     #[test]
     fn an_install_counts_only_with_every_remote_installed_from_an_online_registry() {
-        let remotes: Vec<_> = (0..REMOTES).map(|i| serde_json::json!({"name": format!("remote-{i}"), "verdict": "installed"})).collect();
+        let remotes: Vec<_> =
+            (0..REMOTES).map(|i| serde_json::json!({"name": format!("remote-{i}"), "verdict": "installed"})).collect();
         let ok = serde_json::json!({"registry": {"url": "http://x/", "state": "online"}, "remotes": remotes});
         assert!(check_install(&ok.to_string()).is_ok());
         let stale = serde_json::json!({"registry": {"url": "http://x/", "state": "stale"}, "remotes": remotes});
