@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 //! trees, real HTTP servers on loopback, real process kills.
 
+mod budget;
 mod concurrency;
 mod crash;
 mod damaged_blobs;

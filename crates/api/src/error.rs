@@ -24,6 +24,10 @@ pub enum ApiError {
     LockMismatch { name: String, version: String, detail: String },
     #[error("{registry} could not be used ({reason}): nothing was installed from it; try again when it answers")]
     RegistryNotUsable { registry: String, refused: bool, reason: String },
+    #[error(
+        "downloading it would take this resolve past its download budget of {budget} bytes ({needed} bytes, {left} left): a registry that lists more than that at once is refused; resolve fewer remotes at a time (`augment resolve NAME…`)"
+    )]
+    DownloadBudget { needed: u64, left: u64, budget: u64 },
     #[error("could not read or write {path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -45,7 +49,7 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Registry(err) if err.is_network() => ErrorKind::Unreachable,
-            Self::Registry(_) | Self::LockMismatch { .. } => ErrorKind::Refused,
+            Self::Registry(_) | Self::LockMismatch { .. } | Self::DownloadBudget { .. } => ErrorKind::Refused,
             Self::Cache(cache::CacheError::DigestMismatch { .. }) => ErrorKind::Refused,
             Self::Select(_) => ErrorKind::Incompatible,
             Self::UnreachableNothingCached { .. } => ErrorKind::Unreachable,

@@ -36,6 +36,9 @@ pub struct ResolveRequest {
     /// ones). The cache holds one copy of each `name@version`; a copy one of
     /// these installed is never replaced by this registry's different one.
     pub yields_to: Vec<String>,
+    /// Most this resolve downloads in all (indexes and blobs); the registry
+    /// limits' `resolve_total` when `None`.
+    pub download_budget: Option<u64>,
 }
 
 impl ResolveRequest {
@@ -50,6 +53,7 @@ impl ResolveRequest {
             timeout: None,
             expected_files: BTreeMap::new(),
             yields_to: Vec::new(),
+            download_budget: None,
         }
     }
 }
@@ -148,6 +152,9 @@ pub async fn resolve(
     let mut options = registry::ClientOptions::default();
     if let Some(timeout) = request.timeout {
         options.total_timeout = timeout;
+    }
+    if let Some(budget) = request.download_budget {
+        options.limits.resolve_total = budget;
     }
     let client = RegistryClient::new(source.clone(), options)?;
     let failure = match refresh(cache, &client, &registry_key, anchor, state.as_ref()).await {
@@ -295,7 +302,9 @@ impl RemoteFailure {
     fn new(version: Option<String>, err: &ApiError, source: &RegistrySource) -> Self {
         let state = match err {
             ApiError::Registry(err) => status::state_for(err, source).max(RegistryState::Stale),
-            ApiError::Cache(cache::CacheError::DigestMismatch { .. }) => RegistryState::Refused,
+            ApiError::Cache(cache::CacheError::DigestMismatch { .. }) | ApiError::DownloadBudget { .. } => {
+                RegistryState::Refused
+            }
             _ => RegistryState::Stale,
         };
         Self { version, state, error: err.to_string() }
@@ -321,7 +330,9 @@ async fn resolve_online(
     progress: &dyn Progress,
 ) -> Result<ResolveReport, ApiError> {
     let source = client.source();
-    let (indexes, index_errors) = fetch_indexes(cache, client, registry_key, snapshot, &request.wanted).await?;
+    let mut budget = DownloadBudget::new(client.options().limits.resolve_total);
+    let (indexes, index_errors) =
+        fetch_indexes(cache, client, registry_key, snapshot, &request.wanted, &mut budget).await?;
     let mut failures: BTreeMap<String, RemoteFailure> = BTreeMap::new();
     let mut available: BTreeMap<String, Vec<Candidate>> = indexes
         .values()
@@ -435,7 +446,9 @@ async fn resolve_online(
             guard = Some(cache.install_guard()?);
         }
         let failed = match &guard {
-            Some(guard) if !to_install.is_empty() => download(cache, guard, client, &to_install, progress).await?,
+            Some(guard) if !to_install.is_empty() => {
+                download(cache, guard, client, &to_install, &mut budget, progress).await?
+            }
             _ => BTreeMap::new(),
         };
         for version in to_install {
@@ -561,7 +574,9 @@ async fn fetch_indexes(
     registry_key: &str,
     snapshot: &Snapshot,
     wanted: &[String],
+    budget: &mut DownloadBudget,
 ) -> Result<IndexesAndFailures, ApiError> {
+    let limits = client.options().limits;
     let mut indexes: BTreeMap<String, RemoteIndex> = BTreeMap::new();
     let mut failed: BTreeMap<String, ApiError> = BTreeMap::new();
     let mut pending: BTreeSet<String> =
@@ -569,14 +584,32 @@ async fn fetch_indexes(
     while !pending.is_empty() {
         let round: Vec<String> =
             std::mem::take(&mut pending).into_iter().filter(|n| snapshot.remotes.contains_key(n)).collect();
-        let fetched: Vec<(String, Result<FetchedIndex, ApiError>)> = futures_util::stream::iter(round)
+        let mut fetched: Vec<(String, Result<FetchedIndex, ApiError>)> = Vec::new();
+        let mut to_fetch = Vec::new();
+        for name in round {
+            let entry = &snapshot.remotes[&name];
+            match stored_index(cache, registry_key, entry, &name, &limits) {
+                Ok(Some(index)) => fetched.push((name, Ok((index, None)))),
+                Ok(None) => match budget.take(entry.length) {
+                    Ok(()) => to_fetch.push(name),
+                    Err(err) => fetched.push((name, Err(err))),
+                },
+                Err(err) => fetched.push((name, Err(err))),
+            }
+        }
+        let downloaded: Vec<(String, Result<FetchedIndex, ApiError>)> = futures_util::stream::iter(to_fetch)
             .map(|name| async move {
-                let result = fetch_index(cache, client, registry_key, snapshot, &name).await;
-                (name, result)
+                let path = registry::remote_index_path(&name);
+                let result = client
+                    .fetch_remote_index(&name, &snapshot.remotes[&name])
+                    .await
+                    .map(|(index, bytes)| (index, Some((path, StoredDocument { etag: None, body: bytes.to_vec() }))));
+                (name, result.map_err(ApiError::from))
             })
             .buffer_unordered(PARALLEL_FETCHES)
             .collect()
             .await;
+        fetched.extend(downloaded);
         let mut to_save = Vec::new();
         for (name, result) in fetched {
             let (index, downloaded) = match result {
@@ -605,26 +638,47 @@ async fn fetch_indexes(
     Ok((indexes, failed))
 }
 
-/// The index of `name`, with the document to cache when it was downloaded.
-async fn fetch_index(
+/// The stored index of `name` when it is the one the snapshot pins by hash:
+/// current, and needing no request at all.
+fn stored_index(
     cache: &BundleCache,
-    client: &RegistryClient,
     registry_key: &str,
-    snapshot: &Snapshot,
+    entry: &registry::SnapshotEntry,
     name: &str,
-) -> Result<FetchedIndex, ApiError> {
-    let entry = &snapshot.remotes[name];
+    limits: &registry::Limits,
+) -> Result<Option<RemoteIndex>, ApiError> {
     let path = registry::remote_index_path(name);
-    // The snapshot pins the index by hash: a stored copy with that hash is
-    // current and needs no request at all.
-    if let Some(stored) = cache.metadata(registry_key, &path)?
-        && stored.body.len() as u64 == entry.length
-        && registry::sha256_hex(&stored.body) == entry.sha256
-    {
-        return Ok((registry::verify_remote_index(entry, name, &stored.body, &client.options().limits)?, None));
+    match cache.metadata(registry_key, &path)? {
+        Some(stored)
+            if stored.body.len() as u64 == entry.length && registry::sha256_hex(&stored.body) == entry.sha256 =>
+        {
+            Ok(Some(registry::verify_remote_index(entry, name, &stored.body, limits)?))
+        }
+        _ => Ok(None),
     }
-    let (index, bytes) = client.fetch_remote_index(name, entry).await?;
-    Ok((index, Some((path, StoredDocument { etag: None, body: bytes.to_vec() }))))
+}
+
+/// What one resolve may still download, indexes and blobs together, so a
+/// registry that lists thousands of large remotes cannot fill the disk.
+#[derive(Debug)]
+struct DownloadBudget {
+    left: u64,
+    budget: u64,
+}
+
+impl DownloadBudget {
+    fn new(budget: u64) -> Self {
+        Self { left: budget, budget }
+    }
+
+    /// Takes `bytes` from what is left, or takes nothing and says why.
+    fn take(&mut self, bytes: u64) -> Result<(), ApiError> {
+        if bytes > self.left {
+            return Err(ApiError::DownloadBudget { needed: bytes, left: self.left, budget: self.budget });
+        }
+        self.left -= bytes;
+        Ok(())
+    }
 }
 
 /// Downloads every missing blob of `versions` straight into the cache,
@@ -636,14 +690,29 @@ async fn download(
     guard: &InstallGuard,
     client: &RegistryClient,
     versions: &[NewVersion],
+    budget: &mut DownloadBudget,
     progress: &dyn Progress,
 ) -> Result<BTreeMap<NameVersion, RemoteFailure>, ApiError> {
+    let mut failed = BTreeMap::new();
     let mut missing: BTreeMap<Sha256Digest, (u64, Vec<NameVersion>)> = BTreeMap::new();
     for version in versions {
+        let key = (version.name.clone(), version.version.clone());
+        let new: BTreeMap<Sha256Digest, u64> = version
+            .files
+            .iter()
+            .filter(|file| !missing.contains_key(&file.sha256) && !cache.has_blob(&file.sha256, file.length))
+            .map(|file| (file.sha256, file.length))
+            .collect();
+        // A version over what is left is not started; smaller ones still fit.
+        if let Err(err) = budget.take(new.values().sum()) {
+            failed.insert(key, RemoteFailure::new(Some(version.version.clone()), &err, client.source()));
+            continue;
+        }
         for file in &version.files {
-            if !cache.has_blob(&file.sha256, file.length) {
-                let needed_by = &mut missing.entry(file.sha256).or_insert_with(|| (file.length, Vec::new())).1;
-                needed_by.push((version.name.clone(), version.version.clone()));
+            if let Some(entry) = missing.get_mut(&file.sha256) {
+                entry.1.push(key.clone());
+            } else if let Some(length) = new.get(&file.sha256) {
+                missing.insert(file.sha256, (*length, vec![key.clone()]));
             }
         }
     }
@@ -660,7 +729,6 @@ async fn download(
         })
         .collect()
         .await;
-    let mut failed = BTreeMap::new();
     for (needed_by, result) in results {
         match result {
             Ok(_) => {}

@@ -60,7 +60,8 @@ pub use client::{BlobDownload, ClientOptions, Fetched, Refresh, RegistryClient};
 pub use error::RegistryError;
 pub use keys::{PublicKey, SigningKey, TrustAnchor};
 pub use limits::{
-    Limits, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REMOTE_INDEX_BYTES, MAX_ROOT_BYTES, MAX_SNAPSHOT_BYTES,
+    Limits, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REMOTE_INDEX_BYTES, MAX_RESOLVE_BYTES, MAX_ROOT_BYTES,
+    MAX_SNAPSHOT_BYTES,
 };
 pub use metadata::{
     FileEntry, IndexVersion, KEYTYPE_ED25519, KeyEntry, RemoteIndex, RoleKeys, Roles, Root, Snapshot, SnapshotEntry,

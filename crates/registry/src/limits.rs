@@ -6,6 +6,9 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 1024 * 1024;
 pub const MAX_REMOTE_INDEX_BYTES: u64 = 4 * 1024 * 1024;
 /// Largest single file of a bundle.
 pub const MAX_BLOB_BYTES: u64 = 32 * 1024 * 1024;
+/// Most one resolve downloads in all, indexes and blobs: each document has
+/// its own limit, and this bounds how many of them a registry can list.
+pub const MAX_RESOLVE_BYTES: u64 = 1024 * 1024 * 1024;
 /// Largest `remote.json`, the same limit the manifest crate enforces.
 pub const MAX_MANIFEST_BYTES: u64 = manifest::MAX_MANIFEST_BYTES as u64;
 
@@ -22,6 +25,8 @@ pub struct Limits {
     pub remote_index: u64,
     pub blob: u64,
     pub manifest: u64,
+    /// Indexes and blobs one resolve may download together.
+    pub resolve_total: u64,
 }
 
 impl Default for Limits {
@@ -32,6 +37,7 @@ impl Default for Limits {
             remote_index: MAX_REMOTE_INDEX_BYTES,
             blob: MAX_BLOB_BYTES,
             manifest: MAX_MANIFEST_BYTES,
+            resolve_total: MAX_RESOLVE_BYTES,
         }
     }
 }
