@@ -1,5 +1,12 @@
 //! Any bytes as registry metadata: root, snapshot and per-remote index
 //! parsing and verification must return Ok or Err, never panic.
+//!
+//! Seeds in `fuzz/seeds/registry_metadata/` are real documents and the
+//! attack review's shapes (issue 20): a snapshot version pushed to the top
+//! by a leaked key, an index over its limit, a file path escaping the
+//! bundle, a version listed twice, a blob over the limit; the registry
+//! crate's `fuzz_seeds` test runs them on stable. Run with
+//! `cargo +nightly fuzz run registry_metadata fuzz/seeds/registry_metadata`.
 #![no_main]
 
 use std::sync::LazyLock;

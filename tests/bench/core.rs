@@ -139,7 +139,7 @@ async fn main() -> Result<()> {
         },
     );
     // What verifying every byte costs on its own on this machine, and what
-    // the install costs beyond that (signatures, indexes, SQLite, syncfs).
+    // the install costs beyond that (signatures, indexes, SQLite, flushes).
     row(
         &mut out,
         "streaming verifying download: SHA-256 of each chunk as it arrives, written as it arrives, nothing else",
@@ -180,9 +180,9 @@ async fn main() -> Result<()> {
         "\nCold install, where the time went (medians over the {COLD_ROUNDS} rounds; all threads of the bench \
          process, the in-process server included): CPU time install {:.1} ms, streaming verifying download {:.1} ms, \
          plain download {:.1} ms; time spent runnable but waiting for a core: {:.1} ms, {:.1} ms, {:.1} ms. Load \
-         average at the start: {}. The install makes its blobs durable with one `syncfs`, which writes out every \
-         dirty page of the file system, other processes' included: the untimed `sync --file-system` before each \
-         install took {} ms (median; max {} ms), right after each streaming download {} ms (max {} ms).\n",
+         average at the start: {}. The install flushes each blob it wrote and the directories naming them; the \
+         untimed `sync --file-system` before each install (other processes' writes) took {} ms (median; max {} \
+         ms), right after each streaming download {} ms (max {} ms).\n",
         cpu_cold.cpu_ms,
         cpu_hashed.cpu_ms,
         cpu_plain.cpu_ms,
@@ -254,10 +254,10 @@ async fn main() -> Result<()> {
 }
 
 /// Writes out every pending write on the file system holding `dir`, untimed,
-/// before each timed side of the cold-install comparison. The install's one
-/// flush (`syncfs`) covers the whole file system, so without this it would
-/// also pay for writing out the previous round's plain download and anything
-/// else left dirty; this way each side pays for its own writes only.
+/// before each timed side of the cold-install comparison, so that neither
+/// side's flushes (the install's, the durable download's) also write out
+/// the previous round's files or anything else left dirty: each side pays
+/// for its own writes only.
 fn flush_file_system(dir: &Path) -> Result<Duration> {
     let started = Instant::now();
     let status = std::process::Command::new("sync").arg("--file-system").arg(dir).status().context("running sync")?;
