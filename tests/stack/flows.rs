@@ -20,16 +20,25 @@ fn full_flow(kind: Kind) {
     assert_eq!(up["engine"]["api_version"], "1.41", "the version was negotiated down to the engine's");
 
     let gateway = format!("http://127.0.0.1:{}", stack.port("gateway"));
+    // Issue 20, point 9: the gateway and the connector answer only the
+    // stack's token, which `up` handed to every container.
+    let token = stack.token();
+    let token = Some(token.as_str());
+    let (status, refused) = post(&format!("{gateway}/api/parsers/json"), None, "[]");
+    assert_eq!((status, refused["code"].as_str()), (401, Some("unauthorized")), "{refused}");
+    let (status, refused) = get(&format!("http://127.0.0.1:{}/v1/providers", stack.port("connector")), None);
+    assert_eq!(status, 401, "the connector's own port needs the token too: {refused}");
     let (status, table) = post(
         &format!("{gateway}/api/parsers/json"),
+        token,
         r#"[{"city":"Paris","people":2100000},{"city":"Lyon","people":520000}]"#,
     );
     assert_eq!(status, 200, "{table}");
     assert_eq!(table["columns"], json!(["city", "people"]));
     assert_eq!(table["rows"], json!([["Paris", 2100000], ["Lyon", 520000]]));
-    let (status, providers) = get(&format!("{gateway}/api/connector/v1/providers"));
+    let (status, providers) = get(&format!("{gateway}/api/connector/v1/providers"), token);
     assert_eq!(status, 200, "the connector is reachable through the gateway too: {providers}");
-    let (status, ready) = get(&format!("{gateway}/ready"));
+    let (status, ready) = get(&format!("{gateway}/ready"), None);
     assert_eq!(status, 200, "the gateway resolves its upstreams by service name: {ready}");
 
     // A new process, knowing only the definition, finds the same containers.
@@ -95,7 +104,9 @@ fn kill_and_repair(kind: Kind) {
     assert_eq!(actions["parsers"], "started", "{repaired}");
     assert_eq!(actions["gateway"], "unchanged", "{repaired}");
     assert_eq!(ids(&repaired), ids(&up), "the same containers, repaired in place");
-    let (code, _) = post(&format!("http://127.0.0.1:{}/api/parsers/csv", stack.port("gateway")), "a,b\n1,2\n");
+    let token = stack.token();
+    let (code, _) =
+        post(&format!("http://127.0.0.1:{}/api/parsers/csv", stack.port("gateway")), Some(&token), "a,b\n1,2\n");
     assert_eq!(code, 200);
 
     let again = stack.json(&["stack", "up"], 0);

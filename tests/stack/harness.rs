@@ -161,6 +161,13 @@ impl TestStack {
     pub fn engine(&self) -> Engine {
         runtime().block_on(Engine::connect_to(&self.host)).unwrap()
     }
+
+    /// The stack's access token, as the app finds it (issue 20, point 9).
+    pub fn token(&self) -> String {
+        let stack = stack::Stack::new(self.engine(), self.definition.clone());
+        let token = runtime().block_on(stack.access_token()).unwrap().expect("the containers hold a token");
+        token.expose().to_owned()
+    }
 }
 
 impl Drop for TestStack {
@@ -232,20 +239,28 @@ pub fn field(report: &Value, name: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A POST over loopback, answering (status, JSON body).
-pub fn post(url: &str, body: &'static str) -> (u16, Value) {
+/// A POST over loopback with the stack's token (if any), answering (status, JSON body).
+pub fn post(url: &str, token: Option<&str>, body: &'static str) -> (u16, Value) {
     runtime().block_on(async {
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let response = client.post(url).body(body).send().await.unwrap();
+        let mut request = client.post(url).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     })
 }
 
-pub fn get(url: &str) -> (u16, Value) {
+pub fn get(url: &str, token: Option<&str>) -> (u16, Value) {
     runtime().block_on(async {
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let response = client.get(url).send().await.unwrap();
+        let mut request = client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     })

@@ -37,7 +37,8 @@ fn the_connector_reads_keys_from_a_read_only_folder_and_its_environment_holds_no
         .unwrap();
     assert!(output.status.success(), "{}", integration_tests::describe(&output));
 
-    let (status, providers) = get(&format!("http://127.0.0.1:{}/v1/providers", stack.port("connector")));
+    let token = stack.token();
+    let (status, providers) = get(&format!("http://127.0.0.1:{}/v1/providers", stack.port("connector")), Some(&token));
     assert_eq!(status, 200, "{providers}");
     let openai = providers
         .as_array()

@@ -13,6 +13,9 @@
 //! - everything created carries [`LABEL_STACK`]`=<stack name>`; [`Stack::down`]
 //!   removes containers, networks and volumes with that label and nothing else;
 //! - ports are published on `127.0.0.1` only;
+//! - every container gets the stack's access token ([`StackToken`], made by
+//!   the first `up`), which the gateway and connector require; the app's
+//!   Rust side reads it with [`Stack::access_token`] to call the gateway;
 //! - state is never kept on disk: [`Stack::status`] and [`Stack::up`] ask the
 //!   engine, so a new process (or the app after a restart) sees the same stack;
 //! - [`Stack::up`] is idempotent: running healthy containers are left alone,
@@ -38,7 +41,8 @@ pub use engine::{Engine, EngineKind};
 pub use error::StackError;
 pub use images::{Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, default_bin_dir, ensure_image, is_static};
 pub use lifecycle::{
-    Action, DownReport, EngineInfo, Health, ServiceStatus, ServiceUp, Stack, StackStatus, State, UpReport,
+    Action, DownReport, EngineInfo, Health, ServiceStatus, ServiceUp, Stack, StackStatus, StackToken, State, TOKEN_ENV,
+    UpReport,
 };
 
 /// On every container, network and volume: the stack's name.

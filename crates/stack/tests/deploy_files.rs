@@ -222,3 +222,145 @@ fn dockerignore_keeps_keys_secrets_and_build_output_out_of_every_build_context()
         }
     }
 }
+
+fn documents(name: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(&read(name)).map(|doc| Value::deserialize(doc).unwrap()).collect()
+}
+
+/// The TCP ports a policy's rules admit, with what each rule admits from.
+fn admitted(policy: &Value) -> Vec<(u64, Value)> {
+    let mut found = Vec::new();
+    for rule in policy["spec"]["ingress"].as_sequence().into_iter().flatten() {
+        for port in rule["ports"].as_sequence().into_iter().flatten() {
+            found.push((port["port"].as_u64().unwrap(), rule["from"].clone()));
+        }
+    }
+    found
+}
+
+/// Issue 20, point 9: on Kubernetes nothing reaches a service it does not
+/// need to: ingress is denied to every augment-it pod by default, the
+/// connector (which spends provider keys) takes its API port from gateway
+/// pods only, and the gateway and connector run with the
+/// shared access token and their allowed host names.
+#[test]
+fn point_9_kubernetes_network_policies_deny_ingress_by_default() {
+    let policies = documents("k8s/network-policy.yaml");
+    assert!(policies.iter().all(|p| p["kind"] == "NetworkPolicy"), "only policies in this file");
+    let default_deny = policies
+        .iter()
+        .find(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/part-of"] == "augment-it")
+        .expect("a policy for every augment-it pod");
+    assert_eq!(default_deny["spec"]["policyTypes"], serde_norway::from_str::<Value>("[Ingress]").unwrap());
+    assert!(default_deny["spec"]["ingress"].is_null(), "the default admits nothing");
+    let policy_of = |service: &str| {
+        policies
+            .iter()
+            .find(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == service)
+            .unwrap_or_else(|| panic!("a policy for {service}"))
+    };
+    for service in ["parsers", "gateway", "connector", "registry-server"] {
+        let documents = documents(&format!("k8s/{service}.yaml"));
+        let deployment = documents.iter().find(|d| d["kind"] == "Deployment").unwrap();
+        let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["app.kubernetes.io/part-of"], "augment-it", "{service}: the default deny applies");
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let http = container["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "http")
+            .and_then(|p| p["containerPort"].as_u64())
+            .unwrap();
+        let admitted = admitted(policy_of(service));
+        assert!(admitted.iter().any(|(port, _)| *port == http), "{service}: its API port {http} is admitted");
+        // The parsers' /metrics shares their port (they hold no secret); the
+        // connector's is on its admin port, so its API port admits only the gateway.
+        if service == "connector" {
+            let from_gateway = serde_norway::from_str::<Value>(
+                "[{ podSelector: { matchLabels: { app.kubernetes.io/name: gateway } } }]",
+            )
+            .unwrap();
+            for (port, from) in &admitted {
+                if *port == http {
+                    assert_eq!(from, &from_gateway, "{service}: port {port} only from the gateway");
+                }
+            }
+        }
+        if matches!(service, "gateway" | "connector") {
+            let env = container["env"].as_sequence().unwrap();
+            let names: Vec<&str> = env.iter().filter_map(|e| e["name"].as_str()).collect();
+            assert!(names.contains(&"SIDECAR_TOKEN_FILE"), "{service}: the access token");
+            assert!(names.contains(&"SIDECAR_ALLOWED_HOSTS"), "{service}: its in-cluster names");
+        }
+    }
+}
+
+/// Issue 20, point 9: compose starts the gateway and the connector with a
+/// token (compose refuses to start without AUGMENT_SIDECAR_TOKEN) and lets
+/// the gateway reach the connector by its service name.
+#[test]
+fn point_9_compose_passes_the_access_token() {
+    let compose: Value = serde_norway::from_str(&read("compose.yaml")).unwrap();
+    for service in ["gateway", "connector"] {
+        let token = compose["services"][service]["environment"]["SIDECAR_TOKEN"].as_str().unwrap_or_default();
+        assert!(token.contains("AUGMENT_SIDECAR_TOKEN:?"), "{service}: required, not defaulted: {token}");
+    }
+    assert_eq!(compose["services"]["connector"]["environment"]["SIDECAR_ALLOWED_HOSTS"], "connector");
+}
+
+/// Issue 20, point 13: the gateway's and connector's `/metrics` (which need
+/// no token there) are scraped from their admin port, on Kubernetes and in
+/// compose, and only monitoring is let through to that port.
+#[test]
+fn point_13_metrics_are_scraped_from_the_admin_port() {
+    let policies = documents("k8s/network-policy.yaml");
+    let compose: Value = serde_norway::from_str(&read("compose.yaml")).unwrap();
+    let prometheus: Value = serde_norway::from_str(&read("prometheus.yml")).unwrap();
+    let targets: Vec<&str> = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for service in ["gateway", "connector"] {
+        let documents = documents(&format!("k8s/{service}.yaml"));
+        let template = &documents[0]["spec"]["template"];
+        let container = &template["spec"]["containers"][0];
+        let admin = container["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "admin")
+            .and_then(|p| p["containerPort"].as_u64())
+            .unwrap_or_else(|| panic!("{service}: an admin port"));
+        let env = container["env"].as_sequence().unwrap();
+        let listen = env.iter().find(|e| e["name"] == "SIDECAR_ADMIN_LISTEN").unwrap()["value"].as_str().unwrap();
+        assert_eq!(listen, format!("0.0.0.0:{admin}"), "{service}");
+        assert_eq!(template["metadata"]["annotations"]["prometheus.io/port"], admin.to_string().as_str(), "{service}");
+        let policy = policies
+            .iter()
+            .find(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == service)
+            .unwrap();
+        let from_monitoring = serde_norway::from_str::<Value>(
+            "[{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: monitoring } } }]",
+        )
+        .unwrap();
+        for (port, from) in admitted(policy) {
+            if port == admin {
+                assert_eq!(from, from_monitoring, "{service}: the admin port only from monitoring");
+            }
+        }
+        let compose_listen = compose["services"][service]["environment"]["SIDECAR_ADMIN_LISTEN"].as_str().unwrap();
+        let compose_port = compose_listen.rsplit(':').next().unwrap();
+        assert!(targets.contains(&format!("{service}:{compose_port}").as_str()), "{service}: {targets:?}");
+        assert!(
+            compose["services"][service]["ports"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .all(|p| !p.as_str().unwrap().ends_with(&format!(":{compose_port}"))),
+            "{service}: the admin port is not published"
+        );
+    }
+}

@@ -9,7 +9,9 @@
 //! - `GET /v1/providers` lists the configured providers and where each key
 //!   comes from (`environment`, `file`, `missing`), never the key;
 //! - `/health`, `/ready`, `/metrics`, request ids, JSON errors and graceful
-//!   shutdown come from `sidecar-http`, like the other sidecars.
+//!   shutdown come from `sidecar-http`, like the other sidecars;
+//! - every request but `/health` and `/ready` needs the stack's token and a
+//!   loopback (or configured) `Host`/`Origin` (`sidecar_http::Access`).
 //!
 //! Keys come from `AUGMENT_<ID>_API_KEY` or a file per provider in a mounted
 //! secret folder ([`ServerKeys`]). They are never logged: logs name the
@@ -51,11 +53,18 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Largest request body, in bytes (default 1 MiB: prompts, not documents).
     pub max_body_bytes: usize,
+    /// Who may call (issue 20, point 9): the stack's token and the host
+    /// names requests may be addressed to. Default: loopback names, no token
+    /// (the binary always sets one, see `sidecar_http::Access::from_env`).
+    pub access: sidecar_http::Access,
+    /// Where `/health`, `/ready` and `/metrics` are also served, and
+    /// `/metrics` only (issue 20, point 13; `SIDECAR_ADMIN_LISTEN`). Default: none.
+    pub admin_listen: Option<std::net::SocketAddr>,
 }
 
 impl Config {
     pub fn new(providers: Vec<ProviderConfig>) -> Self {
-        Config { providers, max_body_bytes: 1024 * 1024 }
+        Config { providers, max_body_bytes: 1024 * 1024, access: sidecar_http::Access::default(), admin_listen: None }
     }
 }
 
@@ -70,6 +79,8 @@ struct Inner {
     clients: BTreeMap<String, ProviderClient>,
     keys: ServerKeys,
     max_body_bytes: usize,
+    access: sidecar_http::Access,
+    metrics_here: bool,
     metrics: HttpMetrics,
     calls: IntCounterVec,
     readiness: Readiness,
@@ -98,6 +109,8 @@ impl AppState {
                 clients,
                 keys,
                 max_body_bytes: config.max_body_bytes,
+                access: config.access,
+                metrics_here: config.admin_listen.is_none(),
                 metrics,
                 calls,
                 readiness: Readiness::default(),
@@ -118,22 +131,40 @@ impl AppState {
 
 /// The service's routes and layers; `main` serves it, tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
-    let router = Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route(
-            "/ready",
-            get(|State(state): State<AppState>| async move { sidecar_http::ready(SERVICE, &state.inner.readiness) }),
-        )
-        .route(
-            "/metrics",
-            get(|State(state): State<AppState>| async move { sidecar_http::metrics_response(&state.inner.metrics) }),
-        )
+    let mut router =
+        Router::new().route("/health", get(|| async { sidecar_http::health(SERVICE) })).route("/ready", get(ready));
+    // With an admin port, /metrics is served there only (issue 20, point 13).
+    if state.inner.metrics_here {
+        router = router.route("/metrics", get(metrics));
+    }
+    let router = router
         .route("/v1/providers", get(list_providers))
         .route("/v1/complete", post(complete))
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .layer(DefaultBodyLimit::max(state.inner.max_body_bytes))
         .with_state(state.clone());
+    let router = sidecar_http::require_access(router, state.inner.access.clone());
     sidecar_http::standard_layers(router, state.inner.metrics.clone())
+}
+
+/// The admin port's routes (issue 20, point 13): `/health`, `/ready` and
+/// `/metrics`, without the token or host check (probes and Prometheus
+/// scrape by pod address); serve it where only monitoring reaches it.
+pub fn admin_app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    sidecar_http::ready(SERVICE, &state.inner.readiness)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    sidecar_http::metrics_response(&state.inner.metrics)
 }
 
 /// `POST /v1/complete`.

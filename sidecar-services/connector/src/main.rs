@@ -23,6 +23,11 @@ struct Args {
     #[arg(long, env = "CONNECTOR_KEYS_DIR")]
     keys_dir: Option<PathBuf>,
 
+    /// Also serve /health, /ready and /metrics here, and /metrics only here
+    /// (for a port only monitoring reaches; it needs no token).
+    #[arg(long, env = "SIDECAR_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+
     /// Largest request body, in bytes.
     #[arg(long, env = "CONNECTOR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -38,10 +43,19 @@ async fn main() -> anyhow::Result<()> {
         // Where each key comes from, never the key itself.
         tracing::info!(provider = %provider.id, base_url = %provider.base_url, key = ?keys.origin(&provider.id), "provider configured");
     }
-    let config = connector::Config { max_body_bytes: args.max_body_bytes, ..connector::Config::new(providers) };
+    // SIDECAR_TOKEN(_FILE) and SIDECAR_ALLOWED_HOSTS: refuses to start without a token.
+    let access = sidecar_http::Access::from_env(args.listen).context("reading the access settings")?;
+    tracing::info!(allowed_hosts = ?access.allowed_hosts(), "requests need the access token");
+    let config = connector::Config {
+        max_body_bytes: args.max_body_bytes,
+        access,
+        admin_listen: args.admin_listen,
+        ..connector::Config::new(providers)
+    };
     let state = connector::AppState::new(config, keys).context("setting up the connector")?;
     let readiness = state.readiness();
-    sidecar_http::serve(args.listen, connector::app(state), readiness)
+    let admin = args.admin_listen.map(|addr| (addr, connector::admin_app(state.clone())));
+    sidecar_http::serve_with_admin(args.listen, connector::app(state), admin, readiness)
         .await
         .with_context(|| format!("serving the connector on {}", args.listen))
 }

@@ -102,6 +102,14 @@ pub struct Config {
     /// How long `/ready` waits for each upstream's `/health` (default 2 s).
     pub health_timeout: Duration,
     pub rate_limit: RateLimit,
+    /// Who may call (issue 20, point 9): the stack's token and the host
+    /// names requests may be addressed to. The token is also what the
+    /// gateway presents upstream. Default: loopback names, no token (the
+    /// binary always sets one, see `sidecar_http::Access::from_env`).
+    pub access: sidecar_http::Access,
+    /// Where `/health`, `/ready` and `/metrics` are also served, and
+    /// `/metrics` only (issue 20, point 13; `SIDECAR_ADMIN_LISTEN`). Default: none.
+    pub admin_listen: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -113,6 +121,8 @@ impl Config {
             connect_timeout: Duration::from_secs(2),
             health_timeout: Duration::from_secs(2),
             rate_limit: RateLimit::default(),
+            access: sidecar_http::Access::default(),
+            admin_listen: None,
         }
     }
 }

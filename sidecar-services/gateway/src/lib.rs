@@ -8,7 +8,10 @@
 //! - sets `x-request-id` when missing and passes it upstream and back;
 //! - says why an upstream failed: 503 `upstream_unavailable` naming the
 //!   service and address, 504 `upstream_timeout`, 502 `bad_gateway`;
-//! - `/ready` is ready when every upstream's `/health` answers, with a status per upstream.
+//! - `/ready` is ready when every upstream's `/health` answers, with a status per upstream;
+//! - every request but `/health` and `/ready` needs the stack's token and a
+//!   loopback (or configured) `Host`/`Origin` (`sidecar_http::Access`), and
+//!   upstreams receive the gateway's own token, not the caller's header.
 
 mod config;
 mod error;
@@ -107,17 +110,34 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/{*path}", any(proxy::forward))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
-    let router = Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route("/ready", get(ready))
-        .route(
-            "/metrics",
-            get(|State(state): State<AppState>| async move { sidecar_http::metrics_response(&state.inner.metrics) }),
-        )
+    let mut router =
+        Router::new().route("/health", get(|| async { sidecar_http::health(SERVICE) })).route("/ready", get(ready));
+    // With an admin port, /metrics is served there only (issue 20, point 13).
+    if state.inner.config.admin_listen.is_none() {
+        router = router.route("/metrics", get(metrics));
+    }
+    let router = router
         .merge(api)
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .with_state(state.clone());
+    let router = sidecar_http::require_access(router, state.inner.config.access.clone());
     sidecar_http::standard_layers(router, state.inner.metrics.clone())
+}
+
+/// The admin port's routes (issue 20, point 13): `/health`, `/ready` and
+/// `/metrics`, without the token or host check (probes and Prometheus
+/// scrape by pod address); serve it where only monitoring reaches it.
+pub fn admin_app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    sidecar_http::metrics_response(&state.inner.metrics)
 }
 
 /// Where a request came from. Without `ConnectInfo` (a router driven

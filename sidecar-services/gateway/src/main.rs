@@ -31,6 +31,11 @@ struct Args {
     #[arg(long, env = "GATEWAY_RATE_PER_SECOND", default_value_t = gateway::RateLimit::default().per_second)]
     rate_per_second: NonZeroU32,
 
+    /// Also serve /health, /ready and /metrics here, and /metrics only here
+    /// (for a port only monitoring reaches; it needs no token).
+    #[arg(long, env = "SIDECAR_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+
     /// Requests a client may send at once above the sustained rate.
     #[arg(long, env = "GATEWAY_RATE_BURST", default_value_t = gateway::RateLimit::default().burst)]
     rate_burst: NonZeroU32,
@@ -41,10 +46,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     sidecar_http::init_tracing().context("setting up logging")?;
     let upstreams: gateway::Upstreams = args.upstreams.parse().context("reading GATEWAY_UPSTREAMS")?;
+    // SIDECAR_TOKEN(_FILE) and SIDECAR_ALLOWED_HOSTS: refuses to start without a token.
+    let access = sidecar_http::Access::from_env(args.listen).context("reading the access settings")?;
+    tracing::info!(allowed_hosts = ?access.allowed_hosts(), "requests need the access token");
     let config = gateway::Config {
         max_body_bytes: args.max_body_bytes,
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
         rate_limit: gateway::RateLimit { per_second: args.rate_per_second, burst: args.rate_burst },
+        access,
+        admin_listen: args.admin_listen,
         ..gateway::Config::new(upstreams)
     };
     for (name, url) in config.upstreams.iter() {
@@ -52,7 +62,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let state = gateway::AppState::new(config).context("setting up the gateway")?;
     let readiness = state.readiness();
-    sidecar_http::serve(args.listen, gateway::app(state), readiness)
+    let admin = args.admin_listen.map(|addr| (addr, gateway::admin_app(state.clone())));
+    sidecar_http::serve_with_admin(args.listen, gateway::app(state), admin, readiness)
         .await
         .with_context(|| format!("serving the gateway on {}", args.listen))
 }

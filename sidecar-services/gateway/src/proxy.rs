@@ -58,7 +58,12 @@ pub(crate) async fn forward(State(state): State<AppState>, request: Request) -> 
     }
 
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let headers = upstream_headers(&parts.headers, peer);
+    let mut headers = upstream_headers(&parts.headers, peer);
+    // The caller's credentials are for the gateway; upstreams get its own.
+    headers.remove(header::AUTHORIZATION);
+    if let Some(value) = inner.config.access.token().and_then(sidecar_http::AccessToken::bearer_header) {
+        headers.insert(header::AUTHORIZATION, value);
+    }
     let mut upstream = inner.client.request(parts.method.clone(), target).headers(headers);
     // A chunked body without a declared length is counted as it streams.
     let exceeded = Arc::new(AtomicBool::new(false));

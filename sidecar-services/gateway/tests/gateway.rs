@@ -155,7 +155,7 @@ mod routing {
         let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await.unwrap();
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         stream
-            .write_all(b"GET /api/echo/x/%2e%2e/secret HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n")
+            .write_all(b"GET /api/echo/x/%2e%2e/secret HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")
             .await
             .unwrap();
         let mut raw = String::new();

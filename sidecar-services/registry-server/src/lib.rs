@@ -134,6 +134,25 @@ pub struct Config {
     pub snapshot_renew_within: Option<Duration>,
     /// How often to check whether the snapshot is due; zero turns renewal off.
     pub snapshot_check_interval: Duration,
+    /// Where `/health`, `/ready` and `/metrics` are also served, and
+    /// `/metrics` only (issue 20, point 13; `REGISTRY_ADMIN_LISTEN`), so
+    /// the public port need not expose metrics. Default: none.
+    pub admin_listen: Option<SocketAddr>,
+    /// Publishes holding an upload in memory at once (each up to
+    /// `max_body_bytes` plus `bundle_limits.max_unpacked_bytes`); more wait,
+    /// their bodies unread. With `blob_cache_bytes` this bounds the memory a
+    /// pod needs (issue 20, point 13; `docker/k8s/registry-server.yaml`).
+    pub max_concurrent_publishes: usize,
+}
+
+impl Config {
+    /// The most memory uploads and the blob cache can hold at once, in
+    /// bytes: what a pod's memory limit must leave room for, besides the
+    /// process itself.
+    pub fn worst_case_buffered_bytes(&self) -> u64 {
+        let per_publish = self.max_body_bytes as u64 + self.bundle_limits.max_unpacked_bytes;
+        self.blob_cache_bytes + self.max_concurrent_publishes.max(1) as u64 * per_publish
+    }
 }
 
 impl Config {
@@ -168,6 +187,8 @@ impl Default for Config {
             connection_limits: ConnectionLimits::default(),
             snapshot_renew_within: None,
             snapshot_check_interval: Duration::from_secs(600),
+            admin_listen: None,
+            max_concurrent_publishes: 2,
         }
     }
 }
@@ -193,6 +214,8 @@ struct Inner {
     tree_counters: serve::TreeCounters,
     /// Cached documents' bodies in memfds, for the connections to send.
     backings: sendfile::Backings,
+    /// One permit per upload held in memory (`max_concurrent_publishes`).
+    publishes: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -209,6 +232,7 @@ impl AppState {
         metrics.register(Box::new(operations.clone()))?;
         let tree_counters = serve::TreeCounters::register(&metrics)?;
         let quota = Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
+        let config_publishes = config.max_concurrent_publishes.max(1);
         let publisher = Publisher {
             storage: storage.clone(),
             key,
@@ -231,6 +255,7 @@ impl AppState {
                 tree_cache: serve::TreeCache::default(),
                 tree_counters,
                 backings: sendfile::Backings::default(),
+                publishes: tokio::sync::Semaphore::new(config_publishes),
             }),
         })
     }
@@ -247,13 +272,13 @@ impl AppState {
 /// The server's routes and layers. The tree's routes are merged in after
 /// the standard layers, so the hot path carries none of them (see [`serve`]).
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route("/ready", get(ready))
-        .route(
-            "/metrics",
-            get(|State(state): State<AppState>| async move { sidecar_http::metrics_response(&state.inner.metrics) }),
-        )
+    let mut api =
+        Router::new().route("/health", get(|| async { sidecar_http::health(SERVICE) })).route("/ready", get(ready));
+    // With an admin port, /metrics is served there only (issue 20, point 13).
+    if state.inner.config.admin_listen.is_none() {
+        api = api.route("/metrics", get(metrics));
+    }
+    let api = api
         .route("/api/v1/publish", post(publish))
         .route("/api/v1/remotes/{name}/versions/{version}/yank", post(yank))
         .route("/api/v1/remotes/{name}/versions/{version}/unyank", post(unyank))
@@ -265,7 +290,24 @@ pub fn app(state: AppState) -> Router {
     serve::routes().with_state(state).merge(api)
 }
 
-/// Binds `listen`, prints `registry-server listening on http://ADDR` on
+/// The admin port's routes (issue 20, point 13): `/health`, `/ready` and
+/// `/metrics`, for probes and Prometheus; serve it where only they reach it.
+pub fn admin_app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    sidecar_http::metrics_response(&state.inner.metrics)
+}
+
+/// Binds `listen` (and the admin address, when configured, printing
+/// `registry-server admin listening on http://ADDR` first), prints
+/// `registry-server listening on http://ADDR` on
 /// standard output (scripts and tests read the port from it), and serves
 /// until SIGTERM or ctrl-c, finishing in-flight requests. The snapshot
 /// renewal task runs alongside (see `renewal.rs`).
@@ -275,6 +317,23 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| SidecarError::Bind { addr: listen, source })?;
     let local = listener.local_addr().unwrap_or(listen);
+    let admin = match state.inner.config.admin_listen {
+        Some(addr) => {
+            let admin =
+                tokio::net::TcpListener::bind(addr).await.map_err(|source| SidecarError::Bind { addr, source })?;
+            let admin_local = admin.local_addr().unwrap_or(addr);
+            let stop = sidecar_http::shutdown_signal(state.readiness());
+            let served = sidecar_http::serve_listener(admin, admin_app(state.clone()), stop);
+            {
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "registry-server admin listening on http://{admin_local}");
+                let _ = out.flush();
+            }
+            Some(tokio::spawn(served))
+        }
+        None => None,
+    };
     {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
@@ -287,6 +346,12 @@ pub async fn run(listen: SocketAddr, state: AppState) -> Result<(), SidecarError
     let renewal = tokio::spawn(renewal::run(state.clone()));
     let served = listen::serve_http1(listener, app(state), backings, limits, shutdown).await;
     renewal.abort();
+    if let Some(admin) = admin {
+        // It stops on the same signal; a panic there is not this listener's failure.
+        if let Ok(Err(err)) = admin.await {
+            tracing::warn!(error = %err, "the admin listener failed");
+        }
+    }
     served
 }
 
@@ -343,6 +408,8 @@ async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutc
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(AppError::BodyTooLarge { limit_bytes: limit });
     }
+    // Bounded memory: past the cap, uploads wait here with their bodies unread.
+    let _permit = state.inner.publishes.acquire().await.ok();
     let body = axum::body::to_bytes(body, limit).await.map_err(|err| body_error(&err, limit))?;
     let limits = state.inner.config.bundle_limits;
     let bundle = tokio::task::spawn_blocking(move || bundle::read_named_bundle(&remote, &body, &limits))

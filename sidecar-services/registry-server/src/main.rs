@@ -82,6 +82,15 @@ struct Args {
     #[arg(long, env = "REGISTRY_DOCUMENT_CACHE_MS", default_value_t = 500)]
     document_cache_ms: u64,
 
+    /// Also serve /health, /ready and /metrics here, and /metrics only here
+    /// (a port only monitoring reaches).
+    #[arg(long, env = "REGISTRY_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+
+    /// Uploads held in memory at once (each up to the body limit plus 256 MiB unpacked); more wait.
+    #[arg(long, env = "REGISTRY_MAX_CONCURRENT_PUBLISHES", default_value_t = registry_server::Config::default().max_concurrent_publishes)]
+    max_concurrent_publishes: usize,
+
     /// API requests a token may send at once above the sustained rate.
     #[arg(long, env = "REGISTRY_RATE_BURST", default_value_t = registry_server::RateLimit::default().burst)]
     rate_burst: NonZeroU32,
@@ -105,6 +114,8 @@ async fn main() -> anyhow::Result<()> {
         },
         snapshot_renew_within: args.snapshot_renew_within_secs.map(Duration::from_secs),
         snapshot_check_interval: Duration::from_millis(args.snapshot_check_ms),
+        admin_listen: args.admin_listen,
+        max_concurrent_publishes: args.max_concurrent_publishes,
         ..registry_server::Config::default()
     };
     if let Some(window) = config.snapshot_renew_within

@@ -21,10 +21,21 @@
 //! A publisher killed at any point leaves no half-visible version: before
 //! step 2 only unreferenced blobs exist; after step 2 the index holds a
 //! version no snapshot pins yet (clients check the index's hash against the
-//! snapshot, so they never see it). The next snapshot anyone signs adopts
-//! such an index, whose blobs are all in place since they were written
-//! first, and a retried publish of the identical version completes instead
-//! of reporting a duplicate.
+//! snapshot, so they never see it). A retried publish of the identical
+//! version completes it (`resumed`) instead of reporting a duplicate.
+//!
+//! # Only what the server wrote is signed (issue 20, point 12)
+//!
+//! Write access to the bucket must not be enough to get content signed. So a
+//! snapshot pins exactly the previous snapshot's entries plus the one index
+//! this commit wrote, never an index merely found in storage; and a new
+//! index is built on the *pinned* index of its remote, never on whatever
+//! `remotes/<name>.json` holds. The pinned index is the stored one when its
+//! hash matches the snapshot, else the copy the server kept of every index
+//! it wrote (`.server/indexes/<sha256>.json`, written before the index
+//! itself, checked against the snapshot's hash before use). An index
+//! planted or changed in storage is therefore never signed, and is replaced
+//! by the next publish or yank of its remote.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -147,11 +158,18 @@ struct State {
     snapshot_version: ObjectVersion,
 }
 
-/// A remote's index as stored, and whether the snapshot pins exactly it.
+/// A remote's index: the one the snapshot pins (trusted), and what storage
+/// holds now (not trusted unless `covered`).
 struct StoredIndex {
+    /// The index the snapshot pins, from bytes whose hash matched the pin.
     index: Option<RemoteIndex>,
+    /// The stored object's version, for the conditional write replacing it.
     version: Option<ObjectVersion>,
-    bytes: Option<Bytes>,
+    /// What `remotes/<name>.json` holds, parsed when it parses: an earlier
+    /// attempt's write, another replica's in-flight one, or anyone's.
+    stored: Option<RemoteIndex>,
+    /// The stored bytes, when they are exactly what the snapshot pins.
+    covered_bytes: Option<Bytes>,
     covered: bool,
 }
 
@@ -172,17 +190,13 @@ impl Publisher {
         // Refusals first, so a refused publish stores nothing.
         let state = self.load_state().await?;
         let stored = self.load_index(&state.snapshot, &name).await?;
-        if let Some(existing) = stored.index.as_ref().and_then(|index| index.version(&version))
-            && (stored.covered || !same_release(existing, bundle, &entries))
-        {
+        if stored.index.as_ref().and_then(|index| index.version(&version)).is_some() {
             return Err(PublishError::VersionExists { name, version });
         }
         let mut required = BTreeMap::new();
         for remote in bundle.manifest.requires.keys() {
-            let stored = self.load_index(&state.snapshot, remote).await?;
-            if stored.covered
-                && let Some(index) = stored.index
-            {
+            // The pinned index: what clients will resolve against.
+            if let Some(index) = self.load_index(&state.snapshot, remote).await?.index {
                 required.insert(remote.clone(), index);
             }
         }
@@ -215,17 +229,20 @@ impl Publisher {
             }
             let state = self.load_state().await?;
             let stored = self.load_index(&state.snapshot, &name).await?;
-            let mut resumed = false;
+            // An interrupted publish of this very release left its index
+            // (unpinned) in storage: this completes it.
+            let resumed = !wrote_index
+                && stored
+                    .stored
+                    .as_ref()
+                    .and_then(|index| index.version(&version))
+                    .is_some_and(|existing| same_release(existing, bundle, &entries));
+            // Built on the pinned index only: whatever else storage holds is
+            // not signed (issue 20, point 12).
             let index_bytes = match stored.index.as_ref().and_then(|index| index.version(&version)) {
-                Some(existing) if same_release(existing, bundle, &entries) && (wrote_index || !stored.covered) => {
-                    if stored.covered {
-                        // A concurrent snapshot adopted our index already.
-                        return Ok(self.outcome(bundle, written, reused, state.snapshot.version, attempt, false));
-                    }
-                    // Ours (from an earlier attempt, or an interrupted
-                    // publish of the identical release): commit it as is.
-                    resumed = !wrote_index;
-                    stored.bytes.clone().unwrap_or_default()
+                // A concurrent publish of the identical release committed first.
+                Some(existing) if wrote_index && same_release(existing, bundle, &entries) => {
+                    return Ok(self.outcome(bundle, written, reused, state.snapshot.version, attempt, false));
                 }
                 Some(_) => return Err(PublishError::VersionExists { name, version }),
                 None => {
@@ -236,11 +253,11 @@ impl Publisher {
                         published_at,
                         extra: Default::default(),
                     };
-                    let index = documents::index_with_version(stored.index, &name, entry).map_err(registry_error)?;
+                    let index =
+                        documents::index_with_version(stored.index.clone(), &name, entry).map_err(registry_error)?;
                     let bytes = Bytes::from(documents::index_json(&index).map_err(registry_error)?);
                     self.check_index_size(&name, &bytes)?;
-                    let key = remote_index_path(&name);
-                    if self.storage.put_if(&key, bytes.clone(), stored.version.as_ref()).await? == Write::Lost {
+                    if self.write_index(&name, &stored, bytes.clone(), stored.version.as_ref()).await? == Write::Lost {
                         tracing::debug!(%name, attempt, "lost the race for the index; retrying");
                         continue;
                     }
@@ -257,15 +274,14 @@ impl Publisher {
                 }
                 None => {
                     tracing::debug!(%name, attempt, "lost the race for the snapshot; retrying");
-                    // Did a concurrent snapshot adopt our index meanwhile?
+                    // Did a concurrent publish of the identical release commit it?
                     let state = self.load_state().await?;
                     let stored = self.load_index(&state.snapshot, &name).await?;
-                    if stored.covered
-                        && stored
-                            .index
-                            .as_ref()
-                            .and_then(|index| index.version(&version))
-                            .is_some_and(|existing| same_release(existing, bundle, &entries))
+                    if stored
+                        .index
+                        .as_ref()
+                        .and_then(|index| index.version(&version))
+                        .is_some_and(|existing| same_release(existing, bundle, &entries))
                     {
                         tracing::info!(%name, %version, snapshot_version = state.snapshot.version, "published (committed by a concurrent snapshot)");
                         return Ok(self.outcome(bundle, written, reused, state.snapshot.version, attempt + 1, resumed));
@@ -284,7 +300,7 @@ impl Publisher {
             }
             let state = self.load_state().await?;
             let stored = self.load_index(&state.snapshot, name).await?;
-            let Some(index) = stored.index else {
+            let Some(index) = stored.index.clone() else {
                 return Err(PublishError::VersionNotFound {
                     name: name.to_owned(),
                     version: version.clone(),
@@ -309,9 +325,7 @@ impl Publisher {
             }
             let bytes = Bytes::from(documents::index_json(&index).map_err(registry_error)?);
             self.check_index_size(name, &bytes)?;
-            if self.storage.put_if(&remote_index_path(name), bytes.clone(), stored.version.as_ref()).await?
-                == Write::Lost
-            {
+            if self.write_index(name, &stored, bytes.clone(), stored.version.as_ref()).await? == Write::Lost {
                 continue;
             }
             let update = (name, documents::snapshot_entry_for(&bytes));
@@ -359,18 +373,13 @@ impl Publisher {
     }
 
     /// Signs and conditionally writes the snapshot after `state` with
-    /// `update` applied and any index left uncovered by an interrupted
-    /// publish adopted. `None` when another snapshot was committed first.
+    /// `update` (an index this server just wrote) applied, and nothing else:
+    /// an index found in storage that no snapshot pins is never adopted
+    /// (issue 20, point 12). `None` when another snapshot was committed first.
     async fn commit(&self, state: &State, update: Option<(&str, SnapshotEntry)>) -> Result<Option<u64>, PublishError> {
         let now = Timestamp::now();
         let expires = documents::expires_at(now, self.snapshot_expires_in).map_err(registry_error)?;
-        let mut next = documents::next_snapshot(&state.snapshot, update.clone(), expires);
-        for (name, entry) in self.uncovered_indexes(&state.snapshot).await? {
-            if update.as_ref().is_none_or(|(updated, _)| *updated != name) {
-                tracing::warn!(remote = %name, "adopting an index left by an interrupted publish");
-                next.remotes.insert(name, entry);
-            }
-        }
+        let next = documents::next_snapshot(&state.snapshot, update, expires);
         let bytes = documents::sign_snapshot(&next, &[&self.key]).map_err(registry_error)?;
         // Check the result exactly as clients will before anyone can see it.
         registry::verify_snapshot(&state.root, &bytes, Some(state.snapshot.version), now, &self.limits)
@@ -379,40 +388,6 @@ impl Publisher {
             Write::Written => Ok(Some(next.version)),
             Write::Lost => Ok(None),
         }
-    }
-
-    /// Indexes in `remotes/` that the snapshot does not pin as they are:
-    /// written by a publish that stopped before its snapshot (or one still
-    /// in flight, whose blobs are in place all the same). One listing;
-    /// only indexes whose size differs from the pinned length are read.
-    async fn uncovered_indexes(&self, snapshot: &Snapshot) -> Result<Vec<(String, SnapshotEntry)>, PublishError> {
-        let mut found = Vec::new();
-        for meta in self.storage.list("remotes").await? {
-            let Some(name) = meta
-                .location
-                .filename()
-                .and_then(|file| file.strip_suffix(".json"))
-                .filter(|name| manifest::validate_remote_name(name).is_ok())
-            else {
-                continue;
-            };
-            if meta.location.as_ref() != remote_index_path(name) {
-                continue;
-            }
-            if snapshot.remotes.get(name).is_some_and(|pinned| pinned.length == meta.size) {
-                continue;
-            }
-            let Some(current) = self.storage.get(&remote_index_path(name)).await? else { continue };
-            let entry = documents::snapshot_entry_for(&current.bytes);
-            if snapshot.remotes.get(name) == Some(&entry) {
-                continue;
-            }
-            match registry::parse_remote_index(name, &current.bytes, &self.limits) {
-                Ok(_) => found.push((name.to_owned(), entry)),
-                Err(err) => tracing::warn!(remote = %name, %err, "an unpinned index does not parse; leaving it out"),
-            }
-        }
-        Ok(found)
     }
 
     async fn load_state(&self) -> Result<State, PublishError> {
@@ -441,12 +416,70 @@ impl Publisher {
 
     async fn load_index(&self, snapshot: &Snapshot, name: &str) -> Result<StoredIndex, PublishError> {
         let pinned = snapshot.remotes.get(name);
-        let Some(current) = self.storage.get(&remote_index_path(name)).await? else {
-            return Ok(StoredIndex { index: None, version: None, bytes: None, covered: pinned.is_none() });
+        let current = self.storage.get(&remote_index_path(name)).await?;
+        let covered = match (&current, pinned) {
+            (Some(current), Some(pinned)) => *pinned == documents::snapshot_entry_for(&current.bytes),
+            (None, None) => true,
+            _ => false,
         };
-        let covered = pinned == Some(&documents::snapshot_entry_for(&current.bytes));
-        let index = registry::parse_remote_index(name, &current.bytes, &self.limits).map_err(registry_error)?;
-        Ok(StoredIndex { index: Some(index), version: Some(current.version), bytes: Some(current.bytes), covered })
+        let (version, stored_bytes) = match current {
+            Some(current) => (Some(current.version), Some(current.bytes)),
+            None => (None, None),
+        };
+        let index = match pinned {
+            None => None,
+            Some(_) if covered => {
+                let bytes = stored_bytes.as_deref().unwrap_or_default();
+                Some(registry::parse_remote_index(name, bytes, &self.limits).map_err(registry_error)?)
+            }
+            Some(pinned) => Some(self.pinned_copy(name, pinned).await?),
+        };
+        let stored = match (&stored_bytes, covered) {
+            (_, true) => index.clone(),
+            (Some(bytes), false) => registry::parse_remote_index(name, bytes, &self.limits).ok(),
+            (None, false) => None,
+        };
+        Ok(StoredIndex { index, version, stored, covered_bytes: stored_bytes.filter(|_| covered), covered })
+    }
+
+    /// The index the snapshot pins for `name`, from the copy the server
+    /// kept when it wrote it, checked against the pin.
+    async fn pinned_copy(&self, name: &str, pinned: &SnapshotEntry) -> Result<RemoteIndex, PublishError> {
+        let found = self.storage.get(&index_copy_path(&pinned.sha256)).await?;
+        match found {
+            Some(copy) if documents::snapshot_entry_for(&copy.bytes) == *pinned => {
+                tracing::warn!(remote = %name, "remotes/{name}.json is not the index the snapshot pins; using the server's copy of the pinned one");
+                registry::parse_remote_index(name, &copy.bytes, &self.limits).map_err(registry_error)
+            }
+            _ => Err(PublishError::Registry(format!(
+                "{} is not the index the signed snapshot pins (sha256 {}) and the server keeps no copy of that one; restore {} from a backup of the registry",
+                remote_index_path(name),
+                pinned.sha256,
+                remote_index_path(name)
+            ))),
+        }
+    }
+
+    /// Writes `bytes` as `name`'s index, only if the stored one is still
+    /// `expected`; first keeps a copy of it (and of the index it replaces,
+    /// when that one is pinned, for registries written before copies were
+    /// kept) where later commits find the pinned index whatever happens to
+    /// `remotes/<name>.json`.
+    async fn write_index(
+        &self,
+        name: &str,
+        stored: &StoredIndex,
+        bytes: Bytes,
+        expected: Option<&ObjectVersion>,
+    ) -> Result<Write, PublishError> {
+        if let Some(pinned) = &stored.covered_bytes {
+            let key = index_copy_path(&documents::snapshot_entry_for(pinned).sha256);
+            if self.storage.head(&key).await?.is_none() {
+                self.storage.put(&key, pinned.clone()).await?;
+            }
+        }
+        self.storage.put(&index_copy_path(&documents::snapshot_entry_for(&bytes).sha256), bytes.clone()).await?;
+        Ok(self.storage.put_if(&remote_index_path(name), bytes, expected).await?)
     }
 
     fn check_index_size(&self, name: &str, bytes: &[u8]) -> Result<(), PublishError> {
@@ -481,6 +514,12 @@ impl Publisher {
             resumed,
         }
     }
+}
+
+/// Where the server keeps a copy of every index it writes, by content: not
+/// served, and trusted only when its hash is the one a snapshot pins.
+fn index_copy_path(sha256: &str) -> String {
+    format!(".server/indexes/{sha256}.json")
 }
 
 /// The same release: manifest and files equal (the publish time may differ).

@@ -8,7 +8,9 @@
 //! - [`HttpMetrics`] and [`metrics_response`] for `/metrics`; [`Readiness`],
 //!   [`health`] and [`ready`] for probes;
 //! - [`init_tracing`] (JSON logs when `LOG_FORMAT=json`) and [`serve`] with
-//!   graceful shutdown on SIGTERM or ctrl-c.
+//!   graceful shutdown on SIGTERM or ctrl-c;
+//! - [`Access`] and [`require_access`]: the per-stack token and the
+//!   `Host`/`Origin` check (issue 20, point 9).
 //!
 //! Metrics use the `prometheus` crate rather than the `metrics` facade: each
 //! service instance owns its registry, so tests that start several services
@@ -33,6 +35,13 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+mod access;
+
+pub use access::{
+    ALLOWED_HOSTS_ENV, Access, AccessToken, LOOPBACK_HOSTS, MIN_TOKEN_CHARS, PROBE_PATHS, TOKEN_ENV, TOKEN_FILE_ENV,
+    require_access,
+};
+
 /// The request id header, set by the first service a request reaches and
 /// passed along by the gateway so one id follows a request through the stack.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,6 +61,9 @@ pub enum SidecarError {
 
     #[error("the HTTP server stopped with an error: {0}; restart the service")]
     Serve(#[source] std::io::Error),
+
+    #[error("access control could not be set up: {0}")]
+    Access(String),
 
     #[error("logging could not be set up: {0}; check RUST_LOG (for example RUST_LOG=info)")]
     Tracing(String),
@@ -280,11 +292,48 @@ pub fn init_tracing() -> Result<(), SidecarError> {
 /// Binds `addr` and serves `app` until SIGTERM or ctrl-c, then marks the
 /// service unready and lets in-flight requests finish.
 pub async fn serve(addr: SocketAddr, app: Router, readiness: Readiness) -> Result<(), SidecarError> {
-    let shutdown = shutdown_signal(readiness);
+    serve_with_admin(addr, app, None, readiness).await
+}
+
+/// The variable naming the admin listener (issue 20, point 13): `/health`,
+/// `/ready` and `/metrics` on a port of their own, so the API port can be
+/// reachable by clients while metrics are reachable only by monitoring.
+pub const ADMIN_LISTEN_ENV: &str = "SIDECAR_ADMIN_LISTEN";
+
+/// [`serve`], plus `admin` (the admin router on its own address) when
+/// given. Both listeners are bound before either logs "listening", and both
+/// stop together on SIGTERM or ctrl-c.
+pub async fn serve_with_admin(
+    addr: SocketAddr,
+    app: Router,
+    admin: Option<(SocketAddr, Router)>,
+    readiness: Readiness,
+) -> Result<(), SidecarError> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signal = shutdown_signal(readiness);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
     let listener = TcpListener::bind(addr).await.map_err(|source| SidecarError::Bind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
+    let Some((admin_addr, admin_app)) = admin else {
+        tracing::info!(%local, "listening");
+        return serve_listener(listener, app, until_stopped(stopped)).await;
+    };
+    let admin_listener =
+        TcpListener::bind(admin_addr).await.map_err(|source| SidecarError::Bind { addr: admin_addr, source })?;
+    let admin_local = admin_listener.local_addr().unwrap_or(admin_addr);
+    tracing::info!(%admin_local, "admin endpoints (/health, /ready, /metrics) listening");
     tracing::info!(%local, "listening");
-    serve_listener(listener, app, shutdown).await
+    let (served, admin_served) = tokio::join!(
+        serve_listener(listener, app, until_stopped(stopped.clone())),
+        serve_listener(admin_listener, admin_app, until_stopped(stopped)),
+    );
+    served.and(admin_served)
 }
 
 /// Serves `app` on an already bound listener until `shutdown` completes.

@@ -238,3 +238,40 @@ async fn image_builds_and_answers_health_on_the_docker_engine() {
     let user = docker(&host, &["inspect", "-f", "{{.Config.User}}", &id]);
     assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "65532:65532", "the image runs as non-root");
 }
+
+/// Issue 20, point 13: what the deployment configures fits its pod's memory
+/// limit: the blob cache plus every upload it may hold at once (compressed
+/// body and unpacked files), with room for the process itself. Values the
+/// ConfigMap leaves out are the server's defaults.
+#[test]
+fn point_13_the_configured_memory_fits_the_pod_limit() {
+    const MIB: u64 = 1024 * 1024;
+    let documents = manifests();
+    let data = &of_kind(&documents, "ConfigMap")["data"];
+    let container = &of_kind(&documents, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    let limit = container["resources"]["limits"]["memory"].as_str().unwrap();
+    let limit = limit.strip_suffix("Mi").unwrap().parse::<u64>().unwrap() * MIB;
+    let defaults = registry_server::Config::default();
+    let number = |name: &str, default: u64| data[name].as_str().map_or(default, |v| v.parse::<u64>().unwrap());
+    let config = registry_server::Config {
+        max_body_bytes: number("REGISTRY_MAX_BODY_BYTES", defaults.max_body_bytes as u64) as usize,
+        blob_cache_bytes: number("REGISTRY_BLOB_CACHE_BYTES", defaults.blob_cache_bytes),
+        max_concurrent_publishes: number("REGISTRY_MAX_CONCURRENT_PUBLISHES", defaults.max_concurrent_publishes as u64)
+            as usize,
+        ..defaults
+    };
+    // The process, hyper's buffers, the document cache and its memfds.
+    let headroom = 96 * MIB;
+    let needed = config.worst_case_buffered_bytes() + headroom;
+    assert!(
+        needed <= limit,
+        "the pod may need {} MiB (blob cache {} MiB + {} upload(s) of {} + {} MiB + {} MiB headroom) but its limit is {} MiB",
+        needed / MIB,
+        config.blob_cache_bytes / MIB,
+        config.max_concurrent_publishes,
+        config.max_body_bytes as u64 / MIB,
+        config.bundle_limits.max_unpacked_bytes / MIB,
+        headroom / MIB,
+        limit / MIB
+    );
+}

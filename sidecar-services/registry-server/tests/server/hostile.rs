@@ -1,6 +1,7 @@
 //! Hostile clients (issue 20, points 10 and 11): upload bombs, uploads
 //! under another remote's token, slowloris and connection floods, against
-//! the real binary on loopback.
+//! the real binary on loopback; and (point 12) someone who can write to the
+//! bucket but does not hold the signing key.
 
 use std::io::Read as _;
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::support::{Fixture, Server, client, error_of, publish_bytes};
+use crate::support::{Fixture, Server, client, error_of, publish, publish_bytes};
 
 /// How long a test waits for something that must happen.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -257,4 +258,52 @@ async fn connections_beyond_the_cap_wait_until_others_close() {
         .expect("the waiting connection was served once another closed");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(get_health(&mut second).await.starts_with("HTTP/1.1 200"), "open connections keep being served");
+}
+
+/// Issue 20, point 12: write access to the storage is not enough to get
+/// content signed. An index planted in `remotes/` (a valid one, whose blobs
+/// exist) and a version slipped into a published remote's index are not in
+/// the snapshot the next legitimate publishes sign, and the tampered index
+/// is rebuilt from the pinned one when its remote is published again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_12_an_index_planted_in_storage_is_never_signed() {
+    let fixture = Fixture::new();
+    let token = fixture.token(&["alpha", "beta"]).await;
+    let server = fixture.server();
+    let beta = publish(&server.url, Some(&token), &fixture.remote("beta", "1.0.0", &[])).await;
+    assert_eq!(beta.status(), 201, "{}", beta.text().await.unwrap());
+    let pinned_beta = fixture.snapshot().remotes["beta"].clone();
+
+    // Straight into the bucket: a whole remote, and a version of beta.
+    let remotes = fixture.registry().join("remotes");
+    let beta_json = std::fs::read_to_string(remotes.join("beta.json")).unwrap();
+    std::fs::write(remotes.join("evil.json"), beta_json.replace("\"beta\"", "\"evil\"")).unwrap();
+    let mut tampered: serde_json::Value = serde_json::from_str(&beta_json).unwrap();
+    let mut planted = tampered["versions"][0].clone();
+    planted["manifest"]["version"] = "6.6.6".into();
+    tampered["versions"].as_array_mut().unwrap().push(planted);
+    std::fs::write(remotes.join("beta.json"), serde_json::to_vec(&tampered).unwrap()).unwrap();
+    assert!(
+        registry::parse_remote_index(
+            "evil",
+            &std::fs::read(remotes.join("evil.json")).unwrap(),
+            &registry::Limits::default()
+        )
+        .is_ok(),
+        "the planted index is one the server could parse"
+    );
+
+    let alpha = publish(&server.url, Some(&token), &fixture.remote("alpha", "1.0.0", &[])).await;
+    assert_eq!(alpha.status(), 201, "{}", alpha.text().await.unwrap());
+    let snapshot = fixture.snapshot();
+    assert!(snapshot.remotes.contains_key("alpha"), "the legitimate publish is signed");
+    assert!(!snapshot.remotes.contains_key("evil"), "the planted index is not signed: {:?}", snapshot.remotes.keys());
+    assert_eq!(snapshot.remotes["beta"], pinned_beta, "the tampered index is not signed either");
+
+    let next = publish(&server.url, Some(&token), &fixture.remote("beta", "1.1.0", &[])).await;
+    assert_eq!(next.status(), 201, "{}", next.text().await.unwrap());
+    let versions: Vec<String> =
+        fixture.index("beta").unwrap().versions.iter().map(|v| v.manifest.version.to_string()).collect();
+    assert_eq!(versions, ["1.0.0", "1.1.0"], "built on the pinned index, not the tampered one");
+    assert!(!fixture.snapshot().remotes.contains_key("evil"));
 }

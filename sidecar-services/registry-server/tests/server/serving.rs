@@ -214,3 +214,36 @@ async fn large_documents_arrive_whole_on_busy_keep_alive_connections() {
         request.await.unwrap();
     }
 }
+
+/// Issue 20, point 13: with `REGISTRY_ADMIN_LISTEN`, `/metrics` and `/ready`
+/// answer on a port of their own (which only monitoring is let through to),
+/// and `/metrics` leaves the public port; the probes still answer there.
+#[tokio::test]
+async fn point_13_metrics_and_ready_on_a_separate_admin_port() {
+    let fixture = Fixture::new();
+    let admin_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let admin = format!("http://127.0.0.1:{admin_port}");
+    let server = crate::support::Server::start(
+        &fixture.registry(),
+        &fixture.key_file(),
+        &[("REGISTRY_ADMIN_LISTEN", &format!("127.0.0.1:{admin_port}"))],
+    );
+    let http = client();
+    assert_eq!(http.get(format!("{}/snapshot.json", server.url)).send().await.unwrap().status(), 200);
+    let metrics = http
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("nothing answers on the admin port: {e}"));
+    assert_eq!(metrics.status(), 200);
+    let metrics = metrics.text().await.unwrap();
+    assert!(metrics.contains("registry_server_"), "{metrics}");
+    for probe in ["/ready", "/health"] {
+        let answer = http.get(format!("{admin}{probe}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{probe} on the admin port");
+        assert_eq!(http.get(format!("{}{probe}", server.url)).send().await.unwrap().status(), 200, "{probe}");
+    }
+    assert_eq!(http.get(format!("{admin}/snapshot.json")).send().await.unwrap().status(), 404, "only operations");
+    let public = http.get(format!("{}/metrics", server.url)).send().await.unwrap();
+    assert_eq!(public.status(), 404, "/metrics moved to the admin port");
+}
