@@ -59,6 +59,8 @@ const COMMANDS: &[&str] = &[
     "resume_run",
     "unfinished_runs",
     "run_progress",
+    "choose_file",
+    "choose_save_path",
 ];
 
 fn main() {

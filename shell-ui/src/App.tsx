@@ -10,7 +10,7 @@
 // Updates never destroy work: a resolved view that brings another version
 // of a mounted remote only offers it ("… is ready — Reload"; updates.ts).
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
-import { asCommandError, ipc, onDevRemoteChanged, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
+import { asCommandError, ipc, onDevRemoteChanged, onNavigationRefused, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
 import { badgeFor } from "./status";
 import { RemoteSlot, failureWords, type Failure, type SlotDataState } from "./RemoteSlot";
 import { applyReady, applyResolved, type Workspace } from "./updates";
@@ -40,6 +40,19 @@ export function App() {
 
   const notify = useCallback((text: string) => setNotices((list) => [...list.slice(-4), text]), []);
 
+  // Saved settings Rust skipped (a dev-override folder gone, a malformed registry): each told once.
+  const toldProblems = useRef(new Set<string>());
+  const tellProblems = useCallback(
+    (problems: string[] | undefined) => {
+      for (const problem of problems ?? []) {
+        if (toldProblems.current.has(problem)) continue;
+        toldProblems.current.add(problem);
+        notify(`Settings skipped: ${problem}`);
+      }
+    },
+    [notify],
+  );
+
   /** A resolved list of remotes: applied at once, except another version of a mounted remote, which waits for Reload. */
   const showResolved = useCallback((list: RemoteView[]) => {
     setWorkspace((current) => applyResolved(current, list, (name) => mountedSlots.current.has(name)));
@@ -49,10 +62,11 @@ export function App() {
     try {
       const view = await ipc.remotesFromCache();
       showResolved(view.remotes);
+      tellProblems(view.problems);
     } catch (err) {
       notify(`Could not read the cache: ${asCommandError(err).message}`);
     }
-  }, [notify, showResolved]);
+  }, [notify, showResolved, tellProblems]);
 
   const readCheckInterval = useCallback(async () => {
     try {
@@ -80,6 +94,7 @@ export function App() {
     const unlisteners: Promise<() => void>[] = [
       onRegistryChecked((view) => {
         showResolved(view.remotes);
+        tellProblems(view.problems);
         setRegistries(view.registries);
         setChecked(true);
         setChecking(false);
@@ -93,6 +108,7 @@ export function App() {
             current && { ...current, shown: current.shown.map((r) => (r.name === change.remote ? { ...r, entryUrl: change.entryUrl } : r)) },
         );
       }),
+      onNavigationRefused(({ url }) => notify(`Refused to leave the shell page for ${url}: remotes run inside the shell only.`)),
       onRegistryCheckFailed((err) => {
         setChecking(false);
         setChecked(true);
@@ -107,7 +123,7 @@ export function App() {
     return () => {
       unlisteners.forEach((p) => p.then((unlisten) => unlisten()));
     };
-  }, [refreshFromCache, checkForUpdates, notify, showResolved]);
+  }, [refreshFromCache, checkForUpdates, notify, showResolved, tellProblems]);
 
   // The periodic background check; the interval is re-read when the settings are saved.
   useEffect(() => {

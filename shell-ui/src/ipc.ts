@@ -48,3 +48,8 @@ export function onDevRemoteChanged(handler: (change: DevRemoteChanged) => void):
 export function onRegistryCheckFailed(handler: (err: CommandError) => void): Promise<UnlistenFn> {
   return listen<CommandError>("registry-check-failed", (event) => handler(event.payload));
 }
+
+/** Rust refused a navigation away from the shell page (src-tauri/src/webview_guard.rs). */
+export function onNavigationRefused(handler: (refused: { url: string }) => void): Promise<UnlistenFn> {
+  return listen<{ url: string }>("navigation-refused", (event) => handler(event.payload));
+}

@@ -177,28 +177,45 @@ impl DevOverride {
 #[derive(Debug, Default, Clone)]
 pub struct DevOverrides {
     by_remote: Arc<BTreeMap<String, DevOverride>>,
+    /// Saved overrides that could not be used (a folder gone, a bad URL): skipped, reported.
+    skipped: Arc<Vec<DevOverrideError>>,
 }
 
 impl DevOverrides {
     /// Merges the saved overrides with the launch flags (a flag wins) and
     /// checks each one. Relative folders are taken from `base` (the current directory).
+    ///
+    /// A bad flag is an error: the person starting the app typed it and is
+    /// told at once. A bad saved override (settings.json can be written from
+    /// the page, and folders go away) never stops the app: it is skipped and
+    /// listed in [`DevOverrides::skipped`] (issue 20, point 6).
     pub fn resolve(saved: &BTreeMap<String, String>, flags: &[String], base: &Path) -> Result<Self, DevOverrideError> {
-        let mut wanted: BTreeMap<String, String> = saved.clone();
+        let mut wanted: BTreeMap<String, (String, bool)> =
+            saved.iter().map(|(remote, value)| (remote.clone(), (value.clone(), false))).collect();
         for flag in flags {
             let (remote, value) = parse_flag(flag)?;
-            wanted.insert(remote, value);
+            wanted.insert(remote, (value, true));
         }
         let mut by_remote = BTreeMap::new();
-        for (remote, value) in wanted {
-            validate_syntax(&remote, &value)?;
-            let target = if looks_like_url(&value) {
-                DevTarget::Url(parse_dev_server_url(&remote, &value)?)
-            } else {
-                DevTarget::Folder(parse_folder(&remote, &value, base)?.0)
-            };
-            by_remote.insert(remote, DevOverride { target, revision: AtomicU64::new(0) });
+        let mut skipped = Vec::new();
+        for (remote, (value, from_flag)) in wanted {
+            match target(&remote, &value, base) {
+                Ok(target) => {
+                    by_remote.insert(remote, DevOverride { target, revision: AtomicU64::new(0) });
+                }
+                Err(err) if from_flag => return Err(err),
+                Err(err) => {
+                    tracing::warn!(%err, "settings: a saved dev override cannot be used; skipped");
+                    skipped.push(err);
+                }
+            }
         }
-        Ok(Self { by_remote: Arc::new(by_remote) })
+        Ok(Self { by_remote: Arc::new(by_remote), skipped: Arc::new(skipped) })
+    }
+
+    /// The saved overrides this launch skipped, and why.
+    pub fn skipped(&self) -> &[DevOverrideError] {
+        &self.skipped
     }
 
     pub fn is_empty(&self) -> bool {
@@ -244,6 +261,16 @@ impl DevOverrides {
             DevTarget::Url(_) => None,
         }
     }
+}
+
+/// Checks one override and finds its folder or dev server.
+fn target(remote: &str, value: &str, base: &Path) -> Result<DevTarget, DevOverrideError> {
+    validate_syntax(remote, value)?;
+    Ok(if looks_like_url(value) {
+        DevTarget::Url(parse_dev_server_url(remote, value)?)
+    } else {
+        DevTarget::Folder(parse_folder(remote, value, base)?.0)
+    })
 }
 
 /// The URL the shell mounts an overridden remote from, at its current revision.
@@ -388,6 +415,28 @@ mod tests {
         let with_flag = DevOverrides::resolve(&saved, &["alpha=alpha".to_owned()], dir.path()).unwrap();
         assert!(with_flag.folder("alpha").is_some());
         assert!(with_flag.dev_server_origins().is_empty(), "the flag's folder replaced the URL");
+    }
+
+    /// Issue 20, point 6: a saved override whose folder is gone is skipped
+    /// and reported; the others still apply. A bad flag still stops the launch.
+    #[test]
+    fn point_6_a_saved_override_that_cannot_be_used_is_skipped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_remote(dir.path(), "alpha");
+        let saved = BTreeMap::from([
+            ("alpha".to_owned(), "alpha".to_owned()),
+            ("beta".to_owned(), "gone-folder".to_owned()),
+            ("gamma".to_owned(), "http://example.com/remoteEntry.js".to_owned()),
+        ]);
+        let overrides = DevOverrides::resolve(&saved, &[], dir.path()).expect("saved overrides never fail the launch");
+        assert!(overrides.folder("alpha").is_some(), "the good override applies");
+        assert!(overrides.get("beta").is_none() && overrides.get("gamma").is_none());
+        let skipped: Vec<String> = overrides.skipped().iter().map(ToString::to_string).collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped[0].contains("\"beta\"") && skipped[0].contains("cannot be opened"), "{skipped:?}");
+        assert!(skipped[1].contains("\"gamma\"") && skipped[1].contains("on this machine"), "{skipped:?}");
+        let err = DevOverrides::resolve(&saved, &["delta=gone".to_owned()], dir.path()).unwrap_err();
+        assert!(err.to_string().contains("cannot be opened"), "{err}");
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum ErrorCode {
     ParseError,
     /// The shell is still starting.
     NotReady,
+    /// A change that needs the person's confirmation was not confirmed; nothing changed.
+    Declined,
     /// The dataset, record, template or request asked for does not exist (any more).
     NotFound,
     /// A template uses fields the dataset does not have; the message names them.

@@ -8,17 +8,23 @@
 //!   from the verified offline cache;
 //! - [`shell`]: the state the commands share and the view model they return
 //!   (resolved remotes, registry status, settings);
-//! - [`error`]: the `{ code, message }` errors the UI receives.
+//! - [`error`]: the `{ code, message }` errors the UI receives;
+//! - [`webview_guard`]: the webview stays on the shell page, and only the
+//!   shell page's IPC is answered;
+//! - [`confirm`]: native confirmations for changes of the registries and dev
+//!   overrides.
 //!
 //! Only this crate knows about Tauri.
 
 pub mod commands;
+pub mod confirm;
 pub mod dev_mode;
 pub mod dev_watch;
 pub mod error;
 pub mod scheme;
 pub mod settings;
 pub mod shell;
+pub mod webview_guard;
 
 use std::path::PathBuf;
 
@@ -136,10 +142,22 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         .context("running the Tauri application")
 }
 
-/// The dev overrides of this launch: the saved ones, then the flags.
+/// The dev overrides of this launch: the saved ones, then the flags. Only a
+/// bad flag stops the launch; what the settings file holds never does (issue
+/// 20, point 6): an unusable entry is logged here and shown in the shell
+/// (`ShellView::problems`).
 fn dev_overrides(launch: &Launch, config_dir: Option<&std::path::Path>) -> anyhow::Result<dev_mode::DevOverrides> {
-    let saved = match config_dir {
-        Some(dir) => settings::SettingsFile::new(dir).load()?.dev_overrides,
+    let saved = match config_dir.map(|dir| settings::SettingsFile::new(dir).load_reporting()) {
+        Some(Ok((settings, problems))) => {
+            for problem in problems {
+                tracing::warn!(%problem, "settings: skipped an entry that cannot be used");
+            }
+            settings.dev_overrides
+        }
+        Some(Err(err)) => {
+            tracing::warn!(%err, "settings: the file cannot be used; starting without its registries and dev overrides");
+            Default::default()
+        }
         None => Default::default(),
     };
     let base = std::env::current_dir().context("reading the current directory")?;
@@ -165,73 +183,91 @@ fn start_dev_watch<R: tauri::Runtime>(app: &tauri::App<R>, dev: &dev_mode::DevOv
 /// Adds every command and the `mfe` scheme to `builder`; shared by [`run`]
 /// and the tests (which pass `tauri::test::mock_builder()`).
 pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    let handler: Box<dyn Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync> = Box::new(tauri::generate_handler![
+        commands::remotes::remotes_from_cache,
+        commands::remotes::check_for_updates,
+        commands::remotes::remote_versions,
+        commands::remotes::pin_remote,
+        commands::remotes::unpin_remote,
+        commands::remotes::rollback_remote,
+        commands::remotes::mark_known_good,
+        commands::remotes::report_load_failure,
+        commands::remotes::shell_painted,
+        commands::remotes::cache_usage,
+        commands::settings::get_settings,
+        commands::settings::save_settings,
+        commands::stack::stack_status,
+        commands::stack::stack_up,
+        commands::stack::stack_down,
+        commands::stack::stack_logs_follow,
+        commands::stack::stack_logs_stop,
+        commands::stack::import_records,
+        commands::keys::provider_status,
+        commands::keys::set_api_key,
+        commands::keys::delete_api_key,
+        commands::keys::test_api_key,
+        commands::keys::provider_models,
+        commands::keys::save_provider_settings,
+        commands::data::save_dataset,
+        commands::data::list_datasets,
+        commands::data::delete_dataset,
+        commands::data::dataset_records,
+        commands::data::update_record_field,
+        commands::data::list_templates,
+        commands::data::create_template,
+        commands::data::add_template_version,
+        commands::data::set_current_template_version,
+        commands::data::template_versions,
+        commands::data::check_template,
+        commands::data::preview_template,
+        commands::data::generate_requests,
+        commands::data::list_requests,
+        commands::data::set_request_status,
+        commands::data::set_all_request_status,
+        commands::data::edit_request,
+        commands::data::estimate_requests,
+        commands::data::list_responses,
+        commands::data::set_insight,
+        commands::data::tag_responses,
+        commands::data::export_responses,
+        commands::data::usage_metrics,
+        commands::runs::start_run,
+        commands::runs::cancel_run,
+        commands::runs::resume_run,
+        commands::runs::unfinished_runs,
+        commands::runs::run_progress,
+        commands::files::choose_file,
+        commands::files::choose_save_path,
+    ]);
+    // This launch's CSP (dev-widened by `run`), for every `mfe://` response.
+    let policy = std::sync::Arc::new(std::sync::OnceLock::<scheme::ResponsePolicy>::new());
     builder
+        .plugin(webview_guard::plugin())
+        .plugin(tauri_plugin_dialog::init())
         .manage(commands::keys::KeysState::system())
         .manage(commands::runs::RunsState::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::remotes::remotes_from_cache,
-            commands::remotes::check_for_updates,
-            commands::remotes::remote_versions,
-            commands::remotes::pin_remote,
-            commands::remotes::unpin_remote,
-            commands::remotes::rollback_remote,
-            commands::remotes::mark_known_good,
-            commands::remotes::report_load_failure,
-            commands::remotes::shell_painted,
-            commands::remotes::cache_usage,
-            commands::settings::get_settings,
-            commands::settings::save_settings,
-            commands::stack::stack_status,
-            commands::stack::stack_up,
-            commands::stack::stack_down,
-            commands::stack::stack_logs_follow,
-            commands::stack::stack_logs_stop,
-            commands::stack::import_records,
-            commands::keys::provider_status,
-            commands::keys::set_api_key,
-            commands::keys::delete_api_key,
-            commands::keys::test_api_key,
-            commands::keys::provider_models,
-            commands::keys::save_provider_settings,
-            commands::data::save_dataset,
-            commands::data::list_datasets,
-            commands::data::delete_dataset,
-            commands::data::dataset_records,
-            commands::data::update_record_field,
-            commands::data::list_templates,
-            commands::data::create_template,
-            commands::data::add_template_version,
-            commands::data::set_current_template_version,
-            commands::data::template_versions,
-            commands::data::check_template,
-            commands::data::preview_template,
-            commands::data::generate_requests,
-            commands::data::list_requests,
-            commands::data::set_request_status,
-            commands::data::set_all_request_status,
-            commands::data::edit_request,
-            commands::data::estimate_requests,
-            commands::data::list_responses,
-            commands::data::set_insight,
-            commands::data::tag_responses,
-            commands::data::export_responses,
-            commands::data::usage_metrics,
-            commands::runs::start_run,
-            commands::runs::cancel_run,
-            commands::runs::resume_run,
-            commands::runs::unfinished_runs,
-            commands::runs::run_progress,
-        ])
-        .register_asynchronous_uri_scheme_protocol(scheme::SCHEME, |ctx, request, responder| {
-            let Some(state) = ctx.app_handle().try_state::<ShellState>() else {
-                responder.respond(scheme::unavailable());
+        .manage(commands::files::FileChoices::default())
+        // Custom-scheme pages count as local to Tauri's capabilities, so the
+        // calling page is checked here, before any command runs.
+        .invoke_handler(move |invoke| {
+            if let Err(refused) = webview_guard::check_invoke(&invoke.message) {
+                invoke.resolver.reject(refused);
+                return true;
+            }
+            handler(invoke)
+        })
+        .register_asynchronous_uri_scheme_protocol(scheme::SCHEME, move |ctx, request, responder| {
+            let app = ctx.app_handle();
+            let policy = policy.get_or_init(|| scheme::ResponsePolicy::from_config(app.config())).clone();
+            let Some(state) = app.try_state::<ShellState>() else {
+                responder.respond(scheme::unavailable(&policy, &request));
                 return;
             };
             let cache = state.cache.clone();
             let dev = state.dev.clone();
             // SQLite lookups and file reads block: keep them off the webview's thread.
             tauri::async_runtime::spawn_blocking(move || {
-                responder.respond(scheme::respond_with_dev(&cache, &dev, &request))
+                responder.respond(scheme::respond_with_dev(&cache, &dev, &policy, &request))
             });
         })
 }

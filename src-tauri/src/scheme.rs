@@ -13,6 +13,11 @@
 //! Dev mode adds `/@dev/<remote>/<revision>/<path>`: a folder override's
 //! files, read straight from that folder (never the cache) with the same
 //! path checks and MIME types, and `Cache-Control: no-store`.
+//!
+//! Every response, errors included, carries the shell's own Content Security
+//! Policy and the security headers of [`with_common_headers`]: a bundle's HTML
+//! page opened as a document gets no inline script, no `eval` and no
+//! connection beyond what the shell page itself may reach (issue 20, point 4).
 
 use std::borrow::Cow;
 
@@ -103,31 +108,91 @@ pub fn content_type(path: &str) -> Cow<'static, str> {
     }
 }
 
+/// The Content Security Policy every `mfe://` response carries: the
+/// shell's own (this launch's, with any dev-server origin) plus
+/// `frame-ancestors 'none'`, so a bundle's page is never framed either.
+#[derive(Debug, Clone)]
+pub struct ResponsePolicy {
+    csp: HeaderValue,
+}
+
+/// The policy when the app config has none (tests without a config): the
+/// same directives as `tauri.conf.json`.
+const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' mfe: http://mfe.localhost; \
+    style-src 'self' mfe: http://mfe.localhost; img-src 'self' mfe: http://mfe.localhost data:; \
+    font-src 'self' mfe: http://mfe.localhost; \
+    connect-src 'self' ipc: http://ipc.localhost mfe: http://mfe.localhost; object-src 'none'; \
+    base-uri 'none'; form-action 'none'; frame-src 'none'";
+
+impl ResponsePolicy {
+    /// `csp` is the shell's policy as written in a `Content-Security-Policy` header.
+    pub fn new(csp: Option<&str>) -> Self {
+        let csp = csp.map(str::trim).filter(|csp| !csp.is_empty()).unwrap_or(DEFAULT_CSP);
+        let csp = format!("{}; frame-ancestors 'none'", csp.trim_end_matches(';'));
+        // A policy from the config is plain ASCII; the default is the fallback.
+        let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(DEFAULT_CSP));
+        Self { csp }
+    }
+
+    /// The policy of this app's config (`app.security.csp`, dev-widened by `run`).
+    pub fn from_config(config: &tauri::Config) -> Self {
+        Self::new(config.app.security.csp.as_ref().map(ToString::to_string).as_deref())
+    }
+}
+
+impl Default for ResponsePolicy {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
 /// Answers one request from the cache. Never panics, never reads outside
 /// the cache's blob store.
-pub fn respond(cache: &BundleCache, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
-    with_common_headers(request, serve(cache, request.method(), request.uri().path()))
+pub fn respond(cache: &BundleCache, policy: &ResponsePolicy, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    with_common_headers(policy, request, serve(cache, request.method(), request.uri().path()))
 }
 
 /// Answers one request: `/@dev/…` from a folder override, anything else
 /// from the cache (see [`respond`]).
-pub fn respond_with_dev(cache: &BundleCache, dev: &DevOverrides, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+pub fn respond_with_dev(
+    cache: &BundleCache,
+    dev: &DevOverrides,
+    policy: &ResponsePolicy,
+    request: &Request<Vec<u8>>,
+) -> Response<Vec<u8>> {
     let path = request.uri().path();
     if path.starts_with(&format!("/{DEV_PREFIX}/")) {
-        with_common_headers(request, serve_dev(dev, request.method(), path))
+        with_common_headers(policy, request, serve_dev(dev, request.method(), path))
     } else {
-        respond(cache, request)
+        respond(cache, policy, request)
     }
 }
 
-fn with_common_headers(request: &Request<Vec<u8>>, mut response: Response<Vec<u8>>) -> Response<Vec<u8>> {
+/// `Cross-Origin-Resource-Policy`: WebKit compares hosts, so `same-site`
+/// lets `tauri://localhost` load `mfe://localhost` and nothing else; WebView2
+/// (Windows) puts the shell and the scheme on different `*.localhost` sites,
+/// where `same-site` would block the shell's own images and styles.
+#[cfg(not(windows))]
+const RESOURCE_POLICY: &str = "same-site";
+#[cfg(windows)]
+const RESOURCE_POLICY: &str = "cross-origin";
+
+fn with_common_headers(
+    policy: &ResponsePolicy,
+    request: &Request<Vec<u8>>,
+    mut response: Response<Vec<u8>>,
+) -> Response<Vec<u8>> {
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let headers = response.headers_mut();
     if let Some(allowed) = allowed_origin(origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy.csp.clone());
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static(RESOURCE_POLICY));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }
 
@@ -269,8 +334,8 @@ fn serve_dev(dev: &DevOverrides, method: &Method, path: &str) -> Response<Vec<u8
 }
 
 /// The response when the shell state is not ready (a request raced start-up).
-pub fn unavailable() -> Response<Vec<u8>> {
-    text(StatusCode::SERVICE_UNAVAILABLE, "the shell is starting")
+pub fn unavailable(policy: &ResponsePolicy, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    with_common_headers(policy, request, text(StatusCode::SERVICE_UNAVAILABLE, "the shell is starting"))
 }
 
 fn text(status: StatusCode, message: &str) -> Response<Vec<u8>> {
@@ -296,6 +361,7 @@ mod tests {
             ("assets/logo.svg", b"<svg/>"),
             ("assets/data.bin", b"\x00\x01"),
             ("assets/app.wasm", b"\x00asm"),
+            ("page.html", b"<!doctype html><script>eval('1')</script>"),
         ];
         let guard = cache.install_guard().expect("guard");
         let mut entries = Vec::new();
@@ -317,7 +383,7 @@ mod tests {
 
     fn get(cache: &BundleCache, uri: &str) -> Response<Vec<u8>> {
         let request = Request::builder().uri(uri).body(Vec::new()).expect("request");
-        respond(cache, &request)
+        respond(cache, &ResponsePolicy::default(), &request)
     }
 
     #[test]
@@ -330,6 +396,106 @@ mod tests {
         assert_eq!(headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
         assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "tauri://localhost");
+    }
+
+    /// Issue 20, point 4: a bundle's HTML page opened as a document must not
+    /// escape the shell's CSP, so every response (pages, modules, refusals,
+    /// dev files, the start-up race) carries it and the security headers.
+    #[test]
+    fn point_4_every_mfe_response_carries_the_shell_csp_and_security_headers() {
+        let (_cache_dir, cache) = cache_with_hello();
+        let (_dev_dir, dev) = dev_folder();
+        let shell_csp = "default-src 'self'; script-src 'self' mfe: http://localhost:5173; connect-src 'self' ipc:";
+        let policy = ResponsePolicy::new(Some(shell_csp));
+        let request =
+            |method: Method, uri: &str| Request::builder().method(method).uri(uri).body(Vec::new()).expect("request");
+        let responses = [
+            (
+                "page",
+                respond_with_dev(&cache, &dev, &policy, &request(Method::GET, "mfe://localhost/hello/1.0.0/page.html")),
+            ),
+            (
+                "module",
+                respond_with_dev(
+                    &cache,
+                    &dev,
+                    &policy,
+                    &request(Method::GET, "mfe://localhost/hello/1.0.0/remoteEntry.js"),
+                ),
+            ),
+            (
+                "404",
+                respond_with_dev(
+                    &cache,
+                    &dev,
+                    &policy,
+                    &request(Method::GET, "mfe://localhost/hello/1.0.0/missing.html"),
+                ),
+            ),
+            (
+                "400",
+                respond_with_dev(&cache, &dev, &policy, &request(Method::GET, "mfe://localhost/hello/1.0.0/../x.html")),
+            ),
+            (
+                "405",
+                respond_with_dev(
+                    &cache,
+                    &dev,
+                    &policy,
+                    &request(Method::POST, "mfe://localhost/hello/1.0.0/page.html"),
+                ),
+            ),
+            (
+                "dev file",
+                respond_with_dev(
+                    &cache,
+                    &dev,
+                    &policy,
+                    &request(Method::GET, "mfe://localhost/@dev/hello/0/remoteEntry.js"),
+                ),
+            ),
+            (
+                "dev 404",
+                respond_with_dev(
+                    &cache,
+                    &dev,
+                    &policy,
+                    &request(Method::GET, "mfe://localhost/@dev/hello/0/missing.html"),
+                ),
+            ),
+            ("starting", unavailable(&policy, &request(Method::GET, "mfe://localhost/hello/1.0.0/page.html"))),
+        ];
+        assert_eq!(responses[0].1.status(), StatusCode::OK, "the page itself is served, under the policy");
+        assert_eq!(responses[0].1.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        for (what, response) in &responses {
+            let headers = response.headers();
+            let csp = headers.get(header::CONTENT_SECURITY_POLICY).unwrap_or_else(|| panic!("{what}: no CSP"));
+            assert_eq!(csp, &format!("{shell_csp}; frame-ancestors 'none'"), "{what}: the shell's own policy");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{what}");
+            assert_eq!(headers["cross-origin-opener-policy"], "same-origin", "{what}");
+            assert_eq!(headers["cross-origin-resource-policy"], RESOURCE_POLICY, "{what}");
+            assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{what}");
+        }
+        // Without a configured policy, the built-in one is as strict as tauri.conf.json.
+        let default = get(&cache, "mfe://localhost/hello/1.0.0/page.html");
+        let csp = default.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+        assert!(csp.starts_with("default-src 'self'; script-src 'self' mfe: http://mfe.localhost;"), "{csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'), "{csp}");
+        assert!(csp.ends_with("frame-src 'none'; frame-ancestors 'none'"), "{csp}");
+    }
+
+    /// The CSP written in tauri.conf.json is the one the scheme falls back to.
+    #[test]
+    fn the_default_policy_matches_the_app_config() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).expect("tauri.conf.json");
+        let csp: tauri::utils::config::Csp =
+            serde_json::from_value(config["app"]["security"]["csp"].clone()).expect("a CSP");
+        let mut configured: Vec<String> = csp.to_string().split(';').map(|d| d.trim().to_owned()).collect();
+        let mut builtin: Vec<String> = DEFAULT_CSP.split(';').map(|d| d.trim().to_owned()).collect();
+        configured.sort();
+        builtin.sort();
+        assert_eq!(configured, builtin, "keep DEFAULT_CSP in step with tauri.conf.json");
     }
 
     #[test]
@@ -422,7 +588,7 @@ mod tests {
             .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
             .body(Vec::new())
             .expect("request");
-        let response = respond(&cache, &head);
+        let response = respond(&cache, &ResponsePolicy::default(), &head);
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.body().is_empty());
         assert_eq!(response.headers()[header::CONTENT_LENGTH], "30");
@@ -431,7 +597,7 @@ mod tests {
             .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
             .body(b"x".to_vec())
             .expect("request");
-        assert_eq!(respond(&cache, &post).status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(respond(&cache, &ResponsePolicy::default(), &post).status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[test]
@@ -442,14 +608,17 @@ mod tests {
             .header(header::ORIGIN, "https://evil.example")
             .body(Vec::new())
             .expect("request");
-        let response = respond(&cache, &request);
+        let response = respond(&cache, &ResponsePolicy::default(), &request);
         assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
         let request = Request::builder()
             .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
             .header(header::ORIGIN, "http://tauri.localhost")
             .body(Vec::new())
             .expect("request");
-        assert_eq!(respond(&cache, &request).headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://tauri.localhost");
+        assert_eq!(
+            respond(&cache, &ResponsePolicy::default(), &request).headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "http://tauri.localhost"
+        );
     }
 
     /// A folder override of `hello` next to a file that must stay out of reach.
@@ -477,7 +646,7 @@ mod tests {
 
     fn get_dev(cache: &BundleCache, dev: &DevOverrides, uri: &str) -> Response<Vec<u8>> {
         let request = Request::builder().uri(uri).body(Vec::new()).expect("request");
-        respond_with_dev(cache, dev, &request)
+        respond_with_dev(cache, dev, &ResponsePolicy::default(), &request)
     }
 
     #[test]
@@ -542,7 +711,10 @@ mod tests {
             .uri("mfe://localhost/@dev/hello/0/remoteEntry.js")
             .body(Vec::new())
             .expect("request");
-        assert_eq!(respond_with_dev(&cache, &dev, &post).status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            respond_with_dev(&cache, &dev, &ResponsePolicy::default(), &post).status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 
     #[test]

@@ -76,22 +76,7 @@ impl Settings {
         }
         let mut seen = std::collections::BTreeSet::new();
         for (position, registry) in self.registries.iter().enumerate() {
-            let shown = format!("registry {} ({})", position + 1, redact(&registry.url));
-            let source = registry::RegistrySource::parse(&registry.url).map_err(|err| {
-                // The registry's message quotes the input, which may carry a
-                // password: say why with the redacted URL instead.
-                let reason = match err {
-                    registry::RegistryError::UnsupportedSource { reason, .. } => reason,
-                    _ => "it is not a folder, file:// or http(s):// URL".to_owned(),
-                };
-                CommandError::invalid(format!("{shown}: {reason}"))
-            })?;
-            if !seen.insert(source.to_string()) {
-                return Err(CommandError::invalid(format!("{shown} is listed twice")));
-            }
-            if registry.trust.as_deref().is_some_and(|t| t.trim().is_empty()) {
-                return Err(CommandError::invalid(format!("{shown}: the trust anchor is empty")));
-            }
+            check_registry(position, registry, &mut seen)?;
         }
         if let Some(minutes) = self.update_check_minutes.filter(|m| *m > MAX_UPDATE_CHECK_MINUTES) {
             return Err(CommandError::invalid(format!(
@@ -103,6 +88,31 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// One registry entry: a registry source, not one of `seen`, no empty trust anchor.
+fn check_registry(
+    position: usize,
+    registry: &RegistryConfig,
+    seen: &mut std::collections::BTreeSet<String>,
+) -> Result<(), CommandError> {
+    let shown = format!("registry {} ({})", position + 1, redact(&registry.url));
+    let source = registry::RegistrySource::parse(&registry.url).map_err(|err| {
+        // The registry's message quotes the input, which may carry a
+        // password: say why with the redacted URL instead.
+        let reason = match err {
+            registry::RegistryError::UnsupportedSource { reason, .. } => reason,
+            _ => "it is not a folder, file:// or http(s):// URL".to_owned(),
+        };
+        CommandError::invalid(format!("{shown}: {reason}"))
+    })?;
+    if !seen.insert(source.to_string()) {
+        return Err(CommandError::invalid(format!("{shown} is listed twice")));
+    }
+    if registry.trust.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(CommandError::invalid(format!("{shown}: the trust anchor is empty")));
+    }
+    Ok(())
 }
 
 /// The URL with any `user:password@` replaced, for messages.
@@ -130,15 +140,87 @@ impl SettingsFile {
         &self.path
     }
 
-    /// The saved settings, or the defaults when none were saved yet.
+    /// The saved settings, or the defaults when none were saved yet. Entries
+    /// that cannot be used are left out (see [`SettingsFile::load_reporting`]).
     pub fn load(&self) -> Result<Settings, CommandError> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
-                settings_error(format!("{} is not valid settings ({err}); fix or delete it", self.path.display()))
-            }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(err) => Err(settings_error(format!("cannot read {}: {err}", self.path.display()))),
+        self.load_reporting().map(|(settings, _)| settings)
+    }
+
+    /// The saved settings and what in them was skipped, and why.
+    ///
+    /// settings.json can be written from the page, so no entry in it may stop
+    /// the app (issue 20, point 6): a registry that is malformed, not a
+    /// registry source, listed twice or with an empty trust anchor, a dev
+    /// override that is not `remote → path or loopback URL`, and a field of
+    /// the wrong type are each skipped and named. Only a file that is not a
+    /// JSON object at all is an error.
+    pub fn load_reporting(&self) -> Result<(Settings, Vec<String>), CommandError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((Settings::default(), Vec::new())),
+            Err(err) => return Err(settings_error(format!("cannot read {}: {err}", self.path.display()))),
+        };
+        let not_settings = |why: String| {
+            settings_error(format!("{} is not valid settings ({why}); fix or delete it", self.path.display()))
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| not_settings(err.to_string()))?;
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err(not_settings("it is not a JSON object".to_owned()));
+        };
+        let mut problems = Vec::new();
+        let registries = fields.remove("registries");
+        let dev_overrides = fields.remove("devOverrides");
+        let mut settings = Settings::default();
+        for (key, value) in fields {
+            let one = serde_json::Value::Object([(key.clone(), value)].into_iter().collect());
+            match serde_json::from_value::<Settings>(one) {
+                Ok(parsed) => {
+                    if key == "providers" {
+                        settings.providers = parsed.providers;
+                    } else if key == "updateCheckMinutes" {
+                        settings.update_check_minutes = parsed.update_check_minutes;
+                    }
+                }
+                Err(err) => problems.push(format!("the setting {key:?} was skipped: {err}")),
+            }
         }
+        settings.registries = Self::registries(registries, &mut problems);
+        settings.dev_overrides = dev_overrides_of(dev_overrides, &mut problems);
+        Ok((settings, problems))
+    }
+
+    fn registries(value: Option<serde_json::Value>, problems: &mut Vec<String>) -> Vec<RegistryConfig> {
+        let entries = match value {
+            None | Some(serde_json::Value::Null) => return Vec::new(),
+            Some(serde_json::Value::Array(entries)) => entries,
+            Some(_) => {
+                problems.push("\"registries\" is not a list; no saved registry was used".to_owned());
+                return Vec::new();
+            }
+        };
+        let mut kept: Vec<RegistryConfig> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (position, entry) in entries.into_iter().enumerate() {
+            if kept.len() == MAX_REGISTRIES {
+                problems.push(format!("only the first {MAX_REGISTRIES} saved registries are used"));
+                break;
+            }
+            let config = match serde_json::from_value::<RegistryConfig>(entry) {
+                Ok(config) => config,
+                Err(err) => {
+                    problems.push(format!(
+                        "saved registry {} was skipped: it is not {{ \"url\", \"trust\" }} ({err})",
+                        position + 1
+                    ));
+                    continue;
+                }
+            };
+            match check_registry(position, &config, &mut seen) {
+                Ok(()) => kept.push(config),
+                Err(err) => problems.push(format!("saved {}; skipped", err.message)),
+            }
+        }
+        kept
     }
 
     pub fn save(&self, settings: &Settings) -> Result<(), CommandError> {
@@ -151,6 +233,32 @@ impl SettingsFile {
             .and_then(|()| std::fs::rename(&tmp, &self.path))
             .map_err(|err| settings_error(format!("cannot write {}: {err}", self.path.display())))
     }
+}
+
+/// The usable dev overrides of settings.json; the others are named in `problems`.
+fn dev_overrides_of(value: Option<serde_json::Value>, problems: &mut Vec<String>) -> BTreeMap<String, String> {
+    let entries = match value {
+        None | Some(serde_json::Value::Null) => return BTreeMap::new(),
+        Some(serde_json::Value::Object(entries)) => entries,
+        Some(_) => {
+            problems.push("\"devOverrides\" is not a map of remote names to folders or URLs; skipped".to_owned());
+            return BTreeMap::new();
+        }
+    };
+    let mut kept = BTreeMap::new();
+    for (remote, target) in entries {
+        let Some(target) = target.as_str() else {
+            problems.push(format!("the dev override of {remote:?} is not a folder path or URL; skipped"));
+            continue;
+        };
+        match crate::dev_mode::validate_syntax(&remote, target) {
+            Ok(()) => {
+                kept.insert(remote, target.to_owned());
+            }
+            Err(err) => problems.push(format!("{err}; skipped")),
+        }
+    }
+    kept
 }
 
 fn settings_error(message: String) -> CommandError {

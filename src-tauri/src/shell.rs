@@ -62,13 +62,29 @@ impl ShellState {
     /// The registries to resolve from, in priority order: the launch
     /// registry, then the saved ones.
     pub fn registries(&self) -> CommandResult<Vec<(RegistryConfig, bool)>> {
+        Ok(self.with_launch_registry(self.settings.load()?.registries))
+    }
+
+    fn with_launch_registry(&self, saved: Vec<RegistryConfig>) -> Vec<(RegistryConfig, bool)> {
         let mut out: Vec<(RegistryConfig, bool)> = self.launch_registry.iter().cloned().map(|r| (r, true)).collect();
-        for saved in self.settings.load()?.registries {
+        for saved in saved {
             if !out.iter().any(|(r, _)| r.url == saved.url) {
                 out.push((saved, false));
             }
         }
-        Ok(out)
+        out
+    }
+
+    /// The registries to resolve from and what in the settings could not be
+    /// used: a settings file that is not settings at all leaves the launch
+    /// registry, so the app still starts and says why (issue 20, point 6).
+    pub fn registries_reporting(&self) -> (Vec<(RegistryConfig, bool)>, Vec<String>) {
+        let (saved, mut problems) = match self.settings.load_reporting() {
+            Ok((settings, problems)) => (settings.registries, problems),
+            Err(err) => (Vec::new(), vec![err.message]),
+        };
+        problems.extend(self.dev.skipped().iter().map(|err| format!("{err}; skipped")));
+        (self.with_launch_registry(saved), problems)
     }
 
     /// Marks a registry check as running; `None` when one already is.
@@ -96,6 +112,9 @@ pub struct ShellView {
     pub checked: bool,
     pub registries: Vec<RegistryView>,
     pub remotes: Vec<RemoteView>,
+    /// Saved settings that could not be used and were skipped, each saying
+    /// what and why (the shell shows them as notices).
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,7 +150,7 @@ pub struct RemoteView {
 /// Resolves every configured registry (or, with none configured, the whole
 /// cache) and builds the view. `offline` makes no request at all.
 pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<ShellView> {
-    let registries = state.registries()?;
+    let (registries, problems) = state.registries_reporting();
     let cache = &*state.cache;
     let mut reports = Vec::new();
     let mut registry_views = Vec::new();
@@ -140,9 +159,12 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
         request.offline = true;
         reports.push(api::resolve(cache, &request, &NoProgress).await?);
     }
-    for (config, from_launch) in &registries {
+    for (position, (config, from_launch)) in registries.iter().enumerate() {
         let mut request = ResolveRequest::new(Some(config.url.clone()), state.profile.clone());
         request.trust = config.trust.clone();
+        // The same name and version with other files in a later registry
+        // never replaces the earlier one's copy in the cache.
+        request.yields_to = registries[..position].iter().map(|(earlier, _)| earlier.url.clone()).collect();
         request.offline = offline;
         request.timeout = Some(REGISTRY_TIMEOUT);
         match api::resolve(cache, &request, &NoProgress).await {
@@ -178,7 +200,7 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
     }
     let mut remotes = merged.into_values().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
     apply_dev_overrides(&mut remotes, &state.dev);
-    Ok(ShellView { checked: !offline, registries: registry_views, remotes })
+    Ok(ShellView { checked: !offline, registries: registry_views, remotes, problems })
 }
 
 /// Per remote, in registry precedence order: the first registry that

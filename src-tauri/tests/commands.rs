@@ -28,10 +28,16 @@ impl Harness {
     }
 
     fn with_launch(launch: Option<RegistryConfig>) -> Self {
+        Self::with(launch, true)
+    }
+
+    /// `confirm`: how the native confirmations of this app are answered.
+    fn with(launch: Option<RegistryConfig>, confirm: bool) -> Self {
         let dirs = tempfile::tempdir().expect("tempdir");
         let state = ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), launch).expect("state");
         let app = augment_desktop::with_shell(tauri::test::mock_builder())
             .manage(state)
+            .manage(augment_desktop::confirm::Confirmation::Answer(confirm))
             .build(mock_context(noop_assets()))
             .expect("build the mock app");
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("webview");
@@ -113,9 +119,73 @@ fn remotes_from_cache_on_an_empty_cache_is_empty_and_a_broken_settings_file_is_r
     assert_eq!(view["remotes"], json!([]));
     std::fs::create_dir_all(h.config_dir()).expect("config dir");
     std::fs::write(h.config_dir().join("settings.json"), "{ not json").expect("write");
-    let err = h.invoke("remotes_from_cache", json!({})).expect_err("broken settings");
-    assert_eq!(code(&err), "settings");
-    assert!(err["message"].as_str().is_some_and(|m| m.contains("settings.json")), "{err}");
+    // Issue 20, point 6: a broken file never blanks the shell; it is reported with the view.
+    let view = h.invoke("remotes_from_cache", json!({})).expect("a view despite broken settings");
+    let problems = view["problems"].as_array().expect("problems");
+    assert!(problems.iter().any(|p| p.as_str().is_some_and(|m| m.contains("settings.json"))), "{view}");
+}
+
+/// Issue 20, point 6: entries of settings.json that cannot be used are
+/// skipped and named; the rest still applies.
+#[test]
+fn point_6_unusable_saved_registries_are_skipped_and_reported() {
+    let h = Harness::new();
+    std::fs::create_dir_all(h.config_dir()).expect("config dir");
+    let settings = json!({
+        "registries": [{ "trust": "no url" }, { "url": "ftp://nowhere.example/r" }, { "url": "/srv/good" }, "text"],
+        "devOverrides": { "Bad Name": "./x", "alpha": 7 },
+        "updateCheckMinutes": "often",
+    });
+    std::fs::write(h.config_dir().join("settings.json"), settings.to_string()).expect("write");
+    let view = h.invoke("remotes_from_cache", json!({})).expect("view");
+    let problems: Vec<&str> = view["problems"].as_array().expect("problems").iter().filter_map(Value::as_str).collect();
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+    for needle in [
+        "saved registry 1 was skipped",
+        "ftp://nowhere.example/r",
+        "saved registry 4",
+        "Bad Name",
+        "\"alpha\"",
+        "updateCheckMinutes",
+    ] {
+        assert!(problems.iter().any(|p| p.contains(needle)), "{needle}: {problems:#?}");
+    }
+    let registries = view["registries"].as_array().expect("registries");
+    assert_eq!(registries.len(), 1, "only the usable registry is resolved: {view}");
+    assert_eq!(registries[0]["url"], "/srv/good");
+}
+
+/// Issue 20, point 6: `save_settings` changes the registries or dev overrides
+/// only after a native confirmation; declined, nothing is written.
+#[test]
+fn point_6_changing_registries_needs_a_confirmation() {
+    let h = Harness::with(None, false);
+    let settings = json!({ "settings": { "registries": [{ "url": "/srv/evil" }] } });
+    let err = h.invoke("save_settings", settings).expect_err("declined");
+    assert_eq!(code(&err), "declined");
+    assert!(!h.config_dir().join("settings.json").exists(), "nothing was written");
+    let err = h
+        .invoke("save_settings", json!({ "settings": { "registries": [], "devOverrides": { "alpha": "./dist" } } }))
+        .expect_err("a dev override needs it too");
+    assert_eq!(code(&err), "declined");
+    h.invoke("save_settings", json!({ "settings": { "registries": [], "updateCheckMinutes": 5 } }))
+        .expect("the interval alone needs no confirmation");
+    let yes = Harness::with(None, true);
+    yes.invoke("save_settings", json!({ "settings": { "registries": [{ "url": "/srv/mirror" }] } }))
+        .expect("confirmed");
+    let saved = yes.invoke("get_settings", json!({})).expect("settings");
+    assert_eq!(saved["saved"]["registries"][0]["url"], "/srv/mirror");
+}
+
+/// Issue 20, point 4: a command from any page but the shell's is refused before it runs.
+#[test]
+fn point_4_ipc_from_a_bundle_page_is_refused() {
+    let h = Harness::new();
+    h.invoke("get_settings", json!({})).expect("the shell page is answered");
+    h.webview.navigate("mfe://localhost/alpha/1.0.0/page.html".parse().expect("url")).expect("navigate");
+    let err = h.invoke("get_settings", json!({})).expect_err("refused");
+    assert_eq!(code(&err), "refused");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("mfe://localhost/alpha/1.0.0/page.html")), "{err}");
 }
 
 /// Waits for the next `event` with a deadline (no fixed sleep).
@@ -316,13 +386,15 @@ fn the_update_check_interval_defaults_to_an_hour_and_is_kept_when_not_sent() {
     let view = h.invoke("get_settings", json!({})).expect("settings");
     assert_eq!(view["updateCheckMinutes"], 60, "the default is in effect");
     let registries = json!([{ "url": "/srv/mirror" }]);
-    h.invoke("save_settings", json!({ "settings": { "registries": registries, "updateCheckMinutes": 15 } })).expect("saved");
+    h.invoke("save_settings", json!({ "settings": { "registries": registries, "updateCheckMinutes": 15 } }))
+        .expect("saved");
     assert_eq!(h.invoke("get_settings", json!({})).expect("settings")["updateCheckMinutes"], 15);
     h.invoke("save_settings", json!({ "settings": { "registries": registries } })).expect("saved");
     let view = h.invoke("get_settings", json!({})).expect("settings");
     assert_eq!(view["updateCheckMinutes"], 15, "a page that does not send it keeps it");
     assert_eq!(view["saved"]["updateCheckMinutes"], 15);
-    h.invoke("save_settings", json!({ "settings": { "registries": registries, "updateCheckMinutes": 0 } })).expect("off");
+    h.invoke("save_settings", json!({ "settings": { "registries": registries, "updateCheckMinutes": 0 } }))
+        .expect("off");
     assert_eq!(h.invoke("get_settings", json!({})).expect("settings")["updateCheckMinutes"], 0, "0 turns it off");
 }
 
@@ -334,9 +406,13 @@ fn an_update_check_interval_over_a_week_is_refused_with_what_to_enter() {
         .expect_err("refused");
     assert_eq!(code(&err), "invalidInput");
     let message = err["message"].as_str().unwrap_or_default();
-    assert!(message.contains("10081") && message.contains("1 to 10080") && message.contains("0 to check only"), "{message}");
+    assert!(
+        message.contains("10081") && message.contains("1 to 10080") && message.contains("0 to check only"),
+        "{message}"
+    );
     assert!(!h.config_dir().join("settings.json").exists(), "nothing was written");
-    h.invoke("save_settings", json!({ "settings": { "registries": [], "updateCheckMinutes": 10_080 } })).expect("a week is fine");
+    h.invoke("save_settings", json!({ "settings": { "registries": [], "updateCheckMinutes": 10_080 } }))
+        .expect("a week is fine");
 }
 
 #[test]

@@ -9,11 +9,12 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use augment_desktop::commands::data::DataState;
+use augment_desktop::commands::files::Purpose::Open;
 use augment_desktop::commands::stack::{StackConfig, StackState};
 use serde_json::{Value, json};
 use stack::StackDefinition;
@@ -162,9 +163,9 @@ fn import_without_an_engine_runs_in_process_and_reports_where_a_document_is_brok
     for args in [
         json!({ "format": "xls", "text": "a" }),
         json!({ "format": "csv" }),
-        json!({ "format": "csv", "text": "a\n1\n", "path": "/tmp/x.csv" }),
+        json!({ "format": "csv", "text": "a\n1\n", "file": common::choose(&h.app, Path::new("/tmp/x.csv"), Open) }),
         json!({ "format": "csv", "text": "a\n1\n", "limit": 0 }),
-        json!({ "format": "csv", "path": "/nonexistent/records.csv" }),
+        json!({ "format": "csv", "file": common::choose(&h.app, Path::new("/nonexistent/records.csv"), Open) }),
     ] {
         let err = h.invoke("import_records", args.clone()).expect_err("refused");
         assert_eq!(code(&err), "invalidInput", "{args}: {err}");
@@ -253,7 +254,8 @@ fn save_through_the_service(h: &Harness) {
     let file = h._dir.path().join("cities.json");
     let cities: Vec<Value> = (0..120).map(|i| json!({ "city": format!("City {i}"), "people": i * 1000 })).collect();
     std::fs::write(&file, serde_json::to_vec(&cities).expect("json")).expect("write cities");
-    let saved = h.invoke("save_dataset", json!({ "name": "cities", "format": "json", "path": file })).expect("saved");
+    let chosen = common::choose(&h.app, &file, Open);
+    let saved = h.invoke("save_dataset", json!({ "name": "cities", "format": "json", "file": chosen })).expect("saved");
     assert_eq!((&saved["parser"], &saved["parserReason"]), (&json!("service"), &Value::Null), "{saved}");
     assert_eq!(saved["dataset"]["row_count"], 120);
     let id = saved["dataset"]["id"].as_i64().expect("dataset id");

@@ -6,6 +6,7 @@
 
 mod common;
 
+use augment_desktop::commands::files::Purpose::{Open, Save};
 use common::{DataHarness as Harness, books_csv};
 use serde_json::json;
 
@@ -14,7 +15,7 @@ fn import_template_review_and_export_through_the_commands() {
     let h = Harness::new();
     let file = h.dirs.path().join("books.csv");
     std::fs::write(&file, books_csv(50)).unwrap();
-    let saved = h.ok("save_dataset", json!({ "name": "books", "format": "csv", "path": file }));
+    let saved = h.ok("save_dataset", json!({ "name": "books", "format": "csv", "file": h.choose(&file, Open) }));
     assert_eq!(saved["dataset"]["row_count"], 50);
     assert_eq!(saved["parser"], "in-process");
     let dataset = saved["dataset"]["id"].as_i64().unwrap();
@@ -63,11 +64,12 @@ fn import_template_review_and_export_through_the_commands() {
     // export to the same file is refused and leaves the first one as it was.
     let out = h.dirs.path().join("answers.csv");
     let query = json!({ "dataset_id": dataset, "include_errors": true, "offset": 0, "limit": 100 });
-    let exported = h.ok("export_responses", json!({ "query": query, "format": "csv", "path": out }));
+    let exported = h.ok("export_responses", json!({ "query": query, "format": "csv", "file": h.choose(&out, Save) }));
     assert_eq!(exported["rows"], 0);
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(written.starts_with("response_id,record,provider,model"), "{written}");
-    let (code, message) = h.refused("export_responses", json!({ "query": query, "format": "csv", "path": out }));
+    let again = json!({ "query": query, "format": "csv", "file": h.choose(&out, Save) });
+    let (code, message) = h.refused("export_responses", again);
     assert_eq!(code, "invalidInput");
     assert!(message.contains("already exists"), "{message}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), written);
@@ -80,11 +82,12 @@ fn import_template_review_and_export_through_the_commands() {
 fn bad_input_is_refused_with_what_to_do() {
     let h = Harness::new();
     let csv = books_csv(2);
+    let missing = h.choose(std::path::Path::new("/no/such/file.csv"), Open);
     let cases = [
         ("save_dataset", json!({ "name": "  ", "format": "csv", "text": csv }), "name"),
         ("save_dataset", json!({ "name": "x", "format": "xls", "text": csv }), "xls"),
         ("save_dataset", json!({ "name": "x", "format": "csv" }), "exactly one of"),
-        ("save_dataset", json!({ "name": "x", "format": "csv", "path": "/no/such/file.csv" }), "/no/such/file.csv"),
+        ("save_dataset", json!({ "name": "x", "format": "csv", "file": missing }), "/no/such/file.csv"),
         ("delete_dataset", json!({ "datasetId": 0 }), "positive id"),
         ("dataset_records", json!({ "datasetId": 1, "query": { "offset": 0, "limit": 0 } }), "page holds"),
         ("create_template", json!({ "name": "t", "body": "x".repeat(70 * 1024) }), "shorten it"),
@@ -96,7 +99,8 @@ fn bad_input_is_refused_with_what_to_do() {
         assert!(message.contains(needle), "{cmd}: {message:?} should mention {needle:?}");
     }
     let query = json!({ "dataset_id": 1, "include_errors": true, "offset": 0, "limit": 10 });
-    let (code, message) = h.refused("export_responses", json!({ "query": query, "format": "csv", "path": "rel.csv" }));
+    let relative = h.choose(std::path::Path::new("rel.csv"), Save);
+    let (code, message) = h.refused("export_responses", json!({ "query": query, "format": "csv", "file": relative }));
     assert_eq!(code, "invalidInput");
     assert!(message.contains("absolute"), "{message}");
     let (code, _) = h.refused("dataset_records", json!({ "datasetId": 99, "query": { "offset": 0, "limit": 10 } }));
@@ -106,4 +110,56 @@ fn bad_input_is_refused_with_what_to_do() {
     assert_eq!(code, "parseError");
     assert!(message.contains("line 2"), "{message}");
     assert_eq!(h.ok("list_datasets", json!({})), json!([]), "nothing half-imported is kept");
+}
+
+/// Issue 20 point 5: the commands that read or write a file take only what
+/// the person chose in the native dialog, as a single-use token for its
+/// purpose. A raw path from the page (accepted until now: the page named any
+/// file to read or write), an unknown token, a used one and an open-dialog
+/// token used to write are all refused, and nothing is read or written.
+#[test]
+fn point_5_file_commands_take_only_dialog_tokens() {
+    let h = Harness::new();
+    let file = h.dirs.path().join("books.csv");
+    std::fs::write(&file, books_csv(3)).unwrap();
+    let out = h.dirs.path().join("out.csv");
+    let query = json!({ "dataset_id": 1, "include_errors": true, "offset": 0, "limit": 10 });
+
+    let raw = [
+        ("import_records", json!({ "format": "csv", "path": file })),
+        ("save_dataset", json!({ "name": "raw", "format": "csv", "path": file })),
+        ("export_responses", json!({ "query": query, "format": "csv", "path": out })),
+    ];
+    for (cmd, args) in raw {
+        let (code, message) = h.refused(cmd, args);
+        assert_eq!(code, "invalidInput", "{cmd}: {message}");
+        assert!(message.contains("file dialog"), "{cmd} says how to choose a file: {message}");
+    }
+    let (_, message) = h.refused("import_records", json!({ "format": "csv", "file": "file-0123456789abcdef" }));
+    assert!(message.contains("unknown or was already used"), "{message}");
+
+    // A token works once; the preview hands back a fresh one for Save.
+    let token = h.choose(&file, Open);
+    let preview = h.ok("import_records", json!({ "format": "csv", "file": token }));
+    assert_eq!(preview["totalRows"], 3);
+    assert_eq!(preview["file"]["name"], "books.csv");
+    let (_, message) = h.refused("import_records", json!({ "format": "csv", "file": token }));
+    assert!(message.contains("already used"), "a reused token is refused: {message}");
+    let fresh = preview["file"]["token"].as_str().unwrap();
+    assert_ne!(fresh, token);
+    let saved = h.ok("save_dataset", json!({ "name": "books", "format": "csv", "file": fresh }));
+    assert_eq!(saved["dataset"]["row_count"], 3);
+    let (_, message) = h.refused("save_dataset", json!({ "name": "again", "format": "csv", "file": fresh }));
+    assert!(message.contains("already used"), "{message}");
+
+    // A file chosen to be read cannot be written.
+    let dataset = saved["dataset"]["id"].as_i64().unwrap();
+    let query = json!({ "dataset_id": dataset, "include_errors": true, "offset": 0, "limit": 10 });
+    let read_only = h.choose(&out, Open);
+    let (_, message) = h.refused("export_responses", json!({ "query": query, "format": "csv", "file": read_only }));
+    assert!(message.contains("not chosen for writing"), "{message}");
+    assert!(!out.exists(), "nothing was written");
+    let exported = h.ok("export_responses", json!({ "query": query, "format": "csv", "file": h.choose(&out, Save) }));
+    assert_eq!(exported["path"], out.display().to_string());
+    assert!(out.exists());
 }

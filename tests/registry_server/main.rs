@@ -274,3 +274,41 @@ async fn tokens_are_listed_minted_and_revoked_against_the_server_and_the_folder(
     let remaining = json(&listed)["tokens"].as_array().unwrap().clone();
     assert_eq!(remaining.len(), 1, "only the admin token is left: {remaining:?}");
 }
+
+/// Issue 20 point 8: publish and admin tokens never travel over plain http
+/// except to loopback. Publish, yank and token management against
+/// `http://10.0.0.1:9/` are refused before any connection, with a message
+/// that says to use https; the loopback `http://127.0.0.1` server of the
+/// tests above keeps working (they all use it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_8_tokens_are_never_sent_over_plain_http_to_a_remote_host() {
+    let sandbox = Sandbox::new();
+    let remote = make_remote(&sandbox.path().join("src"), "alpha", "1.0.0", "^1.0.0", 1, 100);
+    let remote_url = "http://10.0.0.1:9/";
+    let publish = publish_http(&remote, remote_url, "augreg_canary");
+    let yank = augment_with(
+        &[("AUGMENT_REGISTRY_TOKEN", "augreg_canary")],
+        &["yank", "alpha", "1.0.0", "--registry", remote_url],
+    );
+    let tokens = augment_with(
+        &[("AUGMENT_REGISTRY_ADMIN_TOKEN", "augreg_canary")],
+        &["registry", "token", "list", "--registry", remote_url],
+    );
+    for (what, out) in [("publish", &publish), ("yank", &yank), ("token list", &tokens)] {
+        assert!(!out.status.success(), "{what}: {}", describe(out));
+        let said = text(out);
+        assert!(
+            said.contains("plain http") && said.contains("https://"),
+            "{what} says to use https: {}",
+            describe(out)
+        );
+        assert!(!said.contains("could not reach"), "{what} was refused before connecting: {}", describe(out));
+    }
+
+    // Loopback over plain http still works.
+    let token = mint_token(&sandbox, "alpha");
+    let served = Served::start(&sandbox);
+    assert!(served.url.starts_with("http://127.0.0.1:"), "{}", served.url);
+    let out = publish_http(&remote, &served.url, &token);
+    assert!(out.status.success(), "{}", describe(&out));
+}

@@ -33,11 +33,14 @@ fn books_csv(path: &Path) {
 
 /// Starts the app with the fake provider's base URL saved and the key given
 /// the way a CI machine would: `AUGMENT_OPENAI_API_KEY` (no keychain needed).
+/// The native file dialogs are answered from [`answers`] (debug builds only:
+/// `AUGMENT_TEST_DIALOG_ANSWERS`, see `src-tauri/src/commands/files.rs`).
 fn launcher(root: &Path) -> std::path::PathBuf {
     let script = root.join("launch-app.sh");
     let body = format!(
-        "#!/bin/sh\nexport AUGMENT_OPENAI_API_KEY='{KEY}' AUGMENT_DATA_DIR='{}'\nexec '{}' \"$@\"\n",
+        "#!/bin/sh\nexport AUGMENT_OPENAI_API_KEY='{KEY}' AUGMENT_DATA_DIR='{}' AUGMENT_TEST_DIALOG_ANSWERS='{}'\nexec '{}' \"$@\"\n",
         root.join("data").display(),
+        answers(root).display(),
         crate::harness::app_bin().display(),
     );
     std::fs::write(&script, body).unwrap();
@@ -45,6 +48,16 @@ fn launcher(root: &Path) -> std::path::PathBuf {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&script, perms).unwrap();
     script
+}
+
+/// The file the app's next file dialog takes its answer from.
+fn answers(root: &Path) -> std::path::PathBuf {
+    root.join("dialog-answers")
+}
+
+/// What the person picks in the next file dialog.
+fn answer_next_dialog(root: &Path, path: &Path) {
+    std::fs::write(answers(root), format!("{}\n", path.display())).unwrap();
 }
 
 fn in_remote(remote: &str, testid: &str) -> String {
@@ -91,7 +104,9 @@ async fn import_template_review_run_and_export_fifty_records() {
 
     // Record Collector: preview, then save, the 50-row CSV.
     let rc = "record-collector";
-    type_into(&app, rc, "rc-path", &csv.display().to_string()).await;
+    answer_next_dialog(root.path(), &csv);
+    click(&app, rc, "rc-choose-file").await;
+    wait_for_text(&app, &in_remote(rc, "rc-file"), "books.csv").await;
     type_into(&app, rc, "rc-name", "books").await;
     click(&app, rc, "rc-preview").await;
     wait_for_text(&app, &in_remote(rc, "rc-parser"), "in-process").await;
@@ -137,7 +152,9 @@ async fn import_template_review_run_and_export_fifty_records() {
     wait_for_content(&app, &in_remote(ia, "ia-responses"), &fake_reply()).await;
     let export = root.path().join("books-answers.csv");
     wait_for(&app, &in_remote(ia, "ia-export-format")).await.select_by_value("csv").await.unwrap();
-    type_into(&app, ia, "ia-export-path", &export.display().to_string()).await;
+    answer_next_dialog(root.path(), &export);
+    click(&app, ia, "ia-export-choose").await;
+    wait_for_text(&app, &in_remote(ia, "ia-export-file"), "books-answers.csv").await;
     click(&app, ia, "ia-export").await;
     wait_for_content(&app, &in_remote(ia, "ia-export-result"), &format!("Exported {ROWS} responses")).await;
     screenshot(&app, "5-analyst-7-exported").await;

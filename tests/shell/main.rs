@@ -16,4 +16,5 @@ mod keys;
 mod remotes_product;
 mod resilience;
 mod scenarios;
+mod security;
 mod stack_panel;

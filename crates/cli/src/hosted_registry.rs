@@ -90,6 +90,7 @@ impl TokenTarget {
     fn open(self) -> Result<Tokens> {
         let dir = match (self.registry_dir, self.registry) {
             (_, Some(url)) if is_url(&url) => {
+                check_token_transport(&url)?;
                 let token = self.token.filter(|t| !t.is_empty()).context(
                     "managing tokens on a registry server needs an admin token: set AUGMENT_REGISTRY_ADMIN_TOKEN \
                      (or pass --token); mint one where the registry is stored with \
@@ -112,6 +113,28 @@ impl TokenTarget {
             .with_context(|| format!("opening the registry folder {}", dir.display()))?;
         Ok(Tokens::Folder(storage))
     }
+}
+
+/// Refuses to send a token over plain http to anything but this machine
+/// (issue 20 point 8): on the way anyone on the network could read it and
+/// publish in its name.
+fn check_token_transport(url: &str) -> Result<()> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    };
+    anyhow::ensure!(
+        parsed.scheme() != "http" || loopback,
+        "refusing to send a registry token over plain http to {}: anyone on the way could read it; \
+         use the server's https:// URL (plain http is only for this machine: localhost, 127.0.0.1, [::1])",
+        parsed.host_str().unwrap_or("?")
+    );
+    Ok(())
 }
 
 /// Whether `--registry` names a server rather than a folder.
@@ -287,6 +310,7 @@ pub async fn yank(
     yanked: bool,
     token: Option<String>,
 ) -> Result<ExitCode> {
+    check_token_transport(url)?;
     let token = token.filter(|t| !t.is_empty()).context(
         "a registry server needs a token scoped to this remote: set AUGMENT_REGISTRY_TOKEN (or pass --token); \
          the registry's owner mints one with `augment registry token create`",
@@ -336,6 +360,7 @@ async fn call(request: reqwest::RequestBuilder, endpoint: &str, what: &str) -> R
 }
 
 pub async fn publish(json: bool, remote_dir: &Path, url: &str, token: Option<String>) -> Result<ExitCode> {
+    check_token_transport(url)?;
     let token = token.filter(|t| !t.is_empty()).context(
         "a registry server needs a publish token: set AUGMENT_REGISTRY_TOKEN (or pass --token); the registry's owner mints one with `augment registry token create`",
     )?;

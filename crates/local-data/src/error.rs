@@ -66,6 +66,18 @@ pub enum Error {
         message: String,
     },
 
+    /// Rendering one record used up the template's execution budget
+    /// ([`crate::TEMPLATE_FUEL`]): loops too deep or output too large.
+    #[error(
+        "the template {template} did too much work rendering record {record_id} (its loops or its output are over the budget of one render); simplify its loops"
+    )]
+    OverBudget {
+        /// Which template: its name and version, or "being edited" for an unsaved body.
+        template: String,
+        /// The record being rendered.
+        record_id: i64,
+    },
+
     /// A run was asked for but no approved request is waiting for an answer.
     #[error("there are no approved requests without an answer to send: approve some requests first")]
     NothingToRun,
@@ -98,6 +110,7 @@ impl Error {
             Error::TemplateSyntax { .. } => "template_syntax",
             Error::MissingFields { .. } => "missing_fields",
             Error::Render { .. } => "render_failed",
+            Error::OverBudget { .. } => "template_over_budget",
             Error::NothingToRun => "nothing_to_run",
             Error::State(_) => "invalid_state",
             Error::Io(_) => "io",

@@ -138,6 +138,7 @@ impl Store {
         if !missing.is_empty() {
             return Err(Error::MissingFields { fields: missing });
         }
+        let label = self.version_label(&version)?;
         let renderer = Renderer::new();
         let template = renderer_env(&renderer).template_from_str(&version.body).map_err(syntax_error)?;
         let now = now_millis();
@@ -150,7 +151,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             )?;
             Store::for_each_record(&tx, &dataset, |record_id, fields| {
-                let text = render_with(&template, record_id, fields)?;
+                let text = render_with(&template, &label, record_id, fields)?;
                 for target in targets {
                     created += insert.execute(params![
                         dataset_id,

@@ -23,6 +23,13 @@ pub const RECORD_VARIABLE: &str = "record";
 /// The longest template body accepted, in bytes.
 const MAX_BODY: usize = 256 * 1024;
 
+/// The execution budget of one render, in minijinja fuel: about one unit per
+/// instruction and one per 64 bytes of output or data created, so about a
+/// million loop steps or 64 MB of text. A prompt needs a tiny fraction of it;
+/// nested loops that would run for hours stop here with
+/// [`Error::OverBudget`] naming the template (issue 20 point 13).
+pub const TEMPLATE_FUEL: u64 = 1_000_000;
+
 /// A template and its current version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
@@ -162,7 +169,14 @@ impl Store {
     /// Renders a template version against one record, as a live preview.
     pub fn preview(&self, version_id: i64, record_id: i64) -> Result<String, Error> {
         let version = self.template_version(version_id)?;
-        self.preview_body(&version.body, record_id)
+        let label = self.version_label(&version)?;
+        self.preview_labelled(&version.body, record_id, &label)
+    }
+
+    /// How errors name a saved version: "`name` (version N)".
+    pub(crate) fn version_label(&self, version: &TemplateVersion) -> Result<String, Error> {
+        let template = self.template(version.template_id)?;
+        Ok(format!("`{}` (version {})", template.name, version.version))
     }
 
     /// Lists the variables of `body` (saved or still being edited) that
@@ -178,6 +192,10 @@ impl Store {
 
     /// Renders `body` (saved or still being edited) against one record.
     pub fn preview_body(&self, body: &str, record_id: i64) -> Result<String, Error> {
+        self.preview_labelled(body, record_id, "being edited")
+    }
+
+    fn preview_labelled(&self, body: &str, record_id: i64, label: &str) -> Result<String, Error> {
         check_body(body)?;
         let record = self.record(record_id)?;
         let dataset_id: i64 =
@@ -187,7 +205,7 @@ impl Store {
         if !missing.is_empty() {
             return Err(Error::MissingFields { fields: missing });
         }
-        Renderer::new().render(body, record_id, &record.fields)
+        Renderer::new().render(body, label, record_id, &record.fields)
     }
 }
 
@@ -247,6 +265,7 @@ impl Renderer {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // Prompts are plain text, never HTML: escaping would corrupt them.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_fuel(Some(TEMPLATE_FUEL));
         Renderer { env }
     }
 
@@ -256,15 +275,24 @@ impl Renderer {
         Ok(template.undeclared_variables(false).into_iter().collect())
     }
 
-    pub(crate) fn render(&self, body: &str, record_id: i64, fields: &Map<String, Value>) -> Result<String, Error> {
+    /// Renders `body` for one record; `label` names the template in errors.
+    pub(crate) fn render(
+        &self,
+        body: &str,
+        label: &str,
+        record_id: i64,
+        fields: &Map<String, Value>,
+    ) -> Result<String, Error> {
         let template = self.env.template_from_str(body).map_err(syntax_error)?;
-        render_with(&template, record_id, fields)
+        render_with(&template, label, record_id, fields)
     }
 }
 
-/// Renders a parsed template for one record.
+/// Renders a parsed template for one record, within [`TEMPLATE_FUEL`];
+/// `label` names the template when it runs over that budget.
 pub(crate) fn render_with(
     template: &minijinja::Template<'_, '_>,
+    label: &str,
     record_id: i64,
     fields: &Map<String, Value>,
 ) -> Result<String, Error> {
@@ -272,7 +300,10 @@ pub(crate) fn render_with(
     if !context.contains_key(RECORD_VARIABLE) {
         context.insert(RECORD_VARIABLE.to_owned(), Value::Object(fields.clone()));
     }
-    template.render(JinjaValue::from(Serde(&context))).map_err(|e| Error::Render { record_id, message: describe(&e) })
+    template.render(JinjaValue::from(Serde(&context))).map_err(|e| match e.kind() {
+        minijinja::ErrorKind::OutOfFuel => Error::OverBudget { template: label.to_owned(), record_id },
+        _ => Error::Render { record_id, message: describe(&e) },
+    })
 }
 
 pub(crate) fn renderer_env(renderer: &Renderer) -> &Environment<'static> {

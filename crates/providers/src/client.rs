@@ -285,6 +285,10 @@ impl ProviderClient {
         if key.is_none() && config.key_required {
             return Err(Error::NoKey { provider: config.id.clone(), env_var: secrets::env_var_name(&config.id) });
         }
+        if key.is_some() {
+            // A keyless server may be reached over plain http; a key may not.
+            config.check_key_transport(&self.inner.base)?;
+        }
         Ok(key)
     }
 

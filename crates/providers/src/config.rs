@@ -178,6 +178,9 @@ impl ProviderConfig {
                 url.as_str().trim_end_matches('/').trim_end_matches("/v1")
             )));
         }
+        if self.key_required {
+            self.check_key_transport(&url)?;
+        }
         if self.max_concurrent == 0 {
             return Err(self.invalid("max_concurrent must be at least 1"));
         }
@@ -185,6 +188,32 @@ impl ProviderConfig {
             return Err(self.invalid("retry.max_attempts must be at least 1"));
         }
         Ok(url)
+    }
+
+    /// Refuses to send a key over plain http to anything but loopback
+    /// (issue 20 point 8): on the way it could be read by anyone on the network.
+    pub(crate) fn check_key_transport(&self, url: &Url) -> Result<(), Error> {
+        if url.scheme() == "http" && !is_loopback(url) {
+            return Err(self.invalid(format!(
+                "the base URL uses plain http to {}, which would send the API key unencrypted: use https:// \
+                 (plain http is only allowed to this machine: localhost, 127.0.0.1, [::1])",
+                url.host_str().unwrap_or("?")
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` points at this machine: `localhost` (or a name under it) or a loopback address.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

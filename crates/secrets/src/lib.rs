@@ -11,7 +11,9 @@
 //!
 //! For CI and headless machines an explicit environment variable per provider
 //! ([`env_var_name`], e.g. `AUGMENT_OPENAI_API_KEY`) takes precedence over the
-//! keychain and is reported as "from environment". When neither is available the
+//! keychain and is reported as "from environment"; a program that starts
+//! other programs takes those variables out of its environment first
+//! ([`take_keys_from_environment`]) and keeps reading them from memory. When neither is available the
 //! caller gets [`Error::NoKeychain`], which says what to start or set; nothing
 //! ever falls back to a plaintext file.
 //!
@@ -38,11 +40,13 @@
 //! dropped, and is read only through [`Secret::expose`]. Errors and logs name the
 //! provider, never the key.
 
+mod environment;
 mod error;
 mod provider;
 mod secret;
 mod store;
 
+pub use environment::{is_key_variable, take_keys_from_environment};
 pub use error::Error;
 pub use provider::{KNOWN_PROVIDERS, env_var_name, validate_provider};
 pub use secret::Secret;

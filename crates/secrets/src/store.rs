@@ -38,6 +38,18 @@ impl fmt::Display for KeyStatus {
     }
 }
 
+/// The variable `name`, if set to valid UTF-8.
+fn env_value(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) => Some(value),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            warn!(variable = name, "ignoring an API key variable that is not valid UTF-8");
+            None
+        }
+    }
+}
+
 type Connector = Arc<dyn Fn() -> Result<Arc<CredentialStore>, Error> + Send + Sync>;
 type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -80,14 +92,8 @@ impl KeyStore {
     pub fn system() -> Self {
         Self::with_parts(
             Arc::new(connect_platform_store),
-            Arc::new(|name: &str| match std::env::var(name) {
-                Ok(value) => Some(value),
-                Err(std::env::VarError::NotPresent) => None,
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    warn!(variable = name, "ignoring an API key variable that is not valid UTF-8");
-                    None
-                }
-            }),
+            // A key taken out of the environment at start-up (the desktop app's are) is read from memory.
+            Arc::new(|name: &str| crate::environment::taken(name).or_else(|| env_value(name))),
         )
     }
 

@@ -16,7 +16,7 @@ use records::{ColumnType, Format, Limits, ParseError, Row, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Health, Stack, State};
+use crate::{Health, Stack, StackToken, State};
 
 /// Rows in a preview page unless the caller asks for another size.
 pub const DEFAULT_PAGE_ROWS: usize = 50;
@@ -105,7 +105,11 @@ pub enum ImportError {
     },
 
     /// The document is larger than an import accepts.
-    #[error("the document is {bytes} bytes, over the import limit of {limit} bytes; split it into smaller files")]
+    /// `bytes` is its length, or as much of it as was read before the limit
+    /// stopped the read (a device or a pipe has no length to check first).
+    #[error(
+        "the document is too large: over the import limit of {limit} bytes (at least {bytes} bytes); split it into smaller files"
+    )]
     TooLarge { bytes: u64, limit: u64 },
 
     /// The page asked for is not a sensible size.
@@ -209,14 +213,14 @@ pub async fn parse_with_service(
     format: Format,
     document: Document,
 ) -> Result<ServiceParse, ImportError> {
-    let gateway = match service_url(stack).await {
-        Ok(gateway) => gateway,
+    let (gateway, token) = match service_url(stack).await {
+        Ok(found) => found,
         Err(reason) => return Ok(ServiceParse::NotUsed { reason, document }),
     };
     // `Bytes`: the service request and its in-process fallback share one copy.
     let bytes = bytes::Bytes::from(read_document(document).await?);
     let document_bytes = bytes.len() as u64;
-    let parsed = match post_to_service(&gateway, format, bytes.clone()).await {
+    let parsed = match post_to_service(&gateway, token.as_ref(), format, bytes.clone()).await {
         Ok(table) => Parsed { table: table?, parser: Parser::Service, parser_reason: None, document_bytes },
         Err(unreachable) => {
             tracing::warn!(reason = %unreachable, "the parsers service failed; parsing in process");
@@ -244,7 +248,7 @@ async fn read_document(document: Document) -> Result<Vec<u8>, ImportError> {
             if size > MAX_DOCUMENT_BYTES {
                 return Err(ImportError::TooLarge { bytes: size, limit: MAX_DOCUMENT_BYTES });
             }
-            tokio::fs::read(&path).await.map_err(|source| ImportError::Read { path, source })?
+            read_at_most(&path, MAX_DOCUMENT_BYTES).await?
         }
     };
     if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
@@ -253,8 +257,25 @@ async fn read_document(document: Document) -> Result<Vec<u8>, ImportError> {
     Ok(bytes)
 }
 
-/// The gateway's URL when the stack can parse, or why it cannot.
-async fn service_url(stack: Option<&Stack>) -> Result<String, String> {
+/// Reads `path` but never more than `limit + 1` bytes, whatever its metadata
+/// says: a device or a FIFO (`/dev/zero`, a pipe fed forever) reports a
+/// length of 0, so only the bytes actually read can bound memory. One byte
+/// over the limit is enough to refuse it.
+async fn read_at_most(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ImportError> {
+    use tokio::io::AsyncReadExt as _;
+    let read_error = |source| ImportError::Read { path: path.to_owned(), source };
+    let file = tokio::fs::File::open(path).await.map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).await.map_err(read_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(ImportError::TooLarge { bytes: bytes.len() as u64, limit });
+    }
+    Ok(bytes)
+}
+
+/// The gateway's URL and the stack's access token (issue 20, point 9) when
+/// the stack can parse, or why it cannot.
+async fn service_url(stack: Option<&Stack>) -> Result<(String, Option<StackToken>), String> {
     let Some(stack) = stack else {
         return Err("no container engine is running".to_owned());
     };
@@ -266,15 +287,18 @@ async fn service_url(stack: Option<&Stack>) -> Result<String, String> {
             .find(|s| s.service == name)
             .filter(|s| s.state == State::Running && s.health == Health::Healthy)
     };
-    match (ready("gateway"), ready("parsers")) {
-        (Some(gateway), Some(_)) => gateway.url.clone().ok_or_else(|| "the gateway publishes no port".to_owned()),
-        _ => Err(format!("the local stack `{}` is not running and healthy", status.stack)),
-    }
+    let url = match (ready("gateway"), ready("parsers")) {
+        (Some(gateway), Some(_)) => gateway.url.clone().ok_or_else(|| "the gateway publishes no port".to_owned())?,
+        _ => return Err(format!("the local stack `{}` is not running and healthy", status.stack)),
+    };
+    let token = stack.access_token().await.map_err(|e| e.to_string())?;
+    Ok((url, token))
 }
 
 /// `Ok(Ok(table))` parsed, `Ok(Err(_))` refused by the parser, `Err(reason)` the service could not answer.
 async fn post_to_service(
     gateway: &str,
+    token: Option<&StackToken>,
     format: Format,
     bytes: bytes::Bytes,
 ) -> Result<Result<Table, ImportError>, String> {
@@ -285,7 +309,11 @@ async fn post_to_service(
         .build()
         .map_err(|e| format!("no HTTP client: {e}"))?;
     let url = format!("{gateway}/api/parsers/{}", format.id());
-    let response = client.post(&url).body(bytes).send().await.map_err(|e| format!("{url}: {e}"))?;
+    let mut request = client.post(&url).body(bytes);
+    if let Some(token) = token {
+        request = request.bearer_auth(token.expose());
+    }
+    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
     let status = response.status();
     if status.is_success() {
         return response.json::<Table>().await.map(Ok).map_err(|e| format!("{url} answered an unreadable table: {e}"));
@@ -419,6 +447,56 @@ mod tests {
             }
             other => panic!("expected the document back, got {other:?}"),
         }
+    }
+
+    /// Runs `future` on its own thread and gives up after `deadline`, so a
+    /// read that never ends fails the test instead of hanging it.
+    fn within<T: Send + 'static>(
+        deadline: std::time::Duration,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(run(future));
+        });
+        rx.recv_timeout(deadline).expect("the import did not finish before the deadline: its read is unbounded")
+    }
+
+    /// Issue 20 point 5: `/dev/zero` has a metadata length of 0, so a length
+    /// check alone lets it through; the read itself must stop at the limit.
+    #[test]
+    fn point_5_dev_zero_import_is_bounded() {
+        let err = within(
+            std::time::Duration::from_secs(60),
+            import_records(None, Format::Json, Document::File(PathBuf::from("/dev/zero")), Page::default()),
+        )
+        .expect_err("an endless device is refused");
+        assert_eq!(err.code(), "too_large", "{err}");
+        assert!(err.to_string().contains("too large"), "{err}");
+    }
+
+    /// Issue 20 point 5: a FIFO fed forever (length 0 too) stops at the limit.
+    #[cfg(unix)]
+    #[test]
+    fn point_5_endless_fifo_import_is_bounded() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("records.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+        assert!(made.success(), "mkfifo failed");
+        let writer_path = fifo.clone();
+        // Writes until the reader goes away (the write then fails: SIGPIPE is ignored in Rust programs).
+        std::thread::spawn(move || {
+            let mut writer = std::fs::OpenOptions::new().write(true).open(writer_path).expect("open the FIFO");
+            let chunk = vec![b' '; 64 * 1024];
+            while writer.write_all(&chunk).is_ok() {}
+        });
+        let err = within(
+            std::time::Duration::from_secs(60),
+            import_records(None, Format::Json, Document::File(fifo), Page::default()),
+        )
+        .expect_err("an endless FIFO is refused");
+        assert_eq!(err.code(), "too_large", "{err}");
     }
 
     #[test]

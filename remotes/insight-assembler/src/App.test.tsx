@@ -35,7 +35,9 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
       case "set_insight":
         return (a as { insight: unknown }).insight;
       case "export_responses":
-        return { path: (a.path as string | null) ?? "/data/exports/responses.csv", rows: 3 };
+        return { path: a.file === "file-1" ? "/tmp/out.md" : "/data/exports/responses.csv", rows: 3 };
+      case "choose_save_path":
+        return { token: "file-1", name: "out.md" };
       default:
         throw { code: "internal", message: `unexpected ${cmd}` };
     }
@@ -138,12 +140,27 @@ describe("InsightAssembler", () => {
     render(<InsightAssembler />);
     await screen.findByText("Answer 1 from a");
     fireEvent.change(screen.getByTestId("ia-export-format"), { target: { value: "markdown" } });
-    fireEvent.change(screen.getByTestId("ia-export-path"), { target: { value: "/tmp/out.md" } });
+    fireEvent.click(screen.getByTestId("ia-export-choose"));
+    await waitFor(() => expect(screen.getByTestId("ia-export-file").textContent).toBe("out.md"));
+    expect(calledWith(calls, "choose_save_path")[0]).toMatchObject({ suggestedName: "responses.md" });
     fireEvent.click(screen.getByTestId("ia-export"));
     const result = await screen.findByTestId("ia-export-result");
     expect(result.textContent).toBe("Exported 3 responses to /tmp/out.md");
     expect(result.getAttribute("data-path")).toBe("/tmp/out.md");
-    expect(calledWith(calls, "export_responses")[0]).toMatchObject({ format: "markdown", path: "/tmp/out.md", query: { dataset_id: 7, offset: 0 } });
+    const sent = calledWith(calls, "export_responses")[0];
+    expect(sent).toMatchObject({ format: "markdown", file: "file-1", query: { dataset_id: 7, offset: 0 } });
+    expect(sent).not.toHaveProperty("path");
+    expect(screen.getByTestId("ia-export-file").getAttribute("data-chosen")).toBe("false");
+  });
+
+  it("exports to the app's folder when no file was chosen", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<InsightAssembler />);
+    fireEvent.click(await screen.findByTestId("ia-export"));
+    expect((await screen.findByTestId("ia-export-result")).getAttribute("data-path")).toBe("/data/exports/responses.csv");
+    expect(calledWith(calls, "export_responses")[0]).toMatchObject({ file: null });
   });
 
   it("shows why an export failed", async () => {

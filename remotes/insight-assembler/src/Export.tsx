@@ -1,9 +1,12 @@
 // Exporting everything the filters match (from offset 0) as CSV, JSON or
-// Markdown, to a chosen path or the app's exports folder.
+// Markdown, to a file chosen in the shell's native save dialog (its
+// single-use token; the page never names a path) or the app's exports folder.
 import { useState } from "react";
-import { call, type ExportFormat, type ExportResult, type ResponseQuery } from "@augment-it/host-client";
-import { Button, SelectField, TextField, Toolbar, type SelectOption } from "@augment-it/ui-kit";
+import { call, type ExportFormat, type ExportResult, type FileChoice, type ResponseQuery } from "@augment-it/host-client";
+import { Button, SelectField, Toolbar, type SelectOption } from "@augment-it/ui-kit";
 import { describeError } from "./logic";
+
+const EXTENSIONS: Record<ExportFormat, string> = { csv: "csv", json: "json", markdown: "md" };
 
 const FORMATS: SelectOption[] = [
   { value: "csv", label: "CSV" },
@@ -13,21 +16,33 @@ const FORMATS: SelectOption[] = [
 
 export function Export({ query }: { query: ResponseQuery }) {
   const [format, setFormat] = useState<ExportFormat>("csv");
-  const [path, setPath] = useState("");
+  const [file, setFile] = useState<FileChoice | null>(null);
   const [result, setResult] = useState<ExportResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
 
+  const choose = async () => {
+    try {
+      const chosen = await call("choose_save_path", { title: "Export responses", suggestedName: `responses.${EXTENSIONS[format]}` });
+      if (chosen) setFile(chosen);
+      setError(null);
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
   const run = async () => {
     setExporting(true);
     try {
-      const written = await call("export_responses", { query: { ...query, offset: 0 }, format, path: path.trim() || null });
+      const written = await call("export_responses", { query: { ...query, offset: 0 }, format, file: file?.token ?? null });
       setResult(written);
       setError(null);
     } catch (err) {
       setResult(null);
       setError(describeError(err));
     } finally {
+      // The token is used up either way.
+      setFile(null);
       setExporting(false);
     }
   };
@@ -37,13 +52,12 @@ export function Export({ query }: { query: ResponseQuery }) {
       <h2>Export</h2>
       <Toolbar>
         <SelectField label="Format" testId="ia-export-format" value={format} options={FORMATS} onChange={(value) => setFormat(value as ExportFormat)} />
-        <TextField
-          label="Path (optional)"
-          testId="ia-export-path"
-          value={path}
-          placeholder="absolute path; empty = the app's exports folder"
-          onChange={setPath}
-        />
+        <Button data-testid="ia-export-choose" disabled={exporting} onClick={() => void choose()}>
+          Choose where to save…
+        </Button>
+        <span data-testid="ia-export-file" data-chosen={file ? "true" : "false"}>
+          {file ? file.name : "the app's exports folder"}
+        </span>
         <Button variant="primary" data-testid="ia-export" disabled={exporting} onClick={() => void run()}>
           Export
         </Button>

@@ -81,16 +81,27 @@ const preview = {
 };
 
 describe("import", () => {
-  it("sets format and name from the path and previews with types and the parser", async () => {
-    const calls = shell({ import_records: () => preview });
+  it("sets format and name from the chosen file and previews with types and the parser", async () => {
+    const chosen = [
+      { token: "file-1", name: "staff.ndjson" },
+      { token: "file-2", name: "staff.csv" },
+    ];
+    const calls = shell({
+      choose_file: () => chosen.shift() ?? null,
+      import_records: () => ({ ...preview, file: { token: "file-3", name: "staff.csv" } }),
+    });
     render(<RecordCollector />);
-    fireEvent.change(screen.getByTestId("rc-path"), { target: { value: "/data/staff.ndjson" } });
+    fireEvent.click(screen.getByTestId("rc-choose-file"));
+    await waitFor(() => expect(screen.getByTestId("rc-file").textContent).toBe("staff.ndjson"));
     expect((screen.getByTestId("rc-format") as HTMLSelectElement).value).toBe("jsonl");
     expect((screen.getByTestId("rc-name") as HTMLInputElement).value).toBe("staff");
-    fireEvent.change(screen.getByTestId("rc-path"), { target: { value: "/data/staff.csv" } });
+    fireEvent.click(screen.getByTestId("rc-choose-file"));
+    await waitFor(() => expect(screen.getByTestId("rc-file").textContent).toBe("staff.csv"));
     fireEvent.click(screen.getByTestId("rc-preview"));
     const table = await screen.findByTestId("rc-preview-table");
-    expect(calls.find((c) => c.cmd === "import_records")?.args).toMatchObject({ path: "/data/staff.csv", format: "csv", offset: 0 });
+    const sent = calls.find((c) => c.cmd === "import_records")?.args;
+    expect(sent).toMatchObject({ file: "file-2", format: "csv", offset: 0 });
+    expect(sent).not.toHaveProperty("path");
     expect(table.textContent).toContain("2 rows × 2 columns");
     expect(table.textContent).toContain("age (integer)");
     expect(await within(table).findByText("bob")).toBeTruthy();
@@ -99,10 +110,52 @@ describe("import", () => {
     expect(screen.getByTestId("rc-parser").getAttribute("data-parser")).toBe("in-process");
   });
 
-  it("refuses both a path and pasted text without calling the shell", async () => {
-    const calls = shell();
+  it("saves a previewed file with the fresh token the preview handed back", async () => {
+    const created: Dataset = { ...people, id: 9, name: "staff", row_count: 2 };
+    const calls = shell({
+      choose_file: () => ({ token: "file-1", name: "staff.csv" }),
+      import_records: () => ({ ...preview, file: { token: "file-2", name: "staff.csv" } }),
+      save_dataset: () => ({ dataset: created, parser: "in-process", parserReason: null }),
+    });
     render(<RecordCollector />);
-    fireEvent.change(screen.getByTestId("rc-path"), { target: { value: "/a.csv" } });
+    fireEvent.click(screen.getByTestId("rc-choose-file"));
+    await waitFor(() => expect(screen.getByTestId("rc-file").getAttribute("data-chosen")).toBe("true"));
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    await screen.findByTestId("rc-preview-table");
+    fireEvent.click(screen.getByTestId("rc-save"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "save_dataset")).toBe(true));
+    expect(calls.find((c) => c.cmd === "save_dataset")?.args).toMatchObject({ file: "file-2", name: "staff" });
+    await waitFor(() => expect(screen.getByTestId("rc-file").getAttribute("data-chosen")).toBe("false"));
+  });
+
+  it("asks to choose the file again after a failed attempt used its token", async () => {
+    shell({
+      choose_file: () => ({ token: "file-1", name: "staff.csv" }),
+      import_records: () => {
+        throw { code: "invalidInput", message: "the document is too large" };
+      },
+    });
+    render(<RecordCollector />);
+    fireEvent.click(screen.getByTestId("rc-choose-file"));
+    await waitFor(() => expect(screen.getByTestId("rc-file").getAttribute("data-chosen")).toBe("true"));
+    fireEvent.click(screen.getByTestId("rc-preview"));
+    expect((await screen.findByTestId("rc-error")).textContent).toContain("Choose the file again");
+    expect(screen.getByTestId("rc-file").getAttribute("data-chosen")).toBe("false");
+  });
+
+  it("keeps the form as it was when the dialog is cancelled", async () => {
+    const calls = shell({ choose_file: () => null });
+    render(<RecordCollector />);
+    fireEvent.click(screen.getByTestId("rc-choose-file"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "choose_file")).toBe(true));
+    expect(screen.getByTestId("rc-file").getAttribute("data-chosen")).toBe("false");
+  });
+
+  it("refuses both a file and pasted text without calling the shell", async () => {
+    const calls = shell({ choose_file: () => ({ token: "file-1", name: "a.csv" }) });
+    render(<RecordCollector />);
+    fireEvent.click(screen.getByTestId("rc-choose-file"));
+    await waitFor(() => expect(screen.getByTestId("rc-file").textContent).toBe("a.csv"));
     fireEvent.change(screen.getByTestId("rc-text"), { target: { value: "a,b" } });
     fireEvent.click(screen.getByTestId("rc-preview"));
     expect((await screen.findByTestId("rc-error")).textContent).toContain("clear one of them");

@@ -1,7 +1,9 @@
-// The import form: a path or pasted text, a format, a name; Preview parses one
-// page without saving, Save stores the dataset. Parse errors name line and column.
+// The import form: a file chosen in the shell's native dialog, or pasted text;
+// a format, a name; Preview parses one page without saving, Save stores the
+// dataset. Parse errors name line and column. The page never names a path:
+// it holds the dialog's single-use token (a preview hands back a fresh one).
 import { useState } from "react";
-import { call, type ColumnType, type Dataset, type Format, type ImportPreview, type Json, type Parser } from "@augment-it/host-client";
+import { call, type ColumnType, type Dataset, type FileChoice, type Format, type ImportPreview, type Json, type Parser } from "@augment-it/host-client";
 import { Button, DataTable, toast, type Column } from "@augment-it/ui-kit";
 import { cellText, chooseSource, errorText, FORMATS, formatFromPath, nameFromPath } from "./logic";
 
@@ -25,7 +27,7 @@ function previewColumns(columns: string[], types: ColumnType[]): Column<PreviewR
 }
 
 export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void }) {
-  const [path, setPath] = useState("");
+  const [file, setFile] = useState<FileChoice | null>(null);
   const [text, setText] = useState("");
   const [format, setFormat] = useState<Format>("csv");
   const [name, setName] = useState("");
@@ -34,15 +36,22 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
   const [preview, setPreview] = useState<ImportPreview | null>(null);
   const [parser, setParser] = useState<ParserUsed | null>(null);
 
-  function changePath(next: string) {
-    setPath(next);
-    const detected = formatFromPath(next);
-    if (detected) setFormat(detected);
-    if (next.trim() !== "") setName(nameFromPath(next));
+  async function chooseFile() {
+    setError(null);
+    try {
+      const chosen = await call("choose_file", { title: "Import a document" });
+      if (!chosen) return;
+      setFile(chosen);
+      const detected = formatFromPath(chosen.name);
+      if (detected) setFormat(detected);
+      setName(nameFromPath(chosen.name));
+    } catch (err) {
+      setError(errorText(err));
+    }
   }
 
   async function run(action: "preview" | "save") {
-    const choice = chooseSource(path, text);
+    const choice = chooseSource(file, text);
     if (!choice.ok) {
       setError(choice.message);
       return;
@@ -58,16 +67,25 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
     try {
       if (action === "preview") {
         const result = await call("import_records", { ...choice.source, format, offset: 0, limit: PREVIEW_ROWS });
+        // The token given is used up; the reply carries a fresh one for Save.
+        if (file) setFile(result.file ?? null);
         setPreview(result);
         setParser(parserUsed(result.parser, result.parserReason));
       } else {
         const saved = await call("save_dataset", { ...choice.source, format, name: name.trim() });
+        if (file) setFile(null);
         setParser(parserUsed(saved.parser, saved.parserReason));
         toast(`Saved "${saved.dataset.name}" with ${saved.dataset.row_count} rows`, "success");
         onSaved(saved.dataset);
       }
     } catch (err) {
-      setError(errorText(err));
+      // A file's token is used up even by a failed attempt.
+      if (file) {
+        setFile(null);
+        setError(`${errorText(err)}. Choose the file again to retry.`);
+      } else {
+        setError(errorText(err));
+      }
     } finally {
       setBusy(false);
     }
@@ -78,10 +96,20 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
     <section className="rc-import" aria-label="Import">
       <h2>Import</h2>
       <div className="aui-toolbar">
-        <label className="aui-field">
-          <span>File path</span>
-          <input data-testid="rc-path" value={path} placeholder="/home/me/data.csv" onChange={(e) => changePath(e.target.value)} />
-        </label>
+        <div className="aui-field">
+          <span>File</span>
+          <Button data-testid="rc-choose-file" disabled={busy} onClick={() => void chooseFile()}>
+            {file ? "Choose another file…" : "Choose file…"}
+          </Button>
+          <span data-testid="rc-file" data-chosen={file ? "true" : "false"}>
+            {file ? file.name : "no file chosen"}
+          </span>
+          {file && (
+            <Button data-testid="rc-clear-file" disabled={busy} onClick={() => setFile(null)}>
+              Clear
+            </Button>
+          )}
+        </div>
         <label className="aui-field">
           <span>Format</span>
           <select data-testid="rc-format" value={format} onChange={(e) => setFormat(e.target.value as Format)}>

@@ -29,14 +29,14 @@ describe("nameFromPath", () => {
 
 describe("chooseSource", () => {
   it("uses the one filled source", () => {
-    expect(chooseSource(" /a.csv ", "")).toEqual({ ok: true, source: { path: "/a.csv" } });
-    expect(chooseSource("", "a,b\n1,2")).toEqual({ ok: true, source: { text: "a,b\n1,2" } });
+    expect(chooseSource({ token: "file-1", name: "a.csv" }, "")).toEqual({ ok: true, source: { file: "file-1" } });
+    expect(chooseSource(null, "a,b\n1,2")).toEqual({ ok: true, source: { text: "a,b\n1,2" } });
   });
   it("refuses both or neither with what to do", () => {
-    const both = chooseSource("/a.csv", "x");
+    const both = chooseSource({ token: "file-1", name: "a.csv" }, "x");
     expect(both.ok).toBe(false);
     if (!both.ok) expect(both.message).toContain("clear one of them");
-    const none = chooseSource(" ", "");
+    const none = chooseSource(null, " ");
     expect(none.ok).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // Pure rules of the Record Collector: which format a path names, the default
 // dataset name, which source the form uses, and how an edited cell is typed.
-import { HostError, type ColumnType, type DocumentSource, type Format, type Json } from "@augment-it/host-client";
+import { HostError, type ColumnType, type DocumentSource, type FileChoice, type Format, type Json } from "@augment-it/host-client";
 
 export const FORMATS: Format[] = ["csv", "json", "jsonl", "yaml", "markdown"];
 
@@ -36,16 +36,15 @@ export function nameFromPath(path: string): string {
 
 export type SourceChoice = { ok: true; source: DocumentSource } | { ok: false; message: string };
 
-/** Exactly one of path and pasted text must be filled. */
-export function chooseSource(path: string, text: string): SourceChoice {
-  const hasPath = path.trim() !== "";
+/** Exactly one of a chosen file and pasted text must be given. */
+export function chooseSource(file: FileChoice | null, text: string): SourceChoice {
   const hasText = text.trim() !== "";
-  if (hasPath && hasText) {
-    return { ok: false, message: "Both a file path and pasted text are filled: clear one of them, then try again." };
+  if (file && hasText) {
+    return { ok: false, message: "Both a file and pasted text are given: clear one of them, then try again." };
   }
-  if (hasPath) return { ok: true, source: { path: path.trim() } };
+  if (file) return { ok: true, source: { file: file.token } };
   if (hasText) return { ok: true, source: { text } };
-  return { ok: false, message: "Enter a file path on this machine or paste a document first." };
+  return { ok: false, message: "Choose a file on this machine or paste a document first." };
 }
 
 /** The value to store for text typed into a cell of a column of `type`. */

@@ -21,6 +21,7 @@ use serde_json::Value;
 use stack::import::{Document, Parsed, Parser, ServiceParse};
 use tauri::State;
 
+use super::files::{FileChoices, Purpose, raw_path_refused};
 use super::stack::StackState;
 use crate::error::{CommandError, CommandResult, ErrorCode};
 
@@ -77,7 +78,9 @@ impl From<local_data::Error> for CommandError {
             local_data::Error::Invalid { .. } | local_data::Error::NameTaken { .. } => ErrorCode::InvalidInput,
             local_data::Error::NotFound { .. } => ErrorCode::NotFound,
             local_data::Error::MissingFields { .. } => ErrorCode::MissingFields,
-            local_data::Error::TemplateSyntax { .. } | local_data::Error::Render { .. } => ErrorCode::InvalidTemplate,
+            local_data::Error::TemplateSyntax { .. }
+            | local_data::Error::Render { .. }
+            | local_data::Error::OverBudget { .. } => ErrorCode::InvalidTemplate,
             _ => ErrorCode::Data,
         };
         Self::new(code, err.to_string())
@@ -125,22 +128,27 @@ pub struct SavedDataset {
 }
 
 /// Imports a document as a new dataset: exactly one of `text` (pasted) or
-/// `path` (read here, so large files never cross IPC). With the local stack
+/// `file` (the token of a file chosen with `choose_file`, read here, so large
+/// files never cross IPC; a raw `path` is refused). With the local stack
 /// up and healthy, a JSON, JSON Lines, YAML or Markdown document is parsed by
 /// its `parsers` service (`parser: "service"`, up to the preview's 64 MiB);
 /// otherwise, and always for CSV, it is streamed in process
 /// (`parser: "in-process"`, `parserReason` saying why).
 #[tauri::command]
+#[allow(clippy::too_many_arguments)] // the command's IPC arguments
 pub async fn save_dataset(
     data: State<'_, DataState>,
     stack: State<'_, StackState>,
+    choices: State<'_, FileChoices>,
     name: String,
     format: String,
     text: Option<String>,
+    file: Option<String>,
     path: Option<String>,
 ) -> CommandResult<SavedDataset> {
     let format = parse_format(&format)?;
-    let saved = match stack.parse_for_saving(format, super::stack::document(text, path)?).await? {
+    let document = super::stack::document(&choices, text, file, path)?;
+    let saved = match stack.parse_for_saving(format, document).await? {
         ServiceParse::Parsed(Parsed { table, parser, parser_reason, .. }) => {
             let dataset = data.with(move |s| s.import_table(&name, format, &table)).await?;
             SavedDataset { dataset, parser, parser_reason }
@@ -364,19 +372,26 @@ pub struct ExportResult {
     pub rows: u64,
 }
 
-/// Writes every response `query` matches to `path` (absolute, in an existing
-/// folder, never over an existing file), or to `<data dir>/exports/` when no
-/// path is given. The file appears whole or not at all.
+/// Writes every response `query` matches to `file` (the token of a path
+/// chosen with `choose_save_path`: absolute, in an existing folder, never
+/// over an existing file), or to `<data dir>/exports/` when none is given. A
+/// raw `path` from the page is refused (issue 20 point 5). The file appears
+/// whole or not at all.
 #[tauri::command]
 pub async fn export_responses(
     data: State<'_, DataState>,
+    choices: State<'_, FileChoices>,
     query: ResponseQuery,
     format: ExportFormat,
+    file: Option<String>,
     path: Option<String>,
 ) -> CommandResult<ExportResult> {
     positive("dataset_id", query.dataset_id)?;
-    let target = match path.filter(|p| !p.trim().is_empty()) {
-        Some(path) => chosen_export_path(&path)?,
+    if path.is_some() {
+        return Err(raw_path_refused());
+    }
+    let target = match file {
+        Some(token) => chosen_export_path(&choices.take(&token, Purpose::Save)?)?,
         None => {
             let dataset_id = query.dataset_id;
             let dataset = data.with(move |s| s.dataset(dataset_id)).await?;
@@ -407,8 +422,8 @@ fn already_exists(path: &Path) -> CommandError {
     CommandError::invalid(format!("{} already exists: choose another file name", path.display()))
 }
 
-fn chosen_export_path(path: &str) -> CommandResult<PathBuf> {
-    let path = PathBuf::from(path);
+fn chosen_export_path(path: &Path) -> CommandResult<PathBuf> {
+    let path = path.to_owned();
     if !path.is_absolute() {
         return Err(CommandError::invalid(format!(
             "{} is not an absolute path: give the full path of the file to write",

@@ -3,6 +3,7 @@
 //! returns data or a `{ code, message }` error.
 
 pub mod data;
+pub mod files;
 pub mod keys;
 pub mod remotes;
 pub mod runs;

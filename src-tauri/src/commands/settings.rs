@@ -2,9 +2,10 @@
 //! and the interval of the background update check.
 
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
-use crate::error::CommandResult;
+use crate::confirm;
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::settings::{RegistryConfig, Settings};
 use crate::shell::ShellState;
 
@@ -35,13 +36,65 @@ pub async fn get_settings(state: State<'_, ShellState>) -> CommandResult<Setting
 /// Validates and saves the settings; the next check uses them. Provider
 /// settings are edited through the keys commands, so the saved ones are kept;
 /// so is the update-check interval when the page does not send one.
+///
+/// A change of the registries or dev overrides decides which code the shell
+/// runs, and any script in the page can call this command: it is saved only
+/// after a native confirmation (see [`crate::confirm`]), so the Settings
+/// page's Save works and a remote cannot change them silently.
 #[tauri::command]
-pub async fn save_settings(state: State<'_, ShellState>, settings: Settings) -> CommandResult<()> {
+pub async fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, ShellState>,
+    settings: Settings,
+) -> CommandResult<()> {
     settings.validate()?;
     let saved = state.settings.load()?;
     // Dev overrides are edited in settings.json (read at launch); a UI that
     // does not send them must not erase them.
-    let dev_overrides = if settings.dev_overrides.is_empty() { saved.dev_overrides } else { settings.dev_overrides };
+    let dev_overrides =
+        if settings.dev_overrides.is_empty() { saved.dev_overrides.clone() } else { settings.dev_overrides };
     let update_check_minutes = settings.update_check_minutes.or(saved.update_check_minutes);
-    state.settings.save(&Settings { providers: saved.providers, dev_overrides, update_check_minutes, ..settings })
+    let next = Settings { providers: saved.providers.clone(), dev_overrides, update_check_minutes, ..settings };
+    if let Some(question) = code_sources_question(&saved, &next)
+        && !confirm::ask(&app, "Change where Augment-It loads code from?", question, "Save").await
+    {
+        return Err(CommandError::new(
+            ErrorCode::Declined,
+            "the registries and dev overrides were not changed: the change was not confirmed",
+        ));
+    }
+    state.settings.save(&next)
+}
+
+/// What the confirmation says when the registries or dev overrides change; `None` when neither does.
+fn code_sources_question(saved: &Settings, next: &Settings) -> Option<String> {
+    if saved.registries == next.registries && saved.dev_overrides == next.dev_overrides {
+        return None;
+    }
+    let mut lines = vec![
+        "Remotes from these sources run inside Augment-It, with access to your data and to the commands of the app."
+            .to_owned(),
+    ];
+    let shown = |r: &RegistryConfig| match &r.trust {
+        Some(trust) => format!("{} (trusted key: {trust})", r.url),
+        None => r.url.clone(),
+    };
+    for added in next.registries.iter().filter(|r| !saved.registries.contains(r)) {
+        lines.push(format!("Add registry: {}", shown(added)));
+    }
+    for removed in saved.registries.iter().filter(|r| !next.registries.contains(r)) {
+        lines.push(format!("Remove registry: {}", shown(removed)));
+    }
+    if lines.len() == 1 && saved.registries != next.registries {
+        lines.push("Change the order of the registries (the first one wins).".to_owned());
+    }
+    for (remote, target) in &next.dev_overrides {
+        if saved.dev_overrides.get(remote) != Some(target) {
+            lines.push(format!("Serve {remote} from {target} (dev override, from the next launch)"));
+        }
+    }
+    for remote in saved.dev_overrides.keys().filter(|r| !next.dev_overrides.contains_key(*r)) {
+        lines.push(format!("Stop overriding {remote}"));
+    }
+    Some(lines.join("\n"))
 }

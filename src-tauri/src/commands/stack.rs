@@ -19,6 +19,7 @@ use stack::{Engine, Health, Stack, StackDefinition, StackError, State};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
 
+use super::files::{FileChoice, FileChoices, Purpose, raw_path_refused};
 use crate::error::{CommandError, CommandResult, ErrorCode};
 
 /// Event names the stack commands emit.
@@ -367,12 +368,15 @@ fn stop_all_followers(state: &StackState) {
 /// Contract (what a remote may rely on):
 /// - arguments: `format` (`csv`, `json`, `jsonl`, `yaml`, `markdown` or a
 ///   file extension such as `yml`, `md`), and exactly one of `text` (the raw
-///   document) or `path` (a file on this machine, read by Rust up to 64 MiB,
-///   so large files never cross IPC); optional `offset` (default 0) and
+///   document) or `file` (the token of a file chosen with `choose_file`,
+///   read by Rust up to 64 MiB, so large files never cross IPC; a raw `path`
+///   is refused, issue 20 point 5); optional `offset` (default 0) and
 ///   `limit` (rows in the page, 1 to 1000, default 50);
 /// - reply: `{ parser: "service" | "in-process", parserReason, format,
 ///   columns, types, rows, offset, totalRows, totalColumns, documentBytes,
-///   frontMatter? }`, the same shape whichever parser ran. `parser` is
+///   frontMatter?, file? }`, where `file` is a fresh token for the same file
+///   (the one given is used up), so Save can follow a preview; the same
+///   shape whichever parser ran. `parser` is
 ///   `service` when the local stack's gateway and parsers were healthy and
 ///   answered, else `in-process` with `parserReason` saying why;
 /// - errors: `{ code: "parseError", message }` for a malformed document, the
@@ -380,32 +384,58 @@ fn stop_all_followers(state: &StackState) {
 ///   for a bad format or page, both or neither of `text` and `path`, a file
 ///   that cannot be read (the message names it) or one over the limit.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)] // the command's IPC arguments
 pub async fn import_records(
     state: tauri::State<'_, StackState>,
+    choices: tauri::State<'_, FileChoices>,
     format: String,
     text: Option<String>,
+    file: Option<String>,
     path: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
-) -> CommandResult<ImportPreview> {
+) -> CommandResult<ImportReply> {
     let format: records::Format =
         format.parse().map_err(|e: records::UnknownFormat| CommandError::invalid(e.to_string()))?;
-    let document = document(text, path)?;
+    let document = document(&choices, text, file, path)?;
+    let chosen = match &document {
+        Document::File(path) => Some(path.clone()),
+        Document::Text(_) => None,
+    };
     let page = Page { offset: offset.unwrap_or(0), limit: limit.unwrap_or(stack::import::DEFAULT_PAGE_ROWS) };
     // No engine is not an error here: the import runs in process instead.
     let stack = state.stack().await.ok();
     let preview = stack::import::import_records(stack.as_ref(), format, document, page).await?;
     state.record_parser(preview.parser);
-    Ok(preview)
+    let file = chosen.map(|path| choices.register(path, Purpose::Open));
+    Ok(ImportReply { preview, file })
+}
+
+/// `import_records`' reply: the preview, and for a chosen file a fresh token
+/// for it (the one given was used up), so that saving can follow.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReply {
+    #[serde(flatten)]
+    pub preview: ImportPreview,
+    pub file: Option<FileChoice>,
 }
 
 /// The document a command was given: exactly one of the pasted `text` or a
-/// file `path` (read by Rust, so large files never cross IPC).
-pub(crate) fn document(text: Option<String>, path: Option<String>) -> CommandResult<Document> {
-    match (text, path) {
+/// `file` token from `choose_file` (read by Rust, so large files never cross
+/// IPC). A raw `path` from the page is refused (issue 20 point 5).
+pub(crate) fn document(
+    choices: &FileChoices,
+    text: Option<String>,
+    file: Option<String>,
+    path: Option<String>,
+) -> CommandResult<Document> {
+    if path.is_some() {
+        return Err(raw_path_refused());
+    }
+    match (text, file) {
         (Some(text), None) => Ok(Document::Text(text)),
-        (None, Some(path)) if !path.trim().is_empty() => Ok(Document::File(PathBuf::from(path))),
-        _ => Err(CommandError::invalid("give the document as exactly one of `text` or `path`")),
+        (None, Some(token)) => Ok(Document::File(choices.take(&token, Purpose::Open)?)),
+        _ => Err(CommandError::invalid("give the document as exactly one of `text` or a chosen `file`")),
     }
 }
 

@@ -4,10 +4,18 @@
 
 use augment_desktop::ShellState;
 use augment_desktop::commands::data::DataState;
+use augment_desktop::commands::files::{FileChoices, Purpose};
 use augment_desktop::commands::stack::{StackConfig, StackState};
 use serde_json::Value;
 use tauri::test::{INVOKE_KEY, MockRuntime, mock_context, noop_assets};
 use tauri::webview::{InvokeRequest, WebviewWindowBuilder};
+
+/// What the person's choice of `path` in the native dialog gives the page:
+/// the token the file commands take (the dialog itself cannot run here).
+pub fn choose<R: tauri::Runtime>(app: &tauri::App<R>, path: &std::path::Path, purpose: Purpose) -> String {
+    use tauri::Manager as _;
+    app.state::<FileChoices>().register(path.to_owned(), purpose).token
+}
 
 /// Invokes `cmd` with `args` in `webview`; `Err` carries the serialized `{ code, message }`.
 pub fn invoke(webview: &tauri::WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -54,6 +62,11 @@ impl DataHarness {
 
     pub fn ok(&self, cmd: &str, args: Value) -> Value {
         self.invoke(cmd, args).unwrap_or_else(|err| panic!("{cmd} failed: {err}"))
+    }
+
+    /// The token of `path` as if chosen in the open (`Purpose::Open`) or save dialog.
+    pub fn choose(&self, path: &std::path::Path, purpose: Purpose) -> String {
+        choose(&self.app, path, purpose)
     }
 
     /// The error code and message of a command that must fail.

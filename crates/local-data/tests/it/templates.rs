@@ -121,3 +121,36 @@ fn usage_counts_what_is_stored() {
     assert_eq!((usage.datasets, usage.records, usage.templates, usage.requests), (1, 2, 1, 2));
     assert_eq!((usage.approved_requests, usage.runs, usage.responses), (0, 0, 0));
 }
+
+/// Runs `work` on its own thread and fails the test if it has not finished
+/// by `deadline` (the thread of a hung render is left behind; the test
+/// process ends with the suite).
+fn finishes_within<T: Send + 'static>(deadline: std::time::Duration, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(deadline).expect("the template was still rendering at the deadline: it has no execution budget")
+}
+
+/// Issue 20 point 13: nested loops (10^10 iterations) must exhaust a render
+/// budget and fail with an error naming the template, in preview and when
+/// generating requests, instead of hanging the app.
+#[test]
+fn point_13_nested_loops_exhaust_the_template_budget() {
+    const LOOPS: &str = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ title }}";
+    let (preview, generated) = finishes_within(std::time::Duration::from_secs(60), || {
+        let (_dir, mut store) = store();
+        let dataset = import(&mut store, "books", Format::Csv, "title\nDune\n");
+        let template = store.create_template("endless loops", LOOPS).unwrap();
+        let record = first_record(&store, dataset.id);
+        let preview = store.preview(template.current.id, record);
+        let target = [ModelTarget::new("openai", "gpt-4o-mini")];
+        let generated = store.generate_requests(dataset.id, template.current.id, &target);
+        (preview, generated)
+    });
+    for err in [preview.unwrap_err(), generated.unwrap_err()] {
+        assert_eq!(err.code(), "template_over_budget", "{err}");
+        assert!(err.to_string().contains("`endless loops`"), "the error names the template: {err}");
+    }
+}

@@ -110,3 +110,35 @@ async fn bad_settings_are_refused_up_front() {
     assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("hunter2"));
 }
+
+/// Issue 20 point 8: a key never travels over plain http except to loopback.
+/// A provider that needs a key is refused when built with a non-loopback
+/// `http://` base URL; a keyless OpenAI-compatible server may be reached
+/// over http, but once it has a key the call is refused before any
+/// connection (`example.invalid` never resolves, so a connection attempt
+/// would surface as `Unreachable`, not as this refusal). Loopback http works.
+#[tokio::test]
+async fn point_8_keys_are_never_sent_over_plain_http_to_a_remote_host() {
+    let key = || StaticKey::new(Secret::new(crate::common::KEY));
+    let refused = providers::ProviderClient::new(
+        ProviderConfig::openai().with_base_url("http://example.invalid"),
+        std::sync::Arc::new(key()),
+    )
+    .expect_err("a key-bearing provider over plain http to a remote host is refused");
+    assert_eq!(refused.code(), "invalid_config", "{refused}");
+    assert!(refused.to_string().contains("https://"), "the error says to use https: {refused}");
+
+    let custom = ProviderConfig::openai_compatible("lan-llm", "http://example.invalid:11434");
+    let keyless = client_with(custom.clone(), Keyless);
+    let err = keyless.chat(&ChatRequest::new("m", "hi"), &CallOptions::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Unreachable { .. }), "no key, so plain http may be tried: {err:?}");
+    let with_key = client_with(custom, key());
+    let err = with_key.chat(&ChatRequest::new("m", "hi"), &CallOptions::new()).await.unwrap_err();
+    assert_eq!(err.code(), "invalid_config", "refused before connecting: {err:?}");
+    assert!(err.to_string().contains("https://"), "{err}");
+
+    let fake = fake().await;
+    let local = client(ProviderConfig::openai(), &fake);
+    assert!(fake.base_url().starts_with("http://127.0.0.1"), "{}", fake.base_url());
+    local.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &CallOptions::new()).await.expect("loopback http works");
+}

@@ -8,6 +8,7 @@ import type {
   DocumentSource,
   ExportFormat,
   ExportResult,
+  FileChoice,
   Format,
   ImportPreview,
   Insight,
@@ -51,6 +52,11 @@ export interface Commands {
   provider_status: { args: NoArgs; result: ProviderView[] };
   provider_models: { args: { provider: string }; result: ModelView[] };
 
+  // Files, chosen by the person in a native dialog: `null` when cancelled.
+  // The token is what the file commands below take (a raw path is refused).
+  choose_file: { args: { title?: string | null }; result: FileChoice | null };
+  choose_save_path: { args: { title?: string | null; suggestedName?: string | null }; result: FileChoice | null };
+
   // Record Collector. `limit` is 1 to 1000 rows (default 50).
   import_records: { args: DocumentSource & { format: Format; offset?: number; limit?: number }; result: ImportPreview };
   save_dataset: { args: DocumentSource & { name: string; format: Format }; result: SavedDataset };
@@ -87,11 +93,11 @@ export interface Commands {
   unfinished_runs: { args: NoArgs; result: RunProgress[] };
   run_progress: { args: { runId: number }; result: RunProgress };
 
-  // Insight Assembler. Without `path`, exports go to the app's exports folder.
+  // Insight Assembler. Without `file` (a `choose_save_path` token), exports go to the app's exports folder.
   list_responses: { args: { query: ResponseQuery }; result: PageOf<ResponseRow> };
   set_insight: { args: { responseId: number; insight: Insight }; result: Insight };
   tag_responses: { args: { responseIds: number[]; tag: string }; result: number };
-  export_responses: { args: { query: ResponseQuery; format: ExportFormat; path?: string | null }; result: ExportResult };
+  export_responses: { args: { query: ResponseQuery; format: ExportFormat; file?: string | null }; result: ExportResult };
 
   // Admin Dashboard.
   usage_metrics: { args: NoArgs; result: UsageMetrics };

@@ -14,6 +14,7 @@ export interface CommandError {
     | "cache"
     | "settings"
     | "notReady"
+    | "declined"
     | "internal"
     | (string & {});
   message: string;
@@ -85,6 +86,8 @@ export interface ShellView {
   checked: boolean;
   registries: RegistryView[];
   remotes: RemoteView[];
+  /** Saved settings that could not be used and were skipped, each saying what and why. */
+  problems?: string[];
 }
 
 export interface InstalledVersion {

@@ -14,8 +14,18 @@ export interface PageOf<T> {
   items: T[];
 }
 
-/** A document to import: pasted text, or a file path Rust reads (large files never cross IPC). */
-export type DocumentSource = { text: string; path?: undefined } | { path: string; text?: undefined };
+/**
+ * A file the person chose in the shell's native dialog (`choose_file`,
+ * `choose_save_path`): an opaque token for one use within 10 minutes, and
+ * the file's name to show. The page never names a path itself.
+ */
+export interface FileChoice {
+  token: string;
+  name: string;
+}
+
+/** A document to import: pasted text, or the token of a chosen file Rust reads (large files never cross IPC). */
+export type DocumentSource = { text: string; file?: undefined } | { file: string; text?: undefined };
 
 /** `import_records`: one page of a parsed document, nothing saved. */
 export interface ImportPreview {
@@ -31,6 +41,8 @@ export interface ImportPreview {
   totalColumns: number;
   documentBytes: number;
   frontMatter?: Record<string, Json>;
+  /** For a chosen file: a fresh token for it (the one given is used up), so Save can follow. */
+  file?: FileChoice | null;
 }
 
 export interface Column {
