@@ -364,3 +364,35 @@ fn point_13_metrics_are_scraped_from_the_admin_port() {
         );
     }
 }
+
+/// Issue 20, point 13: the parsers' pod holds what its settings let in. A
+/// parse holds its document, the table and the JSON answer: measured peaks
+/// (`VmHWM` of the `parsers` binary, one 16 MiB document at a time, 2026-12-03)
+/// were 7.9× the document for CSV and 4.2× for JSON, over a 7 MiB process.
+#[test]
+fn point_13_the_parsers_settings_fit_their_pod_limit() {
+    const MIB: u64 = 1024 * 1024;
+    const PEAK_PER_DOCUMENT_BYTE: u64 = 8;
+    const PROCESS: u64 = 32 * MIB;
+    let documents = documents("k8s/parsers.yaml");
+    let deployment = documents.iter().find(|d| d["kind"].as_str() == Some("Deployment")).unwrap();
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let env = |name: &str| -> u64 {
+        let entry = container["env"].as_sequence().unwrap().iter().find(|e| e["name"].as_str() == Some(name));
+        // Unset, the defaults follow the node (2 parses per CPU, 64 MiB each): no limit can hold that.
+        let value = entry.unwrap_or_else(|| panic!("{name} must be set in the parsers' Deployment"))["value"].as_str();
+        value.unwrap().parse().unwrap()
+    };
+    let (body, parses) = (env("PARSERS_MAX_BODY_BYTES"), env("PARSERS_MAX_CONCURRENT_PARSES"));
+    let limit = container["resources"]["limits"]["memory"].as_str().unwrap();
+    let limit = limit.strip_suffix("Mi").unwrap().parse::<u64>().unwrap() * MIB;
+    let needed = parses * body * PEAK_PER_DOCUMENT_BYTE + PROCESS;
+    assert!(
+        needed <= limit,
+        "the parsers' pod may need {} MiB ({parses} parse(s) of {} MiB × {PEAK_PER_DOCUMENT_BYTE} + {} MiB) but its limit is {} MiB",
+        needed / MIB,
+        body / MIB,
+        PROCESS / MIB,
+        limit / MIB
+    );
+}

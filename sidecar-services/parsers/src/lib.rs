@@ -31,8 +31,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most columns a document may have.
     pub max_columns: usize,
-    /// Documents parsed at the same time; more wait. Bounds memory, since
-    /// each parse holds its document and its table.
+    /// Documents read and parsed at the same time; more wait with their
+    /// bodies unread. Bounds memory, since each parse holds its document,
+    /// its table and its answer.
     pub max_concurrent_parses: usize,
 }
 
@@ -93,7 +94,7 @@ fn counter(name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, App
 
 /// The service's routes and layers; `main` serves it, tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
         .route(
             "/ready",
@@ -103,15 +104,21 @@ pub fn app(state: AppState) -> Router {
             "/metrics",
             get(|State(state): State<AppState>| async move { sidecar_http::metrics_response(&state.inner.metrics) }),
         );
+    let mut documents = Router::new();
     for format in Format::ALL {
-        router = router.route(
+        documents = documents.route(
             &format!("/{}", format.id()),
             post(move |state: State<AppState>, body: Result<Bytes, BytesRejection>| {
                 parse_document(state, format, body)
             }),
         );
     }
+    // The permit is taken before the body is read: a document waiting for
+    // its turn is not in memory yet, so memory is bounded by the parses in
+    // flight, not by the uploads in flight.
+    let documents = documents.route_layer(axum::middleware::from_fn_with_state(state.clone(), one_parse_at_a_time));
     let router = router
+        .merge(documents)
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
             AppError::MethodNotAllowed { method, path: uri.path().to_owned() }
@@ -119,6 +126,17 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.inner.config.max_body_bytes))
         .with_state(state.clone());
     sidecar_http::standard_layers(router, state.inner.metrics.clone())
+}
+
+/// Holds one of `max_concurrent_parses` permits while the request's body is
+/// read, parsed and answered.
+async fn one_parse_at_a_time(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, AppError> {
+    let _permit = state.inner.parses.acquire().await.map_err(|_| AppError::Internal)?;
+    Ok(next.run(request).await)
 }
 
 async fn parse_document(
@@ -136,7 +154,6 @@ async fn parse_document(
         }
     })?;
     let limits = Limits { max_bytes: inner.config.max_body_bytes as u64, max_columns: inner.config.max_columns };
-    let _permit = inner.parses.acquire().await.map_err(|_| AppError::Internal)?;
     // Parsing is CPU-bound: keep it off the async workers so /health stays responsive.
     let parsed = tokio::task::spawn_blocking(move || records::parse(format, &body, &limits))
         .await
