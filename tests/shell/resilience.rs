@@ -34,9 +34,16 @@ fn forged_snapshot(registry_dir: &Path) -> Vec<u8> {
     documents::sign_snapshot(&documents::next_snapshot(&snapshot, None, expires), &[&stranger]).unwrap()
 }
 
-#[tokio::test]
-async fn a_failing_or_lying_registry_never_blanks_the_workspace() {
-    let _one = serial().await;
+/// alpha and beta 1.0.0 published, served over loopback, and cached by one
+/// launch of the app that found the registry online.
+struct Cached {
+    sandbox: Sandbox,
+    server: RegistryServer,
+    driver: Driver,
+    args: Vec<String>,
+}
+
+async fn cached_alpha_and_beta() -> Cached {
     let sandbox = Sandbox::new();
     publish(&sandbox, &["alpha-1.0.0", "beta-1.0.0"]);
     let server = RegistryServer::start(sandbox.registry()).await.unwrap();
@@ -46,6 +53,13 @@ async fn a_failing_or_lying_registry_never_blanks_the_workspace() {
     badge(&app, "online").await;
     both_mounted(&app).await;
     app.close().await.unwrap();
+    Cached { sandbox, server, driver, args }
+}
+
+#[tokio::test]
+async fn a_failing_or_lying_registry_never_blanks_the_workspace() {
+    let _one = serial().await;
+    let Cached { sandbox, server, driver, args } = cached_alpha_and_beta().await;
 
     for (fault, state, needle) in [
         (Fault::Status(503), "stale", "503"),
@@ -94,15 +108,7 @@ async fn a_failing_or_lying_registry_never_blanks_the_workspace() {
 #[tokio::test]
 async fn trickle_expiry_rollback_and_a_tampered_blob_never_blank_the_workspace() {
     let _one = serial().await;
-    let sandbox = Sandbox::new();
-    publish(&sandbox, &["alpha-1.0.0", "beta-1.0.0"]);
-    let server = RegistryServer::start(sandbox.registry()).await.unwrap();
-    let driver = Driver::start();
-    let args = app_args(&sandbox, &server.url());
-    let app = driver.open(&args).await;
-    badge(&app, "online").await;
-    both_mounted(&app).await;
-    app.close().await.unwrap();
+    let Cached { sandbox, server, driver, args } = cached_alpha_and_beta().await;
     let snapshot = sandbox.registry().join("snapshot.json");
 
     // A byte every 200 ms: the check gives up at its 10 s bound.

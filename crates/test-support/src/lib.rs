@@ -8,7 +8,9 @@
 //! told to misbehave per path ([`Fault`]) or to go offline altogether.
 
 mod logs;
+mod service;
 pub use logs::CapturedLogs;
+pub use service::{ServiceProcess, exit_and_stderr, raw_http_request};
 
 use std::collections::HashMap;
 use std::io;

@@ -6,91 +6,25 @@
 //! browser or an attacker would send.
 #![allow(clippy::unwrap_used)] // tests: a failed setup step should fail loudly
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use serde_json::Value;
+use test_support::{ServiceProcess, exit_and_stderr, raw_http_request};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef-point-9";
 
-/// The connector binary on a free loopback port, killed when dropped.
-struct Connector {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Connector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Connector {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra_env: &[(&str, &str)]) -> Self {
-        let port = test_support::free_loopback_ports(1)[0];
-        let mut child = Command::new(env!("CARGO_BIN_EXE_connector"))
-            .env("CONNECTOR_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CONNECTOR_PROVIDERS", "openai")
-            .env("SIDECAR_TOKEN", TOKEN)
-            .env("NO_COLOR", "1")
-            .env_remove("SIDECAR_TOKEN_FILE")
-            .env_remove("SIDECAR_ALLOWED_HOSTS")
-            .env_remove("AUGMENT_OPENAI_API_KEY")
-            .envs(extra_env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        // Wait for the "listening" line (or the end of its output) with a deadline.
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("listening") {
-                    let _ = sender.send(true);
-                }
-            }
-            let _ = sender.send(false);
-        });
-        let listening = receiver.recv_timeout(Duration::from_secs(30)).unwrap_or(false);
-        assert!(listening, "the connector did not start listening on {port}");
-        Connector { child, port }
-    }
-
-    /// One HTTP/1.1 request with exactly `headers`: (status, JSON body).
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-        let (status, text) = raw_request(self.port, method, path, headers);
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-/// One HTTP/1.1 request to `port` with exactly `headers`: (status, body text).
-fn raw_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("nothing answers on 127.0.0.1:{port}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
+/// The connector binary on a free loopback port.
+fn start_connector(extra_env: &[(&str, &str)]) -> ServiceProcess {
+    let port = test_support::free_loopback_ports(1)[0];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_connector"));
+    command
+        .env("CONNECTOR_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CONNECTOR_PROVIDERS", "openai")
+        .env("SIDECAR_TOKEN", TOKEN)
+        .env_remove("SIDECAR_TOKEN_FILE")
+        .env_remove("SIDECAR_ALLOWED_HOSTS")
+        .env_remove("AUGMENT_OPENAI_API_KEY")
+        .envs(extra_env.iter().copied());
+    ServiceProcess::start(command, port)
 }
 
 const BEARER: &str = "Bearer 0123456789abcdef0123456789abcdef-point-9";
@@ -100,7 +34,7 @@ const BEARER: &str = "Bearer 0123456789abcdef0123456789abcdef-point-9";
 /// request is refused.
 #[test]
 fn point_9_host_header_of_another_site_is_refused() {
-    let connector = Connector::start();
+    let connector = start_connector(&[]);
     for host in ["evil.example", "evil.example:47802", "127.0.0.1.evil.example"] {
         let (status, body) = connector.request("GET", "/v1/providers", &[("Host", host), ("Authorization", BEARER)]);
         assert_eq!(status, 403, "Host: {host}: {body}");
@@ -118,7 +52,7 @@ fn point_9_host_header_of_another_site_is_refused() {
 /// spends no provider key and learns nothing about the configuration.
 #[test]
 fn point_9_request_without_the_token_is_refused() {
-    let connector = Connector::start();
+    let connector = start_connector(&[]);
     let host = connector.host();
     for (headers, what) in [
         (vec![("Host", host.as_str())], "no token"),
@@ -137,7 +71,7 @@ fn point_9_request_without_the_token_is_refused() {
 /// and the probes stay open to the stack's health checks and kubelets.
 #[test]
 fn point_9_token_and_loopback_host_are_served() {
-    let connector = Connector::start();
+    let connector = start_connector(&[]);
     for host in [connector.host(), format!("localhost:{}", connector.port), "[::1]".to_owned()] {
         let (status, body) = connector.request("GET", "/v1/providers", &[("Host", &host), ("Authorization", BEARER)]);
         assert_eq!(status, 200, "Host: {host}: {body}");
@@ -159,29 +93,12 @@ fn point_9_token_and_loopback_host_are_served() {
 #[test]
 fn point_9_the_binary_refuses_to_start_without_a_token() {
     let port = test_support::free_loopback_ports(1)[0];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connector"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_connector"));
+    command
         .env("CONNECTOR_LISTEN", format!("127.0.0.1:{port}"))
         .env_remove("SIDECAR_TOKEN")
-        .env_remove("SIDECAR_TOKEN_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Its stderr ends when it exits; wait for that with a deadline.
-    let mut stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        let _ = sender.send(text);
-    });
-    let Ok(stderr) = receiver.recv_timeout(Duration::from_secs(20)) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the connector is still running without a token");
-    };
-    let status = child.wait().unwrap();
+        .env_remove("SIDECAR_TOKEN_FILE");
+    let (status, stderr) = exit_and_stderr(command);
     assert!(!status.success(), "started without a token");
     assert!(stderr.contains("SIDECAR_TOKEN"), "says what to set: {stderr}");
 }
@@ -194,17 +111,17 @@ fn point_9_the_binary_refuses_to_start_without_a_token() {
 fn point_13_metrics_and_ready_on_a_separate_admin_port() {
     let admin_port = test_support::free_loopback_ports(1)[0];
     let admin = format!("127.0.0.1:{admin_port}");
-    let connector = Connector::start_with(&[("SIDECAR_ADMIN_LISTEN", admin.as_str())]);
+    let connector = start_connector(&[("SIDECAR_ADMIN_LISTEN", admin.as_str())]);
     let (status, _) = connector.request("GET", "/health", &[("Host", &connector.host())]);
     assert_eq!(status, 200, "a request to count");
-    let (status, text) = raw_request(admin_port, "GET", "/metrics", &[("Host", &admin)]);
+    let (status, text) = raw_http_request(admin_port, "GET", "/metrics", &[("Host", &admin)]);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("connector_http_requests_total"), "{text}");
     for probe in ["/ready", "/health"] {
-        let (status, text) = raw_request(admin_port, "GET", probe, &[("Host", "10.1.2.3:9000")]);
+        let (status, text) = raw_http_request(admin_port, "GET", probe, &[("Host", "10.1.2.3:9000")]);
         assert_eq!(status, 200, "{probe}: {text}");
     }
-    let (status, _) = raw_request(admin_port, "GET", "/api/anything", &[("Host", &admin)]);
+    let (status, _) = raw_http_request(admin_port, "GET", "/api/anything", &[("Host", &admin)]);
     assert_eq!(status, 404, "the admin port serves nothing else");
     let (status, body) =
         connector.request("GET", "/metrics", &[("Host", &connector.host()), ("Authorization", BEARER)]);

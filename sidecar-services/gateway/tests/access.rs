@@ -7,34 +7,26 @@
 //! socket, so the headers are exactly what a browser or an attacker would send.
 #![allow(clippy::unwrap_used)] // tests: a failed setup step should fail loudly
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use axum::Router;
 use serde_json::{Value, json};
+use test_support::{ServiceProcess, exit_and_stderr, raw_http_request};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef-point-9";
 
 /// The gateway binary on a free loopback port in front of an echo service
-/// (which answers with the headers it received), killed when dropped.
+/// (which answers with the headers it received).
 struct Gateway {
-    child: Child,
-    port: u16,
+    process: ServiceProcess,
     _echo: tokio::runtime::Runtime,
 }
 
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Gateway {
+    type Target = ServiceProcess;
+    fn deref(&self) -> &ServiceProcess {
+        &self.process
     }
-}
-
-/// A port nothing listens on: bound, then released.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Gateway {
@@ -58,62 +50,17 @@ impl Gateway {
             ));
             addr
         });
-        let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        let port = test_support::free_loopback_ports(1)[0];
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        command
             .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
             .env("GATEWAY_UPSTREAMS", format!("echo=http://{echo_addr}"))
             .env("SIDECAR_TOKEN", TOKEN)
-            .env("NO_COLOR", "1")
             .env_remove("SIDECAR_TOKEN_FILE")
             .env_remove("SIDECAR_ALLOWED_HOSTS")
-            .envs(extra_env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        // Wait for the "listening" line (or the end of its output) with a deadline.
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("listening") {
-                    let _ = sender.send(true);
-                }
-            }
-            let _ = sender.send(false);
-        });
-        let listening = receiver.recv_timeout(Duration::from_secs(30)).unwrap_or(false);
-        assert!(listening, "the gateway did not start listening on {port}");
-        Gateway { child, port, _echo: echo }
+            .envs(extra_env.iter().copied());
+        Gateway { process: ServiceProcess::start(command, port), _echo: echo }
     }
-
-    /// One HTTP/1.1 request with exactly `headers`: (status, JSON body).
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-        let (status, text) = raw_request(self.port, method, path, headers);
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-/// One HTTP/1.1 request to `port` with exactly `headers`: (status, body text).
-fn raw_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("nothing answers on 127.0.0.1:{port}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
 }
 
 const BEARER: &str = "Bearer 0123456789abcdef0123456789abcdef-point-9";
@@ -185,30 +132,13 @@ fn point_9_token_and_loopback_host_are_served() {
 /// Issue 20, point 9: a gateway without a token does not start.
 #[test]
 fn point_9_the_binary_refuses_to_start_without_a_token() {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+    let port = test_support::free_loopback_ports(1)[0];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
+    command
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
         .env_remove("SIDECAR_TOKEN")
-        .env_remove("SIDECAR_TOKEN_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Its stderr ends when it exits; wait for that with a deadline.
-    let mut stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        let _ = sender.send(text);
-    });
-    let Ok(stderr) = receiver.recv_timeout(Duration::from_secs(20)) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the gateway is still running without a token");
-    };
-    let status = child.wait().unwrap();
+        .env_remove("SIDECAR_TOKEN_FILE");
+    let (status, stderr) = exit_and_stderr(command);
     assert!(!status.success(), "started without a token");
     assert!(stderr.contains("SIDECAR_TOKEN"), "says what to set: {stderr}");
 }
@@ -219,19 +149,19 @@ fn point_9_the_binary_refuses_to_start_without_a_token() {
 /// API port.
 #[test]
 fn point_13_metrics_and_ready_on_a_separate_admin_port() {
-    let admin_port = free_port();
+    let admin_port = test_support::free_loopback_ports(1)[0];
     let admin = format!("127.0.0.1:{admin_port}");
     let gateway = Gateway::start_with(&[("SIDECAR_ADMIN_LISTEN", admin.as_str())]);
     let (status, _) = gateway.request("GET", "/health", &[("Host", &gateway.host())]);
     assert_eq!(status, 200, "a request to count");
-    let (status, text) = raw_request(admin_port, "GET", "/metrics", &[("Host", &admin)]);
+    let (status, text) = raw_http_request(admin_port, "GET", "/metrics", &[("Host", &admin)]);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("gateway_http_requests_total"), "{text}");
     for probe in ["/ready", "/health"] {
-        let (status, text) = raw_request(admin_port, "GET", probe, &[("Host", "10.1.2.3:9000")]);
+        let (status, text) = raw_http_request(admin_port, "GET", probe, &[("Host", "10.1.2.3:9000")]);
         assert_eq!(status, 200, "{probe}: {text}");
     }
-    let (status, _) = raw_request(admin_port, "GET", "/api/anything", &[("Host", &admin)]);
+    let (status, _) = raw_http_request(admin_port, "GET", "/api/anything", &[("Host", &admin)]);
     assert_eq!(status, 404, "the admin port serves nothing else");
     let (status, body) = gateway.request("GET", "/metrics", &[("Host", &gateway.host()), ("Authorization", BEARER)]);
     assert_eq!(status, 404, "/metrics moved to the admin port: {body}");
