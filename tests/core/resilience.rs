@@ -270,7 +270,7 @@ fn a_blob_the_registry_fails_to_serve_keeps_that_remote_and_the_others_update() 
 /// snapshot must not leave the client on the old root with the new root's
 /// validator, refusing the honest registry for good.
 #[test]
-fn a_key_rotation_survives_a_cut_off_snapshot() {
+fn point_1_a_key_rotation_survives_a_cut_off_snapshot() {
     let fixture = Fixture::new();
     let old_key = fixture.signing_key();
     let new_key = registry::SigningKey::generate();
@@ -295,7 +295,7 @@ fn a_key_rotation_survives_a_cut_off_snapshot() {
 /// beyond anything honest; rotating the root (which revokes that key)
 /// re-anchors the high-water mark, so the honest registry is trusted again.
 #[test]
-fn a_root_rotation_re_anchors_a_snapshot_version_pushed_by_a_leaked_key() {
+fn point_3_a_root_rotation_re_anchors_a_snapshot_version_pushed_by_a_leaked_key() {
     let fixture = Fixture::new();
     let leaked = fixture.signing_key();
     let mut pushed = fixture.snapshot();

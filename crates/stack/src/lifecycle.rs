@@ -952,7 +952,7 @@ mod tests {
     /// host's memory or fork without bound. Checked on the configuration sent
     /// to the engine, so no engine is needed.
     #[test]
-    fn every_container_gets_no_new_privileges_and_memory_and_pid_limits() {
+    fn point_13_every_container_gets_no_new_privileges_and_memory_and_pid_limits() {
         let definition = StackDefinition::built_in().expect("docker/stack.toml is valid");
         let secret = SecretMount { host: "/home/me/keys".into(), path: "/run/secrets/augment".into(), user: None };
         for service in &definition.services {

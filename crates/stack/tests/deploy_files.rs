@@ -175,7 +175,7 @@ fn build_inputs(workspace: &std::path::Path) -> Vec<String> {
 /// which replaces it) keeps out signing keys, provider keys and build
 /// output, and keeps in everything cargo needs.
 #[test]
-fn dockerignore_keeps_keys_secrets_and_build_output_out_of_every_build_context() {
+fn point_13_dockerignore_keeps_keys_secrets_and_build_output_out_of_every_build_context() {
     let workspace = docker_dir().join("..");
     let mut dockerfiles = Vec::new();
     let mut pending = vec![docker_dir()];

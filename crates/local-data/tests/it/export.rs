@@ -55,7 +55,7 @@ fn hostile_dataset(store: &mut Store) -> i64 {
 }
 
 #[test]
-fn csv_export_neutralises_formula_cells() {
+fn point_7_csv_export_neutralises_formula_cells() {
     let (_dir, mut store) = store();
     let dataset_id = hostile_dataset(&mut store);
     let query = ResponseQuery { dataset_id, limit: 100, ..Default::default() };
@@ -84,7 +84,7 @@ fn csv_export_neutralises_formula_cells() {
 }
 
 #[test]
-fn markdown_export_escapes_html_and_pipes() {
+fn point_7_markdown_export_escapes_html_and_pipes() {
     let (_dir, mut store) = store();
     let dataset_id = hostile_dataset(&mut store);
     let query = ResponseQuery { dataset_id, limit: 100, ..Default::default() };

@@ -114,7 +114,7 @@ async fn get_health(stream: &mut TcpStream) -> String {
 /// memory whole. Now the bytes actually unpacked are counted, the archive is
 /// checked by streaming it before anything is kept, and the answer is 413.
 #[tokio::test]
-async fn pax_size_bomb_is_413_and_server_memory_stays_bounded() {
+async fn point_10_pax_size_bomb_is_413_and_server_memory_stays_bounded() {
     let fixture = Fixture::new();
     let token = fixture.token(&["alpha"]).await;
     let server = fixture.server();
@@ -141,7 +141,7 @@ async fn pax_size_bomb_is_413_and_server_memory_stays_bounded() {
 /// now named in `?name=`, so the scope is checked before the body is read:
 /// this request announces a body it never sends, and is still answered.
 #[tokio::test]
-async fn token_for_another_remote_is_403_before_the_body_is_read() {
+async fn point_10_token_for_another_remote_is_403_before_the_body_is_read() {
     let fixture = Fixture::new();
     let token = fixture.token(&["beta"]).await;
     let server = fixture.server();
@@ -187,7 +187,7 @@ fn server_with(fixture: &Fixture, env: &[(&str, &str)]) -> Server {
 /// Point 11: without a timer hyper's header-read timeout was off, so a
 /// request head trickled in one byte at a time held its connection forever.
 #[tokio::test]
-async fn slowloris_client_is_disconnected_within_the_header_read_timeout() {
+async fn point_11_slowloris_client_is_disconnected_within_the_header_read_timeout() {
     let fixture = Fixture::new();
     let server = server_with(&fixture, &[("REGISTRY_HEADER_READ_TIMEOUT_SECS", "2")]);
     let mut stream = TcpStream::connect(address(&server)).await.unwrap();
@@ -223,7 +223,7 @@ async fn slowloris_client_is_disconnected_within_the_header_read_timeout() {
 
 /// Point 11: the same timer closes a kept-alive connection left idle.
 #[tokio::test]
-async fn idle_kept_alive_connection_is_closed_after_the_timeout() {
+async fn point_11_idle_kept_alive_connection_is_closed_after_the_timeout() {
     let fixture = Fixture::new();
     let server = server_with(&fixture, &[("REGISTRY_HEADER_READ_TIMEOUT_SECS", "2")]);
     let mut stream = TcpStream::connect(address(&server)).await.unwrap();
@@ -237,7 +237,7 @@ async fn idle_kept_alive_connection_is_closed_after_the_timeout() {
 /// Point 11: 1,500 half-open connections were all held. Past the cap a
 /// connection waits in the listen backlog, unserved, until another closes.
 #[tokio::test]
-async fn connections_beyond_the_cap_wait_until_others_close() {
+async fn point_11_connections_beyond_the_cap_wait_until_others_close() {
     let fixture = Fixture::new();
     let server = server_with(&fixture, &[("REGISTRY_MAX_CONNECTIONS", "2")]);
     let mut first = TcpStream::connect(address(&server)).await.unwrap();
