@@ -9,6 +9,7 @@ mod damaged_blobs;
 mod flow;
 mod http;
 mod lifecycle;
+mod permissions;
 mod planted;
 mod refusal;
 mod resilience;

@@ -28,6 +28,10 @@ pub enum ApiError {
         "downloading it would take this resolve past its download budget of {budget} bytes ({needed} bytes, {left} left): a registry that lists more than that at once is refused; resolve fewer remotes at a time (`augment resolve NAME…`)"
     )]
     DownloadBudget { needed: u64, left: u64, budget: u64 },
+    // Not a `#[source]`: the message already carries it, and the CLI prints
+    // the whole chain.
+    #[error("refusing the lock file, nothing was applied: it grants {remote} an {permission}")]
+    UnknownPermission { remote: String, permission: manifest::UnknownPermission },
     #[error("could not read or write {path}: {source}")]
     Io { path: String, source: std::io::Error },
 }

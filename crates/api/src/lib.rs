@@ -10,6 +10,7 @@
 mod error;
 mod lock;
 mod paths;
+mod permissions;
 mod progress;
 mod resolve;
 mod status;
@@ -18,6 +19,7 @@ mod verify;
 pub use error::{ApiError, ErrorKind};
 pub use lock::{LockApplyReport, apply_lock, export_lock};
 pub use paths::default_cache_dir;
+pub use permissions::{parse_permissions, permission_names};
 pub use progress::{NoProgress, Progress, ProgressEvent};
 pub use resolve::{RegistryReport, RemoteOutcome, ResolveReport, ResolveRequest, Verdict, resolve};
 pub use status::{RegistryState, RegistryStatus};

@@ -8,7 +8,8 @@
 //! - **the index** (`<dir>/index.sqlite`, WAL mode) records installed versions
 //!   and their files, registry trust state, cached metadata documents for
 //!   conditional requests, and selection state: active versions, pins,
-//!   last-known-good and activation history for rollback;
+//!   last-known-good and activation history for rollback; and the
+//!   permissions the person granted each remote (`grants`);
 //! - **maintenance**: [`BundleCache::verify`] re-hashes every referenced blob,
 //!   [`BundleCache::gc`] drops old versions and unreferenced blobs;
 //!   [`BundleCache::usage`] sizes the store for the dashboard.
@@ -26,6 +27,7 @@ mod blobs;
 mod digest;
 mod error;
 mod gc_lock;
+mod grants;
 mod lockfile;
 mod maintenance;
 mod registry_state;

@@ -1,5 +1,6 @@
 //! The lock file: the exact active versions and file digests, for reproducing
-//! a set of remotes on another machine (`augment lock export`).
+//! a set of remotes on another machine (`augment lock export`), and the
+//! permissions each was granted, so a team can pre-approve them.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +8,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CacheError, Result, db_err};
+use crate::grants::decision_in;
 use crate::versions::{FileEntry, files_of};
 use crate::{BundleCache, read_snapshot};
 
@@ -21,9 +23,15 @@ pub struct LockEntry {
     pub registry: String,
     /// Sorted by path.
     pub files: Vec<FileEntry>,
+    /// The permissions granted to this remote, when a decision was made
+    /// (an empty set: granted nothing). Absent from lock files written
+    /// before grants existed, which still apply: the person is asked as
+    /// usual. Builds that predate the field ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<BTreeSet<String>>,
 }
 
-/// `{ "lockVersion": 1, "remotes": [ { name, version, registry, files } ] }`
+/// `{ "lockVersion": 1, "remotes": [ { name, version, registry, files, grants? } ] }`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LockFile {
@@ -105,7 +113,8 @@ impl LockFile {
 }
 
 impl BundleCache {
-    /// The active version of every remote with its files, sorted by name.
+    /// The active version of every remote with its files and its grant
+    /// decision, sorted by name.
     pub fn lock_entries(&self) -> Result<Vec<LockEntry>> {
         let mut conn = self.conn();
         let conn = read_snapshot(&mut conn, "listing active versions")?;
@@ -129,7 +138,8 @@ impl BundleCache {
         let mut out = Vec::new();
         for row in rows {
             let (id, name, version, registry) = row.map_err(db_err("listing active versions"))?;
-            out.push(LockEntry { name, version, registry, files: files_of(&conn, id)? });
+            let grants = decision_in(&conn, &name)?;
+            out.push(LockEntry { files: files_of(&conn, id)?, grants, name, version, registry });
         }
         Ok(out)
     }

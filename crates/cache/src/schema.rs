@@ -101,6 +101,20 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE registry_state ADD COLUMN last_verified_at INTEGER;
     "#,
+    // 2 -> 3: what the person allowed each remote to do. A decision row with
+    // no grants is "asked, allowed nothing", unlike no row ("never asked").
+    r#"
+    CREATE TABLE grant_decisions (
+        remote TEXT PRIMARY KEY NOT NULL,
+        decided_at INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE grants (
+        remote TEXT NOT NULL REFERENCES grant_decisions (remote) ON DELETE CASCADE,
+        permission TEXT NOT NULL,
+        PRIMARY KEY (remote, permission)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -105,10 +105,7 @@ impl BundleCache {
 
     /// The last version of `name` marked known-good.
     pub fn last_known_good(&self, name: &str) -> Result<Option<String>> {
-        self.conn()
-            .query_row("SELECT version FROM known_good WHERE name = ?1", [name], |row| row.get(0))
-            .optional()
-            .map_err(db_err("reading the known-good version"))
+        known_good_in(&self.conn(), name)
     }
 
     /// Goes back from the active version of `name` to the last-known-good one
@@ -126,12 +123,7 @@ impl BundleCache {
                 reason: "no version of it is active".to_owned(),
             });
         };
-        // The foreign key guarantees a known-good version is installed.
-        let known_good: Option<String> = tx
-            .query_row("SELECT version FROM known_good WHERE name = ?1", [name], |row| row.get(0))
-            .optional()
-            .map_err(db_err("reading the known-good version"))?;
-        let to = match known_good.filter(|v| *v != from) {
+        let to = match known_good_in(&tx, name)?.filter(|v| *v != from) {
             Some(v) => Some(v),
             // History rows of uninstalled versions cascade away, so whatever
             // this finds is installed.
@@ -152,12 +144,44 @@ impl BundleCache {
                 ),
             });
         };
-        activate(&tx, name, &to)?;
-        upsert_pin(&tx, name, &to)?;
-        tx.commit().map_err(db_err("committing a rollback"))?;
-        tracing::info!(name, %from, %to, "rolled back and pinned");
-        Ok(Rollback { name: name.to_owned(), from, to })
+        roll_back_in(tx, name, from, to)
     }
+
+    /// `version` of `name` failed to load or render: when it is the active
+    /// version and a different version is marked known-good, goes back to
+    /// that one and pins it; otherwise changes nothing and returns `None`.
+    ///
+    /// The decision and its writes are one transaction, so a crash or a
+    /// concurrent change between them never leaves a half-made rollback, nor
+    /// one decided on a version that is no longer active.
+    pub fn roll_back_failed(&self, name: &str, version: &str) -> Result<Option<Rollback>> {
+        let mut conn = self.conn();
+        let tx = immediate(&mut conn, "starting a rollback after a failure")?;
+        if active_in(&tx, name)?.as_deref() != Some(version) {
+            return Ok(None);
+        }
+        // The foreign key guarantees a known-good version is installed.
+        let Some(known_good) = known_good_in(&tx, name)?.filter(|good| good != version) else {
+            return Ok(None);
+        };
+        roll_back_in(tx, name, version.to_owned(), known_good).map(Some)
+    }
+}
+
+/// The last version of `name` marked known-good, inside the caller's transaction.
+fn known_good_in(conn: &Connection, name: &str) -> Result<Option<String>> {
+    conn.query_row("SELECT version FROM known_good WHERE name = ?1", [name], |row| row.get(0))
+        .optional()
+        .map_err(db_err("reading the known-good version"))
+}
+
+/// Activates and pins `to` and commits the caller's transaction.
+fn roll_back_in(tx: Transaction<'_>, name: &str, from: String, to: String) -> Result<Rollback> {
+    activate(&tx, name, &to)?;
+    upsert_pin(&tx, name, &to)?;
+    tx.commit().map_err(db_err("committing a rollback"))?;
+    tracing::info!(name, %from, %to, "rolled back and pinned");
+    Ok(Rollback { name: name.to_owned(), from, to })
 }
 
 /// Activates each installed version that is not active yet, inside the

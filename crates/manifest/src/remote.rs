@@ -1,7 +1,9 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
+
+use crate::permissions::Permission;
 
 /// A `remote.json` larger than this is refused before parsing: manifests are
 /// small, and the limit keeps a hostile registry from exhausting memory.
@@ -32,6 +34,10 @@ pub struct RemoteManifest {
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What the remote may ask the host to do, once the person grants it.
+    /// None declared: only the shell's harmless read-only calls.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub permissions: BTreeSet<Permission>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
 }

@@ -84,6 +84,85 @@ mod parse {
     }
 }
 
+mod permissions {
+    use std::collections::BTreeSet;
+
+    use manifest::{ManifestError, Permission, RemoteManifest};
+
+    const BASE: &str = r#"{
+        "name": "record-collector",
+        "version": "1.0.0",
+        "entry": "remoteEntry.js",
+        "hostApi": "^1.0.0"
+        PERMISSIONS
+    }"#;
+
+    fn with_permissions(list: &str) -> String {
+        BASE.replace("PERMISSIONS", &format!(", \"permissions\": {list}"))
+    }
+
+    #[test]
+    fn declared_permissions_round_trip_as_their_names() {
+        let json = with_permissions(r#"["runs:start", "data:read", "files:import"]"#);
+        let manifest = RemoteManifest::from_json(json.as_bytes()).unwrap();
+        assert_eq!(
+            manifest.permissions,
+            BTreeSet::from([Permission::DataRead, Permission::FilesImport, Permission::RunsStart])
+        );
+        let written: serde_json::Value = serde_json::from_str(&manifest.to_json_pretty()).unwrap();
+        assert_eq!(written["permissions"], serde_json::json!(["data:read", "files:import", "runs:start"]));
+        assert_eq!(RemoteManifest::from_json(manifest.to_json_pretty().as_bytes()).unwrap(), manifest);
+        assert!(!manifest.extra.contains_key("permissions"), "a known field is not kept as an unknown one");
+    }
+
+    #[test]
+    fn no_permissions_is_the_default_and_is_not_written() {
+        let manifest = RemoteManifest::from_json(BASE.replace("PERMISSIONS", "").as_bytes()).unwrap();
+        assert!(manifest.permissions.is_empty());
+        assert!(!manifest.to_json_pretty().contains("permissions"), "{}", manifest.to_json_pretty());
+        let empty = RemoteManifest::from_json(with_permissions("[]").as_bytes()).unwrap();
+        assert_eq!(empty, manifest);
+    }
+
+    #[test]
+    fn an_unknown_permission_is_refused_naming_it_and_the_known_ones() {
+        let json = with_permissions(r#"["data:read", "net:any"]"#);
+        let err = RemoteManifest::from_json(json.as_bytes()).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, ManifestError::Malformed { .. }), "{err:?}");
+        assert!(message.contains("remote.json"), "{message}");
+        assert!(message.contains("unknown permission `net:any`"), "{message}");
+        assert!(
+            message.contains(
+                "known permissions: data:read, data:write, files:import, files:export, runs:start, providers:use, \
+                 stack:control, remotes:manage"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_permission_of_the_wrong_type_is_refused() {
+        for bad in [r#""data:read""#, "[1]", r#"["DataRead"]"#, r#"["data:read "]"#] {
+            let json = with_permissions(bad);
+            let err = RemoteManifest::from_json(json.as_bytes()).expect_err(bad);
+            assert!(err.to_string().contains("permissions"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_permission_has_a_name_that_parses_back_and_a_description() {
+        for permission in Permission::ALL {
+            assert_eq!(permission.as_str().parse::<Permission>().unwrap(), permission);
+            assert_eq!(permission.to_string(), permission.as_str());
+            assert!(!permission.describe().is_empty() && !permission.describe().contains('\n'));
+        }
+        assert!(Permission::RunsStart.describe().contains("costs money"));
+        let err = "files:delete".parse::<Permission>().unwrap_err();
+        assert_eq!(err.found, "files:delete");
+    }
+}
+
 mod select {
     use std::collections::BTreeMap;
 
@@ -102,6 +181,7 @@ mod select {
             exposes: vec![],
             display_name: None,
             description: None,
+            permissions: Default::default(),
             extra: BTreeMap::new(),
         };
         Candidate { manifest, yanked: false }

@@ -28,6 +28,10 @@ export const shellView: ShellView = {
       lastKnownGood: "1.0.0",
       reason: null,
       devOverride: null,
+      sandboxed: false,
+      permissions: [],
+      granted: null,
+      heldBack: null,
     },
     {
       name: "gamma",
@@ -41,6 +45,10 @@ export const shellView: ShellView = {
       lastKnownGood: null,
       reason: "2.0.0 needs host API ^2.0.0, this app provides 1.0.0",
       devOverride: null,
+      sandboxed: false,
+      permissions: [],
+      granted: null,
+      heldBack: null,
     },
     {
       name: "omega",
@@ -54,8 +62,14 @@ export const shellView: ShellView = {
       lastKnownGood: null,
       reason: "needs shared react ^20.0.0, this app provides 19.2.0",
       devOverride: null,
+      sandboxed: false,
+      permissions: [],
+      granted: null,
+      heldBack: null,
     },
   ],
+  problems: [],
+  permissionDescriptions: {},
 };
 
 export const remoteVersions: RemoteVersions[] = [

@@ -8,6 +8,7 @@ mod blobs;
 mod concurrency;
 mod digest;
 mod gc;
+mod grants;
 mod lockfile;
 mod registry_state;
 mod schema;

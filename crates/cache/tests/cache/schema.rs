@@ -12,7 +12,7 @@ fn creates_the_layout_with_a_wal_index_and_current_schema() {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn refuses_an_index_from_a_newer_build() {
 
     let err = BundleCache::open(dir.path()).unwrap_err();
 
-    assert!(matches!(err, CacheError::SchemaTooNew { found: 99, supported: 2, .. }), "{err:?}");
+    assert!(matches!(err, CacheError::SchemaTooNew { found: 99, supported: 3, .. }), "{err:?}");
     assert!(err.to_string().contains("upgrade Augment-It"), "{err}");
 }
 
@@ -75,10 +75,39 @@ fn an_index_of_the_first_schema_is_migrated_and_keeps_its_registry_state() {
     drop(cache);
     // What a build before `last_verified_at` left behind.
     let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
-    conn.execute_batch("ALTER TABLE registry_state DROP COLUMN last_verified_at; PRAGMA user_version = 1;").unwrap();
+    conn.execute_batch(
+        "DROP TABLE grants; DROP TABLE grant_decisions;
+         ALTER TABLE registry_state DROP COLUMN last_verified_at; PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(conn);
 
     let cache = BundleCache::open(dir.path()).unwrap();
 
     assert_eq!(cache.registry_state("https://r.example/").unwrap(), Some(state));
+}
+
+#[test]
+fn an_index_of_the_second_schema_is_migrated_to_grants_and_keeps_its_versions() {
+    let (dir, cache) = fresh();
+    install_simple(&cache, "a", "1.0.0");
+    cache.set_active("a", "1.0.0").unwrap();
+    cache.pin("a", "1.0.0").unwrap();
+    drop(cache);
+    // What a build before grants left behind.
+    let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
+    conn.execute_batch("DROP TABLE grants; DROP TABLE grant_decisions; PRAGMA user_version = 2;").unwrap();
+    drop(conn);
+
+    let cache = BundleCache::open(dir.path()).unwrap();
+
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"));
+    assert_eq!(cache.pins().unwrap().len(), 1);
+    assert_eq!(cache.grant_decision("a").unwrap(), None, "nobody was asked before grants existed");
+    cache.set_grants("a", &["data:read".to_owned()].into()).unwrap();
+    assert_eq!(cache.grants("a").unwrap().len(), 1);
+    drop(cache);
+    let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 3);
 }

@@ -123,3 +123,31 @@ fn several_versions_are_activated_together_or_not_at_all() {
     assert!(matches!(err, CacheError::VersionNotInstalled { .. }), "{err:?}");
     assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"), "a failed batch changes nothing");
 }
+
+/// The shell's automatic rollback after a load failure (moved from
+/// `report_load_failure`): decided and done in one transaction.
+#[test]
+fn a_failed_active_version_rolls_back_to_known_good_only() {
+    let (_dir, cache) = fresh();
+    for v in ["1.0.0", "1.1.0", "1.2.0"] {
+        install_simple(&cache, "a", v);
+    }
+    cache.set_active("a", "1.0.0").unwrap();
+    cache.set_active("a", "1.1.0").unwrap();
+    assert_eq!(cache.roll_back_failed("a", "1.1.0").unwrap(), None, "nothing is known good yet");
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.1.0"));
+
+    cache.mark_known_good("a", "1.0.0").unwrap();
+    cache.set_active("a", "1.2.0").unwrap();
+    assert_eq!(cache.roll_back_failed("a", "1.1.0").unwrap(), None, "not the active version");
+    assert_eq!(cache.roll_back_failed("b", "1.0.0").unwrap(), None, "an unknown remote");
+    assert!(cache.pins().unwrap().is_empty(), "no decision to roll back writes nothing");
+
+    let rollback = cache.roll_back_failed("a", "1.2.0").unwrap().expect("rolled back");
+    assert_eq!((rollback.from.as_str(), rollback.to.as_str()), ("1.2.0", "1.0.0"));
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"));
+    assert_eq!(cache.pins().unwrap().get("a").map(String::as_str), Some("1.0.0"));
+
+    assert_eq!(cache.roll_back_failed("a", "1.0.0").unwrap(), None, "the known-good version itself failing");
+    assert_eq!(cache.active("a").unwrap().as_deref(), Some("1.0.0"));
+}
