@@ -388,8 +388,11 @@ async fn lock_apply(json: bool, file: &Path, trust: Option<&str>, dir: &CacheDir
     let report = api::apply_lock(&cache, &lock, trust, &manifest::HostProfile::builtin(), &bar).await;
     bar.finish();
     let report = report?;
-    let text =
+    let mut text =
         format!("installed the lock's {} remotes and pinned them: {}", report.pinned.len(), report.pinned.join(", "));
+    if !report.granted.is_empty() {
+        text.push_str(&format!("\napplied the lock's permission grants to: {}", report.granted.join(", ")));
+    }
     emit(json, &message(text, serde_json::to_value(&report)?))?;
     Ok(ExitCode::SUCCESS)
 }

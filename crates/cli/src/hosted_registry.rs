@@ -4,7 +4,14 @@
 //! serve DIR` (run the server over a folder) and `augment registry token
 //! create|list|revoke`, on the folder itself or on a server with an admin
 //! token.
+//!
+//! Serving and managing tokens in a folder run the server's own code
+//! (crate `registry-server`), behind the cargo feature `server` (on by
+//! default). Without it `augment` is a client only: publishing, yanking and
+//! token management over HTTP still work, using the wire formats in
+//! `registry::hosted`, and the commands that need the server say how to get it.
 
+#[cfg(feature = "server")]
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +23,15 @@ use serde_json::json;
 
 use crate::output::{emit, message};
 
+use registry::hosted::TokenSummary;
+
+/// What a build without the `server` feature answers where the server's code is needed.
+#[cfg(not(feature = "server"))]
+const NO_SERVER: &str = "this `augment` was built without the registry server (the cargo feature `server`, on by \
+    default): rebuild it with `cargo build -p cli --features server`, or run the server on its own with \
+    `cargo run -p registry-server -- --dir DIR --signing-key-file KEY` or the `docker/registry-server` image";
+
+#[cfg(feature = "server")]
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The registry folder (created by `augment registry init`).
@@ -35,6 +51,16 @@ pub struct ServeArgs {
     /// How often to check whether the snapshot needs re-signing ("0s": never).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
     pub renew_check_every: Duration,
+}
+
+/// Without the `server` feature, `registry serve` takes any arguments, so
+/// its answer is how to get the server rather than a usage error.
+#[cfg(not(feature = "server"))]
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Ignored: this build cannot serve (run it to see how to get one that can).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,8 +108,12 @@ pub struct TokenTarget {
 }
 
 enum Tokens {
+    #[cfg(feature = "server")]
     Folder(registry_server::Storage),
-    Server { url: String, token: String },
+    Server {
+        url: String,
+        token: String,
+    },
 }
 
 impl TokenTarget {
@@ -109,9 +139,23 @@ impl TokenTarget {
             "{} is not a registry (no root.json): create one with `augment registry init`",
             dir.display()
         );
-        let storage = registry_server::Storage::local(&dir)
+        Self::open_folder(&dir)
+    }
+
+    #[cfg(feature = "server")]
+    fn open_folder(dir: &Path) -> Result<Tokens> {
+        let storage = registry_server::Storage::local(dir)
             .with_context(|| format!("opening the registry folder {}", dir.display()))?;
         Ok(Tokens::Folder(storage))
+    }
+
+    #[cfg(not(feature = "server"))]
+    fn open_folder(dir: &Path) -> Result<Tokens> {
+        bail!(
+            "managing the tokens in the registry folder {} needs the server's code: {NO_SERVER}; \
+             or manage them on a running server with --registry URL and an admin token",
+            dir.display()
+        )
     }
 }
 
@@ -142,6 +186,12 @@ pub fn is_url(registry: &str) -> bool {
     registry.starts_with("http://") || registry.starts_with("https://")
 }
 
+#[cfg(not(feature = "server"))]
+pub async fn serve(_args: ServeArgs) -> Result<ExitCode> {
+    bail!("`augment registry serve` is not in this build: {NO_SERVER}")
+}
+
+#[cfg(feature = "server")]
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let key = registry::SigningKey::read_pem_file(&args.key)?;
     let storage = registry_server::Storage::local(&args.dir)
@@ -186,6 +236,7 @@ async fn token_create(
     description: Option<String>,
 ) -> Result<ExitCode> {
     match tokens {
+        #[cfg(feature = "server")]
         Tokens::Folder(storage) => {
             let (token, record) =
                 registry_server::tokens::create_scoped(&storage, &remotes, admin, description).await?;
@@ -206,7 +257,7 @@ async fn token_create(
             let Some(serde_json::Value::String(token)) = token else {
                 bail!("{endpoint} answered without a token");
             };
-            let summary: registry_server::TokenSummary =
+            let summary: TokenSummary =
                 serde_json::from_value(body).with_context(|| format!("{endpoint} answered an unexpected shape"))?;
             show_created(json, &token, &summary)
         }
@@ -214,7 +265,7 @@ async fn token_create(
 }
 
 /// The one place a token is ever shown: to the person who minted it.
-fn show_created(json: bool, token: &str, summary: &registry_server::TokenSummary) -> Result<ExitCode> {
+fn show_created(json: bool, token: &str, summary: &TokenSummary) -> Result<ExitCode> {
     let scope = scope_text(summary);
     let text = if summary.admin {
         format!(
@@ -240,7 +291,8 @@ fn show_created(json: bool, token: &str, summary: &registry_server::TokenSummary
 }
 
 async fn token_list(json: bool, tokens: Tokens) -> Result<ExitCode> {
-    let list: Vec<registry_server::TokenSummary> = match tokens {
+    let list: Vec<TokenSummary> = match tokens {
+        #[cfg(feature = "server")]
         Tokens::Folder(storage) => {
             registry_server::tokens::list(&storage).await?.iter().map(registry_server::TokenRecord::summary).collect()
         }
@@ -265,7 +317,8 @@ async fn token_list(json: bool, tokens: Tokens) -> Result<ExitCode> {
 }
 
 async fn token_revoke(json: bool, tokens: Tokens, id: &str) -> Result<ExitCode> {
-    let summary: registry_server::TokenSummary = match tokens {
+    let summary: TokenSummary = match tokens {
+        #[cfg(feature = "server")]
         Tokens::Folder(storage) => registry_server::tokens::revoke(&storage, id).await?.summary(),
         Tokens::Server { url, token } => {
             let endpoint = format!("{url}/api/v1/tokens/{id}");
@@ -285,7 +338,7 @@ async fn token_revoke(json: bool, tokens: Tokens, id: &str) -> Result<ExitCode> 
 }
 
 /// What a token may do, in words.
-fn scope_text(token: &registry_server::TokenSummary) -> String {
+fn scope_text(token: &TokenSummary) -> String {
     let remotes = if token.remotes.is_empty() {
         None
     } else if token.remotes.iter().any(|r| r == "*") {
@@ -372,7 +425,7 @@ pub async fn publish(json: bool, remote_dir: &Path, url: &str, token: Option<Str
         .and_then(|bytes| Ok(manifest::RemoteManifest::from_json(&bytes)?.name))
         .with_context(|| format!("reading the remote's name from {}", manifest_path.display()))?;
     let dir = remote_dir.to_owned();
-    let body = tokio::task::spawn_blocking(move || registry_server::bundle::pack_dir(&dir))
+    let body = tokio::task::spawn_blocking(move || registry::hosted::pack_dir(&dir))
         .await
         .context("packing the remote")?
         .with_context(|| format!("packing {}", remote_dir.display()))?;

@@ -64,8 +64,7 @@ pub async fn run(json: bool, command: StackCommand) -> Result<ExitCode> {
         StackCommand::Up { bin_dir, definition } => {
             let definition = definition.load()?;
             let stack = connect(definition).await?;
-            let first = stack.definition().services.first().map_or("parsers", |s| s.binary.as_str());
-            let bin_dir = bin_dir.unwrap_or_else(|| stack::default_bin_dir(first));
+            let bin_dir = stack::bin_dir(stack.definition(), bin_dir);
             let report = stack.up(&bin_dir).await.context("bringing the stack up")?;
             emit(json, &UpView(report))?;
             Ok(ExitCode::SUCCESS)

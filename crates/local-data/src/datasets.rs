@@ -206,8 +206,10 @@ impl Store {
 
     /// A page of a dataset's records in file order.
     pub fn records(&self, dataset_id: i64, query: &RecordQuery) -> Result<Page<RecordRow>, Error> {
-        let dataset = self.dataset(dataset_id)?;
+        // The page is checked before anything is looked up, so a bad page is
+        // reported as such whatever the dataset.
         let (offset, limit) = page_bounds(query.offset, query.limit)?;
+        let dataset = self.dataset(dataset_id)?;
         let (filter_sql, column, pattern) = match &query.filter {
             None => (String::new(), String::new(), String::new()),
             Some(filter) => {

@@ -1,5 +1,6 @@
 //! Export of responses with their records and insights to CSV, JSON and
-//! Markdown, written row by row to any `Write`.
+//! Markdown, written row by row to any `Write`, or to a file that appears
+//! whole or not at all ([`Store::export_responses_to_file`]).
 //!
 //! Every cell is data from outside (records, prompts, model answers), so the
 //! flat formats are escaped for what opens them:
@@ -16,6 +17,7 @@
 //!   into `<br>`, so a cell stays in its row and column.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -33,6 +35,17 @@ pub enum ExportFormat {
     Json,
     /// A pipe table, like the CSV.
     Markdown,
+}
+
+impl ExportFormat {
+    /// The file name extension (without the dot) of this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+            ExportFormat::Markdown => "md",
+        }
+    }
 }
 
 /// Columns every export has, before the record's own.
@@ -100,6 +113,88 @@ impl Store {
         tracing::info!(dataset_id = dataset.id, written, ?format, "exported responses");
         Ok(written)
     }
+}
+
+impl Store {
+    /// Writes every response `query` matches to a new file at `path`, which
+    /// must be absolute, in an existing folder, and not exist yet: an existing
+    /// file is never replaced. Returns how many responses were written.
+    ///
+    /// The export goes to a temporary file in the same folder, synced, then
+    /// renamed into place (without replacing anything that appeared
+    /// meanwhile), so a failed export never leaves a half-written file.
+    pub fn export_responses_to_file(
+        &self,
+        query: &ResponseQuery,
+        format: ExportFormat,
+        path: &Path,
+    ) -> Result<u64, Error> {
+        // The path is checked before the store looks anything up, so a bad
+        // choice is reported as such even for a dataset that is gone.
+        let folder = checked_destination(path)?;
+        let mut file = tempfile::NamedTempFile::new_in(folder)?;
+        let rows = self.export_responses(query, format, std::io::BufWriter::new(file.as_file_mut()))?;
+        file.as_file().sync_all()?;
+        match file.persist_noclobber(path) {
+            Ok(_) => Ok(rows),
+            Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists || path.exists() => {
+                Err(already_exists(path))
+            }
+            Err(err) => Err(Error::Io(err.error)),
+        }
+    }
+
+    /// Writes every response `query` matches to a new file in `folder`
+    /// (created if needed), named after the dataset and the time. Returns
+    /// the file's path and how many responses it holds.
+    pub fn export_responses_to_folder(
+        &self,
+        query: &ResponseQuery,
+        format: ExportFormat,
+        folder: &Path,
+    ) -> Result<(PathBuf, u64), Error> {
+        let dataset = self.dataset(query.dataset_id)?;
+        std::fs::create_dir_all(folder)?;
+        let folder = std::path::absolute(folder)?;
+        let path = folder.join(export_file_name(&dataset.name, format, crate::now_millis() / 1000));
+        let rows = self.export_responses_to_file(query, format, &path)?;
+        Ok((path, rows))
+    }
+}
+
+/// `<dataset>-<seconds>.<extension>`, the dataset's name reduced to
+/// characters that are safe in a file name on every platform.
+fn export_file_name(dataset: &str, format: ExportFormat, seconds: i64) -> String {
+    let stem: String =
+        dataset.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    format!("{stem}-{seconds}.{}", format.extension())
+}
+
+/// The folder of `path` when `path` may receive a new export.
+fn checked_destination(path: &Path) -> Result<&Path, Error> {
+    if !path.is_absolute() {
+        return Err(Error::invalid(
+            "path",
+            format!("{} is not an absolute path: give the full path of the file to write", path.display()),
+        ));
+    }
+    let folder = match path.parent() {
+        Some(folder) if folder.is_dir() => folder,
+        _ => {
+            return Err(Error::invalid(
+                "path",
+                format!("the folder of {} does not exist: create it or choose another", path.display()),
+            ));
+        }
+    };
+    if path.exists() {
+        return Err(already_exists(path));
+    }
+    Ok(folder)
+}
+
+fn already_exists(path: &Path) -> Error {
+    Error::invalid("path", format!("{} already exists: choose another file name", path.display()))
 }
 
 /// The column names of a flat (CSV, Markdown) export.
@@ -209,5 +304,29 @@ fn csv_error(e: csv::Error) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::Io(io),
         other => Error::State(format!("CSV export failed: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_keep_only_portable_characters() {
+        assert_eq!(export_file_name("Q3 books/ü", ExportFormat::Markdown, 7), "Q3_books__-7.md");
+        assert_eq!(export_file_name("a-b_c", ExportFormat::Csv, 1), "a-b_c-1.csv");
+        assert_eq!(export_file_name("x", ExportFormat::Json, 2), "x-2.json");
+    }
+
+    #[test]
+    fn destinations_must_be_absolute_new_files_in_existing_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let message = |path: &Path| checked_destination(path).unwrap_err().to_string();
+        assert!(message(Path::new("relative.csv")).contains("not an absolute path"));
+        assert!(message(&dir.path().join("missing/out.csv")).contains("does not exist"));
+        let existing = dir.path().join("there.csv");
+        std::fs::write(&existing, "kept").unwrap();
+        assert!(message(&existing).contains("already exists"));
+        assert_eq!(checked_destination(&dir.path().join("new.csv")).unwrap(), dir.path());
     }
 }

@@ -52,7 +52,7 @@ pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestStatus};
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
-pub use templates::{RECORD_VARIABLE, TEMPLATE_FUEL, Template, TemplateCheck, TemplateVersion};
+pub use templates::{MAX_BODY_BYTES, RECORD_VARIABLE, TEMPLATE_FUEL, Template, TemplateCheck, TemplateVersion};
 
 /// The most rows one page may hold.
 pub const MAX_PAGE: u32 = 1000;

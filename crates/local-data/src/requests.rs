@@ -237,13 +237,14 @@ impl Store {
     /// Replaces the text to send (`None` goes back to the rendered text). The
     /// request returns to pending so the edit itself gets reviewed.
     pub fn edit_request(&mut self, request_id: i64, text: Option<&str>) -> Result<RequestRow, Error> {
-        if let Some(text) = text
-            && text.trim().is_empty()
-        {
-            return Err(Error::invalid(
-                "text",
-                "the edited request is empty: write the text to send, or reject the request",
-            ));
+        if let Some(text) = text {
+            if text.trim().is_empty() {
+                return Err(Error::invalid(
+                    "text",
+                    "the edited request is empty: write the text to send, or reject the request",
+                ));
+            }
+            crate::templates::body_within_limit("text", text)?;
         }
         let n = self.conn.execute(
             "UPDATE requests SET edited = ?1, status = 'pending', updated_at = ?2 WHERE id = ?3",

@@ -20,8 +20,8 @@ use crate::{Dataset, Error, Store, check_name, now_millis};
 /// The name under which the whole record is visible to a template.
 pub const RECORD_VARIABLE: &str = "record";
 
-/// The longest template body accepted, in bytes.
-const MAX_BODY: usize = 256 * 1024;
+/// The longest template body (and edited request text) accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The execution budget of one render, in minijinja fuel: about one unit per
 /// instruction and one per 64 bytes of output or data created, so about a
@@ -236,10 +236,19 @@ fn check_body(body: &str) -> Result<(), Error> {
     if body.trim().is_empty() {
         return Err(Error::invalid("body", "the template is empty: write the prompt to send"));
     }
-    if body.len() > MAX_BODY {
-        return Err(Error::invalid("body", format!("the template is larger than {MAX_BODY} bytes: shorten it")));
-    }
+    body_within_limit("body", body)?;
     Renderer::new().parse(body).map(|_| ())
+}
+
+/// Refuses a text to send longer than [`MAX_BODY_BYTES`].
+pub(crate) fn body_within_limit(field: &'static str, text: &str) -> Result<(), Error> {
+    if text.len() > MAX_BODY_BYTES {
+        return Err(Error::invalid(
+            field,
+            format!("the text is {} bytes, over the limit of {MAX_BODY_BYTES}: shorten it", text.len()),
+        ));
+    }
+    Ok(())
 }
 
 /// The variables `body` uses that neither the dataset nor the template engine defines.

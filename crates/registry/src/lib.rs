@@ -50,6 +50,7 @@ mod source;
 mod verify;
 
 pub mod author;
+pub mod hosted;
 
 pub use author::documents::{DEFAULT_ROOT_EXPIRY, DEFAULT_SNAPSHOT_EXPIRY, Expiry};
 pub use author::folder::{

@@ -534,6 +534,24 @@ mod index {
     }
 
     #[test]
+    fn a_manifest_with_an_unknown_permission_refuses_the_index_naming_it() {
+        let (_fixture, bytes) = published();
+        let edited = edit_json(&bytes, |value| {
+            value["versions"][0]["manifest"]["permissions"] = serde_json::json!(["data:read", "net:any"]);
+        });
+
+        let result = registry::verify_remote_index(&entry_for(&edited), "alpha", &edited, &limits());
+
+        let Err(error @ RegistryError::Malformed { .. }) = result else { panic!("was not refused: {result:?}") };
+        let message = error.to_string();
+        assert!(message.contains("remotes/alpha.json"), "{message}");
+        assert!(
+            message.contains("unknown permission `net:any`; known permissions: data:read, data:write"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn structural_problems_are_refused() {
         let (_fixture, bytes) = published();
         let check = |what: &str, edit: &dyn Fn(&mut serde_json::Value), expected: &dyn Fn(&RegistryError) -> bool| {

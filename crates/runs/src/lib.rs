@@ -37,12 +37,23 @@
 //! provider has no usable key ([`Error::Key`]); if the network goes away
 //! mid-run, the run stops as [`RunStatus::Paused`] with its unsent requests
 //! queued, ready for [`Engine::resume`].
+//!
+//! # In a shell
+//!
+//! [`LiveRuns`] keeps the cancel tokens of the runs a process is sending
+//! (reserve, cancel by id, removal when a run stops), and a [`RunEvent`]
+//! serialises as the UI's `run-event` payload, so a shell only emits it.
+
+mod live;
+
+pub use live::LiveRuns;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use local_data::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus, Store};
 use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient};
+use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -87,6 +98,13 @@ pub enum Error {
     /// The engine's own task failed (a bug).
     #[error("the run engine stopped unexpectedly: {0}")]
     Engine(String),
+
+    /// The run is already being sent by this process ([`LiveRuns::reserve`]).
+    #[error("run {run_id} is already sending: wait for it or cancel it")]
+    AlreadySending {
+        /// The run asked for.
+        run_id: i64,
+    },
 }
 
 impl Error {
@@ -98,11 +116,17 @@ impl Error {
             Error::Key { code, .. } => code,
             Error::NoClient { .. } => "no_client",
             Error::Engine(_) => "engine",
+            Error::AlreadySending { .. } => "already_sending",
         }
     }
 }
 
 /// What happens during a run, in order per request.
+///
+/// Serialises as the shell's `run-event` payload: a union tagged by `kind`
+/// (camelCase), every event carrying its `runId`, fields camelCase except
+/// `progress`, which is [`RunProgress`] as it is (see `RunEvent` in
+/// `remotes/shared/host-client/src/workflow.ts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RunEvent {
@@ -120,6 +144,43 @@ pub enum RunEvent {
     Progress { progress: RunProgress },
     /// Sending has stopped: completed, cancelled or paused (see `progress.status`).
     Finished { progress: RunProgress },
+}
+
+/// The wire form of [`RunEvent`]: the events that carry only `progress`
+/// get its run id as `runId` too, so every event names its run.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+enum WireEvent<'a> {
+    Started { run_id: i64, progress: &'a RunProgress },
+    Sending { run_id: i64, request_id: i64, attempt: u32 },
+    Retrying { run_id: i64, request_id: i64, message: &'a str },
+    Answered { run_id: i64, request_id: i64 },
+    Failed { run_id: i64, request_id: i64, code: &'a str, message: &'a str },
+    Progress { run_id: i64, progress: &'a RunProgress },
+    Finished { run_id: i64, progress: &'a RunProgress },
+}
+
+impl Serialize for RunEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let wire = match self {
+            RunEvent::Started { progress } => WireEvent::Started { run_id: progress.run_id, progress },
+            RunEvent::Sending { run_id, request_id, attempt } => {
+                WireEvent::Sending { run_id: *run_id, request_id: *request_id, attempt: *attempt }
+            }
+            RunEvent::Retrying { run_id, request_id, message } => {
+                WireEvent::Retrying { run_id: *run_id, request_id: *request_id, message }
+            }
+            RunEvent::Answered { run_id, request_id } => {
+                WireEvent::Answered { run_id: *run_id, request_id: *request_id }
+            }
+            RunEvent::Failed { run_id, request_id, code, message } => {
+                WireEvent::Failed { run_id: *run_id, request_id: *request_id, code, message }
+            }
+            RunEvent::Progress { progress } => WireEvent::Progress { run_id: progress.run_id, progress },
+            RunEvent::Finished { progress } => WireEvent::Finished { run_id: progress.run_id, progress },
+        };
+        wire.serialize(serializer)
+    }
 }
 
 /// A run being sent.

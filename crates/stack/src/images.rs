@@ -9,7 +9,7 @@ use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::{Engine, LABEL_MANAGED, StackError};
+use crate::{Engine, LABEL_MANAGED, StackDefinition, StackError};
 
 /// `docker/Dockerfile.prebuilt`, compiled in.
 pub const PREBUILT_DOCKERFILE: &str = include_str!("../../../docker/Dockerfile.prebuilt");
@@ -32,6 +32,16 @@ pub fn default_bin_dir(first_binary: &str) -> PathBuf {
         return dir;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/x86_64-unknown-linux-gnu/release")
+}
+
+/// The folder of `definition`'s service binaries: `given` (a launch flag)
+/// when there is one, else [`default_bin_dir`], probed with the first
+/// service's binary.
+pub fn bin_dir(definition: &StackDefinition, given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        let first = definition.services.first().map_or("parsers", |s| s.binary.as_str());
+        default_bin_dir(first)
+    })
 }
 
 /// A binary checked to be a static Linux executable, with its content hash.
@@ -173,4 +183,18 @@ fn build_context(binary: &Binary) -> Result<Vec<u8>, StackError> {
     header.set_cksum();
     tar.append_data(&mut header, &binary.name, file).map_err(io("writing the build context"))?;
     tar.into_inner().map_err(io("writing the build context"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_bin_dir_wins_over_the_default() {
+        let definition = StackDefinition::built_in().expect("docker/stack.toml is valid");
+        let given = PathBuf::from("/opt/augment/bin");
+        assert_eq!(bin_dir(&definition, Some(given.clone())), given);
+        let first = &definition.services[0].binary;
+        assert_eq!(bin_dir(&definition, None), default_bin_dir(first), "probed with the first service's binary");
+    }
 }

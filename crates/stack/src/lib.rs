@@ -35,15 +35,17 @@ mod error;
 mod images;
 pub mod import;
 mod lifecycle;
+mod log_lines;
 
 pub use definition::{BUILT_IN, ServiceDefinition, StackDefinition};
 pub use engine::{Engine, EngineKind};
 pub use error::StackError;
-pub use images::{Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, default_bin_dir, ensure_image, is_static};
+pub use images::{Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, bin_dir, default_bin_dir, ensure_image, is_static};
 pub use lifecycle::{
     Action, DownReport, EngineInfo, Health, ServiceStatus, ServiceUp, Stack, StackStatus, StackToken, State, TOKEN_ENV,
     UpReport,
 };
+pub use log_lines::LineSplitter;
 
 /// On every container, network and volume: the stack's name.
 pub const LABEL_STACK: &str = "it.augment.stack";

@@ -175,6 +175,20 @@ pub struct ServiceStatus {
     pub detail: Option<String>,
 }
 
+impl ServiceStatus {
+    /// The host port the engine publishes the service on, read from `url`.
+    pub fn published_port(&self) -> Option<u16> {
+        let authority = self.url.as_deref()?.split_once("://").map_or("", |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        authority.rsplit_once(':')?.1.parse().ok()
+    }
+
+    /// The port to show: the published one, else the definition's (no container yet).
+    pub fn port(&self, definition: &StackDefinition) -> Option<u16> {
+        self.published_port().or_else(|| definition.service(&self.service).map(|d| d.host_port))
+    }
+}
+
 /// The whole stack as found on the engine.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackStatus {
@@ -923,6 +937,34 @@ fn short(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn service_at(service: &str, url: Option<&str>) -> ServiceStatus {
+        ServiceStatus {
+            service: service.to_owned(),
+            state: State::Running,
+            health: Health::Unknown,
+            container: None,
+            id: None,
+            image: None,
+            url: url.map(str::to_owned),
+            exit_code: None,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn the_published_port_is_read_from_the_url_else_the_definitions_is_used() {
+        let definition = StackDefinition::built_in().expect("docker/stack.toml is valid");
+        let first = &definition.services[0];
+        let published = service_at(&first.name, Some("http://127.0.0.1:18080"));
+        assert_eq!(published.published_port(), Some(18080));
+        assert_eq!(published.port(&definition), Some(18080), "the engine's port wins: the container may be older");
+        assert_eq!(service_at("x", Some("http://127.0.0.1:18080/health")).published_port(), Some(18080));
+        let missing = service_at(&first.name, None);
+        assert_eq!((missing.published_port(), missing.port(&definition)), (None, Some(first.host_port)));
+        assert_eq!(service_at(&first.name, Some("http://127.0.0.1:notaport")).port(&definition), Some(first.host_port));
+        assert_eq!(service_at("unknown", None).port(&definition), None);
+    }
 
     /// Issue 20, point 9: every container of the stack gets the stack's one
     /// token (the gateway and connector refuse to start without it), which

@@ -421,51 +421,9 @@ fn normalize(raw: &str, is_dir: bool) -> Result<Option<String>, BundleError> {
     Ok(Some(path.to_owned()))
 }
 
-/// Packs a remote folder as a gzipped tar, the upload `read_bundle` takes.
-/// Symlinks and special files are refused here already, so a publisher
-/// learns before uploading.
-pub fn pack_dir(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut builder = tar::Builder::new(encoder);
-    builder.follow_symlinks(false);
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    let mut files = Vec::new();
-    while let Some((folder, prefix)) = pending.pop() {
-        for entry in std::fs::read_dir(&folder)? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let name = entry.file_name();
-            let name = name.to_str().ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} has a name that is not UTF-8", entry.path().display()),
-                )
-            })?;
-            let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
-            if kind.is_symlink() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is a symbolic link: replace it with the file it points to", entry.path().display()),
-                ));
-            } else if kind.is_dir() {
-                pending.push((entry.path(), path));
-            } else if kind.is_file() {
-                files.push((entry.path(), path));
-            } else {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is neither a file nor a folder", entry.path().display()),
-                ));
-            }
-        }
-    }
-    files.sort_by(|a, b| a.1.cmp(&b.1));
-    for (full, path) in files {
-        let mut file = std::fs::File::open(&full)?;
-        builder.append_file(&path, &mut file)?;
-    }
-    builder.into_inner()?.finish()
-}
+/// Packs a remote folder as the upload [`read_bundle`] takes (moved to the
+/// protocol crate so a client needs no server code).
+pub use registry::hosted::pack_dir;
 
 #[cfg(test)]
 mod tests {

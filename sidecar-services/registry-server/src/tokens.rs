@@ -70,16 +70,8 @@ impl TokenRecord {
     }
 }
 
-/// A token as listed: its public id and scope, never the token or its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenSummary {
-    pub id: String,
-    pub remotes: Vec<String>,
-    pub admin: bool,
-    pub created: Timestamp,
-    #[serde(default)]
-    pub description: Option<String>,
-}
+/// A token as listed: the admin API's wire type, shared with clients.
+pub use registry::hosted::TokenSummary;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TokenFile {

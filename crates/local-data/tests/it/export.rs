@@ -107,3 +107,67 @@ fn point_7_markdown_export_escapes_html_and_pipes() {
     let table = records::parse(Format::Markdown, md.as_bytes(), &records::Limits::default()).unwrap();
     assert_eq!(table.rows.len(), HOSTILE.len());
 }
+
+/// Moved from the shell's `export_responses`: a file export appears whole or
+/// not at all, never replaces a file, and leaves no temporary file behind.
+#[test]
+fn file_exports_are_whole_or_absent_and_never_replace_a_file() {
+    let (dir, mut store) = store();
+    let dataset_id = hostile_dataset(&mut store);
+    let query = ResponseQuery { dataset_id, limit: 100, ..Default::default() };
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    let path = out_dir.join("answers.json");
+    assert_eq!(store.export_responses_to_file(&query, ExportFormat::Json, &path).unwrap(), HOSTILE.len() as u64);
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&written).unwrap().len(), HOSTILE.len());
+    assert_eq!(listing(), ["answers.json"], "no temporary file is left");
+
+    let err = store.export_responses_to_file(&query, ExportFormat::Csv, &path).unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written, "the first export is untouched");
+
+    // A failed export (the dataset is gone) leaves nothing.
+    let gone = ResponseQuery { dataset_id: 9999, limit: 100, ..Default::default() };
+    let err = store.export_responses_to_file(&gone, ExportFormat::Csv, &out_dir.join("gone.csv")).unwrap_err();
+    assert_eq!(err.code(), "not_found");
+    assert_eq!(listing(), ["answers.json"], "a failed export leaves no file, whole or half");
+
+    let err = store.export_responses_to_file(&query, ExportFormat::Csv, std::path::Path::new("rel.csv")).unwrap_err();
+    assert!(err.to_string().contains("absolute"), "{err}");
+}
+
+#[test]
+fn folder_exports_are_named_after_the_dataset() {
+    let (dir, mut store) = store();
+    let dataset_id = hostile_dataset(&mut store);
+    let query = ResponseQuery { dataset_id, limit: 100, ..Default::default() };
+    let folder = dir.path().join("exports");
+    let (path, rows) = store.export_responses_to_folder(&query, ExportFormat::Markdown, &folder).unwrap();
+    assert_eq!(rows, HOSTILE.len() as u64);
+    assert!(path.starts_with(&folder) && path.exists(), "{path:?}");
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("hostile-") && name.ends_with(".md"), "{name}");
+}
+
+#[test]
+fn limits_hold_in_the_store() {
+    let (_dir, mut store) = store();
+    let too_long = "x".repeat(local_data::MAX_BODY_BYTES + 1);
+    let err = store.create_template("big", &too_long).unwrap_err();
+    assert!(err.to_string().contains("shorten it"), "{err}");
+    let err = store.records(9999, &local_data::RecordQuery { offset: 0, limit: 0, filter: None }).unwrap_err();
+    assert_eq!(err.code(), "invalid_input", "the page is checked before the dataset is looked up: {err}");
+    let err = store.tag_responses(&[1], &"t".repeat(101)).unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+}

@@ -6,6 +6,7 @@
 
 mod crash;
 mod engine;
+mod live;
 
 use std::path::Path;
 use std::sync::Arc;

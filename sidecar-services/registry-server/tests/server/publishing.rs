@@ -88,6 +88,9 @@ async fn oversized_and_malformed_uploads_are_4xx_with_a_reason_and_store_nothing
     let before = fixture.tree();
     let good_manifest = manifest("alpha", "1.0.0", "^1.0.0", serde_json::json!({}));
     let entry: &[u8] = b"export default 1;";
+    let mut unknown_permission: serde_json::Value = serde_json::from_slice(&good_manifest).unwrap();
+    unknown_permission["permissions"] = serde_json::json!(["data:read", "net:any"]);
+    let unknown_permission = serde_json::to_vec(&unknown_permission).unwrap();
     let cases: Vec<(&str, Vec<u8>, u16, &str, &str)> = vec![
         ("oversized body", vec![0u8; 100_000], 413, "body_too_large", "65536"),
         ("not a tar", b"hello, this is not an archive at all".repeat(20), 400, "invalid_bundle", "tar"),
@@ -107,6 +110,16 @@ async fn oversized_and_malformed_uploads_are_4xx_with_a_reason_and_store_nothing
             400,
             "invalid_manifest",
             "name",
+        ),
+        (
+            "unknown permission",
+            tar_of(&[
+                ("remote.json", EntryType::Regular, &unknown_permission, None),
+                ("remoteEntry.js", EntryType::Regular, entry, None),
+            ]),
+            400,
+            "invalid_manifest",
+            "unknown permission `net:any`; known permissions: data:read",
         ),
         (
             "entry missing",
