@@ -40,6 +40,6 @@ describe("recordOffset and errorText", () => {
     expect(recordOffset("")).toBeNull();
   });
   it("names the shell's code", () => {
-    expect(errorText(new HostError("x", { code: "templateSyntax", message: "unexpected end" }))).toBe("unexpected end (templateSyntax)");
+    expect(errorText(new HostError("x", { code: "invalidTemplate", message: "unexpected end" }))).toBe("unexpected end (invalidTemplate)");
   });
 });

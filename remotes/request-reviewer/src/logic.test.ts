@@ -52,8 +52,9 @@ describe("logic", () => {
 
   it("says what to do about offline and missing keys", () => {
     expect(describeError(new HostError("start_run", { code: "offline", message: "no answer" }))).toContain("Settings → Keys");
-    expect(describeError(new HostError("start_run", { code: "provider", message: "no API key for openai" }))).toContain("set the provider's API key");
-    expect(describeError(new HostError("start_run", { code: "no_key", message: "openai has none" }))).toContain("Settings → Keys");
+    expect(describeError(new HostError("start_run", { code: "noKey", message: "openai has none" }))).toContain("set the provider's API key");
+    // The code decides, not the words of the message.
+    expect(describeError(new HostError("start_run", { code: "provider", message: "no API key for openai" }))).toBe("no API key for openai");
     expect(describeError(new HostError("x", { code: "missingFields", message: "record 3 lacks publisher" }))).toBe("record 3 lacks publisher");
   });
 });

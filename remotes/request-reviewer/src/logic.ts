@@ -1,6 +1,6 @@
 // Pure rules of the Request Reviewer: which targets to generate for, what a
 // run's progress reads as, and what to tell the user about a failed command.
-import { HostError, type ModelTarget, type ProviderView, type RunProgress } from "@augment-it/host-client";
+import { HostError, type ErrorCode, type ModelTarget, type ProviderView, type RunProgress } from "@augment-it/host-client";
 
 export const PAGE_SIZE = 100;
 
@@ -61,22 +61,18 @@ export function formatCost(cost: number | null): string {
   return `$${cost < 0.01 && cost > 0 ? cost.toFixed(6) : cost.toFixed(4)}`;
 }
 
-// The shell's codes are camelCase; the provider crate's own are snake_case.
-const OFFLINE_CODES = new Set(["offline", "unreachable", "timeout"]);
-const NO_KEY_CODES = new Set(["nokey", "missingkey", "keynotset"]);
-
-function normalizedCode(code: string): string {
-  return code.replace(/_/g, "").toLowerCase();
-}
+// The shell's error codes (generated from src-tauri/src/error.rs).
+const OFFLINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["offline", "unreachable"]);
+const NO_KEY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["noKey"]);
 
 /** A failed command in words the user can act on. */
 export function describeError(err: unknown): string {
   if (!(err instanceof HostError)) return err instanceof Error ? err.message : String(err);
-  const code = normalizedCode(err.code);
+  const code = err.code;
   if (OFFLINE_CODES.has(code)) {
     return `${err.message}: check your connection or the provider's base URL in Settings → Keys.`;
   }
-  if (NO_KEY_CODES.has(code) || /\bno (api )?key\b|\bkey\b.*\bnot set\b/i.test(err.message)) {
+  if (NO_KEY_CODES.has(code)) {
     return `${err.message}: set the provider's API key in Settings → Keys.`;
   }
   return err.message;

@@ -1,6 +1,9 @@
-// One table of every shell command: its arguments and its result. Adding a
-// command the shell gained (src-tauri/build.rs COMMANDS) is one entry here
-// plus, if wanted, a named wrapper in `host` (index.ts).
+// One table of every shell command: its arguments and its result, keyed by
+// the generated command names (generated/contract.ts, from
+// src-tauri/src/command_list.rs): a command missing here, or one the shell
+// does not have, is a type error below. Adding a command the shell gained is
+// one entry here plus, if wanted, a named wrapper in `host` (index.ts).
+import type { CommandName as ShellCommandName } from "./generated/contract";
 import type { FailurePhase, LoadFailureOutcome, RemoteVersions, Rollback, Settings, SettingsView, ShellView } from "./types";
 import type {
   CacheUsage,
@@ -12,10 +15,13 @@ import type {
   Format,
   ImportPreview,
   Insight,
+  KeyState,
+  KeyTest,
   ModelEstimate,
   ModelTarget,
   ModelView,
   PageOf,
+  ProviderSettings,
   ProviderView,
   RecordQuery,
   RecordRow,
@@ -42,15 +48,34 @@ export interface Commands {
   pin_remote: { args: { name: string; version: string }; result: null };
   unpin_remote: { args: { name: string }; result: boolean };
   rollback_remote: { args: { name: string }; result: Rollback };
-  mark_known_good: { args: { name: string; version: string }; result: null };
+  /** Shell only. `mountMs`: how long the remote took to mount, for the logs. */
+  mark_known_good: { args: { name: string; version: string; mountMs?: number | null }; result: null };
+  /** Shell only: the first paint, for the start-up timing in the logs. */
+  shell_painted: { args: NoArgs; result: null };
   /** `phase` defaults to "load". */
   report_load_failure: { args: { name: string; version: string; reason: string; phase?: FailurePhase }; result: LoadFailureOutcome };
   get_settings: { args: NoArgs; result: SettingsView };
   save_settings: { args: { settings: Settings }; result: null };
   cache_usage: { args: NoArgs; result: CacheUsage };
+  /** Shell only: a sandboxed remote calling these is refused. */
+  grant_remote_permissions: { args: { name: string; permissions: string[] }; result: string[] };
+  revoke_remote_permissions: { args: { name: string }; result: boolean };
   stack_status: { args: NoArgs; result: StackView };
+  // The local stack: progress arrives as `stack-progress`, `stack-status` and `stack-log` events.
+  stack_up: { args: NoArgs; result: boolean };
+  stack_down: { args: NoArgs; result: boolean };
+  stack_logs_follow: { args: { service: string }; result: null };
+  stack_logs_stop: { args: { service: string }; result: boolean };
   provider_status: { args: NoArgs; result: ProviderView[] };
   provider_models: { args: { provider: string }; result: ModelView[] };
+  test_api_key: { args: { provider: string }; result: KeyTest };
+  /** Shell only: keys are write-only, and where they go is moved only after a native confirmation. */
+  set_api_key: { args: { provider: string; key: string }; result: KeyState };
+  delete_api_key: { args: { provider: string }; result: KeyState };
+  save_provider_settings: {
+    args: { provider: string; baseUrl?: string | null; defaultModel?: string | null };
+    result: ProviderSettings;
+  };
 
   // Files, chosen by the person in a native dialog: `null` when cancelled.
   // The token is what the file commands below take (a raw path is refused).
@@ -104,5 +129,12 @@ export interface Commands {
 }
 
 export type CommandName = keyof Commands;
+
+/** `T` must be `never`; otherwise the error names what is left over. */
+type None<T extends never> = T;
+/** Commands the shell has (generated) that the table above lacks: must be none. */
+export type MissingCommands = None<Exclude<ShellCommandName, CommandName>>;
+/** Commands in the table above that the shell does not have: must be none. */
+export type UnknownCommands = None<Exclude<CommandName, ShellCommandName>>;
 export type ArgsOf<K extends CommandName> = Commands[K]["args"];
 export type ResultOf<K extends CommandName> = Commands[K]["result"];

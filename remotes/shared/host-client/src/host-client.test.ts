@@ -21,8 +21,14 @@ const view: ShellView = {
       lastKnownGood: null,
       reason: null,
       devOverride: null,
+      sandboxed: false,
+      permissions: [],
+      granted: null,
+      heldBack: null,
     },
   ],
+  problems: [],
+  permissionDescriptions: {},
 };
 
 afterEach(() => clearMocks());

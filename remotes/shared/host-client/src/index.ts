@@ -7,12 +7,26 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { ArgsOf, CommandName, ResultOf } from "./commands";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CommandError } from "./types";
+import type { CommandError, ErrorCode } from "./types";
 import type { RunEvent } from "./workflow";
+import type { EventName } from "./generated/contract";
 
 export type * from "./types";
 export type * from "./workflow";
 export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
+// The contract generated from Rust (`cargo xtask contract`): command names and
+// who may call them, permissions, events, error codes, the host API version.
+export {
+  COMMAND_ACCESS,
+  ERROR_CODES,
+  EVENTS,
+  HOST_API_VERSION,
+  PERMISSIONS,
+  type CommandAccess,
+  type ErrorCode,
+  type EventName,
+  type PermissionName,
+} from "./generated/contract";
 
 export const HOST_CLIENT_VERSION = "1.0.0";
 
@@ -32,7 +46,8 @@ export class HostError extends Error implements CommandError {
 /** Turns whatever a command rejected with into `{ code, message }`. */
 export function asCommandError(err: unknown): CommandError {
   if (err && typeof err === "object" && "code" in err && "message" in err) {
-    return { code: String(err.code), message: String(err.message) };
+    // The shell rejects with an `ErrorCode`; anything else is passed on as is.
+    return { code: String(err.code) as ErrorCode, message: String(err.message) };
   }
   if (typeof err === "string") return { code: "internal", message: err };
   return { code: "internal", message: err instanceof Error ? err.message : String(err) };
@@ -61,7 +76,7 @@ export const host = {
 };
 
 /** The shell's event for every step of a run (src-tauri/src/commands/runs.rs). */
-export const RUN_EVENT = "run-event";
+export const RUN_EVENT = "run-event" satisfies EventName;
 
 /** Calls `handler` for each run event until the returned function is called. */
 export function onRunEvent(handler: (event: RunEvent) => void): Promise<UnlistenFn> {

@@ -2,23 +2,23 @@
 // (serde camelCase): src-tauri/src/shell.rs, src-tauri/src/commands/*.rs,
 // crates/api (Verdict, RegistryStatus) and crates/cache (Rollback).
 
-/** Every command rejects with this (src-tauri/src/error.rs). */
-export interface CommandError {
-  code:
-    | "invalidInput"
-    | "refused"
-    | "incompatible"
-    | "unreachable"
-    | "notInstalled"
-    | "nothingToRollBackTo"
-    | "cache"
-    | "settings"
-    | "notReady"
-    | "declined"
-    | "internal"
-    | (string & {});
-  message: string;
-}
+/** Every command rejects with `CommandError` (`{ code: ErrorCode; message }`,
+ * src-tauri/src/error.rs), generated from the Rust definitions. */
+export type { CommandError, ErrorCode } from "./generated/contract";
+
+// Generated from src-tauri's view types (ts-rs, `cargo xtask contract`).
+export type {
+  DevOverrideView,
+  DevOverrideView as DevOverride,
+  HeldBack,
+  InstalledView,
+  InstalledView as InstalledVersion,
+  LoadFailureOutcome,
+  RegistryView,
+  RemoteVersions,
+  RemoteView,
+  ShellView,
+} from "./generated/views";
 
 export type Verdict = "installed" | "cached" | "incompatible";
 
@@ -43,66 +43,11 @@ export interface RegistryStatus {
   snapshotVersion: number | null;
 }
 
-export interface RegistryView {
-  url: string;
-  fromLaunch: boolean;
-  status: RegistryStatus | null;
-  error: CommandError | null;
-}
-
-export interface RemoteView {
-  name: string;
-  version: string | null;
-  /** The mfe:// URL of the Module Federation entry. */
-  entryUrl: string | null;
-  exposes: string[];
-  displayName: string | null;
-  /** The registry the version came from. */
-  source: string | null;
-  verdict: Verdict;
-  pinned: boolean;
-  lastKnownGood: string | null;
-  /** Why a newer version was passed over, or why none fits. */
-  reason: string | null;
-  /** Dev mode: this remote is served from a local folder or a loopback dev server. */
-  devOverride: DevOverride | null;
-}
-
-export interface DevOverride {
-  kind: "folder" | "url";
-  /** The folder path or dev-server URL. */
-  target: string;
-}
-
 /** A dev-override folder changed: mount the remote again from `entryUrl`. */
 export interface DevRemoteChanged {
   remote: string;
   revision: number;
   entryUrl: string;
-}
-
-export interface ShellView {
-  /** false for the cache-only paint at start-up. */
-  checked: boolean;
-  registries: RegistryView[];
-  remotes: RemoteView[];
-  /** Saved settings that could not be used and were skipped, each saying what and why. */
-  problems?: string[];
-}
-
-export interface InstalledVersion {
-  version: string;
-  registry: string;
-  /** Unix seconds. */
-  installedAt: number;
-}
-
-export interface RemoteVersions {
-  name: string;
-  active: string | null;
-  pinned: string | null;
-  lastKnownGood: string | null;
-  versions: InstalledVersion[];
 }
 
 export interface Rollback {
@@ -114,6 +59,8 @@ export interface Rollback {
 export interface RegistryConfig {
   url: string;
   trust?: string | null;
+  /** First-party: its remotes run in the shell's page with every command; others run sandboxed. */
+  trusted?: boolean;
 }
 
 export interface Settings {
@@ -132,7 +79,3 @@ export interface SettingsView {
 
 /** When a remote failed: loading its entry, rendering (or mounting), or not mounted within the shell's bound. */
 export type FailurePhase = "load" | "render" | "timeout";
-
-export interface LoadFailureOutcome {
-  rolledBack: Rollback | null;
-}

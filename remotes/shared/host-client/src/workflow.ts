@@ -261,16 +261,5 @@ export interface StackView {
   lastImport: Parser | null;
 }
 
-/** `provider_status` (src-tauri/src/commands/keys.rs), for choosing models. */
-export interface ProviderView {
-  provider: string;
-  key: "set" | "notSet" | "fromEnvironment";
-  envVar: string;
-  defaultBaseUrl: string;
-  settings: { baseUrl?: string | null; defaultModel?: string | null };
-}
-
-export interface ModelView {
-  id: string;
-  displayName: string | null;
-}
+/** `provider_status`, `test_api_key`, `provider_models` (src-tauri/src/commands/keys.rs), generated (ts-rs). */
+export type { KeyState, KeyTest, ModelView, ProgressEvent, ProviderSettings, ProviderView } from "./generated/views";

@@ -1,0 +1,78 @@
+// The one list of the shell's IPC commands (issue 15, point 5): each command's
+// path under `crate::commands` and who may call it (`grants::Access`:
+// `Open`, `Needs(<manifest::Permission variant>)` or `ShellOnly`).
+//
+// This file holds only the macro, so that `build.rs` can `include!` it too
+// (a build script cannot use the crate it builds). Consumers pass a macro
+// that receives the whole list:
+// - `build.rs`: the app manifest's commands and `capabilities/default.json`;
+// - `lib.rs`: `tauri::generate_handler!`;
+// - `contract.rs`: `COMMANDS` and `grants::access`.
+// Adding a command is one line here (plus the function); the contract test
+// (`contract/surface.rs`) then asks for the host API version bump it needs
+// and `cargo xtask contract` regenerates the contract and its TypeScript.
+
+macro_rules! for_each_command {
+    ($callback:ident) => {
+        $callback! {
+            remotes::remotes_from_cache => Needs(RemotesManage),
+            remotes::check_for_updates => Needs(RemotesManage),
+            remotes::remote_versions => Needs(RemotesManage),
+            remotes::pin_remote => Needs(RemotesManage),
+            remotes::unpin_remote => Needs(RemotesManage),
+            remotes::rollback_remote => Needs(RemotesManage),
+            // The slot life cycle: a remote that could report failures could roll others back.
+            remotes::mark_known_good => ShellOnly,
+            remotes::report_load_failure => ShellOnly,
+            remotes::shell_painted => ShellOnly,
+            // Sizes of the cache and the health of the local services: no data, no secret.
+            remotes::cache_usage => Open,
+            grants::grant_remote_permissions => ShellOnly,
+            grants::revoke_remote_permissions => ShellOnly,
+            settings::get_settings => ShellOnly,
+            settings::save_settings => ShellOnly,
+            stack::stack_status => Open,
+            stack::stack_up => Needs(StackControl),
+            stack::stack_down => Needs(StackControl),
+            stack::stack_logs_follow => Needs(StackControl),
+            stack::stack_logs_stop => Needs(StackControl),
+            stack::import_records => Needs(FilesImport),
+            keys::provider_status => Needs(ProvidersUse),
+            keys::set_api_key => ShellOnly,
+            keys::delete_api_key => ShellOnly,
+            keys::test_api_key => Needs(ProvidersUse),
+            keys::provider_models => Needs(ProvidersUse),
+            keys::save_provider_settings => ShellOnly,
+            data::save_dataset => Needs(DataWrite),
+            data::list_datasets => Needs(DataRead),
+            data::delete_dataset => Needs(DataWrite),
+            data::dataset_records => Needs(DataRead),
+            data::update_record_field => Needs(DataWrite),
+            data::list_templates => Needs(DataRead),
+            data::create_template => Needs(DataWrite),
+            data::add_template_version => Needs(DataWrite),
+            data::set_current_template_version => Needs(DataWrite),
+            data::template_versions => Needs(DataRead),
+            data::check_template => Needs(DataRead),
+            data::preview_template => Needs(DataRead),
+            data::generate_requests => Needs(DataWrite),
+            data::list_requests => Needs(DataRead),
+            data::set_request_status => Needs(DataWrite),
+            data::set_all_request_status => Needs(DataWrite),
+            data::edit_request => Needs(DataWrite),
+            data::estimate_requests => Needs(DataRead),
+            data::list_responses => Needs(DataRead),
+            data::set_insight => Needs(DataWrite),
+            data::tag_responses => Needs(DataWrite),
+            data::export_responses => Needs(FilesExport),
+            data::usage_metrics => Needs(DataRead),
+            runs::start_run => Needs(RunsStart),
+            runs::cancel_run => Needs(RunsStart),
+            runs::resume_run => Needs(RunsStart),
+            runs::unfinished_runs => Needs(DataRead),
+            runs::run_progress => Needs(DataRead),
+            files::choose_file => Needs(FilesImport),
+            files::choose_save_path => Needs(FilesExport),
+        }
+    };
+}

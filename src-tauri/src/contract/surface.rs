@@ -1,0 +1,654 @@
+//! The host contract's surface, its compatibility check against the declared
+//! host API version (issue 15, point 6), and the TypeScript generated from it
+//! (point 5). Test-only: `cargo test -p augment-desktop --lib contract` (which
+//! CI runs) compares the current surface with the checked-in
+//! `src-tauri/contract/host-api.json` and the generated TypeScript files;
+//! `cargo xtask contract` (= `UPDATE_CONTRACT=1` and that test) rewrites them,
+//! but only once the version allows the change.
+//!
+//! Commands' arguments and results are read from the command functions'
+//! signatures with `syn` (the functions stay plain `#[tauri::command]`s; no
+//! derive on every argument type is needed for the surface). A type is named
+//! by its last path segment, so moving it between modules or crates is no
+//! change; a change inside a type is not seen here yet (see ARCHITECTURE.md).
+//!
+//! The comparison is written by hand: it is a few set differences over
+//! sorted maps, with messages in this project's words (what changed, which
+//! bump it needs, how to regenerate); no crate does this for a custom
+//! document (json-patch style diffs know nothing of semver).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use manifest::{Permission, Version};
+use quote::ToTokens as _;
+use serde::{Deserialize, Serialize};
+
+use super::{COMMANDS, EVENTS};
+use crate::grants::Access;
+
+/// The host API as remotes see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Surface {
+    /// The declared host API version (`manifest::HostProfile::builtin().host_api`).
+    pub host_api: Version,
+    pub commands: BTreeMap<String, CommandSurface>,
+    /// Event name → the payload's type.
+    pub events: BTreeMap<String, String>,
+    /// `ErrorCode`s as on the wire.
+    pub error_codes: Vec<String>,
+    /// Permission name → what granting it allows.
+    pub permissions: BTreeMap<String, String>,
+    /// The types crossing IPC that have a generated declaration (ts-rs):
+    /// name → TypeScript declaration, so a change inside one is seen.
+    #[serde(default)]
+    pub types: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandSurface {
+    /// `open`, `shellOnly` or the permission a remote needs.
+    pub access: String,
+    /// Argument name as on the wire (camelCase) → its Rust type.
+    pub args: BTreeMap<String, String>,
+    /// The result's Rust type (the `Ok` of `CommandResult`).
+    pub result: String,
+}
+
+/// How much the host API version must move for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Bump {
+    Patch,
+    Minor,
+    Major,
+}
+
+/// One difference between two surfaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// e.g. "command `pin_remote`", "event `run-event`".
+    pub item: String,
+    /// What happened to it.
+    pub what: String,
+    pub bump: Bump,
+}
+
+fn compare<T: PartialEq>(
+    kind: &str,
+    old: &BTreeMap<String, T>,
+    new: &BTreeMap<String, T>,
+    describe: impl Fn(&T, &T) -> (String, Bump),
+    changes: &mut Vec<Change>,
+) {
+    for (name, before) in old {
+        let item = format!("{kind} `{name}`");
+        match new.get(name) {
+            None => changes.push(Change { item, what: "removed".to_owned(), bump: Bump::Major }),
+            Some(after) if after != before => {
+                let (what, bump) = describe(before, after);
+                changes.push(Change { item, what, bump });
+            }
+            Some(_) => {}
+        }
+    }
+    for name in new.keys().filter(|name| !old.contains_key(*name)) {
+        changes.push(Change { item: format!("{kind} `{name}`"), what: "added".to_owned(), bump: Bump::Minor });
+    }
+}
+
+/// Every difference from `old` to `new`, with the bump each one needs:
+/// anything removed or changed needs a major bump, anything added a minor
+/// one; a permission's description is wording only.
+pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
+    let mut changes = Vec::new();
+    compare(
+        "command",
+        &old.commands,
+        &new.commands,
+        |before, after| {
+            let mut what = Vec::new();
+            if before.access != after.access {
+                what.push(format!("access {} → {}", before.access, after.access));
+            }
+            for (arg, ty) in &before.args {
+                match after.args.get(arg) {
+                    None => what.push(format!("argument `{arg}: {ty}` removed")),
+                    Some(new_ty) if new_ty != ty => what.push(format!("argument `{arg}` {ty} → {new_ty}")),
+                    Some(_) => {}
+                }
+            }
+            for (arg, ty) in after.args.iter().filter(|(arg, _)| !before.args.contains_key(*arg)) {
+                what.push(format!("argument `{arg}: {ty}` added"));
+            }
+            if before.result != after.result {
+                what.push(format!("result {} → {}", before.result, after.result));
+            }
+            (what.join(", "), Bump::Major)
+        },
+        &mut changes,
+    );
+    compare(
+        "event",
+        &old.events,
+        &new.events,
+        |before, after| (format!("payload {before} → {after}"), Bump::Major),
+        &mut changes,
+    );
+    let as_map = |codes: &[String]| codes.iter().map(|c| (c.clone(), ())).collect::<BTreeMap<_, _>>();
+    compare("error code", &as_map(&old.error_codes), &as_map(&new.error_codes), |_, _| unreachable!(), &mut changes);
+    compare("type", &old.types, &new.types, |before, after| (format!("{before} → {after}"), Bump::Major), &mut changes);
+    compare(
+        "permission",
+        &old.permissions,
+        &new.permissions,
+        |_, after| (format!("described as \"{after}\""), Bump::Patch),
+        &mut changes,
+    );
+    changes
+}
+
+/// The bump from `old` to `new`, `None` when the version went back.
+fn declared_bump(old: &Version, new: &Version) -> Option<Bump> {
+    if new.major > old.major {
+        Some(Bump::Major)
+    } else if new.major < old.major {
+        None
+    } else if new.minor > old.minor {
+        Some(Bump::Minor)
+    } else if new.minor < old.minor {
+        None
+    } else if new.patch >= old.patch {
+        Some(Bump::Patch)
+    } else {
+        None
+    }
+}
+
+/// `Ok` when `new`'s host API version allows every change from `old`;
+/// otherwise what changed, which bump each needs, and what to do.
+pub fn check(old: &Surface, new: &Surface) -> Result<(), String> {
+    let changes = diff(old, new);
+    let needed = changes.iter().map(|c| c.bump).max().unwrap_or(Bump::Patch);
+    let declared = declared_bump(&old.host_api, &new.host_api);
+    if declared.is_some_and(|declared| declared >= needed) {
+        return Ok(());
+    }
+    let mut out = match declared {
+        None => format!("the host API version went back from {} to {}\n", old.host_api, new.host_api),
+        Some(_) => format!(
+            "the host contract changed without the host API version bump it needs ({} → {} declared, a {} bump needed):\n",
+            old.host_api,
+            new.host_api,
+            match needed {
+                Bump::Major => "major",
+                Bump::Minor => "minor",
+                Bump::Patch => "patch",
+            }
+        ),
+    };
+    for change in changes.iter().filter(|c| c.bump > Bump::Patch) {
+        let bump = if change.bump == Bump::Major { "major" } else { "minor" };
+        let _ = writeln!(out, "  - {}: {} (needs a {bump} bump)", change.item, change.what);
+    }
+    out.push_str(
+        "Bump `host_api` in crates/manifest/src/host.rs (HostProfile::builtin) and HOST_API_VERSION in \
+         shell-ui/src/host-api.ts, then regenerate with `cargo xtask contract` \
+         (UPDATE_CONTRACT=1 cargo test -p augment-desktop --lib contract).",
+    );
+    Err(out)
+}
+
+/// Renders a type by the last segment of each path, so `cache::Rollback`
+/// and `Rollback` are the same type.
+fn render(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(path) => {
+            let Some(last) = path.path.segments.last() else { return String::new() };
+            let mut out = last.ident.to_string();
+            if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                let args: Vec<String> = args
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        syn::GenericArgument::Type(ty) => Some(render(ty)),
+                        _ => None,
+                    })
+                    .collect();
+                if !args.is_empty() {
+                    out = format!("{out}<{}>", args.join(", "));
+                }
+            }
+            out
+        }
+        syn::Type::Reference(reference) => render(&reference.elem),
+        syn::Type::Paren(inner) => render(&inner.elem),
+        syn::Type::Tuple(tuple) => {
+            format!("({})", tuple.elems.iter().map(render).collect::<Vec<_>>().join(", "))
+        }
+        syn::Type::Slice(slice) => format!("[{}]", render(&slice.elem)),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+/// Arguments Tauri injects (not sent by the page).
+const INJECTED: &[&str] = &["State", "AppHandle", "Window", "Webview", "WebviewWindow"];
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.trim_start_matches('_').chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn parse(path: &Path) -> syn::File {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    syn::parse_file(&text).unwrap_or_else(|err| panic!("parsing {}: {err}", path.display()))
+}
+
+/// A command's arguments and result, from its function in `commands/<module>.rs`.
+fn command_surface(file: &syn::File, module: &str, name: &str) -> (BTreeMap<String, String>, String) {
+    let function = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Fn(function) if function.sig.ident == name => Some(function),
+            _ => None,
+        })
+        .unwrap_or_else(|| {
+            panic!("command `{name}` is listed in command_list.rs but commands/{module}.rs has no `fn {name}`")
+        });
+    let attribute = function.attrs.iter().find(|a| a.path().segments.last().is_some_and(|s| s.ident == "command"));
+    let attribute = attribute.unwrap_or_else(|| panic!("`{module}::{name}` is not a #[tauri::command]"));
+    // A `rename_all` would change the wire names this reads as camelCase.
+    assert!(
+        matches!(attribute.meta, syn::Meta::Path(_)),
+        "`{name}`: #[tauri::command(…)] options are not read by the contract"
+    );
+    let mut args = BTreeMap::new();
+    for input in &function.sig.inputs {
+        let syn::FnArg::Typed(arg) = input else { continue };
+        let ty = render(&arg.ty);
+        if INJECTED.iter().any(|injected| ty == *injected || ty.starts_with(&format!("{injected}<"))) {
+            continue;
+        }
+        let syn::Pat::Ident(ident) = &*arg.pat else { panic!("`{name}`: an argument that is not a plain name") };
+        args.insert(camel_case(&ident.ident.to_string()), ty);
+    }
+    let result = match &function.sig.output {
+        syn::ReturnType::Default => "()".to_owned(),
+        syn::ReturnType::Type(_, ty) => {
+            let rendered = render(ty);
+            let ok = match &**ty {
+                syn::Type::Path(path) if rendered.starts_with("CommandResult<") || rendered.starts_with("Result<") => {
+                    path.path.segments.last().and_then(|last| match &last.arguments {
+                        syn::PathArguments::AngleBracketed(args) => args.args.first().and_then(|arg| match arg {
+                            syn::GenericArgument::Type(ty) => Some(render(ty)),
+                            _ => None,
+                        }),
+                        _ => None,
+                    })
+                }
+                _ => None,
+            };
+            ok.unwrap_or(rendered)
+        }
+    };
+    (args, result)
+}
+
+fn error_codes() -> Vec<String> {
+    let file = parse(&src().join("error.rs"));
+    let codes = file.items.iter().find_map(|item| match item {
+        syn::Item::Enum(e) if e.ident == "ErrorCode" => {
+            // `#[serde(rename_all = "camelCase")]`: the first letter in lower case.
+            Some(
+                e.variants
+                    .iter()
+                    .map(|v| {
+                        let name = v.ident.to_string();
+                        let mut chars = name.chars();
+                        chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    });
+    codes.expect("error.rs defines ErrorCode")
+}
+
+fn access_name(access: Access) -> String {
+    match access {
+        Access::Open => "open".to_owned(),
+        Access::ShellOnly => "shellOnly".to_owned(),
+        Access::Needs(permission) => permission.as_str().to_owned(),
+    }
+}
+
+/// The surface of this build.
+pub fn current() -> Surface {
+    let mut files = BTreeMap::new();
+    let commands = COMMANDS
+        .iter()
+        .map(|command| {
+            let file = files
+                .entry(command.module)
+                .or_insert_with(|| parse(&src().join("commands").join(format!("{}.rs", command.module))));
+            let (args, result) = command_surface(file, command.module, command.name);
+            (command.name.to_owned(), CommandSurface { access: access_name(command.access), args, result })
+        })
+        .collect();
+    Surface {
+        host_api: super::host_api_version(),
+        commands,
+        events: EVENTS.iter().map(|e| (e.name.to_owned(), e.payload.to_owned())).collect(),
+        error_codes: error_codes(),
+        permissions: Permission::ALL.iter().map(|p| (p.as_str().to_owned(), p.describe().to_owned())).collect(),
+        types: type_declarations().into_iter().map(|(name, decl, _)| (name, without_docs(&decl))).collect(),
+    }
+}
+
+/// The types with a ts-rs declaration: name, declaration, and whether it
+/// goes to `generated/views.ts` (the error shape is in `contract.ts`).
+fn type_declarations() -> Vec<(String, String, bool)> {
+    use ts_rs::TS;
+    fn view<T: TS>() -> (String, String, bool) {
+        (T::name(), T::decl(), true)
+    }
+    fn error<T: TS>() -> (String, String, bool) {
+        (T::name(), T::decl(), false)
+    }
+    vec![
+        error::<crate::error::ErrorCode>(),
+        error::<crate::error::CommandError>(),
+        view::<crate::shell::ShellView>(),
+        view::<crate::shell::RegistryView>(),
+        view::<crate::shell::RemoteView>(),
+        view::<crate::isolation::HeldBack>(),
+        view::<crate::dev_mode::DevOverrideView>(),
+        view::<crate::shell::RemoteVersions>(),
+        view::<crate::shell::InstalledView>(),
+        view::<crate::settings::RegistryConfig>(),
+        view::<crate::settings::Settings>(),
+        view::<crate::settings::ProviderSettings>(),
+        view::<crate::commands::settings::SettingsView>(),
+        view::<crate::commands::remotes::LoadFailureOutcome>(),
+        view::<crate::commands::keys::KeyState>(),
+        view::<crate::commands::keys::ProviderView>(),
+        view::<crate::commands::keys::KeyTest>(),
+        view::<crate::commands::keys::ModelView>(),
+        view::<crate::commands::keys::ProgressEvent>(),
+    ]
+}
+
+/// A declaration without its doc comments, on one line: rewording a doc
+/// changes nothing a remote relies on.
+fn without_docs(decl: &str) -> String {
+    let mut out = String::new();
+    let mut rest = decl;
+    while let Some(start) = rest.find("/**") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..].find("*/").map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `remotes/shared/host-client/src/generated/views.ts`.
+pub fn views_typescript() -> String {
+    let mut out = String::from(
+        "// Generated from src-tauri's view types (ts-rs) by `cargo xtask contract`: do not edit.\n\
+         // Types not generated yet are named from ../types.\n\
+         import type { RegistryStatus, Rollback, Verdict } from \"../types\";\n\
+         import type { CommandError } from \"./contract\";\n",
+    );
+    for (name, decl, _) in type_declarations().into_iter().filter(|(_, _, view)| *view) {
+        let decl = decl.trim_end();
+        let _ = write!(out, "\nexport {decl}");
+        if !decl.ends_with(';') {
+            out.push(';');
+        }
+        out.push('\n');
+        let _ = name;
+    }
+    out
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("src-tauri is in the workspace").to_path_buf()
+}
+
+/// The checked-in surface.
+pub const SURFACE_FILE: &str = "src-tauri/contract/host-api.json";
+/// The generated TypeScript of the contract.
+pub const TS_FILE: &str = "remotes/shared/host-client/src/generated/contract.ts";
+/// The generated TypeScript of the view types.
+pub const VIEWS_FILE: &str = "remotes/shared/host-client/src/generated/views.ts";
+
+pub fn to_json(surface: &Surface) -> String {
+    let mut json = serde_json::to_string_pretty(surface).expect("the surface serialises");
+    json.push('\n');
+    json
+}
+
+fn ts_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serialises")
+}
+
+/// `remotes/shared/host-client/src/generated/contract.ts`.
+pub fn typescript(surface: &Surface) -> String {
+    let mut out = String::from(
+        "// Generated from src-tauri (src/command_list.rs, src/error.rs, manifest::Permission and the\n\
+         // host profile) by `cargo xtask contract`: do not edit. The surface it describes is\n\
+         // src-tauri/contract/host-api.json.\n\n",
+    );
+    let _ = writeln!(out, "/** The host API version the shell implements. */");
+    let _ = writeln!(out, "export const HOST_API_VERSION = {};\n", ts_string(&surface.host_api.to_string()));
+    let _ = writeln!(out, "/** Every permission a remote may declare, with what granting it allows. */");
+    let _ = writeln!(out, "export const PERMISSIONS = {{");
+    for (name, describe) in &surface.permissions {
+        let _ = writeln!(out, "  {}: {},", ts_string(name), ts_string(describe));
+    }
+    let _ = writeln!(out, "}} as const;\n");
+    let _ = writeln!(out, "export type PermissionName = keyof typeof PERMISSIONS;\n");
+    let _ = writeln!(
+        out,
+        "/** Who may call a command: any remote, a remote granted the permission, or the shell page only. */"
+    );
+    let _ = writeln!(out, "export type CommandAccess = \"open\" | \"shellOnly\" | PermissionName;\n");
+    let _ = writeln!(out, "/** Every command of the shell and who may call it. */");
+    let _ = writeln!(out, "export const COMMAND_ACCESS = {{");
+    for (name, command) in &surface.commands {
+        let _ = writeln!(out, "  {name}: {},", ts_string(&command.access));
+    }
+    let _ = writeln!(out, "}} as const satisfies Record<string, CommandAccess>;\n");
+    let _ = writeln!(out, "export type CommandName = keyof typeof COMMAND_ACCESS;\n");
+    let _ = writeln!(out, "/** Every event the shell emits, with its payload's Rust type. */");
+    let _ = writeln!(out, "export const EVENTS = {{");
+    for (name, payload) in &surface.events {
+        let _ = writeln!(out, "  {}: {},", ts_string(name), ts_string(payload));
+    }
+    let _ = writeln!(out, "}} as const;\n");
+    let _ = writeln!(out, "export type EventName = keyof typeof EVENTS;\n");
+    let _ = writeln!(out, "/** The stable codes of a command's error (src-tauri/src/error.rs). */");
+    let _ = writeln!(out, "export const ERROR_CODES = [");
+    for code in &surface.error_codes {
+        let _ = writeln!(out, "  {},", ts_string(code));
+    }
+    let _ = writeln!(out, "] as const;\n");
+    let _ = writeln!(out, "export type ErrorCode = (typeof ERROR_CODES)[number];\n");
+    let _ = writeln!(out, "/** What every command rejects with. */");
+    let _ = writeln!(out, "export interface CommandError {{\n  code: ErrorCode;\n  message: string;\n}}");
+    out
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_CONTRACT").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Compares `path`'s content with `expected`, or writes it when updating.
+fn up_to_date(path: &str, expected: &str) -> Result<(), String> {
+    let full = workspace().join(path);
+    let found = std::fs::read_to_string(&full).unwrap_or_default();
+    if found == expected {
+        return Ok(());
+    }
+    if updating() {
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| format!("creating {}: {err}", parent.display()))?;
+        }
+        return std::fs::write(&full, expected).map_err(|err| format!("writing {}: {err}", full.display()));
+    }
+    Err(format!(
+        "{path} is stale: regenerate it with `cargo xtask contract` (UPDATE_CONTRACT=1 cargo test -p augment-desktop --lib contract)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked_in() -> Option<Surface> {
+        let text = std::fs::read_to_string(workspace().join(SURFACE_FILE)).ok()?;
+        Some(serde_json::from_str(&text).unwrap_or_else(|err| panic!("{SURFACE_FILE} does not parse: {err}")))
+    }
+
+    /// The CI check: the surface changed only as the declared version
+    /// allows, and the checked-in description and TypeScript are current.
+    /// `UPDATE_CONTRACT=1` rewrites them, after the same version check.
+    #[test]
+    fn the_contract_follows_the_host_api_version() {
+        let current = current();
+        match checked_in() {
+            Some(old) => {
+                if let Err(message) = check(&old, &current) {
+                    panic!("{message}");
+                }
+            }
+            None => assert!(updating(), "{SURFACE_FILE} is missing: generate it with `cargo xtask contract`"),
+        }
+        let stale: Vec<String> =
+            [(SURFACE_FILE, to_json(&current)), (TS_FILE, typescript(&current)), (VIEWS_FILE, views_typescript())]
+                .iter()
+                .filter_map(|(path, expected)| up_to_date(path, expected).err())
+                .collect();
+        assert!(stale.is_empty(), "{}", stale.join("\n"));
+    }
+
+    /// The shell page's copy of the version is the host profile's.
+    #[test]
+    fn the_shell_declares_the_same_host_api_version() {
+        let page =
+            std::fs::read_to_string(workspace().join("shell-ui/src/host-api.ts")).expect("shell-ui/src/host-api.ts");
+        let declared = format!("export const HOST_API_VERSION = \"{}\";", super::super::host_api_version());
+        assert!(page.contains(&declared), "shell-ui/src/host-api.ts must say `{declared}`");
+    }
+
+    #[test]
+    fn every_command_is_read_with_its_arguments() {
+        let surface = current();
+        assert_eq!(surface.commands.len(), COMMANDS.len());
+        let mark = &surface.commands["mark_known_good"];
+        assert_eq!(mark.access, "shellOnly");
+        assert!(mark.args.contains_key("mountMs"), "{mark:?}");
+        assert_eq!(surface.commands["pin_remote"].result, "()");
+        assert_eq!(surface.commands["list_datasets"].access, "data:read");
+        assert!(surface.error_codes.contains(&"invalidInput".to_owned()), "{:?}", surface.error_codes);
+    }
+
+    fn base() -> Surface {
+        current()
+    }
+
+    fn with_version(mut surface: Surface, version: &str) -> Surface {
+        surface.host_api = version.parse().expect("a version");
+        surface
+    }
+
+    /// The check can fail: a command removed without a major bump is refused, naming it.
+    #[test]
+    fn a_removed_command_needs_a_major_bump() {
+        let old = with_version(base(), "1.0.0");
+        let mut new = old.clone();
+        new.commands.remove("pin_remote").expect("pin_remote exists");
+        for version in ["1.0.0", "1.0.1", "1.1.0"] {
+            let message = check(&old, &with_version(new.clone(), version)).expect_err(version);
+            assert!(message.contains("command `pin_remote`: removed (needs a major bump)"), "{message}");
+            assert!(message.contains("cargo xtask contract"), "{message}");
+        }
+        assert_eq!(check(&old, &with_version(new, "2.0.0")), Ok(()));
+    }
+
+    #[test]
+    fn an_added_command_needs_a_minor_bump() {
+        let old = with_version(base(), "1.0.0");
+        let mut new = old.clone();
+        let copy = new.commands["cache_usage"].clone();
+        new.commands.insert("brand_new".to_owned(), copy);
+        let message = check(&old, &new).expect_err("no bump");
+        assert!(message.contains("command `brand_new`: added (needs a minor bump)"), "{message}");
+        assert!(check(&old, &with_version(new.clone(), "1.0.1")).is_err());
+        assert_eq!(check(&old, &with_version(new.clone(), "1.1.0")), Ok(()));
+        assert_eq!(check(&old, &with_version(new, "2.0.0")), Ok(()));
+    }
+
+    #[test]
+    fn a_changed_argument_result_event_or_error_code_needs_a_major_bump() {
+        let old = with_version(base(), "1.0.0");
+        let mut new = old.clone();
+        new.commands.get_mut("pin_remote").expect("pin_remote").args.insert("version".to_owned(), "u32".to_owned());
+        new.commands.get_mut("unpin_remote").expect("unpin_remote").result = "String".to_owned();
+        new.events.insert("run-event".to_owned(), "Other".to_owned());
+        new.error_codes.retain(|code| code != "declined");
+        let message = check(&old, &with_version(new.clone(), "1.1.0")).expect_err("minor is not enough");
+        assert!(message.contains("command `pin_remote`: argument `version` String → u32"), "{message}");
+        assert!(message.contains("command `unpin_remote`: result bool → String"), "{message}");
+        assert!(message.contains("event `run-event`: payload"), "{message}");
+        assert!(message.contains("error code `declined`: removed"), "{message}");
+        assert_eq!(check(&old, &with_version(new, "2.0.0")), Ok(()));
+    }
+
+    #[test]
+    fn rewording_a_permission_needs_no_bump_and_going_back_is_refused() {
+        let old = with_version(base(), "1.2.0");
+        let mut new = old.clone();
+        new.permissions.insert("data:read".to_owned(), "Read your data".to_owned());
+        assert_eq!(check(&old, &new), Ok(()));
+        let message = check(&old, &with_version(new, "1.1.0")).expect_err("went back");
+        assert!(message.contains("went back"), "{message}");
+    }
+
+    #[test]
+    fn a_type_is_compared_without_its_docs() {
+        assert_eq!(without_docs("type A = { \n/**\n * Doc.\n */\na: string, };"), "type A = { a: string, };");
+        let surface = current();
+        assert!(surface.types["RemoteView"].contains("heldBack: HeldBack | null"), "{:?}", surface.types);
+        assert!(!surface.types["RemoteView"].contains("/**"));
+    }
+
+    #[test]
+    fn the_typescript_names_every_command_event_and_error_code() {
+        let surface = current();
+        let ts = typescript(&surface);
+        assert!(ts.contains("  mark_known_good: \"shellOnly\",\n"), "{ts}");
+        assert!(ts.contains("  \"run-event\": "), "{ts}");
+        assert!(ts.contains("  \"invalidInput\",\n"), "{ts}");
+        assert!(ts.contains(&format!("export const HOST_API_VERSION = \"{}\";", surface.host_api)), "{ts}");
+    }
+}
