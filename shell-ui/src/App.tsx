@@ -34,6 +34,7 @@ export function App() {
   const [page, setPage] = useState<Page>("workspace");
   // null until the settings are read; 0 = no periodic check.
   const [checkMinutes, setCheckMinutes] = useState<number | null>(null);
+  const [permissionText, setPermissionText] = useState<Record<string, string>>({});
   // The remotes whose slot is mounted now (reported by the slots).
   const mountedSlots = useRef(new Set<string>());
   const remotes = workspace?.shown ?? null;
@@ -62,6 +63,7 @@ export function App() {
     try {
       const view = await ipc.remotesFromCache();
       showResolved(view.remotes);
+      setPermissionText(view.permissionDescriptions ?? {});
       tellProblems(view.problems);
     } catch (err) {
       notify(`Could not read the cache: ${asCommandError(err).message}`);
@@ -94,6 +96,7 @@ export function App() {
     const unlisteners: Promise<() => void>[] = [
       onRegistryChecked((view) => {
         showResolved(view.remotes);
+        setPermissionText(view.permissionDescriptions ?? {});
         tellProblems(view.problems);
         setRegistries(view.registries);
         setChecked(true);
@@ -254,13 +257,22 @@ export function App() {
                 onApplyUpdate={() => applyUpdate(remote.name)}
                 onRolledBack={onRolledBack}
                 onResolveAgain={checkForUpdates}
+                onPermissionsChanged={refreshFromCache}
+                permissionText={permissionText}
                 onStateChange={onSlotState}
               />
             ))}
           </div>
           <Suspense fallback={<p className="muted">Loading…</p>}>
             {page === "remotes" && (
-              <RemotesPanel onChanged={refreshFromCache} onCheck={checkForUpdates} notify={notify} registries={registries} checked={checked} />
+              <RemotesPanel
+                onChanged={refreshFromCache}
+                onCheck={checkForUpdates}
+                notify={notify}
+                registries={registries}
+                checked={checked}
+                remotes={remotes ?? []}
+              />
             )}
             {page === "stack" && <StackPanel />}
             {page === "settings" && <SettingsPage notify={notify} onSaved={onSettingsSaved} registries={registries} />}

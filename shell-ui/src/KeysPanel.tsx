@@ -7,26 +7,8 @@ import { listen } from "@tauri-apps/api/event";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { asCommandError } from "./ipc";
 
-type KeyState = "set" | "notSet" | "fromEnvironment";
-
-interface ProviderSettings {
-  baseUrl?: string | null;
-  defaultModel?: string | null;
-}
-
-interface ProviderView {
-  provider: string;
-  key: KeyState;
-  envVar: string;
-  defaultBaseUrl: string;
-  settings: ProviderSettings;
-}
-
-interface KeyTest {
-  ok: boolean;
-  code: string | null;
-  message: string;
-}
+// The views are host-client's, the one copy the shell and the remotes share.
+import type { KeyState, KeyTest, ProviderSettings, ProviderView } from "./ipc";
 
 const keys = {
   status: () => invoke<ProviderView[]>("provider_status"),
@@ -173,6 +155,11 @@ function ProviderRow(props: { view: ProviderView; onChanged: () => Promise<void>
         </button>
       </form>
       {view.key === "fromEnvironment" && <p className="muted">{view.envVar} is set and wins over the keychain.</p>}
+      {view.key !== "notSet" && view.settings.keyOrigin && (
+        <p className="muted" data-testid={`key-origin-${id}`}>
+          The key is sent only to {view.settings.keyOrigin}.
+        </p>
+      )}
       <div className="provider-settings">
         <input aria-label={`${id} base URL`} data-testid={`base-url-${id}`} value={baseUrl} placeholder={view.defaultBaseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
         <input aria-label={`${id} default model`} data-testid={`model-${id}`} value={model} placeholder="default model" onChange={(e) => setModel(e.target.value)} />

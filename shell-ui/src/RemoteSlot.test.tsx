@@ -36,6 +36,10 @@ const rc: RemoteView = {
   lastKnownGood: "1.2.0",
   reason: null,
   devOverride: null,
+  sandboxed: false,
+  permissions: [],
+  granted: [],
+  heldBack: null,
 };
 
 /** Records every command; a failure report rolls back to 1.2.0 when `rollBack`. */

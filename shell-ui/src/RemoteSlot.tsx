@@ -17,11 +17,16 @@
 // - `rolled-back`: a version failed and the shell went back to the last
 //   known-good one, which is loading or mounted in this slot
 //   (`data-rolled-back-from` names the failed version, `data-version` the one shown,
-//   `data-mounted` whether it is on screen yet).
+//   `data-mounted` whether it is on screen yet);
+// - `consent`: a sandboxed remote waits for the person to grant what it asks
+//   for (`[data-testid=consent]`); nothing of it has loaded.
+// `data-sandboxed` says whether the remote runs in a sandboxed frame.
 import { Component, Suspense, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { loadRemoteModule } from "./federation";
 import { HOST_API_VERSION, type HostApi, type RemoteModule } from "./host-api";
 import { ipc, type FailurePhase, type RemoteView, type Rollback } from "./ipc";
+import { SandboxFrame } from "./SandboxFrame";
+import { ConsentPrompt, needsConsent } from "./ConsentPrompt";
 
 /**
  * How long a version may take from the start of its load to its first
@@ -33,7 +38,7 @@ import { ipc, type FailurePhase, type RemoteView, type Rollback } from "./ipc";
 export const MOUNT_TIMEOUT_MS = 10_000;
 
 /** The slot's `data-state` (see the top of this file). */
-export type SlotDataState = "loading" | "mounted" | "failed" | "rolled-back";
+export type SlotDataState = "loading" | "mounted" | "failed" | "rolled-back" | "consent";
 
 type Why = "incompatible" | "not cached while offline" | "failed to load" | "threw while rendering" | "did not mount in time";
 
@@ -63,6 +68,8 @@ export interface Failure {
 type SlotState =
   | { kind: "loading" }
   | { kind: "loaded"; module: RemoteModule; loadId: number; mounted: boolean }
+  /** A sandboxed remote: its frame loads and mounts it, and says when. */
+  | { kind: "sandbox"; loadId: number; mounted: boolean }
   | { kind: "failed"; why: Why; detail: string };
 
 /** The load in progress: failures and mounts of an earlier one are ignored. */
@@ -90,10 +97,14 @@ export interface RemoteSlotProps {
   onRolledBack: (rollback: Rollback, failure: Failure) => void;
   /** Ask the shell to resolve again (used by Retry when no version could be chosen). */
   onResolveAgain: () => void;
+  /** The person granted permissions: read the view again from the cache. */
+  onPermissionsChanged?: () => void;
   /** Every change of the slot's state; `mounted` is true while the remote's content is committed. */
   onStateChange?: (name: string, state: SlotDataState, mounted: boolean) => void;
   /** Tests shorten the bound; the shell uses MOUNT_TIMEOUT_MS. */
   mountTimeoutMs?: number;
+  /** What each permission allows, for the consent prompt (ShellView.permissionDescriptions). */
+  permissionText?: Record<string, string>;
 }
 
 export function describeError(err: unknown): string {
@@ -106,7 +117,10 @@ export function describeError(err: unknown): string {
 }
 
 export function RemoteSlot(props: RemoteSlotProps) {
-  const { remote, offline, update, onApplyUpdate, onResolveAgain, mountTimeoutMs = MOUNT_TIMEOUT_MS } = props;
+  const { remote, offline, update, onApplyUpdate, onResolveAgain, mountTimeoutMs = MOUNT_TIMEOUT_MS, permissionText = {} } = props;
+  // A sandboxed remote mounts only with the person's consent to what it asks for.
+  const consent = needsConsent(remote);
+  const [reviewing, setReviewing] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState<SlotState>({ kind: "loading" });
   const [rolledBack, setRolledBack] = useState<(Rollback & Failure) | null>(null);
@@ -151,7 +165,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
     if (!current || current.id !== id || !current.current || current.failed || current.mounted) return;
     current.mounted = true;
     clearTimeout(current.timer);
-    setState((s) => (s.kind === "loaded" && s.loadId === id ? { ...s, mounted: true } : s));
+    setState((s) => ((s.kind === "loaded" || s.kind === "sandbox") && s.loadId === id ? { ...s, mounted: true } : s));
     if (current.devOverride) return;
     ipc
       .markKnownGood(current.name, current.version, performance.now() - loadStarted.current)
@@ -160,7 +174,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
 
   useEffect(() => {
     const { name, version, entryUrl, devOverride } = remote;
-    if (!version || !entryUrl) return;
+    if (!version || !entryUrl || consent) return;
     const id = (load.current?.id ?? 0) + 1;
     const current: Load = { id, name, version, devOverride: devOverride != null, current: true, loaded: false, mounted: false, failed: false };
     load.current = current;
@@ -173,6 +187,13 @@ export function RemoteSlot(props: RemoteSlotProps) {
         : `its entry did not finish loading within ${seconds} s`;
       fail(id, "timeout", new Error(stuck));
     }, mountTimeoutMs);
+    if (remote.sandboxed) {
+      setState({ kind: "sandbox", loadId: id, mounted: false });
+      return () => {
+        current.current = false;
+        clearTimeout(current.timer);
+      };
+    }
     loadRemoteModule(name, entryUrl, expose, attempt).then(
       (module) => {
         if (!live(id) || current.failed) return;
@@ -187,7 +208,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
     };
     // The callbacks are stable or read through refs; only a new version, entry or retry reloads.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [remote.name, remote.version, remote.entryUrl, expose, attempt, mountTimeoutMs]);
+  }, [remote.name, remote.version, remote.entryUrl, remote.sandboxed, consent, expose, attempt, mountTimeoutMs]);
 
   // A rollback note belongs to the two versions it names; another version clears it.
   useEffect(() => {
@@ -213,12 +234,42 @@ export function RemoteSlot(props: RemoteSlotProps) {
         onRetry={onResolveAgain}
       />
     );
+  } else if (consent) {
+    slotState = "consent";
+    body = (
+      <ConsentPrompt
+        remote={remote}
+        title={title}
+        permissionText={permissionText}
+        onDecided={() => (props.onPermissionsChanged ?? onResolveAgain)()}
+      />
+    );
   } else if (state.kind === "loading") {
     slotState = "loading";
     body = <p className="loading">Loading {title} {remote.version}…</p>;
   } else if (state.kind === "failed") {
     slotState = rolledBack && rolledBack.from === remote.version ? "rolled-back" : "failed";
     body = <Fallback title={title} version={remote.version} why={state.why} detail={state.detail} onRetry={retry} />;
+  } else if (state.kind === "sandbox") {
+    isMounted = state.mounted;
+    slotState = isMounted ? "mounted" : "loading";
+    const loadId = state.loadId;
+    body = (
+      <SandboxFrame
+        name={remote.name}
+        version={remote.version}
+        entryUrl={remote.entryUrl}
+        expose={expose}
+        attempt={attempt}
+        title={title}
+        onLoaded={() => {
+          const current = live(loadId);
+          if (current) current.loaded = true;
+        }}
+        onMounted={() => mounted(loadId)}
+        onFailed={(phase, detail) => fail(loadId, phase, new Error(detail))}
+      />
+    );
   } else {
     isMounted = state.mounted;
     slotState = isMounted ? "mounted" : "loading";
@@ -256,6 +307,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
       data-version={remote.version ?? ""}
       data-state={slotState}
       data-mounted={String(isMounted)}
+      data-sandboxed={String(remote.sandboxed)}
       data-rolled-back-from={slotState === "rolled-back" ? rolledBack?.from : undefined}
     >
       <header className="remote-slot-header">
@@ -269,6 +321,25 @@ export function RemoteSlot(props: RemoteSlotProps) {
         )}
         {remote.source && <span className="source" title="the registry this version came from">{remote.source}</span>}
       </header>
+      {remote.sandboxed && !consent && remote.heldBack && (
+        <div className="held-back" data-testid="held-back" data-version={remote.heldBack.version} role="status">
+          {title} {remote.heldBack.version} asks for more: {remote.heldBack.adds.join(", ")}. You are using {remote.version} until you allow it.{" "}
+          <button type="button" data-testid="review-update" onClick={() => setReviewing(true)}>
+            Review
+          </button>
+        </div>
+      )}
+      {reviewing && remote.heldBack && (
+        <ConsentPrompt
+          remote={{ ...remote, version: remote.heldBack.version, permissions: [...(remote.granted ?? []), ...remote.heldBack.adds] }}
+          title={title}
+          permissionText={permissionText}
+          onDecided={() => {
+            setReviewing(false);
+            (props.onPermissionsChanged ?? onResolveAgain)();
+          }}
+        />
+      )}
       {update?.version && (
         <div className="update-ready" data-testid="update-ready" data-version={update.version} role="status">
           {title} {update.version} is ready —{" "}

@@ -3,7 +3,7 @@
 // apply by re-resolving from the cache (a mounted remote offers them as
 // "ready — Reload" in its slot).
 import { useCallback, useEffect, useState } from "react";
-import { asCommandError, ipc, type RegistryView, type RemoteVersions } from "./ipc";
+import { asCommandError, ipc, type RegistryView, type RemoteVersions, type RemoteView } from "./ipc";
 import { formatTime, registryKind } from "./status";
 
 export function RemotesPanel(props: {
@@ -14,6 +14,8 @@ export function RemotesPanel(props: {
   registries: RegistryView[];
   /** false until the first check has finished. */
   checked: boolean;
+  /** The remotes as shown in the workspace: the sandboxed ones list their grants. */
+  remotes?: RemoteView[];
 }) {
   const { onChanged, notify } = props;
   const [rows, setRows] = useState<RemoteVersions[] | null>(null);
@@ -49,6 +51,7 @@ export function RemotesPanel(props: {
         </button>
       </div>
       <Registries registries={props.registries} checked={props.checked} />
+      <Grants remotes={props.remotes ?? []} act={act} />
       <h3>Installed versions</h3>
       {rows === null ? (
         <p className="muted">Loading…</p>
@@ -142,5 +145,39 @@ function Registries({ registries, checked }: { registries: RegistryView[]; check
         })}
       </tbody>
     </table>
+  );
+}
+
+/** What each sandboxed remote was granted, revocable (issue 15, point 2): its next mount asks again. */
+function Grants({ remotes, act }: { remotes: RemoteView[]; act: (what: string, action: () => Promise<unknown>) => Promise<void> }) {
+  const sandboxed = remotes.filter((r) => r.sandboxed);
+  if (sandboxed.length === 0) return null;
+  return (
+    <>
+      <h3>Sandboxed remotes and what they may do</h3>
+      <ul className="grants" data-testid="grants">
+        {sandboxed.map((remote) => (
+          <li key={remote.name} data-remote={remote.name}>
+            <strong>{remote.displayName ?? remote.name}</strong>{" "}
+            {remote.granted === null ? (
+              <span className="muted">not asked yet</span>
+            ) : remote.granted.length === 0 ? (
+              <span className="muted">granted nothing</span>
+            ) : (
+              <span data-testid="granted">{remote.granted.join(", ")}</span>
+            )}{" "}
+            {remote.granted !== null && (
+              <button
+                type="button"
+                data-testid="revoke"
+                onClick={() => void act(`Revoking ${remote.name}`, () => ipc.revokeRemotePermissions(remote.name))}
+              >
+                Revoke
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

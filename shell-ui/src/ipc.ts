@@ -7,6 +7,7 @@ import { asCommandError } from "@augment-it/host-client";
 import type {
   CommandError,
   DevRemoteChanged,
+  EventName,
   FailurePhase,
   LoadFailureOutcome,
   RemoteVersions,
@@ -35,21 +36,24 @@ export const ipc = {
     invoke<LoadFailureOutcome>("report_load_failure", { name, version, reason, phase }),
   getSettings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+  grantRemotePermissions: (name: string, permissions: string[]) =>
+    invoke<string[]>("grant_remote_permissions", { name, permissions }),
+  revokeRemotePermissions: (name: string) => invoke<boolean>("revoke_remote_permissions", { name }),
 };
 
 export function onRegistryChecked(handler: (view: ShellView) => void): Promise<UnlistenFn> {
-  return listen<ShellView>("registry-checked", (event) => handler(event.payload));
+  return listen<ShellView>("registry-checked" satisfies EventName, (event) => handler(event.payload));
 }
 
 export function onDevRemoteChanged(handler: (change: DevRemoteChanged) => void): Promise<UnlistenFn> {
-  return listen<DevRemoteChanged>("dev-remote-changed", (event) => handler(event.payload));
+  return listen<DevRemoteChanged>("dev-remote-changed" satisfies EventName, (event) => handler(event.payload));
 }
 
 export function onRegistryCheckFailed(handler: (err: CommandError) => void): Promise<UnlistenFn> {
-  return listen<CommandError>("registry-check-failed", (event) => handler(event.payload));
+  return listen<CommandError>("registry-check-failed" satisfies EventName, (event) => handler(event.payload));
 }
 
 /** Rust refused a navigation away from the shell page (src-tauri/src/webview_guard.rs). */
 export function onNavigationRefused(handler: (refused: { url: string }) => void): Promise<UnlistenFn> {
-  return listen<{ url: string }>("navigation-refused", (event) => handler(event.payload));
+  return listen<{ url: string }>("navigation-refused" satisfies EventName, (event) => handler(event.payload));
 }

@@ -2,28 +2,14 @@
 // (src-tauri/src/commands/stack.rs, serde camelCase).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CommandError } from "./ipc";
+import type { CommandError, EventName, StackServiceView, StackView } from "./ipc";
 
-export type ContainerState = "running" | "created" | "exited" | "paused" | "restarting" | "dead" | "removing" | "missing";
-export type Health = "healthy" | "unhealthy" | "unknown";
-export type Parser = "service" | "in-process";
-
-export interface ServiceView {
-  service: string;
-  state: ContainerState;
-  health: Health;
-  port: number | null;
-  detail: string | null;
-}
-
-export interface StackView {
-  stack: string;
-  engine: { endpoint: string; kind: "docker" | "podman"; api_version: string };
-  services: ServiceView[];
-  healthy: boolean;
-  busy: "up" | "down" | null;
-  lastImport: Parser | null;
-}
+// The views are host-client's, the one copy the shell and the remotes share.
+export type { StackView };
+export type ServiceView = StackServiceView;
+export type ContainerState = StackServiceView["state"];
+export type Health = StackServiceView["health"];
+export type Parser = NonNullable<StackView["lastImport"]>;
 
 export interface StackProgress {
   operation: "up" | "down";
@@ -45,8 +31,8 @@ export const stackIpc = {
 };
 
 export const onStackProgress = (handler: (p: StackProgress) => void): Promise<UnlistenFn> =>
-  listen<StackProgress>("stack-progress", (e) => handler(e.payload));
+  listen<StackProgress>("stack-progress" satisfies EventName, (e) => handler(e.payload));
 export const onStackStatus = (handler: (v: StackView) => void): Promise<UnlistenFn> =>
-  listen<StackView>("stack-status", (e) => handler(e.payload));
+  listen<StackView>("stack-status" satisfies EventName, (e) => handler(e.payload));
 export const onStackLog = (handler: (l: StackLogLine) => void): Promise<UnlistenFn> =>
-  listen<StackLogLine>("stack-log", (e) => handler(e.payload));
+  listen<StackLogLine>("stack-log" satisfies EventName, (e) => handler(e.payload));

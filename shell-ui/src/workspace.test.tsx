@@ -41,6 +41,10 @@ function remote(name: string, displayName: string, version: string): RemoteView 
     lastKnownGood: null,
     reason: null,
     devOverride: null,
+    sandboxed: false,
+    permissions: [],
+    granted: [],
+    heldBack: null,
   };
 }
 
@@ -62,7 +66,7 @@ function shell(paint: () => RemoteView[], options: { onFailure?: (args: Record<s
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
-      if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: paint() } satisfies ShellView;
+      if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: paint(), problems: [], permissionDescriptions: {} } satisfies ShellView;
       if (cmd === "check_for_updates") return true;
       if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: options.checkMinutes ?? 60 };
       if (cmd === "mark_known_good") return null;
@@ -135,6 +139,8 @@ describe("an update of a mounted remote", () => {
 
     const checked: ShellView = {
       checked: true,
+      problems: [],
+      permissionDescriptions: {},
       registries: [],
       remotes: [remote("prompt-templates", "Prompt Templates", "1.1.0"), remote("record-collector", "Record Collector", "1.3.0")],
     };

@@ -1,7 +1,8 @@
 //! Native confirmations: changes that decide which code the shell runs
-//! (registries, dev overrides) are saved only after the person says yes in a
-//! dialog drawn by the OS, which no script in the page can click or fake
-//! (issue 20, point 6).
+//! (registries, dev overrides; issue 20, point 6) or where an API key is sent
+//! (a provider's base URL; issue 15, point 4) are saved only after the person
+//! says yes in a dialog drawn by the OS, which no script in the page can
+//! click or fake.
 
 use tauri::{AppHandle, Manager as _, Runtime};
 use tauri_plugin_dialog::{DialogExt as _, MessageDialogButtons, MessageDialogKind};

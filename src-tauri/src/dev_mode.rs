@@ -282,10 +282,12 @@ pub fn entry_url(remote: &str, dev: &DevOverride, entry: &str) -> String {
 }
 
 /// How the UI marks an overridden remote.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DevOverrideView {
     /// `folder` or `url`.
+    #[cfg_attr(test, ts(type = "\"folder\" | \"url\""))]
     pub kind: &'static str,
     /// The folder path or the dev-server URL, shown in the badge.
     pub target: String,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 /// Stable, machine-readable error codes (camelCase on the wire).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -55,6 +56,7 @@ pub enum ErrorCode {
     Internal,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct CommandError {

@@ -3,7 +3,9 @@
 //!
 //! - [`commands`]: the IPC commands, grouped by domain, each a few lines over
 //!   a crate call; every command needs an explicit permission (see `build.rs`
-//!   and `capabilities/default.json`);
+//!   and `capabilities/default.json`, both generated from `command_list.rs`);
+//! - [`contract`]: the one list of commands with their access rules, the
+//!   events, and the host API version they make up;
 //! - [`scheme`]: the `mfe://` URI scheme, which serves remotes' files only
 //!   from the verified offline cache;
 //! - [`shell`]: the state the commands share and the view model they return
@@ -11,6 +13,9 @@
 //! - [`error`]: the `{ code, message }` errors the UI receives;
 //! - [`webview_guard`]: the webview stays on the shell page, and only the
 //!   shell page's IPC is answered;
+//! - [`isolation`] and [`grants`]: which remotes run sandboxed, what the
+//!   person granted them, and the Rust-side check of every call a sandboxed
+//!   remote makes through the shell page's bridge;
 //! - [`confirm`]: native confirmations for changes of the registries and dev
 //!   overrides.
 //!
@@ -18,9 +23,12 @@
 
 pub mod commands;
 pub mod confirm;
+pub mod contract;
 pub mod dev_mode;
 pub mod dev_watch;
 pub mod error;
+pub mod grants;
+pub mod isolation;
 pub mod scheme;
 pub mod settings;
 pub mod shell;
@@ -117,10 +125,11 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 Some(dir) => dir.clone(),
                 None => app.path().app_config_dir()?,
             };
-            let launch_registry = launch
-                .registry
-                .as_ref()
-                .map(|url| settings::RegistryConfig { url: url.clone(), trust: launch.trust.clone() });
+            let launch_registry = launch.registry.as_ref().map(|url| settings::RegistryConfig {
+                url: url.clone(),
+                trust: launch.trust.clone(),
+                trusted: true,
+            });
             let state = ShellState::open(&cache_dir, &config_dir, launch_registry)?.with_dev_overrides(dev.clone());
             start_dev_watch(app, &dev)?;
             tracing::info!(cache = %cache_dir.display(), config = %config_dir.display(), "shell started");
@@ -180,67 +189,32 @@ fn start_dev_watch<R: tauri::Runtime>(app: &tauri::App<R>, dev: &dev_mode::DevOv
     Ok(())
 }
 
+/// A call the shell page forwards for a sandboxed remote carries the
+/// remote's name ([`grants::REMOTE_HEADER`]); it runs only within that
+/// remote's grants.
+fn check_sandboxed<R: tauri::Runtime>(message: &tauri::ipc::InvokeMessage<R>) -> Result<(), error::CommandError> {
+    let Some(remote) = message.headers().get(grants::REMOTE_HEADER) else {
+        return Ok(());
+    };
+    let remote = remote.to_str().map_err(|_| error::CommandError::invalid("the remote's name is not text"))?;
+    let state = message
+        .webview_ref()
+        .try_state::<ShellState>()
+        .ok_or_else(|| error::CommandError::new(error::ErrorCode::NotReady, "the shell is still starting"))?;
+    let granted = commands::grants::granted(&state, remote)?;
+    grants::check_remote_call(remote, message.command(), &granted)
+}
+
 /// Adds every command and the `mfe` scheme to `builder`; shared by [`run`]
 /// and the tests (which pass `tauri::test::mock_builder()`).
 pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    let handler: Box<dyn Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync> = Box::new(tauri::generate_handler![
-        commands::remotes::remotes_from_cache,
-        commands::remotes::check_for_updates,
-        commands::remotes::remote_versions,
-        commands::remotes::pin_remote,
-        commands::remotes::unpin_remote,
-        commands::remotes::rollback_remote,
-        commands::remotes::mark_known_good,
-        commands::remotes::report_load_failure,
-        commands::remotes::shell_painted,
-        commands::remotes::cache_usage,
-        commands::settings::get_settings,
-        commands::settings::save_settings,
-        commands::stack::stack_status,
-        commands::stack::stack_up,
-        commands::stack::stack_down,
-        commands::stack::stack_logs_follow,
-        commands::stack::stack_logs_stop,
-        commands::stack::import_records,
-        commands::keys::provider_status,
-        commands::keys::set_api_key,
-        commands::keys::delete_api_key,
-        commands::keys::test_api_key,
-        commands::keys::provider_models,
-        commands::keys::save_provider_settings,
-        commands::data::save_dataset,
-        commands::data::list_datasets,
-        commands::data::delete_dataset,
-        commands::data::dataset_records,
-        commands::data::update_record_field,
-        commands::data::list_templates,
-        commands::data::create_template,
-        commands::data::add_template_version,
-        commands::data::set_current_template_version,
-        commands::data::template_versions,
-        commands::data::check_template,
-        commands::data::preview_template,
-        commands::data::generate_requests,
-        commands::data::list_requests,
-        commands::data::set_request_status,
-        commands::data::set_all_request_status,
-        commands::data::edit_request,
-        commands::data::estimate_requests,
-        commands::data::list_responses,
-        commands::data::set_insight,
-        commands::data::tag_responses,
-        commands::data::export_responses,
-        commands::data::usage_metrics,
-        commands::runs::start_run,
-        commands::runs::cancel_run,
-        commands::runs::resume_run,
-        commands::runs::unfinished_runs,
-        commands::runs::run_progress,
-        commands::files::choose_file,
-        commands::files::choose_save_path,
-    ]);
+    // Every command of `command_list.rs`, the one list (see `contract`).
+    use contract::command_handler;
+    let handler: Box<dyn Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync> =
+        Box::new(contract::for_each_command!(command_handler));
     // This launch's CSP (dev-widened by `run`), for every `mfe://` response.
     let policy = std::sync::Arc::new(std::sync::OnceLock::<scheme::ResponsePolicy>::new());
+    let asset_names = std::sync::Arc::new(std::sync::OnceLock::<std::collections::HashSet<String>>::new());
     builder
         .plugin(webview_guard::plugin())
         .plugin(tauri_plugin_dialog::init())
@@ -250,7 +224,9 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
         // Custom-scheme pages count as local to Tauri's capabilities, so the
         // calling page is checked here, before any command runs.
         .invoke_handler(move |invoke| {
-            if let Err(refused) = webview_guard::check_invoke(&invoke.message) {
+            if let Err(refused) =
+                webview_guard::check_invoke(&invoke.message).and_then(|()| check_sandboxed(&invoke.message))
+            {
                 invoke.resolver.reject(refused);
                 return true;
             }
@@ -263,6 +239,16 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
                 responder.respond(scheme::unavailable(&policy, &request));
                 return;
             };
+            if request.uri().path().starts_with(&format!("/{}/", scheme::SANDBOX_PREFIX)) {
+                let assets = app.asset_resolver();
+                // The resolver falls back to the shell's index.html for any
+                // unknown path: look up exact names only.
+                let names = asset_names.get_or_init(|| assets.iter().map(|(name, _)| name.into_owned()).collect());
+                responder.respond(scheme::respond_sandbox(&request, |path| {
+                    names.contains(&format!("/{path}")).then(|| assets.get(path.to_owned())).flatten().map(|a| a.bytes)
+                }));
+                return;
+            }
             let cache = state.cache.clone();
             let dev = state.dev.clone();
             // SQLite lookups and file reads block: keep them off the webview's thread.

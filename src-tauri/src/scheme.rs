@@ -14,6 +14,13 @@
 //! files, read straight from that folder (never the cache) with the same
 //! path checks and MIME types, and `Cache-Control: no-store`.
 //!
+//! `/@sandbox/<path>` is the page a sandboxed remote runs in (issue 15,
+//! point 3), from the shell's own embedded build (`shell-ui/dist/sandbox`),
+//! with [`SANDBOX_CSP`]: an opaque origin (`sandbox allow-scripts`), scripts
+//! and styles from `mfe:` only, no connection anywhere, framed only by the
+//! shell page. Opaque-origin documents send `Origin: null`, which is why
+//! remotes' files answer `null` with a CORS grant: they are public code.
+//!
 //! Every response, errors included, carries the shell's own Content Security
 //! Policy and the security headers of [`with_common_headers`]: a bundle's HTML
 //! page opened as a document gets no inline script, no `eval` and no
@@ -122,7 +129,7 @@ const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' mfe: http://mfe
     style-src 'self' mfe: http://mfe.localhost; img-src 'self' mfe: http://mfe.localhost data:; \
     font-src 'self' mfe: http://mfe.localhost; \
     connect-src 'self' ipc: http://ipc.localhost mfe: http://mfe.localhost; object-src 'none'; \
-    base-uri 'none'; form-action 'none'; frame-src 'none'";
+    base-uri 'none'; form-action 'none'; frame-src mfe://localhost/@sandbox/ http://mfe.localhost/@sandbox/";
 
 impl ResponsePolicy {
     /// `csp` is the shell's policy as written in a `Content-Security-Policy` header.
@@ -198,10 +205,11 @@ fn with_common_headers(
 
 /// The `Access-Control-Allow-Origin` value: the shell's own origin when the
 /// request comes from it (or names none, as some webviews do for custom
-/// schemes); nothing for any other origin.
+/// schemes), `null` for a sandboxed remote's page; nothing for any other origin.
 fn allowed_origin(origin: Option<&str>) -> Option<HeaderValue> {
     match origin {
         Some(origin) if APP_ORIGINS.contains(&origin) => HeaderValue::from_str(origin).ok(),
+        Some("null") => Some(HeaderValue::from_static("null")),
         Some(_) => None,
         None => Some(HeaderValue::from_static(APP_ORIGINS[0])),
     }
@@ -258,6 +266,70 @@ fn serve(cache: &BundleCache, method: &Method, path: &str) -> Response<Vec<u8>> 
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", entry.sha256.to_hex())) {
         headers.insert(header::ETAG, etag);
     }
+    response
+}
+
+/// The path prefix of the sandbox page and its scripts.
+pub const SANDBOX_PREFIX: &str = "@sandbox";
+
+/// Where the sandbox's files are in the shell's embedded build.
+const SANDBOX_ASSETS: &str = "sandbox";
+
+/// The policy of a sandboxed remote's page: `'self'` would mean nothing in
+/// an opaque origin, so every source is named; `connect-src 'none'` keeps
+/// `fetch`, XHR, WebSockets and the IPC URL out of reach.
+pub const SANDBOX_CSP: &str = "default-src 'none'; script-src mfe: http://mfe.localhost; \
+    style-src mfe: http://mfe.localhost; img-src mfe: http://mfe.localhost data:; font-src mfe: http://mfe.localhost; \
+    connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'; \
+    frame-ancestors tauri://localhost http://tauri.localhost https://tauri.localhost; sandbox allow-scripts";
+
+/// The URL of the sandbox page.
+pub fn sandbox_url() -> String {
+    format!("{ORIGIN}/{SANDBOX_PREFIX}/index.html")
+}
+
+/// Answers `/@sandbox/<path>` from the shell's embedded files; `asset`
+/// looks one up by its path in the build (`sandbox/<path>`).
+pub fn respond_sandbox(request: &Request<Vec<u8>>, asset: impl Fn(&str) -> Option<Vec<u8>>) -> Response<Vec<u8>> {
+    let response = serve_sandbox(request.method(), request.uri().path(), asset);
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let mut response = response;
+    let headers = response.headers_mut();
+    if let Some(allowed) = allowed_origin(origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX_CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static(RESOURCE_POLICY));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn serve_sandbox(method: &Method, raw_path: &str, asset: impl Fn(&str) -> Option<Vec<u8>>) -> Response<Vec<u8>> {
+    if method != Method::GET && method != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are served");
+    }
+    let path = percent_encoding::percent_decode_str(raw_path)
+        .decode_utf8()
+        .ok()
+        .and_then(|path| path.strip_prefix(&format!("/{SANDBOX_PREFIX}/")).map(str::to_owned));
+    let Some(path) = path.filter(|path| manifest::validate_bundle_path(path).is_ok()) else {
+        tracing::warn!(raw_path, "mfe: refused a sandbox request path");
+        return text(StatusCode::BAD_REQUEST, "refused: not a sandbox file");
+    };
+    let Some(bytes) = asset(&format!("{SANDBOX_ASSETS}/{path}")) else {
+        return text(StatusCode::NOT_FOUND, "not a sandbox file");
+    };
+    let length = bytes.len();
+    let body = if method == Method::HEAD { Vec::new() } else { bytes };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type(&path)) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
     response
 }
 
@@ -481,7 +553,10 @@ mod tests {
         let csp = default.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
         assert!(csp.starts_with("default-src 'self'; script-src 'self' mfe: http://mfe.localhost;"), "{csp}");
         assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'), "{csp}");
-        assert!(csp.ends_with("frame-src 'none'; frame-ancestors 'none'"), "{csp}");
+        assert!(
+            csp.ends_with("frame-src mfe://localhost/@sandbox/ http://mfe.localhost/@sandbox/; frame-ancestors 'none'"),
+            "{csp}"
+        );
     }
 
     /// The CSP written in tauri.conf.json is the one the scheme falls back to.
@@ -618,6 +693,77 @@ mod tests {
         assert_eq!(
             respond(&cache, &ResponsePolicy::default(), &request).headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
             "http://tauri.localhost"
+        );
+    }
+
+    fn sandbox_get(uri: &str, origin: Option<&str>) -> Response<Vec<u8>> {
+        let mut request = Request::builder().uri(uri);
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        let files = |path: &str| match path {
+            "sandbox/index.html" => Some(b"<!doctype html>".to_vec()),
+            "sandbox/assets/main.js" => Some(b"export {}".to_vec()),
+            _ => None,
+        };
+        respond_sandbox(&request.body(Vec::new()).expect("request"), files)
+    }
+
+    /// Issue 15, point 3: the sandbox page is an opaque-origin document that
+    /// can load scripts from `mfe:` only, connect nowhere, and be framed by
+    /// the shell page only.
+    #[test]
+    fn point_3_the_sandbox_page_is_served_with_the_sandbox_policy() {
+        let page = sandbox_get("mfe://localhost/@sandbox/index.html", None);
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+        assert_eq!(csp, SANDBOX_CSP);
+        for directive in
+            ["sandbox allow-scripts", "connect-src 'none'", "default-src 'none'", "frame-ancestors tauri://localhost"]
+        {
+            assert!(csp.contains(directive), "{directive} in {csp}");
+        }
+        assert!(!csp.contains("allow-same-origin") && !csp.contains("'self'") && !csp.contains("unsafe"), "{csp}");
+        // Its scripts load in CORS mode from an opaque origin, which sends `Origin: null`.
+        let script = sandbox_get("mfe://localhost/@sandbox/assets/main.js", Some("null"));
+        assert_eq!(script.status(), StatusCode::OK);
+        assert_eq!(script.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "null");
+        assert_eq!(script.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    }
+
+    #[test]
+    fn point_3_the_sandbox_serves_its_own_files_only() {
+        for uri in [
+            "mfe://localhost/@sandbox/missing.js",
+            "mfe://localhost/@sandbox/../index.html",
+            "mfe://localhost/@sandbox/%2e%2e/index.html",
+            "mfe://localhost/@sandbox//etc/passwd",
+            "mfe://localhost/@sandbox/",
+        ] {
+            let status = sandbox_get(uri, None).status();
+            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{uri}: {status}");
+        }
+        let post = Request::builder()
+            .method(Method::POST)
+            .uri("mfe://localhost/@sandbox/index.html")
+            .body(Vec::new())
+            .expect("request");
+        assert_eq!(respond_sandbox(&post, |_| Some(Vec::new())).status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    /// A sandboxed remote's page (opaque origin) may load remotes' public code, nothing more.
+    #[test]
+    fn an_opaque_origin_gets_a_null_cors_grant_for_remote_files() {
+        let (_dir, cache) = cache_with_hello();
+        let request = Request::builder()
+            .uri("mfe://localhost/hello/1.0.0/remoteEntry.js")
+            .header(header::ORIGIN, "null")
+            .body(Vec::new())
+            .expect("request");
+        assert_eq!(
+            respond(&cache, &ResponsePolicy::default(), &request).headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "null"
         );
     }
 

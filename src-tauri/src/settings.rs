@@ -12,6 +12,7 @@ use crate::error::{CommandError, ErrorCode};
 
 /// One registry: where it is and what to trust the first time it is seen
 /// (after that the cache's stored, verified root is the anchor).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryConfig {
@@ -19,9 +20,16 @@ pub struct RegistryConfig {
     pub url: String,
     /// A public key (64 hex digits or a .pub file path) or a root.json path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub trust: Option<String>,
+    /// First-party: its remotes run in the shell's page with every command.
+    /// Others run sandboxed with only what the person granted (see
+    /// `isolation`). The launch registry is always trusted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted: bool,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
@@ -31,27 +39,52 @@ pub struct Settings {
     /// Per AI provider: base URL and default model. Never a key: keys live in
     /// the OS keychain only. Edited through the keys commands.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(test, ts(type = "Record<string, ProviderSettings>"))]
     pub providers: BTreeMap<String, ProviderSettings>,
     /// Dev mode: remote name → a built remote's folder or a loopback
     /// dev-server entry URL (see `dev_mode`). Read at launch.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(test, ts(type = "Record<string, string>"))]
     pub dev_overrides: BTreeMap<String, String>,
     /// Minutes between background update checks (the shell UI's timer);
     /// 0 turns them off (still at start and on request). `None`: the default,
     /// [`DEFAULT_UPDATE_CHECK_MINUTES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub update_check_minutes: Option<u32>,
 }
 
 /// Where one AI provider is reached and which model to use by default.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSettings {
     /// Replaces the provider's own API (a proxy or a compatible server), without /v1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub base_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub default_model: Option<String>,
+    /// The origin (`scheme://host[:port]`) the provider's key was stored
+    /// for: its key is sent nowhere else (issue 15, point 4). Set by
+    /// `set_api_key` and moved only by a `save_provider_settings` the
+    /// person confirmed in a native dialog; `None` when no key is stored.
+    ///
+    /// It lives here, next to the base URL it guards, because the page can
+    /// change a provider's settings only through those commands (the
+    /// settings commands keep the saved providers), and whoever can rewrite
+    /// settings.json on disk can already choose the code the shell runs, so a
+    /// copy elsewhere would add no protection against them. Keeping both in
+    /// one entry also means an older write of the file restores a base URL
+    /// together with its own binding, never one without the other.
+    ///
+    /// Keys stored before bindings existed have none: the first load binds
+    /// them to the base URL then saved (see `commands::keys`), so upgrading
+    /// does not lock anyone out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable))]
+    pub key_origin: Option<String>,
 }
 
 /// More registries than this is a mistake, not a configuration.

@@ -15,11 +15,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use api::{NoProgress, RegistryStatus, RemoteOutcome, ResolveRequest, Verdict};
 use cache::BundleCache;
-use manifest::{HostProfile, RemoteManifest};
+use manifest::{HostProfile, Permission, RemoteManifest};
 use serde::Serialize;
 
 use crate::dev_mode::{self, DevOverrideView, DevOverrides, DevTarget};
 use crate::error::{CommandError, CommandResult};
+use crate::isolation;
 use crate::scheme;
 use crate::settings::{RegistryConfig, SettingsFile};
 
@@ -105,6 +106,7 @@ impl Drop for CheckGuard {
 }
 
 /// Everything the shell shows about remotes and registries.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShellView {
@@ -115,18 +117,24 @@ pub struct ShellView {
     /// Saved settings that could not be used and were skipped, each saying
     /// what and why (the shell shows them as notices).
     pub problems: Vec<String>,
+    /// Every permission a remote may ask for and what granting it allows.
+    #[cfg_attr(test, ts(type = "Record<string, string>"))]
+    pub permission_descriptions: BTreeMap<&'static str, &'static str>,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryView {
     pub url: String,
     /// Given on the command line rather than in the settings.
     pub from_launch: bool,
+    #[cfg_attr(test, ts(type = "RegistryStatus | null"))]
     pub status: Option<RegistryStatus>,
     pub error: Option<CommandError>,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteView {
@@ -138,6 +146,7 @@ pub struct RemoteView {
     pub display_name: Option<String>,
     /// The registry the version came from.
     pub source: Option<String>,
+    #[cfg_attr(test, ts(type = "Verdict"))]
     pub verdict: Verdict,
     pub pinned: bool,
     pub last_known_good: Option<String>,
@@ -145,6 +154,17 @@ pub struct RemoteView {
     pub reason: Option<String>,
     /// Set when dev mode serves this remote from a folder or dev server.
     pub dev_override: Option<DevOverrideView>,
+    /// Runs in a sandboxed iframe, reaching the host only through the
+    /// grant-checked bridge (see [`crate::isolation`]).
+    pub sandboxed: bool,
+    /// What the shown version declares in its `remote.json`.
+    #[cfg_attr(test, ts(type = "Array<string>"))]
+    pub permissions: Vec<Permission>,
+    /// What the person granted; `None` when they were never asked.
+    #[cfg_attr(test, ts(type = "Array<string> | null"))]
+    pub granted: Option<Vec<Permission>>,
+    /// A newer version that asks for more than was granted.
+    pub held_back: Option<isolation::HeldBack>,
 }
 
 /// Resolves every configured registry (or, with none configured, the whole
@@ -200,7 +220,15 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
     }
     let mut remotes = merged.into_values().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
     apply_dev_overrides(&mut remotes, &state.dev);
-    Ok(ShellView { checked: !offline, registries: registry_views, remotes, problems })
+    // Sources are recorded as the registry's canonical form (a folder as a file:// URL).
+    let trusted: Vec<String> = registries
+        .iter()
+        .filter(|(config, from_launch)| *from_launch || config.trusted)
+        .filter_map(|(config, _)| registry::RegistrySource::parse(&config.url).ok().map(|source| source.to_string()))
+        .collect();
+    isolation::apply(cache, &state.profile, &trusted, &mut remotes)?;
+    let permission_descriptions = Permission::ALL.iter().map(|p| (p.as_str(), p.describe())).collect();
+    Ok(ShellView { checked: !offline, registries: registry_views, remotes, problems, permission_descriptions })
 }
 
 /// Per remote, in registry precedence order: the first registry that
@@ -247,6 +275,7 @@ fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<Rem
         last_known_good: cache.last_known_good(&outcome.name)?,
         entry_url,
         exposes: manifest.as_ref().map(|m| m.exposes.clone()).unwrap_or_default(),
+        permissions: manifest.as_ref().map(|m| m.permissions.iter().copied().collect()).unwrap_or_default(),
         display_name: manifest.and_then(|m| m.display_name),
         name: outcome.name,
         version: outcome.version,
@@ -255,6 +284,9 @@ fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<Rem
         pinned: outcome.pinned,
         reason: outcome.reason,
         dev_override: None,
+        sandboxed: false,
+        granted: None,
+        held_back: None,
     })
 }
 
@@ -284,6 +316,10 @@ fn apply_dev_overrides(remotes: &mut Vec<RemoteView>, dev: &DevOverrides) {
                     last_known_good: None,
                     reason: None,
                     dev_override: None,
+                    sandboxed: false,
+                    permissions: Vec::new(),
+                    granted: None,
+                    held_back: None,
                 });
                 let last = remotes.len() - 1;
                 &mut remotes[last]
@@ -293,6 +329,7 @@ fn apply_dev_overrides(remotes: &mut Vec<RemoteView>, dev: &DevOverrides) {
             Some(manifest) => {
                 view.version = Some(manifest.version.to_string());
                 view.exposes = manifest.exposes;
+                view.permissions = manifest.permissions.into_iter().collect();
                 view.display_name = manifest.display_name.or(view.display_name.take());
                 manifest.entry
             }
@@ -314,6 +351,7 @@ fn apply_dev_overrides(remotes: &mut Vec<RemoteView>, dev: &DevOverrides) {
 const DEFAULT_ENTRY: &str = "remoteEntry.js";
 
 /// One remote's installed versions and marks, for the Remotes panel.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteVersions {
@@ -324,11 +362,14 @@ pub struct RemoteVersions {
     pub versions: Vec<InstalledView>,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstalledView {
     pub version: String,
     pub registry: String,
+    /// Unix seconds.
+    #[cfg_attr(test, ts(type = "number"))]
     pub installed_at: i64,
 }
 

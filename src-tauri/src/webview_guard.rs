@@ -58,12 +58,27 @@ fn dev_url(config: &tauri::Config) -> Option<Url> {
     if tauri::is_dev() { config.build.dev_url.clone() } else { None }
 }
 
-/// Refuses every top-level navigation away from the shell page.
+/// Whether `url` is the page sandboxed remotes run in (`scheme::sandbox_url`).
+/// Frames navigate through the same check as the window, so their one
+/// allowed page is named here; it has no IPC ([`check_invoke`] refuses it).
+pub fn is_sandbox_page(url: &Url) -> bool {
+    let base = Url::parse(&crate::scheme::sandbox_url()).ok();
+    base.is_some_and(|base| {
+        url.scheme() == base.scheme()
+            && url.host_str() == base.host_str()
+            && url.port() == base.port()
+            && url.path() == base.path()
+    })
+}
+
+/// Refuses every navigation, of the window or of a frame, to anything but
+/// the shell page or the sandbox page: a sandboxed remote cannot send its
+/// frame, and whatever it put in the URL, to another server.
 pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
     tauri::plugin::Builder::new("webview-guard")
         .on_navigation(|webview, url| {
             let dev_url = dev_url(webview.config());
-            if is_shell_page(url, dev_url.as_ref()) {
+            if is_shell_page(url, dev_url.as_ref()) || is_sandbox_page(url) {
                 return true;
             }
             tracing::warn!(%url, webview = webview.label(), "refused a navigation away from the shell page");
@@ -135,6 +150,17 @@ mod tests {
             "ipc://localhost/get_settings",
         ] {
             assert!(!is_shell_page(&url(other), None), "{other}");
+        }
+        // The sandbox page is a page frames may show, and not the shell.
+        assert!(is_sandbox_page(&url("mfe://localhost/@sandbox/index.html?remote=rogue")));
+        assert!(!is_shell_page(&url("mfe://localhost/@sandbox/index.html"), None));
+        for other in [
+            "mfe://localhost/@sandbox/other.html",
+            "mfe://localhost/rogue/1.0.0/index.html",
+            "mfe://evil/@sandbox/index.html",
+            "http://127.0.0.1:9/@sandbox/index.html",
+        ] {
+            assert!(!is_sandbox_page(&url(other)), "{other}");
         }
         // `tauri dev`: the dev server's origin is the shell page, nothing wider.
         let dev = url("http://localhost:1420/");

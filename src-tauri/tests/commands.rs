@@ -216,6 +216,7 @@ fn check_for_updates_reports_an_unreachable_registry_per_registry() {
     let launch = RegistryConfig {
         url: missing.path().join("no-registry-here").display().to_string(),
         trust: Some("00".repeat(32)),
+        trusted: true,
     };
     let h = Harness::with_launch(Some(launch));
     let checked = next_event(&h, "registry-checked");
@@ -417,7 +418,7 @@ fn an_update_check_interval_over_a_week_is_refused_with_what_to_enter() {
 
 #[test]
 fn settings_round_trip_through_the_config_dir() {
-    let launch = RegistryConfig { url: "https://registry.example/".into(), trust: None };
+    let launch = RegistryConfig { url: "https://registry.example/".into(), trust: None, trusted: true };
     let h = Harness::with_launch(Some(launch));
     let view = h.invoke("get_settings", json!({})).expect("settings");
     assert_eq!(view["saved"], json!({ "registries": [] }));

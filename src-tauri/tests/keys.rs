@@ -7,13 +7,16 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Mutex, mpsc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use augment_desktop::ShellState;
+use augment_desktop::confirm::Confirmation;
 use fake_provider::{Behaviour, FakeConfig, FakeProvider};
 use serde_json::{Value, json};
 use tauri::Listener as _;
+use tauri::Manager as _;
 use tauri::test::{MockRuntime, mock_context, noop_assets};
 use tauri::webview::WebviewWindowBuilder;
 
@@ -21,7 +24,7 @@ use tauri::webview::WebviewWindowBuilder;
 static KEYCHAIN: Mutex<()> = Mutex::new(());
 
 struct Harness {
-    _dirs: tempfile::TempDir,
+    _dirs: Arc<tempfile::TempDir>,
     app: tauri::App<MockRuntime>,
     webview: tauri::WebviewWindow<MockRuntime>,
     runtime: tokio::runtime::Runtime,
@@ -30,11 +33,25 @@ struct Harness {
 }
 
 impl Harness {
+    /// A fresh app whose native confirmations are answered "no", so a dialog
+    /// a test did not expect fails it instead of waiting for a person.
     fn new() -> Self {
-        let dirs = tempfile::tempdir().unwrap();
-        let state = ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), None).unwrap();
+        Self::open(Arc::new(tempfile::tempdir().unwrap()), false)
+    }
+
+    /// Another app over the same settings (a restart), whose native
+    /// confirmations are answered `answer`.
+    fn reopen(&self, answer: bool) -> Self {
+        Self::open(Arc::clone(&self._dirs), answer)
+    }
+
+    fn open(dirs: Arc<tempfile::TempDir>, answer: bool) -> Self {
+        static APPS: AtomicUsize = AtomicUsize::new(0);
+        let cache = dirs.path().join(format!("cache-{}", APPS.fetch_add(1, Ordering::Relaxed)));
+        let state = ShellState::open(&cache, &dirs.path().join("config"), None).unwrap();
         let app = augment_desktop::with_shell(tauri::test::mock_builder())
             .manage(state)
+            .manage(Confirmation::Answer(answer))
             .build(mock_context(noop_assets()))
             .unwrap();
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
@@ -259,4 +276,166 @@ fn provider_settings_are_checked_saved_kept_by_save_settings_and_cleared_when_em
 
     h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": "", "defaultModel": "" })).unwrap();
     assert_eq!(h.status("openai")["settings"], json!({}));
+}
+
+// Issue 15, point 4: where a key goes is decided outside the webview. Each
+// test has a legitimate fake provider and an "attacker" one that would accept
+// the key too, so a key sent to the wrong place shows as a request there.
+
+fn settings_file(h: &Harness) -> std::path::PathBuf {
+    h.config_dir().join("settings.json")
+}
+
+fn read_settings(h: &Harness) -> Value {
+    serde_json::from_slice(&std::fs::read(settings_file(h)).unwrap()).unwrap()
+}
+
+/// Changes settings.json the way an editor or another program would, behind the app's back.
+fn edit_settings(h: &Harness, edit: impl FnOnce(&mut Value)) {
+    let mut settings = read_settings(h);
+    edit(&mut settings);
+    std::fs::write(settings_file(h), serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
+}
+
+fn message(err: &Value) -> &str {
+    err["message"].as_str().unwrap_or_else(|| panic!("error without a message: {err}"))
+}
+
+#[test]
+fn point_4_moving_a_stored_key_to_another_origin_needs_a_native_yes() {
+    let Some(_keychain) = private_keychain() else { return };
+    let h = Harness::new(); // every confirmation answered "no"
+    let key = canary();
+    let (legit, attacker) = (h.fake(&key), h.fake(&key));
+    h.invoke("delete_api_key", json!({ "provider": "openai" })).unwrap(); // left by a failed test
+
+    // No key yet: nothing to confirm, even with every answer "no".
+    h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": legit.base_url() })).unwrap();
+    h.invoke("set_api_key", json!({ "provider": "openai", "key": key })).unwrap();
+    assert_eq!(h.status("openai")["settings"]["keyOrigin"], legit.base_url(), "bound to where it was typed in");
+    // Same origin (a path, the default model): no question.
+    h.invoke(
+        "save_provider_settings",
+        json!({ "provider": "openai", "baseUrl": format!("{}/", legit.base_url()), "defaultModel": "gpt-4o-mini" }),
+    )
+    .unwrap();
+
+    // A script in the page points the provider at its own server; the person says no.
+    let before = std::fs::read(settings_file(&h)).unwrap();
+    let err = h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": attacker.base_url() }));
+    let err = err.unwrap_err();
+    assert_eq!(code(&err), "declined", "{err}");
+    assert!(message(&err).contains(&attacker.base_url()) && message(&err).contains("not confirmed"), "{err}");
+    assert_eq!(std::fs::read(settings_file(&h)).unwrap(), before, "the settings are unchanged");
+    // The key still goes only where it was stored for.
+    assert_eq!(h.invoke("test_api_key", json!({ "provider": "openai" })).unwrap()["ok"], true);
+    h.invoke("provider_models", json!({ "provider": "openai" })).unwrap();
+    assert_eq!(legit.request_count(), 2);
+    assert_eq!(attacker.request_count(), 0, "the attacker received nothing");
+    // Going back to the provider's own API is a move too.
+    let err = h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": "" })).unwrap_err();
+    assert_eq!(code(&err), "declined", "{err}");
+
+    // The person says yes: saved, rebound, and the next test goes there.
+    let yes = h.reopen(true);
+    let saved = yes.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": attacker.base_url() }));
+    assert_eq!(saved.unwrap()["keyOrigin"], attacker.base_url());
+    assert_eq!(read_settings(&h)["providers"]["openai"]["keyOrigin"], attacker.base_url());
+    assert_eq!(yes.invoke("test_api_key", json!({ "provider": "openai" })).unwrap()["ok"], true);
+    assert_eq!(attacker.requests().last().unwrap().bearer_token(), Some(key.as_str()), "confirmed, so sent");
+    assert_eq!(legit.request_count(), 2);
+
+    // Deleting the key drops its binding: a provider without a key moves freely.
+    yes.invoke("delete_api_key", json!({ "provider": "openai" })).unwrap();
+    assert_eq!(read_settings(&h)["providers"]["openai"].get("keyOrigin"), None);
+    h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": legit.base_url() })).unwrap();
+    h.assert_no_reply_contains(&key);
+    yes.assert_no_reply_contains(&key);
+    assert!(!String::from_utf8_lossy(&before).contains(&key));
+}
+
+#[test]
+fn point_4_a_base_url_changed_on_disk_is_refused_before_anything_is_sent() {
+    let Some(_keychain) = private_keychain() else { return };
+    let data = common::DataHarness::new();
+    data.app.manage(Confirmation::Answer(false));
+    let h = Harness::new();
+    let key = canary();
+    let (legit, attacker) = (h.fake(&key), h.fake(&key));
+    data.ok("delete_api_key", json!({ "provider": "openai" })); // left by a failed test
+    data.ok("save_provider_settings", json!({ "provider": "openai", "baseUrl": legit.base_url() }));
+    data.ok("set_api_key", json!({ "provider": "openai", "key": key }));
+    let dataset = approved_requests(&data);
+
+    let settings = data.dirs.path().join("config").join("settings.json");
+    let mut file: Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    file["providers"]["openai"]["baseUrl"] = json!(attacker.base_url());
+    std::fs::write(&settings, serde_json::to_vec(&file).unwrap()).unwrap();
+
+    for cmd in ["test_api_key", "provider_models"] {
+        let (code, message) = data.refused(cmd, json!({ "provider": "openai" }));
+        assert_eq!(code, "refused", "{cmd}: {message}");
+        assert!(
+            message.contains(&legit.base_url())
+                && message.contains(&attacker.base_url())
+                && message.contains("Settings → Keys"),
+            "{cmd} names both origins and where to confirm: {message}"
+        );
+    }
+    let (code, message) = data.refused("start_run", json!({ "datasetId": dataset }));
+    assert_eq!(code, "refused", "a run's clients are refused too: {message}");
+    assert!(message.contains(&attacker.base_url()), "{message}");
+    assert_eq!(attacker.request_count(), 0, "the attacker received nothing");
+    assert_eq!(legit.request_count(), 0);
+    assert_eq!(data.ok("unfinished_runs", json!({})), json!([]), "the refused run left nothing behind");
+
+    // Without a key there is nothing to leak: the same settings are not refused.
+    data.ok("delete_api_key", json!({ "provider": "openai" }));
+    let tested = data.ok("test_api_key", json!({ "provider": "openai" }));
+    assert_eq!(tested["code"], "no_key", "{tested}");
+    assert_eq!(attacker.request_count(), 0, "openai needs a key, so nothing was sent");
+    assert!(!std::fs::read_to_string(&settings).unwrap().contains(&key));
+}
+
+/// A dataset of two books with an approved request each for openai; its id.
+fn approved_requests(data: &common::DataHarness) -> i64 {
+    let saved = data.ok("save_dataset", json!({ "name": "books", "format": "csv", "text": common::books_csv(2) }));
+    let dataset = saved["dataset"]["id"].as_i64().unwrap();
+    let template = data.ok("create_template", json!({ "name": "books", "body": "Describe {{ title }}." }));
+    let version = template["current"]["id"].as_i64().unwrap();
+    let targets = json!([{ "provider": "openai", "model": "gpt-4o-mini" }]);
+    data.ok("generate_requests", json!({ "datasetId": dataset, "templateVersionId": version, "targets": targets }));
+    let all = json!({ "datasetId": dataset, "templateVersionId": version, "from": "pending", "to": "approved" });
+    assert_eq!(data.ok("set_all_request_status", all), 2);
+    dataset
+}
+
+#[test]
+fn point_4_a_key_stored_before_bindings_is_bound_at_first_load_and_works() {
+    let Some(_keychain) = private_keychain() else { return };
+    let h = Harness::new();
+    let key = canary();
+    let (legit, attacker) = (h.fake(&key), h.fake(&key));
+    h.invoke("delete_api_key", json!({ "provider": "anthropic" })).unwrap(); // left by a failed test
+    h.invoke("save_provider_settings", json!({ "provider": "anthropic", "baseUrl": legit.base_url() })).unwrap();
+    h.invoke("set_api_key", json!({ "provider": "anthropic", "key": key })).unwrap();
+    // What an install from before bindings has: the key, and settings without its origin.
+    edit_settings(&h, |s| {
+        s["providers"]["anthropic"].as_object_mut().unwrap().remove("keyOrigin");
+    });
+    assert_eq!(read_settings(&h)["providers"]["anthropic"], json!({ "baseUrl": legit.base_url() }));
+
+    let upgraded = h.reopen(false);
+    assert_eq!(upgraded.invoke("test_api_key", json!({ "provider": "anthropic" })).unwrap()["ok"], true);
+    assert_eq!(legit.requests().last().unwrap().api_key(), Some(key.as_str()), "the upgraded key still works");
+    assert_eq!(read_settings(&h)["providers"]["anthropic"]["keyOrigin"], legit.base_url(), "bound and saved");
+    assert_eq!(upgraded.status("anthropic")["settings"]["keyOrigin"], legit.base_url());
+    // From now on the binding holds.
+    let err = upgraded
+        .invoke("save_provider_settings", json!({ "provider": "anthropic", "baseUrl": attacker.base_url() }))
+        .unwrap_err();
+    assert_eq!(code(&err), "declined", "{err}");
+    assert_eq!(attacker.request_count(), 0);
+    upgraded.invoke("delete_api_key", json!({ "provider": "anthropic" })).unwrap();
+    upgraded.assert_no_reply_contains(&key);
 }

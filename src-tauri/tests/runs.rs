@@ -28,6 +28,8 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         let data = DataHarness::new();
+        // The person confirms moving the key to the fake provider (issue 15, point 4).
+        tauri::Manager::manage(&data.app, augment_desktop::confirm::Confirmation::Answer(true));
         let (send, events) = mpsc::channel();
         data.app.listen("run-event", move |event| {
             let _ = send.send(serde_json::from_str::<Value>(event.payload()).unwrap());

@@ -36,11 +36,13 @@ const RECORD_REPLIES: &str = r#"
 
 /// A script that starts the app with TRACE logging, its standard error in
 /// `log`, and every XDG dir inside `root` so WebKit's own storage is scanned too.
+/// Native confirmations answer "yes": the person agrees to send the key to
+/// the fake provider's address (issue 15, point 4).
 fn launcher(root: &Path, log: &Path) -> PathBuf {
     let script = root.join("launch-app.sh");
     let xdg = |name: &str| root.join("xdg").join(name).display().to_string();
     let body = format!(
-        "#!/bin/sh\nexport AUGMENT_LOG=trace XDG_CONFIG_HOME='{}' XDG_CACHE_HOME='{}' XDG_DATA_HOME='{}'\nunset AUGMENT_OPENAI_API_KEY\nexec '{}' \"$@\" 2>>'{}'\n",
+        "#!/bin/sh\nexport AUGMENT_LOG=trace AUGMENT_TEST_CONFIRM=yes XDG_CONFIG_HOME='{}' XDG_CACHE_HOME='{}' XDG_DATA_HOME='{}'\nunset AUGMENT_OPENAI_API_KEY\nexec '{}' \"$@\" 2>>'{}'\n",
         xdg("config"),
         xdg("cache"),
         xdg("data"),

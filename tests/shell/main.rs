@@ -12,6 +12,7 @@
 mod analyst_flow;
 mod dev_mode;
 mod harness;
+mod isolation;
 mod keys;
 mod remotes_product;
 mod resilience;

@@ -27,10 +27,6 @@ use crate::error::{CommandError, CommandResult, ErrorCode};
 
 /// The database's file name in the data dir.
 const DB_FILE: &str = "local.db";
-/// The longest template body accepted from the UI, in bytes.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-/// The longest tag accepted, in characters.
-const MAX_TAG_CHARS: usize = 64;
 
 /// The open local database.
 #[derive(Debug, Clone)]
@@ -89,27 +85,6 @@ impl From<local_data::Error> for CommandError {
 
 pub(crate) fn positive(field: &str, id: i64) -> CommandResult<i64> {
     if id > 0 { Ok(id) } else { Err(CommandError::invalid(format!("{field} must be a positive id, not {id}"))) }
-}
-
-/// Pages are checked here, before the store looks anything up.
-fn page_limit(limit: u32) -> CommandResult<()> {
-    if limit == 0 || limit > local_data::MAX_PAGE {
-        return Err(CommandError::invalid(format!(
-            "a page holds 1 to {} rows, not {limit}: ask for several pages",
-            local_data::MAX_PAGE
-        )));
-    }
-    Ok(())
-}
-
-fn body_within_limit(body: &str) -> CommandResult<()> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(CommandError::invalid(format!(
-            "the template is {} bytes, over the limit of {MAX_BODY_BYTES}: shorten it",
-            body.len()
-        )));
-    }
-    Ok(())
 }
 
 fn parse_format(format: &str) -> CommandResult<Format> {
@@ -196,7 +171,6 @@ pub async fn dataset_records(
     query: RecordQuery,
 ) -> CommandResult<Page<RecordRow>> {
     let id = positive("datasetId", dataset_id)?;
-    page_limit(query.limit)?;
     data.with(move |s| s.records(id, &query)).await
 }
 
@@ -220,7 +194,6 @@ pub async fn list_templates(data: State<'_, DataState>) -> CommandResult<Vec<Tem
 
 #[tauri::command]
 pub async fn create_template(data: State<'_, DataState>, name: String, body: String) -> CommandResult<Template> {
-    body_within_limit(&body)?;
     data.with(move |s| s.create_template(&name, &body)).await
 }
 
@@ -231,7 +204,6 @@ pub async fn add_template_version(
     body: String,
 ) -> CommandResult<TemplateVersion> {
     let id = positive("templateId", template_id)?;
-    body_within_limit(&body)?;
     data.with(move |s| s.add_template_version(id, &body)).await
 }
 
@@ -255,7 +227,6 @@ pub async fn template_versions(data: State<'_, DataState>, template_id: i64) -> 
 #[tauri::command]
 pub async fn check_template(data: State<'_, DataState>, body: String, dataset_id: i64) -> CommandResult<TemplateCheck> {
     let id = positive("datasetId", dataset_id)?;
-    body_within_limit(&body)?;
     data.with(move |s| s.check_body(&body, id)).await
 }
 
@@ -263,7 +234,6 @@ pub async fn check_template(data: State<'_, DataState>, body: String, dataset_id
 #[tauri::command]
 pub async fn preview_template(data: State<'_, DataState>, body: String, record_id: i64) -> CommandResult<String> {
     let id = positive("recordId", record_id)?;
-    body_within_limit(&body)?;
     data.with(move |s| s.preview_body(&body, id)).await
 }
 
@@ -283,7 +253,6 @@ pub async fn generate_requests(
 #[tauri::command]
 pub async fn list_requests(data: State<'_, DataState>, query: RequestQuery) -> CommandResult<Page<RequestRow>> {
     positive("dataset_id", query.dataset_id)?;
-    page_limit(query.limit)?;
     data.with(move |s| s.requests(&query)).await
 }
 
@@ -319,9 +288,6 @@ pub async fn edit_request(
     text: Option<String>,
 ) -> CommandResult<RequestRow> {
     let id = positive("requestId", request_id)?;
-    if let Some(text) = &text {
-        body_within_limit(text)?;
-    }
     data.with(move |s| s.edit_request(id, text.as_deref())).await
 }
 
@@ -343,7 +309,6 @@ pub async fn estimate_requests(
 #[tauri::command]
 pub async fn list_responses(data: State<'_, DataState>, query: ResponseQuery) -> CommandResult<Page<ResponseRow>> {
     positive("dataset_id", query.dataset_id)?;
-    page_limit(query.limit)?;
     data.with(move |s| s.responses(&query)).await
 }
 
@@ -355,10 +320,6 @@ pub async fn set_insight(data: State<'_, DataState>, response_id: i64, insight: 
 
 #[tauri::command]
 pub async fn tag_responses(data: State<'_, DataState>, response_ids: Vec<i64>, tag: String) -> CommandResult<u64> {
-    let tag = tag.trim().to_owned();
-    if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
-        return Err(CommandError::invalid(format!("a tag is 1 to {MAX_TAG_CHARS} characters")));
-    }
     for id in &response_ids {
         positive("responseIds", *id)?;
     }
@@ -373,10 +334,9 @@ pub struct ExportResult {
 }
 
 /// Writes every response `query` matches to `file` (the token of a path
-/// chosen with `choose_save_path`: absolute, in an existing folder, never
-/// over an existing file), or to `<data dir>/exports/` when none is given. A
-/// raw `path` from the page is refused (issue 20 point 5). The file appears
-/// whole or not at all.
+/// chosen with `choose_save_path`), or to `<data dir>/exports/` when none is
+/// given. A raw `path` from the page is refused (issue 20 point 5). The
+/// checks and the all-or-nothing write are `local_data`'s.
 #[tauri::command]
 pub async fn export_responses(
     data: State<'_, DataState>,
@@ -390,74 +350,18 @@ pub async fn export_responses(
     if path.is_some() {
         return Err(raw_path_refused());
     }
-    let target = match file {
-        Some(token) => chosen_export_path(&choices.take(&token, Purpose::Save)?)?,
+    let (target, rows) = match file {
+        Some(token) => {
+            let target = choices.take(&token, Purpose::Save)?;
+            data.with(move |s| s.export_responses_to_file(&query, format, &target).map(|rows| (target, rows))).await?
+        }
         None => {
-            let dataset_id = query.dataset_id;
-            let dataset = data.with(move |s| s.dataset(dataset_id)).await?;
-            default_export_path(&data.dir, &dataset.name, format)?
+            let folder = data.dir.join("exports");
+            data.with(move |s| s.export_responses_to_folder(&query, format, &folder)).await?
         }
     };
-    let destination = target.clone();
-    let rows = data
-        .with(move |s| {
-            let folder = destination.parent().unwrap_or(Path::new("."));
-            let mut file = tempfile::NamedTempFile::new_in(folder)?;
-            let rows = s.export_responses(&query, format, std::io::BufWriter::new(file.as_file_mut()))?;
-            file.as_file().sync_all()?;
-            // persist_noclobber: a file that appeared meanwhile is never replaced.
-            file.persist_noclobber(&destination).map_err(|e| e.error)?;
-            Ok(rows)
-        })
-        .await
-        .map_err(|err| match err.code {
-            ErrorCode::Data if target.exists() => already_exists(&target),
-            _ => err,
-        })?;
     tracing::info!(rows, path = %target.display(), "exported responses");
     Ok(ExportResult { path: target.display().to_string(), rows })
-}
-
-fn already_exists(path: &Path) -> CommandError {
-    CommandError::invalid(format!("{} already exists: choose another file name", path.display()))
-}
-
-fn chosen_export_path(path: &Path) -> CommandResult<PathBuf> {
-    let path = path.to_owned();
-    if !path.is_absolute() {
-        return Err(CommandError::invalid(format!(
-            "{} is not an absolute path: give the full path of the file to write",
-            path.display()
-        )));
-    }
-    match path.parent() {
-        Some(folder) if folder.is_dir() => {}
-        _ => {
-            return Err(CommandError::invalid(format!(
-                "the folder of {} does not exist: create it or choose another",
-                path.display()
-            )));
-        }
-    }
-    if path.exists() {
-        return Err(already_exists(&path));
-    }
-    Ok(path)
-}
-
-fn default_export_path(data_dir: &Path, dataset: &str, format: ExportFormat) -> CommandResult<PathBuf> {
-    let folder = data_dir.join("exports");
-    std::fs::create_dir_all(&folder)
-        .map_err(|err| CommandError::new(ErrorCode::Data, format!("could not create {}: {err}", folder.display())))?;
-    let stem: String =
-        dataset.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let extension = match format {
-        ExportFormat::Csv => "csv",
-        ExportFormat::Json => "json",
-        ExportFormat::Markdown => "md",
-    };
-    Ok(folder.join(format!("{stem}-{seconds}.{extension}")))
 }
 
 // ----- Admin Dashboard -----

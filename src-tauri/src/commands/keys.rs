@@ -2,6 +2,15 @@
 //! (crates/secrets) and never comes back out through IPC. The UI learns only
 //! whether a key is set, and whether it works (a model listing through
 //! crates/providers, signed in Rust).
+//!
+//! Where a key goes is decided outside the webview (issue 15, point 4): each
+//! key is bound to the origin it was stored for
+//! ([`ProviderSettings::key_origin`]); moving a provider with a key to
+//! another origin takes a native confirmation naming the new host, and every
+//! client that signs with a stored key is refused, before any request, while
+//! its base URL is not on that origin (settings.json edited behind the app's
+//! back included). Any script in the page can call these commands, so none
+//! of this may depend on the page's word.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +22,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Runtime, State};
 
 use crate::commands::events;
+use crate::confirm;
 use crate::error::{CommandError, CommandResult, ErrorCode};
-use crate::settings::ProviderSettings;
+use crate::settings::{ProviderSettings, Settings};
 use crate::shell::ShellState;
 
 /// A key test is one small request: give up well before a person would.
@@ -27,16 +37,21 @@ const MAX_FIELD_LEN: usize = 2048;
 #[derive(Debug, Clone)]
 pub struct KeysState {
     store: KeyStore,
+    /// Held while the providers' settings are read, decided on (a dialog may
+    /// be open) and written, so no binding is decided on settings that
+    /// another command is replacing.
+    bindings: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl KeysState {
     /// The platform keychain, with the `AUGMENT_<PROVIDER>_API_KEY` overrides.
     pub fn system() -> Self {
-        Self { store: KeyStore::system() }
+        Self { store: KeyStore::system(), bindings: Arc::default() }
     }
 }
 
 /// Where a provider's key comes from; the key itself is never part of a reply.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum KeyState {
@@ -57,6 +72,7 @@ impl From<KeyStatus> for KeyState {
     }
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderView {
@@ -70,6 +86,7 @@ pub struct ProviderView {
 }
 
 /// The outcome of testing a key: `ok`, or the typed error's code and its message.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyTest {
@@ -79,6 +96,7 @@ pub struct KeyTest {
     pub message: String,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelView {
@@ -87,6 +105,7 @@ pub struct ModelView {
 }
 
 /// A retry or throttle while a provider call waits, for the UI to show.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressEvent {
@@ -122,7 +141,8 @@ pub async fn provider_status(
 ) -> CommandResult<Vec<ProviderView>> {
     let store = keys.store.clone();
     let statuses = blocking(move || store.status(&KNOWN_PROVIDERS)).await??;
-    let mut saved = shell.settings.load()?.providers;
+    // The Keys panel's first load is where a key stored before bindings existed gets its origin.
+    let mut saved = bound_providers(&shell, &keys).await?;
     Ok(statuses
         .into_iter()
         .map(|(provider, status)| ProviderView {
@@ -135,32 +155,71 @@ pub async fn provider_status(
         .collect())
 }
 
-/// Stores `key` for `provider` in the OS keychain. The reply is only `"set"`.
+/// Stores `key` for `provider` in the OS keychain, bound to the origin of
+/// the provider's base URL as saved now: the person typed the key in the
+/// Keys panel next to that address, so it is the one they meant. The reply
+/// is only `"set"`.
 #[tauri::command]
-pub async fn set_api_key(keys: State<'_, KeysState>, provider: String, key: String) -> CommandResult<KeyState> {
+pub async fn set_api_key(
+    shell: State<'_, ShellState>,
+    keys: State<'_, KeysState>,
+    provider: String,
+    key: String,
+) -> CommandResult<KeyState> {
     // Wrapped at once: from here on the key is zeroed when dropped and cannot be printed.
     let key = Secret::new(key);
-    known_provider(&provider)?;
+    let preset = known_provider(&provider)?;
     if key.is_empty() {
         return Err(CommandError::invalid(format!("the key for {provider} is empty: paste the whole key")));
     }
+    let _bindings = keys.bindings.lock().await;
+    let mut saved = shell.settings.load()?;
+    let Some(origin) = origin_of(&configured(preset, &saved.providers).base_url) else {
+        return Err(CommandError::invalid(format!(
+            "the saved base URL for {provider} is not a web address: correct it in Settings → Keys, then store the key"
+        )));
+    };
     let store = keys.store.clone();
-    blocking(move || store.set(&provider, key)).await??;
+    let account = provider.clone();
+    blocking(move || store.set(&account, key)).await??;
+    // Stored before bound: should saving fail, the next load binds the key to
+    // this same saved base URL.
+    saved.providers.entry(provider).or_default().key_origin = Some(origin);
+    shell.settings.save(&saved)?;
     Ok(KeyState::Set)
 }
 
 /// Removes `provider`'s key from the OS keychain; replies where a key would
 /// come from now (`notSet`, or `fromEnvironment`).
 #[tauri::command]
-pub async fn delete_api_key(keys: State<'_, KeysState>, provider: String) -> CommandResult<KeyState> {
+pub async fn delete_api_key(
+    shell: State<'_, ShellState>,
+    keys: State<'_, KeysState>,
+    provider: String,
+) -> CommandResult<KeyState> {
     known_provider(&provider)?;
+    let _bindings = keys.bindings.lock().await;
     let store = keys.store.clone();
+    let account = provider.clone();
     let status = blocking(move || {
-        store.delete(&provider)?;
-        store.status(&[provider.as_str()])
+        store.delete(&account)?;
+        store.status(&[account.as_str()])
     })
     .await??;
-    Ok(status.into_iter().next().map_or(KeyState::NotSet, |(_, s)| s.into()))
+    let now = status.into_iter().next().map_or(KeyState::NotSet, |(_, s)| s.into());
+    if now == KeyState::NotSet {
+        // No key left to guard; the next one is bound when it is stored.
+        let mut saved = shell.settings.load()?;
+        if let Some(entry) = saved.providers.get_mut(&provider)
+            && entry.key_origin.take().is_some()
+        {
+            if *entry == ProviderSettings::default() {
+                saved.providers.remove(&provider);
+            }
+            shell.settings.save(&saved)?;
+        }
+    }
+    Ok(now)
 }
 
 /// Checks the key with one cheap request (the model list): `ok`, or the
@@ -172,7 +231,7 @@ pub async fn test_api_key<R: Runtime>(
     keys: State<'_, KeysState>,
     provider: String,
 ) -> CommandResult<KeyTest> {
-    let client = client_for(&shell, &keys, &provider)?;
+    let client = client_for(&shell, &keys, &provider).await?;
     Ok(match client.list_models(&progress_to(app, &provider)).await {
         Ok(models) => KeyTest {
             ok: true,
@@ -194,26 +253,60 @@ pub async fn provider_models<R: Runtime>(
     keys: State<'_, KeysState>,
     provider: String,
 ) -> CommandResult<Vec<ModelView>> {
-    let client = client_for(&shell, &keys, &provider)?;
+    let client = client_for(&shell, &keys, &provider).await?;
     let models = client.list_models(&progress_to(app, &provider)).await?;
     Ok(models.into_iter().map(|m| ModelView { id: m.id, display_name: m.display_name }).collect())
 }
 
 /// Saves `provider`'s base URL (empty: the provider's own API) and default model.
+///
+/// When `provider` has a key and the new base URL is on another origin than
+/// the one the key is bound to, the person is asked in a native dialog
+/// naming the new host: "yes" saves and moves the key's binding there, "no"
+/// (or closing it) changes nothing and fails with `declined`. Without a key
+/// nothing is asked: the key stored later is bound to whatever is saved then,
+/// which the Keys panel shows next to it.
 #[tauri::command]
-pub async fn save_provider_settings(
+pub async fn save_provider_settings<R: Runtime>(
+    app: AppHandle<R>,
     shell: State<'_, ShellState>,
+    keys: State<'_, KeysState>,
     provider: String,
     base_url: Option<String>,
     default_model: Option<String>,
 ) -> CommandResult<ProviderSettings> {
     let preset = known_provider(&provider)?;
-    let settings = ProviderSettings { base_url: non_empty(base_url)?, default_model: non_empty(default_model)? };
-    if let Some(url) = &settings.base_url {
+    let base_url = non_empty(base_url)?;
+    let default_model = non_empty(default_model)?;
+    if let Some(url) = &base_url {
         // The providers crate's own check: a URL, http(s), no credentials, no /v1.
-        ProviderClient::new(preset.with_base_url(url.clone()), Arc::new(providers::Keyless))?;
+        ProviderClient::new(preset.clone().with_base_url(url.clone()), Arc::new(providers::Keyless))?;
     }
-    let mut saved = shell.settings.load()?;
+    let new_origin = origin_of(base_url.as_deref().unwrap_or(&preset.base_url)).ok_or_else(|| {
+        CommandError::invalid(format!("the base URL for {provider} has no host: use e.g. https://api.example.com"))
+    })?;
+    let _bindings = keys.bindings.lock().await;
+    let mut saved = bind_unbound_keys(&shell, &keys).await?;
+    let key_origin = if key_may_exist(&keys, &provider).await {
+        let bound = saved.providers.get(&provider).and_then(|s| s.key_origin.clone());
+        if bound.as_deref() != Some(new_origin.as_str()) {
+            let (title, question) = move_key_question(&provider, bound.as_deref(), &new_origin);
+            if !confirm::ask(&app, &title, question, "Send the key there").await {
+                return Err(CommandError::new(
+                    ErrorCode::Declined,
+                    format!(
+                        "the {} settings were not changed: sending your key to {new_origin} was not confirmed",
+                        display_name(&provider)
+                    ),
+                ));
+            }
+            tracing::info!(provider, origin = new_origin, "the person moved a key to a new origin");
+        }
+        Some(new_origin)
+    } else {
+        None
+    };
+    let settings = ProviderSettings { base_url, default_model, key_origin };
     if settings == ProviderSettings::default() {
         saved.providers.remove(&provider);
     } else {
@@ -234,24 +327,156 @@ fn known_provider(provider: &str) -> CommandResult<ProviderConfig> {
 
 /// A client for `provider` with its saved base URL, signing with the keychain's
 /// key, and giving up after [`TEST_TIMEOUT`]: for one interactive call.
-fn client_for(shell: &ShellState, keys: &KeysState, provider: &str) -> CommandResult<ProviderClient> {
-    let mut config = configured(known_provider(provider)?, &shell.settings.load()?.providers);
+/// Refused while the base URL is not on the key's origin.
+async fn client_for(shell: &ShellState, keys: &KeysState, provider: &str) -> CommandResult<ProviderClient> {
+    let preset = known_provider(provider)?;
+    let saved = bound_providers(shell, keys).await?;
+    let mut config = configured(preset, &saved);
     config.request_timeout = TEST_TIMEOUT;
-    Ok(ProviderClient::new(config, Arc::new(keys.store.clone()))?)
+    let client = ProviderClient::new(config, Arc::new(keys.store.clone()))?;
+    refuse_foreign_origin(keys, client.config(), saved.get(provider)).await?;
+    Ok(client)
 }
 
 /// A client for every built-in provider with its saved base URL and its
 /// preset's timeouts, signing with the keychain's key: what a run sends with.
-/// Keys are looked up at each call, so nothing here touches the keychain.
-pub(crate) fn run_clients(shell: &ShellState, keys: &KeysState) -> CommandResult<Vec<ProviderClient>> {
-    let saved = shell.settings.load()?.providers;
-    KNOWN_PROVIDERS
-        .iter()
-        .map(|provider| {
-            let config = configured(known_provider(provider)?, &saved);
-            Ok(ProviderClient::new(config, Arc::new(keys.store.clone()))?)
-        })
-        .collect()
+/// Keys are looked up at each call. Refused, for the whole run, while any
+/// provider's base URL is not on its key's origin: the settings were changed
+/// without the person's confirmation, so nothing is sent until they look.
+pub(crate) async fn run_clients(shell: &ShellState, keys: &KeysState) -> CommandResult<Vec<ProviderClient>> {
+    let saved = bound_providers(shell, keys).await?;
+    let mut clients = Vec::with_capacity(KNOWN_PROVIDERS.len());
+    for provider in KNOWN_PROVIDERS {
+        let config = configured(known_provider(provider)?, &saved);
+        let client = ProviderClient::new(config, Arc::new(keys.store.clone()))?;
+        refuse_foreign_origin(keys, client.config(), saved.get(provider)).await?;
+        clients.push(client);
+    }
+    Ok(clients)
+}
+
+/// `scheme://host[:port]` of `url` (the port only when not the scheme's
+/// default), or `None` when it is not a URL with a host.
+fn origin_of(url: &str) -> Option<String> {
+    let origin = tauri::Url::parse(url).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// The providers' saved settings, after [`bind_unbound_keys`].
+async fn bound_providers(shell: &ShellState, keys: &KeysState) -> CommandResult<BTreeMap<String, ProviderSettings>> {
+    let _bindings = keys.bindings.lock().await;
+    Ok(bind_unbound_keys(shell, keys).await?.providers)
+}
+
+/// The saved settings, with every key that has no binding yet (stored before
+/// bindings existed, or with `augment keys set`, which does not know the
+/// shell's settings) bound to the origin of its provider's base URL as saved
+/// now, and that saved, so upgrading users keep working keys. A provider
+/// whose key status cannot be read is left unbound (its key, if any, is then
+/// sent nowhere but where it would have been before); one with an unusable
+/// base URL too, as no client can be built for it anyway.
+///
+/// Call with [`KeysState::bindings`] held.
+async fn bind_unbound_keys(shell: &ShellState, keys: &KeysState) -> CommandResult<Settings> {
+    let mut settings = shell.settings.load()?;
+    let mut bound = Vec::new();
+    for provider in KNOWN_PROVIDERS {
+        if settings.providers.get(provider).is_some_and(|s| s.key_origin.is_some()) {
+            continue;
+        }
+        match key_status(keys, provider).await {
+            Ok(KeyState::NotSet) => continue,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(provider, %err, "could not tell whether a key is stored; its origin is not recorded yet");
+                continue;
+            }
+        }
+        let Some(origin) = known_provider(provider)
+            .ok()
+            .and_then(|preset| origin_of(&configured(preset, &settings.providers).base_url))
+        else {
+            continue;
+        };
+        settings.providers.entry(provider.to_owned()).or_default().key_origin = Some(origin);
+        bound.push(provider);
+    }
+    if !bound.is_empty() {
+        shell.settings.save(&settings)?;
+        tracing::info!(providers = ?bound, "keys stored without a recorded origin were bound to their saved base URLs");
+    }
+    Ok(settings)
+}
+
+/// Refuses a client whose base URL is not on the origin its key was stored
+/// for, before it sends anything. A provider without a key may go anywhere:
+/// there is nothing to leak. A keychain that cannot say counts as a key.
+async fn refuse_foreign_origin(
+    keys: &KeysState,
+    config: &ProviderConfig,
+    saved: Option<&ProviderSettings>,
+) -> CommandResult<()> {
+    let Some(bound) = saved.and_then(|s| s.key_origin.as_deref()) else { return Ok(()) };
+    let configured = origin_of(&config.base_url).unwrap_or_else(|| config.base_url.clone());
+    if configured == bound || !key_may_exist(keys, &config.id).await {
+        return Ok(());
+    }
+    tracing::warn!(provider = config.id, bound, configured, "refused to send a key to an origin it was not stored for");
+    let name = display_name(&config.id);
+    Err(CommandError::new(
+        ErrorCode::Refused,
+        format!(
+            "nothing was sent: your {name} key was stored for {bound}, but the {name} base URL now points at \
+             {configured}, which you have not confirmed. If you meant to use {configured}, save it again in \
+             Settings → Keys and confirm the new address; otherwise set the base URL back to {bound}."
+        ),
+    ))
+}
+
+/// The title and text of the native confirmation for sending `provider`'s
+/// key to `new_origin`; `bound` is where it goes now, if known.
+fn move_key_question(provider: &str, bound: Option<&str>, new_origin: &str) -> (String, String) {
+    let name = display_name(provider);
+    let host = tauri::Url::parse(new_origin).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = host.unwrap_or_else(|| new_origin.to_owned());
+    let now = match bound {
+        Some(bound) => format!("Your {name} API key is sent only to {bound}."),
+        None => format!("It is not recorded where your {name} API key may be sent."),
+    };
+    let question = format!(
+        "{now}\n\nThe new base URL sends it to {host} ({new_origin}) with every key test, model list and run from \
+         now on.\n\nOnly continue if you entered this address yourself: whoever runs {host} can use your key."
+    );
+    (format!("Send your {name} key to {host}?"), question)
+}
+
+/// Whether `provider` has a key (keychain or environment); `true` when the
+/// keychain cannot say, so a locked keychain never lets a key move unasked.
+async fn key_may_exist(keys: &KeysState, provider: &str) -> bool {
+    match key_status(keys, provider).await {
+        Ok(state) => state != KeyState::NotSet,
+        Err(err) => {
+            tracing::warn!(provider, %err, "could not tell whether a key is stored; treating it as stored");
+            true
+        }
+    }
+}
+
+async fn key_status(keys: &KeysState, provider: &str) -> CommandResult<KeyState> {
+    let store = keys.store.clone();
+    let provider = provider.to_owned();
+    let status = blocking(move || store.status(&[provider.as_str()])).await??;
+    Ok(status.into_iter().next().map_or(KeyState::NotSet, |(_, s)| s.into()))
+}
+
+/// How a person knows the provider, for dialogs and messages.
+fn display_name(provider: &str) -> &str {
+    match provider {
+        "openai" => "OpenAI",
+        "anthropic" => "Anthropic",
+        "groq" => "Groq",
+        other => other,
+    }
 }
 
 /// `preset` pointed at its saved base URL, if one is saved.

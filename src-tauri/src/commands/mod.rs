@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod files;
+pub mod grants;
 pub mod keys;
 pub mod remotes;
 pub mod runs;
@@ -18,7 +19,7 @@ pub mod events {
     pub const REGISTRY_CHECK_FAILED: &str = "registry-check-failed";
     /// A provider call is waiting to retry (e.g. rate limited); payload: `keys::ProgressEvent`.
     pub const PROVIDER_PROGRESS: &str = "provider-progress";
-    /// A step of a run (sending, answered, progress, finished …); payload: `runs::RunEventView`.
+    /// A step of a run (sending, answered, progress, finished …); payload: `runs::RunEvent`.
     pub const RUN_EVENT: &str = "run-event";
     /// A dev-override folder changed; payload: `dev_mode::DevRemoteChanged`.
     pub const DEV_REMOTE_CHANGED: &str = "dev-remote-changed";

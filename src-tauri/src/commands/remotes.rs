@@ -111,10 +111,12 @@ pub async fn cache_usage(state: State<'_, ShellState>) -> CommandResult<cache::C
 }
 
 /// What the shell did about a remote that failed to load.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadFailureOutcome {
     /// Set when the failing version was replaced by the last-known-good one.
+    #[cfg_attr(test, ts(type = "Rollback | null"))]
     pub rolled_back: Option<cache::Rollback>,
 }
 
@@ -164,18 +166,12 @@ pub async fn report_load_failure(
 ) -> CommandResult<LoadFailureOutcome> {
     shell::checked_ref(&name, Some(&version))?;
     let phase = FailurePhase::parse(phase.as_deref())?;
-    let cache = &state.cache;
     tracing::warn!(%name, %version, phase = %phase.as_str(), reason = %truncate(&reason), "remote failed");
-    let known_good = cache.last_known_good(&name)?;
-    let active = cache.active(&name)?;
-    let should_roll_back =
-        active.as_deref() == Some(version.as_str()) && known_good.as_deref().is_some_and(|good| good != version);
-    if !should_roll_back {
-        return Ok(LoadFailureOutcome { rolled_back: None });
+    let rolled_back = state.cache.roll_back_failed(&name, &version)?;
+    if let Some(rollback) = &rolled_back {
+        tracing::warn!(%name, from = %rollback.from, to = %rollback.to, cause = %phase.as_str(), "remote rolled back");
     }
-    let rollback = cache.rollback(&name)?;
-    tracing::warn!(%name, from = %rollback.from, to = %rollback.to, cause = %phase.as_str(), "remote rolled back");
-    Ok(LoadFailureOutcome { rolled_back: Some(rollback) })
+    Ok(LoadFailureOutcome { rolled_back })
 }
 
 /// The UI's reason text is only logged; keep a hostile remote from flooding the log.

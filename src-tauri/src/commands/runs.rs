@@ -3,18 +3,13 @@
 //!
 //! Each run gets an engine of its own over a second database connection and
 //! a client per built-in provider (saved base URL, keychain key looked up at
-//! each call). The cancel tokens of the runs this process is sending are
-//! kept in [`RunsState`]; a run left `running` by a crash is not among them,
-//! so it is listed by `unfinished_runs` and can be resumed.
-
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::sync::{Arc, Mutex, PoisonError};
+//! each call). The runs this process is sending are [`RunsState`], the
+//! registry `runs::LiveRuns`; a run left `running` by a crash is not among
+//! them, so it is listed by `unfinished_runs` and can be resumed. The event
+//! payload is `runs::RunEvent`'s own serialisation.
 
 use local_data::RunProgress;
-use providers::CancellationToken;
-use runs::{Engine, RunEvent, RunHandle};
-use serde::Serialize;
+use runs::{Engine, LiveRuns, RunHandle};
 use tauri::{AppHandle, Emitter as _, Runtime, State};
 
 use crate::commands::data::{DataState, positive};
@@ -29,63 +24,7 @@ use crate::shell::ShellState;
 pub const RUN_CONCURRENCY: usize = 4;
 
 /// The runs this process is sending, by id.
-#[derive(Debug, Clone, Default)]
-pub struct RunsState {
-    live: Arc<Mutex<HashMap<i64, CancellationToken>>>,
-}
-
-impl RunsState {
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancellationToken>> {
-        self.live.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Marks an existing run as being sent before anything else happens, so
-    /// two resumes of one run cannot both send it. The token stands in for
-    /// the run's own until it is sending (see [`follow`]).
-    fn reserve(&self, run_id: i64) -> CommandResult<CancellationToken> {
-        match self.live().entry(run_id) {
-            Entry::Occupied(_) => {
-                Err(CommandError::invalid(format!("run {run_id} is already sending: wait for it or cancel it")))
-            }
-            Entry::Vacant(slot) => Ok(slot.insert(CancellationToken::new()).clone()),
-        }
-    }
-
-    fn release(&self, run_id: i64) {
-        self.live().remove(&run_id);
-    }
-}
-
-/// The `run-event` payload: a tagged union, camelCase, one per step of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum RunEventView {
-    Started { run_id: i64, progress: RunProgress },
-    Sending { run_id: i64, request_id: i64, attempt: u32 },
-    Retrying { run_id: i64, request_id: i64, message: String },
-    Answered { run_id: i64, request_id: i64 },
-    Failed { run_id: i64, request_id: i64, code: String, message: String },
-    Progress { run_id: i64, progress: RunProgress },
-    Finished { run_id: i64, progress: RunProgress },
-}
-
-impl RunEventView {
-    /// The UI's view of an engine event; `None` for kinds this shell does not know yet.
-    fn of(event: RunEvent) -> Option<Self> {
-        Some(match event {
-            RunEvent::Started { progress } => Self::Started { run_id: progress.run_id, progress },
-            RunEvent::Sending { run_id, request_id, attempt } => Self::Sending { run_id, request_id, attempt },
-            RunEvent::Retrying { run_id, request_id, message } => Self::Retrying { run_id, request_id, message },
-            RunEvent::Answered { run_id, request_id } => Self::Answered { run_id, request_id },
-            RunEvent::Failed { run_id, request_id, code, message } => {
-                Self::Failed { run_id, request_id, code, message }
-            }
-            RunEvent::Progress { progress } => Self::Progress { run_id: progress.run_id, progress },
-            RunEvent::Finished { progress } => Self::Finished { run_id: progress.run_id, progress },
-            _ => return None,
-        })
-    }
-}
+pub type RunsState = LiveRuns;
 
 impl From<runs::Error> for CommandError {
     fn from(err: runs::Error) -> Self {
@@ -94,7 +33,7 @@ impl From<runs::Error> for CommandError {
             runs::Error::Offline { .. } => Self::new(ErrorCode::Offline, err.to_string()),
             runs::Error::Key { code: "no_key", .. } => Self::new(ErrorCode::NoKey, err.to_string()),
             runs::Error::Key { .. } => Self::new(ErrorCode::Provider, err.to_string()),
-            runs::Error::NoClient { .. } => Self::invalid(err.to_string()),
+            runs::Error::NoClient { .. } | runs::Error::AlreadySending { .. } => Self::invalid(err.to_string()),
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
@@ -130,16 +69,12 @@ pub async fn resume_run<R: Runtime>(
     run_id: i64,
 ) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
-    let reserved = runs.reserve(run_id)?;
+    runs.reserve(run_id)?;
     let resumed = match engine(&shell, &keys, &data).await {
         Ok(engine) => engine.resume(run_id).await.map_err(CommandError::from),
         Err(err) => Err(err),
     };
     let handle = resumed.inspect_err(|_| runs.release(run_id))?;
-    if reserved.is_cancelled() {
-        // Cancelled while it was starting.
-        handle.cancel();
-    }
     follow(app, &runs, &data, handle).await
 }
 
@@ -148,8 +83,7 @@ pub async fn resume_run<R: Runtime>(
 #[tauri::command]
 pub async fn cancel_run(runs: State<'_, RunsState>, run_id: i64) -> CommandResult<bool> {
     let run_id = positive("runId", run_id)?;
-    let token = runs.live().get(&run_id).cloned();
-    Ok(token.inspect(CancellationToken::cancel).is_some())
+    Ok(runs.cancel(run_id))
 }
 
 /// Runs paused (a provider went offline), cancelled with requests left, or
@@ -160,8 +94,7 @@ pub async fn unfinished_runs(
     runs: State<'_, RunsState>,
 ) -> CommandResult<Vec<RunProgress>> {
     let mut unfinished = data.with(|s| s.unfinished_runs()).await?;
-    let live = runs.live();
-    unfinished.retain(|run| !live.contains_key(&run.run_id));
+    unfinished.retain(|run| !runs.is_live(run.run_id));
     Ok(unfinished)
 }
 
@@ -173,7 +106,7 @@ pub async fn run_progress(data: State<'_, DataState>, run_id: i64) -> CommandRes
 }
 
 async fn engine(shell: &ShellState, keys: &KeysState, data: &DataState) -> CommandResult<Engine> {
-    let clients = run_clients(shell, keys)?;
+    let clients = run_clients(shell, keys).await?;
     let data = data.clone();
     let store = tauri::async_runtime::spawn_blocking(move || data.open_connection())
         .await
@@ -181,29 +114,19 @@ async fn engine(shell: &ShellState, keys: &KeysState, data: &DataState) -> Comma
     Ok(Engine::new(store, clients, RUN_CONCURRENCY))
 }
 
-/// Registers the run as live, forwards its events to the UI until it
-/// stops, and replies its counts as they are now.
+/// Registers the run as live and emits its events to the UI until it
+/// stops; replies its counts as they are now.
 async fn follow<R: Runtime>(
     app: AppHandle<R>,
     runs: &RunsState,
     data: &DataState,
-    mut handle: RunHandle,
+    handle: RunHandle,
 ) -> CommandResult<RunProgress> {
     let run_id = handle.run_id;
-    runs.live().insert(run_id, handle.cancel_token());
-    let live = runs.clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(event) = handle.events.recv().await {
-            if let Some(view) = RunEventView::of(event)
-                && let Err(err) = app.emit(events::RUN_EVENT, view)
-            {
-                tracing::warn!(run_id, %err, "could not deliver a run event to the UI");
-            }
+    runs.follow(handle, move |event| {
+        if let Err(err) = app.emit(events::RUN_EVENT, event) {
+            tracing::warn!(run_id, %err, "could not deliver a run event to the UI");
         }
-        if let Err(err) = handle.wait().await {
-            tracing::error!(run_id, code = err.code(), %err, "the run stopped with an error");
-        }
-        live.release(run_id);
     });
     data.with(move |s| s.run_progress(run_id)).await
 }

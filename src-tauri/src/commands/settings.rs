@@ -9,6 +9,7 @@ use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::settings::{RegistryConfig, Settings};
 use crate::shell::ShellState;
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
@@ -63,7 +64,10 @@ pub async fn save_settings<R: Runtime>(
             "the registries and dev overrides were not changed: the change was not confirmed",
         ));
     }
-    state.settings.save(&next)
+    // Provider settings (and their keys' origins) may have changed while the
+    // dialog was open: keep what is saved now, not what was read before.
+    let providers = state.settings.load()?.providers;
+    state.settings.save(&Settings { providers, ..next })
 }
 
 /// What the confirmation says when the registries or dev overrides change; `None` when neither does.
@@ -72,12 +76,14 @@ fn code_sources_question(saved: &Settings, next: &Settings) -> Option<String> {
         return None;
     }
     let mut lines = vec![
-        "Remotes from these sources run inside Augment-It, with access to your data and to the commands of the app."
+        "Remotes from first-party registries and dev overrides run inside Augment-It, with access to your data and to \
+         every command of the app; remotes from other registries run sandboxed, with only what you grant them."
             .to_owned(),
     ];
-    let shown = |r: &RegistryConfig| match &r.trust {
-        Some(trust) => format!("{} (trusted key: {trust})", r.url),
-        None => r.url.clone(),
+    let shown = |r: &RegistryConfig| {
+        let key = r.trust.as_ref().map(|trust| format!(" (trusted key: {trust})")).unwrap_or_default();
+        let realm = if r.trusted { ", first-party: full access" } else { ", sandboxed" };
+        format!("{}{key}{realm}", r.url)
     };
     for added in next.registries.iter().filter(|r| !saved.registries.contains(r)) {
         lines.push(format!("Add registry: {}", shown(added)));

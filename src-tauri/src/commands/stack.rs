@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use serde::Serialize;
 use stack::import::{Document, ImportError, ImportPreview, Page, Parser, ServiceParse};
-use stack::{Engine, Health, Stack, StackDefinition, StackError, State};
+use stack::{Engine, Health, LineSplitter, Stack, StackDefinition, StackError, State};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
 
@@ -57,10 +57,7 @@ impl StackConfig {
             Some(path) => StackDefinition::from_file(&path)?,
             None => StackDefinition::built_in()?,
         };
-        let bin_dir = bin_dir.unwrap_or_else(|| {
-            let first = definition.services.first().map_or("parsers", |s| s.binary.as_str());
-            stack::default_bin_dir(first)
-        });
+        let bin_dir = stack::bin_dir(&definition, bin_dir);
         let docker_host = docker_host.filter(|h| !h.trim().is_empty());
         Ok(Self { docker_host, definition, bin_dir })
     }
@@ -204,16 +201,12 @@ async fn view(state: &StackState) -> CommandResult<StackView> {
     let services = status
         .services
         .into_iter()
-        .map(|s| {
-            let published = s.url.as_deref().and_then(|u| u.rsplit(':').next()).and_then(|p| p.parse().ok());
-            let defined = definition.service(&s.service).map(|d| d.host_port);
-            ServiceView {
-                port: published.or(defined),
-                service: s.service,
-                state: s.state,
-                health: s.health,
-                detail: s.detail,
-            }
+        .map(|s| ServiceView {
+            port: s.port(definition),
+            service: s.service,
+            state: s.state,
+            health: s.health,
+            detail: s.detail,
         })
         .collect();
     Ok(StackView {
@@ -442,35 +435,5 @@ pub(crate) fn document(
 fn emit<R: Runtime, T: Serialize + Clone>(app: &AppHandle<R>, event: &str, payload: T) {
     if let Err(err) = app.emit(event, payload) {
         tracing::error!(%err, event, "could not deliver a stack event to the UI");
-    }
-}
-
-/// Log chunks split at newlines; a partial last line waits for the next chunk.
-#[derive(Debug, Default)]
-struct LineSplitter {
-    partial: Vec<u8>,
-}
-
-impl LineSplitter {
-    fn push(&mut self, chunk: &[u8]) -> Vec<String> {
-        self.partial.extend_from_slice(chunk);
-        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
-            return Vec::new();
-        };
-        let complete: Vec<u8> = self.partial.drain(..=end).collect();
-        String::from_utf8_lossy(&complete).lines().map(str::to_owned).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::LineSplitter;
-
-    #[test]
-    fn lines_split_across_chunks_are_joined() {
-        let mut lines = LineSplitter::default();
-        assert_eq!(lines.push(b"one\ntw"), ["one"]);
-        assert!(lines.push(b"o").is_empty());
-        assert_eq!(lines.push(b"\nthree\n"), ["two", "three"]);
     }
 }
