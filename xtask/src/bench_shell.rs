@@ -13,7 +13,10 @@
 //!   `mark_known_good`), with the registry served over loopback HTTP and
 //!   every request recorded;
 //! - the product: spawn → all five product remotes (`remotes/*/dist`)
-//!   mounted from the cache, against the hello world's spawn → painted.
+//!   mounted from the cache, against the hello world's spawn → painted;
+//! - isolation (issue 15): the 1 MiB remote mounted sandboxed (its registry
+//!   not first-party, its grant pre-approved through a lock file) against the
+//!   same remote in the shell's realm, alternating: mount time and RSS.
 //!
 //! Registries and caches are built with the real `augment` CLI.
 
@@ -21,8 +24,8 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -125,7 +128,84 @@ pub fn run() -> Result<String> {
         report(&hello_start, &shell_start, &hello_rss, &shell_rss, &mounts, requests.len(), content_requests);
     section.push_str(&product_report(&hello_paint, &product_mounted));
     section.push_str(&registry_failures(&shell_product, &product.server, product_dirs.len())?);
+    section.push_str(&isolation(&augment, &shell_one, &one)?);
     Ok(section)
+}
+
+/// The same cached remote in the shell's realm (`shared`, the launch
+/// registry is first-party) and sandboxed: the same cache with the
+/// registry named only in the settings, and the remote's (empty) grant
+/// applied from a lock file so no consent prompt waits.
+fn isolation(augment: &Path, shared: &App, sandbox: &Sandbox) -> Result<String> {
+    let sandboxed = sandboxed_app(augment, shared, sandbox)?;
+    // Warm the sandbox page once, untimed.
+    let (mut running, _) = sandboxed.start_to(|line| line.contains("shell painted"))?;
+    running.wait_for(|line| line.contains("remote mounted") && line.contains("name=big"))?;
+    running.stop();
+    let mut mounts = [Vec::new(), Vec::new()];
+    let mut rss = [Vec::new(), Vec::new()];
+    for round in 0..MOUNTS {
+        for (at, app) in [shared, &sandboxed].into_iter().enumerate() {
+            let (mut running, _) = app.start_to(|line| line.contains("shell painted"))?;
+            let (_, line) = running.wait_for(|line| line.contains("remote mounted") && line.contains("name=big"))?;
+            mounts[at].push(mount_ms(&line).with_context(|| format!("no mount_ms in {line:?}"))?);
+            if round < RSS_ROUNDS {
+                std::thread::sleep(SETTLE);
+                rss[at].push(tree_rss_kib(running.child.id()));
+            }
+            running.stop();
+        }
+    }
+    Ok(isolation_report(&mounts, &rss))
+}
+
+fn sandboxed_app(augment: &Path, shared: &App, sandbox: &Sandbox) -> Result<App> {
+    let dir = &sandbox.dir;
+    let (lock, cache, public) = (dir.join("isolation.lock.json"), dir.join("cache"), dir.join("keys/registry.pub"));
+    let cli = |args: &[&std::ffi::OsStr]| run_checked(Command::new(augment).args(args).env_remove("AUGMENT_CACHE_DIR"));
+    cli(&["lock".as_ref(), "export".as_ref(), lock.as_os_str(), "--cache-dir".as_ref(), cache.as_os_str()])?;
+    let mut file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&lock)?)?;
+    for remote in file["remotes"].as_array_mut().context("a lock file lists remotes")? {
+        remote["grants"] = serde_json::json!([]);
+    }
+    std::fs::write(&lock, file.to_string())?;
+    cli(&[
+        "lock".as_ref(),
+        "apply".as_ref(),
+        lock.as_os_str(),
+        "--trust".as_ref(),
+        public.as_os_str(),
+        "--cache-dir".as_ref(),
+        cache.as_os_str(),
+    ])?;
+    let config = dir.join("config-sandboxed");
+    std::fs::create_dir_all(&config)?;
+    let settings =
+        serde_json::json!({ "registries": [{ "url": sandbox.server.url(), "trust": public.display().to_string() }] });
+    std::fs::write(config.join("settings.json"), settings.to_string())?;
+    let args =
+        vec!["--cache-dir".into(), cache.display().to_string(), "--config-dir".into(), config.display().to_string()];
+    Ok(App { bin: shared.bin.clone(), args, display: shared.display.clone() })
+}
+
+fn isolation_report(mounts: &[Vec<f64>; 2], rss: &[Vec<u64>; 2]) -> String {
+    let (shared_ms, sandboxed_ms) = (median_f64(&mounts[0]), median_f64(&mounts[1]));
+    let (shared_kib, sandboxed_kib) = (median_u64(&rss[0]), median_u64(&rss[1]));
+    format!(
+        "\n### Isolation: a sandboxed remote against the same remote in the shell's realm\n\n\
+         The 1 MiB remote, cached, mounted at each of {n} alternating launches of each kind; RSS of the app and its \
+         WebKit processes with it mounted ({r} launches each). Sandboxed: its own frame, page, React and shared modules.\n\n\
+         | row | shell's realm | sandboxed | ratio |\n| --- | --- | --- | --- |\n\
+         | mount time (median, ms) | {shared_ms:.1} | {sandboxed_ms:.1} | {:.2}× |\n\
+         | RSS with it mounted (median, MiB) | {:.1} | {:.1} | {:.2}× (+{:.1} MiB) |\n",
+        sandboxed_ms / shared_ms,
+        shared_kib as f64 / 1024.0,
+        sandboxed_kib as f64 / 1024.0,
+        sandboxed_kib as f64 / shared_kib as f64,
+        (sandboxed_kib as f64 - shared_kib as f64) / 1024.0,
+        n = mounts[0].len(),
+        r = rss[0].len(),
+    )
 }
 
 /// Only the launch with a failing registry (its own builds, display and
@@ -143,6 +223,19 @@ pub fn run_registry_down() -> Result<String> {
     // Warm the page cache and the WebKit data dir once, untimed.
     all_mounted(&shell_product, product_dirs.len())?;
     registry_failures(&shell_product, &product.server, product_dirs.len())
+}
+
+/// Only the isolation section (its own builds, display and sandbox).
+#[cfg(test)]
+pub fn run_isolation() -> Result<String> {
+    let root = workspace_root();
+    let (shell_bin, _, augment) = build(&root)?;
+    let display = Xvfb::start()?;
+    let work = tempfile::tempdir()?;
+    let big = write_big_remote(work.path())?;
+    let one = Sandbox::prepare(&augment, &work.path().join("one"), &[big])?;
+    let shell_one = App { bin: shell_bin, args: one.app_args(), display: display.name.clone() };
+    isolation(&augment, &shell_one, &one)
 }
 
 /// How the launch registry behaves during one launch.
@@ -798,6 +891,14 @@ mod only {
     #[ignore = "builds release apps and takes minutes; run on demand"]
     fn bench_shell_only() {
         let section = super::run().unwrap();
+        println!("{section}");
+    }
+
+    /// Only the isolation rows: `cargo test -p xtask bench_shell_isolation_only -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "builds release apps and takes minutes; run on demand"]
+    fn bench_shell_isolation_only() {
+        let section = super::run_isolation().unwrap();
         println!("{section}");
     }
 

@@ -32,6 +32,10 @@ enum Command {
     Test,
     /// Run the benchmarks and write BENCHMARKS.md.
     Bench,
+    /// Regenerate the host contract (src-tauri/contract/host-api.json and
+    /// remotes/shared/host-client/src/generated/) from the Rust definitions;
+    /// refused when the change needs a host API version bump not made yet.
+    Contract,
 }
 
 fn main() -> Result<()> {
@@ -40,7 +44,21 @@ fn main() -> Result<()> {
         Command::Run(args) => run::run(args),
         Command::Test => test::run(),
         Command::Bench => bench::run(),
+        Command::Contract => contract(),
     }
+}
+
+/// The contract test of src-tauri/src/contract/surface.rs, told to rewrite
+/// what it checks (after the same version check that CI runs).
+fn contract() -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run_checked(std::process::Command::new(cargo).current_dir(workspace_root()).env("UPDATE_CONTRACT", "1").args([
+        "test",
+        "-p",
+        "augment-desktop",
+        "--lib",
+        "contract::",
+    ]))
 }
 
 /// The workspace root (xtask lives one level below it).
