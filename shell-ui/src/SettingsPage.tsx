@@ -84,6 +84,9 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
           <li key={i}>
             <input aria-label="registry URL" value={row.url} placeholder="https://registry.example/ or /path/to/registry" onChange={(e) => update(i, { url: e.target.value })} />
             <input aria-label="trusted key" value={row.trust ?? ""} placeholder="public key (hex) or path to .pub / root.json" onChange={(e) => update(i, { trust: e.target.value })} />
+            <label title="First-party: its remotes run in the shell's page with every command. Otherwise they run sandboxed, with only the permissions you grant.">
+              <input type="checkbox" aria-label="first-party registry" checked={row.trusted ?? false} onChange={(e) => update(i, { trusted: e.target.checked })} /> first-party
+            </label>
             <button type="button" onClick={() => move(i, -1)} disabled={i === 0}>
               ↑
             </button>

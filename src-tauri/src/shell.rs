@@ -1,10 +1,10 @@
 //! What the commands share: the open cache, the settings file, the launch
 //! registry; and the view of resolved remotes the UI renders.
 //!
-//! Resolving is `api::resolve` once per configured registry, in priority
-//! order, merged so the first healthy registry that offers a usable version
-//! of a remote wins (see [`merge`]). The same function serves the offline paint at start-up
-//! (`offline`: cache only, no request at all) and the background check.
+//! Resolving is `api::resolve_registries` over the configured registries, in
+//! priority order; the same function serves the offline paint at start-up
+//! (`offline`: cache only, no request at all) and the background check. What
+//! is left here is the view: manifests, dev overrides, isolation and grants.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use api::{NoProgress, RegistryStatus, RemoteOutcome, ResolveRequest, Verdict};
+use api::{RegistryStatus, RemoteOutcome, Verdict};
 use cache::BundleCache;
 use manifest::{HostProfile, Permission, RemoteManifest};
 use serde::Serialize;
@@ -172,53 +172,25 @@ pub struct RemoteView {
 pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<ShellView> {
     let (registries, problems) = state.registries_reporting();
     let cache = &*state.cache;
-    let mut reports = Vec::new();
-    let mut registry_views = Vec::new();
-    if registries.is_empty() {
-        let mut request = ResolveRequest::new(None, state.profile.clone());
-        request.offline = true;
-        reports.push(api::resolve(cache, &request, &NoProgress).await?);
-    }
-    for (position, (config, from_launch)) in registries.iter().enumerate() {
-        let mut request = ResolveRequest::new(Some(config.url.clone()), state.profile.clone());
-        request.trust = config.trust.clone();
-        // The same name and version with other files in a later registry
-        // never replaces the earlier one's copy in the cache.
-        request.yields_to = registries[..position].iter().map(|(earlier, _)| earlier.url.clone()).collect();
-        request.offline = offline;
-        request.timeout = Some(REGISTRY_TIMEOUT);
-        match api::resolve(cache, &request, &NoProgress).await {
-            Ok(report) => {
-                registry_views.push(RegistryView {
-                    url: config.url.clone(),
-                    from_launch: *from_launch,
-                    status: Some(report.registry.status.clone()),
-                    error: None,
-                });
-                reports.push(report);
-            }
-            Err(err) => {
-                tracing::warn!(registry = %config.url, %err, "registry check failed");
-                registry_views.push(RegistryView {
-                    url: config.url.clone(),
-                    from_launch: *from_launch,
-                    status: None,
-                    error: Some(err.into()),
-                });
-            }
-        }
-    }
-    let merged = merge(reports);
-    if registries.len() > 1 {
-        // A later registry's resolve may have activated its own version of a
-        // remote the first one also offers: re-assert the winners.
-        for outcome in merged.values() {
-            if let Some(version) = &outcome.version {
-                cache.set_active(&outcome.name, version)?;
-            }
-        }
-    }
-    let mut remotes = merged.into_values().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
+    let entries: Vec<api::RegistryEntry> = registries
+        .iter()
+        .map(|(config, _)| api::RegistryEntry { url: config.url.clone(), trust: config.trust.clone() })
+        .collect();
+    let report = api::resolve_registries(cache, &entries, &state.profile, offline, REGISTRY_TIMEOUT).await?;
+    let registry_views = report
+        .registries
+        .into_iter()
+        .zip(&registries)
+        .map(|(result, (_, from_launch))| {
+            let (status, error) = match result.status {
+                Ok(status) => (Some(status), None),
+                Err(err) => (None, Some(err.into())),
+            };
+            RegistryView { url: result.url, from_launch: *from_launch, status, error }
+        })
+        .collect();
+    let mut remotes =
+        report.remotes.into_iter().map(|outcome| remote_view(cache, outcome)).collect::<CommandResult<_>>()?;
     apply_dev_overrides(&mut remotes, &state.dev);
     // Sources are recorded as the registry's canonical form (a folder as a file:// URL).
     let trusted: Vec<String> = registries
@@ -229,31 +201,6 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
     isolation::apply(cache, &state.profile, &trusted, &mut remotes)?;
     let permission_descriptions = Permission::ALL.iter().map(|p| (p.as_str(), p.describe())).collect();
     Ok(ShellView { checked: !offline, registries: registry_views, remotes, problems, permission_descriptions })
-}
-
-/// Per remote, in registry precedence order: the first registry that
-/// verified fresh metadata and offers a usable version wins; when none did
-/// (every registry that has it is offline, stale or refused), the first
-/// registry whose cache has one. So a failing team registry falls back to
-/// its mirror for updates, and the same name in two healthy registries is
-/// the first one's. An incompatible outcome is kept only when no registry
-/// offers a usable version.
-fn merge(reports: Vec<api::ResolveReport>) -> BTreeMap<String, RemoteOutcome> {
-    let mut merged: BTreeMap<String, (bool, RemoteOutcome)> = BTreeMap::new();
-    for report in reports {
-        let fresh = report.registry.status.state == api::RegistryState::Online;
-        for outcome in report.remotes {
-            let rank = (outcome.version.is_some(), fresh && outcome.version.is_some());
-            let replace = match merged.get(&outcome.name) {
-                None => true,
-                Some((existing_fresh, existing)) => rank > (existing.version.is_some(), *existing_fresh),
-            };
-            if replace {
-                merged.insert(outcome.name.clone(), (rank.1, outcome));
-            }
-        }
-    }
-    merged.into_iter().map(|(name, (_, outcome))| (name, outcome)).collect()
 }
 
 fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<RemoteView> {
@@ -349,61 +296,6 @@ fn apply_dev_overrides(remotes: &mut Vec<RemoteView>, dev: &DevOverrides) {
 
 /// The entry file when a folder's remote.json cannot be read (mid-rebuild).
 const DEFAULT_ENTRY: &str = "remoteEntry.js";
-
-/// One remote's installed versions and marks, for the Remotes panel.
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoteVersions {
-    pub name: String,
-    pub active: Option<String>,
-    pub pinned: Option<String>,
-    pub last_known_good: Option<String>,
-    pub versions: Vec<InstalledView>,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InstalledView {
-    pub version: String,
-    pub registry: String,
-    /// Unix seconds.
-    #[cfg_attr(test, ts(type = "number"))]
-    pub installed_at: i64,
-}
-
-pub fn remote_versions(cache: &BundleCache) -> CommandResult<Vec<RemoteVersions>> {
-    let active = cache.active_all()?;
-    let pins = cache.pins()?;
-    let mut by_name: BTreeMap<String, RemoteVersions> = BTreeMap::new();
-    for installed in cache.versions()? {
-        let entry = match by_name.entry(installed.name.clone()) {
-            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(RemoteVersions {
-                active: active.get(&installed.name).cloned(),
-                pinned: pins.get(&installed.name).cloned(),
-                last_known_good: cache.last_known_good(&installed.name)?,
-                name: installed.name.clone(),
-                versions: Vec::new(),
-            }),
-        };
-        entry.versions.push(InstalledView {
-            version: installed.version,
-            registry: installed.registry,
-            installed_at: installed.installed_at,
-        });
-    }
-    for remote in by_name.values_mut() {
-        remote.versions.sort_by(|a, b| {
-            match (a.version.parse::<manifest::Version>(), b.version.parse::<manifest::Version>()) {
-                (Ok(a), Ok(b)) => b.cmp(&a),
-                _ => b.version.cmp(&a.version),
-            }
-        });
-    }
-    Ok(by_name.into_values().collect())
-}
 
 /// Checks a remote name and version from the UI.
 pub fn checked_ref(name: &str, version: Option<&str>) -> CommandResult<()> {

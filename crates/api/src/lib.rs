@@ -12,6 +12,7 @@ mod lock;
 mod paths;
 mod permissions;
 mod progress;
+mod registries;
 mod resolve;
 mod status;
 mod verify;
@@ -21,6 +22,10 @@ pub use lock::{LockApplyReport, apply_lock, export_lock};
 pub use paths::default_cache_dir;
 pub use permissions::{parse_permissions, permission_names};
 pub use progress::{NoProgress, Progress, ProgressEvent};
+pub use registries::{
+    InstalledVersion, RegistriesReport, RegistryEntry, RegistryResult, RemoteVersions, installed_versions,
+    resolve_registries,
+};
 pub use resolve::{RegistryReport, RemoteOutcome, ResolveReport, ResolveRequest, Verdict, resolve};
 pub use status::{RegistryState, RegistryStatus};
 pub use verify::{SourceFinding, SourceReport, verify_sources};

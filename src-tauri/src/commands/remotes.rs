@@ -5,12 +5,13 @@
 //! per rollback (`report_load_failure`, `rollback_remote`), each naming the
 //! remote and its version(s).
 
+use api::RemoteVersions;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime, State};
 
 use super::events;
 use crate::error::{CommandError, CommandResult, ErrorCode};
-use crate::shell::{self, RemoteVersions, ShellState, ShellView};
+use crate::shell::{self, ShellState, ShellView};
 
 /// The remotes to mount, from the cache alone: no request is made, so the
 /// shell paints at once, online or not.
@@ -45,7 +46,7 @@ pub async fn check_for_updates<R: Runtime>(app: AppHandle<R>, state: State<'_, S
 /// Every installed version per remote, with active, pinned and known-good marks.
 #[tauri::command]
 pub async fn remote_versions(state: State<'_, ShellState>) -> CommandResult<Vec<RemoteVersions>> {
-    shell::remote_versions(&state.cache)
+    Ok(api::installed_versions(&state.cache)?)
 }
 
 /// Holds `name` at `version` (applied by the next resolve, e.g. `remotes_from_cache`).
