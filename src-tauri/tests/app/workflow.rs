@@ -2,12 +2,9 @@
 //! over a real SQLite database in a temp folder: import → browse → template
 //! (missing fields flagged, live preview) → requests (generate, review,
 //! estimate) → export, and bad input answered with `invalidInput`.
-#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-mod common;
-
+use crate::common::{DataHarness as Harness, books_csv};
 use augment_desktop::commands::files::Purpose::{Open, Save};
-use common::{DataHarness as Harness, books_csv};
 use serde_json::json;
 
 #[test]

@@ -1,9 +1,4 @@
-//! Every IPC command through Tauri's mock runtime (`tauri::test`): the real
-//! command code, serialization and state, with a real cache in a temporary
-//! folder. The ACL and the `mfe` scheme need a real webview: the WebDriver
-//! suite in `tests/shell` covers them.
-
-mod common;
+//! The remote and settings commands with a real cache in a temporary folder.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -54,7 +49,7 @@ impl Harness {
 
     /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        common::invoke(&self.webview, cmd, args)
+        crate::common::invoke(&self.webview, cmd, args)
     }
 
     /// Installs `name@version` with a manifest needing `host_api` and makes it active.

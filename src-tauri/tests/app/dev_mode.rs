@@ -2,9 +2,6 @@
 //! for an overridden remote, and settings that keep and check overrides.
 //! The scheme's `@dev` paths and the folder watcher have unit tests in the
 //! crate; the reload in a real window is in tests/shell/dev_mode.rs.
-#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-
-mod common;
 
 use std::collections::BTreeMap;
 
@@ -45,7 +42,7 @@ impl Harness {
     }
 
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        common::invoke(&self.webview, cmd, args)
+        crate::common::invoke(&self.webview, cmd, args)
     }
 }
 

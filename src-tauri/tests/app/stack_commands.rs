@@ -7,8 +7,6 @@
 //! Like `tests/stack`, the engine test fails when no engine answers unless
 //! `AUGMENT_SKIP_ENGINE_TESTS=1`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -66,7 +64,7 @@ impl Harness {
     }
 
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        common::invoke(&self.webview, cmd, args)
+        crate::common::invoke(&self.webview, cmd, args)
     }
 
     fn events(&self, event: &str) -> mpsc::Receiver<Value> {
@@ -163,9 +161,9 @@ fn import_without_an_engine_runs_in_process_and_reports_where_a_document_is_brok
     for args in [
         json!({ "format": "xls", "text": "a" }),
         json!({ "format": "csv" }),
-        json!({ "format": "csv", "text": "a\n1\n", "file": common::choose(&h.app, Path::new("/tmp/x.csv"), Open) }),
+        json!({ "format": "csv", "text": "a\n1\n", "file": crate::common::choose(&h.app, Path::new("/tmp/x.csv"), Open) }),
         json!({ "format": "csv", "text": "a\n1\n", "limit": 0 }),
-        json!({ "format": "csv", "file": common::choose(&h.app, Path::new("/nonexistent/records.csv"), Open) }),
+        json!({ "format": "csv", "file": crate::common::choose(&h.app, Path::new("/nonexistent/records.csv"), Open) }),
     ] {
         let err = h.invoke("import_records", args.clone()).expect_err("refused");
         assert_eq!(code(&err), "invalidInput", "{args}: {err}");
@@ -254,7 +252,7 @@ fn save_through_the_service(h: &Harness) {
     let file = h._dir.path().join("cities.json");
     let cities: Vec<Value> = (0..120).map(|i| json!({ "city": format!("City {i}"), "people": i * 1000 })).collect();
     std::fs::write(&file, serde_json::to_vec(&cities).expect("json")).expect("write cities");
-    let chosen = common::choose(&h.app, &file, Open);
+    let chosen = crate::common::choose(&h.app, &file, Open);
     let saved = h.invoke("save_dataset", json!({ "name": "cities", "format": "json", "file": chosen })).expect("saved");
     assert_eq!((&saved["parser"], &saved["parserReason"]), (&json!("service"), &Value::Null), "{saved}");
     assert_eq!(saved["dataset"]["row_count"], 120);

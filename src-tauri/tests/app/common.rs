@@ -84,3 +84,24 @@ pub fn books_csv(rows: usize) -> String {
     }
     csv
 }
+
+/// The keychain entries of the built-in providers, shared by the key and run tests.
+static KEYCHAIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Only in a throw-away keyring, so a run on a desktop never overwrites a real key.
+pub fn private_keychain() -> Option<std::sync::MutexGuard<'static, ()>> {
+    if std::env::var("AUGMENT_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: AUGMENT_SKIP_KEYCHAIN_TESTS=1 (these tests need a private gnome-keyring)");
+        return None;
+    }
+    let temp = std::env::temp_dir();
+    let private = ["XDG_DATA_HOME", "HOME"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|dir| std::path::Path::new(&dir).starts_with(&temp)));
+    assert!(
+        private,
+        "these tests store keys for the built-in providers, so they run only against a throw-away keyring: \
+         use `cargo xtask test`, or crates/secrets/run-keychain-tests.sh -p augment-desktop"
+    );
+    Some(KEYCHAIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+}

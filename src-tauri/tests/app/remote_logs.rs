@@ -1,9 +1,8 @@
 //! The app log says what happened to each remote in exactly one line per
 //! event: a mount, a failure (with its phase), a rollback, each with the
-//! remote's name and version. Its own binary: the log capture is
-//! process-wide (see `test_support::CapturedLogs::install`), one test per binary.
-
-mod common;
+//! remote's name and version. The log capture is process-wide (see
+//! `test_support::CapturedLogs::install`): this is the binary's only test that
+//! installs it, and it reads only the lines naming its own remote.
 
 use augment_desktop::ShellState;
 use cache::{FileEntry, NewVersion, Sha256Digest};
@@ -11,7 +10,7 @@ use serde_json::json;
 use test_support::CapturedLogs;
 
 /// Installs `name@version` and makes it active.
-fn install(h: &common::DataHarness, name: &str, version: &str) {
+fn install(h: &crate::common::DataHarness, name: &str, version: &str) {
     let cache = &tauri::Manager::state::<ShellState>(&h.app).inner().cache;
     let entry = format!("export const remote = {name:?};\n");
     let digest = Sha256Digest::of(entry.as_bytes());
@@ -49,7 +48,7 @@ fn lines(captured: &CapturedLogs, remote: &str, what: &str) -> Vec<String> {
 #[test]
 fn one_line_per_mount_failure_and_rollback_with_name_and_versions() {
     let captured = CapturedLogs::install();
-    let h = common::DataHarness::new();
+    let h = crate::common::DataHarness::new();
     install(&h, "logged", "1.2.0");
     h.ok("mark_known_good", json!({ "name": "logged", "version": "1.2.0", "mountMs": 12.5 }));
     let mounted = lines(&captured, "logged", "remote mounted");

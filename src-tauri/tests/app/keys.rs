@@ -1,11 +1,7 @@
 //! The API key commands through Tauri's mock runtime (`tauri::test`), against
 //! the real OS keychain (a private gnome-keyring under `cargo xtask test`) and
 //! the fake provider on loopback. No reply may ever carry a key.
-#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-mod common;
-
-use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -19,9 +15,6 @@ use tauri::Listener as _;
 use tauri::Manager as _;
 use tauri::test::{MockRuntime, mock_context, noop_assets};
 use tauri::webview::WebviewWindowBuilder;
-
-/// The keychain entries of the built-in providers are shared by every test here.
-static KEYCHAIN: Mutex<()> = Mutex::new(());
 
 struct Harness {
     _dirs: Arc<tempfile::TempDir>,
@@ -66,7 +59,7 @@ impl Harness {
 
     /// Invokes `cmd` with `args`; `Err` carries the serialized `{ code, message }`.
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let reply = common::invoke(&self.webview, cmd, args);
+        let reply = crate::common::invoke(&self.webview, cmd, args);
         let shown = match &reply {
             Ok(value) | Err(value) => value.to_string(),
         };
@@ -88,24 +81,6 @@ impl Harness {
     fn config_dir(&self) -> std::path::PathBuf {
         self._dirs.path().join("config")
     }
-}
-
-/// Only in a throw-away keyring, so a run on a desktop never overwrites a real key.
-fn private_keychain() -> Option<std::sync::MutexGuard<'static, ()>> {
-    if std::env::var("AUGMENT_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: AUGMENT_SKIP_KEYCHAIN_TESTS=1 (these tests need a private gnome-keyring)");
-        return None;
-    }
-    let temp = std::env::temp_dir();
-    let private = ["XDG_DATA_HOME", "HOME"]
-        .iter()
-        .any(|var| std::env::var_os(var).is_some_and(|dir| Path::new(&dir).starts_with(&temp)));
-    assert!(
-        private,
-        "these tests store keys for the built-in providers, so they run only against a throw-away keyring: \
-         use `cargo xtask test`, or crates/secrets/run-keychain-tests.sh -p augment-desktop"
-    );
-    Some(KEYCHAIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
 fn canary() -> String {
@@ -134,7 +109,7 @@ fn code(err: &Value) -> &str {
 
 #[test]
 fn set_replies_only_set_stores_in_the_keychain_and_delete_removes_it() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
     let key = canary();
     let reply = h.invoke("set_api_key", json!({ "provider": "openai", "key": format!("  {key}\n") })).unwrap();
@@ -153,7 +128,7 @@ fn set_replies_only_set_stores_in_the_keychain_and_delete_removes_it() {
 
 #[test]
 fn set_and_delete_refuse_empty_keys_and_unknown_providers_without_echoing_a_key() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
     let err = h.invoke("set_api_key", json!({ "provider": "groq", "key": " \n" })).unwrap_err();
     assert_eq!(code(&err), "invalidInput");
@@ -175,7 +150,7 @@ fn set_and_delete_refuse_empty_keys_and_unknown_providers_without_echoing_a_key(
 
 #[test]
 fn test_api_key_reports_ok_retries_a_429_and_names_a_rejected_key() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
     let key = canary();
     let fake = h.fake(&key);
@@ -224,7 +199,7 @@ fn test_api_key_reports_ok_retries_a_429_and_names_a_rejected_key() {
 
 #[test]
 fn provider_models_lists_what_the_provider_offers_or_a_typed_error() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
     let key = canary();
     let fake = h.fake(&key);
@@ -246,7 +221,7 @@ fn provider_models_lists_what_the_provider_offers_or_a_typed_error() {
 
 #[test]
 fn provider_settings_are_checked_saved_kept_by_save_settings_and_cleared_when_empty() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
     for (url, expected) in [
         ("http://user:hunter2@localhost:8080", "user name or password"),
@@ -303,7 +278,7 @@ fn message(err: &Value) -> &str {
 
 #[test]
 fn point_4_moving_a_stored_key_to_another_origin_needs_a_native_yes() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new(); // every confirmation answered "no"
     let key = canary();
     let (legit, attacker) = (h.fake(&key), h.fake(&key));
@@ -356,8 +331,8 @@ fn point_4_moving_a_stored_key_to_another_origin_needs_a_native_yes() {
 
 #[test]
 fn point_4_a_base_url_changed_on_disk_is_refused_before_anything_is_sent() {
-    let Some(_keychain) = private_keychain() else { return };
-    let data = common::DataHarness::new();
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let data = crate::common::DataHarness::new();
     data.app.manage(Confirmation::Answer(false));
     let h = Harness::new();
     let key = canary();
@@ -398,8 +373,9 @@ fn point_4_a_base_url_changed_on_disk_is_refused_before_anything_is_sent() {
 }
 
 /// A dataset of two books with an approved request each for openai; its id.
-fn approved_requests(data: &common::DataHarness) -> i64 {
-    let saved = data.ok("save_dataset", json!({ "name": "books", "format": "csv", "text": common::books_csv(2) }));
+fn approved_requests(data: &crate::common::DataHarness) -> i64 {
+    let saved =
+        data.ok("save_dataset", json!({ "name": "books", "format": "csv", "text": crate::common::books_csv(2) }));
     let dataset = saved["dataset"]["id"].as_i64().unwrap();
     let template = data.ok("create_template", json!({ "name": "books", "body": "Describe {{ title }}." }));
     let version = template["current"]["id"].as_i64().unwrap();
@@ -412,7 +388,7 @@ fn approved_requests(data: &common::DataHarness) -> i64 {
 
 #[test]
 fn point_4_a_key_stored_before_bindings_is_bound_at_first_load_and_works() {
-    let Some(_keychain) = private_keychain() else { return };
+    let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
     let key = canary();
     let (legit, attacker) = (h.fake(&key), h.fake(&key));
