@@ -238,7 +238,8 @@ async fn layered_registries_fall_back_from_a_failing_team_registry_to_its_mirror
     let config_dir = sandbox.path().join("config");
     std::fs::create_dir_all(&config_dir).unwrap();
     let settings = serde_json::json!({
-        "registries": [{ "url": mirror.url(), "trust": sandbox.public_key().display().to_string() }],
+        // The mirror serves the team's first-party remotes: trusted like the team registry.
+        "registries": [{ "url": mirror.url(), "trust": sandbox.public_key().display().to_string(), "trusted": true }],
     });
     std::fs::write(config_dir.join("settings.json"), settings.to_string()).unwrap();
     let driver = Driver::start();

@@ -166,7 +166,8 @@ async fn point_6_bad_saved_settings_are_reported_and_skipped_and_the_app_starts(
     let settings = json!({
         "registries": [
             { "trust": "a registry entry without a url" },
-            { "url": sandbox.registry().display().to_string(), "trust": sandbox.public_key().display().to_string() },
+            // First-party, so its remotes share the shell's realm as the selectors expect.
+            { "url": sandbox.registry().display().to_string(), "trust": sandbox.public_key().display().to_string(), "trusted": true },
         ],
         "devOverrides": { "beta": gone.display().to_string() },
     });

@@ -12,7 +12,7 @@ fn every_metadata_seed_is_ok_or_err_and_the_hostile_indexes_are_refused() {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/registry_metadata");
     let key = SigningKey::from_secret_bytes(&[7; 32]).public_key();
     let expires = jiff::Timestamp::from_second(4_000_000_000).unwrap();
-    let root = documents::new_root(1, expires, &[key.clone()], 1, &[key], 1).unwrap();
+    let root = documents::new_root(1, expires, &[key], 1, &[key], 1).unwrap();
     let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
     let limits = Limits::default();
     let mut seen = 0;

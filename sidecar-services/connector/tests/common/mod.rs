@@ -61,4 +61,3 @@ pub async fn complete(app: &Router, body: Value) -> (StatusCode, Value, String) 
         .unwrap();
     send(app, request).await
 }
-
