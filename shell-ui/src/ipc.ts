@@ -10,6 +10,7 @@ import type {
   EventName,
   FailurePhase,
   LoadFailureOutcome,
+  NavigationRefused,
   RemoteVersions,
   Rollback,
   Settings,
@@ -54,6 +55,6 @@ export function onRegistryCheckFailed(handler: (err: CommandError) => void): Pro
 }
 
 /** Rust refused a navigation away from the shell page (src-tauri/src/webview_guard.rs). */
-export function onNavigationRefused(handler: (refused: { url: string }) => void): Promise<UnlistenFn> {
-  return listen<{ url: string }>("navigation-refused" satisfies EventName, (event) => handler(event.payload));
+export function onNavigationRefused(handler: (refused: NavigationRefused) => void): Promise<UnlistenFn> {
+  return listen<NavigationRefused>("navigation-refused" satisfies EventName, (event) => handler(event.payload));
 }

@@ -2,25 +2,14 @@
 // (src-tauri/src/commands/stack.rs, serde camelCase).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CommandError, EventName, StackServiceView, StackView } from "./ipc";
+import type { EventName, StackLogLine, StackProgress, StackServiceView, StackView } from "./ipc";
 
 // The views are host-client's, the one copy the shell and the remotes share.
-export type { StackView };
+export type { StackLogLine, StackProgress, StackView };
 export type ServiceView = StackServiceView;
 export type ContainerState = StackServiceView["state"];
 export type Health = StackServiceView["health"];
 export type Parser = NonNullable<StackView["lastImport"]>;
-
-export interface StackProgress {
-  operation: "up" | "down";
-  phase: "started" | "done" | "failed";
-  error: CommandError | null;
-}
-
-export interface StackLogLine {
-  service: string;
-  line: string;
-}
 
 export const stackIpc = {
   status: () => invoke<StackView>("stack_status"),

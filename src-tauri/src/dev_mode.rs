@@ -304,6 +304,7 @@ impl From<&DevOverride> for DevOverrideView {
 }
 
 /// The event a folder change sends to the UI; payload of `dev-remote-changed`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DevRemoteChanged {

@@ -33,7 +33,7 @@ use crate::shell::RemoteView;
 pub struct HeldBack {
     pub version: String,
     /// The permissions it asks for beyond the granted ones.
-    #[cfg_attr(test, ts(type = "Array<string>"))]
+    #[cfg_attr(test, ts(type = "Array<PermissionName>"))]
     pub adds: Vec<Permission>,
 }
 

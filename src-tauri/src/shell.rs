@@ -129,7 +129,6 @@ pub struct RegistryView {
     pub url: String,
     /// Given on the command line rather than in the settings.
     pub from_launch: bool,
-    #[cfg_attr(test, ts(type = "RegistryStatus | null"))]
     pub status: Option<RegistryStatus>,
     pub error: Option<CommandError>,
 }
@@ -146,7 +145,6 @@ pub struct RemoteView {
     pub display_name: Option<String>,
     /// The registry the version came from.
     pub source: Option<String>,
-    #[cfg_attr(test, ts(type = "Verdict"))]
     pub verdict: Verdict,
     pub pinned: bool,
     pub last_known_good: Option<String>,
@@ -158,10 +156,10 @@ pub struct RemoteView {
     /// grant-checked bridge (see [`crate::isolation`]).
     pub sandboxed: bool,
     /// What the shown version declares in its `remote.json`.
-    #[cfg_attr(test, ts(type = "Array<string>"))]
+    #[cfg_attr(test, ts(type = "Array<PermissionName>"))]
     pub permissions: Vec<Permission>,
     /// What the person granted; `None` when they were never asked.
-    #[cfg_attr(test, ts(type = "Array<string> | null"))]
+    #[cfg_attr(test, ts(type = "Array<PermissionName> | null"))]
     pub granted: Option<Vec<Permission>>,
     /// A newer version that asks for more than was granted.
     pub held_back: Option<isolation::HeldBack>,

@@ -31,6 +31,7 @@ pub const SHELL_ORIGINS: &[&str] = &["tauri://localhost", "http://tauri.localhos
 pub const NAVIGATION_REFUSED: &str = "navigation-refused";
 
 /// Payload of [`NAVIGATION_REFUSED`].
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NavigationRefused {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 /// The four states a registry can be in after a resolve.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RegistryState {
@@ -24,6 +25,7 @@ pub enum RegistryState {
 }
 
 /// The registry's state after a resolve (`registry` in `resolve --json`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryStatus {

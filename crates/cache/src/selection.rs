@@ -10,6 +10,7 @@ use crate::versions::installed;
 use crate::{BundleCache, immediate, next_tick, non_empty, now_unix};
 
 /// What [`BundleCache::rollback`] did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollback {
     pub name: String,

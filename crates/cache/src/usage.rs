@@ -11,6 +11,7 @@ use crate::digest::Sha256Digest;
 use crate::error::{Result, db_err, io_err};
 
 /// The outcome of [`BundleCache::usage`].
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheUsage {
     /// Bytes of the blob files on disk; a blob shared by several versions counts once.

@@ -11,6 +11,7 @@ use crate::error::{OrNotFound, is_unique_violation};
 use crate::{Error, Page, Store, check_name, now_millis, page_bounds};
 
 /// One column of a dataset.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
@@ -19,6 +20,7 @@ pub struct Column {
 }
 
 /// A dataset as the datasets list shows it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
     pub id: i64,
@@ -69,15 +71,18 @@ pub struct ImportProgress {
 }
 
 /// One record, with typed values.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordRow {
     pub id: i64,
     /// 0-based row number in the imported file.
     pub position: u64,
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, JsonValue>"))]
     pub fields: Map<String, Value>,
 }
 
 /// How a [`FieldFilter`] compares.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
@@ -88,6 +93,7 @@ pub enum FilterOp {
 }
 
 /// Keeps records whose `column` matches `value`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldFilter {
     pub column: String,
@@ -96,6 +102,8 @@ pub struct FieldFilter {
 }
 
 /// A page of records, optionally filtered.
+// An argument: serde reads a missing `Option` field as `None`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordQuery {
     pub offset: u64,

@@ -60,6 +60,7 @@ pub(crate) fn chars_to_tokens(chars: u64) -> u64 {
 }
 
 /// What sending a set of requests to one model would use and cost.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelEstimate {
     pub provider: String,

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use crate::{Dataset, Error, ResponseQuery, ResponseRow, Store};
 
 /// An export file format.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {

@@ -9,6 +9,7 @@ use crate::error::OrNotFound;
 use crate::{Dataset, Error, ModelTarget, Page, Store, page_bounds};
 
 /// One response with its request, record and insight fields.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseRow {
     pub response_id: i64,
@@ -16,6 +17,7 @@ pub struct ResponseRow {
     pub run_id: i64,
     pub record_id: i64,
     pub record_position: u64,
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, JsonValue>"))]
     pub record: Map<String, Value>,
     pub provider: String,
     pub model: String,
@@ -34,6 +36,8 @@ pub struct ResponseRow {
 }
 
 /// Which responses to list or export.
+// An argument: serde reads a missing `Option` field as `None`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseQuery {
     pub dataset_id: i64,
@@ -49,6 +53,7 @@ pub struct ResponseQuery {
 }
 
 /// The analyst's additions to a response.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Insight {
     pub tags: Vec<String>,

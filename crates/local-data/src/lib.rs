@@ -58,6 +58,7 @@ pub use templates::{MAX_BODY_BYTES, RECORD_VARIABLE, TEMPLATE_FUEL, Template, Te
 pub const MAX_PAGE: u32 = 1000;
 
 /// One page of a longer list, and how many items match in all.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Page<T> {
     /// Items matching the query, in total (not just on this page).
@@ -105,6 +106,7 @@ impl Store {
 }
 
 /// Counts over the whole database, for the Admin Dashboard.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {

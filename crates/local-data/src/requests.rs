@@ -13,6 +13,7 @@ use crate::templates::{Renderer, missing_fields, render_with, renderer_env, synt
 use crate::{Error, Page, Store, now_millis, page_bounds};
 
 /// A provider and one of its models.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModelTarget {
     /// The provider id the run engine has a client for (`openai`, `anthropic`, `groq`, a custom id).
@@ -38,6 +39,7 @@ impl ModelTarget {
 }
 
 /// Where a request is in review.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
@@ -79,6 +81,7 @@ impl FromStr for RequestStatus {
 }
 
 /// A request as the reviewer lists it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRow {
     pub id: i64,
@@ -104,6 +107,8 @@ impl RequestRow {
 }
 
 /// Which requests to list.
+// An argument: serde reads a missing `Option` field as `None`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestQuery {
     pub dataset_id: i64,

@@ -24,6 +24,7 @@ use crate::error::{OrNotFound, is_unique_violation};
 use crate::{Error, Store, now_millis};
 
 /// Where a run is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -69,6 +70,7 @@ impl FromStr for RunStatus {
 }
 
 /// Counts of a run's items by state.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunProgress {
     pub run_id: i64,

@@ -31,6 +31,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const TEMPLATE_FUEL: u64 = 1_000_000;
 
 /// A template and its current version.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     pub id: i64,
@@ -42,6 +43,7 @@ pub struct Template {
 }
 
 /// One immutable version of a template.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateVersion {
     pub id: i64,
@@ -53,6 +55,7 @@ pub struct TemplateVersion {
 }
 
 /// What [`Store::check_template`] found for one template version and dataset.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateCheck {
     pub template_version_id: i64,

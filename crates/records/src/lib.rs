@@ -38,6 +38,7 @@ pub use table::{Record, Row, Table};
 pub use types::ColumnType;
 
 /// A document format this crate reads.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]

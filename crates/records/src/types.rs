@@ -7,6 +7,7 @@ use serde_json::Value;
 /// them into numbers never loses what the analyst typed: `007` and `+4412345`
 /// stay strings (an id and a phone number, not 7 and 4412345), and integers
 /// too large for `i64` stay strings rather than becoming rounded floats.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]

@@ -147,10 +147,12 @@ pub enum RunEvent {
 }
 
 /// The wire form of [`RunEvent`]: the events that carry only `progress`
-/// get its run id as `runId` too, so every event names its run.
-#[derive(Serialize)]
+/// get its run id as `runId` too, so every event names its run. Public only
+/// so the host contract can generate its TypeScript (`RunEvent` there).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RunEvent"))]
+#[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
-enum WireEvent<'a> {
+pub enum WireEvent<'a> {
     Started { run_id: i64, progress: &'a RunProgress },
     Sending { run_id: i64, request_id: i64, attempt: u32 },
     Retrying { run_id: i64, request_id: i64, message: &'a str },

@@ -16,6 +16,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT_SECS: u64 = 300;
 
 /// Which engine answered.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {

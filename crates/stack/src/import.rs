@@ -28,6 +28,7 @@ const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Which parser produced an import.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Parser {
@@ -69,6 +70,7 @@ impl Default for Page {
 }
 
 /// One page of an imported table plus its counts. See [`import_records`].
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ParsedPreview"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportPreview {
@@ -85,6 +87,7 @@ pub struct ImportPreview {
     pub total_columns: usize,
     pub document_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Record<string, JsonValue>"))]
     pub front_matter: Option<Map<String, Value>>,
 }
 

@@ -82,6 +82,7 @@ pub struct Stack {
 }
 
 /// Which engine a report came from.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineInfo {
     pub endpoint: String,
@@ -136,6 +137,7 @@ pub struct DownReport {
 }
 
 /// A container's state as the engine reports it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
@@ -151,6 +153,7 @@ pub enum State {
 }
 
 /// The loopback health check's verdict.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {

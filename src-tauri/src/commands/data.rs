@@ -94,6 +94,7 @@ fn parse_format(format: &str) -> CommandResult<Format> {
 // ----- Record Collector -----
 
 /// A saved dataset and which parser read it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedDataset {
@@ -327,6 +328,7 @@ pub async fn tag_responses(data: State<'_, DataState>, response_ids: Vec<i64>, t
 }
 
 /// Where an export went and how many responses it holds.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportResult {
     pub path: String,

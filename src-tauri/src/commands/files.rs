@@ -64,6 +64,7 @@ pub struct FileChoices {
 }
 
 /// A chosen file as the page sees it: a token to pass back, and a name to show.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileChoice {
     /// Pass this to the command that reads or writes the file.

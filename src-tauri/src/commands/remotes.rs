@@ -117,7 +117,6 @@ pub async fn cache_usage(state: State<'_, ShellState>) -> CommandResult<cache::C
 #[serde(rename_all = "camelCase")]
 pub struct LoadFailureOutcome {
     /// Set when the failing version was replaced by the last-known-good one.
-    #[cfg_attr(test, ts(type = "Rollback | null"))]
     pub rolled_back: Option<cache::Rollback>,
 }
 

@@ -128,6 +128,7 @@ impl StackState {
 }
 
 /// One service as the panel shows it.
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StackServiceView"))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceView {
@@ -141,6 +142,7 @@ pub struct ServiceView {
 }
 
 /// The whole stack as the panel shows it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackView {
@@ -150,22 +152,27 @@ pub struct StackView {
     pub services: Vec<ServiceView>,
     pub healthy: bool,
     /// `up` or `down` while one runs.
+    #[cfg_attr(test, ts(type = "\"up\" | \"down\" | null"))]
     pub busy: Option<&'static str>,
     /// Which parser the last import used.
     pub last_import: Option<Parser>,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StackProgress"))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Progress {
+pub(crate) struct Progress {
+    #[cfg_attr(test, ts(type = "\"up\" | \"down\""))]
     operation: &'static str,
+    #[cfg_attr(test, ts(type = "\"started\" | \"done\" | \"failed\""))]
     phase: &'static str,
     error: Option<CommandError>,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StackLogLine"))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct LogLine {
+pub(crate) struct LogLine {
     service: String,
     line: String,
 }
@@ -406,6 +413,8 @@ pub async fn import_records(
 
 /// `import_records`' reply: the preview, and for a chosen file a fresh token
 /// for it (the one given was used up), so that saving can follow.
+// Named for what the page asks for; the parsed page alone is `ParsedPreview`.
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ImportPreview"))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReply {
     #[serde(flatten)]

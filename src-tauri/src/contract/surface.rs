@@ -10,7 +10,8 @@
 //! signatures with `syn` (the functions stay plain `#[tauri::command]`s; no
 //! derive on every argument type is needed for the surface). A type is named
 //! by its last path segment, so moving it between modules or crates is no
-//! change; a change inside a type is not seen here yet (see ARCHITECTURE.md).
+//! change; a change inside a type is seen through its generated declaration
+//! (every type that crosses IPC has one, see `type_declarations`).
 //!
 //! The comparison is written by hand: it is a few set differences over
 //! sorted maps, with messages in this project's words (what changed, which
@@ -368,8 +369,13 @@ pub fn current() -> Surface {
 /// goes to `generated/views.ts` (the error shape is in `contract.ts`).
 fn type_declarations() -> Vec<(String, String, bool)> {
     use ts_rs::TS;
+    // ts-rs names 64-bit integers `bigint`, but Tauri's IPC is JSON and
+    // `JSON.parse` gives a remote plain numbers: say what arrives.
+    // A generic type is named without its arguments (`Page`, not `Page<Dummy>`).
     fn view<T: TS>() -> (String, String, bool) {
-        (T::name(), T::decl(), true)
+        let name = T::name();
+        let name = name.split('<').next().unwrap_or_default().to_owned();
+        (name, T::decl().replace("bigint", "number"), true)
     }
     fn error<T: TS>() -> (String, String, bool) {
         (T::name(), T::decl(), false)
@@ -394,6 +400,56 @@ fn type_declarations() -> Vec<(String, String, bool)> {
         view::<crate::commands::keys::KeyTest>(),
         view::<crate::commands::keys::ModelView>(),
         view::<crate::commands::keys::ProgressEvent>(),
+        // Registries, the cache and dev mode.
+        view::<api::RegistryState>(),
+        view::<api::RegistryStatus>(),
+        view::<api::Verdict>(),
+        view::<cache::Rollback>(),
+        view::<cache::CacheUsage>(),
+        view::<crate::dev_mode::DevRemoteChanged>(),
+        view::<crate::webview_guard::NavigationRefused>(),
+        // The workflow: datasets, templates, requests, runs, responses.
+        view::<serde_json::Value>(),
+        view::<local_data::Page<ts_rs::Dummy>>(),
+        view::<records::Format>(),
+        view::<records::ColumnType>(),
+        view::<stack::import::Parser>(),
+        view::<stack::import::ImportPreview>(),
+        view::<crate::commands::stack::ImportReply>(),
+        view::<crate::commands::files::FileChoice>(),
+        view::<local_data::Column>(),
+        view::<local_data::Dataset>(),
+        view::<crate::commands::data::SavedDataset>(),
+        view::<local_data::RecordRow>(),
+        view::<local_data::FilterOp>(),
+        view::<local_data::FieldFilter>(),
+        view::<local_data::RecordQuery>(),
+        view::<local_data::TemplateVersion>(),
+        view::<local_data::Template>(),
+        view::<local_data::TemplateCheck>(),
+        view::<local_data::ModelTarget>(),
+        view::<local_data::RequestStatus>(),
+        view::<local_data::RequestRow>(),
+        view::<local_data::RequestQuery>(),
+        view::<local_data::ModelEstimate>(),
+        view::<local_data::RunStatus>(),
+        view::<local_data::RunProgress>(),
+        view::<runs::WireEvent<'static>>(),
+        view::<local_data::ResponseRow>(),
+        view::<local_data::ResponseQuery>(),
+        view::<local_data::Insight>(),
+        view::<local_data::ExportFormat>(),
+        view::<crate::commands::data::ExportResult>(),
+        view::<local_data::Usage>(),
+        // The local stack.
+        view::<stack::EngineKind>(),
+        view::<stack::EngineInfo>(),
+        view::<stack::State>(),
+        view::<stack::Health>(),
+        view::<crate::commands::stack::ServiceView>(),
+        view::<crate::commands::stack::StackView>(),
+        view::<crate::commands::stack::Progress>(),
+        view::<crate::commands::stack::LogLine>(),
     ]
 }
 
@@ -413,10 +469,8 @@ fn without_docs(decl: &str) -> String {
 /// `remotes/shared/host-client/src/generated/views.ts`.
 pub fn views_typescript() -> String {
     let mut out = String::from(
-        "// Generated from src-tauri's view types (ts-rs) by `cargo xtask contract`: do not edit.\n\
-         // Types not generated yet are named from ../types.\n\
-         import type { RegistryStatus, Rollback, Verdict } from \"../types\";\n\
-         import type { CommandError } from \"./contract\";\n",
+        "// Generated from the Rust types that cross IPC (ts-rs) by `cargo xtask contract`: do not edit.\n\
+         import type { CommandError, PermissionName } from \"./contract\";\n",
     );
     for (name, decl, _) in type_declarations().into_iter().filter(|(_, _, view)| *view) {
         let decl = decl.trim_end();
@@ -650,5 +704,28 @@ mod tests {
         assert!(ts.contains("  \"run-event\": "), "{ts}");
         assert!(ts.contains("  \"invalidInput\",\n"), "{ts}");
         assert!(ts.contains(&format!("export const HOST_API_VERSION = \"{}\";", surface.host_api)), "{ts}");
+    }
+
+    /// A remote listening to an event gets its payload's generated type, so
+    /// no event may name a type that is not generated.
+    #[test]
+    fn every_event_payload_is_a_generated_type() {
+        let views = views_typescript();
+        for event in crate::contract::EVENTS {
+            let declared = format!("export type {} = ", event.payload);
+            assert!(
+                views.contains(&declared) || event.payload == "CommandError",
+                "event {} names {}, which views.ts does not declare",
+                event.name,
+                event.payload
+            );
+        }
+    }
+
+    #[test]
+    fn sixty_four_bit_integers_arrive_as_numbers() {
+        let views = views_typescript();
+        assert!(!views.contains("bigint"), "{views}");
+        assert!(views.contains("export type RunProgress = { run_id: number,"), "{views}");
     }
 }

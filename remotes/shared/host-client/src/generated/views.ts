@@ -1,7 +1,5 @@
-// Generated from src-tauri's view types (ts-rs) by `cargo xtask contract`: do not edit.
-// Types not generated yet are named from ../types.
-import type { RegistryStatus, Rollback, Verdict } from "../types";
-import type { CommandError } from "./contract";
+// Generated from the Rust types that cross IPC (ts-rs) by `cargo xtask contract`: do not edit.
+import type { CommandError, PermissionName } from "./contract";
 
 export type ShellView = { 
 /**
@@ -49,11 +47,11 @@ sandboxed: boolean,
 /**
  * What the shown version declares in its `remote.json`.
  */
-permissions: Array<string>, 
+permissions: Array<PermissionName>, 
 /**
  * What the person granted; `None` when they were never asked.
  */
-granted: Array<string> | null, 
+granted: Array<PermissionName> | null, 
 /**
  * A newer version that asks for more than was granted.
  */
@@ -63,7 +61,7 @@ export type HeldBack = { version: string,
 /**
  * The permissions it asks for beyond the granted ones.
  */
-adds: Array<string>, };
+adds: Array<PermissionName>, };
 
 export type DevOverrideView = { 
 /**
@@ -191,3 +189,255 @@ code: string | null, message: string, };
 export type ModelView = { id: string, displayName: string | null, };
 
 export type ProgressEvent = { provider: string, message: string, };
+
+export type RegistryState = "online" | "offline" | "stale" | "refused";
+
+export type RegistryStatus = { state: RegistryState, 
+/**
+ * Why it is not online, or which remotes could not be updated, in words
+ * a person can act on; `None` when everything worked.
+ */
+reason: string | null, 
+/**
+ * When fresh signed metadata from it last verified (unix seconds).
+ */
+lastVerifiedAt: number | null, 
+/**
+ * When it last answered at all (unix seconds).
+ */
+lastReachedAt: number | null, 
+/**
+ * The newest snapshot version verified (for a stale registry, the
+ * highest ever accepted).
+ */
+snapshotVersion: number | null, };
+
+export type Verdict = "installed" | "cached" | "incompatible";
+
+export type Rollback = { name: string, 
+/**
+ * The version that was active.
+ */
+from: string, 
+/**
+ * The version now active, and pinned.
+ */
+to: string, };
+
+export type CacheUsage = { 
+/**
+ * Bytes of the blob files on disk; a blob shared by several versions counts once.
+ */
+bytes: number, 
+/**
+ * Blob files on disk, including any that only the next gc will remove.
+ */
+blobs: number, 
+/**
+ * Installed versions, across every remote.
+ */
+versions: number, };
+
+export type DevRemoteChanged = { remote: string, revision: number, entryUrl: string, };
+
+export type NavigationRefused = { url: string, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type Page<T> = { 
+/**
+ * Items matching the query, in total (not just on this page).
+ */
+total: number, 
+/**
+ * This page's items.
+ */
+items: Array<T>, };
+
+export type Format = "csv" | "json" | "jsonl" | "yaml" | "markdown";
+
+export type ColumnType = "empty" | "boolean" | "integer" | "number" | "string" | "nested";
+
+export type Parser = "service" | "in-process";
+
+export type ParsedPreview = { parser: Parser, 
+/**
+ * Why the service was not used, when it was not (e.g. "the local stack is not running").
+ */
+parserReason: string | null, format: Format, columns: Array<string>, types: Array<ColumnType>, 
+/**
+ * Rows `offset .. offset + rows.len()` of the table.
+ */
+rows: Array<Array<JsonValue>>, offset: number, totalRows: number, totalColumns: number, documentBytes: number, frontMatter?: Record<string, JsonValue>, };
+
+export type ImportPreview = { file: FileChoice | null, parser: Parser, 
+/**
+ * Why the service was not used, when it was not (e.g. "the local stack is not running").
+ */
+parserReason: string | null, format: Format, columns: Array<string>, types: Array<ColumnType>, 
+/**
+ * Rows `offset .. offset + rows.len()` of the table.
+ */
+rows: Array<Array<JsonValue>>, offset: number, totalRows: number, totalColumns: number, documentBytes: number, frontMatter?: Record<string, JsonValue>, };
+
+export type FileChoice = { 
+/**
+ * Pass this to the command that reads or writes the file.
+ */
+token: string, 
+/**
+ * The file's name (not its folder), for display.
+ */
+name: string, };
+
+export type Column = { name: string, type: ColumnType, };
+
+export type Dataset = { id: number, name: string, format: Format, columns: Array<Column>, row_count: number, 
+/**
+ * Unix milliseconds.
+ */
+created_at: number, };
+
+export type SavedDataset = { dataset: Dataset, parser: Parser, parserReason: string | null, };
+
+export type RecordRow = { id: number, 
+/**
+ * 0-based row number in the imported file.
+ */
+position: number, fields: Record<string, JsonValue>, };
+
+export type FilterOp = "equals" | "contains";
+
+export type FieldFilter = { column: string, op: FilterOp, value: string, };
+
+export type RecordQuery = { offset: number, limit: number, filter?: FieldFilter | null, };
+
+export type TemplateVersion = { id: number, template_id: number, 
+/**
+ * 1, 2, 3 … per template.
+ */
+version: number, body: string, created_at: number, };
+
+export type Template = { id: number, name: string, current: TemplateVersion, 
+/**
+ * How many versions exist.
+ */
+version_count: number, created_at: number, };
+
+export type TemplateCheck = { template_version_id: number, dataset_id: number, 
+/**
+ * Variables the template uses that the dataset has no column for, sorted.
+ */
+missing_fields: Array<string>, 
+/**
+ * A sentence for the UI, e.g. "uses `summary`, which the dataset does not have".
+ */
+warning: string | null, };
+
+export type ModelTarget = { 
+/**
+ * The provider id the run engine has a client for (`openai`, `anthropic`, `groq`, a custom id).
+ */
+provider: string, model: string, };
+
+export type RequestStatus = "pending" | "approved" | "rejected";
+
+export type RequestRow = { id: number, dataset_id: number, record_id: number, template_version_id: number, provider: string, model: string, 
+/**
+ * The text rendered from the template.
+ */
+rendered: string, 
+/**
+ * The reviewer's replacement text, if edited; this is what is sent.
+ */
+edited: string | null, status: RequestStatus, 
+/**
+ * Whether a successful response exists.
+ */
+answered: boolean, };
+
+export type RequestQuery = { dataset_id: number, template_version_id?: number | null, status?: RequestStatus | null, target?: ModelTarget | null, offset: number, limit: number, };
+
+export type ModelEstimate = { provider: string, model: string, requests: number, input_tokens: number, 
+/**
+ * `requests × output tokens per answer` as assumed by the caller.
+ */
+output_tokens: number, 
+/**
+ * US dollars; `None` when the model is not in [`PRICES`].
+ */
+cost_usd: number | null, };
+
+export type RunStatus = "running" | "paused" | "cancelled" | "completed";
+
+export type RunProgress = { run_id: number, status: RunStatus, total: number, queued: number, in_flight: number, answered: number, failed: number, 
+/**
+ * Why the run stopped, when it did not complete.
+ */
+note: string | null, };
+
+export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, };
+
+export type ResponseRow = { response_id: number, request_id: number, run_id: number, record_id: number, record_position: number, record: Record<string, JsonValue>, provider: string, model: string, prompt: string, 
+/**
+ * The answer; `None` when the request failed.
+ */
+text: string | null, error_code: string | null, error_message: string | null, input_tokens: number | null, output_tokens: number | null, started_at: number, finished_at: number, tags: Array<string>, group: string | null, note: string | null, };
+
+export type ResponseQuery = { dataset_id: number, template_version_id?: number | null, target?: ModelTarget | null, tag?: string | null, group?: string | null, 
+/**
+ * Include failed requests' error responses.
+ */
+include_errors: boolean, offset: number, 
+/**
+ * Page size; ignored by export, which writes every match.
+ */
+limit: number, };
+
+export type Insight = { tags: Array<string>, group: string | null, note: string | null, };
+
+export type ExportFormat = "csv" | "json" | "markdown";
+
+export type ExportResult = { path: string, rows: number, };
+
+export type Usage = { datasets: number, records: number, templates: number, requests: number, approvedRequests: number, runs: number, 
+/**
+ * Answers and failures stored for requests.
+ */
+responses: number, failedResponses: number, inputTokens: number, outputTokens: number, };
+
+export type EngineKind = "docker" | "podman";
+
+export type EngineInfo = { endpoint: string, kind: EngineKind, api_version: string, };
+
+export type State = "running" | "created" | "exited" | "paused" | "restarting" | "dead" | "removing" | "missing";
+
+export type Health = "healthy" | "unhealthy" | "unknown";
+
+export type StackServiceView = { service: string, 
+/**
+ * `running`, `exited`, `missing` …, as the engine reports it.
+ */
+state: State, health: Health, 
+/**
+ * The host port on 127.0.0.1 (published, or the definition's when there is no container).
+ */
+port: number | null, detail: string | null, };
+
+export type StackView = { stack: string, 
+/**
+ * `docker` or `podman`, and its address.
+ */
+engine: EngineInfo, services: Array<StackServiceView>, healthy: boolean, 
+/**
+ * `up` or `down` while one runs.
+ */
+busy: "up" | "down" | null, 
+/**
+ * Which parser the last import used.
+ */
+lastImport: Parser | null, };
+
+export type StackProgress = { operation: "up" | "down", phase: "started" | "done" | "failed", error: CommandError | null, };
+
+export type StackLogLine = { service: string, line: string, };
