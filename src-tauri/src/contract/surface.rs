@@ -361,24 +361,40 @@ pub fn current() -> Surface {
         events: EVENTS.iter().map(|e| (e.name.to_owned(), e.payload.to_owned())).collect(),
         error_codes: error_codes(),
         permissions: Permission::ALL.iter().map(|p| (p.as_str().to_owned(), p.describe().to_owned())).collect(),
-        types: type_declarations().into_iter().map(|(name, decl, _)| (name, without_docs(&decl))).collect(),
+        types: type_declarations().into_iter().map(|d| (d.name, without_docs(&d.decl))).collect(),
     }
 }
 
-/// The types with a ts-rs declaration: name, declaration, and whether it
-/// goes to `generated/views.ts` (the error shape is in `contract.ts`).
-fn type_declarations() -> Vec<(String, String, bool)> {
+/// A type with a ts-rs declaration.
+struct Declared {
+    /// The Rust type's own name (last path segment, no generics), as the
+    /// surface names command arguments and results.
+    rust: String,
+    /// Its TypeScript name (ts-rs `rename` may differ).
+    name: String,
+    decl: String,
+    /// Declared in `generated/views.ts` (the error shape is in `contract.ts`).
+    view: bool,
+}
+
+/// Every type with a ts-rs declaration.
+fn type_declarations() -> Vec<Declared> {
     use ts_rs::TS;
+    fn rust_name<T>() -> String {
+        let full = std::any::type_name::<T>();
+        let path = full.split('<').next().unwrap_or(full);
+        path.rsplit("::").next().unwrap_or(path).to_owned()
+    }
     // ts-rs names 64-bit integers `bigint`, but Tauri's IPC is JSON and
     // `JSON.parse` gives a remote plain numbers: say what arrives.
     // A generic type is named without its arguments (`Page`, not `Page<Dummy>`).
-    fn view<T: TS>() -> (String, String, bool) {
+    fn view<T: TS>() -> Declared {
         let name = T::name();
         let name = name.split('<').next().unwrap_or_default().to_owned();
-        (name, T::decl().replace("bigint", "number"), true)
+        Declared { rust: rust_name::<T>(), name, decl: T::decl().replace("bigint", "number"), view: true }
     }
-    fn error<T: TS>() -> (String, String, bool) {
-        (T::name(), T::decl(), false)
+    fn error<T: TS>() -> Declared {
+        Declared { rust: rust_name::<T>(), name: T::name(), decl: T::decl(), view: false }
     }
     vec![
         error::<crate::error::ErrorCode>(),
@@ -472,16 +488,117 @@ pub fn views_typescript() -> String {
         "// Generated from the Rust types that cross IPC (ts-rs) by `cargo xtask contract`: do not edit.\n\
          import type { CommandError, PermissionName } from \"./contract\";\n",
     );
-    for (name, decl, _) in type_declarations().into_iter().filter(|(_, _, view)| *view) {
-        let decl = decl.trim_end();
+    for declared in type_declarations().into_iter().filter(|d| d.view) {
+        let decl = declared.decl.trim_end();
         let _ = write!(out, "\nexport {decl}");
         if !decl.ends_with(';') {
             out.push(';');
         }
         out.push('\n');
-        let _ = name;
     }
     out
+}
+
+/// The TypeScript of a Rust type as the surface renders it (`Option<Vec<i64>>`).
+/// `names` maps a Rust type's name to its generated TypeScript name.
+fn typescript_of(rust: &str, names: &BTreeMap<String, String>) -> Result<String, String> {
+    let rust = rust.trim();
+    let (head, inner) = match rust.find('<') {
+        Some(open) if rust.ends_with('>') => (&rust[..open], Some(&rust[open + 1..rust.len() - 1])),
+        _ => (rust, None),
+    };
+    let args: Vec<String> = inner
+        .map(split_top_level)
+        .unwrap_or_default()
+        .iter()
+        .map(|a| typescript_of(a, names))
+        .collect::<Result<_, _>>()?;
+    let one = |what: &str| args.first().cloned().ok_or_else(|| format!("`{rust}`: {what} without a type argument"));
+    Ok(match head {
+        "()" => "null".to_owned(),
+        "String" | "str" | "&str" => "string".to_owned(),
+        "bool" => "boolean".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" | "f32" | "f64" => {
+            "number".to_owned()
+        }
+        "Option" => format!("{} | null", one("Option")?),
+        "Vec" => format!("Array<{}>", one("Vec")?),
+        "BTreeMap" | "HashMap" => {
+            format!("Record<string, {}>", args.get(1).ok_or_else(|| format!("`{rust}`: a map needs a value type"))?)
+        }
+        "Permission" => "PermissionName".to_owned(),
+        "CommandError" => "CommandError".to_owned(),
+        _ => {
+            let name = names.get(head).ok_or_else(|| {
+                format!("`{head}` crosses IPC without a TypeScript declaration: derive ts_rs::TS on it and list it in `type_declarations`")
+            })?;
+            if args.is_empty() { name.clone() } else { format!("{name}<{}>", args.join(", ")) }
+        }
+    })
+}
+
+/// `a, Vec<b>, c` → `["a", "Vec<b>", "c"]`: commas inside `<>` do not split.
+fn split_top_level(list: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut parts) = (0_i32, 0, Vec::new());
+    for (at, c) in list.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(list[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(list[start..].trim());
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// `remotes/shared/host-client/src/generated/commands.ts`: every command's
+/// arguments (wire names; an `Option` may be left out) and result, read from
+/// the command functions. Fails naming a type that has no declaration.
+pub fn commands_typescript(surface: &Surface) -> Result<String, String> {
+    let declared = type_declarations();
+    let names: BTreeMap<String, String> = declared.iter().map(|d| (d.rust.clone(), d.name.clone())).collect();
+    let mut table = String::new();
+    for (command, shape) in &surface.commands {
+        let args = if shape.args.is_empty() {
+            "undefined".to_owned()
+        } else {
+            let fields: Vec<String> = shape
+                .args
+                .iter()
+                .map(|(arg, rust)| {
+                    let optional = if rust.starts_with("Option<") { "?" } else { "" };
+                    Ok(format!("{arg}{optional}: {}", typescript_of(rust, &names)?))
+                })
+                .collect::<Result<_, String>>()
+                .map_err(|err| format!("command `{command}`: {err}"))?;
+            format!("{{ {} }}", fields.join("; "))
+        };
+        let result = typescript_of(&shape.result, &names).map_err(|err| format!("command `{command}`: {err}"))?;
+        let _ = writeln!(table, "  {command}: {{ args: {args}; result: {result} }};");
+    }
+    let used: std::collections::BTreeSet<&str> =
+        table.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|word| !word.is_empty()).collect();
+    let views: Vec<&str> =
+        declared.iter().filter(|d| d.view && used.contains(d.name.as_str())).map(|d| d.name.as_str()).collect();
+    let contract: Vec<&str> =
+        ["CommandError", "PermissionName"].into_iter().filter(|name| used.contains(name)).collect();
+    let mut out = String::from(
+        "// Generated from the shell's command functions (src-tauri/src/commands/*.rs, their\n\
+         // arguments as on the wire) by `cargo xtask contract`: do not edit.\n",
+    );
+    if !contract.is_empty() {
+        let _ = writeln!(out, "import type {{ {} }} from \"./contract\";", contract.join(", "));
+    }
+    let _ = writeln!(out, "import type {{ {} }} from \"./views\";", views.join(", "));
+    let _ = write!(
+        out,
+        "\n/** Every shell command: its arguments and its result. */\nexport interface GeneratedCommands {{\n{table}}}\n"
+    );
+    Ok(out)
 }
 
 fn workspace() -> PathBuf {
@@ -494,6 +611,8 @@ pub const SURFACE_FILE: &str = "src-tauri/contract/host-api.json";
 pub const TS_FILE: &str = "remotes/shared/host-client/src/generated/contract.ts";
 /// The generated TypeScript of the view types.
 pub const VIEWS_FILE: &str = "remotes/shared/host-client/src/generated/views.ts";
+/// The generated TypeScript of every command's arguments and result.
+pub const COMMANDS_FILE: &str = "remotes/shared/host-client/src/generated/commands.ts";
 
 pub fn to_json(surface: &Surface) -> String {
     let mut json = serde_json::to_string_pretty(surface).expect("the surface serialises");
@@ -597,11 +716,16 @@ mod tests {
             }
             None => assert!(updating(), "{SURFACE_FILE} is missing: generate it with `cargo xtask contract`"),
         }
-        let stale: Vec<String> =
-            [(SURFACE_FILE, to_json(&current)), (TS_FILE, typescript(&current)), (VIEWS_FILE, views_typescript())]
-                .iter()
-                .filter_map(|(path, expected)| up_to_date(path, expected).err())
-                .collect();
+        let commands = commands_typescript(&current).unwrap_or_else(|err| panic!("{err}"));
+        let stale: Vec<String> = [
+            (SURFACE_FILE, to_json(&current)),
+            (TS_FILE, typescript(&current)),
+            (VIEWS_FILE, views_typescript()),
+            (COMMANDS_FILE, commands),
+        ]
+        .iter()
+        .filter_map(|(path, expected)| up_to_date(path, expected).err())
+        .collect();
         assert!(stale.is_empty(), "{}", stale.join("\n"));
     }
 
@@ -720,6 +844,32 @@ mod tests {
                 event.payload
             );
         }
+    }
+
+    #[test]
+    fn every_command_is_typed_with_its_arguments_and_result() {
+        let ts = commands_typescript(&current()).unwrap_or_else(|err| panic!("{err}"));
+        assert!(
+            ts.contains(
+                "  mark_known_good: { args: { mountMs?: number | null; name: string; version: string }; result: null };"
+            ),
+            "{ts}"
+        );
+        assert!(
+            ts.contains(
+                "  dataset_records: { args: { datasetId: number; query: RecordQuery }; result: Page<RecordRow> };"
+            ),
+            "{ts}"
+        );
+        assert!(ts.contains("  remotes_from_cache: { args: undefined; result: ShellView };"), "{ts}");
+    }
+
+    #[test]
+    fn a_type_without_a_declaration_is_named() {
+        let names = BTreeMap::from([("RecordRow".to_owned(), "RecordRow".to_owned())]);
+        assert_eq!(typescript_of("Option<Vec<RecordRow>>", &names).as_deref(), Ok("Array<RecordRow> | null"));
+        let err = typescript_of("Vec<Secret>", &names).unwrap_err();
+        assert!(err.contains("`Secret`") && err.contains("ts_rs::TS"), "{err}");
     }
 
     #[test]
