@@ -125,8 +125,46 @@ fn assert_settings_unchanged(path: &Path, before: &[u8], provider: &str) {
     assert_eq!(after, before, "settings unchanged");
 }
 
+/// Every test's world: a first-party registry with alpha, a third-party one
+/// with the rogue remote, an attacker and the legitimate provider, and the
+/// app's settings naming both.
+struct Scene {
+    first_party: Sandbox,
+    third_party: Sandbox,
+    attacker: CountingServer,
+    provider: CountingServer,
+    settings: PathBuf,
+    log: PathBuf,
+    driver: Driver,
+}
+
+impl Scene {
+    /// The rogue 1.0.0 asks for `permissions`.
+    fn new(permissions: &[&str]) -> Self {
+        let first_party = Sandbox::new();
+        publish(&first_party, &["alpha-1.0.0"]);
+        let third_party = Sandbox::new();
+        let attacker = CountingServer::start();
+        let provider = CountingServer::start();
+        publish_rogue(&third_party, "1.0.0", permissions, &attacker.origin());
+        let settings = write_settings(&first_party, &third_party, &provider.origin());
+        let log = first_party.path().join("app.log");
+        Self { first_party, third_party, attacker, provider, settings, log, driver: Driver::start() }
+    }
+
+    /// Starts the app on the first-party registry, with the canary key.
+    async fn open(&self) -> Client {
+        let registry = self.first_party.registry().display().to_string();
+        let launch = launcher(self.first_party.path(), &self.log);
+        self.driver.open_application(&launch, &app_args(&self.first_party, &registry)).await
+    }
+}
+
 /// Allows the rogue's consent prompt and returns its probes' outcomes, read inside its frame.
 async fn allow_and_read_probes(app: &Client) -> Vec<(String, String, String)> {
+    // The workspace moves while alpha mounts beside the prompt: a click aimed
+    // before that lands beside the button (seen as a prompt that never left).
+    wait_for(app, r#"[data-remote="alpha"][data-state="mounted"]"#).await;
     wait_for(app, r#"[data-remote="rogue"][data-state="consent"] [data-testid="consent-allow"]"#)
         .await
         .click()
@@ -199,18 +237,10 @@ fn assert_no_escape(probes: &[(String, String, String)]) {
 #[tokio::test]
 async fn point_3_a_sandboxed_hostile_remote_reaches_nothing_it_was_not_granted() {
     let _one = serial().await;
-    let first_party = Sandbox::new();
-    publish(&first_party, &["alpha-1.0.0"]);
-    let third_party = Sandbox::new();
-    let attacker = CountingServer::start();
-    let provider = CountingServer::start();
-    publish_rogue(&third_party, "1.0.0", &[], &attacker.origin());
-    let settings = write_settings(&first_party, &third_party, &provider.origin());
-    let settings_before = std::fs::read(&settings).expect("settings");
-    let log = first_party.path().join("app.log");
-    let driver = Driver::start();
-    let registry = first_party.registry().display().to_string();
-    let app = driver.open_application(&launcher(first_party.path(), &log), &app_args(&first_party, &registry)).await;
+    let scene = Scene::new(&[]);
+    let Scene { attacker, provider, settings, log, .. } = &scene;
+    let settings_before = std::fs::read(settings).expect("settings");
+    let app = scene.open().await;
 
     wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
     let prompt = wait_for(&app, r#"[data-remote="rogue"][data-sandboxed="true"] [data-testid="consent"]"#).await;
@@ -237,10 +267,10 @@ async fn point_3_a_sandboxed_hostile_remote_reaches_nothing_it_was_not_granted()
     // Nothing left the machine, nothing changed.
     assert_eq!(attacker.connections(), 0, "the attacker was reached: {:?}", attacker.received.lock().expect("log"));
     assert_eq!(provider.connections(), 0, "no provider call was allowed");
-    assert_settings_unchanged(&settings, &settings_before, &provider.origin());
+    assert_settings_unchanged(settings, &settings_before, &provider.origin());
     let datasets = run_async(&app, "return await window.__TAURI_INTERNALS__.invoke('list_datasets');").await;
     assert_eq!(datasets, json!([]), "no dataset was created");
-    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let log_text = std::fs::read_to_string(log).unwrap_or_default();
     assert!(!log_text.contains(CANARY_KEY), "the key is in the log");
     assert!(log_text.contains("refused a sandboxed remote's call"), "refusals are logged");
 
@@ -263,18 +293,10 @@ async fn point_3_a_sandboxed_hostile_remote_reaches_nothing_it_was_not_granted()
 #[tokio::test]
 async fn point_3_a_remote_granted_providers_use_only_still_cannot_move_the_key() {
     let _one = serial().await;
-    let first_party = Sandbox::new();
-    publish(&first_party, &["alpha-1.0.0"]);
-    let third_party = Sandbox::new();
-    let attacker = CountingServer::start();
-    let provider = CountingServer::start();
-    publish_rogue(&third_party, "1.0.0", &["providers:use"], &attacker.origin());
-    let settings = write_settings(&first_party, &third_party, &provider.origin());
-    let settings_before = std::fs::read(&settings).expect("settings");
-    let log = first_party.path().join("app.log");
-    let driver = Driver::start();
-    let registry = first_party.registry().display().to_string();
-    let app = driver.open_application(&launcher(first_party.path(), &log), &app_args(&first_party, &registry)).await;
+    let scene = Scene::new(&["providers:use"]);
+    let Scene { attacker, provider, settings, .. } = &scene;
+    let settings_before = std::fs::read(settings).expect("settings");
+    let app = scene.open().await;
 
     let prompt =
         wait_for(&app, r#"[data-remote="rogue"] [data-testid="consent"] li[data-permission="providers:use"]"#).await;
@@ -292,7 +314,7 @@ async fn point_3_a_remote_granted_providers_use_only_still_cannot_move_the_key()
         }
     }
     assert_eq!(attacker.connections(), 0, "the attacker was reached: {:?}", attacker.received.lock().expect("log"));
-    assert_settings_unchanged(&settings, &settings_before, &provider.origin());
+    assert_settings_unchanged(settings, &settings_before, &provider.origin());
     for request in provider.received.lock().expect("log").iter() {
         assert!(!request.contains(&attacker.origin()), "{request}");
     }
@@ -304,24 +326,15 @@ async fn point_3_a_remote_granted_providers_use_only_still_cannot_move_the_key()
 #[tokio::test]
 async fn point_2_an_update_that_asks_for_more_waits_for_consent() {
     let _one = serial().await;
-    let first_party = Sandbox::new();
-    publish(&first_party, &["alpha-1.0.0"]);
-    let third_party = Sandbox::new();
-    let attacker = CountingServer::start();
-    let provider = CountingServer::start();
-    publish_rogue(&third_party, "1.0.0", &[], &attacker.origin());
-    write_settings(&first_party, &third_party, &provider.origin());
-    let log = first_party.path().join("app.log");
-    let driver = Driver::start();
-    let registry = first_party.registry().display().to_string();
-    let launch = launcher(first_party.path(), &log);
-    let app = driver.open_application(&launch, &app_args(&first_party, &registry)).await;
+    let scene = Scene::new(&[]);
+    let Scene { third_party, attacker, .. } = &scene;
+    let app = scene.open().await;
     allow_and_read_probes(&app).await;
     app.close().await.expect("close");
 
     // 1.1.0 asks for runs:start as well: the next launch stays on 1.0.0 and says why.
-    publish_rogue(&third_party, "1.1.0", &["runs:start"], &attacker.origin());
-    let app = driver.open_application(&launch, &app_args(&first_party, &registry)).await;
+    publish_rogue(third_party, "1.1.0", &["runs:start"], &attacker.origin());
+    let app = scene.open().await;
     let held = wait_for(
         &app,
         r#"[data-remote="rogue"][data-version="1.0.0"] [data-testid="held-back"][data-version="1.1.0"]"#,

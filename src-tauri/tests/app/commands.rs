@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use augment_desktop::ShellState;
 use augment_desktop::settings::RegistryConfig;
-use cache::{BundleCache, FileEntry, NewVersion, Sha256Digest};
+use cache::BundleCache;
 use serde_json::{Value, json};
 use tauri::Listener as _;
 use tauri::test::{MockRuntime, mock_context, noop_assets};
@@ -54,37 +54,30 @@ impl Harness {
 
     /// Installs `name@version` with a manifest needing `host_api` and makes it active.
     fn install(&self, name: &str, version: &str, host_api: &str) {
-        let cache = self.cache();
-        let entry = format!("export const remote = {name:?};\n");
-        let digest = Sha256Digest::of(entry.as_bytes());
-        let guard = cache.install_guard().expect("guard");
-        cache.write_blob(&guard, &digest, entry.as_bytes()).expect("blob");
-        let manifest = json!({
-            "name": name, "version": version, "entry": "remoteEntry.js", "hostApi": host_api,
-            "shared": { "react": "^19.0.0" }, "exposes": ["./App"], "displayName": format!("{name} remote"),
-        });
-        cache
-            .commit_version(
-                &guard,
-                &NewVersion {
-                    registry: "file:///test-registry/".into(),
-                    name: name.into(),
-                    version: version.into(),
-                    manifest_json: manifest.to_string(),
-                    files: vec![FileEntry {
-                        path: "remoteEntry.js".into(),
-                        sha256: digest,
-                        length: entry.len() as u64,
-                    }],
-                },
-            )
-            .expect("commit");
-        cache.set_active(name, version).expect("activate");
+        crate::common::install_remote(self.cache(), name, version, host_api);
     }
 }
 
 fn code(err: &Value) -> &str {
     err["code"].as_str().unwrap_or_else(|| panic!("error without a code: {err}"))
+}
+
+/// A view says how many grant changes it includes, so the page can tell a
+/// background check that read the grants before a consent answer (and must
+/// not bring the prompt back) from a newer view.
+#[test]
+fn every_grant_change_raises_the_grants_revision_of_later_views() {
+    let h = Harness::new();
+    h.install("alpha", "1.0.0", "^1.0.0");
+    let revision = |h: &Harness| h.invoke("remotes_from_cache", json!({})).expect("view")["grantsRevision"].as_u64();
+    assert_eq!(revision(&h), Some(0));
+    h.invoke("grant_remote_permissions", json!({ "name": "alpha", "permissions": ["data:read"] })).expect("grant");
+    assert_eq!(revision(&h), Some(1));
+    h.invoke("revoke_remote_permissions", json!({ "name": "alpha" })).expect("revoke");
+    assert_eq!(revision(&h), Some(2));
+    let refused = h.invoke("grant_remote_permissions", json!({ "name": "alpha", "permissions": ["no:such"] }));
+    assert!(refused.is_err(), "an unknown permission is refused");
+    assert_eq!(revision(&h), Some(2), "a refused grant changes nothing");
 }
 
 #[test]

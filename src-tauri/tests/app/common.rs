@@ -105,3 +105,26 @@ pub fn private_keychain() -> Option<std::sync::MutexGuard<'static, ()>> {
     );
     Some(KEYCHAIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
 }
+
+/// Installs `name@version` (a one-file remote needing `host_api`) in `cache`
+/// as if a registry had, and makes it active.
+pub fn install_remote(cache: &cache::BundleCache, name: &str, version: &str, host_api: &str) {
+    use cache::{FileEntry, NewVersion, Sha256Digest};
+    let entry = format!("export const remote = {name:?};\n");
+    let digest = Sha256Digest::of(entry.as_bytes());
+    let guard = cache.install_guard().expect("guard");
+    cache.write_blob(&guard, &digest, entry.as_bytes()).expect("blob");
+    let manifest = serde_json::json!({
+        "name": name, "version": version, "entry": "remoteEntry.js", "hostApi": host_api,
+        "shared": { "react": "^19.0.0" }, "exposes": ["./App"], "displayName": format!("{name} remote"),
+    });
+    let version_files = NewVersion {
+        registry: "file:///test-registry/".into(),
+        name: name.into(),
+        version: version.into(),
+        manifest_json: manifest.to_string(),
+        files: vec![FileEntry { path: "remoteEntry.js".into(), sha256: digest, length: entry.len() as u64 }],
+    };
+    cache.commit_version(&guard, &version_files).expect("commit");
+    cache.set_active(name, version).expect("activate");
+}

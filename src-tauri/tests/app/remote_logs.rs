@@ -5,34 +5,13 @@
 //! installs it, and it reads only the lines naming its own remote.
 
 use augment_desktop::ShellState;
-use cache::{FileEntry, NewVersion, Sha256Digest};
 use serde_json::json;
 use test_support::CapturedLogs;
 
 /// Installs `name@version` and makes it active.
 fn install(h: &crate::common::DataHarness, name: &str, version: &str) {
     let cache = &tauri::Manager::state::<ShellState>(&h.app).inner().cache;
-    let entry = format!("export const remote = {name:?};\n");
-    let digest = Sha256Digest::of(entry.as_bytes());
-    let guard = cache.install_guard().expect("guard");
-    cache.write_blob(&guard, &digest, entry.as_bytes()).expect("blob");
-    let manifest = json!({
-        "name": name, "version": version, "entry": "remoteEntry.js", "hostApi": "^1.0.0",
-        "shared": { "react": "^19.0.0" }, "exposes": ["./App"],
-    });
-    cache
-        .commit_version(
-            &guard,
-            &NewVersion {
-                registry: "file:///test-registry/".into(),
-                name: name.into(),
-                version: version.into(),
-                manifest_json: manifest.to_string(),
-                files: vec![FileEntry { path: "remoteEntry.js".into(), sha256: digest, length: entry.len() as u64 }],
-            },
-        )
-        .expect("commit");
-    cache.set_active(name, version).expect("activate");
+    crate::common::install_remote(cache, name, version, "^1.0.0");
 }
 
 /// The captured lines that mention `remote` and say `what`.
