@@ -16,7 +16,7 @@ afterEach(async () => {
   clearMocks();
 });
 
-const checked: ShellView = { checked: true, registries: [], remotes: [], problems: [], permissionDescriptions: {} };
+const checked: ShellView = { checked: true, registries: [], remotes: [], problems: [], permissionDescriptions: {}, grantsRevision: 0 };
 
 /** The shell, answering `check_for_updates` through `check`. */
 function shell(check: () => Promise<boolean>) {

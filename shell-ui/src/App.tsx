@@ -13,7 +13,7 @@ import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react"
 import { asCommandError, ipc, onDevRemoteChanged, onNavigationRefused, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
 import { badgeFor } from "./status";
 import { RemoteSlot, failureWords, type Failure, type SlotDataState } from "./RemoteSlot";
-import { applyReady, applyResolved, type Workspace } from "./updates";
+import { applyReady, applyResolved, isOlderGrants, type Workspace } from "./updates";
 import { Toaster } from "@augment-it/ui-kit";
 import { bus } from "./bus";
 
@@ -59,9 +59,15 @@ export function App() {
     setWorkspace((current) => applyResolved(current, list, (name) => mountedSlots.current.has(name)));
   }, []);
 
+  // The newest grants revision shown (ShellView.grantsRevision): a view read
+  // before the person's last consent answer must not undo it on screen.
+  const grantsShown = useRef(0);
+
   const refreshFromCache = useCallback(async () => {
     try {
       const view = await ipc.remotesFromCache();
+      if (isOlderGrants(view, grantsShown.current)) return;
+      grantsShown.current = view.grantsRevision;
       showResolved(view.remotes);
       setPermissionText(view.permissionDescriptions ?? {});
       tellProblems(view.problems);
@@ -95,7 +101,13 @@ export function App() {
   useEffect(() => {
     const unlisteners: Promise<() => void>[] = [
       onRegistryChecked((view) => {
-        showResolved(view.remotes);
+        if (isOlderGrants(view, grantsShown.current)) {
+          // The check's versions are in the cache by now; read them with the current grants.
+          void refreshFromCache();
+        } else {
+          grantsShown.current = view.grantsRevision;
+          showResolved(view.remotes);
+        }
         setPermissionText(view.permissionDescriptions ?? {});
         tellProblems(view.problems);
         setRegistries(view.registries);

@@ -48,3 +48,12 @@ export function applyReady(current: Workspace, name: string): Workspace {
   const { [name]: _applied, ...ready } = current.ready;
   return { shown: current.shown.map((r) => (r.name === name ? next : r)), ready };
 }
+
+/**
+ * Was `view` read before grant changes that the page already shows? Its
+ * remotes must not be shown: a background check that read the grants before
+ * the person answered a consent prompt would bring the prompt back.
+ */
+export function isOlderGrants(view: { grantsRevision: number }, shown: number): boolean {
+  return view.grantsRevision < shown;
+}

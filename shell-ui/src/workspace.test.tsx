@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
-import type { RemoteView, ShellView } from "./ipc";
+import type { PermissionName, RemoteView, ShellView } from "./ipc";
 import type { RemoteModule } from "./host-api";
 
 const federation = vi.hoisted(() => ({ load: vi.fn<(name: string, entryUrl: string) => Promise<unknown>>() }));
@@ -66,7 +66,7 @@ function shell(paint: () => RemoteView[], options: { onFailure?: (args: Record<s
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
-      if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: paint(), problems: [], permissionDescriptions: {} } satisfies ShellView;
+      if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: paint(), problems: [], permissionDescriptions: {}, grantsRevision: 0 } satisfies ShellView;
       if (cmd === "check_for_updates") return true;
       if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: options.checkMinutes ?? 60 };
       if (cmd === "mark_known_good") return null;
@@ -141,6 +141,7 @@ describe("an update of a mounted remote", () => {
       checked: true,
       problems: [],
       permissionDescriptions: {},
+      grantsRevision: 0,
       registries: [],
       remotes: [remote("prompt-templates", "Prompt Templates", "1.1.0"), remote("record-collector", "Record Collector", "1.3.0")],
     };
@@ -193,5 +194,52 @@ describe("the periodic update check", () => {
     await act(async () => void vi.advanceTimersByTime(24 * 60 * 60_000));
     await settle();
     expect(checks(calls)).toBe(1);
+  });
+});
+
+describe("a consent answer", () => {
+  it("is not undone by a check that read the grants before it", async () => {
+    const rogue: RemoteView = { ...remote("rogue", "Rogue", "1.0.0"), sandboxed: true, granted: null };
+    let granted: PermissionName[] | null = null;
+    let revision = 0;
+    const view = (grantsRevision: number, grants: PermissionName[] | null): ShellView => ({
+      checked: false,
+      registries: [],
+      remotes: [{ ...rogue, granted: grants }],
+      problems: [],
+      permissionDescriptions: {},
+      grantsRevision,
+    });
+    let paints = 0;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "remotes_from_cache") {
+          paints += 1;
+          return view(revision, granted);
+        }
+        if (cmd === "grant_remote_permissions") {
+          granted = [];
+          revision += 1;
+          return [];
+        }
+        if (cmd === "check_for_updates") return true;
+        if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: 60 };
+        if (cmd === "mark_known_good") return null;
+        throw { code: "internal", message: `unexpected ${cmd}` };
+      },
+      { shouldMockEvents: true },
+    );
+    render(<App />);
+    fireEvent.click(await screen.findByTestId("consent-allow"));
+    await waitFor(() => expect(screen.queryByTestId("consent")).toBeNull());
+    const paintsBefore = paints;
+
+    // The background check read the grants before the answer; its event arrives now.
+    await act(() => emit("registry-checked", { ...view(0, null), checked: true }));
+    await act(async () => {});
+    expect(screen.queryByTestId("consent")).toBeNull();
+    // Its versions are read again from the cache, with the current grants.
+    await waitFor(() => expect(paints).toBe(paintsBefore + 1));
+    expect(screen.queryByTestId("consent")).toBeNull();
   });
 });

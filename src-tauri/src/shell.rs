@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -39,6 +39,8 @@ pub struct ShellState {
     /// Dev mode: remotes served from a folder or a loopback dev server.
     pub dev: DevOverrides,
     checking: Arc<AtomicBool>,
+    /// Counts grant changes (see [`ShellView::grants_revision`]).
+    grants_revision: AtomicU64,
 }
 
 impl ShellState {
@@ -52,7 +54,13 @@ impl ShellState {
             profile: HostProfile::builtin(),
             dev: DevOverrides::default(),
             checking: Arc::new(AtomicBool::new(false)),
+            grants_revision: AtomicU64::new(0),
         })
+    }
+
+    /// Call after each change of a remote's grants, once it is stored.
+    pub fn grants_changed(&self) {
+        self.grants_revision.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Sets this launch's dev overrides (see [`crate::dev_mode`]).
@@ -120,6 +128,11 @@ pub struct ShellView {
     /// Every permission a remote may ask for and what granting it allows.
     #[cfg_attr(test, ts(type = "Record<string, string>"))]
     pub permission_descriptions: BTreeMap<&'static str, &'static str>,
+    /// How many grant changes this view's grants include: a background check
+    /// read the grants before the person answered a consent prompt must not
+    /// bring the prompt back, so the page never shows the remotes of a view
+    /// older than one it has seen (it reads the cache again instead).
+    pub grants_revision: u64,
 }
 
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -196,9 +209,18 @@ pub async fn resolve_view(state: &ShellState, offline: bool) -> CommandResult<Sh
         .filter(|(config, from_launch)| *from_launch || config.trusted)
         .filter_map(|(config, _)| registry::RegistrySource::parse(&config.url).ok().map(|source| source.to_string()))
         .collect();
+    // Read before the grants: the view holds at least every change counted.
+    let grants_revision = state.grants_revision.load(Ordering::SeqCst);
     isolation::apply(cache, &state.profile, &trusted, &mut remotes)?;
     let permission_descriptions = Permission::ALL.iter().map(|p| (p.as_str(), p.describe())).collect();
-    Ok(ShellView { checked: !offline, registries: registry_views, remotes, problems, permission_descriptions })
+    Ok(ShellView {
+        checked: !offline,
+        registries: registry_views,
+        remotes,
+        problems,
+        permission_descriptions,
+        grants_revision,
+    })
 }
 
 fn remote_view(cache: &BundleCache, outcome: RemoteOutcome) -> CommandResult<RemoteView> {

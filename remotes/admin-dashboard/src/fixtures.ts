@@ -70,6 +70,7 @@ export const shellView: ShellView = {
   ],
   problems: [],
   permissionDescriptions: {},
+  grantsRevision: 0,
 };
 
 export const remoteVersions: RemoteVersions[] = [

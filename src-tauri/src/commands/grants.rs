@@ -26,6 +26,7 @@ pub async fn grant_remote_permissions(
         .map_err(|err| CommandError::invalid(err.to_string()))?;
     let names = parsed.iter().map(|p| p.as_str().to_owned()).collect();
     state.cache.set_grants(&name, &names)?;
+    state.grants_changed();
     tracing::info!(remote = %name, permissions = ?names, "granted");
     Ok(parsed.into_iter().collect())
 }
@@ -36,6 +37,7 @@ pub async fn grant_remote_permissions(
 pub async fn revoke_remote_permissions(state: State<'_, ShellState>, name: String) -> CommandResult<bool> {
     shell::checked_ref(&name, None)?;
     let revoked = state.cache.revoke_grants(&name)?;
+    state.grants_changed();
     tracing::info!(remote = %name, revoked, "grants revoked");
     Ok(revoked)
 }

@@ -29,6 +29,7 @@ const view: ShellView = {
   ],
   problems: [],
   permissionDescriptions: {},
+  grantsRevision: 0,
 };
 
 afterEach(() => clearMocks());

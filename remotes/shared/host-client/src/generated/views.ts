@@ -14,7 +14,14 @@ problems: Array<string>,
 /**
  * Every permission a remote may ask for and what granting it allows.
  */
-permissionDescriptions: Record<string, string>, };
+permissionDescriptions: Record<string, string>, 
+/**
+ * How many grant changes this view's grants include: a background check
+ * read the grants before the person answered a consent prompt must not
+ * bring the prompt back, so the page never shows the remotes of a view
+ * older than one it has seen (it reads the cache again instead).
+ */
+grantsRevision: number, };
 
 export type RegistryView = { url: string, 
 /**
