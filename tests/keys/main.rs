@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use fake_provider::{Behaviour, FakeConfig, FakeProvider};
 use integration_tests::{augment_bin, describe, private_keychain, text};
 use serde_json::Value;
+use test_support::secret_tool_lookup;
 
 const PROVIDER: &str = "groq";
 
@@ -36,15 +37,6 @@ fn secrets_env_var() -> &'static str {
     "AUGMENT_GROQ_API_KEY"
 }
 
-/// What libsecret finds for the provider, from outside the process.
-fn secret_tool_lookup(provider: &str) -> String {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "augment-it", "username", provider])
-        .output()
-        .expect("secret-tool is missing: apt-get install libsecret-tools");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn status_of(provider: &str) -> Value {
     let out = augment(&["keys", "status", "--json"], b"");
     assert!(out.status.success(), "{}", describe(&out));
@@ -69,7 +61,11 @@ async fn set_through_stdin_read_back_outside_ask_streams_with_it_then_delete() {
 
     let set = run(|| augment(&["keys", "set", PROVIDER], format!("{canary}\n").as_bytes()));
     assert!(set.status.success(), "{}", describe(&set));
-    assert_eq!(secret_tool_lookup(PROVIDER), canary, "stored without the trailing newline, under service augment-it");
+    assert_eq!(
+        secret_tool_lookup(PROVIDER).as_deref(),
+        Some(canary.as_str()),
+        "stored without the trailing newline, under service augment-it"
+    );
     let status = run(|| status_of(PROVIDER));
     assert_eq!(status["set"], true, "{status}");
     assert_eq!(status["source"], "keychain", "{status}");
@@ -103,7 +99,7 @@ async fn set_through_stdin_read_back_outside_ask_streams_with_it_then_delete() {
 
     let delete = run(|| augment(&["keys", "delete", PROVIDER], b""));
     assert!(delete.status.success(), "{}", describe(&delete));
-    assert_eq!(secret_tool_lookup(PROVIDER), "", "gone from the keychain");
+    assert_eq!(secret_tool_lookup(PROVIDER), None, "gone from the keychain");
     let status = run(|| status_of(PROVIDER));
     assert_eq!(status["set"], false, "{status}");
     let unsigned = run(|| augment(&["ask", PROVIDER, "--model", "m", "--base-url", &base_url, "hi"], b""));
@@ -133,5 +129,5 @@ fn a_key_cannot_be_an_argument_and_empty_or_unknown_input_is_refused() {
     assert!(message.contains("openia") && message.contains("openai, anthropic, groq"), "{message}");
     let unknown_ask = augment(&["ask", "mistral", "--model", "m", "hi"], b"");
     assert!(text(&unknown_ask).contains("openai, anthropic, groq"), "{}", describe(&unknown_ask));
-    assert_eq!(secret_tool_lookup("anthropic"), "", "nothing was stored");
+    assert_eq!(secret_tool_lookup("anthropic"), None, "nothing was stored");
 }

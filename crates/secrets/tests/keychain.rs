@@ -14,7 +14,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use secrets::{Error, KeyStatus, KeyStore, Secret};
-use test_support::CapturedLogs;
+use test_support::{CapturedLogs, secret_tool_lookup};
 
 /// The real keychain, or `None` when keychain tests are explicitly skipped.
 /// A missing keychain fails the test: CI provides one.
@@ -61,21 +61,6 @@ struct Cleanup<'a>(&'a KeyStore, &'a str);
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let _ = self.0.delete(self.1);
-    }
-}
-
-/// What `secret-tool` (libsecret, outside this process) finds for the provider.
-fn secret_tool_lookup(provider: &str) -> Option<String> {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "augment-it", "username", provider])
-        .output()
-        .expect("secret-tool is missing: apt-get install libsecret-tools");
-    // secret-tool exits 1 with no output when nothing matches.
-    if out.status.success() {
-        Some(String::from_utf8(out.stdout).unwrap())
-    } else {
-        assert!(out.stdout.is_empty(), "unexpected output: {out:?}");
-        None
     }
 }
 

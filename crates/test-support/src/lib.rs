@@ -1,14 +1,17 @@
 //! Test-only helpers: a loopback registry HTTP server with fault injection,
-//! sample remote folders, an in-memory capture of every log line, and free
-//! loopback ports for child processes.
+//! sample remote folders, an in-memory capture of every log line, free
+//! loopback ports for child processes, and the keychain as `secret-tool`
+//! sees it.
 //!
 //! [`RegistryServer`] serves a registry tree from a folder the way a static
 //! host does (strong ETags, `If-None-Match` → 304, `Content-Length`, 404),
 //! records every request so tests can assert what a client sent, and can be
 //! told to misbehave per path ([`Fault`]) or to go offline altogether.
 
+mod keychain;
 mod logs;
 mod service;
+pub use keychain::secret_tool_lookup;
 pub use logs::CapturedLogs;
 pub use service::{ServiceProcess, exit_and_stderr, raw_http_request};
 

@@ -2,7 +2,6 @@
 //! the real OS keychain (a private gnome-keyring under `cargo xtask test`) and
 //! the fake provider on loopback. No reply may ever carry a key.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -15,6 +14,7 @@ use tauri::Listener as _;
 use tauri::Manager as _;
 use tauri::test::{MockRuntime, mock_context, noop_assets};
 use tauri::webview::WebviewWindowBuilder;
+use test_support::secret_tool_lookup;
 
 struct Harness {
     _dirs: Arc<tempfile::TempDir>,
@@ -95,14 +95,6 @@ fn rand_u128() -> u128 {
     (u128::from(a.hash_one(1u8)) << 64) | u128::from(b.hash_one(2u8))
 }
 
-fn secret_tool_lookup(provider: &str) -> String {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "augment-it", "username", provider])
-        .output()
-        .expect("secret-tool is missing: apt-get install libsecret-tools");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn code(err: &Value) -> &str {
     err["code"].as_str().unwrap_or_else(|| panic!("error without a code: {err}"))
 }
@@ -114,14 +106,14 @@ fn set_replies_only_set_stores_in_the_keychain_and_delete_removes_it() {
     let key = canary();
     let reply = h.invoke("set_api_key", json!({ "provider": "openai", "key": format!("  {key}\n") })).unwrap();
     assert_eq!(reply, json!("set"));
-    assert_eq!(secret_tool_lookup("openai"), key, "stored trimmed, under service augment-it");
+    assert_eq!(secret_tool_lookup("openai").as_deref(), Some(key.as_str()), "stored trimmed, under service augment-it");
     let status = h.status("openai");
     assert_eq!(status["key"], "set", "{status}");
     assert_eq!(status["envVar"], "AUGMENT_OPENAI_API_KEY");
     assert_eq!(status["defaultBaseUrl"], "https://api.openai.com");
 
     assert_eq!(h.invoke("delete_api_key", json!({ "provider": "openai" })).unwrap(), json!("notSet"));
-    assert_eq!(secret_tool_lookup("openai"), "");
+    assert_eq!(secret_tool_lookup("openai"), None);
     assert_eq!(h.status("openai")["key"], "notSet");
     h.assert_no_reply_contains(&key);
 }
