@@ -137,7 +137,6 @@ pub struct InstalledVersion {
     pub version: String,
     pub registry: String,
     /// Unix seconds.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub installed_at: i64,
 }
 
