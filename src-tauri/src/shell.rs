@@ -128,10 +128,10 @@ pub struct ShellView {
     /// Every permission a remote may ask for and what granting it allows.
     #[cfg_attr(test, ts(type = "Record<string, string>"))]
     pub permission_descriptions: BTreeMap<&'static str, &'static str>,
-    /// How many grant changes this view's grants include: a background check
-    /// read the grants before the person answered a consent prompt must not
-    /// bring the prompt back, so the page never shows the remotes of a view
-    /// older than one it has seen (it reads the cache again instead).
+    /// How many grant changes this view's grants include. A background check
+    /// that read the grants before the person answered a consent prompt must
+    /// not bring the prompt back, so the page never shows the remotes of a
+    /// view older than one it has shown (it reads the cache again instead).
     pub grants_revision: u64,
 }
 

@@ -16,10 +16,10 @@ problems: Array<string>,
  */
 permissionDescriptions: Record<string, string>, 
 /**
- * How many grant changes this view's grants include: a background check
- * read the grants before the person answered a consent prompt must not
- * bring the prompt back, so the page never shows the remotes of a view
- * older than one it has seen (it reads the cache again instead).
+ * How many grant changes this view's grants include. A background check
+ * that read the grants before the person answered a consent prompt must
+ * not bring the prompt back, so the page never shows the remotes of a
+ * view older than one it has shown (it reads the cache again instead).
  */
 grantsRevision: number, };
 
