@@ -1,7 +1,9 @@
 //! `cargo xtask run`: build the shell UI, the app and the CLI; publish the
-//! remotes that exist into an embedded local registry under
-//! `target/augment-local/`; launch the app with that registry as its first
-//! registry. No Docker and no network.
+//! product's remotes into an embedded local registry under
+//! `target/augment-local/product/`; launch the app with that registry as its
+//! first registry. No Docker and no network. `--demo-remotes` adds the test
+//! remotes (Alpha, Beta, Gamma), in a registry and cache of their own
+//! (`target/augment-local/demo/`), so they never appear in the product run.
 //!
 //! With no display, say so plainly; `--xvfb-screenshot FILE` runs the app
 //! under Xvfb instead, waits until the remotes have mounted (the app logs
@@ -19,6 +21,9 @@ pub struct RunArgs {
     /// Run under `xvfb-run -a` and save a screenshot to FILE once the remotes have mounted, then exit.
     #[arg(long, value_name = "FILE")]
     pub xvfb_screenshot: Option<PathBuf>,
+    /// Also publish the test remotes Alpha, Beta and Gamma (a separate registry and cache).
+    #[arg(long)]
+    pub demo_remotes: bool,
 }
 
 /// The test remotes that make a useful demo: two plain ones and one whose
@@ -37,7 +42,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
     }
     setup::build_shell_ui(&root)?;
-    let remotes = remotes_to_publish(&root)?;
+    let remotes = remotes_to_publish(&root, args.demo_remotes)?;
     run_checked(Command::new("cargo").current_dir(&root).args([
         "build",
         "--locked",
@@ -47,7 +52,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         "augment-desktop",
     ]))?;
     let augment = root.join("target/debug/augment");
-    let data = root.join("target/augment-local");
+    let data = root.join("target/augment-local").join(if args.demo_remotes { "demo" } else { "product" });
     let registry = data.join("registry");
     let keys = data.join("keys");
     let key = keys.join("registry.key");
@@ -74,12 +79,14 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
 }
 
-/// The product's remotes (built with npm, published from their `dist/`)
-/// and the demo test remotes.
-fn remotes_to_publish(root: &Path) -> Result<Vec<PathBuf>> {
+/// The product's remotes (built with npm, published from their `dist/`),
+/// and the demo test remotes when asked for.
+fn remotes_to_publish(root: &Path, demo_remotes: bool) -> Result<Vec<PathBuf>> {
     let mut out = setup::build_remotes(root)?;
-    let fixtures = root.join("tests/fixtures/remotes-src");
-    out.extend(DEMO_REMOTES.iter().map(|name| fixtures.join(name)));
+    if demo_remotes {
+        let fixtures = root.join("tests/fixtures/remotes-src");
+        out.extend(DEMO_REMOTES.iter().map(|name| fixtures.join(name)));
+    }
     Ok(out)
 }
 
