@@ -1,12 +1,13 @@
 // The Prompt Template Manager against Tauri's IPC mock answering like the
 // shell, with the shell's bus installed as the shell does.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
 import type { Dataset, Template, TemplateVersion } from "@augment-it/host-client";
 import { Toaster } from "@augment-it/ui-kit";
 import PromptTemplates from "./App";
+import { DEBOUNCE_MS } from "./useLivePreview";
 
 const bus = createEventBus<AugmentEvents>();
 const templateEvents: AugmentEvents["template.selected"][] = [];
@@ -93,6 +94,30 @@ describe("without a dataset", () => {
 });
 
 describe("editor", () => {
+  it("shows no error before anything is typed, and none again once the body is cleared", async () => {
+    const calls = shell({
+      check_template: (args) => {
+        if (String(args.body).trim() === "") throw { code: "invalidInput", message: "body: the template is empty: write the prompt to send" };
+        return { missing_fields: [], warning: null };
+      },
+    });
+    selectPeople();
+    render(<PromptTemplates />);
+    await screen.findByRole("button", { name: "city" });
+    typeBody("{{ name }}");
+    await waitFor(() => expect(screen.getByTestId("pt-preview").textContent).toBe("<name@100>"));
+    vi.useFakeTimers();
+    try {
+      typeBody("");
+      await act(() => vi.advanceTimersByTimeAsync(DEBOUNCE_MS * 2));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(calls.filter((c) => c.cmd === "check_template").map((c) => c.args.body)).toEqual(["{{ name }}"]);
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(document.querySelector(".aui-field-error")).toBeNull();
+  });
+
   it("inserts a column chip and previews the first record after the typing settles", async () => {
     const calls = shell();
     selectPeople();

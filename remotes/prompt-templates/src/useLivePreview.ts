@@ -1,7 +1,9 @@
 // The live check and preview of the body being edited: after the typing
 // settles (250 ms) it asks the shell which fields are missing and how the
 // chosen record renders. A newer body cancels the older request's reply, so
-// a slow answer never overwrites a fresher one.
+// a slow answer never overwrites a fresher one. An empty body is not
+// checked: an editor that opens in red before anything is typed says
+// "you did something wrong" to someone who has done nothing yet.
 import { useEffect, useState } from "react";
 import { call } from "@augment-it/host-client";
 import { errorText } from "./logic";
@@ -22,6 +24,11 @@ export function useLivePreview(body: string, datasetId: number, recordId: number
   const [state, setState] = useState<LivePreview>(EMPTY);
 
   useEffect(() => {
+    // Nothing typed yet is not an error: the check and the preview start with the first character.
+    if (body.trim() === "") {
+      setState(EMPTY);
+      return;
+    }
     let stale = false;
     const timer = setTimeout(() => {
       void call("check_template", { body, datasetId }).then(
