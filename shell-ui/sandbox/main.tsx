@@ -10,7 +10,8 @@ import { createRoot } from "react-dom/client";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
 import { loadRemoteModule } from "../src/federation";
 import { HOST_API_VERSION, type HostApi, type RemoteModule } from "../src/host-api";
-import type { FramePhase } from "../src/sandbox-protocol";
+import { asThemeMessage, type FramePhase } from "../src/sandbox-protocol";
+import { applyTheme } from "@augment-it/ui-kit";
 
 function tell(message: { kind: "loaded" } | { kind: "mounted" } | { kind: "failed"; phase: FramePhase; detail: string }) {
   window.parent.postMessage({ augment: "sandbox", ...message }, "*");
@@ -57,6 +58,12 @@ async function start() {
   const version = params.get("version") ?? "";
   const entry = params.get("entry") ?? "";
   const expose = params.get("expose") ?? "./App";
+  // The shell's theme: first from the URL, then from the shell's messages.
+  applyTheme(params.get("theme") === "dark" ? "dark" : "light");
+  window.addEventListener("message", (event) => {
+    const theme = event.source === window.parent ? asThemeMessage(event.data) : null;
+    if (theme) applyTheme(theme);
+  });
   // The bus is this frame's own: events do not cross into the shell (yet).
   installShellBus(createEventBus<AugmentEvents>());
   let module: RemoteModule;

@@ -25,6 +25,8 @@ function shell(check: () => Promise<boolean>) {
       if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: [] };
       if (cmd === "check_for_updates") return check();
       if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: 60 };
+      if (cmd === "get_ui_state") return { lastRoute: null, theme: "system" };
+      if (cmd === "save_ui_state") return null;
       throw { code: "internal", message: `unexpected ${cmd}` };
     },
     { shouldMockEvents: true },

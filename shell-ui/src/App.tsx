@@ -1,6 +1,9 @@
-// The shell: header with the registry status and "Check for updates", the
-// navigation of resolved remotes, the workspace where each remote is
-// mounted, the Remotes panel and Settings.
+// The shell: header with the registry status, "Check for updates", the
+// pages and the theme; the sidebar of resolved remotes (the workflow's steps
+// in order, then any other remote); one screen at a time (routes.ts).
+//
+// Every remote stays mounted once loaded, hidden while another screen is
+// shown, so moving between screens never loses work in one.
 //
 // Start-up is offline first: the cache's selection paints at once, then a
 // background registry check (in Rust) reports through an event. The check
@@ -10,14 +13,15 @@
 // Updates never destroy work: a resolved view that brings another version
 // of a mounted remote only offers it ("… is ready — Reload"; updates.ts).
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
-import { asCommandError, ipc, onDevRemoteChanged, onNavigationRefused, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback } from "./ipc";
+import { useHashLocation } from "wouter/use-hash-location";
+import { asCommandError, ipc, onDevRemoteChanged, onNavigationRefused, onRegistryChecked, onRegistryCheckFailed, type RegistryView, type RemoteView, type Rollback, type UiState } from "./ipc";
 import { badgeFor } from "./status";
 import { RemoteSlot, failureWords, type Failure, type SlotDataState } from "./RemoteSlot";
 import { applyReady, applyResolved, isOlderGrants, type Workspace } from "./updates";
 import { Toaster } from "@augment-it/ui-kit";
 import { bus } from "./bus";
-
-type Page = "workspace" | "remotes" | "stack" | "settings";
+import { firstScreen, parseRoute, routeOf, sidebarGroups, startRoute, type ShellPage } from "./routes";
+import { ThemeContext, useAppliedTheme } from "./theme";
 
 // The pages behind the header's buttons load when first opened: the first
 // paint parses only what the workspace needs.
@@ -25,13 +29,23 @@ const RemotesPanel = lazy(() => import("./RemotesPanel").then((m) => ({ default:
 const StackPanel = lazy(() => import("./StackPanel").then((m) => ({ default: m.StackPanel })));
 const SettingsPage = lazy(() => import("./SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
+const PAGE_LINKS: { page: ShellPage; label: string }[] = [
+  { page: "remotes", label: "Remotes" },
+  { page: "stack", label: "Local stack" },
+  { page: "settings", label: "Settings" },
+];
+
 export function App() {
   const [workspace, setWorkspace] = useState<Workspace | null>(null);
   const [registries, setRegistries] = useState<RegistryView[]>([]);
   const [checked, setChecked] = useState(false);
   const [checking, setChecking] = useState(false);
   const [notices, setNotices] = useState<string[]>([]);
-  const [page, setPage] = useState<Page>("workspace");
+  const [location, navigate] = useHashLocation();
+  const screen = parseRoute(location);
+  // null until ui.json is read; then what is saved there (the last screen, the theme).
+  const [uiState, setUiState] = useState<UiState | null>(null);
+  const theme = useAppliedTheme(uiState?.theme ?? "system");
   // null until the settings are read; 0 = no periodic check.
   const [checkMinutes, setCheckMinutes] = useState<number | null>(null);
   const [permissionText, setPermissionText] = useState<Record<string, string>>({});
@@ -150,6 +164,37 @@ export function App() {
     return () => clearInterval(timer);
   }, [checkMinutes, checkForUpdates]);
 
+  useEffect(() => {
+    ipc.getUiState().then(setUiState, (err) => {
+      notify(`Could not read the last screen and theme: ${asCommandError(err).message}`);
+      setUiState({ lastRoute: null, theme: "system" });
+    });
+  }, [notify]);
+
+  // Where to open, once the cache and ui.json are read: a deep link stays,
+  // else the last screen, else the first one (see routes.ts). A start with
+  // no remotes yet waits on "/"; the first check's remotes open the first screen.
+  const started = useRef(false);
+  useEffect(() => {
+    if (!uiState || !remotes) return;
+    const route = started.current ? (location === "/" ? startRoute(location, null, remotes) : location) : startRoute(location, uiState.lastRoute, remotes);
+    started.current = true;
+    if (route !== location) navigate(route, { replace: true });
+  }, [uiState, remotes, location, navigate]);
+
+  const saveUiState = useCallback(
+    (next: UiState) => {
+      setUiState(next);
+      ipc.saveUiState(next).catch((err) => notify(`Could not save the last screen and theme: ${asCommandError(err).message}`));
+    },
+    [notify],
+  );
+  // The screen shown is saved, so the next start opens it.
+  useEffect(() => {
+    if (!started.current || !uiState || !screen || uiState.lastRoute === location) return;
+    saveUiState({ ...uiState, lastRoute: location });
+  }, [location, screen, uiState, saveUiState]);
+
   const onSettingsSaved = useCallback(async () => {
     await readCheckInterval();
     await checkForUpdates();
@@ -202,20 +247,31 @@ export function App() {
         <button type="button" data-testid="check-updates" disabled={checking} onClick={checkForUpdates}>
           {checking ? "Checking…" : "Check for updates"}
         </button>
-        <nav className="pages">
-          <button type="button" aria-pressed={page === "workspace"} data-testid="open-workspace" onClick={() => setPage("workspace")}>
-            Workspace
-          </button>
-          <button type="button" aria-pressed={page === "remotes"} data-testid="open-remotes" onClick={() => setPage("remotes")}>
-            Remotes
-          </button>
-          <button type="button" aria-pressed={page === "stack"} data-testid="open-stack" onClick={() => setPage("stack")}>
-            Local stack
-          </button>
-          <button type="button" aria-pressed={page === "settings"} data-testid="open-settings" onClick={() => setPage("settings")}>
-            Settings
-          </button>
+        <nav className="pages" aria-label="Pages">
+          {PAGE_LINKS.map(({ page, label }) => (
+            <a
+              key={page}
+              href={`#${routeOf({ kind: "page", page })}`}
+              data-testid={`open-${page}`}
+              aria-current={screen?.kind === "page" && screen.page === page ? "page" : undefined}
+            >
+              {label}
+            </a>
+          ))}
         </nav>
+        <label className="theme-choice">
+          Theme{" "}
+          <select
+            data-testid="theme"
+            value={uiState?.theme ?? "system"}
+            disabled={!uiState}
+            onChange={(event) => uiState && saveUiState({ ...uiState, theme: event.target.value as UiState["theme"] })}
+          >
+            <option value="system">System</option>
+            <option value="light">Light</option>
+            <option value="dark">Dark</option>
+          </select>
+        </label>
       </header>
       {notices.length > 0 && (
         <ul className="notices" data-testid="notices">
@@ -226,57 +282,81 @@ export function App() {
       )}
       <div className="body">
         <aside className="sidebar">
-          <h2>Remotes</h2>
           {remotes === null ? (
             <p className="muted">Reading the cache…</p>
           ) : remotes.length === 0 ? (
             <p className="muted">No remotes yet. Add a registry in Settings, then check for updates.</p>
           ) : (
-            <ul className="remote-nav" data-testid="remote-nav">
-              {remotes.map((remote) => (
-                <li key={remote.name} data-remote={remote.name}>
-                  <a
-                    href={`#remote-${remote.name}`}
-                    onClick={() => setPage("workspace")}
-                    className={remote.version ? "" : "unavailable"}
-                  >
-                    {remote.displayName ?? remote.name}
-                  </a>
-                  <span className="version">{remote.version ?? "unavailable"}</span>
-                  {workspace?.ready[remote.name]?.version && (
-                    <span className="tag update" title="a new version is ready: Reload it in its slot">
-                      {workspace.ready[remote.name]?.version} ready
-                    </span>
-                  )}
-                  {remote.devOverride && (
-                    <span className="tag dev-override" data-testid="dev-override" title="dev mode: not from a registry, never cached">
-                      dev override: {remote.devOverride.target}
-                    </span>
-                  )}
-                </li>
-              ))}
-            </ul>
+            <nav data-testid="remote-nav" aria-label="Remotes">
+              {Object.entries(sidebarGroups(remotes)).map(([group, list]) =>
+                list.length === 0 ? null : (
+                  <section key={group} className="nav-group">
+                    <h2>{group === "workflow" ? "Workflow" : "Other remotes"}</h2>
+                    <ol className="remote-nav">
+                      {list.map((remote) => (
+                        <li key={remote.name} data-remote={remote.name}>
+                          <a
+                            href={`#${routeOf({ kind: "remote", name: remote.name })}`}
+                            data-testid={`nav-${remote.name}`}
+                            aria-current={screen?.kind === "remote" && screen.name === remote.name ? "page" : undefined}
+                            className={remote.version ? "" : "unavailable"}
+                          >
+                            {remote.displayName ?? remote.name}
+                          </a>
+                          <span className="version">{remote.version ?? "unavailable"}</span>
+                          {workspace?.ready[remote.name]?.version && (
+                            <span className="tag update" title="a new version is ready: Reload it in its screen">
+                              {workspace.ready[remote.name]?.version} ready
+                            </span>
+                          )}
+                          {remote.devOverride && (
+                            <span className="tag dev-override" data-testid="dev-override" title="dev mode: not from a registry, never cached">
+                              dev override: {remote.devOverride.target}
+                            </span>
+                          )}
+                        </li>
+                      ))}
+                    </ol>
+                  </section>
+                ),
+              )}
+            </nav>
           )}
         </aside>
         <main>
-          <div className="workspace" hidden={page !== "workspace"}>
-            {remotes?.map((remote) => (
-              <RemoteSlot
-                key={remote.name}
-                remote={remote}
-                offline={offline}
-                update={workspace?.ready[remote.name] ?? null}
-                onApplyUpdate={() => applyUpdate(remote.name)}
-                onRolledBack={onRolledBack}
-                onResolveAgain={checkForUpdates}
-                onPermissionsChanged={refreshFromCache}
-                permissionText={permissionText}
-                onStateChange={onSlotState}
-              />
-            ))}
-          </div>
+          {screen === null && location !== "/" && (
+            <div className="panel" data-testid="no-screen" role="alert">
+              <p>There is no screen at {location}.</p>
+              <a href={`#${remotes ? routeOf(firstScreen(remotes) ?? { kind: "page", page: "remotes" }) : "/"}`}>Go to the first screen</a>
+            </div>
+          )}
+          {screen?.kind === "remote" && remotes && !remotes.some((r) => r.name === screen.name) && (
+            <div className="panel" data-testid="no-screen" role="alert">
+              <p>{screen.name} is not installed.</p>
+              <a href={`#${routeOf({ kind: "page", page: "remotes" })}`}>See the remotes</a>
+            </div>
+          )}
+          <ThemeContext.Provider value={theme}>
+            <div className="workspace" hidden={screen?.kind !== "remote"}>
+              {remotes?.map((remote) => (
+                <RemoteSlot
+                  key={remote.name}
+                  remote={remote}
+                  onScreen={screen?.kind === "remote" && screen.name === remote.name}
+                  offline={offline}
+                  update={workspace?.ready[remote.name] ?? null}
+                  onApplyUpdate={() => applyUpdate(remote.name)}
+                  onRolledBack={onRolledBack}
+                  onResolveAgain={checkForUpdates}
+                  onPermissionsChanged={refreshFromCache}
+                  permissionText={permissionText}
+                  onStateChange={onSlotState}
+                />
+              ))}
+            </div>
+          </ThemeContext.Provider>
           <Suspense fallback={<p className="muted">Loading…</p>}>
-            {page === "remotes" && (
+            {screen?.kind === "page" && screen.page === "remotes" && (
               <RemotesPanel
                 onChanged={refreshFromCache}
                 onCheck={checkForUpdates}
@@ -286,8 +366,10 @@ export function App() {
                 remotes={remotes ?? []}
               />
             )}
-            {page === "stack" && <StackPanel />}
-            {page === "settings" && <SettingsPage notify={notify} onSaved={onSettingsSaved} registries={registries} />}
+            {screen?.kind === "page" && screen.page === "stack" && <StackPanel />}
+            {screen?.kind === "page" && screen.page === "settings" && (
+              <SettingsPage notify={notify} onSaved={onSettingsSaved} registries={registries} />
+            )}
           </Suspense>
         </main>
       </div>

@@ -87,6 +87,8 @@ interface Load {
 
 export interface RemoteSlotProps {
   remote: RemoteView;
+  /** False while another screen is shown: the slot stays mounted (its work kept) but hidden. */
+  onScreen?: boolean;
   /** The registry could not be reached, so a missing version is "not cached while offline". */
   offline: boolean;
   /** A different version is ready but held back because this slot is mounted (updates never remount a remote in use). */
@@ -309,6 +311,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
       data-mounted={String(isMounted)}
       data-sandboxed={String(remote.sandboxed)}
       data-rolled-back-from={slotState === "rolled-back" ? rolledBack?.from : undefined}
+      hidden={props.onScreen === false}
     >
       <header className="remote-slot-header">
         <h2>{title}</h2>
@@ -319,7 +322,17 @@ export function RemoteSlot(props: RemoteSlotProps) {
             dev override: {remote.devOverride.target}
           </span>
         )}
-        {remote.source && <span className="source" title="the registry this version came from">{remote.source}</span>}
+        <details className="slot-details" data-testid="slot-details">
+          <summary>Details</summary>
+          <dl>
+            <dt>Version</dt>
+            <dd>{remote.version ?? "none"}</dd>
+            <dt>From</dt>
+            <dd className="source" title="the registry this version came from">{remote.source ?? "—"}</dd>
+            <dt>Runs</dt>
+            <dd>{remote.sandboxed ? "sandboxed, with only what you granted" : "in the shell, first-party"}</dd>
+          </dl>
+        </details>
       </header>
       {remote.sandboxed && !consent && remote.heldBack && (
         <div className="held-back" data-testid="held-back" data-version={remote.heldBack.version} role="status">

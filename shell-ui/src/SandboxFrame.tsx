@@ -3,8 +3,10 @@
 // sandbox page, which loads and mounts the remote and reports back through
 // the bridge (sandbox-bridge.ts). The frame never gets Tauri internals, the
 // shell's DOM or its storage.
-import { useEffect, useRef } from "react";
+import { useContext, useEffect, useRef, useState } from "react";
 import { connectFrame, type FrameEvents } from "./sandbox-bridge";
+import type { ShellTheme } from "./sandbox-protocol";
+import { ThemeContext } from "./theme";
 
 /** The sandbox page (src-tauri/src/scheme.rs, SANDBOX_PREFIX). */
 export function sandboxUrl(entryUrl: string, params: Record<string, string>): string {
@@ -35,7 +37,15 @@ export function SandboxFrame({ name, version, entryUrl, expose, attempt, title, 
       onFailed: (phase, detail) => latest.current.onFailed(phase, detail),
     });
   }, [name]);
-  const src = sandboxUrl(entryUrl, { remote: name, version, entry: entryUrl, expose, attempt: String(attempt) });
+  // The theme at the first load is in the URL; later changes go by message,
+  // so changing the theme never reloads the remote (and loses its work).
+  const theme = useContext(ThemeContext);
+  const [firstTheme] = useState(theme);
+  useEffect(() => {
+    const message: ShellTheme = { augment: "sandbox", kind: "theme", theme };
+    frame.current?.contentWindow?.postMessage(message, "*");
+  }, [theme]);
+  const src = sandboxUrl(entryUrl, { remote: name, version, entry: entryUrl, expose, attempt: String(attempt), theme: firstTheme });
   return (
     <iframe
       ref={frame}

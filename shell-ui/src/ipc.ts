@@ -16,6 +16,7 @@ import type {
   Settings,
   SettingsView,
   ShellView,
+  UiState,
 } from "@augment-it/host-client";
 
 // The shapes live in host-client, the one copy the shell and the remotes share.
@@ -37,6 +38,8 @@ export const ipc = {
     invoke<LoadFailureOutcome>("report_load_failure", { name, version, reason, phase }),
   getSettings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+  getUiState: () => invoke<UiState>("get_ui_state"),
+  saveUiState: (ui: UiState) => invoke<void>("save_ui_state", { ui }),
   grantRemotePermissions: (name: string, permissions: string[]) =>
     invoke<string[]>("grant_remote_permissions", { name, permissions }),
   revokeRemotePermissions: (name: string) => invoke<boolean>("revoke_remote_permissions", { name }),

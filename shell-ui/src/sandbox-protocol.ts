@@ -22,6 +22,17 @@ export type ShellReply =
   | { augment: "sandbox"; kind: "reply"; id: number; ok: true; value: unknown }
   | { augment: "sandbox"; kind: "reply"; id: number; ok: false; error: { code: string; message: string } };
 
+/** Shell → frame: the theme in effect changed (the first one is in the frame's URL). */
+export type ShellTheme = { augment: "sandbox"; kind: "theme"; theme: "light" | "dark" };
+
+/** The theme a frame takes from a shell message, or null when the message is not one. */
+export function asThemeMessage(data: unknown): "light" | "dark" | null {
+  if (!data || typeof data !== "object") return null;
+  const m = data as Record<string, unknown>;
+  if (m.augment !== "sandbox" || m.kind !== "theme") return null;
+  return m.theme === "dark" || m.theme === "light" ? m.theme : null;
+}
+
 /** What the shell accepts from a frame; anything else is dropped. */
 export function asFrameMessage(data: unknown): FrameMessage | null {
   if (!data || typeof data !== "object") return null;

@@ -69,6 +69,8 @@ function shell(paint: () => RemoteView[], options: { onFailure?: (args: Record<s
       if (cmd === "remotes_from_cache") return { checked: false, registries: [], remotes: paint(), problems: [], permissionDescriptions: {}, grantsRevision: 0 } satisfies ShellView;
       if (cmd === "check_for_updates") return true;
       if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: options.checkMinutes ?? 60 };
+      if (cmd === "get_ui_state") return { lastRoute: null, theme: "system" };
+      if (cmd === "save_ui_state") return null;
       if (cmd === "mark_known_good") return null;
       if (cmd === "report_load_failure") return options.onFailure?.(args as Record<string, unknown>) ?? { rolledBack: null };
       throw { code: "internal", message: `unexpected ${cmd}` };
@@ -224,6 +226,8 @@ describe("a consent answer", () => {
         }
         if (cmd === "check_for_updates") return true;
         if (cmd === "get_settings") return { saved: { registries: [] }, launchRegistry: null, path: "/config/settings.json", updateCheckMinutes: 60 };
+        if (cmd === "get_ui_state") return { lastRoute: null, theme: "system" };
+        if (cmd === "save_ui_state") return null;
         if (cmd === "mark_known_good") return null;
         throw { code: "internal", message: `unexpected ${cmd}` };
       },

@@ -31,6 +31,8 @@ macro_rules! for_each_command {
             grants::revoke_remote_permissions => ShellOnly,
             settings::get_settings => ShellOnly,
             settings::save_settings => ShellOnly,
+            settings::get_ui_state => ShellOnly,
+            settings::save_ui_state => ShellOnly,
             stack::stack_status => Open,
             stack::stack_up => Needs(StackControl),
             stack::stack_down => Needs(StackControl),

@@ -32,6 +32,7 @@ pub mod isolation;
 pub mod scheme;
 pub mod settings;
 pub mod shell;
+pub mod ui_state;
 pub mod webview_guard;
 
 use std::path::PathBuf;

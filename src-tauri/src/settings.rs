@@ -257,15 +257,21 @@ impl SettingsFile {
     }
 
     pub fn save(&self, settings: &Settings) -> Result<(), CommandError> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|err| settings_error(format!("cannot create {}: {err}", dir.display())))?;
-        let json = serde_json::to_vec_pretty(settings).map_err(|err| settings_error(err.to_string()))?;
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, json)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|err| settings_error(format!("cannot write {}: {err}", self.path.display())))
+        write_json_atomically(&self.path, settings).map_err(settings_error)
     }
+}
+
+/// Writes `value` as JSON to a temporary file beside `path`, then renames it
+/// over `path`: a reader sees the old file or the new one, never half of one.
+/// The error says which file could not be written, and why.
+pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    let json = serde_json::to_vec_pretty(value).map_err(|err| err.to_string())?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|err| format!("cannot write {}: {err}", path.display()))
 }
 
 /// The usable dev overrides of settings.json; the others are named in `problems`.

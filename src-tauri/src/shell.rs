@@ -23,6 +23,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::isolation;
 use crate::scheme;
 use crate::settings::{RegistryConfig, SettingsFile};
+use crate::ui_state::UiStateFile;
 
 /// The registry check gives up on a registry after this long and uses the
 /// cache: one bounded probe, never a hang at start-up.
@@ -33,6 +34,8 @@ const REGISTRY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ShellState {
     pub cache: Arc<BundleCache>,
     pub settings: SettingsFile,
+    /// The last screen and the theme (ui.json beside settings.json).
+    pub ui: UiStateFile,
     /// `--registry`/`AUGMENT_REGISTRY`: used first, never saved.
     pub launch_registry: Option<RegistryConfig>,
     pub profile: HostProfile,
@@ -50,6 +53,7 @@ impl ShellState {
         Ok(Self {
             cache: Arc::new(cache),
             settings: SettingsFile::new(config_dir),
+            ui: UiStateFile::new(config_dir),
             launch_registry,
             profile: HostProfile::builtin(),
             dev: DevOverrides::default(),

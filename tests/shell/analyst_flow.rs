@@ -14,7 +14,9 @@ use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use records::{Format, Limits};
 
-use crate::harness::{Driver, app_args, remote_dist, screenshot, serial, wait_for, wait_for_content, wait_for_text};
+use crate::harness::{
+    Driver, app_args, remote_dist, screenshot, serial, show, wait_for, wait_for_content, wait_for_text,
+};
 
 const REMOTES: [&str; 5] =
     ["record-collector", "prompt-templates", "request-reviewer", "insight-assembler", "admin-dashboard"];
@@ -102,8 +104,9 @@ async fn import_template_review_run_and_export_fifty_records() {
         wait_for(&app, &format!(r#"section[data-remote="{remote}"][data-state="mounted"]"#)).await;
     }
 
-    // Record Collector: preview, then save, the 50-row CSV.
+    // Record Collector, the workflow's first step, is the first screen.
     let rc = "record-collector";
+    wait_for(&app, &format!(r#"section[data-remote="{rc}"]:not([hidden])"#)).await;
     answer_next_dialog(root.path(), &csv);
     click(&app, rc, "rc-choose-file").await;
     wait_for_text(&app, &in_remote(rc, "rc-file"), "books.csv").await;
@@ -119,6 +122,7 @@ async fn import_template_review_run_and_export_fifty_records() {
 
     // Prompt Template Manager: a field the dataset lacks is flagged, then fixed.
     let pt = "prompt-templates";
+    show(&app, pt).await;
     type_into(&app, pt, "pt-name", "blurb").await;
     type_into(&app, pt, "pt-body", "Describe {{ title }} by {{ publisher }}.").await;
     wait_for_text(&app, &in_remote(pt, "pt-missing"), "publisher").await;
@@ -135,6 +139,7 @@ async fn import_template_review_run_and_export_fifty_records() {
 
     // Request Reviewer: generate for one model, approve all, run.
     let rr = "request-reviewer";
+    show(&app, rr).await;
     type_into(&app, rr, "rr-model", MODEL).await;
     click(&app, rr, "rr-generate").await;
     wait_for_content(&app, &in_remote(rr, "rr-requests"), "Describe Book number 0 by Author 0").await;
@@ -149,6 +154,7 @@ async fn import_template_review_run_and_export_fifty_records() {
 
     // Insight Assembler: the answers next to their records, exported as CSV.
     let ia = "insight-assembler";
+    show(&app, ia).await;
     wait_for_content(&app, &in_remote(ia, "ia-responses"), &fake_reply()).await;
     let export = root.path().join("books-answers.csv");
     wait_for(&app, &in_remote(ia, "ia-export-format")).await.select_by_value("csv").await.unwrap();

@@ -295,3 +295,11 @@ pub async fn wait_for_content(client: &Client, css: &str, needle: &str) -> Strin
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Opens a remote's screen from the sidebar and waits until it is the one
+/// shown (one screen at a time: the others are hidden, and WebDriver reads
+/// no text from a hidden element and clicks none).
+pub async fn show(client: &Client, remote: &str) {
+    wait_for(client, &format!(r#"[data-testid="nav-{remote}"]"#)).await.click().await.expect("click the sidebar link");
+    wait_for(client, &format!(r#".workspace:not([hidden]) section[data-remote="{remote}"]:not([hidden])"#)).await;
+}

@@ -15,7 +15,7 @@ use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use serde_json::json;
 
-use crate::harness::{Driver, app_args, publish, run_async, screenshot, serial, wait_for};
+use crate::harness::{Driver, app_args, publish, run_async, screenshot, serial, show, wait_for};
 
 /// The key the app holds for OpenAI in these tests (from its environment,
 /// moved into memory at start): it must never reach the attacker.
@@ -165,6 +165,7 @@ async fn allow_and_read_probes(app: &Client) -> Vec<(String, String, String)> {
     // The workspace moves while alpha mounts beside the prompt: a click aimed
     // before that lands beside the button (seen as a prompt that never left).
     wait_for(app, r#"[data-remote="alpha"][data-state="mounted"]"#).await;
+    show(app, "rogue").await;
     wait_for(app, r#"[data-remote="rogue"][data-state="consent"] [data-testid="consent-allow"]"#)
         .await
         .click()
@@ -243,6 +244,7 @@ async fn point_3_a_sandboxed_hostile_remote_reaches_nothing_it_was_not_granted()
     let app = scene.open().await;
 
     wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
+    show(&app, "rogue").await;
     let prompt = wait_for(&app, r#"[data-remote="rogue"][data-sandboxed="true"] [data-testid="consent"]"#).await;
     let text = prompt.text().await.expect("text");
     assert!(text.contains("No permissions"), "{text}");
@@ -275,13 +277,14 @@ async fn point_3_a_sandboxed_hostile_remote_reaches_nothing_it_was_not_granted()
     assert!(log_text.contains("refused a sandboxed remote's call"), "refusals are logged");
 
     // The shell keeps working: the first-party remote, the pages.
+    show(&app, "alpha").await;
     wait_for(&app, r#"[data-testid="alpha-click"]"#).await.click().await.expect("click");
     wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"]"#).await;
     wait_for(&app, r#"[data-testid="open-remotes"]"#).await.click().await.expect("remotes page");
     let grants = wait_for(&app, r#"[data-testid="grants"] li[data-remote="rogue"]"#).await;
     assert!(grants.text().await.expect("text").contains("granted nothing"));
     grants.find(Locator::Css(r#"[data-testid="revoke"]"#)).await.expect("revoke").click().await.expect("click");
-    wait_for(&app, r#"[data-testid="open-workspace"]"#).await.click().await.expect("workspace");
+    show(&app, "rogue").await;
     wait_for(&app, r#"[data-remote="rogue"][data-state="consent"]"#).await;
     assert_eq!(attacker.connections(), 0);
     app.close().await.expect("close");
@@ -298,6 +301,7 @@ async fn point_3_a_remote_granted_providers_use_only_still_cannot_move_the_key()
     let settings_before = std::fs::read(settings).expect("settings");
     let app = scene.open().await;
 
+    show(&app, "rogue").await;
     let prompt =
         wait_for(&app, r#"[data-remote="rogue"] [data-testid="consent"] li[data-permission="providers:use"]"#).await;
     assert!(prompt.text().await.expect("text").contains("never sees the key"));
@@ -335,6 +339,7 @@ async fn point_2_an_update_that_asks_for_more_waits_for_consent() {
     // 1.1.0 asks for runs:start as well: the next launch stays on 1.0.0 and says why.
     publish_rogue(third_party, "1.1.0", &["runs:start"], &attacker.origin());
     let app = scene.open().await;
+    show(&app, "rogue").await;
     let held = wait_for(
         &app,
         r#"[data-remote="rogue"][data-version="1.0.0"] [data-testid="held-back"][data-version="1.1.0"]"#,

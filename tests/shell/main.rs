@@ -14,6 +14,7 @@ mod dev_mode;
 mod harness;
 mod isolation;
 mod keys;
+mod navigation;
 mod remotes_product;
 mod resilience;
 mod scenarios;

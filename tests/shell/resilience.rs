@@ -12,7 +12,7 @@ use integration_tests::Sandbox;
 use registry::author::documents;
 use test_support::{Fault, RegistryServer};
 
-use crate::harness::{Driver, app_args, publish, screenshot, serial, wait_for, wait_for_text};
+use crate::harness::{Driver, app_args, publish, screenshot, serial, show, wait_for, wait_for_content};
 
 const MOUNTED_ALPHA: &str = r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#;
 const MOUNTED_BETA: &str = r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#;
@@ -167,6 +167,7 @@ async fn trickle_expiry_rollback_and_a_tampered_blob_never_blank_the_workspace()
     std::fs::write(&tampered, bytes).unwrap();
     let app = driver.open(&args).await;
     let updated = r#"[data-remote="beta"][data-version="1.1.0"][data-state="mounted"] [data-testid="beta-content"]"#;
+    show(&app, "beta").await;
     let start = std::time::Instant::now();
     while app.find(Locator::Css(updated)).await.is_err() {
         if let Ok(reload) = app.find(Locator::Css(r#"[data-remote="beta"] [data-testid="apply-update"]"#)).await {
@@ -248,7 +249,7 @@ async fn layered_registries_fall_back_from_a_failing_team_registry_to_its_mirror
     badge(&app, "online").await;
     both_mounted(&app).await;
     // Both offer beta 1.0.0: the team registry (given at launch) comes first.
-    wait_for_text(&app, r#"[data-remote="beta"] .source"#, &team.url()).await;
+    wait_for_content(&app, r#"[data-remote="beta"] .source"#, &team.url()).await;
     app.close().await.unwrap();
 
     // beta 1.1.0 is published to the team registry and mirrored; then the team registry fails.
@@ -265,6 +266,7 @@ async fn layered_registries_fall_back_from_a_failing_team_registry_to_its_mirror
     // beta 1.0.0 may mount from the cache before the check finds 1.1.0 on
     // the mirror: then 1.1.0 waits for Reload instead of remounting it.
     let updated = r#"[data-remote="beta"][data-version="1.1.0"][data-state="mounted"] [data-testid="beta-content"]"#;
+    show(&app, "beta").await;
     let start = std::time::Instant::now();
     while app.find(Locator::Css(updated)).await.is_err() {
         if let Ok(reload) = app.find(Locator::Css(r#"[data-remote="beta"] [data-testid="apply-update"]"#)).await {
@@ -274,7 +276,7 @@ async fn layered_registries_fall_back_from_a_failing_team_registry_to_its_mirror
         // A poll interval inside a deadline, not a wait for readiness.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    wait_for_text(&app, r#"[data-remote="beta"] .source"#, &mirror.url()).await;
+    wait_for_content(&app, r#"[data-remote="beta"] .source"#, &mirror.url()).await;
     wait_for(&app, MOUNTED_ALPHA).await;
     wait_for(&app, r#"[data-remote="alpha"] [data-testid="dev-override"]"#).await;
     // The worst state is what the header names: the team registry is stale.

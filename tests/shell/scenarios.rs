@@ -4,7 +4,7 @@ use fantoccini::Locator;
 use integration_tests::Sandbox;
 use test_support::{Fault, RegistryServer};
 
-use crate::harness::{Driver, app_args, publish, run_async, screenshot, serial, wait_for, wait_for_text};
+use crate::harness::{Driver, app_args, publish, run_async, screenshot, serial, show, wait_for, wait_for_text};
 
 fn folder_registry(sandbox: &Sandbox) -> String {
     sandbox.registry().display().to_string()
@@ -20,6 +20,7 @@ async fn two_remotes_are_listed_with_versions_and_mounted() {
 
     let alpha = wait_for(&app, r#"[data-remote="alpha"][data-state="mounted"] [data-testid="alpha-content"]"#).await;
     assert!(alpha.text().await.unwrap().contains("Alpha says hello (React 19"), "alpha renders with the host's React");
+    show(&app, "beta").await;
     let beta = wait_for(&app, r#"[data-remote="beta"][data-state="mounted"] [data-testid="beta-content"]"#).await;
     assert_eq!(beta.text().await.unwrap(), "Beta is mounted (beta 1.0.0)", "beta loaded its second module");
     for name in ["alpha", "beta"] {
@@ -31,6 +32,7 @@ async fn two_remotes_are_listed_with_versions_and_mounted() {
     }
     wait_for(&app, r#"[data-testid="registry-status"][data-state="online"]"#).await;
     // A hook in the remote only updates when the remote shares the shell's React.
+    show(&app, "alpha").await;
     app.find(Locator::Css(r#"[data-testid="alpha-click"]"#)).await.unwrap().click().await.unwrap();
     wait_for_text(&app, r#"[data-testid="alpha-click"]"#, "clicked 1 times").await;
     screenshot(&app, "1-two-remotes-mounted").await;
@@ -84,6 +86,7 @@ async fn a_remote_whose_entry_throws_shows_its_fallback_and_retry_recovers() {
     let driver = Driver::start();
     let app = driver.open(&app_args(&sandbox, &folder_registry(&sandbox))).await;
 
+    show(&app, "flaky").await;
     let fallback =
         wait_for(&app, r#"[data-remote="flaky"][data-state="failed"] .fallback[data-why="failed to load"]"#).await;
     let text = fallback.text().await.unwrap();
@@ -121,7 +124,7 @@ async fn a_newer_version_needing_another_host_api_falls_back_to_the_older_one_an
     let reason =
         wait_for_text(&app, r#"[data-remote="gamma"] [data-testid="fallback-reason"]"#, "2.0.0 needs host API ^2.0.0")
             .await;
-    assert!(reason.contains("this app provides 1.0.0"), "{reason}");
+    assert!(reason.contains("this app provides 1.1.0"), "{reason}");
     screenshot(&app, "4-incompatible-newer-version").await;
     app.close().await.unwrap();
 }
@@ -197,6 +200,7 @@ async fn a_hostile_remote_is_refused_ungranted_commands_and_paths_outside_its_bu
     let driver = Driver::start();
     let app = driver.open(&app_args(&sandbox, &folder_registry(&sandbox))).await;
 
+    show(&app, "hostile").await;
     wait_for(&app, r#"[data-testid="hostile-results"][data-done="true"]"#).await;
     let probes = app.find_all(Locator::Css(r#"[data-testid="hostile-results"] li"#)).await.unwrap();
     assert_eq!(probes.len(), 8, "every probe reported");

@@ -18,7 +18,7 @@ use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use stack::{Engine, LABEL_STACK, Stack, StackDefinition};
 
-use crate::harness::{Driver, remote_dist, screenshot, serial, wait_for, wait_for_content, wait_for_text};
+use crate::harness::{Driver, remote_dist, screenshot, serial, show, wait_for, wait_for_content, wait_for_text};
 
 /// `up` may build the three images first; health waits on a loaded 2-core machine.
 const STACK_DEADLINE: Duration = Duration::from_secs(180);
@@ -143,7 +143,7 @@ impl Drop for PanelStack {
 /// `parser` read it; returns the preview table's text.
 async fn import_json_preview(app: &Client, parser: &str) -> String {
     const RC: &str = r#"section[data-remote="record-collector"][data-state="mounted"]"#;
-    wait_for(app, r#"[data-testid="open-workspace"]"#).await.click().await.unwrap();
+    show(app, "record-collector").await;
     let text = wait_for(app, &format!(r#"{RC} [data-testid="rc-text"]"#)).await;
     text.clear().await.unwrap();
     text.send_keys(r#"[{"name": "ada", "year": 1815}, {"name": "grace", "year": 1906}]"#).await.unwrap();

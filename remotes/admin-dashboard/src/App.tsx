@@ -18,7 +18,6 @@ import {
   Stat,
   StatRow,
   TextField,
-  ThemeToggle,
   Toolbar,
   toast,
   type BadgeTone,
@@ -150,7 +149,6 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
       >
         Refresh
       </Button>
-      <ThemeToggle />
     </>
   );
 

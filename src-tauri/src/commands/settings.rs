@@ -8,6 +8,7 @@ use crate::confirm;
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::settings::{RegistryConfig, Settings};
 use crate::shell::ShellState;
+use crate::ui_state::UiState;
 
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +33,18 @@ pub async fn get_settings(state: State<'_, ShellState>) -> CommandResult<Setting
         launch_registry: state.launch_registry.clone(),
         path: state.settings.path().display().to_string(),
     })
+}
+
+/// The last screen and the theme; defaults when nothing (usable) was saved.
+#[tauri::command]
+pub async fn get_ui_state(state: State<'_, ShellState>) -> CommandResult<UiState> {
+    Ok(state.ui.load())
+}
+
+/// Saves the last screen and the theme; a route that is not a path is refused.
+#[tauri::command]
+pub async fn save_ui_state(state: State<'_, ShellState>, ui: UiState) -> CommandResult<()> {
+    state.ui.save(&ui)
 }
 
 /// Validates and saves the settings; the next check uses them. Provider

@@ -410,6 +410,8 @@ fn type_declarations() -> Vec<Declared> {
         view::<crate::settings::Settings>(),
         view::<crate::settings::ProviderSettings>(),
         view::<crate::commands::settings::SettingsView>(),
+        view::<crate::ui_state::UiState>(),
+        view::<crate::ui_state::ThemeChoice>(),
         view::<crate::commands::remotes::LoadFailureOutcome>(),
         view::<crate::commands::keys::KeyState>(),
         view::<crate::commands::keys::ProviderView>(),

@@ -25,6 +25,8 @@ export type {
   Settings,
   SettingsView,
   ShellView,
+  ThemeChoice,
+  UiState,
   Verdict,
   DevRemoteChanged,
 } from "./generated/views";

@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, Usage, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, Usage, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -21,6 +21,7 @@ export interface GeneratedCommands {
   export_responses: { args: { file?: string | null; format: ExportFormat; path?: string | null; query: ResponseQuery }; result: ExportResult };
   generate_requests: { args: { datasetId: number; targets: Array<ModelTarget>; templateVersionId: number }; result: number };
   get_settings: { args: undefined; result: SettingsView };
+  get_ui_state: { args: undefined; result: UiState };
   grant_remote_permissions: { args: { name: string; permissions: Array<string> }; result: Array<PermissionName> };
   import_records: { args: { file?: string | null; format: string; limit?: number | null; offset?: number | null; path?: string | null; text?: string | null }; result: ImportPreview };
   list_datasets: { args: undefined; result: Array<Dataset> };
@@ -42,6 +43,7 @@ export interface GeneratedCommands {
   save_dataset: { args: { file?: string | null; format: string; name: string; path?: string | null; text?: string | null }; result: SavedDataset };
   save_provider_settings: { args: { baseUrl?: string | null; defaultModel?: string | null; provider: string }; result: ProviderSettings };
   save_settings: { args: { settings: Settings }; result: null };
+  save_ui_state: { args: { ui: UiState }; result: null };
   set_all_request_status: { args: { datasetId: number; from: RequestStatus; templateVersionId?: number | null; to: RequestStatus }; result: number };
   set_api_key: { args: { key: string; provider: string }; result: KeyState };
   set_current_template_version: { args: { templateId: number; versionId: number }; result: Template };

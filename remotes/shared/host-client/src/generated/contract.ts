@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.0.0";
+export const HOST_API_VERSION = "1.1.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -40,6 +40,7 @@ export const COMMAND_ACCESS = {
   export_responses: "files:export",
   generate_requests: "data:write",
   get_settings: "shellOnly",
+  get_ui_state: "shellOnly",
   grant_remote_permissions: "shellOnly",
   import_records: "files:import",
   list_datasets: "data:read",
@@ -61,6 +62,7 @@ export const COMMAND_ACCESS = {
   save_dataset: "data:write",
   save_provider_settings: "shellOnly",
   save_settings: "shellOnly",
+  save_ui_state: "shellOnly",
   set_all_request_status: "data:write",
   set_api_key: "shellOnly",
   set_current_template_version: "data:write",

@@ -169,6 +169,14 @@ path: string,
  */
 updateCheckMinutes: number, };
 
+export type UiState = { 
+/**
+ * The screen shown last (the shell's hash route, e.g. `/remote/record-collector`).
+ */
+lastRoute?: string | null, theme: ThemeChoice, };
+
+export type ThemeChoice = "system" | "light" | "dark";
+
 export type LoadFailureOutcome = { 
 /**
  * Set when the failing version was replaced by the last-known-good one.
