@@ -67,6 +67,7 @@ pub const EVENTS: &[Event] = {
         Event { name: stack::events::STATUS, payload: "StackView" },
         Event { name: stack::events::LOG, payload: "StackLogLine" },
         Event { name: crate::webview_guard::NAVIGATION_REFUSED, payload: "NavigationRefused" },
+        Event { name: crate::commands::files::FILES_DROPPED, payload: "FilesDropped" },
     ]
 };
 

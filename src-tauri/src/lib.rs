@@ -29,6 +29,7 @@ pub mod dev_watch;
 pub mod error;
 pub mod grants;
 pub mod isolation;
+pub mod recent_files;
 pub mod scheme;
 pub mod settings;
 pub mod shell;
@@ -140,6 +141,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 None => app.path().app_data_dir()?,
             };
             app.manage(commands::data::DataState::open(&data_dir)?);
+            app.manage(recent_files::RecentFiles::new(&data_dir));
             let stack = commands::stack::StackConfig::new(
                 launch.docker_host.clone(),
                 launch.stack_definition.clone(),
@@ -222,6 +224,16 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
         .manage(commands::keys::KeysState::system())
         .manage(commands::runs::RunsState::default())
         .manage(commands::files::FileChoices::default())
+        // A drop of files on the window becomes choices the page can read (never paths it names).
+        .on_window_event(|window, event| {
+            use tauri::Emitter as _;
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                let dropped = window.state::<commands::files::FileChoices>().dropped(paths);
+                if let Err(err) = window.emit(commands::files::FILES_DROPPED, dropped) {
+                    tracing::warn!(%err, "could not tell the page about the dropped files");
+                }
+            }
+        })
         // Custom-scheme pages count as local to Tauri's capabilities, so the
         // calling page is checked here, before any command runs.
         .invoke_handler(move |invoke| {

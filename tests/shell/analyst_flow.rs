@@ -40,9 +40,10 @@ fn books_csv(path: &Path) {
 fn launcher(root: &Path) -> std::path::PathBuf {
     let script = root.join("launch-app.sh");
     let body = format!(
-        "#!/bin/sh\nexport AUGMENT_OPENAI_API_KEY='{KEY}' AUGMENT_DATA_DIR='{}' AUGMENT_TEST_DIALOG_ANSWERS='{}'\nexec '{}' \"$@\"\n",
+        "#!/bin/sh\nexport AUGMENT_OPENAI_API_KEY='{KEY}' AUGMENT_DATA_DIR='{}' AUGMENT_TEST_DIALOG_ANSWERS='{}' AUGMENT_TEST_REVEALED='{}'\nexec '{}' \"$@\"\n",
         root.join("data").display(),
         answers(root).display(),
+        revealed(root).display(),
         crate::harness::app_bin().display(),
     );
     std::fs::write(&script, body).unwrap();
@@ -55,6 +56,11 @@ fn launcher(root: &Path) -> std::path::PathBuf {
 /// The file the app's next file dialog takes its answer from.
 fn answers(root: &Path) -> std::path::PathBuf {
     root.join("dialog-answers")
+}
+
+/// Where a debug build writes what "Show in folder" would show (`AUGMENT_TEST_REVEALED`).
+fn revealed(root: &Path) -> std::path::PathBuf {
+    root.join("revealed")
 }
 
 /// What the person picks in the next file dialog.
@@ -119,6 +125,13 @@ async fn import_template_review_run_and_export_fifty_records() {
     wait_for_content(&app, &in_remote(rc, "rc-datasets"), "books").await;
     wait_for_content(&app, &in_remote(rc, "rc-records"), "Book number 0").await;
     screenshot(&app, "5-analyst-2-record-collector-dataset").await;
+    // The file is now a recent one: picking it again needs no dialog.
+    let recent = wait_for(&app, &in_remote(rc, "rc-recent")).await;
+    let offered = recent.text().await.unwrap();
+    assert!(offered.contains(&format!("books.csv — {}", root.path().display())), "{offered}");
+    recent.select_by_index(1).await.unwrap();
+    wait_for_text(&app, &in_remote(rc, "rc-file"), "books.csv").await;
+    click(&app, rc, "rc-clear-file").await;
 
     // Prompt Template Manager: a field the dataset lacks is flagged, then fixed.
     let pt = "prompt-templates";
@@ -164,11 +177,31 @@ async fn import_template_review_run_and_export_fifty_records() {
     click(&app, ia, "ia-export").await;
     wait_for_content(&app, &in_remote(ia, "ia-export-result"), &format!("Exported {ROWS} responses")).await;
     screenshot(&app, "5-analyst-7-exported").await;
+    click(&app, ia, "ia-show-in-folder").await;
+    wait_for_revealed(&revealed(root.path()), &export).await;
     app.close().await.unwrap();
     drop(driver);
 
     check_export(&export);
     check_provider_saw_each_record_once(&fake);
+}
+
+/// Waits until "Show in folder" has named `file` (the test double writes it down).
+async fn wait_for_revealed(log: &Path, file: &Path) {
+    let start = std::time::Instant::now();
+    loop {
+        let shown = std::fs::read_to_string(log).unwrap_or_default();
+        if shown.lines().any(|line| Path::new(line) == file) {
+            return;
+        }
+        assert!(
+            start.elapsed() < crate::harness::DEADLINE,
+            "{} was never shown in its folder: {shown:?}",
+            file.display()
+        );
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 fn fake_reply() -> String {

@@ -38,6 +38,8 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
         return { path: a.file === "file-1" ? "/tmp/out.md" : "/data/exports/responses.csv", rows: 3 };
       case "choose_save_path":
         return { token: "file-1", name: "out.md" };
+      case "show_in_folder":
+        return null;
       default:
         throw { code: "internal", message: `unexpected ${cmd}` };
     }
@@ -161,6 +163,9 @@ describe("InsightAssembler", () => {
     fireEvent.click(await screen.findByTestId("ia-export"));
     expect((await screen.findByTestId("ia-export-result")).getAttribute("data-path")).toBe("/data/exports/responses.csv");
     expect(calledWith(calls, "export_responses")[0]).toMatchObject({ file: null });
+    // "Show in folder" asks Rust to reveal the file just written.
+    fireEvent.click(screen.getByTestId("ia-show-in-folder"));
+    await waitFor(() => expect(calledWith(calls, "show_in_folder")).toEqual([{ path: "/data/exports/responses.csv" }]));
   });
 
   it("shows why an export failed", async () => {

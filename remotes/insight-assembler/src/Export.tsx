@@ -47,6 +47,14 @@ export function Export({ query }: { query: ResponseQuery }) {
     }
   };
 
+  const showInFolder = async (path: string) => {
+    try {
+      await call("show_in_folder", { path });
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
   return (
     <div className="ia-export">
       <h2>Export</h2>
@@ -63,8 +71,13 @@ export function Export({ query }: { query: ResponseQuery }) {
         </Button>
       </Toolbar>
       {result && (
-        <p data-testid="ia-export-result" data-path={result.path}>
-          Exported {result.rows} responses to {result.path}
+        <p className="ia-export-done">
+          <span data-testid="ia-export-result" data-path={result.path}>
+            Exported {result.rows} responses to {result.path}
+          </span>{" "}
+          <Button data-testid="ia-show-in-folder" onClick={() => void showInFolder(result.path)}>
+            Show in folder
+          </Button>
         </p>
       )}
       {error && (

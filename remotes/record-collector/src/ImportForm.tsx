@@ -1,9 +1,10 @@
-// The import form: a file chosen in the shell's native dialog, or pasted text;
-// a format, a name; Preview parses one page without saving, Save stores the
-// dataset. Parse errors name line and column. The page never names a path:
-// it holds the dialog's single-use token (a preview hands back a fresh one).
-import { useState } from "react";
-import { call, type ColumnType, type Dataset, type FileChoice, type Format, type ImportPreview, type Json, type Parser } from "@augment-it/host-client";
+// The import form: a file chosen in the shell's native dialog, dropped on
+// the window, or picked from the recent files; or pasted text; a format, a
+// name; Preview parses one page without saving, Save stores the dataset.
+// Parse errors name line and column. The page never names a path: it holds
+// the single-use token Rust gave for the file (a preview hands back a fresh one).
+import { useCallback, useEffect, useRef, useState } from "react";
+import { call, onFilesDropped, type ColumnType, type Dataset, type FileChoice, type FilesDropped, type Format, type ImportPreview, type Json, type Parser, type RecentFile } from "@augment-it/host-client";
 import { Button, DataTable, toast, type Column } from "@augment-it/ui-kit";
 import { cellText, chooseSource, errorText, FORMATS, formatFromPath, nameFromPath } from "./logic";
 
@@ -36,17 +37,54 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
   const [preview, setPreview] = useState<ImportPreview | null>(null);
   const [parser, setParser] = useState<ParserUsed | null>(null);
 
+  const [recent, setRecent] = useState<RecentFile[]>([]);
+  const form = useRef<HTMLElement>(null);
+
+  const take = useCallback((chosen: FileChoice) => {
+    setError(null);
+    setFile(chosen);
+    const detected = formatFromPath(chosen.name);
+    if (detected) setFormat(detected);
+    setName(nameFromPath(chosen.name));
+  }, []);
+
+  const readRecent = useCallback(() => {
+    call("recent_files").then(setRecent, () => setRecent([]));
+  }, []);
+  useEffect(readRecent, [readRecent]);
+
+  // A drop anywhere on the window while this screen is shown picks the file.
+  useEffect(() => {
+    const onDrop = (dropped: FilesDropped) => {
+      if (!form.current?.isConnected || form.current.closest("[hidden]")) return;
+      const [first, ...others] = dropped.files;
+      if (!first) {
+        setError(`${dropped.skipped.join(", ") || "What was dropped"} is not a file: drop a CSV, JSON or other document.`);
+        return;
+      }
+      take(first);
+      if (others.length > 0) toast(`One file is imported at a time: took ${first.name}.`, "info");
+    };
+    const unlisten = onFilesDropped(onDrop).catch(() => null);
+    return () => void unlisten.then((stop) => stop?.());
+  }, [take]);
+
   async function chooseFile() {
     setError(null);
     try {
       const chosen = await call("choose_file", { title: "Import a document" });
-      if (!chosen) return;
-      setFile(chosen);
-      const detected = formatFromPath(chosen.name);
-      if (detected) setFormat(detected);
-      setName(nameFromPath(chosen.name));
+      if (chosen) take(chosen);
     } catch (err) {
       setError(errorText(err));
+    }
+  }
+
+  async function chooseRecent(id: string) {
+    try {
+      take(await call("choose_recent_file", { id }));
+    } catch (err) {
+      setError(errorText(err));
+      readRecent();
     }
   }
 
@@ -77,6 +115,7 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
         setParser(parserUsed(saved.parser, saved.parserReason));
         toast(`Saved "${saved.dataset.name}" with ${saved.dataset.row_count} rows`, "success");
         onSaved(saved.dataset);
+        readRecent();
       }
     } catch (err) {
       // A file's token is used up even by a failed attempt.
@@ -93,7 +132,7 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
 
   const rows: PreviewRow[] = preview ? preview.rows.map((cells, i) => ({ index: preview.offset + i, cells })) : [];
   return (
-    <section className="rc-import" aria-label="Import">
+    <section className="rc-import" aria-label="Import" ref={form}>
       <h2>Import</h2>
       <div className="aui-toolbar">
         <div className="aui-field">
@@ -109,7 +148,28 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
               Clear
             </Button>
           )}
+          <span className="aui-muted">or drop a file on this window</span>
         </div>
+        {recent.length > 0 && (
+          <label className="aui-field">
+            <span>Recent files</span>
+            <select
+              data-testid="rc-recent"
+              value=""
+              disabled={busy}
+              onChange={(e) => {
+                if (e.target.value) void chooseRecent(e.target.value);
+              }}
+            >
+              <option value="">Choose a recent file…</option>
+              {recent.map((r) => (
+                <option key={r.id} value={r.id} title={r.folder}>
+                  {r.name} — {r.folder}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label className="aui-field">
           <span>Format</span>
           <select data-testid="rc-format" value={format} onChange={(e) => setFormat(e.target.value as Format)}>

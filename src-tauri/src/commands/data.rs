@@ -24,6 +24,7 @@ use tauri::State;
 use super::files::{FileChoices, Purpose, raw_path_refused};
 use super::stack::StackState;
 use crate::error::{CommandError, CommandResult, ErrorCode};
+use crate::recent_files::RecentFiles;
 
 /// The database's file name in the data dir.
 const DB_FILE: &str = "local.db";
@@ -116,6 +117,7 @@ pub async fn save_dataset(
     data: State<'_, DataState>,
     stack: State<'_, StackState>,
     choices: State<'_, FileChoices>,
+    recent: State<'_, RecentFiles>,
     name: String,
     format: String,
     text: Option<String>,
@@ -124,6 +126,10 @@ pub async fn save_dataset(
 ) -> CommandResult<SavedDataset> {
     let format = parse_format(&format)?;
     let document = super::stack::document(&choices, text, file, path)?;
+    let imported_file = match &document {
+        Document::File(path) => Some(path.clone()),
+        Document::Text(_) => None,
+    };
     let saved = match stack.parse_for_saving(format, document).await? {
         ServiceParse::Parsed(Parsed { table, parser, parser_reason, .. }) => {
             let dataset = data.with(move |s| s.import_table(&name, format, &table)).await?;
@@ -135,6 +141,12 @@ pub async fn save_dataset(
         }
     };
     stack.record_parser(saved.parser);
+    if let Some(path) = imported_file {
+        // The dataset is saved; a list that cannot be written only loses the shortcut.
+        if let Err(err) = recent.add(&path, saved.dataset.created_at) {
+            tracing::warn!(err = %err.message, "could not add the file to the recent files");
+        }
+    }
     Ok(saved)
 }
 
@@ -363,7 +375,9 @@ pub async fn export_responses(
         }
     };
     tracing::info!(rows, path = %target.display(), "exported responses");
-    Ok(ExportResult { path: target.display().to_string(), rows })
+    let shown = target.display().to_string();
+    choices.exported(target);
+    Ok(ExportResult { path: shown, rows })
 }
 
 // ----- Admin Dashboard -----

@@ -9,11 +9,21 @@
 //! or save), and only for [`TOKEN_LIFETIME`]. A raw path, an unknown, used
 //! or expired token, or an open token used to write are refused.
 //!
+//! Files dropped on the window (issue 16, point 2) are chosen too: Rust gets
+//! their paths from the OS drop, registers each regular file like a dialog's
+//! choice and tells the page with [`FILES_DROPPED`] (tokens and names only).
+//! The page cannot emit that event (no `core:event:allow-emit`), so it
+//! cannot forge a drop. A recently imported file is offered again by id
+//! (`crate::recent_files`). "Show in folder" reveals only a file this launch
+//! exported.
+//!
 //! End-to-end tests cannot click a native dialog: a debug build started with
 //! [`TEST_ANSWERS_ENV`] takes each answer from that file instead (see
-//! [`DialogAnswers`]); a release build never reads it.
+//! [`DialogAnswers`]), and one started with [`TEST_REVEALED_ENV`] writes the
+//! path it would show in the file manager to that file; a release build
+//! never reads either.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -23,6 +33,7 @@ use tauri::{AppHandle, Manager as _, Runtime, State};
 use tauri_plugin_dialog::DialogExt as _;
 
 use crate::error::{CommandError, CommandResult};
+use crate::recent_files::{RecentFile, RecentFiles};
 
 /// How long a chosen file stays usable.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -31,6 +42,13 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// first line answering the next dialog (and removed); an empty line is a
 /// dialog cancelled. Release builds ignore the variable and always ask.
 pub const TEST_ANSWERS_ENV: &str = "AUGMENT_TEST_DIALOG_ANSWERS";
+
+/// Debug builds only: "Show in folder" appends the path to this file instead
+/// of opening the file manager (a test has none to look at).
+pub const TEST_REVEALED_ENV: &str = "AUGMENT_TEST_REVEALED";
+
+/// Files were dropped on the window; payload: [`FilesDropped`].
+pub const FILES_DROPPED: &str = "files-dropped";
 
 /// What a chosen file may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +75,22 @@ struct Chosen {
     expires: Instant,
 }
 
-/// The files chosen in dialogs and not used yet, by token (managed state).
+/// The files chosen in dialogs and not used yet, by token, and the files
+/// exported in this launch (managed state).
 #[derive(Debug, Default)]
 pub struct FileChoices {
     chosen: Mutex<HashMap<String, Chosen>>,
+    exported: Mutex<HashSet<PathBuf>>,
+}
+
+/// What a drop on the window gave the page.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilesDropped {
+    /// Each regular file dropped, ready to read.
+    pub files: Vec<FileChoice>,
+    /// The names of what was dropped but is not a file (a folder), to say so.
+    pub skipped: Vec<String>,
 }
 
 /// A chosen file as the page sees it: a token to pass back, and a name to show.
@@ -85,6 +115,30 @@ impl FileChoices {
         chosen.retain(|_, c| c.expires > now);
         chosen.insert(token.clone(), Chosen { path, purpose, expires: now + TOKEN_LIFETIME });
         FileChoice { token, name }
+    }
+
+    /// Registers each regular file of a drop for reading; folders and
+    /// anything unreadable are named in `skipped`.
+    pub fn dropped(&self, paths: &[PathBuf]) -> FilesDropped {
+        let mut dropped = FilesDropped { files: Vec::new(), skipped: Vec::new() };
+        for path in paths {
+            if path.is_file() {
+                dropped.files.push(self.register(path.clone(), Purpose::Open));
+            } else {
+                dropped.skipped.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            }
+        }
+        tracing::info!(files = dropped.files.len(), skipped = dropped.skipped.len(), "files dropped on the window");
+        dropped
+    }
+
+    /// Remembers a file this launch wrote, so "Show in folder" may reveal it.
+    pub fn exported(&self, path: PathBuf) {
+        self.exported.lock().unwrap_or_else(PoisonError::into_inner).insert(path);
+    }
+
+    fn was_exported(&self, path: &Path) -> bool {
+        self.exported.lock().unwrap_or_else(PoisonError::into_inner).contains(path)
     }
 
     /// The path behind `token`, which is used up by this call. Refuses an
@@ -216,9 +270,94 @@ pub async fn choose_save_path<R: Runtime>(
     choose(app, Purpose::Save, title, suggested_name).await
 }
 
+/// Shows an exported file in the OS file manager. Only a file this launch
+/// exported is shown: the page cannot make the app open a folder of its choosing.
+#[tauri::command]
+pub async fn show_in_folder(choices: State<'_, FileChoices>, path: String) -> CommandResult<()> {
+    let path = PathBuf::from(path);
+    if !choices.was_exported(&path) {
+        return Err(CommandError::invalid(
+            "only a file exported in this session can be shown in its folder: export it again, then show it",
+        ));
+    }
+    reveal(&path)
+}
+
+#[cfg(debug_assertions)]
+fn reveal(path: &Path) -> CommandResult<()> {
+    if let Some(log) = std::env::var_os(TEST_REVEALED_ENV) {
+        use std::io::Write as _;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut file| writeln!(file, "{}", path.display()));
+        return written.map_err(|err| CommandError::invalid(format!("{TEST_REVEALED_ENV}: {err}")));
+    }
+    reveal_in_file_manager(path)
+}
+
+#[cfg(not(debug_assertions))]
+fn reveal(path: &Path) -> CommandResult<()> {
+    reveal_in_file_manager(path)
+}
+
+fn reveal_in_file_manager(path: &Path) -> CommandResult<()> {
+    tauri_plugin_opener::reveal_item_in_dir(path).map_err(|err| {
+        CommandError::invalid(format!(
+            "could not open the file manager at {}: {err}; the file is there, open the folder yourself",
+            path.display()
+        ))
+    })
+}
+
+/// The files imported lately, newest first.
+#[tauri::command]
+pub async fn recent_files(recent: State<'_, RecentFiles>) -> CommandResult<Vec<RecentFile>> {
+    Ok(recent.list())
+}
+
+/// Chooses a recent file again, as if picked in the dialog.
+#[tauri::command]
+pub async fn choose_recent_file(
+    choices: State<'_, FileChoices>,
+    recent: State<'_, RecentFiles>,
+    id: String,
+) -> CommandResult<FileChoice> {
+    let path = recent.path(&id)?;
+    tracing::info!(path = %path.display(), "recent file chosen");
+    Ok(choices.register(path, Purpose::Open))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drop_registers_files_for_reading_and_names_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("people.csv");
+        std::fs::write(&csv, "name\nada\n").unwrap();
+        let folder = dir.path().join("photos");
+        std::fs::create_dir(&folder).unwrap();
+        let choices = FileChoices::default();
+        let dropped = choices.dropped(&[folder, csv.clone(), dir.path().join("gone.csv")]);
+        assert_eq!(dropped.files.len(), 1);
+        assert_eq!(dropped.files[0].name, "people.csv");
+        assert_eq!(dropped.skipped, ["photos", "gone.csv"]);
+        assert_eq!(choices.take(&dropped.files[0].token, Purpose::Open).unwrap(), csv);
+        let again = choices.dropped(&[dir.path().join("people.csv")]);
+        assert!(choices.take(&again.files[0].token, Purpose::Save).is_err(), "a dropped file is for reading only");
+    }
+
+    #[test]
+    fn only_an_exported_file_is_shown_in_its_folder() {
+        let choices = FileChoices::default();
+        assert!(!choices.was_exported(Path::new("/home/ana/answers.csv")));
+        choices.exported(PathBuf::from("/home/ana/answers.csv"));
+        assert!(choices.was_exported(Path::new("/home/ana/answers.csv")));
+        assert!(!choices.was_exported(Path::new("/home/ana")));
+    }
 
     #[test]
     fn a_token_is_single_use_and_for_its_purpose_only() {

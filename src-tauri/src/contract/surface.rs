@@ -435,6 +435,8 @@ fn type_declarations() -> Vec<Declared> {
         view::<stack::import::ImportPreview>(),
         view::<crate::commands::stack::ImportReply>(),
         view::<crate::commands::files::FileChoice>(),
+        view::<crate::commands::files::FilesDropped>(),
+        view::<crate::recent_files::RecentFile>(),
         view::<local_data::Column>(),
         view::<local_data::Dataset>(),
         view::<crate::commands::data::SavedDataset>(),

@@ -7,7 +7,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { ArgsOf, CommandName, ResultOf } from "./commands";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CommandError, ErrorCode } from "./types";
+import type { CommandError, ErrorCode, FilesDropped } from "./types";
 import type { RunEvent } from "./workflow";
 import type { EventName } from "./generated/contract";
 
@@ -81,4 +81,12 @@ export const RUN_EVENT = "run-event" satisfies EventName;
 /** Calls `handler` for each run event until the returned function is called. */
 export function onRunEvent(handler: (event: RunEvent) => void): Promise<UnlistenFn> {
   return listen<RunEvent>(RUN_EVENT, (e) => handler(e.payload));
+}
+
+/** Files dropped on the window, as choices to read (src-tauri/src/commands/files.rs). */
+export const FILES_DROPPED = "files-dropped" satisfies EventName;
+
+/** Calls `handler` for each drop of files on the window until the returned function is called. */
+export function onFilesDropped(handler: (dropped: FilesDropped) => void): Promise<UnlistenFn> {
+  return listen<FilesDropped>(FILES_DROPPED, (e) => handler(e.payload));
 }

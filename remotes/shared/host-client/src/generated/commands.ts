@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, Usage, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, Usage, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -11,6 +11,7 @@ export interface GeneratedCommands {
   check_for_updates: { args: undefined; result: boolean };
   check_template: { args: { body: string; datasetId: number }; result: TemplateCheck };
   choose_file: { args: { title?: string | null }; result: FileChoice | null };
+  choose_recent_file: { args: { id: string }; result: FileChoice };
   choose_save_path: { args: { suggestedName?: string | null; title?: string | null }; result: FileChoice | null };
   create_template: { args: { body: string; name: string }; result: Template };
   dataset_records: { args: { datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
@@ -33,6 +34,7 @@ export interface GeneratedCommands {
   preview_template: { args: { body: string; recordId: number }; result: string };
   provider_models: { args: { provider: string }; result: Array<ModelView> };
   provider_status: { args: undefined; result: Array<ProviderView> };
+  recent_files: { args: undefined; result: Array<RecentFile> };
   remote_versions: { args: undefined; result: Array<RemoteVersions> };
   remotes_from_cache: { args: undefined; result: ShellView };
   report_load_failure: { args: { name: string; phase?: string | null; reason: string; version: string }; result: LoadFailureOutcome };
@@ -50,6 +52,7 @@ export interface GeneratedCommands {
   set_insight: { args: { insight: Insight; responseId: number }; result: Insight };
   set_request_status: { args: { requestIds: Array<number>; status: RequestStatus }; result: number };
   shell_painted: { args: undefined; result: null };
+  show_in_folder: { args: { path: string }; result: null };
   stack_down: { args: undefined; result: boolean };
   stack_logs_follow: { args: { service: string }; result: null };
   stack_logs_stop: { args: { service: string }; result: boolean };

@@ -30,6 +30,7 @@ export const COMMAND_ACCESS = {
   check_for_updates: "remotes:manage",
   check_template: "data:read",
   choose_file: "files:import",
+  choose_recent_file: "files:import",
   choose_save_path: "files:export",
   create_template: "data:write",
   dataset_records: "data:read",
@@ -52,6 +53,7 @@ export const COMMAND_ACCESS = {
   preview_template: "data:read",
   provider_models: "providers:use",
   provider_status: "providers:use",
+  recent_files: "files:import",
   remote_versions: "remotes:manage",
   remotes_from_cache: "remotes:manage",
   report_load_failure: "shellOnly",
@@ -69,6 +71,7 @@ export const COMMAND_ACCESS = {
   set_insight: "data:write",
   set_request_status: "data:write",
   shell_painted: "shellOnly",
+  show_in_folder: "files:export",
   stack_down: "stack:control",
   stack_logs_follow: "stack:control",
   stack_logs_stop: "stack:control",
@@ -89,6 +92,7 @@ export type CommandName = keyof typeof COMMAND_ACCESS;
 /** Every event the shell emits, with its payload's Rust type. */
 export const EVENTS = {
   "dev-remote-changed": "DevRemoteChanged",
+  "files-dropped": "FilesDropped",
   "navigation-refused": "NavigationRefused",
   "provider-progress": "ProgressEvent",
   "registry-check-failed": "CommandError",

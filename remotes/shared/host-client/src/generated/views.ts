@@ -305,6 +305,26 @@ token: string,
  */
 name: string, };
 
+export type FilesDropped = { 
+/**
+ * Each regular file dropped, ready to read.
+ */
+files: Array<FileChoice>, 
+/**
+ * The names of what was dropped but is not a file (a folder), to say so.
+ */
+skipped: Array<string>, };
+
+export type RecentFile = { 
+/**
+ * Pass to `choose_recent_file`.
+ */
+id: string, name: string, folder: string, 
+/**
+ * Unix seconds of the last import.
+ */
+usedAt: number, };
+
 export type Column = { name: string, type: ColumnType, };
 
 export type Dataset = { id: number, name: string, format: Format, columns: Array<Column>, row_count: number, 
