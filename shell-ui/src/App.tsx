@@ -22,6 +22,7 @@ import { Toaster } from "@augment-it/ui-kit";
 import { bus } from "./bus";
 import { firstScreen, parseRoute, routeOf, sidebarGroups, startRoute, type ShellPage } from "./routes";
 import { ThemeContext, useAppliedTheme } from "./theme";
+import { ShortcutsHelp, useShortcuts } from "./shortcuts";
 
 // The pages behind the header's buttons load when first opened: the first
 // paint parses only what the workspace needs.
@@ -195,6 +196,13 @@ export function App() {
     saveUiState({ ...uiState, lastRoute: location });
   }, [location, screen, uiState, saveUiState]);
 
+  const [helpOpen, setHelpOpen] = useState(false);
+  useShortcuts((action) => {
+    if (action.kind === "screen") navigate(routeOf(action.screen));
+    else if (action.kind === "check") void checkForUpdates();
+    else setHelpOpen(true);
+  });
+
   const onSettingsSaved = useCallback(async () => {
     await readCheckInterval();
     await checkForUpdates();
@@ -259,6 +267,9 @@ export function App() {
             </a>
           ))}
         </nav>
+        <button type="button" data-testid="open-shortcuts" title="Keyboard shortcuts (?)" onClick={() => setHelpOpen(true)}>
+          ?
+        </button>
         <label className="theme-choice">
           Theme{" "}
           <select
@@ -373,6 +384,7 @@ export function App() {
           </Suspense>
         </main>
       </div>
+      <ShortcutsHelp open={helpOpen} onClose={() => setHelpOpen(false)} />
       <Toaster />
     </div>
   );

@@ -7,6 +7,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { RemoteView, ShellView, UiState } from "./ipc";
 import { parseRoute, sidebarGroups, startRoute } from "./routes";
 import { resolveTheme } from "./theme";
+import { SHORTCUTS, shortcutFor, type KeyLike } from "./shortcuts";
 
 const federation = vi.hoisted(() => ({ load: vi.fn<(name: string) => Promise<unknown>>() }));
 vi.mock("./federation", () => ({ loadRemoteModule: (name: string) => federation.load(name) }));
@@ -160,5 +161,37 @@ describe("the shell", () => {
     expect(resolveTheme("system", true)).toBe("dark");
     expect(resolveTheme("system", false)).toBe("light");
     expect(resolveTheme("light", true)).toBe("light");
+  });
+});
+
+describe("keyboard shortcuts", () => {
+  const key = (init: Partial<KeyLike>): KeyLike => ({ key: "", altKey: false, ctrlKey: false, metaKey: false, ...init });
+
+  it("map Alt+digit to the workflow's steps, Alt+letter to pages, ? to the help", () => {
+    expect(shortcutFor(key({ key: "2", code: "Digit2", altKey: true }), null)).toEqual({ kind: "screen", screen: { kind: "remote", name: "prompt-templates" } });
+    // A layout that turns Alt+S into another character still has the key's code.
+    expect(shortcutFor(key({ key: "ß", code: "KeyS", altKey: true }), null)).toEqual({ kind: "screen", screen: { kind: "page", page: "settings" } });
+    expect(shortcutFor(key({ key: "?" }), document.body)).toEqual({ kind: "help" });
+    expect(shortcutFor(key({ key: "2", code: "Digit2", altKey: true, ctrlKey: true }), null)).toBeNull();
+  });
+
+  it("leave plain keys typed into a field to the field", () => {
+    const input = document.createElement("input");
+    expect(shortcutFor(key({ key: "?" }), input)).toBeNull();
+    expect(shortcutFor(key({ key: "1", code: "Digit1", altKey: true }), input)).toEqual({ kind: "screen", screen: { kind: "remote", name: "record-collector" } });
+  });
+
+  it("open a screen from the keyboard, and ? lists every shortcut", async () => {
+    shell({ lastRoute: null, theme: "system" });
+    render(<App />);
+    await waitFor(() => expect(shown()).toEqual(["record-collector"]));
+    fireEvent.keyDown(document.body, { key: "5", code: "Digit5", altKey: true });
+    await waitFor(() => expect(shown()).toEqual(["admin-dashboard"]));
+    fireEvent.keyDown(document.body, { key: "?" });
+    const help = await screen.findByTestId("shortcuts-help");
+    await waitFor(() => expect(help.hasAttribute("open")).toBe(true));
+    for (const shortcut of SHORTCUTS) expect(help.textContent).toContain(shortcut.keys);
+    fireEvent.click(screen.getByTestId("shortcuts-close"));
+    await waitFor(() => expect(help.hasAttribute("open")).toBe(false));
   });
 });

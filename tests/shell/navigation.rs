@@ -5,6 +5,7 @@
 //! back after a restart. Every page is saved as a screenshot in light and
 //! dark.
 
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use serde_json::json;
@@ -136,6 +137,24 @@ async fn one_screen_at_a_time_routed_restored_and_themed() {
     app.execute(r##"location.hash = "#/remote/nowhere";"##, vec![]).await.unwrap();
     let missing = wait_for(&app, r#"[data-testid="no-screen"]"#).await;
     assert!(missing.text().await.unwrap().contains("nowhere is not installed"));
+
+    // The keyboard: Alt+3 opens the third step; ? lists the shortcuts in a modal; Escape closes it.
+    let body = app.find(Locator::Css("body")).await.unwrap();
+    body.send_keys(&format!("{}3{}", Key::Alt, Key::Null)).await.unwrap();
+    wait_for_screen(&app, "#/remote/request-reviewer", Some("request-reviewer")).await;
+    body.send_keys("?").await.unwrap();
+    let help = wait_for(&app, r#"dialog[data-testid="shortcuts-help"][open]"#).await;
+    assert!(help.text().await.unwrap().contains("Alt+5"), "every shortcut is listed");
+    screenshot(&app, "16-shortcuts-help").await;
+    let focused = app.active_element().await.unwrap().attr("data-testid").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("shortcuts-close"), "focus moves into the dialog");
+    app.active_element().await.unwrap().send_keys(&Key::Escape).await.unwrap();
+    let start = std::time::Instant::now();
+    while app.find(Locator::Css(r#"dialog[data-testid="shortcuts-help"][open]"#)).await.is_ok() {
+        assert!(start.elapsed() < crate::harness::DEADLINE, "Escape never closed the shortcuts");
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Every page in light and in dark; the choice reaches the remotes' kit variables.
     for theme in ["light", "dark"] {
