@@ -93,12 +93,11 @@ describe("the mount bound", () => {
   });
 
   it("reports a component that suspends forever as a timeout, inside its slot only", async () => {
-    federation.load.mockResolvedValue({
-      default: () => {
-        use(never);
-        return null;
-      },
-    });
+    function SuspendsForever() {
+      use(never);
+      return null;
+    }
+    federation.load.mockResolvedValue({ default: SuspendsForever });
     const calls = shell(false);
     mountSlot(50);
     await waitFor(() => expect(slot().dataset.state).toBe("failed"));

@@ -80,7 +80,7 @@ export function RemotesPanel(props: {
                   <th>version</th>
                   <th>installed</th>
                   <th>registry</th>
-                  <th />
+                  <th><span className="visually-hidden">actions</span></th>
                 </tr>
               </thead>
               <tbody>

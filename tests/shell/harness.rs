@@ -303,3 +303,22 @@ pub async fn show(client: &Client, remote: &str) {
     wait_for(client, &format!(r#"[data-testid="nav-{remote}"]"#)).await.click().await.expect("click the sidebar link");
     wait_for(client, &format!(r#".workspace:not([hidden]) section[data-remote="{remote}"]:not([hidden])"#)).await;
 }
+
+/// axe-core's accessibility violations on the page as shown now (colour
+/// contrast included: this is real rendering), one line each. axe comes from
+/// the npm workspace (`node_modules/axe-core`); it is put into the page by
+/// WebDriver, which the page's CSP does not govern.
+pub async fn axe_violations(client: &Client) -> Vec<String> {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&source)
+        .unwrap_or_else(|err| panic!("{} is missing ({err}): run `npm ci` (or `cargo xtask test`)", source.display()));
+    let loaded = client.execute(&format!("{axe}\n;window.axe = axe; return typeof window.axe.run;"), vec![]).await;
+    assert_eq!(loaded.expect("load axe").as_str(), Some("function"), "axe loaded into the page");
+    let found = run_async(
+        client,
+        "const results = await window.axe.run(document, { resultTypes: ['violations'] });
+         return results.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);",
+    )
+    .await;
+    serde_json::from_value(found.clone()).unwrap_or_else(|_| panic!("axe failed: {found}"))
+}

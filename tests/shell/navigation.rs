@@ -10,7 +10,7 @@ use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use serde_json::json;
 
-use crate::harness::{Driver, app_args, publish, remote_dist, screenshot, serial, show, wait_for};
+use crate::harness::{Driver, app_args, axe_violations, publish, remote_dist, screenshot, serial, show, wait_for};
 
 const WORKFLOW: [&str; 5] =
     ["record-collector", "prompt-templates", "request-reviewer", "insight-assembler", "admin-dashboard"];
@@ -156,7 +156,9 @@ async fn one_screen_at_a_time_routed_restored_and_themed() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
-    // Every page in light and in dark; the choice reaches the remotes' kit variables.
+    // Every page in light and in dark, each checked by axe (contrast
+    // included); the choice reaches the remotes' kit variables.
+    let mut problems = Vec::new();
     for theme in ["light", "dark"] {
         wait_for(&app, r#"[data-testid="theme"]"#).await.select_by_value(theme).await.unwrap();
         wait_for(&app, &format!(r#"html[data-theme="{theme}"]"#)).await;
@@ -164,12 +166,15 @@ async fn one_screen_at_a_time_routed_restored_and_themed() {
             wait_for(&app, &format!(r#"[data-testid="open-{page}"]"#)).await.click().await.unwrap();
             wait_for_screen(&app, &format!("#/{page}"), None).await;
             screenshot(&app, &format!("16-page-{page}-{theme}")).await;
+            problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("{page}, {theme}: {v}")));
         }
         for remote in WORKFLOW {
             show(&app, remote).await;
             screenshot(&app, &format!("16-screen-{remote}-{theme}")).await;
+            problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("{remote}, {theme}: {v}")));
         }
     }
+    assert!(problems.is_empty(), "axe found {} accessibility problems:\n{}", problems.len(), problems.join("\n"));
     let background = app
         .execute(
             r#"return getComputedStyle(document.querySelector('section[data-remote="admin-dashboard"] .aui-page')).backgroundColor;"#,

@@ -141,11 +141,16 @@ pub fn build_remotes(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(dists)
 }
 
-/// Runs the vitest suites of the remotes, the shared modules and the shell UI (one vitest run, one project each).
+/// Lints the TypeScript (ESLint: hooks, accessibility; eslint.config.mjs),
+/// then runs the vitest suites of the remotes, the shared modules and the
+/// shell UI (one vitest run, one project each).
 pub fn test_remotes(root: &Path) -> Result<()> {
     if remote_projects(root)?.is_empty() {
         return Ok(());
     }
+    eprintln!("xtask: eslint for remotes/ and shell-ui/");
+    run_checked(Command::new("npm").current_dir(root).args(["run", "lint"]))
+        .context("ESLint on remotes/ and shell-ui/")?;
     eprintln!("xtask: vitest for remotes/ and shell-ui/");
     run_checked(Command::new("npm").current_dir(root).args(["run", "test:remotes"]))
         .context("the vitest suites of remotes/ and shell-ui/")

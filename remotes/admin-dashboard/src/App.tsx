@@ -175,7 +175,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
         <Stat label="Pinned" value={rows.filter((r) => r.pinned).length} />
         <Stat label="Cached versions" value={cachedVersions} />
       </StatRow>
-      <h3>Registries</h3>
+      <h2>Registries</h2>
       {load.kind === "loaded" && <Registries rows={registries} />}
       <Toolbar>
         <TextField label="Filter" type="search" value={filter} onChange={setFilter} placeholder="name, version, source" />
