@@ -15,7 +15,7 @@ use integration_tests::Sandbox;
 use records::{Format, Limits};
 
 use crate::harness::{
-    Driver, app_args, remote_dist, screenshot, serial, show, wait_for, wait_for_content, wait_for_text,
+    Driver, app_args, axe_violations, remote_dist, screenshot, serial, show, wait_for, wait_for_content, wait_for_text,
 };
 
 const REMOTES: [&str; 5] =
@@ -110,6 +110,9 @@ async fn import_template_review_run_and_export_fifty_records() {
         wait_for(&app, &format!(r#"section[data-remote="{remote}"][data-state="mounted"]"#)).await;
     }
 
+    // Each screen with data on it is checked by axe too (colour contrast included).
+    let mut axe_problems = Vec::new();
+
     // Record Collector, the workflow's first step, is the first screen.
     let rc = "record-collector";
     wait_for(&app, &format!(r#"section[data-remote="{rc}"]:not([hidden])"#)).await;
@@ -125,6 +128,8 @@ async fn import_template_review_run_and_export_fifty_records() {
     wait_for_content(&app, &in_remote(rc, "rc-datasets"), "books").await;
     wait_for_content(&app, &in_remote(rc, "rc-records"), "Book number 0").await;
     screenshot(&app, "5-analyst-2-record-collector-dataset").await;
+    axe_problems
+        .extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-2-record-collector-dataset: {v}")));
     // The file is now a recent one: picking it again needs no dialog.
     let recent = wait_for(&app, &in_remote(rc, "rc-recent")).await;
     let offered = recent.text().await.unwrap();
@@ -149,6 +154,7 @@ async fn import_template_review_run_and_export_fifty_records() {
     click(&app, pt, "pt-save").await;
     wait_for_content(&app, &in_remote(pt, "pt-templates"), "blurb").await;
     screenshot(&app, "5-analyst-4-template-saved").await;
+    axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-4-template-saved: {v}")));
 
     // Request Reviewer: generate for one model, approve all, run.
     let rr = "request-reviewer";
@@ -160,6 +166,7 @@ async fn import_template_review_run_and_export_fifty_records() {
     wait_for(&app, &format!(r#"{} [data-status="approved"]"#, in_remote(rr, "rr-requests"))).await;
     wait_for_content(&app, &in_remote(rr, "rr-estimate"), MODEL).await;
     screenshot(&app, "5-analyst-5-requests-approved").await;
+    axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-5-requests-approved: {v}")));
     click(&app, rr, "rr-run").await;
     let done = format!(r#"{}[data-status="completed"]"#, in_remote(rr, "rr-run-status"));
     wait_for_content(&app, &done, &format!("answered {ROWS} of {ROWS}")).await;
@@ -177,11 +184,13 @@ async fn import_template_review_run_and_export_fifty_records() {
     click(&app, ia, "ia-export").await;
     wait_for_content(&app, &in_remote(ia, "ia-export-result"), &format!("Exported {ROWS} responses")).await;
     screenshot(&app, "5-analyst-7-exported").await;
+    axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-7-exported: {v}")));
     click(&app, ia, "ia-show-in-folder").await;
     wait_for_revealed(&revealed(root.path()), &export).await;
     app.close().await.unwrap();
     drop(driver);
 
+    assert!(axe_problems.is_empty(), "axe found {} problems:\n{}", axe_problems.len(), axe_problems.join("\n"));
     check_export(&export);
     check_provider_saw_each_record_once(&fake);
 }

@@ -159,7 +159,7 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
       </div>
       {error && <ErrorState title="The template could not be saved or loaded" detail={error} />}
       <section aria-label="Preview">
-        <h3>Preview</h3>
+        <h2>Preview</h2>
         {live.previewError ? (
           <div className="aui-error" role="alert" data-testid="pt-preview-error">
             <strong>The template does not render</strong>

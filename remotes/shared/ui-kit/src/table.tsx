@@ -48,14 +48,15 @@ export function DataTable<Row>({ columns, rows, rowKey, height = 360, rowHeight 
       <div className="aui-table-head" role="row" style={{ gridTemplateColumns: template }}>
         {columns.map((column) => (
           <div key={column.key} className="aui-table-cell" role="columnheader">
-            {column.header}
+            {column.header || <span className="aui-visually-hidden">{column.key}</span>}
           </div>
         ))}
       </div>
       {rows.length === 0 ? (
         (empty ?? <EmptyState title="Nothing to show" />)
       ) : (
-        <div ref={scroller} className="aui-table-scroll" style={{ height: Math.min(height, rows.length * rowHeight + 2) }}>
+        // The body's rows as a group, focusable so they can be scrolled with the keyboard.
+        <div ref={scroller} className="aui-table-scroll" role="rowgroup" tabIndex={0} style={{ height: Math.min(height, rows.length * rowHeight + 2) }}>
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((item) => {
               const row = rows[item.index] as Row;
