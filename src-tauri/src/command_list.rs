@@ -63,6 +63,8 @@ macro_rules! for_each_command {
             data::generate_requests => Needs(DataWrite),
             data::list_requests => Needs(DataRead),
             data::set_request_status => Needs(DataWrite),
+            data::last_bulk_status_change => Needs(DataRead),
+            data::undo_bulk_status_change => Needs(DataWrite),
             data::set_all_request_status => Needs(DataWrite),
             data::edit_request => Needs(DataWrite),
             data::estimate_requests => Needs(DataRead),

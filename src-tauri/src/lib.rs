@@ -141,7 +141,6 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 None => app.path().app_data_dir()?,
             };
             app.manage(commands::data::DataState::open(&data_dir)?);
-            app.manage(recent_files::RecentFiles::new(&data_dir));
             let stack = commands::stack::StackConfig::new(
                 launch.docker_host.clone(),
                 launch.stack_definition.clone(),

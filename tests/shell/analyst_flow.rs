@@ -164,6 +164,12 @@ async fn import_template_review_run_and_export_fifty_records() {
     wait_for_content(&app, &in_remote(rr, "rr-requests"), "Describe Book number 0 by Author 0").await;
     click(&app, rr, "rr-approve-all").await;
     wait_for(&app, &format!(r#"{} [data-status="approved"]"#, in_remote(rr, "rr-requests"))).await;
+    // Undo from the toast puts them back to pending; approve them again.
+    wait_for(&app, ".aui-toast .aui-toast-action").await.click().await.unwrap();
+    wait_for_text(&app, ".aui-toaster", &format!("Undone: {ROWS} requests are pending again")).await;
+    wait_for(&app, &format!(r#"{} [data-status="pending"]"#, in_remote(rr, "rr-requests"))).await;
+    click(&app, rr, "rr-approve-all").await;
+    wait_for(&app, &format!(r#"{} [data-status="approved"]"#, in_remote(rr, "rr-requests"))).await;
     wait_for_content(&app, &in_remote(rr, "rr-estimate"), MODEL).await;
     screenshot(&app, "5-analyst-5-requests-approved").await;
     axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-5-requests-approved: {v}")));

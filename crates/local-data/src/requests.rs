@@ -239,6 +239,51 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Like [`Store::set_all_request_status`], and returns the ids it
+    /// changed, read in the same transaction, so the change can be undone.
+    pub fn set_all_request_status_ids(
+        &mut self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        from: RequestStatus,
+        to: RequestStatus,
+    ) -> Result<Vec<i64>, Error> {
+        let tx = self.conn.transaction()?;
+        let ids = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM requests
+                 WHERE dataset_id = ?1 AND (?2 IS NULL OR template_version_id = ?2) AND status = ?3 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![dataset_id, template_version_id, from.as_str()], |row| row.get(0))?;
+            rows.collect::<Result<Vec<i64>, _>>()?
+        };
+        tx.execute(
+            "UPDATE requests SET status = ?1, updated_at = ?2
+             WHERE dataset_id = ?3 AND (?4 IS NULL OR template_version_id = ?4) AND status = ?5",
+            params![to.as_str(), now_millis(), dataset_id, template_version_id, from.as_str()],
+        )?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Undoes a bulk change: each of `ids` still at `to` goes back to
+    /// `from`; one changed since (reviewed again, edited, deleted) is left as
+    /// it is. Returns how many went back.
+    pub fn revert_request_status(&mut self, ids: &[i64], from: RequestStatus, to: RequestStatus) -> Result<u64, Error> {
+        let tx = self.conn.transaction()?;
+        let mut reverted = 0;
+        {
+            let mut stmt =
+                tx.prepare("UPDATE requests SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status = ?4")?;
+            let now = now_millis();
+            for &id in ids {
+                reverted += stmt.execute(params![from.as_str(), now, id, to.as_str()])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(reverted)
+    }
+
     /// Replaces the text to send (`None` goes back to the rendered text). The
     /// request returns to pending so the edit itself gets reviewed.
     pub fn edit_request(&mut self, request_id: i64, text: Option<&str>) -> Result<RequestRow, Error> {

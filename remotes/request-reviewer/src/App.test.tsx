@@ -6,6 +6,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
 import type { RequestRow, RunProgress } from "@augment-it/host-client";
+import { Toaster } from "@augment-it/ui-kit";
 import RequestReviewer from "./App";
 import manifest from "../remote.json";
 import pkg from "../package.json";
@@ -44,6 +45,11 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
           return { total: 2, items: [request(1, status), request(2, status)] };
         case "set_all_request_status":
           status = "approved";
+          return 2;
+        case "last_bulk_status_change":
+          return { id: 41, count: 2, from: "pending", to: "approved" };
+        case "undo_bulk_status_change":
+          status = "pending";
           return 2;
         case "estimate_requests":
           return [{ provider: "openai", model: "gpt-4o-mini", requests: 2, input_tokens: 20, output_tokens: 512, cost_usd: null }];
@@ -101,6 +107,28 @@ describe("RequestReviewer", () => {
     expect(screen.getByTestId("rr-estimate").textContent).toContain("openai/gpt-4o-mini");
     expect(screen.getByTestId("rr-estimate").textContent).toContain("unknown price");
     off();
+  });
+
+  it("undoes an approval of all pending requests from its toast (issue 16, point 5)", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(
+      <>
+        <RequestReviewer />
+        <Toaster autoDismissMs={0} />
+      </>,
+    );
+    await waitFor(() => expect((screen.getByTestId("rr-model") as HTMLInputElement).value).toBe("gpt-4o-mini"));
+    fireEvent.click(screen.getByTestId("rr-generate"));
+    await screen.findByText("Describe book 1");
+    fireEvent.click(screen.getByTestId("rr-approve-all"));
+    await waitFor(() => expect(screen.getByTestId("rr-requests").querySelector('[data-status="approved"]')).toBeTruthy());
+    // The toast store is the kit's singleton: earlier tests' toasts may still be there.
+    fireEvent.click((await screen.findAllByRole("button", { name: "Undo" })).at(-1)!);
+    await waitFor(() => expect(calls.find((c) => c.cmd === "undo_bulk_status_change")?.args).toEqual({ id: 41 }));
+    await screen.findByText("Undone: 2 requests are pending again");
+    await waitFor(() => expect(screen.getByTestId("rr-requests").querySelector('[data-status="approved"]')).toBeNull());
   });
 
   it("generates for several models and reviews selected rows", async () => {

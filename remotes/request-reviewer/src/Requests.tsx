@@ -55,11 +55,21 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
       return ids.length > 1 ? `${n} requests ${to}` : undefined;
     });
 
+  // A bulk review can be undone from its toast: exactly the requests it
+  // changed go back to pending, unless reviewed or edited since (Rust checks).
   const setAllPending = (to: RequestStatus) =>
     change(`all-${to}`, async () => {
       const n = await call("set_all_request_status", { datasetId, templateVersionId, from: "pending", to });
       if (to === "approved") shellBus().emit("requests.approved", { datasetId, templateVersionId, approved: n });
-      return `${n} requests ${to}`;
+      const bulk = n > 0 ? await call("last_bulk_status_change") : null;
+      if (!bulk) return `${n} requests ${to}`;
+      toast(`${n} requests ${to}`, "success", { action: { label: "Undo", run: () => void undoBulk(bulk.id) } });
+    });
+
+  const undoBulk = (id: number) =>
+    change("undo", async () => {
+      const n = await call("undo_bulk_status_change", { id });
+      return `Undone: ${n} requests are pending again`;
     });
 
   const saveEdit = (text: string | null) =>

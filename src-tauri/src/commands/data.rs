@@ -29,11 +29,43 @@ use crate::recent_files::RecentFiles;
 /// The database's file name in the data dir.
 const DB_FILE: &str = "local.db";
 
+/// A bulk status change that can be undone (the last one of this launch).
+#[derive(Debug, Clone)]
+pub struct BulkChange {
+    id: u64,
+    ids: Vec<i64>,
+    from: RequestStatus,
+    to: RequestStatus,
+}
+
+/// What the page is told of the last bulk change.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BulkStatusChange {
+    /// Pass to `undo_bulk_status_change`.
+    pub id: u64,
+    pub count: u64,
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+}
+
+impl BulkChange {
+    fn view(&self) -> BulkStatusChange {
+        BulkStatusChange { id: self.id, count: self.ids.len() as u64, from: self.from, to: self.to }
+    }
+}
+
 /// The open local database.
 #[derive(Debug, Clone)]
 pub struct DataState {
     store: Arc<Mutex<Store>>,
     dir: PathBuf,
+    /// Kept in memory only: an undo is offered right after the change, and a
+    /// restart is a natural end to it.
+    last_bulk: Arc<Mutex<Option<BulkChange>>>,
+    bulk_ids: Arc<std::sync::atomic::AtomicU64>,
+    /// The files imported lately (`recent-files.json` beside the database).
+    pub recent: Arc<RecentFiles>,
 }
 
 impl DataState {
@@ -43,7 +75,29 @@ impl DataState {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
         let path = dir.join(DB_FILE);
         let store = Store::open(&path).with_context(|| format!("opening the local database {}", path.display()))?;
-        Ok(Self { store: Arc::new(Mutex::new(store)), dir: dir.to_path_buf() })
+        Ok(Self {
+            store: Arc::new(Mutex::new(store)),
+            dir: dir.to_path_buf(),
+            last_bulk: Arc::new(Mutex::new(None)),
+            bulk_ids: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            recent: Arc::new(RecentFiles::new(dir)),
+        })
+    }
+
+    fn remember_bulk(&self, ids: Vec<i64>, from: RequestStatus, to: RequestStatus) {
+        let id = self.bulk_ids.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self.last_bulk.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(BulkChange { id, ids, from, to });
+    }
+
+    fn last_bulk(&self) -> Option<BulkChange> {
+        self.last_bulk.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The last bulk change if it is `id`, which is then no longer undoable.
+    fn take_bulk(&self, id: u64) -> Option<BulkChange> {
+        let mut last = self.last_bulk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.as_ref().is_some_and(|bulk| bulk.id == id) { last.take() } else { None }
     }
 
     /// A second connection to the same database, for a run engine that
@@ -117,7 +171,6 @@ pub async fn save_dataset(
     data: State<'_, DataState>,
     stack: State<'_, StackState>,
     choices: State<'_, FileChoices>,
-    recent: State<'_, RecentFiles>,
     name: String,
     format: String,
     text: Option<String>,
@@ -143,7 +196,7 @@ pub async fn save_dataset(
     stack.record_parser(saved.parser);
     if let Some(path) = imported_file {
         // The dataset is saved; a list that cannot be written only loses the shortcut.
-        if let Err(err) = recent.add(&path, saved.dataset.created_at) {
+        if let Err(err) = data.recent.add(&path, saved.dataset.created_at) {
             tracing::warn!(err = %err.message, "could not add the file to the recent files");
         }
     }
@@ -291,7 +344,31 @@ pub async fn set_all_request_status(
 ) -> CommandResult<u64> {
     let dataset = positive("datasetId", dataset_id)?;
     let version = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
-    data.with(move |s| s.set_all_request_status(dataset, version, from, to)).await
+    let ids = data.with(move |s| s.set_all_request_status_ids(dataset, version, from, to)).await?;
+    let count = ids.len() as u64;
+    data.remember_bulk(ids, from, to);
+    Ok(count)
+}
+
+/// The last "all pending → …" change of this launch, which can be undone;
+/// `null` when there is none (or it was undone).
+#[tauri::command]
+pub async fn last_bulk_status_change(data: State<'_, DataState>) -> CommandResult<Option<BulkStatusChange>> {
+    Ok(data.last_bulk().map(|bulk| bulk.view()))
+}
+
+/// Undoes the bulk change `id` (from `last_bulk_status_change`): each of its
+/// requests still at the new status goes back; a request reviewed or edited
+/// since is left as it is. Returns how many went back. Only the last bulk
+/// change can be undone, once.
+#[tauri::command]
+pub async fn undo_bulk_status_change(data: State<'_, DataState>, id: u64) -> CommandResult<u64> {
+    let Some(bulk) = data.take_bulk(id) else {
+        return Err(CommandError::invalid(
+            "that change can no longer be undone: it was undone already, or another bulk change came after it",
+        ));
+    };
+    data.with(move |s| s.revert_request_status(&bulk.ids, bulk.from, bulk.to)).await
 }
 
 #[tauri::command]

@@ -32,8 +32,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime, State};
 use tauri_plugin_dialog::DialogExt as _;
 
+use super::data::DataState;
 use crate::error::{CommandError, CommandResult};
-use crate::recent_files::{RecentFile, RecentFiles};
+use crate::recent_files::RecentFile;
 
 /// How long a chosen file stays usable.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -313,18 +314,18 @@ fn reveal_in_file_manager(path: &Path) -> CommandResult<()> {
 
 /// The files imported lately, newest first.
 #[tauri::command]
-pub async fn recent_files(recent: State<'_, RecentFiles>) -> CommandResult<Vec<RecentFile>> {
-    Ok(recent.list())
+pub async fn recent_files(data: State<'_, DataState>) -> CommandResult<Vec<RecentFile>> {
+    Ok(data.recent.list())
 }
 
 /// Chooses a recent file again, as if picked in the dialog.
 #[tauri::command]
 pub async fn choose_recent_file(
     choices: State<'_, FileChoices>,
-    recent: State<'_, RecentFiles>,
+    data: State<'_, DataState>,
     id: String,
 ) -> CommandResult<FileChoice> {
-    let path = recent.path(&id)?;
+    let path = data.recent.path(&id)?;
     tracing::info!(path = %path.display(), "recent file chosen");
     Ok(choices.register(path, Purpose::Open))
 }

@@ -460,6 +460,7 @@ fn type_declarations() -> Vec<Declared> {
         view::<local_data::Insight>(),
         view::<local_data::ExportFormat>(),
         view::<crate::commands::data::ExportResult>(),
+        view::<crate::commands::data::BulkStatusChange>(),
         view::<local_data::Usage>(),
         // The local stack.
         view::<stack::EngineKind>(),

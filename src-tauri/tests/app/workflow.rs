@@ -75,6 +75,59 @@ fn import_template_review_and_export_through_the_commands() {
     assert!(default_path.starts_with(h.dirs.path().join("data/exports")) && default_path.exists(), "{default_path:?}");
 }
 
+/// Issue 16, point 2: a file saved as a dataset is offered again, and picking
+/// it gives a token that reads it; a file gone since is dropped with a clear error.
+#[test]
+fn an_imported_file_is_a_recent_file_that_can_be_imported_again() {
+    let h = Harness::new();
+    let file = h.dirs.path().join("books.csv");
+    std::fs::write(&file, books_csv(3)).unwrap();
+    h.ok("save_dataset", json!({ "name": "books", "format": "csv", "file": h.choose(&file, Open) }));
+    let recent = h.ok("recent_files", json!({}));
+    assert_eq!(recent.as_array().unwrap().len(), 1, "{recent}");
+    assert_eq!(recent[0]["name"], "books.csv");
+    assert_eq!(recent[0]["folder"], h.dirs.path().display().to_string());
+    assert!(recent[0].get("path").is_none(), "an id, a name and a folder; never a path to pass back");
+    let id = recent[0]["id"].clone();
+    let chosen = h.ok("choose_recent_file", json!({ "id": id }));
+    let again = h.ok("save_dataset", json!({ "name": "books again", "format": "csv", "file": chosen["token"] }));
+    assert_eq!(again["dataset"]["row_count"], 3);
+
+    std::fs::remove_file(&file).unwrap();
+    let (code, message) = h.refused("choose_recent_file", json!({ "id": id }));
+    assert_eq!(code, "invalidInput");
+    assert!(message.contains("books.csv is no longer in"), "{message}");
+    assert_eq!(h.ok("recent_files", json!({})), json!([]));
+}
+
+/// Issue 16, point 5: "approve all pending" can be undone, exactly, once.
+#[test]
+fn a_bulk_approval_is_undone_once_through_the_commands() {
+    let h = Harness::new();
+    let file = h.dirs.path().join("books.csv");
+    std::fs::write(&file, books_csv(4)).unwrap();
+    let saved = h.ok("save_dataset", json!({ "name": "books", "format": "csv", "file": h.choose(&file, Open) }));
+    let dataset = saved["dataset"]["id"].as_i64().unwrap();
+    let template = h.ok("create_template", json!({ "name": "t", "body": "{{ title }}" }));
+    let version = template["current"]["id"].as_i64().unwrap();
+    let targets = json!([{ "provider": "openai", "model": "gpt-4o-mini" }]);
+    h.ok("generate_requests", json!({ "datasetId": dataset, "templateVersionId": version, "targets": targets }));
+    assert_eq!(h.ok("last_bulk_status_change", json!({})), json!(null));
+    let all = json!({ "datasetId": dataset, "templateVersionId": version, "from": "pending", "to": "approved" });
+    assert_eq!(h.ok("set_all_request_status", all), 4);
+    let change = h.ok("last_bulk_status_change", json!({}));
+    assert_eq!(
+        (change["count"].as_u64(), change["from"].as_str(), change["to"].as_str()),
+        (Some(4), Some("pending"), Some("approved"))
+    );
+    assert_eq!(h.ok("undo_bulk_status_change", json!({ "id": change["id"] })), 4);
+    let pending = json!({ "query": { "dataset_id": dataset, "status": "pending", "offset": 0, "limit": 10 } });
+    assert_eq!(h.ok("list_requests", pending)["total"], 4);
+    let (code, message) = h.refused("undo_bulk_status_change", json!({ "id": change["id"] }));
+    assert_eq!(code, "invalidInput");
+    assert!(message.contains("can no longer be undone"), "{message}");
+}
+
 #[test]
 fn bad_input_is_refused_with_what_to_do() {
     let h = Harness::new();

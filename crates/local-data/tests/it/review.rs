@@ -194,3 +194,27 @@ fn a_cancelled_run_with_requests_left_is_offered_for_resume_until_they_are_sent(
     store.finish_run(run, local_data::RunStatus::Cancelled, None).unwrap();
     assert!(store.unfinished_runs().unwrap().is_empty(), "a cancelled run with nothing left is not offered");
 }
+
+#[test]
+fn a_bulk_approval_is_undone_exactly_leaving_later_changes_alone() {
+    let (_dir, mut store) = store();
+    let (dataset_id, _) = reviewed(&mut store);
+    let before = all_requests(&store, dataset_id);
+    // One was rejected before the bulk approval: the approval does not touch it, nor does the undo.
+    store.set_request_status(&[before[0].id], RequestStatus::Rejected).unwrap();
+    let approved =
+        store.set_all_request_status_ids(dataset_id, None, RequestStatus::Pending, RequestStatus::Approved).unwrap();
+    let mut pending_before: Vec<i64> = before[1..].iter().map(|r| r.id).collect();
+    pending_before.sort_unstable();
+    assert_eq!(approved, pending_before, "exactly the pending ones, in id order");
+    // After the approval, one is edited (so pending again): the undo leaves it as it is now.
+    store.set_request_status(&[before[1].id], RequestStatus::Rejected).unwrap();
+
+    let reverted = store.revert_request_status(&approved, RequestStatus::Pending, RequestStatus::Approved).unwrap();
+    assert_eq!(reverted, 4);
+    let after: Vec<_> = all_requests(&store, dataset_id).into_iter().map(|r| (r.id, r.status)).collect();
+    let mut expected = vec![(before[0].id, RequestStatus::Rejected), (before[1].id, RequestStatus::Rejected)];
+    expected.extend(before[2..].iter().map(|r| (r.id, RequestStatus::Pending)));
+    assert_eq!(after, expected);
+    assert_eq!(store.revert_request_status(&approved, RequestStatus::Pending, RequestStatus::Approved).unwrap(), 0);
+}

@@ -1,5 +1,5 @@
 // The UI kit's public surface. The shell provides this module as a Module
-// Federation shared singleton (version 1.1.0); remotes never bundle it, so
+// Federation shared singleton (version 1.2.0); remotes never bundle it, so
 // every screen renders the same components with the same CSS variables.
 import "./styles.css";
 
@@ -7,8 +7,8 @@ export { Page, Toolbar, StatRow, Stat, Button, Badge, type BadgeTone } from "./l
 export { DataTable, type Column, type DataTableProps } from "./table";
 export { TextField, SelectField, type SelectOption } from "./fields";
 export { EmptyState, ErrorState } from "./states";
-export { Toaster, toast, dismissToast, useToasts, type Toast, type ToastTone } from "./toasts";
+export { Toaster, toast, dismissToast, useToasts, type Toast, type ToastAction, type ToastTone } from "./toasts";
 export { applyTheme, currentTheme, ThemeToggle, type Theme } from "./theme";
 
 /** The version the shell declares when it shares this module. */
-export const UI_KIT_VERSION = "1.1.0";
+export const UI_KIT_VERSION = "1.2.0";

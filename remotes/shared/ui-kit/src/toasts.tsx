@@ -4,10 +4,17 @@ import { useEffect, useSyncExternalStore } from "react";
 
 export type ToastTone = "info" | "success" | "danger";
 
+/** A button on a toast, e.g. Undo; clicking it runs `run` and dismisses the toast. */
+export interface ToastAction {
+  label: string;
+  run: () => void;
+}
+
 export interface Toast {
   id: number;
   text: string;
   tone: ToastTone;
+  action?: ToastAction;
 }
 
 const AUTO_DISMISS_MS = 6000;
@@ -20,10 +27,10 @@ function publish(next: Toast[]) {
   listeners.forEach((listener) => listener());
 }
 
-/** Shows a toast and returns its id; at most five are kept. */
-export function toast(text: string, tone: ToastTone = "info"): number {
+/** Shows a toast and returns its id; at most five are kept. Since 1.2.0 a toast may carry an action (Undo). */
+export function toast(text: string, tone: ToastTone = "info", options: { action?: ToastAction } = {}): number {
   const id = nextId++;
-  publish([...toasts.slice(-4), { id, text, tone }]);
+  publish([...toasts.slice(-4), { id, text, tone, action: options.action }]);
   return id;
 }
 
@@ -60,6 +67,18 @@ function ToastItem({ toast: t, autoDismissMs }: { toast: Toast; autoDismissMs: n
   return (
     <div className="aui-toast" role="status" data-tone={t.tone}>
       <p>{t.text}</p>
+      {t.action && (
+        <button
+          type="button"
+          className="aui-toast-action"
+          onClick={() => {
+            dismissToast(t.id);
+            t.action?.run();
+          }}
+        >
+          {t.action.label}
+        </button>
+      )}
       <button type="button" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
         ×
       </button>

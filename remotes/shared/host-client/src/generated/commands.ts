@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, Usage, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -25,6 +25,7 @@ export interface GeneratedCommands {
   get_ui_state: { args: undefined; result: UiState };
   grant_remote_permissions: { args: { name: string; permissions: Array<string> }; result: Array<PermissionName> };
   import_records: { args: { file?: string | null; format: string; limit?: number | null; offset?: number | null; path?: string | null; text?: string | null }; result: ImportPreview };
+  last_bulk_status_change: { args: undefined; result: BulkStatusChange | null };
   list_datasets: { args: undefined; result: Array<Dataset> };
   list_requests: { args: { query: RequestQuery }; result: Page<RequestRow> };
   list_responses: { args: { query: ResponseQuery }; result: Page<ResponseRow> };
@@ -62,6 +63,7 @@ export interface GeneratedCommands {
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };
+  undo_bulk_status_change: { args: { id: number }; result: number };
   unfinished_runs: { args: undefined; result: Array<RunProgress> };
   unpin_remote: { args: { name: string }; result: boolean };
   update_record_field: { args: { column: string; recordId: number; value: JsonValue }; result: RecordRow };

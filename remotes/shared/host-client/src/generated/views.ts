@@ -435,6 +435,12 @@ export type ExportFormat = "csv" | "json" | "markdown";
 
 export type ExportResult = { path: string, rows: number, };
 
+export type BulkStatusChange = { 
+/**
+ * Pass to `undo_bulk_status_change`.
+ */
+id: number, count: number, from: RequestStatus, to: RequestStatus, };
+
 export type Usage = { datasets: number, records: number, templates: number, requests: number, approvedRequests: number, runs: number, 
 /**
  * Answers and failures stored for requests.
