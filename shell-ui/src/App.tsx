@@ -178,8 +178,10 @@ export function App() {
   const started = useRef(false);
   useEffect(() => {
     if (!uiState || !remotes) return;
-    const route = started.current ? (location === "/" ? startRoute(location, null, remotes) : location) : startRoute(location, uiState.lastRoute, remotes);
+    const firstTime = !started.current;
     started.current = true;
+    if (!firstTime && location !== "/") return;
+    const route = startRoute(location, firstTime ? uiState.lastRoute : null, remotes);
     if (route !== location) navigate(route, { replace: true });
   }, [uiState, remotes, location, navigate]);
 

@@ -120,7 +120,7 @@ export function StackPanel() {
                 <th>service</th>
                 <th>status</th>
                 <th>port</th>
-                <th />
+                <th><span className="visually-hidden">actions</span></th>
               </tr>
             </thead>
             <tbody>

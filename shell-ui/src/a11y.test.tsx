@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import axe from "axe-core";
-import type { RemoteView, ShellView } from "./ipc";
+import type { ShellView } from "./ipc";
+import { remoteView as remote } from "./test-fixtures";
 
 vi.mock("./federation", () => ({ loadRemoteModule: async (name: string) => ({ default: () => <p>{`${name} content`}</p> }) }));
 
@@ -19,25 +20,6 @@ afterEach(async () => {
   window.location.hash = "";
 });
 
-function remote(name: string, displayName: string): RemoteView {
-  return {
-    name,
-    version: "1.0.0",
-    entryUrl: `mfe://localhost/${name}/1.0.0/remoteEntry.js`,
-    exposes: ["./App"],
-    displayName,
-    source: "file:///reg",
-    verdict: "cached",
-    pinned: false,
-    lastKnownGood: null,
-    reason: null,
-    devOverride: null,
-    sandboxed: false,
-    permissions: [],
-    granted: [],
-    heldBack: null,
-  };
-}
 
 function shell() {
   mockIPC(

@@ -4,7 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { RemoteView, ShellView, UiState } from "./ipc";
+import type { ShellView, UiState } from "./ipc";
+import { remoteView as remote } from "./test-fixtures";
 import { parseRoute, sidebarGroups, startRoute } from "./routes";
 import { resolveTheme } from "./theme";
 import { SHORTCUTS, shortcutFor, type KeyLike } from "./shortcuts";
@@ -14,25 +15,6 @@ vi.mock("./federation", () => ({ loadRemoteModule: (name: string) => federation.
 
 import { App } from "./App";
 
-function remote(name: string, displayName: string): RemoteView {
-  return {
-    name,
-    version: "1.0.0",
-    entryUrl: `mfe://localhost/${name}/1.0.0/remoteEntry.js`,
-    exposes: ["./App"],
-    displayName,
-    source: "file:///reg",
-    verdict: "cached",
-    pinned: false,
-    lastKnownGood: null,
-    reason: null,
-    devOverride: null,
-    sandboxed: false,
-    permissions: [],
-    granted: [],
-    heldBack: null,
-  };
-}
 
 const REMOTES = [
   remote("alpha", "Alpha"),

@@ -20,8 +20,8 @@ export const WORKFLOW: readonly string[] = [
 ];
 
 const PAGES: readonly ShellPage[] = ["remotes", "stack", "settings"];
-// Remote names follow the manifest's rule (lowercase, digits, '-').
-const REMOTE_ROUTE = /^\/remote\/([a-z0-9][a-z0-9-]{0,63})$/;
+// The manifest's rule for remote names (crates/manifest validate_remote_name).
+const REMOTE_ROUTE = /^\/remote\/([a-z][a-z0-9-]{0,63})$/;
 
 /** The screen of a route, or null when the route names no screen. */
 export function parseRoute(route: string): Screen | null {

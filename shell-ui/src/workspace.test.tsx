@@ -7,6 +7,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testi
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import type { PermissionName, RemoteView, ShellView } from "./ipc";
+import { remoteView as remote } from "./test-fixtures";
 import type { RemoteModule } from "./host-api";
 
 const federation = vi.hoisted(() => ({ load: vi.fn<(name: string, entryUrl: string) => Promise<unknown>>() }));
@@ -28,25 +29,6 @@ beforeEach(() => {
   vi.spyOn(console, "error").mockImplementation(() => {});
 });
 
-function remote(name: string, displayName: string, version: string): RemoteView {
-  return {
-    name,
-    version,
-    entryUrl: `mfe://localhost/${name}/${version}/remoteEntry.js`,
-    exposes: ["./App"],
-    displayName,
-    source: "file:///reg",
-    verdict: "cached",
-    pinned: false,
-    lastKnownGood: null,
-    reason: null,
-    devOverride: null,
-    sandboxed: false,
-    permissions: [],
-    granted: [],
-    heldBack: null,
-  };
-}
 
 /** A remote whose component says which version it is. */
 function working(name: string, version: string): RemoteModule {

@@ -12,8 +12,9 @@
 //!   starts (the page times load start → mounted and logs it through
 //!   `mark_known_good`), with the registry served over loopback HTTP and
 //!   every request recorded;
-//! - the product: spawn → all five product remotes (`remotes/*/dist`)
-//!   mounted from the cache, against the hello world's spawn → painted;
+//! - the product: spawn → the first product screen (Record Collector)
+//!   mounted, and → all five product remotes (`remotes/*/dist`) mounted
+//!   from the cache, against the hello world's spawn → painted;
 //! - isolation (issue 15): the 1 MiB remote mounted sandboxed (its registry
 //!   not first-party, its grant pre-approved through a lock file) against the
 //!   same remote in the shell's realm, alternating: mount time and RSS.
@@ -762,31 +763,60 @@ fn median_f64(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
-/// Spawn → the `count`-th "remote mounted" line: every remote on screen.
-fn all_mounted(app: &App, count: usize) -> Result<Duration> {
-    let started = Instant::now();
-    let (mut running, _) = app.start_to(|line| line.contains("shell painted"))?;
-    let mut last = started;
-    for _ in 0..count {
-        last = running.wait_for(|line| line.contains("remote mounted"))?.0;
-    }
-    running.stop();
-    Ok(last.duration_since(started))
+/// The remote a product start opens on (the workflow's first step, shell-ui/src/routes.ts).
+const FIRST_SCREEN: &str = "record-collector";
+/// Launch → the first product screen interactive may take this much longer than the hello world's paint (issue 16).
+const FIRST_SCREEN_GOAL_MS: f64 = 150.0;
+
+/// Spawn → the first screen's and the `count`-th "remote mounted" lines.
+#[derive(Debug, Clone, Copy)]
+struct ProductStart {
+    first_screen: Duration,
+    all: Duration,
 }
 
-fn product_report(hello_paint: &[Duration], product_mounted: &[Duration]) -> String {
-    let (hello, product) = (median_duration(hello_paint), median_duration(product_mounted));
+/// Starts `app` once and times its remotes' mounts from the spawn.
+fn all_mounted(app: &App, count: usize) -> Result<ProductStart> {
+    let started = Instant::now();
+    let (mut running, _) = app.start_to(|line| line.contains("shell painted"))?;
+    let (mut first_screen, mut last) = (None, started);
+    for _ in 0..count {
+        let (at, line) = running.wait_for(|line| line.contains("remote mounted"))?;
+        if line.contains(&format!("name={FIRST_SCREEN}")) {
+            first_screen = Some(at);
+        }
+        last = at;
+    }
+    running.stop();
+    let first_screen = first_screen.with_context(|| format!("{FIRST_SCREEN} never logged `remote mounted`"))?;
+    Ok(ProductStart { first_screen: first_screen.duration_since(started), all: last.duration_since(started) })
+}
+
+fn product_report(hello_paint: &[Duration], product: &[ProductStart]) -> String {
+    let first: Vec<Duration> = product.iter().map(|p| p.first_screen).collect();
+    let all: Vec<Duration> = product.iter().map(|p| p.all).collect();
+    let (hello, first, all) = (median_duration(hello_paint), median_duration(&first), median_duration(&all));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let first_over = ms(first) - ms(hello);
     format!(
-        "\n### The five product remotes, cold start\n\n\
-         | measure | hello world painted | shell, all five mounted | ratio |\n| --- | --- | --- | --- |\n\
-         | spawn → on screen, median of {PRODUCT_ROUNDS} alternating runs | {:.0} ms | {:.0} ms | {:.2}× |\n\n\
-         Each shell start mounts Record Collector, Prompt Template Manager, Request Reviewer, Insight Assembler and Admin Dashboard \
-         (their `remotes/*/dist` builds, published into a loopback registry and resolved into the cache first) from the `mfe://` cache; \
-         the time ends at the fifth remote's `remote mounted` log line.\n",
+        "\n### The product as an analyst starts it\n\n\
+         | measure, median of {PRODUCT_ROUNDS} alternating runs | hello world painted | shell | difference | ratio | goal | |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n\
+         | launch → first product screen (Record Collector) mounted | {:.0} ms | {:.0} ms | {:+.0} ms | {:.2}× | ≤ +{FIRST_SCREEN_GOAL_MS:.0} ms | {} |\n\
+         | launch → all five product screens' code loaded and mounted | {:.0} ms | {:.0} ms | {:+.0} ms | {:.2}× | — | |\n\n\
+         Each shell start opens on the workflow's first step and mounts all five product remotes (their `remotes/*/dist` builds, \
+         published into a loopback registry and resolved into the cache first) from the `mfe://` cache; the others stay hidden until \
+         opened. \"Mounted\" is the remote's `remote mounted` log line: its first render committed and settled, so it answers input. \
+         The RSS with a 20,000-row dataset open and the 30-minute scripted-use rows of issue 16 are not measured yet.\n",
         ms(hello),
-        ms(product),
-        ms(product) / ms(hello),
+        ms(first),
+        first_over,
+        ms(first) / ms(hello),
+        verdict(first_over <= FIRST_SCREEN_GOAL_MS),
+        ms(hello),
+        ms(all),
+        ms(all) - ms(hello),
+        ms(all) / ms(hello),
     )
 }
 
