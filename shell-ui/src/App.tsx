@@ -193,10 +193,11 @@ export function App() {
     [notify],
   );
   // The screen shown is saved, so the next start opens it.
+  const onAScreen = screen !== null;
   useEffect(() => {
-    if (!started.current || !uiState || !screen || uiState.lastRoute === location) return;
+    if (!started.current || !uiState || !onAScreen || uiState.lastRoute === location) return;
     saveUiState({ ...uiState, lastRoute: location });
-  }, [location, screen, uiState, saveUiState]);
+  }, [location, onAScreen, uiState, saveUiState]);
 
   const [helpOpen, setHelpOpen] = useState(false);
   useShortcuts((action) => {

@@ -6,6 +6,7 @@ import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { use, useEffect } from "react";
 import type { RemoteView } from "./ipc";
+import { remoteView } from "./test-fixtures";
 
 const federation = vi.hoisted(() => ({ load: vi.fn<(name: string, entryUrl: string) => Promise<unknown>>() }));
 vi.mock("./federation", () => ({ loadRemoteModule: (name: string, entryUrl: string) => federation.load(name, entryUrl) }));
@@ -24,23 +25,7 @@ beforeEach(() => {
   vi.spyOn(console, "error").mockImplementation(() => {});
 });
 
-const rc: RemoteView = {
-  name: "record-collector",
-  version: "1.3.0",
-  entryUrl: "mfe://localhost/record-collector/1.3.0/remoteEntry.js",
-  exposes: ["./App"],
-  displayName: "Record Collector",
-  source: "file:///reg",
-  verdict: "installed",
-  pinned: false,
-  lastKnownGood: "1.2.0",
-  reason: null,
-  devOverride: null,
-  sandboxed: false,
-  permissions: [],
-  granted: [],
-  heldBack: null,
-};
+const rc: RemoteView = { ...remoteView("record-collector", "Record Collector", "1.3.0"), verdict: "installed", lastKnownGood: "1.2.0" };
 
 /** Records every command; a failure report rolls back to 1.2.0 when `rollBack`. */
 function shell(rollBack: boolean) {

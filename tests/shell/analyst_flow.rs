@@ -16,6 +16,7 @@ use records::{Format, Limits};
 
 use crate::harness::{
     Driver, app_args, axe_violations, remote_dist, screenshot, serial, show, wait_for, wait_for_content, wait_for_text,
+    wait_until,
 };
 
 const REMOTES: [&str; 5] =
@@ -203,20 +204,9 @@ async fn import_template_review_run_and_export_fifty_records() {
 
 /// Waits until "Show in folder" has named `file` (the test double writes it down).
 async fn wait_for_revealed(log: &Path, file: &Path) {
-    let start = std::time::Instant::now();
-    loop {
-        let shown = std::fs::read_to_string(log).unwrap_or_default();
-        if shown.lines().any(|line| Path::new(line) == file) {
-            return;
-        }
-        assert!(
-            start.elapsed() < crate::harness::DEADLINE,
-            "{} was never shown in its folder: {shown:?}",
-            file.display()
-        );
-        // A poll interval inside a deadline, not a wait for readiness.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let read = async || std::fs::read_to_string(log).unwrap_or_default();
+    let what = format!("showed {} in its folder", file.display());
+    wait_until(&what, read, |shown| shown.lines().any(|line| Path::new(line) == file)).await;
 }
 
 fn fake_reply() -> String {

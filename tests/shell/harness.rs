@@ -235,6 +235,25 @@ pub async fn wait_for_text(client: &Client, css: &str, needle: &str) -> String {
     panic!("`{css}` never contained {needle:?} within {DEADLINE:?}; last text: {last:?}");
 }
 
+/// Polls `probe` until `done` holds for what it saw and returns that; at
+/// the deadline, panics naming `what` and the last thing seen.
+pub async fn wait_until<S: std::fmt::Debug>(
+    what: &str,
+    mut probe: impl AsyncFnMut() -> S,
+    done: impl Fn(&S) -> bool,
+) -> S {
+    let start = Instant::now();
+    loop {
+        let seen = probe().await;
+        if done(&seen) {
+            return seen;
+        }
+        assert!(start.elapsed() < DEADLINE, "never {what} within {DEADLINE:?}; last seen: {seen:?}");
+        // A poll interval inside a deadline, not a wait for readiness.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Runs an async script in the page; `done` is the callback.
 pub async fn run_async(client: &Client, body: &str) -> Value {
     let script = format!(
@@ -309,9 +328,14 @@ pub async fn show(client: &Client, remote: &str) {
 /// the npm workspace (`node_modules/axe-core`); it is put into the page by
 /// WebDriver, which the page's CSP does not govern.
 pub async fn axe_violations(client: &Client) -> Vec<String> {
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&source)
-        .unwrap_or_else(|err| panic!("{} is missing ({err}): run `npm ci` (or `cargo xtask test`)", source.display()));
+    // 650 kB, put into the page at every check: read from disk once.
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let axe = AXE.get_or_init(|| {
+        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&source).unwrap_or_else(|err| {
+            panic!("{} is missing ({err}): run `npm ci` (or `cargo xtask test`)", source.display())
+        })
+    });
     let loaded = client.execute(&format!("{axe}\n;window.axe = axe; return typeof window.axe.run;"), vec![]).await;
     assert_eq!(loaded.expect("load axe").as_str(), Some("function"), "axe loaded into the page");
     let found = run_async(

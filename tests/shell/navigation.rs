@@ -10,7 +10,9 @@ use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use serde_json::json;
 
-use crate::harness::{Driver, app_args, axe_violations, publish, remote_dist, screenshot, serial, show, wait_for};
+use crate::harness::{
+    Driver, app_args, axe_violations, publish, remote_dist, screenshot, serial, show, wait_for, wait_until,
+};
 
 const WORKFLOW: [&str; 5] =
     ["record-collector", "prompt-templates", "request-reviewer", "insight-assembler", "admin-dashboard"];
@@ -35,19 +37,13 @@ async fn route(app: &Client) -> String {
 
 /// Waits until the hash is `expected` and only `remote` (or none) is shown.
 async fn wait_for_screen(app: &Client, expected: &str, remote: Option<&str>) {
-    let start = std::time::Instant::now();
-    loop {
-        let (hash, shown) = (route(app).await, shown_remotes(app).await);
-        if hash == expected && shown == remote.iter().map(|r| r.to_string()).collect::<Vec<_>>() {
-            return;
-        }
-        assert!(
-            start.elapsed() < crate::harness::DEADLINE,
-            "never on {expected} showing {remote:?}: at {hash}, showing {shown:?}"
-        );
-        // A poll interval inside a deadline, not a wait for readiness.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let wanted: Vec<String> = remote.iter().map(|r| r.to_string()).collect();
+    wait_until(
+        &format!("on {expected} showing {remote:?} (hash, shown)"),
+        async || (route(app).await, shown_remotes(app).await),
+        |(hash, shown)| hash == expected && *shown == wanted,
+    )
+    .await;
 }
 
 /// Which page panels are on screen (the Remotes, Local stack and Settings pages).
@@ -108,12 +104,8 @@ async fn one_screen_at_a_time_routed_restored_and_themed() {
     for page in PAGES {
         wait_for(&app, &format!(r#"[data-testid="open-{page}"]"#)).await.click().await.unwrap();
         wait_for_screen(&app, &format!("#/{page}"), None).await;
-        let start = std::time::Instant::now();
-        while pages_shown(&app).await != [page] {
-            assert!(start.elapsed() < crate::harness::DEADLINE, "{page}: pages shown {:?}", pages_shown(&app).await);
-            // A poll interval inside a deadline, not a wait for readiness.
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        wait_until(&format!("only the {page} page shown"), async || pages_shown(&app).await, |shown| *shown == [page])
+            .await;
         let current = wait_for(&app, &format!(r#"[data-testid="open-{page}"]"#)).await;
         assert_eq!(current.attr("aria-current").await.unwrap().as_deref(), Some("page"));
     }
@@ -149,12 +141,8 @@ async fn one_screen_at_a_time_routed_restored_and_themed() {
     let focused = app.active_element().await.unwrap().attr("data-testid").await.unwrap();
     assert_eq!(focused.as_deref(), Some("shortcuts-close"), "focus moves into the dialog");
     app.active_element().await.unwrap().send_keys(&Key::Escape).await.unwrap();
-    let start = std::time::Instant::now();
-    while app.find(Locator::Css(r#"dialog[data-testid="shortcuts-help"][open]"#)).await.is_ok() {
-        assert!(start.elapsed() < crate::harness::DEADLINE, "Escape never closed the shortcuts");
-        // A poll interval inside a deadline, not a wait for readiness.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let help_open = async || app.find(Locator::Css(r#"dialog[data-testid="shortcuts-help"][open]"#)).await.is_ok();
+    wait_until("closed the shortcuts with Escape (open)", help_open, |open| !open).await;
 
     // Every page in light and in dark, each checked by axe (contrast
     // included); the choice reaches the remotes' kit variables.
@@ -202,15 +190,8 @@ async fn one_screen_at_a_time_routed_restored_and_themed() {
 /// Waits until ui.json holds `route` (it is written after each navigation).
 async fn wait_for_saved(sandbox: &Sandbox, route: &str) {
     let file = sandbox.path().join("config/ui.json");
-    let start = std::time::Instant::now();
-    loop {
-        let saved: serde_json::Value =
-            std::fs::read(&file).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
-        if saved["lastRoute"] == route {
-            return;
-        }
-        assert!(start.elapsed() < crate::harness::DEADLINE, "ui.json never said {route}: {saved}");
-        // A poll interval inside a deadline, not a wait for readiness.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let read = async || -> serde_json::Value {
+        std::fs::read(&file).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
+    };
+    wait_until(&format!("saw {route} in ui.json"), read, |saved| saved["lastRoute"] == route).await;
 }
