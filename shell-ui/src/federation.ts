@@ -17,7 +17,7 @@ const REACT_VERSION = React.version;
 /** The version of host-client and messaging this shell provides (crates/manifest HostProfile::builtin). */
 export const SHARED_MODULES_VERSION = "1.0.0";
 
-/** The UI kit is versioned on its own (1.1.0 added the fields' testId, required, min; 1.2.0 toast actions); HostProfile::builtin must agree. */
+/** The UI kit is versioned on its own (1.1.0 added the fields' testId, required, min; 1.2.0 toast actions; 1.3.0 the TanStack table and charts); HostProfile::builtin must agree. */
 export const UI_KIT_VERSION = UiKit.UI_KIT_VERSION;
 
 /** A shell-provided singleton: remotes consume it with `import: false`, never their own copy. */

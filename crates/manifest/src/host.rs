@@ -20,7 +20,7 @@ impl HostProfile {
         let shared = [
             ("react", Version::new(19, 2, 0)),
             ("react-dom", Version::new(19, 2, 0)),
-            ("@augment-it/ui-kit", Version::new(1, 2, 0)),
+            ("@augment-it/ui-kit", Version::new(1, 3, 0)),
             ("@augment-it/host-client", Version::new(1, 0, 0)),
             ("@augment-it/messaging", Version::new(1, 0, 0)),
         ];

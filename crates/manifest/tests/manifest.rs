@@ -336,17 +336,18 @@ mod select {
     }
 
     #[test]
-    fn builtin_ui_kit_serves_remotes_built_for_1_0_to_1_2() {
-        assert_eq!(HostProfile::builtin().shared["@augment-it/ui-kit"], Version::new(1, 2, 0));
+    fn builtin_ui_kit_serves_remotes_built_for_1_0_to_1_3() {
+        assert_eq!(HostProfile::builtin().shared["@augment-it/ui-kit"], Version::new(1, 3, 0));
         let available = vec![
             with_shared(candidate("old", "1.0.0", "^1"), "@augment-it/ui-kit", "^1.0.0"),
             with_shared(candidate("new", "1.0.0", "^1"), "@augment-it/ui-kit", "^1.1.0"),
             with_shared(candidate("new", "1.1.0", "^1"), "@augment-it/ui-kit", "^1.2.0"),
             with_shared(candidate("new", "1.2.0", "^1"), "@augment-it/ui-kit", "^1.3.0"),
+            with_shared(candidate("new", "1.3.0", "^1"), "@augment-it/ui-kit", "^1.4.0"),
         ];
         let picked =
             Case { available, host: "1.0.0", pins: &[], allow_prerelease: false }.run(&["old", "new"]).unwrap();
-        assert_eq!((picked["old"].as_str(), picked["new"].as_str()), ("1.0.0", "1.1.0"));
+        assert_eq!((picked["old"].as_str(), picked["new"].as_str()), ("1.0.0", "1.2.0"));
     }
 
     #[test]

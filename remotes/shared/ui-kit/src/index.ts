@@ -1,5 +1,5 @@
 // The UI kit's public surface. The shell provides this module as a Module
-// Federation shared singleton (version 1.2.0); remotes never bundle it, so
+// Federation shared singleton (version 1.3.0); remotes never bundle it, so
 // every screen renders the same components with the same CSS variables.
 import "./styles.css";
 
@@ -11,4 +11,4 @@ export { Toaster, toast, dismissToast, useToasts, type Toast, type ToastAction, 
 export { applyTheme, currentTheme, ThemeToggle, type Theme } from "./theme";
 
 /** The version the shell declares when it shares this module. */
-export const UI_KIT_VERSION = "1.2.0";
+export const UI_KIT_VERSION = "1.3.0";
