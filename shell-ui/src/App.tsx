@@ -230,7 +230,20 @@ export function App() {
     setWorkspace((current) => current && applyReady(current, name));
   }, []);
 
+  // The screen on show loads alone; the hidden ones wait until it has settled
+  // (mounted, failed or asking for consent), so an analyst's first screen does
+  // not share the machine with four others. A page, or a remote that is not
+  // installed, has nothing to wait for.
+  const [hiddenMayLoad, setHiddenMayLoad] = useState(false);
+  const shownRemote = screen?.kind === "remote" ? screen.name : null;
+  const shownRemoteRef = useRef(shownRemote);
+  shownRemoteRef.current = shownRemote;
+  useEffect(() => {
+    if (screen?.kind === "page" || (remotes && shownRemote && !remotes.some((r) => r.name === shownRemote))) setHiddenMayLoad(true);
+  }, [screen?.kind, shownRemote, remotes]);
+
   const onSlotState = useCallback((name: string, state: SlotDataState, mounted: boolean) => {
+    if (name === shownRemoteRef.current && state !== "loading") setHiddenMayLoad(true);
     if (mounted) {
       mountedSlots.current.add(name);
       return;
@@ -356,7 +369,8 @@ export function App() {
                 <RemoteSlot
                   key={remote.name}
                   remote={remote}
-                  onScreen={screen?.kind === "remote" && screen.name === remote.name}
+                  onScreen={shownRemote === remote.name}
+                  waiting={!hiddenMayLoad && shownRemote !== remote.name}
                   offline={offline}
                   update={workspace?.ready[remote.name] ?? null}
                   onApplyUpdate={() => applyUpdate(remote.name)}

@@ -89,6 +89,8 @@ export interface RemoteSlotProps {
   remote: RemoteView;
   /** False while another screen is shown: the slot stays mounted (its work kept) but hidden. */
   onScreen?: boolean;
+  /** Not loaded yet: the screen on show loads first (App.tsx). */
+  waiting?: boolean;
   /** The registry could not be reached, so a missing version is "not cached while offline". */
   offline: boolean;
   /** A different version is ready but held back because this slot is mounted (updates never remount a remote in use). */
@@ -119,7 +121,7 @@ export function describeError(err: unknown): string {
 }
 
 export function RemoteSlot(props: RemoteSlotProps) {
-  const { remote, offline, update, onApplyUpdate, onResolveAgain, mountTimeoutMs = MOUNT_TIMEOUT_MS, permissionText = {} } = props;
+  const { remote, offline, update, onApplyUpdate, onResolveAgain, waiting = false, mountTimeoutMs = MOUNT_TIMEOUT_MS, permissionText = {} } = props;
   // A sandboxed remote mounts only with the person's consent to what it asks for.
   const consent = needsConsent(remote);
   const [reviewing, setReviewing] = useState(false);
@@ -176,7 +178,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
 
   useEffect(() => {
     const { name, version, entryUrl, devOverride } = remote;
-    if (!version || !entryUrl || consent) return;
+    if (!version || !entryUrl || consent || waiting) return;
     const id = (load.current?.id ?? 0) + 1;
     const current: Load = { id, name, version, devOverride: devOverride != null, current: true, loaded: false, mounted: false, failed: false };
     load.current = current;
@@ -210,7 +212,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
     };
     // The callbacks are stable or read through refs; only a new version, entry or retry reloads.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [remote.name, remote.version, remote.entryUrl, remote.sandboxed, consent, expose, attempt, mountTimeoutMs]);
+  }, [remote.name, remote.version, remote.entryUrl, remote.sandboxed, consent, waiting, expose, attempt, mountTimeoutMs]);
 
   // A rollback note belongs to the two versions it names; another version clears it.
   useEffect(() => {

@@ -120,6 +120,27 @@ describe("the shell", () => {
     await waitFor(() => expect(shown()).toEqual(["prompt-templates"]));
   });
 
+  it("loads the screen on show first and the hidden ones only once it has mounted", async () => {
+    federation.load.mockClear();
+    // The shown screen's module is held back until the test lets it go.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    federation.load.mockImplementation(async (name) => {
+      if (name === "prompt-templates") await held;
+      return { default: () => <p>{`${name} content`}</p> };
+    });
+    shell({ lastRoute: "/remote/prompt-templates", theme: "system" });
+    render(<App />);
+    await waitFor(() => expect(federation.load).toHaveBeenCalledWith("prompt-templates"));
+    expect(federation.load.mock.calls.map(([name]) => name)).toEqual(["prompt-templates"]);
+    expect(slot("record-collector")?.dataset.state).toBe("loading");
+
+    release();
+    await screen.findByText("prompt-templates content");
+    await waitFor(() => expect(slot("alpha")?.dataset.mounted).toBe("true"));
+    expect(federation.load.mock.calls.map(([name]) => name).sort()).toEqual(["admin-dashboard", "alpha", "prompt-templates", "record-collector"]);
+  });
+
   it("says so for a route that names no screen or a remote that is not installed", async () => {
     window.location.hash = "#/remote/not-here";
     shell({ lastRoute: null, theme: "system" });
