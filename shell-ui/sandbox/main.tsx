@@ -4,6 +4,7 @@
 // `invoke` is the bridge, see bridge-core.ts), loads its entry with Module
 // Federation as the shell does, mounts it, and tells the shell page how
 // that went.
+import "../src/language";
 import "../src/styles.css";
 import { Component, useEffect, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";

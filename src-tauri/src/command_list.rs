@@ -73,6 +73,12 @@ macro_rules! for_each_command {
             data::tag_responses => Needs(DataWrite),
             data::export_responses => Needs(FilesExport),
             data::usage_metrics => Needs(DataRead),
+            // The dashboards' charts: sizes like `cache_usage`; which remotes mounted
+            // is the Remotes panel's knowledge; the rest reads the workflow's data.
+            charts::cache_size_history => Open,
+            charts::remote_load_stats => Needs(RemotesManage),
+            charts::run_activity => Needs(DataRead),
+            charts::response_stats => Needs(DataRead),
             runs::start_run => Needs(RunsStart),
             runs::cancel_run => Needs(RunsStart),
             runs::resume_run => Needs(RunsStart),

@@ -194,6 +194,9 @@ async fn import_template_review_run_and_export_fifty_records() {
     axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-7-exported: {v}")));
     click(&app, ia, "ia-show-in-folder").await;
     wait_for_revealed(&revealed(root.path()), &export).await;
+
+    // The charts of the run (issue 16, point 4), in both themes.
+    crate::charts::charts_are_drawn_after_a_run(&app, &mut axe_problems).await;
     app.close().await.unwrap();
     drop(driver);
 

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod analyst_flow;
+mod charts;
 mod dev_mode;
 mod harness;
 mod isolation;
@@ -20,3 +21,4 @@ mod resilience;
 mod scenarios;
 mod security;
 mod stack_panel;
+mod tables;

@@ -12,7 +12,10 @@
 //!   permissions the person granted each remote (`grants`);
 //! - **maintenance**: [`BundleCache::verify`] re-hashes every referenced blob,
 //!   [`BundleCache::gc`] drops old versions and unreferenced blobs;
-//!   [`BundleCache::usage`] sizes the store for the dashboard.
+//!   [`BundleCache::usage`] sizes the store for the dashboard;
+//! - **history** for the dashboard's charts: a size sample per change and a
+//!   bounded log of mounts and load failures ([`BundleCache::size_history`],
+//!   [`BundleCache::load_stats`]).
 //!
 //! Several threads and several processes may use one cache directory at once.
 //! Writes to the index run in `BEGIN IMMEDIATE` transactions; blob writers hold
@@ -28,6 +31,7 @@ mod digest;
 mod error;
 mod gc_lock;
 mod grants;
+mod history;
 mod lockfile;
 mod maintenance;
 mod registry_state;
@@ -48,6 +52,7 @@ pub use blobs::BlobWriter;
 pub use digest::Sha256Digest;
 pub use error::{CacheError, MissingBlob, Result};
 pub use gc_lock::InstallGuard;
+pub use history::{CacheSizeSample, MOUNT_EVENTS_KEPT, MountOutcome, RemoteLoadStats, SIZE_SAMPLES_KEPT};
 pub use lockfile::{LOCK_FILE_VERSION, LockEntry, LockFile};
 pub use maintenance::{BlobProblem, BlobProblemKind, GcReport, VerifyReport};
 pub use registry_state::{RegistryState, StoredDocument};

@@ -189,6 +189,7 @@ impl BundleCache {
                 let rows = stmt.query_map([], |row| row.get(0)).map_err(db_err("listing referenced blobs"))?;
                 rows.collect::<rusqlite::Result<_>>().map_err(db_err("listing referenced blobs"))?
             };
+            crate::history::sample_size(&tx)?;
             tx.commit().map_err(db_err("committing gc"))?;
             referenced
         };

@@ -115,6 +115,34 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (remote, permission)
     ) STRICT;
     "#,
+    // 3 -> 4: history for the Admin Dashboard's charts (`history.rs`): the
+    // size of what the index references after each change, and every mount
+    // and load failure the shell reported. Both are trimmed to a bound on
+    // insert; no foreign key, so gc'd versions keep their history. The first
+    // sample is the cache as the upgrade found it.
+    r#"
+    CREATE TABLE size_samples (
+        id INTEGER PRIMARY KEY,
+        sampled_at INTEGER NOT NULL,
+        bytes INTEGER NOT NULL CHECK (bytes >= 0),
+        blobs INTEGER NOT NULL CHECK (blobs >= 0),
+        versions INTEGER NOT NULL CHECK (versions >= 0)
+    ) STRICT;
+    INSERT INTO size_samples (sampled_at, bytes, blobs, versions)
+        SELECT unixepoch(), coalesce(sum(length), 0), count(*), (SELECT count(*) FROM versions)
+        FROM (SELECT max(length) AS length FROM files GROUP BY sha256);
+
+    CREATE TABLE mount_events (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        mounted INTEGER NOT NULL CHECK (mounted IN (0, 1)),
+        phase TEXT,
+        mount_ms REAL
+    ) STRICT;
+    CREATE INDEX mount_events_by_time ON mount_events (at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -114,6 +114,7 @@ impl BundleCache {
             insert_version(&tx, v)?;
         }
         let activated = crate::selection::activate_all(&tx, selections)?;
+        crate::history::sample_size(&tx)?;
         tx.commit().map_err(db_err("committing a version"))?;
         for v in versions {
             tracing::info!(name = %v.name, version = %v.version, files = v.files.len(), "installed version");

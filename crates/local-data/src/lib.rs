@@ -1,7 +1,8 @@
 //! The analyst's local data, in one SQLite file: datasets and their records,
 //! prompt templates with immutable versions, the requests rendered from them,
 //! runs and the responses they collected, and the insights (tags, groups,
-//! notes) assembled from those, with export to CSV, JSON and Markdown.
+//! notes) assembled from those, with export to CSV, JSON and Markdown, and
+//! the aggregates the dashboards chart (`stats`: per day, provider, model, tag).
 //!
 //! [`Store`] is the whole API. Its methods take and return plain serde types
 //! so that each Tauri command can be a one-line wrapper, and every failure is
@@ -37,6 +38,7 @@ mod insights;
 mod requests;
 mod runs;
 mod schema;
+mod stats;
 mod templates;
 
 use std::path::Path;
@@ -52,6 +54,10 @@ pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestStatus};
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
+pub use stats::{
+    DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
+    TagCount,
+};
 pub use templates::{MAX_BODY_BYTES, RECORD_VARIABLE, TEMPLATE_FUEL, Template, TemplateCheck, TemplateVersion};
 
 /// The most rows one page may hold.

@@ -36,10 +36,10 @@ describe("AdminDashboard", () => {
   it("lists every remote with version, source, cache state, verdict and pin", async () => {
     shellAnswers();
     render(<AdminDashboard host={self} />);
-    const table = await screen.findByRole("table", { name: "Remotes" });
+    const table = await screen.findByRole("grid", { name: "Remotes" });
     const gamma = await within(table).findByText(/Gamma/);
     const row = gamma.closest("[role=row]") as HTMLElement;
-    expect(within(row).getByText("1.0.0", { selector: "[data-column=version]" })).toBeTruthy();
+    expect(row.querySelector("[data-column=version]")?.textContent).toBe("1.0.0");
     expect(row.querySelector("[data-column=source]")?.textContent).toBe("file:///reg");
     expect(row.querySelector("[data-column=cache]")?.textContent).toBe("cached (2)");
     expect(row.querySelector("[data-column=compatibility]")?.textContent).toContain("fallback: 2.0.0 needs host API");
@@ -132,12 +132,12 @@ describe("AdminDashboard registries", () => {
 describe("remote.json", () => {
   it("matches package.json and asks for what the shell provides", () => {
     expect(manifest.version).toBe(pkg.version);
-    expect(manifest.hostApi).toBe("^1.0.0");
+    expect(manifest.hostApi).toBe("^1.2.0"); // the chart commands (host API 1.2)
     expect(manifest.entry).toBe("remoteEntry.js");
-    // crates/manifest HostProfile::builtin: react 19.2.0, the three shared modules 1.0.0.
+    // crates/manifest HostProfile::builtin: react 19.2.0, the UI kit 1.3.0, the other shared modules 1.0.0.
     expect(manifest.shared).toEqual({
       react: "^19.0.0",
-      "@augment-it/ui-kit": "^1.0.0",
+      "@augment-it/ui-kit": "^1.3.0", // the charts
       "@augment-it/host-client": "^1.0.0",
       "@augment-it/messaging": "^1.0.0",
     });

@@ -1,7 +1,8 @@
 // The Admin Dashboard: each registry's state after the shell's last check
 // (state, reason, last verified), every remote the shell knows, with its version,
 // source, cache state, compatibility verdict and pin; then cache size, usage
-// of the local database and the local stack's health (Health.tsx). Data comes only from
+// of the local database and the local stack's health (Health.tsx), and the charts
+// (Charts.tsx). Data comes only from
 // the shell's commands (host-client) and its bus: a "remotes.changed" event
 // reloads it, the last "registries.checked" event gives the registries' state.
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -23,6 +24,7 @@ import {
   type BadgeTone,
   type Column,
 } from "@augment-it/ui-kit";
+import { Charts } from "./Charts";
 import { Health } from "./Health";
 import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
 
@@ -40,6 +42,8 @@ const COLUMNS: Column<DashboardRow>[] = [
     key: "remote",
     header: "Remote",
     width: "1.4fr",
+    // Every remote is loaded at once, so the table sorts what it holds.
+    sortValue: (row) => row.title,
     render: (row) => (
       <span title={row.name}>
         {row.title}
@@ -47,12 +51,19 @@ const COLUMNS: Column<DashboardRow>[] = [
       </span>
     ),
   },
-  { key: "version", header: "Version", width: "0.7fr", render: (row) => row.version ?? "—" },
-  { key: "source", header: "Source", width: "1.4fr", render: (row) => <span title={row.source ?? ""}>{row.source ?? "—"}</span> },
+  { key: "version", header: "Version", width: "0.7fr", render: (row) => row.version ?? "—", sortValue: (row) => row.version },
+  {
+    key: "source",
+    header: "Source",
+    width: "1.4fr",
+    render: (row) => <span title={row.source ?? ""}>{row.source ?? "—"}</span>,
+    sortValue: (row) => row.source,
+  },
   {
     key: "cache",
     header: "Cache",
     width: "1fr",
+    sortValue: (row) => row.cacheState,
     render: (row) => (
       <span title={`cached versions: ${row.cachedVersions.join(", ") || "none"}`}>
         {row.cacheState} ({row.cachedVersions.length})
@@ -63,6 +74,7 @@ const COLUMNS: Column<DashboardRow>[] = [
     key: "compatibility",
     header: "Compatibility",
     width: "1.4fr",
+    sortValue: (row) => row.compatibility,
     render: (row) => (
       <Badge tone={TONE[row.compatibility]} title={row.reason ?? undefined}>
         {row.compatibility}
@@ -70,8 +82,8 @@ const COLUMNS: Column<DashboardRow>[] = [
       </Badge>
     ),
   },
-  { key: "pin", header: "Pin", width: "0.8fr", render: (row) => row.pinned ?? "follows updates" },
-  { key: "known-good", header: "Known good", width: "0.8fr", render: (row) => row.lastKnownGood ?? "—" },
+  { key: "pin", header: "Pin", width: "0.8fr", render: (row) => row.pinned ?? "follows updates", sortValue: (row) => row.pinned },
+  { key: "known-good", header: "Known good", width: "0.8fr", render: (row) => row.lastKnownGood ?? "—", sortValue: (row) => row.lastKnownGood },
 ];
 
 const REGISTRY_TONE: Record<RegistryRow["state"], BadgeTone> = {
@@ -198,6 +210,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
         />
       )}
       <Health />
+      <Charts />
     </Page>
   );
 }

@@ -101,14 +101,24 @@ describe("InsightAssembler", () => {
     fireEvent.click(screen.getByText("Tag selected (2)"));
     await waitFor(() => expect(calledWith(calls, "tag_responses")).toEqual([{ responseIds: [1, 2], tag: "good" }]));
 
-    fireEvent.click(screen.getAllByText("Edit")[0] as HTMLElement);
-    fireEvent.change(screen.getByLabelText("Group"), { target: { value: "classics" } });
-    fireEvent.change(screen.getByLabelText("Note"), { target: { value: "  vivid " } });
-    fireEvent.change(screen.getByLabelText("Tags (comma-separated)"), { target: { value: "good, short" } });
-    fireEvent.click(screen.getByText("Save insight"));
-    await waitFor(() =>
-      expect(calledWith(calls, "set_insight")).toEqual([{ responseId: 1, insight: { tags: ["good", "short"], group: "classics", note: "vivid" } }]),
-    );
+    // No Edit buttons: each of tags, group and note is edited in place (double-click, then Enter).
+    expect(screen.queryByRole("button", { name: "Edit" })).toBeNull();
+    const cellOf = (column: string) => document.querySelector(`[data-row-key="1"] [data-column="${column}"]`) as HTMLElement;
+    fireEvent.doubleClick(cellOf("group"));
+    fireEvent.change(screen.getByLabelText("Edit group of response 1"), { target: { value: "classics" } });
+    fireEvent.keyDown(screen.getByLabelText("Edit group of response 1"), { key: "Enter" });
+    await waitFor(() => expect(calledWith(calls, "set_insight")).toHaveLength(1));
+    expect(calledWith(calls, "set_insight")[0]).toMatchObject({ responseId: 1, insight: { group: "classics" } });
+    fireEvent.doubleClick(cellOf("note"));
+    fireEvent.change(screen.getByLabelText("Edit note of response 1"), { target: { value: "  vivid " } });
+    fireEvent.keyDown(screen.getByLabelText("Edit note of response 1"), { key: "Enter" });
+    await waitFor(() => expect(calledWith(calls, "set_insight")).toHaveLength(2));
+    expect(calledWith(calls, "set_insight")[1]).toMatchObject({ responseId: 1, insight: { note: "vivid" } });
+    fireEvent.doubleClick(cellOf("tags"));
+    fireEvent.change(screen.getByLabelText("Edit tags of response 1"), { target: { value: "good, short" } });
+    fireEvent.keyDown(screen.getByLabelText("Edit tags of response 1"), { key: "Enter" });
+    await waitFor(() => expect(calledWith(calls, "set_insight")).toHaveLength(3));
+    expect(calledWith(calls, "set_insight")[2]).toMatchObject({ responseId: 1, insight: { tags: ["good", "short"] } });
   });
 
   it("compares the models side by side per record", async () => {
@@ -117,7 +127,7 @@ describe("InsightAssembler", () => {
     render(<InsightAssembler />);
     await screen.findByText("Answer 1 from a");
     fireEvent.click(screen.getByTestId("ia-compare"));
-    const table = await screen.findByRole("table", { name: "Compare models" });
+    const table = await screen.findByRole("grid", { name: "Compare models" });
     expect(table.querySelectorAll("[data-record-id]")).toHaveLength(2);
     const headers = [...table.querySelectorAll("[role=columnheader]")].map((h) => h.textContent);
     expect(headers).toEqual(["Record", "anthropic/b", "openai/a"]);

@@ -1,15 +1,29 @@
 // Insight Assembler: the responses of the selected dataset next to their
 // records; filter, tag, group and note them, compare models side by side,
-// and export them as CSV, JSON or Markdown.
+// and export them as CSV, JSON or Markdown; charts of answer length and cost
+// per model and of the tags (Charts.tsx).
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { call, type PageOf, type ResponseRow } from "@augment-it/host-client";
+import { call, type Insight, type PageOf, type ResponseQuery, type ResponseRow } from "@augment-it/host-client";
 import { useEvent, useLastEvent } from "@augment-it/messaging";
-import { Button, EmptyState, Page, SelectField, TextField, Toolbar, toast } from "@augment-it/ui-kit";
+import { Button, EmptyState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection } from "@augment-it/ui-kit";
+import { Charts } from "./Charts";
 import { CompareTable } from "./CompareTable";
 import { Export } from "./Export";
-import { InsightEditor } from "./InsightEditor";
 import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, type Filters } from "./logic";
 import { ResponsesTable } from "./ResponsesTable";
+
+/** The most rows one `list_responses` call returns (local-data's `MAX_PAGE`). */
+const MAX_PAGE = 1000;
+
+/** The ids of every response `query`'s filters match, a page of MAX_PAGE at a time. */
+async function matchingResponseIds(query: ResponseQuery): Promise<number[]> {
+  const ids: number[] = [];
+  for (let offset = 0; ; offset += MAX_PAGE) {
+    const page = await call("list_responses", { query: { ...query, offset, limit: MAX_PAGE } });
+    ids.push(...page.items.map((r) => r.response_id));
+    if (page.items.length < MAX_PAGE || ids.length >= page.total) return ids;
+  }
+}
 
 /** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
 export interface RemoteProps {
@@ -28,10 +42,9 @@ export default function InsightAssembler(_props: RemoteProps) {
   const [page, setPage] = useState<PageOf<ResponseRow>>({ total: 0, items: [] });
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
-  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [selected, setSelected] = useState<RowSelection>(NO_ROWS_SELECTED);
   const [tagText, setTagText] = useState("");
   const [tagging, setTagging] = useState(false);
-  const [editing, setEditing] = useState<ResponseRow | null>(null);
   const [compare, setCompare] = useState(false);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
@@ -65,21 +78,16 @@ export default function InsightAssembler(_props: RemoteProps) {
     );
   }
 
-  const resetPage = <T,>(set: (value: T) => void) => (value: T) => (set(value), setOffset(0));
-  const toggle = (id: number) =>
-    setSelected((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  // A new filter is a new set of matching responses: the selection starts again.
+  const resetPage = <T,>(set: (value: T) => void) => (value: T) => (set(value), setOffset(0), setSelected(NO_ROWS_SELECTED));
 
   const tagSelected = async () => {
     setTagging(true);
     try {
-      const n = await call("tag_responses", { responseIds: [...selected], tag: tagText.trim() });
+      const ids = selected.kind === "matching" ? await matchingResponseIds(query) : [...selected.keys].map(Number);
+      const n = await call("tag_responses", { responseIds: ids, tag: tagText.trim() });
       toast(`Tagged ${n} responses "${tagText.trim()}"`, "success");
-      setSelected(new Set());
+      setSelected(NO_ROWS_SELECTED);
       reload();
     } catch (err) {
       setError(describeError(err));
@@ -88,6 +96,12 @@ export default function InsightAssembler(_props: RemoteProps) {
     }
   };
 
+  const saveInsight = async (row: ResponseRow, insight: Insight) => {
+    await call("set_insight", { responseId: row.response_id, insight });
+    reload();
+  };
+
+  const selectedResponses = selectedCount(selected, page.total);
   const last = Math.min(offset + PAGE_SIZE, page.total);
   return (
     <Page title="Insight Assembler">
@@ -121,8 +135,8 @@ export default function InsightAssembler(_props: RemoteProps) {
       </Toolbar>
       <Toolbar>
         <TextField label="Tag to add" testId="ia-tag-input" value={tagText} onChange={setTagText} />
-        <Button disabled={tagging || selected.size === 0 || !tagText.trim()} onClick={() => void tagSelected()}>
-          Tag selected ({selected.size})
+        <Button disabled={tagging || selectedResponses === 0 || !tagText.trim()} onClick={() => void tagSelected()}>
+          Tag selected ({selectedResponses})
         </Button>
       </Toolbar>
       {error && (
@@ -134,7 +148,7 @@ export default function InsightAssembler(_props: RemoteProps) {
         {compare ? (
           <CompareTable rows={page.items} />
         ) : (
-          <ResponsesTable rows={page.items} selected={selected} onToggle={toggle} onEdit={setEditing} />
+          <ResponsesTable rows={page.items} selected={selected} onSelect={setSelected} matching={page.total} onSaveInsight={saveInsight} />
         )}
       </div>
       <Toolbar>
@@ -146,18 +160,8 @@ export default function InsightAssembler(_props: RemoteProps) {
           Next page
         </Button>
       </Toolbar>
-      {editing && (
-        <InsightEditor
-          key={editing.response_id}
-          row={editing}
-          onCancel={() => setEditing(null)}
-          onDone={() => {
-            setEditing(null);
-            reload();
-          }}
-        />
-      )}
       <Export query={query} />
+      <Charts datasetId={dataset.datasetId} templateVersionId={query.template_version_id ?? null} revision={version} />
     </Page>
   );
 }

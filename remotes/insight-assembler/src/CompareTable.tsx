@@ -1,5 +1,6 @@
 // The same page of responses regrouped by record: one row per record, one
-// column per model present on the page, so the answers sit side by side.
+// column per model present on the page, so the answers sit side by side; a
+// long answer opens whole in the table's drawer.
 import { DataTable, type Column } from "@augment-it/ui-kit";
 import type { ResponseRow } from "@augment-it/host-client";
 import { answerText, compareByRecord, modelsOf, recordSummary, type ComparedRecord } from "./logic";
@@ -16,12 +17,14 @@ export function CompareTable({ rows }: { rows: ResponseRow[] }) {
           {recordSummary(c.record)}
         </span>
       ),
+      detail: (c) => recordSummary(c.record),
     },
     ...models.map(
       (model): Column<ComparedRecord> => ({
         key: `model-${model}`,
         header: model,
         width: "2fr",
+        detail: (c) => (c.answers[model] ? answerText(c.answers[model]) : null),
         render: (c) => {
           const answer = c.answers[model];
           if (!answer) return <span className="aui-muted">no answer</span>;

@@ -1,26 +1,33 @@
-// The responses next to their records, one row each, with a checkbox for
-// tagging and an Edit button for group and note.
-import { Badge, Button, DataTable, type Column } from "@augment-it/ui-kit";
-import type { ResponseRow } from "@augment-it/host-client";
-import { answerText, modelKey, recordSummary } from "./logic";
+// The responses next to their records, one row each: select rows to tag
+// (or every response the filters match), edit tags, group and note in place
+// (double-click or Enter in the shared table), read a long answer or record
+// in the table's drawer. The table does not sort: it holds one page of many.
+import { Badge, DataTable, type Column, type RowSelection } from "@augment-it/ui-kit";
+import type { Insight, ResponseRow } from "@augment-it/host-client";
+import { answerText, modelKey, parseTags, recordSummary } from "./logic";
 
 export interface ResponsesTableProps {
   rows: ResponseRow[];
-  selected: Set<number>;
-  onToggle: (responseId: number) => void;
-  onEdit: (row: ResponseRow) => void;
+  selected: RowSelection;
+  onSelect: (next: RowSelection) => void;
+  /** How many responses the filters match in all (the rows are one page of them). */
+  matching: number;
+  /** Saves a response's insight; rejects on failure (the table keeps its editor open). */
+  onSaveInsight: (row: ResponseRow, insight: Insight) => Promise<unknown>;
 }
 
-export function ResponsesTable({ rows, selected, onToggle, onEdit }: ResponsesTableProps) {
+function insightOf(row: ResponseRow): Insight {
+  return { tags: row.tags, group: row.group, note: row.note };
+}
+
+export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsight }: ResponsesTableProps) {
+  const edit = (field: string, text: (r: ResponseRow) => string, insight: (r: ResponseRow, text: string) => Insight, multiline = false) => ({
+    text,
+    multiline,
+    label: (r: ResponseRow) => `Edit ${field} of response ${r.response_id}`,
+    save: (r: ResponseRow, value: string) => onSaveInsight(r, insight(r, value)),
+  });
   const columns: Column<ResponseRow>[] = [
-    {
-      key: "select",
-      header: "",
-      width: "32px",
-      render: (r) => (
-        <input type="checkbox" aria-label={`Select response ${r.response_id}`} checked={selected.has(r.response_id)} onChange={() => onToggle(r.response_id)} />
-      ),
-    },
     {
       key: "record",
       header: "Record",
@@ -30,6 +37,7 @@ export function ResponsesTable({ rows, selected, onToggle, onEdit }: ResponsesTa
           {recordSummary(r.record)}
         </span>
       ),
+      detail: (r) => recordSummary(r.record),
     },
     { key: "model", header: "Model", width: "1fr", render: (r) => modelKey(r) },
     {
@@ -44,6 +52,7 @@ export function ResponsesTable({ rows, selected, onToggle, onEdit }: ResponsesTa
         ) : (
           <span title={r.text}>{r.text}</span>
         ),
+      detail: (r) => answerText(r),
     },
     { key: "tokens", header: "Tokens", width: "80px", render: (r) => `${r.input_tokens ?? "?"}/${r.output_tokens ?? "?"}` },
     {
@@ -51,10 +60,31 @@ export function ResponsesTable({ rows, selected, onToggle, onEdit }: ResponsesTa
       header: "Tags",
       width: "1fr",
       render: (r) => r.tags.map((tag) => <Badge key={tag} tone="neutral">{tag}</Badge>),
+      edit: edit("tags", (r) => r.tags.join(", "), (r, text) => ({ ...insightOf(r), tags: parseTags(text) })),
     },
-    { key: "group", header: "Group", width: "0.8fr", render: (r) => r.group ?? "" },
-    { key: "note", header: "Note", width: "1fr", render: (r) => <span title={r.note ?? ""}>{r.note ?? ""}</span> },
-    { key: "edit", header: "", width: "60px", render: (r) => <Button onClick={() => onEdit(r)}>Edit</Button> },
+    {
+      key: "group",
+      header: "Group",
+      width: "0.8fr",
+      render: (r) => r.group ?? "",
+      edit: edit("group", (r) => r.group ?? "", (r, text) => ({ ...insightOf(r), group: text.trim() || null })),
+    },
+    {
+      key: "note",
+      header: "Note",
+      width: "1fr",
+      render: (r) => <span title={r.note ?? ""}>{r.note ?? ""}</span>,
+      detail: (r) => r.note,
+      edit: edit("note", (r) => r.note ?? "", (r, text) => ({ ...insightOf(r), note: text.trim() || null }), true),
+    },
   ];
-  return <DataTable label="Responses" columns={columns} rows={rows} rowKey={(r) => String(r.response_id)} />;
+  return (
+    <DataTable
+      label="Responses"
+      columns={columns}
+      rows={rows}
+      rowKey={(r) => String(r.response_id)}
+      selection={{ selected, onChange: onSelect, matching, rowLabel: (key) => `response ${key}` }}
+    />
+  );
 }

@@ -264,10 +264,15 @@ describe("datasets and records", () => {
     bus.emit("dataset.selected", { datasetId: 7, name: "people" });
     render(<RecordCollector />);
     const records = await screen.findByTestId("rc-records");
-    fireEvent.click(await within(records).findByLabelText("Edit age of row 1"));
-    fireEvent.change(screen.getByTestId("rc-edit-input"), { target: { value: "77" } });
-    fireEvent.click(screen.getByTestId("rc-edit-save"));
+    // No Edit buttons: a double-click on the cell edits it in place, Enter saves.
+    expect(within(records).queryByRole("button", { name: /^Edit/ })).toBeNull();
+    await waitFor(() => expect(records.querySelector('[data-row-key="1000"] [data-column="age"]')).toBeTruthy());
+    fireEvent.doubleClick(records.querySelector('[data-row-key="1000"] [data-column="age"]') as HTMLElement);
+    const editor = within(records).getByLabelText("Edit age of row 1");
+    fireEvent.change(editor, { target: { value: "77" } });
+    fireEvent.keyDown(editor, { key: "Enter" });
     await waitFor(() => expect(within(records).getByText("77")).toBeTruthy());
+    expect(within(records).queryByLabelText("Edit age of row 1")).toBeNull();
     expect(calls.find((c) => c.cmd === "update_record_field")?.args).toEqual({ recordId: 1000, column: "age", value: 77 });
   });
 

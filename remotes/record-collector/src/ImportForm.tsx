@@ -19,11 +19,18 @@ function parserUsed(parser: Parser, reason: string | null): ParserUsed {
   return { parser, text: `Parsed by the ${parser} parser${reason ? ` (${reason})` : ""}` };
 }
 
+// The preview holds all its rows, so the table sorts them; a long value opens whole in the drawer.
 function previewColumns(columns: string[], types: ColumnType[]): Column<PreviewRow>[] {
   return columns.map((name, i) => ({
     key: `c${i}`,
     header: `${name} (${types[i] ?? "string"})`,
+    minWidth: 96,
     render: (row) => cellText(row.cells[i]),
+    sortValue: (row) => {
+      const value = row.cells[i];
+      return typeof value === "number" ? value : cellText(value);
+    },
+    detail: (row) => cellText(row.cells[i]),
   }));
 }
 

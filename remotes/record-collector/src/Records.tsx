@@ -1,13 +1,13 @@
 // One page (100 rows) of the selected dataset's records, with a filter and
-// in-place editing of a cell. Never more than one page is fetched.
+// in-place editing of a cell (double-click or Enter in the shared table; a
+// long value opens in its drawer). Never more than one page is fetched, so
+// the table does not sort: ordering one page of many would mislead.
 import { useCallback, useEffect, useState } from "react";
 import { call, type Dataset, type FieldFilter, type RecordRow } from "@augment-it/host-client";
 import { Button, DataTable, EmptyState, ErrorState, type Column } from "@augment-it/ui-kit";
 import { cellText, errorText, pageLabel, typedValue } from "./logic";
 
 export const PAGE_SIZE = 100;
-
-type Editing = { recordId: number; column: string; text: string } | null;
 
 export function Records({ dataset }: { dataset: Dataset }) {
   const [offset, setOffset] = useState(0);
@@ -17,8 +17,6 @@ export function Records({ dataset }: { dataset: Dataset }) {
   const [total, setTotal] = useState(0);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [editing, setEditing] = useState<Editing>(null);
-  const [saving, setSaving] = useState(false);
 
   const load = useCallback(async () => {
     setLoading(true);
@@ -38,65 +36,29 @@ export function Records({ dataset }: { dataset: Dataset }) {
     void load();
   }, [load]);
 
-  async function saveEdit() {
-    if (!editing) return;
-    const type = dataset.columns.find((c) => c.name === editing.column)?.type;
-    setSaving(true);
-    try {
-      const updated = await call("update_record_field", {
-        recordId: editing.recordId,
-        column: editing.column,
-        value: typedValue(editing.text, type),
-      });
-      setRows((current) => current.map((r) => (r.id === updated.id ? updated : r)));
-      setEditing(null);
-      setError(null);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setSaving(false);
-    }
-  }
-
-  function renderCell(row: RecordRow, column: string) {
-    if (editing && editing.recordId === row.id && editing.column === column) {
-      return (
-        <span className="rc-edit">
-          <input
-            aria-label={`New value of ${column}`}
-            data-testid="rc-edit-input"
-            value={editing.text}
-            onChange={(e) => setEditing({ ...editing, text: e.target.value })}
-          />
-          <button type="button" className="aui-button" data-testid="rc-edit-save" disabled={saving} onClick={() => void saveEdit()}>
-            Save
-          </button>
-          <button type="button" className="aui-button" disabled={saving} onClick={() => setEditing(null)}>
-            Cancel
-          </button>
-        </span>
-      );
-    }
-    const text = cellText(row.fields[column]);
-    return (
-      <span className="rc-cell">
-        <button
-          type="button"
-          className="aui-button"
-          data-action="edit"
-          aria-label={`Edit ${column} of row ${row.position + 1}`}
-          onClick={() => setEditing({ recordId: row.id, column, text })}
-        >
-          Edit
-        </button>{" "}
-        <span title={text}>{text}</span>
-      </span>
-    );
+  // A failed save rejects: the table keeps the editor open and shows why.
+  async function saveField(row: RecordRow, column: string, text: string) {
+    const type = dataset.columns.find((c) => c.name === column)?.type;
+    const updated = await call("update_record_field", { recordId: row.id, column, value: typedValue(text, type) });
+    setRows((current) => current.map((r) => (r.id === updated.id ? updated : r)));
   }
 
   const columns: Column<RecordRow>[] = [
     { key: "#", header: "#", width: "60px", render: (row) => row.position + 1 },
-    ...dataset.columns.map((c) => ({ key: c.name, header: `${c.name} (${c.type})`, render: (row: RecordRow) => renderCell(row, c.name) })),
+    ...dataset.columns.map(
+      (c): Column<RecordRow> => ({
+        key: c.name,
+        header: `${c.name} (${c.type})`,
+        minWidth: 96,
+        render: (row) => cellText(row.fields[c.name]),
+        detail: (row) => cellText(row.fields[c.name]),
+        edit: {
+          text: (row) => cellText(row.fields[c.name]),
+          save: (row, text) => saveField(row, c.name, text),
+          label: (row) => `Edit ${c.name} of row ${row.position + 1}`,
+        },
+      }),
+    ),
   ];
 
   function changeFilter(next: FieldFilter | null) {

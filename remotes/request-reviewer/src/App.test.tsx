@@ -31,6 +31,7 @@ const progress = (status: RunProgress["status"], answered: number): RunProgress 
 
 function shell(calls: Call[], overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
   let status: RequestRow["status"] = "pending";
+  let edited: string | null = null;
   mockIPC(
     (cmd, args) => {
       const a = (args ?? {}) as Record<string, unknown>;
@@ -42,7 +43,7 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
         case "generate_requests":
           return 2;
         case "list_requests":
-          return { total: 2, items: [request(1, status), request(2, status)] };
+          return { total: 2, items: [{ ...request(1, status), edited }, request(2, status)] };
         case "set_all_request_status":
           status = "approved";
           return 2;
@@ -60,7 +61,8 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
         case "set_request_status":
           return (a.requestIds as number[]).length;
         case "edit_request":
-          return request(1, status);
+          edited = a.text as string | null;
+          return { ...request(1, status), edited };
         default:
           throw { code: "internal", message: `unexpected ${cmd}` };
       }
@@ -173,13 +175,50 @@ describe("RequestReviewer", () => {
     select();
     render(<RequestReviewer />);
     await screen.findByText("Describe book 1");
-    fireEvent.click(screen.getAllByText("Edit")[0] as HTMLElement);
-    fireEvent.change(screen.getByLabelText("Edit request 1"), { target: { value: "Shorter" } });
-    fireEvent.click(screen.getByText("Save"));
+    // No Edit buttons: Enter on the request's cell edits it in place (a textarea), Enter saves.
+    expect(screen.queryByRole("button", { name: "Edit" })).toBeNull();
+    const cell = document.querySelector('[data-row-key="1"] [data-column="text"]') as HTMLElement;
+    act(() => cell.focus());
+    fireEvent.keyDown(cell, { key: "Enter" });
+    const editor = screen.getByLabelText("Edit request 1") as HTMLTextAreaElement;
+    expect(editor.value).toBe("Describe book 1");
+    fireEvent.change(editor, { target: { value: "Shorter" } });
+    fireEvent.keyDown(editor, { key: "Enter" });
     await waitFor(() => expect(calls.find((c) => c.cmd === "edit_request")?.args).toEqual({ requestId: 1, text: "Shorter" }));
-    fireEvent.click(screen.getAllByText("Edit")[0] as HTMLElement);
-    fireEvent.click(screen.getByText("Revert"));
+    // The reloaded row shows the edit, and offers to revert it.
+    fireEvent.click(await screen.findByLabelText("Revert the edit of request 1"));
     await waitFor(() => expect(calls.filter((c) => c.cmd === "edit_request")[1]?.args).toEqual({ requestId: 1, text: null }));
+  });
+
+  it("selects all matching requests across pages and reviews them by id, listed from Rust", async () => {
+    const calls: Call[] = [];
+    const total = 1500;
+    shell(calls, {
+      list_requests: (a) => {
+        const { offset, limit } = a.query as { offset: number; limit: number };
+        const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i + 1);
+        return { total, items: ids.map((id) => request(id, "pending")) };
+      },
+    });
+    select();
+    render(<RequestReviewer />);
+    await screen.findByText("Describe book 1");
+    fireEvent.click(screen.getByLabelText("Select all rows on screen"));
+    expect(screen.getByText("Approve selected (100)")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Select all 1,500 matching" }));
+    fireEvent.click(screen.getByText("Approve selected (1500)"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "set_request_status")).toBe(true));
+    // Listed in pages of at most 1000 (the shell's limit), with the filter of the screen.
+    const listed = calls.filter((c) => c.cmd === "list_requests").map((c) => c.args.query as { offset: number; limit: number; status: unknown });
+    expect(listed.filter((q) => q.limit === 1000)).toEqual([
+      expect.objectContaining({ offset: 0, status: null }),
+      expect.objectContaining({ offset: 1000, status: null }),
+    ]);
+    const sent = calls.find((c) => c.cmd === "set_request_status")?.args as { requestIds: number[]; status: string };
+    expect(sent.status).toBe("approved");
+    expect(sent.requestIds).toHaveLength(1500);
+    expect(new Set(sent.requestIds).size).toBe(1500);
+    await waitFor(() => expect(screen.getByText("Approve selected (0)")).toBeTruthy());
   });
 
   it("runs, follows the run's events and announces the end", async () => {

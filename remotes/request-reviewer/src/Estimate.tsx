@@ -5,12 +5,13 @@ import { call, type ModelEstimate } from "@augment-it/host-client";
 import { DataTable, TextField, type Column } from "@augment-it/ui-kit";
 import { describeError, formatCost, parseOutputTokens, targetLabel } from "./logic";
 
+// One row per model, all loaded: the table sorts what it holds.
 const COLUMNS: Column<ModelEstimate>[] = [
-  { key: "model", header: "Model", width: "1.6fr", render: (e) => targetLabel(e) },
-  { key: "requests", header: "Requests", render: (e) => e.requests },
-  { key: "input", header: "Input tokens", render: (e) => e.input_tokens },
-  { key: "output", header: "Output tokens", render: (e) => e.output_tokens },
-  { key: "cost", header: "Cost (USD)", render: (e) => formatCost(e.cost_usd) },
+  { key: "model", header: "Model", width: "1.6fr", render: (e) => targetLabel(e), sortValue: (e) => targetLabel(e) },
+  { key: "requests", header: "Requests", render: (e) => e.requests, sortValue: (e) => e.requests },
+  { key: "input", header: "Input tokens", render: (e) => e.input_tokens, sortValue: (e) => e.input_tokens },
+  { key: "output", header: "Output tokens", render: (e) => e.output_tokens, sortValue: (e) => e.output_tokens },
+  { key: "cost", header: "Cost (USD)", render: (e) => formatCost(e.cost_usd), sortValue: (e) => e.cost_usd },
 ];
 
 export function Estimate({ datasetId, templateVersionId, version }: { datasetId: number; templateVersionId: number; version: number }) {

@@ -1,13 +1,41 @@
 // One page of the rendered requests with per-row and bulk review actions.
-import { useEffect, useState } from "react";
-import { call, type RequestRow, type RequestStatus } from "@augment-it/host-client";
+// A request's text is edited in place (double-click or Enter on it in the
+// shared table) and read whole in the table's drawer. Selecting "all N
+// matching" acts on every request of the status filter, loaded or not.
+// The table does not sort: it holds one page of many.
+import { useEffect, useMemo, useState } from "react";
+import { call, type RequestQuery, type RequestRow, type RequestStatus } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
-import { Badge, Button, DataTable, SelectField, Toolbar, toast, type BadgeTone, type Column } from "@augment-it/ui-kit";
+import {
+  Badge,
+  Button,
+  DataTable,
+  NO_ROWS_SELECTED,
+  SelectField,
+  Toolbar,
+  selectedCount,
+  toast,
+  type BadgeTone,
+  type Column,
+  type RowSelection,
+} from "@augment-it/ui-kit";
 import { describeError, PAGE_SIZE } from "./logic";
 import { useBusy } from "./useBusy";
 
 const TONE: Record<RequestStatus, BadgeTone> = { pending: "neutral", approved: "success", rejected: "danger" };
 const STATUS_FILTERS = ["all", "pending", "approved", "rejected"].map((value) => ({ value, label: value }));
+/** The most rows one `list_requests` call returns (local-data's `MAX_PAGE`). */
+const MAX_PAGE = 1000;
+
+/** The ids of every request `query` matches, a page of MAX_PAGE at a time. */
+async function matchingIds(query: RequestQuery): Promise<number[]> {
+  const ids: number[] = [];
+  for (let offset = 0; ; offset += MAX_PAGE) {
+    const page = await call("list_requests", { query: { ...query, offset, limit: MAX_PAGE } });
+    ids.push(...page.items.map((r) => r.id));
+    if (page.items.length < MAX_PAGE || ids.length >= page.total) return ids;
+  }
+}
 
 export interface RequestsProps {
   datasetId: number;
@@ -22,20 +50,24 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<{ total: number; items: RequestRow[] }>({ total: 0, items: [] });
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<Set<number>>(new Set());
-  const [editing, setEditing] = useState<{ id: number; text: string } | null>(null);
+  const [selected, setSelected] = useState<RowSelection>(NO_ROWS_SELECTED);
   const { busy, run } = useBusy();
+  // What the status filter matches, whatever the page.
+  const matching = useMemo(
+    () => ({ dataset_id: datasetId, template_version_id: templateVersionId, status: status === "all" ? null : status, offset: 0, limit: PAGE_SIZE }),
+    [datasetId, templateVersionId, status],
+  );
 
   useEffect(() => {
     let live = true;
-    const query = { dataset_id: datasetId, template_version_id: templateVersionId, status: status === "all" ? null : status, offset, limit: PAGE_SIZE };
+    const query = { ...matching, offset };
     call("list_requests", { query })
       .then((result) => live && (setPage(result), setError(null)))
       .catch((err: unknown) => live && setError(describeError(err)));
     return () => {
       live = false;
     };
-  }, [datasetId, templateVersionId, status, offset, version]);
+  }, [matching, offset, version]);
 
   const change = (name: string, action: () => Promise<string | void>) =>
     run(name, async () => {
@@ -51,8 +83,16 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
   const setRows = (ids: number[], to: RequestStatus) =>
     change(`set-${to}-${ids.join(",")}`, async () => {
       const n = await call("set_request_status", { requestIds: ids, status: to });
-      setSelected(new Set());
       return ids.length > 1 ? `${n} requests ${to}` : undefined;
+    });
+
+  // The selected requests: by id, or every one the filter matches (listed from Rust, not from this page).
+  const setSelectedRows = (to: RequestStatus) =>
+    change(`selected-${to}`, async () => {
+      const ids = selected.kind === "matching" ? await matchingIds(matching) : [...selected.keys].map(Number);
+      const n = await call("set_request_status", { requestIds: ids, status: to });
+      setSelected(NO_ROWS_SELECTED);
+      return `${n} requests ${to}`;
     });
 
   // A bulk review can be undone from its toast: exactly the requests it
@@ -72,29 +112,14 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
       return `Undone: ${n} requests are pending again`;
     });
 
-  const saveEdit = (text: string | null) =>
-    editing &&
-    change("edit", async () => {
-      await call("edit_request", { requestId: editing.id, text });
-      setEditing(null);
-      return text === null ? "Edit reverted" : "Edit saved";
-    });
-
-  const toggle = (id: number) =>
-    setSelected((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  // Rejects on failure, so the table keeps its editor open and says why.
+  const saveText = async (id: number, text: string) => {
+    await call("edit_request", { requestId: id, text });
+    toast("Edit saved", "success");
+    onChanged();
+  };
 
   const columns: Column<RequestRow>[] = [
-    {
-      key: "select",
-      header: "",
-      width: "32px",
-      render: (r) => <input type="checkbox" aria-label={`Select request ${r.id}`} checked={selected.has(r.id)} onChange={() => toggle(r.id)} />,
-    },
     {
       key: "record",
       header: "Record",
@@ -115,6 +140,8 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
           {r.edited !== null && <Badge tone="warning">edited</Badge>} {r.edited ?? r.rendered}
         </span>
       ),
+      detail: (r) => r.edited ?? r.rendered,
+      edit: { text: (r) => r.edited ?? r.rendered, save: (r, text) => saveText(r.id, text), multiline: true, label: (r) => `Edit request ${r.id}` },
     },
     { key: "status", header: "Status", width: "104px", render: (r) => <Badge tone={TONE[r.status]}>{r.status}</Badge> },
     { key: "answered", header: "Answered", width: "88px", render: (r) => (r.answered ? "yes" : "no") },
@@ -130,29 +157,47 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
           <Button disabled={busy(`set-rejected-${r.id}`) || r.status === "rejected"} onClick={() => void setRows([r.id], "rejected")}>
             Reject
           </Button>
-          <Button onClick={() => setEditing({ id: r.id, text: r.edited ?? r.rendered })}>Edit</Button>
+          {r.edited !== null && (
+            <Button
+              aria-label={`Revert the edit of request ${r.id}`}
+              disabled={busy(`revert-${r.id}`)}
+              onClick={() =>
+                void change(`revert-${r.id}`, async () => {
+                  await call("edit_request", { requestId: r.id, text: null });
+                  return "Edit reverted";
+                })
+              }
+            >
+              Revert
+            </Button>
+          )}
         </span>
       ),
     },
   ];
 
-  const ids = [...selected];
+  const count = selectedCount(selected, page.total);
   const last = Math.min(offset + PAGE_SIZE, page.total);
   return (
     <div className="rr-requests">
       <Toolbar>
-        <SelectField label="Status" value={status} options={STATUS_FILTERS} onChange={(value) => (setStatus(value as "all" | RequestStatus), setOffset(0))} />
+        <SelectField
+          label="Status"
+          value={status}
+          options={STATUS_FILTERS}
+          onChange={(value) => (setStatus(value as "all" | RequestStatus), setOffset(0), setSelected(NO_ROWS_SELECTED))}
+        />
         <Button variant="primary" data-testid="rr-approve-all" disabled={busy("all-approved")} onClick={() => void setAllPending("approved")}>
           Approve all pending
         </Button>
         <Button disabled={busy("all-rejected")} onClick={() => void setAllPending("rejected")}>
           Reject all pending
         </Button>
-        <Button disabled={ids.length === 0 || busy(`set-approved-${ids.join(",")}`)} onClick={() => void setRows(ids, "approved")}>
-          Approve selected ({ids.length})
+        <Button data-testid="rr-approve-selected" disabled={count === 0 || busy("selected-approved")} onClick={() => void setSelectedRows("approved")}>
+          Approve selected ({count})
         </Button>
-        <Button disabled={ids.length === 0 || busy(`set-rejected-${ids.join(",")}`)} onClick={() => void setRows(ids, "rejected")}>
-          Reject selected ({ids.length})
+        <Button data-testid="rr-reject-selected" disabled={count === 0 || busy("selected-rejected")} onClick={() => void setSelectedRows("rejected")}>
+          Reject selected ({count})
         </Button>
       </Toolbar>
       {error && (
@@ -161,7 +206,13 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
         </p>
       )}
       <div data-testid="rr-requests">
-        <DataTable label="Requests" columns={columns} rows={page.items} rowKey={(r) => String(r.id)} />
+        <DataTable
+          label="Requests"
+          columns={columns}
+          rows={page.items}
+          rowKey={(r) => String(r.id)}
+          selection={{ selected, onChange: setSelected, matching: page.total, rowLabel: (key) => `request ${key}` }}
+        />
       </div>
       <Toolbar>
         <span className="aui-muted">
@@ -174,21 +225,6 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
           Next page
         </Button>
       </Toolbar>
-      {editing && (
-        <div className="rr-editor">
-          <label className="aui-field">
-            <span>Edit request {editing.id}</span>
-            <textarea rows={5} value={editing.text} onChange={(e) => setEditing({ ...editing, text: e.target.value })} />
-          </label>
-          <Button variant="primary" disabled={busy("edit")} onClick={() => void saveEdit(editing.text)}>
-            Save
-          </Button>
-          <Button disabled={busy("edit")} onClick={() => void saveEdit(null)}>
-            Revert
-          </Button>
-          <Button onClick={() => setEditing(null)}>Cancel</Button>
-        </div>
-      )}
     </div>
   );
 }

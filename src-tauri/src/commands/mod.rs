@@ -2,6 +2,7 @@
 //! calls one crate function (through [`crate::shell`] for resolving), and
 //! returns data or a `{ code, message }` error.
 
+pub mod charts;
 pub mod data;
 pub mod files;
 pub mod grants;

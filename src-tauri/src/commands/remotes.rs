@@ -3,7 +3,8 @@
 //!
 //! The app log has one line per mount (`mark_known_good`), per failure and
 //! per rollback (`report_load_failure`, `rollback_remote`), each naming the
-//! remote and its version(s).
+//! remote and its version(s). Mounts and failures also go to the cache's
+//! history, which `charts::remote_load_stats` sums for the dashboard.
 
 use api::RemoteVersions;
 use serde::Serialize;
@@ -83,6 +84,7 @@ pub async fn mark_known_good(
 ) -> CommandResult<()> {
     shell::checked_ref(&name, Some(&version))?;
     state.cache.mark_known_good(&name, &version)?;
+    record_for_charts(&state, &name, &version, cache::MountOutcome::Mounted { mount_ms });
     // `cargo xtask run --xvfb-screenshot` and the shell benchmark wait for these lines.
     let mount_ms = mount_ms.filter(|ms| ms.is_finite() && *ms >= 0.0).map(|ms| format!("{ms:.1}"));
     tracing::info!(%name, %version, mount_ms = mount_ms.as_deref().unwrap_or("-"), "remote mounted; marked known good");
@@ -167,11 +169,21 @@ pub async fn report_load_failure(
     shell::checked_ref(&name, Some(&version))?;
     let phase = FailurePhase::parse(phase.as_deref())?;
     tracing::warn!(%name, %version, phase = %phase.as_str(), reason = %truncate(&reason), "remote failed");
+    record_for_charts(&state, &name, &version, cache::MountOutcome::Failed { phase: phase.as_str() });
     let rolled_back = state.cache.roll_back_failed(&name, &version)?;
     if let Some(rollback) = &rolled_back {
         tracing::warn!(%name, from = %rollback.from, to = %rollback.to, cause = %phase.as_str(), "remote rolled back");
     }
     Ok(LoadFailureOutcome { rolled_back })
+}
+
+/// Adds a mount or failure to the Admin Dashboard's history. The history is
+/// only for charts: failing to write it is logged, never a reason to fail
+/// the slot's life cycle.
+fn record_for_charts(state: &ShellState, name: &str, version: &str, outcome: cache::MountOutcome<'_>) {
+    if let Err(err) = state.cache.record_mount(name, version, outcome) {
+        tracing::warn!(%name, %version, %err, "could not record the mount for the dashboard's charts");
+    }
 }
 
 /// The UI's reason text is only logged; keep a hostile remote from flooding the log.

@@ -424,6 +424,8 @@ fn type_declarations() -> Vec<Declared> {
         view::<api::Verdict>(),
         view::<cache::Rollback>(),
         view::<cache::CacheUsage>(),
+        view::<cache::CacheSizeSample>(),
+        view::<cache::RemoteLoadStats>(),
         view::<crate::dev_mode::DevRemoteChanged>(),
         view::<crate::webview_guard::NavigationRefused>(),
         // The workflow: datasets, templates, requests, runs, responses.
@@ -462,6 +464,12 @@ fn type_declarations() -> Vec<Declared> {
         view::<crate::commands::data::ExportResult>(),
         view::<crate::commands::data::BulkStatusChange>(),
         view::<local_data::Usage>(),
+        view::<local_data::DayActivity>(),
+        view::<local_data::ProviderActivity>(),
+        view::<local_data::RunActivity>(),
+        view::<local_data::ModelStats>(),
+        view::<local_data::TagCount>(),
+        view::<local_data::ResponseStats>(),
         // The local stack.
         view::<stack::EngineKind>(),
         view::<stack::EngineInfo>(),

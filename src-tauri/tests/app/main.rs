@@ -8,6 +8,7 @@
 
 mod common;
 
+mod charts;
 mod commands;
 mod dev_mode;
 mod keys;

@@ -9,6 +9,7 @@ mod concurrency;
 mod digest;
 mod gc;
 mod grants;
+mod history;
 mod lockfile;
 mod registry_state;
 mod schema;

@@ -14,6 +14,8 @@ import type { EventName } from "./generated/contract";
 export type * from "./types";
 export type * from "./workflow";
 export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
+export { chartData, utcOffsetMinutes } from "./charts";
+export type * from "./charts";
 // The contract generated from Rust (`cargo xtask contract`): command names and
 // who may call them, permissions, events, error codes, the host API version.
 export {

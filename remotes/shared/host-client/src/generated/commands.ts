@@ -1,11 +1,12 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
   add_template_version: { args: { body: string; templateId: number }; result: TemplateVersion };
+  cache_size_history: { args: undefined; result: Array<CacheSizeSample> };
   cache_usage: { args: undefined; result: CacheUsage };
   cancel_run: { args: { runId: number }; result: boolean };
   check_for_updates: { args: undefined; result: boolean };
@@ -36,12 +37,15 @@ export interface GeneratedCommands {
   provider_models: { args: { provider: string }; result: Array<ModelView> };
   provider_status: { args: undefined; result: Array<ProviderView> };
   recent_files: { args: undefined; result: Array<RecentFile> };
+  remote_load_stats: { args: { days?: number | null }; result: Array<RemoteLoadStats> };
   remote_versions: { args: undefined; result: Array<RemoteVersions> };
   remotes_from_cache: { args: undefined; result: ShellView };
   report_load_failure: { args: { name: string; phase?: string | null; reason: string; version: string }; result: LoadFailureOutcome };
+  response_stats: { args: { datasetId: number; templateVersionId?: number | null }; result: ResponseStats };
   resume_run: { args: { runId: number }; result: RunProgress };
   revoke_remote_permissions: { args: { name: string }; result: boolean };
   rollback_remote: { args: { name: string }; result: Rollback };
+  run_activity: { args: { days?: number | null; utcOffsetMinutes?: number | null }; result: RunActivity };
   run_progress: { args: { runId: number }; result: RunProgress };
   save_dataset: { args: { file?: string | null; format: string; name: string; path?: string | null; text?: string | null }; result: SavedDataset };
   save_provider_settings: { args: { baseUrl?: string | null; defaultModel?: string | null; provider: string }; result: ProviderSettings };

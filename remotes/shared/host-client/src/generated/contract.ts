@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.1.0";
+export const HOST_API_VERSION = "1.2.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -25,6 +25,7 @@ export type CommandAccess = "open" | "shellOnly" | PermissionName;
 /** Every command of the shell and who may call it. */
 export const COMMAND_ACCESS = {
   add_template_version: "data:write",
+  cache_size_history: "open",
   cache_usage: "open",
   cancel_run: "runs:start",
   check_for_updates: "remotes:manage",
@@ -55,12 +56,15 @@ export const COMMAND_ACCESS = {
   provider_models: "providers:use",
   provider_status: "providers:use",
   recent_files: "files:import",
+  remote_load_stats: "remotes:manage",
   remote_versions: "remotes:manage",
   remotes_from_cache: "remotes:manage",
   report_load_failure: "shellOnly",
+  response_stats: "data:read",
   resume_run: "runs:start",
   revoke_remote_permissions: "shellOnly",
   rollback_remote: "remotes:manage",
+  run_activity: "data:read",
   run_progress: "data:read",
   save_dataset: "data:write",
   save_provider_settings: "shellOnly",

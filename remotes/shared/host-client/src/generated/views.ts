@@ -253,6 +253,26 @@ blobs: number,
  */
 versions: number, };
 
+export type CacheSizeSample = { 
+/**
+ * Unix seconds.
+ */
+at: number, 
+/**
+ * Bytes of the blobs the installed versions reference, each blob once.
+ */
+bytes: number, blobs: number, versions: number, };
+
+export type RemoteLoadStats = { name: string, mounts: number, failures: number, 
+/**
+ * Mean time from load start to mounted, over the mounts that reported one.
+ */
+meanMountMs: number | null, 
+/**
+ * Unix seconds of the latest failure in the period.
+ */
+lastFailureAt: number | null, };
+
 export type DevRemoteChanged = { remote: string, revision: number, entryUrl: string, };
 
 export type NavigationRefused = { url: string, };
@@ -446,6 +466,70 @@ export type Usage = { datasets: number, records: number, templates: number, requ
  * Answers and failures stored for requests.
  */
 responses: number, failedResponses: number, inputTokens: number, outputTokens: number, };
+
+export type DayActivity = { 
+/**
+ * Unix milliseconds of the day's local midnight.
+ */
+dayStart: number, 
+/**
+ * Requests answered that day.
+ */
+answered: number, 
+/**
+ * Requests that failed for good that day.
+ */
+failed: number, inputTokens: number, outputTokens: number, 
+/**
+ * US dollars at list price, for the models [`crate::PRICES`] lists.
+ */
+costUsd: number, 
+/**
+ * Tokens of models with no listed price (not in `cost_usd`).
+ */
+unpricedTokens: number, };
+
+export type ProviderActivity = { provider: string, answered: number, failed: number, 
+/**
+ * Claim to stored answer or failure (retries included), in milliseconds.
+ */
+medianLatencyMs: number | null, p95LatencyMs: number | null, };
+
+export type RunActivity = { 
+/**
+ * Every day of the window, oldest first; days with nothing sent are zeros.
+ */
+days: Array<DayActivity>, 
+/**
+ * Providers that answered or failed in the window, by name.
+ */
+providers: Array<ProviderActivity>, };
+
+export type ModelStats = { provider: string, model: string, answers: number, failures: number, 
+/**
+ * Mean characters of an answer; `None` with no answer.
+ */
+meanAnswerChars: number | null, inputTokens: number, outputTokens: number, 
+/**
+ * US dollars at list price; `None` when the model has no listed price.
+ */
+costUsd: number | null, };
+
+export type TagCount = { tag: string, count: number, };
+
+export type ResponseStats = { 
+/**
+ * By provider, then model.
+ */
+models: Array<ModelStats>, 
+/**
+ * The [`MAX_TAGS`] most used tags, most used first (ties by name).
+ */
+tags: Array<TagCount>, 
+/**
+ * Distinct tags in all, including those left out of `tags`.
+ */
+distinctTags: number, };
 
 export type EngineKind = "docker" | "podman";
 
