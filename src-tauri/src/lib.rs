@@ -29,6 +29,7 @@ pub mod dev_watch;
 pub mod error;
 pub mod grants;
 pub mod isolation;
+pub mod packaged;
 pub mod recent_files;
 pub mod scheme;
 pub mod settings;
@@ -132,7 +133,10 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 trust: launch.trust.clone(),
                 trusted: true,
             });
-            let state = ShellState::open(&cache_dir, &config_dir, launch_registry)?.with_dev_overrides(dev.clone());
+            let seed_registry = app.path().resource_dir().ok().and_then(|dir| packaged::seed_registry(&dir));
+            let state = ShellState::open(&cache_dir, &config_dir, launch_registry)?
+                .with_seed_registry(seed_registry)
+                .with_dev_overrides(dev.clone());
             start_dev_watch(app, &dev)?;
             tracing::info!(cache = %cache_dir.display(), config = %config_dir.display(), "shell started");
             app.manage(state);
@@ -146,6 +150,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 launch.stack_definition.clone(),
                 launch.stack_bin_dir.clone(),
             )?;
+            tracing::info!(bin_dir = %stack.bin_dir.display(), "local stack: service binaries");
             app.manage(commands::stack::StackState::new(stack));
             Ok(())
         })

@@ -38,6 +38,9 @@ pub struct ShellState {
     pub ui: UiStateFile,
     /// `--registry`/`AUGMENT_REGISTRY`: used first, never saved.
     pub launch_registry: Option<RegistryConfig>,
+    /// An installed package's seed registry (`packaged.rs`): used only while
+    /// no other registry is configured, never saved.
+    pub seed_registry: Option<RegistryConfig>,
     pub profile: HostProfile,
     /// Dev mode: remotes served from a folder or a loopback dev server.
     pub dev: DevOverrides,
@@ -55,6 +58,7 @@ impl ShellState {
             settings: SettingsFile::new(config_dir),
             ui: UiStateFile::new(config_dir),
             launch_registry,
+            seed_registry: None,
             profile: HostProfile::builtin(),
             dev: DevOverrides::default(),
             checking: Arc::new(AtomicBool::new(false)),
@@ -67,13 +71,21 @@ impl ShellState {
         self.grants_revision.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Sets the package's seed registry (see [`Self::seed_registry`]).
+    pub fn with_seed_registry(self, seed_registry: Option<RegistryConfig>) -> Self {
+        Self { seed_registry, ..self }
+    }
+
     /// Sets this launch's dev overrides (see [`crate::dev_mode`]).
     pub fn with_dev_overrides(self, dev: DevOverrides) -> Self {
         Self { dev, ..self }
     }
 
     /// The registries to resolve from, in priority order: the launch
-    /// registry, then the saved ones.
+    /// registry, then the saved ones; the seed registry when there is
+    /// neither, so a fresh install opens the product offline. A team that
+    /// points the app at its registry replaces the seed, so a remote the
+    /// team withdrew never comes back from it.
     pub fn registries(&self) -> CommandResult<Vec<(RegistryConfig, bool)>> {
         Ok(self.with_launch_registry(self.settings.load()?.registries))
     }
@@ -84,6 +96,9 @@ impl ShellState {
             if !out.iter().any(|(r, _)| r.url == saved.url) {
                 out.push((saved, false));
             }
+        }
+        if out.is_empty() {
+            out.extend(self.seed_registry.iter().cloned().map(|r| (r, true)));
         }
         out
     }
@@ -329,4 +344,37 @@ pub fn checked_ref(name: &str, version: Option<&str>) -> CommandResult<()> {
             .map_err(|err| CommandError::invalid(format!("{version:?} is not a version: {err}")))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    fn registry(url: &str) -> RegistryConfig {
+        RegistryConfig { url: url.to_owned(), trust: None, trusted: false }
+    }
+
+    fn urls(state: &ShellState) -> Vec<String> {
+        state.registries().unwrap().into_iter().map(|(config, _)| config.url).collect()
+    }
+
+    #[test]
+    fn the_seed_registry_serves_only_while_nothing_else_is_configured() {
+        let dirs = tempfile::tempdir().unwrap();
+        let open = |launch: Option<RegistryConfig>| {
+            ShellState::open(&dirs.path().join("cache"), &dirs.path().join("config"), launch)
+                .unwrap()
+                .with_seed_registry(Some(registry("/usr/lib/Augment-It/seed-registry")))
+        };
+        assert_eq!(urls(&open(None)), ["/usr/lib/Augment-It/seed-registry"]);
+        assert_eq!(urls(&open(Some(registry("https://launch.example")))), ["https://launch.example"]);
+
+        let state = open(None);
+        state
+            .settings
+            .save(&Settings { registries: vec![registry("https://team.example")], ..Default::default() })
+            .unwrap();
+        assert_eq!(urls(&state), ["https://team.example"]);
+    }
 }

@@ -7,6 +7,7 @@ mod bench_link;
 mod bench_registry_server;
 mod bench_shell;
 mod bench_stack;
+mod dist;
 mod engines;
 mod run;
 mod setup;
@@ -30,6 +31,8 @@ enum Command {
     Run(run::RunArgs),
     /// Install what is needed, start the services the tests need, run every suite.
     Test,
+    /// Build release packages (.deb, .rpm) with the Tauri bundler into target/release/bundle/.
+    Dist(dist::DistArgs),
     /// Run the benchmarks and write BENCHMARKS.md.
     Bench,
     /// Regenerate the host contract (src-tauri/contract/host-api.json and
@@ -42,6 +45,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::ensure(setup::Purpose::Test),
         Command::Run(args) => run::run(args),
+        Command::Dist(args) => dist::run(args).map(|_| ()),
         Command::Test => test::run(),
         Command::Bench => bench::run(),
         Command::Contract => contract(),

@@ -105,7 +105,7 @@ fn distinct_names(remotes: &[PathBuf]) -> Result<usize> {
 
 /// Publishes a built remote; an already-published version is left as it is
 /// (versions are immutable), which makes a second `xtask run` cheap.
-fn publish(augment: &Path, remote: &Path, registry: &Path, key: &Path) -> Result<()> {
+pub fn publish(augment: &Path, remote: &Path, registry: &Path, key: &Path) -> Result<()> {
     let out = Command::new(augment)
         .arg("publish")
         .arg(remote)

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{engines, run_checked, setup, workspace_root};
+use crate::{dist, engines, run_checked, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
@@ -39,5 +39,21 @@ pub fn run() -> Result<()> {
         .args(["cargo", "test", "--workspace", "--locked", "--no-fail-fast"]);
     docker.apply(&mut tests);
     podman.apply(&mut tests);
-    run_checked(&mut tests)
+    run_checked(&mut tests)?;
+    // Last, the packages, and the .deb installed and started offline
+    // (tests/package). They are made from the debug build already there: a
+    // release build of the app would add about ten minutes on two cores, a
+    // quarter of the CI budget, to check what the packaging does the same
+    // way for both (`cargo xtask dist` itself builds the release).
+    let packages = dist::run(dist::DistArgs { signing_key: None, bundles: "deb,rpm".to_owned(), debug: true })?;
+    let deb = packages.deb.ok_or_else(|| anyhow::anyhow!("cargo xtask dist made no .deb"))?;
+    run_checked(Command::new("cargo").current_dir(&root).env("AUGMENT_PACKAGE_DEB", &deb).args([
+        "test",
+        "--workspace",
+        "--locked",
+        "--test",
+        "package",
+        "--",
+        "--ignored",
+    ]))
 }

@@ -17,19 +17,26 @@ pub const PREBUILT_DOCKERFILE: &str = include_str!("../../../docker/Dockerfile.p
 /// The repository part of every image the stack builds.
 pub const IMAGE_PREFIX: &str = "augment-it/";
 
+/// Where an installed package keeps the service binaries, from the folder of
+/// its executables (`/usr/bin` → `/usr/lib/Augment-It/stack-bin`; the Tauri
+/// bundler's resource folder, filled by `cargo xtask dist`).
+pub const PACKAGED_BIN_DIR: &str = "../lib/Augment-It/stack-bin";
+
 /// Where the service binaries are: `AUGMENT_STACK_BIN_DIR` if set, else the
-/// folder of the running executable when it holds them (an installed
-/// `augment` next to its sidecars), else this workspace's static release
-/// folder `target/x86_64-unknown-linux-gnu/release`.
+/// folder of the running executable when it holds them (an `augment` next
+/// to its sidecars), else an installed package's [`PACKAGED_BIN_DIR`], else
+/// this workspace's static release folder `target/x86_64-unknown-linux-gnu/release`.
 pub fn default_bin_dir(first_binary: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("AUGMENT_STACK_BIN_DIR") {
         return PathBuf::from(dir);
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
-        && dir.join(first_binary).is_file()
-        && is_static(&dir.join(first_binary)).unwrap_or(false)
-    {
-        return dir;
+    let holds_it = |dir: &Path| dir.join(first_binary).is_file() && is_static(&dir.join(first_binary)).unwrap_or(false);
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        for dir in [exe_dir.clone(), exe_dir.join(PACKAGED_BIN_DIR)] {
+            if holds_it(&dir) {
+                return dir;
+            }
+        }
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/x86_64-unknown-linux-gnu/release")
 }
