@@ -39,19 +39,13 @@ fn books_csv(path: &Path) {
 /// The native file dialogs are answered from [`answers`] (debug builds only:
 /// `AUGMENT_TEST_DIALOG_ANSWERS`, see `src-tauri/src/commands/files.rs`).
 fn launcher(root: &Path) -> std::path::PathBuf {
-    let script = root.join("launch-app.sh");
-    let body = format!(
-        "#!/bin/sh\nexport AUGMENT_OPENAI_API_KEY='{KEY}' AUGMENT_DATA_DIR='{}' AUGMENT_TEST_DIALOG_ANSWERS='{}' AUGMENT_TEST_REVEALED='{}'\nexec '{}' \"$@\"\n",
-        root.join("data").display(),
-        answers(root).display(),
-        revealed(root).display(),
-        crate::harness::app_bin().display(),
-    );
-    std::fs::write(&script, body).unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
-    script
+    let variables = [
+        ("AUGMENT_OPENAI_API_KEY", KEY.to_owned()),
+        ("AUGMENT_DATA_DIR", root.join("data").display().to_string()),
+        ("AUGMENT_TEST_DIALOG_ANSWERS", answers(root).display().to_string()),
+        ("AUGMENT_TEST_REVEALED", revealed(root).display().to_string()),
+    ];
+    crate::harness::launcher_script(root, &variables)
 }
 
 /// The file the app's next file dialog takes its answer from.

@@ -43,6 +43,20 @@ pub fn app_bin() -> PathBuf {
     bin
 }
 
+/// A script in `dir` that sets `variables` (name, value) and then starts the
+/// app: WebDriver starts the script as the application, so one test's app
+/// gets an environment of its own.
+pub fn launcher_script(dir: &Path, variables: &[(&str, String)]) -> PathBuf {
+    let script = dir.join("launch-app.sh");
+    let exports: Vec<String> = variables.iter().map(|(name, value)| format!("{name}='{value}'")).collect();
+    let body = format!("#!/bin/sh\nexport {}\nexec '{}' \"$@\"\n", exports.join(" "), app_bin().display());
+    std::fs::write(&script, body).unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
 fn find_tool(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path).chain(extra.iter().cloned()).map(|dir| dir.join(name)).find(|p| p.is_file())

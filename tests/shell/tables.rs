@@ -24,18 +24,11 @@ const RC: &str = "record-collector";
 
 /// Starts the app with its own data folder, the native file dialog answered from `dialog-answers`.
 fn launcher(root: &Path) -> std::path::PathBuf {
-    let script = root.join("launch-app.sh");
-    let body = format!(
-        "#!/bin/sh\nexport AUGMENT_DATA_DIR='{}' AUGMENT_TEST_DIALOG_ANSWERS='{}'\nexec '{}' \"$@\"\n",
-        root.join("data").display(),
-        root.join("dialog-answers").display(),
-        crate::harness::app_bin().display(),
-    );
-    std::fs::write(&script, body).unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
-    script
+    let variables = [
+        ("AUGMENT_DATA_DIR", root.join("data").display().to_string()),
+        ("AUGMENT_TEST_DIALOG_ANSWERS", root.join("dialog-answers").display().to_string()),
+    ];
+    crate::harness::launcher_script(root, &variables)
 }
 
 fn in_rc(testid: &str) -> String {
