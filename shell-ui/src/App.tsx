@@ -238,11 +238,17 @@ export function App() {
   const shownRemote = screen?.kind === "remote" ? screen.name : null;
   const shownRemoteRef = useRef(shownRemote);
   shownRemoteRef.current = shownRemote;
+  // Each slot's last reported state: a slot can settle (asking for consent,
+  // no version to load) before the start route names it.
+  const slotStates = useRef(new Map<string, SlotDataState>());
   useEffect(() => {
-    if (screen?.kind === "page" || (remotes && shownRemote && !remotes.some((r) => r.name === shownRemote))) setHiddenMayLoad(true);
+    const shownSettled = shownRemote !== null && (slotStates.current.get(shownRemote) ?? "loading") !== "loading";
+    const nothingToWaitFor = screen?.kind === "page" || (remotes && shownRemote && !remotes.some((r) => r.name === shownRemote));
+    if (shownSettled || nothingToWaitFor) setHiddenMayLoad(true);
   }, [screen?.kind, shownRemote, remotes]);
 
   const onSlotState = useCallback((name: string, state: SlotDataState, mounted: boolean) => {
+    slotStates.current.set(name, state);
     if (name === shownRemoteRef.current && state !== "loading") setHiddenMayLoad(true);
     if (mounted) {
       mountedSlots.current.add(name);

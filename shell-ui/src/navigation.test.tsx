@@ -141,6 +141,19 @@ describe("the shell", () => {
     expect(federation.load.mock.calls.map(([name]) => name).sort()).toEqual(["admin-dashboard", "alpha", "prompt-templates", "record-collector"]);
   });
 
+  it("lets the hidden ones load when the screen on show has nothing to load", async () => {
+    // A remote with no usable version settles ("failed") at its first render, before the start route names it.
+    REMOTES.push({ ...remote("beta", "Beta"), version: null, entryUrl: null });
+    try {
+      shell({ lastRoute: "/remote/beta", theme: "system" });
+      render(<App />);
+      await waitFor(() => expect(shown()).toEqual(["beta"]));
+      await waitFor(() => expect(slot("alpha")?.dataset.mounted).toBe("true"));
+    } finally {
+      REMOTES.pop();
+    }
+  });
+
   it("says so for a route that names no screen or a remote that is not installed", async () => {
     window.location.hash = "#/remote/not-here";
     shell({ lastRoute: null, theme: "system" });
