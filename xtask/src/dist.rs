@@ -72,7 +72,9 @@ pub fn run(args: DistArgs) -> Result<Packages> {
     let augment = built.join("augment");
     let key = match args.signing_key {
         Some(key) => key,
-        None => kept_key(&augment, &dist.join("keys"))?,
+        // Kept across dist runs, so every local package trusts the same
+        // seed key; a release passes its own.
+        None => run::kept_key(&augment, &dist.join("keys"))?,
     };
     seed_registry(&augment, &key, &remotes, &stage)?;
     stage_stack_binaries(&root, &stack_bins, &stage.join("stack-bin"))?;
@@ -108,16 +110,6 @@ pub fn run(args: DistArgs) -> Result<Packages> {
         println!("xtask: built {}", package.display());
     }
     Ok(packages)
-}
-
-/// The key kept under `keys/` across dist runs (made on the first), so
-/// every local package trusts the same seed key. A release passes its own.
-fn kept_key(augment: &Path, keys: &Path) -> Result<PathBuf> {
-    let key = keys.join("registry.key");
-    if !key.exists() {
-        run_checked(Command::new(augment).args(["keygen", "--out"]).arg(keys))?;
-    }
-    Ok(key)
 }
 
 /// A fresh registry of the product remotes, signed with `key`, and its

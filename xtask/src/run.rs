@@ -55,10 +55,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let data = root.join("target/augment-local").join(if args.demo_remotes { "demo" } else { "product" });
     let registry = data.join("registry");
     let keys = data.join("keys");
-    let key = keys.join("registry.key");
-    if !key.exists() {
-        run_checked(Command::new(&augment).args(["keygen", "--out"]).arg(&keys))?;
-    }
+    let key = kept_key(&augment, &keys)?;
     if !registry.join("root.json").exists() {
         run_checked(Command::new(&augment).args(["registry", "init"]).arg(&registry).arg("--key").arg(&key))?;
     }
@@ -101,6 +98,16 @@ fn distinct_names(remotes: &[PathBuf]) -> Result<usize> {
         names.insert(manifest["name"].as_str().unwrap_or_default().to_owned());
     }
     Ok(names.len())
+}
+
+/// The signing key kept in `keys/` across runs (made by `augment keygen` on
+/// the first), so a registry made with it stays trusted by the next run.
+pub fn kept_key(augment: &Path, keys: &Path) -> Result<PathBuf> {
+    let key = keys.join("registry.key");
+    if !key.exists() {
+        run_checked(Command::new(augment).args(["keygen", "--out"]).arg(keys))?;
+    }
+    Ok(key)
 }
 
 /// Publishes a built remote; an already-published version is left as it is
