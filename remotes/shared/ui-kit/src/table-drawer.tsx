@@ -1,33 +1,18 @@
 // A side drawer for a value too long for its cell (a prompt, an answer),
-// rendered as Markdown. Values come from records, templates and model
-// answers, so none of it is trusted:
-// - react-markdown builds React elements, never innerHTML; `skipHtml` drops
-//   raw HTML in the text (no rehype-raw), so `<img onerror>` or `<script>`
-//   never becomes an element;
-// - links render as their text followed by the address, not as <a>: the
-//   shell refuses any navigation away from its page anyway (webview_guard),
-//   so a clickable link would only ever fail; the address stays readable;
-// - images render as their alt text: fetching a URL from a model's answer
-//   is a request nobody asked for (and the CSP would block it).
-import { useEffect, useId, useRef, type ReactNode } from "react";
-import Markdown, { type Components } from "react-markdown";
+// rendered as Markdown (safely: see ./markdown.tsx).
+import { lazy, Suspense, useEffect, useId, useRef, type ReactNode } from "react";
 
-const SAFE_COMPONENTS: Components = {
-  a: ({ children, href }) => (
-    <span className="aui-markdown-link">
-      {children}
-      {href ? <span className="aui-muted"> ({href})</span> : null}
-    </span>
-  ),
-  img: ({ alt }) => <span className="aui-muted">[image{alt ? `: ${alt}` : ""}]</span>,
-};
+// react-markdown and its parser are a large part of the UI kit, and only a
+// drawer needs them: loaded the first time one opens, not at every start.
+const MarkdownView = lazy(() => import("./markdown"));
 
+/** Untrusted text as Markdown (see ./markdown.tsx); the plain text shows while the renderer loads. */
 export function SafeMarkdown({ text }: { text: string }) {
   return (
     <div className="aui-markdown">
-      <Markdown skipHtml components={SAFE_COMPONENTS}>
-        {text}
-      </Markdown>
+      <Suspense fallback={<p className="aui-markdown-loading">{text}</p>}>
+        <MarkdownView text={text} />
+      </Suspense>
     </div>
   );
 }

@@ -242,12 +242,13 @@ describe("DataTable inline edit", () => {
 });
 
 describe("DataTable drawer", () => {
-  it("shows a long value as Markdown; links and images are text", () => {
+  it("shows a long value as Markdown; links and images are text", async () => {
     render(<Table />);
     expect(within(cell(0, 2)).queryByRole("button")).toBeNull(); // "short" needs no drawer
     fireEvent.click(within(cell(1, 2)).getByRole("button", { name: "Show all of Bio" }));
     const drawer = screen.getByRole("dialog", { name: "Bio" });
-    expect(within(drawer).getByRole("heading", { name: "Alice" })).toBeTruthy();
+    // The Markdown renderer loads on first use.
+    expect(await within(drawer).findByRole("heading", { name: "Alice" })).toBeTruthy();
     expect(drawer.querySelector("strong")?.textContent).toBe("tea");
     expect(drawer.querySelector("a")).toBeNull();
     expect(drawer.textContent).toContain("links (https://example.com)");
@@ -258,11 +259,14 @@ describe("DataTable drawer", () => {
     expect(screen.queryByRole("dialog")).toBeNull();
   });
 
-  it("raw HTML in a value never becomes an element", () => {
+  it("raw HTML in a value never becomes an element", async () => {
     render(<Table />);
     act(() => cell(2, 2).focus());
     fireEvent.keyDown(cell(2, 2), { key: "Enter" });
     const drawer = screen.getByTestId("aui-drawer");
+    // While the renderer loads the value shows as text, escaped like any text; then as Markdown.
+    expect(drawer.querySelector("img, script, [onerror]")).toBeNull();
+    await waitFor(() => expect(drawer.querySelector(".aui-markdown-loading")).toBeNull());
     expect(drawer.querySelector("img, script, [onerror]")).toBeNull();
     expect(drawer.textContent).toContain("plain words after the tags");
     expect((window as { __pwned?: boolean }).__pwned).toBeUndefined();
@@ -288,6 +292,7 @@ describe("DataTable accessibility", () => {
     fireEvent.doubleClick(document.querySelector("[data-editable=true]") as HTMLElement);
     fireEvent.click(within(screen.getByRole("grid")).getAllByRole("button", { name: "Show all of Bio" })[0] as HTMLElement);
     expect(screen.getByRole("dialog")).toBeTruthy();
+    await waitFor(() => expect(document.querySelector(".aui-markdown-loading")).toBeNull());
     const results = await axe.run(document.body, { rules: { "color-contrast": { enabled: false } } });
     expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`)).toEqual([]);
   });
