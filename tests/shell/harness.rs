@@ -47,9 +47,16 @@ pub fn app_bin() -> PathBuf {
 /// app: WebDriver starts the script as the application, so one test's app
 /// gets an environment of its own.
 pub fn launcher_script(dir: &Path, variables: &[(&str, String)]) -> PathBuf {
+    launcher_script_for(&app_bin(), dir, variables, None)
+}
+
+/// Like [`launcher_script`], for the executable `bin`; with `pid_file`, the
+/// script writes its pid there first (the app keeps it: the script execs).
+pub fn launcher_script_for(bin: &Path, dir: &Path, variables: &[(&str, String)], pid_file: Option<&Path>) -> PathBuf {
     let script = dir.join("launch-app.sh");
-    let exports: Vec<String> = variables.iter().map(|(name, value)| format!("{name}='{value}'")).collect();
-    let body = format!("#!/bin/sh\nexport {}\nexec '{}' \"$@\"\n", exports.join(" "), app_bin().display());
+    let exports: String = variables.iter().map(|(name, value)| format!("export {name}='{value}'\n")).collect();
+    let pid = pid_file.map(|file| format!("echo $$ > '{}'\n", file.display())).unwrap_or_default();
+    let body = format!("#!/bin/sh\n{exports}{pid}exec '{}' \"$@\"\n", bin.display());
     std::fs::write(&script, body).unwrap();
     let mut perms = std::fs::metadata(&script).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
@@ -222,12 +229,23 @@ pub fn publish(sandbox: &Sandbox, remotes: &[&str]) {
     }
 }
 
+/// Waits until `css` matches an element. An element the page replaced
+/// while WebKitWebDriver was making its handle (a re-render, "stale
+/// element") is looked up again, within the same deadline.
 pub async fn wait_for(client: &Client, css: &str) -> Element {
-    match client.wait().at_most(DEADLINE).for_element(Locator::Css(css)).await {
-        Ok(element) => element,
-        Err(err) => {
-            let page = client.source().await.unwrap_or_default();
-            panic!("no element matched `{css}` within {DEADLINE:?} ({err}); page:\n{}", &page[..page.len().min(4000)]);
+    let start = Instant::now();
+    loop {
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        match client.wait().at_most(left).for_element(Locator::Css(css)).await {
+            Ok(element) => return element,
+            Err(err) if err.is_stale_element_reference() && start.elapsed() < DEADLINE => continue,
+            Err(err) => {
+                let page = client.source().await.unwrap_or_default();
+                panic!(
+                    "no element matched `{css}` within {DEADLINE:?} ({err}); page:\n{}",
+                    &page[..page.len().min(4000)]
+                );
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 mod analyst_flow;
 mod charts;
 mod dev_mode;
+mod endurance;
 mod harness;
 mod isolation;
 mod keys;

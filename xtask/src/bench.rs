@@ -17,6 +17,7 @@ pub fn run() -> Result<()> {
         crate::bench_stack::run()?,
         crate::bench_registry_server::run()?,
         crate::bench_shell::run()?,
+        crate::bench_memory::run()?,
     ];
     let machine = format!(
         "Measured on {} ({} cores) on {}. Machines here are shared: compare ratios, not absolute times.",

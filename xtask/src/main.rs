@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_link;
+mod bench_memory;
 mod bench_registry_server;
 mod bench_shell;
 mod bench_stack;
