@@ -5,6 +5,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { useCallback, useEffect, useRef, useState } from "react";
+import { ErrorState } from "@augment-it/ui-kit";
 import { asCommandError } from "./ipc";
 
 // The views are host-client's, the one copy the shell and the remotes share.
@@ -23,7 +24,8 @@ const keys = {
 const LABEL: Record<KeyState, string> = { set: "set", notSet: "not set", fromEnvironment: "set (from environment)" };
 
 export function KeysPanel() {
-  const [providers, setProviders] = useState<ProviderView[]>([]);
+  // null until the shell has answered (the list is the shell's known providers, never empty).
+  const [providers, setProviders] = useState<ProviderView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
@@ -43,12 +45,13 @@ export function KeysPanel() {
     <section className="panel" data-testid="keys">
       <h2>AI provider keys</h2>
       <p className="muted">Keys are kept in the OS keychain and never shown again. Only the app's Rust side reads them, to sign requests.</p>
-      {error && (
-        <p className="error" role="alert">
-          {error}
+      {error && <ErrorState title="Could not read the providers' keys" detail={error} onRetry={() => void refresh()} />}
+      {providers === null && !error && (
+        <p className="aui-muted" role="status">
+          Loading the providers…
         </p>
       )}
-      {providers.map((p) => (
+      {providers?.map((p) => (
         <ProviderRow key={p.provider} view={p} onChanged={refresh} />
       ))}
     </section>

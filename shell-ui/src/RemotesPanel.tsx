@@ -3,6 +3,7 @@
 // apply by re-resolving from the cache (a mounted remote offers them as
 // "ready — Reload" in its slot).
 import { useCallback, useEffect, useState } from "react";
+import { EmptyState, ErrorState } from "@augment-it/ui-kit";
 import { asCommandError, ipc, type RegistryView, type RemoteVersions, type RemoteView } from "./ipc";
 import { formatTime, registryKind } from "./status";
 
@@ -19,14 +20,17 @@ export function RemotesPanel(props: {
 }) {
   const { onChanged, notify } = props;
   const [rows, setRows] = useState<RemoteVersions[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
 
+  // A failed list shows in the panel with a retry (a note alone would leave "Loading…" up).
   const load = useCallback(async () => {
     try {
       setRows(await ipc.remoteVersions());
+      setLoadError(null);
     } catch (err) {
-      notify(`Could not list versions: ${asCommandError(err).message}`);
+      setLoadError(asCommandError(err).message);
     }
-  }, [notify]);
+  }, []);
 
   useEffect(() => {
     void load();
@@ -53,10 +57,18 @@ export function RemotesPanel(props: {
       <Registries registries={props.registries} checked={props.checked} />
       <Grants remotes={props.remotes ?? []} act={act} />
       <h3>Installed versions</h3>
+      {loadError && <ErrorState title="Could not list the installed versions" detail={loadError} onRetry={() => void load()} />}
       {rows === null ? (
-        <p className="muted">Loading…</p>
+        !loadError && (
+          <p className="aui-muted" role="status">
+            Loading the installed versions…
+          </p>
+        )
       ) : rows.length === 0 ? (
-        <p className="muted">Nothing is installed yet.</p>
+        <EmptyState
+          title="Nothing is installed yet"
+          hint={props.registries.length === 0 ? "Add a registry in Settings, then check for updates." : "Check for updates to install the remotes the registries offer."}
+        />
       ) : (
         rows.map((remote) => (
           <article key={remote.name} className="remote-row" data-remote={remote.name}>
@@ -109,8 +121,14 @@ export function RemotesPanel(props: {
 
 /** One row per registry: state, reason, when it last verified and last answered, its snapshot. */
 function Registries({ registries, checked }: { registries: RegistryView[]; checked: boolean }) {
-  if (!checked) return <p className="muted">Checking the registries…</p>;
-  if (registries.length === 0) return <p className="muted">No registry is configured: the remotes come from the cache. Add one in Settings.</p>;
+  if (!checked) {
+    return (
+      <p className="aui-muted" role="status">
+        Checking the registries…
+      </p>
+    );
+  }
+  if (registries.length === 0) return <EmptyState title="No registry is configured" hint="The remotes come from the cache: add a registry in Settings to get updates." />;
   return (
     <table className="registry-rows">
       <thead>

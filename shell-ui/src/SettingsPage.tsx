@@ -1,7 +1,8 @@
 // Settings: registries in priority order (first wins), each with the trust
 // anchor used on first contact, and how often to check them for updates.
 // Saved to settings.json in the config dir.
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import { EmptyState, ErrorState } from "@augment-it/ui-kit";
 import { KeysPanel } from "./KeysPanel";
 import { asCommandError, ipc, type RegistryConfig, type RegistryView, type SettingsView } from "./ipc";
 
@@ -23,21 +24,25 @@ export function parseCheckMinutes(text: string): { minutes: number } | { error: 
 export function SettingsPage(props: { notify: (text: string) => void; onSaved: () => Promise<void>; registries: RegistryView[] }) {
   const { notify } = props;
   const [view, setView] = useState<SettingsView | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [rows, setRows] = useState<RegistryConfig[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [minutes, setMinutes] = useState("");
   const [minutesError, setMinutesError] = useState<string | null>(null);
 
-  useEffect(() => {
+  // The form waits for the saved settings: saving a form that never loaded would replace them with blanks.
+  const load = useCallback(() => {
     ipc.getSettings().then(
       (loaded) => {
         setView(loaded);
         setRows(loaded.saved.registries);
         setMinutes(String(loaded.updateCheckMinutes));
+        setLoadError(null);
       },
-      (err) => notify(`Could not read the settings: ${asCommandError(err).message}`),
+      (err) => setLoadError(asCommandError(err).message),
     );
-  }, [notify]);
+  }, []);
+  useEffect(load, [load]);
 
   const update = (i: number, patch: Partial<RegistryConfig>) => setRows((list) => list.map((row, j) => (j === i ? { ...row, ...patch } : row)));
   const move = (i: number, by: number) =>
@@ -69,6 +74,24 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
 
   const statusOf = (url: string) => props.registries.find((r) => r.url === url);
 
+  if (view === null) {
+    return (
+      <>
+        <section className="panel" data-testid="settings">
+          <h2>Registries</h2>
+          {loadError ? (
+            <ErrorState title="Could not read the settings" detail={loadError} onRetry={load} />
+          ) : (
+            <p className="aui-muted" role="status">
+              Loading the settings…
+            </p>
+          )}
+        </section>
+        <KeysPanel />
+      </>
+    );
+  }
+
   return (
     <>
     <section className="panel" data-testid="settings">
@@ -78,6 +101,9 @@ export function SettingsPage(props: { notify: (text: string) => void; onSaved: (
         <p>
           From the command line (used first, not saved): <code>{view.launchRegistry.url}</code>
         </p>
+      )}
+      {rows.length === 0 && (
+        <EmptyState title="No registry saved" hint="Add a registry: the remotes then come from it, checked for updates, instead of only from the cache." />
       )}
       <ol className="registries">
         {rows.map((row, i) => (

@@ -3,6 +3,7 @@
 // one service, and which parser the last records import used. The work runs
 // in Rust (commands/stack.rs); this page only renders its events.
 import { useCallback, useEffect, useState } from "react";
+import { ErrorState } from "@augment-it/ui-kit";
 import { asCommandError } from "./ipc";
 import { onStackLog, onStackProgress, onStackStatus, stackIpc, type ServiceView, type StackView } from "./stackIpc";
 
@@ -18,6 +19,9 @@ function label(s: ServiceView): string {
 
 export function StackPanel() {
   const [view, setView] = useState<StackView | null>(null);
+  // Why the stack's state could not be read (no engine, the usual case), with a retry.
+  const [statusError, setStatusError] = useState<string | null>(null);
+  // Why Start, Stop or Logs failed, shown once one was clicked.
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<"up" | "down" | null>(null);
   const [following, setFollowing] = useState<string | null>(null);
@@ -28,22 +32,34 @@ export function StackPanel() {
       const next = await stackIpc.status();
       setView(next);
       setBusy(next.busy);
+      setStatusError(null);
       setError(null);
     } catch (err) {
-      setError(asCommandError(err).message);
+      // The newer news: an older action's error no longer stands beside it.
+      setStatusError(asCommandError(err).message);
+      setError(null);
     }
+  }, []);
+
+  // An action's failure is the newer news: it replaces the last read's error.
+  const failed = useCallback((message: string) => {
+    setStatusError(null);
+    setError(message);
   }, []);
 
   useEffect(() => {
     const unlisteners = [
-      onStackStatus((next) => setView(next)),
+      onStackStatus((next) => {
+        setView(next);
+        setStatusError(null);
+      }),
       onStackProgress((p) => {
         if (p.phase === "started") {
           setBusy(p.operation);
           return;
         }
         setBusy(null);
-        if (p.error) setError(p.error.message);
+        if (p.error) failed(p.error.message);
         else void refresh();
       }),
       onStackLog((l) => setLines((all) => [...all, `${l.line}`].slice(-MAX_LOG_LINES))),
@@ -51,7 +67,7 @@ export function StackPanel() {
     // Listen first so no event of a running operation is missed, then ask.
     void Promise.all(unlisteners).then(refresh);
     return () => unlisteners.forEach((p) => void p.then((unlisten) => unlisten()));
-  }, [refresh]);
+  }, [refresh, failed]);
 
   const run = async (operation: "up" | "down") => {
     setError(null);
@@ -62,7 +78,7 @@ export function StackPanel() {
       // reply does, so the reply must not set it again.
       if (!started) void refresh();
     } catch (err) {
-      setError(asCommandError(err).message);
+      failed(asCommandError(err).message);
     }
   };
 
@@ -74,7 +90,7 @@ export function StackPanel() {
       await stackIpc.followLogs(service);
       setFollowing(service);
     } catch (err) {
-      setError(asCommandError(err).message);
+      failed(asCommandError(err).message);
     }
   };
 
@@ -97,9 +113,19 @@ export function StackPanel() {
           </button>
         </div>
       </div>
+      {statusError && (
+        <div data-testid="stack-error">
+          <ErrorState title="Could not read the local stack's state" detail={statusError} onRetry={() => void refresh()} />
+        </div>
+      )}
       {error && (
         <p className="error" data-testid="stack-error" role="alert">
           {error}
+        </p>
+      )}
+      {view === null && statusError === null && error === null && (
+        <p className="aui-muted" role="status">
+          Loading the local stack's state…
         </p>
       )}
       {view && (

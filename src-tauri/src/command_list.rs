@@ -51,6 +51,7 @@ macro_rules! for_each_command {
             data::save_dataset => Needs(DataWrite),
             data::list_datasets => Needs(DataRead),
             data::delete_dataset => Needs(DataWrite),
+            data::restore_dataset => Needs(DataWrite),
             data::dataset_records => Needs(DataRead),
             data::update_record_field => Needs(DataWrite),
             data::list_templates => Needs(DataRead),

@@ -54,7 +54,11 @@ fn incompatible_newest_falls_back_with_a_reason() {
     let remotes = report["remotes"].as_array().unwrap();
     let prompts = remotes.iter().find(|r| r["name"] == "prompts").unwrap();
     assert_eq!(prompts["version"], "1.7.3");
-    assert_eq!(prompts["reason"], "2.0.0 needs host API ^2.0.0, this app provides 1.2.0; newest compatible is 1.7.3");
+    let host_api = manifest::HostProfile::builtin().host_api;
+    assert_eq!(
+        prompts["reason"],
+        format!("2.0.0 needs host API ^2.0.0, this app provides {host_api}; newest compatible is 1.7.3")
+    );
     let future = remotes.iter().find(|r| r["name"] == "future").unwrap();
     assert_eq!(future["verdict"], "incompatible");
     assert!(future["reason"].as_str().unwrap().contains("needs host API ^3.0.0"), "{future}");

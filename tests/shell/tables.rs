@@ -1,8 +1,8 @@
 //! The shared table in the real app (issue 16, point 3), through the Record
 //! Collector: a file's preview (which holds all its rows) sorts from the
 //! keyboard, the saved dataset's records are edited in place with Enter
-//! (Enter saves, Escape cancels), the arrows move the active cell, and axe
-//! finds nothing on the screen.
+//! (Enter saves, Escape cancels), the arrows move the active cell, a header
+//! click sorts the records in Rust, and axe finds nothing on the screen.
 //!
 //! The keys go to the focused element, as a person's would. The cells are
 //! focused by script: WebKitWebDriver's visibility check does not see into
@@ -123,6 +123,21 @@ async fn table_sorts_and_edits_from_the_keyboard() {
     wait_until("the editor closed", || focused_cell(&app), |c| c.as_deref() == Some("0:1")).await;
     assert_eq!(wait_for_content(&app, &cell(0), "").await, "Caroline", "Escape left the value unchanged");
     screenshot(&app, "7-table-edited").await;
+
+    // Sort: a click on the age header orders the whole dataset in Rust by
+    // number (as text, "7" would come last: a CSV's cells are stored as
+    // text); a second click reverses it.
+    let age_header = format!(r#"{records} [role="columnheader"][data-column="age"]"#);
+    let age_button = format!("{age_header} button");
+    wait_for(&app, &age_button).await.click().await.unwrap();
+    wait_for_content(&app, &cell(0), "alice").await;
+    assert_eq!(wait_for_content(&app, &cell(2), "").await, "Caroline", "7, 30, 41");
+    let sort = app.find(Locator::Css(&age_header)).await.unwrap().attr("aria-sort").await.unwrap();
+    assert_eq!(sort.as_deref(), Some("ascending"));
+    wait_for(&app, &age_button).await.click().await.unwrap();
+    wait_for_content(&app, &cell(0), "Caroline").await;
+    assert_eq!(wait_for_content(&app, &cell(2), "").await, "alice", "41, 30, 7");
+    screenshot(&app, "7-records-sorted-in-rust").await;
 
     // The edit is in the database: a filter on the new value (SQL in Rust) finds the record.
     let filter = wait_for(&app, &in_rc("rc-filter-value")).await;

@@ -3,7 +3,8 @@
 use std::io::Read;
 
 use records::{ColumnType, Format, Limits, RowReader, Table};
-use rusqlite::{Transaction, params};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Transaction, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -109,6 +110,18 @@ pub struct RecordQuery {
     pub offset: u64,
     pub limit: u32,
     pub filter: Option<FieldFilter>,
+    /// File order when `None`.
+    pub sort: Option<RecordSort>,
+}
+
+/// Orders records by one of the dataset's columns, over the whole query:
+/// numbers by value, text ignoring ASCII case, empty cells last either way,
+/// and equal values in file order (so pages neither repeat nor skip a record).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSort {
+    pub column: String,
+    pub descending: bool,
 }
 
 impl Store {
@@ -192,71 +205,127 @@ impl Store {
 
     /// Every dataset, newest first.
     pub fn datasets(&self) -> Result<Vec<Dataset>, Error> {
-        let mut stmt = self.conn.prepare(&format!("{DATASET_SELECT} ORDER BY id DESC"))?;
+        let mut stmt = self.conn.prepare(&format!("{DATASET_SELECT} WHERE deleted_at IS NULL ORDER BY id DESC"))?;
         let rows = stmt.query_map([], dataset_from_row)?;
         rows.map(|r| r?).collect::<Result<Vec<_>, Error>>()
     }
 
     pub fn dataset(&self, id: i64) -> Result<Dataset, Error> {
         self.conn
-            .query_row(&format!("{DATASET_SELECT} WHERE id = ?1"), [id], dataset_from_row)
+            .query_row(&format!("{DATASET_SELECT} WHERE id = ?1 AND deleted_at IS NULL"), [id], dataset_from_row)
             .or_not_found("dataset", id)?
     }
 
-    /// Deletes a dataset with its records, requests and responses.
+    /// Moves a dataset to the trash: from now on it is not found, but it
+    /// keeps its records, requests and responses until [`Store::purge_deleted`]
+    /// removes them, so [`Store::restore_dataset`] can undo the delete.
     pub fn delete_dataset(&mut self, id: i64) -> Result<(), Error> {
-        let n = self.conn.execute("DELETE FROM datasets WHERE id = ?1", [id])?;
+        let n = self.conn.execute(
+            "UPDATE datasets SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, now_millis()],
+        )?;
         if n == 0 {
             return Err(Error::NotFound { kind: "dataset", id });
         }
+        tracing::info!(dataset_id = id, "dataset moved to the trash");
         Ok(())
     }
 
-    /// A page of a dataset's records in file order.
+    /// Takes a deleted dataset back out of the trash, whole.
+    pub fn restore_dataset(&mut self, id: i64) -> Result<Dataset, Error> {
+        let n = self
+            .conn
+            .execute("UPDATE datasets SET deleted_at = NULL WHERE id = ?1 AND deleted_at IS NOT NULL", [id])?;
+        if n == 0 {
+            return Err(Error::NotFound { kind: "dataset in the trash", id });
+        }
+        tracing::info!(dataset_id = id, "dataset restored from the trash");
+        self.dataset(id)
+    }
+
+    /// Deletes for good, with their records, requests and responses, the
+    /// datasets in the trash for at least `age`. Returns how many went.
+    pub fn purge_deleted(&mut self, age: std::time::Duration) -> Result<u64, Error> {
+        let cutoff = now_millis().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
+        let n =
+            self.conn.execute("DELETE FROM datasets WHERE deleted_at IS NOT NULL AND deleted_at <= ?1", [cutoff])?;
+        if n > 0 {
+            tracing::info!(datasets = n, "purged deleted datasets");
+        }
+        Ok(n as u64)
+    }
+
+    /// A page of a dataset's records, in file order unless `query.sort` says otherwise.
     pub fn records(&self, dataset_id: i64, query: &RecordQuery) -> Result<Page<RecordRow>, Error> {
         // The page is checked before anything is looked up, so a bad page is
         // reported as such whatever the dataset.
         let (offset, limit) = page_bounds(query.offset, query.limit)?;
         let dataset = self.dataset(dataset_id)?;
-        let (filter_sql, column, pattern) = match &query.filter {
-            None => (String::new(), String::new(), String::new()),
-            Some(filter) => {
-                if !dataset.has_column(&filter.column) {
-                    return Err(Error::invalid(
-                        "column",
-                        format!("the dataset has no column `{}` to filter on", filter.column),
-                    ));
-                }
-                let test = match filter.op {
-                    FilterOp::Equals => "CAST(value AS TEXT) = ?3",
-                    FilterOp::Contains => "instr(lower(CAST(value AS TEXT)), lower(?3)) > 0",
-                };
-                // json_each matches the key exactly, so no column name needs escaping into a JSON path.
-                let sql = format!(" AND EXISTS (SELECT 1 FROM json_each(records.data) WHERE key = ?2 AND {test})");
-                (sql, filter.column.clone(), filter.value.clone())
+        // Column names come from the user: they are only ever bound as
+        // parameters, never spliced into the SQL. Placeholders are numbered
+        // as their values are pushed, so the filter and the sort each bind
+        // only what they use.
+        let mut args = vec![SqlValue::Integer(dataset_id)];
+        let mut where_sql = String::from("dataset_id = ?1");
+        if let Some(filter) = &query.filter {
+            if !dataset.has_column(&filter.column) {
+                return Err(Error::invalid(
+                    "column",
+                    format!("the dataset has no column `{}` to filter on", filter.column),
+                ));
+            }
+            let column = bind(&mut args, &filter.column);
+            let value = bind(&mut args, &filter.value);
+            let test = match filter.op {
+                FilterOp::Equals => format!("CAST(value AS TEXT) = {value}"),
+                FilterOp::Contains => format!("instr(lower(CAST(value AS TEXT)), lower({value})) > 0"),
+            };
+            where_sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM json_each(records.data) WHERE key = {column} AND {test})"
+            ));
+        }
+        let sort = match &query.sort {
+            None => None,
+            Some(sort) => {
+                let column = dataset
+                    .columns
+                    .iter()
+                    .find(|c| c.name == sort.column)
+                    .ok_or_else(|| unknown_sort_column(&dataset, &sort.column))?;
+                Some((sort, column.ty))
             }
         };
-        let where_sql = format!("dataset_id = ?1{filter_sql}");
-        let bind_filter = query.filter.is_some();
-        let total: i64 = if bind_filter {
+        let total: i64 = if query.filter.is_some() {
             self.conn.query_row(
                 &format!("SELECT count(*) FROM records WHERE {where_sql}"),
-                params![dataset_id, column, pattern],
+                params_from_iter(&args),
                 |r| r.get(0),
             )?
         } else {
             i64::try_from(dataset.row_count).unwrap_or(i64::MAX)
         };
+        let order_sql = match sort {
+            None => "position".to_owned(),
+            Some((sort, ty)) => {
+                // A JSON path whose key is a JSON string: SQLite (3.45 and
+                // later, bundled) reads its escapes, so `a.b`, `$` or a quote
+                // in a name is just part of the key. Faster than json_each.
+                let path = bind(&mut args, &format!("$.{}", Value::String(sort.column.clone())));
+                let value = sort_value(ty, dataset.text_cells, &path);
+                let direction = if sort.descending { "DESC" } else { "ASC" };
+                // `position` last: equal values keep file order, so paging is stable.
+                format!("{value} COLLATE NOCASE {direction} NULLS LAST, position")
+            }
+        };
         let sql = format!(
-            "SELECT id, position, data FROM records WHERE {where_sql} ORDER BY position LIMIT {limit} OFFSET {offset}"
+            "SELECT id, position, data FROM records WHERE {where_sql} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let map = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?));
-        let raw: Vec<(i64, i64, String)> = if bind_filter {
-            stmt.query_map(params![dataset_id, column, pattern], map)?.collect::<Result<_, _>>()?
-        } else {
-            stmt.query_map(params![dataset_id], map)?.collect::<Result<_, _>>()?
-        };
+        let raw = stmt
+            .query_map(params_from_iter(&args), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         let items = raw
             .into_iter()
             .map(|(id, position, data)| typed_record(&dataset, id, position, &data))
@@ -314,6 +383,56 @@ impl Store {
     }
 }
 
+/// Adds a parameter and returns its placeholder.
+fn bind(args: &mut Vec<SqlValue>, text: &str) -> String {
+    args.push(SqlValue::Text(text.to_owned()));
+    format!("?{}", args.len())
+}
+
+/// The SQL value a record sorts by: its cell at the bound JSON `path`.
+/// SQLite orders numbers (by value) before text, and both before nothing
+/// once `NULLS LAST` is asked for. A CSV's cells are stored as the file's
+/// text and typed on read (`ColumnType::convert_text`), so they are typed
+/// here the same way, or "10" would sort before "9"; any other dataset's
+/// cells already have their JSON type.
+fn sort_value(ty: ColumnType, text_cells: bool, path: &str) -> String {
+    let value = format!("json_extract(records.data, {path})");
+    if !text_cells {
+        return value;
+    }
+    // What `str::trim` removes from a CSV cell, near enough.
+    let cell = format!("trim({value}, char(32, 9, 10, 13))");
+    let typed = match ty {
+        // The column's type was inferred from every cell, so its text cells
+        // are numbers; the character test only keeps a later edit to text
+        // (which `update_record_field` allows) from being read as 0.
+        ColumnType::Integer | ColumnType::Number => {
+            format!("WHEN {cell} GLOB '*[0-9]*' AND {cell} NOT GLOB '*[^0-9.eE+-]*' THEN CAST({cell} AS NUMERIC)")
+        }
+        ColumnType::Boolean => format!("WHEN lower({cell}) IN ('true', 'false') THEN lower({cell}) = 'true'"),
+        _ => String::new(),
+    };
+    // An edit may have stored any JSON type, which is shown as it is.
+    format!(
+        "(CASE WHEN json_type(records.data, {path}) <> 'text' THEN {value} WHEN {cell} = '' THEN NULL {typed} ELSE {value} END)"
+    )
+}
+
+fn unknown_sort_column(dataset: &Dataset, column: &str) -> Error {
+    // A wide dataset would make the message a wall of names.
+    const LISTED: usize = 20;
+    let mut names: Vec<String> = dataset.column_names().take(LISTED).map(|name| format!("`{name}`")).collect();
+    if dataset.columns.len() > LISTED {
+        names.push(format!("and {} more", dataset.columns.len() - LISTED));
+    }
+    let message = if names.is_empty() {
+        format!("the dataset has no column `{column}` to sort by; it has no columns at all")
+    } else {
+        format!("the dataset has no column `{column}` to sort by: sort by one of {}", names.join(", "))
+    };
+    Error::invalid("sort", message)
+}
+
 const DATASET_SELECT: &str = "SELECT id, name, format, columns, row_count, created_at, text_cells FROM datasets";
 
 fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Dataset, Error>> {
@@ -337,6 +456,10 @@ fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Dataset, E
 }
 
 fn insert_dataset(tx: &Transaction<'_>, name: &str, format: Format, text_cells: bool) -> Result<i64, Error> {
+    // A dataset in the trash gives its name up to a new one (the delete
+    // can then no longer be undone): names stay unique without making the
+    // user wait for the purge to import the same file again.
+    tx.execute("DELETE FROM datasets WHERE name = ?1 AND deleted_at IS NOT NULL", [name])?;
     let inserted = tx.execute(
         "INSERT INTO datasets (name, format, text_cells, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![name, format.id(), text_cells, now_millis()],

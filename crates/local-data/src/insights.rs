@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::datasets::json_bug;
 use crate::error::OrNotFound;
-use crate::{Dataset, Error, ModelTarget, Page, Store, page_bounds};
+use crate::{Dataset, Error, ModelTarget, Page, Store, order_by, page_bounds};
 
 /// One response with its request, record and insight fields.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -50,6 +50,58 @@ pub struct ResponseQuery {
     pub offset: u64,
     /// Page size; ignored by export, which writes every match.
     pub limit: u32,
+    /// Record order, then model, when `None` (the list's and the export's).
+    pub sort: Option<ResponseSort>,
+}
+
+/// What the responses table (and its export) can be sorted by.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseSortColumn {
+    /// The record's row number in its file.
+    Record,
+    /// Provider, then model.
+    Model,
+    /// The answer's text, ignoring ASCII case; failed requests last.
+    Answer,
+    /// The answer's length in characters; failed requests last.
+    AnswerLength,
+    /// Input plus output tokens; responses with no usage last.
+    Tokens,
+    /// Milliseconds from sending to the answer (or the failure).
+    Latency,
+    /// The alphabetically first tag; untagged responses last.
+    Tags,
+    Group,
+    Note,
+}
+
+impl ResponseSortColumn {
+    /// Fixed SQL over [`RESPONSE_FROM`]'s tables: a whitelist, so nothing
+    /// the caller sends reaches the SQL text.
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            ResponseSortColumn::Record => &["r.position"],
+            ResponseSortColumn::Model => &["q.provider", "q.model"],
+            ResponseSortColumn::Answer => &["s.text COLLATE NOCASE"],
+            ResponseSortColumn::AnswerLength => &["length(s.text)"],
+            ResponseSortColumn::Tokens => &[TOTAL_TOKENS],
+            ResponseSortColumn::Latency => &["s.finished_at - s.started_at"],
+            ResponseSortColumn::Tags => &["(SELECT min(tag) FROM response_tags t WHERE t.response_id = s.id)"],
+            ResponseSortColumn::Group => &["n.group_name COLLATE NOCASE"],
+            ResponseSortColumn::Note => &["n.note COLLATE NOCASE"],
+        }
+    }
+}
+
+/// Orders responses over the whole query; equal values stay in record
+/// order, then model.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseSort {
+    pub column: ResponseSortColumn,
+    pub descending: bool,
 }
 
 /// The analyst's additions to a response.
@@ -78,8 +130,15 @@ const RESPONSE_COLUMNS: &str = "SELECT s.id, s.request_id, s.run_id, r.id, r.pos
     s.started_at, s.finished_at, n.group_name, n.note,
     (SELECT json_group_array(tag) FROM (SELECT tag FROM response_tags t WHERE t.response_id = s.id ORDER BY tag))";
 
+/// Unknown when neither count came back; one missing count counts as 0.
+const TOTAL_TOKENS: &str = "CASE WHEN s.input_tokens IS NULL AND s.output_tokens IS NULL THEN NULL \
+    ELSE coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0) END";
+
+/// Record order, then model; `s.id` makes it total.
+const DEFAULT_ORDER: &str = "r.position, q.provider, q.model, s.id";
+
 impl Store {
-    /// A page of responses in record order, then model.
+    /// A page of responses, in record order then model unless `query.sort` says otherwise.
     pub fn responses(&self, query: &ResponseQuery) -> Result<Page<ResponseRow>, Error> {
         let (offset, limit) = page_bounds(query.offset, query.limit)?;
         let dataset = self.dataset(query.dataset_id)?;
@@ -102,7 +161,13 @@ impl Store {
         mut f: impl FnMut(ResponseRow) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let paging = page.map_or(String::new(), |(offset, limit)| format!(" LIMIT {limit} OFFSET {offset}"));
-        let sql = format!("{RESPONSE_COLUMNS} {RESPONSE_FROM} ORDER BY r.position, q.provider, q.model, s.id{paging}");
+        // The default order breaks every tie, so pages are stable and an
+        // export without a sort keeps the order it always had.
+        let order = match query.sort {
+            None => DEFAULT_ORDER.to_owned(),
+            Some(sort) => order_by(sort.column.terms(), sort.descending, DEFAULT_ORDER),
+        };
+        let sql = format!("{RESPONSE_COLUMNS} {RESPONSE_FROM} ORDER BY {order}{paging}");
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(bind(query).as_params())?;
         while let Some(row) = rows.next()? {

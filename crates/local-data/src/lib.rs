@@ -47,12 +47,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 use serde::Serialize;
 
-pub use datasets::{Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow};
+pub use datasets::{
+    Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
+};
 pub use error::Error;
 pub use estimate::{DEFAULT_OUTPUT_TOKENS, ModelEstimate, ModelPrice, PRICES, estimate_tokens, price_of};
 pub use export::ExportFormat;
-pub use insights::{Insight, ResponseQuery, ResponseRow};
-pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestStatus};
+pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
+pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
@@ -137,7 +139,7 @@ impl Store {
             Ok(u64::try_from(n).unwrap_or(0))
         };
         Ok(Usage {
-            datasets: count("SELECT count(*) FROM datasets")?,
+            datasets: count("SELECT count(*) FROM datasets WHERE deleted_at IS NULL")?,
             records: count("SELECT count(*) FROM records")?,
             templates: count("SELECT count(*) FROM templates")?,
             requests: count("SELECT count(*) FROM requests")?,
@@ -165,6 +167,22 @@ pub(crate) fn page_bounds(offset: u64, limit: u32) -> Result<(i64, i64), Error> 
     }
     let offset = i64::try_from(offset).map_err(|_| Error::invalid("offset", "the offset is too large"))?;
     Ok((offset, i64::from(limit)))
+}
+
+/// An `ORDER BY` list: each of `terms` (fixed SQL, never caller text) in
+/// the asked direction with missing values last either way, then `ties`
+/// (ascending), which must order every row so that pages are stable.
+pub(crate) fn order_by(terms: &[&str], descending: bool, ties: &str) -> String {
+    let direction = if descending { "DESC" } else { "ASC" };
+    let mut sql = String::new();
+    for term in terms {
+        sql.push_str(term);
+        sql.push(' ');
+        sql.push_str(direction);
+        sql.push_str(" NULLS LAST, ");
+    }
+    sql.push_str(ties);
+    sql
 }
 
 /// Checks a user-given name: not blank, not absurdly long.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::OrNotFound;
 use crate::estimate::ModelEstimate;
 use crate::templates::{Renderer, missing_fields, render_with, renderer_env, syntax_error};
-use crate::{Error, Page, Store, now_millis, page_bounds};
+use crate::{Error, Page, Store, now_millis, order_by, page_bounds};
 
 /// A provider and one of its models.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -117,6 +117,48 @@ pub struct RequestQuery {
     pub target: Option<ModelTarget>,
     pub offset: u64,
     pub limit: u32,
+    /// Record order when `None`.
+    pub sort: Option<RequestSort>,
+}
+
+/// What the requests table can be sorted by.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestSortColumn {
+    /// The record's row number in its file.
+    Record,
+    /// Provider, then model.
+    Model,
+    /// The text that is (or would be) sent, ignoring ASCII case.
+    Text,
+    /// Review order: pending, approved, rejected.
+    Status,
+    /// Unanswered first.
+    Answered,
+}
+
+impl RequestSortColumn {
+    /// Fixed SQL over `requests q` and `records r`: a whitelist, so nothing
+    /// the caller sends reaches the SQL text.
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            RequestSortColumn::Record => &["r.position"],
+            RequestSortColumn::Model => &["q.provider", "q.model"],
+            RequestSortColumn::Text => &["coalesce(q.edited, q.rendered) COLLATE NOCASE"],
+            RequestSortColumn::Status => &["CASE q.status WHEN 'pending' THEN 0 WHEN 'approved' THEN 1 ELSE 2 END"],
+            // The alias of REQUEST_SELECT's column.
+            RequestSortColumn::Answered => &["answered"],
+        }
+    }
+}
+
+/// Orders requests over the whole query; equal values stay in record order.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSort {
+    pub column: RequestSortColumn,
+    pub descending: bool,
 }
 
 impl Store {
@@ -192,7 +234,12 @@ impl Store {
         let bind = params![query.dataset_id, query.template_version_id, status, provider, model];
         let total: i64 =
             self.conn.query_row(&format!("SELECT count(*) FROM requests q WHERE {filter}"), bind, |r| r.get(0))?;
-        let sql = format!("{REQUEST_SELECT} WHERE {filter} ORDER BY r.position, q.id LIMIT {limit} OFFSET {offset}");
+        // Record order, then id, breaks every tie, so paging is stable.
+        let order = match query.sort {
+            None => RECORD_ORDER.to_owned(),
+            Some(sort) => order_by(sort.column.terms(), sort.descending, RECORD_ORDER),
+        };
+        let sql = format!("{REQUEST_SELECT} WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
         let mut stmt = self.conn.prepare(&sql)?;
         let items = stmt.query_map(bind, request_from_row)?.map(|r| r?).collect::<Result<Vec<_>, Error>>()?;
         Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
@@ -342,8 +389,11 @@ impl Store {
 
 const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
         q.rendered, q.edited, q.status,
-        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered
     FROM requests q JOIN records r ON r.id = q.record_id";
+
+/// The list's own order.
+const RECORD_ORDER: &str = "r.position, q.id";
 
 fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow, Error>> {
     let status: String = r.get(8)?;

@@ -116,8 +116,12 @@ CREATE TABLE response_tags (
 );
 "#;
 
+/// A deleted dataset waits in the trash (`deleted_at` set, hidden from every
+/// lookup) until it is purged, so the delete can be undone.
+const V2: &str = "ALTER TABLE datasets ADD COLUMN deleted_at INTEGER;";
+
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

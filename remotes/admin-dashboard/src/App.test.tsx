@@ -4,10 +4,13 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
+import { Toaster } from "@augment-it/ui-kit";
 import AdminDashboard from "./App";
+import { Health } from "./Health";
 import { checkedRegistries, remoteVersions, shellView, usageMetrics } from "./fixtures";
 import manifest from "../remote.json";
 import pkg from "../package.json";
+import { deferred } from "../../testing";
 
 const bus = createEventBus<AugmentEvents>();
 beforeAll(() => installShellBus(bus));
@@ -91,6 +94,108 @@ describe("AdminDashboard", () => {
     const before = calls.filter((c) => c === "remotes_from_cache").length;
     act(() => bus.emit("remotes.changed", { reason: "update installed" }));
     await waitFor(() => expect(calls.filter((c) => c === "remotes_from_cache").length).toBe(before + 1));
+  });
+});
+
+describe("AdminDashboard states (issue 16, point 5)", () => {
+  it("says it is loading, not that nothing is there, until the shell answers", async () => {
+    const view = deferred<unknown>();
+    mockIPC((cmd) => (cmd === "remotes_from_cache" ? view.promise : answer(cmd)));
+    render(<AdminDashboard host={self} />);
+    expect(screen.getByText("Loading remotes…").getAttribute("role")).toBe("status");
+    expect(screen.queryByText("No remotes yet")).toBeNull();
+    // No row of zero counts before the answer either.
+    expect(document.querySelector("[data-stat=Remotes]")).toBeNull();
+    await act(async () => view.resolve(shellView));
+    expect(await screen.findByText(/Gamma/)).toBeTruthy();
+    expect(screen.queryByText("Loading remotes…")).toBeNull();
+    expect(document.querySelector("[data-stat=Remotes] .aui-stat-value")?.textContent).toBe("3");
+  });
+
+  it("says what to do when the shell knows no remote and no registry", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "remotes_from_cache") return { ...shellView, registries: [], remotes: [] };
+      if (cmd === "remote_versions") return [];
+      return answer(cmd);
+    });
+    render(<AdminDashboard host={self} />);
+    const empty = await screen.findByText("No remotes yet");
+    expect(empty.closest("[data-state=empty]")?.textContent).toContain("Publish a remote into a configured registry");
+    const registries = screen.getByTestId("admin-registries");
+    expect(registries.querySelector("[data-state=empty]")?.textContent).toContain("add a registry in the shell's Settings");
+  });
+
+  it("does not say the list was refreshed when the refresh failed", async () => {
+    let fail = false;
+    mockIPC((cmd) => {
+      if (fail && cmd === "remotes_from_cache") throw { code: "notReady", message: "the shell is still starting" };
+      return answer(cmd);
+    });
+    render(
+      <>
+        <AdminDashboard host={self} />
+        <Toaster autoDismissMs={0} />
+      </>,
+    );
+    await screen.findByText(/Gamma/);
+    fail = true;
+    fireEvent.click(screen.getByRole("button", { name: "Refresh" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("the shell is still starting");
+    await act(async () => {});
+    expect(screen.queryByText("Remote list refreshed from the cache")).toBeNull();
+    fail = false;
+    fireEvent.click(screen.getByRole("button", { name: "Refresh" }));
+    expect(await screen.findByText("Remote list refreshed from the cache")).toBeTruthy();
+  });
+});
+
+describe("Health states (issue 16, point 5)", () => {
+  it("shows a loading line per part until each answers", async () => {
+    const replies = { cache_usage: deferred<unknown>(), usage_metrics: deferred<unknown>(), stack_status: deferred<unknown>() };
+    mockIPC((cmd) => replies[cmd as keyof typeof replies]?.promise ?? answer(cmd));
+    render(<Health />);
+    for (const what of ["the cache size", "the usage", "the local stack's state"]) {
+      expect(screen.getByText(`Loading ${what}…`).getAttribute("role")).toBe("status");
+    }
+    expect(screen.queryByTestId("admin-stack-summary")).toBeNull();
+    await act(async () => replies.cache_usage.resolve({ bytes: 2048, blobs: 1, versions: 1 }));
+    await waitFor(() => expect(screen.queryByText("Loading the cache size…")).toBeNull());
+    expect(document.querySelector("[data-stat='Cache size'] .aui-stat-value")?.textContent).toBe("2.0 KiB");
+    // The others still say they are loading.
+    expect(screen.getByText("Loading the usage…")).toBeTruthy();
+    await act(async () => {
+      replies.usage_metrics.resolve(usageMetrics);
+      replies.stack_status.reject({ code: "engineNotRunning", message: "Docker is not running" });
+    });
+    expect((await screen.findByTestId("admin-stack-summary")).textContent).toContain("no container engine answers");
+    expect(screen.queryByRole("status")).toBeNull();
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("shows what could not load with a retry that loads that part again", async () => {
+    const calls: string[] = [];
+    let failing = true;
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (failing && cmd === "cache_usage") throw { code: "cache", message: "the cache index is unreadable" };
+      if (failing && cmd === "stack_status") throw { code: "internal", message: "the engine answered garbage" };
+      return cmd === "stack_status" ? { stack: "augment-it", engine: { endpoint: "unix:///d.sock", kind: "docker", api_version: "1.45" }, services: [], healthy: false, busy: null, lastImport: null } : answer(cmd);
+    });
+    render(<Health />);
+    const cacheError = (await screen.findByText("Could not load the cache size")).closest("[role=alert]") as HTMLElement;
+    expect(cacheError.textContent).toContain("the cache index is unreadable");
+    const stackError = (await screen.findByText("Could not read the local stack's state")).closest("[role=alert]") as HTMLElement;
+    expect(stackError.textContent).toContain("the engine answered garbage");
+    // Usage loaded regardless.
+    expect(document.querySelector("[data-stat=Records] .aui-stat-value")?.textContent).toBe("50");
+    failing = false;
+    fireEvent.click(within(cacheError).getByText("Retry"));
+    await waitFor(() => expect(document.querySelector("[data-stat='Cache size'] .aui-stat-value")?.textContent).toBe("3.0 MiB"));
+    expect(calls.filter((c) => c === "cache_usage")).toHaveLength(2);
+    expect(calls.filter((c) => c === "usage_metrics")).toHaveLength(1);
+    fireEvent.click(within(stackError).getByText("Retry"));
+    expect((await screen.findByTestId("admin-stack-summary")).textContent).toContain("Stopped");
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });
 

@@ -101,7 +101,13 @@ function formatTime(unixSeconds: number | null): string {
 
 /** One line per registry: where, its state and why, when it last verified and last answered. */
 function Registries({ rows }: { rows: RegistryRow[] }) {
-  if (rows.length === 0) return <p className="aui-muted" data-testid="admin-registries">No registry is configured: the remotes come from the cache.</p>;
+  if (rows.length === 0) {
+    return (
+      <div data-testid="admin-registries">
+        <EmptyState title="No registry is configured" hint="The remotes come from the cache: add a registry in the shell's Settings to get updates." />
+      </div>
+    );
+  }
   return (
     <ul className="admin-registries" data-testid="admin-registries">
       {rows.map((row) => (
@@ -132,13 +138,16 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
   const [filter, setFilter] = useState("");
   const [show, setShow] = useState("all");
 
+  /** Loads the remotes; false when it failed (the page then shows why). */
   const reload = useCallback(async () => {
     try {
       const [view, versions] = await Promise.all([host.remotesFromCache(), host.remoteVersions()]);
       setLoad({ kind: "loaded", view, versions });
+      return true;
     } catch (err) {
       const message = err instanceof HostError ? `${err.message} (${err.code})` : String(err);
       setLoad({ kind: "failed", message });
+      return false;
     }
   }, []);
 
@@ -156,7 +165,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
     <>
       <Button
         onClick={() =>
-          void reload().then(() => toast("Remote list refreshed from the cache", "success"))
+          void reload().then((ok) => ok && toast("Remote list refreshed from the cache", "success"))
         }
       >
         Refresh
@@ -180,13 +189,16 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
           This is {shellHost.remote.name} {shellHost.remote.version} on host API {shellHost.hostApiVersion}.
         </p>
       )}
-      <StatRow>
-        <Stat label="Remotes" value={rows.length} />
-        <Stat label="Compatible" value={rows.filter((r) => r.compatibility !== "incompatible").length} />
-        <Stat label="Incompatible" value={rows.filter((r) => r.compatibility === "incompatible").length} />
-        <Stat label="Pinned" value={rows.filter((r) => r.pinned).length} />
-        <Stat label="Cached versions" value={cachedVersions} />
-      </StatRow>
+      {/* No counts before the first answer: a row of zeros would say "nothing installed". */}
+      {load.kind === "loaded" && (
+        <StatRow>
+          <Stat label="Remotes" value={rows.length} />
+          <Stat label="Compatible" value={rows.filter((r) => r.compatibility !== "incompatible").length} />
+          <Stat label="Incompatible" value={rows.filter((r) => r.compatibility === "incompatible").length} />
+          <Stat label="Pinned" value={rows.filter((r) => r.pinned).length} />
+          <Stat label="Cached versions" value={cachedVersions} />
+        </StatRow>
+      )}
       <h2>Registries</h2>
       {load.kind === "loaded" && <Registries rows={registries} />}
       <Toolbar>
@@ -194,7 +206,9 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
         <SelectField label="Show" value={show} options={SHOW_OPTIONS} onChange={setShow} />
       </Toolbar>
       {load.kind === "loading" ? (
-        <p>Loading remotes…</p>
+        <p className="aui-muted" role="status">
+          Loading remotes…
+        </p>
       ) : (
         <DataTable
           label="Remotes"

@@ -3,7 +3,7 @@
 // needs a canvas: happy-dom has none, so each chart shows its table here
 // (tests/shell checks a drawn canvas in the real webview).
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { DayActivity, RunActivity } from "@augment-it/host-client";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
@@ -107,5 +107,26 @@ describe("Charts", () => {
     mockIPC(() => new Promise(() => {}));
     render(<Charts />);
     expect(screen.getByText("Loading run activity…")).toBeTruthy();
+  });
+
+  it("says each source is loading, as a status and not as an empty chart, until its answer", async () => {
+    const replies = new Map<string, (value: unknown) => void>();
+    mockIPC((cmd) => new Promise((resolve) => replies.set(cmd, resolve)));
+    render(<Charts />);
+    for (const what of ["the cache size history", "mounts per remote", "run activity"]) {
+      expect(screen.getByText(`Loading ${what}…`).getAttribute("role")).toBe("status");
+    }
+    expect(screen.queryByText("No runs yet")).toBeNull();
+    expect(screen.queryByText("No cache changes recorded yet")).toBeNull();
+    await waitFor(() => expect(replies.size).toBe(3));
+    await act(async () => {
+      replies.get("cache_size_history")?.([]);
+      replies.get("remote_load_stats")?.([]);
+      replies.get("run_activity")?.({ days: [], providers: [] });
+    });
+    expect(screen.queryAllByRole("status")).toEqual([]);
+    // An empty cache history says what adds to it.
+    const empty = (await screen.findByText("No cache changes recorded yet")).closest("[data-state=empty]");
+    expect(empty?.textContent).toContain("check for updates to install a remote");
   });
 });

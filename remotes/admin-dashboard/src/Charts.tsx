@@ -43,14 +43,22 @@ const formatCount = (n: number) => n.toLocaleString();
 
 /** Loading and error states shared by the three sources; `children` only once loaded. */
 function Loaded<T>({ state, what, onRetry, children }: { state: Load<T>; what: string; onRetry: () => void; children: (value: T) => ReactNode }) {
-  if (state.kind === "loading") return <p className="aui-muted">Loading {what}…</p>;
+  if (state.kind === "loading") {
+    return (
+      <p className="aui-muted" role="status">
+        Loading {what}…
+      </p>
+    );
+  }
   if (state.kind === "failed") return <ErrorState title={`Could not load ${what}`} detail={state.error.message} onRetry={onRetry} />;
   return <>{children(state.value)}</>;
 }
 
 function CacheSizeChart({ history }: { history: CacheSizeSample[] }) {
   const size = useMemo(() => cacheSize(history), [history]);
-  if (history.length === 0) return <EmptyState title="No cache changes recorded yet" />;
+  if (history.length === 0) {
+    return <EmptyState title="No cache changes recorded yet" hint="Each install or clean-up that changes the cache's size adds a point: check for updates to install a remote." />;
+  }
   return <TimeChart label="Cache size over time" testId="chart-cache-size" times={size.times} series={size.series} formatValue={formatBytes} steps />;
 }
 

@@ -1,10 +1,11 @@
 // The dashboard's health section: cache size, usage of the local database,
-// and the local stack's services. Each part loads on its own, so a stopped
-// container engine (the usual case) never hides the other two.
+// and the local stack's services. Each part loads on its own, with its own
+// loading line and error (and retry), so a stopped container engine (the
+// usual case, a state rather than an error) never hides the other two.
 import { useCallback, useEffect, useState } from "react";
 import { asCommandError, call, type CacheUsage, type CommandError, type StackView, type UsageMetrics } from "@augment-it/host-client";
 import { useEvent } from "@augment-it/messaging";
-import { Badge, Button, Stat, StatRow } from "@augment-it/ui-kit";
+import { Badge, Button, ErrorState, Stat, StatRow } from "@augment-it/ui-kit";
 import { formatBytes, stackSummary } from "./health";
 
 type Result<T> = { value: T } | { error: CommandError } | null;
@@ -22,19 +23,25 @@ export function Health() {
   const [usage, setUsage] = useState<Result<UsageMetrics>>(null);
   const [stack, setStack] = useState<Result<StackView>>(null);
 
+  const reloadCache = useCallback(() => void attempt(() => call("cache_usage")).then(setCache), []);
+  const reloadUsage = useCallback(() => void attempt(() => call("usage_metrics")).then(setUsage), []);
+  const reloadStack = useCallback(() => void attempt(() => call("stack_status")).then(setStack), []);
   const reload = useCallback(() => {
-    void attempt(() => call("cache_usage")).then(setCache);
-    void attempt(() => call("usage_metrics")).then(setUsage);
-    void attempt(() => call("stack_status")).then(setStack);
-  }, []);
+    reloadCache();
+    reloadUsage();
+    reloadStack();
+  }, [reloadCache, reloadUsage, reloadStack]);
   useEffect(reload, [reload]);
   useEvent("run.finished", reload);
   useEvent("remotes.changed", reload);
+  // No container engine is a state the summary reports, not a failure to retry.
+  const stackFailed = stack && "error" in stack && stack.error.code !== "engineNotRunning" ? stack.error : null;
 
   return (
     <section className="admin-health" data-testid="admin-health">
       <h3>Cache</h3>
-      {cache && "error" in cache && <p className="aui-muted">Cache size unavailable: {cache.error.message}</p>}
+      {cache === null && <Loading what="the cache size" />}
+      {cache && "error" in cache && <ErrorState title="Could not load the cache size" detail={cache.error.message} onRetry={reloadCache} />}
       {cache && "value" in cache && (
         <StatRow>
           <Stat label="Cache size" value={formatBytes(cache.value.bytes)} />
@@ -43,7 +50,8 @@ export function Health() {
         </StatRow>
       )}
       <h3>Usage</h3>
-      {usage && "error" in usage && <p className="aui-muted">Usage unavailable: {usage.error.message}</p>}
+      {usage === null && <Loading what="the usage" />}
+      {usage && "error" in usage && <ErrorState title="Could not load the usage" detail={usage.error.message} onRetry={reloadUsage} />}
       {usage && "value" in usage && (
         <StatRow>
           <Stat label="Datasets" value={usage.value.datasets} />
@@ -56,7 +64,9 @@ export function Health() {
         </StatRow>
       )}
       <h3>Local stack</h3>
-      {stack && (
+      {stack === null && <Loading what="the local stack's state" />}
+      {stackFailed && <ErrorState title="Could not read the local stack's state" detail={stackFailed.message} onRetry={reloadStack} />}
+      {stack && !stackFailed && (
         <p data-testid="admin-stack-summary">
           {stackSummary("error" in stack ? stack : { view: stack.value })}
         </p>
@@ -75,5 +85,13 @@ export function Health() {
       )}
       <Button onClick={reload}>Refresh health</Button>
     </section>
+  );
+}
+
+function Loading({ what }: { what: string }) {
+  return (
+    <p className="aui-muted" role="status">
+      Loading {what}…
+    </p>
   );
 }

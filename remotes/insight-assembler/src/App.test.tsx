@@ -71,7 +71,7 @@ describe("InsightAssembler", () => {
     render(<InsightAssembler />);
     await screen.findByText("Answer 1 from a");
     expect(calledWith(calls, "list_responses")[0]).toEqual({
-      query: { dataset_id: 7, template_version_id: 3, target: null, tag: null, group: null, include_errors: true, offset: 0, limit: 100 },
+      query: { dataset_id: 7, template_version_id: 3, target: null, tag: null, group: null, include_errors: true, offset: 0, limit: 100, sort: null },
     });
     const table = screen.getByTestId("ia-responses");
     expect(table.querySelectorAll("[data-response-id]")).toHaveLength(3);
@@ -133,6 +133,44 @@ describe("InsightAssembler", () => {
     expect(headers).toEqual(["Record", "anthropic/b", "openai/a"]);
   });
 
+  it("sorts by a header click over every matching response, from the first page, and exports in that order", async () => {
+    const calls: Call[] = [];
+    shell(calls, { list_responses: () => ({ total: 250, items: ROWS }) });
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    fireEvent.click(screen.getByText("Next page"));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 100, sort: null } }));
+    const table = screen.getByTestId("ia-responses");
+    const header = (column: string) => table.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
+    expect(header("length").textContent).toBe("Length");
+    expect(table.querySelector('[data-row-key="1"] [data-column="length"]')?.textContent).toBe(String("Answer 1 from a".length));
+    expect(table.querySelector('[data-row-key="3"] [data-column="length"]')?.textContent, "a failed request has no answer").toBe("");
+
+    fireEvent.click(header("length").querySelector("button") as HTMLElement);
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: { column: "answer_length", descending: false } } }));
+    expect(await screen.findByText("Responses 1–100 of 250")).toBeTruthy();
+    fireEvent.click(header("latency").querySelector("button") as HTMLElement);
+    fireEvent.click(header("latency").querySelector("button") as HTMLElement);
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: { column: "latency", descending: true } } }));
+    expect(header("latency").getAttribute("aria-sort")).toBe("descending");
+
+    fireEvent.click(await screen.findByTestId("ia-export"));
+    await waitFor(() => expect(calledWith(calls, "export_responses")).toHaveLength(1));
+    expect(calledWith(calls, "export_responses")[0]).toMatchObject({ query: { offset: 0, sort: { column: "latency", descending: true } } });
+
+    // The comparison keeps a record order only: the latency sort goes, a record sort is offered.
+    fireEvent.click(screen.getByTestId("ia-compare"));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: null } }));
+    const compared = await screen.findByRole("grid", { name: "Compare models" });
+    const compareHeader = (column: string) => compared.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
+    expect(compareHeader("model-openai/a").querySelector("button"), "a model column does not sort").toBeNull();
+    fireEvent.click(compareHeader("record").querySelector("button") as HTMLElement);
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { sort: { column: "record", descending: false } } }));
+    fireEvent.click(screen.getByTestId("ia-compare"));
+    await waitFor(() => expect(header("record").getAttribute("aria-sort")).toBe("ascending"));
+  });
+
   it("reloads when a run of this dataset finishes", async () => {
     const calls: Call[] = [];
     shell(calls);
@@ -192,5 +230,6 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
+    expect(manifest.hostApi).toBe("^1.3.0"); // `sort` in list_responses and export_responses (host API 1.3)
   });
 });

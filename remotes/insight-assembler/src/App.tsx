@@ -5,11 +5,11 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { call, type Insight, type PageOf, type ResponseQuery, type ResponseRow } from "@augment-it/host-client";
 import { useEvent, useLastEvent } from "@augment-it/messaging";
-import { Button, EmptyState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection } from "@augment-it/ui-kit";
+import { Button, EmptyState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection, type TableSort } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
 import { CompareTable } from "./CompareTable";
 import { Export } from "./Export";
-import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, type Filters } from "./logic";
+import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, responseSort, type Filters } from "./logic";
 import { ResponsesTable } from "./ResponsesTable";
 
 /** The most rows one `list_responses` call returns (local-data's `MAX_PAGE`). */
@@ -39,6 +39,8 @@ export default function InsightAssembler(_props: RemoteProps) {
   const [group, setGroup] = useState("");
   const [includeErrors, setIncludeErrors] = useState(true);
   const [offset, setOffset] = useState(0);
+  // Sorted in Rust over every matching response; the export follows it too.
+  const [sort, setSort] = useState<TableSort | null>(null);
   const [page, setPage] = useState<PageOf<ResponseRow>>({ total: 0, items: [] });
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
@@ -52,8 +54,8 @@ export default function InsightAssembler(_props: RemoteProps) {
   const query = useMemo(() => {
     if (datasetId === null) return null;
     const filters: Filters = { datasetId, templateVersionId: allVersions ? null : (template?.versionId ?? null), model, tag, group, includeErrors };
-    return responseQuery(filters, offset);
-  }, [datasetId, template?.versionId, allVersions, model, tag, group, includeErrors, offset]);
+    return responseQuery(filters, offset, responseSort(sort));
+  }, [datasetId, template?.versionId, allVersions, model, tag, group, includeErrors, offset, sort]);
 
   useEffect(() => {
     if (!query) return;
@@ -80,6 +82,16 @@ export default function InsightAssembler(_props: RemoteProps) {
 
   // A new filter is a new set of matching responses: the selection starts again.
   const resetPage = <T,>(set: (value: T) => void) => (value: T) => (set(value), setOffset(0), setSelected(NO_ROWS_SELECTED));
+
+  // A new order starts from the first page; the selection (by id or "all matching") still holds.
+  const changeSort = (next: TableSort | null) => (setSort(next), setOffset(0));
+
+  // The comparison groups a page's answers by record: only a record order
+  // (either way) keeps a record's answers together on one page.
+  const toggleCompare = (on: boolean) => {
+    setCompare(on);
+    if (on && sort && sort.column !== "record") changeSort(null);
+  };
 
   const tagSelected = async () => {
     setTagging(true);
@@ -130,7 +142,7 @@ export default function InsightAssembler(_props: RemoteProps) {
         </label>
         <label className="aui-field">
           <span>Compare models</span>
-          <input type="checkbox" data-testid="ia-compare" checked={compare} onChange={(e) => setCompare(e.target.checked)} />
+          <input type="checkbox" data-testid="ia-compare" checked={compare} onChange={(e) => toggleCompare(e.target.checked)} />
         </label>
       </Toolbar>
       <Toolbar>
@@ -146,9 +158,9 @@ export default function InsightAssembler(_props: RemoteProps) {
       )}
       <div data-testid="ia-responses">
         {compare ? (
-          <CompareTable rows={page.items} />
+          <CompareTable rows={page.items} sort={sort} onSortChange={changeSort} />
         ) : (
-          <ResponsesTable rows={page.items} selected={selected} onSelect={setSelected} matching={page.total} onSaveInsight={saveInsight} />
+          <ResponsesTable rows={page.items} selected={selected} onSelect={setSelected} matching={page.total} onSaveInsight={saveInsight} sort={sort} onSortChange={changeSort} />
         )}
       </div>
       <Toolbar>

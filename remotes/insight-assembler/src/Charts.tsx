@@ -1,34 +1,43 @@
 // The Insight Assembler's charts (issue 16, point 4): for the selected
 // dataset (and template version), answer length and cost per model and the
 // tag counts, summed by the shell (`response_stats`). Loads again whenever
-// `revision` changes (a tag added, a run finished).
+// `revision` changes (a tag added, a run finished), keeping the charts on
+// show meanwhile; another dataset or version shows "Loading" until its answer.
 import { useEffect, useMemo, useState } from "react";
 import { asCommandError, chartData, type CommandError, type ResponseStats } from "@augment-it/host-client";
 import { BarChart, EmptyState, ErrorState } from "@augment-it/ui-kit";
 import { answerLength, costPerModel, formatUsd, tagCounts, unpricedModels } from "./charts";
 
-type Load = { kind: "loading" } | { kind: "failed"; error: CommandError } | { kind: "loaded"; stats: ResponseStats };
+/** `of` names the dataset and version an answer is for. */
+type Load = { kind: "loading" } | { kind: "failed"; of: string; error: CommandError } | { kind: "loaded"; of: string; stats: ResponseStats };
 
 const formatCount = (n: number) => n.toLocaleString();
 
 export function Charts({ datasetId, templateVersionId, revision }: { datasetId: number; templateVersionId: number | null; revision: number }) {
-  const [load, setLoad] = useState<Load>({ kind: "loading" });
+  const [answer, setAnswer] = useState<Load>({ kind: "loading" });
   const [retries, setRetries] = useState(0);
+  const of = `${datasetId}/${templateVersionId}`;
+  // Another dataset's charts are never shown as this one's.
+  const load: Load = answer.kind !== "loading" && answer.of === of ? answer : { kind: "loading" };
   useEffect(() => {
     let live = true;
     chartData.responseStats(datasetId, templateVersionId).then(
-      (stats) => live && setLoad({ kind: "loaded", stats }),
-      (err: unknown) => live && setLoad({ kind: "failed", error: asCommandError(err) }),
+      (stats) => live && setAnswer({ kind: "loaded", of, stats }),
+      (err: unknown) => live && setAnswer({ kind: "failed", of, error: asCommandError(err) }),
     );
     return () => {
       live = false;
     };
-  }, [datasetId, templateVersionId, revision, retries]);
+  }, [of, datasetId, templateVersionId, revision, retries]);
 
   return (
     <section className="ia-charts" data-testid="ia-charts" aria-labelledby="ia-charts-title">
       <h2 id="ia-charts-title">Charts</h2>
-      {load.kind === "loading" && <p className="aui-muted">Loading charts…</p>}
+      {load.kind === "loading" && (
+        <p className="aui-muted" role="status">
+          Loading charts…
+        </p>
+      )}
       {load.kind === "failed" && <ErrorState title="Could not load the charts" detail={load.error.message} onRetry={() => setRetries((n) => n + 1)} />}
       {load.kind === "loaded" && <Loaded stats={load.stats} />}
     </section>

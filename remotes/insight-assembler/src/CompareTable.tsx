@@ -1,17 +1,27 @@
 // The same page of responses regrouped by record: one row per record, one
 // column per model present on the page, so the answers sit side by side; a
-// long answer opens whole in the table's drawer.
-import { DataTable, type Column } from "@augment-it/ui-kit";
+// long answer opens whole in the table's drawer. Only the record column
+// sorts (in Rust, over every matching response): any other order would
+// scatter a record's answers over several pages.
+import { DataTable, type Column, type TableSort } from "@augment-it/ui-kit";
 import type { ResponseRow } from "@augment-it/host-client";
 import { answerText, compareByRecord, modelsOf, recordSummary, type ComparedRecord } from "./logic";
 
-export function CompareTable({ rows }: { rows: ResponseRow[] }) {
+export interface CompareTableProps {
+  rows: ResponseRow[];
+  /** The query's order: by record (either way) or none. */
+  sort: TableSort | null;
+  onSortChange: (next: TableSort | null) => void;
+}
+
+export function CompareTable({ rows, sort, onSortChange }: CompareTableProps) {
   const models = modelsOf(rows);
   const columns: Column<ComparedRecord>[] = [
     {
       key: "record",
       header: "Record",
       width: "1.5fr",
+      sortable: true,
       render: (c) => (
         <span data-record-id={c.recordId} title={recordSummary(c.record)}>
           {recordSummary(c.record)}
@@ -37,5 +47,5 @@ export function CompareTable({ rows }: { rows: ResponseRow[] }) {
       }),
     ),
   ];
-  return <DataTable label="Compare models" columns={columns} rows={compareByRecord(rows)} rowKey={(c) => String(c.recordId)} />;
+  return <DataTable label="Compare models" columns={columns} rows={compareByRecord(rows)} rowKey={(c) => String(c.recordId)} sort={{ by: sort, onChange: onSortChange }} />;
 }

@@ -1,5 +1,5 @@
-// Exporting everything the filters match (from offset 0) as CSV, JSON or
-// Markdown, to a file chosen in the shell's native save dialog (its
+// Exporting everything the filters match (from offset 0, in the table's
+// order) as CSV, JSON or Markdown, to a file chosen in the shell's native save dialog (its
 // single-use token; the page never names a path) or the app's exports folder.
 import { useState } from "react";
 import { call, type ExportFormat, type ExportResult, type FileChoice, type ResponseQuery } from "@augment-it/host-client";

@@ -1,10 +1,12 @@
 // The responses next to their records, one row each: select rows to tag
 // (or every response the filters match), edit tags, group and note in place
 // (double-click or Enter in the shared table), read a long answer or record
-// in the table's drawer. The table does not sort: it holds one page of many.
-import { Badge, DataTable, type Column, type RowSelection } from "@augment-it/ui-kit";
+// in the table's drawer. The table holds one page of many, so a header click
+// sorts in Rust over every matching response (`sort`), and the table only
+// shows the order.
+import { Badge, DataTable, type Column, type RowSelection, type TableSort } from "@augment-it/ui-kit";
 import type { Insight, ResponseRow } from "@augment-it/host-client";
-import { answerText, modelKey, parseTags, recordSummary } from "./logic";
+import { answerLength, answerText, latencyText, modelKey, parseTags, recordSummary } from "./logic";
 
 export interface ResponsesTableProps {
   rows: ResponseRow[];
@@ -14,13 +16,16 @@ export interface ResponsesTableProps {
   matching: number;
   /** Saves a response's insight; rejects on failure (the table keeps its editor open). */
   onSaveInsight: (row: ResponseRow, insight: Insight) => Promise<unknown>;
+  /** The order of the query (its keys are this table's sortable columns). */
+  sort: TableSort | null;
+  onSortChange: (next: TableSort | null) => void;
 }
 
 function insightOf(row: ResponseRow): Insight {
   return { tags: row.tags, group: row.group, note: row.note };
 }
 
-export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsight }: ResponsesTableProps) {
+export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsight, sort, onSortChange }: ResponsesTableProps) {
   const edit = (field: string, text: (r: ResponseRow) => string, insight: (r: ResponseRow, text: string) => Insight, multiline = false) => ({
     text,
     multiline,
@@ -32,6 +37,7 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       key: "record",
       header: "Record",
       width: "1.5fr",
+      sortable: true,
       render: (r) => (
         <span data-response-id={r.response_id} title={recordSummary(r.record)}>
           {recordSummary(r.record)}
@@ -39,11 +45,12 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       ),
       detail: (r) => recordSummary(r.record),
     },
-    { key: "model", header: "Model", width: "1fr", render: (r) => modelKey(r) },
+    { key: "model", header: "Model", width: "1fr", sortable: true, render: (r) => modelKey(r) },
     {
       key: "answer",
       header: "Answer",
       width: "3fr",
+      sortable: true,
       render: (r) =>
         r.text === null ? (
           <span className="aui-field-error" data-error={r.error_code ?? "error"}>
@@ -54,11 +61,14 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
         ),
       detail: (r) => answerText(r),
     },
-    { key: "tokens", header: "Tokens", width: "80px", render: (r) => `${r.input_tokens ?? "?"}/${r.output_tokens ?? "?"}` },
+    { key: "length", header: "Length", width: "76px", sortable: true, render: (r) => answerLength(r) ?? "" },
+    { key: "tokens", header: "Tokens", width: "80px", sortable: true, render: (r) => `${r.input_tokens ?? "?"}/${r.output_tokens ?? "?"}` },
+    { key: "latency", header: "Latency", width: "84px", sortable: true, render: (r) => latencyText(r.finished_at - r.started_at) },
     {
       key: "tags",
       header: "Tags",
       width: "1fr",
+      sortable: true,
       render: (r) => r.tags.map((tag) => <Badge key={tag} tone="neutral">{tag}</Badge>),
       edit: edit("tags", (r) => r.tags.join(", "), (r, text) => ({ ...insightOf(r), tags: parseTags(text) })),
     },
@@ -66,6 +76,7 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       key: "group",
       header: "Group",
       width: "0.8fr",
+      sortable: true,
       render: (r) => r.group ?? "",
       edit: edit("group", (r) => r.group ?? "", (r, text) => ({ ...insightOf(r), group: text.trim() || null })),
     },
@@ -73,6 +84,7 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       key: "note",
       header: "Note",
       width: "1fr",
+      sortable: true,
       render: (r) => <span title={r.note ?? ""}>{r.note ?? ""}</span>,
       detail: (r) => r.note,
       edit: edit("note", (r) => r.note ?? "", (r, text) => ({ ...insightOf(r), note: text.trim() || null }), true),
@@ -84,6 +96,7 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       columns={columns}
       rows={rows}
       rowKey={(r) => String(r.response_id)}
+      sort={{ by: sort, onChange: onSortChange }}
       selection={{ selected, onChange: onSelect, matching, rowLabel: (key) => `response ${key}` }}
     />
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ResponseRow } from "@augment-it/host-client";
-import { answerText, compareByRecord, modelOptions, parseModelKey, parseTags, recordSummary, responseQuery } from "./logic";
+import { answerLength, answerText, compareByRecord, latencyText, modelOptions, parseModelKey, parseTags, recordSummary, responseQuery, responseSort } from "./logic";
 import { response } from "./fixtures";
 
 describe("logic", () => {
@@ -15,8 +15,25 @@ describe("logic", () => {
       include_errors: false,
       offset: 100,
       limit: 100,
+      sort: null,
     });
+    expect(responseQuery(filters, 0, { column: "latency", descending: true }).sort).toEqual({ column: "latency", descending: true });
     expect(parseModelKey("all")).toBeNull();
+  });
+
+  it("sends the table's sort as Rust's sort column", () => {
+    expect(responseSort({ column: "length", descending: true })).toEqual({ column: "answer_length", descending: true });
+    expect(responseSort({ column: "record", descending: false })).toEqual({ column: "record", descending: false });
+    expect(responseSort({ column: "model-openai/a", descending: false }), "a column Rust cannot sort by").toBeNull();
+    expect(responseSort(null)).toBeNull();
+  });
+
+  it("counts an answer's characters as Rust does and reads a latency", () => {
+    expect(answerLength({ ...response(1, 10, "openai", "a"), text: "né 😀" })).toBe(4);
+    expect(answerLength({ ...response(1, 10, "openai", "a"), text: null })).toBeNull();
+    expect(latencyText(850)).toBe("850 ms");
+    expect(latencyText(1250)).toBe("1.3 s");
+    expect(latencyText(125_000)).toBe("2 min 5 s");
   });
 
   it("summarises a record and parses tags", () => {

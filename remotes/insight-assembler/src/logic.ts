@@ -1,6 +1,8 @@
-// Pure rules of the Insight Assembler: the query the filters make, a record
-// in one line, the models on a page, and the rows of the model comparison.
-import { HostError, type Json, type ModelTarget, type ResponseQuery, type ResponseRow } from "@augment-it/host-client";
+// Pure rules of the Insight Assembler: the query the filters and the sort
+// make, a record in one line, the models on a page, and the rows of the
+// model comparison.
+import { HostError, type Json, type ModelTarget, type ResponseQuery, type ResponseRow, type ResponseSort, type ResponseSortColumn } from "@augment-it/host-client";
+import type { TableSort } from "@augment-it/ui-kit";
 
 export const PAGE_SIZE = 100;
 export const ALL = "all";
@@ -27,7 +29,26 @@ export function parseModelKey(key: string): ModelTarget | null {
   return { provider: key.slice(0, slash), model: key.slice(slash + 1) };
 }
 
-export function responseQuery(filters: Filters, offset: number): ResponseQuery {
+/** What Rust sorts each sortable column of the responses table by, by column key. */
+const SORT_BY: Partial<Record<string, ResponseSortColumn>> = {
+  record: "record",
+  model: "model",
+  answer: "answer",
+  length: "answer_length",
+  tokens: "tokens",
+  latency: "latency",
+  tags: "tags",
+  group: "group",
+  note: "note",
+};
+
+/** The table's sort as the query's; null (record order) for a column Rust cannot sort by. */
+export function responseSort(by: TableSort | null): ResponseSort | null {
+  const column = by && SORT_BY[by.column];
+  return by && column ? { column, descending: by.descending } : null;
+}
+
+export function responseQuery(filters: Filters, offset: number, sort: ResponseSort | null = null): ResponseQuery {
   return {
     dataset_id: filters.datasetId,
     template_version_id: filters.templateVersionId,
@@ -37,6 +58,7 @@ export function responseQuery(filters: Filters, offset: number): ResponseQuery {
     include_errors: filters.includeErrors,
     offset,
     limit: PAGE_SIZE,
+    sort,
   };
 }
 
@@ -84,6 +106,19 @@ export function compareByRecord(rows: ResponseRow[]): ComparedRecord[] {
 /** "a, b ,, c" → ["a", "b", "c"]. */
 export function parseTags(text: string): string[] {
   return [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
+}
+
+/** The answer's length in characters (as Rust counts them, not UTF-16 units); null when the request failed. */
+export function answerLength(row: ResponseRow): number | null {
+  return row.text === null ? null : [...row.text].length;
+}
+
+/** "850 ms", "1.2 s", "2 min 5 s". */
+export function latencyText(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 export function answerText(row: ResponseRow): string {

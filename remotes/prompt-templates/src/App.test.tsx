@@ -8,6 +8,7 @@ import type { Dataset, Template, TemplateVersion } from "@augment-it/host-client
 import { Toaster } from "@augment-it/ui-kit";
 import PromptTemplates from "./App";
 import { DEBOUNCE_MS } from "./useLivePreview";
+import { deferred } from "../../testing";
 
 const bus = createEventBus<AugmentEvents>();
 const templateEvents: AugmentEvents["template.selected"][] = [];
@@ -290,5 +291,108 @@ describe("saving and versions", () => {
     typeBody("x");
     fireEvent.click(screen.getByTestId("pt-save"));
     expect((await screen.findByText(/choose another name \(conflict\)/)).textContent).toBeTruthy();
+  });
+});
+
+describe("loading, empty and error states (issue 16, point 5)", () => {
+  it("says the templates are loading, not that there are none, until the shell answers", async () => {
+    const list = deferred<Template[]>();
+    shell({ list_templates: () => list.promise });
+    selectPeople();
+    render(<PromptTemplates />);
+    expect(screen.getByText("Loading templates…").getAttribute("role")).toBe("status");
+    expect(screen.queryByText("No templates yet")).toBeNull();
+    await act(async () => list.resolve([]));
+    const empty = await screen.findByText("No templates yet");
+    expect(empty.closest("[data-state=empty]")?.textContent).toContain("Write a body and save it");
+    expect(screen.queryByText("Loading templates…")).toBeNull();
+  });
+
+  it("shows a failed template list in the list, with a retry that lists them", async () => {
+    let failing = true;
+    const calls = shell({
+      list_templates: () => {
+        if (failing) throw { code: "database", message: "the database is locked" };
+        return [greet];
+      },
+    });
+    selectPeople();
+    render(<PromptTemplates />);
+    const alert = (await screen.findByText("Could not load templates")).closest("[role=alert]") as HTMLElement;
+    expect(alert.textContent).toContain("the database is locked (database)");
+    // A load is not a save: the save's error stays away.
+    expect(screen.queryByText("The template could not be saved or loaded")).toBeNull();
+    expect(screen.queryByText("No templates yet")).toBeNull();
+    failing = false;
+    fireEvent.click(within(alert).getByText("Retry"));
+    await waitFor(() => expect(screen.getByTestId("pt-templates").querySelector('[data-template-id="3"]')).toBeTruthy());
+    expect(calls.filter((c) => c.cmd === "list_templates")).toHaveLength(2);
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("says the fields are loading, and shows a failure to read them with a retry", async () => {
+    const first = deferred<Dataset[]>();
+    let attempts = 0;
+    shell({ list_datasets: () => (++attempts === 1 ? first.promise : [people]) });
+    selectPeople();
+    render(<PromptTemplates />);
+    expect(screen.getByText("Loading the dataset's fields…").getAttribute("role")).toBe("status");
+    await act(async () => first.reject({ code: "database", message: "the database is locked" }));
+    const alert = (await screen.findByText("Could not read the dataset's columns")).closest("[role=alert]") as HTMLElement;
+    expect(alert.textContent).toContain("the database is locked (database)");
+    fireEvent.click(within(alert).getByText("Retry"));
+    expect(await screen.findByRole("button", { name: "city" })).toBeTruthy();
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("says when the dataset has no fields and no records to preview", async () => {
+    shell({
+      list_datasets: () => [{ ...people, columns: [], row_count: 0 }],
+      dataset_records: () => ({ total: 0, items: [] }),
+    });
+    selectPeople();
+    render(<PromptTemplates />);
+    const empty = (await screen.findByText("This dataset has no fields")).closest("[data-state=empty]");
+    expect(empty?.textContent).toContain("Record Collector");
+    expect((await screen.findByText(/no records to preview/)).textContent).toContain("import some in the Record Collector");
+    expect(screen.queryByText(/choose a number from 1 to 0/)).toBeNull();
+  });
+
+  it("says a template's versions are loading, and shows their failure with a retry", async () => {
+    const first = deferred<TemplateVersion[]>();
+    shell({ template_versions: () => first.promise });
+    selectPeople();
+    render(<PromptTemplates />);
+    const item = await waitFor(() => {
+      const el = screen.getByTestId("pt-templates").querySelector('[data-template-id="3"]');
+      if (!el) throw new Error("not yet");
+      return el as HTMLElement;
+    });
+    fireEvent.click(item);
+    expect((await screen.findByText("Loading the versions…")).getAttribute("role")).toBe("status");
+    expect(screen.queryByTestId("pt-versions")).toBeNull();
+    await act(async () => first.resolve([v2, v1]));
+    await waitFor(() => expect(screen.getByTestId("pt-versions").querySelector('[data-version-id="11"]')).toBeTruthy());
+
+    // Asked again (a save of a new version) and failing: the error with a retry, and the save still counts.
+    const v3 = version(13, 3, "Yo {{ name }}");
+    clearMocks();
+    let fail = true;
+    shell({
+      add_template_version: () => v3,
+      set_current_template_version: () => ({ ...greet, current: v3, version_count: 3 }),
+      template_versions: () => {
+        if (fail) throw { code: "database", message: "the database is locked" };
+        return [v3, v2, v1];
+      },
+    });
+    typeBody("Yo {{ name }}");
+    fireEvent.click(screen.getByTestId("pt-save"));
+    const alert = (await screen.findByText("Could not load the versions")).closest("[role=alert]") as HTMLElement;
+    expect(alert.textContent).toContain("the database is locked (database)");
+    expect(screen.queryByText("The template could not be saved or loaded")).toBeNull();
+    fail = false;
+    fireEvent.click(within(alert).getByText("Retry"));
+    await waitFor(() => expect(screen.getByTestId("pt-versions").querySelector('[data-version-id="13"]')).toBeTruthy());
   });
 });

@@ -1,21 +1,38 @@
-// The saved templates and the versions of the selected one.
-import { Badge, Button, EmptyState } from "@augment-it/ui-kit";
+// The saved templates and the versions of the selected one, each with its
+// loading line and its error (with a retry) until the shell has answered.
+import { Badge, Button, EmptyState, ErrorState } from "@augment-it/ui-kit";
 import type { Template, TemplateVersion } from "@augment-it/host-client";
 
-export function TemplateList({ templates, selectedId, busy, onSelect, onNew }: {
-  templates: Template[];
+/** A list asked of the shell: in flight, failed (in the shell's words), or its answer. */
+export type Load<T> = { kind: "loading" } | { kind: "failed"; message: string } | { kind: "loaded"; value: T };
+
+function Pending({ load, what, onRetry }: { load: Exclude<Load<unknown>, { kind: "loaded" }>; what: string; onRetry: () => void }) {
+  if (load.kind === "failed") return <ErrorState title={`Could not load ${what}`} detail={load.message} onRetry={onRetry} />;
+  return (
+    <p className="aui-muted" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function TemplateList({ templates: load, selectedId, busy, onSelect, onNew, onRetry }: {
+  templates: Load<Template[]>;
   selectedId: number | null;
   busy: boolean;
   onSelect: (template: Template) => void;
   onNew: () => void;
+  onRetry: () => void;
 }) {
+  const templates = load.kind === "loaded" ? load.value : [];
   return (
     <section aria-label="Templates">
       <h2>Templates</h2>
       <Button data-testid="pt-new" disabled={busy || selectedId === null} onClick={onNew}>
         New template
       </Button>
-      {templates.length === 0 ? (
+      {load.kind !== "loaded" ? (
+        <Pending load={load} what="templates" onRetry={onRetry} />
+      ) : templates.length === 0 ? (
         <div data-testid="pt-templates">
           <EmptyState title="No templates yet" hint="Write a body and save it to create the first one." />
         </div>
@@ -37,14 +54,24 @@ export function TemplateList({ templates, selectedId, busy, onSelect, onNew }: {
   );
 }
 
-export function VersionList({ versions, currentId, shownId, busy, onShow, onMakeCurrent }: {
-  versions: TemplateVersion[];
+export function VersionList({ versions: load, currentId, shownId, busy, onShow, onMakeCurrent, onRetry }: {
+  versions: Load<TemplateVersion[]>;
   currentId: number;
   shownId: number | null;
   busy: boolean;
   onShow: (version: TemplateVersion) => void;
   onMakeCurrent: (version: TemplateVersion) => void;
+  onRetry: () => void;
 }) {
+  if (load.kind !== "loaded") {
+    return (
+      <section aria-label="Versions">
+        <h3>Versions</h3>
+        <Pending load={load} what="the versions" onRetry={onRetry} />
+      </section>
+    );
+  }
+  const versions = load.value;
   return (
     <section aria-label="Versions">
       <h3>Versions</h3>

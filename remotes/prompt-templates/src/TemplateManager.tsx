@@ -5,23 +5,23 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { call, type Template, type TemplateVersion } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
-import { Button, ErrorState, toast } from "@augment-it/ui-kit";
+import { Button, EmptyState, ErrorState, toast } from "@augment-it/ui-kit";
 import { errorText, insertField, recordOffset, selectionOf } from "./logic";
-import { TemplateList, VersionList } from "./TemplateLists";
+import { TemplateList, VersionList, type Load } from "./TemplateLists";
 import { useColumns, useRecordAt } from "./useDataset";
 import { useLivePreview } from "./useLivePreview";
 
 export function TemplateManager({ datasetId, datasetName }: { datasetId: number; datasetName: string }) {
-  const { columns, error: columnsError } = useColumns(datasetId);
+  const { columns, loading: columnsLoading, error: columnsError, retry: retryColumns } = useColumns(datasetId);
   const [recordNumber, setRecordNumber] = useState("1");
   const record = useRecordAt(datasetId, recordOffset(recordNumber));
   const [name, setName] = useState("");
   const [body, setBody] = useState("");
   const live = useLivePreview(body, datasetId, record.recordId);
 
-  const [templates, setTemplates] = useState<Template[]>([]);
+  const [templates, setTemplates] = useState<Load<Template[]>>({ kind: "loading" });
   const [selected, setSelected] = useState<Template | null>(null);
-  const [versions, setVersions] = useState<TemplateVersion[]>([]);
+  const [versions, setVersions] = useState<Load<TemplateVersion[]>>({ kind: "loaded", value: [] });
   const [shownVersionId, setShownVersionId] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -29,11 +29,20 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
   const bodyRef = useRef<HTMLTextAreaElement>(null);
   const pendingCursor = useRef<number | null>(null);
 
+  // A failed list says so in the list (with a retry), not as the failure of a save.
   const reloadTemplates = useCallback(async () => {
     try {
-      setTemplates(await call("list_templates"));
+      setTemplates({ kind: "loaded", value: await call("list_templates") });
     } catch (err) {
-      setError(errorText(err));
+      setTemplates({ kind: "failed", message: errorText(err) });
+    }
+  }, []);
+
+  const loadVersions = useCallback(async (templateId: number) => {
+    try {
+      setVersions({ kind: "loaded", value: await call("template_versions", { templateId }) });
+    } catch (err) {
+      setVersions({ kind: "failed", message: errorText(err) });
     }
   }, []);
 
@@ -70,12 +79,14 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
   }
 
   async function show(template: Template) {
+    // Another template's versions are not shown while this one's are loading.
+    if (template.id !== selected?.id) setVersions({ kind: "loading" });
     setSelected(template);
     setName(template.name);
     setBody(template.current.body);
     setShownVersionId(template.current.id);
     shellBus().emit("template.selected", selectionOf(template));
-    setVersions(await call("template_versions", { templateId: template.id }));
+    await loadVersions(template.id);
   }
 
   async function save() {
@@ -101,7 +112,7 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
 
   function startNew() {
     setSelected(null);
-    setVersions([]);
+    setVersions({ kind: "loaded", value: [] });
     setShownVersionId(null);
     setName("");
     setBody("");
@@ -112,7 +123,15 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
       <p className="aui-muted">
         Dataset: <strong data-testid="pt-dataset">{datasetName}</strong>
       </p>
-      {columnsError && <ErrorState title="Could not read the dataset's columns" detail={columnsError} />}
+      {columnsError ? (
+        <ErrorState title="Could not read the dataset's columns" detail={columnsError} onRetry={retryColumns} />
+      ) : columnsLoading ? (
+        <p className="aui-muted" role="status">
+          Loading the dataset's fields…
+        </p>
+      ) : (
+        columns.length === 0 && <EmptyState title="This dataset has no fields" hint="Import a document with named columns in the Record Collector to have placeholders to insert." />
+      )}
       <div className="aui-toolbar" aria-label="Fields" data-testid="pt-fields">
         {columns.map((c) => (
           <button key={c.name} type="button" className="aui-button" data-column={c.name} title={`Insert {{ ${c.name} }}`} onClick={() => insertColumn(c.name)}>
@@ -169,7 +188,14 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
           <pre data-testid="pt-preview">{live.preview ?? ""}</pre>
         )}
       </section>
-      <TemplateList templates={templates} selectedId={selected?.id ?? null} busy={busy} onSelect={(t) => void act(() => show(t))} onNew={startNew} />
+      <TemplateList
+        templates={templates}
+        selectedId={selected?.id ?? null}
+        busy={busy}
+        onSelect={(t) => void act(() => show(t))}
+        onNew={startNew}
+        onRetry={() => void reloadTemplates()}
+      />
       {selected && (
         <VersionList
           versions={versions}
@@ -181,6 +207,7 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
             setShownVersionId(v.id);
           }}
           onMakeCurrent={(v) => void act(() => makeCurrent(v))}
+          onRetry={() => void loadVersions(selected.id)}
         />
       )}
     </>

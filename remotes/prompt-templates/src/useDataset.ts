@@ -1,11 +1,22 @@
 // What the editor needs from the selected dataset: its columns (for the
 // chips) and the id of the record the preview renders (one row, never more).
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { call, type Column } from "@augment-it/host-client";
 import { errorText } from "./logic";
 
-export function useColumns(datasetId: number): { columns: Column[]; error: string | null } {
-  const [state, setState] = useState<{ columns: Column[]; error: string | null }>({ columns: [], error: null });
+export interface Columns {
+  columns: Column[];
+  /** True until the shell has answered for this dataset. */
+  loading: boolean;
+  error: string | null;
+  /** Asks again (after an error). */
+  retry: () => void;
+}
+
+export function useColumns(datasetId: number): Columns {
+  // `of` is the dataset the answer is for: another dataset's columns are never shown as this one's.
+  const [state, setState] = useState<{ of: number | null; columns: Column[]; error: string | null }>({ of: null, columns: [], error: null });
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     let stale = false;
     call("list_datasets").then(
@@ -14,17 +25,22 @@ export function useColumns(datasetId: number): { columns: Column[]; error: strin
         const dataset = datasets.find((d) => d.id === datasetId);
         setState(
           dataset
-            ? { columns: dataset.columns, error: null }
-            : { columns: [], error: "The selected dataset no longer exists: pick another one in the Record Collector." },
+            ? { of: datasetId, columns: dataset.columns, error: null }
+            : { of: datasetId, columns: [], error: "The selected dataset no longer exists: pick another one in the Record Collector." },
         );
       },
-      (err) => !stale && setState({ columns: [], error: errorText(err) }),
+      (err) => !stale && setState({ of: datasetId, columns: [], error: errorText(err) }),
     );
     return () => {
       stale = true;
     };
-  }, [datasetId]);
-  return state;
+  }, [datasetId, attempt]);
+  const retry = useCallback(() => {
+    setState((s) => ({ ...s, of: null, error: null }));
+    setAttempt((n) => n + 1);
+  }, []);
+  const loading = state.of !== datasetId;
+  return { columns: loading ? [] : state.columns, loading, error: loading ? null : state.error, retry };
 }
 
 export type RecordPick = { recordId: number | null; total: number | null; error: string | null };
@@ -44,7 +60,11 @@ export function useRecordAt(datasetId: number, offset: number | null): RecordPic
         setPick({
           recordId: row ? row.id : null,
           total: page.total,
-          error: row ? null : `The dataset has ${page.total} records: choose a number from 1 to ${page.total}.`,
+          error: row
+            ? null
+            : page.total === 0
+              ? "The dataset has no records to preview: import some in the Record Collector."
+              : `The dataset has ${page.total} records: choose a number from 1 to ${page.total}.`,
         });
       },
       (err) => !stale && setPick({ recordId: null, total: null, error: errorText(err) }),

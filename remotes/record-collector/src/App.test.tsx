@@ -225,6 +225,23 @@ describe("import", () => {
   });
 });
 
+/** Deletes dataset 7 with its confirm step, sees it go, and clicks Undo on the toast. */
+async function deleteThenUndo() {
+  render(
+    <>
+      <RecordCollector />
+      <Toaster autoDismissMs={0} />
+    </>,
+  );
+  await waitFor(() => expect(screen.getByTestId("rc-datasets").querySelector('[data-dataset-id="7"]')).toBeTruthy());
+  fireEvent.click(screen.getByText("Delete"));
+  fireEvent.click(screen.getByText("Confirm delete"));
+  await waitFor(() => expect(screen.getByTestId("rc-datasets").querySelector('[data-dataset-id="7"]')).toBeNull());
+  // Toasts outlive a test (one store per module): the newest is this test's.
+  await screen.findAllByText("Deleted people (250 rows)");
+  fireEvent.click(screen.getAllByRole("button", { name: "Undo" }).at(-1)!);
+}
+
 describe("datasets and records", () => {
   it("selects a dataset, pages its records and filters them", async () => {
     const calls = shell();
@@ -254,9 +271,42 @@ describe("datasets and records", () => {
     await waitFor(() =>
       expect(calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args).toEqual({
         datasetId: 7,
-        query: { offset: 0, limit: 100, filter: { column: "age", op: "contains", value: "4" } },
+        query: { offset: 0, limit: 100, filter: { column: "age", op: "contains", value: "4" }, sort: null },
       }),
     );
+  });
+
+  it("sorts by a header click over the whole dataset, from the first page", async () => {
+    const calls = shell();
+    bus.emit("dataset.selected", { datasetId: 7, name: "people" });
+    render(<RecordCollector />);
+    expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("rc-next"));
+    expect(await screen.findByText("rows 101–200 of 250")).toBeTruthy();
+    const records = screen.getByTestId("rc-records");
+    const header = (column: string) => records.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
+    const lastQuery = () => calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args.query;
+    expect(within(header("#")).queryByRole("button"), "file order is the order without a sort").toBeNull();
+
+    fireEvent.click(within(header("age")).getByRole("button"));
+    await waitFor(() => expect(lastQuery()).toEqual({ offset: 0, limit: 100, filter: null, sort: { column: "age", descending: false } }));
+    expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
+    expect(header("age").getAttribute("aria-sort")).toBe("ascending");
+
+    fireEvent.click(within(header("age")).getByRole("button"));
+    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: { column: "age", descending: true } }));
+    expect(header("age").getAttribute("aria-sort")).toBe("descending");
+
+    // The sort stays while paging, and a filter keeps it.
+    fireEvent.click(screen.getByTestId("rc-next"));
+    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 100, sort: { column: "age", descending: true } }));
+    fireEvent.change(screen.getByTestId("rc-filter-value"), { target: { value: "person" } });
+    fireEvent.click(screen.getByTestId("rc-filter-apply"));
+    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, filter: { column: "name", value: "person" }, sort: { column: "age", descending: true } }));
+
+    fireEvent.click(within(header("age")).getByRole("button"));
+    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: null }));
+    expect(header("age").getAttribute("aria-sort")).toBe("none");
   });
 
   it("edits a cell keeping numbers as numbers", async () => {
@@ -286,6 +336,36 @@ describe("datasets and records", () => {
     fireEvent.click(screen.getByText("Confirm delete"));
     await waitFor(() => expect(screen.getByText("No datasets yet")).toBeTruthy());
     expect(calls.find((c) => c.cmd === "delete_dataset")?.args).toEqual({ datasetId: 7 });
+  });
+
+  it("undoes a delete from its toast: the dataset comes back and is selected (issue 16, point 5)", async () => {
+    let trash: Dataset[] = [];
+    const calls = shell({
+      delete_dataset: () => {
+        trash = [people];
+        return null;
+      },
+      list_datasets: () => (trash.length ? [] : [people]),
+      restore_dataset: () => {
+        trash = [];
+        return people;
+      },
+    });
+    await deleteThenUndo();
+    await waitFor(() => expect(screen.getByTestId("rc-datasets").querySelector('[data-dataset-id="7"]')).toBeTruthy());
+    expect(calls.find((c) => c.cmd === "restore_dataset")?.args).toEqual({ datasetId: 7 });
+    await waitFor(() => expect(selections).toContainEqual({ datasetId: 7, name: "people" }));
+    await screen.findAllByText("Restored people");
+  });
+
+  it("says so when the undo comes too late", async () => {
+    shell({
+      restore_dataset: () => {
+        throw { code: "notFound", message: "there is no dataset in the trash with id 7" };
+      },
+    });
+    await deleteThenUndo();
+    await screen.findByText(/Could not restore people: there is no dataset in the trash with id 7/);
   });
 
   it("shows the shell's error when the records cannot load", async () => {

@@ -17,11 +17,12 @@ export interface RecordCollectorProps {
 }
 
 export default function RecordCollector(_props: RecordCollectorProps) {
-  const [datasets, setDatasets] = useState<Dataset[]>([]);
+  // null until the shell has listed them: no "No datasets yet" before its answer.
+  const [datasets, setDatasets] = useState<Dataset[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const lastSelected = useLastEvent("dataset.selected");
   const selectedId = lastSelected?.datasetId ?? null;
-  const selected = datasets.find((d) => d.id === selectedId) ?? null;
+  const selected = datasets?.find((d) => d.id === selectedId) ?? null;
 
   const reload = useCallback(async () => {
     try {
@@ -49,7 +50,18 @@ export default function RecordCollector(_props: RecordCollectorProps) {
     <Page title="Record Collector">
       <ImportForm onSaved={(d) => void saved(d)} />
       {loadError && <ErrorState title="Could not list the datasets" detail={loadError} onRetry={() => void reload()} />}
-      <Datasets datasets={datasets} selectedId={selectedId} onSelect={select} onDeleted={() => void reload()} />
+      {datasets ? (
+        <Datasets datasets={datasets} selectedId={selectedId} onSelect={select} onDeleted={() => void reload()} onRestored={(d) => void saved(d)} />
+      ) : (
+        !loadError && (
+          <section aria-label="Datasets">
+            <h2>Datasets</h2>
+            <p className="aui-muted" role="status">
+              Loading datasets…
+            </p>
+          </section>
+        )
+      )}
       {selected && <Records key={selected.id} dataset={selected} />}
     </Page>
   );

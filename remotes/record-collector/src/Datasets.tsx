@@ -1,7 +1,8 @@
-// The saved datasets: click to select, delete with a confirm step.
+// The saved datasets: click to select, delete with a confirm step and undo
+// it from the toast (the shell keeps a deleted dataset in its trash a minute).
 import { useState } from "react";
 import { call, type Dataset } from "@augment-it/host-client";
-import { Badge, Button, EmptyState } from "@augment-it/ui-kit";
+import { Badge, Button, EmptyState, toast } from "@augment-it/ui-kit";
 import { errorText } from "./logic";
 
 interface DatasetsProps {
@@ -9,9 +10,10 @@ interface DatasetsProps {
   selectedId: number | null;
   onSelect: (dataset: Dataset) => void;
   onDeleted: (datasetId: number) => void;
+  onRestored: (dataset: Dataset) => void;
 }
 
-export function Datasets({ datasets, selectedId, onSelect, onDeleted }: DatasetsProps) {
+export function Datasets({ datasets, selectedId, onSelect, onDeleted, onRestored }: DatasetsProps) {
   return (
     <section aria-label="Datasets">
       <h2>Datasets</h2>
@@ -22,7 +24,7 @@ export function Datasets({ datasets, selectedId, onSelect, onDeleted }: Datasets
       ) : (
         <ul className="rc-datasets" data-testid="rc-datasets">
           {datasets.map((d) => (
-            <DatasetItem key={d.id} dataset={d} selected={d.id === selectedId} onSelect={onSelect} onDeleted={onDeleted} />
+            <DatasetItem key={d.id} dataset={d} selected={d.id === selectedId} onSelect={onSelect} onDeleted={onDeleted} onRestored={onRestored} />
           ))}
         </ul>
       )}
@@ -30,11 +32,12 @@ export function Datasets({ datasets, selectedId, onSelect, onDeleted }: Datasets
   );
 }
 
-function DatasetItem({ dataset, selected, onSelect, onDeleted }: {
+function DatasetItem({ dataset, selected, onSelect, onDeleted, onRestored }: {
   dataset: Dataset;
   selected: boolean;
   onSelect: (dataset: Dataset) => void;
   onDeleted: (datasetId: number) => void;
+  onRestored: (dataset: Dataset) => void;
 }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -46,6 +49,7 @@ function DatasetItem({ dataset, selected, onSelect, onDeleted }: {
     try {
       await call("delete_dataset", { datasetId: dataset.id });
       onDeleted(dataset.id);
+      toast(`Deleted ${dataset.name} (${dataset.row_count} rows)`, "info", { action: { label: "Undo", run: () => void restore(dataset, onRestored) } });
     } catch (err) {
       setError(errorText(err));
       setBusy(false);
@@ -87,4 +91,14 @@ function DatasetItem({ dataset, selected, onSelect, onDeleted }: {
       )}
     </li>
   );
+}
+
+// Runs from the toast, after this dataset's item has gone: nothing here may touch its state.
+async function restore(dataset: Dataset, onRestored: (dataset: Dataset) => void) {
+  try {
+    onRestored(await call("restore_dataset", { datasetId: dataset.id }));
+    toast(`Restored ${dataset.name}`, "success");
+  } catch (err) {
+    toast(`Could not restore ${dataset.name}: ${errorText(err)}`, "danger");
+  }
 }

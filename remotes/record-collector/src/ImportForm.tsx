@@ -5,7 +5,7 @@
 // the single-use token Rust gave for the file (a preview hands back a fresh one).
 import { useCallback, useEffect, useRef, useState } from "react";
 import { call, onFilesDropped, type ColumnType, type Dataset, type FileChoice, type FilesDropped, type Format, type ImportPreview, type Json, type Parser, type RecentFile } from "@augment-it/host-client";
-import { Button, DataTable, toast, type Column } from "@augment-it/ui-kit";
+import { Button, DataTable, EmptyState, toast, type Column } from "@augment-it/ui-kit";
 import { cellText, chooseSource, errorText, FORMATS, formatFromPath, nameFromPath } from "./logic";
 
 const PREVIEW_ROWS = 100;
@@ -55,6 +55,9 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
     setName(nameFromPath(chosen.name));
   }, []);
 
+  // The recent files are a shortcut, offered once listed: the command cannot fail
+  // in this shell (only a host without it refuses), and without it a file is still
+  // chosen, dropped or pasted, so no loading line or error stands in for it.
   const readRecent = useCallback(() => {
     call("recent_files").then(setRecent, () => setRecent([]));
   }, []);
@@ -226,6 +229,7 @@ export function ImportForm({ onSaved }: { onSaved: (dataset: Dataset) => void })
             rows={rows}
             rowKey={(row) => String(row.index)}
             height={240}
+            empty={<EmptyState title="The document has no rows" hint="Check the format, or choose or paste a document with rows under its header." />}
           />
         </div>
       )}

@@ -1,10 +1,11 @@
 // One page (100 rows) of the selected dataset's records, with a filter and
 // in-place editing of a cell (double-click or Enter in the shared table; a
 // long value opens in its drawer). Never more than one page is fetched, so
-// the table does not sort: ordering one page of many would mislead.
+// a header click sorts in Rust over every matching record (ordering one page
+// of many would mislead), and the table only shows the order.
 import { useCallback, useEffect, useState } from "react";
 import { call, type Dataset, type FieldFilter, type RecordRow } from "@augment-it/host-client";
-import { Button, DataTable, EmptyState, ErrorState, type Column } from "@augment-it/ui-kit";
+import { Button, DataTable, EmptyState, ErrorState, type Column, type TableSort } from "@augment-it/ui-kit";
 import { cellText, errorText, pageLabel, typedValue } from "./logic";
 
 export const PAGE_SIZE = 100;
@@ -12,6 +13,8 @@ export const PAGE_SIZE = 100;
 export function Records({ dataset }: { dataset: Dataset }) {
   const [offset, setOffset] = useState(0);
   const [filter, setFilter] = useState<FieldFilter | null>(null);
+  // A column of the dataset (the "#" column is file order, the order without a sort).
+  const [sort, setSort] = useState<TableSort | null>(null);
   const [draft, setDraft] = useState<FieldFilter>({ column: dataset.columns[0]?.name ?? "", op: "equals", value: "" });
   const [rows, setRows] = useState<RecordRow[]>([]);
   const [total, setTotal] = useState(0);
@@ -21,7 +24,7 @@ export function Records({ dataset }: { dataset: Dataset }) {
   const load = useCallback(async () => {
     setLoading(true);
     try {
-      const page = await call("dataset_records", { datasetId: dataset.id, query: { offset, limit: PAGE_SIZE, filter } });
+      const page = await call("dataset_records", { datasetId: dataset.id, query: { offset, limit: PAGE_SIZE, filter, sort } });
       setRows(page.items);
       setTotal(page.total);
       setError(null);
@@ -30,7 +33,7 @@ export function Records({ dataset }: { dataset: Dataset }) {
     } finally {
       setLoading(false);
     }
-  }, [dataset.id, offset, filter]);
+  }, [dataset.id, offset, filter, sort]);
 
   useEffect(() => {
     void load();
@@ -50,6 +53,7 @@ export function Records({ dataset }: { dataset: Dataset }) {
         key: c.name,
         header: `${c.name} (${c.type})`,
         minWidth: 96,
+        sortable: true,
         render: (row) => cellText(row.fields[c.name]),
         detail: (row) => cellText(row.fields[c.name]),
         edit: {
@@ -63,6 +67,12 @@ export function Records({ dataset }: { dataset: Dataset }) {
 
   function changeFilter(next: FieldFilter | null) {
     setFilter(next);
+    setOffset(0);
+  }
+
+  // A new order makes the current page meaningless: start from the first.
+  function changeSort(next: TableSort | null) {
+    setSort(next);
     setOffset(0);
   }
 
@@ -106,6 +116,7 @@ export function Records({ dataset }: { dataset: Dataset }) {
           rows={rows}
           rowKey={(row) => String(row.id)}
           height={400}
+          sort={{ by: sort, onChange: changeSort }}
           empty={<EmptyState title={loading ? "Loading records…" : filter ? "No record matches the filter" : "This dataset has no records"} />}
         />
       </div>

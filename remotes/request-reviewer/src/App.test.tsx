@@ -101,7 +101,7 @@ describe("RequestReviewer", () => {
     await waitFor(() => expect(calls.some((c) => c.cmd === "generate_requests")).toBe(true));
     expect(calls.find((c) => c.cmd === "generate_requests")?.args).toEqual({ datasetId: 7, templateVersionId: 3, targets: [{ provider: "openai", model: "gpt-4o-mini" }] });
     await screen.findByText("Describe book 1");
-    expect(calls.find((c) => c.cmd === "list_requests")?.args).toEqual({ query: { dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100 } });
+    expect(calls.find((c) => c.cmd === "list_requests")?.args).toEqual({ query: { dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100, sort: null } });
     fireEvent.click(screen.getByTestId("rr-approve-all"));
     await waitFor(() => expect(screen.getByTestId("rr-requests").querySelector('[data-status="approved"]')).toBeTruthy());
     expect(calls.find((c) => c.cmd === "set_all_request_status")?.args).toEqual({ datasetId: 7, templateVersionId: 3, from: "pending", to: "approved" });
@@ -158,6 +158,41 @@ describe("RequestReviewer", () => {
     await waitFor(() => expect(calls.find((c) => c.cmd === "set_request_status")?.args).toEqual({ requestIds: [2], status: "rejected" }));
     fireEvent.change(screen.getByLabelText("Status"), { target: { value: "pending" } });
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_requests").at(-1)?.args).toMatchObject({ query: { status: "pending", offset: 0 } }));
+  });
+
+  it("sorts by a header click over every matching request, from the first page", async () => {
+    const calls: Call[] = [];
+    const total = 250;
+    shell(calls, {
+      list_requests: (a) => {
+        const { offset, limit } = a.query as { offset: number; limit: number };
+        const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i + 1);
+        return { total, items: ids.map((id) => request(id, "pending")) };
+      },
+    });
+    select();
+    render(<RequestReviewer />);
+    await screen.findByText("Describe book 1");
+    fireEvent.click(screen.getByText("Next page"));
+    await screen.findByText("Describe book 101");
+    const table = screen.getByTestId("rr-requests");
+    const header = (column: string) => table.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
+    const lastQuery = () => calls.filter((c) => c.cmd === "list_requests").at(-1)?.args.query;
+    expect(header("actions").querySelector("button"), "the actions column does not sort").toBeNull();
+
+    fireEvent.click(header("status").querySelector("button") as HTMLElement);
+    await waitFor(() => expect(lastQuery()).toEqual({ dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100, sort: { column: "status", descending: false } }));
+    await screen.findByText("Describe book 1");
+    expect(header("status").getAttribute("aria-sort")).toBe("ascending");
+    fireEvent.click(header("status").querySelector("button") as HTMLElement);
+    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: { column: "status", descending: true } }));
+
+    // Another column replaces the sort; the status filter keeps it.
+    fireEvent.click(header("text").querySelector("button") as HTMLElement);
+    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: { column: "text", descending: false } }));
+    expect(header("status").getAttribute("aria-sort")).toBe("none");
+    fireEvent.change(screen.getByLabelText("Status"), { target: { value: "pending" } });
+    await waitFor(() => expect(lastQuery()).toMatchObject({ status: "pending", offset: 0, sort: { column: "text", descending: false } }));
   });
 
   it("shows a missing-fields error", async () => {
@@ -280,6 +315,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("request-reviewer");
+    expect(manifest.hostApi).toBe("^1.3.0"); // `sort` in list_requests (host API 1.3): an older host would ignore it
   });
 });
 
@@ -289,7 +325,7 @@ describe("RequestReviewer without the provider list", () => {
     shell(calls, { provider_status: () => { throw { code: "keychain", message: "the keychain is locked" }; } });
     select();
     render(<RequestReviewer />);
-    expect((await screen.findByTestId("rr-error")).textContent).toContain("the keychain is locked");
+    expect((await screen.findByRole("alert")).textContent).toContain("the keychain is locked");
     expect((screen.getByTestId("rr-generate") as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(screen.getByTestId("rr-provider"), { target: { value: "openai" } });
     fireEvent.change(screen.getByTestId("rr-model"), { target: { value: "m1" } });

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { call, type ModelTarget, type ProviderView } from "@augment-it/host-client";
 import { useLastEvent } from "@augment-it/messaging";
-import { Button, EmptyState, Page, toast } from "@augment-it/ui-kit";
+import { Button, EmptyState, ErrorState, Page, toast } from "@augment-it/ui-kit";
 import { Estimate } from "./Estimate";
 import { defaultModelOf, describeError, initialProvider, targetsToGenerate } from "./logic";
 import { Requests } from "./Requests";
@@ -20,7 +20,9 @@ export interface RemoteProps {
 export default function RequestReviewer(_props: RemoteProps) {
   const dataset = useLastEvent("dataset.selected");
   const template = useLastEvent("template.selected");
-  const [providers, setProviders] = useState<ProviderView[]>([]);
+  // null until the shell has listed them; [] when it could not (the provider is typed then).
+  const [providers, setProviders] = useState<ProviderView[] | null>(null);
+  const [providersError, setProvidersError] = useState<string | null>(null);
   const [current, setCurrent] = useState<ModelTarget>({ provider: "", model: "" });
   const [chosen, setChosen] = useState<ModelTarget[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -28,15 +30,20 @@ export default function RequestReviewer(_props: RemoteProps) {
   const { busy, run } = useBusy();
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
-  useEffect(() => {
+  const listProviders = useCallback(() => {
     call("provider_status")
       .then((list) => {
         setProviders(list);
+        setProvidersError(null);
         const first = initialProvider(list);
         if (first) setCurrent((c) => (c.provider ? c : { provider: first.provider, model: c.model || defaultModelOf(first) }));
       })
-      .catch((err: unknown) => setError(`Could not list the providers (${describeError(err)}): type a provider id instead.`));
+      .catch((err: unknown) => {
+        setProviders([]);
+        setProvidersError(describeError(err));
+      });
   }, []);
+  useEffect(listProviders, [listProviders]);
 
   if (!dataset || !template) {
     return (
@@ -54,7 +61,7 @@ export default function RequestReviewer(_props: RemoteProps) {
   }
 
   const chooseProvider = (provider: string) =>
-    setCurrent({ provider, model: defaultModelOf(providers.find((p) => p.provider === provider)) });
+    setCurrent({ provider, model: defaultModelOf(providers?.find((p) => p.provider === provider)) });
 
   const generate = () =>
     run("generate", async () => {
@@ -79,6 +86,17 @@ export default function RequestReviewer(_props: RemoteProps) {
         Dataset <strong>{dataset.name}</strong> × template <strong>{template.name}</strong> v{template.version}
       </p>
       <Targets providers={providers} current={current} onCurrent={setCurrent} onProvider={chooseProvider} chosen={chosen} onChosen={setChosen} />
+      {providersError && (
+        <ErrorState
+          title="Could not list the providers: type a provider id instead"
+          detail={providersError}
+          onRetry={() => {
+            setProviders(null);
+            setProvidersError(null);
+            listProviders();
+          }}
+        />
+      )}
       <Button variant="primary" data-testid="rr-generate" disabled={busy("generate") || !current.provider} onClick={() => void generate()}>
         Generate requests
       </Button>

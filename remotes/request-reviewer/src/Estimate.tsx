@@ -2,7 +2,7 @@
 // reloaded whenever the requests change (`version`).
 import { useEffect, useState } from "react";
 import { call, type ModelEstimate } from "@augment-it/host-client";
-import { DataTable, TextField, type Column } from "@augment-it/ui-kit";
+import { DataTable, EmptyState, ErrorState, TextField, type Column } from "@augment-it/ui-kit";
 import { describeError, formatCost, parseOutputTokens, targetLabel } from "./logic";
 
 // One row per model, all loaded: the table sorts what it holds.
@@ -16,8 +16,10 @@ const COLUMNS: Column<ModelEstimate>[] = [
 
 export function Estimate({ datasetId, templateVersionId, version }: { datasetId: number; templateVersionId: number; version: number }) {
   const [outputTokens, setOutputTokens] = useState("256");
-  const [rows, setRows] = useState<ModelEstimate[]>([]);
+  // null until the first answer: no empty table before it.
+  const [rows, setRows] = useState<ModelEstimate[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const tokens = parseOutputTokens(outputTokens);
 
   useEffect(() => {
@@ -29,7 +31,7 @@ export function Estimate({ datasetId, templateVersionId, version }: { datasetId:
     return () => {
       live = false;
     };
-  }, [datasetId, templateVersionId, tokens, version]);
+  }, [datasetId, templateVersionId, tokens, version, attempt]);
 
   return (
     <div data-testid="rr-estimate">
@@ -40,12 +42,32 @@ export function Estimate({ datasetId, templateVersionId, version }: { datasetId:
           Type the expected output tokens per answer as a whole number (0 or more).
         </p>
       )}
-      {error && (
-        <p className="aui-field-error" role="alert">
-          {error}
-        </p>
+      {error ? (
+        <ErrorState
+          title="Could not estimate the requests"
+          detail={error}
+          onRetry={() => {
+            setError(null);
+            setAttempt((n) => n + 1);
+          }}
+        />
+      ) : rows === null ? (
+        // Nothing is asked while the token count is not a number (the field says so).
+        tokens !== null && (
+          <p className="aui-muted" role="status">
+            Loading the estimate…
+          </p>
+        )
+      ) : (
+        <DataTable
+          label="Estimate"
+          columns={COLUMNS}
+          rows={rows}
+          rowKey={targetLabel}
+          height={160}
+          empty={<EmptyState title="No requests to estimate" hint="Generate requests above: the pending and approved ones are estimated here." />}
+        />
       )}
-      <DataTable label="Estimate" columns={COLUMNS} rows={rows} rowKey={targetLabel} height={160} />
     </div>
   );
 }

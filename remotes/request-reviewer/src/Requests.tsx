@@ -2,9 +2,10 @@
 // A request's text is edited in place (double-click or Enter on it in the
 // shared table) and read whole in the table's drawer. Selecting "all N
 // matching" acts on every request of the status filter, loaded or not.
-// The table does not sort: it holds one page of many.
+// The table holds one page of many, so a header click sorts in Rust over
+// every matching request, and the table only shows the order.
 import { useEffect, useMemo, useState } from "react";
-import { call, type RequestQuery, type RequestRow, type RequestStatus } from "@augment-it/host-client";
+import { call, type RequestQuery, type RequestRow, type RequestSort, type RequestSortColumn, type RequestStatus } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import {
   Badge,
@@ -18,12 +19,21 @@ import {
   type BadgeTone,
   type Column,
   type RowSelection,
+  type TableSort,
 } from "@augment-it/ui-kit";
 import { describeError, PAGE_SIZE } from "./logic";
 import { useBusy } from "./useBusy";
 
 const TONE: Record<RequestStatus, BadgeTone> = { pending: "neutral", approved: "success", rejected: "danger" };
 const STATUS_FILTERS = ["all", "pending", "approved", "rejected"].map((value) => ({ value, label: value }));
+/** What Rust sorts each sortable column of the table by, by column key. */
+const SORT_BY: Partial<Record<string, RequestSortColumn>> = { record: "record", model: "model", text: "text", status: "status", answered: "answered" };
+
+function requestSort(by: TableSort | null): RequestSort | null {
+  const column = by && SORT_BY[by.column];
+  return by && column ? { column, descending: by.descending } : null;
+}
+
 /** The most rows one `list_requests` call returns (local-data's `MAX_PAGE`). */
 const MAX_PAGE = 1000;
 
@@ -48,6 +58,7 @@ export interface RequestsProps {
 export function Requests({ datasetId, templateVersionId, version, onChanged }: RequestsProps) {
   const [status, setStatus] = useState<"all" | RequestStatus>("all");
   const [offset, setOffset] = useState(0);
+  const [sort, setSort] = useState<TableSort | null>(null);
   const [page, setPage] = useState<{ total: number; items: RequestRow[] }>({ total: 0, items: [] });
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<RowSelection>(NO_ROWS_SELECTED);
@@ -60,14 +71,14 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
 
   useEffect(() => {
     let live = true;
-    const query = { ...matching, offset };
+    const query = { ...matching, offset, sort: requestSort(sort) };
     call("list_requests", { query })
       .then((result) => live && (setPage(result), setError(null)))
       .catch((err: unknown) => live && setError(describeError(err)));
     return () => {
       live = false;
     };
-  }, [matching, offset, version]);
+  }, [matching, offset, sort, version]);
 
   const change = (name: string, action: () => Promise<string | void>) =>
     run(name, async () => {
@@ -124,17 +135,19 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
       key: "record",
       header: "Record",
       width: "76px",
+      sortable: true,
       render: (r) => (
         <span data-request-id={r.id} data-status={r.status}>
           #{r.record_id}
         </span>
       ),
     },
-    { key: "model", header: "Model", width: "minmax(140px, 1fr)", render: (r) => `${r.provider}/${r.model}` },
+    { key: "model", header: "Model", width: "minmax(140px, 1fr)", sortable: true, render: (r) => `${r.provider}/${r.model}` },
     {
       key: "text",
       header: "Request",
       width: "minmax(160px, 3fr)",
+      sortable: true,
       render: (r) => (
         <span title={r.edited ?? r.rendered}>
           {r.edited !== null && <Badge tone="warning">edited</Badge>} {r.edited ?? r.rendered}
@@ -143,8 +156,8 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
       detail: (r) => r.edited ?? r.rendered,
       edit: { text: (r) => r.edited ?? r.rendered, save: (r, text) => saveText(r.id, text), multiline: true, label: (r) => `Edit request ${r.id}` },
     },
-    { key: "status", header: "Status", width: "104px", render: (r) => <Badge tone={TONE[r.status]}>{r.status}</Badge> },
-    { key: "answered", header: "Answered", width: "88px", render: (r) => (r.answered ? "yes" : "no") },
+    { key: "status", header: "Status", width: "104px", sortable: true, render: (r) => <Badge tone={TONE[r.status]}>{r.status}</Badge> },
+    { key: "answered", header: "Answered", width: "88px", sortable: true, render: (r) => (r.answered ? "yes" : "no") },
     {
       key: "actions",
       header: "Actions",
@@ -211,6 +224,8 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
           columns={columns}
           rows={page.items}
           rowKey={(r) => String(r.id)}
+          // A new order starts from the first page; the selection (by id or "all matching") still holds.
+          sort={{ by: sort, onChange: (next) => (setSort(next), setOffset(0)) }}
           selection={{ selected, onChange: setSelected, matching: page.total, rowLabel: (key) => `request ${key}` }}
         />
       </div>

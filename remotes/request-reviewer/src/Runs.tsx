@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { call, onRunEvent, type RunEvent, type RunProgress } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
-import { Button } from "@augment-it/ui-kit";
+import { Button, EmptyState, ErrorState } from "@augment-it/ui-kit";
 import { describeError, isResumable, progressFraction, progressText } from "./logic";
 import { useBusy } from "./useBusy";
 
@@ -22,7 +22,9 @@ function progressOf(event: RunEvent): RunProgress | null {
 export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const [run, setRun] = useState<RunProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [unfinished, setUnfinished] = useState<RunProgress[]>([]);
+  // null until the shell has listed them.
+  const [unfinished, setUnfinished] = useState<RunProgress[] | null>(null);
+  const [unfinishedError, setUnfinishedError] = useState<string | null>(null);
   const [lastFailure, setLastFailure] = useState<string | null>(null);
   const { busy, run: act } = useBusy();
   const followed = useRef<number | null>(null);
@@ -31,6 +33,14 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const announced = useRef(new Set<number>());
   const latest = useRef({ datasetId, onFinished });
   latest.current = { datasetId, onFinished };
+
+  // A failed list is the list's error (with a retry), not the error of an action.
+  const listUnfinished = useCallback((live: () => boolean = () => true) => {
+    call("unfinished_runs").then(
+      (runs) => live() && (setUnfinished(runs), setUnfinishedError(null)),
+      (err: unknown) => live() && setUnfinishedError(describeError(err)),
+    );
+  }, []);
 
   const announceFinished = useCallback((progress: RunProgress) => {
     if (announced.current.has(progress.run_id) || progress.status === "running") return;
@@ -43,7 +53,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       status: progress.status,
     });
     // A run that stopped with requests left (offline, cancelled) is offered for resume at once.
-    setUnfinished((list) => [...list.filter((r) => r.run_id !== progress.run_id), ...(isResumable(progress) ? [progress] : [])]);
+    setUnfinished((list) => [...(list ?? []).filter((r) => r.run_id !== progress.run_id), ...(isResumable(progress) ? [progress] : [])]);
     latest.current.onFinished();
   }, []);
 
@@ -59,14 +69,12 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       setRun(progress);
       if (event.kind === "finished") announceFinished(progress);
     }).then((stop) => (live ? (unlisten = stop) : stop()));
-    call("unfinished_runs")
-      .then((runs) => live && setUnfinished(runs))
-      .catch((err: unknown) => live && setError(describeError(err)));
+    listUnfinished(() => live);
     return () => {
       live = false;
       unlisten?.();
     };
-  }, [announceFinished]);
+  }, [announceFinished, listUnfinished]);
 
   const follow = useCallback(
     (progress: RunProgress) => {
@@ -139,7 +147,26 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
           {lastFailure && <p className="aui-muted">Last failure: {lastFailure}</p>}
         </div>
       )}
-      {unfinished.length > 0 && (
+      {unfinishedError ? (
+        <ErrorState
+          title="Could not list the unfinished runs"
+          detail={unfinishedError}
+          onRetry={() => {
+            setUnfinishedError(null);
+            listUnfinished();
+          }}
+        />
+      ) : unfinished === null ? (
+        <p className="aui-muted" role="status">
+          Loading unfinished runs…
+        </p>
+      ) : (
+        unfinished.length === 0 &&
+        !run && (
+          <EmptyState title="No unfinished runs" hint="Send the approved requests to start a run; one that stops with requests left is offered here to resume." />
+        )
+      )}
+      {unfinished && unfinished.length > 0 && (
         <div>
           <h3>Unfinished runs</h3>
           <ul>

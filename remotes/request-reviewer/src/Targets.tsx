@@ -5,7 +5,8 @@ import type { ModelTarget, ProviderView } from "@augment-it/host-client";
 import { keyIsSet, sameTarget, targetLabel } from "./logic";
 
 export interface TargetsProps {
-  providers: ProviderView[];
+  /** null while the shell lists them. */
+  providers: ProviderView[] | null;
   current: ModelTarget;
   onCurrent: (target: ModelTarget) => void;
   onProvider: (provider: string) => void;
@@ -21,7 +22,11 @@ export function Targets({ providers, current, onCurrent, onProvider, chosen, onC
   };
   return (
     <div className="rr-targets">
-      {providers.length > 0 ? (
+      {providers === null ? (
+        <p className="aui-muted" role="status">
+          Loading providers…
+        </p>
+      ) : providers.length > 0 ? (
         <SelectField
           label="Provider"
           testId="rr-provider"

@@ -29,6 +29,10 @@ use crate::recent_files::RecentFiles;
 /// The database's file name in the data dir.
 const DB_FILE: &str = "local.db";
 
+/// How long a deleted dataset can be restored: well past the Undo toast
+/// (6 s), short enough that its disk space comes back soon.
+pub const TRASH_TIME: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A bulk status change that can be undone (the last one of this launch).
 #[derive(Debug, Clone)]
 pub struct BulkChange {
@@ -74,7 +78,9 @@ impl DataState {
         use anyhow::Context as _;
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
         let path = dir.join(DB_FILE);
-        let store = Store::open(&path).with_context(|| format!("opening the local database {}", path.display()))?;
+        let mut store = Store::open(&path).with_context(|| format!("opening the local database {}", path.display()))?;
+        // What was deleted before the last quit is past its undo.
+        store.purge_deleted(TRASH_TIME).with_context(|| format!("emptying the trash of {}", path.display()))?;
         Ok(Self {
             store: Arc::new(Mutex::new(store)),
             dir: dir.to_path_buf(),
@@ -98,6 +104,21 @@ impl DataState {
     fn take_bulk(&self, id: u64) -> Option<BulkChange> {
         let mut last = self.last_bulk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if last.as_ref().is_some_and(|bulk| bulk.id == id) { last.take() } else { None }
+    }
+
+    /// Empties the trash once what was just deleted is past its undo.
+    fn purge_trash_later(&self) {
+        let store = self.store.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(TRASH_TIME).await;
+            let purged = tauri::async_runtime::spawn_blocking(move || {
+                store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).purge_deleted(TRASH_TIME)
+            })
+            .await;
+            if let Ok(Err(err)) = purged {
+                tracing::warn!(%err, "emptying the trash of deleted datasets failed; it is retried at the next start");
+            }
+        });
     }
 
     /// A second connection to the same database, for a run engine that
@@ -224,10 +245,20 @@ pub async fn list_datasets(data: State<'_, DataState>) -> CommandResult<Vec<Data
     data.with(|s| s.datasets()).await
 }
 
+/// Moves the dataset to the trash; `restore_dataset` undoes this for
+/// [`TRASH_TIME`], then the dataset is deleted for good.
 #[tauri::command]
 pub async fn delete_dataset(data: State<'_, DataState>, dataset_id: i64) -> CommandResult<()> {
     let id = positive("datasetId", dataset_id)?;
-    data.with(move |s| s.delete_dataset(id)).await
+    data.with(move |s| s.delete_dataset(id)).await?;
+    data.purge_trash_later();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn restore_dataset(data: State<'_, DataState>, dataset_id: i64) -> CommandResult<Dataset> {
+    let id = positive("datasetId", dataset_id)?;
+    data.with(move |s| s.restore_dataset(id)).await
 }
 
 #[tauri::command]

@@ -101,8 +101,9 @@ fn compare<T: PartialEq>(
 }
 
 /// Every difference from `old` to `new`, with the bump each one needs:
-/// anything removed or changed needs a major bump, anything added a minor
-/// one; a permission's description is wording only.
+/// anything removed or changed needs a major bump, anything added (optional
+/// fields appended to a type included) a minor one; a permission's
+/// description is wording only.
 pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
     let mut changes = Vec::new();
     compare(
@@ -140,7 +141,16 @@ pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
     );
     let as_map = |codes: &[String]| codes.iter().map(|c| (c.clone(), ())).collect::<BTreeMap<_, _>>();
     compare("error code", &as_map(&old.error_codes), &as_map(&new.error_codes), |_, _| unreachable!(), &mut changes);
-    compare("type", &old.types, &new.types, |before, after| (format!("{before} → {after}"), Bump::Major), &mut changes);
+    compare(
+        "type",
+        &old.types,
+        &new.types,
+        |before, after| {
+            let bump = if optional_fields_appended(before, after) { Bump::Minor } else { Bump::Major };
+            (format!("{before} → {after}"), bump)
+        },
+        &mut changes,
+    );
     compare(
         "permission",
         &old.permissions,
@@ -149,6 +159,30 @@ pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
         &mut changes,
     );
     changes
+}
+
+/// Whether `after` is the object type `before` with optional fields
+/// (`name?: T`) added at its end, and nothing else changed. That is
+/// additive both ways: serde reads a field a remote leaves out as `None`,
+/// and a remote ignores a field it does not know in a result. (A remote
+/// that sends a new field must still ask for the host API version that
+/// reads it.) Anything else, an inline object type included, is left to the
+/// major bump.
+fn optional_fields_appended(before: &str, after: &str) -> bool {
+    let (Some(kept), Some(rest)) = (before.strip_suffix("};"), after.strip_suffix("};")) else {
+        return false;
+    };
+    let Some(added) = rest.strip_prefix(kept) else {
+        return false;
+    };
+    let fields = split_top_level(added);
+    !fields.is_empty()
+        && !added.contains(['{', '}'])
+        && fields.iter().all(|field| {
+            field.split_once("?:").is_some_and(|(name, _)| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
 }
 
 /// The bump from `old` to `new`, `None` when the version went back.
@@ -445,6 +479,7 @@ fn type_declarations() -> Vec<Declared> {
         view::<local_data::RecordRow>(),
         view::<local_data::FilterOp>(),
         view::<local_data::FieldFilter>(),
+        view::<local_data::RecordSort>(),
         view::<local_data::RecordQuery>(),
         view::<local_data::TemplateVersion>(),
         view::<local_data::Template>(),
@@ -452,12 +487,16 @@ fn type_declarations() -> Vec<Declared> {
         view::<local_data::ModelTarget>(),
         view::<local_data::RequestStatus>(),
         view::<local_data::RequestRow>(),
+        view::<local_data::RequestSortColumn>(),
+        view::<local_data::RequestSort>(),
         view::<local_data::RequestQuery>(),
         view::<local_data::ModelEstimate>(),
         view::<local_data::RunStatus>(),
         view::<local_data::RunProgress>(),
         view::<runs::WireEvent<'static>>(),
         view::<local_data::ResponseRow>(),
+        view::<local_data::ResponseSortColumn>(),
+        view::<local_data::ResponseSort>(),
         view::<local_data::ResponseQuery>(),
         view::<local_data::Insight>(),
         view::<local_data::ExportFormat>(),
@@ -813,6 +852,32 @@ mod tests {
         assert!(message.contains("event `run-event`: payload"), "{message}");
         assert!(message.contains("error code `declined`: removed"), "{message}");
         assert_eq!(check(&old, &with_version(new, "2.0.0")), Ok(()));
+    }
+
+    #[test]
+    fn an_optional_field_added_to_a_type_needs_a_minor_bump_and_any_other_change_a_major_one() {
+        let old = with_version(base(), "1.0.0");
+        let query = old.types["RecordQuery"].clone();
+        let kept = query.strip_suffix("};").expect("an object type");
+        let changed = |decl: String| {
+            let mut new = old.clone();
+            new.types.insert("RecordQuery".to_owned(), decl);
+            new
+        };
+        let appended = changed(format!("{kept}later?: number | null, extra?: Array<string>, }};"));
+        let message = check(&old, &appended).expect_err("no bump");
+        assert!(message.contains("type `RecordQuery`"), "{message}");
+        assert!(message.contains("(needs a minor bump)"), "{message}");
+        assert_eq!(check(&old, &with_version(appended, "1.1.0")), Ok(()));
+        for decl in [
+            format!("{kept}later: number, }};"),
+            format!("{kept}later?: {{ a: number }}, }};"),
+            query.replacen("offset: number", "offset?: number | null", 1),
+            query.replacen("offset: number, ", "", 1),
+        ] {
+            let message = check(&old, &with_version(changed(decl.clone()), "1.1.0")).expect_err(&decl);
+            assert!(message.contains("type `RecordQuery`") && message.contains("(needs a major bump)"), "{message}");
+        }
     }
 
     #[test]

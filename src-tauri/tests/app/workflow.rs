@@ -213,3 +213,24 @@ fn point_5_file_commands_take_only_dialog_tokens() {
     assert_eq!(exported["path"], out.display().to_string());
     assert!(out.exists());
 }
+
+#[test]
+fn a_deleted_dataset_is_restored_by_undo() {
+    let h = Harness::new();
+    let file = h.dirs.path().join("books.csv");
+    std::fs::write(&file, books_csv(3)).unwrap();
+    let saved = h.ok("save_dataset", json!({ "name": "books", "format": "csv", "file": h.choose(&file, Open) }));
+    let dataset = saved["dataset"]["id"].as_i64().unwrap();
+
+    h.ok("delete_dataset", json!({ "datasetId": dataset }));
+    assert_eq!(h.ok("list_datasets", json!({})), json!([]));
+    let (code, _) = h.refused("dataset_records", json!({ "datasetId": dataset, "query": { "offset": 0, "limit": 1 } }));
+    assert_eq!(code, "notFound");
+
+    let restored = h.ok("restore_dataset", json!({ "datasetId": dataset }));
+    assert_eq!((restored["name"].as_str(), restored["row_count"].as_u64()), (Some("books"), Some(3)));
+    let page = h.ok("dataset_records", json!({ "datasetId": dataset, "query": { "offset": 0, "limit": 5 } }));
+    assert_eq!(page["total"], 3);
+    let (code, message) = h.refused("restore_dataset", json!({ "datasetId": dataset }));
+    assert_eq!(code, "notFound", "{message}");
+}

@@ -166,7 +166,8 @@ fn limits_hold_in_the_store() {
     let too_long = "x".repeat(local_data::MAX_BODY_BYTES + 1);
     let err = store.create_template("big", &too_long).unwrap_err();
     assert!(err.to_string().contains("shorten it"), "{err}");
-    let err = store.records(9999, &local_data::RecordQuery { offset: 0, limit: 0, filter: None }).unwrap_err();
+    let err =
+        store.records(9999, &local_data::RecordQuery { offset: 0, limit: 0, filter: None, sort: None }).unwrap_err();
     assert_eq!(err.code(), "invalid_input", "the page is checked before the dataset is looked up: {err}");
     let err = store.tag_responses(&[1], &"t".repeat(101)).unwrap_err();
     assert_eq!(err.code(), "invalid_input");

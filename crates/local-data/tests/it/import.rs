@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::{import, store};
 
 fn page(offset: u64, limit: u32) -> RecordQuery {
-    RecordQuery { offset, limit, filter: None }
+    RecordQuery { offset, limit, filter: None, sort: None }
 }
 
 #[test]
@@ -54,6 +54,7 @@ fn records_filter_by_field() {
             offset: 0,
             limit: 10,
             filter: Some(FieldFilter { column: column.into(), op, value: value.into() }),
+            sort: None,
         };
         store.records(dataset.id, &query)
     };
@@ -252,4 +253,42 @@ fn a_stored_table_is_refused_whole_on_a_taken_name_or_a_broken_shape() {
     assert!(err.to_string().contains("column types"), "{err}");
     let names: Vec<_> = store.datasets().unwrap().into_iter().map(|d| d.name).collect();
     assert_eq!(names, ["taken"], "nothing of the refused tables is kept");
+}
+
+#[test]
+fn a_deleted_dataset_waits_in_the_trash_until_purged() {
+    use std::time::Duration;
+    let (_dir, mut store) = store();
+    let dataset = import(&mut store, "d", Format::Csv, "name\nAda\nAlan\n");
+    let record = store.records(dataset.id, &page(0, 1)).unwrap().items[0].id;
+
+    store.delete_dataset(dataset.id).unwrap();
+    assert!(store.datasets().unwrap().is_empty(), "hidden from the list");
+    assert_eq!(store.dataset(dataset.id).unwrap_err().code(), "not_found");
+    assert_eq!(store.records(dataset.id, &page(0, 1)).unwrap_err().code(), "not_found");
+    assert_eq!(store.usage().unwrap().datasets, 0);
+    assert_eq!(store.delete_dataset(dataset.id).unwrap_err().code(), "not_found", "deleted once");
+
+    assert_eq!(store.purge_deleted(Duration::from_secs(3600)).unwrap(), 0, "too recent to purge");
+    let restored = store.restore_dataset(dataset.id).unwrap();
+    assert_eq!((restored.name.as_str(), restored.row_count), ("d", 2));
+    assert_eq!(store.record(record).unwrap().fields["name"], json!("Ada"), "restored whole");
+    assert_eq!(store.restore_dataset(dataset.id).unwrap_err().code(), "not_found", "not in the trash");
+
+    store.delete_dataset(dataset.id).unwrap();
+    assert_eq!(store.purge_deleted(Duration::ZERO).unwrap(), 1);
+    assert_eq!(store.restore_dataset(dataset.id).unwrap_err().code(), "not_found", "gone for good");
+    assert_eq!(store.record(record).unwrap_err().code(), "not_found", "records go with their dataset");
+}
+
+#[test]
+fn a_dataset_in_the_trash_gives_its_name_up_to_a_new_import() {
+    let (_dir, mut store) = store();
+    let old = import(&mut store, "sales", Format::Csv, "a\n1\n");
+    store.delete_dataset(old.id).unwrap();
+    let new = import(&mut store, "sales", Format::Csv, "a\n2\n");
+    assert_eq!(store.restore_dataset(old.id).unwrap_err().code(), "not_found", "replaced, so not restorable");
+    let names: Vec<_> = store.datasets().unwrap().into_iter().map(|d| (d.id, d.name)).collect();
+    assert_eq!(names, [(new.id, "sales".to_owned())]);
+    assert_eq!(store.records(new.id, &page(0, 5)).unwrap().items[0].fields["a"], json!(2), "the new one");
 }

@@ -6,6 +6,7 @@
 mod export;
 mod import;
 mod review;
+mod sort;
 mod templates;
 
 use local_data::{ImportOptions, Store};

@@ -4,7 +4,7 @@ use records::Format;
 use crate::{import, store};
 
 fn first_record(store: &local_data::Store, dataset_id: i64) -> i64 {
-    let query = RecordQuery { offset: 0, limit: 1, filter: None };
+    let query = RecordQuery { offset: 0, limit: 1, filter: None, sort: None };
     store.records(dataset_id, &query).unwrap().items[0].id
 }
 

@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.2.0";
+export const HOST_API_VERSION = "1.3.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -61,6 +61,7 @@ export const COMMAND_ACCESS = {
   remotes_from_cache: "remotes:manage",
   report_load_failure: "shellOnly",
   response_stats: "data:read",
+  restore_dataset: "data:write",
   resume_run: "runs:start",
   revoke_remote_permissions: "shellOnly",
   rollback_remote: "remotes:manage",

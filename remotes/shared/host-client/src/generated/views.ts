@@ -365,7 +365,13 @@ export type FilterOp = "equals" | "contains";
 
 export type FieldFilter = { column: string, op: FilterOp, value: string, };
 
-export type RecordQuery = { offset: number, limit: number, filter?: FieldFilter | null, };
+export type RecordSort = { column: string, descending: boolean, };
+
+export type RecordQuery = { offset: number, limit: number, filter?: FieldFilter | null, 
+/**
+ * File order when `None`.
+ */
+sort?: RecordSort | null, };
 
 export type TemplateVersion = { id: number, template_id: number, 
 /**
@@ -411,7 +417,15 @@ edited: string | null, status: RequestStatus,
  */
 answered: boolean, };
 
-export type RequestQuery = { dataset_id: number, template_version_id?: number | null, status?: RequestStatus | null, target?: ModelTarget | null, offset: number, limit: number, };
+export type RequestSortColumn = "record" | "model" | "text" | "status" | "answered";
+
+export type RequestSort = { column: RequestSortColumn, descending: boolean, };
+
+export type RequestQuery = { dataset_id: number, template_version_id?: number | null, status?: RequestStatus | null, target?: ModelTarget | null, offset: number, limit: number, 
+/**
+ * Record order when `None`.
+ */
+sort?: RequestSort | null, };
 
 export type ModelEstimate = { provider: string, model: string, requests: number, input_tokens: number, 
 /**
@@ -439,6 +453,10 @@ export type ResponseRow = { response_id: number, request_id: number, run_id: num
  */
 text: string | null, error_code: string | null, error_message: string | null, input_tokens: number | null, output_tokens: number | null, started_at: number, finished_at: number, tags: Array<string>, group: string | null, note: string | null, };
 
+export type ResponseSortColumn = "record" | "model" | "answer" | "answer_length" | "tokens" | "latency" | "tags" | "group" | "note";
+
+export type ResponseSort = { column: ResponseSortColumn, descending: boolean, };
+
 export type ResponseQuery = { dataset_id: number, template_version_id?: number | null, target?: ModelTarget | null, tag?: string | null, group?: string | null, 
 /**
  * Include failed requests' error responses.
@@ -447,7 +465,11 @@ include_errors: boolean, offset: number,
 /**
  * Page size; ignored by export, which writes every match.
  */
-limit: number, };
+limit: number, 
+/**
+ * Record order, then model, when `None` (the list's and the export's).
+ */
+sort?: ResponseSort | null, };
 
 export type Insight = { tags: Array<string>, group: string | null, note: string | null, };
 
