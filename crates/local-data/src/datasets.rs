@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{OrNotFound, is_unique_violation};
-use crate::{Error, Page, Store, check_name, now_millis, page_bounds};
+use crate::{Error, Page, Store, check_name, now_millis, order_by, page_bounds};
 
 /// One column of a dataset.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -311,10 +311,9 @@ impl Store {
                 // later, bundled) reads its escapes, so `a.b`, `$` or a quote
                 // in a name is just part of the key. Faster than json_each.
                 let path = bind(&mut args, &format!("$.{}", Value::String(sort.column.clone())));
-                let value = sort_value(ty, dataset.text_cells, &path);
-                let direction = if sort.descending { "DESC" } else { "ASC" };
+                let value = format!("{} COLLATE NOCASE", sort_value(ty, dataset.text_cells, &path));
                 // `position` last: equal values keep file order, so paging is stable.
-                format!("{value} COLLATE NOCASE {direction} NULLS LAST, position")
+                order_by(&[&value], sort.descending, "position")
             }
         };
         let sql = format!(

@@ -78,6 +78,15 @@ function select() {
   });
 }
 
+/** `list_requests` over `total` pending requests, paged as the query asks. */
+function pendingPages(total: number) {
+  return (a: Record<string, unknown>) => {
+    const { offset, limit } = a.query as { offset: number; limit: number };
+    const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i + 1);
+    return { total, items: ids.map((id) => request(id, "pending")) };
+  };
+}
+
 describe("RequestReviewer", () => {
   it("says what to select when nothing is selected", () => {
     const fresh = createEventBus<AugmentEvents>();
@@ -163,13 +172,7 @@ describe("RequestReviewer", () => {
   it("sorts by a header click over every matching request, from the first page", async () => {
     const calls: Call[] = [];
     const total = 250;
-    shell(calls, {
-      list_requests: (a) => {
-        const { offset, limit } = a.query as { offset: number; limit: number };
-        const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i + 1);
-        return { total, items: ids.map((id) => request(id, "pending")) };
-      },
-    });
+    shell(calls, { list_requests: pendingPages(total) });
     select();
     render(<RequestReviewer />);
     await screen.findByText("Describe book 1");
@@ -228,13 +231,7 @@ describe("RequestReviewer", () => {
   it("selects all matching requests across pages and reviews them by id, listed from Rust", async () => {
     const calls: Call[] = [];
     const total = 1500;
-    shell(calls, {
-      list_requests: (a) => {
-        const { offset, limit } = a.query as { offset: number; limit: number };
-        const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i + 1);
-        return { total, items: ids.map((id) => request(id, "pending")) };
-      },
-    });
+    shell(calls, { list_requests: pendingPages(total) });
     select();
     render(<RequestReviewer />);
     await screen.findByText("Describe book 1");
