@@ -290,6 +290,9 @@ async fn a_run_cancelled_from_another_process_then_resumed_finishes() {
             "the run answered nothing within {DEADLINE:?}"
         );
         let run = run.unwrap().to_string();
+        let second = ws.run(&["run", "resume", &run]);
+        assert_eq!(second.status.code(), Some(2), "one process sends a run at a time: {}", describe(&second));
+        assert!(String::from_utf8_lossy(&second.stderr).contains("another augment process"), "{}", describe(&second));
         let cancelled = ws.ok_json(&["run", "cancel", &run]);
         assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
 
@@ -308,6 +311,40 @@ async fn a_run_cancelled_from_another_process_then_resumed_finishes() {
 
         let again = ws.run(&["run", "resume", &run]);
         assert_eq!(again.status.code(), Some(2), "a completed run cannot be resumed: {}", describe(&again));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_from_a_url_and_exports_the_records() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("people.csv"), "name,note\nAda,=SUM(A1)\nGrace,\"commas, quoted\"\n").unwrap();
+    let server = test_support::RegistryServer::start(served.path()).await.unwrap();
+    let ws = Workspace::new("http://127.0.0.1:9", &[]);
+    let url = format!("{}people.csv", server.url());
+    blocking(|| {
+        let imported = ws.ok_json(&["data", "import", &url, "--name", "people"]);
+        assert_eq!(
+            (imported["name"].as_str(), imported["row_count"].as_u64()),
+            (Some("people"), Some(2)),
+            "{imported}"
+        );
+        let shown = ws.ok_json(&["data", "show", "people", "--limit", "1"]);
+        assert_eq!(shown["total"], 2, "{shown}");
+        assert_eq!(shown["records"].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown["records"][0]["fields"]["name"], "Ada", "{shown}");
+
+        ws.ok_json(&["data", "export", "people", "--out", "people-out.csv"]);
+        let rows = csv_rows(&ws.path("people-out.csv"));
+        assert_eq!(
+            rows,
+            [vec!["name", "note"], vec!["Ada", "'=SUM(A1)"], vec!["Grace", "commas, quoted"]],
+            "a formula is defused as in the app's exports"
+        );
+        let twice = ws.run(&["data", "import", &url, "--name", "people"]);
+        assert_eq!(twice.status.code(), Some(2), "a name in use is refused: {}", describe(&twice));
+        let missing = ws.run(&["data", "import", &format!("{}absent.csv", server.url())]);
+        assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("404"), "{}", describe(&missing));
     });
 }
 
