@@ -8,7 +8,8 @@
 //!   existing ones keep their review and edits) and approves the pending ones
 //!   only with `--approve-all`, the app's "approve all pending". Without it,
 //!   requests approved in the app's Request Reviewer are sent and the others
-//!   wait. Like the app's Run button, a run takes every approved request of
+//!   wait (--approve-all approves every model's pending requests of the
+//!   version, as the reviewer's bulk action does). Like the app's Run button, a run takes every approved request of
 //!   the dataset and template version that has no answer, whatever its model.
 //! - **Providers.** The built-in providers only, each with its base URL from
 //!   the app's settings.json and its key from the OS keychain or
@@ -29,8 +30,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use local_data::{
-    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestQuery, RequestRow, RequestStatus, ResponseQuery,
-    RunStatus, RunSummary, Store, estimate_tokens, price_of,
+    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunStatus, RunSummary, Store,
+    price_of,
 };
 use providers::{ProviderClient, ProviderConfig};
 use runs::{Engine, RunEvent, RunHandle};
@@ -65,7 +66,7 @@ pub enum RunCommand {
     ///
     /// Requests are generated as pending (existing ones keep their review). Only approved
     /// requests are sent, as in the app: approve them in the Request Reviewer, or pass
-    /// --approve-all to approve this model's pending ones here. The run takes every approved,
+    /// --approve-all to approve the version's pending ones here. The run takes every approved,
     /// unanswered request of the dataset and template version, like the app's Run button.
     /// Waits until the run stops; Ctrl-C or `augment run cancel RUN` cancel it.
     Start {
@@ -80,8 +81,8 @@ pub enum RunCommand {
         /// e.g. gpt-4o-mini, claude-3-5-haiku-latest, llama-3.1-8b-instant.
         #[arg(long)]
         model: String,
-        /// Approve this model's pending requests of the template version before sending
-        /// (the app's "approve all pending"); rejected requests stay rejected.
+        /// Approve the template version's pending requests before sending (the Request
+        /// Reviewer's "approve all pending", every model of the version); rejected ones stay rejected.
         #[arg(long)]
         approve_all: bool,
         /// Generate the requests and estimate tokens and cost; approve and send nothing.
@@ -147,15 +148,19 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             let version = template.current.id;
             let target = ModelTarget::new(provider, model);
             let generated = store.generate_requests(dataset.id, version, std::slice::from_ref(&target))?;
-            let pending = request_ids(&store, dataset.id, version, RequestStatus::Pending, Some(&target))?;
+            let pending: u64 = store
+                .estimate(dataset.id, Some(version), Some(RequestStatus::Pending), OUTPUT_TOKENS)?
+                .iter()
+                .map(|e| e.requests)
+                .sum();
             if dry_run {
-                let estimate = estimate(&store, dataset.id, version, approve_all.then_some(&target))?;
+                let estimate = estimate(&store, dataset.id, version, approve_all)?;
                 let plan = DryRun {
                     dataset: dataset.name,
                     template: template.name,
                     template_version: template.current.version,
                     generated,
-                    pending_review: if approve_all { 0 } else { pending.len() as u64 },
+                    pending_review: if approve_all { 0 } else { pending },
                     would_send: estimate.iter().map(|e| e.requests).sum(),
                     cost_usd: priced_total(&estimate),
                     estimate,
@@ -164,27 +169,33 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 emit(json, &plan)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            if approve_all && !pending.is_empty() {
-                let approved = store.set_request_status(&pending, RequestStatus::Approved)?;
+            if approve_all && pending > 0 {
+                // The app's "approve all pending" of the reviewer (every model of this version).
+                let approved = store.set_all_request_status(
+                    dataset.id,
+                    Some(version),
+                    RequestStatus::Pending,
+                    RequestStatus::Approved,
+                )?;
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
-            let sendable: u64 = estimate(&store, dataset.id, version, None)?.iter().map(|e| e.requests).sum();
-            if sendable == 0 {
-                return Err(if !approve_all && !pending.is_empty() {
-                    usage(format!(
-                        "{} requests wait for review and none is approved: approve them in the app's Request \
-                         Reviewer, or pass --approve-all to approve them here",
-                        pending.len()
-                    ))
-                } else {
-                    usage(
-                        "there are no approved requests without an answer to send: every approved request of \
-                           this dataset and template version has its answer already (see `augment run list`)",
-                    )
-                });
-            }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
-            let handle = engine.start(dataset.id, Some(version)).await?;
+            let handle = match engine.start(dataset.id, Some(version)).await {
+                Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
+                    return Err(if approve_all || pending == 0 {
+                        usage(
+                            "there are no approved requests without an answer to send: every approved request of \
+                             this dataset and template version has its answer already (see `augment run list`)",
+                        )
+                    } else {
+                        usage(format!(
+                            "{pending} requests wait for review and none is approved: approve them in the app's \
+                             Request Reviewer, or pass --approve-all to approve them here"
+                        ))
+                    });
+                }
+                other => other?,
+            };
             let lock = SendLock::take(&dir, handle.run_id)?;
             follow(json, &dir, handle, lock).await
         }
@@ -286,78 +297,45 @@ fn summary(store: &Store, run: i64) -> Result<RunSummary> {
     }
 }
 
-/// The ids of a dataset's requests of one template version with `status`.
-fn request_ids(
-    store: &Store,
-    dataset_id: i64,
-    version: i64,
-    status: RequestStatus,
-    target: Option<&ModelTarget>,
-) -> Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    each_request(store, dataset_id, version, status, target, |r| ids.push(r.id))?;
-    Ok(ids)
+/// Tokens and cost of what a run would send, per model: the approved
+/// requests less the ones already answered (and, `with_pending`, the pending
+/// ones --approve-all would approve), from the store's own estimate
+/// (characters ÷ 4 in, [`OUTPUT_TOKENS`] out per answer). Input tokens of a
+/// partly answered model are scaled to the requests left.
+fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) -> Result<Vec<ModelEstimate>> {
+    let mut per_model = Vec::new();
+    for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Approved), OUTPUT_TOKENS)? {
+        let target = ModelTarget::new(e.provider.as_str(), e.model.as_str());
+        let answered = store
+            .responses(&ResponseQuery {
+                dataset_id,
+                template_version_id: Some(version),
+                target: Some(target),
+                limit: 1,
+                ..ResponseQuery::default()
+            })?
+            .total;
+        let left = e.requests.saturating_sub(answered);
+        let input_tokens = if e.requests == 0 { 0 } else { e.input_tokens * left / e.requests };
+        per_model.push(priced(e.provider, e.model, left, input_tokens));
+    }
+    if with_pending {
+        for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Pending), OUTPUT_TOKENS)? {
+            match per_model.iter_mut().find(|m| m.provider == e.provider && m.model == e.model) {
+                Some(m) => *m = priced(e.provider, e.model, m.requests + e.requests, m.input_tokens + e.input_tokens),
+                None => per_model.push(e),
+            }
+        }
+    }
+    per_model.retain(|e| e.requests > 0);
+    Ok(per_model)
 }
 
-fn each_request(
-    store: &Store,
-    dataset_id: i64,
-    version: i64,
-    status: RequestStatus,
-    target: Option<&ModelTarget>,
-    mut f: impl FnMut(&RequestRow),
-) -> Result<()> {
-    let mut query = RequestQuery {
-        dataset_id,
-        template_version_id: Some(version),
-        status: Some(status),
-        target: target.cloned(),
-        offset: 0,
-        limit: MAX_PAGE,
-        sort: None,
-    };
-    loop {
-        let page = store.requests(&query)?;
-        if page.items.is_empty() {
-            return Ok(());
-        }
-        query.offset += page.items.len() as u64;
-        page.items.iter().for_each(&mut f);
-    }
-}
-
-/// Tokens and cost of what a run would send: the approved requests without
-/// an answer (plus `also_pending`'s pending ones, which --approve-all would
-/// approve), per model. Input tokens are local-data's estimate (characters
-/// ÷ 4, per request), output tokens [`OUTPUT_TOKENS`] per answer.
-fn estimate(
-    store: &Store,
-    dataset_id: i64,
-    version: i64,
-    also_pending: Option<&ModelTarget>,
-) -> Result<Vec<ModelEstimate>> {
-    let mut per_model: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
-    let mut add = |r: &RequestRow| {
-        if !r.answered {
-            let entry = per_model.entry((r.provider.clone(), r.model.clone())).or_default();
-            entry.0 += 1;
-            entry.1 += estimate_tokens(r.prompt());
-        }
-    };
-    each_request(store, dataset_id, version, RequestStatus::Approved, None, &mut add)?;
-    if let Some(target) = also_pending {
-        each_request(store, dataset_id, version, RequestStatus::Pending, Some(target), &mut add)?;
-    }
-    Ok(per_model
-        .into_iter()
-        .map(|((provider, model), (requests, input_tokens))| {
-            let output_tokens = requests * OUTPUT_TOKENS;
-            let cost_usd = price_of(&provider, &model).map(|p| {
-                (input_tokens as f64 * p.input_per_million + output_tokens as f64 * p.output_per_million) / 1e6
-            });
-            ModelEstimate { provider, model, requests, input_tokens, output_tokens, cost_usd }
-        })
-        .collect())
+fn priced(provider: String, model: String, requests: u64, input_tokens: u64) -> ModelEstimate {
+    let output_tokens = requests * OUTPUT_TOKENS;
+    let cost_usd = price_of(&provider, &model)
+        .map(|p| (input_tokens as f64 * p.input_per_million + output_tokens as f64 * p.output_per_million) / 1e6);
+    ModelEstimate { provider, model, requests, input_tokens, output_tokens, cost_usd }
 }
 
 /// A provider's entry in the app's settings.json (the fields a run needs).
@@ -472,7 +450,7 @@ async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) 
     let bar = work_bar(json, 0, "run {prefix} [{bar:30}] {pos}/{len} {msg}");
     bar.set_prefix(run_id.to_string());
     if !json {
-        bar.println(format!("run {run_id}: sending; stop it with Ctrl-C or `augment run cancel {run_id}`"));
+        eprintln!("run {run_id}: sending; stop it with Ctrl-C or `augment run cancel {run_id}`");
     }
     let mut poll = tokio::time::interval(CANCEL_POLL);
     let ctrl_c = tokio::signal::ctrl_c();
@@ -530,7 +508,7 @@ struct DryRun {
     template_version: u32,
     /// Requests created now (existing ones are kept as they are).
     generated: u64,
-    /// This model's requests that wait for review and would not be sent.
+    /// Requests of the template version that wait for review and would not be sent.
     pending_review: u64,
     would_send: u64,
     estimate: Vec<ModelEstimate>,
@@ -559,7 +537,9 @@ impl Render for DryRun {
                 ]
             })
             .collect();
-        out.push_str(&table(&["MODEL", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS (EST.)", "COST"], &rows));
+        if !rows.is_empty() {
+            out.push_str(&table(&["MODEL", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS (EST.)", "COST"], &rows));
+        }
         if self.pending_review > 0 {
             out.push_str("approve them in the app's Request Reviewer, or pass --approve-all\n");
         }
