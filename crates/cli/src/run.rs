@@ -316,7 +316,7 @@ fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) ->
             })?
             .total;
         let left = e.requests.saturating_sub(answered);
-        let input_tokens = if e.requests == 0 { 0 } else { e.input_tokens * left / e.requests };
+        let input_tokens = (e.input_tokens * left).checked_div(e.requests).unwrap_or(0);
         per_model.push(priced(e.provider, e.model, left, input_tokens));
     }
     if with_pending {
