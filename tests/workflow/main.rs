@@ -154,7 +154,13 @@ async fn import_template_run_status_export() {
         let listed = ws.ok_json(&["data", "list"]);
         assert_eq!(listed[0]["row_count"], 3, "{listed}");
 
-        let done = ws.ok_json(&start_args(&["--approve-all"]));
+        let out = ws.run(&start_args(&["--approve-all", "--json", "-vvv"]));
+        assert!(out.status.success(), "{}", describe(&out));
+        assert!(
+            !integration_tests::text(&out).contains(KEY),
+            "the key is never printed or logged, even at trace level"
+        );
+        let done = json(&out);
         assert_eq!(done["status"], "completed", "{done}");
         assert_eq!(done["answered"], 3, "{done}");
         assert_eq!(done["failed"], 0, "{done}");
@@ -345,6 +351,53 @@ async fn imports_from_a_url_and_exports_the_records() {
         let missing = ws.run(&["data", "import", &format!("{}absent.csv", server.url())]);
         assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
         assert!(String::from_utf8_lossy(&missing.stderr).contains("404"), "{}", describe(&missing));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_not_sent_to_an_origin_it_was_not_stored_for() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one")]);
+    // The app recorded the key for api.openai.com; settings.json now points elsewhere
+    // without the app's confirmation.
+    let settings = serde_json::json!({
+        "providers": { "openai": { "baseUrl": fake.base_url(), "keyOrigin": "https://api.openai.com" } }
+    });
+    std::fs::write(ws.path("config/settings.json"), settings.to_string()).unwrap();
+    blocking(|| {
+        ws.prepare();
+        let out = ws.run(&start_args(&["--approve-all"]));
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("was stored for https://api.openai.com"),
+            "{}",
+            describe(&out)
+        );
+        assert_eq!(fake.request_count(), 0, "nothing was sent, not even the model listing");
+        assert_eq!(ws.ok_json(&["run", "list"]), Value::Array(vec![]), "no run was left behind");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_run_and_exits_8() {
+    let fake = fake().await;
+    let rows: Vec<(String, &str)> = (0..20).map(|i| (format!("row{i}"), "[fake:delay:400]")).collect();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(t, b)| (t.as_str(), *b)).collect();
+    let ws = Workspace::new(&fake.base_url(), &rows);
+    blocking(|| {
+        ws.prepare();
+        let mut sender = ws.spawn(&start_args(&["--approve-all", "--json"]));
+        assert!(
+            wait_until(DEADLINE, || ws.ok_json(&["run", "list"])[0]["answered"].as_u64().is_some_and(|n| n >= 1)),
+            "the run answered nothing within {DEADLINE:?}"
+        );
+        let kill = Command::new("kill").args(["-INT", &sender.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+        let out = wait_for_exit(&mut sender);
+        assert_eq!(out.status.code(), Some(8), "{}", describe(&out));
+        let stopped = json(&out);
+        assert_eq!(stopped["status"], "cancelled", "{stopped}");
+        assert!(stopped["queued"].as_u64().unwrap() > 0, "{stopped}");
     });
 }
 
