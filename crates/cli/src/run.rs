@@ -69,6 +69,10 @@ pub enum RunCommand {
     /// --approve-all to approve the version's pending ones here. The run takes every approved,
     /// unanswered request of the dataset and template version, like the app's Run button.
     /// Waits until the run stops; Ctrl-C or `augment run cancel RUN` cancel it.
+    ///
+    /// The provider's base URL is the one saved in the app's settings.json; its key comes from the
+    /// OS keychain (`augment keys set PROVIDER`) or AUGMENT_<PROVIDER>_API_KEY, never from an
+    /// argument. A key stored for another origin than the saved base URL's refuses the run, as in the app.
     Start {
         /// The dataset's name (or id).
         #[arg(long)]
