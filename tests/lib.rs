@@ -10,8 +10,13 @@ use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
 
 /// The `augment` binary built next to this test binary (`cargo test
-/// --workspace` builds it before running any test).
+/// --workspace` builds it before running any test), or the one
+/// `AUGMENT_BIN` names (for a target dir that other checkouts share, where
+/// the binary next to the tests may be another branch's).
 pub fn augment_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("AUGMENT_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> → target/<profile>/augment
     let profile_dir = exe.parent().and_then(Path::parent).expect("target profile dir");

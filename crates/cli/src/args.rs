@@ -5,9 +5,15 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "augment", version, about = "Augment-It: signed remote registry, offline cache and resolver")]
-#[command(after_help = "Exit codes: 0 ok · 1 error · 2 usage · 3 refused (verification failed) · \
-4 incompatible · 5 registry unreachable and nothing cached · 6 cache damaged · 7 stack not healthy")]
+#[command(
+    name = "augment",
+    version,
+    about = "Augment-It: signed remote registry, offline cache and resolver; the data workflow from the command line"
+)]
+#[command(after_help = "Exit codes: 0 ok · 1 error · 2 usage (bad arguments, or a dataset, template or run \
+that does not exist) · 3 refused (verification failed) · 4 incompatible · 5 registry unreachable and nothing \
+cached · 6 cache damaged · 7 stack not healthy · 8 run not finished (cancelled or paused: `augment run resume \
+RUN`) · 9 run completed with failed requests")]
 pub struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
@@ -63,6 +69,29 @@ pub enum Command {
     Keys(crate::keys::KeysCommand),
     /// Ask a provider something and stream the answer to standard output.
     Ask(crate::keys::AskArgs),
+    /// Datasets in the app's database: import, list, show, export.
+    Data {
+        #[command(flatten)]
+        dir: crate::workflow::DataDir,
+        #[command(subcommand)]
+        command: crate::data::DataCommand,
+    },
+    /// Prompt templates in the app's database: add, version, list, check, render.
+    Template {
+        #[command(flatten)]
+        dir: crate::workflow::DataDir,
+        #[command(subcommand)]
+        command: crate::template::TemplateCommand,
+    },
+    /// Runs: generate and send requests with the app's review rule, follow, cancel, resume, export.
+    #[command(after_help = "Exit codes of start and resume: 0 completed · 8 cancelled or paused (resume it) · \
+9 completed with failed requests · 2 a name or id that does not exist, or nothing approved to send · 1 other errors")]
+    Run {
+        #[command(flatten)]
+        dir: crate::workflow::DataDir,
+        #[command(subcommand)]
+        command: crate::run::RunCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

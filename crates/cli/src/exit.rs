@@ -13,6 +13,14 @@ pub const DAMAGED: u8 = 6;
 /// `stack status`: not every service is running and healthy.
 pub const NOT_HEALTHY: u8 = 7;
 
+/// `run start|resume`: the run stopped before every request was sent
+/// (cancelled, or paused because a provider went away): `augment run resume RUN`.
+pub const RUN_UNFINISHED: u8 = 8;
+/// `run start|resume`: the run completed, but some requests failed for good.
+pub const RUN_FAILURES: u8 = 9;
+/// Bad input: a usage error from clap, or a name or id that names nothing.
+pub const USAGE: u8 = 2;
+
 /// Prints the error chain and maps its kind to an exit code.
 pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     let code = code_for(err);
@@ -27,6 +35,29 @@ pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {
 }
 
 fn code_for(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|cause| cause.is::<crate::workflow::UsageError>()) {
+        return USAGE;
+    }
+    let data_error = err.chain().find_map(|cause| {
+        cause.downcast_ref::<local_data::Error>().or_else(|| match cause.downcast_ref::<runs::Error>() {
+            Some(runs::Error::Data(inner)) => Some(inner),
+            _ => None,
+        })
+    });
+    if let Some(data_error) = data_error {
+        // What the caller gave is wrong (a name taken, a field the dataset lacks, a
+        // bad value, a run in the wrong state), not the machine: a usage error.
+        return match data_error {
+            local_data::Error::Invalid { .. }
+            | local_data::Error::NameTaken { .. }
+            | local_data::Error::NotFound { .. }
+            | local_data::Error::MissingFields { .. }
+            | local_data::Error::TemplateSyntax { .. }
+            | local_data::Error::NothingToRun
+            | local_data::Error::State(_) => USAGE,
+            _ => 1,
+        };
+    }
     match err.chain().find_map(|cause| cause.downcast_ref::<api::ApiError>()) {
         Some(api_err) => match api_err.kind() {
             api::ErrorKind::Refused => REFUSED,

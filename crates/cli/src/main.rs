@@ -1,4 +1,5 @@
-//! `augment`: the registry, the offline cache and the resolver, headless.
+//! `augment`: the registry, the offline cache and the resolver, and the
+//! data workflow (datasets, templates, runs), headless.
 //!
 //! Each subcommand parses its arguments, calls one library function and
 //! prints the result, for people by default and as JSON with `--json`. The
@@ -6,13 +7,17 @@
 
 mod args;
 mod commands;
+mod data;
 mod exit;
 mod hosted_registry;
 mod keys;
 mod lifecycle;
 mod output;
 mod progress;
+mod run;
 mod stack;
+mod template;
+mod workflow;
 
 use std::process::ExitCode;
 

@@ -41,3 +41,16 @@ impl api::Progress for DownloadBar {
         }
     }
 }
+
+/// A bar on standard error for long workflow steps (an import, a download,
+/// a run), hidden for `--json`; indicatif draws nothing when standard error
+/// is not a terminal.
+pub fn work_bar(json: bool, length: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
+    if json {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar
+}

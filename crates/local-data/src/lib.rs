@@ -36,6 +36,7 @@ mod estimate;
 mod export;
 mod insights;
 mod requests;
+mod run_list;
 mod runs;
 mod schema;
 mod stats;
@@ -55,6 +56,7 @@ pub use estimate::{DEFAULT_OUTPUT_TOKENS, ModelEstimate, ModelPrice, PRICES, est
 pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
+pub use run_list::RunSummary;
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,

@@ -1,0 +1,626 @@
+//! `augment run start|status|cancel|resume|list|export`: requests generated,
+//! reviewed and sent with the app's own crates and rules.
+//!
+//! The rules mirror the app's (`src-tauri/src/commands/runs.rs`, `keys.rs`):
+//!
+//! - **Review.** Only *approved* requests are sent. `run start` generates the
+//!   template's requests for the model (pending, as the app's Generate does;
+//!   existing ones keep their review and edits) and approves the pending ones
+//!   only with `--approve-all`, the app's "approve all pending". Without it,
+//!   requests approved in the app's Request Reviewer are sent and the others
+//!   wait (--approve-all approves every model's pending requests of the
+//!   version, as the reviewer's bulk action does). Like the app's Run button, a run takes every approved request of
+//!   the dataset and template version that has no answer, whatever its model.
+//! - **Providers.** The built-in providers only, each with its base URL from
+//!   the app's settings.json and its key from the OS keychain or
+//!   `AUGMENT_<PROVIDER>_API_KEY`; a key is never an argument and never
+//!   printed. A client whose base URL is not on the origin its key was stored
+//!   for is refused before anything is sent, as in the app.
+//! - **Cancel from anywhere.** The process sending a run polls its status;
+//!   `run cancel` (another process) marks it cancelled and the sender stops,
+//!   leaving unsent requests queued for `run resume`. Ctrl-C does the same.
+//!   A lock file per run keeps two `augment` processes from sending one run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use local_data::{
+    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunStatus, RunSummary, Store,
+    price_of,
+};
+use providers::{ProviderClient, ProviderConfig};
+use runs::{Engine, RunEvent, RunHandle};
+use secrets::{KNOWN_PROVIDERS, KeyStore};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::exit;
+use crate::output::{Render, emit, message, table};
+use crate::progress::work_bar;
+use crate::workflow::{DataDir, default_app_dir, find_dataset, find_template, open_store, usage, when};
+
+/// Requests in flight at once per run: the app's `RUN_CONCURRENCY`.
+const RUN_CONCURRENCY: usize = 4;
+
+/// How often a sending process looks for a cancel from another process.
+const CANCEL_POLL: Duration = Duration::from_millis(200);
+
+/// Output tokens assumed per answer for the estimate (local-data's default).
+const OUTPUT_TOKENS: u64 = local_data::DEFAULT_OUTPUT_TOKENS;
+
+#[derive(Debug, Args)]
+pub struct ConfigDir {
+    /// The app's settings folder (settings.json: providers' base URLs) [default: the app's own, or AUGMENT_CONFIG_DIR].
+    #[arg(long, env = "AUGMENT_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// Generate a template's requests for a dataset and a model, then send the approved ones.
+    ///
+    /// Requests are generated as pending (existing ones keep their review). Only approved
+    /// requests are sent, as in the app: approve them in the Request Reviewer, or pass
+    /// --approve-all to approve the version's pending ones here. The run takes every approved,
+    /// unanswered request of the dataset and template version, like the app's Run button.
+    /// Waits until the run stops; Ctrl-C or `augment run cancel RUN` cancel it.
+    ///
+    /// The provider's base URL is the one saved in the app's settings.json; its key comes from the
+    /// OS keychain (`augment keys set PROVIDER`) or AUGMENT_<PROVIDER>_API_KEY, never from an
+    /// argument. A key stored for another origin than the saved base URL's refuses the run, as in the app.
+    Start {
+        /// The dataset's name (or id).
+        #[arg(long)]
+        dataset: String,
+        /// The template's name (or id); its current version is used.
+        #[arg(long)]
+        template: String,
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(KNOWN_PROVIDERS))]
+        provider: String,
+        /// e.g. gpt-4o-mini, claude-3-5-haiku-latest, llama-3.1-8b-instant.
+        #[arg(long)]
+        model: String,
+        /// Approve the template version's pending requests before sending (the Request
+        /// Reviewer's "approve all pending", every model of the version); rejected ones stay rejected.
+        #[arg(long)]
+        approve_all: bool,
+        /// Generate the requests and estimate tokens and cost; approve and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        config: ConfigDir,
+    },
+    /// A run's counts and status.
+    Status { run: i64 },
+    /// Cancel a run: the process sending it stops within a second; its unsent requests wait for `run resume`.
+    Cancel { run: i64 },
+    /// Go on with a cancelled, paused or interrupted run (requests that were in flight are sent again).
+    Resume {
+        run: i64,
+        #[command(flatten)]
+        config: ConfigDir,
+    },
+    /// List every run, newest first.
+    List,
+    /// Write a run's answers to a new file (an existing file is never replaced).
+    ///
+    /// The rows are the dataset's responses for the template version and models the run sent
+    /// (as the app's Insight Assembler exports them): a request is answered once, so an answer
+    /// an earlier run stored for one of its requests is included.
+    Export {
+        run: i64,
+        #[arg(long, value_enum)]
+        format: ExportChoice,
+        #[arg(long)]
+        out: PathBuf,
+        /// Include failed requests' errors as rows.
+        #[arg(long)]
+        errors: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportChoice {
+    Csv,
+    Json,
+    #[value(alias = "markdown")]
+    Md,
+}
+
+impl From<ExportChoice> for ExportFormat {
+    fn from(choice: ExportChoice) -> Self {
+        match choice {
+            ExportChoice::Csv => ExportFormat::Csv,
+            ExportChoice::Json => ExportFormat::Json,
+            ExportChoice::Md => ExportFormat::Markdown,
+        }
+    }
+}
+
+pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<ExitCode> {
+    let dir = data.resolve()?;
+    let mut store = open_store(&dir)?;
+    match command {
+        RunCommand::Start { dataset, template, provider, model, approve_all, dry_run, config } => {
+            let dataset = find_dataset(&store, &dataset)?;
+            let template = find_template(&store, &template)?;
+            let version = template.current.id;
+            let target = ModelTarget::new(provider, model);
+            let generated = store.generate_requests(dataset.id, version, std::slice::from_ref(&target))?;
+            let pending: u64 = store
+                .estimate(dataset.id, Some(version), Some(RequestStatus::Pending), OUTPUT_TOKENS)?
+                .iter()
+                .map(|e| e.requests)
+                .sum();
+            if dry_run {
+                let estimate = estimate(&store, dataset.id, version, approve_all)?;
+                let plan = DryRun {
+                    dataset: dataset.name,
+                    template: template.name,
+                    template_version: template.current.version,
+                    generated,
+                    pending_review: if approve_all { 0 } else { pending },
+                    would_send: estimate.iter().map(|e| e.requests).sum(),
+                    cost_usd: priced_total(&estimate),
+                    estimate,
+                    sent: 0,
+                };
+                emit(json, &plan)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if approve_all && pending > 0 {
+                // The app's "approve all pending" of the reviewer (every model of this version).
+                let approved = store.set_all_request_status(
+                    dataset.id,
+                    Some(version),
+                    RequestStatus::Pending,
+                    RequestStatus::Approved,
+                )?;
+                tracing::info!(approved, "approved the pending requests (--approve-all)");
+            }
+            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
+            let handle = match engine.start(dataset.id, Some(version)).await {
+                Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
+                    return Err(if approve_all || pending == 0 {
+                        usage(
+                            "there are no approved requests without an answer to send: every approved request of \
+                             this dataset and template version has its answer already (see `augment run list`)",
+                        )
+                    } else {
+                        usage(format!(
+                            "{pending} requests wait for review and none is approved: approve them in the app's \
+                             Request Reviewer, or pass --approve-all to approve them here"
+                        ))
+                    });
+                }
+                other => other?,
+            };
+            let lock = SendLock::take(&dir, handle.run_id)?;
+            follow(json, &dir, handle, lock).await
+        }
+        RunCommand::Status { run } => {
+            let summary = summary(&store, run)?;
+            emit(json, &RunView::new(&store, summary))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RunCommand::Cancel { run } => {
+            summary(&store, run)?;
+            let progress = store.mark_cancelled(run, "cancelled from the command line")?;
+            emit(
+                json,
+                &message(
+                    format!(
+                        "run {run} cancelled ({} of {} done); a process sending it stops within a second; \
+                         go on with `augment run resume {run}`",
+                        progress.answered + progress.failed,
+                        progress.total
+                    ),
+                    serde_json::to_value(&progress)?,
+                ),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RunCommand::Resume { run, config } => {
+            let status = summary(&store, run)?.progress.status;
+            if status == RunStatus::Completed {
+                return Err(usage(format!(
+                    "run {run} has already completed: start a new run with `augment run start`"
+                )));
+            }
+            let lock = SendLock::take(&dir, run)?;
+            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
+            let handle = engine.resume(run).await?;
+            follow(json, &dir, handle, lock).await
+        }
+        RunCommand::List => {
+            let runs = store.runs()?;
+            let views: Vec<RunView> = runs.into_iter().map(|s| RunView::new(&store, s)).collect();
+            emit(json, &RunList(views))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RunCommand::Export { run, format, out, errors } => {
+            let summary = summary(&store, run)?;
+            let dataset_id = summary
+                .dataset_id
+                .ok_or_else(|| usage(format!("run {run} has no requests left: its dataset was deleted")))?;
+            if out.exists() {
+                return Err(usage(format!(
+                    "{} already exists: choose another --out or remove it first",
+                    out.display()
+                )));
+            }
+            let path = std::path::absolute(&out).with_context(|| format!("resolving {}", out.display()))?;
+            let query = ResponseQuery {
+                dataset_id,
+                template_version_id: one(&summary.template_version_ids).copied(),
+                target: one(&summary.targets).cloned(),
+                include_errors: errors,
+                limit: MAX_PAGE,
+                ..ResponseQuery::default()
+            };
+            let rows = store.export_responses_to_file(&query, format.into(), &path)?;
+            emit(
+                json,
+                &message(
+                    format!("wrote {rows} responses of run {run} to {}", path.display()),
+                    json!({ "run": run, "path": path, "rows": rows }),
+                ),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The cost of the priced models, `None` when no model is priced.
+fn priced_total(estimate: &[ModelEstimate]) -> Option<f64> {
+    let priced: Vec<f64> = estimate.iter().filter_map(|e| e.cost_usd).collect();
+    (!priced.is_empty()).then(|| priced.iter().sum())
+}
+
+fn one<T>(items: &[T]) -> Option<&T> {
+    if items.len() == 1 { items.first() } else { None }
+}
+
+/// The run, or a usage error that says how to find one.
+fn summary(store: &Store, run: i64) -> Result<RunSummary> {
+    match store.run_summary(run) {
+        Err(local_data::Error::NotFound { .. }) => {
+            let known: Vec<String> = store.runs()?.iter().take(10).map(|r| r.progress.run_id.to_string()).collect();
+            Err(usage(if known.is_empty() {
+                format!("there is no run {run}: no run was started yet (`augment run start`)")
+            } else {
+                format!("there is no run {run}; the latest runs are {} (see `augment run list`)", known.join(", "))
+            }))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Tokens and cost of what a run would send, per model: the approved
+/// requests less the ones already answered (and, `with_pending`, the pending
+/// ones --approve-all would approve), from the store's own estimate
+/// (characters ÷ 4 in, [`OUTPUT_TOKENS`] out per answer). Input tokens of a
+/// partly answered model are scaled to the requests left.
+fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) -> Result<Vec<ModelEstimate>> {
+    let mut per_model = Vec::new();
+    for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Approved), OUTPUT_TOKENS)? {
+        let target = ModelTarget::new(e.provider.as_str(), e.model.as_str());
+        let answered = store
+            .responses(&ResponseQuery {
+                dataset_id,
+                template_version_id: Some(version),
+                target: Some(target),
+                limit: 1,
+                ..ResponseQuery::default()
+            })?
+            .total;
+        let left = e.requests.saturating_sub(answered);
+        let input_tokens = (e.input_tokens * left).checked_div(e.requests).unwrap_or(0);
+        per_model.push(priced(e.provider, e.model, left, input_tokens));
+    }
+    if with_pending {
+        for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Pending), OUTPUT_TOKENS)? {
+            match per_model.iter_mut().find(|m| m.provider == e.provider && m.model == e.model) {
+                Some(m) => *m = priced(e.provider, e.model, m.requests + e.requests, m.input_tokens + e.input_tokens),
+                None => per_model.push(e),
+            }
+        }
+    }
+    per_model.retain(|e| e.requests > 0);
+    Ok(per_model)
+}
+
+fn priced(provider: String, model: String, requests: u64, input_tokens: u64) -> ModelEstimate {
+    let output_tokens = requests * OUTPUT_TOKENS;
+    let cost_usd = price_of(&provider, &model)
+        .map(|p| (input_tokens as f64 * p.input_per_million + output_tokens as f64 * p.output_per_million) / 1e6);
+    ModelEstimate { provider, model, requests, input_tokens, output_tokens, cost_usd }
+}
+
+/// A provider's entry in the app's settings.json (the fields a run needs).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedProvider {
+    base_url: Option<String>,
+    key_origin: Option<String>,
+}
+
+/// The providers' saved settings. Like the app, a `providers` entry that
+/// cannot be read is skipped (logged) and a missing file means defaults.
+fn saved_providers(config_dir: &Path) -> Result<BTreeMap<String, SavedProvider>> {
+    let path = config_dir.join("settings.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("reading {}", path.display()))),
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid settings; fix or delete it", path.display()))?;
+    let Some(providers) = value.get("providers") else { return Ok(BTreeMap::new()) };
+    match serde_json::from_value(providers.clone()) {
+        Ok(saved) => Ok(saved),
+        Err(err) => {
+            tracing::warn!(%err, "settings: the providers entry was skipped");
+            Ok(BTreeMap::new())
+        }
+    }
+}
+
+/// `scheme://host[:port]` of `url`, as the app computes it.
+fn origin_of(url: &str) -> Option<String> {
+    let origin = reqwest::Url::parse(url).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// A client per built-in provider, as the app's `run_clients` makes them:
+/// the saved base URL, the keychain's key looked up at each call, and the
+/// whole run refused while a provider's base URL is not on the origin its
+/// key was stored for.
+fn run_clients(config: &ConfigDir) -> Result<Vec<ProviderClient>> {
+    let config_dir = match &config.config_dir {
+        Some(dir) => dir.clone(),
+        None => default_app_dir(directories::BaseDirs::config_dir)?,
+    };
+    let saved = saved_providers(&config_dir)?;
+    let keys = KeyStore::system();
+    let mut clients = Vec::with_capacity(KNOWN_PROVIDERS.len());
+    for provider in KNOWN_PROVIDERS {
+        let mut preset = ProviderConfig::builtin(provider).with_context(|| format!("no preset for {provider}"))?;
+        let entry = saved.get(provider);
+        if let Some(base_url) = entry.and_then(|s| s.base_url.clone()) {
+            preset = preset.with_base_url(base_url);
+        }
+        let client = ProviderClient::new(preset, Arc::new(keys.clone()))?;
+        if let Some(bound) = entry.and_then(|s| s.key_origin.as_deref()) {
+            let base_url = &client.config().base_url;
+            let configured = origin_of(base_url).unwrap_or_else(|| base_url.clone());
+            // A keychain that cannot say counts as holding a key.
+            if configured != bound && keys.is_set(provider).unwrap_or(true) {
+                tracing::warn!(provider, bound, configured, "refused to send a key to an origin it was not stored for");
+                anyhow::bail!(
+                    "the {provider} key was stored for {bound}, but the saved base URL is on {configured}: \
+                     nothing was sent. Confirm the new address in the app (Settings → Keys), or set the base URL back"
+                );
+            }
+        }
+        clients.push(client);
+    }
+    Ok(clients)
+}
+
+/// An exclusive lock on `<data dir>/cli-runs/<run>.lock` while this process
+/// sends the run, so a second `augment run resume` cannot send it too.
+/// (The app keeps its own registry of the runs it sends.)
+#[derive(Debug)]
+struct SendLock {
+    _file: std::fs::File,
+}
+
+impl SendLock {
+    fn take(dir: &Path, run: i64) -> Result<Self> {
+        let folder = dir.join("cli-runs");
+        std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+        let path = folder.join(format!("{run}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(usage(format!(
+                "run {run} is being sent by another augment process: wait for it, or stop it with `augment run cancel {run}`"
+            ))),
+            Err(std::fs::TryLockError::Error(err)) => {
+                Err(anyhow::Error::new(err).context(format!("locking {}", path.display())))
+            }
+        }
+    }
+}
+
+/// Shows the run's progress until it stops, cancelling it on Ctrl-C or when
+/// another process marked it cancelled; prints the outcome and maps it to
+/// the exit code.
+async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) -> Result<ExitCode> {
+    let run_id = handle.run_id;
+    let watcher = open_store(dir)?;
+    let cancel = handle.cancel_token();
+    let bar = work_bar(json, 0, "run {prefix} [{bar:30}] {pos}/{len} {msg}");
+    bar.set_prefix(run_id.to_string());
+    if !json {
+        eprintln!("run {run_id}: sending; stop it with Ctrl-C or `augment run cancel {run_id}`");
+    }
+    let mut poll = tokio::time::interval(CANCEL_POLL);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            event = handle.events.recv() => match event {
+                None => break,
+                Some(RunEvent::Started { progress } | RunEvent::Progress { progress } | RunEvent::Finished { progress }) => {
+                    bar.set_length(progress.total);
+                    bar.set_position(progress.answered + progress.failed);
+                    bar.set_message(if progress.failed > 0 { format!("{} failed", progress.failed) } else { String::new() });
+                }
+                Some(RunEvent::Retrying { request_id, message, .. }) => {
+                    tracing::info!(run_id, request_id, %message, "waiting to retry");
+                }
+                Some(RunEvent::Failed { request_id, code, message, .. }) => {
+                    bar.suspend(|| tracing::warn!(run_id, request_id, code, %message, "request failed"));
+                }
+                Some(_) => {}
+            },
+            _ = poll.tick(), if !cancel.is_cancelled() => {
+                if watcher.run_progress(run_id).is_ok_and(|p| p.status == RunStatus::Cancelled) {
+                    tracing::info!(run_id, "cancelled from another process");
+                    cancel.cancel();
+                }
+            }
+            result = &mut ctrl_c, if !interrupted => {
+                interrupted = true;
+                if result.is_ok() {
+                    cancel.cancel();
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let progress = handle.wait().await?;
+    let summary = watcher.run_summary(progress.run_id)?;
+    let code = match (summary.progress.status, summary.progress.failed) {
+        (RunStatus::Completed, 0) => ExitCode::SUCCESS,
+        (RunStatus::Completed, _) => ExitCode::from(exit::RUN_FAILURES),
+        _ => ExitCode::from(exit::RUN_UNFINISHED),
+    };
+    emit(json, &RunView::new(&watcher, summary))?;
+    Ok(code)
+}
+
+/// What `run start --dry-run` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DryRun {
+    dataset: String,
+    template: String,
+    template_version: u32,
+    /// Requests created now (existing ones are kept as they are).
+    generated: u64,
+    /// Requests of the template version that wait for review and would not be sent.
+    pending_review: u64,
+    would_send: u64,
+    estimate: Vec<ModelEstimate>,
+    /// The sum over priced models; `null` when none is in the price table.
+    cost_usd: Option<f64>,
+    /// Always 0: a dry run sends nothing.
+    sent: u64,
+}
+
+impl Render for DryRun {
+    fn human(&self) -> String {
+        let mut out = format!(
+            "dry run: `{}` × template `{}` (version {}): {} requests generated, {} would be sent, {} wait for review; nothing was sent\n",
+            self.dataset, self.template, self.template_version, self.generated, self.would_send, self.pending_review
+        );
+        let rows: Vec<Vec<String>> = self
+            .estimate
+            .iter()
+            .map(|e| {
+                vec![
+                    format!("{}/{}", e.provider, e.model),
+                    e.requests.to_string(),
+                    e.input_tokens.to_string(),
+                    e.output_tokens.to_string(),
+                    e.cost_usd.map_or_else(|| "unpriced".to_owned(), |c| format!("${c:.4}")),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            out.push_str(&table(&["MODEL", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS (EST.)", "COST"], &rows));
+        }
+        if self.pending_review > 0 {
+            out.push_str("approve them in the app's Request Reviewer, or pass --approve-all\n");
+        }
+        out
+    }
+}
+
+/// A run as `run status|list|start|resume` print it.
+#[derive(Debug, Serialize)]
+struct RunView {
+    #[serde(flatten)]
+    summary: RunSummary,
+    dataset: Option<String>,
+}
+
+impl RunView {
+    fn new(store: &Store, summary: RunSummary) -> Self {
+        let dataset = summary.dataset_id.and_then(|id| store.dataset(id).ok()).map(|d| d.name);
+        Self { summary, dataset }
+    }
+
+    fn models(&self) -> String {
+        self.summary.targets.iter().map(|t| format!("{}/{}", t.provider, t.model)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl Render for RunView {
+    fn human(&self) -> String {
+        let p = &self.summary.progress;
+        let mut out = format!(
+            "run {}: {} — {} answered, {} failed, {} queued, {} in flight, of {}\ndataset {}, {}, started {}",
+            p.run_id,
+            p.status,
+            p.answered,
+            p.failed,
+            p.queued,
+            p.in_flight,
+            p.total,
+            self.dataset.as_deref().map_or_else(|| "(deleted)".to_owned(), |d| format!("`{d}`")),
+            self.models(),
+            when(self.summary.created_at)
+        );
+        if let Some(note) = &p.note {
+            out.push_str(&format!("\nnote: {note}"));
+        }
+        if !p.is_done() && p.status != RunStatus::Running {
+            out.push_str(&format!("\ngo on with `augment run resume {}`", p.run_id));
+        }
+        out
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct RunList(Vec<RunView>);
+
+impl Render for RunList {
+    fn human(&self) -> String {
+        if self.0.is_empty() {
+            return "no runs yet: start one with `augment run start`".to_owned();
+        }
+        let rows: Vec<Vec<String>> = self
+            .0
+            .iter()
+            .map(|v| {
+                let p = &v.summary.progress;
+                vec![
+                    p.run_id.to_string(),
+                    p.status.to_string(),
+                    format!("{}/{}", p.answered, p.total),
+                    p.failed.to_string(),
+                    v.dataset.clone().unwrap_or_else(|| "-".to_owned()),
+                    v.models(),
+                    when(v.summary.created_at),
+                ]
+            })
+            .collect();
+        table(&["RUN", "STATUS", "ANSWERED", "FAILED", "DATASET", "MODELS", "STARTED"], &rows)
+    }
+}

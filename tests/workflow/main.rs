@@ -1,0 +1,417 @@
+//! `augment data|template|run` end to end: the real `augment` binary, a real
+//! SQLite database in a temp dir, and the fake provider (the OpenAI wire
+//! format on loopback) as the `openai` provider, its base URL saved in a
+//! settings.json as the app saves it. The key comes from
+//! `AUGMENT_OPENAI_API_KEY`, so no keychain is needed; the fake provider
+//! refuses any other key, which shows the key reached it.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use fake_provider::{FakeConfig, FakeProvider};
+use integration_tests::{augment_bin, describe, json, wait_until};
+use serde_json::Value;
+
+const KEY: &str = "sk-workflow-test-key";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A data dir, a config dir pointing `openai` at the fake provider, and a CSV.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(base_url: &str, rows: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        let settings = serde_json::json!({ "providers": { "openai": { "baseUrl": base_url } } });
+        std::fs::write(dir.path().join("config/settings.json"), settings.to_string()).unwrap();
+        let mut csv = String::from("title,body\n");
+        for (title, body) in rows {
+            csv.push_str(&format!("{title},{body}\n"));
+        }
+        std::fs::write(dir.path().join("items.csv"), csv).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(augment_bin());
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.path("data"))
+            .env("AUGMENT_CONFIG_DIR", self.path("config"))
+            .env("AUGMENT_OPENAI_API_KEY", KEY)
+            .env_remove("AUGMENT_DATA_DIR")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok_json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        let out = self.run(&with_json);
+        assert!(out.status.success(), "augment {args:?}: {}", describe(&out));
+        json(&out)
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).spawn().unwrap()
+    }
+
+    /// Imports items.csv and adds a template over its two columns.
+    fn prepare(&self) {
+        let imported = self.ok_json(&["data", "import", "items.csv"]);
+        assert_eq!(imported["name"], "items", "named after the file: {imported}");
+        self.ok_json(&["template", "add", "ask", "--text", "{{ title }}: {{ body }}"]);
+    }
+}
+
+fn start_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec![
+        "run",
+        "start",
+        "--dataset",
+        "items",
+        "--template",
+        "ask",
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+async fn fake() -> FakeProvider {
+    FakeProvider::start(FakeConfig { expected_key: Some(KEY.to_owned()), ..FakeConfig::default() }).await.unwrap()
+}
+
+/// Chat requests the fake provider received (the preflight's model listing aside).
+fn chats(fake: &FakeProvider) -> usize {
+    fake.requests().iter().filter(|r| r.path.ends_with("/chat/completions")).count()
+}
+
+/// In a blocking section: the fake provider keeps serving on the other worker.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+fn csv_rows(path: &Path) -> Vec<csv_row::Row> {
+    csv_row::read(path)
+}
+
+/// A tiny CSV reader for the assertions (the export's own escaping is local-data's).
+mod csv_row {
+    pub type Row = Vec<String>;
+
+    pub fn read(path: &std::path::Path) -> Vec<Row> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut rows = Vec::new();
+        let mut row = Vec::new();
+        let mut cell = String::new();
+        let mut quoted = false;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cell.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => row.push(std::mem::take(&mut cell)),
+                ('\n', false) => {
+                    row.push(std::mem::take(&mut cell));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (c, _) => cell.push(c),
+            }
+        }
+        rows
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_template_run_status_export() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two"), ("gamma", "three")]);
+    blocking(|| {
+        ws.prepare();
+        let listed = ws.ok_json(&["data", "list"]);
+        assert_eq!(listed[0]["row_count"], 3, "{listed}");
+
+        let out = ws.run(&start_args(&["--approve-all", "--json", "-vvv"]));
+        assert!(out.status.success(), "{}", describe(&out));
+        assert!(
+            !integration_tests::text(&out).contains(KEY),
+            "the key is never printed or logged, even at trace level"
+        );
+        let done = json(&out);
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_eq!(done["answered"], 3, "{done}");
+        assert_eq!(done["failed"], 0, "{done}");
+        assert_eq!(done["dataset"], "items", "{done}");
+        let run = done["run_id"].as_i64().unwrap();
+        assert_eq!(chats(&fake), 3, "one chat call per record");
+        assert!(
+            fake.requests().iter().all(|r| r.bearer_token() == Some(KEY)),
+            "every call carried the key from the environment"
+        );
+
+        let status = ws.ok_json(&["run", "status", &run.to_string()]);
+        assert_eq!((status["status"].as_str(), status["answered"].as_u64()), (Some("completed"), Some(3)), "{status}");
+        let list = ws.ok_json(&["run", "list"]);
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+
+        let exported = ws.ok_json(&["run", "export", &run.to_string(), "--format", "csv", "--out", "answers.csv"]);
+        assert_eq!(exported["rows"], 3, "{exported}");
+        let rows = csv_rows(&ws.path("answers.csv"));
+        assert_eq!(rows.len(), 4, "a header and one row per record: {rows:?}");
+        let answer = rows[0].iter().position(|c| c == "response").expect("a response column");
+        for row in &rows[1..] {
+            assert_eq!(row[answer], "Hello from the fake provider.", "{row:?}");
+        }
+        let prompts: Vec<&str> =
+            rows[1..].iter().filter_map(|r| r.iter().find(|c| c.ends_with(": one"))).map(String::as_str).collect();
+        assert_eq!(prompts, ["alpha: one"], "the prompt rendered from the record is exported");
+
+        ws.ok_json(&["run", "export", &run.to_string(), "--format", "json", "--out", "answers.json"]);
+        let answers: Value = serde_json::from_slice(&std::fs::read(ws.path("answers.json")).unwrap()).unwrap();
+        assert_eq!(answers.as_array().unwrap().len(), 3, "{answers}");
+
+        let again = ws.run(&["run", "export", &run.to_string(), "--format", "md", "--out", "answers.csv"]);
+        assert_eq!(again.status.code(), Some(2), "an existing file is not replaced: {}", describe(&again));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"), "{}", describe(&again));
+
+        // A second start finds every approved request answered: nothing is sent again.
+        let nothing = ws.run(&start_args(&["--approve-all"]));
+        assert_eq!(nothing.status.code(), Some(2), "{}", describe(&nothing));
+        assert_eq!(chats(&fake), 3, "answered requests are never sent again");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_estimates_and_sends_nothing() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two")]);
+    blocking(|| {
+        ws.prepare();
+        let plan = ws.ok_json(&start_args(&["--dry-run"]));
+        assert_eq!(plan["generated"], 2, "{plan}");
+        assert_eq!(plan["pendingReview"], 2, "without --approve-all nothing is approved: {plan}");
+        assert_eq!(plan["wouldSend"], 0, "{plan}");
+
+        let plan = ws.ok_json(&start_args(&["--dry-run", "--approve-all"]));
+        assert_eq!(plan["generated"], 0, "the requests exist already and are kept: {plan}");
+        assert_eq!(plan["wouldSend"], 2, "{plan}");
+        assert_eq!(plan["estimate"][0]["requests"], 2, "{plan}");
+        assert_eq!(plan["estimate"][0]["output_tokens"], 2 * 256, "{plan}");
+        assert!(plan["estimate"][0]["input_tokens"].as_u64().unwrap() > 0, "{plan}");
+        assert!(plan["costUsd"].as_f64().unwrap() > 0.0, "gpt-4o-mini is priced: {plan}");
+        assert_eq!(plan["sent"], 0, "{plan}");
+
+        // Without approvals, a real start is refused and says how to approve.
+        let refused = ws.run(&start_args(&[]));
+        assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("--approve-all"), "{}", describe(&refused));
+
+        assert_eq!(fake.request_count(), 0, "a dry run, and a refused start, call nothing (no model listing either)");
+        assert_eq!(ws.ok_json(&["run", "list"]), Value::Array(vec![]), "no run was created");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_names_fail_with_the_usage_code_and_list_what_exists() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one")]);
+    blocking(|| {
+        ws.prepare();
+        let mut args = start_args(&[]);
+        args[3] = "itmes";
+        let out = ws.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("no dataset called `itmes`") && stderr.contains("`items`"), "{stderr}");
+
+        args.push("--json");
+        let out = ws.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        let error = json(&out);
+        assert_eq!(error["error"]["code"], 2, "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains("augment data list"), "{error}");
+
+        let out = ws.run(&["template", "render", "nope", "--dataset", "items"]);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("`ask`"), "{}", describe(&out));
+
+        let out = ws.run(&["run", "status", "42"]);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no run 42"), "{}", describe(&out));
+
+        // A field the dataset lacks is named by `template check` (exit 1) and refused by `run start`.
+        ws.ok_json(&["template", "version", "ask", "--text", "{{ titel }}"]);
+        let check = ws.run(&["template", "check", "ask", "--dataset", "items", "--json"]);
+        assert_eq!(check.status.code(), Some(1), "{}", describe(&check));
+        assert_eq!(json(&check)["missing_fields"], serde_json::json!(["titel"]));
+        let out = ws.run(&start_args(&["--approve-all"]));
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("titel"), "{}", describe(&out));
+        assert_eq!(fake.request_count(), 0);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_from_another_process_then_resumed_finishes() {
+    let fake = fake().await;
+    // Each answer takes 400 ms (the fake provider reads the directive from
+    // the prompt); 20 of them, 4 at a time, take two seconds at least.
+    let rows: Vec<(String, &str)> = (0..20).map(|i| (format!("row{i}"), "[fake:delay:400]")).collect();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(t, b)| (t.as_str(), *b)).collect();
+    let ws = Workspace::new(&fake.base_url(), &rows);
+    blocking(|| {
+        ws.prepare();
+        let mut sender = ws.spawn(&start_args(&["--approve-all", "--json"]));
+        let mut run = None;
+        assert!(
+            wait_until(DEADLINE, || {
+                let list = ws.ok_json(&["run", "list"]);
+                let first = &list[0];
+                run = first["run_id"].as_i64();
+                first["answered"].as_u64().is_some_and(|n| n >= 1)
+            }),
+            "the run answered nothing within {DEADLINE:?}"
+        );
+        let run = run.unwrap().to_string();
+        let second = ws.run(&["run", "resume", &run]);
+        assert_eq!(second.status.code(), Some(2), "one process sends a run at a time: {}", describe(&second));
+        assert!(String::from_utf8_lossy(&second.stderr).contains("another augment process"), "{}", describe(&second));
+        let cancelled = ws.ok_json(&["run", "cancel", &run]);
+        assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+
+        let out = wait_for_exit(&mut sender);
+        assert_eq!(out.status.code(), Some(8), "a cancelled run exits 8: {}", describe(&out));
+        let stopped = json(&out);
+        assert_eq!(stopped["status"], "cancelled", "{stopped}");
+        assert!(stopped["answered"].as_u64().unwrap() < 20, "cancelled before the end: {stopped}");
+        assert!(stopped["queued"].as_u64().unwrap() > 0, "unsent requests stay queued: {stopped}");
+        assert_eq!(stopped["in_flight"], 0, "requests in flight went back to the queue: {stopped}");
+
+        let resumed = ws.ok_json(&["run", "resume", &run]);
+        assert_eq!(resumed["status"], "completed", "{resumed}");
+        assert_eq!((resumed["answered"].as_u64(), resumed["total"].as_u64()), (Some(20), Some(20)), "{resumed}");
+        assert!(chats(&fake) >= 20, "every request was sent");
+
+        let again = ws.run(&["run", "resume", &run]);
+        assert_eq!(again.status.code(), Some(2), "a completed run cannot be resumed: {}", describe(&again));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_from_a_url_and_exports_the_records() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("people.csv"), "name,note\nAda,=SUM(A1)\nGrace,\"commas, quoted\"\n").unwrap();
+    let server = test_support::RegistryServer::start(served.path()).await.unwrap();
+    let ws = Workspace::new("http://127.0.0.1:9", &[]);
+    let url = format!("{}people.csv", server.url());
+    blocking(|| {
+        let imported = ws.ok_json(&["data", "import", &url, "--name", "people"]);
+        assert_eq!(
+            (imported["name"].as_str(), imported["row_count"].as_u64()),
+            (Some("people"), Some(2)),
+            "{imported}"
+        );
+        let shown = ws.ok_json(&["data", "show", "people", "--limit", "1"]);
+        assert_eq!(shown["total"], 2, "{shown}");
+        assert_eq!(shown["records"].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown["records"][0]["fields"]["name"], "Ada", "{shown}");
+
+        ws.ok_json(&["data", "export", "people", "--out", "people-out.csv"]);
+        let rows = csv_rows(&ws.path("people-out.csv"));
+        assert_eq!(
+            rows,
+            [vec!["name", "note"], vec!["Ada", "'=SUM(A1)"], vec!["Grace", "commas, quoted"]],
+            "a formula is defused as in the app's exports"
+        );
+        let twice = ws.run(&["data", "import", &url, "--name", "people"]);
+        assert_eq!(twice.status.code(), Some(2), "a name in use is refused: {}", describe(&twice));
+        let missing = ws.run(&["data", "import", &format!("{}absent.csv", server.url())]);
+        assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("404"), "{}", describe(&missing));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_not_sent_to_an_origin_it_was_not_stored_for() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one")]);
+    // The app recorded the key for api.openai.com; settings.json now points elsewhere
+    // without the app's confirmation.
+    let settings = serde_json::json!({
+        "providers": { "openai": { "baseUrl": fake.base_url(), "keyOrigin": "https://api.openai.com" } }
+    });
+    std::fs::write(ws.path("config/settings.json"), settings.to_string()).unwrap();
+    blocking(|| {
+        ws.prepare();
+        let out = ws.run(&start_args(&["--approve-all"]));
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("was stored for https://api.openai.com"),
+            "{}",
+            describe(&out)
+        );
+        assert_eq!(fake.request_count(), 0, "nothing was sent, not even the model listing");
+        assert_eq!(ws.ok_json(&["run", "list"]), Value::Array(vec![]), "no run was left behind");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_run_and_exits_8() {
+    let fake = fake().await;
+    let rows: Vec<(String, &str)> = (0..20).map(|i| (format!("row{i}"), "[fake:delay:400]")).collect();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(t, b)| (t.as_str(), *b)).collect();
+    let ws = Workspace::new(&fake.base_url(), &rows);
+    blocking(|| {
+        ws.prepare();
+        let mut sender = ws.spawn(&start_args(&["--approve-all", "--json"]));
+        assert!(
+            wait_until(DEADLINE, || ws.ok_json(&["run", "list"])[0]["answered"].as_u64().is_some_and(|n| n >= 1)),
+            "the run answered nothing within {DEADLINE:?}"
+        );
+        let kill = Command::new("kill").args(["-INT", &sender.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+        let out = wait_for_exit(&mut sender);
+        assert_eq!(out.status.code(), Some(8), "{}", describe(&out));
+        let stopped = json(&out);
+        assert_eq!(stopped["status"], "cancelled", "{stopped}");
+        assert!(stopped["queued"].as_u64().unwrap() > 0, "{stopped}");
+    });
+}
+
+/// Waits for the child to exit, within [`DEADLINE`], and collects its output.
+fn wait_for_exit(child: &mut Child) -> Output {
+    let exited = wait_until(DEADLINE, || child.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = child.kill();
+    }
+    assert!(exited, "the sending process did not stop within {DEADLINE:?} of the cancel");
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    use std::io::Read as _;
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    Output { status: child.wait().unwrap(), stdout, stderr }
+}
