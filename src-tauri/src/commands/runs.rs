@@ -43,6 +43,7 @@ impl From<runs::Error> for CommandError {
 /// of one template version) and starts sending; progress arrives as `run-event`s.
 /// Requests the AI response cache can answer are answered from it (no
 /// provider call) unless `noCache` (host API 1.4.0) is true.
+#[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
     app: AppHandle<R>,
