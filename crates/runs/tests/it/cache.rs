@@ -131,3 +131,22 @@ async fn requests_that_failed_are_sent_again_not_answered_from_the_cache() {
     assert_eq!(fake.request_count(), calls_before);
     assert_eq!(progress.cached, Some(4));
 }
+
+#[tokio::test]
+async fn a_cancelled_request_leaves_nothing_in_the_cache() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    // Non-streaming requests that stall never get an answer.
+    let stalled: Vec<String> = (0..2).map(|i| format!("item {i} [fake:stall]")).collect();
+    let dataset = approved_requests_in(&path, "stalled", &stalled);
+    let engine = Engine::new(Store::open(&path).unwrap(), [client(&fake.base_url())], 2);
+
+    let handle = engine.start_with(dataset, None, RunOptions::default()).await.unwrap();
+    assert!(fake.wait_for_in_flight(2, DEADLINE).await, "both requests reached the provider");
+    handle.cancel();
+    let progress = tokio::time::timeout(DEADLINE, handle.wait()).await.unwrap().unwrap();
+
+    assert_eq!((progress.status, progress.queued), (RunStatus::Cancelled, 2));
+    assert_eq!(Store::open(&path).unwrap().ai_cache_size().unwrap().entries, 0, "an abandoned call is not an answer");
+}
