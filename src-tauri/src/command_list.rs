@@ -74,6 +74,9 @@ macro_rules! for_each_command {
             data::tag_responses => Needs(DataWrite),
             data::export_responses => Needs(FilesExport),
             data::usage_metrics => Needs(DataRead),
+            // The AI response cache: its size is the workflow's data; clearing it deletes data.
+            data::ai_cache_size => Needs(DataRead),
+            data::prune_ai_cache => Needs(DataWrite),
             // The dashboards' charts: sizes like `cache_usage`; which remotes mounted
             // is the Remotes panel's knowledge; the rest reads the workflow's data.
             charts::cache_size_history => Open,

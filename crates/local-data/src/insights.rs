@@ -33,6 +33,11 @@ pub struct ResponseRow {
     pub tags: Vec<String>,
     pub group: Option<String>,
     pub note: Option<String>,
+    /// Whether the answer came from the response cache (no provider call).
+    /// Always set; optional for the contract (host API 1.4.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub cached: Option<bool>,
 }
 
 /// Which responses to list or export.
@@ -128,7 +133,8 @@ const RESPONSE_FROM: &str = "FROM responses s
 const RESPONSE_COLUMNS: &str = "SELECT s.id, s.request_id, s.run_id, r.id, r.position, r.data, q.provider, q.model,
     coalesce(q.edited, q.rendered), s.text, s.error_code, s.error_message, s.input_tokens, s.output_tokens,
     s.started_at, s.finished_at, n.group_name, n.note,
-    (SELECT json_group_array(tag) FROM (SELECT tag FROM response_tags t WHERE t.response_id = s.id ORDER BY tag))";
+    (SELECT json_group_array(tag) FROM (SELECT tag FROM response_tags t WHERE t.response_id = s.id ORDER BY tag)),
+    s.cached";
 
 /// Unknown when neither count came back; one missing count counts as 0.
 const TOTAL_TOKENS: &str = "CASE WHEN s.input_tokens IS NULL AND s.output_tokens IS NULL THEN NULL \
@@ -272,6 +278,7 @@ fn response_from_row(dataset: &Dataset, r: &rusqlite::Row<'_>) -> Result<Respons
         group: r.get(16)?,
         note: r.get(17)?,
         tags: serde_json::from_str(&tags).map_err(json_bug)?,
+        cached: Some(r.get(19)?),
     })
 }
 

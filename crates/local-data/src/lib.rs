@@ -27,9 +27,15 @@
 //!   answered**, and a unique index refuses a second answer to a request, so
 //!   a crash can never lose an answer or let it be asked for again.
 //!
+//! - **A response cache** ([`AiCall`], [`AiCacheKey`], `ai_cache.rs`):
+//!   successful answers only, by the digest of everything that can change
+//!   them; a hit is stored like a live answer, marked `cached`; nothing
+//!   leaves it but [`Store::prune_ai_cache`].
+//!
 //! The connection runs in WAL mode with foreign keys on, and the schema is
 //! kept by `rusqlite_migration` (the SQLite `user_version`).
 
+mod ai_cache;
 mod datasets;
 mod error;
 mod estimate;
@@ -48,6 +54,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 use serde::Serialize;
 
+pub use ai_cache::{AiCacheEntry, AiCacheKey, AiCacheSize, AiCall};
 pub use datasets::{
     Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
 };
@@ -129,6 +136,7 @@ pub struct Usage {
     /// Answers and failures stored for requests.
     pub responses: u64,
     pub failed_responses: u64,
+    /// Tokens of live answers (answers from the response cache cost nothing).
     pub input_tokens: u64,
     pub output_tokens: u64,
 }
@@ -149,8 +157,8 @@ impl Store {
             runs: count("SELECT count(*) FROM runs")?,
             responses: count("SELECT count(*) FROM responses")?,
             failed_responses: count("SELECT count(*) FROM responses WHERE error_code IS NOT NULL")?,
-            input_tokens: count("SELECT coalesce(sum(input_tokens), 0) FROM responses")?,
-            output_tokens: count("SELECT coalesce(sum(output_tokens), 0) FROM responses")?,
+            input_tokens: count("SELECT coalesce(sum(input_tokens), 0) FROM responses WHERE NOT cached")?,
+            output_tokens: count("SELECT coalesce(sum(output_tokens), 0) FROM responses WHERE NOT cached")?,
         })
     }
 }

@@ -82,6 +82,12 @@ pub struct RunProgress {
     pub failed: u64,
     /// Why the run stopped, when it did not complete.
     pub note: Option<String>,
+    /// How many of `answered` came from the response cache (no provider
+    /// call, no spend). Always set by the store; optional for the contract
+    /// (host API 1.4.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub cached: Option<u64>,
 }
 
 impl RunProgress {
@@ -129,9 +135,23 @@ impl Store {
     /// template version) that have no answer yet and are not waiting in
     /// another unfinished run.
     pub fn create_run(&mut self, dataset_id: i64, template_version_id: Option<i64>) -> Result<RunProgress, Error> {
+        self.create_run_with(dataset_id, template_version_id, false)
+    }
+
+    /// [`Store::create_run`]; with `no_cache` the run (and any resume of
+    /// it) does not read the response cache ([`Store::run_no_cache`]).
+    pub fn create_run_with(
+        &mut self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        no_cache: bool,
+    ) -> Result<RunProgress, Error> {
         self.dataset(dataset_id)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("INSERT INTO runs (status, created_at) VALUES ('running', ?1)", [now_millis()])?;
+        tx.execute(
+            "INSERT INTO runs (status, created_at, no_cache) VALUES ('running', ?1, ?2)",
+            params![now_millis(), no_cache],
+        )?;
         let run_id = tx.last_insert_rowid();
         let added = tx.execute(
             "INSERT INTO run_items (run_id, request_id)
@@ -231,27 +251,7 @@ impl Store {
     /// Returns `false` (storing nothing) if the request already had an answer.
     pub fn record_answer(&mut self, claimed: &ClaimedRequest, answer: &Answer) -> Result<bool, Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let inserted = tx.execute(
-            "INSERT INTO responses (request_id, run_id, text, model, finish_reason, input_tokens, output_tokens,
-                                    started_at, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                claimed.request_id,
-                claimed.run_id,
-                answer.text,
-                answer.model,
-                answer.finish_reason,
-                answer.input_tokens,
-                answer.output_tokens,
-                claimed.started_at,
-                now_millis()
-            ],
-        );
-        let stored = match inserted {
-            Ok(_) => true,
-            Err(e) if is_unique_violation(&e) => false,
-            Err(e) => return Err(e.into()),
-        };
+        let stored = insert_answer(&tx, claimed, answer, false)?;
         set_item_state(&tx, claimed, "answered")?;
         tx.commit()?;
         Ok(stored)
@@ -297,6 +297,13 @@ impl Store {
         self.run_progress(run_id)
     }
 
+    /// Whether the run was started not to read the response cache.
+    pub fn run_no_cache(&self, run_id: i64) -> Result<bool, Error> {
+        self.conn
+            .query_row("SELECT no_cache FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
+            .or_not_found("run", run_id)
+    }
+
     /// The providers a run still has to send to.
     pub fn run_providers(&self, run_id: i64) -> Result<BTreeSet<String>, Error> {
         self.run_progress(run_id)?;
@@ -338,6 +345,7 @@ impl Store {
             answered: 0,
             failed: 0,
             note,
+            cached: None,
         };
         let mut stmt =
             self.conn.prepare_cached("SELECT state, count(*) FROM run_items WHERE run_id = ?1 GROUP BY state")?;
@@ -353,11 +361,53 @@ impl Store {
             }
             progress.total += count;
         }
+        let cached: i64 = self.conn.query_row(
+            "SELECT count(*) FROM responses WHERE run_id = ?1 AND cached AND error_code IS NULL",
+            [run_id],
+            |r| r.get(0),
+        )?;
+        progress.cached = Some(u64::try_from(cached).unwrap_or(0));
         Ok(progress)
     }
 }
 
-fn set_item_state(tx: &rusqlite::Transaction<'_>, claimed: &ClaimedRequest, state: &str) -> Result<(), Error> {
+/// Inserts a successful response (`cached`: taken from the response cache);
+/// `false` when the request already had one (the unique index refused it).
+pub(crate) fn insert_answer(
+    tx: &rusqlite::Transaction<'_>,
+    claimed: &ClaimedRequest,
+    answer: &Answer,
+    cached: bool,
+) -> Result<bool, Error> {
+    let inserted = tx.execute(
+        "INSERT INTO responses (request_id, run_id, text, model, finish_reason, input_tokens, output_tokens,
+                                started_at, finished_at, cached)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            claimed.request_id,
+            claimed.run_id,
+            answer.text,
+            answer.model,
+            answer.finish_reason,
+            answer.input_tokens,
+            answer.output_tokens,
+            claimed.started_at,
+            now_millis(),
+            cached
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn set_item_state(
+    tx: &rusqlite::Transaction<'_>,
+    claimed: &ClaimedRequest,
+    state: &str,
+) -> Result<(), Error> {
     let n = tx.execute(
         "UPDATE run_items SET state = ?1 WHERE run_id = ?2 AND request_id = ?3",
         params![state, claimed.run_id, claimed.request_id],

@@ -120,14 +120,94 @@ CREATE TABLE response_tags (
 /// lookup) until it is purged, so the delete can be undone.
 const V2: &str = "ALTER TABLE datasets ADD COLUMN deleted_at INTEGER;";
 
+/// The response cache (issue 17, point 2): answers by the digest of what
+/// was asked (`ai_cache::AiCacheKey`), only successful ones (the columns
+/// leave no room for an error). `responses.cached` marks an answer taken
+/// from it (no provider call, no spend); `runs.no_cache` is a run that
+/// must not read it, kept so that a resume honours it too.
+const V3: &str = "
+CREATE TABLE ai_cache (
+    key            TEXT PRIMARY KEY,
+    text           TEXT NOT NULL,
+    model          TEXT NOT NULL,
+    finish_reason  TEXT,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    stored_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ai_cache_by_age ON ai_cache (stored_at);
+ALTER TABLE responses ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN no_cache INTEGER NOT NULL DEFAULT 0;
+";
+
+/// The schema version a database has after every migration.
+#[cfg(test)]
+pub(crate) const SCHEMA_VERSION: usize = 3;
+
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::Connection;
+
+    use crate::{ResponseQuery, Store};
+
     #[test]
     fn migrations_are_valid() {
         assert!(super::migrations().validate().is_ok());
+    }
+
+    /// A database as the release before the response cache left it (schema
+    /// 2, with an answer and a failure stored) opens with every row kept,
+    /// its answers marked not cached, and an empty cache.
+    #[test]
+    fn a_schema_2_database_migrates_without_losing_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            super::migrations().to_version(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO datasets (id, name, format, columns, text_cells, row_count, created_at)
+                     VALUES (1, 'people', 'json', '[{\"name\":\"name\",\"type\":\"string\"}]', 0, 2, 1);
+                 INSERT INTO records (id, dataset_id, position, data) VALUES (1, 1, 1, '{\"name\":\"Ada\"}'),
+                                                                            (2, 1, 2, '{\"name\":\"Grace\"}');
+                 INSERT INTO templates (id, name, created_at) VALUES (1, 'about', 1);
+                 INSERT INTO template_versions (id, template_id, version, body, created_at)
+                     VALUES (1, 1, 1, 'About {{ name }}', 1);
+                 UPDATE templates SET current_version_id = 1;
+                 INSERT INTO requests (id, dataset_id, record_id, template_version_id, provider, model, rendered,
+                                       status, created_at, updated_at)
+                     VALUES (1, 1, 1, 1, 'openai', 'gpt-4o-mini', 'About Ada', 'approved', 1, 1),
+                            (2, 1, 2, 1, 'openai', 'gpt-4o-mini', 'About Grace', 'approved', 1, 1);
+                 INSERT INTO runs (id, status, created_at) VALUES (1, 'completed', 1);
+                 INSERT INTO run_items (run_id, request_id, state, attempts) VALUES (1, 1, 'answered', 1),
+                                                                                   (1, 2, 'failed', 1);
+                 INSERT INTO responses (request_id, run_id, text, model, input_tokens, output_tokens, started_at,
+                                        finished_at) VALUES (1, 1, 'Ada wrote programs.', 'gpt-4o-mini', 5, 4, 1, 2);
+                 INSERT INTO responses (request_id, run_id, error_code, error_message, started_at, finished_at)
+                     VALUES (2, 1, 'server_error', 'HTTP 503', 1, 2);",
+            )
+            .unwrap();
+            let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, 2, "the fixture is at the previous schema");
+        }
+
+        let store = Store::open(&path).unwrap();
+        let version: usize = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, super::SCHEMA_VERSION);
+        let usage = store.usage().unwrap();
+        assert_eq!((usage.datasets, usage.records, usage.requests, usage.responses), (1, 2, 2, 2));
+        assert_eq!((usage.failed_responses, usage.input_tokens, usage.output_tokens), (1, 5, 4));
+        let rows = store
+            .responses(&ResponseQuery { dataset_id: 1, limit: 10, include_errors: true, ..Default::default() })
+            .unwrap();
+        let kept: Vec<_> = rows.items.iter().map(|r| (r.text.as_deref(), r.error_code.as_deref(), r.cached)).collect();
+        assert_eq!(kept, [(Some("Ada wrote programs."), None, Some(false)), (None, Some("server_error"), Some(false))]);
+        assert_eq!(store.run_progress(1).unwrap().cached, Some(0));
+        assert!(!store.run_no_cache(1).unwrap(), "old runs read the cache when resumed");
+        assert_eq!(store.ai_cache_size().unwrap().entries, 0);
     }
 }

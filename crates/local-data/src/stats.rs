@@ -6,7 +6,10 @@
 //! local days: the caller passes its UTC offset (the webview knows it, the
 //! database stores UTC milliseconds). Cost uses the list prices of
 //! [`crate::PRICES`]; tokens of a model not listed there are counted apart
-//! (`unpriced_tokens`) instead of being priced at zero silently.
+//! (`unpriced_tokens`) instead of being priced at zero silently. Answers
+//! taken from the response cache count as answers but spent nothing: their
+//! tokens are left out of the token and cost sums, and out of the
+//! providers' figures (the provider was not asked).
 
 use std::collections::BTreeMap;
 
@@ -80,6 +83,7 @@ pub struct DayActivity {
     pub answered: u64,
     /// Requests that failed for good that day.
     pub failed: u64,
+    /// Tokens spent (answers from the response cache spent none).
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// US dollars at list price, for the models [`crate::PRICES`] lists.
@@ -164,7 +168,7 @@ impl Store {
             "SELECT (s.finished_at + ?2) / 86400000 AS day, q.provider, q.model,
                     count(*) FILTER (WHERE s.error_code IS NULL),
                     count(*) FILTER (WHERE s.error_code IS NOT NULL),
-                    coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0)
+                    coalesce(sum(s.input_tokens) FILTER (WHERE NOT s.cached), 0), coalesce(sum(s.output_tokens) FILTER (WHERE NOT s.cached), 0)
              FROM responses s JOIN requests q ON q.id = s.request_id
              WHERE s.finished_at >= ?1
              GROUP BY day, q.provider, q.model",
@@ -195,7 +199,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT q.provider, s.error_code IS NULL, max(s.finished_at - s.started_at, 0) AS latency
              FROM responses s JOIN requests q ON q.id = s.request_id
-             WHERE s.finished_at >= ?1
+             WHERE s.finished_at >= ?1 AND NOT s.cached
              ORDER BY q.provider, latency",
         )?;
         let mut rows = stmt.query([since])?;
@@ -233,7 +237,7 @@ impl Store {
                     count(*) FILTER (WHERE s.error_code IS NULL),
                     count(*) FILTER (WHERE s.error_code IS NOT NULL),
                     avg(length(s.text)),
-                    coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0)
+                    coalesce(sum(s.input_tokens) FILTER (WHERE NOT s.cached), 0), coalesce(sum(s.output_tokens) FILTER (WHERE NOT s.cached), 0)
              FROM responses s JOIN requests q ON q.id = s.request_id
              WHERE q.dataset_id = ?1 AND (?2 IS NULL OR q.template_version_id = ?2)
              GROUP BY q.provider, q.model

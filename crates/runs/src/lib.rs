@@ -27,6 +27,23 @@
 //! so requests in flight at a crash are **at-least-once**. Nothing is lost:
 //! every request of a run ends answered or failed, or stays queued for resume.
 //!
+//! # The response cache
+//!
+//! Before a claimed request is sent, its key ([`local_data::AiCall`]: provider,
+//! wire format, base URL, model, every parameter of the serialized
+//! [`ChatRequest`], the prompt; built in one place, `cache_call`) is looked up
+//! in the store's response cache. A hit is stored as the request's answer,
+//! marked `cached`, in the same transaction that marks it answered
+//! ([`local_data::Store::answer_from_ai_cache`]), so the delivery guarantees
+//! above hold unchanged, and makes no provider call; the reachability check
+//! before a run skips a provider whose requests the cache answers whole, so
+//! a repeated run makes no call at all. A miss is sent as usual and its
+//! answer stored in the cache in the transaction that records it. Failures,
+//! cancelled and interrupted requests are never cached (they have no
+//! [`Answer`]). [`RunOptions::no_cache`] makes a run (and its resumes)
+//! send every request without reading the cache; its fresh answers still
+//! replace the cached ones, so "don't use cached answers" also refreshes them.
+//!
 //! # Retries, limits, offline
 //!
 //! Retries on 429 and 5xx (honouring `Retry-After`), the per-provider
@@ -48,11 +65,11 @@ mod live;
 
 pub use live::LiveRuns;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use local_data::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus, Store};
-use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient};
+use local_data::{AiCacheKey, AiCall, Answer, ClaimedRequest, Failure, RunProgress, RunStatus, Store};
+use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient, ProviderConfig, WireFormat};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -213,6 +230,55 @@ impl RunHandle {
     }
 }
 
+/// How a run is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Send every request to its provider, even one the response cache
+    /// could answer (fresh answers still go into the cache). Kept with the
+    /// run, so a resume honours it.
+    pub no_cache: bool,
+}
+
+/// The chat request the engine sends for a request's model and prompt (the
+/// one place it is built, so the cache key and the call cannot differ).
+fn chat_request(model: &str, prompt: &str) -> ChatRequest {
+    ChatRequest::new(model, prompt)
+}
+
+/// The response cache's view of sending `request` (whose last message is
+/// `prompt`) through a client configured as `config`: what its key is made
+/// of ([`AiCall`] says what and why). Every field of the serialized request
+/// but the model and the prompt goes into `parameters`, so a parameter
+/// added to [`ChatRequest`] is in the key without an edit here. `None` if
+/// the request cannot be serialized (then it is not cached).
+fn cache_call(config: &ProviderConfig, request: &ChatRequest, prompt: &str) -> Option<AiCall> {
+    let serde_json::Value::Object(fields) = serde_json::to_value(request).ok()? else {
+        return None;
+    };
+    let mut parameters: BTreeMap<String, serde_json::Value> = fields.into_iter().collect();
+    parameters.remove("model");
+    // The prompt is a field of its own; earlier messages (a system prompt) stay parameters.
+    if let Some(serde_json::Value::Array(messages)) = parameters.get_mut("messages") {
+        let last = messages.last().and_then(|m| m.get("content")).and_then(|c| c.as_str());
+        if last == Some(prompt) {
+            messages.pop();
+        }
+    }
+    if config.wire == WireFormat::Anthropic {
+        // Sent as max_tokens when the request has none.
+        parameters.insert("default_max_tokens".to_owned(), config.default_max_tokens.into());
+    }
+    let wire_format = serde_json::to_value(config.wire).ok()?.as_str()?.to_owned();
+    Some(AiCall {
+        provider: config.id.clone(),
+        wire_format,
+        base_url: config.base_url.clone(),
+        model: request.model.clone(),
+        parameters,
+        prompt: prompt.to_owned(),
+    })
+}
+
 /// Sends runs from one store through a set of provider clients.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -234,13 +300,24 @@ impl Engine {
     /// optionally one template version) and starts sending. Refused, leaving
     /// no run behind, when a provider it needs is unreachable or not configured.
     pub async fn start(&self, dataset_id: i64, template_version_id: Option<i64>) -> Result<RunHandle, Error> {
-        let progress = self.db(move |s| s.create_run(dataset_id, template_version_id)).await?;
+        self.start_with(dataset_id, template_version_id, RunOptions::default()).await
+    }
+
+    /// [`Engine::start`] with options (e.g. not reading the response cache).
+    pub async fn start_with(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        options: RunOptions,
+    ) -> Result<RunHandle, Error> {
+        let progress = self.db(move |s| s.create_run_with(dataset_id, template_version_id, options.no_cache)).await?;
         let run_id = progress.run_id;
-        if let Err(e) = self.preflight(run_id).await {
+        let use_cache = !options.no_cache;
+        if let Err(e) = self.preflight(run_id, use_cache).await {
             self.db(move |s| s.delete_run(run_id)).await?;
             return Err(e);
         }
-        Ok(self.spawn(progress))
+        Ok(self.spawn(progress, use_cache))
     }
 
     /// Goes on with an unfinished run (after a crash, a cancel or going
@@ -251,14 +328,35 @@ impl Engine {
         if status == RunStatus::Completed {
             return Err(local_data::Error::State(format!("run {run_id} has already completed: start a new run")).into());
         }
-        self.preflight(run_id).await?;
+        let use_cache = !self.db(move |s| s.run_no_cache(run_id)).await?;
+        self.preflight(run_id, use_cache).await?;
         let progress = self.db(move |s| s.resume_run(run_id)).await?;
-        Ok(self.spawn(progress))
+        Ok(self.spawn(progress, use_cache))
     }
 
-    /// Refuses the run if a provider it needs is missing, unreachable or has no usable key.
-    async fn preflight(&self, run_id: i64) -> Result<(), Error> {
-        let providers: BTreeSet<String> = self.db(move |s| s.run_providers(run_id)).await?;
+    /// The cache key of sending `prompt` to `model` of `provider`; `None`
+    /// without a client for the provider.
+    fn cache_key(&self, provider: &str, model: &str, prompt: &str) -> Option<AiCacheKey> {
+        let client = self.clients.get(provider)?;
+        let request = chat_request(model, prompt);
+        cache_call(client.config(), &request, prompt).map(|call| AiCacheKey::of(&call))
+    }
+
+    /// Refuses the run if a provider it needs is missing, unreachable or has
+    /// no usable key. With the cache, a provider whose every unsent request
+    /// the cache answers is not needed (and not asked).
+    async fn preflight(&self, run_id: i64, use_cache: bool) -> Result<(), Error> {
+        let providers: BTreeSet<String> = if use_cache {
+            let engine = self.clone();
+            self.db(move |s| {
+                s.run_providers_missing_from_ai_cache(run_id, |provider, model, prompt| {
+                    engine.cache_key(provider, model, prompt)
+                })
+            })
+            .await?
+        } else {
+            self.db(move |s| s.run_providers(run_id)).await?
+        };
         for provider in providers {
             let client = self.clients.get(&provider).ok_or_else(|| Error::NoClient { provider: provider.clone() })?;
             match client.list_models(&CallOptions::new()).await {
@@ -286,7 +384,7 @@ impl Engine {
         Ok(())
     }
 
-    fn spawn(&self, progress: RunProgress) -> RunHandle {
+    fn spawn(&self, progress: RunProgress, use_cache: bool) -> RunHandle {
         let (events, receiver) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let run = Arc::new(Run {
@@ -296,6 +394,7 @@ impl Engine {
             cancel: cancel.clone(),
             stop: cancel.child_token(),
             offline: Mutex::new(None),
+            use_cache,
         });
         let _ = run.events.send(RunEvent::Started { progress: progress.clone() });
         let task = tokio::spawn(run.drive());
@@ -330,6 +429,8 @@ struct Run {
     stop: CancellationToken,
     /// Why the run paused, if a provider became unreachable.
     offline: Mutex<Option<String>>,
+    /// Whether claimed requests are looked up in the response cache first.
+    use_cache: bool,
 }
 
 /// What a worker saw when a request did not get an answer or a final error.
@@ -382,8 +483,15 @@ impl Run {
                 self.engine.db(move |s| s.requeue(&claimed)).await?;
                 return Ok(());
             }
+            let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt);
+            if self.use_cache
+                && let Some(key) = key.clone()
+                && self.answer_from_cache(&claimed, key).await?
+            {
+                continue;
+            }
             match self.send(&claimed).await {
-                Ok(Ok(answer)) => self.store_answer(claimed, answer).await?,
+                Ok(Ok(answer)) => self.store_answer(claimed, answer, key).await?,
                 Ok(Err(failure)) => self.store_failure(claimed, failure).await?,
                 Err(interrupted) => {
                     self.engine.db(move |s| s.requeue(&claimed)).await?;
@@ -416,7 +524,7 @@ impl Run {
         let options = CallOptions::new().cancel_with(self.stop.clone()).on_progress(move |p| {
             let _ = events.send(RunEvent::Retrying { run_id, request_id, message: p.to_string() });
         });
-        let request = ChatRequest::new(&claimed.model, &claimed.prompt);
+        let request = chat_request(&claimed.model, &claimed.prompt);
         match client.chat(&request, &options).await {
             Ok(response) => Ok(Ok(Answer {
                 text: response.text,
@@ -431,12 +539,42 @@ impl Run {
         }
     }
 
-    async fn store_answer(&self, claimed: ClaimedRequest, answer: Answer) -> Result<(), Error> {
+    /// Stores the cache's answer to `claimed` if it has one (no provider
+    /// call); `false` on a miss, with nothing changed.
+    async fn answer_from_cache(&self, claimed: &ClaimedRequest, key: AiCacheKey) -> Result<bool, Error> {
+        let (run_id, request_id) = (claimed.run_id, claimed.request_id);
+        let hit = claimed.clone();
+        let progress = self
+            .engine
+            .db(move |s| match s.answer_from_ai_cache(&hit, &key)? {
+                Some(_) => s.run_progress(run_id).map(Some),
+                None => Ok(None),
+            })
+            .await?;
+        let Some(progress) = progress else {
+            return Ok(false);
+        };
+        tracing::debug!(run_id, request_id, "answered from the response cache");
+        let _ = self.events.send(RunEvent::Answered { run_id, request_id });
+        let _ = self.events.send(RunEvent::Progress { progress });
+        Ok(true)
+    }
+
+    /// Stores a live answer, and in the cache under `key` (same transaction).
+    async fn store_answer(
+        &self,
+        claimed: ClaimedRequest,
+        answer: Answer,
+        key: Option<AiCacheKey>,
+    ) -> Result<(), Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
         let progress = self
             .engine
             .db(move |s| {
-                s.record_answer(&claimed, &answer)?;
+                match &key {
+                    Some(key) => s.record_answer_and_cache(&claimed, &answer, key)?,
+                    None => s.record_answer(&claimed, &answer)?,
+                };
                 s.run_progress(run_id)
             })
             .await?;

@@ -24,6 +24,7 @@ function answer(cmd: string): unknown {
   if (cmd === "remote_versions") return remoteVersions;
   if (cmd === "cache_usage") return { bytes: 3 * 1024 * 1024, blobs: 12, versions: 4 };
   if (cmd === "usage_metrics") return usageMetrics;
+  if (cmd === "ai_cache_size") return { entries: 3, bytes: 4096, oldestStoredAt: 1_700_000_000_000 };
   if (cmd === "stack_status") throw { code: "engineNotRunning", message: "Docker is not running" };
   throw { code: "internal", message: `unexpected ${cmd}` };
 }
@@ -199,6 +200,62 @@ describe("Health states (issue 16, point 5)", () => {
   });
 });
 
+describe("AI answers cache (issue 17, point 2)", () => {
+  const stat = (label: string) => document.querySelector(`[data-stat='${label}'] .aui-stat-value`)?.textContent;
+
+  it("shows its size and clears it only after a confirm step", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    let entries = 3;
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      if (cmd === "ai_cache_size") return { entries, bytes: entries * 1024, oldestStoredAt: entries ? 1 : null };
+      if (cmd === "prune_ai_cache") {
+        const removed = entries;
+        entries = 0;
+        return removed;
+      }
+      return answer(cmd);
+    });
+    render(<Health />);
+    await waitFor(() => expect(stat("Cached answers")).toBe("3"));
+    expect(stat("AI cache size")).toBe("3.0 KiB");
+
+    // The first click only asks; "Keep" leaves everything.
+    fireEvent.click(screen.getByTestId("admin-ai-cache-clear"));
+    expect(screen.getByRole("group", { name: "Confirm clearing the AI cache" }).textContent).toContain("Remove all 3 cached answers?");
+    fireEvent.click(screen.getByTestId("admin-ai-cache-keep"));
+    expect(screen.queryByTestId("admin-ai-cache-confirm")).toBeNull();
+    expect(calls.filter((c) => c.cmd === "prune_ai_cache")).toEqual([]);
+
+    fireEvent.click(screen.getByTestId("admin-ai-cache-clear"));
+    fireEvent.click(screen.getByTestId("admin-ai-cache-confirm"));
+    expect((await screen.findByTestId("admin-ai-cache-cleared")).textContent).toBe("Cleared the AI cache: 3 answers removed.");
+    expect(calls.filter((c) => c.cmd === "prune_ai_cache").map((c) => c.args)).toEqual([{}]); // all, not only old ones
+    await waitFor(() => expect(stat("Cached answers")).toBe("0"));
+    expect(screen.getByText(/Nothing cached yet/)).toBeTruthy();
+    expect(screen.queryByTestId("admin-ai-cache-clear")).toBeNull();
+  });
+
+  it("says why the size could not load, with a retry, and why a clear failed", async () => {
+    let failing = true;
+    mockIPC((cmd) => {
+      if (cmd === "ai_cache_size" && failing) throw { code: "data", message: "the database is locked" };
+      if (cmd === "prune_ai_cache") throw { code: "refused", message: "admin-dashboard may not delete data" };
+      return answer(cmd);
+    });
+    render(<Health />);
+    const error = (await screen.findByText("Could not load the AI cache size")).closest("[role=alert]") as HTMLElement;
+    expect(error.textContent).toContain("the database is locked");
+    failing = false;
+    fireEvent.click(within(error).getByText("Retry"));
+    await waitFor(() => expect(stat("Cached answers")).toBe("3"));
+    fireEvent.click(screen.getByTestId("admin-ai-cache-clear"));
+    fireEvent.click(screen.getByTestId("admin-ai-cache-confirm"));
+    expect((await screen.findByTestId("admin-ai-cache-error")).textContent).toContain("may not delete data");
+    expect(stat("Cached answers")).toBe("3");
+  });
+});
+
 describe("AdminDashboard registries", () => {
   // Each test gets a bus of its own: the bus keeps the last event of each type.
   afterEach(() => installShellBus(bus));
@@ -237,7 +294,7 @@ describe("AdminDashboard registries", () => {
 describe("remote.json", () => {
   it("matches package.json and asks for what the shell provides", () => {
     expect(manifest.version).toBe(pkg.version);
-    expect(manifest.hostApi).toBe("^1.2.0"); // the chart commands (host API 1.2)
+    expect(manifest.hostApi).toBe("^1.4.0"); // the AI cache commands (host API 1.4; the charts came in 1.2)
     expect(manifest.entry).toBe("remoteEntry.js");
     // crates/manifest HostProfile::builtin: react 19.2.0, the UI kit 1.3.0, the other shared modules 1.0.0.
     expect(manifest.shared).toEqual({

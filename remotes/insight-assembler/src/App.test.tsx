@@ -1,7 +1,7 @@
 // The Insight Assembler against Tauri's IPC mock answering like the shell,
 // with the shell's bus installed as the shell does.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it/messaging";
 import type { ResponseRow } from "@augment-it/host-client";
@@ -20,7 +20,8 @@ afterEach(() => {
 type Call = { cmd: string; args: Record<string, unknown> };
 
 const failed: ResponseRow = { ...response(3, 11, "openai", "a"), text: null, error_code: "provider", error_message: "rate limited" };
-const ROWS = [response(1, 10, "openai", "a"), response(2, 10, "anthropic", "b"), failed];
+const fromCache: ResponseRow = { ...response(2, 10, "anthropic", "b"), cached: true };
+const ROWS = [{ ...response(1, 10, "openai", "a"), cached: false }, fromCache, failed];
 
 function shell(calls: Call[], overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
   mockIPC((cmd, args) => {
@@ -87,6 +88,20 @@ describe("InsightAssembler", () => {
     await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { tag: "good" } }));
     fireEvent.click(screen.getByLabelText("All versions"));
     await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { template_version_id: null } }));
+  });
+
+  it("marks the answers that came from the AI cache, with an explanation", async () => {
+    shell([]);
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    const rowOf = (id: number) => screen.getByTestId("ia-responses").querySelector(`[data-response-id="${id}"]`)?.closest('[role="row"]');
+    const badges = screen.getAllByTestId("cached-badge");
+    expect(badges).toHaveLength(1); // response 2 only: 1 is live, 3 failed
+    expect(rowOf(2)?.contains(badges[0]!)).toBe(true);
+    expect(rowOf(1)?.querySelector('[data-testid="cached-badge"]')).toBeNull();
+    expect(badges[0]!.getAttribute("aria-label")).toContain("no provider call");
+    expect(within(badges[0]!).getByText("cached").getAttribute("title")).toContain("local AI cache");
   });
 
   it("tags the selected responses and edits one's group and note", async () => {
@@ -230,6 +245,6 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
-    expect(manifest.hostApi).toBe("^1.3.0"); // `sort` in list_responses and export_responses (host API 1.3)
+    expect(manifest.hostApi).toBe("^1.4.0"); // `cached` in ResponseRow (host API 1.4; `sort` came in 1.3)
   });
 });

@@ -21,6 +21,19 @@ export interface ResponsesTableProps {
   onSortChange: (next: TableSort | null) => void;
 }
 
+const CACHED_EXPLAINED = "Answered from the local AI cache: no provider call, no tokens spent (the counts are what the answer used when it was first asked)";
+
+/** Marks an answer taken from the AI response cache (host API 1.4.0: `cached`). */
+function CachedBadge() {
+  return (
+    <span role="img" aria-label={CACHED_EXPLAINED} data-testid="cached-badge">
+      <Badge tone="neutral" title={CACHED_EXPLAINED}>
+        cached
+      </Badge>
+    </span>
+  );
+}
+
 function insightOf(row: ResponseRow): Insight {
   return { tags: row.tags, group: row.group, note: row.note };
 }
@@ -62,7 +75,18 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       detail: (r) => answerText(r),
     },
     { key: "length", header: "Length", width: "76px", sortable: true, render: (r) => answerLength(r) ?? "" },
-    { key: "tokens", header: "Tokens", width: "80px", sortable: true, render: (r) => `${r.input_tokens ?? "?"}/${r.output_tokens ?? "?"}` },
+    {
+      key: "tokens",
+      header: "Tokens",
+      width: "128px",
+      sortable: true,
+      render: (r) => (
+        <>
+          {`${r.input_tokens ?? "?"}/${r.output_tokens ?? "?"}`}
+          {r.cached ? <> <CachedBadge /></> : null}
+        </>
+      ),
+    },
     { key: "latency", header: "Latency", width: "84px", sortable: true, render: (r) => latencyText(r.finished_at - r.started_at) },
     {
       key: "tags",

@@ -275,6 +275,28 @@ describe("RequestReviewer", () => {
     offs.forEach((off) => off());
   });
 
+  it("sends noCache only when \"Don't use cached answers\" is ticked, and says how many answers came from the cache", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
+    const box = screen.getByLabelText("Don't use cached answers") as HTMLInputElement;
+    expect(box.checked).toBe(false);
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await screen.findByTestId("rr-run-status");
+    expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([{ datasetId: 7, templateVersionId: 3, noCache: false }]);
+    expect(box.disabled).toBe(true); // not while a run is being sent
+    await act(() => emit("run-event", { kind: "finished", runId: 9, progress: { ...progress("completed", 2), cached: 2 } }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-status").textContent).toContain("answered 2 (2 from the AI cache) of 2"));
+
+    fireEvent.click(box);
+    expect(box.checked).toBe(true);
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "start_run")).toHaveLength(2));
+    expect(calls.filter((c) => c.cmd === "start_run")[1]?.args).toEqual({ datasetId: 7, templateVersionId: 3, noCache: true });
+  });
+
   it("offers a cancelled run for resume as soon as it stops", async () => {
     const calls: Call[] = [];
     shell(calls);
@@ -312,7 +334,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("request-reviewer");
-    expect(manifest.hostApi).toBe("^1.3.0"); // `sort` in list_requests (host API 1.3): an older host would ignore it
+    expect(manifest.hostApi).toBe("^1.4.0"); // `noCache` in start_run (host API 1.4; `sort` in list_requests came in 1.3): an older host would ignore it
   });
 });
 

@@ -26,6 +26,8 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const [unfinished, setUnfinished] = useState<RunProgress[] | null>(null);
   const [unfinishedError, setUnfinishedError] = useState<string | null>(null);
   const [lastFailure, setLastFailure] = useState<string | null>(null);
+  // Send every request even when the AI cache has its answer (host API 1.4.0: `noCache`).
+  const [noCache, setNoCache] = useState(false);
   const { busy, run: act } = useBusy();
   const followed = useRef<number | null>(null);
   // Events can arrive before start_run answers: keep the latest per run.
@@ -92,7 +94,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const start = () =>
     act("start", async () => {
       try {
-        const progress = await call("start_run", { datasetId, templateVersionId });
+        const progress = await call("start_run", { datasetId, templateVersionId, noCache });
         shellBus().emit("run.started", { runId: progress.run_id, datasetId, total: progress.total });
         follow(progress);
       } catch (err) {
@@ -128,6 +130,10 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       <Button variant="primary" data-testid="rr-run" disabled={busy("start") || running} onClick={() => void start()}>
         Send approved requests
       </Button>
+      <label className="aui-field" title="Each request is sent to its provider even if the same request was answered before; the fresh answers replace the cached ones.">
+        <span>Don't use cached answers</span>
+        <input type="checkbox" data-testid="rr-no-cache" checked={noCache} disabled={busy("start") || running} onChange={(e) => setNoCache(e.target.checked)} />
+      </label>
       {running && run && (
         <Button data-testid="rr-cancel" disabled={busy("cancel")} onClick={() => void cancel(run.run_id)}>
           Cancel run

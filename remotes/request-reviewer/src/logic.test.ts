@@ -28,6 +28,8 @@ describe("logic", () => {
   it("reads progress and cost", () => {
     const p = { run_id: 1, status: "running" as const, total: 4, queued: 1, in_flight: 1, answered: 1, failed: 1, note: "rate limited" };
     expect(progressText(p)).toBe("answered 1 of 4, failed 1 (rate limited)");
+    expect(progressText({ ...p, note: null, cached: 1 })).toBe("answered 1 (1 from the AI cache) of 4, failed 1");
+    expect(progressText({ ...p, note: null, cached: 0 })).toBe("answered 1 of 4, failed 1");
     expect(progressFraction(p)).toBe(0.5);
     expect(formatCost(null)).toBe("unknown price");
     expect(formatCost(1.5)).toBe("$1.5000");

@@ -35,7 +35,8 @@ export function targetLabel(target: ModelTarget): string {
 
 /** "answered A of T, failed F", plus the run's note when it has one. */
 export function progressText(progress: RunProgress): string {
-  const base = `answered ${progress.answered} of ${progress.total}, failed ${progress.failed}`;
+  const fromCache = progress.cached ? ` (${progress.cached} from the AI cache)` : "";
+  const base = `answered ${progress.answered}${fromCache} of ${progress.total}, failed ${progress.failed}`;
   return progress.note ? `${base} (${progress.note})` : base;
 }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use local_data::{
-    Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget, Page, RecordQuery, RecordRow,
-    RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow, Store, Template, TemplateCheck,
+    AiCacheSize, Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget, Page, RecordQuery,
+    RecordRow, RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow, Store, Template, TemplateCheck,
     TemplateVersion, Usage,
 };
 use records::Format;
@@ -486,6 +486,31 @@ pub async fn export_responses(
     let shown = target.display().to_string();
     choices.exported(target);
     Ok(ExportResult { path: shown, rows })
+}
+
+// ----- The AI response cache -----
+
+/// The most days `prune_ai_cache` takes (a century).
+const MAX_PRUNE_DAYS: u32 = 36_500;
+
+/// How many answers the AI response cache holds and their size.
+#[tauri::command]
+pub async fn ai_cache_size(data: State<'_, DataState>) -> CommandResult<AiCacheSize> {
+    data.with(|s| s.ai_cache_size()).await
+}
+
+/// Removes cached AI answers: every one, or with `olderThanDays` those
+/// stored more than that many days ago. Replies how many were removed.
+/// Nothing else ever removes one.
+#[tauri::command]
+pub async fn prune_ai_cache(data: State<'_, DataState>, older_than_days: Option<u32>) -> CommandResult<u64> {
+    if older_than_days.is_some_and(|days| days > MAX_PRUNE_DAYS) {
+        return Err(CommandError::invalid(format!(
+            "olderThanDays: at most {MAX_PRUNE_DAYS} days; leave it out to clear the whole cache"
+        )));
+    }
+    let older_than = older_than_days.map(|days| std::time::Duration::from_secs(u64::from(days) * 86_400));
+    data.with(move |s| s.prune_ai_cache(older_than)).await
 }
 
 // ----- Admin Dashboard -----

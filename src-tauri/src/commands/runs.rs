@@ -9,7 +9,7 @@
 //! payload is `runs::RunEvent`'s own serialisation.
 
 use local_data::RunProgress;
-use runs::{Engine, LiveRuns, RunHandle};
+use runs::{Engine, LiveRuns, RunHandle, RunOptions};
 use tauri::{AppHandle, Emitter as _, Runtime, State};
 
 use crate::commands::data::{DataState, positive};
@@ -41,6 +41,9 @@ impl From<runs::Error> for CommandError {
 
 /// Creates a run of the dataset's approved, unanswered requests (optionally
 /// of one template version) and starts sending; progress arrives as `run-event`s.
+/// Requests the AI response cache can answer are answered from it (no
+/// provider call) unless `noCache` (host API 1.4.0) is true.
+#[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
     app: AppHandle<R>,
@@ -50,11 +53,13 @@ pub async fn start_run<R: Runtime>(
     runs: State<'_, RunsState>,
     dataset_id: i64,
     template_version_id: Option<i64>,
+    no_cache: Option<bool>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
-    let handle = engine.start(dataset_id, template_version_id).await?;
+    let options = RunOptions { no_cache: no_cache.unwrap_or(false) };
+    let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
 

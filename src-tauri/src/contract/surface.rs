@@ -102,7 +102,8 @@ fn compare<T: PartialEq>(
 
 /// Every difference from `old` to `new`, with the bump each one needs:
 /// anything removed or changed needs a major bump, anything added (optional
-/// fields appended to a type included) a minor one; a permission's
+/// fields appended to a type and `Option` arguments added to a command
+/// included) a minor one; a permission's
 /// description is wording only.
 pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -112,23 +113,32 @@ pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
         &new.commands,
         |before, after| {
             let mut what = Vec::new();
+            // Only optional arguments added: a remote that leaves one out is
+            // read as `None`, so that alone is additive (a minor bump).
+            let mut bump = Bump::Minor;
             if before.access != after.access {
                 what.push(format!("access {} → {}", before.access, after.access));
+                bump = Bump::Major;
             }
             for (arg, ty) in &before.args {
                 match after.args.get(arg) {
                     None => what.push(format!("argument `{arg}: {ty}` removed")),
                     Some(new_ty) if new_ty != ty => what.push(format!("argument `{arg}` {ty} → {new_ty}")),
-                    Some(_) => {}
+                    Some(_) => continue,
                 }
+                bump = Bump::Major;
             }
             for (arg, ty) in after.args.iter().filter(|(arg, _)| !before.args.contains_key(*arg)) {
                 what.push(format!("argument `{arg}: {ty}` added"));
+                if !ty.starts_with("Option<") {
+                    bump = Bump::Major;
+                }
             }
             if before.result != after.result {
                 what.push(format!("result {} → {}", before.result, after.result));
+                bump = Bump::Major;
             }
-            (what.join(", "), Bump::Major)
+            (what.join(", "), bump)
         },
         &mut changes,
     );
@@ -495,6 +505,7 @@ fn type_declarations() -> Vec<Declared> {
         view::<local_data::RunProgress>(),
         view::<runs::WireEvent<'static>>(),
         view::<local_data::ResponseRow>(),
+        view::<local_data::AiCacheSize>(),
         view::<local_data::ResponseSortColumn>(),
         view::<local_data::ResponseSort>(),
         view::<local_data::ResponseQuery>(),
@@ -852,6 +863,28 @@ mod tests {
         assert!(message.contains("event `run-event`: payload"), "{message}");
         assert!(message.contains("error code `declined`: removed"), "{message}");
         assert_eq!(check(&old, &with_version(new, "2.0.0")), Ok(()));
+    }
+
+    #[test]
+    fn an_optional_argument_added_to_a_command_needs_a_minor_bump_and_a_required_one_a_major_one() {
+        let old = with_version(base(), "1.0.0");
+        let with_arg = |ty: &str| {
+            let mut new = old.clone();
+            new.commands.get_mut("pin_remote").expect("a command").args.insert("later".to_owned(), ty.to_owned());
+            new
+        };
+        let optional = with_arg("Option<bool>");
+        let message = check(&old, &optional).expect_err("no bump");
+        assert!(message.contains("command `pin_remote`: argument `later: Option<bool>` added"), "{message}");
+        assert!(message.contains("(needs a minor bump)"), "{message}");
+        assert_eq!(check(&old, &with_version(optional, "1.1.0")), Ok(()));
+        let required = with_version(with_arg("bool"), "1.1.0");
+        let message = check(&old, &required).expect_err("a required argument breaks old callers");
+        assert!(message.contains("(needs a major bump)"), "{message}");
+        let mut optional_and_result = with_version(with_arg("Option<bool>"), "1.1.0");
+        optional_and_result.commands.get_mut("pin_remote").expect("a command").result = "u32".to_owned();
+        let message = check(&old, &optional_and_result).expect_err("the result changed too");
+        assert!(message.contains("(needs a major bump)"), "{message}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod ai_cache;
 mod charts;
 mod commands;
 mod dev_mode;

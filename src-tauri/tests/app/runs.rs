@@ -125,6 +125,25 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     let (code, message) = h.data.refused("start_run", json!({ "datasetId": dataset }));
     assert!(message.contains("approved"), "{code}: {message}");
 
+    // The same requests in another dataset: answered from the AI cache, no
+    // provider call; with noCache they are sent again.
+    let again = h.approved_requests(12, "Describe {{ title }} by {{ author }}.");
+    let calls_before = fake.request_count();
+    let run_id = h.data.ok("start_run", json!({ "datasetId": again }))["run_id"].as_i64().unwrap();
+    let events = h.events_until_finished(run_id);
+    assert_eq!((kinds(&events, "sending"), kinds(&events, "answered")), (0, 12), "{events:?}");
+    assert_eq!(events.last().unwrap()["progress"]["cached"], 12);
+    assert_eq!(fake.request_count(), calls_before, "zero provider calls");
+    let query = json!({ "dataset_id": again, "include_errors": true, "offset": 0, "limit": 100 });
+    let responses = h.data.ok("list_responses", json!({ "query": query }));
+    assert!(responses["items"].as_array().unwrap().iter().all(|r| r["cached"] == true), "{responses}");
+    let fresh = h.approved_requests(12, "Describe {{ title }} by {{ author }}.");
+    let run_id = h.data.ok("start_run", json!({ "datasetId": fresh, "noCache": true }))["run_id"].as_i64().unwrap();
+    let events = h.events_until_finished(run_id);
+    assert_eq!((kinds(&events, "sending"), events.last().unwrap()["progress"]["cached"].as_u64()), (12, Some(0)));
+    let chats = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").count();
+    assert_eq!(chats, 24, "noCache sent all twelve again");
+
     // Cancel: requests that never answer are abandoned and stay queued;
     // the run is offered for resume and resumes.
     let stalled = h.approved_requests(3, "{{ title }} [fake:stall]");

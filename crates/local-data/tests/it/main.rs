@@ -3,6 +3,7 @@
 // Tests may unwrap, helpers included (clippy's allow-unwrap-in-tests covers only #[test] fns).
 #![allow(clippy::unwrap_used)]
 
+mod ai_cache;
 mod export;
 mod import;
 mod review;

@@ -4,6 +4,7 @@
 // Tests may unwrap, helpers included (clippy's allow-unwrap-in-tests covers only #[test] fns).
 #![allow(clippy::unwrap_used)]
 
+mod cache;
 mod crash;
 mod engine;
 mod live;
@@ -36,14 +37,20 @@ pub fn client(base_url: &str) -> ProviderClient {
 /// A store at `path` with a dataset whose records render to `prompts`, one
 /// approved request each. Returns the dataset id.
 pub fn approved_requests(path: &Path, prompts: &[String]) -> i64 {
+    approved_requests_in(path, "prompts", prompts)
+}
+
+/// [`approved_requests`] in a dataset (and template) called `name`.
+pub fn approved_requests_in(path: &Path, name: &str, prompts: &[String]) -> i64 {
     let mut store = Store::open(path).unwrap();
     let mut jsonl = String::new();
     for prompt in prompts {
         jsonl.push_str(&serde_json::json!({ "prompt": prompt }).to_string());
         jsonl.push('\n');
     }
-    let dataset = store.import(jsonl.as_bytes(), &ImportOptions::new("prompts", Format::JsonLines), |_| {}).unwrap();
-    let template = store.create_template("as is", "{{ prompt }}").unwrap();
+    let dataset = store.import(jsonl.as_bytes(), &ImportOptions::new(name, Format::JsonLines), |_| {}).unwrap();
+    let template_name = if name == "prompts" { "as is".to_owned() } else { format!("{name} as is") };
+    let template = store.create_template(&template_name, "{{ prompt }}").unwrap();
     store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new(PROVIDER, "gpt-4o-mini")]).unwrap();
     store.set_all_request_status(dataset.id, None, RequestStatus::Pending, RequestStatus::Approved).unwrap();
     dataset.id

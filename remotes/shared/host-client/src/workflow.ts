@@ -5,6 +5,7 @@
 import type { JsonValue } from "./generated/views";
 
 export type {
+  AiCacheSize,
   CacheUsage,
   Column,
   ColumnType,

@@ -1,11 +1,12 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, AiCacheSize, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
   add_template_version: { args: { body: string; templateId: number }; result: TemplateVersion };
+  ai_cache_size: { args: undefined; result: AiCacheSize };
   cache_size_history: { args: undefined; result: Array<CacheSizeSample> };
   cache_usage: { args: undefined; result: CacheUsage };
   cancel_run: { args: { runId: number }; result: boolean };
@@ -36,6 +37,7 @@ export interface GeneratedCommands {
   preview_template: { args: { body: string; recordId: number }; result: string };
   provider_models: { args: { provider: string }; result: Array<ModelView> };
   provider_status: { args: undefined; result: Array<ProviderView> };
+  prune_ai_cache: { args: { olderThanDays?: number | null }; result: number };
   recent_files: { args: undefined; result: Array<RecentFile> };
   remote_load_stats: { args: { days?: number | null }; result: Array<RemoteLoadStats> };
   remote_versions: { args: undefined; result: Array<RemoteVersions> };
@@ -64,7 +66,7 @@ export interface GeneratedCommands {
   stack_logs_stop: { args: { service: string }; result: boolean };
   stack_status: { args: undefined; result: StackView };
   stack_up: { args: undefined; result: boolean };
-  start_run: { args: { datasetId: number; templateVersionId?: number | null }; result: RunProgress };
+  start_run: { args: { datasetId: number; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };

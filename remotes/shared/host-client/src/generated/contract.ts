@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.3.0";
+export const HOST_API_VERSION = "1.4.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -25,6 +25,7 @@ export type CommandAccess = "open" | "shellOnly" | PermissionName;
 /** Every command of the shell and who may call it. */
 export const COMMAND_ACCESS = {
   add_template_version: "data:write",
+  ai_cache_size: "data:read",
   cache_size_history: "open",
   cache_usage: "open",
   cancel_run: "runs:start",
@@ -55,6 +56,7 @@ export const COMMAND_ACCESS = {
   preview_template: "data:read",
   provider_models: "providers:use",
   provider_status: "providers:use",
+  prune_ai_cache: "data:write",
   recent_files: "files:import",
   remote_load_stats: "remotes:manage",
   remote_versions: "remotes:manage",

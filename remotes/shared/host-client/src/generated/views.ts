@@ -443,7 +443,13 @@ export type RunProgress = { run_id: number, status: RunStatus, total: number, qu
 /**
  * Why the run stopped, when it did not complete.
  */
-note: string | null, };
+note: string | null, 
+/**
+ * How many of `answered` came from the response cache (no provider
+ * call, no spend). Always set by the store; optional for the contract
+ * (host API 1.4.0).
+ */
+cached?: number, };
 
 export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, };
 
@@ -451,7 +457,27 @@ export type ResponseRow = { response_id: number, request_id: number, run_id: num
 /**
  * The answer; `None` when the request failed.
  */
-text: string | null, error_code: string | null, error_message: string | null, input_tokens: number | null, output_tokens: number | null, started_at: number, finished_at: number, tags: Array<string>, group: string | null, note: string | null, };
+text: string | null, error_code: string | null, error_message: string | null, input_tokens: number | null, output_tokens: number | null, started_at: number, finished_at: number, tags: Array<string>, group: string | null, note: string | null, 
+/**
+ * Whether the answer came from the response cache (no provider call).
+ * Always set; optional for the contract (host API 1.4.0).
+ */
+cached?: boolean, };
+
+export type AiCacheSize = { 
+/**
+ * Stored answers.
+ */
+entries: number, 
+/**
+ * Bytes of what they hold (keys, answer text, model names), without
+ * SQLite's own page overhead.
+ */
+bytes: number, 
+/**
+ * When the oldest entry was stored (Unix milliseconds), if any.
+ */
+oldestStoredAt: number | null, };
 
 export type ResponseSortColumn = "record" | "model" | "answer" | "answer_length" | "tokens" | "latency" | "tags" | "group" | "note";
 
@@ -487,7 +513,11 @@ export type Usage = { datasets: number, records: number, templates: number, requ
 /**
  * Answers and failures stored for requests.
  */
-responses: number, failedResponses: number, inputTokens: number, outputTokens: number, };
+responses: number, failedResponses: number, 
+/**
+ * Tokens of live answers (answers from the response cache cost nothing).
+ */
+inputTokens: number, outputTokens: number, };
 
 export type DayActivity = { 
 /**
@@ -501,7 +531,11 @@ answered: number,
 /**
  * Requests that failed for good that day.
  */
-failed: number, inputTokens: number, outputTokens: number, 
+failed: number, 
+/**
+ * Tokens spent (answers from the response cache spent none).
+ */
+inputTokens: number, outputTokens: number, 
 /**
  * US dollars at list price, for the models [`crate::PRICES`] lists.
  */
