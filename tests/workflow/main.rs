@@ -401,6 +401,120 @@ async fn ctrl_c_cancels_the_run_and_exits_8() {
     });
 }
 
+/// `run start` on another dataset named `dataset` (same template and model).
+fn start_on(dataset: &'static str, extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = start_args(extra);
+    args[3] = dataset;
+    args
+}
+
+/// The values of `column` in an exported CSV, header left out.
+fn csv_column(path: &Path, column: &str) -> Vec<String> {
+    let rows = csv_rows(path);
+    let index = rows[0].iter().position(|c| c == column).unwrap_or_else(|| panic!("no {column} column: {:?}", rows[0]));
+    rows[1..].iter().map(|r| r[index].clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_run_is_answered_from_the_ai_cache_until_it_is_pruned() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two"), ("gamma", "three")]);
+    blocking(|| {
+        ws.prepare();
+        assert_eq!(ws.ok_json(&["cache-ai", "size"])["entries"], 0, "a new database has an empty AI cache");
+
+        let first = ws.ok_json(&start_args(&["--approve-all"]));
+        assert_eq!((first["answered"].as_u64(), first["cached"].as_u64()), (Some(3), Some(0)), "{first}");
+        assert_eq!(chats(&fake), 3);
+        let size = ws.ok_json(&["cache-ai", "size"]);
+        assert_eq!(size["entries"], 3, "every answer went into the cache: {size}");
+        assert!(size["bytes"].as_u64().unwrap() > 0, "{size}");
+        assert!(size["oldestStoredAt"].as_i64().is_some(), "{size}");
+        let human = ws.run(&["cache-ai", "size"]);
+        assert!(String::from_utf8_lossy(&human.stdout).contains("holds 3 answers"), "{}", describe(&human));
+
+        // The same rows in another dataset render the same prompts for the same
+        // provider, base URL, model and parameters: the cache answers them all.
+        ws.ok_json(&["data", "import", "items.csv", "--name", "again"]);
+        let calls = fake.request_count();
+        let second = ws.ok_json(&start_on("again", &["--approve-all"]));
+        assert_eq!(second["status"], "completed", "{second}");
+        assert_eq!(
+            fake.request_count(),
+            calls,
+            "a repeated run makes no provider call at all, not even the model listing"
+        );
+        let run = second["run_id"].as_i64().unwrap().to_string();
+        let status = ws.ok_json(&["run", "status", &run]);
+        assert_eq!(
+            (status["answered"].as_u64(), status["cached"].as_u64(), status["no_cache"].as_bool()),
+            (Some(3), Some(3), Some(false)),
+            "every answer came from the cache: {status}"
+        );
+        let human = ws.run(&["run", "status", &run]);
+        assert!(
+            String::from_utf8_lossy(&human.stdout).contains("3 answered (3 from the AI cache)"),
+            "{}",
+            describe(&human)
+        );
+
+        // The export says which answers the cache gave, in every format.
+        ws.ok_json(&["run", "export", &run, "--format", "csv", "--out", "cached.csv"]);
+        assert_eq!(csv_column(&ws.path("cached.csv"), "cached"), ["true"; 3]);
+        let first_run = first["run_id"].as_i64().unwrap().to_string();
+        ws.ok_json(&["run", "export", &first_run, "--format", "csv", "--out", "live.csv"]);
+        assert_eq!(csv_column(&ws.path("live.csv"), "cached"), ["false"; 3]);
+        ws.ok_json(&["run", "export", &run, "--format", "json", "--out", "cached.json"]);
+        let rows: Value = serde_json::from_slice(&std::fs::read(ws.path("cached.json")).unwrap()).unwrap();
+        let flags: Vec<&Value> = rows.as_array().unwrap().iter().map(|r| &r["cached"]).collect();
+        assert_eq!(flags, [&Value::Bool(true); 3], "{rows}");
+        ws.ok_json(&["run", "export", &run, "--format", "md", "--out", "cached.md"]);
+        let md = std::fs::read_to_string(ws.path("cached.md")).unwrap();
+        assert!(md.lines().next().unwrap().contains("| cached |"), "{md}");
+        assert_eq!(md.matches("| true |").count(), 3, "{md}");
+
+        // --no-cache sends every request, and the status says so.
+        ws.ok_json(&["data", "import", "items.csv", "--name", "fresh"]);
+        let fresh = ws.ok_json(&start_on("fresh", &["--approve-all", "--no-cache"]));
+        assert_eq!((fresh["answered"].as_u64(), fresh["cached"].as_u64()), (Some(3), Some(0)), "{fresh}");
+        assert_eq!(fresh["no_cache"], true, "{fresh}");
+        assert_eq!(chats(&fake), 6, "--no-cache asked the provider again");
+        assert_eq!(ws.ok_json(&["cache-ai", "size"])["entries"], 3, "the fresh answers replaced the cached ones");
+
+        // Answers stored just now are not older than a day; a prune without the flag removes them all.
+        let kept = ws.ok_json(&["cache-ai", "prune", "--older-than-days", "1"]);
+        assert_eq!((kept["removedEntries"].as_u64(), kept["left"]["entries"].as_u64()), (Some(0), Some(3)), "{kept}");
+        let pruned = ws.ok_json(&["cache-ai", "prune"]);
+        assert_eq!(pruned["removedEntries"], 3, "{pruned}");
+        assert_eq!(pruned["removedBytes"], size["bytes"], "{pruned}");
+        assert_eq!(pruned["left"]["entries"], 0, "{pruned}");
+        let empty = ws.ok_json(&["cache-ai", "size"]);
+        assert_eq!((empty["entries"].as_u64(), empty["bytes"].as_u64()), (Some(0), Some(0)), "{empty}");
+
+        // With the cache empty, the same prompts go to the provider again.
+        ws.ok_json(&["data", "import", "items.csv", "--name", "after"]);
+        let after = ws.ok_json(&start_on("after", &["--approve-all"]));
+        assert_eq!((after["answered"].as_u64(), after["cached"].as_u64()), (Some(3), Some(0)), "{after}");
+        assert_eq!(chats(&fake), 9, "a pruned answer is asked for again");
+        assert_eq!(ws.ok_json(&["cache-ai", "size"])["entries"], 3, "{after}");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_ai_prune_refuses_a_bad_age() {
+    let ws = Workspace::new("http://127.0.0.1:9", &[]);
+    blocking(|| {
+        for bad in ["0", "-3", "a week"] {
+            let out = ws.run(&["cache-ai", "prune", "--older-than-days", bad]);
+            assert_eq!(out.status.code(), Some(2), "{bad}: {}", describe(&out));
+            assert!(String::from_utf8_lossy(&out.stderr).contains("--older-than-days"), "{}", describe(&out));
+        }
+        let human = ws.run(&["cache-ai", "prune"]);
+        assert!(human.status.success(), "{}", describe(&human));
+        assert!(String::from_utf8_lossy(&human.stdout).contains("nothing was removed"), "{}", describe(&human));
+    });
+}
+
 /// Waits for the child to exit, within [`DEADLINE`], and collects its output.
 fn wait_for_exit(child: &mut Child) -> Output {
     let exited = wait_until(DEADLINE, || child.try_wait().unwrap().is_some());

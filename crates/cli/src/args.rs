@@ -92,6 +92,17 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::run::RunCommand,
     },
+    /// The AI response cache in the app's database: answers reused for identical requests (size, prune).
+    #[command(after_help = "A request identical in provider, endpoint (wire format and base URL), model, \
+parameters and rendered prompt is answered from the cache instead of the provider. Nothing is evicted \
+automatically: `augment cache-ai prune` (or the app's Clear AI cache) is the only way answers leave it. \
+`augment run start --no-cache` sends every request without reading it.")]
+    CacheAi {
+        #[command(flatten)]
+        dir: crate::workflow::DataDir,
+        #[command(subcommand)]
+        command: crate::cache_ai::CacheAiCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

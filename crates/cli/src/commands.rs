@@ -46,6 +46,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Data { dir, command } => crate::data::run(json, &dir, command).await,
         Command::Template { dir, command } => crate::template::run(json, &dir, command).await,
         Command::Run { dir, command } => crate::run::run(json, &dir, command).await,
+        Command::CacheAi { dir, command } => crate::cache_ai::run(json, &dir, command),
     }
 }
 

@@ -34,7 +34,7 @@ use local_data::{
     price_of,
 };
 use providers::{ProviderClient, ProviderConfig};
-use runs::{Engine, RunEvent, RunHandle};
+use runs::{Engine, RunEvent, RunHandle, RunOptions};
 use secrets::{KNOWN_PROVIDERS, KeyStore};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -92,10 +92,16 @@ pub enum RunCommand {
         /// Generate the requests and estimate tokens and cost; approve and send nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Send every request to the provider, even one the AI response cache could answer (the app's
+        /// "Don't use cached answers"). The fresh answers still replace the cached ones. Kept with the
+        /// run: `augment run resume` sends its rest the same way.
+        #[arg(long)]
+        no_cache: bool,
         #[command(flatten)]
         config: ConfigDir,
     },
-    /// A run's counts and status.
+    /// A run's counts and status, with how many answers came from the AI response cache
+    /// (`cached` in --json; see `augment cache-ai`).
     Status { run: i64 },
     /// Cancel a run: the process sending it stops within a second; its unsent requests wait for `run resume`.
     Cancel { run: i64 },
@@ -146,7 +152,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
     let dir = data.resolve()?;
     let mut store = open_store(&dir)?;
     match command {
-        RunCommand::Start { dataset, template, provider, model, approve_all, dry_run, config } => {
+        RunCommand::Start { dataset, template, provider, model, approve_all, dry_run, no_cache, config } => {
             let dataset = find_dataset(&store, &dataset)?;
             let template = find_template(&store, &template)?;
             let version = template.current.id;
@@ -184,7 +190,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
-            let handle = match engine.start(dataset.id, Some(version)).await {
+            let handle = match engine.start_with(dataset.id, Some(version), RunOptions { no_cache }).await {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
                         usage(
@@ -551,18 +557,28 @@ impl Render for DryRun {
     }
 }
 
-/// A run as `run status|list|start|resume` print it.
+/// A run as `run status|list|start|resume` print it. Its `cached` (from
+/// [`RunSummary`]'s progress) counts the answers the AI response cache gave.
 #[derive(Debug, Serialize)]
 struct RunView {
     #[serde(flatten)]
     summary: RunSummary,
     dataset: Option<String>,
+    /// Started with `--no-cache` (the app's "Don't use cached answers"): the
+    /// run and its resumes do not read the AI response cache.
+    no_cache: bool,
 }
 
 impl RunView {
     fn new(store: &Store, summary: RunSummary) -> Self {
         let dataset = summary.dataset_id.and_then(|id| store.dataset(id).ok()).map(|d| d.name);
-        Self { summary, dataset }
+        let no_cache = store.run_no_cache(summary.progress.run_id).unwrap_or(false);
+        Self { summary, dataset, no_cache }
+    }
+
+    /// Answers taken from the AI response cache (the store always counts them).
+    fn cached(&self) -> u64 {
+        self.summary.progress.cached.unwrap_or(0)
     }
 
     fn models(&self) -> String {
@@ -574,10 +590,11 @@ impl Render for RunView {
     fn human(&self) -> String {
         let p = &self.summary.progress;
         let mut out = format!(
-            "run {}: {} — {} answered, {} failed, {} queued, {} in flight, of {}\ndataset {}, {}, started {}",
+            "run {}: {} — {} answered ({} from the AI cache), {} failed, {} queued, {} in flight, of {}\ndataset {}, {}, started {}",
             p.run_id,
             p.status,
             p.answered,
+            self.cached(),
             p.failed,
             p.queued,
             p.in_flight,
@@ -586,6 +603,9 @@ impl Render for RunView {
             self.models(),
             when(self.summary.created_at)
         );
+        if self.no_cache {
+            out.push_str("\nthe AI cache is not read for this run (--no-cache); its fresh answers go into the cache");
+        }
         if let Some(note) = &p.note {
             out.push_str(&format!("\nnote: {note}"));
         }
@@ -614,6 +634,7 @@ impl Render for RunList {
                     p.run_id.to_string(),
                     p.status.to_string(),
                     format!("{}/{}", p.answered, p.total),
+                    v.cached().to_string(),
                     p.failed.to_string(),
                     v.dataset.clone().unwrap_or_else(|| "-".to_owned()),
                     v.models(),
@@ -621,6 +642,6 @@ impl Render for RunList {
                 ]
             })
             .collect();
-        table(&["RUN", "STATUS", "ANSWERED", "FAILED", "DATASET", "MODELS", "STARTED"], &rows)
+        table(&["RUN", "STATUS", "ANSWERED", "CACHED", "FAILED", "DATASET", "MODELS", "STARTED"], &rows)
     }
 }

@@ -62,7 +62,10 @@ const FIXED: [&str; 10] = [
     "output_tokens",
     "tags",
 ];
-const TRAILING: [&str; 2] = ["group", "note"];
+/// Then these. `cached` is `true` for an answer the AI response cache gave (no
+/// provider call), `false` otherwise; it comes last so that the columns before
+/// it keep the places they had before it was added.
+const TRAILING: [&str; 3] = ["group", "note", "cached"];
 
 impl Store {
     /// Writes every response `query` matches (paging ignored) to `out`.
@@ -233,6 +236,7 @@ impl Header {
             row.tags.join(", "),
             row.group.clone().unwrap_or_default(),
             row.note.clone().unwrap_or_default(),
+            row.cached.map(|cached| cached.to_string()).unwrap_or_default(),
         ];
         cells.extend(dataset.column_names().map(|c| cell_text(row.record.get(c))));
         cells
@@ -262,6 +266,7 @@ fn json_object(row: ResponseRow) -> Map<String, Value> {
     object.insert("tags".into(), row.tags.into());
     object.insert("group".into(), row.group.into());
     object.insert("note".into(), row.note.into());
+    object.insert("cached".into(), row.cached.into());
     object
 }
 
