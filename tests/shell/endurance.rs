@@ -122,8 +122,46 @@ async fn next_page(app: &Client) {
     panic!("the records never left {before:?} after 3 clicks on Next");
 }
 
+/// The parts of a round to run: `AUGMENT_ENDURANCE_PARTS`, a comma list of
+/// records, template, screens, pages and theme (all when unset), so growth
+/// can be pinned on one kind of use.
+fn part_on(part: &str) -> bool {
+    std::env::var("AUGMENT_ENDURANCE_PARTS").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
+}
+
+/// Elements in the page now: a leak of detached or piled-up DOM shows here.
+async fn dom_nodes(app: &Client) -> u64 {
+    let count = app.execute("return document.getElementsByTagName('*').length", vec![]).await.unwrap();
+    count.as_u64().unwrap_or_default()
+}
+
 /// One round of use: every screen, records paged and filtered, a template typed, the pages, the theme.
 async fn use_round(app: &Client, round: usize) {
+    if part_on("records") {
+        records_round(app, round).await;
+    }
+    if part_on("template") {
+        template_round(app, round).await;
+    }
+    if part_on("screens") {
+        for remote in ["request-reviewer", "insight-assembler", "admin-dashboard"] {
+            show(app, remote).await;
+        }
+    }
+    if part_on("pages") {
+        for page in ["remotes", "settings"] {
+            wait_for(app, &format!(r#"[data-testid="open-{page}"]"#)).await.click().await.unwrap();
+            wait_for(app, &format!(r#"[data-testid="{page}"], [data-testid="{page}-panel"]"#)).await;
+        }
+    }
+    if part_on("theme") {
+        let theme = if round.is_multiple_of(2) { "dark" } else { "light" };
+        wait_for(app, r#"[data-testid="theme"]"#).await.select_by_value(theme).await.unwrap();
+        wait_for(app, &format!(r#"html[data-theme="{theme}"]"#)).await;
+    }
+}
+
+async fn records_round(app: &Client, round: usize) {
     show(app, RC).await;
     for _ in 0..5 {
         next_page(app).await;
@@ -146,23 +184,14 @@ async fn use_round(app: &Client, round: usize) {
         .click()
         .await
         .unwrap();
+}
 
+async fn template_round(app: &Client, round: usize) {
     show(app, PT).await;
     let body = wait_for(app, &format!(r#"section[data-remote="{PT}"] [data-testid="pt-body"]"#)).await;
     body.clear().await.unwrap();
     body.send_keys(&format!("Round {round}: describe {{{{ name }}}} from {{{{ city }}}}.")).await.unwrap();
     wait_for_text(app, &format!(r#"section[data-remote="{PT}"] [data-testid="pt-preview"]"#), "Person 0").await;
-
-    for remote in ["request-reviewer", "insight-assembler", "admin-dashboard"] {
-        show(app, remote).await;
-    }
-    for page in ["remotes", "settings"] {
-        wait_for(app, &format!(r#"[data-testid="open-{page}"]"#)).await.click().await.unwrap();
-        wait_for(app, &format!(r#"[data-testid="{page}"], [data-testid="{page}-panel"]"#)).await;
-    }
-    let theme = if round.is_multiple_of(2) { "dark" } else { "light" };
-    wait_for(app, r#"[data-testid="theme"]"#).await.select_by_value(theme).await.unwrap();
-    wait_for(app, &format!(r#"html[data-theme="{theme}"]"#)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,9 +249,10 @@ async fn memory_with_a_big_dataset_and_after_scripted_use() {
         if start.elapsed() >= next_sample {
             samples.push((start.elapsed(), tree_rss_kib(app_pid)));
             println!(
-                "endurance: minute {} after {round} rounds: {:.0} MiB",
+                "endurance: minute {} after {round} rounds: {:.0} MiB, {} elements",
                 next_sample.as_secs() / 60,
-                mib(samples[samples.len() - 1].1)
+                mib(samples[samples.len() - 1].1),
+                dom_nodes(&app).await
             );
             next_sample += SAMPLE_EVERY;
         }
