@@ -4,7 +4,7 @@
 // enough for uPlot to build its DOM but not to check pixels. What a chart
 // looks like is checked in the real webview (tests/shell).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { act, render, screen, waitFor } from "@testing-library/react";
+import { cleanup, act, render, screen, waitFor } from "@testing-library/react";
 import axe from "axe-core";
 import { BarChart, TimeChart, canvasAvailable, chartSummary, chartTable, chartTheme, groupedBarLayout, type ChartSeries } from "./index";
 
@@ -19,6 +19,8 @@ async function violations(): Promise<string[]> {
 }
 
 afterEach(() => {
+  // Unmounted first: a chart still on the page would redraw when the theme is reset below.
+  cleanup();
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
   document.documentElement.removeAttribute("data-theme");
@@ -142,14 +144,28 @@ describe("with a canvas", () => {
     expect(document.querySelectorAll("style")).toHaveLength(0);
     expect(await violations()).toEqual([]);
 
-    // A theme change draws again, with the colours read afresh.
+    // A theme change on screen draws again at once, with the colours read afresh.
     read.mockClear();
     await act(async () => {
       document.documentElement.dataset.theme = "dark";
       await new Promise((resolve) => setTimeout(resolve)); // MutationObserver callbacks run as microtasks
     });
-    act(() => observers.at(-1)?.(shown, {} as ResizeObserver));
     await waitFor(() => expect(read).toHaveBeenCalledWith("--aui-accent"));
     expect(figure.querySelectorAll(".uplot")).toHaveLength(1);
+
+    // Hidden, a theme change draws nothing; shown again, the chart has the new colours.
+    const hidden = [{ contentRect: { width: 0, height: 0 } }] as unknown as ResizeObserverEntry[];
+    act(() => observers.forEach((callback) => callback(hidden, {} as ResizeObserver)));
+    read.mockClear();
+    await act(async () => {
+      document.documentElement.dataset.theme = "light";
+      await new Promise((resolve) => setTimeout(resolve));
+    });
+    expect(read).not.toHaveBeenCalled();
+    act(() => observers.forEach((callback) => callback(shown, {} as ResizeObserver)));
+    await waitFor(() => expect(read).toHaveBeenCalledWith("--aui-accent"));
+    expect(figure.querySelectorAll(".uplot")).toHaveLength(1);
+    // uPlot finishes a draw in a microtask: let it, before the mocks go.
+    await act(async () => new Promise((resolve) => setTimeout(resolve)));
   });
 });

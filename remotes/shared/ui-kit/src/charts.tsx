@@ -121,15 +121,34 @@ export function canvasAvailable(): boolean {
   }
 }
 
-/** Bumps when <html data-theme> changes, so charts re-read the colours. */
-function useThemeRevision(): number {
-  const [revision, setRevision] = useState(0);
-  useEffect(() => {
-    const observer = new MutationObserver(() => setRevision((r) => r + 1));
-    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
-    return () => observer.disconnect();
-  }, []);
-  return revision;
+/** uPlot, imported once for every chart (on the first draw). */
+let uplotLibrary: Promise<typeof uPlot> | null = null;
+function loadUplot(): Promise<typeof uPlot> {
+  uplotLibrary ??= import("uplot").then((module) => module.default);
+  return uplotLibrary;
+}
+
+/**
+ * Calls `listener` when <html data-theme> changes. One observer serves every
+ * chart, and a theme change reaches the plots without re-rendering React:
+ * re-rendering every (mostly hidden) chart on each switch piled up memory in
+ * the web process (~140 KB a switch, measured by tests/shell/endurance.rs).
+ */
+const themeListeners = new Set<() => void>();
+let themeObserver: MutationObserver | null = null;
+function onThemeChange(listener: () => void): () => void {
+  themeListeners.add(listener);
+  if (!themeObserver) {
+    themeObserver = new MutationObserver(() => themeListeners.forEach((call) => call()));
+    themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+  }
+  return () => {
+    themeListeners.delete(listener);
+    if (themeListeners.size === 0) {
+      themeObserver?.disconnect();
+      themeObserver = null;
+    }
+  };
 }
 
 type UPlot = typeof uPlot;
@@ -138,28 +157,33 @@ type MakeOptions = (lib: UPlot, theme: ChartTheme, width: number, height: number
 /**
  * Keeps one uPlot in `host`, sized to it. A hidden remote (display: none)
  * has no width: the plot is made once the ResizeObserver sees one, so a
- * chart mounted hidden draws when shown. Data or theme changes remake it
- * (a few dozen points: cheaper than reconciling).
+ * chart mounted hidden draws when shown. Data changes remake it (a few
+ * dozen points: cheaper than reconciling); a theme change marks it stale,
+ * and it is remade with the new colours now if it is on screen, else when
+ * it is shown.
  */
-function usePlot(host: RefObject<HTMLDivElement | null>, make: MakeOptions | null, height: number, revision: unknown): { drawn: boolean; error: string | null } {
+function usePlot(host: RefObject<HTMLDivElement | null>, make: MakeOptions | null, height: number): { drawn: boolean; error: string | null } {
   const [drawn, setDrawn] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const element = host.current;
     if (!element || !make) return;
     let plot: uPlot | null = null;
+    let stale = false;
     let live = true;
     let width = 0;
-    const library = import("uplot").then((module) => module.default);
     const draw = () => {
       if (width <= 0) return;
-      if (plot) {
+      if (plot && !stale) {
         plot.setSize({ width, height });
         return;
       }
-      library
+      plot?.destroy();
+      plot = null;
+      stale = false;
+      loadUplot()
         .then((lib) => {
-          if (!live || plot || width <= 0) return;
+          if (!live || plot || stale || width <= 0) return;
           const theme = chartTheme((name) => getComputedStyle(element).getPropertyValue(name));
           const { options, data } = make(lib, theme, width, height);
           plot = new lib(options, data, element);
@@ -175,13 +199,18 @@ function usePlot(host: RefObject<HTMLDivElement | null>, make: MakeOptions | nul
       draw();
     });
     observer.observe(element);
+    const stopFollowingTheme = onThemeChange(() => {
+      stale = true;
+      draw();
+    });
     return () => {
       live = false;
+      stopFollowingTheme();
       observer.disconnect();
       plot?.destroy();
       setDrawn(false);
     };
-  }, [host, make, height, revision]);
+  }, [host, make, height]);
   return { drawn, error };
 }
 
@@ -251,7 +280,6 @@ function ChartFrame(props: {
 export function TimeChart({ label, times, series, formatValue = defaultFormat, formatTime = defaultTime, steps = false, height = 180, testId }: TimeChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const [drawable] = useState(canvasAvailable);
-  const revision = useThemeRevision();
   const make = useMemo<MakeOptions | null>(() => {
     if (!drawable) return null;
     return (lib, theme, width, h) => ({
@@ -275,7 +303,7 @@ export function TimeChart({ label, times, series, formatValue = defaultFormat, f
       },
     });
   }, [drawable, times, series, formatValue, steps]);
-  const plot = usePlot(host, make, height, revision);
+  const plot = usePlot(host, make, height);
   const keys = useMemo(() => times.map(formatTime), [times, formatTime]);
   return <ChartFrame label={label} testId={testId} keys={keys} series={series} format={formatValue} drawable={drawable} plot={plot} host={host} />;
 }
@@ -284,7 +312,6 @@ export function TimeChart({ label, times, series, formatValue = defaultFormat, f
 export function BarChart({ label, categories, series, formatValue = defaultFormat, height = 180, testId }: BarChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const [drawable] = useState(canvasAvailable);
-  const revision = useThemeRevision();
   const make = useMemo<MakeOptions | null>(() => {
     if (!drawable) return null;
     const layout = groupedBarLayout(categories.length, series.length);
@@ -317,6 +344,6 @@ export function BarChart({ label, categories, series, formatValue = defaultForma
       },
     });
   }, [drawable, categories, series, formatValue]);
-  const plot = usePlot(host, make, height, revision);
+  const plot = usePlot(host, make, height);
   return <ChartFrame label={label} testId={testId} keys={categories} series={series} format={formatValue} drawable={drawable} plot={plot} host={host} />;
 }
