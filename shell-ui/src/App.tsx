@@ -81,6 +81,7 @@ export function App() {
   const refreshFromCache = useCallback(async () => {
     try {
       const view = await ipc.remotesFromCache();
+      performance.mark("augment:remotes-read");
       if (isOlderGrants(view, grantsShown.current)) return;
       grantsShown.current = view.grantsRevision;
       showResolved(view.remotes);
@@ -166,10 +167,16 @@ export function App() {
   }, [checkMinutes, checkForUpdates]);
 
   useEffect(() => {
-    ipc.getUiState().then(setUiState, (err) => {
-      notify(`Could not read the last screen and theme: ${asCommandError(err).message}`);
-      setUiState({ lastRoute: null, theme: "system" });
-    });
+    ipc.getUiState().then(
+      (read) => {
+        performance.mark("augment:ui-state-read");
+        setUiState(read);
+      },
+      (err) => {
+        notify(`Could not read the last screen and theme: ${asCommandError(err).message}`);
+        setUiState({ lastRoute: null, theme: "system" });
+      },
+    );
   }, [notify]);
 
   // Where to open, once the cache and ui.json are read: a deep link stays,

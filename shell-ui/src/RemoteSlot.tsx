@@ -168,6 +168,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
     const current = load.current;
     if (!current || current.id !== id || !current.current || current.failed || current.mounted) return;
     current.mounted = true;
+    performance.mark(`augment:${current.name}:mounted`);
     clearTimeout(current.timer);
     setState((s) => ((s.kind === "loaded" || s.kind === "sandbox") && s.loadId === id ? { ...s, mounted: true } : s));
     if (current.devOverride) return;
@@ -184,6 +185,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
     load.current = current;
     setState({ kind: "loading" });
     loadStarted.current = performance.now();
+    performance.mark(`augment:${name}:load`);
     const seconds = mountTimeoutMs / 1000;
     current.timer = setTimeout(() => {
       const stuck = current.loaded
@@ -202,6 +204,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
       (module) => {
         if (!live(id) || current.failed) return;
         current.loaded = true;
+        performance.mark(`augment:${name}:loaded`);
         setState({ kind: "loaded", module, loadId: id, mounted: false });
       },
       (err: unknown) => fail(id, "load", err),

@@ -10,5 +10,6 @@ export function afterNextFrame(): Promise<void> {
 }
 
 export function reportShellPainted(): void {
+  performance.mark("augment:painted");
   invoke("shell_painted").catch((err: unknown) => console.error("could not report the first paint", err));
 }
