@@ -91,41 +91,51 @@ fn some_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 /// The dataset called `name` (or with id `name`).
 pub fn find_dataset(store: &Store, name: &str) -> Result<Dataset> {
     let datasets = store.datasets()?;
-    if let Some(found) = datasets.iter().find(|d| d.name == name) {
-        return Ok(found.clone());
-    }
-    if let Some(found) = name.parse::<i64>().ok().and_then(|id| datasets.iter().find(|d| d.id == id)) {
-        return Ok(found.clone());
-    }
-    Err(if datasets.is_empty() {
-        usage(format!(
-            "there is no dataset called `{name}`: there are no datasets yet; import one with `augment data import FILE`"
-        ))
-    } else {
-        usage(format!(
-            "there is no dataset called `{name}`; the datasets are {} (see `augment data list`)",
-            some_names(datasets.iter().map(|d| d.name.as_str()))
-        ))
-    })
+    find_named(
+        datasets,
+        name,
+        Kind { what: "dataset", add: "import one with `augment data import FILE`", list: "augment data list" },
+        |d| (d.name.as_str(), d.id),
+    )
 }
 
 /// The template called `name` (or with id `name`).
 pub fn find_template(store: &Store, name: &str) -> Result<Template> {
     let templates = store.templates()?;
-    if let Some(found) = templates.iter().find(|t| t.name == name) {
-        return Ok(found.clone());
+    find_named(
+        templates,
+        name,
+        Kind {
+            what: "template",
+            add: "add one with `augment template add NAME --file FILE`",
+            list: "augment template list",
+        },
+        |t| (t.name.as_str(), t.id),
+    )
+}
+
+/// How a not-found error names a kind of thing and says what to do.
+struct Kind {
+    what: &'static str,
+    add: &'static str,
+    list: &'static str,
+}
+
+/// The item whose name is `name`, else whose id is `name`; else a usage
+/// error listing the names that exist (or how to make the first one).
+fn find_named<T>(mut items: Vec<T>, name: &str, kind: Kind, name_and_id: impl Fn(&T) -> (&str, i64)) -> Result<T> {
+    let by_name = items.iter().position(|item| name_and_id(item).0 == name);
+    let by_id = || name.parse::<i64>().ok().and_then(|id| items.iter().position(|item| name_and_id(item).1 == id));
+    if let Some(at) = by_name.or_else(by_id) {
+        return Ok(items.swap_remove(at));
     }
-    if let Some(found) = name.parse::<i64>().ok().and_then(|id| templates.iter().find(|t| t.id == id)) {
-        return Ok(found.clone());
-    }
-    Err(if templates.is_empty() {
-        usage(format!(
-            "there is no template called `{name}`: there are no templates yet; add one with `augment template add NAME --file FILE`"
-        ))
+    let Kind { what, add, list } = kind;
+    Err(if items.is_empty() {
+        usage(format!("there is no {what} called `{name}`: there are no {what}s yet; {add}"))
     } else {
         usage(format!(
-            "there is no template called `{name}`; the templates are {} (see `augment template list`)",
-            some_names(templates.iter().map(|t| t.name.as_str()))
+            "there is no {what} called `{name}`; the {what}s are {} (see `{list}`)",
+            some_names(items.iter().map(|item| name_and_id(item).0))
         ))
     })
 }
