@@ -4,7 +4,6 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import { asCommandError } from "@augment-it/host-client";
-import { takeStartRead } from "./boot";
 import type {
   CommandError,
   DevRemoteChanged,
@@ -25,7 +24,7 @@ export type * from "@augment-it/host-client";
 export { asCommandError };
 
 export const ipc = {
-  remotesFromCache: () => takeStartRead<ShellView>("remotes_from_cache") ?? invoke<ShellView>("remotes_from_cache"),
+  remotesFromCache: () => invoke<ShellView>("remotes_from_cache"),
   checkForUpdates: () => invoke<boolean>("check_for_updates"),
   remoteVersions: () => invoke<RemoteVersions[]>("remote_versions"),
   pinRemote: (name: string, version: string) => invoke<void>("pin_remote", { name, version }),
@@ -39,7 +38,7 @@ export const ipc = {
     invoke<LoadFailureOutcome>("report_load_failure", { name, version, reason, phase }),
   getSettings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
-  getUiState: () => takeStartRead<UiState>("get_ui_state") ?? invoke<UiState>("get_ui_state"),
+  getUiState: () => invoke<UiState>("get_ui_state"),
   saveUiState: (ui: UiState) => invoke<void>("save_ui_state", { ui }),
   grantRemotePermissions: (name: string, permissions: string[]) =>
     invoke<string[]>("grant_remote_permissions", { name, permissions }),

@@ -3,13 +3,11 @@
 // then is React with the rest of the app loaded and started (start.tsx).
 import "./language";
 import "./styles.css";
-import { beginStartReads } from "./boot";
 import { afterNextFrame, reportShellPainted } from "./painted";
 
 afterNextFrame()
   .then(() => {
     reportShellPainted();
-    beginStartReads();
     return import("./start");
   })
   .catch((err: unknown) => console.error("the shell failed to start", err));
