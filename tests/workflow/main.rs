@@ -274,14 +274,19 @@ async fn unknown_names_fail_with_the_usage_code_and_list_what_exists() {
     });
 }
 
+/// A workspace whose run is slow enough to interrupt: each answer takes
+/// 400 ms (the fake provider reads the directive from the prompt); 20 of
+/// them, 4 at a time, take two seconds at least.
+fn slow_workspace(base_url: &str) -> Workspace {
+    let titles: Vec<String> = (0..20).map(|i| format!("row{i}")).collect();
+    let rows: Vec<(&str, &str)> = titles.iter().map(|title| (title.as_str(), "[fake:delay:400]")).collect();
+    Workspace::new(base_url, &rows)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_cancelled_from_another_process_then_resumed_finishes() {
     let fake = fake().await;
-    // Each answer takes 400 ms (the fake provider reads the directive from
-    // the prompt); 20 of them, 4 at a time, take two seconds at least.
-    let rows: Vec<(String, &str)> = (0..20).map(|i| (format!("row{i}"), "[fake:delay:400]")).collect();
-    let rows: Vec<(&str, &str)> = rows.iter().map(|(t, b)| (t.as_str(), *b)).collect();
-    let ws = Workspace::new(&fake.base_url(), &rows);
+    let ws = slow_workspace(&fake.base_url());
     blocking(|| {
         ws.prepare();
         let mut sender = ws.spawn(&start_args(&["--approve-all", "--json"]));
@@ -381,9 +386,7 @@ async fn a_key_is_not_sent_to_an_origin_it_was_not_stored_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_cancels_the_run_and_exits_8() {
     let fake = fake().await;
-    let rows: Vec<(String, &str)> = (0..20).map(|i| (format!("row{i}"), "[fake:delay:400]")).collect();
-    let rows: Vec<(&str, &str)> = rows.iter().map(|(t, b)| (t.as_str(), *b)).collect();
-    let ws = Workspace::new(&fake.base_url(), &rows);
+    let ws = slow_workspace(&fake.base_url());
     blocking(|| {
         ws.prepare();
         let mut sender = ws.spawn(&start_args(&["--approve-all", "--json"]));
