@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { use, useEffect } from "react";
+import type { HostApi } from "./host-api";
 import type { RemoteView } from "./ipc";
 import { remoteView } from "./test-fixtures";
 
@@ -143,5 +144,31 @@ describe("a remote with no usable version", () => {
     expect(slot().dataset.state).toBe("failed");
     expect(screen.getByRole("alert").dataset.why).toBe("incompatible");
     expect(federation.load).not.toHaveBeenCalled();
+  });
+});
+
+describe("a new version", () => {
+  it("never renders the old version's module with the new version's props", async () => {
+    const oldRenders: string[] = [];
+    federation.load.mockImplementation((_name, entryUrl) =>
+      entryUrl.includes("/1.3.0/")
+        ? Promise.resolve({
+            default: function Old({ host }: { host: HostApi }) {
+              oldRenders.push(host.remote.version);
+              return <p>old code</p>;
+            },
+          })
+        : never,
+    );
+    shell(false);
+    const slotProps = { offline: false, onRolledBack: () => {}, onResolveAgain: () => {} };
+    const { rerender } = render(<RemoteSlot remote={rc} {...slotProps} />);
+    await waitFor(() => expect(slot().dataset.state).toBe("mounted"));
+    const next = { ...rc, version: "1.4.0", entryUrl: "mfe://localhost/record-collector/1.4.0/remoteEntry.js" };
+    rerender(<RemoteSlot remote={next} {...slotProps} />);
+    expect(slot().dataset.version).toBe("1.4.0");
+    expect(slot().dataset.state).toBe("loading");
+    expect(screen.queryByText("old code")).toBeNull();
+    expect(oldRenders.every((version) => version === "1.3.0")).toBe(true);
   });
 });

@@ -65,16 +65,29 @@ export interface Failure {
   detail: string;
 }
 
+/**
+ * What a slot shows. Every state but loading names the entry (`for`, see
+ * `loadKey`) it belongs to: on a new version the slot renders once with the
+ * new props before its effect starts the new load, and that render must not
+ * show the old module (or the old failure) under the new version.
+ */
 type SlotState =
   | { kind: "loading" }
-  | { kind: "loaded"; module: RemoteModule; loadId: number; mounted: boolean }
+  | { kind: "loaded"; for: string; module: RemoteModule; loadId: number; mounted: boolean }
   /** A sandboxed remote: its frame loads and mounts it, and says when. */
-  | { kind: "sandbox"; loadId: number; mounted: boolean }
-  | { kind: "failed"; why: Why; detail: string };
+  | { kind: "sandbox"; for: string; loadId: number; mounted: boolean }
+  | { kind: "failed"; for: string; why: Why; detail: string };
+
+/** Which entry a state belongs to: the version, its entry URL and the retry attempt. */
+function loadKey(remote: RemoteView, attempt: number): string {
+  return `${remote.version ?? ""} ${remote.entryUrl ?? ""} ${attempt}`;
+}
 
 /** The load in progress: failures and mounts of an earlier one are ignored. */
 interface Load {
   id: number;
+  /** `loadKey` of the entry being loaded. */
+  key: string;
   name: string;
   version: string;
   devOverride: boolean;
@@ -151,7 +164,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
     const { name, version, devOverride } = current;
     const detail = describeError(err);
     console.error(`remote ${name} ${version} ${failureWords(phase)}`, err);
-    setState({ kind: "failed", why: WHY[phase], detail });
+    setState({ kind: "failed", for: current.key, why: WHY[phase], detail });
     // A dev override is not a cached version: nothing to roll back.
     if (devOverride) return;
     ipc.reportLoadFailure(name, version, detail, phase).then(
@@ -181,7 +194,8 @@ export function RemoteSlot(props: RemoteSlotProps) {
     const { name, version, entryUrl, devOverride } = remote;
     if (!version || !entryUrl || consent || waiting) return;
     const id = (load.current?.id ?? 0) + 1;
-    const current: Load = { id, name, version, devOverride: devOverride != null, current: true, loaded: false, mounted: false, failed: false };
+    const key = loadKey(remote, attempt);
+    const current: Load = { id, key, name, version, devOverride: devOverride != null, current: true, loaded: false, mounted: false, failed: false };
     load.current = current;
     setState({ kind: "loading" });
     loadStarted.current = performance.now();
@@ -194,7 +208,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
       fail(id, "timeout", new Error(stuck));
     }, mountTimeoutMs);
     if (remote.sandboxed) {
-      setState({ kind: "sandbox", loadId: id, mounted: false });
+      setState({ kind: "sandbox", for: key, loadId: id, mounted: false });
       return () => {
         current.current = false;
         clearTimeout(current.timer);
@@ -205,7 +219,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
         if (!live(id) || current.failed) return;
         current.loaded = true;
         performance.mark(`augment:${name}:loaded`);
-        setState({ kind: "loaded", module, loadId: id, mounted: false });
+        setState({ kind: "loaded", for: key, module, loadId: id, mounted: false });
       },
       (err: unknown) => fail(id, "load", err),
     );
@@ -223,6 +237,8 @@ export function RemoteSlot(props: RemoteSlotProps) {
   }, [remote.version, rolledBack]);
 
   const retry = () => setAttempt((n) => n + 1);
+  // A state left from another entry is not this one's: until the effect above starts the new load, say loading.
+  const shown: SlotState = state.kind !== "loading" && state.for !== loadKey(remote, attempt) ? { kind: "loading" } : state;
   let body: ReactNode;
   let slotState: SlotDataState;
   let isMounted = false;
@@ -251,16 +267,16 @@ export function RemoteSlot(props: RemoteSlotProps) {
         onDecided={() => (props.onPermissionsChanged ?? onResolveAgain)()}
       />
     );
-  } else if (state.kind === "loading") {
+  } else if (shown.kind === "loading") {
     slotState = "loading";
     body = <p className="loading">Loading {title} {remote.version}…</p>;
-  } else if (state.kind === "failed") {
+  } else if (shown.kind === "failed") {
     slotState = rolledBack && rolledBack.from === remote.version ? "rolled-back" : "failed";
-    body = <Fallback title={title} version={remote.version} why={state.why} detail={state.detail} onRetry={retry} />;
-  } else if (state.kind === "sandbox") {
-    isMounted = state.mounted;
+    body = <Fallback title={title} version={remote.version} why={shown.why} detail={shown.detail} onRetry={retry} />;
+  } else if (shown.kind === "sandbox") {
+    isMounted = shown.mounted;
     slotState = isMounted ? "mounted" : "loading";
-    const loadId = state.loadId;
+    const loadId = shown.loadId;
     body = (
       <SandboxFrame
         name={remote.name}
@@ -278,11 +294,11 @@ export function RemoteSlot(props: RemoteSlotProps) {
       />
     );
   } else {
-    isMounted = state.mounted;
+    isMounted = shown.mounted;
     slotState = isMounted ? "mounted" : "loading";
     const host: HostApi = { hostApiVersion: HOST_API_VERSION, remote: { name: remote.name, version: remote.version } };
     const version = remote.version;
-    const loadId = state.loadId;
+    const loadId = shown.loadId;
     body = (
       <RemoteErrorBoundary
         key={attempt}
@@ -293,7 +309,7 @@ export function RemoteSlot(props: RemoteSlotProps) {
       >
         {/* A remote that suspends waits here, inside its slot, never in the shell's tree. */}
         <Suspense fallback={<p className="loading">Loading {title} {version}…</p>}>
-          <RemoteContent module={state.module} host={host} onMounted={() => mounted(loadId)} />
+          <RemoteContent module={shown.module} host={host} onMounted={() => mounted(loadId)} />
         </Suspense>
       </RemoteErrorBoundary>
     );
