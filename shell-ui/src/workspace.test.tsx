@@ -86,7 +86,8 @@ describe("a version that fails while rendering", () => {
     });
     render(<App />);
 
-    const notice = await screen.findByText(/rolled back to 1\.2\.0/);
+    // The shell's notice (the slot's own note says the same, see below).
+    const notice = await within(await screen.findByTestId("notices")).findByText(/rolled back to 1\.2\.0/);
     expect(notice.textContent).toMatch(/^Record Collector 1\.3\.0 failed while rendering \(TypeError: rows\.map is not a function\); rolled back to 1\.2\.0/);
     const reports = calls.filter((c) => c.cmd === "report_load_failure");
     expect(reports).toHaveLength(1);
