@@ -7,6 +7,7 @@ import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it
 import type { ResponseRow } from "@augment-it/host-client";
 import InsightAssembler from "./App";
 import { response } from "./fixtures";
+import { deferred } from "../../testing";
 import manifest from "../remote.json";
 import pkg from "../package.json";
 
@@ -246,5 +247,53 @@ describe("remote.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
     expect(manifest.hostApi).toBe("^1.4.0"); // `cached` in ResponseRow (host API 1.4; `sort` came in 1.3)
+  });
+});
+
+describe("the responses table's states", () => {
+  const alertTitled = async (title: string) => (await screen.findByText(title)).closest("[role=alert]") as HTMLElement;
+
+  it("says it is loading, not that there are no responses, until the first page; then says where answers come from", async () => {
+    const page = deferred<unknown>();
+    shell([], { list_responses: () => page.promise });
+    render(<InsightAssembler />);
+    select();
+    const table = screen.getByTestId("ia-responses");
+    expect(within(table).getByText("Loading responses…").getAttribute("role")).toBe("status");
+    expect(table.querySelector("[data-state=empty]")).toBeNull();
+    await act(async () => page.resolve({ total: 0, items: [] }));
+    const empty = await within(table).findByText("No responses yet");
+    expect(empty.closest("[data-state=empty]")?.textContent).toContain("Request Reviewer");
+  });
+
+  it("says when only the filters hide every response", async () => {
+    shell([], { list_responses: (a) => ((a.query as { tag: string | null }).tag ? { total: 0, items: [] } : { total: ROWS.length, items: ROWS }) });
+    render(<InsightAssembler />);
+    select();
+    await screen.findByText("Responses 1–3 of 3");
+    fireEvent.change(screen.getByLabelText("Tag filter"), { target: { value: "nope" } });
+    expect(await screen.findByText("No responses match the filters")).toBeTruthy();
+  });
+
+  it("shows a failed page as the table's error, not as a failed action, with a retry that lists again", async () => {
+    let failing = true;
+    const calls: Call[] = [];
+    shell(calls, {
+      list_responses: () => {
+        if (failing) throw { code: "database", message: "the database is locked" };
+        return { total: ROWS.length, items: ROWS };
+      },
+    });
+    render(<InsightAssembler />);
+    select();
+    const alert = await alertTitled("Could not load the responses");
+    expect(alert.textContent).toContain("the database is locked");
+    expect(screen.queryByTestId("ia-error")).toBeNull();
+    expect(screen.queryByText("No responses yet")).toBeNull();
+    failing = false;
+    fireEvent.click(within(alert).getByText("Retry"));
+    await screen.findByText("Responses 1–3 of 3");
+    expect(calledWith(calls, "list_responses").length).toBeGreaterThanOrEqual(2);
+    expect(screen.queryByText("Could not load the responses")).toBeNull();
   });
 });

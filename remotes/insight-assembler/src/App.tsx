@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { call, type Insight, type PageOf, type ResponseQuery, type ResponseRow } from "@augment-it/host-client";
 import { useEvent, useLastEvent } from "@augment-it/messaging";
-import { Button, EmptyState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection, type TableSort } from "@augment-it/ui-kit";
+import { Button, EmptyState, ErrorState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection, type TableSort } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
 import { CompareTable } from "./CompareTable";
 import { Export } from "./Export";
@@ -41,7 +41,10 @@ export default function InsightAssembler(_props: RemoteProps) {
   const [offset, setOffset] = useState(0);
   // Sorted in Rust over every matching response; the export follows it too.
   const [sort, setSort] = useState<TableSort | null>(null);
-  const [page, setPage] = useState<PageOf<ResponseRow>>({ total: 0, items: [] });
+  // null until the first page arrives: "no responses" is only said once the shell said so.
+  const [page, setPage] = useState<PageOf<ResponseRow> | null>(null);
+  // Listing the page failed (Retry asks again); `error` is for tagging and insights.
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [selected, setSelected] = useState<RowSelection>(NO_ROWS_SELECTED);
@@ -61,8 +64,8 @@ export default function InsightAssembler(_props: RemoteProps) {
     if (!query) return;
     let live = true;
     call("list_responses", { query })
-      .then((result) => live && (setPage(result), setError(null)))
-      .catch((err: unknown) => live && setError(describeError(err)));
+      .then((result) => live && (setPage(result), setLoadError(null)))
+      .catch((err: unknown) => live && setLoadError(describeError(err)));
     return () => {
       live = false;
     };
@@ -113,8 +116,11 @@ export default function InsightAssembler(_props: RemoteProps) {
     reload();
   };
 
-  const selectedResponses = selectedCount(selected, page.total);
-  const last = Math.min(offset + PAGE_SIZE, page.total);
+  const total = page?.total ?? 0;
+  const rows = page?.items ?? [];
+  const selectedResponses = selectedCount(selected, total);
+  const last = Math.min(offset + PAGE_SIZE, total);
+  const filtered = model !== ALL || tag.trim() !== "" || group.trim() !== "" || !includeErrors;
   return (
     <Page title="Insight Assembler">
       <p data-testid="ia-selection">
@@ -131,7 +137,7 @@ export default function InsightAssembler(_props: RemoteProps) {
         <SelectField
           label="Model"
           value={model}
-          options={[{ value: ALL, label: "all" }, ...modelOptions(page.items, model).map((m) => ({ value: m, label: m }))]}
+          options={[{ value: ALL, label: "all" }, ...modelOptions(rows, model).map((m) => ({ value: m, label: m }))]}
           onChange={resetPage(setModel)}
         />
         <TextField label="Tag filter" type="search" value={tag} onChange={resetPage(setTag)} />
@@ -156,19 +162,34 @@ export default function InsightAssembler(_props: RemoteProps) {
           {error}
         </p>
       )}
+      {loadError && (
+        <ErrorState title="Could not load the responses" detail={loadError} onRetry={() => (setLoadError(null), reload())} />
+      )}
       <div data-testid="ia-responses">
-        {compare ? (
-          <CompareTable rows={page.items} sort={sort} onSortChange={changeSort} />
+        {page === null ? (
+          !loadError && (
+            <p className="aui-muted" role="status">
+              Loading responses…
+            </p>
+          )
+        ) : total === 0 ? (
+          filtered ? (
+            <EmptyState title="No responses match the filters" hint="Clear the model, tag or group filter, or include errors." />
+          ) : (
+            <EmptyState title="No responses yet" hint="Approve requests and send them in the Request Reviewer; their answers appear here." />
+          )
+        ) : compare ? (
+          <CompareTable rows={rows} sort={sort} onSortChange={changeSort} />
         ) : (
-          <ResponsesTable rows={page.items} selected={selected} onSelect={setSelected} matching={page.total} onSaveInsight={saveInsight} sort={sort} onSortChange={changeSort} />
+          <ResponsesTable rows={rows} selected={selected} onSelect={setSelected} matching={total} onSaveInsight={saveInsight} sort={sort} onSortChange={changeSort} />
         )}
       </div>
       <Toolbar>
-        <span className="aui-muted">{page.total === 0 ? "No responses" : `Responses ${offset + 1}–${last} of ${page.total}`}</span>
+        <span className="aui-muted">{total === 0 ? "No responses" : `Responses ${offset + 1}–${last} of ${total}`}</span>
         <Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
           Previous page
         </Button>
-        <Button disabled={last >= page.total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+        <Button disabled={last >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
           Next page
         </Button>
       </Toolbar>

@@ -11,6 +11,8 @@ import {
   Badge,
   Button,
   DataTable,
+  EmptyState,
+  ErrorState,
   NO_ROWS_SELECTED,
   SelectField,
   Toolbar,
@@ -59,7 +61,11 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
   const [status, setStatus] = useState<"all" | RequestStatus>("all");
   const [offset, setOffset] = useState(0);
   const [sort, setSort] = useState<TableSort | null>(null);
-  const [page, setPage] = useState<{ total: number; items: RequestRow[] }>({ total: 0, items: [] });
+  // null until the first page arrives: "no requests" is only said once the shell said so.
+  const [page, setPage] = useState<{ total: number; items: RequestRow[] } | null>(null);
+  // Listing the page failed (Retry asks again); `error` is for the review actions.
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<RowSelection>(NO_ROWS_SELECTED);
   const { busy, run } = useBusy();
@@ -73,12 +79,12 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
     let live = true;
     const query = { ...matching, offset, sort: requestSort(sort) };
     call("list_requests", { query })
-      .then((result) => live && (setPage(result), setError(null)))
-      .catch((err: unknown) => live && setError(describeError(err)));
+      .then((result) => live && (setPage(result), setLoadError(null)))
+      .catch((err: unknown) => live && setLoadError(describeError(err)));
     return () => {
       live = false;
     };
-  }, [matching, offset, sort, version]);
+  }, [matching, offset, sort, version, reloads]);
 
   const change = (name: string, action: () => Promise<string | void>) =>
     run(name, async () => {
@@ -189,8 +195,9 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
     },
   ];
 
-  const count = selectedCount(selected, page.total);
-  const last = Math.min(offset + PAGE_SIZE, page.total);
+  const total = page?.total ?? 0;
+  const count = selectedCount(selected, total);
+  const last = Math.min(offset + PAGE_SIZE, total);
   return (
     <div className="rr-requests">
       <Toolbar>
@@ -218,25 +225,47 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
           {error}
         </p>
       )}
-      <div data-testid="rr-requests">
-        <DataTable
-          label="Requests"
-          columns={columns}
-          rows={page.items}
-          rowKey={(r) => String(r.id)}
-          // A new order starts from the first page; the selection (by id or "all matching") still holds.
-          sort={{ by: sort, onChange: (next) => (setSort(next), setOffset(0)) }}
-          selection={{ selected, onChange: setSelected, matching: page.total, rowLabel: (key) => `request ${key}` }}
+      {loadError && (
+        <ErrorState
+          title="Could not load the requests"
+          detail={loadError}
+          onRetry={() => (setLoadError(null), setReloads((n) => n + 1))}
         />
+      )}
+      <div data-testid="rr-requests">
+        {page === null ? (
+          !loadError && (
+            <p className="aui-muted" role="status">
+              Loading requests…
+            </p>
+          )
+        ) : (
+          <DataTable
+            label="Requests"
+            columns={columns}
+            rows={page.items}
+            rowKey={(r) => String(r.id)}
+            empty={
+              status === "all" ? (
+                <EmptyState title="No requests yet" hint="Choose a provider and model above, then press Generate requests." />
+              ) : (
+                <EmptyState title={`No ${status} requests`} hint="Choose another status to see the rest." />
+              )
+            }
+            // A new order starts from the first page; the selection (by id or "all matching") still holds.
+            sort={{ by: sort, onChange: (next) => (setSort(next), setOffset(0)) }}
+            selection={{ selected, onChange: setSelected, matching: total, rowLabel: (key) => `request ${key}` }}
+          />
+        )}
       </div>
       <Toolbar>
         <span className="aui-muted">
-          {page.total === 0 ? "No requests" : `Requests ${offset + 1}–${last} of ${page.total}`}
+          {total === 0 ? "No requests" : `Requests ${offset + 1}–${last} of ${total}`}
         </span>
         <Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
           Previous page
         </Button>
-        <Button disabled={last >= page.total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+        <Button disabled={last >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
           Next page
         </Button>
       </Toolbar>

@@ -85,6 +85,42 @@ describe("the provider list", () => {
   });
 });
 
+const REQUEST = { id: 11, record_id: 1, provider: "openai", model: "gpt-4o-mini", rendered: "Describe Dune", edited: null, status: "pending", answered: false };
+
+describe("the requests table", () => {
+  it("says it is loading, not that there are no requests, until the first page; then says how to get some", async () => {
+    const page = deferred<unknown>();
+    shell({ list_requests: () => page.promise });
+    render(<RequestReviewer />);
+    const table = screen.getByTestId("rr-requests");
+    expect(within(table).getByText("Loading requests…").getAttribute("role")).toBe("status");
+    expect(table.querySelector("[data-state=empty]")).toBeNull();
+    await act(async () => page.resolve({ total: 0, items: [] }));
+    const empty = await within(table).findByText("No requests yet");
+    expect(empty.closest("[data-state=empty]")?.textContent).toContain("Generate requests");
+  });
+
+  it("shows a failed page as the table's error, not as a failed review, with a retry that lists again", async () => {
+    let failing = true;
+    const calls = shell({
+      list_requests: () => {
+        if (failing) throw { code: "database", message: "the database is locked" };
+        return { total: 1, items: [REQUEST] };
+      },
+    });
+    render(<RequestReviewer />);
+    const alert = await alertTitled("Could not load the requests");
+    expect(alert.textContent).toContain("the database is locked");
+    expect(screen.queryByTestId("rr-requests-error")).toBeNull();
+    expect(screen.queryByText("No requests yet")).toBeNull();
+    failing = false;
+    fireEvent.click(within(alert).getByText("Retry"));
+    await waitFor(() => expect(screen.getByTestId("rr-requests").querySelector('[data-request-id="11"]')).not.toBeNull());
+    expect(calls.filter((c) => c === "list_requests")).toHaveLength(2);
+    expect(screen.queryByText("Could not load the requests")).toBeNull();
+  });
+});
+
 describe("the estimate", () => {
   it("says it is loading, not that there is nothing, until the first answer; then says what to do when empty", async () => {
     const estimate = deferred<unknown>();
