@@ -23,6 +23,29 @@ use serde::{Deserialize, Serialize};
 use crate::error::{OrNotFound, is_unique_violation};
 use crate::{Error, Store, now_millis};
 
+// The queries a run makes per request or per run, named so that a test can
+// check their plans: each must find its rows through an index (schema V4),
+// or a run gets slower with every request and every run before it.
+
+/// A run's items: the approved requests without an answer that no unfinished run holds.
+const CREATE_RUN_ITEMS: &str = "INSERT INTO run_items (run_id, request_id)
+    SELECT ?1, q.id FROM requests q
+    WHERE q.dataset_id = ?2 AND (?3 IS NULL OR q.template_version_id = ?3) AND q.status = 'approved'
+      AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM run_items i JOIN runs u ON u.id = i.run_id
+                      WHERE i.request_id = q.id AND i.state IN ('queued', 'in_flight')
+                        AND u.status IN ('running', 'paused', 'cancelled'))
+    ORDER BY q.id";
+
+/// The next queued request of a run, in request order.
+const NEXT_QUEUED: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
+    FROM run_items i JOIN requests q ON q.id = i.request_id
+    WHERE i.run_id = ?1 AND i.state = 'queued'
+    ORDER BY i.request_id LIMIT 1";
+
+/// How many of a run's answers came from the response cache.
+const CACHED_ANSWERS: &str = "SELECT count(*) FROM responses WHERE run_id = ?1 AND cached AND error_code IS NULL";
+
 /// Where a run is.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,17 +176,7 @@ impl Store {
             params![now_millis(), no_cache],
         )?;
         let run_id = tx.last_insert_rowid();
-        let added = tx.execute(
-            "INSERT INTO run_items (run_id, request_id)
-             SELECT ?1, q.id FROM requests q
-             WHERE q.dataset_id = ?2 AND (?3 IS NULL OR q.template_version_id = ?3) AND q.status = 'approved'
-               AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)
-               AND NOT EXISTS (SELECT 1 FROM run_items i JOIN runs u ON u.id = i.run_id
-                               WHERE i.request_id = q.id AND i.state IN ('queued', 'in_flight')
-                                 AND u.status IN ('running', 'paused', 'cancelled'))
-             ORDER BY q.id",
-            params![run_id, dataset_id, template_version_id],
-        )?;
+        let added = tx.execute(CREATE_RUN_ITEMS, params![run_id, dataset_id, template_version_id])?;
         if added == 0 {
             return Err(Error::NothingToRun);
         }
@@ -211,22 +224,15 @@ impl Store {
     pub fn claim_next(&mut self, run_id: i64) -> Result<Option<ClaimedRequest>, Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let next = tx
-            .query_row(
-                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
-                 FROM run_items i JOIN requests q ON q.id = i.request_id
-                 WHERE i.run_id = ?1 AND i.state = 'queued'
-                 ORDER BY i.request_id LIMIT 1",
-                [run_id],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, u32>(4)?,
-                    ))
-                },
-            )
+            .query_row(NEXT_QUEUED, [run_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u32>(4)?,
+                ))
+            })
             .optional()?;
         let Some((request_id, provider, model, prompt, attempts)) = next else {
             return Ok(None);
@@ -361,11 +367,7 @@ impl Store {
             }
             progress.total += count;
         }
-        let cached: i64 = self.conn.query_row(
-            "SELECT count(*) FROM responses WHERE run_id = ?1 AND cached AND error_code IS NULL",
-            [run_id],
-            |r| r.get(0),
-        )?;
+        let cached: i64 = self.conn.prepare_cached(CACHED_ANSWERS)?.query_row([run_id], |r| r.get(0))?;
         progress.cached = Some(u64::try_from(cached).unwrap_or(0));
         Ok(progress)
     }
@@ -416,4 +418,35 @@ pub(crate) fn set_item_state(
         return Err(Error::State(format!("request {} is not part of run {}", claimed.request_id, claimed.run_id)));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CACHED_ANSWERS, CREATE_RUN_ITEMS, NEXT_QUEUED};
+    use crate::Store;
+
+    /// The plan SQLite picks for `sql` (its parameters all 1), one step per line.
+    fn plan(store: &Store, sql: &str) -> String {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let ones = vec![1; stmt.parameter_count()];
+        let steps = stmt.query_map(rusqlite::params_from_iter(ones), |r| r.get::<_, String>(3)).unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_per_request_queries_of_a_run_find_their_rows_through_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("data.sqlite")).unwrap();
+
+        let next = plan(&store, NEXT_QUEUED);
+        assert!(next.contains("run_items_by_state"), "{next}");
+        assert!(!next.contains("TEMP B-TREE"), "the queue is read in order, not sorted per claim: {next}");
+
+        let cached = plan(&store, CACHED_ANSWERS);
+        assert!(cached.contains("responses_by_run"), "not a scan of every response: {cached}");
+
+        let create = plan(&store, CREATE_RUN_ITEMS);
+        assert!(create.contains("run_items_by_request"), "earlier runs' items are looked up, not scanned: {create}");
+        assert!(!create.contains("SCAN i"), "{create}");
+    }
 }

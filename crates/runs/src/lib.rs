@@ -67,6 +67,7 @@ pub use live::LiveRuns;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use local_data::{AiCacheKey, AiCall, Answer, ClaimedRequest, Failure, RunProgress, RunStatus, Store};
 use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient, ProviderConfig, WireFormat};
@@ -395,6 +396,7 @@ impl Engine {
             stop: cancel.child_token(),
             offline: Mutex::new(None),
             use_cache,
+            last_progress: Mutex::new(None),
         });
         let _ = run.events.send(RunEvent::Started { progress: progress.clone() });
         let task = tokio::spawn(run.drive());
@@ -431,7 +433,15 @@ struct Run {
     offline: Mutex<Option<String>>,
     /// Whether claimed requests are looked up in the response cache first.
     use_cache: bool,
+    /// When the last [`RunEvent::Progress`] was counted (see [`PROGRESS_EVERY`]); `None` before the first.
+    last_progress: Mutex<Option<Instant>>,
 }
+
+/// The shortest time between two [`RunEvent::Progress`] of a run. Counting a
+/// run's items after every answer cost more than sending at thousands of
+/// answers a second; a person reads a counter a few times a second, and
+/// [`RunEvent::Finished`] always carries the final counts.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// What a worker saw when a request did not get an answer or a final error.
 enum Interrupted {
@@ -544,19 +554,20 @@ impl Run {
     async fn answer_from_cache(&self, claimed: &ClaimedRequest, key: AiCacheKey) -> Result<bool, Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
         let hit = claimed.clone();
-        let progress = self
+        let count = self.progress_due();
+        let answered = self
             .engine
             .db(move |s| match s.answer_from_ai_cache(&hit, &key)? {
-                Some(_) => s.run_progress(run_id).map(Some),
+                Some(_) => Ok(Some(if count { Some(s.run_progress(run_id)?) } else { None })),
                 None => Ok(None),
             })
             .await?;
-        let Some(progress) = progress else {
+        let Some(progress) = answered else {
             return Ok(false);
         };
         tracing::debug!(run_id, request_id, "answered from the response cache");
         let _ = self.events.send(RunEvent::Answered { run_id, request_id });
-        let _ = self.events.send(RunEvent::Progress { progress });
+        self.send_progress(progress);
         Ok(true)
     }
 
@@ -568,6 +579,7 @@ impl Run {
         key: Option<AiCacheKey>,
     ) -> Result<(), Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
+        let count = self.progress_due();
         let progress = self
             .engine
             .db(move |s| {
@@ -575,11 +587,11 @@ impl Run {
                     Some(key) => s.record_answer_and_cache(&claimed, &answer, key)?,
                     None => s.record_answer(&claimed, &answer)?,
                 };
-                s.run_progress(run_id)
+                if count { s.run_progress(run_id).map(Some) } else { Ok(None) }
             })
             .await?;
         let _ = self.events.send(RunEvent::Answered { run_id, request_id });
-        let _ = self.events.send(RunEvent::Progress { progress });
+        self.send_progress(progress);
         Ok(())
     }
 
@@ -587,15 +599,33 @@ impl Run {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
         let event =
             RunEvent::Failed { run_id, request_id, code: failure.code.clone(), message: failure.message.clone() };
+        let count = self.progress_due();
         let progress = self
             .engine
             .db(move |s| {
                 s.record_failure(&claimed, &failure)?;
-                s.run_progress(run_id)
+                if count { s.run_progress(run_id).map(Some) } else { Ok(None) }
             })
             .await?;
         let _ = self.events.send(event);
-        let _ = self.events.send(RunEvent::Progress { progress });
+        self.send_progress(progress);
         Ok(())
+    }
+
+    /// Whether the next stored answer or failure should count the run's
+    /// items for a [`RunEvent::Progress`]; at most once per [`PROGRESS_EVERY`].
+    fn progress_due(&self) -> bool {
+        let mut last = self.last_progress.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < PROGRESS_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    fn send_progress(&self, progress: Option<RunProgress>) {
+        if let Some(progress) = progress {
+            let _ = self.events.send(RunEvent::Progress { progress });
+        }
     }
 }
