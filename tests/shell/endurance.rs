@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use local_data::{ImportOptions, Store};
 use records::Format;
@@ -107,7 +107,7 @@ async fn next_page(app: &Client) {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let now = app.find(fantoccini::Locator::Css(&label_css)).await.ok();
+            let now = app.find(Locator::Css(&label_css)).await.ok();
             let text = match now {
                 Some(label) => label.text().await.unwrap_or_default(),
                 None => String::new(),
@@ -124,9 +124,14 @@ async fn next_page(app: &Client) {
 
 /// The parts of a round to run: `AUGMENT_ENDURANCE_PARTS`, a comma list of
 /// records, template, screens, pages and theme (all when unset), so growth
-/// can be pinned on one kind of use.
+/// can be pinned on one kind of use. `textarea` (only when listed) is a
+/// control for `template`: the same typing into a plain textarea outside
+/// React, so growth seen in both is the webview's, not the app's.
 fn part_on(part: &str) -> bool {
-    std::env::var("AUGMENT_ENDURANCE_PARTS").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
+    match std::env::var("AUGMENT_ENDURANCE_PARTS") {
+        Ok(parts) => parts.split(',').any(|p| p.trim() == part),
+        Err(_) => part != "textarea",
+    }
 }
 
 /// Elements in the page now: a leak of detached or piled-up DOM shows here.
@@ -142,6 +147,9 @@ async fn use_round(app: &Client, round: usize) {
     }
     if part_on("template") {
         template_round(app, round).await;
+    }
+    if part_on("textarea") {
+        textarea_round(app, round).await;
     }
     if part_on("screens") {
         for remote in ["request-reviewer", "insight-assembler", "admin-dashboard"] {
@@ -192,6 +200,21 @@ async fn template_round(app: &Client, round: usize) {
     body.clear().await.unwrap();
     body.send_keys(&format!("Round {round}: describe {{{{ name }}}} from {{{{ city }}}}.")).await.unwrap();
     wait_for_text(app, &format!(r#"section[data-remote="{PT}"] [data-testid="pt-preview"]"#), "Person 0").await;
+}
+
+/// The template part's typing, into a textarea no app code knows about.
+async fn textarea_round(app: &Client, round: usize) {
+    let css = r#"textarea[data-testid="endurance-control"]"#;
+    if app.find(Locator::Css(css)).await.is_err() {
+        let add = "const t = document.createElement('textarea'); t.dataset.testid = 'endurance-control'; document.body.prepend(t);";
+        app.execute(add, vec![]).await.unwrap();
+    }
+    let text = format!("Round {round}: describe {{{{ name }}}} from {{{{ city }}}}.");
+    let area = wait_for(app, css).await;
+    area.clear().await.unwrap();
+    area.send_keys(&text).await.unwrap();
+    let value = async || area.prop("value").await.ok().flatten().unwrap_or_default();
+    crate::harness::wait_until("the typed text", value, |now| *now == text).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
