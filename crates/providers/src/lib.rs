@@ -42,6 +42,7 @@ mod config;
 mod error;
 mod keys;
 mod progress;
+mod ratelimit;
 mod retry;
 mod stream;
 mod types;
