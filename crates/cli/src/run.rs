@@ -190,7 +190,10 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
-            let handle = match engine.start_with(dataset.id, Some(version), RunOptions { no_cache }).await {
+            let handle = match engine
+                .start_with(dataset.id, Some(version), RunOptions { no_cache, ..RunOptions::default() })
+                .await
+            {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
                         usage(

@@ -140,12 +140,16 @@ ALTER TABLE responses ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN no_cache INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Quota-aware runs (issue 17, point 4): a run's budget cap in US dollars
+/// (list prices), kept with the run so that a resume stops at it too.
+const V4: &str = "ALTER TABLE runs ADD COLUMN max_cost_usd REAL;";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 3;
+pub(crate) const SCHEMA_VERSION: usize = 4;
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 #[cfg(test)]
