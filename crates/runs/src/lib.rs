@@ -693,6 +693,10 @@ impl Run {
             }
         }
         pause_watch.abort();
+        if self.pause.is_cancelled() {
+            // The workers may have seen the pause before the watch announced it.
+            self.stop_cleanly("paused", PAUSED_BY_YOU.to_owned());
+        }
         let run_id = self.run_id;
         let offline = self.offline.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let stop_reason = self.stop_reason.lock().unwrap_or_else(PoisonError::into_inner).clone();
