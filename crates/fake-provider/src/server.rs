@@ -162,7 +162,9 @@ impl Shared {
                 ("anthropic-ratelimit-requests-remaining", remaining),
                 (
                     "anthropic-ratelimit-requests-reset",
-                    humantime::format_rfc3339_millis(SystemTime::now() + reset_in).to_string(),
+                    // Written to the millisecond, truncated: one more keeps it at or after the reset.
+                    humantime::format_rfc3339_millis(SystemTime::now() + reset_in + Duration::from_millis(1))
+                        .to_string(),
                 ),
             ],
         };

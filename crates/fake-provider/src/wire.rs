@@ -223,9 +223,10 @@ pub(crate) fn status_of(wire: Wire, failure: Failure) -> StatusCode {
 }
 
 /// A duration as Go prints one, the way OpenAI writes its reset headers
-/// (`1s`, `6m0s`, `120ms`, `1.5s`).
+/// (`1s`, `6m0s`, `120ms`, `1.5s`), rounded up to a millisecond so that a
+/// client waiting that long never comes back before the reset.
 pub(crate) fn go_duration(d: std::time::Duration) -> String {
-    let millis = d.as_millis();
+    let millis = d.as_nanos().div_ceil(1_000_000);
     if millis < 1000 {
         return format!("{millis}ms");
     }
@@ -242,6 +243,7 @@ mod tests {
     #[test]
     fn durations_read_as_go_prints_them() {
         assert_eq!(super::go_duration(Duration::from_millis(120)), "120ms");
+        assert_eq!(super::go_duration(Duration::from_micros(119_001)), "120ms");
         assert_eq!(super::go_duration(Duration::from_secs(1)), "1s");
         assert_eq!(super::go_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(super::go_duration(Duration::from_secs(360)), "6m0s");

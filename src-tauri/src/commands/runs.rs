@@ -33,7 +33,9 @@ impl From<runs::Error> for CommandError {
             runs::Error::Offline { .. } => Self::new(ErrorCode::Offline, err.to_string()),
             runs::Error::Key { code: "no_key", .. } => Self::new(ErrorCode::NoKey, err.to_string()),
             runs::Error::Key { .. } => Self::new(ErrorCode::Provider, err.to_string()),
-            runs::Error::NoClient { .. } | runs::Error::AlreadySending { .. } => Self::invalid(err.to_string()),
+            runs::Error::NoClient { .. } | runs::Error::AlreadySending { .. } | runs::Error::Unpriced { .. } => {
+                Self::invalid(err.to_string())
+            }
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
@@ -42,7 +44,10 @@ impl From<runs::Error> for CommandError {
 /// Creates a run of the dataset's approved, unanswered requests (optionally
 /// of one template version) and starts sending; progress arrives as `run-event`s.
 /// Requests the AI response cache can answer are answered from it (no
-/// provider call) unless `noCache` (host API 1.4.0) is true.
+/// provider call) unless `noCache` (host API 1.4.0) is true. `maxCostUsd`
+/// (host API 1.5.0) caps what the run's answers may cost at list prices:
+/// reached, the run pauses cleanly ("budget reached ($x of $y)"); a run to
+/// a model without a price is then refused.
 #[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
@@ -54,11 +59,17 @@ pub async fn start_run<R: Runtime>(
     dataset_id: i64,
     template_version_id: Option<i64>,
     no_cache: Option<bool>,
+    max_cost_usd: Option<f64>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
+    if let Some(cap) = max_cost_usd
+        && !(cap.is_finite() && cap > 0.0)
+    {
+        return Err(CommandError::invalid(format!("maxCostUsd must be more than 0 dollars, not {cap}")));
+    }
     let engine = engine(&shell, &keys, &data).await?;
-    let options = RunOptions { no_cache: no_cache.unwrap_or(false) };
+    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
@@ -91,7 +102,17 @@ pub async fn cancel_run(runs: State<'_, RunsState>, run_id: i64) -> CommandResul
     Ok(runs.cancel(run_id))
 }
 
-/// Runs paused (a provider went offline), cancelled with requests left, or
+/// Pauses a run this app is sending, cleanly: nothing new is sent, the
+/// requests in flight finish and are stored, and the run ends `paused`
+/// ("paused by you"), ready for `resume_run`. Replies whether there was
+/// such a run (host API 1.5.0).
+#[tauri::command]
+pub async fn pause_run(runs: State<'_, RunsState>, run_id: i64) -> CommandResult<bool> {
+    let run_id = positive("runId", run_id)?;
+    Ok(runs.pause(run_id))
+}
+
+/// Runs paused (a provider went offline, a quota or budget ran out, or the person paused them), cancelled with requests left, or
 /// cut off by a crash, and not being sent now: the ones to offer for resume.
 #[tauri::command]
 pub async fn unfinished_runs(
