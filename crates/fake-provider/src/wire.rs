@@ -232,7 +232,8 @@ pub(crate) fn go_duration(d: std::time::Duration) -> String {
     }
     let minutes = millis / 60_000;
     let rest = millis % 60_000;
-    let seconds = if rest % 1000 == 0 { format!("{}s", rest / 1000) } else { format!("{}s", rest as f64 / 1000.0) };
+    let seconds =
+        if rest.is_multiple_of(1000) { format!("{}s", rest / 1000) } else { format!("{}s", rest as f64 / 1000.0) };
     if minutes > 0 { format!("{minutes}m{seconds}") } else { seconds }
 }
 
