@@ -339,7 +339,7 @@ describe("RequestReviewer", () => {
 
   it("sends a budget cap, refuses one that is not an amount, and says when the quota or the budget stopped the run", async () => {
     const calls: Call[] = [];
-    shell(calls);
+    shell(calls, { resume_run: () => progress("running", 1) });
     select();
     render(<RequestReviewer />);
     await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
@@ -356,7 +356,10 @@ describe("RequestReviewer", () => {
     await act(() => emit("run-event", { kind: "stopping", runId: 9, code: "quota_exhausted", reason }));
     await act(() => emit("run-event", { kind: "finished", runId: 9, progress: { ...progress("paused", 1), queued: 1, note: reason } }));
     await waitFor(() => expect(screen.getByTestId("rr-run-stop").textContent).toBe(`Stopped: ${reason}.`));
-    expect(await screen.findByTestId("rr-resume-9")).toBeTruthy();
+    // The cap typed when resuming is the run's new cap.
+    fireEvent.change(screen.getByTestId("rr-budget"), { target: { value: "3" } });
+    fireEvent.click(await screen.findByTestId("rr-resume-9"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "resume_run")?.args).toEqual({ runId: 9, maxCostUsd: 3 }));
   });
 
   it("offers a cancelled run for resume as soon as it stops", async () => {

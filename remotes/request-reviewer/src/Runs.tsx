@@ -124,7 +124,9 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       try {
         // What this run said before it stopped (finished, paused) is not what it says now.
         seen.current.delete(runId);
-        const progress = await call("resume_run", { runId });
+        if (cap === "invalid") return;
+        // A cap typed in the field is the resumed run's new cap (e.g. to go on after "budget reached").
+        const progress = await call("resume_run", { runId, ...(cap === null ? {} : { maxCostUsd: cap }) });
         announced.current.delete(runId);
         shellBus().emit("run.started", { runId, datasetId, total: progress.total });
         follow(progress);
@@ -162,7 +164,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
         <span>Don't use cached answers</span>
         <input type="checkbox" data-testid="rr-no-cache" checked={noCache} disabled={busy("start") || running} onChange={(e) => setNoCache(e.target.checked)} />
       </label>
-      <label className="aui-field" title="The run pauses once its answers cost this much at list prices; requests in flight still finish. Resume it to go on.">
+      <label className="aui-field" title="The run pauses once its answers cost this much at list prices; requests in flight still finish. A cap typed here when you resume a run becomes its new cap.">
         <span>Budget cap (USD, optional)</span>
         <input
           type="text"

@@ -63,18 +63,17 @@ pub async fn start_run<R: Runtime>(
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
-    if let Some(cap) = max_cost_usd
-        && !(cap.is_finite() && cap > 0.0)
-    {
-        return Err(CommandError::invalid(format!("maxCostUsd must be more than 0 dollars, not {cap}")));
-    }
+    let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
     let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
 
-/// Goes on with an unfinished run (after a crash, a cancel or going offline).
+/// Goes on with an unfinished run (after a crash, a cancel, going offline,
+/// a used-up quota or budget, or a pause). `maxCostUsd` (host API 1.5.0)
+/// gives the run a new budget cap first, e.g. to go on after "budget reached".
+#[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn resume_run<R: Runtime>(
     app: AppHandle<R>,
@@ -83,11 +82,20 @@ pub async fn resume_run<R: Runtime>(
     data: State<'_, DataState>,
     runs: State<'_, RunsState>,
     run_id: i64,
+    max_cost_usd: Option<f64>,
 ) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
+    let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     runs.reserve(run_id)?;
     let resumed = match engine(&shell, &keys, &data).await {
-        Ok(engine) => engine.resume(run_id).await.map_err(CommandError::from),
+        Ok(engine) => match max_cost_usd {
+            // Set only once this process holds the run, so no sender reads the old cap after it.
+            Some(cap) => match data.with(move |s| s.set_run_max_cost_usd(run_id, Some(cap))).await {
+                Ok(()) => engine.resume(run_id).await.map_err(CommandError::from),
+                Err(err) => Err(err),
+            },
+            None => engine.resume(run_id).await.map_err(CommandError::from),
+        },
         Err(err) => Err(err),
     };
     let handle = resumed.inspect_err(|_| runs.release(run_id))?;
@@ -129,6 +137,15 @@ pub async fn unfinished_runs(
 pub async fn run_progress(data: State<'_, DataState>, run_id: i64) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
     data.with(move |s| s.run_progress(run_id)).await
+}
+
+/// A budget cap from IPC: dollars above 0.
+fn budget(cap: f64) -> CommandResult<f64> {
+    if cap.is_finite() && cap > 0.0 {
+        Ok(cap)
+    } else {
+        Err(CommandError::invalid(format!("maxCostUsd must be more than 0 dollars, not {cap}")))
+    }
 }
 
 async fn engine(shell: &ShellState, keys: &KeysState, data: &DataState) -> CommandResult<Engine> {

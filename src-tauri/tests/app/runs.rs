@@ -189,7 +189,19 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     let (code, message) = h.data.refused("start_run", json!({ "datasetId": slow, "maxCostUsd": 0.0 }));
     assert_eq!(code, "invalidInput", "{message}");
     assert!(message.contains("maxCostUsd must be more than 0"), "{message}");
-    h.data.ok("resume_run", json!({ "runId": run }));
+    let (code, message) = h.data.refused("resume_run", json!({ "runId": run, "maxCostUsd": -1.0 }));
+    assert_eq!(code, "invalidInput", "{message}");
+    // A cap on resume the four answers already passed: the run stops at once, sending nothing.
+    let chats = |fake: &FakeProvider| fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").count();
+    let sent_before = chats(&fake);
+    h.data.ok("resume_run", json!({ "runId": run, "maxCostUsd": 0.0000001 }));
+    let progress = h.events_until_finished(run).pop().unwrap()["progress"].clone();
+    assert_eq!((progress["status"].as_str(), progress["answered"].as_u64()), (Some("paused"), Some(4)), "{progress}");
+    assert!(progress["note"].as_str().unwrap().starts_with("budget reached ($"), "{progress}");
+    assert_eq!(chats(&fake), sent_before, "nothing sent over the cap");
+    // A raised cap goes on to the end.
+    wait_until("the capped run to be offered for resume", || h.unfinished(run).is_some());
+    h.data.ok("resume_run", json!({ "runId": run, "maxCostUsd": 5.0 }));
     let progress = h.events_until_finished(run).pop().unwrap()["progress"].clone();
     assert_eq!((progress["status"].as_str(), progress["answered"].as_u64()), (Some("completed"), Some(6)));
 

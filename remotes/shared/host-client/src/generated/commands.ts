@@ -46,7 +46,7 @@ export interface GeneratedCommands {
   report_load_failure: { args: { name: string; phase?: string | null; reason: string; version: string }; result: LoadFailureOutcome };
   response_stats: { args: { datasetId: number; templateVersionId?: number | null }; result: ResponseStats };
   restore_dataset: { args: { datasetId: number }; result: Dataset };
-  resume_run: { args: { runId: number }; result: RunProgress };
+  resume_run: { args: { maxCostUsd?: number | null; runId: number }; result: RunProgress };
   revoke_remote_permissions: { args: { name: string }; result: boolean };
   rollback_remote: { args: { name: string }; result: Rollback };
   run_activity: { args: { days?: number | null; utcOffsetMinutes?: number | null }; result: RunActivity };
