@@ -85,6 +85,7 @@ macro_rules! for_each_command {
             charts::response_stats => Needs(DataRead),
             runs::start_run => Needs(RunsStart),
             runs::cancel_run => Needs(RunsStart),
+            runs::pause_run => Needs(RunsStart),
             runs::resume_run => Needs(RunsStart),
             runs::unfinished_runs => Needs(DataRead),
             runs::run_progress => Needs(DataRead),

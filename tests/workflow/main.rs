@@ -532,3 +532,68 @@ fn wait_for_exit(child: &mut Child) -> Output {
     child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
     Output { status: child.wait().unwrap(), stdout, stderr }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_up_quota_stops_the_run_with_exit_8_and_says_why_then_resume_finishes_it() {
+    let fake =
+        FakeProvider::start(FakeConfig { expected_key: Some(KEY.to_owned()), quota: Some(2), ..FakeConfig::default() })
+            .await
+            .unwrap();
+    let ws = slow_workspace(&fake.base_url());
+    blocking(|| {
+        ws.prepare();
+        let out = ws.run(&start_args(&["--approve-all"]));
+        assert_eq!(out.status.code(), Some(8), "stopped unfinished: {}", describe(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stdout.contains(": paused — 2 answered"), "the two in flight finished: {}", describe(&out));
+        assert!(
+            stdout.contains("note: quota exhausted at openai: You exceeded your current quota"),
+            "the run says why: {}",
+            describe(&out)
+        );
+        assert!(stdout.contains("go on with `augment run resume "), "{}", describe(&out));
+        assert!(stderr.contains("stopping, quota exhausted at openai"), "announced as it happened: {}", describe(&out));
+
+        let run = ws.ok_json(&["run", "list"])[0]["run_id"].as_i64().unwrap().to_string();
+        let status = ws.ok_json(&["run", "status", &run]);
+        assert_eq!((status["status"].as_str(), status["failed"].as_u64()), (Some("paused"), Some(0)), "{status}");
+        assert_eq!(status["queued"], 18, "nothing lost: {status}");
+        fake.set_quota(None);
+        let resumed = ws.ok_json(&["run", "resume", &run]);
+        assert_eq!(
+            (resumed["status"].as_str(), resumed["answered"].as_u64()),
+            (Some("completed"), Some(20)),
+            "{resumed}"
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_cap_stops_the_run_with_exit_8_and_a_raised_cap_finishes_it() {
+    let fake = fake().await;
+    let ws = slow_workspace(&fake.base_url());
+    blocking(|| {
+        ws.prepare();
+        // One answer of gpt-4o-mini costs about $0.0000033 here: the first answers reach the cap.
+        let out = ws.run(&start_args(&["--approve-all", "--max-cost-usd", "0.000001", "--json"]));
+        assert_eq!(out.status.code(), Some(8), "stopped unfinished: {}", describe(&out));
+        let stopped = json(&out);
+        assert_eq!(stopped["status"], "paused", "{stopped}");
+        let note = stopped["note"].as_str().unwrap();
+        assert!(note.starts_with("budget reached ($0.00000") && note.ends_with(" of $0.000001)"), "{note}");
+        let answered = stopped["answered"].as_u64().unwrap();
+        assert!((1..20).contains(&answered), "stopped before the end: {stopped}");
+        assert_eq!(chats(&fake) as u64, answered, "nothing sent beyond the requests in flight: {stopped}");
+
+        let run = stopped["run_id"].as_i64().unwrap().to_string();
+        let bad = ws.run(&["run", "resume", &run, "--max-cost-usd", "0"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+        let resumed = ws.ok_json(&["run", "resume", &run, "--max-cost-usd", "5"]);
+        assert_eq!(
+            (resumed["status"].as_str(), resumed["answered"].as_u64()),
+            (Some("completed"), Some(20)),
+            "{resumed}"
+        );
+    });
+}

@@ -20,6 +20,12 @@
 //!   `run cancel` (another process) marks it cancelled and the sender stops,
 //!   leaving unsent requests queued for `run resume`. Ctrl-C does the same.
 //!   A lock file per run keeps two `augment` processes from sending one run.
+//! - **Quota and budget.** Retries, waits for a provider's rate limit and
+//!   changes of the run's concurrency are printed as they happen (stderr).
+//!   A used-up provider quota or the run's `--max-cost-usd` reached stops
+//!   the run cleanly (requests in flight finish, the rest stay queued): it
+//!   ends paused, says why, and exits [`exit::RUN_UNFINISHED`] (8);
+//!   `run resume` goes on (`--max-cost-usd` there raises the cap).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +103,11 @@ pub enum RunCommand {
         /// run: `augment run resume` sends its rest the same way.
         #[arg(long)]
         no_cache: bool,
+        /// Stop cleanly once the run's answers cost this many US dollars at list prices (requests in
+        /// flight still finish): the run pauses, says so and exits 8. Kept with the run, so a resume stops
+        /// at it too. A model without a list price cannot be capped and is refused.
+        #[arg(long, value_name = "USD")]
+        max_cost_usd: Option<f64>,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -108,6 +119,9 @@ pub enum RunCommand {
     /// Go on with a cancelled, paused or interrupted run (requests that were in flight are sent again).
     Resume {
         run: i64,
+        /// A new budget cap in US dollars for the run (e.g. to go on after "budget reached").
+        #[arg(long, value_name = "USD")]
+        max_cost_usd: Option<f64>,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -152,7 +166,17 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
     let dir = data.resolve()?;
     let mut store = open_store(&dir)?;
     match command {
-        RunCommand::Start { dataset, template, provider, model, approve_all, dry_run, no_cache, config } => {
+        RunCommand::Start {
+            dataset,
+            template,
+            provider,
+            model,
+            approve_all,
+            dry_run,
+            no_cache,
+            max_cost_usd,
+            config,
+        } => {
             let dataset = find_dataset(&store, &dataset)?;
             let template = find_template(&store, &template)?;
             let version = template.current.id;
@@ -190,7 +214,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
-            let handle = match engine.start_with(dataset.id, Some(version), RunOptions { no_cache }).await {
+            let handle = match engine.start_with(dataset.id, Some(version), RunOptions { no_cache, max_cost_usd }).await
+            {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
                         usage(
@@ -231,7 +256,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        RunCommand::Resume { run, config } => {
+        RunCommand::Resume { run, max_cost_usd, config } => {
             let status = summary(&store, run)?.progress.status;
             if status == RunStatus::Completed {
                 return Err(usage(format!(
@@ -239,6 +264,9 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 )));
             }
             let lock = SendLock::take(&dir, run)?;
+            if max_cost_usd.is_some() {
+                store.set_run_max_cost_usd(run, max_cost_usd)?;
+            }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
             let handle = engine.resume(run).await?;
             follow(json, &dir, handle, lock).await
@@ -475,8 +503,15 @@ async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) 
                     bar.set_position(progress.answered + progress.failed);
                     bar.set_message(if progress.failed > 0 { format!("{} failed", progress.failed) } else { String::new() });
                 }
-                Some(RunEvent::Retrying { request_id, message, .. }) => {
-                    tracing::info!(run_id, request_id, %message, "waiting to retry");
+                Some(RunEvent::Retrying { request_id, message, .. } | RunEvent::Waiting { request_id, message, .. }) => {
+                    tracing::info!(run_id, request_id, %message, "waiting");
+                    say(&bar, json, format!("run {run_id}: request {request_id}: {message}"));
+                }
+                Some(RunEvent::ConcurrencyChanged { message, .. }) => {
+                    say(&bar, json, format!("run {run_id}: {message}"));
+                }
+                Some(RunEvent::Stopping { reason, .. }) => {
+                    say(&bar, json, format!("run {run_id}: stopping, {reason}; requests in flight finish first"));
                 }
                 Some(RunEvent::Failed { request_id, code, message, .. }) => {
                     bar.suspend(|| tracing::warn!(run_id, request_id, code, %message, "request failed"));
@@ -507,6 +542,14 @@ async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) 
     };
     emit(json, &RunView::new(&watcher, summary))?;
     Ok(code)
+}
+
+/// A line about the run's waits and stops on stderr, above the progress bar
+/// (not with --json: stdout is the result, stderr stays for errors).
+fn say(bar: &indicatif::ProgressBar, json: bool, line: String) {
+    if !json {
+        bar.suspend(|| eprintln!("{line}"));
+    }
 }
 
 /// What `run start --dry-run` prints.

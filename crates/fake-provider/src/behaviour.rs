@@ -21,6 +21,14 @@ pub enum Behaviour {
         /// The `Retry-After` header to send, if any.
         retry_after: Option<RetryAfter>,
     },
+    /// The account's quota is used up: OpenAI's 429 `insufficient_quota`,
+    /// Anthropic's 400 "credit balance is too low".
+    QuotaExhausted,
+    /// A client error (400, 403, 422 …) with the provider's `invalid_request_error`.
+    Rejected {
+        /// The HTTP status to send.
+        status: u16,
+    },
     /// An error status (500, 502, 503, 529 …) with the provider's server error.
     ServerError {
         /// The HTTP status to send.
@@ -66,6 +74,7 @@ impl Behaviour {
         let behaviour = match (parts.next()?, parts.next()) {
             ("401", _) => Behaviour::InvalidKey,
             ("404", _) => Behaviour::ModelNotFound,
+            ("quota", _) => Behaviour::QuotaExhausted,
             ("429", seconds) => {
                 Behaviour::RateLimited { retry_after: seconds.and_then(|s| s.parse().ok()).map(RetryAfter::Seconds) }
             }
@@ -73,11 +82,29 @@ impl Behaviour {
             ("stall", chunks) => Behaviour::Stall { chunks: chunks.and_then(|c| c.parse().ok()).unwrap_or(1) },
             (status, _) => {
                 let status: u16 = status.parse().ok()?;
-                (500..600).contains(&status).then_some(Behaviour::ServerError { status })?
+                match status {
+                    500..600 => Behaviour::ServerError { status },
+                    400..500 => Behaviour::Rejected { status },
+                    _ => return None,
+                }
             }
         };
         Some(behaviour)
     }
+}
+
+/// A provider's request window: at most `requests` chat requests per
+/// `window`, counted from the first request of a window. Every chat answer
+/// carries the provider's rate-limit headers (OpenAI's
+/// `x-ratelimit-remaining-requests` / `x-ratelimit-reset-requests`,
+/// Anthropic's `anthropic-ratelimit-requests-remaining` / `-reset`), and a
+/// request beyond the limit gets 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitWindow {
+    /// Requests allowed per window.
+    pub requests: u64,
+    /// The window's length.
+    pub window: Duration,
 }
 
 /// A `Retry-After` header value.
@@ -117,6 +144,8 @@ mod tests {
         check("[fake:delay:250]", Some(Behaviour::slow(Duration::from_millis(250))));
         check("[fake:stall]", Some(Behaviour::Stall { chunks: 1 }));
         check("[fake:stall:0]", Some(Behaviour::Stall { chunks: 0 }));
+        check("[fake:quota]", Some(Behaviour::QuotaExhausted));
+        check("[fake:422]", Some(Behaviour::Rejected { status: 422 }));
         check("[fake:200]", None);
         check("[fake:nonsense", None);
     }

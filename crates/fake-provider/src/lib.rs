@@ -12,10 +12,14 @@
 //!
 //! What each request gets is scriptable, checked in this order:
 //!
-//! 1. the next queued [`Behaviour`] ([`FakeProvider::push`]);
+//! 1. the next queued [`Behaviour`] ([`FakeProvider::push`]), else
+//!    the account's limits, [`FakeConfig::quota`] (then the provider's quota
+//!    error) and [`FakeConfig::rate_limit`] (then 429 with `Retry-After`);
+//!    with a window set, every chat answer carries the rate-limit headers;
 //! 2. if [`FakeConfig::expected_key`] is set, a wrong or missing key gets 401;
 //! 3. a directive in the last message's text: `[fake:401]`, `[fake:404]`,
-//!    `[fake:429:SECONDS]`, `[fake:500]`, `[fake:delay:MILLIS]`, `[fake:stall]`;
+//!    `[fake:429:SECONDS]`, `[fake:500]`, `[fake:400]` (any 4xx), `[fake:quota]`,
+//!    `[fake:delay:MILLIS]`, `[fake:stall]`;
 //! 4. a model named `no-such-…` gets 404 model-not-found;
 //! 5. otherwise a normal answer ([`FakeConfig::reply`]), streamed if asked.
 //!
@@ -38,7 +42,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use behaviour::{Behaviour, RetryAfter};
+pub use behaviour::{Behaviour, RateLimitWindow, RetryAfter};
 pub use server::RecordedRequest;
 
 /// How the fake provider starts.
@@ -54,6 +58,13 @@ pub struct FakeConfig {
     pub chunk_delay: Duration,
     /// Models listed by `GET /v1/models`.
     pub models: Vec<String>,
+    /// Chat requests answered before the account's quota is used up; every
+    /// later one gets the provider's quota error (OpenAI 429
+    /// `insufficient_quota`, Anthropic 400 "credit balance is too low").
+    pub quota: Option<u64>,
+    /// A request window with rate-limit headers on every chat answer and
+    /// 429 + `Retry-After` beyond it.
+    pub rate_limit: Option<RateLimitWindow>,
 }
 
 impl Default for FakeConfig {
@@ -68,6 +79,8 @@ impl Default for FakeConfig {
                 "claude-3-5-haiku-latest".to_owned(),
                 "llama-3.1-8b-instant".to_owned(),
             ],
+            quota: None,
+            rate_limit: None,
         }
     }
 }
@@ -105,6 +118,21 @@ impl FakeProvider {
     /// Queues a behaviour for the next request that has none (first in, first out).
     pub fn push(&self, behaviour: Behaviour) {
         self.state.push(behaviour);
+    }
+
+    /// Sets (or lifts) the quota, counting from now.
+    pub fn set_quota(&self, quota: Option<u64>) {
+        self.state.set_quota(quota);
+    }
+
+    /// Sets (or lifts) the request window, a fresh one starting with the next request.
+    pub fn set_rate_limit(&self, window: Option<RateLimitWindow>) {
+        self.state.set_rate_limit(window);
+    }
+
+    /// Starts [`FakeProvider::max_in_flight`] over from the requests in flight now.
+    pub fn reset_max_in_flight(&self) {
+        self.state.reset_max_in_flight();
     }
 
     /// Every request received so far, oldest first.

@@ -24,6 +24,19 @@ struct Args {
     /// Milliseconds between streamed chunks.
     #[arg(long, default_value_t = 0)]
     chunk_delay_ms: u64,
+    /// Answer this many chat requests, then the provider's quota error to every other.
+    #[arg(long)]
+    quota: Option<u64>,
+    /// A request window REQUESTS/MILLIS (e.g. 3/1000): rate-limit headers on every answer, 429 beyond it.
+    #[arg(long, value_parser = parse_window)]
+    rate_limit: Option<fake_provider::RateLimitWindow>,
+}
+
+fn parse_window(text: &str) -> Result<fake_provider::RateLimitWindow, String> {
+    let (requests, millis) = text.split_once('/').ok_or("expected REQUESTS/MILLIS, e.g. 3/1000")?;
+    let requests = requests.parse().map_err(|_| format!("`{requests}` is not a number of requests"))?;
+    let millis: u64 = millis.parse().map_err(|_| format!("`{millis}` is not a number of milliseconds"))?;
+    Ok(fake_provider::RateLimitWindow { requests, window: Duration::from_millis(millis) })
 }
 
 #[tokio::main]
@@ -45,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
         reply: args.reply.unwrap_or(defaults.reply),
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         models: defaults.models,
+        quota: args.quota,
+        rate_limit: args.rate_limit,
     })
     .await
     .with_context(|| format!("could not listen on {}", args.listen))?;

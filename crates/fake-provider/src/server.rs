@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use crate::wire::{self, Failure, Wire};
-use crate::{Behaviour, FakeConfig};
+use crate::{Behaviour, FakeConfig, RateLimitWindow, RetryAfter};
 
 /// One request as the fake provider received it.
 #[derive(Debug, Clone, Serialize)]
@@ -62,9 +62,27 @@ pub(crate) struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    limits: Mutex<Limits>,
     /// Bumped on every arrival and every finished request so waiters can
     /// re-check their condition instead of polling on a timer.
     changed: watch::Sender<u64>,
+}
+
+/// The account's quota and request window, and what has used them.
+#[derive(Debug, Default)]
+struct Limits {
+    quota: Option<u64>,
+    quota_used: u64,
+    rate_limit: Option<RateLimitWindow>,
+    window_start: Option<tokio::time::Instant>,
+    window_used: u64,
+}
+
+/// What the limits decide for one chat request: a behaviour that overrides
+/// the rest (quota used up, window spent) and the rate-limit headers to send.
+struct Admission {
+    verdict: Option<Behaviour>,
+    headers: Vec<(&'static str, String)>,
 }
 
 /// A test that panicked while holding a lock must not turn every later
@@ -76,13 +94,81 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(config: FakeConfig) -> Self {
         Shared {
-            config,
             queue: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            limits: Mutex::new(Limits { quota: config.quota, rate_limit: config.rate_limit, ..Limits::default() }),
             changed: watch::channel(0).0,
+            config,
         }
+    }
+
+    pub(crate) fn set_quota(&self, quota: Option<u64>) {
+        let mut limits = lock(&self.limits);
+        limits.quota = quota;
+        limits.quota_used = 0;
+    }
+
+    pub(crate) fn set_rate_limit(&self, window: Option<RateLimitWindow>) {
+        let mut limits = lock(&self.limits);
+        limits.rate_limit = window;
+        limits.window_start = None;
+        limits.window_used = 0;
+    }
+
+    pub(crate) fn reset_max_in_flight(&self) {
+        self.max_in_flight.store(self.in_flight(), Ordering::SeqCst);
+    }
+
+    /// Counts a chat request against the quota and the request window.
+    fn admit(&self, wire: Wire) -> Admission {
+        let mut limits = lock(&self.limits);
+        if let Some(quota) = limits.quota {
+            if limits.quota_used >= quota {
+                return Admission { verdict: Some(Behaviour::QuotaExhausted), headers: Vec::new() };
+            }
+            limits.quota_used += 1;
+        }
+        let Some(window) = limits.rate_limit else {
+            return Admission { verdict: None, headers: Vec::new() };
+        };
+        let now = tokio::time::Instant::now();
+        let start = match limits.window_start {
+            Some(start) if now < start + window.window => start,
+            _ => {
+                limits.window_start = Some(now);
+                limits.window_used = 0;
+                now
+            }
+        };
+        let reset_in = (start + window.window).saturating_duration_since(now);
+        let verdict = if limits.window_used >= window.requests {
+            let seconds = reset_in.as_millis().div_ceil(1000).max(1) as u64;
+            Some(Behaviour::RateLimited { retry_after: Some(RetryAfter::Seconds(seconds)) })
+        } else {
+            limits.window_used += 1;
+            None
+        };
+        let remaining = window.requests.saturating_sub(limits.window_used).to_string();
+        let headers = match wire {
+            Wire::OpenAi => vec![
+                ("x-ratelimit-limit-requests", window.requests.to_string()),
+                ("x-ratelimit-remaining-requests", remaining),
+                ("x-ratelimit-reset-requests", wire::go_duration(reset_in)),
+            ],
+            Wire::Anthropic => vec![
+                ("anthropic-ratelimit-requests-limit", window.requests.to_string()),
+                ("anthropic-ratelimit-requests-remaining", remaining),
+                (
+                    "anthropic-ratelimit-requests-reset",
+                    // Written to the millisecond, truncated: one more keeps it at or after the reset.
+                    humantime::format_rfc3339_millis(SystemTime::now() + reset_in + Duration::from_millis(1))
+                        .to_string(),
+                ),
+            ],
+        };
+        Admission { verdict, headers }
     }
 
     fn bump(&self) {
@@ -247,8 +333,10 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
     let prompt = last_message_text(&request);
     let streaming = request["stream"].as_bool() == Some(true);
 
+    let admission = state.admit(wire);
     let behaviour = state
         .pop()
+        .or(admission.verdict)
         .or_else(|| key_is_wrong(&state, wire, &headers).then_some(Behaviour::InvalidKey))
         .or_else(|| Behaviour::from_directive(&prompt))
         .or_else(|| model.starts_with("no-such-").then_some(Behaviour::ModelNotFound))
@@ -261,7 +349,7 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
         behaviour = *then;
     }
 
-    match behaviour {
+    let mut response = match behaviour {
         Behaviour::Answer { text } => {
             let text = text.unwrap_or_else(|| state.config.reply.clone());
             if streaming {
@@ -287,6 +375,8 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
         Behaviour::RateLimited { retry_after } => {
             failure(wire, Failure::RateLimited, "", retry_after.map(|r| r.header_value()))
         }
+        Behaviour::QuotaExhausted => failure(wire, Failure::QuotaExhausted, "", None),
+        Behaviour::Rejected { status } => failure(wire, Failure::Rejected(status), "", None),
         Behaviour::ServerError { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = wire::error(wire, Failure::Server, status, "");
@@ -294,11 +384,17 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
         }
         // Delay was unwrapped above; a future variant answers normally.
         _ => axum::Json(wire::answer(wire, &model, &state.config.reply, &prompt)).into_response(),
+    };
+    for (name, value) in admission.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
+    response
 }
 
 fn failure(wire: Wire, failure: Failure, detail: &str, retry_after: Option<String>) -> Response {
-    let status = wire::status_of(failure);
+    let status = wire::status_of(wire, failure);
     let mut response = (status, axum::Json(wire::error(wire, failure, status, detail))).into_response();
     if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -17,6 +17,9 @@ pub(crate) enum Failure {
     RateLimited,
     Server,
     BadRequest,
+    QuotaExhausted,
+    /// A client error with this status (400, 403, 422 …).
+    Rejected(u16),
 }
 
 fn words(text: &str) -> usize {
@@ -152,6 +155,14 @@ pub(crate) fn error(wire: Wire, failure: Failure, status: StatusCode, detail: &s
                     Value::Null,
                 ),
                 Failure::BadRequest => (detail.to_owned(), "invalid_request_error", Value::Null),
+                Failure::QuotaExhausted => (
+                    "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.".to_owned(),
+                    "insufficient_quota",
+                    json!("insufficient_quota"),
+                ),
+                Failure::Rejected(status) => {
+                    (format!("The request was refused (fake HTTP {status})."), "invalid_request_error", Value::Null)
+                }
             };
             json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })
         }
@@ -165,6 +176,14 @@ pub(crate) fn error(wire: Wire, failure: Failure, status: StatusCode, detail: &s
                 Failure::Server if status.as_u16() == 529 => ("overloaded_error", "Overloaded".to_owned()),
                 Failure::Server => ("api_error", "Internal server error".to_owned()),
                 Failure::BadRequest => ("invalid_request_error", detail.to_owned()),
+                Failure::QuotaExhausted => (
+                    "invalid_request_error",
+                    "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.".to_owned(),
+                ),
+                Failure::Rejected(403) => {
+                    ("permission_error", "Your API key does not have permission to use the specified resource.".to_owned())
+                }
+                Failure::Rejected(status) => ("invalid_request_error", format!("The request was refused (fake HTTP {status}).")),
             };
             json!({ "type": "error", "error": { "type": kind, "message": message } })
         }
@@ -190,12 +209,44 @@ pub(crate) fn models(wire: Wire, models: &[String]) -> Value {
     }
 }
 
-pub(crate) fn status_of(failure: Failure) -> StatusCode {
+pub(crate) fn status_of(wire: Wire, failure: Failure) -> StatusCode {
     match failure {
+        Failure::QuotaExhausted if wire == Wire::Anthropic => StatusCode::BAD_REQUEST,
+        Failure::QuotaExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Failure::Rejected(status) => StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         Failure::InvalidKey => StatusCode::UNAUTHORIZED,
         Failure::ModelNotFound => StatusCode::NOT_FOUND,
         Failure::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Failure::Server => StatusCode::INTERNAL_SERVER_ERROR,
         Failure::BadRequest => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A duration as Go prints one, the way OpenAI writes its reset headers
+/// (`1s`, `6m0s`, `120ms`, `1.5s`), rounded up to a millisecond so that a
+/// client waiting that long never comes back before the reset.
+pub(crate) fn go_duration(d: std::time::Duration) -> String {
+    let millis = d.as_nanos().div_ceil(1_000_000);
+    if millis < 1000 {
+        return format!("{millis}ms");
+    }
+    let minutes = millis / 60_000;
+    let rest = millis % 60_000;
+    let seconds =
+        if rest.is_multiple_of(1000) { format!("{}s", rest / 1000) } else { format!("{}s", rest as f64 / 1000.0) };
+    if minutes > 0 { format!("{minutes}m{seconds}") } else { seconds }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_go_prints_them() {
+        assert_eq!(super::go_duration(Duration::from_millis(120)), "120ms");
+        assert_eq!(super::go_duration(Duration::from_micros(119_001)), "120ms");
+        assert_eq!(super::go_duration(Duration::from_secs(1)), "1s");
+        assert_eq!(super::go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(super::go_duration(Duration::from_secs(360)), "6m0s");
     }
 }

@@ -53,7 +53,9 @@ const CACHED_ANSWERS: &str = "SELECT count(*) FROM responses WHERE run_id = ?1 A
 pub enum RunStatus {
     /// Being sent, or was being sent when the app stopped (then resume it).
     Running,
-    /// Stopped because a provider was unreachable; resume when online.
+    /// Stopped with requests left: a provider was unreachable, its quota
+    /// or the run's budget cap was used up, or the person paused it (the
+    /// run's note says which); resume it.
     Paused,
     /// Stopped by the person; can be resumed.
     Cancelled,
@@ -169,11 +171,25 @@ impl Store {
         template_version_id: Option<i64>,
         no_cache: bool,
     ) -> Result<RunProgress, Error> {
+        self.create_capped_run(dataset_id, template_version_id, no_cache, None)
+    }
+
+    /// [`Store::create_run_with`] with a budget cap in US dollars
+    /// ([`Store::run_max_cost_usd`]), written with the run in one transaction
+    /// so that no resume can ever send it without its cap.
+    pub fn create_capped_run(
+        &mut self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        no_cache: bool,
+        max_cost_usd: Option<f64>,
+    ) -> Result<RunProgress, Error> {
+        let max_cost_usd = max_cost_usd.map(checked_budget).transpose()?;
         self.dataset(dataset_id)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO runs (status, created_at, no_cache) VALUES ('running', ?1, ?2)",
-            params![now_millis(), no_cache],
+            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd) VALUES ('running', ?1, ?2, ?3)",
+            params![now_millis(), no_cache, max_cost_usd],
         )?;
         let run_id = tx.last_insert_rowid();
         let added = tx.execute(CREATE_RUN_ITEMS, params![run_id, dataset_id, template_version_id])?;
@@ -310,6 +326,61 @@ impl Store {
             .or_not_found("run", run_id)
     }
 
+    /// The run's budget cap in US dollars, if it has one.
+    pub fn run_max_cost_usd(&self, run_id: i64) -> Result<Option<f64>, Error> {
+        self.conn
+            .query_row("SELECT max_cost_usd FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
+            .or_not_found("run", run_id)
+    }
+
+    /// Sets (or lifts, `None`) a run's budget cap, e.g. to resume a run that stopped at it.
+    pub fn set_run_max_cost_usd(&mut self, run_id: i64, max_cost_usd: Option<f64>) -> Result<(), Error> {
+        let max_cost_usd = max_cost_usd.map(checked_budget).transpose()?;
+        let n = self.conn.execute("UPDATE runs SET max_cost_usd = ?1 WHERE id = ?2", params![max_cost_usd, run_id])?;
+        if n == 0 {
+            return Err(Error::NotFound { kind: "run", id: run_id });
+        }
+        Ok(())
+    }
+
+    /// What a run has spent so far, in US dollars at list prices
+    /// ([`crate::price_of`]): the token usage of the answers it got from a
+    /// provider (answers from the AI cache cost nothing). Models without a
+    /// price count nothing; [`Store::run_unpriced_targets`] names them.
+    pub fn run_cost_usd(&self, run_id: i64) -> Result<f64, Error> {
+        self.run_progress(run_id)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT q.provider, q.model, coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0)
+             FROM responses s JOIN requests q ON q.id = s.request_id
+             WHERE s.run_id = ?1 AND s.error_code IS NULL AND NOT s.cached
+             GROUP BY q.provider, q.model",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        let mut total = 0.0;
+        for row in rows {
+            let (provider, model, input, output) = row?;
+            total += cost_usd(&provider, &model, input.max(0) as u64, output.max(0) as u64).unwrap_or(0.0);
+        }
+        Ok(total)
+    }
+
+    /// The models a run still has to send to that have no list price, as
+    /// `(provider, model)`: a budget cap cannot be kept for them.
+    pub fn run_unpriced_targets(&self, run_id: i64) -> Result<Vec<(String, String)>, Error> {
+        self.run_progress(run_id)?;
+        let targets: Vec<(String, String)> = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT q.provider, q.model FROM run_items i JOIN requests q ON q.id = i.request_id
+                 WHERE i.run_id = ?1 AND i.state IN ('queued', 'in_flight') ORDER BY 1, 2",
+            )?
+            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(targets.into_iter().filter(|(provider, model)| crate::price_of(provider, model).is_none()).collect())
+    }
+
     /// The providers a run still has to send to.
     pub fn run_providers(&self, run_id: i64) -> Result<BTreeSet<String>, Error> {
         self.run_progress(run_id)?;
@@ -370,6 +441,21 @@ impl Store {
         let cached: i64 = self.conn.prepare_cached(CACHED_ANSWERS)?.query_row([run_id], |r| r.get(0))?;
         progress.cached = Some(u64::try_from(cached).unwrap_or(0));
         Ok(progress)
+    }
+}
+
+/// What `input` and `output` tokens of `model` at `provider` cost at list
+/// price, `None` when the model has no price.
+pub fn cost_usd(provider: &str, model: &str, input: u64, output: u64) -> Option<f64> {
+    crate::price_of(provider, model)
+        .map(|p| (input as f64 * p.input_per_million + output as f64 * p.output_per_million) / 1e6)
+}
+
+fn checked_budget(max_cost_usd: f64) -> Result<f64, Error> {
+    if max_cost_usd.is_finite() && max_cost_usd > 0.0 {
+        Ok(max_cost_usd)
+    } else {
+        Err(Error::invalid("max_cost_usd", format!("a budget cap must be more than $0, not {max_cost_usd}")))
     }
 }
 

@@ -154,12 +154,16 @@ CREATE INDEX run_items_by_request ON run_items (request_id);
 CREATE INDEX responses_by_run ON responses (run_id);
 ";
 
+/// Quota-aware runs (issue 17, point 4): a run's budget cap in US dollars
+/// (list prices), kept with the run so that a resume stops at it too.
+const V5: &str = "ALTER TABLE runs ADD COLUMN max_cost_usd REAL;";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 4;
+pub(crate) const SCHEMA_VERSION: usize = 5;
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use std::fmt;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -45,6 +45,9 @@ struct Inner {
     keys: Arc<dyn KeySource>,
     permits: Arc<Semaphore>,
     limiter: Option<Limiter>,
+    /// No new attempt starts before this: the provider's rate-limit headers
+    /// said no request is left in its window until then.
+    hold_until: Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for ProviderClient {
@@ -102,6 +105,7 @@ impl ProviderClient {
                 http,
                 keys,
                 limiter,
+                hold_until: Mutex::new(None),
             }),
         })
     }
@@ -244,6 +248,45 @@ impl ProviderClient {
         }
     }
 
+    /// Waits while the provider's last rate-limit headers said its window
+    /// is spent (remaining requests 0), until the reset they named; reported
+    /// as [`Progress::WaitingForReset`] so a caller does not look stalled.
+    async fn wait_for_window_reset(&self, options: &CallOptions) -> Result<(), Error> {
+        loop {
+            let until = *self.inner.hold_until.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(until) = until.filter(|until| *until > Instant::now()) else {
+                return Ok(());
+            };
+            let delay = until - Instant::now();
+            debug!(
+                provider = self.provider(),
+                wait_ms = delay.as_millis() as u64,
+                "provider window spent; waiting for its reset"
+            );
+            options.report(Progress::WaitingForReset { provider: self.provider().to_owned(), delay });
+            cancellable(options, self.provider(), tokio::time::sleep_until(until)).await?;
+        }
+    }
+
+    /// Reads the request budget a response reports: none left holds new
+    /// attempts until the reset (one longer than we would wait for a
+    /// `Retry-After` is not held: the provider's 429 then says how long,
+    /// and the retry policy decides); some left lifts a hold.
+    fn observe_budget(&self, headers: &header::HeaderMap) {
+        let Some(budget) = crate::ratelimit::request_budget(headers, SystemTime::now()) else {
+            return;
+        };
+        let mut hold = self.inner.hold_until.lock().unwrap_or_else(PoisonError::into_inner);
+        match budget.reset_in {
+            Some(reset_in) if budget.remaining == 0 && reset_in <= self.inner.config.retry.max_retry_after => {
+                let until = Instant::now() + reset_in;
+                *hold = Some(hold.map_or(until, |held| held.max(until)));
+            }
+            _ if budget.remaining > 0 => *hold = None,
+            _ => {}
+        }
+    }
+
     /// Adds the key in the provider's header, marked sensitive so that the HTTP
     /// stack's own Debug output shows it as `Sensitive`.
     fn authorize(
@@ -310,6 +353,7 @@ impl ProviderClient {
         let mut attempt = 1;
         loop {
             self.wait_for_rate_limit(options).await?;
+            self.wait_for_window_reset(options).await?;
             let permit = cancellable(options, provider, self.inner.permits.clone().acquire_owned())
                 .await?
                 .map_err(|_| Error::Cancelled { provider: provider.to_owned() })?;
@@ -334,6 +378,7 @@ impl ProviderClient {
                 }
             };
             let status = response.status();
+            self.observe_budget(response.headers());
             debug!(
                 provider,
                 status = status.as_u16(),
@@ -346,8 +391,20 @@ impl ProviderClient {
 
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                 let retry_after = wire_retry_after(&response);
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    // OpenAI says "no quota left" with a 429 too; only its body tells them apart.
+                    let body = self.read_error_body(response, deadline, options).await?;
+                    let parsed = wire::parse_error(&body);
+                    if crate::ratelimit::is_quota_exhausted(status.as_u16(), parsed.as_ref()) {
+                        drop(permit);
+                        let error = self.quota_error(parsed, &body, key.as_ref());
+                        warn!(provider, status = status.as_u16(), code = error.code(), "not retried: {error}");
+                        return Err(error);
+                    }
+                } else {
+                    drop(response);
+                }
                 // Free the slot and the connection while we wait.
-                drop(response);
                 drop(permit);
                 let give_up = |retry_after| {
                     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -415,6 +472,10 @@ impl ProviderClient {
     fn status_error(&self, status: StatusCode, body: &[u8], model: Option<&str>, key: Option<&Secret>) -> Error {
         let provider = self.provider().to_owned();
         let parsed = wire::parse_error(body);
+        if status != StatusCode::UNAUTHORIZED && crate::ratelimit::is_quota_exhausted(status.as_u16(), parsed.as_ref())
+        {
+            return self.quota_error(parsed, body, key);
+        }
         match (status, model) {
             (StatusCode::UNAUTHORIZED, _) => Error::InvalidKey { provider },
             (StatusCode::NOT_FOUND, Some(model)) if parsed.as_ref().is_some_and(ProviderError::is_about_model) => {
@@ -426,6 +487,17 @@ impl ProviderClient {
                     parsed.and_then(|p| p.message).unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
                 Error::Rejected { provider, status: status.as_u16(), message: redact(&message, key) }
             }
+        }
+    }
+}
+
+impl ProviderClient {
+    fn quota_error(&self, parsed: Option<ProviderError>, body: &[u8], key: Option<&Secret>) -> Error {
+        let message = parsed.and_then(|p| p.message).unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+        let message = redact(&message, key);
+        Error::QuotaExhausted {
+            provider: self.provider().to_owned(),
+            message: message.trim_end_matches('.').to_owned(),
         }
     }
 }

@@ -47,6 +47,19 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// The account has no quota or credit left (OpenAI `insufficient_quota`,
+    /// Anthropic billing errors): no retry helps until the person adds
+    /// credit or raises the limit.
+    #[error(
+        "quota exhausted at {provider}: {message}. Add credit or raise the usage limit in {provider}'s billing settings, then resume"
+    )]
+    QuotaExhausted {
+        /// The provider id.
+        provider: String,
+        /// The provider's own explanation, shortened and with the key removed.
+        message: String,
+    },
+
     /// The provider does not know the model, or this key may not use it.
     #[error(
         "{provider} has no model `{model}` available to this key: check the model name against the provider's model list"
@@ -155,6 +168,7 @@ impl Error {
             Error::MalformedKey { .. } => "malformed_key",
             Error::NoKey { .. } => "no_key",
             Error::RateLimited { .. } => "rate_limited",
+            Error::QuotaExhausted { .. } => "quota_exhausted",
             Error::ModelNotFound { .. } => "model_not_found",
             Error::EndpointNotFound { .. } => "endpoint_not_found",
             Error::Timeout { .. } => "timeout",

@@ -23,8 +23,12 @@
 //! waits — `Retry-After` (seconds, HTTP date, or OpenAI's `retry-after-ms`)
 //! when given, else exponential backoff with jitter — reports
 //! [`Progress::Retrying`] so a UI can say "rate limited, retrying in 12 s",
-//! and tries again up to [`RetryPolicy::max_attempts`]. Cancelling the
-//! [`CallOptions`] token stops any of these steps at once.
+//! and tries again up to [`RetryPolicy::max_attempts`]. Only 429 and 5xx are
+//! retried, and not a 429 that says the account's quota is used up
+//! ([`Error::QuotaExhausted`]). When a response's rate-limit headers say no
+//! request is left in the provider's window, the next attempts wait for its
+//! reset ([`Progress::WaitingForReset`]). Cancelling the [`CallOptions`]
+//! token stops any of these steps at once.
 //!
 //! Failures are [`Error`] variants a person can act on; none contains the key,
 //! and provider messages quoted in them have the key removed. Logs (`tracing`)
@@ -42,6 +46,7 @@ mod config;
 mod error;
 mod keys;
 mod progress;
+mod ratelimit;
 mod retry;
 mod stream;
 mod types;

@@ -21,6 +21,14 @@ pub enum Progress {
         /// The most attempts that will be made.
         max_attempts: u32,
     },
+    /// The provider said no requests are left in its current window
+    /// (rate-limit headers); the call waits for the window to reset.
+    WaitingForReset {
+        /// The provider id.
+        provider: String,
+        /// How long until the window resets.
+        delay: Duration,
+    },
     /// This app's own per-provider request rate limit is holding the call back.
     Throttled {
         /// The provider id.
@@ -52,6 +60,9 @@ impl fmt::Display for Progress {
                     RetryReason::ServerError { status } => write!(f, "{provider}: HTTP {status}")?,
                 }
                 write!(f, ", retrying in {} (attempt {next_attempt} of {max_attempts})", human_duration(*delay))
+            }
+            Progress::WaitingForReset { provider, delay } => {
+                write!(f, "{provider}: waiting {} for the rate limit to reset", human_duration(*delay))
             }
             Progress::Throttled { provider, delay } => {
                 write!(f, "{provider}: waiting {} for the request rate limit", human_duration(*delay))
@@ -129,6 +140,12 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(11_600)), "12 s");
         assert_eq!(human_duration(Duration::from_millis(250)), "0.3 s");
         assert_eq!(human_duration(Duration::from_millis(1000)), "1 s");
+    }
+
+    #[test]
+    fn wait_messages_read_well() {
+        let p = Progress::WaitingForReset { provider: "openai".into(), delay: Duration::from_secs(3) };
+        assert_eq!(p.to_string(), "openai: waiting 3 s for the rate limit to reset");
     }
 
     #[test]

@@ -59,7 +59,7 @@ async fn main() -> Result<()> {
     for (round, dataset) in datasets[..ROUNDS].iter().enumerate() {
         let r = run_raw(&raw, &url, &prompts, concurrency).await?;
         // Live: the earlier rounds' answers are in the cache, so this one skips it (and refreshes it).
-        let e = run_engine(&engine, *dataset, RunOptions { no_cache: true }, requests).await?;
+        let e = run_engine(&engine, *dataset, RunOptions { no_cache: true, ..RunOptions::default() }, requests).await?;
         println!(
             "round {}: raw {:>7.0} req/s   engine {:>7.0} req/s",
             round + 1,

@@ -46,14 +46,32 @@
 //!
 //! # Retries, limits, offline
 //!
-//! Retries on 429 and 5xx (honouring `Retry-After`), the per-provider
-//! concurrency and request-rate limits are the provider client's; the engine
-//! adds a per-run concurrency limit and reports the client's retry waits as
-//! [`RunEvent::Retrying`]. A run whose provider cannot be reached is refused
-//! before anything is sent ([`Error::Offline`]), and so is a run whose
-//! provider has no usable key ([`Error::Key`]); if the network goes away
-//! mid-run, the run stops as [`RunStatus::Paused`] with its unsent requests
-//! queued, ready for [`Engine::resume`].
+//! Retries on 429 and 5xx (honouring `Retry-After`), holding new sends while
+//! the provider's rate-limit headers say its window is spent, the
+//! per-provider concurrency and request-rate limits are the provider
+//! client's; the engine reports the client's retry waits as
+//! [`RunEvent::Retrying`] and its other waits as [`RunEvent::Waiting`]. The
+//! engine adds a per-run concurrency limit that adapts (AIMD): a 429 halves
+//! it (once per window of requests sent at the old limit, never below 1),
+//! and every [`RECOVER_AFTER`] answers in a row add one back, up to the
+//! configured limit ([`RunEvent::ConcurrencyChanged`]). A run whose provider
+//! cannot be reached is refused before anything is sent ([`Error::Offline`]),
+//! and so is a run whose provider has no usable key ([`Error::Key`]); if the
+//! network goes away mid-run, the run stops as [`RunStatus::Paused`] with its
+//! unsent requests queued, ready for [`Engine::resume`].
+//!
+//! # Stopping cleanly: quota, budget, pause
+//!
+//! Three things stop a run *cleanly*: the provider says the account's quota
+//! is used up ([`providers::Error::QuotaExhausted`]; that request goes back
+//! to the queue, it is not a failure), the run's budget cap
+//! ([`RunOptions::max_cost_usd`], list prices of the tokens its answers
+//! used) is reached, or the person pauses it ([`RunHandle::pause`],
+//! [`LiveRuns::pause`]). No new request is claimed, the ones in flight finish
+//! and are stored, the unsent ones stay queued, and the run ends
+//! [`RunStatus::Paused`] (resumable) with the reason as its note, announced
+//! first as [`RunEvent::Stopping`]. Unlike a cancel, nothing in flight is
+//! abandoned, so nothing is sent twice by a resume.
 //!
 //! # In a shell
 //!
@@ -70,9 +88,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use local_data::{AiCacheKey, AiCall, Answer, ClaimedRequest, Failure, RunProgress, RunStatus, Store};
-use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient, ProviderConfig, WireFormat};
+use providers::{
+    CallOptions, CancellationToken, ChatRequest, Progress, ProviderClient, ProviderConfig, RetryReason, WireFormat,
+};
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 /// Why a run could not start or go on.
@@ -123,6 +143,18 @@ pub enum Error {
         /// The run asked for.
         run_id: i64,
     },
+
+    /// The run has a budget cap but sends to a model without a list price,
+    /// so what it spends could not be counted; nothing was sent.
+    #[error(
+        "the run was not started: a budget cap needs prices, and {provider}/{model} has none in the price table; remove the cap or choose a priced model"
+    )]
+    Unpriced {
+        /// The provider id.
+        provider: String,
+        /// The model without a price.
+        model: String,
+    },
 }
 
 impl Error {
@@ -135,6 +167,7 @@ impl Error {
             Error::NoClient { .. } => "no_client",
             Error::Engine(_) => "engine",
             Error::AlreadySending { .. } => "already_sending",
+            Error::Unpriced { .. } => "unpriced",
         }
     }
 }
@@ -162,6 +195,15 @@ pub enum RunEvent {
     Progress { progress: RunProgress },
     /// Sending has stopped: completed, cancelled or paused (see `progress.status`).
     Finished { progress: RunProgress },
+    /// A request waits before it is sent: the provider's window is spent
+    /// until its reset, or this app's own request rate holds it.
+    Waiting { run_id: i64, request_id: i64, message: String, delay_ms: u64 },
+    /// The run's in-flight limit changed (lowered on a 429, raised back after answers).
+    ConcurrencyChanged { run_id: i64, limit: u32, max: u32, message: String },
+    /// The run stops cleanly: nothing new is sent, requests in flight finish.
+    /// `code` is `quota_exhausted`, `budget_reached` or `paused`; `reason`
+    /// is also the finished run's note.
+    Stopping { run_id: i64, code: String, reason: String },
 }
 
 /// The wire form of [`RunEvent`]: the events that carry only `progress`
@@ -178,6 +220,9 @@ pub enum WireEvent<'a> {
     Failed { run_id: i64, request_id: i64, code: &'a str, message: &'a str },
     Progress { run_id: i64, progress: &'a RunProgress },
     Finished { run_id: i64, progress: &'a RunProgress },
+    Waiting { run_id: i64, request_id: i64, message: &'a str, delay_ms: u64 },
+    ConcurrencyChanged { run_id: i64, limit: u32, max: u32, message: &'a str },
+    Stopping { run_id: i64, code: &'a str, reason: &'a str },
 }
 
 impl Serialize for RunEvent {
@@ -198,6 +243,13 @@ impl Serialize for RunEvent {
             }
             RunEvent::Progress { progress } => WireEvent::Progress { run_id: progress.run_id, progress },
             RunEvent::Finished { progress } => WireEvent::Finished { run_id: progress.run_id, progress },
+            RunEvent::Waiting { run_id, request_id, message, delay_ms } => {
+                WireEvent::Waiting { run_id: *run_id, request_id: *request_id, message, delay_ms: *delay_ms }
+            }
+            RunEvent::ConcurrencyChanged { run_id, limit, max, message } => {
+                WireEvent::ConcurrencyChanged { run_id: *run_id, limit: *limit, max: *max, message }
+            }
+            RunEvent::Stopping { run_id, code, reason } => WireEvent::Stopping { run_id: *run_id, code, reason },
         };
         wire.serialize(serializer)
     }
@@ -210,6 +262,7 @@ pub struct RunHandle {
     /// Every [`RunEvent`] of the run; ends after [`RunEvent::Finished`].
     pub events: mpsc::UnboundedReceiver<RunEvent>,
     cancel: CancellationToken,
+    pause: CancellationToken,
     task: JoinHandle<Result<RunProgress, Error>>,
 }
 
@@ -225,6 +278,18 @@ impl RunHandle {
         self.cancel.clone()
     }
 
+    /// Pauses the run cleanly: nothing new is sent, requests in flight
+    /// finish and are stored, and the run ends [`RunStatus::Paused`] ("paused
+    /// by you"); [`Engine::resume`] goes on with it.
+    pub fn pause(&self) {
+        self.pause.cancel();
+    }
+
+    /// A token that pauses the run (see [`RunHandle::pause`]).
+    pub fn pause_token(&self) -> CancellationToken {
+        self.pause.clone()
+    }
+
     /// Waits for sending to stop and returns the final counts.
     pub async fn wait(self) -> Result<RunProgress, Error> {
         self.task.await.map_err(|e| Error::Engine(e.to_string()))?
@@ -232,13 +297,26 @@ impl RunHandle {
 }
 
 /// How a run is sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RunOptions {
     /// Send every request to its provider, even one the response cache
     /// could answer (fresh answers still go into the cache). Kept with the
     /// run, so a resume honours it.
     pub no_cache: bool,
+    /// Stop cleanly once the run's answers cost this much (US dollars, list
+    /// prices of the tokens they used, [`local_data::price_of`]; answers
+    /// from the response cache cost nothing). A run to a model without a
+    /// price is refused ([`Error::Unpriced`]). Kept with the run, so a
+    /// resume stops at it too. Requests already in flight when it is
+    /// reached still finish, so a run can end slightly above it.
+    pub max_cost_usd: Option<f64>,
 }
+
+/// Answers in a row after which a lowered in-flight limit gets one back.
+pub const RECOVER_AFTER: u32 = 5;
+
+/// The stop reason of a run paused by the person.
+pub const PAUSED_BY_YOU: &str = "paused by you";
 
 /// The chat request the engine sends for a request's model and prompt (the
 /// one place it is built, so the cache key and the call cannot differ).
@@ -311,14 +389,17 @@ impl Engine {
         template_version_id: Option<i64>,
         options: RunOptions,
     ) -> Result<RunHandle, Error> {
-        let progress = self.db(move |s| s.create_run_with(dataset_id, template_version_id, options.no_cache)).await?;
+        let progress = self
+            .db(move |s| s.create_capped_run(dataset_id, template_version_id, options.no_cache, options.max_cost_usd))
+            .await?;
         let run_id = progress.run_id;
         let use_cache = !options.no_cache;
         if let Err(e) = self.preflight(run_id, use_cache).await {
             self.db(move |s| s.delete_run(run_id)).await?;
             return Err(e);
         }
-        Ok(self.spawn(progress, use_cache))
+        let budget = self.budget(run_id).await?;
+        Ok(self.spawn(progress, use_cache, budget))
     }
 
     /// Goes on with an unfinished run (after a crash, a cancel or going
@@ -331,8 +412,18 @@ impl Engine {
         }
         let use_cache = !self.db(move |s| s.run_no_cache(run_id)).await?;
         self.preflight(run_id, use_cache).await?;
+        let budget = self.budget(run_id).await?;
         let progress = self.db(move |s| s.resume_run(run_id)).await?;
-        Ok(self.spawn(progress, use_cache))
+        Ok(self.spawn(progress, use_cache, budget))
+    }
+
+    /// The run's cap and what it has spent, if it has a cap.
+    async fn budget(&self, run_id: i64) -> Result<Option<Budget>, Error> {
+        self.db(move |s| {
+            let Some(cap) = s.run_max_cost_usd(run_id)? else { return Ok(None) };
+            Ok(Some(Budget { cap, spent: s.run_cost_usd(run_id)? }))
+        })
+        .await
     }
 
     /// The cache key of sending `prompt` to `model` of `provider`; `None`
@@ -358,6 +449,13 @@ impl Engine {
         } else {
             self.db(move |s| s.run_providers(run_id)).await?
         };
+        if self.db(move |s| s.run_max_cost_usd(run_id)).await?.is_some() {
+            let unpriced = self.db(move |s| s.run_unpriced_targets(run_id)).await?;
+            if let Some((provider, model)) = unpriced.into_iter().next() {
+                tracing::warn!(run_id, %provider, %model, "budget cap with an unpriced model, run refused");
+                return Err(Error::Unpriced { provider, model });
+            }
+        }
         for provider in providers {
             let client = self.clients.get(&provider).ok_or_else(|| Error::NoClient { provider: provider.clone() })?;
             match client.list_models(&CallOptions::new()).await {
@@ -385,22 +483,28 @@ impl Engine {
         Ok(())
     }
 
-    fn spawn(&self, progress: RunProgress, use_cache: bool) -> RunHandle {
+    fn spawn(&self, progress: RunProgress, use_cache: bool, budget: Option<Budget>) -> RunHandle {
         let (events, receiver) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
+        let pause = CancellationToken::new();
         let run = Arc::new(Run {
             engine: self.clone(),
             run_id: progress.run_id,
             events,
             cancel: cancel.clone(),
             stop: cancel.child_token(),
+            pause: pause.clone(),
+            drain: pause.child_token(),
+            stop_reason: Mutex::new(None),
             offline: Mutex::new(None),
             use_cache,
             last_progress: Mutex::new(None),
+            window: Window::new(self.concurrency),
+            budget: Mutex::new(budget),
         });
         let _ = run.events.send(RunEvent::Started { progress: progress.clone() });
         let task = tokio::spawn(run.drive());
-        RunHandle { run_id: progress.run_id, events: receiver, cancel, task }
+        RunHandle { run_id: progress.run_id, events: receiver, cancel, pause, task }
     }
 
     /// Runs a store operation on a blocking thread.
@@ -420,6 +524,116 @@ impl Engine {
     }
 }
 
+/// A run's budget cap and what its answers have cost so far (US dollars).
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    cap: f64,
+    spent: f64,
+}
+
+/// Dollars as a person reads them: cents, or three significant digits for
+/// sums below a cent ($0.00000945).
+fn usd(amount: f64) -> String {
+    if amount > 0.0 && amount < 0.01 {
+        let decimals = (-amount.log10()).ceil() as usize + 2;
+        let text = format!("{amount:.decimals$}");
+        format!("${}", text.trim_end_matches('0'))
+    } else {
+        format!("${amount:.2}")
+    }
+}
+
+/// The run's adaptive in-flight limit (AIMD, see the crate docs).
+struct Window {
+    state: Mutex<WindowState>,
+    /// Woken when a slot frees or the limit rises.
+    changed: Notify,
+    max: usize,
+}
+
+struct WindowState {
+    limit: usize,
+    in_flight: usize,
+    /// Answers in a row since the limit last changed.
+    successes: u32,
+    /// Bumped on every decrease: a 429 of a request sent before it does not
+    /// lower the limit again (the storm that caused one decrease causes one).
+    epoch: u64,
+}
+
+impl Window {
+    fn new(max: usize) -> Self {
+        Window {
+            state: Mutex::new(WindowState { limit: max, in_flight: 0, successes: 0, epoch: 0 }),
+            changed: Notify::new(),
+            max,
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, WindowState> {
+        // Every change is a few integer updates: a panic cannot leave it half done.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for a slot under the current limit; its epoch, or `None` when
+    /// `stop` or `drain` fired first.
+    async fn acquire(&self, stop: &CancellationToken, drain: &CancellationToken) -> Option<u64> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.in_flight < state.limit {
+                    state.in_flight += 1;
+                    return Some(state.epoch);
+                }
+            }
+            tokio::select! {
+                () = notified => {}
+                () = stop.cancelled() => return None,
+                () = drain.cancelled() => return None,
+            }
+        }
+    }
+
+    fn release(&self) {
+        self.state().in_flight -= 1;
+        self.changed.notify_waiters();
+    }
+
+    /// A 429 for a request sent in `epoch`: the new limit if it was lowered.
+    fn rate_limited(&self, epoch: u64) -> Option<usize> {
+        let mut state = self.state();
+        if epoch != state.epoch || state.limit <= 1 {
+            return None;
+        }
+        state.limit = (state.limit / 2).max(1);
+        state.epoch += 1;
+        state.successes = 0;
+        Some(state.limit)
+    }
+
+    /// An answer: the new limit if it was raised.
+    fn answered(&self) -> Option<usize> {
+        let raised = {
+            let mut state = self.state();
+            if state.limit >= self.max {
+                return None;
+            }
+            state.successes += 1;
+            if state.successes < RECOVER_AFTER {
+                return None;
+            }
+            state.successes = 0;
+            state.limit += 1;
+            state.limit
+        };
+        self.changed.notify_waiters();
+        Some(raised)
+    }
+}
+
 /// One run being sent.
 struct Run {
     engine: Engine,
@@ -429,12 +643,27 @@ struct Run {
     cancel: CancellationToken,
     /// Stops every worker: cancelled with `cancel`, or when a provider goes unreachable.
     stop: CancellationToken,
+    /// The person's pause.
+    pause: CancellationToken,
+    /// No new request is claimed: cancelled with `pause`, or when the quota
+    /// or the budget is used up; requests in flight finish.
+    drain: CancellationToken,
+    /// Why the run stops cleanly (`code`, `reason`), the first reason winning.
+    stop_reason: Mutex<Option<(String, String)>>,
     /// Why the run paused, if a provider became unreachable.
     offline: Mutex<Option<String>>,
     /// Whether claimed requests are looked up in the response cache first.
     use_cache: bool,
     /// When the last [`RunEvent::Progress`] was counted (see [`PROGRESS_EVERY`]); `None` before the first.
     last_progress: Mutex<Option<Instant>>,
+    window: Window,
+    budget: Mutex<Option<Budget>>,
+}
+
+/// What a worker does after one request.
+enum Step {
+    Next,
+    Done,
 }
 
 /// The shortest time between two [`RunEvent::Progress`] of a run. Counting a
@@ -447,10 +676,22 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 enum Interrupted {
     Stopped,
     Offline(String),
+    QuotaExhausted(String),
 }
 
 impl Run {
     async fn drive(self: Arc<Self>) -> Result<RunProgress, Error> {
+        if let Some(budget) = self.budget_reached() {
+            self.stop_cleanly("budget_reached", budget);
+        }
+        // The pause is announced when it happens, not when the last request in flight ends.
+        let pause_watch = tokio::spawn({
+            let run = self.clone();
+            async move {
+                run.pause.cancelled().await;
+                run.stop_cleanly("paused", PAUSED_BY_YOU.to_owned());
+            }
+        });
         let workers: Vec<_> = (0..self.engine.concurrency).map(|_| tokio::spawn(self.clone().work())).collect();
         let mut first_error = None;
         for worker in workers {
@@ -461,15 +702,26 @@ impl Run {
                 first_error.get_or_insert(e);
             }
         }
+        pause_watch.abort();
+        if self.pause.is_cancelled() {
+            // The workers may have seen the pause before the watch announced it.
+            self.stop_cleanly("paused", PAUSED_BY_YOU.to_owned());
+        }
         let run_id = self.run_id;
         let offline = self.offline.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let stop_reason = self.stop_reason.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let (status, note) = if let Some(message) = offline {
             (RunStatus::Paused, Some(message))
         } else if self.cancel.is_cancelled() {
             (RunStatus::Cancelled, Some("cancelled by the user".to_owned()))
         } else if let Some(e) = &first_error {
             (RunStatus::Paused, Some(e.to_string()))
+        } else if let Some((_, reason)) = stop_reason
+            && !self.engine.db(move |s| s.run_progress(run_id)).await?.is_done()
+        {
+            (RunStatus::Paused, Some(reason))
         } else {
+            // Stopping after the last request was sent leaves nothing to resume.
             (RunStatus::Completed, None)
         };
         let progress = self.engine.db(move |s| s.finish_run(run_id, status, note.as_deref())).await?;
@@ -481,43 +733,144 @@ impl Run {
         }
     }
 
+    /// Stops claiming requests; those in flight finish. The first reason is
+    /// the one announced and kept.
+    fn stop_cleanly(&self, code: &str, reason: String) {
+        {
+            let mut stop_reason = self.stop_reason.lock().unwrap_or_else(PoisonError::into_inner);
+            if stop_reason.is_some() {
+                return;
+            }
+            *stop_reason = Some((code.to_owned(), reason.clone()));
+        }
+        tracing::info!(run_id = self.run_id, code, %reason, "run stopping cleanly");
+        let _ = self.events.send(RunEvent::Stopping { run_id: self.run_id, code: code.to_owned(), reason });
+        self.drain.cancel();
+    }
+
+    /// "budget reached ($x of $y)" once the answers cost the cap.
+    fn budget_reached(&self) -> Option<String> {
+        let budget = (*self.budget.lock().unwrap_or_else(PoisonError::into_inner))?;
+        (budget.spent >= budget.cap).then(|| format!("budget reached ({} of {})", usd(budget.spent), usd(budget.cap)))
+    }
+
     /// Claims and sends requests one at a time until none is left or the run stops.
     async fn work(self: Arc<Self>) -> Result<(), Error> {
         let run_id = self.run_id;
-        while !self.stop.is_cancelled() {
-            let Some(claimed) = self.engine.db(move |s| s.claim_next(run_id)).await? else {
+        while !self.stop.is_cancelled() && !self.drain.is_cancelled() {
+            let Some(epoch) = self.window.acquire(&self.stop, &self.drain).await else {
                 return Ok(());
             };
-            if self.stop.is_cancelled() {
-                // Claimed but never sent: back to the queue.
-                self.engine.db(move |s| s.requeue(&claimed)).await?;
-                return Ok(());
-            }
-            let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt);
-            if self.use_cache
-                && let Some(key) = key.clone()
-                && self.answer_from_cache(&claimed, key).await?
-            {
-                continue;
-            }
-            match self.send(&claimed).await {
-                Ok(Ok(answer)) => self.store_answer(claimed, answer, key).await?,
-                Ok(Err(failure)) => self.store_failure(claimed, failure).await?,
-                Err(interrupted) => {
-                    self.engine.db(move |s| s.requeue(&claimed)).await?;
-                    if let Interrupted::Offline(message) = interrupted {
-                        self.offline.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(message);
-                        self.stop.cancel();
-                    }
-                    return Ok(());
-                }
+            let outcome = self.clone().claim_and_send(epoch).await;
+            self.window.release();
+            match outcome? {
+                Step::Next => {}
+                Step::Done => return Ok(()),
             }
         }
+        tracing::debug!(run_id, "worker stopped");
         Ok(())
     }
 
+    /// One request: claimed, answered from the cache or sent, and stored.
+    async fn claim_and_send(self: Arc<Self>, epoch: u64) -> Result<Step, Error> {
+        let run_id = self.run_id;
+        let Some(claimed) = self.engine.db(move |s| s.claim_next(run_id)).await? else {
+            return Ok(Step::Done);
+        };
+        if self.stop.is_cancelled() || self.drain.is_cancelled() {
+            // Claimed but never sent: back to the queue.
+            self.engine.db(move |s| s.requeue(&claimed)).await?;
+            return Ok(Step::Done);
+        }
+        let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt);
+        if self.use_cache
+            && let Some(key) = key.clone()
+            && self.answer_from_cache(&claimed, key).await?
+        {
+            return Ok(Step::Next);
+        }
+        match self.send(&claimed, epoch).await {
+            Ok(Ok(answer)) => {
+                let cost = local_data::cost_usd(
+                    &claimed.provider,
+                    &claimed.model,
+                    answer.input_tokens.unwrap_or(0).into(),
+                    answer.output_tokens.unwrap_or(0).into(),
+                );
+                self.store_answer(claimed, answer, key).await?;
+                self.count_answer(cost);
+                Ok(Step::Next)
+            }
+            Ok(Err(failure)) => {
+                self.store_failure(claimed, failure).await?;
+                Ok(Step::Next)
+            }
+            Err(interrupted) => {
+                self.engine.db(move |s| s.requeue(&claimed)).await?;
+                match interrupted {
+                    Interrupted::Offline(message) => {
+                        self.offline.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(message);
+                        self.stop.cancel();
+                    }
+                    Interrupted::QuotaExhausted(message) => self.stop_cleanly("quota_exhausted", message),
+                    Interrupted::Stopped => {}
+                }
+                Ok(Step::Done)
+            }
+        }
+    }
+
+    /// After a live answer: its cost against the budget, and the window's recovery.
+    fn count_answer(&self, cost: Option<f64>) {
+        if let Some(budget) = self.budget.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            budget.spent += cost.unwrap_or(0.0);
+        }
+        if let Some(reason) = self.budget_reached() {
+            self.stop_cleanly("budget_reached", reason);
+        }
+        if let Some(limit) = self.window.answered() {
+            let _ = self.events.send(RunEvent::ConcurrencyChanged {
+                run_id: self.run_id,
+                limit: limit as u32,
+                max: self.window.max as u32,
+                message: format!("Concurrency raised to {limit} of {}", self.window.max),
+            });
+        }
+    }
+
+    /// What the provider client reports while a request waits, as run events;
+    /// a 429 also lowers the run's in-flight limit.
+    fn report(&self, request_id: i64, epoch: u64, progress: &Progress) {
+        let run_id = self.run_id;
+        let message = progress.to_string();
+        let event = match progress {
+            Progress::WaitingForReset { delay, .. } | Progress::Throttled { delay, .. } => {
+                RunEvent::Waiting { run_id, request_id, message, delay_ms: delay.as_millis() as u64 }
+            }
+            Progress::Retrying { reason, provider, .. } => {
+                let lowered = (*reason == RetryReason::RateLimited).then(|| self.window.rate_limited(epoch)).flatten();
+                let _ = self.events.send(RunEvent::Retrying { run_id, request_id, message });
+                let Some(limit) = lowered else { return };
+                tracing::info!(run_id, limit, %provider, "rate limited: run concurrency lowered");
+                RunEvent::ConcurrencyChanged {
+                    run_id,
+                    limit: limit as u32,
+                    max: self.window.max as u32,
+                    message: format!("Concurrency lowered to {limit} ({provider} is rate limiting)"),
+                }
+            }
+            _ => RunEvent::Retrying { run_id, request_id, message },
+        };
+        let _ = self.events.send(event);
+    }
+
     /// One request through its provider client: an answer, a final failure, or an interruption.
-    async fn send(&self, claimed: &ClaimedRequest) -> Result<Result<Answer, Failure>, Interrupted> {
+    async fn send(
+        self: &Arc<Self>,
+        claimed: &ClaimedRequest,
+        epoch: u64,
+    ) -> Result<Result<Answer, Failure>, Interrupted> {
         let Some(client) = self.engine.clients.get(&claimed.provider) else {
             return Ok(Err(Failure {
                 code: "no_client".into(),
@@ -529,10 +882,12 @@ impl Run {
             request_id: claimed.request_id,
             attempt: claimed.attempt,
         });
-        let events = self.events.clone();
-        let (run_id, request_id) = (self.run_id, claimed.request_id);
+        let run = Arc::downgrade(self);
+        let request_id = claimed.request_id;
         let options = CallOptions::new().cancel_with(self.stop.clone()).on_progress(move |p| {
-            let _ = events.send(RunEvent::Retrying { run_id, request_id, message: p.to_string() });
+            if let Some(run) = run.upgrade() {
+                run.report(request_id, epoch, p);
+            }
         });
         let request = chat_request(&claimed.model, &claimed.prompt);
         match client.chat(&request, &options).await {
@@ -545,10 +900,10 @@ impl Run {
             })),
             Err(providers::Error::Cancelled { .. }) => Err(Interrupted::Stopped),
             Err(e @ providers::Error::Unreachable { .. }) => Err(Interrupted::Offline(e.to_string())),
+            Err(e @ providers::Error::QuotaExhausted { .. }) => Err(Interrupted::QuotaExhausted(e.to_string())),
             Err(e) => Ok(Err(Failure { code: e.code().to_owned(), message: e.to_string() })),
         }
     }
-
     /// Stores the cache's answer to `claimed` if it has one (no provider
     /// call); `false` on a miss, with nothing changed.
     async fn answer_from_cache(&self, claimed: &ClaimedRequest, key: AiCacheKey) -> Result<bool, Error> {
@@ -627,5 +982,38 @@ impl Run {
         if let Some(progress) = progress {
             let _ = self.events.send(RunEvent::Progress { progress });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_read_well() {
+        assert_eq!(usd(1.5), "$1.50");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd(0.01), "$0.01");
+        assert_eq!(usd(0.00000945), "$0.00000945");
+        assert_eq!(usd(0.000009), "$0.000009");
+        assert_eq!(usd(0.0042), "$0.0042");
+    }
+
+    #[test]
+    fn the_window_halves_once_per_storm_and_recovers_after_answers() {
+        let window = Window::new(4);
+        assert_eq!(window.rate_limited(0), Some(2));
+        assert_eq!(window.rate_limited(0), None, "a 429 of a request sent before the decrease counts once");
+        assert_eq!(window.rate_limited(1), Some(1));
+        assert_eq!(window.rate_limited(2), None, "never below 1");
+        for _ in 1..RECOVER_AFTER {
+            assert_eq!(window.answered(), None);
+        }
+        assert_eq!(window.answered(), Some(2));
+        for _ in 0..(2 * RECOVER_AFTER) {
+            window.answered();
+        }
+        assert_eq!(window.state().limit, 4);
+        assert_eq!(window.answered(), None, "never above the configured limit");
     }
 }

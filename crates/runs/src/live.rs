@@ -1,5 +1,5 @@
 //! The runs this process is sending, so a command that only has a run id can
-//! cancel it, and a second resume of a run being sent is refused.
+//! cancel or pause it, and a second resume of a run being sent is refused.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -10,12 +10,18 @@ use tokio::task::JoinHandle;
 
 use crate::{Error, RunEvent, RunHandle};
 
-/// The live runs' cancel tokens, by run id. Cheap to clone: clones share
-/// the registry. A run left `running` by a crash is not here, which is how
-/// a shell tells it apart from one being sent.
+/// The live runs' cancel and pause tokens, by run id. Cheap to clone: clones
+/// share the registry. A run left `running` by a crash is not here, which is
+/// how a shell tells it apart from one being sent.
 #[derive(Debug, Clone, Default)]
 pub struct LiveRuns {
-    live: Arc<Mutex<HashMap<i64, CancellationToken>>>,
+    live: Arc<Mutex<HashMap<i64, Controls>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Controls {
+    cancel: CancellationToken,
+    pause: CancellationToken,
 }
 
 impl LiveRuns {
@@ -24,7 +30,7 @@ impl LiveRuns {
         Self::default()
     }
 
-    fn live(&self) -> MutexGuard<'_, HashMap<i64, CancellationToken>> {
+    fn live(&self) -> MutexGuard<'_, HashMap<i64, Controls>> {
         // A panic while holding the lock cannot leave the map inconsistent:
         // every change is one insert or remove.
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
@@ -32,13 +38,13 @@ impl LiveRuns {
 
     /// Marks an existing run as being sent before anything else happens, so
     /// two resumes of one run cannot both send it. Until [`LiveRuns::follow`]
-    /// takes over, a [`LiveRuns::cancel`] is remembered and cancels the run
-    /// as soon as it is followed. Refused with [`Error::AlreadySending`].
+    /// takes over, a [`LiveRuns::cancel`] or [`LiveRuns::pause`] is remembered
+    /// and applied as soon as the run is followed. Refused with [`Error::AlreadySending`].
     pub fn reserve(&self, run_id: i64) -> Result<(), Error> {
         match self.live().entry(run_id) {
             Entry::Occupied(_) => Err(Error::AlreadySending { run_id }),
             Entry::Vacant(slot) => {
-                slot.insert(CancellationToken::new());
+                slot.insert(Controls::default());
                 Ok(())
             }
         }
@@ -51,7 +57,14 @@ impl LiveRuns {
 
     /// Cancels a live (or reserved) run; whether there was one.
     pub fn cancel(&self, run_id: i64) -> bool {
-        let token = self.live().get(&run_id).cloned();
+        let token = self.live().get(&run_id).map(|c| c.cancel.clone());
+        token.inspect(CancellationToken::cancel).is_some()
+    }
+
+    /// Pauses a live (or reserved) run cleanly ([`crate::RunHandle::pause`]);
+    /// whether there was one.
+    pub fn pause(&self, run_id: i64) -> bool {
+        let token = self.live().get(&run_id).map(|c| c.pause.clone());
         token.inspect(CancellationToken::cancel).is_some()
     }
 
@@ -68,10 +81,15 @@ impl LiveRuns {
         let run_id = handle.run_id;
         {
             let mut live = self.live();
-            if live.get(&run_id).is_some_and(CancellationToken::is_cancelled) {
-                handle.cancel();
+            if let Some(reserved) = live.get(&run_id) {
+                if reserved.cancel.is_cancelled() {
+                    handle.cancel();
+                }
+                if reserved.pause.is_cancelled() {
+                    handle.pause();
+                }
             }
-            live.insert(run_id, handle.cancel_token());
+            live.insert(run_id, Controls { cancel: handle.cancel_token(), pause: handle.pause_token() });
         }
         let registry = self.clone();
         tokio::spawn(async move {
@@ -98,6 +116,8 @@ mod tests {
         assert!(runs.is_live(7) && !runs.is_live(8));
         assert!(runs.cancel(7));
         assert!(!runs.cancel(8), "no such run");
+        assert!(runs.pause(7));
+        assert!(!runs.pause(8), "no such run");
         runs.release(7);
         assert!(!runs.is_live(7));
         runs.reserve(7).unwrap();

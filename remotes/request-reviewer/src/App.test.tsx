@@ -297,6 +297,71 @@ describe("RequestReviewer", () => {
     expect(calls.filter((c) => c.cmd === "start_run")[1]?.args).toEqual({ datasetId: 7, templateVersionId: 3, noCache: true });
   });
 
+  it("shows retries, waits and concurrency changes live, pauses the run and offers it for resume with the reason", async () => {
+    const calls: Call[] = [];
+    shell(calls, { pause_run: () => true, resume_run: () => progress("running", 1) });
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await screen.findByTestId("rr-pause");
+    expect(screen.queryByTestId("rr-run-waits")).toBeNull();
+
+    await act(() => emit("run-event", { kind: "retrying", runId: 9, requestId: 1, message: "openai: rate limited, retrying in 12 s (attempt 2 of 4)" }));
+    await act(() => emit("run-event", { kind: "concurrencyChanged", runId: 9, limit: 2, max: 4, message: "Concurrency lowered to 2 (openai is rate limiting)" }));
+    await act(() => emit("run-event", { kind: "waiting", runId: 9, requestId: 2, message: "openai: waiting 3 s for the rate limit to reset", delayMs: 3000 }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-waits").textContent).toContain("openai: rate limited, retrying in 12 s (attempt 2 of 4)"));
+    expect(screen.getByTestId("rr-run-waits").textContent).toContain("openai: waiting 3 s for the rate limit to reset");
+    expect(screen.getByTestId("rr-run-concurrency").textContent).toBe("Concurrency lowered to 2 (openai is rate limiting)");
+    // Another run's events are not this run's.
+    await act(() => emit("run-event", { kind: "retrying", runId: 8, requestId: 5, message: "groq: HTTP 503, retrying in 1 s (attempt 2 of 4)" }));
+    // An answer ends its request's wait.
+    await act(() => emit("run-event", { kind: "answered", runId: 9, requestId: 1 }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-waits").textContent).not.toContain("retrying in 12 s"));
+    expect(screen.getByTestId("rr-run-waits").textContent).toBe("openai: waiting 3 s for the rate limit to reset");
+
+    fireEvent.click(screen.getByTestId("rr-pause"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "pause_run")?.args).toEqual({ runId: 9 }));
+    await act(() => emit("run-event", { kind: "stopping", runId: 9, code: "paused", reason: "paused by you" }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-stop").textContent).toBe("Stopping: paused by you. The requests in flight finish first."));
+    expect((screen.getByTestId("rr-pause") as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId("rr-pause").textContent).toBe("Pausing…");
+
+    await act(() => emit("run-event", { kind: "finished", runId: 9, progress: { ...progress("paused", 1), queued: 1, note: "paused by you" } }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-stop").textContent).toBe("Stopped: paused by you."));
+    expect(screen.queryByTestId("rr-run-waits")).toBeNull();
+    expect(screen.queryByTestId("rr-pause")).toBeNull();
+    fireEvent.click(await screen.findByTestId("rr-resume-9"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "resume_run")?.args).toEqual({ runId: 9 }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-status").getAttribute("data-status")).toBe("running"));
+    expect(screen.queryByTestId("rr-run-stop")).toBeNull();
+  });
+
+  it("sends a budget cap, refuses one that is not an amount, and says when the quota or the budget stopped the run", async () => {
+    const calls: Call[] = [];
+    shell(calls, { resume_run: () => progress("running", 1) });
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
+    const field = screen.getByTestId("rr-budget") as HTMLInputElement;
+    fireEvent.change(field, { target: { value: "-2" } });
+    expect(screen.getByTestId("rr-budget-error").textContent).toContain("above 0");
+    expect((screen.getByTestId("rr-run") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(field, { target: { value: "$0.50" } });
+    expect(screen.queryByTestId("rr-budget-error")).toBeNull();
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await screen.findByTestId("rr-run-status");
+    expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([{ datasetId: 7, templateVersionId: 3, noCache: false, maxCostUsd: 0.5 }]);
+    const reason = "quota exhausted at openai: You exceeded your current quota. Add credit or raise the usage limit in openai's billing settings, then resume";
+    await act(() => emit("run-event", { kind: "stopping", runId: 9, code: "quota_exhausted", reason }));
+    await act(() => emit("run-event", { kind: "finished", runId: 9, progress: { ...progress("paused", 1), queued: 1, note: reason } }));
+    await waitFor(() => expect(screen.getByTestId("rr-run-stop").textContent).toBe(`Stopped: ${reason}.`));
+    // The cap typed when resuming is the run's new cap.
+    fireEvent.change(screen.getByTestId("rr-budget"), { target: { value: "3" } });
+    fireEvent.click(await screen.findByTestId("rr-resume-9"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "resume_run")?.args).toEqual({ runId: 9, maxCostUsd: 3 }));
+  });
+
   it("offers a cancelled run for resume as soon as it stops", async () => {
     const calls: Call[] = [];
     shell(calls);
@@ -334,7 +399,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("request-reviewer");
-    expect(manifest.hostApi).toBe("^1.4.0"); // `noCache` in start_run (host API 1.4; `sort` in list_requests came in 1.3): an older host would ignore it
+    expect(manifest.hostApi).toBe("^1.5.0"); // `pause_run` and `maxCostUsd` in start_run (host API 1.5; `noCache` came in 1.4): an older host has neither
   });
 });
 

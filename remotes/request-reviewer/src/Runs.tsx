@@ -1,11 +1,12 @@
 // Sending the approved requests: start a run (or resume an unfinished one),
-// follow its `run-event`s, cancel it, and tell the other remotes when it
-// started and finished.
+// follow its `run-event`s (retries, waits for a rate limit, concurrency
+// changes and why it stops), pause or cancel it, and tell the other remotes
+// when it started and finished.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { call, onRunEvent, type RunEvent, type RunProgress } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState } from "@augment-it/ui-kit";
-import { describeError, isResumable, progressFraction, progressText } from "./logic";
+import { describeError, isResumable, parseBudget, progressFraction, progressText, waitNotices, type WaitNotice } from "./logic";
 import { useBusy } from "./useBusy";
 
 export interface RunsProps {
@@ -28,6 +29,12 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const [lastFailure, setLastFailure] = useState<string | null>(null);
   // Send every request even when the AI cache has its answer (host API 1.4.0: `noCache`).
   const [noCache, setNoCache] = useState(false);
+  // The run's budget cap in dollars, as typed (host API 1.5.0: `maxCostUsd`); empty for none.
+  const [budget, setBudget] = useState("");
+  // What the followed run waits for now, one line per request (retries, rate-limit resets).
+  const [waits, setWaits] = useState<WaitNotice[]>([]);
+  const [concurrency, setConcurrency] = useState<string | null>(null);
+  const [stopping, setStopping] = useState<string | null>(null);
   const { busy, run: act } = useBusy();
   const followed = useRef<number | null>(null);
   // Events can arrive before start_run answers: keep the latest per run.
@@ -64,6 +71,11 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
     let live = true;
     void onRunEvent((event) => {
       if (event.kind === "failed" && followed.current === event.runId) setLastFailure(`request ${event.requestId}: ${event.message}`);
+      if (followed.current === event.runId) {
+        setWaits((current) => waitNotices(current, event));
+        if (event.kind === "concurrencyChanged") setConcurrency(event.message);
+        if (event.kind === "stopping") setStopping(event.reason);
+      }
       const progress = progressOf(event);
       if (!progress) return;
       seen.current.set(event.runId, { progress, finished: event.kind === "finished" });
@@ -82,6 +94,9 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
     (progress: RunProgress) => {
       followed.current = progress.run_id;
       setLastFailure(null);
+      setWaits([]);
+      setConcurrency(null);
+      setStopping(null);
       const early = seen.current.get(progress.run_id);
       const current = early ?? { progress, finished: progress.status !== "running" };
       setRun(current.progress);
@@ -91,10 +106,12 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
     [announceFinished],
   );
 
+  const cap = parseBudget(budget);
   const start = () =>
     act("start", async () => {
       try {
-        const progress = await call("start_run", { datasetId, templateVersionId, noCache });
+        if (cap === "invalid") return;
+        const progress = await call("start_run", { datasetId, templateVersionId, noCache, ...(cap === null ? {} : { maxCostUsd: cap }) });
         shellBus().emit("run.started", { runId: progress.run_id, datasetId, total: progress.total });
         follow(progress);
       } catch (err) {
@@ -105,7 +122,11 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const resume = (runId: number) =>
     act(`resume-${runId}`, async () => {
       try {
-        const progress = await call("resume_run", { runId });
+        // What this run said before it stopped (finished, paused) is not what it says now.
+        seen.current.delete(runId);
+        if (cap === "invalid") return;
+        // A cap typed in the field is the resumed run's new cap (e.g. to go on after "budget reached").
+        const progress = await call("resume_run", { runId, ...(cap === null ? {} : { maxCostUsd: cap }) });
         announced.current.delete(runId);
         shellBus().emit("run.started", { runId, datasetId, total: progress.total });
         follow(progress);
@@ -123,21 +144,53 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       }
     });
 
+  const pause = (runId: number) =>
+    act("pause", async () => {
+      try {
+        await call("pause_run", { runId });
+      } catch (err) {
+        setError(describeError(err));
+      }
+    });
+
   const running = run?.status === "running";
   return (
     <div className="rr-runs">
       <h2>Run</h2>
-      <Button variant="primary" data-testid="rr-run" disabled={busy("start") || running} onClick={() => void start()}>
+      <Button variant="primary" data-testid="rr-run" disabled={busy("start") || running || cap === "invalid"} onClick={() => void start()}>
         Send approved requests
       </Button>
       <label className="aui-field" title="Each request is sent to its provider even if the same request was answered before; the fresh answers replace the cached ones.">
         <span>Don't use cached answers</span>
         <input type="checkbox" data-testid="rr-no-cache" checked={noCache} disabled={busy("start") || running} onChange={(e) => setNoCache(e.target.checked)} />
       </label>
+      <label className="aui-field" title="The run pauses once its answers cost this much at list prices; requests in flight still finish. A cap typed here when you resume a run becomes its new cap.">
+        <span>Budget cap (USD, optional)</span>
+        <input
+          type="text"
+          inputMode="decimal"
+          data-testid="rr-budget"
+          value={budget}
+          placeholder="no cap"
+          disabled={busy("start") || running}
+          aria-invalid={cap === "invalid"}
+          onChange={(e) => setBudget(e.target.value)}
+        />
+      </label>
+      {cap === "invalid" && (
+        <p className="aui-field-error" data-testid="rr-budget-error">
+          Type an amount in dollars above 0, such as 2.50, or leave it empty for no cap.
+        </p>
+      )}
       {running && run && (
-        <Button data-testid="rr-cancel" disabled={busy("cancel")} onClick={() => void cancel(run.run_id)}>
-          Cancel run
-        </Button>
+        <>
+          <Button data-testid="rr-pause" disabled={busy("pause") || stopping !== null} onClick={() => void pause(run.run_id)} title="Send nothing new; the requests in flight finish. Resume it later.">
+            {stopping === null ? "Pause run" : "Pausing…"}
+          </Button>
+          <Button data-testid="rr-cancel" disabled={busy("cancel")} onClick={() => void cancel(run.run_id)}>
+            Cancel run
+          </Button>
+        </>
       )}
       {error && (
         <p className="aui-field-error" role="alert" data-testid="rr-run-error">
@@ -150,6 +203,23 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
             Run {run.run_id} {run.status}: {progressText(run)}
           </p>
           <progress max={1} value={progressFraction(run)} aria-label="Run progress" />
+          {running && waits.length > 0 && (
+            <ul className="aui-muted" role="status" data-testid="rr-run-waits">
+              {waits.map((w) => (
+                <li key={w.requestId}>{w.message}</li>
+              ))}
+            </ul>
+          )}
+          {running && concurrency && (
+            <p className="aui-muted" data-testid="rr-run-concurrency">
+              {concurrency}
+            </p>
+          )}
+          {stopping && (
+            <p data-testid="rr-run-stop" role="status">
+              {running ? `Stopping: ${stopping}. The requests in flight finish first.` : `Stopped: ${stopping}.`}
+            </p>
+          )}
           {lastFailure && <p className="aui-muted">Last failure: {lastFailure}</p>}
         </div>
       )}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostError, type ProviderView } from "@augment-it/host-client";
-import { defaultModelOf, describeError, formatCost, initialProvider, isResumable, parseOutputTokens, progressFraction, progressText, targetsToGenerate } from "./logic";
+import { defaultModelOf, describeError, formatCost, initialProvider, isResumable, parseBudget, parseOutputTokens, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
 
 const provider = (name: string, key: ProviderView["key"], defaultModel?: string): ProviderView => ({
   provider: name,
@@ -58,5 +58,28 @@ describe("logic", () => {
     // The code decides, not the words of the message.
     expect(describeError(new HostError("start_run", { code: "provider", message: "no API key for openai" }))).toBe("no API key for openai");
     expect(describeError(new HostError("x", { code: "missingFields", message: "record 3 lacks publisher" }))).toBe("record 3 lacks publisher");
+  });
+
+  it("keeps one wait line per request, newest last, until its answer, failure or the run's end", () => {
+    const retry = { kind: "retrying", runId: 9, requestId: 1, message: "openai: rate limited, retrying in 2 s (attempt 2 of 4)" } as const;
+    const wait = { kind: "waiting", runId: 9, requestId: 2, message: "openai: waiting 3 s for the rate limit to reset", delayMs: 3000 } as const;
+    let waits = waitNotices(waitNotices([], retry), wait);
+    expect(waits.map((w) => w.requestId)).toEqual([1, 2]);
+    waits = waitNotices(waits, { ...retry, message: "openai: rate limited, retrying in 4 s (attempt 3 of 4)" });
+    expect(waits).toEqual([{ requestId: 2, message: wait.message }, { requestId: 1, message: "openai: rate limited, retrying in 4 s (attempt 3 of 4)" }]);
+    expect(waitNotices(waits, { kind: "sending", runId: 9, requestId: 3, attempt: 1 })).toBe(waits);
+    expect(waitNotices(waits, { kind: "failed", runId: 9, requestId: 1, code: "rate_limited", message: "gave up" }).map((w) => w.requestId)).toEqual([2]);
+    expect(waitNotices(waits, { kind: "answered", runId: 9, requestId: 2 }).map((w) => w.requestId)).toEqual([1]);
+    const p = { run_id: 9, status: "paused", total: 2, queued: 1, in_flight: 0, answered: 1, failed: 0, note: "paused by you" } as const;
+    expect(waitNotices(waits, { kind: "finished", runId: 9, progress: p })).toEqual([]);
+  });
+
+  it("reads a budget cap in dollars, empty for none", () => {
+    expect(parseBudget("")).toBeNull();
+    expect(parseBudget("  ")).toBeNull();
+    expect(parseBudget("2.50")).toBe(2.5);
+    expect(parseBudget("$3")).toBe(3);
+    expect(parseBudget(".5")).toBe(0.5);
+    for (const bad of ["0", "-1", "abc", "1e3", "1,5", "2.5.1", "0.00"]) expect(parseBudget(bad)).toBe("invalid");
   });
 });

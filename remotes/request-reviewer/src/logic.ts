@@ -1,6 +1,6 @@
 // Pure rules of the Request Reviewer: which targets to generate for, what a
 // run's progress reads as, and what to tell the user about a failed command.
-import { HostError, type ErrorCode, type ModelTarget, type ProviderView, type RunProgress } from "@augment-it/host-client";
+import { HostError, type ErrorCode, type ModelTarget, type ProviderView, type RunEvent, type RunProgress } from "@augment-it/host-client";
 
 export const PAGE_SIZE = 100;
 
@@ -43,6 +43,40 @@ export function progressText(progress: RunProgress): string {
 /** Whether a stopped run still has requests to send (paused offline, cancelled, cut off by a crash). */
 export function isResumable(progress: RunProgress): boolean {
   return progress.status !== "running" && progress.status !== "completed" && progress.queued + progress.in_flight > 0;
+}
+
+/** What one request of a run waits for: a retry after a 429 or 5xx, or a rate limit's reset. */
+export interface WaitNotice {
+  requestId: number;
+  message: string;
+}
+
+/**
+ * The waits to show after `event`: a retry or a wait replaces its request's
+ * line (newest last); the request's answer, failure or the run's end clears it.
+ */
+export function waitNotices(current: WaitNotice[], event: RunEvent): WaitNotice[] {
+  switch (event.kind) {
+    case "retrying":
+    case "waiting":
+      return [...current.filter((w) => w.requestId !== event.requestId), { requestId: event.requestId, message: event.message }];
+    case "answered":
+    case "failed":
+      return current.some((w) => w.requestId === event.requestId) ? current.filter((w) => w.requestId !== event.requestId) : current;
+    case "finished":
+      return [];
+    default:
+      return current;
+  }
+}
+
+/** The budget cap field: `null` when empty (no cap), a positive number of dollars, or "invalid". */
+export function parseBudget(text: string): number | null | "invalid" {
+  const trimmed = text.trim().replace(/^\$/, "");
+  if (trimmed === "") return null;
+  if (!/^\d*\.?\d+$|^\d+\.$/.test(trimmed)) return "invalid";
+  const dollars = Number.parseFloat(trimmed);
+  return Number.isFinite(dollars) && dollars > 0 ? dollars : "invalid";
 }
 
 /** Share of the run that is done (answered or failed), 0 to 1. */

@@ -33,7 +33,9 @@ impl From<runs::Error> for CommandError {
             runs::Error::Offline { .. } => Self::new(ErrorCode::Offline, err.to_string()),
             runs::Error::Key { code: "no_key", .. } => Self::new(ErrorCode::NoKey, err.to_string()),
             runs::Error::Key { .. } => Self::new(ErrorCode::Provider, err.to_string()),
-            runs::Error::NoClient { .. } | runs::Error::AlreadySending { .. } => Self::invalid(err.to_string()),
+            runs::Error::NoClient { .. } | runs::Error::AlreadySending { .. } | runs::Error::Unpriced { .. } => {
+                Self::invalid(err.to_string())
+            }
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
@@ -42,7 +44,10 @@ impl From<runs::Error> for CommandError {
 /// Creates a run of the dataset's approved, unanswered requests (optionally
 /// of one template version) and starts sending; progress arrives as `run-event`s.
 /// Requests the AI response cache can answer are answered from it (no
-/// provider call) unless `noCache` (host API 1.4.0) is true.
+/// provider call) unless `noCache` (host API 1.4.0) is true. `maxCostUsd`
+/// (host API 1.5.0) caps what the run's answers may cost at list prices:
+/// reached, the run pauses cleanly ("budget reached ($x of $y)"); a run to
+/// a model without a price is then refused.
 #[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
@@ -54,16 +59,21 @@ pub async fn start_run<R: Runtime>(
     dataset_id: i64,
     template_version_id: Option<i64>,
     no_cache: Option<bool>,
+    max_cost_usd: Option<f64>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
+    let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
-    let options = RunOptions { no_cache: no_cache.unwrap_or(false) };
+    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
 
-/// Goes on with an unfinished run (after a crash, a cancel or going offline).
+/// Goes on with an unfinished run (after a crash, a cancel, going offline,
+/// a used-up quota or budget, or a pause). `maxCostUsd` (host API 1.5.0)
+/// gives the run a new budget cap first, e.g. to go on after "budget reached".
+#[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn resume_run<R: Runtime>(
     app: AppHandle<R>,
@@ -72,11 +82,20 @@ pub async fn resume_run<R: Runtime>(
     data: State<'_, DataState>,
     runs: State<'_, RunsState>,
     run_id: i64,
+    max_cost_usd: Option<f64>,
 ) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
+    let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     runs.reserve(run_id)?;
     let resumed = match engine(&shell, &keys, &data).await {
-        Ok(engine) => engine.resume(run_id).await.map_err(CommandError::from),
+        Ok(engine) => match max_cost_usd {
+            // Set only once this process holds the run, so no sender reads the old cap after it.
+            Some(cap) => match data.with(move |s| s.set_run_max_cost_usd(run_id, Some(cap))).await {
+                Ok(()) => engine.resume(run_id).await.map_err(CommandError::from),
+                Err(err) => Err(err),
+            },
+            None => engine.resume(run_id).await.map_err(CommandError::from),
+        },
         Err(err) => Err(err),
     };
     let handle = resumed.inspect_err(|_| runs.release(run_id))?;
@@ -91,7 +110,17 @@ pub async fn cancel_run(runs: State<'_, RunsState>, run_id: i64) -> CommandResul
     Ok(runs.cancel(run_id))
 }
 
-/// Runs paused (a provider went offline), cancelled with requests left, or
+/// Pauses a run this app is sending, cleanly: nothing new is sent, the
+/// requests in flight finish and are stored, and the run ends `paused`
+/// ("paused by you"), ready for `resume_run`. Replies whether there was
+/// such a run (host API 1.5.0).
+#[tauri::command]
+pub async fn pause_run(runs: State<'_, RunsState>, run_id: i64) -> CommandResult<bool> {
+    let run_id = positive("runId", run_id)?;
+    Ok(runs.pause(run_id))
+}
+
+/// Runs paused (a provider went offline, a quota or budget ran out, or the person paused them), cancelled with requests left, or
 /// cut off by a crash, and not being sent now: the ones to offer for resume.
 #[tauri::command]
 pub async fn unfinished_runs(
@@ -108,6 +137,15 @@ pub async fn unfinished_runs(
 pub async fn run_progress(data: State<'_, DataState>, run_id: i64) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
     data.with(move |s| s.run_progress(run_id)).await
+}
+
+/// A budget cap from IPC: dollars above 0.
+fn budget(cap: f64) -> CommandResult<f64> {
+    if cap.is_finite() && cap > 0.0 {
+        Ok(cap)
+    } else {
+        Err(CommandError::invalid(format!("maxCostUsd must be more than 0 dollars, not {cap}")))
+    }
 }
 
 async fn engine(shell: &ShellState, keys: &KeysState, data: &DataState) -> CommandResult<Engine> {

@@ -81,7 +81,7 @@ fn compare<T: PartialEq>(
     kind: &str,
     old: &BTreeMap<String, T>,
     new: &BTreeMap<String, T>,
-    describe: impl Fn(&T, &T) -> (String, Bump),
+    describe: impl Fn(&str, &T, &T) -> (String, Bump),
     changes: &mut Vec<Change>,
 ) {
     for (name, before) in old {
@@ -89,7 +89,7 @@ fn compare<T: PartialEq>(
         match new.get(name) {
             None => changes.push(Change { item, what: "removed".to_owned(), bump: Bump::Major }),
             Some(after) if after != before => {
-                let (what, bump) = describe(before, after);
+                let (what, bump) = describe(name, before, after);
                 changes.push(Change { item, what, bump });
             }
             Some(_) => {}
@@ -111,7 +111,7 @@ pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
         "command",
         &old.commands,
         &new.commands,
-        |before, after| {
+        |_, before, after| {
             let mut what = Vec::new();
             // Only optional arguments added: a remote that leaves one out is
             // read as `None`, so that alone is additive (a minor bump).
@@ -146,17 +146,19 @@ pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
         "event",
         &old.events,
         &new.events,
-        |before, after| (format!("payload {before} → {after}"), Bump::Major),
+        |_, before, after| (format!("payload {before} → {after}"), Bump::Major),
         &mut changes,
     );
     let as_map = |codes: &[String]| codes.iter().map(|c| (c.clone(), ())).collect::<BTreeMap<_, _>>();
-    compare("error code", &as_map(&old.error_codes), &as_map(&new.error_codes), |_, _| unreachable!(), &mut changes);
+    compare("error code", &as_map(&old.error_codes), &as_map(&new.error_codes), |_, _, _| unreachable!(), &mut changes);
     compare(
         "type",
         &old.types,
         &new.types,
-        |before, after| {
-            let bump = if optional_fields_appended(before, after) { Bump::Minor } else { Bump::Major };
+        |name, before, after| {
+            let additive = optional_fields_appended(before, after)
+                || (variants_appended(before, after) && only_in_events(new, name));
+            let bump = if additive { Bump::Minor } else { Bump::Major };
             (format!("{before} → {after}"), bump)
         },
         &mut changes,
@@ -165,7 +167,7 @@ pub fn diff(old: &Surface, new: &Surface) -> Vec<Change> {
         "permission",
         &old.permissions,
         &new.permissions,
-        |_, after| (format!("described as \"{after}\""), Bump::Patch),
+        |_, _, after| (format!("described as \"{after}\""), Bump::Patch),
         &mut changes,
     );
     changes
@@ -193,6 +195,26 @@ fn optional_fields_appended(before: &str, after: &str) -> bool {
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             })
         })
+}
+
+/// Whether `after` is the union `before` with object variants (`| { … }`)
+/// added at its end, and nothing else changed.
+fn variants_appended(before: &str, after: &str) -> bool {
+    let (Some(kept), Some(rest)) = (before.strip_suffix(';'), after.strip_suffix(';')) else {
+        return false;
+    };
+    rest.strip_prefix(kept).is_some_and(|added| added.starts_with(" | {") && added.ends_with('}'))
+}
+
+/// Whether the type `name` travels only from the app to remotes, as (part
+/// of) an event payload: no command takes or returns it. A remote must
+/// ignore an event variant it does not know (`kind` it has no case for),
+/// so new variants of such a union are additive, like a new event.
+fn only_in_events(surface: &Surface, name: &str) -> bool {
+    let mentions = |ty: &str| ty.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word == name);
+    surface.events.values().any(|payload| payload == name)
+        && !surface.commands.values().any(|c| mentions(&c.result) || c.args.values().any(|ty| mentions(ty)))
+        && !surface.types.iter().any(|(other, decl)| other != name && mentions(decl))
 }
 
 /// The bump from `old` to `new`, `None` when the version went back.
@@ -911,6 +933,39 @@ mod tests {
             let message = check(&old, &with_version(changed(decl.clone()), "1.1.0")).expect_err(&decl);
             assert!(message.contains("type `RecordQuery`") && message.contains("(needs a major bump)"), "{message}");
         }
+    }
+
+    #[test]
+    fn variants_appended_to_an_event_only_union_need_a_minor_bump() {
+        let old = with_version(base(), "1.0.0");
+        let event = old.types["RunEvent"].clone();
+        let kept = event.strip_suffix(';').expect("a declaration");
+        let changed = |name: &str, decl: String| {
+            let mut new = old.clone();
+            new.types.insert(name.to_owned(), decl);
+            new
+        };
+        let appended = changed("RunEvent", format!("{kept} | {{ \"kind\": \"later\", runId: number, }};"));
+        let message = check(&old, &appended).expect_err("no bump");
+        assert!(message.contains("type `RunEvent`") && message.contains("(needs a minor bump)"), "{message}");
+        assert_eq!(check(&old, &with_version(appended, "1.1.0")), Ok(()));
+        // A variant removed, or one added in the middle, is not additive.
+        let first_variant_end = event.find("} | ").expect("a union") + 4;
+        let inserted =
+            format!("{}{{ \"kind\": \"later\", }} | {}", &event[..first_variant_end], &event[first_variant_end..]);
+        for decl in
+            [inserted, event.replacen(" | { \"kind\": \"answered\", runId: number, requestId: number, }", "", 1)]
+        {
+            assert_ne!(decl, event);
+            let message = check(&old, &with_version(changed("RunEvent", decl.clone()), "1.1.0")).expect_err(&decl);
+            assert!(message.contains("(needs a major bump)"), "{message}");
+        }
+        // A union a command takes or returns stays major.
+        let result = old.types["RunStatus"].clone();
+        let kept = result.strip_suffix(';').expect("a declaration");
+        let widened = changed("RunStatus", format!("{kept} | {{ \"kind\": \"later\", }};"));
+        let message = check(&old, &with_version(widened, "1.1.0")).expect_err("RunStatus is in command results");
+        assert!(message.contains("(needs a major bump)"), "{message}");
     }
 
     #[test]

@@ -167,6 +167,44 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     assert_eq!(h.data.ok("cancel_run", json!({ "runId": run })), true);
     h.events_until_finished(run);
 
+    // Pause (host API 1.5.0): the four in flight finish, the rest stay queued,
+    // the run says why and is offered for resume.
+    let slow = h.approved_requests(6, "{{ title }} [fake:delay:400]");
+    let run = h.data.ok("start_run", json!({ "datasetId": slow }))["run_id"].as_i64().unwrap();
+    assert!(h.runtime.block_on(fake.wait_for_in_flight(4, DEADLINE)), "four requests reached the provider");
+    assert_eq!(h.data.ok("pause_run", json!({ "runId": run })), true);
+    let events = h.events_until_finished(run);
+    let stopping: Vec<_> = events.iter().filter(|e| e["kind"] == "stopping").collect();
+    assert_eq!(stopping.len(), 1, "{events:?}");
+    assert_eq!((stopping[0]["code"].as_str(), stopping[0]["reason"].as_str()), (Some("paused"), Some("paused by you")));
+    let progress = events.last().unwrap()["progress"].clone();
+    assert_eq!(
+        (progress["status"].as_str(), progress["answered"].as_u64(), progress["queued"].as_u64()),
+        (Some("paused"), Some(4), Some(2)),
+        "{progress}"
+    );
+    assert_eq!(progress["note"], "paused by you");
+    wait_until("the paused run to be offered for resume", || h.unfinished(run).is_some());
+    assert_eq!(h.data.ok("pause_run", json!({ "runId": run })), false, "nothing left to pause");
+    let (code, message) = h.data.refused("start_run", json!({ "datasetId": slow, "maxCostUsd": 0.0 }));
+    assert_eq!(code, "invalidInput", "{message}");
+    assert!(message.contains("maxCostUsd must be more than 0"), "{message}");
+    let (code, message) = h.data.refused("resume_run", json!({ "runId": run, "maxCostUsd": -1.0 }));
+    assert_eq!(code, "invalidInput", "{message}");
+    // A cap on resume the four answers already passed: the run stops at once, sending nothing.
+    let chats = |fake: &FakeProvider| fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").count();
+    let sent_before = chats(&fake);
+    h.data.ok("resume_run", json!({ "runId": run, "maxCostUsd": 0.0000001 }));
+    let progress = h.events_until_finished(run).pop().unwrap()["progress"].clone();
+    assert_eq!((progress["status"].as_str(), progress["answered"].as_u64()), (Some("paused"), Some(4)), "{progress}");
+    assert!(progress["note"].as_str().unwrap().starts_with("budget reached ($"), "{progress}");
+    assert_eq!(chats(&fake), sent_before, "nothing sent over the cap");
+    // A raised cap goes on to the end.
+    wait_until("the capped run to be offered for resume", || h.unfinished(run).is_some());
+    h.data.ok("resume_run", json!({ "runId": run, "maxCostUsd": 5.0 }));
+    let progress = h.events_until_finished(run).pop().unwrap()["progress"].clone();
+    assert_eq!((progress["status"].as_str(), progress["answered"].as_u64()), (Some("completed"), Some(6)));
+
     // Offline: nothing is sent and no run is left behind.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed_url = format!("http://{}", closed.local_addr().unwrap());

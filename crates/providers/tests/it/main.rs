@@ -11,4 +11,5 @@ mod errors;
 mod keychain;
 mod limits;
 mod openai;
+mod quota;
 mod retries;

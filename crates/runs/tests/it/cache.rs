@@ -82,7 +82,7 @@ async fn a_no_cache_run_sends_every_request_and_refreshes_the_cache() {
     for i in 0..4 {
         fake.push(Behaviour::Answer { text: Some(format!("fresh answer {i}")) });
     }
-    let progress = run(&engine, second, RunOptions { no_cache: true }).await;
+    let progress = run(&engine, second, RunOptions { no_cache: true, ..RunOptions::default() }).await;
 
     assert_eq!(chats(&fake).len(), 8, "every request was sent although the cache had it");
     assert_eq!((progress.answered, progress.cached), (4, Some(0)));

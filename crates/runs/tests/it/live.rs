@@ -45,6 +45,18 @@ fn run_events_serialise_as_the_ui_expects() {
         ),
         (RunEvent::Progress { progress: progress(5) }, json!({ "kind": "progress", "runId": 5, "progress": counts })),
         (RunEvent::Finished { progress: progress(5) }, json!({ "kind": "finished", "runId": 5, "progress": counts })),
+        (
+            RunEvent::Waiting { run_id: 5, request_id: 9, message: "fake: waiting 3 s".into(), delay_ms: 3000 },
+            json!({ "kind": "waiting", "runId": 5, "requestId": 9, "message": "fake: waiting 3 s", "delayMs": 3000 }),
+        ),
+        (
+            RunEvent::ConcurrencyChanged { run_id: 5, limit: 2, max: 4, message: "lowered".into() },
+            json!({ "kind": "concurrencyChanged", "runId": 5, "limit": 2, "max": 4, "message": "lowered" }),
+        ),
+        (
+            RunEvent::Stopping { run_id: 5, code: "paused".into(), reason: "paused by you".into() },
+            json!({ "kind": "stopping", "runId": 5, "code": "paused", "reason": "paused by you" }),
+        ),
     ];
     for (event, expected) in cases {
         assert_eq!(serde_json::to_value(&event).unwrap(), expected, "{event:?}");

@@ -8,6 +8,7 @@ mod cache;
 mod crash;
 mod engine;
 mod live;
+mod quota;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,7 +28,12 @@ pub async fn fake() -> FakeProvider {
 
 /// A client for the fake provider at `base_url`, with test-short backoff.
 pub fn client(base_url: &str) -> ProviderClient {
-    let mut config = ProviderConfig::openai_compatible(PROVIDER, base_url);
+    client_as(PROVIDER, base_url)
+}
+
+/// [`client`] under another provider id (`openai` has list prices).
+pub fn client_as(provider: &str, base_url: &str) -> ProviderClient {
+    let mut config = ProviderConfig::openai_compatible(provider, base_url);
     config.retry = RetryPolicy::new(3, Duration::from_millis(20));
     config.request_timeout = Duration::from_secs(20);
     config.connect_timeout = Duration::from_secs(2);
@@ -42,6 +48,11 @@ pub fn approved_requests(path: &Path, prompts: &[String]) -> i64 {
 
 /// [`approved_requests`] in a dataset (and template) called `name`.
 pub fn approved_requests_in(path: &Path, name: &str, prompts: &[String]) -> i64 {
+    approved_requests_for(path, name, PROVIDER, prompts)
+}
+
+/// [`approved_requests_in`] for `provider`'s gpt-4o-mini.
+pub fn approved_requests_for(path: &Path, name: &str, provider: &str, prompts: &[String]) -> i64 {
     let mut store = Store::open(path).unwrap();
     let mut jsonl = String::new();
     for prompt in prompts {
@@ -51,7 +62,7 @@ pub fn approved_requests_in(path: &Path, name: &str, prompts: &[String]) -> i64 
     let dataset = store.import(jsonl.as_bytes(), &ImportOptions::new(name, Format::JsonLines), |_| {}).unwrap();
     let template_name = if name == "prompts" { "as is".to_owned() } else { format!("{name} as is") };
     let template = store.create_template(&template_name, "{{ prompt }}").unwrap();
-    store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new(PROVIDER, "gpt-4o-mini")]).unwrap();
+    store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new(provider, "gpt-4o-mini")]).unwrap();
     store.set_all_request_status(dataset.id, None, RequestStatus::Pending, RequestStatus::Approved).unwrap();
     dataset.id
 }

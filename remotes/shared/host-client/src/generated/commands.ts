@@ -33,6 +33,7 @@ export interface GeneratedCommands {
   list_responses: { args: { query: ResponseQuery }; result: Page<ResponseRow> };
   list_templates: { args: undefined; result: Array<Template> };
   mark_known_good: { args: { mountMs?: number | null; name: string; version: string }; result: null };
+  pause_run: { args: { runId: number }; result: boolean };
   pin_remote: { args: { name: string; version: string }; result: null };
   preview_template: { args: { body: string; recordId: number }; result: string };
   provider_models: { args: { provider: string }; result: Array<ModelView> };
@@ -45,7 +46,7 @@ export interface GeneratedCommands {
   report_load_failure: { args: { name: string; phase?: string | null; reason: string; version: string }; result: LoadFailureOutcome };
   response_stats: { args: { datasetId: number; templateVersionId?: number | null }; result: ResponseStats };
   restore_dataset: { args: { datasetId: number }; result: Dataset };
-  resume_run: { args: { runId: number }; result: RunProgress };
+  resume_run: { args: { maxCostUsd?: number | null; runId: number }; result: RunProgress };
   revoke_remote_permissions: { args: { name: string }; result: boolean };
   rollback_remote: { args: { name: string }; result: Rollback };
   run_activity: { args: { days?: number | null; utcOffsetMinutes?: number | null }; result: RunActivity };
@@ -66,7 +67,7 @@ export interface GeneratedCommands {
   stack_logs_stop: { args: { service: string }; result: boolean };
   stack_status: { args: undefined; result: StackView };
   stack_up: { args: undefined; result: boolean };
-  start_run: { args: { datasetId: number; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
+  start_run: { args: { datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };

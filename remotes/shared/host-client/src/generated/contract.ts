@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.4.0";
+export const HOST_API_VERSION = "1.5.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -52,6 +52,7 @@ export const COMMAND_ACCESS = {
   list_responses: "data:read",
   list_templates: "data:read",
   mark_known_good: "shellOnly",
+  pause_run: "runs:start",
   pin_remote: "remotes:manage",
   preview_template: "data:read",
   provider_models: "providers:use",

@@ -451,7 +451,7 @@ note: string | null,
  */
 cached?: number, };
 
-export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, };
+export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, } | { "kind": "waiting", runId: number, requestId: number, message: string, delayMs: number, } | { "kind": "concurrencyChanged", runId: number, limit: number, max: number, message: string, } | { "kind": "stopping", runId: number, code: string, reason: string, };
 
 export type ResponseRow = { response_id: number, request_id: number, run_id: number, record_id: number, record_position: number, record: Record<string, JsonValue>, provider: string, model: string, prompt: string, 
 /**
