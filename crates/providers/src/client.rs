@@ -80,7 +80,9 @@ pub(crate) async fn cancellable<T>(
 impl ProviderClient {
     /// Checks `config` and builds a client that takes keys from `keys`
     /// (normally a [`secrets::KeyStore`]).
-    pub fn new(config: ProviderConfig, keys: Arc<dyn KeySource>) -> Result<Self, Error> {
+    pub fn new(mut config: ProviderConfig, keys: Arc<dyn KeySource>) -> Result<Self, Error> {
+        // One spelling, so what callers read back (and the AI cache's key) is the same with or without `/v1`.
+        config.base_url = crate::config::normalize_base_url(&config.base_url);
         let base = config.validate()?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
