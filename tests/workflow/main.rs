@@ -239,13 +239,26 @@ async fn an_added_keyless_provider_runs_and_prices_set_change_the_estimate() {
         assert_eq!(listed[3]["kind"], "openai-compatible", "{listed}");
         let file: Value = serde_json::from_slice(&std::fs::read(ws.path("config/settings.json")).unwrap()).unwrap();
         assert_eq!(file["providers"]["openai"]["baseUrl"], "https://api.openai.com", "the rest is kept: {file}");
-        assert_eq!(file["providers"]["local-llm"], serde_json::json!({ "kind": "openai-compatible", "baseUrl": fake.base_url() }));
+        assert_eq!(
+            file["providers"]["local-llm"],
+            serde_json::json!({ "kind": "openai-compatible", "baseUrl": fake.base_url() })
+        );
         let again = providers(&["add", "local-llm", "--kind", "vllm"]);
         assert_eq!(again.status.code(), Some(2), "{}", describe(&again));
 
         let on_local = |model: &'static str, extra: &[&'static str]| {
-            let mut args =
-                vec!["run", "start", "--dataset", "items", "--template", "ask", "--provider", "local-llm", "--model", model];
+            let mut args = vec![
+                "run",
+                "start",
+                "--dataset",
+                "items",
+                "--template",
+                "ask",
+                "--provider",
+                "local-llm",
+                "--model",
+                model,
+            ];
             args.extend_from_slice(extra);
             args
         };
@@ -262,8 +275,18 @@ async fn an_added_keyless_provider_runs_and_prices_set_change_the_estimate() {
         assert_eq!(plan["estimate"][0]["model"], "llama3.3", "{plan}");
         assert_eq!(plan["costUsd"], Value::Null, "{plan}");
         let set = ws.ok_json(&[
-            "prices", "set", "local-llm", "llama3.3", "--input", "1", "--output", "2", "--batch-input", "0.5",
-            "--batch-output", "1",
+            "prices",
+            "set",
+            "local-llm",
+            "llama3.3",
+            "--input",
+            "1",
+            "--output",
+            "2",
+            "--batch-input",
+            "0.5",
+            "--batch-output",
+            "1",
         ]);
         assert_eq!(set["overridden"], true, "{set}");
         let plan = ws.ok_json(&on_local("llama3.3", &["--dry-run", "--approve-all"]));
@@ -274,7 +297,10 @@ async fn an_added_keyless_provider_runs_and_prices_set_change_the_estimate() {
         let batch = estimate["batch_cost_usd"].as_f64().unwrap();
         assert!((batch - cost / 2.0).abs() < 1e-12, "{plan}");
         let prices = ws.ok_json(&["prices", "list"]);
-        assert!(prices.as_array().unwrap().iter().any(|p| p["model"] == "llama3.3" && p["rates"]["input"] == 1.0), "{prices}");
+        assert!(
+            prices.as_array().unwrap().iter().any(|p| p["model"] == "llama3.3" && p["rates"]["input"] == 1.0),
+            "{prices}"
+        );
         ws.ok_json(&["prices", "reset", "local-llm", "llama3.3"]);
         let plan = ws.ok_json(&on_local("llama3.3", &["--dry-run", "--approve-all"]));
         assert_eq!(plan["costUsd"], Value::Null, "{plan}");

@@ -49,10 +49,9 @@ fn rate(value: &str) -> Result<Rate, String> {
     if value.eq_ignore_ascii_case("unknown") {
         return Ok(Rate(None));
     }
-    let number: f64 = value
-        .trim_start_matches('$')
-        .parse()
-        .map_err(|_| format!("`{value}` is not a price: give US dollars per million tokens, e.g. 0.15, or `unknown`"))?;
+    let number: f64 = value.trim_start_matches('$').parse().map_err(|_| {
+        format!("`{value}` is not a price: give US dollars per million tokens, e.g. 0.15, or `unknown`")
+    })?;
     Ok(Rate(Some(number)))
 }
 
@@ -76,7 +75,9 @@ pub fn run(json: bool, dir: &DataDir, command: PricesCommand) -> Result<ExitCode
         PricesCommand::Reset { provider, model } => {
             let row = store.reset_price(&provider, &model).map_err(refused)?;
             let text = match &row {
-                Some(row) => format!("{}/{}: back to the list price ({})", row.provider, row.model, rates_text(&row.rates)),
+                Some(row) => {
+                    format!("{}/{}: back to the list price ({})", row.provider, row.model, rates_text(&row.rates))
+                }
                 None => format!("{}/{}: no price any more (it has no list price)", provider.trim(), model.trim()),
             };
             emit(json, &message(text, json!({ "price": row })))?;

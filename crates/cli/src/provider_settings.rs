@@ -257,15 +257,14 @@ pub fn run(json: bool, command: ProvidersCommand) -> Result<ExitCode> {
             let saved = SavedSettings::load(&config.resolve()?)?;
             let ids = saved.ids();
             // The list is useful without a keychain (CI, containers): statuses then say unknown.
-            let statuses: BTreeMap<String, KeyStatus> = match KeyStore::system()
-                .status(&ids.iter().map(String::as_str).collect::<Vec<_>>())
-            {
-                Ok(statuses) => statuses.into_iter().collect(),
-                Err(err) => {
-                    tracing::warn!(%err, "key statuses could not be read");
-                    BTreeMap::new()
-                }
-            };
+            let statuses: BTreeMap<String, KeyStatus> =
+                match KeyStore::system().status(&ids.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    Ok(statuses) => statuses.into_iter().collect(),
+                    Err(err) => {
+                        tracing::warn!(%err, "key statuses could not be read");
+                        BTreeMap::new()
+                    }
+                };
             let mut views = Vec::with_capacity(ids.len());
             for id in ids {
                 let entry = saved.providers.get(&id).cloned().unwrap_or_default();

@@ -345,7 +345,6 @@ fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) ->
     Ok(per_model)
 }
 
-
 /// An exclusive lock on `<data dir>/cli-runs/<run>.lock` while this process
 /// sends the run, so a second `augment run resume` cannot send it too.
 /// (The app keeps its own registry of the runs it sends.)

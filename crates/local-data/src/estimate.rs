@@ -288,7 +288,11 @@ mod tests {
         let only_input = Rates { input: Some(1.0), ..Rates::default() };
         let prices = PriceTable::defaults().with("openai".into(), "gpt-4o-mini".into(), only_input);
         assert_eq!(prices.cost("openai", "gpt-4o-mini", 10, 10), None, "no output rate: not priced");
-        assert_eq!(prices.batch_cost("openai", "gpt-4o-mini", 10, 10), None, "the default's batch rate is replaced too");
+        assert_eq!(
+            prices.batch_cost("openai", "gpt-4o-mini", 10, 10),
+            None,
+            "the default's batch rate is replaced too"
+        );
         let local = Rates { input: Some(0.0), output: Some(0.0), ..Rates::default() };
         let prices = prices.with("ollama".into(), "llama3.2".into(), local);
         assert_eq!(prices.cost("ollama", "llama3.2", 1_000, 1_000), Some(0.0), "free is a price");

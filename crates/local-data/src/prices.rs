@@ -112,7 +112,8 @@ impl Store {
                 rates_of,
             )
             .optional()?;
-        let rates = own.or(default).ok_or_else(|| Error::invalid("model", format!("{provider}/{model} has no price")))?;
+        let rates =
+            own.or(default).ok_or_else(|| Error::invalid("model", format!("{provider}/{model} has no price")))?;
         Ok(PriceRow {
             provider: provider.to_owned(),
             model: model.to_owned(),

@@ -286,7 +286,10 @@ impl ProviderClient {
             // A keyless server on a machine without a keychain (CI, a container): no keychain, no key
             // stored in it. A keychain that is there but fails still fails the call: it may hold the key.
             Err(Error::Keychain(secrets::Error::NoKeychain { .. })) if !config.key_required => {
-                debug!(provider = config.id, "no OS keychain; sending without a key, which this provider does not need");
+                debug!(
+                    provider = config.id,
+                    "no OS keychain; sending without a key, which this provider does not need"
+                );
                 None
             }
             other => other?,

@@ -223,9 +223,8 @@ impl ProviderConfig {
                 Some(url) => preset.with_base_url(url),
                 None => preset,
             }),
-            (Some(preset), Some(kind)) => Err(preset.invalid(format!(
-                "`{id}` is a built-in provider, not an added {kind} server: remove its \"kind\""
-            ))),
+            (Some(preset), Some(kind)) => Err(preset
+                .invalid(format!("`{id}` is a built-in provider, not an added {kind} server: remove its \"kind\""))),
             (None, Some(kind)) => Self::custom(id, kind, base_url),
             (None, None) => Err(Self::openai_compatible(id, "").invalid(format!(
                 "`{id}` is neither a built-in provider ({}) nor one you added (it has no \"kind\")",
@@ -409,7 +408,8 @@ mod tests {
 
         let err = ProviderConfig::custom("mine", ProviderKind::OpenaiCompatible, None).unwrap_err();
         assert!(err.to_string().contains("needs its base URL"), "{err}");
-        let err = ProviderConfig::custom("openai", ProviderKind::OpenaiCompatible, Some("http://localhost")).unwrap_err();
+        let err =
+            ProviderConfig::custom("openai", ProviderKind::OpenaiCompatible, Some("http://localhost")).unwrap_err();
         assert!(err.to_string().contains("built-in"), "{err}");
         let err = ProviderConfig::custom("My Server", ProviderKind::Ollama, None).unwrap_err();
         assert!(matches!(err, Error::InvalidConfig { .. }), "{err}");

@@ -532,7 +532,12 @@ pub async fn list_prices(data: State<'_, DataState>) -> CommandResult<Vec<PriceR
 /// Sets the person's prices for a model (US dollars per million tokens; a
 /// rate left out is unknown), used by estimates and charts from now on.
 #[tauri::command]
-pub async fn set_price(data: State<'_, DataState>, provider: String, model: String, rates: Rates) -> CommandResult<PriceRow> {
+pub async fn set_price(
+    data: State<'_, DataState>,
+    provider: String,
+    model: String,
+    rates: Rates,
+) -> CommandResult<PriceRow> {
     data.with(move |s| s.set_price(&provider, &model, rates)).await
 }
 

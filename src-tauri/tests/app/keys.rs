@@ -215,10 +215,9 @@ fn provider_models_lists_what_the_provider_offers_or_a_typed_error() {
 fn provider_settings_are_checked_saved_kept_by_save_settings_and_cleared_when_empty() {
     let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
-    for (url, expected) in [
-        ("http://user:hunter2@localhost:8080", "user name or password"),
-        ("ftp://example.com", "http:// or https://"),
-    ] {
+    for (url, expected) in
+        [("http://user:hunter2@localhost:8080", "user name or password"), ("ftp://example.com", "http:// or https://")]
+    {
         let err = h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": url })).unwrap_err();
         assert_eq!(code(&err), "invalidInput", "{url}");
         let message = err["message"].as_str().unwrap();
@@ -443,8 +442,11 @@ fn an_added_provider_is_listed_after_the_built_in_ones_and_lists_models_without_
     assert!(seen.last().unwrap().header("authorization").is_none(), "no key stored, none sent");
 
     // Its settings are edited like a built-in provider's; the kind stays.
-    h.invoke("save_provider_settings", json!({ "provider": "ollama", "baseUrl": "http://127.0.0.1:11435/v1", "defaultModel": "llama3.2" }))
-        .unwrap();
+    h.invoke(
+        "save_provider_settings",
+        json!({ "provider": "ollama", "baseUrl": "http://127.0.0.1:11435/v1", "defaultModel": "llama3.2" }),
+    )
+    .unwrap();
     assert_eq!(
         h.status("ollama")["settings"],
         json!({ "baseUrl": "http://127.0.0.1:11435", "defaultModel": "llama3.2", "kind": "ollama" })
@@ -468,7 +470,10 @@ fn adding_a_provider_refuses_bad_input_clearly_and_changes_nothing() {
         (json!({ "provider": "My LLM", "kind": "ollama" }), "`My LLM`"),
         (json!({ "provider": "x", "kind": "llamafile" }), "one of ollama, lm-studio, vllm, openai-compatible"),
         (json!({ "provider": "x", "kind": "openai-compatible" }), "needs its base URL"),
-        (json!({ "provider": "x", "kind": "openai-compatible", "baseUrl": "http://u:hunter2@localhost" }), "user name or password"),
+        (
+            json!({ "provider": "x", "kind": "openai-compatible", "baseUrl": "http://u:hunter2@localhost" }),
+            "user name or password",
+        ),
         (json!({ "provider": "vllm", "kind": "vllm" }), "already a provider named vllm"),
     ] {
         let err = h.invoke("add_provider", args.clone()).unwrap_err();
@@ -512,8 +517,14 @@ fn an_added_provider_s_key_is_bound_to_its_origin_and_removed_with_it() {
     h.invoke("remove_provider", json!({ "provider": "lan-llm" })).unwrap();
     assert_eq!(secret_tool_lookup("lan-llm"), None, "the key went with it");
     assert!(read_settings(&h)["providers"].get("lan-llm").is_none());
-    let ids: Vec<String> = h.invoke("provider_status", json!({})).unwrap().as_array().unwrap().iter()
-        .map(|p| p["provider"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = h
+        .invoke("provider_status", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids, ["openai", "anthropic", "groq"]);
     h.assert_no_reply_contains(&key);
 }
@@ -534,15 +545,22 @@ fn a_broken_provider_entry_is_skipped_reported_and_kept_in_the_file() {
         .to_string(),
     )
     .unwrap();
-    let ids: Vec<String> = h.invoke("provider_status", json!({})).unwrap().as_array().unwrap().iter()
-        .map(|p| p["provider"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = h
+        .invoke("provider_status", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids, ["openai", "anthropic", "groq", "ollama"], "the good entries are used");
     let state = h.app.state::<ShellState>();
     let (_, problems) = state.settings.load_reporting().unwrap();
     assert!(problems.iter().any(|p| p.contains("\"typo\"") && p.contains("needs its base URL")), "{problems:?}");
 
     // A save from the app keeps the broken entry for the person to fix.
-    h.invoke("save_provider_settings", json!({ "provider": "groq", "defaultModel": "llama-3.3-70b-versatile" })).unwrap();
+    h.invoke("save_provider_settings", json!({ "provider": "groq", "defaultModel": "llama-3.3-70b-versatile" }))
+        .unwrap();
     let file = read_settings(&h);
     assert_eq!(file["providers"]["typo"], broken);
     assert_eq!(file["providers"]["groq"]["defaultModel"], "llama-3.3-70b-versatile");

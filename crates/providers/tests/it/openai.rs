@@ -108,7 +108,8 @@ impl providers::KeySource for NoKeychain {
 #[tokio::test]
 async fn a_keyless_provider_works_without_a_keychain_and_a_keyed_one_says_so() {
     let fake = fake_provider::FakeProvider::start(fake_provider::FakeConfig::default()).await.unwrap();
-    let local = ProviderConfig::custom("ollama", ProviderKind::Ollama, Some(&format!("{}/v1", fake.base_url()))).unwrap();
+    let local =
+        ProviderConfig::custom("ollama", ProviderKind::Ollama, Some(&format!("{}/v1", fake.base_url()))).unwrap();
     let answer = client_with(local, NoKeychain).chat(&ChatRequest::new("llama3.2", "hi"), &CallOptions::new()).await;
     assert_eq!(answer.unwrap().text, "Hello from the fake provider.");
     assert_eq!(fake.requests()[0].bearer_token(), None);
