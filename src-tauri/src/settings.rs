@@ -388,3 +388,70 @@ fn dev_overrides_of(value: Option<serde_json::Value>, problems: &mut Vec<String>
 fn settings_error(message: String) -> CommandError {
     CommandError::new(ErrorCode::Settings, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn provider_entries_are_checked_one_by_one_and_unusable_ones_kept_as_they_were() {
+        let mut problems = Vec::new();
+        let (kept, unusable) = providers_of(
+            Some(json!({
+                "openai": { "baseUrl": "https://proxy.example", "keyOrigin": "https://proxy.example" },
+                "ollama": { "kind": "ollama" },
+                "gpu": { "kind": "vllm", "baseUrl": "http://127.0.0.1:8000/v1/" },
+                "mine": { "kind": "openai-compatible" },
+                "groq": { "kind": "ollama" },
+                "Bad Id": { "kind": "ollama" },
+                "studio": { "kind": "lmstudio" },
+                "stray": { "defaultModel": "x" },
+            })),
+            &mut problems,
+        );
+        assert_eq!(kept.keys().map(String::as_str).collect::<Vec<_>>(), ["gpu", "ollama", "openai"]);
+        assert_eq!(kept["gpu"].config("gpu").unwrap().base_url, "http://127.0.0.1:8000", "/v1 and / dropped");
+        assert_eq!(kept["ollama"].config("ollama").unwrap().base_url, "http://localhost:11434", "the kind's address");
+        assert_eq!(
+            unusable.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["Bad Id", "groq", "mine", "stray", "studio"]
+        );
+        assert_eq!(unusable["studio"], json!({ "kind": "lmstudio" }), "kept as it was");
+        for (id, why) in [
+            ("\"mine\"", "needs its base URL"),
+            ("\"groq\"", "built-in provider"),
+            ("\"studio\"", "unknown variant"),
+            ("\"stray\"", "neither a built-in provider"),
+            ("\"Bad Id\"", "`Bad Id`"),
+        ] {
+            assert!(problems.iter().any(|p| p.contains(id) && p.contains(why)), "{id}: {problems:?}");
+        }
+        assert_eq!(problems.len(), 5, "{problems:?}");
+
+        let mut problems = Vec::new();
+        let (kept, unusable) = providers_of(Some(json!(["ollama"])), &mut problems);
+        assert!(kept.is_empty() && unusable.is_empty());
+        assert!(problems[0].contains("not a map"), "{problems:?}");
+    }
+
+    #[test]
+    fn saving_writes_unusable_provider_entries_back_unless_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::new(dir.path());
+        let broken = json!({ "kind": "openai-compatible", "defaultModel": "qwen" });
+        let written =
+            json!({ "providers": { "mine": broken, "other": { "kind": "nope" }, "ollama": { "kind": "ollama" } } });
+        std::fs::write(file.path(), written.to_string()).unwrap();
+
+        let (mut settings, problems) = file.load_reporting().unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        settings.providers.insert("other".to_owned(), ProviderSettings::default());
+        file.save(&settings).unwrap();
+        let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        assert_eq!(saved["providers"]["mine"], broken);
+        assert_eq!(saved["providers"]["other"], json!({}), "an entry saved since wins over the old text");
+        assert_eq!(saved["providers"]["ollama"], json!({ "kind": "ollama" }));
+    }
+}
