@@ -243,6 +243,9 @@ async fn an_added_keyless_provider_runs_and_prices_set_change_the_estimate() {
             file["providers"]["local-llm"],
             serde_json::json!({ "kind": "openai-compatible", "baseUrl": fake.base_url() })
         );
+        let models = providers_json(&["models", "local-llm"]);
+        assert_eq!(models.as_array().map(Vec::len), Some(3), "the fake's /v1/models: {models}");
+        assert_eq!(fake.requests().last().unwrap().path, "/v1/models");
         let again = providers(&["add", "local-llm", "--kind", "vllm"]);
         assert_eq!(again.status.code(), Some(2), "{}", describe(&again));
 

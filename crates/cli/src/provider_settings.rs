@@ -51,6 +51,12 @@ pub enum ProvidersCommand {
         #[command(flatten)]
         config: ConfigDir,
     },
+    /// The models a provider offers (its `/v1/models`), asked with its saved base URL and key.
+    Models {
+        id: String,
+        #[command(flatten)]
+        config: ConfigDir,
+    },
     /// Remove an added provider and its key in the OS keychain.
     Remove {
         id: String,
@@ -194,28 +200,29 @@ fn origin_of(url: &str) -> Option<String> {
 pub fn run_clients(config: &ConfigDir) -> Result<Vec<ProviderClient>> {
     let saved = SavedSettings::load(&config.resolve()?)?;
     let keys = KeyStore::system();
-    let ids = saved.ids();
-    let mut clients = Vec::with_capacity(ids.len());
-    for provider in &ids {
-        let client = ProviderClient::new(saved.config(provider)?, Arc::new(keys.clone()))?;
-        if let Some(bound) = saved.providers.get(provider).and_then(|s| s.key_origin.as_deref()) {
-            let base_url = &client.config().base_url;
-            let configured = origin_of(base_url).unwrap_or_else(|| base_url.clone());
-            // A keychain that cannot say counts as holding a key.
-            if configured != bound && keys.is_set(provider).unwrap_or(true) {
-                tracing::warn!(provider, bound, configured, "refused to send a key to an origin it was not stored for");
-                anyhow::bail!(
-                    "the {provider} key was stored for {bound}, but the saved base URL is on {configured}: \
-                     nothing was sent. Confirm the new address in the app (Settings → Keys), or set the base URL back"
-                );
-            }
-        }
-        clients.push(client);
-    }
-    Ok(clients)
+    saved.ids().iter().map(|provider| client(&saved, &keys, provider)).collect()
 }
 
-pub fn run(json: bool, command: ProvidersCommand) -> Result<ExitCode> {
+/// A client for `provider` as saved, refused while its base URL is not on
+/// the origin its key was stored for.
+fn client(saved: &SavedSettings, keys: &KeyStore, provider: &str) -> Result<ProviderClient> {
+    let client = ProviderClient::new(saved.config(provider)?, Arc::new(keys.clone()))?;
+    if let Some(bound) = saved.providers.get(provider).and_then(|s| s.key_origin.as_deref()) {
+        let base_url = &client.config().base_url;
+        let configured = origin_of(base_url).unwrap_or_else(|| base_url.clone());
+        // A keychain that cannot say counts as holding a key.
+        if configured != bound && keys.is_set(provider).unwrap_or(true) {
+            tracing::warn!(provider, bound, configured, "refused to send a key to an origin it was not stored for");
+            anyhow::bail!(
+                "the {provider} key was stored for {bound}, but the saved base URL is on {configured}: \
+                 nothing was sent. Confirm the new address in the app (Settings → Keys), or set the base URL back"
+            );
+        }
+    }
+    Ok(client)
+}
+
+pub async fn run(json: bool, command: ProvidersCommand) -> Result<ExitCode> {
     match command {
         ProvidersCommand::Add { id, kind, base_url, default_model, config } => {
             let kind = ProviderKind::parse(&kind).context("clap accepts only the known kinds")?;
@@ -280,6 +287,17 @@ pub fn run(json: bool, command: ProvidersCommand) -> Result<ExitCode> {
                 });
             }
             emit(json, &ProviderList(views))?;
+        }
+        ProvidersCommand::Models { id, config } => {
+            let saved = SavedSettings::load(&config.resolve()?)?;
+            let client = client(&saved, &KeyStore::system(), &id)?;
+            let models = client.list_models(&providers::CallOptions::new()).await?;
+            emit(
+                json,
+                &ModelList(
+                    models.into_iter().map(|m| ModelListing { id: m.id, display_name: m.display_name }).collect(),
+                ),
+            )?;
         }
         ProvidersCommand::Remove { id, config } => {
             if ProviderConfig::builtin(&id).is_some() {
@@ -352,5 +370,27 @@ impl Render for ProviderList {
             })
             .collect();
         table(&["PROVIDER", "KIND", "BASE URL", "KEY", "DEFAULT MODEL"], &rows)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelListing {
+    id: String,
+    display_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct ModelList(Vec<ModelListing>);
+
+impl Render for ModelList {
+    fn human(&self) -> String {
+        if self.0.is_empty() {
+            return "the provider offers no models".to_owned();
+        }
+        let rows: Vec<Vec<String>> =
+            self.0.iter().map(|m| vec![m.id.clone(), m.display_name.clone().unwrap_or_default()]).collect();
+        table(&["MODEL", "NAME"], &rows)
     }
 }
