@@ -19,7 +19,27 @@ const keys = {
   models: (provider: string) => invoke<{ id: string; displayName: string | null }[]>("provider_models", { provider }),
   saveSettings: (provider: string, baseUrl: string, defaultModel: string) =>
     invoke<ProviderSettings>("save_provider_settings", { provider, baseUrl, defaultModel }),
+  add: (provider: string, kind: ProviderKind, baseUrl: string, defaultModel: string) =>
+    invoke<ProviderSettings>("add_provider", { provider, kind, baseUrl, defaultModel }),
+  removeProvider: (provider: string) => invoke<null>("remove_provider", { provider }),
 };
+
+type ProviderKind = NonNullable<ProviderSettings["kind"]>;
+
+/** The kinds a person can add, with the address each listens on by default (crates/providers' `ProviderKind`). */
+export const KINDS: { kind: ProviderKind; label: string; defaultBaseUrl: string | null }[] = [
+  { kind: "ollama", label: "Ollama", defaultBaseUrl: "http://localhost:11434" },
+  { kind: "lm-studio", label: "LM Studio", defaultBaseUrl: "http://localhost:1234" },
+  { kind: "vllm", label: "vLLM", defaultBaseUrl: "http://localhost:8000" },
+  { kind: "openai-compatible", label: "Other OpenAI-compatible", defaultBaseUrl: null },
+];
+
+/** What is wrong with a new provider's id before asking the shell (which checks it again), or null. */
+export function providerIdProblem(id: string): string | null {
+  if (id === "") return "Name the provider, e.g. ollama or my-vllm.";
+  if (!/^[a-z0-9-]{1,40}$/.test(id)) return "A provider's name is 1 to 40 lowercase letters, digits or dashes.";
+  return null;
+}
 
 const LABEL: Record<KeyState, string> = { set: "set", notSet: "not set", fromEnvironment: "set (from environment)" };
 
@@ -54,7 +74,76 @@ export function KeysPanel() {
       {providers?.map((p) => (
         <ProviderRow key={p.provider} view={p} onChanged={refresh} />
       ))}
+      {providers && <AddProvider existing={providers.map((p) => p.provider)} onAdded={refresh} />}
     </section>
+  );
+}
+
+/** Ollama, LM Studio, vLLM or any OpenAI-compatible endpoint, as a provider of its own (issue 17, point 7). */
+function AddProvider(props: { existing: string[]; onAdded: () => Promise<void> }) {
+  const [id, setId] = useState("");
+  const [kind, setKind] = useState<ProviderKind>("ollama");
+  const [baseUrl, setBaseUrl] = useState("");
+  const [model, setModel] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const preset = KINDS.find((k) => k.kind === kind);
+
+  const add = async () => {
+    const name = id.trim();
+    const problem =
+      providerIdProblem(name) ??
+      (props.existing.includes(name) ? `There is already a provider named ${name}.` : null) ??
+      (preset?.defaultBaseUrl === null && baseUrl.trim() === "" ? "An OpenAI-compatible provider needs its base URL." : null);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    setBusy(true);
+    try {
+      await keys.add(name, kind, baseUrl, model);
+      setError(null);
+      setId("");
+      setBaseUrl("");
+      setModel("");
+      await props.onAdded();
+    } catch (err) {
+      setError(asCommandError(err).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="provider provider-add"
+      data-testid="provider-add"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void add();
+      }}
+    >
+      <h3>Add a provider</h3>
+      <p className="muted">A local server or any OpenAI-compatible endpoint, with or without a key. The base URL may end in /v1.</p>
+      <select aria-label="Kind of provider" data-testid="provider-add-kind" value={kind} onChange={(e) => setKind(e.target.value as ProviderKind)}>
+        {KINDS.map((k) => (
+          <option key={k.kind} value={k.kind}>
+            {k.label}
+          </option>
+        ))}
+      </select>{" "}
+      <input aria-label="Provider name" data-testid="provider-add-id" value={id} placeholder={kind === "openai-compatible" ? "e.g. my-llm" : kind} onChange={(e) => setId(e.target.value)} />{" "}
+      <input aria-label="Base URL" data-testid="provider-add-url" value={baseUrl} placeholder={preset?.defaultBaseUrl ?? "https://llm.example.com/v1"} onChange={(e) => setBaseUrl(e.target.value)} />{" "}
+      <input aria-label="Default model" data-testid="provider-add-model" value={model} placeholder="default model" onChange={(e) => setModel(e.target.value)} />{" "}
+      <button type="submit" data-testid="provider-add-save" disabled={busy}>
+        Add provider
+      </button>
+      {error && (
+        <p className="error" role="alert" data-testid="provider-add-error">
+          {error}
+        </p>
+      )}
+    </form>
   );
 }
 
@@ -108,7 +197,8 @@ function ProviderRow(props: { view: ProviderView; onChanged: () => Promise<void>
   return (
     <div className="provider" data-provider={id} data-key-state={view.key}>
       <h3>
-        {id} <span data-testid={`key-status-${id}`}>{LABEL[view.key]}</span>
+        {id} {view.settings.kind && <span className="muted">({KINDS.find((k) => k.kind === view.settings.kind)?.label ?? view.settings.kind})</span>}{" "}
+        <span data-testid={`key-status-${id}`}>{view.settings.kind && view.key === "notSet" ? "no key (optional)" : LABEL[view.key]}</span>
       </h3>
       <form
         onSubmit={(e) => {
@@ -192,6 +282,24 @@ function ProviderRow(props: { view: ProviderView; onChanged: () => Promise<void>
         >
           List models
         </button>
+        {view.settings.kind && (
+          <>
+            {" "}
+            <button
+              type="button"
+              data-testid={`provider-remove-${id}`}
+              disabled={busy}
+              onClick={() =>
+                run(async () => {
+                  await keys.removeProvider(id);
+                  return null;
+                })
+              }
+            >
+              Remove provider
+            </button>
+          </>
+        )}
       </div>
       {result && (
         <p className={result.ok ? "muted" : "error"} data-testid={`key-result-${id}`} data-ok={String(result.ok)} role={result.ok ? undefined : "alert"}>

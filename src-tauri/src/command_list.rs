@@ -48,6 +48,9 @@ macro_rules! for_each_command {
             keys::test_api_key => Needs(ProvidersUse),
             keys::provider_models => Needs(ProvidersUse),
             keys::save_provider_settings => ShellOnly,
+            // Adding a provider chooses where prompts (and a key) go: the person's call, like its settings.
+            keys::add_provider => ShellOnly,
+            keys::remove_provider => ShellOnly,
             data::save_dataset => Needs(DataWrite),
             data::list_datasets => Needs(DataRead),
             data::delete_dataset => Needs(DataWrite),
@@ -77,6 +80,10 @@ macro_rules! for_each_command {
             // The AI response cache: its size is the workflow's data; clearing it deletes data.
             data::ai_cache_size => Needs(DataRead),
             data::prune_ai_cache => Needs(DataWrite),
+            // The price table: what estimates and charts cost with is the workflow's data.
+            data::list_prices => Needs(DataRead),
+            data::set_price => Needs(DataWrite),
+            data::reset_price => Needs(DataWrite),
             // The dashboards' charts: sizes like `cache_usage`; which remotes mounted
             // is the Remotes panel's knowledge; the rest reads the workflow's data.
             charts::cache_size_history => Open,

@@ -36,11 +36,19 @@ pub struct Settings {
     /// First wins when two registries offer the same remote.
     #[serde(default)]
     pub registries: Vec<RegistryConfig>,
-    /// Per AI provider: base URL and default model. Never a key: keys live in
-    /// the OS keychain only. Edited through the keys commands.
+    /// Per AI provider: base URL and default model, and the providers the
+    /// person added (an entry with a `kind`). Never a key: keys live in the
+    /// OS keychain only. Edited through the keys commands.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[cfg_attr(test, ts(type = "Record<string, ProviderSettings>"))]
     pub providers: BTreeMap<String, ProviderSettings>,
+    /// Provider entries of settings.json that could not be used, as they
+    /// were: written back by [`SettingsFile::save`] so that a mistake made
+    /// in an editor is reported and left for the person to fix, not erased
+    /// by the next save from the app.
+    #[serde(skip)]
+    #[cfg_attr(test, ts(skip))]
+    pub unusable_providers: BTreeMap<String, serde_json::Value>,
     /// Dev mode: remote name → a built remote's folder or a loopback
     /// dev-server entry URL (see `dev_mode`). Read at launch.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -59,7 +67,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSettings {
-    /// Replaces the provider's own API (a proxy or a compatible server), without /v1.
+    /// Replaces the provider's own API (a proxy or a compatible server); saved
+    /// without a trailing `/v1` or `/` (`providers::normalize_base_url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional = nullable))]
     pub base_url: Option<String>,
@@ -85,6 +94,22 @@ pub struct ProviderSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional = nullable))]
     pub key_origin: Option<String>,
+    /// Set on a provider the person added (issue 17, point 7): what it is
+    /// (`ollama`, `lm-studio`, `vllm`, `openai-compatible`), which gives its
+    /// usual base URL when none is saved. `None` on the built-in providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional = nullable, type = "\"ollama\" | \"lm-studio\" | \"vllm\" | \"openai-compatible\""))]
+    pub kind: Option<providers::ProviderKind>,
+}
+
+impl ProviderSettings {
+    /// The client settings of provider `id` as saved here: a built-in
+    /// provider's preset or an added provider's kind, pointed at the saved
+    /// base URL. An entry for an id that is neither (left by an older
+    /// version, or mistyped in an editor) is an error naming the providers.
+    pub fn config(&self, id: &str) -> Result<providers::ProviderConfig, providers::Error> {
+        providers::ProviderConfig::saved(id, self.kind, self.base_url.as_deref())
+    }
 }
 
 /// More registries than this is a mistake, not a configuration.
@@ -203,14 +228,13 @@ impl SettingsFile {
         let mut problems = Vec::new();
         let registries = fields.remove("registries");
         let dev_overrides = fields.remove("devOverrides");
+        let providers = fields.remove("providers");
         let mut settings = Settings::default();
         for (key, value) in fields {
             let one = serde_json::Value::Object([(key.clone(), value)].into_iter().collect());
             match serde_json::from_value::<Settings>(one) {
                 Ok(parsed) => {
-                    if key == "providers" {
-                        settings.providers = parsed.providers;
-                    } else if key == "updateCheckMinutes" {
+                    if key == "updateCheckMinutes" {
                         settings.update_check_minutes = parsed.update_check_minutes;
                     }
                 }
@@ -219,6 +243,7 @@ impl SettingsFile {
         }
         settings.registries = Self::registries(registries, &mut problems);
         settings.dev_overrides = dev_overrides_of(dev_overrides, &mut problems);
+        (settings.providers, settings.unusable_providers) = providers_of(providers, &mut problems);
         Ok((settings, problems))
     }
 
@@ -256,8 +281,22 @@ impl SettingsFile {
         kept
     }
 
+    /// Writes `settings`, with the unusable provider entries it was loaded
+    /// with put back as they were (an entry saved since under the same id wins).
     pub fn save(&self, settings: &Settings) -> Result<(), CommandError> {
-        write_json_atomically(&self.path, settings).map_err(settings_error)
+        if settings.unusable_providers.is_empty() {
+            return write_json_atomically(&self.path, settings).map_err(settings_error);
+        }
+        let mut value = serde_json::to_value(settings).map_err(|err| settings_error(err.to_string()))?;
+        if let Some(fields) = value.as_object_mut() {
+            let providers = fields.entry("providers").or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let Some(providers) = providers.as_object_mut() {
+                for (id, raw) in &settings.unusable_providers {
+                    providers.entry(id.clone()).or_insert_with(|| raw.clone());
+                }
+            }
+        }
+        write_json_atomically(&self.path, &value).map_err(settings_error)
     }
 }
 
@@ -272,6 +311,52 @@ pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<(), 
     std::fs::write(&tmp, json)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|err| format!("cannot write {}: {err}", path.display()))
+}
+
+/// The usable provider entries of settings.json, and the others as they
+/// were (each named in `problems`): one mistyped entry costs only itself.
+pub(crate) fn providers_of(
+    value: Option<serde_json::Value>,
+    problems: &mut Vec<String>,
+) -> (BTreeMap<String, ProviderSettings>, BTreeMap<String, serde_json::Value>) {
+    let (mut kept, mut unusable) = (BTreeMap::new(), BTreeMap::new());
+    let entries = match value {
+        None | Some(serde_json::Value::Null) => return (kept, unusable),
+        Some(serde_json::Value::Object(entries)) => entries,
+        Some(_) => {
+            problems.push("\"providers\" is not a map of provider names to settings; skipped".to_owned());
+            return (kept, unusable);
+        }
+    };
+    for (id, raw) in entries {
+        match check_provider_entry(&id, raw.clone()) {
+            Ok(entry) => {
+                kept.insert(id, entry);
+            }
+            Err(why) => {
+                problems.push(format!("the provider {} was skipped: {why}", shown_id(&id)));
+                unusable.insert(id, raw);
+            }
+        }
+    }
+    (kept, unusable)
+}
+
+/// One saved provider entry, checked: a usable id; for an added provider,
+/// a kind and base URL a client can be built from.
+fn check_provider_entry(id: &str, raw: serde_json::Value) -> Result<ProviderSettings, String> {
+    secrets::validate_provider(id).map_err(|err| err.to_string())?;
+    let entry: ProviderSettings = serde_json::from_value(raw).map_err(|err| err.to_string())?;
+    // A built-in provider's base URL is checked where a client is built, as before (its key binding guards it).
+    if entry.kind.is_some() || providers::ProviderConfig::builtin(id).is_none() {
+        entry.config(id).map_err(|err| err.to_string())?;
+    }
+    Ok(entry)
+}
+
+/// A provider id for a message: a long one may be a key pasted by mistake.
+fn shown_id(id: &str) -> String {
+    if id.chars().count() <= 40 { format!("{id:?}") } else { "with a long name (not shown)".to_owned() }
 }
 
 /// The usable dev overrides of settings.json; the others are named in `problems`.
@@ -302,4 +387,71 @@ fn dev_overrides_of(value: Option<serde_json::Value>, problems: &mut Vec<String>
 
 fn settings_error(message: String) -> CommandError {
     CommandError::new(ErrorCode::Settings, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn provider_entries_are_checked_one_by_one_and_unusable_ones_kept_as_they_were() {
+        let mut problems = Vec::new();
+        let (kept, unusable) = providers_of(
+            Some(json!({
+                "openai": { "baseUrl": "https://proxy.example", "keyOrigin": "https://proxy.example" },
+                "ollama": { "kind": "ollama" },
+                "gpu": { "kind": "vllm", "baseUrl": "http://127.0.0.1:8000/v1/" },
+                "mine": { "kind": "openai-compatible" },
+                "groq": { "kind": "ollama" },
+                "Bad Id": { "kind": "ollama" },
+                "studio": { "kind": "lmstudio" },
+                "stray": { "defaultModel": "x" },
+            })),
+            &mut problems,
+        );
+        assert_eq!(kept.keys().map(String::as_str).collect::<Vec<_>>(), ["gpu", "ollama", "openai"]);
+        assert_eq!(kept["gpu"].config("gpu").unwrap().base_url, "http://127.0.0.1:8000", "/v1 and / dropped");
+        assert_eq!(kept["ollama"].config("ollama").unwrap().base_url, "http://localhost:11434", "the kind's address");
+        assert_eq!(
+            unusable.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["Bad Id", "groq", "mine", "stray", "studio"]
+        );
+        assert_eq!(unusable["studio"], json!({ "kind": "lmstudio" }), "kept as it was");
+        for (id, why) in [
+            ("\"mine\"", "needs its base URL"),
+            ("\"groq\"", "built-in provider"),
+            ("\"studio\"", "unknown variant"),
+            ("\"stray\"", "neither a built-in provider"),
+            ("\"Bad Id\"", "`Bad Id`"),
+        ] {
+            assert!(problems.iter().any(|p| p.contains(id) && p.contains(why)), "{id}: {problems:?}");
+        }
+        assert_eq!(problems.len(), 5, "{problems:?}");
+
+        let mut problems = Vec::new();
+        let (kept, unusable) = providers_of(Some(json!(["ollama"])), &mut problems);
+        assert!(kept.is_empty() && unusable.is_empty());
+        assert!(problems[0].contains("not a map"), "{problems:?}");
+    }
+
+    #[test]
+    fn saving_writes_unusable_provider_entries_back_unless_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::new(dir.path());
+        let broken = json!({ "kind": "openai-compatible", "defaultModel": "qwen" });
+        let written =
+            json!({ "providers": { "mine": broken, "other": { "kind": "nope" }, "ollama": { "kind": "ollama" } } });
+        std::fs::write(file.path(), written.to_string()).unwrap();
+
+        let (mut settings, problems) = file.load_reporting().unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        settings.providers.insert("other".to_owned(), ProviderSettings::default());
+        file.save(&settings).unwrap();
+        let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        assert_eq!(saved["providers"]["mine"], broken);
+        assert_eq!(saved["providers"]["other"], json!({}), "an entry saved since wins over the old text");
+        assert_eq!(saved["providers"]["ollama"], json!({ "kind": "ollama" }));
+    }
 }

@@ -204,6 +204,120 @@ async fn import_template_run_status_export() {
     });
 }
 
+/// Issue 17, point 7: a local OpenAI-compatible server added under its own
+/// name, with the `/v1` base URL its docs show and no key, runs like a
+/// built-in provider; `augment prices set` prices its model in the estimate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_added_keyless_provider_runs_and_prices_set_change_the_estimate() {
+    // A local server that takes no key: the fake checks none.
+    let fake = FakeProvider::start(FakeConfig::default()).await.unwrap();
+    let ws = Workspace::new("https://api.openai.com", &[("alpha", "one"), ("beta", "two")]);
+    let v1 = format!("{}/v1/", fake.base_url());
+    // `augment providers` works on the app's settings (AUGMENT_CONFIG_DIR), not its database.
+    let providers = |args: &[&str]| {
+        Command::new(augment_bin())
+            .arg("providers")
+            .args(args)
+            .arg("--json")
+            .env("AUGMENT_CONFIG_DIR", ws.path("config"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let providers_json = |args: &[&str]| {
+        let out = providers(args);
+        assert!(out.status.success(), "augment providers {args:?}: {}", describe(&out));
+        json(&out)
+    };
+    blocking(|| {
+        ws.prepare();
+        let added = providers_json(&["add", "local-llm", "--kind", "openai-compatible", "--base-url", v1.as_str()]);
+        assert_eq!(added["baseUrl"], fake.base_url(), "stored without /v1: {added}");
+        let listed = providers_json(&["list"]);
+        let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["openai", "anthropic", "groq", "local-llm"], "{listed}");
+        assert_eq!(listed[3]["kind"], "openai-compatible", "{listed}");
+        let file: Value = serde_json::from_slice(&std::fs::read(ws.path("config/settings.json")).unwrap()).unwrap();
+        assert_eq!(file["providers"]["openai"]["baseUrl"], "https://api.openai.com", "the rest is kept: {file}");
+        assert_eq!(
+            file["providers"]["local-llm"],
+            serde_json::json!({ "kind": "openai-compatible", "baseUrl": fake.base_url() })
+        );
+        let models = providers_json(&["models", "local-llm"]);
+        assert_eq!(models.as_array().map(Vec::len), Some(3), "the fake's /v1/models: {models}");
+        assert_eq!(fake.requests().last().unwrap().path, "/v1/models");
+        let again = providers(&["add", "local-llm", "--kind", "vllm"]);
+        assert_eq!(again.status.code(), Some(2), "{}", describe(&again));
+
+        let on_local = |model: &'static str, extra: &[&'static str]| {
+            let mut args = vec![
+                "run",
+                "start",
+                "--dataset",
+                "items",
+                "--template",
+                "ask",
+                "--provider",
+                "local-llm",
+                "--model",
+                model,
+            ];
+            args.extend_from_slice(extra);
+            args
+        };
+        let done = ws.ok_json(&on_local("llama3.2", &["--approve-all"]));
+        assert_eq!((done["status"].as_str(), done["answered"].as_u64()), (Some("completed"), Some(2)), "{done}");
+        assert_eq!(chats(&fake), 2, "one chat call per record");
+        for request in fake.requests() {
+            assert!(request.path.starts_with("/v1/") && !request.path.starts_with("/v1/v1"), "{}", request.path);
+            assert_eq!(request.header("authorization"), None, "no key stored, none sent");
+        }
+
+        // Unpriced until `prices set`; then priced live and batch; reset: unpriced again.
+        let plan = ws.ok_json(&on_local("llama3.3", &["--dry-run", "--approve-all"]));
+        assert_eq!(plan["estimate"][0]["model"], "llama3.3", "{plan}");
+        assert_eq!(plan["costUsd"], Value::Null, "{plan}");
+        let set = ws.ok_json(&[
+            "prices",
+            "set",
+            "local-llm",
+            "llama3.3",
+            "--input",
+            "1",
+            "--output",
+            "2",
+            "--batch-input",
+            "0.5",
+            "--batch-output",
+            "1",
+        ]);
+        assert_eq!(set["overridden"], true, "{set}");
+        let plan = ws.ok_json(&on_local("llama3.3", &["--dry-run", "--approve-all"]));
+        let estimate = &plan["estimate"][0];
+        let (input, output) = (estimate["input_tokens"].as_f64().unwrap(), estimate["output_tokens"].as_f64().unwrap());
+        let cost = plan["costUsd"].as_f64().unwrap();
+        assert!((cost - (input + 2.0 * output) / 1e6).abs() < 1e-12, "{plan}");
+        let batch = estimate["batch_cost_usd"].as_f64().unwrap();
+        assert!((batch - cost / 2.0).abs() < 1e-12, "{plan}");
+        let prices = ws.ok_json(&["prices", "list"]);
+        assert!(
+            prices.as_array().unwrap().iter().any(|p| p["model"] == "llama3.3" && p["rates"]["input"] == 1.0),
+            "{prices}"
+        );
+        ws.ok_json(&["prices", "reset", "local-llm", "llama3.3"]);
+        let plan = ws.ok_json(&on_local("llama3.3", &["--dry-run", "--approve-all"]));
+        assert_eq!(plan["costUsd"], Value::Null, "{plan}");
+        let bad = ws.run(&["prices", "set", "local-llm", "llama3.3", "--input", "-1"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+
+        // Removed: no run can name it any more, and the message says what exists.
+        providers_json(&["remove", "local-llm"]);
+        let gone = ws.run(&on_local("llama3.2", &["--dry-run"]));
+        assert_eq!(gone.status.code(), Some(2), "{}", describe(&gone));
+        assert!(String::from_utf8_lossy(&gone.stderr).contains("openai, anthropic, groq"), "{}", describe(&gone));
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_estimates_and_sends_nothing() {
     let fake = fake().await;

@@ -67,6 +67,9 @@ pub enum Command {
     /// Store, check and delete AI provider API keys in the OS keychain.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// The AI providers runs can use: the built-in ones and local or OpenAI-compatible servers you add.
+    #[command(subcommand)]
+    Providers(crate::provider_settings::ProvidersCommand),
     /// Ask a provider something and stream the answer to standard output.
     Ask(crate::keys::AskArgs),
     /// Datasets in the app's database: import, list, show, export.
@@ -91,6 +94,13 @@ pub enum Command {
         dir: crate::workflow::DataDir,
         #[command(subcommand)]
         command: crate::run::RunCommand,
+    },
+    /// The price table in the app's database: list prices and your own, per provider model.
+    Prices {
+        #[command(flatten)]
+        dir: crate::workflow::DataDir,
+        #[command(subcommand)]
+        command: crate::prices::PricesCommand,
     },
     /// The AI response cache in the app's database: answers reused for identical requests (size, prune).
     #[command(after_help = "A request identical in provider, endpoint (wire format and base URL), model, \

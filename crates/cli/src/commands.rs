@@ -43,10 +43,12 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Stack(command) => crate::stack::run(json, command).await,
         Command::Keys(command) => crate::keys::run(json, command).await,
         Command::Ask(args) => crate::keys::ask(args).await,
+        Command::Providers(command) => crate::provider_settings::run(json, command).await,
         Command::Data { dir, command } => crate::data::run(json, &dir, command).await,
         Command::Template { dir, command } => crate::template::run(json, &dir, command).await,
         Command::Run { dir, command } => crate::run::run(json, &dir, command).await,
         Command::CacheAi { dir, command } => crate::cache_ai::run(json, &dir, command),
+        Command::Prices { dir, command } => crate::prices::run(json, &dir, command),
     }
 }
 

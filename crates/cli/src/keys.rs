@@ -14,11 +14,13 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt as _;
 use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient, ProviderConfig, StreamEvent};
-use secrets::{KNOWN_PROVIDERS, KeyStatus, KeyStore, Secret};
+use secrets::{KeyStatus, KeyStore, Secret};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::output::{Render, emit, message, table};
+use crate::provider_settings::SavedSettings;
+use crate::run::ConfigDir;
 
 /// Longest input accepted as a key; anything longer is a file piped by mistake.
 const MAX_KEY_BYTES: u64 = 16 * 1024;
@@ -29,45 +31,56 @@ pub enum KeysCommand {
     ///
     /// The key is read from standard input: pipe it in (`pass show openai | augment keys set openai`)
     /// or paste it at the prompt, which does not echo. There is no option to pass it as an argument.
+    ///
+    /// PROVIDER is openai, anthropic, groq or a provider added with `augment providers add`.
     Set {
-        #[arg(value_parser = provider_parser())]
+        #[arg(value_parser = provider_id)]
         provider: String,
+        #[command(flatten)]
+        config: ConfigDir,
     },
-    /// Show for each provider whether a key is set, and whether it comes from the keychain or
-    /// the provider's environment variable (which wins).
-    Status,
+    /// Show for each provider (built-in and added) whether a key is set, and whether it comes
+    /// from the keychain or the provider's environment variable (which wins).
+    Status {
+        #[command(flatten)]
+        config: ConfigDir,
+    },
     /// Remove PROVIDER's key from the OS keychain (its environment variable, if set, stays).
     Delete {
-        #[arg(value_parser = provider_parser())]
+        #[arg(value_parser = provider_id)]
         provider: String,
     },
 }
 
 #[derive(Debug, Args)]
 pub struct AskArgs {
-    /// The provider whose key and API to use.
-    #[arg(value_parser = provider_parser())]
+    /// The provider whose key and API to use: a built-in one, or one added with `augment providers add`.
+    #[arg(value_parser = provider_id)]
     pub provider: String,
     /// The model to ask, e.g. gpt-4o-mini, claude-3-5-haiku-latest, llama-3.1-8b-instant.
     #[arg(long)]
     pub model: String,
     /// Send the request here instead of the provider's own API (a proxy or a compatible server),
-    /// without /v1, e.g. http://localhost:11434. The provider's key is sent along.
+    /// with or without /v1, e.g. http://localhost:11434. The provider's key is sent along.
     #[arg(long)]
     pub base_url: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigDir,
     /// What to ask.
     pub prompt: String,
 }
 
-/// The built-in providers; clap's error for anything else lists them.
-fn provider_parser() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(KNOWN_PROVIDERS)
+/// A well-formed provider id (whether it exists is checked against the settings).
+fn provider_id(value: &str) -> Result<String, String> {
+    secrets::validate_provider(value).map(|()| value.to_owned()).map_err(|err| err.to_string())
 }
 
 pub async fn run(json: bool, command: KeysCommand) -> Result<ExitCode> {
     let store = KeyStore::system();
     match command {
-        KeysCommand::Set { provider } => {
+        KeysCommand::Set { provider, config } => {
+            // Before the key is read: a key for a provider that does not exist would sit unused.
+            SavedSettings::load(&config.resolve()?)?.config(&provider)?;
             let key = read_key(&provider)?;
             store.set(&provider, key)?;
             let text = format!("stored the {provider} key in the OS keychain (service augment-it, account {provider})");
@@ -79,8 +92,9 @@ pub async fn run(json: bool, command: KeysCommand) -> Result<ExitCode> {
                 emit(json, &message(text, details))?;
             }
         }
-        KeysCommand::Status => {
-            let status = store.status(&KNOWN_PROVIDERS)?;
+        KeysCommand::Status { config } => {
+            let ids = SavedSettings::load(&config.resolve()?)?.ids();
+            let status = store.status(&ids.iter().map(String::as_str).collect::<Vec<_>>())?;
             emit(
                 json,
                 &StatusView(
@@ -185,8 +199,11 @@ impl Render for StatusView {
 /// Streams the answer to standard output as it arrives; retries are reported
 /// on standard error; Ctrl-C cancels the request in flight.
 pub async fn ask(args: AskArgs) -> Result<ExitCode> {
-    let mut config = ProviderConfig::builtin(&args.provider)
-        .with_context(|| format!("unknown provider {}: use one of {}", args.provider, KNOWN_PROVIDERS.join(", ")))?;
+    // A built-in provider is asked at its own API (or --base-url), as before; an added one where it was saved.
+    let mut config = match ProviderConfig::builtin(&args.provider) {
+        Some(preset) => preset,
+        None => SavedSettings::load(&args.config.resolve()?)?.config(&args.provider)?,
+    };
     if let Some(base_url) = args.base_url {
         config = config.with_base_url(base_url);
     }

@@ -11,7 +11,8 @@
 //!   wait (--approve-all approves every model's pending requests of the
 //!   version, as the reviewer's bulk action does). Like the app's Run button, a run takes every approved request of
 //!   the dataset and template version that has no answer, whatever its model.
-//! - **Providers.** The built-in providers only, each with its base URL from
+//! - **Providers.** The built-in providers and the ones added in the app or
+//!   with `augment providers add`, each with its base URL from
 //!   the app's settings.json and its key from the OS keychain or
 //!   `AUGMENT_<PROVIDER>_API_KEY`; a key is never an argument and never
 //!   printed. A client whose base URL is not on the origin its key was stored
@@ -27,28 +28,24 @@
 //!   ends paused, says why, and exits [`exit::RUN_UNFINISHED`] (8);
 //!   `run resume` goes on (`--max-cost-usd` there raises the cap).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use local_data::{
     ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunStatus, RunSummary, Store,
-    price_of,
 };
-use providers::{ProviderClient, ProviderConfig};
 use runs::{Engine, RunEvent, RunHandle, RunOptions};
-use secrets::{KNOWN_PROVIDERS, KeyStore};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::exit;
 use crate::output::{Render, emit, message, table};
 use crate::progress::work_bar;
-use crate::workflow::{DataDir, default_app_dir, find_dataset, find_template, open_store, usage, when};
+use crate::provider_settings::{SavedSettings, run_clients};
+use crate::workflow::{DataDir, find_dataset, find_template, open_store, usage, when};
 
 /// Requests in flight at once per run: the app's `RUN_CONCURRENCY`.
 const RUN_CONCURRENCY: usize = 4;
@@ -86,7 +83,8 @@ pub enum RunCommand {
         /// The template's name (or id); its current version is used.
         #[arg(long)]
         template: String,
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(KNOWN_PROVIDERS))]
+        /// openai, anthropic, groq, or a provider added with `augment providers add`.
+        #[arg(long)]
         provider: String,
         /// e.g. gpt-4o-mini, claude-3-5-haiku-latest, llama-3.1-8b-instant.
         #[arg(long)]
@@ -177,6 +175,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             max_cost_usd,
             config,
         } => {
+            // Before anything is generated: requests for a provider no run can reach would only wait.
+            SavedSettings::load(&config.resolve()?)?.config(&provider)?;
             let dataset = find_dataset(&store, &dataset)?;
             let template = find_template(&store, &template)?;
             let version = template.current.id;
@@ -341,6 +341,10 @@ fn summary(store: &Store, run: i64) -> Result<RunSummary> {
 /// (characters ÷ 4 in, [`OUTPUT_TOKENS`] out per answer). Input tokens of a
 /// partly answered model are scaled to the requests left.
 fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) -> Result<Vec<ModelEstimate>> {
+    let prices = store.price_table()?;
+    let priced = |provider, model, requests, input_tokens| {
+        ModelEstimate::priced(provider, model, requests, input_tokens, requests * OUTPUT_TOKENS, &prices)
+    };
     let mut per_model = Vec::new();
     for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Approved), OUTPUT_TOKENS)? {
         let target = ModelTarget::new(e.provider.as_str(), e.model.as_str());
@@ -367,84 +371,6 @@ fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) ->
     }
     per_model.retain(|e| e.requests > 0);
     Ok(per_model)
-}
-
-fn priced(provider: String, model: String, requests: u64, input_tokens: u64) -> ModelEstimate {
-    let output_tokens = requests * OUTPUT_TOKENS;
-    let cost_usd = price_of(&provider, &model)
-        .map(|p| (input_tokens as f64 * p.input_per_million + output_tokens as f64 * p.output_per_million) / 1e6);
-    ModelEstimate { provider, model, requests, input_tokens, output_tokens, cost_usd }
-}
-
-/// A provider's entry in the app's settings.json (the fields a run needs).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SavedProvider {
-    base_url: Option<String>,
-    key_origin: Option<String>,
-}
-
-/// The providers' saved settings. Like the app, a `providers` entry that
-/// cannot be read is skipped (logged) and a missing file means defaults.
-fn saved_providers(config_dir: &Path) -> Result<BTreeMap<String, SavedProvider>> {
-    let path = config_dir.join("settings.json");
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(err) => return Err(anyhow::Error::new(err).context(format!("reading {}", path.display()))),
-    };
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not valid settings; fix or delete it", path.display()))?;
-    let Some(providers) = value.get("providers") else { return Ok(BTreeMap::new()) };
-    match serde_json::from_value(providers.clone()) {
-        Ok(saved) => Ok(saved),
-        Err(err) => {
-            tracing::warn!(%err, "settings: the providers entry was skipped");
-            Ok(BTreeMap::new())
-        }
-    }
-}
-
-/// `scheme://host[:port]` of `url`, as the app computes it.
-fn origin_of(url: &str) -> Option<String> {
-    let origin = reqwest::Url::parse(url).ok()?.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
-}
-
-/// A client per built-in provider, as the app's `run_clients` makes them:
-/// the saved base URL, the keychain's key looked up at each call, and the
-/// whole run refused while a provider's base URL is not on the origin its
-/// key was stored for.
-fn run_clients(config: &ConfigDir) -> Result<Vec<ProviderClient>> {
-    let config_dir = match &config.config_dir {
-        Some(dir) => dir.clone(),
-        None => default_app_dir(directories::BaseDirs::config_dir)?,
-    };
-    let saved = saved_providers(&config_dir)?;
-    let keys = KeyStore::system();
-    let mut clients = Vec::with_capacity(KNOWN_PROVIDERS.len());
-    for provider in KNOWN_PROVIDERS {
-        let mut preset = ProviderConfig::builtin(provider).with_context(|| format!("no preset for {provider}"))?;
-        let entry = saved.get(provider);
-        if let Some(base_url) = entry.and_then(|s| s.base_url.clone()) {
-            preset = preset.with_base_url(base_url);
-        }
-        let client = ProviderClient::new(preset, Arc::new(keys.clone()))?;
-        if let Some(bound) = entry.and_then(|s| s.key_origin.as_deref()) {
-            let base_url = &client.config().base_url;
-            let configured = origin_of(base_url).unwrap_or_else(|| base_url.clone());
-            // A keychain that cannot say counts as holding a key.
-            if configured != bound && keys.is_set(provider).unwrap_or(true) {
-                tracing::warn!(provider, bound, configured, "refused to send a key to an origin it was not stored for");
-                anyhow::bail!(
-                    "the {provider} key was stored for {bound}, but the saved base URL is on {configured}: \
-                     nothing was sent. Confirm the new address in the app (Settings → Keys), or set the base URL back"
-                );
-            }
-        }
-        clients.push(client);
-    }
-    Ok(clients)
 }
 
 /// An exclusive lock on `<data dir>/cli-runs/<run>.lock` while this process
@@ -587,11 +513,15 @@ impl Render for DryRun {
                     e.input_tokens.to_string(),
                     e.output_tokens.to_string(),
                     e.cost_usd.map_or_else(|| "unpriced".to_owned(), |c| format!("${c:.4}")),
+                    e.batch_cost_usd.map_or_else(|| "-".to_owned(), |c| format!("${c:.4}")),
                 ]
             })
             .collect();
         if !rows.is_empty() {
-            out.push_str(&table(&["MODEL", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS (EST.)", "COST"], &rows));
+            out.push_str(&table(
+                &["MODEL", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS (EST.)", "COST", "BATCH COST"],
+                &rows,
+            ));
         }
         if self.pending_review > 0 {
             out.push_str("approve them in the app's Request Reviewer, or pass --approve-all\n");

@@ -11,6 +11,8 @@
 //! Output tokens cannot be known in advance; the caller says how many it
 //! expects per answer (the UI defaults to [`DEFAULT_OUTPUT_TOKENS`]).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Output tokens assumed per answer when the caller has no better figure.
@@ -23,31 +25,179 @@ pub struct ModelPrice {
     pub model: &'static str,
     pub input_per_million: f64,
     pub output_per_million: f64,
+    /// Input tokens read from the provider's prompt cache; `None`: not published.
+    pub cached_input_per_million: Option<f64>,
+    /// Input and output through the provider's batch API; `None`: no batch API known.
+    pub batch_input_per_million: Option<f64>,
+    pub batch_output_per_million: Option<f64>,
 }
 
-/// List prices as the providers published them in 2025 (standard tier, no
-/// batch or cache discounts). Update this table when prices change; a model
-/// not listed gets token counts but no cost.
+/// List prices as the providers published them in 2025 (standard tier). The
+/// defaults of the price table: the person's own prices
+/// ([`Store::set_price`](crate::Store::set_price)) override them per model.
+/// Cached input is OpenAI's cached-input rate and Anthropic's cache-read
+/// rate; batch is OpenAI's Batch API and Anthropic's Message Batches (half
+/// price). Groq's are left unknown: not known for certain. A model not listed
+/// gets token counts but no cost.
 pub const PRICES: &[ModelPrice] = &[
-    price("openai", "gpt-4o-mini", 0.15, 0.60),
-    price("openai", "gpt-4o", 2.50, 10.00),
-    price("openai", "gpt-4.1-mini", 0.40, 1.60),
-    price("openai", "gpt-4.1-nano", 0.10, 0.40),
-    price("openai", "gpt-4.1", 2.00, 8.00),
-    price("anthropic", "claude-3-5-haiku-latest", 0.80, 4.00),
-    price("anthropic", "claude-3-7-sonnet-latest", 3.00, 15.00),
-    price("anthropic", "claude-sonnet-4-0", 3.00, 15.00),
-    price("groq", "llama-3.1-8b-instant", 0.05, 0.08),
-    price("groq", "llama-3.3-70b-versatile", 0.59, 0.79),
+    price("openai", "gpt-4o-mini", 0.15, 0.60, Some(0.075), Some((0.075, 0.30))),
+    price("openai", "gpt-4o", 2.50, 10.00, Some(1.25), Some((1.25, 5.00))),
+    price("openai", "gpt-4.1-mini", 0.40, 1.60, Some(0.10), Some((0.20, 0.80))),
+    price("openai", "gpt-4.1-nano", 0.10, 0.40, Some(0.025), Some((0.05, 0.20))),
+    price("openai", "gpt-4.1", 2.00, 8.00, Some(0.50), Some((1.00, 4.00))),
+    price("anthropic", "claude-3-5-haiku-latest", 0.80, 4.00, Some(0.08), Some((0.40, 2.00))),
+    price("anthropic", "claude-3-7-sonnet-latest", 3.00, 15.00, Some(0.30), Some((1.50, 7.50))),
+    price("anthropic", "claude-sonnet-4-0", 3.00, 15.00, Some(0.30), Some((1.50, 7.50))),
+    price("groq", "llama-3.1-8b-instant", 0.05, 0.08, None, None),
+    price("groq", "llama-3.3-70b-versatile", 0.59, 0.79, None, None),
 ];
 
-const fn price(provider: &'static str, model: &'static str, input: f64, output: f64) -> ModelPrice {
-    ModelPrice { provider, model, input_per_million: input, output_per_million: output }
+const fn price(
+    provider: &'static str,
+    model: &'static str,
+    input: f64,
+    output: f64,
+    cached_input: Option<f64>,
+    batch: Option<(f64, f64)>,
+) -> ModelPrice {
+    let (batch_input, batch_output) = match batch {
+        Some((input, output)) => (Some(input), Some(output)),
+        None => (None, None),
+    };
+    ModelPrice {
+        provider,
+        model,
+        input_per_million: input,
+        output_per_million: output,
+        cached_input_per_million: cached_input,
+        batch_input_per_million: batch_input,
+        batch_output_per_million: batch_output,
+    }
 }
 
-/// The listed price of `model` at `provider`, if known.
+/// The listed (default) price of `model` at `provider`, if known. What a
+/// cost is computed with is [`PriceTable`], the defaults with the person's
+/// overrides.
 pub fn price_of(provider: &str, model: &str) -> Option<&'static ModelPrice> {
     PRICES.iter().find(|p| p.provider == provider && p.model == model)
+}
+
+/// One model's prices in US dollars per million tokens; `None` is unknown.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rates {
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    /// Input tokens read from the provider's prompt cache.
+    pub cached_input: Option<f64>,
+    pub batch_input: Option<f64>,
+    pub batch_output: Option<f64>,
+}
+
+impl Rates {
+    pub(crate) fn of(price: &ModelPrice) -> Self {
+        Rates {
+            input: Some(price.input_per_million),
+            output: Some(price.output_per_million),
+            cached_input: price.cached_input_per_million,
+            batch_input: price.batch_input_per_million,
+            batch_output: price.batch_output_per_million,
+        }
+    }
+
+    /// What `input_tokens` in and `output_tokens` out cost when sent one by
+    /// one; `None` unless both rates are known (a half-priced figure would mislead).
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> Option<f64> {
+        cost(self.input?, self.output?, input_tokens, output_tokens)
+    }
+
+    /// The same through the provider's batch API; `None` unless both batch rates are known.
+    pub fn batch_cost(&self, input_tokens: u64, output_tokens: u64) -> Option<f64> {
+        cost(self.batch_input?, self.batch_output?, input_tokens, output_tokens)
+    }
+
+    /// Every rate a finite, non-negative number a person could mean.
+    pub(crate) fn check(&self) -> Result<(), crate::Error> {
+        for (name, rate) in [
+            ("input", self.input),
+            ("output", self.output),
+            ("cachedInput", self.cached_input),
+            ("batchInput", self.batch_input),
+            ("batchOutput", self.batch_output),
+        ] {
+            if let Some(rate) = rate
+                && !(rate.is_finite() && (0.0..=MAX_RATE).contains(&rate))
+            {
+                return Err(crate::Error::invalid(
+                    "price",
+                    format!(
+                        "the {name} price must be between 0 and {MAX_RATE} US dollars per million tokens, not {rate}"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The highest rate accepted, US dollars per million tokens: far above any
+/// published price, low enough that a typo (a price per token pasted as per
+/// million, times a million) is caught.
+pub const MAX_RATE: f64 = 10_000.0;
+
+fn cost(input_rate: f64, output_rate: f64, input_tokens: u64, output_tokens: u64) -> Option<f64> {
+    Some((input_tokens as f64 * input_rate + output_tokens as f64 * output_rate) / 1_000_000.0)
+}
+
+/// One row of the price table as the person sees it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceRow {
+    pub provider: String,
+    pub model: String,
+    /// In effect: the override when there is one, else the default.
+    pub rates: Rates,
+    /// The built-in list price; `None` for a model only the person priced.
+    pub default: Option<Rates>,
+    /// The person's own prices replace the default (reset puts it back).
+    pub overridden: bool,
+}
+
+/// The prices costs are computed with: [`PRICES`] with the person's
+/// overrides on top (a whole row each).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceTable {
+    rates: HashMap<(String, String), Rates>,
+}
+
+impl PriceTable {
+    /// The built-in list prices only.
+    pub fn defaults() -> Self {
+        let rates = PRICES.iter().map(|p| ((p.provider.to_owned(), p.model.to_owned()), Rates::of(p))).collect();
+        PriceTable { rates }
+    }
+
+    pub(crate) fn with(mut self, provider: String, model: String, rates: Rates) -> Self {
+        self.rates.insert((provider, model), rates);
+        self
+    }
+
+    /// The rates of `model` at `provider`, if it is priced at all.
+    pub fn rates(&self, provider: &str, model: &str) -> Option<&Rates> {
+        self.rates.get(&(provider.to_owned(), model.to_owned()))
+    }
+
+    /// What the tokens cost sent one by one; `None` when not priced.
+    pub fn cost(&self, provider: &str, model: &str, input_tokens: u64, output_tokens: u64) -> Option<f64> {
+        self.rates(provider, model)?.cost(input_tokens, output_tokens)
+    }
+
+    /// What they cost through the batch API; `None` when no batch price is known.
+    pub fn batch_cost(&self, provider: &str, model: &str, input_tokens: u64, output_tokens: u64) -> Option<f64> {
+        self.rates(provider, model)?.batch_cost(input_tokens, output_tokens)
+    }
 }
 
 /// Estimated tokens of a text: characters ÷ 4, rounded up (see the module docs for why).
@@ -69,18 +219,40 @@ pub struct ModelEstimate {
     pub input_tokens: u64,
     /// `requests × output tokens per answer` as assumed by the caller.
     pub output_tokens: u64,
-    /// US dollars; `None` when the model is not in [`PRICES`].
+    /// US dollars; `None` when the model has no price in the [`PriceTable`].
     pub cost_usd: Option<f64>,
+    /// US dollars through the provider's batch API; `None` (left out) when
+    /// no batch price is known. Host API 1.5.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub batch_cost_usd: Option<f64>,
 }
 
 impl ModelEstimate {
-    pub(crate) fn new(provider: String, model: String, requests: u64, chars: u64, output_per_request: u64) -> Self {
-        let input_tokens = chars_to_tokens(chars);
-        let output_tokens = requests * output_per_request;
-        let cost_usd = price_of(&provider, &model).map(|p| {
-            (input_tokens as f64 * p.input_per_million + output_tokens as f64 * p.output_per_million) / 1_000_000.0
-        });
-        ModelEstimate { provider, model, requests, input_tokens, output_tokens, cost_usd }
+    /// `requests` requests to `model` of `provider` with `input_tokens` in
+    /// all and `output_tokens` expected, priced with `prices`.
+    pub fn priced(
+        provider: String,
+        model: String,
+        requests: u64,
+        input_tokens: u64,
+        output_tokens: u64,
+        prices: &PriceTable,
+    ) -> Self {
+        let cost_usd = prices.cost(&provider, &model, input_tokens, output_tokens);
+        let batch_cost_usd = prices.batch_cost(&provider, &model, input_tokens, output_tokens);
+        ModelEstimate { provider, model, requests, input_tokens, output_tokens, cost_usd, batch_cost_usd }
+    }
+
+    pub(crate) fn new(
+        provider: String,
+        model: String,
+        requests: u64,
+        chars: u64,
+        output_per_request: u64,
+        prices: &PriceTable,
+    ) -> Self {
+        Self::priced(provider, model, requests, chars_to_tokens(chars), requests * output_per_request, prices)
     }
 }
 
@@ -98,11 +270,53 @@ mod tests {
 
     #[test]
     fn cost_uses_the_price_table() {
-        let e = ModelEstimate::new("openai".into(), "gpt-4o-mini".into(), 10, 4_000_000, 100);
+        let prices = PriceTable::defaults();
+        let e = ModelEstimate::new("openai".into(), "gpt-4o-mini".into(), 10, 4_000_000, 100, &prices);
         assert_eq!(e.input_tokens, 1_000_000);
         assert_eq!(e.output_tokens, 1_000);
         let cost = e.cost_usd.unwrap();
         assert!((cost - (0.15 + 0.0006)).abs() < 1e-9, "{cost}");
-        assert_eq!(ModelEstimate::new("x".into(), "y".into(), 1, 4, 1).cost_usd, None);
+        let batch = e.batch_cost_usd.unwrap();
+        assert!((batch - (0.075 + 0.0003)).abs() < 1e-9, "half price through the Batch API: {batch}");
+        assert_eq!(ModelEstimate::new("x".into(), "y".into(), 1, 4, 1, &prices).cost_usd, None);
+        let groq = ModelEstimate::new("groq".into(), "llama-3.1-8b-instant".into(), 1, 4, 1, &prices);
+        assert!(groq.cost_usd.is_some() && groq.batch_cost_usd.is_none(), "no batch rate known: no batch cost");
+    }
+
+    #[test]
+    fn an_override_replaces_the_whole_row_and_half_known_rates_price_nothing() {
+        let only_input = Rates { input: Some(1.0), ..Rates::default() };
+        let prices = PriceTable::defaults().with("openai".into(), "gpt-4o-mini".into(), only_input);
+        assert_eq!(prices.cost("openai", "gpt-4o-mini", 10, 10), None, "no output rate: not priced");
+        assert_eq!(
+            prices.batch_cost("openai", "gpt-4o-mini", 10, 10),
+            None,
+            "the default's batch rate is replaced too"
+        );
+        let local = Rates { input: Some(0.0), output: Some(0.0), ..Rates::default() };
+        let prices = prices.with("ollama".into(), "llama3.2".into(), local);
+        assert_eq!(prices.cost("ollama", "llama3.2", 1_000, 1_000), Some(0.0), "free is a price");
+    }
+
+    #[test]
+    fn rates_are_checked() {
+        for bad in [-0.01, f64::NAN, f64::INFINITY, MAX_RATE + 1.0] {
+            let rates = Rates { batch_output: Some(bad), ..Rates::default() };
+            let err = rates.check().unwrap_err().to_string();
+            assert!(err.contains("batchOutput"), "{err}");
+        }
+        assert!(Rates { input: Some(0.0), output: Some(MAX_RATE), ..Rates::default() }.check().is_ok());
+    }
+
+    #[test]
+    fn every_default_is_a_valid_row() {
+        for p in PRICES {
+            assert!(Rates::of(p).check().is_ok(), "{p:?}");
+            let batch = (p.batch_input_per_million, p.batch_output_per_million);
+            assert_eq!(batch.0.is_some(), batch.1.is_some(), "batch rates come in pairs: {p:?}");
+            if let (Some(input), Some(output)) = batch {
+                assert!(input < p.input_per_million && output < p.output_per_million, "a discount: {p:?}");
+            }
+        }
     }
 }

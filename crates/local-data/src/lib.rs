@@ -41,6 +41,7 @@ mod error;
 mod estimate;
 mod export;
 mod insights;
+mod prices;
 mod requests;
 mod run_list;
 mod runs;
@@ -59,7 +60,10 @@ pub use datasets::{
     Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
 };
 pub use error::Error;
-pub use estimate::{DEFAULT_OUTPUT_TOKENS, ModelEstimate, ModelPrice, PRICES, estimate_tokens, price_of};
+pub use estimate::{
+    DEFAULT_OUTPUT_TOKENS, MAX_RATE, ModelEstimate, ModelPrice, PRICES, PriceRow, PriceTable, Rates, estimate_tokens,
+    price_of,
+};
 pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};

@@ -373,6 +373,7 @@ impl Store {
             .query_map(params![dataset_id, template_version_id, status.map(RequestStatus::as_str)], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
             })?;
+        let prices = self.price_table()?;
         rows.map(|row| {
             let (provider, model, count, chars) = row?;
             Ok(ModelEstimate::new(
@@ -381,6 +382,7 @@ impl Store {
                 u64::try_from(count).unwrap_or(0),
                 u64::try_from(chars).unwrap_or(0),
                 output_tokens_per_answer,
+                &prices,
             ))
         })
         .collect()

@@ -158,12 +158,29 @@ CREATE INDEX responses_by_run ON responses (run_id);
 /// (list prices), kept with the run so that a resume stops at it too.
 const V5: &str = "ALTER TABLE runs ADD COLUMN max_cost_usd REAL;";
 
+/// The person's prices (issue 17, point 7), US dollars per million tokens,
+/// each row replacing the built-in list price of its model (`prices.rs`);
+/// NULL is unknown. No row: the default applies.
+const V6: &str = "
+CREATE TABLE prices (
+    provider      TEXT NOT NULL CHECK (length(trim(provider)) > 0),
+    model         TEXT NOT NULL CHECK (length(trim(model)) > 0),
+    input         REAL CHECK (input >= 0),
+    output        REAL CHECK (output >= 0),
+    cached_input  REAL CHECK (cached_input >= 0),
+    batch_input   REAL CHECK (batch_input >= 0),
+    batch_output  REAL CHECK (batch_output >= 0),
+    updated_at    INTEGER NOT NULL,
+    PRIMARY KEY (provider, model)
+) WITHOUT ROWID;
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 5;
+pub(crate) const SCHEMA_VERSION: usize = 6;
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
 }
 
 #[cfg(test)]
@@ -227,5 +244,6 @@ mod tests {
         assert_eq!(store.run_progress(1).unwrap().cached, Some(0));
         assert!(!store.run_no_cache(1).unwrap(), "old runs read the cache when resumed");
         assert_eq!(store.ai_cache_size().unwrap().entries, 0);
+        assert!(store.prices().unwrap().iter().all(|p| !p.overridden), "no prices of the person's yet");
     }
 }

@@ -5,7 +5,8 @@
 //! dozen numbers however many responses there are. Days are the analyst's
 //! local days: the caller passes its UTC offset (the webview knows it, the
 //! database stores UTC milliseconds). Cost uses the list prices of
-//! [`crate::PRICES`]; tokens of a model not listed there are counted apart
+//! the price table ([`Store::price_table`]: the list prices of [`crate::PRICES`] with the
+//! person's overrides); tokens of a model not priced there are counted apart
 //! (`unpriced_tokens`) instead of being priced at zero silently. Answers
 //! taken from the response cache count as answers but spent nothing: their
 //! tokens are left out of the token and cost sums, and out of the
@@ -16,7 +17,6 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 use serde::Serialize;
 
-use crate::estimate::price_of;
 use crate::{Error, Store};
 
 const DAY_MS: i64 = 86_400_000;
@@ -86,7 +86,7 @@ pub struct DayActivity {
     /// Tokens spent (answers from the response cache spent none).
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// US dollars at list price, for the models [`crate::PRICES`] lists.
+    /// US dollars at the price table's prices, for the models it prices.
     pub cost_usd: f64,
     /// Tokens of models with no listed price (not in `cost_usd`).
     pub unpriced_tokens: u64,
@@ -173,6 +173,7 @@ impl Store {
              WHERE s.finished_at >= ?1
              GROUP BY day, q.provider, q.model",
         )?;
+        let prices = self.price_table()?;
         let mut rows = stmt.query(params![since, window.offset_ms()])?;
         while let Some(row) = rows.next()? {
             let day: i64 = row.get(0)?;
@@ -185,7 +186,7 @@ impl Store {
             slot.failed += count(row.get(4)?);
             slot.input_tokens += input;
             slot.output_tokens += output;
-            match cost_of(&provider, &model, input, output) {
+            match prices.cost(&provider, &model, input, output) {
                 Some(cost) => slot.cost_usd += cost,
                 None => slot.unpriced_tokens += input + output,
             }
@@ -243,12 +244,13 @@ impl Store {
              GROUP BY q.provider, q.model
              ORDER BY q.provider, q.model",
         )?;
+        let prices = self.price_table()?;
         let models = stmt
             .query_map(params![dataset_id, template_version_id], |row| {
                 let (provider, model): (String, String) = (row.get(0)?, row.get(1)?);
                 let (input_tokens, output_tokens) = (count(row.get(5)?), count(row.get(6)?));
                 Ok(ModelStats {
-                    cost_usd: cost_of(&provider, &model, input_tokens, output_tokens),
+                    cost_usd: prices.cost(&provider, &model, input_tokens, output_tokens),
                     provider,
                     model,
                     answers: count(row.get(2)?),
@@ -282,12 +284,6 @@ impl Store {
 /// hand-edited database) reads as zero rather than failing the chart.
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
-}
-
-fn cost_of(provider: &str, model: &str, input_tokens: u64, output_tokens: u64) -> Option<f64> {
-    price_of(provider, model).map(|p| {
-        (input_tokens as f64 * p.input_per_million + output_tokens as f64 * p.output_per_million) / 1_000_000.0
-    })
 }
 
 /// The nearest-rank percentile `p` of `sorted` (ascending); `None` if empty.
@@ -483,5 +479,48 @@ mod tests {
         assert!(matches!(store.response_stats(dataset + 1, None), Err(Error::NotFound { .. })));
         let none = store.response_stats(dataset, Some(999)).unwrap();
         assert!(none.models.is_empty() && none.tags.is_empty(), "no responses from that template version");
+    }
+
+    #[test]
+    fn the_estimate_and_the_charts_price_with_the_person_s_overrides() {
+        let targets = [ModelTarget::new("openai", "gpt-4o-mini"), ModelTarget::new("ollama", "llama3.2")];
+        let (_dir, mut store, dataset) = store_with_requests(3, &targets);
+        let estimate = |store: &Store| store.estimate(dataset, None, Some(RequestStatus::Approved), 100).unwrap();
+        let before = estimate(&store);
+        let [ollama, openai] = before.as_slice() else { panic!("{before:?}") };
+        assert_eq!(ollama.cost_usd, None, "a local model has no list price");
+        let list = openai.cost_usd.unwrap();
+
+        let doubled = crate::Rates {
+            input: Some(0.30),
+            output: Some(1.20),
+            batch_input: Some(0.15),
+            batch_output: Some(0.60),
+            ..crate::Rates::default()
+        };
+        store.set_price("openai", "gpt-4o-mini", doubled).unwrap();
+        let free = crate::Rates { input: Some(0.0), output: Some(0.0), ..crate::Rates::default() };
+        store.set_price("ollama", "llama3.2", free).unwrap();
+        let after = estimate(&store);
+        let [ollama, openai] = after.as_slice() else { panic!("{after:?}") };
+        assert_eq!((ollama.cost_usd, ollama.batch_cost_usd), (Some(0.0), None));
+        assert!((openai.cost_usd.unwrap() - 2.0 * list).abs() < 1e-12, "{list} → {openai:?}");
+        assert!((openai.batch_cost_usd.unwrap() - list).abs() < 1e-12, "half of the doubled price: {openai:?}");
+
+        run(&mut store, dataset, "answer", |_| false);
+        let per_answer = (10.0 * 0.30 + 5.0 * 1.20) / 1_000_000.0;
+        let stats = store.response_stats(dataset, None).unwrap();
+        let [ollama, openai] = stats.models.as_slice() else { panic!("{stats:?}") };
+        assert_eq!(ollama.cost_usd, Some(0.0));
+        assert!((openai.cost_usd.unwrap() - 3.0 * per_answer).abs() < 1e-12, "{openai:?}");
+        let activity = store.run_activity(DayWindow::new(1, 0, crate::now_millis()).unwrap()).unwrap();
+        let today = activity.days.last().unwrap();
+        assert!((today.cost_usd - 3.0 * per_answer).abs() < 1e-12, "{today:?}");
+        assert_eq!(today.unpriced_tokens, 0, "the local model is priced (free) now");
+
+        store.reset_price("openai", "gpt-4o-mini").unwrap();
+        let stats = store.response_stats(dataset, None).unwrap();
+        let list_per_answer = (10.0 * 0.15 + 5.0 * 0.60) / 1_000_000.0;
+        assert!((stats.models[1].cost_usd.unwrap() - 3.0 * list_per_answer).abs() < 1e-12, "{stats:?}");
     }
 }

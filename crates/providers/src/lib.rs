@@ -53,7 +53,7 @@ mod types;
 mod wire;
 
 pub use client::ProviderClient;
-pub use config::{ProviderConfig, RetryPolicy, WireFormat};
+pub use config::{ProviderConfig, ProviderKind, RetryPolicy, WireFormat, normalize_base_url};
 pub use error::Error;
 pub use keys::{KeyFuture, KeySource, Keyless, StaticKey};
 pub use progress::{CallOptions, Progress, ProgressFn, RetryReason};

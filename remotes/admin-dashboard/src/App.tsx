@@ -25,6 +25,7 @@ import {
   type Column,
 } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
+import { Prices } from "./Prices";
 import { Health } from "./Health";
 import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
 
@@ -224,6 +225,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
         />
       )}
       <Health />
+      <Prices />
       <Charts />
     </Page>
   );

@@ -12,6 +12,13 @@ const COLUMNS: Column<ModelEstimate>[] = [
   { key: "input", header: "Input tokens", render: (e) => e.input_tokens, sortValue: (e) => e.input_tokens },
   { key: "output", header: "Output tokens", render: (e) => e.output_tokens, sortValue: (e) => e.output_tokens },
   { key: "cost", header: "Cost (USD)", render: (e) => formatCost(e.cost_usd), sortValue: (e) => e.cost_usd },
+  // Beside the live price when the model has a batch rate (host API 1.5.0; an older shell leaves it out).
+  {
+    key: "batch",
+    header: "Batch cost (USD)",
+    render: (e) => (e.batch_cost_usd == null ? "—" : formatCost(e.batch_cost_usd)),
+    sortValue: (e) => e.batch_cost_usd ?? null,
+  },
 ];
 
 export function Estimate({ datasetId, templateVersionId, version }: { datasetId: number; templateVersionId: number; version: number }) {

@@ -2,7 +2,7 @@
 // key state) and a model, plus any extra pairs added to a small list.
 import { Button, SelectField, TextField } from "@augment-it/ui-kit";
 import type { ModelTarget, ProviderView } from "@augment-it/host-client";
-import { keyIsSet, sameTarget, targetLabel } from "./logic";
+import { keyLabel, sameTarget, targetLabel } from "./logic";
 
 export interface TargetsProps {
   /** null while the shell lists them. */
@@ -31,7 +31,7 @@ export function Targets({ providers, current, onCurrent, onProvider, chosen, onC
           label="Provider"
           testId="rr-provider"
           value={current.provider}
-          options={providers.map((p) => ({ value: p.provider, label: `${p.provider} (${keyIsSet(p) ? "key set" : "no key"})` }))}
+          options={providers.map((p) => ({ value: p.provider, label: `${p.provider} (${keyLabel(p)})` }))}
           onChange={onProvider}
         />
       ) : (

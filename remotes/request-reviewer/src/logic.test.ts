@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostError, type ProviderView } from "@augment-it/host-client";
-import { defaultModelOf, describeError, formatCost, initialProvider, isResumable, parseBudget, parseOutputTokens, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
+import { defaultModelOf, describeError, formatCost, initialProvider, isResumable, keyLabel, parseBudget, parseOutputTokens, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
 
 const provider = (name: string, key: ProviderView["key"], defaultModel?: string): ProviderView => ({
   provider: name,
@@ -16,6 +16,16 @@ describe("logic", () => {
     expect(initialProvider(list)?.provider).toBe("openai");
     expect(defaultModelOf(list[1])).toBe("gpt-4o-mini");
     expect(defaultModelOf(list[0])).toBe("");
+  });
+
+  it("offers a provider the person added, which needs no key, before a built-in one without a key", () => {
+    const ollama: ProviderView = { ...provider("ollama", "notSet", "llama3.2"), settings: { kind: "ollama", defaultModel: "llama3.2" } };
+    const list = [provider("openai", "notSet"), ollama];
+    expect(initialProvider(list)?.provider).toBe("ollama");
+    expect(keyLabel(ollama)).toBe("ollama, no key");
+    expect(keyLabel(provider("openai", "notSet"))).toBe("no key");
+    expect(keyLabel(provider("openai", "set"))).toBe("key set");
+    expect(initialProvider([...list, provider("groq", "set")])?.provider).toBe("groq");
   });
 
   it("adds the typed target to the chosen ones once", () => {

@@ -14,9 +14,20 @@ export function keyIsSet(provider: ProviderView): boolean {
   return provider.key !== "notSet";
 }
 
-/** The provider to preselect: the first with a key, else the first. */
+/** Whether the person added it (Ollama, LM Studio, vLLM, any OpenAI-compatible server): a key is optional. */
+export function isAdded(provider: ProviderView): boolean {
+  return provider.settings.kind != null;
+}
+
+/** How the provider list names a provider's key: an added provider usually needs none. */
+export function keyLabel(provider: ProviderView): string {
+  if (keyIsSet(provider)) return "key set";
+  return isAdded(provider) ? `${provider.settings.kind}, no key` : "no key";
+}
+
+/** The provider to preselect: the first with a key, else the first the person added (usable without one), else the first. */
 export function initialProvider(providers: ProviderView[]): ProviderView | undefined {
-  return providers.find(keyIsSet) ?? providers[0];
+  return providers.find(keyIsSet) ?? providers.find(isAdded) ?? providers[0];
 }
 
 export function sameTarget(a: ModelTarget, b: ModelTarget): boolean {

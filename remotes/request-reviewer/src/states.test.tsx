@@ -152,6 +152,29 @@ describe("the estimate", () => {
   });
 });
 
+describe("the estimate's batch price (issue 17, point 7)", () => {
+  it("shows the batch price beside the live one when the model has a batch rate, a dash otherwise", async () => {
+    shell({
+      estimate_requests: () => [
+        { provider: "openai", model: "gpt-4o-mini", requests: 2, input_tokens: 20, output_tokens: 512, cost_usd: 0.5, batch_cost_usd: 0.25 },
+        { provider: "ollama", model: "llama3.2", requests: 2, input_tokens: 20, output_tokens: 512, cost_usd: null },
+      ],
+    });
+    render(<RequestReviewer />);
+    const section = screen.getByTestId("rr-estimate");
+    await waitFor(() => expect(section.textContent).toContain("ollama/llama3.2"));
+    expect(within(section).getByText("Batch cost (USD)")).toBeTruthy();
+    const cells = (label: string) =>
+      Array.from(section.querySelectorAll("[role=row]"))
+        .find((row) => row.textContent?.includes(label))
+        ?.querySelectorAll("[role=gridcell]");
+    const openai = Array.from(cells("openai/gpt-4o-mini") ?? []).map((c) => c.textContent);
+    expect(openai.slice(-2)).toEqual(["$0.5000", "$0.2500"]);
+    const local = Array.from(cells("ollama/llama3.2") ?? []).map((c) => c.textContent);
+    expect(local.slice(-2)).toEqual(["unknown price", "—"]);
+  });
+});
+
 describe("the unfinished runs", () => {
   it("says they are loading, then that there are none and how a run starts", async () => {
     const runs = deferred<unknown>();

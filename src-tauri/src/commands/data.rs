@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use local_data::{
-    AiCacheSize, Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget, Page, RecordQuery,
-    RecordRow, RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow, Store, Template, TemplateCheck,
-    TemplateVersion, Usage,
+    AiCacheSize, Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget, Page, PriceRow, Rates,
+    RecordQuery, RecordRow, RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow, Store, Template,
+    TemplateCheck, TemplateVersion, Usage,
 };
 use records::Format;
 use serde::Serialize;
@@ -518,4 +518,36 @@ pub async fn prune_ai_cache(data: State<'_, DataState>, older_than_days: Option<
 #[tauri::command]
 pub async fn usage_metrics(data: State<'_, DataState>) -> CommandResult<Usage> {
     data.with(|s| s.usage()).await
+}
+
+// ----- Prices (issue 17, point 7; host API 1.5.0) -----
+
+/// The price table: every priced model with the prices in effect, its list
+/// price and whether the person's own replace it.
+#[tauri::command]
+pub async fn list_prices(data: State<'_, DataState>) -> CommandResult<Vec<PriceRow>> {
+    data.with(|s| s.prices()).await
+}
+
+/// Sets the person's prices for a model (US dollars per million tokens; a
+/// rate left out is unknown), used by estimates and charts from now on.
+#[tauri::command]
+pub async fn set_price(
+    data: State<'_, DataState>,
+    provider: String,
+    model: String,
+    rates: Rates,
+) -> CommandResult<PriceRow> {
+    data.with(move |s| s.set_price(&provider, &model, rates)).await
+}
+
+/// Drops the person's prices for a model: its list price applies again.
+/// Replies the row now, `null` for a model without a list price.
+#[tauri::command]
+pub async fn reset_price(
+    data: State<'_, DataState>,
+    provider: String,
+    model: String,
+) -> CommandResult<Option<PriceRow>> {
+    data.with(move |s| s.reset_price(&provider, &model)).await
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use providers::{CallOptions, ProviderClient, ProviderConfig};
+use providers::{CallOptions, ProviderClient, ProviderConfig, ProviderKind, normalize_base_url};
 use secrets::{KNOWN_PROVIDERS, KeyStatus, KeyStore, Secret};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Runtime, State};
@@ -133,26 +133,109 @@ impl From<providers::Error> for CommandError {
     }
 }
 
-/// Every built-in provider: whether its key is set, and its saved settings.
+/// Every provider, the built-in ones first, then the ones the person added
+/// (`settings.kind` set): whether its key is set, and its saved settings.
 #[tauri::command]
 pub async fn provider_status(
     shell: State<'_, ShellState>,
     keys: State<'_, KeysState>,
 ) -> CommandResult<Vec<ProviderView>> {
-    let store = keys.store.clone();
-    let statuses = blocking(move || store.status(&KNOWN_PROVIDERS)).await??;
     // The Keys panel's first load is where a key stored before bindings existed gets its origin.
     let mut saved = bound_providers(&shell, &keys).await?;
+    let ids = provider_ids(&saved);
+    let store = keys.store.clone();
+    let statuses = blocking(move || store.status(&ids.iter().map(String::as_str).collect::<Vec<_>>())).await??;
     Ok(statuses
         .into_iter()
-        .map(|(provider, status)| ProviderView {
-            key: status.into(),
-            env_var: secrets::env_var_name(&provider),
-            default_base_url: ProviderConfig::builtin(&provider).map(|c| c.base_url).unwrap_or_default(),
-            settings: saved.remove(&provider).unwrap_or_default(),
-            provider,
+        .map(|(provider, status)| {
+            let settings = saved.remove(&provider).unwrap_or_default();
+            let default_base_url = match (ProviderConfig::builtin(&provider), settings.kind) {
+                (Some(preset), _) => preset.base_url,
+                (None, Some(kind)) => kind.default_base_url().unwrap_or_default().to_owned(),
+                (None, None) => String::new(),
+            };
+            ProviderView {
+                key: status.into(),
+                env_var: secrets::env_var_name(&provider),
+                default_base_url,
+                settings,
+                provider,
+            }
         })
         .collect())
+}
+
+/// Adds a provider of `kind` (`ollama`, `lm-studio`, `vllm`,
+/// `openai-compatible`) under the id `provider` (`[a-z0-9-]{1,40}`, not a
+/// built-in one), at `baseUrl` (with or without `/v1`) or the kind's usual
+/// local address; `openai-compatible` needs one. It is listed, used by runs
+/// and takes a key (optional) like the built-in providers. Host API 1.5.0.
+#[tauri::command]
+pub async fn add_provider(
+    shell: State<'_, ShellState>,
+    keys: State<'_, KeysState>,
+    provider: String,
+    kind: String,
+    base_url: Option<String>,
+    default_model: Option<String>,
+) -> CommandResult<ProviderSettings> {
+    let kind = ProviderKind::parse(kind.trim()).ok_or_else(|| {
+        let kinds: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
+        CommandError::invalid(format!("the kind of a provider is one of {}", kinds.join(", ")))
+    })?;
+    secrets::validate_provider(&provider)?;
+    let base_url = non_empty(base_url)?.map(|url| normalize_base_url(&url));
+    let default_model = non_empty(default_model)?;
+    // The providers crate's checks: not a built-in id, a usable base URL.
+    ProviderClient::new(ProviderConfig::custom(&provider, kind, base_url.as_deref())?, Arc::new(providers::Keyless))?;
+    let _bindings = keys.bindings.lock().await;
+    let mut saved = shell.settings.load()?;
+    if saved.providers.contains_key(&provider) {
+        return Err(CommandError::invalid(format!(
+            "there is already a provider named {provider}: change its settings, or remove it first"
+        )));
+    }
+    // A broken entry of that name in settings.json is replaced by this one.
+    saved.unusable_providers.remove(&provider);
+    let settings = ProviderSettings { base_url, default_model, key_origin: None, kind: Some(kind) };
+    saved.providers.insert(provider.clone(), settings.clone());
+    shell.settings.save(&saved)?;
+    tracing::info!(provider, %kind, "added a provider");
+    Ok(settings)
+}
+
+/// Removes a provider the person added, with its key in the OS keychain
+/// (so a later provider of that name does not inherit it); the built-in
+/// ones cannot be removed. Also removes an unusable entry of that name
+/// from settings.json. Host API 1.5.0.
+#[tauri::command]
+pub async fn remove_provider(
+    shell: State<'_, ShellState>,
+    keys: State<'_, KeysState>,
+    provider: String,
+) -> CommandResult<()> {
+    secrets::validate_provider(&provider)?;
+    if ProviderConfig::builtin(&provider).is_some() {
+        return Err(CommandError::invalid(format!(
+            "{} is built in and cannot be removed: delete its key or clear its base URL instead",
+            display_name(&provider)
+        )));
+    }
+    let _bindings = keys.bindings.lock().await;
+    let mut saved = shell.settings.load()?;
+    let added = saved.providers.get(&provider).is_some_and(|s| s.kind.is_some());
+    if !added && !saved.unusable_providers.contains_key(&provider) {
+        return Err(unknown_provider(&provider, &saved.providers));
+    }
+    // The key goes first: should that fail, the provider stays listed with its key, not a key without a provider.
+    let store = keys.store.clone();
+    let account = provider.clone();
+    blocking(move || store.delete(&account)).await??;
+    saved.providers.remove(&provider);
+    saved.unusable_providers.remove(&provider);
+    shell.settings.save(&saved)?;
+    tracing::info!(provider, "removed a provider");
+    Ok(())
 }
 
 /// Stores `key` for `provider` in the OS keychain, bound to the origin of
@@ -168,13 +251,13 @@ pub async fn set_api_key(
 ) -> CommandResult<KeyState> {
     // Wrapped at once: from here on the key is zeroed when dropped and cannot be printed.
     let key = Secret::new(key);
-    let preset = known_provider(&provider)?;
+    let _bindings = keys.bindings.lock().await;
+    let mut saved = shell.settings.load()?;
+    let config = provider_config(&provider, &saved.providers)?;
     if key.is_empty() {
         return Err(CommandError::invalid(format!("the key for {provider} is empty: paste the whole key")));
     }
-    let _bindings = keys.bindings.lock().await;
-    let mut saved = shell.settings.load()?;
-    let Some(origin) = origin_of(&configured(preset, &saved.providers).base_url) else {
+    let Some(origin) = origin_of(&config.base_url) else {
         return Err(CommandError::invalid(format!(
             "the saved base URL for {provider} is not a web address: correct it in Settings → Keys, then store the key"
         )));
@@ -197,8 +280,8 @@ pub async fn delete_api_key(
     keys: State<'_, KeysState>,
     provider: String,
 ) -> CommandResult<KeyState> {
-    known_provider(&provider)?;
     let _bindings = keys.bindings.lock().await;
+    provider_config(&provider, &shell.settings.load()?.providers)?;
     let store = keys.store.clone();
     let account = provider.clone();
     let status = blocking(move || {
@@ -275,18 +358,19 @@ pub async fn save_provider_settings<R: Runtime>(
     base_url: Option<String>,
     default_model: Option<String>,
 ) -> CommandResult<ProviderSettings> {
-    let preset = known_provider(&provider)?;
-    let base_url = non_empty(base_url)?;
+    let base_url = non_empty(base_url)?.map(|url| normalize_base_url(&url));
     let default_model = non_empty(default_model)?;
-    if let Some(url) = &base_url {
-        // The providers crate's own check: a URL, http(s), no credentials, no /v1.
-        ProviderClient::new(preset.clone().with_base_url(url.clone()), Arc::new(providers::Keyless))?;
-    }
-    let new_origin = origin_of(base_url.as_deref().unwrap_or(&preset.base_url)).ok_or_else(|| {
-        CommandError::invalid(format!("the base URL for {provider} has no host: use e.g. https://api.example.com"))
-    })?;
     let _bindings = keys.bindings.lock().await;
     let mut saved = bind_unbound_keys(&shell, &keys).await?;
+    provider_config(&provider, &saved.providers)?;
+    let kind = saved.providers.get(&provider).and_then(|s| s.kind);
+    let candidate = ProviderSettings { base_url: base_url.clone(), kind, ..ProviderSettings::default() };
+    // The providers crate's own check: a URL, http(s), no credentials (an added provider's kind gives the default).
+    let config = candidate.config(&provider)?;
+    ProviderClient::new(config.clone(), Arc::new(providers::Keyless))?;
+    let new_origin = origin_of(&config.base_url).ok_or_else(|| {
+        CommandError::invalid(format!("the base URL for {provider} has no host: use e.g. https://api.example.com"))
+    })?;
     let key_origin = if key_may_exist(&keys, &provider).await {
         let bound = saved.providers.get(&provider).and_then(|s| s.key_origin.clone());
         if bound.as_deref() != Some(new_origin.as_str()) {
@@ -306,7 +390,7 @@ pub async fn save_provider_settings<R: Runtime>(
     } else {
         None
     };
-    let settings = ProviderSettings { base_url, default_model, key_origin };
+    let settings = ProviderSettings { base_url, default_model, key_origin, kind };
     if settings == ProviderSettings::default() {
         saved.providers.remove(&provider);
     } else {
@@ -316,38 +400,55 @@ pub async fn save_provider_settings<R: Runtime>(
     Ok(settings)
 }
 
-/// The preset for a built-in provider, or an error listing them.
-fn known_provider(provider: &str) -> CommandResult<ProviderConfig> {
-    ProviderConfig::builtin(provider).ok_or_else(|| {
-        // A long value may be a key pasted into the wrong field: describe it, don't echo it.
-        let shown = if provider.len() <= 40 { format!("`{provider}`") } else { "that value".to_owned() };
-        CommandError::invalid(format!("{shown} is not a known provider: use one of {}", KNOWN_PROVIDERS.join(", ")))
-    })
+/// Every provider id: the built-in ones, then those the person added.
+fn provider_ids(saved: &BTreeMap<String, ProviderSettings>) -> Vec<String> {
+    let added = saved.iter().filter(|(id, s)| s.kind.is_some() && ProviderConfig::builtin(id).is_none());
+    KNOWN_PROVIDERS.iter().map(|id| (*id).to_owned()).chain(added.map(|(id, _)| id.clone())).collect()
+}
+
+/// The client settings of `provider` as saved (a built-in preset or an
+/// added provider, at its saved base URL), or an error listing the providers.
+fn provider_config(provider: &str, saved: &BTreeMap<String, ProviderSettings>) -> CommandResult<ProviderConfig> {
+    let entry = saved.get(provider);
+    if ProviderConfig::builtin(provider).is_none() && entry.is_none_or(|s| s.kind.is_none()) {
+        return Err(unknown_provider(provider, saved));
+    }
+    Ok(entry.cloned().unwrap_or_default().config(provider)?)
+}
+
+fn unknown_provider(provider: &str, saved: &BTreeMap<String, ProviderSettings>) -> CommandError {
+    // A long value may be a key pasted into the wrong field: describe it, don't echo it.
+    let shown = if provider.len() <= 40 { format!("`{provider}`") } else { "that value".to_owned() };
+    CommandError::invalid(format!(
+        "{shown} is not a known provider: use one of {} (or add it in Settings → Keys)",
+        provider_ids(saved).join(", ")
+    ))
 }
 
 /// A client for `provider` with its saved base URL, signing with the keychain's
 /// key, and giving up after [`TEST_TIMEOUT`]: for one interactive call.
 /// Refused while the base URL is not on the key's origin.
 async fn client_for(shell: &ShellState, keys: &KeysState, provider: &str) -> CommandResult<ProviderClient> {
-    let preset = known_provider(provider)?;
     let saved = bound_providers(shell, keys).await?;
-    let mut config = configured(preset, &saved);
+    let mut config = provider_config(provider, &saved)?;
     config.request_timeout = TEST_TIMEOUT;
     let client = ProviderClient::new(config, Arc::new(keys.store.clone()))?;
     refuse_foreign_origin(keys, client.config(), saved.get(provider)).await?;
     Ok(client)
 }
 
-/// A client for every built-in provider with its saved base URL and its
-/// preset's timeouts, signing with the keychain's key: what a run sends with.
+/// A client for every provider, built-in and added, with its saved base URL
+/// and its preset's timeouts, signing with the keychain's key (an added
+/// provider only when it has one): what a run sends with.
 /// Keys are looked up at each call. Refused, for the whole run, while any
 /// provider's base URL is not on its key's origin: the settings were changed
 /// without the person's confirmation, so nothing is sent until they look.
 pub(crate) async fn run_clients(shell: &ShellState, keys: &KeysState) -> CommandResult<Vec<ProviderClient>> {
     let saved = bound_providers(shell, keys).await?;
-    let mut clients = Vec::with_capacity(KNOWN_PROVIDERS.len());
-    for provider in KNOWN_PROVIDERS {
-        let config = configured(known_provider(provider)?, &saved);
+    let ids = provider_ids(&saved);
+    let mut clients = Vec::with_capacity(ids.len());
+    for provider in &ids {
+        let config = provider_config(provider, &saved)?;
         let client = ProviderClient::new(config, Arc::new(keys.store.clone()))?;
         refuse_foreign_origin(keys, client.config(), saved.get(provider)).await?;
         clients.push(client);
@@ -380,7 +481,8 @@ async fn bound_providers(shell: &ShellState, keys: &KeysState) -> CommandResult<
 async fn bind_unbound_keys(shell: &ShellState, keys: &KeysState) -> CommandResult<Settings> {
     let mut settings = shell.settings.load()?;
     let mut bound = Vec::new();
-    for provider in KNOWN_PROVIDERS {
+    for provider in provider_ids(&settings.providers) {
+        let provider = provider.as_str();
         if settings.providers.get(provider).is_some_and(|s| s.key_origin.is_some()) {
             continue;
         }
@@ -392,14 +494,13 @@ async fn bind_unbound_keys(shell: &ShellState, keys: &KeysState) -> CommandResul
                 continue;
             }
         }
-        let Some(origin) = known_provider(provider)
-            .ok()
-            .and_then(|preset| origin_of(&configured(preset, &settings.providers).base_url))
+        let Some(origin) =
+            provider_config(provider, &settings.providers).ok().and_then(|config| origin_of(&config.base_url))
         else {
             continue;
         };
         settings.providers.entry(provider.to_owned()).or_default().key_origin = Some(origin);
-        bound.push(provider);
+        bound.push(provider.to_owned());
     }
     if !bound.is_empty() {
         shell.settings.save(&settings)?;
@@ -476,14 +577,6 @@ fn display_name(provider: &str) -> &str {
         "anthropic" => "Anthropic",
         "groq" => "Groq",
         other => other,
-    }
-}
-
-/// `preset` pointed at its saved base URL, if one is saved.
-fn configured(preset: ProviderConfig, saved: &BTreeMap<String, ProviderSettings>) -> ProviderConfig {
-    match saved.get(&preset.id).and_then(|s| s.base_url.clone()) {
-        Some(base_url) => preset.with_base_url(base_url),
-        None => preset,
     }
 }
 

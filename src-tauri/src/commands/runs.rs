@@ -2,7 +2,7 @@
 //! `crates/runs`, with every step forwarded to the UI as a `run-event`.
 //!
 //! Each run gets an engine of its own over a second database connection and
-//! a client per built-in provider (saved base URL, keychain key looked up at
+//! a client per provider, built-in or added (saved base URL, keychain key looked up at
 //! each call). The runs this process is sending are [`RunsState`], the
 //! registry `runs::LiveRuns`; a run left `running` by a crash is not among
 //! them, so it is listed by `unfinished_runs` and can be resumed. The event

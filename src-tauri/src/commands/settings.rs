@@ -79,8 +79,8 @@ pub async fn save_settings<R: Runtime>(
     }
     // Provider settings (and their keys' origins) may have changed while the
     // dialog was open: keep what is saved now, not what was read before.
-    let providers = state.settings.load()?.providers;
-    state.settings.save(&Settings { providers, ..next })
+    let now = state.settings.load()?;
+    state.settings.save(&Settings { providers: now.providers, unusable_providers: now.unusable_providers, ..next })
 }
 
 /// What the confirmation says when the registries or dev overrides change; `None` when neither does.

@@ -528,6 +528,8 @@ fn type_declarations() -> Vec<Declared> {
         view::<runs::WireEvent<'static>>(),
         view::<local_data::ResponseRow>(),
         view::<local_data::AiCacheSize>(),
+        view::<local_data::Rates>(),
+        view::<local_data::PriceRow>(),
         view::<local_data::ResponseSortColumn>(),
         view::<local_data::ResponseSort>(),
         view::<local_data::ResponseQuery>(),

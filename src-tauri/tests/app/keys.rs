@@ -215,11 +215,9 @@ fn provider_models_lists_what_the_provider_offers_or_a_typed_error() {
 fn provider_settings_are_checked_saved_kept_by_save_settings_and_cleared_when_empty() {
     let Some(_keychain) = crate::common::private_keychain() else { return };
     let h = Harness::new();
-    for (url, expected) in [
-        ("http://user:hunter2@localhost:8080", "user name or password"),
-        ("http://localhost:11434/v1", "should not end in /v1"),
-        ("ftp://example.com", "http:// or https://"),
-    ] {
+    for (url, expected) in
+        [("http://user:hunter2@localhost:8080", "user name or password"), ("ftp://example.com", "http:// or https://")]
+    {
         let err = h.invoke("save_provider_settings", json!({ "provider": "openai", "baseUrl": url })).unwrap_err();
         assert_eq!(code(&err), "invalidInput", "{url}");
         let message = err["message"].as_str().unwrap();
@@ -228,9 +226,10 @@ fn provider_settings_are_checked_saved_kept_by_save_settings_and_cleared_when_em
     let err = h.invoke("save_provider_settings", json!({ "provider": "openia", "baseUrl": null })).unwrap_err();
     assert_eq!(code(&err), "invalidInput");
 
+    // A `/v1` copied from the provider's docs, and a trailing slash, are dropped (issue 17, point 7).
     h.invoke(
         "save_provider_settings",
-        json!({ "provider": "openai", "baseUrl": " http://127.0.0.1:9 ", "defaultModel": "gpt-4o-mini" }),
+        json!({ "provider": "openai", "baseUrl": " http://127.0.0.1:9/v1/ ", "defaultModel": "gpt-4o-mini" }),
     )
     .unwrap();
     let status = h.status("openai");
@@ -406,4 +405,168 @@ fn point_4_a_key_stored_before_bindings_is_bound_at_first_load_and_works() {
     assert_eq!(attacker.request_count(), 0);
     upgraded.invoke("delete_api_key", json!({ "provider": "anthropic" })).unwrap();
     upgraded.assert_no_reply_contains(&key);
+}
+
+// Issue 17, point 7: providers the person adds (Ollama, LM Studio, vLLM, any
+// OpenAI-compatible endpoint) are listed, keyed and used like the built-in ones.
+
+#[test]
+fn an_added_provider_is_listed_after_the_built_in_ones_and_lists_models_without_a_key() {
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let h = Harness::new();
+    // A keyless local server: the fake answers any request without a key when none is expected.
+    let fake = h.runtime.block_on(FakeProvider::start(FakeConfig::default())).unwrap();
+    let added = h
+        .invoke(
+            "add_provider",
+            json!({ "provider": "my-llm", "kind": "openai-compatible", "baseUrl": format!("{}/v1/", fake.base_url()) }),
+        )
+        .unwrap();
+    assert_eq!(added["kind"], "openai-compatible");
+    assert_eq!(added["baseUrl"], fake.base_url(), "stored without /v1 and the slash");
+    h.invoke("add_provider", json!({ "provider": "ollama", "kind": "ollama" })).unwrap();
+
+    let all = h.invoke("provider_status", json!({})).unwrap();
+    let ids: Vec<&str> = all.as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["openai", "anthropic", "groq", "my-llm", "ollama"]);
+    let ollama = h.status("ollama");
+    assert_eq!(ollama["defaultBaseUrl"], "http://localhost:11434");
+    assert_eq!(ollama["key"], "notSet");
+    assert_eq!(ollama["envVar"], "AUGMENT_OLLAMA_API_KEY");
+    assert_eq!(ollama["settings"], json!({ "kind": "ollama" }));
+
+    let models = h.invoke("provider_models", json!({ "provider": "my-llm" })).unwrap();
+    assert_eq!(models.as_array().unwrap().len(), 3, "{models}");
+    let seen = fake.requests();
+    assert_eq!(seen.last().unwrap().path, "/v1/models", "one /v1, not two");
+    assert!(seen.last().unwrap().header("authorization").is_none(), "no key stored, none sent");
+
+    // Its settings are edited like a built-in provider's; the kind stays.
+    h.invoke(
+        "save_provider_settings",
+        json!({ "provider": "ollama", "baseUrl": "http://127.0.0.1:11435/v1", "defaultModel": "llama3.2" }),
+    )
+    .unwrap();
+    assert_eq!(
+        h.status("ollama")["settings"],
+        json!({ "baseUrl": "http://127.0.0.1:11435", "defaultModel": "llama3.2", "kind": "ollama" })
+    );
+    // Back to the kind's address when cleared; a generic endpoint cannot be cleared.
+    h.invoke("save_provider_settings", json!({ "provider": "ollama", "baseUrl": "" })).unwrap();
+    assert_eq!(h.status("ollama")["settings"], json!({ "kind": "ollama" }));
+    let err = h.invoke("save_provider_settings", json!({ "provider": "my-llm", "baseUrl": "" })).unwrap_err();
+    assert_eq!(code(&err), "invalidInput");
+    assert!(err["message"].as_str().unwrap().contains("needs its base URL"), "{err}");
+}
+
+#[test]
+fn adding_a_provider_refuses_bad_input_clearly_and_changes_nothing() {
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let h = Harness::new();
+    h.invoke("add_provider", json!({ "provider": "vllm", "kind": "vllm", "defaultModel": "qwen" })).unwrap();
+    let before = std::fs::read(h.config_dir().join("settings.json")).unwrap();
+    for (args, expected) in [
+        (json!({ "provider": "openai", "kind": "ollama" }), "built-in provider"),
+        (json!({ "provider": "My LLM", "kind": "ollama" }), "`My LLM`"),
+        (json!({ "provider": "x", "kind": "llamafile" }), "one of ollama, lm-studio, vllm, openai-compatible"),
+        (json!({ "provider": "x", "kind": "openai-compatible" }), "needs its base URL"),
+        (
+            json!({ "provider": "x", "kind": "openai-compatible", "baseUrl": "http://u:hunter2@localhost" }),
+            "user name or password",
+        ),
+        (json!({ "provider": "vllm", "kind": "vllm" }), "already a provider named vllm"),
+    ] {
+        let err = h.invoke("add_provider", args.clone()).unwrap_err();
+        assert_eq!(code(&err), "invalidInput", "{args}");
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(expected) && !message.contains("hunter2"), "{args}: {message}");
+    }
+    assert_eq!(std::fs::read(h.config_dir().join("settings.json")).unwrap(), before, "nothing was written");
+
+    let err = h.invoke("remove_provider", json!({ "provider": "groq" })).unwrap_err();
+    assert!(err["message"].as_str().unwrap().contains("built in"), "{err}");
+    let err = h.invoke("remove_provider", json!({ "provider": "nope" })).unwrap_err();
+    assert!(err["message"].as_str().unwrap().contains("use one of openai, anthropic, groq, vllm"), "{err}");
+    let err = h.invoke("set_api_key", json!({ "provider": "nope", "key": "sk-x" })).unwrap_err();
+    assert_eq!(code(&err), "invalidInput");
+}
+
+#[test]
+fn an_added_provider_s_key_is_bound_to_its_origin_and_removed_with_it() {
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let h = Harness::new();
+    let key = canary();
+    let fake = h.fake(&key);
+    h.invoke("add_provider", json!({ "provider": "lan-llm", "kind": "openai-compatible", "baseUrl": fake.base_url() }))
+        .unwrap();
+    h.invoke("set_api_key", json!({ "provider": "lan-llm", "key": key })).unwrap();
+    assert_eq!(secret_tool_lookup("lan-llm").as_deref(), Some(key.as_str()), "under the entry's id");
+    let status = h.status("lan-llm");
+    assert_eq!(status["key"], "set");
+    assert_eq!(status["settings"]["keyOrigin"], fake.base_url());
+    let test = h.invoke("test_api_key", json!({ "provider": "lan-llm" })).unwrap();
+    assert_eq!(test["ok"], true, "{test}");
+
+    // Moved behind the app's back: refused like a built-in provider's.
+    let mut file = read_settings(&h);
+    file["providers"]["lan-llm"]["baseUrl"] = json!("http://127.0.0.2:9");
+    std::fs::write(settings_file(&h), file.to_string()).unwrap();
+    let err = h.invoke("provider_models", json!({ "provider": "lan-llm" })).unwrap_err();
+    assert_eq!(code(&err), "refused", "{err}");
+
+    h.invoke("remove_provider", json!({ "provider": "lan-llm" })).unwrap();
+    assert_eq!(secret_tool_lookup("lan-llm"), None, "the key went with it");
+    assert!(read_settings(&h)["providers"].get("lan-llm").is_none());
+    let ids: Vec<String> = h
+        .invoke("provider_status", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["openai", "anthropic", "groq"]);
+    h.assert_no_reply_contains(&key);
+}
+
+#[test]
+fn a_broken_provider_entry_is_skipped_reported_and_kept_in_the_file() {
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let h = Harness::new();
+    std::fs::create_dir_all(h.config_dir()).unwrap();
+    let broken = json!({ "kind": "openai-compatible" });
+    std::fs::write(
+        settings_file(&h),
+        json!({ "providers": {
+            "ollama": { "kind": "ollama" },
+            "typo": broken,
+            "groq": { "defaultModel": "llama-3.1-8b-instant" },
+        } })
+        .to_string(),
+    )
+    .unwrap();
+    let ids: Vec<String> = h
+        .invoke("provider_status", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["openai", "anthropic", "groq", "ollama"], "the good entries are used");
+    let state = h.app.state::<ShellState>();
+    let (_, problems) = state.settings.load_reporting().unwrap();
+    assert!(problems.iter().any(|p| p.contains("\"typo\"") && p.contains("needs its base URL")), "{problems:?}");
+
+    // A save from the app keeps the broken entry for the person to fix.
+    h.invoke("save_provider_settings", json!({ "provider": "groq", "defaultModel": "llama-3.3-70b-versatile" }))
+        .unwrap();
+    let file = read_settings(&h);
+    assert_eq!(file["providers"]["typo"], broken);
+    assert_eq!(file["providers"]["groq"]["defaultModel"], "llama-3.3-70b-versatile");
+    h.invoke("save_settings", json!({ "settings": { "registries": [] } })).unwrap();
+    assert_eq!(read_settings(&h)["providers"]["typo"], broken, "the other settings panel keeps it too");
+    // Removing it is how the app lets it go.
+    h.invoke("remove_provider", json!({ "provider": "typo" })).unwrap();
+    assert!(read_settings(&h)["providers"].get("typo").is_none());
 }

@@ -13,6 +13,7 @@ mod charts;
 mod commands;
 mod dev_mode;
 mod keys;
+mod prices;
 mod remote_logs;
 mod runs;
 mod stack_commands;

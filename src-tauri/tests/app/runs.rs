@@ -227,6 +227,41 @@ fn runs_send_approved_requests_report_events_cancel_resume_and_refuse_offline() 
     h.data.ok("delete_api_key", json!({ "provider": "openai" }));
 }
 
+/// Issue 17, point 7: a local OpenAI-compatible server the person added
+/// (a `/v1` base URL, no key) is a provider runs send to like the built-in ones.
+#[test]
+fn a_run_sends_to_an_added_keyless_provider() {
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let h = Harness::new();
+    let fake = h.runtime.block_on(FakeProvider::start(FakeConfig::default())).unwrap();
+    let base_url = format!("{}/v1", fake.base_url());
+    h.data.ok("add_provider", json!({ "provider": "local-llm", "kind": "openai-compatible", "baseUrl": base_url }));
+
+    let saved = h.data.ok("save_dataset", json!({ "name": "local", "format": "csv", "text": books_csv(3) }));
+    let dataset = saved["dataset"]["id"].as_i64().unwrap();
+    let version =
+        h.data.ok("create_template", json!({ "name": "local", "body": "About {{ title }}" }))["current"]["id"]
+            .as_i64()
+            .unwrap();
+    let targets = json!([{ "provider": "local-llm", "model": "llama3.2" }]);
+    h.data.ok("generate_requests", json!({ "datasetId": dataset, "templateVersionId": version, "targets": targets }));
+    let all = json!({ "datasetId": dataset, "templateVersionId": version, "from": "pending", "to": "approved" });
+    h.data.ok("set_all_request_status", all);
+
+    let run_id = h.data.ok("start_run", json!({ "datasetId": dataset }))["run_id"].as_i64().unwrap();
+    let events = h.events_until_finished(run_id);
+    let finished = &events.last().unwrap()["progress"];
+    assert_eq!(
+        (finished["status"].as_str(), finished["answered"].as_u64()),
+        (Some("completed"), Some(3)),
+        "{events:?}"
+    );
+    let requests = fake.requests();
+    assert_eq!(requests.iter().filter(|r| r.path == "/v1/chat/completions").count(), 3, "one /v1, not two");
+    assert!(requests.iter().all(|r| r.header("authorization").is_none()), "no key stored, none sent");
+    h.data.ok("remove_provider", json!({ "provider": "local-llm" }));
+}
+
 fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
     while !condition() {

@@ -1,5 +1,5 @@
 use futures_util::StreamExt;
-use providers::{CallOptions, ChatRequest, Keyless, Message, ProviderConfig, StreamEvent};
+use providers::{CallOptions, ChatRequest, Keyless, Message, ProviderConfig, ProviderKind, StreamEvent};
 
 use crate::common::{KEY, client, client_with, config, fake};
 
@@ -87,4 +87,35 @@ async fn list_models_reads_the_openai_list() {
     let sent = &fake.requests()[0];
     assert_eq!((sent.method.as_str(), sent.path.as_str()), ("GET", "/v1/models"));
     assert_eq!(sent.bearer_token(), Some(KEY));
+}
+
+/// A machine without an OS keychain (CI, a container), as a key source sees it.
+struct NoKeychain;
+
+impl providers::KeySource for NoKeychain {
+    fn key<'a>(&'a self, provider: &'a str) -> providers::KeyFuture<'a> {
+        let err = secrets::Error::NoKeychain {
+            reason: "no D-Bus session".to_owned(),
+            hint: "start a Secret Service",
+            env_var: secrets::env_var_name(provider),
+        };
+        Box::pin(std::future::ready(Err(err.into())))
+    }
+}
+
+/// Issue 17, point 7: a local server the person added needs no key, so no
+/// keychain is no obstacle; a provider that needs a key still says why it has none.
+#[tokio::test]
+async fn a_keyless_provider_works_without_a_keychain_and_a_keyed_one_says_so() {
+    let fake = fake_provider::FakeProvider::start(fake_provider::FakeConfig::default()).await.unwrap();
+    let local =
+        ProviderConfig::custom("ollama", ProviderKind::Ollama, Some(&format!("{}/v1", fake.base_url()))).unwrap();
+    let answer = client_with(local, NoKeychain).chat(&ChatRequest::new("llama3.2", "hi"), &CallOptions::new()).await;
+    assert_eq!(answer.unwrap().text, "Hello from the fake provider.");
+    assert_eq!(fake.requests()[0].bearer_token(), None);
+
+    let keyed = client_with(config(ProviderConfig::openai(), &fake), NoKeychain);
+    let err = keyed.chat(&ChatRequest::new("gpt-4o-mini", "hi"), &CallOptions::new()).await.unwrap_err();
+    assert_eq!(err.code(), "keychain", "{err}");
+    assert_eq!(fake.requests().len(), 1, "nothing sent without the key it needs");
 }

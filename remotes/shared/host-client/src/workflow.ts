@@ -28,6 +28,8 @@ export type {
   Page as PageOf,
   ParsedPreview,
   Parser,
+  PriceRow,
+  Rates,
   RecordQuery,
   RecordRow,
   RecordSort,

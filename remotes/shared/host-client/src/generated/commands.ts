@@ -1,10 +1,11 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, AiCacheSize, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
+  add_provider: { args: { baseUrl?: string | null; defaultModel?: string | null; kind: string; provider: string }; result: ProviderSettings };
   add_template_version: { args: { body: string; templateId: number }; result: TemplateVersion };
   ai_cache_size: { args: undefined; result: AiCacheSize };
   cache_size_history: { args: undefined; result: Array<CacheSizeSample> };
@@ -29,6 +30,7 @@ export interface GeneratedCommands {
   import_records: { args: { file?: string | null; format: string; limit?: number | null; offset?: number | null; path?: string | null; text?: string | null }; result: ImportPreview };
   last_bulk_status_change: { args: undefined; result: BulkStatusChange | null };
   list_datasets: { args: undefined; result: Array<Dataset> };
+  list_prices: { args: undefined; result: Array<PriceRow> };
   list_requests: { args: { query: RequestQuery }; result: Page<RequestRow> };
   list_responses: { args: { query: ResponseQuery }; result: Page<ResponseRow> };
   list_templates: { args: undefined; result: Array<Template> };
@@ -43,7 +45,9 @@ export interface GeneratedCommands {
   remote_load_stats: { args: { days?: number | null }; result: Array<RemoteLoadStats> };
   remote_versions: { args: undefined; result: Array<RemoteVersions> };
   remotes_from_cache: { args: undefined; result: ShellView };
+  remove_provider: { args: { provider: string }; result: null };
   report_load_failure: { args: { name: string; phase?: string | null; reason: string; version: string }; result: LoadFailureOutcome };
+  reset_price: { args: { model: string; provider: string }; result: PriceRow | null };
   response_stats: { args: { datasetId: number; templateVersionId?: number | null }; result: ResponseStats };
   restore_dataset: { args: { datasetId: number }; result: Dataset };
   resume_run: { args: { maxCostUsd?: number | null; runId: number }; result: RunProgress };
@@ -59,6 +63,7 @@ export interface GeneratedCommands {
   set_api_key: { args: { key: string; provider: string }; result: KeyState };
   set_current_template_version: { args: { templateId: number; versionId: number }; result: Template };
   set_insight: { args: { insight: Insight; responseId: number }; result: Insight };
+  set_price: { args: { model: string; provider: string; rates: Rates }; result: PriceRow };
   set_request_status: { args: { requestIds: Array<number>; status: RequestStatus }; result: number };
   shell_painted: { args: undefined; result: null };
   show_in_folder: { args: { path: string }; result: null };

@@ -24,6 +24,7 @@ export type CommandAccess = "open" | "shellOnly" | PermissionName;
 
 /** Every command of the shell and who may call it. */
 export const COMMAND_ACCESS = {
+  add_provider: "shellOnly",
   add_template_version: "data:write",
   ai_cache_size: "data:read",
   cache_size_history: "open",
@@ -48,6 +49,7 @@ export const COMMAND_ACCESS = {
   import_records: "files:import",
   last_bulk_status_change: "data:read",
   list_datasets: "data:read",
+  list_prices: "data:read",
   list_requests: "data:read",
   list_responses: "data:read",
   list_templates: "data:read",
@@ -62,7 +64,9 @@ export const COMMAND_ACCESS = {
   remote_load_stats: "remotes:manage",
   remote_versions: "remotes:manage",
   remotes_from_cache: "remotes:manage",
+  remove_provider: "shellOnly",
   report_load_failure: "shellOnly",
+  reset_price: "data:write",
   response_stats: "data:read",
   restore_dataset: "data:write",
   resume_run: "runs:start",
@@ -78,6 +82,7 @@ export const COMMAND_ACCESS = {
   set_api_key: "shellOnly",
   set_current_template_version: "data:write",
   set_insight: "data:write",
+  set_price: "data:write",
   set_request_status: "data:write",
   shell_painted: "shellOnly",
   show_in_folder: "files:export",

@@ -110,8 +110,9 @@ export type Settings = {
  */
 registries: Array<RegistryConfig>, 
 /**
- * Per AI provider: base URL and default model. Never a key: keys live in
- * the OS keychain only. Edited through the keys commands.
+ * Per AI provider: base URL and default model, and the providers the
+ * person added (an entry with a `kind`). Never a key: keys live in the
+ * OS keychain only. Edited through the keys commands.
  */
 providers?: Record<string, ProviderSettings>, 
 /**
@@ -128,7 +129,8 @@ updateCheckMinutes?: number | null, };
 
 export type ProviderSettings = { 
 /**
- * Replaces the provider's own API (a proxy or a compatible server), without /v1.
+ * Replaces the provider's own API (a proxy or a compatible server); saved
+ * without a trailing `/v1` or `/` (`providers::normalize_base_url`).
  */
 baseUrl?: string | null, defaultModel?: string | null, 
 /**
@@ -149,7 +151,13 @@ baseUrl?: string | null, defaultModel?: string | null,
  * them to the base URL then saved (see `commands::keys`), so upgrading
  * does not lock anyone out.
  */
-keyOrigin?: string | null, };
+keyOrigin?: string | null, 
+/**
+ * Set on a provider the person added (issue 17, point 7): what it is
+ * (`ollama`, `lm-studio`, `vllm`, `openai-compatible`), which gives its
+ * usual base URL when none is saved. `None` on the built-in providers.
+ */
+kind?: "ollama" | "lm-studio" | "vllm" | "openai-compatible", };
 
 export type SettingsView = { 
 /**
@@ -433,9 +441,14 @@ export type ModelEstimate = { provider: string, model: string, requests: number,
  */
 output_tokens: number, 
 /**
- * US dollars; `None` when the model is not in [`PRICES`].
+ * US dollars; `None` when the model has no price in the [`PriceTable`].
  */
-cost_usd: number | null, };
+cost_usd: number | null, 
+/**
+ * US dollars through the provider's batch API; `None` (left out) when
+ * no batch price is known. Host API 1.5.0.
+ */
+batch_cost_usd?: number | null, };
 
 export type RunStatus = "running" | "paused" | "cancelled" | "completed";
 
@@ -478,6 +491,26 @@ bytes: number,
  * When the oldest entry was stored (Unix milliseconds), if any.
  */
 oldestStoredAt: number | null, };
+
+export type Rates = { input: number | null, output: number | null, 
+/**
+ * Input tokens read from the provider's prompt cache.
+ */
+cachedInput: number | null, batchInput: number | null, batchOutput: number | null, };
+
+export type PriceRow = { provider: string, model: string, 
+/**
+ * In effect: the override when there is one, else the default.
+ */
+rates: Rates, 
+/**
+ * The built-in list price; `None` for a model only the person priced.
+ */
+default: Rates | null, 
+/**
+ * The person's own prices replace the default (reset puts it back).
+ */
+overridden: boolean, };
 
 export type ResponseSortColumn = "record" | "model" | "answer" | "answer_length" | "tokens" | "latency" | "tags" | "group" | "note";
 
@@ -537,7 +570,7 @@ failed: number,
  */
 inputTokens: number, outputTokens: number, 
 /**
- * US dollars at list price, for the models [`crate::PRICES`] lists.
+ * US dollars at the price table's prices, for the models it prices.
  */
 costUsd: number, 
 /**
