@@ -72,13 +72,13 @@ fn providers_throughput(root: &std::path::Path) -> Result<String> {
 fn runs_throughput(root: &std::path::Path) -> Result<String> {
     let output = Command::new("cargo")
         .current_dir(root)
-        .args(["run", "--release", "--locked", "-p", "runs", "--example", "throughput", "--", "10000", "32"])
+        .args(["run", "--release", "--locked", "-p", "runs", "--example", "run_throughput", "--", "10000", "32"])
         .output()
         .context("running the runs throughput benchmark")?;
     anyhow::ensure!(output.status.success(), "the runs benchmark failed: {}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8_lossy(&output.stdout);
     Ok(format!(
-        "## Runs at scale (`crates/runs/examples/throughput.rs`)\n\nGoals: 10,000 requests at concurrency 32 through the run engine, every answer stored, \
+        "## Runs at scale (`crates/runs/examples/run_throughput.rs`)\n\nGoals: 10,000 requests at concurrency 32 through the run engine, every answer stored, \
          ≥ 0.9× a raw reqwest loop against the same fake provider; a second identical run makes 0 provider calls in ≤ 2 s.\n\n```\n{}\n```\n",
         text.trim()
     ))

@@ -146,7 +146,7 @@ ALTER TABLE runs ADD COLUMN no_cache INTEGER NOT NULL DEFAULT 0;
 /// ever stored, and creating a run scanned every earlier run's items per
 /// request, so each run and each request cost more than the one before
 /// (10,000 requests: 78 answers a second by the third run, see
-/// `crates/runs/examples/throughput.rs`).
+/// `crates/runs/examples/run_throughput.rs`).
 const V4: &str = "
 DROP INDEX run_items_by_state;
 CREATE INDEX run_items_by_state ON run_items (run_id, state, request_id);

@@ -9,7 +9,7 @@
 //!   as the machine is shared).
 //!
 //! ```text
-//! cargo run --release -p runs --example throughput -- [REQUESTS] [CONCURRENCY]
+//! cargo run --release -p runs --example run_throughput -- [REQUESTS] [CONCURRENCY]
 //! ```
 //!
 //! Defaults: 10,000 requests at concurrency 32 (the issue's numbers).
