@@ -62,3 +62,17 @@ pub use types::{ChatRequest, ChatResponse, Message, ModelInfo, Role, StreamEvent
 
 /// Re-exported so callers can cancel without depending on tokio-util themselves.
 pub use tokio_util::sync::CancellationToken;
+
+#[cfg(test)]
+mod test_headers {
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    /// Response headers from `(name, value)` pairs.
+    pub(crate) fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+}

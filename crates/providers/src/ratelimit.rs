@@ -99,16 +99,8 @@ pub(crate) fn is_quota_exhausted(status: u16, error: Option<&ProviderError>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_headers::headers;
     use crate::wire::parse_error;
-    use reqwest::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
 
     #[test]
     fn go_durations() {
