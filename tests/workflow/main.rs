@@ -81,18 +81,13 @@ impl Workspace {
 }
 
 fn start_args(extra: &[&'static str]) -> Vec<&'static str> {
-    let mut args = vec![
-        "run",
-        "start",
-        "--dataset",
-        "items",
-        "--template",
-        "ask",
-        "--provider",
-        "openai",
-        "--model",
-        "gpt-4o-mini",
-    ];
+    start_args_on("openai", "gpt-4o-mini", extra)
+}
+
+/// `run start` of the items with the ask template on `provider`'s `model`, then `extra`.
+fn start_args_on(provider: &'static str, model: &'static str, extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args =
+        vec!["run", "start", "--dataset", "items", "--template", "ask", "--provider", provider, "--model", model];
     args.extend_from_slice(extra);
     args
 }
@@ -249,22 +244,7 @@ async fn an_added_keyless_provider_runs_and_prices_set_change_the_estimate() {
         let again = providers(&["add", "local-llm", "--kind", "vllm"]);
         assert_eq!(again.status.code(), Some(2), "{}", describe(&again));
 
-        let on_local = |model: &'static str, extra: &[&'static str]| {
-            let mut args = vec![
-                "run",
-                "start",
-                "--dataset",
-                "items",
-                "--template",
-                "ask",
-                "--provider",
-                "local-llm",
-                "--model",
-                model,
-            ];
-            args.extend_from_slice(extra);
-            args
-        };
+        let on_local = |model: &'static str, extra: &[&'static str]| start_args_on("local-llm", model, extra);
         let done = ws.ok_json(&on_local("llama3.2", &["--approve-all"]));
         assert_eq!((done["status"].as_str(), done["answered"].as_u64()), (Some("completed"), Some(2)), "{done}");
         assert_eq!(chats(&fake), 2, "one chat call per record");

@@ -72,6 +72,12 @@ impl Harness {
         all.as_array().unwrap().iter().find(|p| p["provider"] == provider).cloned().unwrap()
     }
 
+    /// The ids `provider_status` lists, in its order.
+    fn provider_ids(&self) -> Vec<String> {
+        let all = self.invoke("provider_status", json!({})).unwrap();
+        all.as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap().to_owned()).collect()
+    }
+
     fn assert_no_reply_contains(&self, key: &str) {
         for reply in self.replies.lock().unwrap().iter() {
             assert!(!reply.contains(key), "an IPC reply carried the key: {reply}");
@@ -426,9 +432,7 @@ fn an_added_provider_is_listed_after_the_built_in_ones_and_lists_models_without_
     assert_eq!(added["baseUrl"], fake.base_url(), "stored without /v1 and the slash");
     h.invoke("add_provider", json!({ "provider": "ollama", "kind": "ollama" })).unwrap();
 
-    let all = h.invoke("provider_status", json!({})).unwrap();
-    let ids: Vec<&str> = all.as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["openai", "anthropic", "groq", "my-llm", "ollama"]);
+    assert_eq!(h.provider_ids(), ["openai", "anthropic", "groq", "my-llm", "ollama"]);
     let ollama = h.status("ollama");
     assert_eq!(ollama["defaultBaseUrl"], "http://localhost:11434");
     assert_eq!(ollama["key"], "notSet");
@@ -517,15 +521,7 @@ fn an_added_provider_s_key_is_bound_to_its_origin_and_removed_with_it() {
     h.invoke("remove_provider", json!({ "provider": "lan-llm" })).unwrap();
     assert_eq!(secret_tool_lookup("lan-llm"), None, "the key went with it");
     assert!(read_settings(&h)["providers"].get("lan-llm").is_none());
-    let ids: Vec<String> = h
-        .invoke("provider_status", json!({}))
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["provider"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, ["openai", "anthropic", "groq"]);
+    assert_eq!(h.provider_ids(), ["openai", "anthropic", "groq"]);
     h.assert_no_reply_contains(&key);
 }
 
@@ -545,15 +541,7 @@ fn a_broken_provider_entry_is_skipped_reported_and_kept_in_the_file() {
         .to_string(),
     )
     .unwrap();
-    let ids: Vec<String> = h
-        .invoke("provider_status", json!({}))
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["provider"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, ["openai", "anthropic", "groq", "ollama"], "the good entries are used");
+    assert_eq!(h.provider_ids(), ["openai", "anthropic", "groq", "ollama"], "the good entries are used");
     let state = h.app.state::<ShellState>();
     let (_, problems) = state.settings.load_reporting().unwrap();
     assert!(problems.iter().any(|p| p.contains("\"typo\"") && p.contains("needs its base URL")), "{problems:?}");
