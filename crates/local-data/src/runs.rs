@@ -21,7 +21,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OrNotFound, is_unique_violation};
-use crate::{Error, Store, now_millis};
+use crate::{Error, PriceTable, Store, now_millis};
 
 // The queries a run makes per request or per run, named so that a test can
 // check their plans: each must find its rows through an index (schema V4),
@@ -343,11 +343,11 @@ impl Store {
         Ok(())
     }
 
-    /// What a run has spent so far, in US dollars at list prices
-    /// ([`crate::price_of`]): the token usage of the answers it got from a
+    /// What a run has spent so far, in US dollars at `prices` (the store's
+    /// [`Store::price_table`]): the token usage of the answers it got from a
     /// provider (answers from the AI cache cost nothing). Models without a
     /// price count nothing; [`Store::run_unpriced_targets`] names them.
-    pub fn run_cost_usd(&self, run_id: i64) -> Result<f64, Error> {
+    pub fn run_cost_usd(&self, run_id: i64, prices: &PriceTable) -> Result<f64, Error> {
         self.run_progress(run_id)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT q.provider, q.model, coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0)
@@ -361,14 +361,14 @@ impl Store {
         let mut total = 0.0;
         for row in rows {
             let (provider, model, input, output) = row?;
-            total += cost_usd(&provider, &model, input.max(0) as u64, output.max(0) as u64).unwrap_or(0.0);
+            total += prices.cost(&provider, &model, input.max(0) as u64, output.max(0) as u64).unwrap_or(0.0);
         }
         Ok(total)
     }
 
-    /// The models a run still has to send to that have no list price, as
+    /// The models a run still has to send to that `prices` cannot price, as
     /// `(provider, model)`: a budget cap cannot be kept for them.
-    pub fn run_unpriced_targets(&self, run_id: i64) -> Result<Vec<(String, String)>, Error> {
+    pub fn run_unpriced_targets(&self, run_id: i64, prices: &PriceTable) -> Result<Vec<(String, String)>, Error> {
         self.run_progress(run_id)?;
         let targets: Vec<(String, String)> = self
             .conn
@@ -378,7 +378,7 @@ impl Store {
             )?
             .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        Ok(targets.into_iter().filter(|(provider, model)| crate::price_of(provider, model).is_none()).collect())
+        Ok(targets.into_iter().filter(|(provider, model)| prices.cost(provider, model, 0, 0).is_none()).collect())
     }
 
     /// The providers a run still has to send to.
@@ -442,13 +442,6 @@ impl Store {
         progress.cached = Some(u64::try_from(cached).unwrap_or(0));
         Ok(progress)
     }
-}
-
-/// What `input` and `output` tokens of `model` at `provider` cost at list
-/// price, `None` when the model has no price.
-pub fn cost_usd(provider: &str, model: &str, input: u64, output: u64) -> Option<f64> {
-    crate::price_of(provider, model)
-        .map(|p| (input as f64 * p.input_per_million + output as f64 * p.output_per_million) / 1e6)
 }
 
 fn checked_budget(max_cost_usd: f64) -> Result<f64, Error> {

@@ -65,8 +65,8 @@
 //! Three things stop a run *cleanly*: the provider says the account's quota
 //! is used up ([`providers::Error::QuotaExhausted`]; that request goes back
 //! to the queue, it is not a failure), the run's budget cap
-//! ([`RunOptions::max_cost_usd`], list prices of the tokens its answers
-//! used) is reached, or the person pauses it ([`RunHandle::pause`],
+//! ([`RunOptions::max_cost_usd`], the tokens its answers used at the
+//! store's price table) is reached, or the person pauses it ([`RunHandle::pause`],
 //! [`LiveRuns::pause`]). No new request is claimed, the ones in flight finish
 //! and are stored, the unsent ones stay queued, and the run ends
 //! [`RunStatus::Paused`] (resumable) with the reason as its note, announced
@@ -87,7 +87,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use local_data::{AiCacheKey, AiCall, Answer, ClaimedRequest, Failure, RunProgress, RunStatus, Store};
+use local_data::{AiCacheKey, AiCall, Answer, ClaimedRequest, Failure, PriceTable, RunProgress, RunStatus, Store};
 use providers::{
     CallOptions, CancellationToken, ChatRequest, Progress, ProviderClient, ProviderConfig, RetryReason, WireFormat,
 };
@@ -303,8 +303,9 @@ pub struct RunOptions {
     /// could answer (fresh answers still go into the cache). Kept with the
     /// run, so a resume honours it.
     pub no_cache: bool,
-    /// Stop cleanly once the run's answers cost this much (US dollars, list
-    /// prices of the tokens they used, [`local_data::price_of`]; answers
+    /// Stop cleanly once the run's answers cost this much (US dollars, the
+    /// tokens they used at the store's price table, list prices with the
+    /// person's overrides, [`local_data::Store::price_table`]; answers
     /// from the response cache cost nothing). A run to a model without a
     /// price is refused ([`Error::Unpriced`]). Kept with the run, so a
     /// resume stops at it too. Requests already in flight when it is
@@ -421,7 +422,8 @@ impl Engine {
     async fn budget(&self, run_id: i64) -> Result<Option<Budget>, Error> {
         self.db(move |s| {
             let Some(cap) = s.run_max_cost_usd(run_id)? else { return Ok(None) };
-            Ok(Some(Budget { cap, spent: s.run_cost_usd(run_id)? }))
+            let prices = s.price_table()?;
+            Ok(Some(Budget { cap, spent: s.run_cost_usd(run_id, &prices)?, prices }))
         })
         .await
     }
@@ -450,7 +452,7 @@ impl Engine {
             self.db(move |s| s.run_providers(run_id)).await?
         };
         if self.db(move |s| s.run_max_cost_usd(run_id)).await?.is_some() {
-            let unpriced = self.db(move |s| s.run_unpriced_targets(run_id)).await?;
+            let unpriced = self.db(move |s| s.run_unpriced_targets(run_id, &s.price_table()?)).await?;
             if let Some((provider, model)) = unpriced.into_iter().next() {
                 tracing::warn!(run_id, %provider, %model, "budget cap with an unpriced model, run refused");
                 return Err(Error::Unpriced { provider, model });
@@ -524,11 +526,13 @@ impl Engine {
     }
 }
 
-/// A run's budget cap and what its answers have cost so far (US dollars).
-#[derive(Debug, Clone, Copy)]
+/// A run's budget cap and what its answers have cost so far (US dollars),
+/// at the prices read when it started or resumed.
+#[derive(Debug, Clone)]
 struct Budget {
     cap: f64,
     spent: f64,
+    prices: PriceTable,
 }
 
 /// Dollars as a person reads them: cents, or three significant digits for
@@ -750,7 +754,8 @@ impl Run {
 
     /// "budget reached ($x of $y)" once the answers cost the cap.
     fn budget_reached(&self) -> Option<String> {
-        let budget = (*self.budget.lock().unwrap_or_else(PoisonError::into_inner))?;
+        let guard = self.budget.lock().unwrap_or_else(PoisonError::into_inner);
+        let budget = guard.as_ref()?;
         (budget.spent >= budget.cap).then(|| format!("budget reached ({} of {})", usd(budget.spent), usd(budget.cap)))
     }
 
@@ -792,14 +797,10 @@ impl Run {
         }
         match self.send(&claimed, epoch).await {
             Ok(Ok(answer)) => {
-                let cost = local_data::cost_usd(
-                    &claimed.provider,
-                    &claimed.model,
-                    answer.input_tokens.unwrap_or(0).into(),
-                    answer.output_tokens.unwrap_or(0).into(),
-                );
+                let tokens = (answer.input_tokens.unwrap_or(0).into(), answer.output_tokens.unwrap_or(0).into());
+                let (provider, model) = (claimed.provider.clone(), claimed.model.clone());
                 self.store_answer(claimed, answer, key).await?;
-                self.count_answer(cost);
+                self.count_answer(&provider, &model, tokens);
                 Ok(Step::Next)
             }
             Ok(Err(failure)) => {
@@ -822,9 +823,9 @@ impl Run {
     }
 
     /// After a live answer: its cost against the budget, and the window's recovery.
-    fn count_answer(&self, cost: Option<f64>) {
+    fn count_answer(&self, provider: &str, model: &str, (input, output): (u64, u64)) {
         if let Some(budget) = self.budget.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-            budget.spent += cost.unwrap_or(0.0);
+            budget.spent += budget.prices.cost(provider, model, input, output).unwrap_or(0.0);
         }
         if let Some(reason) = self.budget_reached() {
             self.stop_cleanly("budget_reached", reason);

@@ -283,3 +283,24 @@ async fn a_budget_cap_on_a_model_without_a_price_is_refused() {
     assert!(Store::open(&path).unwrap().unfinished_runs().unwrap().is_empty(), "no run was left behind");
     assert!(sent(&fake).is_empty());
 }
+
+#[tokio::test]
+async fn a_budget_cap_counts_with_the_persons_own_prices() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let dataset = approved_requests(&path, &prompts(6, ""));
+    // `fake` has no list price; the person's own row prices it like openai's gpt-4o-mini,
+    // so the cap stops it where `a_budget_cap_stops_the_run_and_is_kept_for_resume` stops.
+    let rates = local_data::Rates { input: Some(0.15), output: Some(0.60), ..local_data::Rates::default() };
+    Store::open(&path).unwrap().set_price("fake", "gpt-4o-mini", rates).unwrap();
+    let engine = Engine::new(Store::open(&path).unwrap(), [client(&fake.base_url())], 1);
+    let options = RunOptions { max_cost_usd: Some(0.000009), ..RunOptions::default() };
+
+    let (events, progress) = collect(engine.start_with(dataset, None, options).await.unwrap()).await;
+
+    let reason = "budget reached ($0.00000945 of $0.000009)";
+    assert_eq!(stops(&events), vec![("budget_reached".to_owned(), reason.to_owned())]);
+    assert_eq!((progress.status, progress.answered, progress.queued), (RunStatus::Paused, 3, 3));
+    assert_eq!(sent(&fake).len(), 3);
+}
