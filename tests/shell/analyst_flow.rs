@@ -3,7 +3,8 @@
 //! import a 50-row CSV (Record Collector) → write a template and see a field
 //! flagged as missing, then fixed (Prompt Template Manager) → generate,
 //! approve and run the requests (Request Reviewer) → export the answers as
-//! CSV (Insight Assembler). The exported file is read back and checked, the
+//! CSV (Insight Assembler) → run again on a second model and compare the two
+//! runs by record (Insight Assembler, Compare runs). The exported file is read back and checked, the
 //! fake provider's log shows each record sent once, and every screen is
 //! saved as a screenshot.
 
@@ -24,6 +25,8 @@ const REMOTES: [&str; 5] =
 const ROWS: usize = 50;
 const KEY: &str = "sk-analyst-flow-test";
 const MODEL: &str = "gpt-4o-mini";
+/// The model of the second run, compared with the first.
+const SECOND_MODEL: &str = "llama-3.1-8b-instant";
 
 /// `title,author,year` for `ROWS` books, each title unique.
 fn books_csv(path: &Path) {
@@ -191,6 +194,28 @@ async fn import_template_review_run_and_export_fifty_records() {
 
     // The charts of the run (issue 16, point 4), in both themes.
     crate::charts::charts_are_drawn_after_a_run(&app, &mut axe_problems).await;
+
+    // Issue 17, point 6: a second run on another model, compared with the first by record.
+    show(&app, rr).await;
+    type_into(&app, rr, "rr-model", SECOND_MODEL).await;
+    click(&app, rr, "rr-generate").await;
+    wait_for_content(&app, &in_remote(rr, "rr-requests"), SECOND_MODEL).await;
+    click(&app, rr, "rr-approve-all").await;
+    // The first approval's toasts were dismissed long ago (runs, export and charts since).
+    wait_for_text(&app, ".aui-toaster", &format!("{ROWS} requests approved")).await;
+    click(&app, rr, "rr-run").await;
+    let second = format!(r#"{}[data-run-id="2"][data-status="completed"]"#, in_remote(rr, "rr-run-status"));
+    wait_for_content(&app, &second, &format!("answered {ROWS} of {ROWS}")).await;
+    show(&app, ia).await;
+    wait_for(&app, &format!("{} summary", in_remote(ia, "ia-compare-runs-section"))).await.click().await.unwrap();
+    wait_for(&app, &in_remote(ia, "ia-baseline-run")).await.select_by_value("1").await.unwrap();
+    wait_for(&app, &in_remote(ia, "ia-candidate-run")).await.select_by_value("2").await.unwrap();
+    wait_for_content(&app, &in_remote(ia, "ia-compare-summary"), &format!("Agreement 100% ({ROWS} of {ROWS} records with both answers)")).await;
+    wait_for(&app, &format!(r#"{}[data-verdict="agree"]"#, in_remote(ia, "ia-pair"))).await;
+    screenshot(&app, "5-analyst-8-compare-runs").await;
+    axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-8-compare-runs: {v}")));
+    wait_for(&app, &in_remote(ia, "ia-compare-show")).await.select_by_value("differ").await.unwrap();
+    wait_for_content(&app, &in_remote(ia, "ia-compare-runs"), "No records to show with this filter.").await;
     app.close().await.unwrap();
     drop(driver);
 
@@ -233,10 +258,13 @@ fn check_export(path: &Path) {
     }
 }
 
-/// 50 chat requests, one per record, each with the rendered prompt and the key.
+/// 50 chat requests per model, one per record, each with the rendered prompt and the key.
 fn check_provider_saw_each_record_once(fake: &FakeProvider) {
-    let chats: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").collect();
-    assert_eq!(chats.len(), ROWS, "each approved request is sent exactly once");
+    let all: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").collect();
+    assert_eq!(all.len(), 2 * ROWS, "each approved request of the two runs is sent exactly once");
+    assert!(all.iter().all(|r| r.bearer_token() == Some(KEY)));
+    let chats: Vec<_> = all.into_iter().filter(|r| r.body.contains(&format!(r#""model":"{MODEL}""#))).collect();
+    assert_eq!(chats.len(), ROWS, "each approved request of the first run is sent exactly once");
     for i in 0..ROWS {
         let prompt = format!("Describe Book number {i} by Author {} ({}).", i % 7, 1950 + i);
         let sent = chats.iter().filter(|r| r.body.contains(&prompt)).count();

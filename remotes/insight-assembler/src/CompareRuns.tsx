@@ -57,6 +57,7 @@ function SidePicker({ label, testId, choice, runs, onChange }: { label: string; 
 function Diff({ baseline, candidate }: { baseline: string; candidate: string }) {
   return (
     <p className="ia-diff" data-testid="ia-diff">
+      New:{" "}
       {wordDiff(baseline, candidate).map((part, i) =>
         part.kind === "added" ? <ins key={i}>{part.text}</ins> : part.kind === "removed" ? <del key={i}>{part.text}</del> : <span key={i}>{part.text}</span>,
       )}
@@ -74,9 +75,7 @@ function Pair({ pair }: { pair: ComparedPair }) {
       </p>
       <p className={baseline === null ? "aui-field-error" : undefined}>Baseline: {pairAnswerText(pair.baseline)}</p>
       {baseline !== null && candidate !== null ? (
-        <div>
-          New: <Diff baseline={baseline} candidate={candidate} />
-        </div>
+        <Diff baseline={baseline} candidate={candidate} />
       ) : (
         <p className={candidate === null ? "aui-field-error" : undefined}>New: {pairAnswerText(pair.candidate)}</p>
       )}
