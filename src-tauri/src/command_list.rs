@@ -73,6 +73,7 @@ macro_rules! for_each_command {
             data::edit_request => Needs(DataWrite),
             data::estimate_requests => Needs(DataRead),
             data::list_responses => Needs(DataRead),
+            data::compare_answers => Needs(DataRead),
             data::set_insight => Needs(DataWrite),
             data::tag_responses => Needs(DataWrite),
             data::export_responses => Needs(FilesExport),
@@ -96,6 +97,7 @@ macro_rules! for_each_command {
             runs::resume_run => Needs(RunsStart),
             runs::unfinished_runs => Needs(DataRead),
             runs::run_progress => Needs(DataRead),
+            runs::list_runs => Needs(DataRead),
             files::choose_file => Needs(FilesImport),
             files::choose_save_path => Needs(FilesExport),
         }

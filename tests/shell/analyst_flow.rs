@@ -3,13 +3,14 @@
 //! import a 50-row CSV (Record Collector) → write a template and see a field
 //! flagged as missing, then fixed (Prompt Template Manager) → generate,
 //! approve and run the requests (Request Reviewer) → export the answers as
-//! CSV (Insight Assembler). The exported file is read back and checked, the
+//! CSV (Insight Assembler) → run again on a second model and compare the two
+//! runs by record (Insight Assembler, Compare runs). The exported file is read back and checked, the
 //! fake provider's log shows each record sent once, and every screen is
 //! saved as a screenshot.
 
 use std::path::Path;
 
-use fake_provider::{FakeConfig, FakeProvider};
+use fake_provider::{FakeConfig, FakeProvider, RecordedRequest};
 use fantoccini::{Client, Locator};
 use integration_tests::Sandbox;
 use records::{Format, Limits};
@@ -24,6 +25,8 @@ const REMOTES: [&str; 5] =
 const ROWS: usize = 50;
 const KEY: &str = "sk-analyst-flow-test";
 const MODEL: &str = "gpt-4o-mini";
+/// The model of the second run, compared with the first.
+const SECOND_MODEL: &str = "llama-3.1-8b-instant";
 
 /// `title,author,year` for `ROWS` books, each title unique.
 fn books_csv(path: &Path) {
@@ -191,12 +194,71 @@ async fn import_template_review_run_and_export_fifty_records() {
 
     // The charts of the run (issue 16, point 4), in both themes.
     crate::charts::charts_are_drawn_after_a_run(&app, &mut axe_problems).await;
+
+    // Issue 17, point 6: a second run on another model, compared with the first by record.
+    show(&app, rr).await;
+    type_into(&app, rr, "rr-model", SECOND_MODEL).await;
+    dismiss_toasts(&app).await;
+    click(&app, rr, "rr-generate").await;
+    wait_for_content(&app, &in_remote(rr, "rr-requests"), SECOND_MODEL).await;
+    click(&app, rr, "rr-approve-all").await;
+    wait_for_text(&app, ".aui-toaster", &format!("{ROWS} requests approved")).await;
+    click(&app, rr, "rr-run").await;
+    let second = format!(r#"{}[data-run-id="2"][data-status="completed"]"#, in_remote(rr, "rr-run-status"));
+    wait_for_content(&app, &second, &format!("answered {ROWS} of {ROWS}")).await;
+    show(&app, ia).await;
+    wait_for(&app, &format!("{} summary", in_remote(ia, "ia-compare-runs-section"))).await.click().await.unwrap();
+    wait_for(&app, &in_remote(ia, "ia-baseline-run")).await.select_by_value("1").await.unwrap();
+    wait_for(&app, &in_remote(ia, "ia-candidate-run")).await.select_by_value("2").await.unwrap();
+    wait_for_content(
+        &app,
+        &in_remote(ia, "ia-compare-summary"),
+        &format!("Agreement 100% ({ROWS} of {ROWS} records with both answers)"),
+    )
+    .await;
+    wait_for(&app, &format!(r#"{}[data-verdict="agree"]"#, in_remote(ia, "ia-pair"))).await;
+    screenshot(&app, "5-analyst-8-compare-runs").await;
+    axe_problems.extend(axe_violations(&app).await.into_iter().map(|v| format!("5-analyst-8-compare-runs: {v}")));
+    wait_for(&app, &in_remote(ia, "ia-compare-show")).await.select_by_value("differ").await.unwrap();
+    wait_for_content(&app, &in_remote(ia, "ia-compare-runs"), "No records to show with this filter.").await;
+
+    // Issue 17, point 4: a new template version whose prompt for one record the
+    // fake provider rate-limits (429, Retry-After 1 s) every time: the Request
+    // Reviewer shows the retries while they wait, and the run ends with that one
+    // request failed and the other 49 answered from the AI cache (same prompts as run 1).
+    show(&app, pt).await;
+    let limited = "Describe {{ title }} by {{ author }} ({{ year }}).\
+                   {% if title == 'Book number 3' %} [fake:429:1]{% endif %}";
+    type_into(&app, pt, "pt-body", limited).await;
+    click(&app, pt, "pt-save").await;
+    wait_for_content(&app, &in_remote(pt, "pt-versions"), "Version 2 current").await;
+    show(&app, rr).await;
+    type_into(&app, rr, "rr-model", MODEL).await;
+    dismiss_toasts(&app).await;
+    click(&app, rr, "rr-generate").await;
+    wait_for_text(&app, ".aui-toaster", &format!("{ROWS} requests generated")).await;
+    click(&app, rr, "rr-approve-all").await;
+    wait_for_text(&app, ".aui-toaster", &format!("{ROWS} requests approved")).await;
+    click(&app, rr, "rr-run").await;
+    wait_for_text(&app, &in_remote(rr, "rr-run-waits"), "openai: rate limited, retrying in 1 s").await;
+    screenshot(&app, "5-analyst-9-run-retrying").await;
+    let third = format!(r#"{}[data-run-id="3"][data-status="completed"]"#, in_remote(rr, "rr-run-status"));
+    let status = wait_for_content(&app, &third, "failed 1").await;
+    assert!(status.contains(&format!("answered {} ({} from the AI cache)", ROWS - 1, ROWS - 1)), "{status}");
     app.close().await.unwrap();
     drop(driver);
 
     assert!(axe_problems.is_empty(), "axe found {} problems:\n{}", axe_problems.len(), axe_problems.join("\n"));
     check_export(&export);
     check_provider_saw_each_record_once(&fake);
+}
+
+/// Dismisses every toast, so the next toast waited for is the next action's.
+async fn dismiss_toasts(app: &Client) {
+    let dismiss = r#"document.querySelectorAll('.aui-toast button[aria-label="Dismiss"]').forEach((b) => b.click());
+                     return document.querySelectorAll('.aui-toast').length;"#;
+    let left = async || app.execute(dismiss, vec![]).await.unwrap();
+    wait_until("every toast dismissed", left, |n| n == &serde_json::json!(0)).await;
 }
 
 /// Waits until "Show in folder" has named `file` (the test double writes it down).
@@ -233,14 +295,23 @@ fn check_export(path: &Path) {
     }
 }
 
-/// 50 chat requests, one per record, each with the rendered prompt and the key.
+/// Every chat request carried the key. The first run sent each record once
+/// with its rendered prompt, the second run (another model) each record once
+/// more, and the third only its rate-limited request, 4 times: the rest of
+/// its prompts were the first run's, answered from the AI cache.
 fn check_provider_saw_each_record_once(fake: &FakeProvider) {
-    let chats: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").collect();
-    assert_eq!(chats.len(), ROWS, "each approved request is sent exactly once");
+    let all: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").collect();
+    let limited: Vec<_> = all.iter().filter(|r| r.body.contains("[fake:429:1]")).collect();
+    assert_eq!(limited.len(), 4, "the rate-limited request is tried 4 times, then fails");
+    assert_eq!(all.len(), 2 * ROWS + limited.len(), "each approved request of the first two runs is sent exactly once");
+    assert!(all.iter().all(|r| r.bearer_token() == Some(KEY)));
+    let first_run =
+        |r: &&RecordedRequest| r.body.contains(&format!(r#""model":"{MODEL}""#)) && !r.body.contains("[fake:");
+    let chats: Vec<_> = all.iter().filter(first_run).collect();
+    assert_eq!(chats.len(), ROWS, "each approved request of the first run is sent exactly once");
     for i in 0..ROWS {
         let prompt = format!("Describe Book number {i} by Author {} ({}).", i % 7, 1950 + i);
         let sent = chats.iter().filter(|r| r.body.contains(&prompt)).count();
         assert_eq!(sent, 1, "record {i} was sent {sent} times");
     }
-    assert!(chats.iter().all(|r| r.bearer_token() == Some(KEY)));
 }

@@ -691,3 +691,51 @@ async fn a_budget_cap_stops_the_run_with_exit_8_and_a_raised_cap_finishes_it() {
         );
     });
 }
+
+/// Issue 17, point 6: a baseline run and a new one (a new template version)
+/// compared record by record: the agreement rate counts only the records both
+/// answered, and `--show differ` lists the disagreement over the whole runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_compare_record_by_record_with_the_agreement_rate() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two"), ("gamma", "three")]);
+    blocking(|| {
+        ws.prepare();
+        let baseline = ws.ok_json(&start_args(&["--approve-all"]))["run_id"].as_i64().unwrap().to_string();
+        // The fake provider's directives: beta gets another answer, gamma a 400.
+        let v2 = "Briefly. {{ title }}: {{ body }}\
+                  {% if title == 'beta' %} [fake:say:A different answer.]{% endif %}\
+                  {% if title == 'gamma' %} [fake:400]{% endif %}";
+        ws.ok_json(&["template", "version", "ask", "--text", v2]);
+        let out = ws.run(&start_args(&["--approve-all", "--json"]));
+        assert_eq!(out.status.code(), Some(9), "one request failed for good: {}", describe(&out));
+        let new = json(&out)["run_id"].as_i64().unwrap().to_string();
+
+        let compared = ws.ok_json(&["run", "compare", &baseline, &new]);
+        let summary = &compared["summary"];
+        assert_eq!(
+            (&summary["records"], &summary["agree"], &summary["differ"], &summary["missing"]),
+            (&serde_json::json!(3), &serde_json::json!(1), &serde_json::json!(1), &serde_json::json!(1)),
+            "{compared}"
+        );
+        assert_eq!(summary["agreement_rate"], 0.5, "{compared}");
+        assert_eq!(compared["pairs"].as_array().unwrap().len(), 3, "{compared}");
+
+        let differ = ws.ok_json(&["run", "compare", &baseline, &new, "--show", "differ"]);
+        let pairs = differ["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 1, "{differ}");
+        assert_eq!(pairs[0]["candidate"]["text"], "A different answer.", "{differ}");
+        assert_eq!(pairs[0]["baseline"]["text"], "Hello from the fake provider.", "{differ}");
+
+        let human = ws.run(&["run", "compare", &baseline, &new, "--limit", "1"]);
+        let text = String::from_utf8_lossy(&human.stdout);
+        assert!(text.contains("agreement 50.0% (1 of 2 records with both answers)"), "{text}");
+        assert!(text.contains("more: add --after"), "a page of one says where the next starts: {text}");
+
+        let bad = ws.run(&["run", "compare", &baseline, &new, "--new-model", "gpt-4o-mini"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("PROVIDER/MODEL"), "{}", describe(&bad));
+        let same = ws.run(&["run", "compare", &baseline, &baseline]);
+        assert_eq!(same.status.code(), Some(2), "{}", describe(&same));
+    });
+}

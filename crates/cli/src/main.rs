@@ -8,6 +8,7 @@
 mod args;
 mod cache_ai;
 mod commands;
+mod compare;
 mod data;
 mod exit;
 mod hosted_registry;

@@ -1,4 +1,4 @@
-//! `augment run start|status|cancel|resume|list|export`: requests generated,
+//! `augment run start|status|cancel|resume|list|compare|export`: requests generated,
 //! reviewed and sent with the app's own crates and rules.
 //!
 //! The rules mirror the app's (`src-tauri/src/commands/runs.rs`, `keys.rs`):
@@ -125,6 +125,11 @@ pub enum RunCommand {
     },
     /// List every run, newest first.
     List,
+    /// Compare two runs (a baseline and a new one, or two models of one run) record by record:
+    /// the agreement rate over every record, and the records that agree, differ or miss an answer.
+    ///
+    /// Answers agree when they have the same words, ignoring case and spacing.
+    Compare(crate::compare::CompareArgs),
     /// Write a run's answers to a new file (an existing file is never replaced).
     ///
     /// The rows are the dataset's responses for the template version and models the run sent
@@ -275,6 +280,10 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             let runs = store.runs()?;
             let views: Vec<RunView> = runs.into_iter().map(|s| RunView::new(&store, s)).collect();
             emit(json, &RunList(views))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RunCommand::Compare(args) => {
+            crate::compare::compare(json, &store, args)?;
             Ok(ExitCode::SUCCESS)
         }
         RunCommand::Export { run, format, out, errors } => {

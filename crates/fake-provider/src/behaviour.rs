@@ -75,6 +75,7 @@ impl Behaviour {
             ("401", _) => Behaviour::InvalidKey,
             ("404", _) => Behaviour::ModelNotFound,
             ("quota", _) => Behaviour::QuotaExhausted,
+            ("say", Some(text)) => Behaviour::Answer { text: Some(text.to_owned()) },
             ("429", seconds) => {
                 Behaviour::RateLimited { retry_after: seconds.and_then(|s| s.parse().ok()).map(RetryAfter::Seconds) }
             }
@@ -145,6 +146,7 @@ mod tests {
         check("[fake:stall]", Some(Behaviour::Stall { chunks: 1 }));
         check("[fake:stall:0]", Some(Behaviour::Stall { chunks: 0 }));
         check("[fake:quota]", Some(Behaviour::QuotaExhausted));
+        check("[fake:say:Another answer.]", Some(Behaviour::Answer { text: Some("Another answer.".into()) }));
         check("[fake:422]", Some(Behaviour::Rejected { status: 422 }));
         check("[fake:200]", None);
         check("[fake:nonsense", None);

@@ -19,7 +19,7 @@
 //! 2. if [`FakeConfig::expected_key`] is set, a wrong or missing key gets 401;
 //! 3. a directive in the last message's text: `[fake:401]`, `[fake:404]`,
 //!    `[fake:429:SECONDS]`, `[fake:500]`, `[fake:400]` (any 4xx), `[fake:quota]`,
-//!    `[fake:delay:MILLIS]`, `[fake:stall]`;
+//!    `[fake:delay:MILLIS]`, `[fake:stall]`, `[fake:say:TEXT]` (answers TEXT);
 //! 4. a model named `no-such-…` gets 404 model-not-found;
 //! 5. otherwise a normal answer ([`FakeConfig::reply`]), streamed if asked.
 //!

@@ -10,6 +10,7 @@ use crate::{Error, ModelTarget, RunProgress, RunStatus, Store, now_millis};
 
 /// A run, its counts, and the dataset, template versions and models of the
 /// requests it holds.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
     #[serde(flatten)]

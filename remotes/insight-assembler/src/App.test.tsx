@@ -246,7 +246,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
-    expect(manifest.hostApi).toBe("^1.4.0"); // `cached` in ResponseRow (host API 1.4; `sort` came in 1.3)
+    expect(manifest.hostApi).toBe("^1.6.0"); // list_runs and compare_answers (host API 1.6.0)
   });
 });
 

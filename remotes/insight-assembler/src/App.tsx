@@ -1,5 +1,6 @@
 // Insight Assembler: the responses of the selected dataset next to their
 // records; filter, tag, group and note them, compare models side by side,
+// compare a baseline run with a new one word by word (CompareRuns.tsx),
 // and export them as CSV, JSON or Markdown; charts of answer length and cost
 // per model and of the tags (Charts.tsx).
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -7,6 +8,7 @@ import { call, type Insight, type PageOf, type ResponseQuery, type ResponseRow }
 import { useEvent, useLastEvent } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection, type TableSort } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
+import { CompareRuns } from "./CompareRuns";
 import { CompareTable } from "./CompareTable";
 import { Export } from "./Export";
 import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, responseSort, type Filters } from "./logic";
@@ -51,6 +53,8 @@ export default function InsightAssembler(_props: RemoteProps) {
   const [tagText, setTagText] = useState("");
   const [tagging, setTagging] = useState(false);
   const [compare, setCompare] = useState(false);
+  // The run comparison asks for the runs only once it is opened.
+  const [comparingRuns, setComparingRuns] = useState(false);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
   const datasetId = dataset?.datasetId ?? null;
@@ -193,6 +197,10 @@ export default function InsightAssembler(_props: RemoteProps) {
           Next page
         </Button>
       </Toolbar>
+      <details data-testid="ia-compare-runs-section" onToggle={(e) => setComparingRuns(e.currentTarget.open)}>
+        <summary>Compare runs</summary>
+        {comparingRuns && <CompareRuns datasetId={dataset.datasetId} revision={version} />}
+      </details>
       <Export query={query} />
       <Charts datasetId={dataset.datasetId} templateVersionId={query.template_version_id ?? null} revision={version} />
     </Page>

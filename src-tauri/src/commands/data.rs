@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use local_data::{
-    AiCacheSize, Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget, Page, PriceRow, Rates,
-    RecordQuery, RecordRow, RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow, Store, Template,
-    TemplateCheck, TemplateVersion, Usage,
+    AiCacheSize, ComparePage, CompareQuery, Dataset, ExportFormat, ImportOptions, Insight, ModelEstimate, ModelTarget,
+    Page, PriceRow, Rates, RecordQuery, RecordRow, RequestQuery, RequestRow, RequestStatus, ResponseQuery, ResponseRow,
+    Store, Template, TemplateCheck, TemplateVersion, Usage,
 };
 use records::Format;
 use serde::Serialize;
@@ -431,6 +431,13 @@ pub async fn estimate_requests(
 pub async fn list_responses(data: State<'_, DataState>, query: ResponseQuery) -> CommandResult<Page<ResponseRow>> {
     positive("dataset_id", query.dataset_id)?;
     data.with(move |s| s.responses(&query)).await
+}
+
+#[tauri::command]
+pub async fn compare_answers(data: State<'_, DataState>, query: CompareQuery) -> CommandResult<ComparePage> {
+    positive("baseline.run_id", query.baseline.run_id)?;
+    positive("candidate.run_id", query.candidate.run_id)?;
+    data.with(move |s| s.compare_answers(&query)).await
 }
 
 #[tauri::command]

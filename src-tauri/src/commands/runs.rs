@@ -8,7 +8,7 @@
 //! them, so it is listed by `unfinished_runs` and can be resumed. The event
 //! payload is `runs::RunEvent`'s own serialisation.
 
-use local_data::RunProgress;
+use local_data::{RunProgress, RunSummary};
 use runs::{Engine, LiveRuns, RunHandle, RunOptions};
 use tauri::{AppHandle, Emitter as _, Runtime, State};
 
@@ -130,6 +130,17 @@ pub async fn unfinished_runs(
     let mut unfinished = data.with(|s| s.unfinished_runs()).await?;
     unfinished.retain(|run| !runs.is_live(run.run_id));
     Ok(unfinished)
+}
+
+/// The runs of a dataset (every run when `datasetId` is absent), newest
+/// first, with their models and template versions: what a comparison picks
+/// its baseline and candidate from. Host API 1.6.0.
+#[tauri::command]
+pub async fn list_runs(data: State<'_, DataState>, dataset_id: Option<i64>) -> CommandResult<Vec<RunSummary>> {
+    let dataset_id = dataset_id.map(|id| positive("datasetId", id)).transpose()?;
+    let mut runs = data.with(|s| s.runs()).await?;
+    runs.retain(|run| dataset_id.is_none_or(|id| run.dataset_id == Some(id)));
+    Ok(runs)
 }
 
 /// A run's counts now.

@@ -44,7 +44,7 @@ fn mounts_failures_and_installs_are_charted_per_remote_and_over_time() {
 /// Imports 3 books, makes a request per book for gpt-4o-mini, approves them
 /// and answers them (the last one fails) as the run engine would, through a
 /// second connection. Returns the dataset id.
-fn answered_dataset(h: &Harness) -> i64 {
+pub(crate) fn answered_dataset(h: &Harness) -> i64 {
     let file = h.dirs.path().join("books.csv");
     std::fs::write(&file, books_csv(3)).unwrap();
     let saved = h.ok(

@@ -11,6 +11,7 @@ mod common;
 mod ai_cache;
 mod charts;
 mod commands;
+mod compare;
 mod dev_mode;
 mod keys;
 mod prices;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod ai_cache;
+mod compare;
 mod export;
 mod import;
 mod review;

@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, ResponseRow, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -16,6 +16,7 @@ export interface GeneratedCommands {
   choose_file: { args: { title?: string | null }; result: FileChoice | null };
   choose_recent_file: { args: { id: string }; result: FileChoice };
   choose_save_path: { args: { suggestedName?: string | null; title?: string | null }; result: FileChoice | null };
+  compare_answers: { args: { query: CompareQuery }; result: ComparePage };
   create_template: { args: { body: string; name: string }; result: Template };
   dataset_records: { args: { datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
   delete_api_key: { args: { provider: string }; result: KeyState };
@@ -33,6 +34,7 @@ export interface GeneratedCommands {
   list_prices: { args: undefined; result: Array<PriceRow> };
   list_requests: { args: { query: RequestQuery }; result: Page<RequestRow> };
   list_responses: { args: { query: ResponseQuery }; result: Page<ResponseRow> };
+  list_runs: { args: { datasetId?: number | null }; result: Array<RunSummary> };
   list_templates: { args: undefined; result: Array<Template> };
   mark_known_good: { args: { mountMs?: number | null; name: string; version: string }; result: null };
   pause_run: { args: { runId: number }; result: boolean };

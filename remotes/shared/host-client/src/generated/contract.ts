@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.5.0";
+export const HOST_API_VERSION = "1.6.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -35,6 +35,7 @@ export const COMMAND_ACCESS = {
   choose_file: "files:import",
   choose_recent_file: "files:import",
   choose_save_path: "files:export",
+  compare_answers: "data:read",
   create_template: "data:write",
   dataset_records: "data:read",
   delete_api_key: "shellOnly",
@@ -52,6 +53,7 @@ export const COMMAND_ACCESS = {
   list_prices: "data:read",
   list_requests: "data:read",
   list_responses: "data:read",
+  list_runs: "data:read",
   list_templates: "data:read",
   mark_known_good: "shellOnly",
   pause_run: "runs:start",

@@ -464,6 +464,39 @@ note: string | null,
  */
 cached?: number, };
 
+export type RunSummary = { 
+/**
+ * The dataset its requests belong to (one per run); `None` only for a
+ * run whose requests were all deleted with their dataset.
+ */
+dataset_id: number | null, 
+/**
+ * The template versions its requests were rendered from.
+ */
+template_version_ids: Array<number>, 
+/**
+ * The provider models its requests go to.
+ */
+targets: Array<ModelTarget>, 
+/**
+ * Unix milliseconds.
+ */
+created_at: number, 
+/**
+ * Unix milliseconds when sending last stopped; `None` while running.
+ */
+finished_at: number | null, run_id: number, status: RunStatus, total: number, queued: number, in_flight: number, answered: number, failed: number, 
+/**
+ * Why the run stopped, when it did not complete.
+ */
+note: string | null, 
+/**
+ * How many of `answered` came from the response cache (no provider
+ * call, no spend). Always set by the store; optional for the contract
+ * (host API 1.4.0).
+ */
+cached?: number, };
+
 export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, } | { "kind": "waiting", runId: number, requestId: number, message: string, delayMs: number, } | { "kind": "concurrencyChanged", runId: number, limit: number, max: number, message: string, } | { "kind": "stopping", runId: number, code: string, reason: string, };
 
 export type ResponseRow = { response_id: number, request_id: number, run_id: number, record_id: number, record_position: number, record: Record<string, JsonValue>, provider: string, model: string, prompt: string, 
@@ -531,6 +564,49 @@ limit: number,
 sort?: ResponseSort | null, };
 
 export type Insight = { tags: Array<string>, group: string | null, note: string | null, };
+
+export type CompareSide = { run_id: number, 
+/**
+ * Required when the run sent its requests to more than one model.
+ */
+target?: ModelTarget | null, };
+
+export type PairFilter = "all" | "agree" | "differ" | "missing";
+
+export type CompareQuery = { baseline: CompareSide, candidate: CompareSide, filter: PairFilter, 
+/**
+ * The page starts after the record at this position (the previous
+ * page's `next_after`); from the first record when `None`.
+ */
+after?: number | null, limit: number, };
+
+export type PairAnswer = { response_id: number, provider: string, model: string, 
+/**
+ * The answer; `None` when the request failed.
+ */
+text: string | null, error_code: string | null, };
+
+export type ComparedPair = { record_id: number, record_position: number, record: Record<string, JsonValue>, baseline: PairAnswer | null, candidate: PairAnswer | null, 
+/**
+ * Which of [`PairFilter`]'s groups the pair is in (never `All`).
+ */
+verdict: PairFilter, };
+
+export type CompareSummary = { 
+/**
+ * Records either side answered or failed.
+ */
+records: number, agree: number, differ: number, missing: number, 
+/**
+ * `agree / (agree + differ)`; `None` when no record has both answers.
+ */
+agreement_rate: number | null, };
+
+export type ComparePage = { pairs: Array<ComparedPair>, summary: CompareSummary, 
+/**
+ * Pass as [`CompareQuery::after`] for the next page; `None` on the last.
+ */
+next_after: number | null, };
 
 export type ExportFormat = "csv" | "json" | "markdown";
 
