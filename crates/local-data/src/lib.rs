@@ -41,6 +41,7 @@ mod error;
 mod estimate;
 mod export;
 mod insights;
+mod keyset;
 mod prices;
 mod requests;
 mod run_list;
@@ -66,6 +67,7 @@ pub use estimate::{
 };
 pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
+pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use run_list::RunSummary;
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};

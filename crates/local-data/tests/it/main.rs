@@ -6,6 +6,7 @@
 mod ai_cache;
 mod export;
 mod import;
+mod keyset;
 mod review;
 mod sort;
 mod templates;
