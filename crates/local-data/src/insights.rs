@@ -344,3 +344,48 @@ fn clean_optional(field: &'static str, value: Option<&str>) -> Result<Option<Str
     }
     Ok(Some(value.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::types::Value as SqlValue;
+
+    use super::{DEFAULT_ORDER, RESPONSE_COLUMNS, RESPONSE_FROM};
+    use crate::Store;
+
+    /// The plan SQLite picks for `sql` with `args`, one step per line.
+    fn plan(store: &Store, sql: &str, args: &[SqlValue]) -> String {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Issue 17 point 8: a list or export of responses (failures included)
+    /// finds each request's responses through an index; before schema 7 it
+    /// scanned every stored response once per request of the dataset.
+    #[test]
+    fn responses_are_found_by_their_request_not_scanned_per_request() {
+        let store = Store::open_in_memory().unwrap();
+        let sql = format!("{RESPONSE_COLUMNS} {RESPONSE_FROM} ORDER BY {DEFAULT_ORDER}");
+        let text = |s: &str| SqlValue::Text(s.to_owned());
+        let args = [
+            SqlValue::Integer(1),
+            SqlValue::Null,
+            text("openai"),
+            text("m"),
+            SqlValue::Null,
+            SqlValue::Null,
+            SqlValue::Integer(1),
+        ];
+        let plan = plan(&store, &sql, &args);
+        let scans: Vec<&str> = plan.lines().filter(|step| step.starts_with("SCAN s")).collect();
+        assert!(
+            plan.contains("responses_by_request")
+                || plan.lines().next().is_some_and(|first| first.starts_with("SCAN s")),
+            "responses are looked up by request (or read once, first): {plan}"
+        );
+        assert!(
+            scans.is_empty() || plan.lines().next().is_some_and(|first| first.starts_with("SCAN s")),
+            "no scan of the responses inside another loop: {plan}"
+        );
+    }
+}
