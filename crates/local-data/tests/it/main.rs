@@ -9,6 +9,7 @@ mod import;
 mod keyset;
 mod review;
 mod sort;
+mod streaming;
 mod templates;
 
 use local_data::{ImportOptions, Store};
