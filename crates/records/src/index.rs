@@ -174,7 +174,7 @@ mod tests {
         let mut jsonl = String::from("\u{feff}");
         for i in 0..1030 {
             if i % 5 == 0 {
-                jsonl.push_str("\n");
+                jsonl.push('\n');
             }
             if i == 900 {
                 jsonl.push_str(&format!("{{\"id\": {i}, \"late\": \"new column\"}}\n"));
