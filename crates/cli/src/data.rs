@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Subcommand, ValueEnum};
 use futures_util::StreamExt as _;
-use local_data::{Dataset, ImportOptions, MAX_PAGE, RecordQuery, RecordRow, Store};
+use local_data::{Dataset, ImportOptions, MAX_PAGE, PageStart, RecordQuery, RecordRow, Store};
 use records::Format;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -245,17 +245,22 @@ fn export(store: &Store, dataset: &Dataset, out: &Path, format: RecordsFormat) -
     Ok(rows)
 }
 
-/// Calls `f` with every record in file order, a page at a time; returns how many.
+/// Calls `f` with every record in file order, a page at a time; returns
+/// how many. Pages follow each other by keyset cursor, so the last page of a
+/// million records costs what the first does (an `OFFSET` walk is quadratic).
 fn each_record(store: &Store, dataset: &Dataset, mut f: impl FnMut(RecordRow) -> Result<()>) -> Result<u64> {
-    let mut offset = 0;
+    let query = RecordQuery { offset: 0, limit: MAX_PAGE, filter: None, sort: None };
+    let mut start = PageStart::First;
+    let mut count = 0;
     loop {
-        let page = store.records(dataset.id, &RecordQuery { offset, limit: MAX_PAGE, filter: None, sort: None })?;
-        if page.items.is_empty() {
-            return Ok(offset);
-        }
-        offset += page.items.len() as u64;
+        let page = store.records_page(dataset.id, &query, &start)?;
+        count += page.items.len() as u64;
         for record in page.items {
             f(record)?;
+        }
+        match page.next {
+            Some(next) => start = PageStart::After(next),
+            None => return Ok(count),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{OrNotFound, is_unique_violation};
+use crate::keyset::{Key, KeysetPage, Order, PageStart, Query};
 use crate::{Error, Page, Store, check_name, now_millis, order_by, page_bounds};
 
 /// One column of a dataset.
@@ -261,40 +262,7 @@ impl Store {
         // reported as such whatever the dataset.
         let (offset, limit) = page_bounds(query.offset, query.limit)?;
         let dataset = self.dataset(dataset_id)?;
-        // Column names come from the user: they are only ever bound as
-        // parameters, never spliced into the SQL. Placeholders are numbered
-        // as their values are pushed, so the filter and the sort each bind
-        // only what they use.
-        let mut args = vec![SqlValue::Integer(dataset_id)];
-        let mut where_sql = String::from("dataset_id = ?1");
-        if let Some(filter) = &query.filter {
-            if !dataset.has_column(&filter.column) {
-                return Err(Error::invalid(
-                    "column",
-                    format!("the dataset has no column `{}` to filter on", filter.column),
-                ));
-            }
-            let column = bind(&mut args, &filter.column);
-            let value = bind(&mut args, &filter.value);
-            let test = match filter.op {
-                FilterOp::Equals => format!("CAST(value AS TEXT) = {value}"),
-                FilterOp::Contains => format!("instr(lower(CAST(value AS TEXT)), lower({value})) > 0"),
-            };
-            where_sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM json_each(records.data) WHERE key = {column} AND {test})"
-            ));
-        }
-        let sort = match &query.sort {
-            None => None,
-            Some(sort) => {
-                let column = dataset
-                    .columns
-                    .iter()
-                    .find(|c| c.name == sort.column)
-                    .ok_or_else(|| unknown_sort_column(&dataset, &sort.column))?;
-                Some((sort, column.ty))
-            }
-        };
+        let RecordSql { where_sql, mut args, sort } = record_sql(&dataset, query)?;
         let total: i64 = if query.filter.is_some() {
             self.conn.query_row(
                 &format!("SELECT count(*) FROM records WHERE {where_sql}"),
@@ -307,10 +275,7 @@ impl Store {
         let order_sql = match sort {
             None => "position".to_owned(),
             Some((sort, ty)) => {
-                // A JSON path whose key is a JSON string: SQLite (3.45 and
-                // later, bundled) reads its escapes, so `a.b`, `$` or a quote
-                // in a name is just part of the key. Faster than json_each.
-                let path = bind(&mut args, &format!("$.{}", Value::String(sort.column.clone())));
+                let path = bind(&mut args, &sort_path(&sort.column));
                 let value = format!("{} COLLATE NOCASE", sort_value(ty, dataset.text_cells, &path));
                 // `position` last: equal values keep file order, so paging is stable.
                 order_by(&[&value], sort.descending, "position")
@@ -330,6 +295,40 @@ impl Store {
             .map(|(id, position, data)| typed_record(&dataset, id, position, &data))
             .collect::<Result<_, _>>()?;
         Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+    }
+
+    /// A page of records found by keyset (see [`PageStart`]): the filter and
+    /// order of [`Store::records`] (`query.offset` is not read). In file
+    /// order a deep page is an index seek on `(dataset_id, position)`; sorted
+    /// by a column, the rows past the cursor are still sorted (a JSON cell
+    /// has no index) but never counted off one by one. No total: the
+    /// dataset's `row_count`, or [`Store::records`] once with a filter.
+    pub fn records_page(
+        &self,
+        dataset_id: i64,
+        query: &RecordQuery,
+        start: &PageStart,
+    ) -> Result<KeysetPage<RecordRow>, Error> {
+        let dataset = self.dataset(dataset_id)?;
+        let RecordSql { where_sql, mut args, sort } = record_sql(&dataset, query)?;
+        let order = match sort {
+            None => Order { name: "records".to_owned(), keys: vec![Key::asc("position")] },
+            Some((sort, ty)) => {
+                let path = bind(&mut args, &sort_path(&sort.column));
+                let value = format!("{} COLLATE NOCASE", sort_value(ty, dataset.text_cells, &path));
+                let direction = if sort.descending { "desc" } else { "asc" };
+                Order {
+                    // The column's name is part of the order: a cursor of another column is refused.
+                    name: format!("records:{}:{direction}", Value::String(sort.column.clone())),
+                    keys: vec![Key::nullable(value, sort.descending), Key::asc("position")],
+                }
+            }
+        };
+        let from_where = format!("FROM records WHERE {where_sql}");
+        let parts = Query { columns: "id, position, data", from_where: &from_where, args, column_count: 3 };
+        order.page(&self.conn, parts, start, query.limit, |r| {
+            typed_record(&dataset, r.get(0)?, r.get(1)?, &r.get::<_, String>(2)?)
+        })
     }
 
     /// One record with typed values.
@@ -380,6 +379,59 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The `WHERE` of a records query, its parameters, and its sort column.
+struct RecordSql<'q> {
+    where_sql: String,
+    args: Vec<SqlValue>,
+    sort: Option<(&'q RecordSort, ColumnType)>,
+}
+
+/// Checks `query`'s filter and sort columns against the dataset and builds
+/// the SQL that filters in SQLite, over the whole dataset.
+fn record_sql<'q>(dataset: &Dataset, query: &'q RecordQuery) -> Result<RecordSql<'q>, Error> {
+    // Column names come from the user: they are only ever bound as
+    // parameters, never spliced into the SQL. Placeholders are numbered
+    // as their values are pushed, so the filter and the sort each bind
+    // only what they use.
+    let mut args = vec![SqlValue::Integer(dataset.id)];
+    let mut where_sql = String::from("dataset_id = ?1");
+    if let Some(filter) = &query.filter {
+        if !dataset.has_column(&filter.column) {
+            return Err(Error::invalid(
+                "column",
+                format!("the dataset has no column `{}` to filter on", filter.column),
+            ));
+        }
+        let column = bind(&mut args, &filter.column);
+        let value = bind(&mut args, &filter.value);
+        let test = match filter.op {
+            FilterOp::Equals => format!("CAST(value AS TEXT) = {value}"),
+            FilterOp::Contains => format!("instr(lower(CAST(value AS TEXT)), lower({value})) > 0"),
+        };
+        where_sql
+            .push_str(&format!(" AND EXISTS (SELECT 1 FROM json_each(records.data) WHERE key = {column} AND {test})"));
+    }
+    let sort = match &query.sort {
+        None => None,
+        Some(sort) => {
+            let column = dataset
+                .columns
+                .iter()
+                .find(|c| c.name == sort.column)
+                .ok_or_else(|| unknown_sort_column(dataset, &sort.column))?;
+            Some((sort, column.ty))
+        }
+    };
+    Ok(RecordSql { where_sql, args, sort })
+}
+
+/// A JSON path whose key is a JSON string: SQLite (3.45 and later, bundled)
+/// reads its escapes, so `a.b`, `$` or a quote in a name is just part of
+/// the key. Faster than json_each.
+fn sort_path(column: &str) -> String {
+    format!("$.{}", Value::String(column.to_owned()))
 }
 
 /// Adds a parameter and returns its placeholder.

@@ -1,11 +1,13 @@
 //! Responses next to their records, with the analyst's tags, group and note.
 
 use rusqlite::params;
+use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::datasets::json_bug;
 use crate::error::OrNotFound;
+use crate::keyset::{Key, KeysetPage, Order, PageStart, Query};
 use crate::{Dataset, Error, ModelTarget, Page, Store, order_by, page_bounds};
 
 /// One response with its request, record and insight fields.
@@ -158,6 +160,30 @@ impl Store {
         Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
     }
 
+    /// A page of responses found by keyset (see [`PageStart`]): the filter
+    /// and order of [`Store::responses`] (`query.offset` is not read), a deep
+    /// page seeking to its first row instead of counting its way there. No
+    /// total: [`Store::responses`] with a limit of 1 gives it once.
+    pub fn responses_page(&self, query: &ResponseQuery, start: &PageStart) -> Result<KeysetPage<ResponseRow>, Error> {
+        let dataset = self.dataset(query.dataset_id)?;
+        let bound = bind(query);
+        let args = vec![
+            SqlValue::Integer(bound.dataset_id),
+            bound.version.map_or(SqlValue::Null, SqlValue::Integer),
+            bound.provider.map_or(SqlValue::Null, SqlValue::Text),
+            bound.model.map_or(SqlValue::Null, SqlValue::Text),
+            bound.tag.map_or(SqlValue::Null, SqlValue::Text),
+            bound.group.map_or(SqlValue::Null, SqlValue::Text),
+            SqlValue::Integer(i64::from(bound.include_errors)),
+        ];
+        let columns = RESPONSE_COLUMNS.trim_start_matches("SELECT ");
+        // The record's dataset is the request's: saying so lets SQLite seek
+        // the records' `(dataset_id, position)` index in record order.
+        let from_where = format!("{RESPONSE_FROM} AND r.dataset_id = ?1");
+        let parts = Query { columns, from_where: &from_where, args, column_count: 20 };
+        response_order(query.sort).page(&self.conn, parts, start, query.limit, |row| response_from_row(&dataset, row))
+    }
+
     /// Calls `f` with each matching response in order, one at a time.
     pub(crate) fn for_each_response(
         &self,
@@ -221,6 +247,20 @@ impl Store {
         tx.commit()?;
         Ok(added)
     }
+}
+
+/// The keyset order of [`Store::responses`]: the sort's terms (any may be
+/// NULL: a failed request's answer, a missing group), then record order,
+/// model and id, which break every tie.
+fn response_order(sort: Option<ResponseSort>) -> Order {
+    let mut keys = Vec::new();
+    let mut name = "responses".to_owned();
+    if let Some(sort) = sort {
+        keys.extend(sort.column.terms().iter().map(|term| Key::nullable(*term, sort.descending)));
+        name = format!("responses:{:?}:{}", sort.column, if sort.descending { "desc" } else { "asc" });
+    }
+    keys.extend(["r.position", "q.provider", "q.model", "s.id"].map(Key::asc));
+    Order { name, keys }
 }
 
 /// The positional parameters of [`RESPONSE_FROM`].
@@ -303,4 +343,49 @@ fn clean_optional(field: &'static str, value: Option<&str>) -> Result<Option<Str
         return Err(Error::invalid(field, "tags and groups are at most 100 characters on one line: shorten it"));
     }
     Ok(Some(value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::types::Value as SqlValue;
+
+    use super::{DEFAULT_ORDER, RESPONSE_COLUMNS, RESPONSE_FROM};
+    use crate::Store;
+
+    /// The plan SQLite picks for `sql` with `args`, one step per line.
+    fn plan(store: &Store, sql: &str, args: &[SqlValue]) -> String {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Issue 17 point 8: a list or export of responses (failures included)
+    /// finds each request's responses through an index; before schema 7 it
+    /// scanned every stored response once per request of the dataset.
+    #[test]
+    fn responses_are_found_by_their_request_not_scanned_per_request() {
+        let store = Store::open_in_memory().unwrap();
+        let sql = format!("{RESPONSE_COLUMNS} {RESPONSE_FROM} ORDER BY {DEFAULT_ORDER}");
+        let text = |s: &str| SqlValue::Text(s.to_owned());
+        let args = [
+            SqlValue::Integer(1),
+            SqlValue::Null,
+            text("openai"),
+            text("m"),
+            SqlValue::Null,
+            SqlValue::Null,
+            SqlValue::Integer(1),
+        ];
+        let plan = plan(&store, &sql, &args);
+        let scans: Vec<&str> = plan.lines().filter(|step| step.starts_with("SCAN s")).collect();
+        assert!(
+            plan.contains("responses_by_request")
+                || plan.lines().next().is_some_and(|first| first.starts_with("SCAN s")),
+            "responses are looked up by request (or read once, first): {plan}"
+        );
+        assert!(
+            scans.is_empty() || plan.lines().next().is_some_and(|first| first.starts_with("SCAN s")),
+            "no scan of the responses inside another loop: {plan}"
+        );
+    }
 }

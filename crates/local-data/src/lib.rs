@@ -18,8 +18,11 @@
 //!   cells are stored as the text the file had and typed on read with the
 //!   column types known only at the end of the file.
 //! - **Pages, not tables.** Records, requests and responses are read in
-//!   pages (offset/limit, at most [`MAX_PAGE`]) with a simple field filter, so
-//!   the webview never receives a whole dataset.
+//!   pages (at most [`MAX_PAGE`]) with their filters evaluated in SQL, so the
+//!   webview never receives a whole dataset: by offset/limit, or by keyset
+//!   ([`PageStart`], [`Cursor`]: `records_page`, `requests_page`,
+//!   `responses_page`), where a page deep in a million rows seeks past its
+//!   cursor and costs what the first page does.
 //! - **Templates are checked before any request exists.** Variables the
 //!   dataset does not have are reported per template ([`Store::check_template`]);
 //!   [`Store::generate_requests`] refuses while any remain.
@@ -42,6 +45,7 @@ mod error;
 mod estimate;
 mod export;
 mod insights;
+mod keyset;
 mod prices;
 mod requests;
 mod run_list;
@@ -70,6 +74,7 @@ pub use estimate::{
 };
 pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
+pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use run_list::RunSummary;
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};

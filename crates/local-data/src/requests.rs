@@ -5,10 +5,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use rusqlite::params;
+use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 
 use crate::error::OrNotFound;
 use crate::estimate::ModelEstimate;
+use crate::keyset::{Key, KeysetPage, Order, PageStart, Query};
 use crate::templates::{Renderer, missing_fields, render_with, renderer_env, syntax_error};
 use crate::{Error, Page, Store, now_millis, order_by, page_bounds};
 
@@ -225,11 +227,7 @@ impl Store {
             Some(t) => (Some(t.provider.as_str()), Some(t.model.as_str())),
             None => (None, None),
         };
-        let filter = "q.dataset_id = ?1
-            AND (?2 IS NULL OR q.template_version_id = ?2)
-            AND (?3 IS NULL OR q.status = ?3)
-            AND (?4 IS NULL OR q.provider = ?4)
-            AND (?5 IS NULL OR q.model = ?5)";
+        let filter = REQUEST_FILTER;
         let status = query.status.map(RequestStatus::as_str);
         let bind = params![query.dataset_id, query.template_version_id, status, provider, model];
         let total: i64 =
@@ -243,6 +241,17 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql)?;
         let items = stmt.query_map(bind, request_from_row)?.map(|r| r?).collect::<Result<Vec<_>, Error>>()?;
         Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+    }
+
+    /// A page of requests found by keyset (see [`PageStart`]): the same
+    /// filter and order as [`Store::requests`] (`query.offset` is not read),
+    /// but a deep page seeks to its first row instead of counting its way
+    /// there, so every page costs the same. No total: [`Store::requests`]
+    /// with a limit of 1 gives it once.
+    pub fn requests_page(&self, query: &RequestQuery, start: &PageStart) -> Result<KeysetPage<RequestRow>, Error> {
+        let (from_where, args) = request_keyset_filter(query);
+        let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+        request_order(query.sort).page(&self.conn, parts, start, query.limit, |row| request_from_row(row)?)
     }
 
     pub fn request(&self, request_id: i64) -> Result<RequestRow, Error> {
@@ -394,6 +403,55 @@ const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template
         EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered
     FROM requests q JOIN records r ON r.id = q.record_id";
 
+/// [`REQUEST_SELECT`] in its two parts, for the keyset query that adds its keys between them.
+const REQUEST_COLUMNS: &str = "q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
+        q.rendered, q.edited, q.status,
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered";
+const REQUEST_FROM: &str = "FROM requests q JOIN records r ON r.id = q.record_id";
+
+/// A [`RequestQuery`]'s filter, `?1`..`?5` bound in its field order.
+const REQUEST_FILTER: &str = "q.dataset_id = ?1
+            AND (?2 IS NULL OR q.template_version_id = ?2)
+            AND (?3 IS NULL OR q.status = ?3)
+            AND (?4 IS NULL OR q.provider = ?4)
+            AND (?5 IS NULL OR q.model = ?5)";
+
+/// `FROM … WHERE …` of a keyset page of requests and its parameters. The
+/// record's dataset is the request's: saying so lets SQLite seek the
+/// records' `(dataset_id, position)` index to the cursor.
+fn request_keyset_filter(query: &RequestQuery) -> (String, Vec<SqlValue>) {
+    let text = |value: Option<&str>| value.map_or(SqlValue::Null, |v| SqlValue::Text(v.to_owned()));
+    let args = vec![
+        SqlValue::Integer(query.dataset_id),
+        query.template_version_id.map_or(SqlValue::Null, SqlValue::Integer),
+        text(query.status.map(RequestStatus::as_str)),
+        text(query.target.as_ref().map(|t| t.provider.as_str())),
+        text(query.target.as_ref().map(|t| t.model.as_str())),
+    ];
+    (format!("{REQUEST_FROM} WHERE r.dataset_id = ?1 AND {REQUEST_FILTER}"), args)
+}
+
+/// The keyset order of [`Store::requests`]'s order: the sort's terms, then
+/// record order and id, which break every tie.
+fn request_order(sort: Option<RequestSort>) -> Order {
+    let mut keys = Vec::new();
+    let mut name = "requests".to_owned();
+    if let Some(sort) = sort {
+        for term in sort.column.terms() {
+            // `answered` is the select list's alias: a WHERE needs the expression.
+            let sql = if *term == "answered" { ANSWERED } else { term };
+            // Every request sort term has a value (a request's columns are NOT NULL).
+            keys.push(Key::not_null(sql, sort.descending));
+        }
+        name = format!("requests:{:?}:{}", sort.column, if sort.descending { "desc" } else { "asc" });
+    }
+    keys.push(Key::asc("r.position"));
+    keys.push(Key::asc("q.id"));
+    Order { name, keys }
+}
+
+const ANSWERED: &str = "EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)";
+
 /// The list's own order.
 const RECORD_ORDER: &str = "r.position, q.id";
 
@@ -415,4 +473,82 @@ fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow
         status,
         answered: r.get(9)?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+    use rusqlite::types::Value as SqlValue;
+
+    use super::{REQUEST_COLUMNS, request_keyset_filter, request_order};
+    use crate::keyset::{PageStart, Query};
+    use crate::{ModelTarget, RequestQuery, Store};
+
+    /// Runs `sql` to the end and returns SQLite's count of virtual machine
+    /// steps: the work done, counted, so the comparison cannot flake.
+    fn steps(store: &Store, sql: &str, args: &[SqlValue]) -> i64 {
+        let mut stmt = store.conn.prepare(sql).unwrap();
+        let mut rows = stmt.query(rusqlite::params_from_iter(args)).unwrap();
+        while rows.next().unwrap().is_some() {}
+        drop(rows);
+        i64::from(stmt.get_status(StatementStatus::VmStep))
+    }
+
+    /// Issue 17 point 8: the page at row 3,900 of 4,000 costs what the page
+    /// at row 100 does (an index seek to the cursor), where `OFFSET` reads
+    /// and drops every row before the page.
+    #[test]
+    fn a_deep_keyset_page_seeks_the_index_and_costs_what_an_early_one_does() {
+        let mut store = Store::open_in_memory().unwrap();
+        let csv: String = std::iter::once("n\n".to_owned()).chain((0..2000).map(|i| format!("{i}\n"))).collect();
+        let dataset =
+            store.import(csv.as_bytes(), &crate::ImportOptions::new("numbers", records::Format::Csv), |_| {}).unwrap();
+        let template = store.create_template("ask", "Number {{ n }}").unwrap();
+        let targets = [ModelTarget::new("openai", "gpt-4o-mini"), ModelTarget::new("groq", "llama")];
+        assert_eq!(store.generate_requests(dataset.id, template.current.id, &targets).unwrap(), 4000);
+        let query = RequestQuery { dataset_id: dataset.id, limit: 50, ..Default::default() };
+        let order = request_order(None);
+        let page_after = |row: u64| {
+            let at = store.requests(&RequestQuery { offset: row - 1, limit: 1, ..query.clone() }).unwrap().items;
+            let position = store.record(at[0].record_id).unwrap().position;
+            let cursor = order
+                .encode(&[SqlValue::Integer(i64::try_from(position).unwrap()), SqlValue::Integer(at[0].id)])
+                .unwrap();
+            let (from_where, args) = request_keyset_filter(&query);
+            let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+            order.sql(parts, &PageStart::After(cursor), 50).unwrap()
+        };
+        let (early, early_args) = page_after(100);
+        let (deep, deep_args) = page_after(3900);
+
+        let plan = {
+            let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {deep}")).unwrap();
+            let steps = stmt.query_map(rusqlite::params_from_iter(&deep_args), |r| r.get::<_, String>(3)).unwrap();
+            steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        };
+        assert!(plan.contains("(dataset_id=? AND position>?)"), "an index seek to the cursor: {plan}");
+        assert!(!deep.contains("OFFSET"), "{deep}");
+
+        let (early_steps, deep_steps) = (steps(&store, &early, &early_args), steps(&store, &deep, &deep_args));
+        assert!(
+            deep_steps * 10 < early_steps * 12,
+            "a deep page does no more work than an early one: {deep_steps} vs {early_steps} steps"
+        );
+        // The comparison this replaces, so the test shows what it guards against.
+        let offset_sql = |offset: u64| {
+            format!(
+                "{} WHERE {} ORDER BY r.position, q.id LIMIT 50 OFFSET {offset}",
+                super::REQUEST_SELECT,
+                super::REQUEST_FILTER
+            )
+        };
+        let filter_args = request_keyset_filter(&query).1;
+        let (offset_early, offset_deep) =
+            (steps(&store, &offset_sql(100), &filter_args), steps(&store, &offset_sql(3900), &filter_args));
+        assert!(
+            offset_deep > offset_early && offset_deep > 10 * deep_steps,
+            "OFFSET reads every row before the page: {offset_deep} steps at row 3,900, {offset_early} at row 100, \
+             {deep_steps} for the keyset page"
+        );
+    }
 }

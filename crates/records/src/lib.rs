@@ -22,6 +22,7 @@
 
 mod documents;
 mod error;
+mod index;
 mod stream;
 mod table;
 mod types;
@@ -33,6 +34,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use error::ParseError;
+pub use index::RowIndex;
 pub use stream::RowReader;
 pub use table::{Record, Row, Table};
 pub use types::ColumnType;

@@ -42,12 +42,16 @@ pub struct RowReader<R: Read> {
     columns: Columns,
     rows_read: u64,
     done: bool,
+    /// Where the last row returned began in the source, in bytes.
+    row_start: u64,
 }
 
 #[derive(Debug)]
 enum Source<R: Read> {
-    Csv { reader: Box<csv::Reader<CsvBytes<BufReader<R>>>>, record: csv::StringRecord, slots: Vec<usize> },
-    JsonLines { reader: BufReader<Counted<R>>, line: Vec<u8>, line_number: u64 },
+    /// `start`: the source offset of the csv reader's byte 0 (after a byte-order mark).
+    Csv { reader: Box<csv::Reader<CsvBytes<BufReader<R>>>>, record: csv::StringRecord, slots: Vec<usize>, start: u64 },
+    /// `consumed`: bytes of the source read into lines so far.
+    JsonLines { reader: BufReader<Counted<R>>, line: Vec<u8>, line_number: u64, consumed: u64 },
 }
 
 impl<R: Read> RowReader<R> {
@@ -65,10 +69,11 @@ impl<R: Read> RowReader<R> {
         let line = header.position().map_or(1, csv::Position::line);
         let slots = columns.header_slots(header.iter(), line)?;
         Ok(RowReader {
-            source: Source::Csv { reader: Box::new(reader), record: csv::StringRecord::new(), slots },
+            source: Source::Csv { reader: Box::new(reader), record: csv::StringRecord::new(), slots, start: bom },
             columns,
             rows_read: 0,
             done: false,
+            row_start: 0,
         })
     }
 
@@ -76,12 +81,13 @@ impl<R: Read> RowReader<R> {
     pub fn json_lines(reader: R, limits: &Limits) -> Result<Self, ParseError> {
         let format = Format::JsonLines;
         let mut buffered = BufReader::new(Counted { inner: reader, read: 0, limit: limits.max_bytes });
-        skip_bom(&mut buffered).map_err(|e| from_io(format, e))?;
+        let bom = skip_bom(&mut buffered).map_err(|e| from_io(format, e))?;
         Ok(RowReader {
-            source: Source::JsonLines { reader: buffered, line: Vec::new(), line_number: 0 },
+            source: Source::JsonLines { reader: buffered, line: Vec::new(), line_number: 0, consumed: bom },
             columns: Columns::new(format, limits.max_columns),
             rows_read: 0,
             done: false,
+            row_start: 0,
         })
     }
 
@@ -112,6 +118,53 @@ impl<R: Read> RowReader<R> {
         self.rows_read
     }
 
+    /// Where the row [`RowReader::next_row`] returned last began in the
+    /// source, in bytes from its start (a byte-order mark included): a
+    /// reader placed there by [`crate::RowIndex`] reads that row next.
+    pub fn row_start(&self) -> u64 {
+        self.row_start
+    }
+
+    /// Continues reading rows from `reader`, placed at the start of a row
+    /// (a [`RowReader::row_start`]), with the columns a reader of the whole
+    /// source ended with. No header is read; the byte limit is not applied
+    /// (the whole source was read within it once).
+    pub(crate) fn resume(reader: R, columns: &Columns, slots: &[usize]) -> Self {
+        let format = columns.format;
+        let source = match format {
+            Format::JsonLines => Source::JsonLines {
+                reader: BufReader::new(Counted { inner: reader, read: 0, limit: u64::MAX }),
+                line: Vec::new(),
+                line_number: 0,
+                consumed: 0,
+            },
+            _ => {
+                let bytes =
+                    CsvBytes { inner: BufReader::new(reader), read: 0, limit: u64::MAX, scan: QuoteScan::default() };
+                let reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+                Source::Csv {
+                    reader: Box::new(reader),
+                    record: csv::StringRecord::new(),
+                    slots: slots.to_vec(),
+                    start: 0,
+                }
+            }
+        };
+        RowReader { source, columns: columns.clone(), rows_read: 0, done: false, row_start: 0 }
+    }
+
+    /// The column slots of a CSV header (empty for JSON Lines).
+    pub(crate) fn slots(&self) -> &[usize] {
+        match &self.source {
+            Source::Csv { slots, .. } => slots,
+            Source::JsonLines { .. } => &[],
+        }
+    }
+
+    pub(crate) fn into_columns(self) -> Columns {
+        self.columns
+    }
+
     /// Bytes consumed from the source so far, for a progress bar.
     pub fn bytes_read(&self) -> u64 {
         match &self.source {
@@ -127,9 +180,13 @@ impl<R: Read> RowReader<R> {
             return Ok(None);
         }
         let result = match &mut self.source {
-            Source::Csv { reader, record, slots } => next_csv(reader, record, slots, &mut self.columns),
-            Source::JsonLines { reader, line, line_number } => {
-                next_json_line(reader, line, line_number, &mut self.columns)
+            Source::Csv { reader, record, slots, start } => {
+                let row = next_csv(reader, record, slots, &mut self.columns);
+                self.row_start = *start + record.position().map_or(0, csv::Position::byte);
+                row
+            }
+            Source::JsonLines { reader, line, line_number, consumed } => {
+                next_json_line(reader, line, line_number, consumed, &mut self.row_start, &mut self.columns)
             }
         };
         match &result {
@@ -184,6 +241,8 @@ fn next_json_line<R: Read>(
     reader: &mut BufReader<Counted<R>>,
     line: &mut Vec<u8>,
     line_number: &mut u64,
+    consumed: &mut u64,
+    row_start: &mut u64,
     columns: &mut Columns,
 ) -> Result<Option<Row>, ParseError> {
     let format = columns.format;
@@ -193,6 +252,8 @@ fn next_json_line<R: Read>(
         if n == 0 {
             return Ok(None);
         }
+        *row_start = *consumed;
+        *consumed += n as u64;
         *line_number += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;

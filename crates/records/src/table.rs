@@ -79,7 +79,7 @@ impl Table {
 
 /// The growing column list shared by every format: names in first-seen
 /// order, their types so far, and the column limit.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Columns {
     pub(crate) format: Format,
     pub(crate) names: Vec<String>,

@@ -9,10 +9,11 @@
 //! [`ImportPreview::parser`] says which one ran. [`parse_with_service`] is the
 //! same routing for callers that keep every row (saving a dataset).
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use records::{ColumnType, Format, Limits, ParseError, Row, Table};
+use records::{ColumnType, Format, Limits, ParseError, Row, RowIndex, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -22,7 +23,9 @@ use crate::{Health, Stack, StackToken, State};
 pub const DEFAULT_PAGE_ROWS: usize = 50;
 /// Most rows a preview page may hold: a page is for eyes, not for the whole file.
 pub const MAX_PAGE_ROWS: usize = 1_000;
-/// The service's request limit is the same; bigger documents are refused before sending.
+/// The service's request limit is the same; bigger documents are refused
+/// before sending. A CSV or JSON Lines *file* is not held whole, so it is
+/// bound by the store's own import limit instead ([`Limits::default`]).
 const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// A parse of a large document through the gateway may take a while on a loaded machine.
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -145,7 +148,11 @@ impl ImportError {
 ///   `crates/records` and would agree.
 /// - `document`: the text, or a file path read here (up to 64 MiB), so a
 ///   100k-row file never crosses IPC: only `page` rows are returned, with
-///   `total_rows` and `total_columns`.
+///   `total_rows` and `total_columns`. A CSV or JSON Lines file is read in
+///   process whatever the stack, as saving it is: indexed once (a
+///   [`RowIndex`], kept for the last few files), so each further page seeks
+///   to its rows instead of parsing the file again, and bounded by the
+///   store's import limit rather than 64 MiB.
 /// - errors: a malformed document is [`ImportError::Parse`] with the line and
 ///   column to fix, whichever parser ran.
 pub async fn import_records(
@@ -156,6 +163,14 @@ pub async fn import_records(
 ) -> Result<ImportPreview, ImportError> {
     if page.limit == 0 || page.limit > MAX_PAGE_ROWS {
         return Err(ImportError::InvalidPage { limit: page.limit });
+    }
+    // A regular file only: a device or a pipe cannot be read twice (and
+    // keeps the bounded whole-document read below).
+    if let Document::File(path) = &document
+        && format.streams()
+        && tokio::fs::metadata(path).await.is_ok_and(|m| m.is_file())
+    {
+        return preview_file(path.clone(), format, page).await;
     }
     let parsed = match parse_with_service(stack, format, document).await? {
         ServiceParse::Parsed(parsed) => parsed,
@@ -189,16 +204,17 @@ pub enum ServiceParse {
     NotUsed { reason: String, document: Document },
 }
 
-/// [`parse_with_service`] for saving a dataset: CSV is never sent, because
-/// the store streams it row by row in process, so a CSV file of any size
-/// saves in bounded memory; the other formats are whole documents either way.
+/// [`parse_with_service`] for saving a dataset: CSV and JSON Lines are never
+/// sent, because the store streams them row by row in process, so such a file
+/// saves in bounded memory (and whatever a preview showed saves too); the
+/// other formats are whole documents either way.
 pub async fn parse_for_saving(
     stack: Option<&Stack>,
     format: Format,
     document: Document,
 ) -> Result<ServiceParse, ImportError> {
-    if format == Format::Csv {
-        let reason = "CSV files are streamed into the dataset by the app's own parser".to_owned();
+    if format.streams() {
+        let reason = format!("{format} files are streamed into the dataset by the app's own parser");
         return Ok(ServiceParse::NotUsed { reason, document });
     }
     parse_with_service(stack, format, document).await
@@ -366,6 +382,92 @@ fn in_process_error(err: ParseError) -> ImportError {
     }
 }
 
+/// Indexes of the files previewed last, newest last: paging through one
+/// file reads its index, not the file, after the first page.
+static INDEXES: Mutex<Vec<(FileKey, Arc<RowIndex>)>> = Mutex::new(Vec::new());
+/// A handful: one file is usually paged at a time, an index is small (8
+/// bytes per 256 rows plus the column names).
+const INDEXES_KEPT: usize = 4;
+
+/// A file as it was when indexed: a change to it makes a new key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileKey {
+    path: PathBuf,
+    format: Format,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+/// One page of a CSV or JSON Lines file, from its (cached) row index.
+async fn preview_file(path: PathBuf, format: Format, page: Page) -> Result<ImportPreview, ImportError> {
+    let read = tokio::task::spawn_blocking(move || -> Result<ImportPreview, ImportError> {
+        let index = file_index(&path, format)?;
+        let file = std::fs::File::open(&path).map_err(|source| ImportError::Read { path: path.clone(), source })?;
+        let rows = index.page(file, page.offset as u64, page.limit).map_err(in_process_error)?;
+        let total_rows = usize::try_from(index.rows()).unwrap_or(usize::MAX);
+        Ok(ImportPreview {
+            parser: Parser::InProcess,
+            parser_reason: Some(format!(
+                "{format} files are read by the app's own parser, as they are saved: indexed once, then paged"
+            )),
+            format,
+            columns: index.columns().to_vec(),
+            types: index.types().to_vec(),
+            rows,
+            offset: page.offset.min(total_rows),
+            total_rows,
+            total_columns: index.columns().len(),
+            document_bytes: index.bytes(),
+            front_matter: None,
+        })
+    });
+    read.await.map_err(|join| ImportError::Parse {
+        parser: Parser::InProcess,
+        format,
+        message: format!("the parser stopped unexpectedly ({join}); try again"),
+        line: None,
+        column: None,
+    })?
+}
+
+/// The row index of `path`, from the cache while the file is unchanged.
+fn file_index(path: &Path, format: Format) -> Result<Arc<RowIndex>, ImportError> {
+    let read_error = |source| ImportError::Read { path: path.to_owned(), source };
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    let key = FileKey { path: path.to_owned(), format, len: metadata.len(), modified: metadata.modified().ok() };
+    // A poisoned lock only means another preview panicked: its entries are whole.
+    let cached =
+        INDEXES.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(k, _)| *k == key).map(|(_, i)| i.clone());
+    if let Some(index) = cached {
+        return Ok(index);
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let index = match RowIndex::build(format, std::io::BufReader::new(file), &Limits::default()) {
+        Some(Ok(index)) => Arc::new(index),
+        Some(Err(ParseError::TooLarge { limit_bytes, .. })) => {
+            return Err(ImportError::TooLarge { bytes: metadata.len(), limit: limit_bytes });
+        }
+        Some(Err(err)) => return Err(in_process_error(err)),
+        None => {
+            return Err(ImportError::Parse {
+                parser: Parser::InProcess,
+                format,
+                message: format!("{format} is a whole document: it has no row index"),
+                line: None,
+                column: None,
+            });
+        }
+    };
+    tracing::info!(path = %path.display(), rows = index.rows(), format = format.id(), "indexed a file to preview");
+    let mut indexes = INDEXES.lock().unwrap_or_else(|p| p.into_inner());
+    indexes.retain(|(k, _)| k.path != key.path);
+    if indexes.len() >= INDEXES_KEPT {
+        indexes.remove(0);
+    }
+    indexes.push((key, index.clone()));
+    Ok(index)
+}
+
 fn preview(parsed: Parsed, format: Format, page: Page) -> ImportPreview {
     let Parsed { table, parser, parser_reason, document_bytes } = parsed;
     let total_rows = table.rows.len();
@@ -500,6 +602,61 @@ mod tests {
         )
         .expect_err("an endless FIFO is refused");
         assert_eq!(err.code(), "too_large", "{err}");
+    }
+
+    /// Issue 17 point 8: a CSV file over the old 64 MiB ceiling previews,
+    /// and a later page is read from the file's index, not by parsing the
+    /// file again: the rows before the page are overwritten with bytes no
+    /// parser accepts (same length, same modification time), and the page
+    /// still comes back right.
+    #[test]
+    fn a_csv_file_over_64_mib_previews_and_a_later_page_does_not_parse_it_again() {
+        use std::io::{Seek as _, Write as _};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("big.csv");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        writeln!(out, "id,comment").expect("write");
+        let padding = "x".repeat(200);
+        let rows: u64 = 340_000;
+        for i in 0..rows {
+            writeln!(out, "{i},\"row {i}, {padding}\"").expect("write");
+        }
+        out.flush().expect("flush");
+        drop(out);
+        let size = std::fs::metadata(&path).expect("metadata").len();
+        assert!(size > MAX_DOCUMENT_BYTES, "the file is over 64 MiB: {size}");
+
+        let document = || Document::File(path.clone());
+        let first =
+            run(import_records(None, Format::Csv, document(), Page { offset: 0, limit: 2 })).expect("previewed");
+        assert_eq!(first.total_rows, rows as usize);
+        assert_eq!(first.document_bytes, size);
+        assert_eq!(first.types, [ColumnType::Integer, ColumnType::String]);
+        assert_eq!(first.rows[1][0], 1);
+
+        // Damage the first megabyte: from the first row, one row of a
+        // million empty fields. A parse from the start now fails ("this row
+        // has … fields but the header has 2").
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).expect("mtime");
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+        file.seek(std::io::SeekFrom::Start("id,comment\n".len() as u64)).expect("seek");
+        let mut damage = vec![b','; 1 << 20];
+        damage.push(b'\n');
+        file.write_all(&damage).expect("damage");
+        file.set_modified(modified).expect("keep the mtime");
+        drop(file);
+
+        let last = run(import_records(None, Format::Csv, document(), Page { offset: rows as usize - 3, limit: 50 }))
+            .expect("a later page from the index");
+        assert_eq!(last.rows.len(), 3);
+        assert_eq!(last.rows[2][0], rows - 1);
+        assert_eq!(last.rows[2][1], format!("row {}, {padding}", rows - 1));
+        assert_eq!(last.offset, rows as usize - 3);
+        assert_eq!(last.total_rows, rows as usize, "the counts of the first read");
+        // The same file touched (a new modification time) is read again, and its damage found.
+        std::fs::File::options().write(true).open(&path).expect("open").set_modified(SystemTime::now()).expect("touch");
+        let err = run(import_records(None, Format::Csv, document(), Page::default())).expect_err("read again");
+        assert_eq!(err.code(), "parse_error", "{err}");
     }
 
     #[test]

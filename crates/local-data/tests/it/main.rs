@@ -7,8 +7,10 @@ mod ai_cache;
 mod compare;
 mod export;
 mod import;
+mod keyset;
 mod review;
 mod sort;
+mod streaming;
 mod templates;
 
 use local_data::{ImportOptions, Store};
