@@ -96,19 +96,24 @@ fn cell(answer: Option<&PairAnswer>) -> String {
 
 impl Render for Compared {
     fn human(&self) -> String {
-        let s = &self.0.summary;
-        let rate = s.agreement_rate.map_or_else(
-            || "no record has both answers".to_owned(),
-            |rate| {
-                format!(
-                    "agreement {:.1}% ({} of {} records with both answers)",
-                    rate * 100.0,
-                    s.agree,
-                    s.agree + s.differ
-                )
-            },
-        );
-        let mut out = format!("{rate}; {} differ, {} missing an answer, {} records\n", s.differ, s.missing, s.records);
+        let mut out = String::new();
+        if let Some(s) = &self.0.summary {
+            let rate = s.agreement_rate.map_or_else(
+                || "no record has both answers".to_owned(),
+                |rate| {
+                    format!(
+                        "agreement {:.1}% ({} of {} records with both answers)",
+                        rate * 100.0,
+                        s.agree,
+                        s.agree + s.differ
+                    )
+                },
+            );
+            out.push_str(&format!(
+                "{rate}; {} differ, {} missing an answer, {} records\n",
+                s.differ, s.missing, s.records
+            ));
+        }
         let rows: Vec<Vec<String>> = self
             .0
             .pairs

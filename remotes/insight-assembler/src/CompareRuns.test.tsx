@@ -56,7 +56,10 @@ const PAGE: ComparePage = {
   next_after: 1,
 };
 
-function shell(calls: Call[], compare: (args: Record<string, unknown>) => unknown = () => PAGE) {
+/** Like Rust: the counts come with a first page only. */
+const pageAfter = (args: Record<string, unknown>) => ((args.query as { after: number | null }).after === null ? PAGE : { ...PAGE, summary: null });
+
+function shell(calls: Call[], compare: (args: Record<string, unknown>) => unknown = pageAfter) {
   mockIPC((cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -77,7 +80,7 @@ describe("wordDiff", () => {
   });
 
   it("says the agreement rate with what it counts", () => {
-    expect(summaryText(PAGE.summary)).toBe("Agreement 50% (1 of 2 records with both answers) · 1 differ · 2 missing an answer · 4 records");
+    expect(summaryText(PAGE.summary!)).toBe("Agreement 50% (1 of 2 records with both answers) · 1 differ · 2 missing an answer · 4 records");
     expect(summaryText({ records: 3, agree: 0, differ: 0, missing: 3, agreement_rate: null })).toMatch(/^No record has both answers/);
   });
 });
@@ -125,6 +128,7 @@ describe("CompareRuns", () => {
 
     fireEvent.click(await screen.findByText("Next records"));
     await waitFor(() => expect(compared(calls).at(-1)).toMatchObject({ after: 1 }));
+    expect(screen.getByTestId("ia-compare-summary").textContent).toMatch(/^Agreement 50%/);
     fireEvent.click(screen.getByText("Previous records"));
     await waitFor(() => expect(compared(calls).at(-1)).toMatchObject({ after: null }));
 

@@ -3,7 +3,7 @@
 // baseline's. The agreement counts and the "show" filter are computed in
 // Rust over every record of both runs; pages move by record position.
 import { useEffect, useState } from "react";
-import { call, type ComparePage, type CompareSide, type ComparedPair, type PairFilter, type RunSummary } from "@augment-it/host-client";
+import { call, type ComparePage, type CompareSide, type CompareSummary, type ComparedPair, type PairFilter, type RunSummary } from "@augment-it/host-client";
 import { Button, EmptyState, ErrorState, SelectField, Toolbar } from "@augment-it/ui-kit";
 import { onlyTarget, pairAnswerText, runLabel, summaryText, wordDiff } from "./compare-runs";
 import { describeError, modelKey, parseModelKey, recordSummary } from "./logic";
@@ -91,6 +91,8 @@ export function CompareRuns({ datasetId, revision }: { datasetId: number; revisi
   // Where each page seen so far started, so Previous goes back exactly.
   const [starts, setStarts] = useState<(number | null)[]>([null]);
   const [page, setPage] = useState<ComparePage | null>(null);
+  // Counted by Rust on a comparison's first page only; kept while paging.
+  const [summary, setSummary] = useState<CompareSummary | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -111,15 +113,20 @@ export function CompareRuns({ datasetId, revision }: { datasetId: number; revisi
     if (!request) return setPage(null);
     let live = true;
     call("compare_answers", { query: JSON.parse(request) })
-      .then((result) => live && (setPage(result), setError(null)))
-      .catch((err: unknown) => live && (setPage(null), setError(describeError(err))));
+      .then((result) => {
+        if (!live) return;
+        setPage(result);
+        if (result.summary) setSummary(result.summary);
+        setError(null);
+      })
+      .catch((err: unknown) => live && (setPage(null), setSummary(null), setError(describeError(err))));
     return () => {
       live = false;
     };
   }, [request, revision]);
 
   // Another choice is another comparison: it starts on its first page.
-  const restart = <T,>(set: (value: T) => void) => (value: T) => (set(value), setStarts([null]));
+  const restart = <T,>(set: (value: T) => void) => (value: T) => (set(value), setStarts([null]), setSummary(null));
 
   if (runs !== null && runs.length < 2 && !error) {
     return <EmptyState title="Nothing to compare yet" hint="Compare needs two runs of this dataset, or one run sent to two models." />;
@@ -144,7 +151,7 @@ export function CompareRuns({ datasetId, revision }: { datasetId: number; revisi
       {runs !== null && !request && !error && <p className="aui-muted">Choose a baseline and a new run (and a model where a run sent to several).</p>}
       {page && (
         <>
-          <p data-testid="ia-compare-summary">{summaryText(page.summary)}</p>
+          {summary && <p data-testid="ia-compare-summary">{summaryText(summary)}</p>}
           {page.pairs.length === 0 ? (
             <p className="aui-muted">No records to show with this filter.</p>
           ) : (
