@@ -36,6 +36,7 @@
 //! kept by `rusqlite_migration` (the SQLite `user_version`).
 
 mod ai_cache;
+mod batch_jobs;
 mod datasets;
 mod error;
 mod estimate;
@@ -56,6 +57,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 pub use ai_cache::{AiCacheEntry, AiCacheKey, AiCacheSize, AiCall};
+pub use batch_jobs::{BatchJob, BatchJobCounts};
 pub use datasets::{
     Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
 };
