@@ -65,7 +65,7 @@ pub async fn start_run<R: Runtime>(
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
     let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
-    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd };
+    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd, batch: false };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
