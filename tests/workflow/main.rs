@@ -760,7 +760,11 @@ async fn a_batch_run_killed_mid_poll_is_collected_by_resume_without_a_second_bat
 
         fake.set_batch_polls(0);
         let resumed = ws.ok_json(&["run", "resume", &run, "--batch-poll-max", "20ms"]);
-        assert_eq!((resumed["status"].as_str(), resumed["answered"].as_u64()), (Some("completed"), Some(3)), "{resumed}");
+        assert_eq!(
+            (resumed["status"].as_str(), resumed["answered"].as_u64()),
+            (Some("completed"), Some(3)),
+            "{resumed}"
+        );
         assert_eq!(resumed["batch"], serde_json::json!({ "jobs": 1, "open": 0 }), "{resumed}");
         assert_eq!(batch_creates(&fake), 1, "the resume polled the stored batch; nothing was submitted again");
         let uploads = fake.requests().iter().filter(|r| r.path == "/v1/files").count();

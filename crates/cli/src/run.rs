@@ -249,8 +249,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 )?;
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
-            let engine =
-                Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY).with_batch_settings(poll.settings());
+            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY)
+                .with_batch_settings(poll.settings());
             let options = RunOptions { no_cache, max_cost_usd, batch };
             let handle = match engine.start_with(dataset.id, Some(version), options).await {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
@@ -304,8 +304,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             if max_cost_usd.is_some() {
                 store.set_run_max_cost_usd(run, max_cost_usd)?;
             }
-            let engine =
-                Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY).with_batch_settings(poll.settings());
+            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY)
+                .with_batch_settings(poll.settings());
             let handle = engine.resume(run).await?;
             follow(json, &dir, handle, lock).await
         }
@@ -631,10 +631,7 @@ impl Render for RunView {
             out.push_str("\nthe AI cache is not read for this run (--no-cache); its fresh answers go into the cache");
         }
         if let Some(batch) = &self.batch {
-            out.push_str(&format!(
-                "\nbatch mode: {} provider batches, {} still owe results",
-                batch.jobs, batch.open
-            ));
+            out.push_str(&format!("\nbatch mode: {} provider batches, {} still owe results", batch.jobs, batch.open));
         }
         if let Some(note) = &p.note {
             out.push_str(&format!("\nnote: {note}"));

@@ -65,7 +65,14 @@ impl Batches {
 }
 
 /// Records the request and answers 401 for a wrong key; `None` when it may go on.
-fn admit(state: &AppState, wire: Wire, method: &Method, uri: &OriginalUri, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+fn admit(
+    state: &AppState,
+    wire: Wire,
+    method: &Method,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
     state.record(method, &uri.0, headers, body);
     if wire == Wire::Anthropic && !headers.contains_key("anthropic-version") {
         return Some(failure(wire, Failure::BadRequest, "anthropic-version: header is required"));
@@ -186,11 +193,8 @@ pub(crate) async fn create_openai(
     let Some(file) = batches.files.get(&file_id) else {
         return not_found(Wire::OpenAi, "file");
     };
-    let lines: Result<Vec<Value>, _> = String::from_utf8_lossy(file)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect();
+    let lines: Result<Vec<Value>, _> =
+        String::from_utf8_lossy(file).lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect();
     let Ok(lines) = lines else {
         return failure(Wire::OpenAi, Failure::BadRequest, "the input file is not JSON Lines");
     };
@@ -235,7 +239,8 @@ pub(crate) async fn create_anthropic(
     }
     let mut batches = lock(&state.batches);
     let id = batches.id("msgbatch_fake");
-    let batch = FakeBatch { wire: Wire::Anthropic, requests, input_file_id: None, polls: 0, ended: None, created_at: 0 };
+    let batch =
+        FakeBatch { wire: Wire::Anthropic, requests, input_file_id: None, polls: 0, ended: None, created_at: 0 };
     let view = anthropic_view(&id, &batch, &headers);
     batches.batches.insert(id, batch);
     state.bump();
@@ -264,7 +269,14 @@ pub(crate) async fn status_anthropic(
     status(state, Wire::Anthropic, method, uri, headers, id).await
 }
 
-async fn status(state: AppState, wire: Wire, method: Method, uri: OriginalUri, headers: HeaderMap, id: String) -> Response {
+async fn status(
+    state: AppState,
+    wire: Wire,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    id: String,
+) -> Response {
     let _guard = InFlight::new(&state);
     if let Some(refused) = admit(&state, wire, &method, &uri, &headers, &[]) {
         return refused;

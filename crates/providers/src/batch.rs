@@ -175,7 +175,8 @@ impl ProviderClient {
             }
             if !current.entries.is_empty() && (current.entries.len() >= max_requests || bytes + size > limits.max_bytes)
             {
-                chunks.push(std::mem::replace(&mut current, BatchChunk { custom_ids: Vec::new(), entries: Vec::new() }));
+                chunks
+                    .push(std::mem::replace(&mut current, BatchChunk { custom_ids: Vec::new(), entries: Vec::new() }));
                 bytes = 0;
             }
             bytes += size;

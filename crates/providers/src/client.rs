@@ -139,7 +139,8 @@ impl ProviderClient {
         let config = &self.inner.config;
         let body = wire::request_body(config.wire, request, false, config.default_max_tokens);
         let url = self.url(wire::chat_path(config.wire));
-        let answered = self.execute(Method::POST, url, Some(Payload::json(&body)), Some(&request.model), options).await?;
+        let answered =
+            self.execute(Method::POST, url, Some(Payload::json(&body)), Some(&request.model), options).await?;
         let Answered { response, permit, deadline } = answered;
         let bytes = self.read_body(response, deadline, options).await?;
         drop(permit);
@@ -155,7 +156,8 @@ impl ProviderClient {
         let config = &self.inner.config;
         let body = wire::request_body(config.wire, request, true, config.default_max_tokens);
         let url = self.url(wire::chat_path(config.wire));
-        let answered = self.execute(Method::POST, url, Some(Payload::json(&body)), Some(&request.model), options).await?;
+        let answered =
+            self.execute(Method::POST, url, Some(Payload::json(&body)), Some(&request.model), options).await?;
         let is_sse = answered
             .response
             .headers()

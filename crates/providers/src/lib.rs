@@ -58,7 +58,9 @@ mod stream;
 mod types;
 mod wire;
 
-pub use batch::{BatchChunk, BatchItem, BatchLimits, BatchLineError, BatchResult, BatchState, BatchStatus, PollBackoff};
+pub use batch::{
+    BatchChunk, BatchItem, BatchLimits, BatchLineError, BatchResult, BatchState, BatchStatus, PollBackoff,
+};
 pub use client::ProviderClient;
 pub use config::{ProviderConfig, ProviderKind, RetryPolicy, WireFormat, normalize_base_url};
 pub use error::Error;

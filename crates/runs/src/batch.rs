@@ -68,7 +68,10 @@ impl Run {
             Err(e) => (RunStatus::Paused, Some(e.to_string())),
             Ok(_) if self.cancel.is_cancelled() => (
                 RunStatus::Cancelled,
-                Some("cancelled by the user; its submitted batches go on at the provider and a resume collects them".into()),
+                Some(
+                    "cancelled by the user; its submitted batches go on at the provider and a resume collects them"
+                        .into(),
+                ),
             ),
             Ok(_) if self.pause.is_cancelled() => (RunStatus::Paused, Some(PAUSED_BY_YOU.to_owned())),
             Ok(Some(Halt::Provider(message))) => (RunStatus::Paused, Some(message.clone())),
@@ -151,12 +154,21 @@ impl Run {
                             provider: client.config().id.clone(),
                             batch_id: remote_id.clone(),
                             status: "submitted".to_owned(),
-                            message: format!("{} batch {remote_id} submitted: {} requests", client.config().id, held.len()),
+                            message: format!(
+                                "{} batch {remote_id} submitted: {} requests",
+                                client.config().id,
+                                held.len()
+                            ),
                         });
                     }
                     Err(providers::Error::Cancelled { .. }) => unsent.extend(held),
                     Err(e) => {
-                        tracing::warn!(run_id, provider = client.config().id, code = e.code(), "batch not submitted: {e}");
+                        tracing::warn!(
+                            run_id,
+                            provider = client.config().id,
+                            code = e.code(),
+                            "batch not submitted: {e}"
+                        );
                         halt = Some(Halt::Provider(e.to_string()));
                         unsent.extend(held);
                     }

@@ -78,7 +78,10 @@ async fn openai_batches_upload_a_jsonl_file_and_map_results_back_by_custom_id() 
     assert_eq!(line["body"]["model"], "gpt-4o-mini");
     assert!(line["body"].get("stream").is_none(), "a batch is never streamed");
     let create = sent.iter().find(|r| r.path == "/v1/batches").unwrap().json().unwrap();
-    assert_eq!((create["endpoint"].as_str(), create["completion_window"].as_str()), (Some("/v1/chat/completions"), Some("24h")));
+    assert_eq!(
+        (create["endpoint"].as_str(), create["completion_window"].as_str()),
+        (Some("/v1/chat/completions"), Some("24h"))
+    );
     let polls = sent.iter().filter(|r| r.path.starts_with("/v1/batches/")).count();
     assert_eq!(polls, 3 * 3, "each batch polled until it ended (2 running answers, then the end)");
 }

@@ -50,8 +50,7 @@ async fn a_batch_run_stores_every_result_and_sends_no_cache_hit() {
     assert_eq!(store.batch_job_counts(progress.run_id).unwrap().open, 0, "every job ended");
 
     // The same two answered prompts and a new one: only the new one is submitted.
-    let second =
-        approved_requests_for(&path, "second", "openai", &["one".into(), "two".into(), "four".into()]);
+    let second = approved_requests_for(&path, "second", "openai", &["one".into(), "two".into(), "four".into()]);
     let progress = engine.start_with(second, None, BATCH).await.unwrap().wait().await.unwrap();
     assert_eq!((progress.status, progress.answered, progress.cached), (RunStatus::Completed, 3, Some(2)));
     assert_eq!(batch_creates(&fake), 3, "one more batch, for the one request the cache could not answer");
