@@ -54,7 +54,7 @@ async fn a_batch_run_stores_every_result_and_sends_no_cache_hit() {
     let progress = engine.start_with(second, None, BATCH).await.unwrap().wait().await.unwrap();
     assert_eq!((progress.status, progress.answered, progress.cached), (RunStatus::Completed, 3, Some(2)));
     assert_eq!(batch_creates(&fake), 3, "one more batch, for the one request the cache could not answer");
-    let last_upload = fake.requests().into_iter().filter(|r| r.path == "/v1/files").last().unwrap();
+    let last_upload = fake.requests().into_iter().rfind(|r| r.path == "/v1/files").unwrap();
     assert_eq!(last_upload.body.matches("\"custom_id\"").count(), 1, "{}", last_upload.body);
 }
 
