@@ -737,5 +737,84 @@ async fn two_runs_compare_record_by_record_with_the_agreement_rate() {
         assert!(String::from_utf8_lossy(&bad.stderr).contains("PROVIDER/MODEL"), "{}", describe(&bad));
         let same = ws.run(&["run", "compare", &baseline, &baseline]);
         assert_eq!(same.status.code(), Some(2), "{}", describe(&same));
+
+/// Batch creates the fake provider received (OpenAI's `POST /v1/batches`).
+fn batch_creates(fake: &FakeProvider) -> usize {
+    fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count()
+}
+
+/// Status requests of batches the fake provider received.
+fn batch_polls(fake: &FakeProvider) -> usize {
+    fake.requests().iter().filter(|r| r.method == "GET" && r.path.starts_with("/v1/batches/")).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_run_submits_polls_and_stores_every_answer() {
+    let fake = fake().await;
+    fake.set_batch_polls(2);
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two"), ("gamma", "three")]);
+    blocking(|| {
+        ws.prepare();
+        let plan = ws.ok_json(&start_args(&["--approve-all", "--dry-run"]));
+        let (live, batch) = (plan["costUsd"].as_f64().unwrap(), plan["batchCostUsd"].as_f64().unwrap());
+        assert!(batch > 0.0 && batch < live, "the batch price beside the live one: {plan}");
+
+        let out = ws.run(&start_args(&["--approve-all", "--batch", "--batch-poll-max", "20ms", "--json"]));
+        assert!(out.status.success(), "{}", describe(&out));
+        let done = json(&out);
+        assert_eq!((done["status"].as_str(), done["answered"].as_u64()), (Some("completed"), Some(3)), "{done}");
+        assert_eq!(done["batch"], serde_json::json!({ "jobs": 1, "open": 0 }), "{done}");
+        assert_eq!(batch_creates(&fake), 1, "3 requests fit in one batch");
+        assert!(batch_polls(&fake) >= 3, "polled until it ended");
+        assert_eq!(chats(&fake), 0, "nothing went through the live endpoint");
+        assert!(fake.requests().iter().all(|r| r.bearer_token() == Some(KEY)), "every call carried the key");
+
+        let run = done["run_id"].as_i64().unwrap().to_string();
+        ws.ok_json(&["run", "export", &run, "--format", "csv", "--out", "answers.csv"]);
+        let rows = csv_rows(&ws.path("answers.csv"));
+        let answer = rows[0].iter().position(|c| c == "response").expect("a response column");
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert!(rows[1..].iter().all(|r| r[answer] == "Hello from the fake provider."), "{rows:?}");
+    });
+}
+
+/// `augment` killed with SIGKILL while it polls: the batch id is in the
+/// database, and `run resume` collects that batch without submitting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_run_killed_mid_poll_is_collected_by_resume_without_a_second_batch() {
+    let fake = fake().await;
+    fake.set_batch_polls(u64::MAX);
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two"), ("gamma", "three")]);
+    blocking(|| {
+        ws.prepare();
+        let mut sender = ws.spawn(&start_args(&["--approve-all", "--batch", "--batch-poll-max", "20ms"]));
+        let mut run = None;
+        let stored = wait_until(DEADLINE, || {
+            let first = ws.ok_json(&["run", "list"])[0].clone();
+            run = first["run_id"].as_i64();
+            first["batch"]["jobs"] == 1 && batch_polls(&fake) >= 2
+        });
+        assert!(stored, "the batch was not recorded and polled within {DEADLINE:?}");
+        sender.kill().unwrap(); // SIGKILL: no destructor, no cleanup
+        sender.wait().unwrap();
+
+        let run = run.unwrap().to_string();
+        let killed = ws.ok_json(&["run", "status", &run]);
+        assert_eq!(killed["status"], "running", "killed, not finished: {killed}");
+        assert_eq!((killed["in_flight"].as_u64(), killed["answered"].as_u64()), (Some(3), Some(0)), "{killed}");
+        assert_eq!(batch_creates(&fake), 1);
+
+        fake.set_batch_polls(0);
+        let resumed = ws.ok_json(&["run", "resume", &run, "--batch-poll-max", "20ms"]);
+        assert_eq!(
+            (resumed["status"].as_str(), resumed["answered"].as_u64()),
+            (Some("completed"), Some(3)),
+            "{resumed}"
+        );
+        assert_eq!(resumed["batch"], serde_json::json!({ "jobs": 1, "open": 0 }), "{resumed}");
+        assert_eq!(batch_creates(&fake), 1, "the resume polled the stored batch; nothing was submitted again");
+        let uploads = fake.requests().iter().filter(|r| r.path == "/v1/files").count();
+        assert_eq!(uploads, 1, "the requests were uploaded once");
+        assert_eq!(chats(&fake), 0);
     });
 }

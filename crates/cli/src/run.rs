@@ -27,6 +27,12 @@
 //!   the run cleanly (requests in flight finish, the rest stay queued): it
 //!   ends paused, says why, and exits [`exit::RUN_UNFINISHED`] (8);
 //!   `run resume` goes on (`--max-cost-usd` there raises the cap).
+//! - **Batch mode.** `run start --batch` submits the requests through the
+//!   provider's batch API (OpenAI, Anthropic) at its batch price and polls
+//!   until every result is stored, printing each batch's status. The batch
+//!   ids are in the database as soon as the provider has them: Ctrl-C, `run
+//!   cancel`, a quit or a kill only stops the polling, and `run resume`
+//!   collects the same batches (never submits them again).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,7 +43,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use local_data::{
     ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunStatus, RunSummary, Store,
 };
-use runs::{Engine, RunEvent, RunHandle, RunOptions};
+use providers::PollBackoff;
+use runs::{BatchSettings, Engine, RunEvent, RunHandle, RunOptions};
 use serde::Serialize;
 use serde_json::json;
 
@@ -106,6 +113,14 @@ pub enum RunCommand {
         /// at it too. A model without a list price cannot be capped and is refused.
         #[arg(long, value_name = "USD")]
         max_cost_usd: Option<f64>,
+        /// Send through the provider's batch API (OpenAI's Batch API, Anthropic's Message Batches) at its
+        /// batch price (see the BATCH COST of --dry-run): results arrive within the provider's 24 h window.
+        /// Waits and polls; Ctrl-C stops the polling only, and `augment run resume RUN` collects the same
+        /// batches later. Not with --max-cost-usd.
+        #[arg(long, conflicts_with = "max_cost_usd")]
+        batch: bool,
+        #[command(flatten)]
+        poll: BatchPoll,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -120,6 +135,8 @@ pub enum RunCommand {
         /// A new budget cap in US dollars for the run (e.g. to go on after "budget reached").
         #[arg(long, value_name = "USD")]
         max_cost_usd: Option<f64>,
+        #[command(flatten)]
+        poll: BatchPoll,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -145,6 +162,22 @@ pub enum RunCommand {
         #[arg(long)]
         errors: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BatchPoll {
+    /// Batch runs: the longest wait between two polls of a batch (the first comes after 5 s or this,
+    /// whichever is shorter, then the wait doubles), e.g. 30s, 2m.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "60s", value_name = "DURATION")]
+    pub batch_poll_max: Duration,
+}
+
+impl BatchPoll {
+    fn settings(&self) -> BatchSettings {
+        let max = self.batch_poll_max.max(Duration::from_millis(1));
+        let first = PollBackoff::default().first.min(max);
+        BatchSettings { poll: PollBackoff { first, max }, limits: None }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -178,6 +211,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             dry_run,
             no_cache,
             max_cost_usd,
+            batch,
+            poll,
             config,
         } => {
             // Before anything is generated: requests for a provider no run can reach would only wait.
@@ -202,6 +237,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                     pending_review: if approve_all { 0 } else { pending },
                     would_send: estimate.iter().map(|e| e.requests).sum(),
                     cost_usd: priced_total(&estimate),
+                    batch_cost_usd: batch_total(&estimate),
                     estimate,
                     sent: 0,
                 };
@@ -218,9 +254,10 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 )?;
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
-            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
-            let handle = match engine.start_with(dataset.id, Some(version), RunOptions { no_cache, max_cost_usd }).await
-            {
+            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY)
+                .with_batch_settings(poll.settings());
+            let options = RunOptions { no_cache, max_cost_usd, batch };
+            let handle = match engine.start_with(dataset.id, Some(version), options).await {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
                         usage(
@@ -261,7 +298,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        RunCommand::Resume { run, max_cost_usd, config } => {
+        RunCommand::Resume { run, max_cost_usd, poll, config } => {
             let status = summary(&store, run)?.progress.status;
             if status == RunStatus::Completed {
                 return Err(usage(format!(
@@ -272,7 +309,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             if max_cost_usd.is_some() {
                 store.set_run_max_cost_usd(run, max_cost_usd)?;
             }
-            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
+            let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY)
+                .with_batch_settings(poll.settings());
             let handle = engine.resume(run).await?;
             follow(json, &dir, handle, lock).await
         }
@@ -322,6 +360,12 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
 /// The cost of the priced models, `None` when no model is priced.
 fn priced_total(estimate: &[ModelEstimate]) -> Option<f64> {
     let priced: Vec<f64> = estimate.iter().filter_map(|e| e.cost_usd).collect();
+    (!priced.is_empty()).then(|| priced.iter().sum())
+}
+
+/// The batch cost of the models with a batch price, `None` when none has one.
+fn batch_total(estimate: &[ModelEstimate]) -> Option<f64> {
+    let priced: Vec<f64> = estimate.iter().filter_map(|e| e.batch_cost_usd).collect();
     (!priced.is_empty()).then(|| priced.iter().sum())
 }
 
@@ -442,7 +486,7 @@ async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) 
                     tracing::info!(run_id, request_id, %message, "waiting");
                     say(&bar, json, format!("run {run_id}: request {request_id}: {message}"));
                 }
-                Some(RunEvent::ConcurrencyChanged { message, .. }) => {
+                Some(RunEvent::ConcurrencyChanged { message, .. } | RunEvent::Batch { message, .. }) => {
                     say(&bar, json, format!("run {run_id}: {message}"));
                 }
                 Some(RunEvent::Stopping { reason, .. }) => {
@@ -502,6 +546,8 @@ struct DryRun {
     estimate: Vec<ModelEstimate>,
     /// The sum over priced models; `null` when none is in the price table.
     cost_usd: Option<f64>,
+    /// The same through the providers' batch APIs (`--batch`); `null` when no model has a batch price.
+    batch_cost_usd: Option<f64>,
     /// Always 0: a dry run sends nothing.
     sent: u64,
 }
@@ -549,13 +595,18 @@ struct RunView {
     /// Started with `--no-cache` (the app's "Don't use cached answers"): the
     /// run and its resumes do not read the AI response cache.
     no_cache: bool,
+    /// Sent through the providers' batch APIs: its batches, and how many
+    /// still owe results (`run resume` collects them). `null` for a live run.
+    batch: Option<local_data::BatchJobCounts>,
 }
 
 impl RunView {
     fn new(store: &Store, summary: RunSummary) -> Self {
         let dataset = summary.dataset_id.and_then(|id| store.dataset(id).ok()).map(|d| d.name);
-        let no_cache = store.run_no_cache(summary.progress.run_id).unwrap_or(false);
-        Self { summary, dataset, no_cache }
+        let run_id = summary.progress.run_id;
+        let no_cache = store.run_no_cache(run_id).unwrap_or(false);
+        let batch = store.run_is_batch(run_id).unwrap_or(false).then(|| store.batch_job_counts(run_id).ok()).flatten();
+        Self { summary, dataset, no_cache, batch }
     }
 
     /// Answers taken from the AI response cache (the store always counts them).
@@ -587,6 +638,9 @@ impl Render for RunView {
         );
         if self.no_cache {
             out.push_str("\nthe AI cache is not read for this run (--no-cache); its fresh answers go into the cache");
+        }
+        if let Some(batch) = &self.batch {
+            out.push_str(&format!("\nbatch mode: {} provider batches, {} still owe results", batch.jobs, batch.open));
         }
         if let Some(note) = &p.note {
             out.push_str(&format!("\nnote: {note}"));

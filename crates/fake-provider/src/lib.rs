@@ -8,7 +8,12 @@
 //! - `POST /v1/messages` — Anthropic Messages, plain JSON or SSE with
 //!   `message_start` … `content_block_delta` … `message_stop` events;
 //! - `GET /v1/models` — the OpenAI list, or the Anthropic one when the request
-//!   carries `anthropic-version`.
+//!   carries `anthropic-version`;
+//! - the batch APIs, in memory: OpenAI's `POST /v1/files` (multipart,
+//!   `purpose=batch`), `POST /v1/batches`, `GET /v1/batches/{id}`,
+//!   `GET /v1/files/{id}/content`, and Anthropic's `POST /v1/messages/batches`,
+//!   `GET /v1/messages/batches/{id}` and its `results_url`; a batch ends after
+//!   [`FakeConfig::batch_polls`] status requests (see `batch.rs`).
 //!
 //! What each request gets is scriptable, checked in this order:
 //!
@@ -34,6 +39,7 @@
 //!
 //! The recordings hold real keys by design; nothing here logs them.
 
+mod batch;
 mod behaviour;
 mod server;
 mod wire;
@@ -65,6 +71,9 @@ pub struct FakeConfig {
     /// A request window with rate-limit headers on every chat answer and
     /// 429 + `Retry-After` beyond it.
     pub rate_limit: Option<RateLimitWindow>,
+    /// Status requests each batch answers as still running before it ends
+    /// with its results (0: it ends at the first status request).
+    pub batch_polls: u64,
 }
 
 impl Default for FakeConfig {
@@ -81,6 +90,7 @@ impl Default for FakeConfig {
             ],
             quota: None,
             rate_limit: None,
+            batch_polls: 0,
         }
     }
 }
@@ -128,6 +138,18 @@ impl FakeProvider {
     /// Sets (or lifts) the request window, a fresh one starting with the next request.
     pub fn set_rate_limit(&self, window: Option<RateLimitWindow>) {
         self.state.set_rate_limit(window);
+    }
+
+    /// Sets how many status requests a batch answers as running before it
+    /// ends, counted over its whole life: a batch polled that often already
+    /// ends at its next status request.
+    pub fn set_batch_polls(&self, polls: u64) {
+        self.state.batch_polls.store(polls, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Batches created so far (both wire formats).
+    pub fn batches_created(&self) -> usize {
+        server::lock(&self.state.batches).created()
     }
 
     /// Starts [`FakeProvider::max_in_flight`] over from the requests in flight now.

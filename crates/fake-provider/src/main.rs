@@ -30,6 +30,9 @@ struct Args {
     /// A request window REQUESTS/MILLIS (e.g. 3/1000): rate-limit headers on every answer, 429 beyond it.
     #[arg(long, value_parser = parse_window)]
     rate_limit: Option<fake_provider::RateLimitWindow>,
+    /// Status requests a batch answers as still running before it ends.
+    #[arg(long, default_value_t = 0)]
+    batch_polls: u64,
 }
 
 fn parse_window(text: &str) -> Result<fake_provider::RateLimitWindow, String> {
@@ -60,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         models: defaults.models,
         quota: args.quota,
         rate_limit: args.rate_limit,
+        batch_polls: args.batch_polls,
     })
     .await
     .with_context(|| format!("could not listen on {}", args.listen))?;

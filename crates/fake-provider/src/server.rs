@@ -1,6 +1,6 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
+use crate::batch;
 use crate::wire::{self, Failure, Wire};
 use crate::{Behaviour, FakeConfig, RateLimitWindow, RetryAfter};
 
@@ -57,12 +58,16 @@ impl RecordedRequest {
 
 #[derive(Debug)]
 pub(crate) struct Shared {
-    config: FakeConfig,
+    pub(crate) config: FakeConfig,
     queue: Mutex<VecDeque<Behaviour>>,
     requests: Mutex<Vec<RecordedRequest>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     limits: Mutex<Limits>,
+    /// Files and batches of the batch APIs.
+    pub(crate) batches: Mutex<crate::batch::Batches>,
+    /// Status requests a batch answers as running before it ends.
+    pub(crate) batch_polls: AtomicU64,
     /// Bumped on every arrival and every finished request so waiters can
     /// re-check their condition instead of polling on a timer.
     changed: watch::Sender<u64>,
@@ -87,7 +92,7 @@ struct Admission {
 
 /// A test that panicked while holding a lock must not turn every later
 /// request into a second panic.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -99,6 +104,8 @@ impl Shared {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             limits: Mutex::new(Limits { quota: config.quota, rate_limit: config.rate_limit, ..Limits::default() }),
+            batches: Mutex::new(crate::batch::Batches::default()),
+            batch_polls: AtomicU64::new(config.batch_polls),
             changed: watch::channel(0).0,
             config,
         }
@@ -171,7 +178,7 @@ impl Shared {
         Admission { verdict, headers }
     }
 
-    fn bump(&self) {
+    pub(crate) fn bump(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -213,7 +220,7 @@ impl Shared {
         }
     }
 
-    fn record(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) {
+    pub(crate) fn record(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) {
         let recorded = RecordedRequest {
             method: method.to_string(),
             path: uri.path().to_owned(),
@@ -230,10 +237,10 @@ impl Shared {
 }
 
 /// Counts a request as in flight for as long as it lives.
-struct InFlight(Arc<Shared>);
+pub(crate) struct InFlight(Arc<Shared>);
 
 impl InFlight {
-    fn new(shared: &Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: &Arc<Shared>) -> Self {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
         shared.bump();
@@ -248,13 +255,20 @@ impl Drop for InFlight {
     }
 }
 
-type AppState = Arc<Shared>;
+pub(crate) type AppState = Arc<Shared>;
 
 pub(crate) fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/chat/completions", post(chat_openai))
         .route("/v1/messages", post(chat_anthropic))
-        .route("/v1/models", get(list_models));
+        .route("/v1/models", get(list_models))
+        .route("/v1/files", post(batch::upload_file))
+        .route("/v1/files/{id}/content", get(batch::file_content))
+        .route("/v1/batches", post(batch::create_openai))
+        .route("/v1/batches/{id}", get(batch::status_openai))
+        .route("/v1/messages/batches", post(batch::create_anthropic))
+        .route("/v1/messages/batches/{id}", get(batch::status_anthropic))
+        .route("/v1/messages/batches/{id}/results", get(batch::results_anthropic));
     Router::new()
         .merge(api.clone())
         // Groq's base URL ends in /openai; serving the same API there lets tests
@@ -302,12 +316,12 @@ fn presented_key(wire: Wire, headers: &HeaderMap) -> Option<&str> {
     }
 }
 
-fn key_is_wrong(state: &Shared, wire: Wire, headers: &HeaderMap) -> bool {
+pub(crate) fn key_is_wrong(state: &Shared, wire: Wire, headers: &HeaderMap) -> bool {
     state.config.expected_key.as_deref().is_some_and(|expected| presented_key(wire, headers) != Some(expected))
 }
 
 /// The text of the last message, whether `content` is a string or a list of parts.
-fn last_message_text(request: &Value) -> String {
+pub(crate) fn last_message_text(request: &Value) -> String {
     let content = request["messages"].as_array().and_then(|m| m.last()).map(|m| &m["content"]);
     match content {
         Some(Value::String(s)) => s.clone(),

@@ -39,6 +39,7 @@
 //! kept by `rusqlite_migration` (the SQLite `user_version`).
 
 mod ai_cache;
+mod batch_jobs;
 mod compare;
 mod datasets;
 mod error;
@@ -61,6 +62,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 pub use ai_cache::{AiCacheEntry, AiCacheKey, AiCacheSize, AiCall};
+pub use batch_jobs::{BatchJob, BatchJobCounts};
 pub use compare::{
     ComparePage, CompareQuery, CompareSide, CompareSummary, ComparedPair, PairAnswer, PairFilter, answers_agree,
 };

@@ -43,6 +43,12 @@ const NEXT_QUEUED: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, 
     WHERE i.run_id = ?1 AND i.state = 'queued'
     ORDER BY i.request_id LIMIT 1";
 
+/// Every queued request of a run, in request order (a batch run claims them at once).
+pub(crate) const NEXT_QUEUED_ALL: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
+    FROM run_items i JOIN requests q ON q.id = i.request_id
+    WHERE i.run_id = ?1 AND i.state = 'queued'
+    ORDER BY i.request_id";
+
 /// How many of a run's answers came from the response cache.
 const CACHED_ANSWERS: &str = "SELECT count(*) FROM responses WHERE run_id = ?1 AND cached AND error_code IS NULL";
 
@@ -184,12 +190,25 @@ impl Store {
         no_cache: bool,
         max_cost_usd: Option<f64>,
     ) -> Result<RunProgress, Error> {
+        self.insert_run(dataset_id, template_version_id, no_cache, max_cost_usd, false)
+    }
+
+    /// The run row and its items, in one transaction; `batch`: sent through
+    /// the providers' batch APIs ([`Store::run_is_batch`]).
+    pub(crate) fn insert_run(
+        &mut self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        no_cache: bool,
+        max_cost_usd: Option<f64>,
+        batch: bool,
+    ) -> Result<RunProgress, Error> {
         let max_cost_usd = max_cost_usd.map(checked_budget).transpose()?;
         self.dataset(dataset_id)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd) VALUES ('running', ?1, ?2, ?3)",
-            params![now_millis(), no_cache, max_cost_usd],
+            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd, batch) VALUES ('running', ?1, ?2, ?3, ?4)",
+            params![now_millis(), no_cache, max_cost_usd, batch],
         )?;
         let run_id = tx.last_insert_rowid();
         let added = tx.execute(CREATE_RUN_ITEMS, params![run_id, dataset_id, template_version_id])?;
@@ -202,15 +221,21 @@ impl Store {
     }
 
     /// Prepares an unfinished run to go on: requests that were in flight when
-    /// it stopped go back to the queue (at-least-once, see the module docs).
+    /// it stopped go back to the queue (at-least-once, see the module docs),
+    /// except those a submitted provider batch holds: their results are
+    /// fetched, they are not sent again ([`Store::open_batch_jobs`]).
     pub fn resume_run(&mut self, run_id: i64) -> Result<RunProgress, Error> {
         let progress = self.run_progress(run_id)?;
         if progress.status == RunStatus::Completed {
             return Err(Error::State(format!("run {run_id} has already completed: start a new run")));
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let requeued =
-            tx.execute("UPDATE run_items SET state = 'queued' WHERE run_id = ?1 AND state = 'in_flight'", [run_id])?;
+        let requeued = tx.execute(
+            "UPDATE run_items SET state = 'queued' WHERE run_id = ?1 AND state = 'in_flight'
+               AND request_id NOT IN (SELECT b.request_id FROM batch_job_items b JOIN batch_jobs j ON j.id = b.job_id
+                                      WHERE j.run_id = ?1 AND j.state = 'submitted')",
+            [run_id],
+        )?;
         tx.execute("UPDATE runs SET status = 'running', finished_at = NULL, note = NULL WHERE id = ?1", [run_id])?;
         tx.commit()?;
         tracing::info!(run_id, requeued, "resuming run");

@@ -183,12 +183,39 @@ CREATE TABLE prices (
 /// finish in minutes; `examples/scale.rs`).
 const V7: &str = "CREATE INDEX responses_by_request ON responses (request_id);";
 
+/// Batch mode (issue 17, point 3): a run sent through the providers' batch
+/// APIs (`runs.batch`, kept so a resume polls instead of sending live), and
+/// the provider batches it submitted, with the requests each holds, so a
+/// restart picks them up instead of submitting again. Which results were
+/// stored is the items' state (`answered` / `failed`, in the transaction
+/// that stores the response); a job is `ended` once every result is stored.
+const V8: &str = "
+ALTER TABLE runs ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE batch_jobs (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    provider         TEXT NOT NULL,
+    remote_id        TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'submitted' CHECK (state IN ('submitted', 'ended')),
+    provider_status  TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    UNIQUE (provider, remote_id)
+);
+CREATE INDEX batch_jobs_by_run ON batch_jobs (run_id, state);
+CREATE TABLE batch_job_items (
+    job_id      INTEGER NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
+    request_id  INTEGER NOT NULL,
+    PRIMARY KEY (job_id, request_id)
+) WITHOUT ROWID;
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 7;
+pub(crate) const SCHEMA_VERSION: usize = 8;
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
 }
 
 #[cfg(test)]

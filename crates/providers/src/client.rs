@@ -67,6 +67,19 @@ pub(crate) struct Answered {
     pub(crate) deadline: Instant,
 }
 
+/// A request body as sent: bytes and their content type, built once so a
+/// retry sends exactly the same thing.
+pub(crate) struct Payload {
+    pub(crate) bytes: Bytes,
+    pub(crate) content_type: String,
+}
+
+impl Payload {
+    pub(crate) fn json(value: &serde_json::Value) -> Self {
+        Payload { bytes: Bytes::from(value.to_string()), content_type: "application/json".to_owned() }
+    }
+}
+
 /// Runs `fut` unless `cancel` fires first.
 pub(crate) async fn cancellable<T>(
     options: &CallOptions,
@@ -125,8 +138,9 @@ impl ProviderClient {
     pub async fn chat(&self, request: &ChatRequest, options: &CallOptions) -> Result<ChatResponse, Error> {
         let config = &self.inner.config;
         let body = wire::request_body(config.wire, request, false, config.default_max_tokens);
+        let url = self.url(wire::chat_path(config.wire));
         let answered =
-            self.execute(Method::POST, wire::chat_path(config.wire), Some(body), Some(&request.model), options).await?;
+            self.execute(Method::POST, url, Some(Payload::json(&body)), Some(&request.model), options).await?;
         let Answered { response, permit, deadline } = answered;
         let bytes = self.read_body(response, deadline, options).await?;
         drop(permit);
@@ -141,8 +155,9 @@ impl ProviderClient {
     pub async fn chat_stream(&self, request: &ChatRequest, options: &CallOptions) -> Result<ChatStream, Error> {
         let config = &self.inner.config;
         let body = wire::request_body(config.wire, request, true, config.default_max_tokens);
+        let url = self.url(wire::chat_path(config.wire));
         let answered =
-            self.execute(Method::POST, wire::chat_path(config.wire), Some(body), Some(&request.model), options).await?;
+            self.execute(Method::POST, url, Some(Payload::json(&body)), Some(&request.model), options).await?;
         let is_sse = answered
             .response
             .headers()
@@ -170,8 +185,8 @@ impl ProviderClient {
 
     /// The models the provider offers (`GET /v1/models`).
     pub async fn list_models(&self, options: &CallOptions) -> Result<Vec<ModelInfo>, Error> {
-        let answered =
-            self.execute(Method::GET, wire::models_path(self.inner.config.wire), None, None, options).await?;
+        let url = self.url(wire::models_path(self.inner.config.wire));
+        let answered = self.execute(Method::GET, url, None, None, options).await?;
         let Answered { response, permit, deadline } = answered;
         let bytes = self.read_body(response, deadline, options).await?;
         drop(permit);
@@ -183,7 +198,7 @@ impl ProviderClient {
     }
 
     /// `path` relative to the base URL; a `?query` part becomes the query.
-    fn url(&self, path: &str) -> Url {
+    pub(crate) fn url(&self, path: &str) -> Url {
         let (path, query) = match path.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (path, None),
@@ -195,7 +210,7 @@ impl ProviderClient {
         url
     }
 
-    async fn read_body(
+    pub(crate) async fn read_body(
         &self,
         response: reqwest::Response,
         deadline: Instant,
@@ -353,15 +368,13 @@ impl ProviderClient {
     pub(crate) async fn execute(
         &self,
         method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
+        url: Url,
+        body: Option<Payload>,
         model: Option<&str>,
         options: &CallOptions,
     ) -> Result<Answered, Error> {
         let config = &self.inner.config;
         let provider = config.id.as_str();
-        let url = self.url(path);
-        let body = body.map(|b| Bytes::from(b.to_string()));
         let max_attempts = config.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
@@ -373,7 +386,7 @@ impl ProviderClient {
             let key = self.key(options).await?;
             let mut request = self.authorize(self.inner.http.request(method.clone(), url.clone()), key.as_ref())?;
             if let Some(body) = &body {
-                request = request.header(header::CONTENT_TYPE, "application/json").body(body.clone());
+                request = request.header(header::CONTENT_TYPE, body.content_type.as_str()).body(body.bytes.clone());
             }
             debug!(provider, %method, path = url.path(), model, attempt, "sending request");
             let started = Instant::now();

@@ -146,6 +146,15 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A request cannot go in a batch at all (larger than a whole batch may be).
+    #[error("{provider} cannot take this batch: {detail}; send it without --batch")]
+    BatchTooLarge {
+        /// The provider id.
+        provider: String,
+        /// Which request and how large.
+        detail: String,
+    },
+
     /// The key could not be read from the OS keychain.
     #[error(transparent)]
     Keychain(#[from] secrets::Error),
@@ -177,6 +186,7 @@ impl Error {
             Error::Server { .. } => "server_error",
             Error::Rejected { .. } => "rejected",
             Error::BadResponse { .. } => "bad_response",
+            Error::BatchTooLarge { .. } => "batch_too_large",
             Error::Keychain(_) => "keychain",
             Error::InvalidConfig { .. } => "invalid_config",
         }

@@ -38,9 +38,15 @@
 //! lines, multi-line data, comments, CRLF), and interprets the events per wire
 //! format: `[DONE]` for OpenAI, `content_block_delta` … `message_stop` for Anthropic.
 //!
+//! Batches ([`ProviderClient::submit_batch`] and the rest of `batch.rs`) go
+//! through the same steps, one HTTP call at a time: OpenAI's Batch API and
+//! Anthropic's Message Batches, split at the providers' limits, polled with
+//! a capped back-off.
+//!
 //! Request rates use `governor` (GCRA), waited on with Tokio's timer so that a
 //! wait can be cancelled like everything else.
 
+mod batch;
 mod client;
 mod config;
 mod error;
@@ -52,6 +58,9 @@ mod stream;
 mod types;
 mod wire;
 
+pub use batch::{
+    BatchChunk, BatchItem, BatchLimits, BatchLineError, BatchResult, BatchState, BatchStatus, PollBackoff,
+};
 pub use client::ProviderClient;
 pub use config::{ProviderConfig, ProviderKind, RetryPolicy, WireFormat, normalize_base_url};
 pub use error::Error;

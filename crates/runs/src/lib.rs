@@ -73,14 +73,25 @@
 //! first as [`RunEvent::Stopping`]. Unlike a cancel, nothing in flight is
 //! abandoned, so nothing is sent twice by a resume.
 //!
+//! # Batch mode
+//!
+//! [`RunOptions::batch`] sends a run through the providers' batch APIs
+//! (OpenAI's Batch API, Anthropic's Message Batches; [`BATCH_PROVIDERS`])
+//! at their batch prices: see `batch.rs`. Its batches are recorded as soon
+//! as the provider accepts them, so a resume after a quit, cancel or kill
+//! polls them instead of submitting again; their results are stored with the
+//! same delivery guarantees as live answers, and cache hits are not sent.
+//!
 //! # In a shell
 //!
 //! [`LiveRuns`] keeps the cancel tokens of the runs a process is sending
 //! (reserve, cancel by id, removal when a run stops), and a [`RunEvent`]
 //! serialises as the UI's `run-event` payload, so a shell only emits it.
 
+mod batch;
 mod live;
 
+pub use batch::{BATCH_PROVIDERS, BatchSettings};
 pub use live::LiveRuns;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -144,6 +155,21 @@ pub enum Error {
         run_id: i64,
     },
 
+    /// A batch run asks for a provider without a batch API; nothing was sent.
+    #[error(
+        "the run was not started: {provider} has no batch API here (batch mode speaks OpenAI's and Anthropic's); send it without --batch"
+    )]
+    BatchUnsupported {
+        /// The provider id.
+        provider: String,
+    },
+
+    /// A batch run with a budget cap: a submitted batch cannot be stopped at a cap.
+    #[error(
+        "the run was not started: a budget cap cannot stop a batch the provider already has; remove the cap or send it without --batch"
+    )]
+    BatchWithBudget,
+
     /// The run has a budget cap but sends to a model without a list price,
     /// so what it spends could not be counted; nothing was sent.
     #[error(
@@ -168,6 +194,8 @@ impl Error {
             Error::Engine(_) => "engine",
             Error::AlreadySending { .. } => "already_sending",
             Error::Unpriced { .. } => "unpriced",
+            Error::BatchUnsupported { .. } => "batch_unsupported",
+            Error::BatchWithBudget => "batch_with_budget",
         }
     }
 }
@@ -204,6 +232,9 @@ pub enum RunEvent {
     /// `code` is `quota_exhausted`, `budget_reached` or `paused`; `reason`
     /// is also the finished run's note.
     Stopping { run_id: i64, code: String, reason: String },
+    /// A provider batch of a batch run was submitted or polled; `status` is
+    /// `submitted` or the provider's own word (`in_progress`, `completed`, `ended` …).
+    Batch { run_id: i64, provider: String, batch_id: String, status: String, message: String },
 }
 
 /// The wire form of [`RunEvent`]: the events that carry only `progress`
@@ -223,6 +254,7 @@ pub enum WireEvent<'a> {
     Waiting { run_id: i64, request_id: i64, message: &'a str, delay_ms: u64 },
     ConcurrencyChanged { run_id: i64, limit: u32, max: u32, message: &'a str },
     Stopping { run_id: i64, code: &'a str, reason: &'a str },
+    Batch { run_id: i64, provider: &'a str, batch_id: &'a str, status: &'a str, message: &'a str },
 }
 
 impl Serialize for RunEvent {
@@ -250,6 +282,9 @@ impl Serialize for RunEvent {
                 WireEvent::ConcurrencyChanged { run_id: *run_id, limit: *limit, max: *max, message }
             }
             RunEvent::Stopping { run_id, code, reason } => WireEvent::Stopping { run_id: *run_id, code, reason },
+            RunEvent::Batch { run_id, provider, batch_id, status, message } => {
+                WireEvent::Batch { run_id: *run_id, provider, batch_id, status, message }
+            }
         };
         wire.serialize(serializer)
     }
@@ -311,6 +346,10 @@ pub struct RunOptions {
     /// resume stops at it too. Requests already in flight when it is
     /// reached still finish, so a run can end slightly above it.
     pub max_cost_usd: Option<f64>,
+    /// Send through the providers' batch APIs at their batch prices (see
+    /// the crate docs, "Batch mode"). Kept with the run, so a resume polls
+    /// its batches. Not with a budget cap ([`Error::BatchWithBudget`]).
+    pub batch: bool,
 }
 
 /// Answers in a row after which a lowered in-flight limit gets one back.
@@ -365,6 +404,7 @@ pub struct Engine {
     store: Arc<Mutex<Store>>,
     clients: Arc<HashMap<String, ProviderClient>>,
     concurrency: usize,
+    batch: BatchSettings,
 }
 
 impl Engine {
@@ -373,7 +413,19 @@ impl Engine {
     /// the most requests this engine has in flight at once (at least 1).
     pub fn new(store: Store, clients: impl IntoIterator<Item = ProviderClient>, concurrency: usize) -> Self {
         let clients = clients.into_iter().map(|c| (c.config().id.clone(), c)).collect();
-        Engine { store: Arc::new(Mutex::new(store)), clients: Arc::new(clients), concurrency: concurrency.max(1) }
+        Engine {
+            store: Arc::new(Mutex::new(store)),
+            clients: Arc::new(clients),
+            concurrency: concurrency.max(1),
+            batch: BatchSettings::default(),
+        }
+    }
+
+    /// How batch runs poll and split (the providers' own limits and a
+    /// 5 s to 60 s back-off by default).
+    pub fn with_batch_settings(mut self, batch: BatchSettings) -> Self {
+        self.batch = batch;
+        self
     }
 
     /// Creates a run of the approved, unanswered requests of a dataset (and
@@ -390,17 +442,26 @@ impl Engine {
         template_version_id: Option<i64>,
         options: RunOptions,
     ) -> Result<RunHandle, Error> {
+        if options.batch && options.max_cost_usd.is_some() {
+            return Err(Error::BatchWithBudget);
+        }
         let progress = self
-            .db(move |s| s.create_capped_run(dataset_id, template_version_id, options.no_cache, options.max_cost_usd))
+            .db(move |s| {
+                if options.batch {
+                    s.create_batch_run(dataset_id, template_version_id, options.no_cache)
+                } else {
+                    s.create_capped_run(dataset_id, template_version_id, options.no_cache, options.max_cost_usd)
+                }
+            })
             .await?;
         let run_id = progress.run_id;
         let use_cache = !options.no_cache;
-        if let Err(e) = self.preflight(run_id, use_cache).await {
+        if let Err(e) = self.preflight(run_id, use_cache, options.batch).await {
             self.db(move |s| s.delete_run(run_id)).await?;
             return Err(e);
         }
         let budget = self.budget(run_id).await?;
-        Ok(self.spawn(progress, use_cache, budget))
+        Ok(self.spawn(progress, use_cache, budget, options.batch))
     }
 
     /// Goes on with an unfinished run (after a crash, a cancel or going
@@ -412,10 +473,11 @@ impl Engine {
             return Err(local_data::Error::State(format!("run {run_id} has already completed: start a new run")).into());
         }
         let use_cache = !self.db(move |s| s.run_no_cache(run_id)).await?;
-        self.preflight(run_id, use_cache).await?;
+        let batch = self.db(move |s| s.run_is_batch(run_id)).await?;
+        self.preflight(run_id, use_cache, batch).await?;
         let budget = self.budget(run_id).await?;
         let progress = self.db(move |s| s.resume_run(run_id)).await?;
-        Ok(self.spawn(progress, use_cache, budget))
+        Ok(self.spawn(progress, use_cache, budget, batch))
     }
 
     /// The run's cap and what it has spent, if it has a cap.
@@ -439,7 +501,13 @@ impl Engine {
     /// Refuses the run if a provider it needs is missing, unreachable or has
     /// no usable key. With the cache, a provider whose every unsent request
     /// the cache answers is not needed (and not asked).
-    async fn preflight(&self, run_id: i64, use_cache: bool) -> Result<(), Error> {
+    async fn preflight(&self, run_id: i64, use_cache: bool, batch: bool) -> Result<(), Error> {
+        if batch {
+            let providers = self.db(move |s| s.run_providers(run_id)).await?;
+            if let Some(provider) = providers.into_iter().find(|p| !BATCH_PROVIDERS.contains(&p.as_str())) {
+                return Err(Error::BatchUnsupported { provider });
+            }
+        }
         let providers: BTreeSet<String> = if use_cache {
             let engine = self.clone();
             self.db(move |s| {
@@ -485,7 +553,7 @@ impl Engine {
         Ok(())
     }
 
-    fn spawn(&self, progress: RunProgress, use_cache: bool, budget: Option<Budget>) -> RunHandle {
+    fn spawn(&self, progress: RunProgress, use_cache: bool, budget: Option<Budget>, batch: bool) -> RunHandle {
         let (events, receiver) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let pause = CancellationToken::new();
@@ -505,7 +573,7 @@ impl Engine {
             budget: Mutex::new(budget),
         });
         let _ = run.events.send(RunEvent::Started { progress: progress.clone() });
-        let task = tokio::spawn(run.drive());
+        let task = if batch { tokio::spawn(run.drive_batch()) } else { tokio::spawn(run.drive()) };
         RunHandle { run_id: progress.run_id, events: receiver, cancel, pause, task }
     }
 

@@ -47,7 +47,9 @@ impl From<runs::Error> for CommandError {
 /// provider call) unless `noCache` (host API 1.4.0) is true. `maxCostUsd`
 /// (host API 1.5.0) caps what the run's answers may cost at list prices:
 /// reached, the run pauses cleanly ("budget reached ($x of $y)"); a run to
-/// a model without a price is then refused.
+/// a model without a price is then refused. `batch` (host API 1.6.0) sends
+/// through the provider's batch API (OpenAI, Anthropic) at its batch price;
+/// the batches are recorded, so `resume_run` after a quit collects them.
 #[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
@@ -60,12 +62,13 @@ pub async fn start_run<R: Runtime>(
     template_version_id: Option<i64>,
     no_cache: Option<bool>,
     max_cost_usd: Option<f64>,
+    batch: Option<bool>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
     let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
-    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd };
+    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd, batch: batch.unwrap_or(false) };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }

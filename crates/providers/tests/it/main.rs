@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod anthropic;
+mod batch;
 mod canary;
 mod cancel;
 mod common;

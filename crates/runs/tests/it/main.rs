@@ -4,6 +4,7 @@
 // Tests may unwrap, helpers included (clippy's allow-unwrap-in-tests covers only #[test] fns).
 #![allow(clippy::unwrap_used)]
 
+mod batch;
 mod cache;
 mod crash;
 mod engine;

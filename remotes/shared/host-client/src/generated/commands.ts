@@ -74,7 +74,7 @@ export interface GeneratedCommands {
   stack_logs_stop: { args: { service: string }; result: boolean };
   stack_status: { args: undefined; result: StackView };
   stack_up: { args: undefined; result: boolean };
-  start_run: { args: { datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
+  start_run: { args: { batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };

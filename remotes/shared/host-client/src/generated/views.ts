@@ -497,7 +497,7 @@ note: string | null,
  */
 cached?: number, };
 
-export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, } | { "kind": "waiting", runId: number, requestId: number, message: string, delayMs: number, } | { "kind": "concurrencyChanged", runId: number, limit: number, max: number, message: string, } | { "kind": "stopping", runId: number, code: string, reason: string, };
+export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, } | { "kind": "waiting", runId: number, requestId: number, message: string, delayMs: number, } | { "kind": "concurrencyChanged", runId: number, limit: number, max: number, message: string, } | { "kind": "stopping", runId: number, code: string, reason: string, } | { "kind": "batch", runId: number, provider: string, batchId: string, status: string, message: string, };
 
 export type ResponseRow = { response_id: number, request_id: number, run_id: number, record_id: number, record_position: number, record: Record<string, JsonValue>, provider: string, model: string, prompt: string, 
 /**
@@ -602,7 +602,12 @@ records: number, agree: number, differ: number, missing: number,
  */
 agreement_rate: number | null, };
 
-export type ComparePage = { pairs: Array<ComparedPair>, summary: CompareSummary, 
+export type ComparePage = { pairs: Array<ComparedPair>, 
+/**
+ * Counted on a first page only (`after` is `None`): the counts are the
+ * same for every page, and counting walks every record of both runs.
+ */
+summary: CompareSummary | null, 
 /**
  * Pass as [`CompareQuery::after`] for the next page; `None` on the last.
  */

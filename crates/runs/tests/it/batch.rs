@@ -1,0 +1,123 @@
+//! Batch runs against the fake provider's OpenAI Batch API: split, results
+//! stored per request, cache hits not sent, and a run whose process state is
+//! dropped mid-poll resumed from its stored batch ids without submitting again.
+
+use std::time::Duration;
+
+use local_data::{RunStatus, Store};
+use providers::{BatchLimits, PollBackoff};
+use runs::{BatchSettings, Engine, RunOptions};
+
+use crate::{DEADLINE, approved_requests_for, client_as, fake, wait_until};
+
+/// Two requests per batch, polled every few milliseconds.
+fn settings() -> BatchSettings {
+    BatchSettings {
+        poll: PollBackoff { first: Duration::from_millis(5), max: Duration::from_millis(20) },
+        limits: Some(BatchLimits { max_requests: 2, max_bytes: 1 << 20 }),
+    }
+}
+
+fn engine(path: &std::path::Path, base_url: &str) -> Engine {
+    Engine::new(Store::open(path).unwrap(), [client_as("openai", base_url)], 4).with_batch_settings(settings())
+}
+
+const BATCH: RunOptions = RunOptions { no_cache: false, max_cost_usd: None, batch: true };
+
+fn batch_creates(fake: &fake_provider::FakeProvider) -> usize {
+    fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count()
+}
+
+fn chats(fake: &fake_provider::FakeProvider) -> usize {
+    fake.requests().iter().filter(|r| r.path == "/v1/chat/completions").count()
+}
+
+#[tokio::test]
+async fn a_batch_run_stores_every_result_and_sends_no_cache_hit() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let prompts: Vec<String> = ["one", "two", "three [fake:400]"].map(String::from).to_vec();
+    let first = approved_requests_for(&path, "first", "openai", &prompts);
+    let engine = engine(&path, &fake.base_url());
+
+    let progress = engine.start_with(first, None, BATCH).await.unwrap().wait().await.unwrap();
+    assert_eq!(progress.status, RunStatus::Completed, "{progress:?}");
+    assert_eq!((progress.answered, progress.failed), (2, 1), "the errored line is that request's failure");
+    assert_eq!(batch_creates(&fake), 2, "3 requests at 2 per batch");
+    assert_eq!(chats(&fake), 0, "nothing went through the live endpoint");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.batch_job_counts(progress.run_id).unwrap().open, 0, "every job ended");
+
+    // The same two answered prompts and a new one: only the new one is submitted.
+    let second = approved_requests_for(&path, "second", "openai", &["one".into(), "two".into(), "four".into()]);
+    let progress = engine.start_with(second, None, BATCH).await.unwrap().wait().await.unwrap();
+    assert_eq!((progress.status, progress.answered, progress.cached), (RunStatus::Completed, 3, Some(2)));
+    assert_eq!(batch_creates(&fake), 3, "one more batch, for the one request the cache could not answer");
+    let last_upload = fake.requests().into_iter().rfind(|r| r.path == "/v1/files").unwrap();
+    assert_eq!(last_upload.body.matches("\"custom_id\"").count(), 1, "{}", last_upload.body);
+}
+
+#[tokio::test]
+async fn a_batch_run_without_a_batch_api_or_with_a_cap_is_refused() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let dataset = approved_requests_for(&path, "local", "ollama", &["one".into()]);
+    let engine = Engine::new(Store::open(&path).unwrap(), [client_as("ollama", &fake.base_url())], 4);
+    let refused = engine.start_with(dataset, None, BATCH).await.unwrap_err();
+    assert_eq!(refused.code(), "batch_unsupported", "{refused}");
+    let capped = RunOptions { max_cost_usd: Some(1.0), ..BATCH };
+    assert_eq!(engine.start_with(dataset, None, capped).await.unwrap_err().code(), "batch_with_budget");
+    assert_eq!(fake.batches_created(), 0);
+    assert!(Store::open(&path).unwrap().runs().unwrap().is_empty(), "no run is left behind");
+}
+
+/// The engine runs on a runtime of its own, shut down mid-poll: its tasks
+/// end where they wait, nothing of the run's own stop code runs, as when
+/// the app is killed. A new engine resumes from the stored batch ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_run_dropped_mid_poll_resumes_from_its_stored_jobs_without_submitting_again() {
+    let fake = fake().await;
+    fake.set_batch_polls(u64::MAX);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let prompts: Vec<String> = (0..4).map(|i| format!("item {i}")).collect();
+    let dataset = approved_requests_for(&path, "items", "openai", &prompts);
+
+    let (run_path, url) = (path.clone(), fake.base_url());
+    // Built and driven on a thread of its own: a runtime cannot block inside this one.
+    let (doomed, run_id) = std::thread::spawn(move || {
+        let doomed = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let run_id = doomed.block_on(async move {
+            let handle = engine(&run_path, &url).start_with(dataset, None, BATCH).await.unwrap();
+            let run_id = handle.run_id;
+            std::mem::forget(handle); // its events and task die with the runtime
+            run_id
+        });
+        (doomed, run_id)
+    })
+    .join()
+    .unwrap();
+    let store = Store::open(&path).unwrap();
+    let polled_twice = |fake: &fake_provider::FakeProvider| {
+        fake.requests().iter().filter(|r| r.method == "GET" && r.path.starts_with("/v1/batches/")).count() >= 4
+    };
+    tokio::task::block_in_place(|| {
+        wait_until("both batches recorded and polled", || {
+            store.batch_job_counts(run_id).unwrap().open == 2 && polled_twice(&fake)
+        })
+    });
+    std::thread::spawn(move || doomed.shutdown_background()).join().unwrap();
+
+    let at_drop = store.run_progress(run_id).unwrap();
+    assert_eq!((at_drop.status, at_drop.in_flight), (RunStatus::Running, 4), "mid-poll: {at_drop:?}");
+    assert_eq!(batch_creates(&fake), 2);
+
+    fake.set_batch_polls(0);
+    let resumed = engine(&path, &fake.base_url()).resume(run_id).await.unwrap();
+    let progress = tokio::time::timeout(DEADLINE, resumed.wait()).await.unwrap().unwrap();
+    assert_eq!((progress.status, progress.answered, progress.failed), (RunStatus::Completed, 4, 0), "{progress:?}");
+    assert_eq!(batch_creates(&fake), 2, "exactly one batch create per chunk: the resume polled the stored ids");
+    assert_eq!(store.batch_job_counts(run_id).unwrap(), local_data::BatchJobCounts { jobs: 2, open: 0 });
+}
