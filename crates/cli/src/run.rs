@@ -27,6 +27,12 @@
 //!   the run cleanly (requests in flight finish, the rest stay queued): it
 //!   ends paused, says why, and exits [`exit::RUN_UNFINISHED`] (8);
 //!   `run resume` goes on (`--max-cost-usd` there raises the cap).
+//! - **Schema and checks.** A template version with a JSON Schema has each
+//!   answer validated; `run status` lists the records whose answers do not
+//!   fit (with the path of each problem) and `run export` adds a column per
+//!   top-level property. `--assert` (repeatable) scores each answer: see
+//!   [`local_data::ASSERTION_SYNTAX`] and docs/cli.md; `run status` shows
+//!   the pass rate, `run export` the results per answer.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,7 +41,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use local_data::{
-    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunStatus, RunSummary, Store,
+    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunChecks, RunStatus, RunSummary,
+    SchemaFailure, Store,
 };
 use runs::{Engine, RunEvent, RunHandle, RunOptions};
 use serde::Serialize;
@@ -106,6 +113,13 @@ pub enum RunCommand {
         /// at it too. A model without a list price cannot be capped and is refused.
         #[arg(long, value_name = "USD")]
         max_cost_usd: Option<f64>,
+        /// Score each answer (repeatable; kept with the run): contains:TEXT, regex:PATTERN, json,
+        /// range:POINTER:MIN:MAX (range:/score:0:10; range::0:1 for a bare number; MIN or MAX may be
+        /// empty), judge:PROVIDER/MODEL:PROMPT (passes on a reply starting with PASS) or
+        /// judge>=N:PROVIDER/MODEL:PROMPT (passes on a score of at least N). A judge's calls count in
+        /// the run's cost.
+        #[arg(long = "assert", value_name = "ASSERTION")]
+        assertions: Vec<String>,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -173,8 +187,13 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             dry_run,
             no_cache,
             max_cost_usd,
+            assertions,
             config,
         } => {
+            let assertions = assertions
+                .iter()
+                .map(|a| a.parse::<local_data::Assertion>().map_err(|e| usage(e.to_string())))
+                .collect::<Result<Vec<_>>>()?;
             // Before anything is generated: requests for a provider no run can reach would only wait.
             SavedSettings::load(&config.resolve()?)?.config(&provider)?;
             let dataset = find_dataset(&store, &dataset)?;
@@ -214,8 +233,8 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
                 tracing::info!(approved, "approved the pending requests (--approve-all)");
             }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
-            let handle = match engine.start_with(dataset.id, Some(version), RunOptions { no_cache, max_cost_usd }).await
-            {
+            let options = RunOptions { no_cache, max_cost_usd, assertions };
+            let handle = match engine.start_with(dataset.id, Some(version), options).await {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
                         usage(
@@ -540,13 +559,28 @@ struct RunView {
     /// Started with `--no-cache` (the app's "Don't use cached answers"): the
     /// run and its resumes do not read the AI response cache.
     no_cache: bool,
+    /// The pass rate of the run's assertions and its answers' schema validity.
+    checks: Option<RunChecks>,
+    /// The answers that do not fit their schema, per record (at most [`SHOWN_FAILURES`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    schema_failures: Vec<SchemaFailure>,
 }
+
+/// The most records whose answers do not fit their schema that `run status` lists.
+const SHOWN_FAILURES: u32 = 100;
 
 impl RunView {
     fn new(store: &Store, summary: RunSummary) -> Self {
         let dataset = summary.dataset_id.and_then(|id| store.dataset(id).ok()).map(|d| d.name);
-        let no_cache = store.run_no_cache(summary.progress.run_id).unwrap_or(false);
-        Self { summary, dataset, no_cache }
+        let run_id = summary.progress.run_id;
+        let no_cache = store.run_no_cache(run_id).unwrap_or(false);
+        let checks =
+            store.run_checks(run_id).ok().filter(|c| !c.assertions.is_empty() || c.schema_valid + c.schema_invalid > 0);
+        let schema_failures = match &checks {
+            Some(c) if c.schema_invalid > 0 => store.run_schema_failures(run_id, SHOWN_FAILURES).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Self { summary, dataset, no_cache, checks, schema_failures }
     }
 
     /// Answers taken from the AI response cache (the store always counts them).
@@ -579,6 +613,9 @@ impl Render for RunView {
         if self.no_cache {
             out.push_str("\nthe AI cache is not read for this run (--no-cache); its fresh answers go into the cache");
         }
+        if let Some(checks) = &self.checks {
+            out.push_str(&checks_text(checks, &self.schema_failures));
+        }
         if let Some(note) = &p.note {
             out.push_str(&format!("\nnote: {note}"));
         }
@@ -587,6 +624,42 @@ impl Render for RunView {
         }
         out
     }
+}
+
+/// The schema and assertion lines of `run status`.
+fn checks_text(checks: &RunChecks, failures: &[SchemaFailure]) -> String {
+    let mut out = String::new();
+    if checks.schema_valid + checks.schema_invalid > 0 {
+        out.push_str(&format!("\nschema: {} answers valid, {} invalid", checks.schema_valid, checks.schema_invalid));
+        for failure in failures {
+            let problems: Vec<String> = failure
+                .errors
+                .iter()
+                .map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) })
+                .collect();
+            out.push_str(&format!("\n  record {}: {}", failure.record, problems.join("; ")));
+        }
+        if checks.schema_invalid > failures.len() as u64 {
+            out.push_str(&format!(
+                "\n  … and {} more (see `augment run export`)",
+                checks.schema_invalid - failures.len() as u64
+            ));
+        }
+    }
+    if !checks.assertions.is_empty() {
+        let rate = checks.pass_rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        out.push_str(&format!(
+            "\nchecks: {rate} of answers pass every assertion ({} of {})",
+            checks.passed, checks.checked
+        ));
+        for tally in &checks.assertions {
+            out.push_str(&format!("\n  {}: {} passed, {} failed", tally.assertion, tally.passed, tally.failed));
+            if tally.unscored > 0 {
+                out.push_str(&format!(", {} not scored", tally.unscored));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]

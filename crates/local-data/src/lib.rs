@@ -27,6 +27,12 @@
 //!   answered**, and a unique index refuses a second answer to a request, so
 //!   a crash can never lose an answer or let it be asked for again.
 //!
+//! - **Structured output and checks** (`structured.rs`, `checks.rs`): a
+//!   template version may carry a JSON Schema, checked when saved; every
+//!   answer to it is validated when stored (valid, the first problems with
+//!   their paths, its top-level fields, which become export columns); a
+//!   run's assertions score each answer, with a pass rate per run.
+//!
 //! - **A response cache** ([`AiCall`], [`AiCacheKey`], `ai_cache.rs`):
 //!   successful answers only, by the digest of everything that can change
 //!   them; a hit is stored like a live answer, marked `cached`; nothing
@@ -36,6 +42,7 @@
 //! kept by `rusqlite_migration` (the SQLite `user_version`).
 
 mod ai_cache;
+mod checks;
 mod datasets;
 mod error;
 mod estimate;
@@ -47,6 +54,7 @@ mod run_list;
 mod runs;
 mod schema;
 mod stats;
+mod structured;
 mod templates;
 
 use std::path::Path;
@@ -56,6 +64,10 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 pub use ai_cache::{AiCacheEntry, AiCacheKey, AiCacheSize, AiCall};
+pub use checks::{
+    ASSERTION_SYNTAX, Assertion, AssertionTally, CheckOutcome, CheckResult, Checker, JudgeUsage, RunChecks,
+    SchemaFailure,
+};
 pub use datasets::{
     Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
 };
@@ -72,6 +84,9 @@ pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
     TagCount,
+};
+pub use structured::{
+    MAX_SCHEMA_ERRORS, SchemaCheck, SchemaIssue, check_schema, schema_properties, strict_mode_notes, validate_answer,
 };
 pub use templates::{MAX_BODY_BYTES, RECORD_VARIABLE, TEMPLATE_FUEL, Template, TemplateCheck, TemplateVersion};
 

@@ -47,7 +47,11 @@ impl From<runs::Error> for CommandError {
 /// provider call) unless `noCache` (host API 1.4.0) is true. `maxCostUsd`
 /// (host API 1.5.0) caps what the run's answers may cost at list prices:
 /// reached, the run pauses cleanly ("budget reached ($x of $y)"); a run to
-/// a model without a price is then refused.
+/// a model without a price is then refused. `assertions` (host API 1.6.0)
+/// score each answer, in the CLI's `--assert` syntax (`contains:TEXT`,
+/// `regex:PATTERN`, `json`, `range:POINTER:MIN:MAX`,
+/// `judge:PROVIDER/MODEL:PROMPT`); a bad one refuses the run
+/// (`invalid_assertion`) before anything is created.
 #[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
@@ -60,12 +64,18 @@ pub async fn start_run<R: Runtime>(
     template_version_id: Option<i64>,
     no_cache: Option<bool>,
     max_cost_usd: Option<f64>,
+    assertions: Option<Vec<String>>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
+    let assertions = assertions
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.parse::<local_data::Assertion>())
+        .collect::<Result<Vec<_>, _>>()?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
     let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
-    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd };
+    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd, assertions };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
@@ -137,6 +147,14 @@ pub async fn unfinished_runs(
 pub async fn run_progress(data: State<'_, DataState>, run_id: i64) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
     data.with(move |s| s.run_progress(run_id)).await
+}
+
+/// A run's pass rate, its counts per assertion and its answers' schema
+/// validity (host API 1.6.0).
+#[tauri::command]
+pub async fn run_checks(data: State<'_, DataState>, run_id: i64) -> CommandResult<local_data::RunChecks> {
+    let run_id = positive("runId", run_id)?;
+    data.with(move |s| s.run_checks(run_id)).await
 }
 
 /// A budget cap from IPC: dollars above 0.

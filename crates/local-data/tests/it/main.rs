@@ -8,6 +8,7 @@ mod export;
 mod import;
 mod review;
 mod sort;
+mod structured;
 mod templates;
 
 use local_data::{ImportOptions, Store};

@@ -13,3 +13,4 @@ mod limits;
 mod openai;
 mod quota;
 mod retries;
+mod structured;

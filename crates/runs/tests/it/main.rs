@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cache;
+mod checks;
 mod crash;
 mod engine;
 mod live;
