@@ -98,6 +98,7 @@ macro_rules! for_each_command {
             runs::unfinished_runs => Needs(DataRead),
             runs::run_progress => Needs(DataRead),
             runs::list_runs => Needs(DataRead),
+            runs::run_checks => Needs(DataRead),
             files::choose_file => Needs(FilesImport),
             files::choose_save_path => Needs(FilesExport),
         }

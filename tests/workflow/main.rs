@@ -737,6 +737,8 @@ async fn two_runs_compare_record_by_record_with_the_agreement_rate() {
         assert!(String::from_utf8_lossy(&bad.stderr).contains("PROVIDER/MODEL"), "{}", describe(&bad));
         let same = ws.run(&["run", "compare", &baseline, &baseline]);
         assert_eq!(same.status.code(), Some(2), "{}", describe(&same));
+    });
+}
 
 /// Batch creates the fake provider received (OpenAI's `POST /v1/batches`).
 fn batch_creates(fake: &FakeProvider) -> usize {
@@ -816,5 +818,115 @@ async fn a_batch_run_killed_mid_poll_is_collected_by_resume_without_a_second_bat
         let uploads = fake.requests().iter().filter(|r| r.path == "/v1/files").count();
         assert_eq!(uploads, 1, "the requests were uploaded once");
         assert_eq!(chats(&fake), 0);
+    });
+}
+
+/// Issue 17, point 5: a template with a JSON Schema, a run with assertions
+/// against the fake provider: the schema goes on the wire, the records whose
+/// answers do not fit are reported per record, the schema's fields are
+/// export columns, and each answer's checks are scored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_run_reports_invalid_records_and_exports_fields_as_columns() {
+    let fake = fake().await;
+    let ws = Workspace::new(
+        &fake.base_url(),
+        &[("alpha", "one"), ("beta", "two [fake:misfit]"), ("gamma", "three [fake:not-json]")],
+    );
+    let schema = r#"{"type": "object", "additionalProperties": false, "required": ["label", "score"],
+        "properties": {"label": {"type": "string"}, "score": {"type": "integer", "minimum": 0, "maximum": 10}}}"#;
+    std::fs::write(ws.path("schema.json"), schema).unwrap();
+    std::fs::write(ws.path("bad-schema.json"), r#"{"type": "object", "properties": {"score": {"type": "integr"}}}"#)
+        .unwrap();
+    blocking(|| {
+        ws.ok_json(&["data", "import", "items.csv"]);
+        let bad =
+            ws.run(&["template", "add", "rate", "--text", "{{ title }}: {{ body }}", "--schema", "bad-schema.json"]);
+        assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("/properties/score/type"), "{}", describe(&bad));
+
+        ws.ok_json(&["template", "add", "rate", "--text", "{{ title }}: {{ body }}", "--schema", "schema.json"]);
+        let checked = ws.ok_json(&["template", "check", "rate", "--dataset", "items"]);
+        assert_eq!(checked["schema"]["fields"], serde_json::json!(["label", "score"]), "{checked}");
+
+        let mut start = vec![
+            "run",
+            "start",
+            "--dataset",
+            "items",
+            "--template",
+            "rate",
+            "--provider",
+            "openai",
+            "--model",
+            "gpt-4o-mini",
+        ];
+        let mut bogus = start.clone();
+        bogus.extend(["--approve-all", "--assert", "startswith:x"]);
+        let refused = ws.run(&bogus);
+        assert_eq!(refused.status.code(), Some(2), "a bad assertion is a usage error: {}", describe(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("unknown kind `startswith`"),
+            "{}",
+            describe(&refused)
+        );
+        assert_eq!(chats(&fake), 0, "nothing was sent");
+
+        start.extend([
+            "--approve-all",
+            "--assert",
+            "json",
+            "--assert",
+            "range:/score:0:10",
+            "--assert",
+            "judge:openai/gpt-4o-mini:Is it polite?",
+            "--json",
+        ]);
+        let out = ws.run(&start);
+        assert!(out.status.success(), "invalid answers are answers, not failures: {}", describe(&out));
+        let done = json(&out);
+        let run = done["run_id"].as_i64().unwrap().to_string();
+        let bodies: Vec<Value> = fake
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/chat/completions"))
+            .map(|r| r.json().unwrap())
+            .collect();
+        let schema_sent: Value = serde_json::from_str(schema).unwrap();
+        let with_schema: Vec<&Value> = bodies.iter().filter(|b| b.get("response_format").is_some()).collect();
+        assert_eq!(with_schema.len(), 3, "one structured request per record");
+        assert!(with_schema.iter().all(|b| b["response_format"]["json_schema"]["schema"] == schema_sent));
+        assert_eq!(bodies.len(), 6, "and one judge call per answer");
+
+        let status = ws.ok_json(&["run", "status", &run]);
+        assert_eq!(
+            (status["checks"]["schema_valid"].as_u64(), status["checks"]["schema_invalid"].as_u64()),
+            (Some(1), Some(2)),
+            "{status}"
+        );
+        let failures = status["schema_failures"].as_array().unwrap();
+        let records: Vec<u64> = failures.iter().map(|f| f["record"].as_u64().unwrap()).collect();
+        assert_eq!(records, [2, 3], "the invalid answers are named by record: {status}");
+        assert_eq!(failures[0]["errors"][0]["path"], "/label", "{status}");
+        assert!(failures[1]["errors"][0]["message"].as_str().unwrap().starts_with("the answer is not JSON"));
+        assert_eq!(status["checks"]["checked"], 3, "{status}");
+        assert_eq!(status["checks"]["passed"], 0, "the fake judge never says PASS: {status}");
+        assert_eq!(status["checks"]["assertions"][1]["passed"], 1, "{status}");
+
+        let human = ws.run(&["run", "status", &run]);
+        let text = String::from_utf8_lossy(&human.stdout);
+        assert!(text.contains("schema: 1 answers valid, 2 invalid"), "{text}");
+        assert!(text.contains("record 2: /label:"), "{text}");
+        assert!(text.contains("record 3: the answer is not JSON"), "{text}");
+        assert!(text.contains("range:/score:0:10: 1 passed, 2 failed"), "{text}");
+
+        ws.ok_json(&["run", "export", &run, "--format", "csv", "--out", "answers.csv"]);
+        assert_eq!(csv_column(&ws.path("answers.csv"), "label"), ["alpha: one", "42", ""]);
+        assert_eq!(csv_column(&ws.path("answers.csv"), "score"), ["2", "not a number", ""]);
+        assert_eq!(csv_column(&ws.path("answers.csv"), "valid"), ["true", "false", "false"]);
+        assert_eq!(csv_column(&ws.path("answers.csv"), "checks_passed"), ["false", "false", "false"]);
+        ws.ok_json(&["run", "export", &run, "--format", "json", "--out", "answers.json"]);
+        let answers: Value = serde_json::from_slice(&std::fs::read(ws.path("answers.json")).unwrap()).unwrap();
+        assert_eq!(answers[0]["fields"]["score"], 2, "{answers}");
+        assert_eq!(answers[1]["schema_errors"][0]["path"], "/label", "{answers}");
     });
 }

@@ -53,6 +53,8 @@ fn code_for(err: &anyhow::Error) -> u8 {
             | local_data::Error::NotFound { .. }
             | local_data::Error::MissingFields { .. }
             | local_data::Error::TemplateSyntax { .. }
+            | local_data::Error::Schema { .. }
+            | local_data::Error::Assertion { .. }
             | local_data::Error::NothingToRun
             | local_data::Error::State(_) => USAGE,
             _ => 1,

@@ -33,6 +33,12 @@
 //!   ids are in the database as soon as the provider has them: Ctrl-C, `run
 //!   cancel`, a quit or a kill only stops the polling, and `run resume`
 //!   collects the same batches (never submits them again).
+//! - **Schema and checks.** A template version with a JSON Schema has each
+//!   answer validated; `run status` lists the records whose answers do not
+//!   fit (with the path of each problem) and `run export` adds a column per
+//!   top-level property. `--assert` (repeatable) scores each answer: see
+//!   [`local_data::ASSERTION_SYNTAX`] and docs/cli.md; `run status` shows
+//!   the pass rate, `run export` the results per answer.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,7 +47,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use local_data::{
-    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunStatus, RunSummary, Store,
+    ExportFormat, MAX_PAGE, ModelEstimate, ModelTarget, RequestStatus, ResponseQuery, RunChecks, RunStatus, RunSummary,
+    SchemaFailure, Store,
 };
 use providers::PollBackoff;
 use runs::{BatchSettings, Engine, RunEvent, RunHandle, RunOptions};
@@ -116,11 +123,18 @@ pub enum RunCommand {
         /// Send through the provider's batch API (OpenAI's Batch API, Anthropic's Message Batches) at its
         /// batch price (see the BATCH COST of --dry-run): results arrive within the provider's 24 h window.
         /// Waits and polls; Ctrl-C stops the polling only, and `augment run resume RUN` collects the same
-        /// batches later. Not with --max-cost-usd.
-        #[arg(long, conflicts_with = "max_cost_usd")]
+        /// batches later. Not with --max-cost-usd or --assert.
+        #[arg(long, conflicts_with_all = ["max_cost_usd", "assertions"])]
         batch: bool,
         #[command(flatten)]
         poll: BatchPoll,
+        /// Score each answer (repeatable; kept with the run): contains:TEXT, regex:PATTERN, json,
+        /// range:POINTER:MIN:MAX (range:/score:0:10; range::0:1 for a bare number; MIN or MAX may be
+        /// empty), judge:PROVIDER/MODEL:PROMPT (passes on a reply starting with PASS) or
+        /// judge>=N:PROVIDER/MODEL:PROMPT (passes on a score of at least N). A judge's calls count in
+        /// the run's cost.
+        #[arg(long = "assert", value_name = "ASSERTION")]
+        assertions: Vec<String>,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -213,8 +227,13 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             max_cost_usd,
             batch,
             poll,
+            assertions,
             config,
         } => {
+            let assertions = assertions
+                .iter()
+                .map(|a| a.parse::<local_data::Assertion>().map_err(|e| usage(e.to_string())))
+                .collect::<Result<Vec<_>>>()?;
             // Before anything is generated: requests for a provider no run can reach would only wait.
             SavedSettings::load(&config.resolve()?)?.config(&provider)?;
             let dataset = find_dataset(&store, &dataset)?;
@@ -256,7 +275,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY)
                 .with_batch_settings(poll.settings());
-            let options = RunOptions { no_cache, max_cost_usd, batch };
+            let options = RunOptions { no_cache, max_cost_usd, batch, assertions };
             let handle = match engine.start_with(dataset.id, Some(version), options).await {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
@@ -598,7 +617,15 @@ struct RunView {
     /// Sent through the providers' batch APIs: its batches, and how many
     /// still owe results (`run resume` collects them). `null` for a live run.
     batch: Option<local_data::BatchJobCounts>,
+    /// The pass rate of the run's assertions and its answers' schema validity.
+    checks: Option<RunChecks>,
+    /// The answers that do not fit their schema, per record (at most [`SHOWN_FAILURES`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    schema_failures: Vec<SchemaFailure>,
 }
+
+/// The most records whose answers do not fit their schema that `run status` lists.
+const SHOWN_FAILURES: u32 = 100;
 
 impl RunView {
     fn new(store: &Store, summary: RunSummary) -> Self {
@@ -606,7 +633,13 @@ impl RunView {
         let run_id = summary.progress.run_id;
         let no_cache = store.run_no_cache(run_id).unwrap_or(false);
         let batch = store.run_is_batch(run_id).unwrap_or(false).then(|| store.batch_job_counts(run_id).ok()).flatten();
-        Self { summary, dataset, no_cache, batch }
+        let checks =
+            store.run_checks(run_id).ok().filter(|c| !c.assertions.is_empty() || c.schema_valid + c.schema_invalid > 0);
+        let schema_failures = match &checks {
+            Some(c) if c.schema_invalid > 0 => store.run_schema_failures(run_id, SHOWN_FAILURES).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Self { summary, dataset, no_cache, batch, checks, schema_failures }
     }
 
     /// Answers taken from the AI response cache (the store always counts them).
@@ -642,6 +675,9 @@ impl Render for RunView {
         if let Some(batch) = &self.batch {
             out.push_str(&format!("\nbatch mode: {} provider batches, {} still owe results", batch.jobs, batch.open));
         }
+        if let Some(checks) = &self.checks {
+            out.push_str(&checks_text(checks, &self.schema_failures));
+        }
         if let Some(note) = &p.note {
             out.push_str(&format!("\nnote: {note}"));
         }
@@ -650,6 +686,42 @@ impl Render for RunView {
         }
         out
     }
+}
+
+/// The schema and assertion lines of `run status`.
+fn checks_text(checks: &RunChecks, failures: &[SchemaFailure]) -> String {
+    let mut out = String::new();
+    if checks.schema_valid + checks.schema_invalid > 0 {
+        out.push_str(&format!("\nschema: {} answers valid, {} invalid", checks.schema_valid, checks.schema_invalid));
+        for failure in failures {
+            let problems: Vec<String> = failure
+                .errors
+                .iter()
+                .map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) })
+                .collect();
+            out.push_str(&format!("\n  record {}: {}", failure.record, problems.join("; ")));
+        }
+        if checks.schema_invalid > failures.len() as u64 {
+            out.push_str(&format!(
+                "\n  … and {} more (see `augment run export`)",
+                checks.schema_invalid - failures.len() as u64
+            ));
+        }
+    }
+    if !checks.assertions.is_empty() {
+        let rate = checks.pass_rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        out.push_str(&format!(
+            "\nchecks: {rate} of answers pass every assertion ({} of {})",
+            checks.passed, checks.checked
+        ));
+        for tally in &checks.assertions {
+            out.push_str(&format!("\n  {}: {} passed, {} failed", tally.assertion, tally.passed, tally.failed));
+            if tally.unscored > 0 {
+                out.push_str(&format!(", {} not scored", tally.unscored));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]

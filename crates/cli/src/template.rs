@@ -1,7 +1,9 @@
 //! `augment template add|version|list|check|render`: prompt templates with
 //! immutable versions, checked and rendered by `local-data` exactly as the
 //! Prompt Template Manager does (minijinja, strict: a field the dataset lacks
-//! is named before any request exists).
+//! is named before any request exists). A version may carry a JSON Schema
+//! (`--schema FILE`), checked when saved: its answers are asked for in the
+//! providers' structured-output modes and validated per record.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,17 +23,23 @@ pub enum TemplateCommand {
         name: String,
         #[command(flatten)]
         body: Body,
+        #[command(flatten)]
+        schema: SchemaFile,
     },
     /// Add a new version of a template and make it current (earlier versions and their requests stay).
+    /// Without --schema the new version is free text, even if the one before had a schema.
     Version {
         name: String,
         #[command(flatten)]
         body: Body,
+        #[command(flatten)]
+        schema: SchemaFile,
     },
     /// List the templates with their current version.
     List,
-    /// Check a template's current version against a dataset: fields it uses that the dataset lacks.
-    /// Exits 1 when there are any.
+    /// Check a template's current version against a dataset: fields it uses that the dataset lacks
+    /// (exits 1 when there are any), and its schema: the fields it makes columns of, and what
+    /// OpenAI's strict mode would refuse in it (advice: other providers take it as it is).
     Check {
         name: String,
         #[arg(long)]
@@ -58,18 +66,36 @@ pub struct Body {
     text: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct SchemaFile {
+    /// A JSON Schema (of an object) every answer must fit: sent as the providers' structured output
+    /// (OpenAI json_schema, Anthropic forced tool), each answer validated, its top-level properties
+    /// exported as columns. Checked before anything is saved; an error names the path of the problem.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+}
+
+impl SchemaFile {
+    fn read(&self) -> Result<Option<String>> {
+        let Some(path) = &self.schema else { return Ok(None) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::workflow::usage(format!("cannot read the schema {}: {e}", path.display())))?;
+        Ok(Some(text))
+    }
+}
+
 pub async fn run(json: bool, dir: &DataDir, command: TemplateCommand) -> Result<ExitCode> {
     let mut store = dir.open()?;
     match command {
-        TemplateCommand::Add { name, body } => {
+        TemplateCommand::Add { name, body, schema } => {
             let body = text_or_file(body.text, body.file.as_deref(), "template")?;
-            let template = store.create_template(&name, &body)?;
+            let template = store.create_template_with_schema(&name, &body, schema.read()?.as_deref())?;
             emit(json, &Added(template))?;
         }
-        TemplateCommand::Version { name, body } => {
+        TemplateCommand::Version { name, body, schema } => {
             let template = find_template(&store, &name)?;
             let body = text_or_file(body.text, body.file.as_deref(), "template")?;
-            let version = store.add_template_version(template.id, &body)?;
+            let version = store.add_template_version_with_schema(template.id, &body, schema.read()?.as_deref())?;
             emit(json, &NewVersion { name: template.name, version })?;
         }
         TemplateCommand::List => emit(json, &TemplateList(store.templates()?))?,
@@ -78,9 +104,16 @@ pub async fn run(json: bool, dir: &DataDir, command: TemplateCommand) -> Result<
             let dataset = find_dataset(&store, &dataset)?;
             let check = store.check_template(template.current.id, dataset.id)?;
             let ok = check.missing_fields.is_empty();
+            let schema = template.current.schema.as_deref().map(SchemaReport::of).transpose()?;
             emit(
                 json,
-                &Checked { template: template.name, version: template.current.version, dataset: dataset.name, check },
+                &Checked {
+                    template: template.name,
+                    version: template.current.version,
+                    dataset: dataset.name,
+                    check,
+                    schema,
+                },
             )?;
             if !ok {
                 return Ok(ExitCode::FAILURE);
@@ -144,7 +177,11 @@ impl Render for TemplateList {
             .map(|t| {
                 vec![
                     t.name.clone(),
-                    t.current.version.to_string(),
+                    if t.current.schema.is_some() {
+                        format!("{} (schema)", t.current.version)
+                    } else {
+                        t.current.version.to_string()
+                    },
                     t.version_count.to_string(),
                     when(t.current.created_at),
                     crate::data::shorten(&t.current.body, 50),
@@ -162,17 +199,46 @@ struct Checked {
     dataset: String,
     #[serde(flatten)]
     check: TemplateCheck,
+    /// The version's schema, if it has one.
+    schema: Option<SchemaReport>,
+}
+
+/// A saved schema as `template check` reports it.
+#[derive(Debug, Serialize)]
+struct SchemaReport {
+    /// Its top-level properties: the columns its answers add to an export.
+    fields: Vec<String>,
+    /// What OpenAI's strict mode would refuse (advice).
+    strict_mode_notes: Vec<String>,
+}
+
+impl SchemaReport {
+    /// Checked again, so a schema an older release accepted and this one refuses is reported.
+    fn of(text: &str) -> Result<Self> {
+        let schema = local_data::check_schema(text)?;
+        Ok(SchemaReport {
+            fields: local_data::schema_properties(&schema),
+            strict_mode_notes: local_data::strict_mode_notes(&schema),
+        })
+    }
 }
 
 impl Render for Checked {
     fn human(&self) -> String {
-        match &self.check.warning {
+        let mut out = match &self.check.warning {
             None => format!(
                 "ok: every field template `{}` (version {}) uses is a column of `{}`",
                 self.template, self.version, self.dataset
             ),
             Some(warning) => format!("template `{}` (version {}): {warning}", self.template, self.version),
+        };
+        if let Some(schema) = &self.schema {
+            out.push_str(&format!("\nschema: valid; its answers add the columns {}", schema.fields.join(", ")));
+            for note in &schema.strict_mode_notes {
+                out.push_str(&format!("\nnote: {note}"));
+            }
         }
+        out
     }
 }
 

@@ -47,6 +47,13 @@ pub enum Behaviour {
         /// Chunks sent before stalling.
         chunks: usize,
     },
+    /// A request with a schema gets text that is not JSON (OpenAI's message
+    /// content; Anthropic answers with a text block instead of the tool),
+    /// as a model that ignored the structured mode would.
+    NotJson,
+    /// A request with a schema gets a JSON object whose every property has
+    /// the wrong type, so it fails validation.
+    Misfit,
 }
 
 impl Behaviour {
@@ -81,6 +88,8 @@ impl Behaviour {
             }
             ("delay", Some(ms)) => Behaviour::slow(Duration::from_millis(ms.parse().ok()?)),
             ("stall", chunks) => Behaviour::Stall { chunks: chunks.and_then(|c| c.parse().ok()).unwrap_or(1) },
+            ("not-json", _) => Behaviour::NotJson,
+            ("misfit", _) => Behaviour::Misfit,
             (status, _) => {
                 let status: u16 = status.parse().ok()?;
                 match status {
@@ -148,6 +157,8 @@ mod tests {
         check("[fake:quota]", Some(Behaviour::QuotaExhausted));
         check("[fake:say:Another answer.]", Some(Behaviour::Answer { text: Some("Another answer.".into()) }));
         check("[fake:422]", Some(Behaviour::Rejected { status: 422 }));
+        check("[fake:not-json]", Some(Behaviour::NotJson));
+        check("[fake:misfit]", Some(Behaviour::Misfit));
         check("[fake:200]", None);
         check("[fake:nonsense", None);
     }

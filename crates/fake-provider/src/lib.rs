@@ -25,8 +25,15 @@
 //! 3. a directive in the last message's text: `[fake:401]`, `[fake:404]`,
 //!    `[fake:429:SECONDS]`, `[fake:500]`, `[fake:400]` (any 4xx), `[fake:quota]`,
 //!    `[fake:delay:MILLIS]`, `[fake:stall]`, `[fake:say:TEXT]` (answers TEXT);
+//!    for a request with a schema, `[fake:not-json]` (text that is not JSON)
+//!    and `[fake:misfit]` (JSON that does not fit the schema);
 //! 4. a model named `no-such-…` gets 404 model-not-found;
 //! 5. otherwise a normal answer ([`FakeConfig::reply`]), streamed if asked.
+//!    A request with a schema (OpenAI `response_format: {type: "json_schema",
+//!    json_schema: {schema}}`, or Anthropic `tools` with `tool_choice: {type:
+//!    "tool", name}`) gets JSON made to fit it (`structured.rs`: each
+//!    property by its type, `enum`, `minimum`/`maximum`, strings from the
+//!    prompt), in OpenAI's message content or an Anthropic `tool_use` block.
 //!
 //! Every request is recorded with all its headers and its body
 //! ([`FakeProvider::requests`]) so tests can assert that the key arrived, and the
@@ -42,6 +49,7 @@
 mod batch;
 mod behaviour;
 mod server;
+mod structured;
 mod wire;
 
 use std::net::SocketAddr;

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use crate::batch;
+use crate::structured;
 use crate::wire::{self, Failure, Wire};
 use crate::{Behaviour, FakeConfig, RateLimitWindow, RetryAfter};
 
@@ -346,6 +347,7 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let prompt = last_message_text(&request);
     let streaming = request["stream"].as_bool() == Some(true);
+    let schema = structured::requested_schema(wire, &request);
 
     let admission = state.admit(wire);
     let behaviour = state
@@ -364,6 +366,27 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
     }
 
     let mut response = match behaviour {
+        Behaviour::Answer { text: None } | Behaviour::Misfit if schema.is_some() => {
+            let schema = schema.unwrap_or_default();
+            let answer = match behaviour {
+                Behaviour::Misfit => structured::misfit(&schema),
+                _ => structured::fitting(&schema, &prompt),
+            };
+            match (wire, structured::forced_tool(&request)) {
+                (Wire::Anthropic, Some(tool)) if !streaming => {
+                    axum::Json(wire::tool_answer(&model, tool, &answer, &prompt)).into_response()
+                }
+                // Streamed, the JSON goes as text deltas (Anthropic would send input_json_delta).
+                _ if streaming => {
+                    sse(wire::stream(wire, &model, &answer.to_string(), &prompt), None, state.config.chunk_delay, guard)
+                }
+                _ => axum::Json(wire::answer(wire, &model, &answer.to_string(), &prompt)).into_response(),
+            }
+        }
+        Behaviour::NotJson | Behaviour::Misfit => {
+            let text = "Sure! The label is {lovely} and the score is high.";
+            axum::Json(wire::answer(wire, &model, text, &prompt)).into_response()
+        }
         Behaviour::Answer { text } => {
             let text = text.unwrap_or_else(|| state.config.reply.clone());
             if streaming {

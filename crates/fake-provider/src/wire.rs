@@ -58,6 +58,20 @@ pub(crate) fn answer(wire: Wire, model: &str, text: &str, prompt: &str) -> Value
     }
 }
 
+/// Anthropic's answer to a forced tool: one `tool_use` block whose input is the answer.
+pub(crate) fn tool_answer(model: &str, tool: &str, input: &Value, prompt: &str) -> Value {
+    json!({
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{ "type": "tool_use", "id": "toolu_fake", "name": tool, "input": input }],
+        "stop_reason": "tool_use",
+        "stop_sequence": null,
+        "usage": { "input_tokens": words(prompt), "output_tokens": words(&input.to_string()) }
+    })
+}
+
 fn data_event(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }

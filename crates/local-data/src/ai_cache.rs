@@ -253,17 +253,20 @@ impl Store {
     }
 
     /// The providers of a run's unsent requests that the cache cannot
-    /// answer, with `key_of` giving each request's key (`None`: it cannot
+    /// answer, with `key_of` giving each request's key (from its provider,
+    /// model, prompt and template schema) (`None`: it cannot
     /// be answered from the cache). The engine checks only these before a
     /// run, so a run the cache answers whole makes no provider call.
     pub fn run_providers_missing_from_ai_cache(
         &self,
         run_id: i64,
-        mut key_of: impl FnMut(&str, &str, &str) -> Option<AiCacheKey>,
+        mut key_of: impl FnMut(&str, &str, &str, Option<&str>) -> Option<AiCacheKey>,
     ) -> Result<std::collections::BTreeSet<String>, Error> {
         self.run_progress(run_id)?;
         let mut stmt = self.conn.prepare(
-            "SELECT q.provider, q.model, coalesce(q.edited, q.rendered) FROM run_items i JOIN requests q ON q.id = i.request_id
+            "SELECT q.provider, q.model, coalesce(q.edited, q.rendered), v.schema
+             FROM run_items i JOIN requests q ON q.id = i.request_id
+             JOIN template_versions v ON v.id = q.template_version_id
              WHERE i.run_id = ?1 AND i.state IN ('queued', 'in_flight')",
         )?;
         let mut exists = self.conn.prepare("SELECT 1 FROM ai_cache WHERE key = ?1")?;
@@ -278,6 +281,7 @@ impl Store {
                 &provider,
                 row.get_ref(1)?.as_str().unwrap_or_default(),
                 row.get_ref(2)?.as_str().unwrap_or_default(),
+                row.get_ref(3)?.as_str_or_null().unwrap_or_default(),
             ) {
                 Some(key) => exists.exists([key.as_str()])?,
                 None => false,

@@ -1,4 +1,4 @@
-//! Runs sent through the providers' batch APIs (issue 17, point 3; schema 7).
+//! Runs sent through the providers' batch APIs (issue 17, point 3; schema 8).
 //!
 //! A batch run claims its queued requests (committed *in flight*, as a live
 //! send does), submits them in provider batches and records each batch's id
@@ -50,7 +50,7 @@ impl Store {
         template_version_id: Option<i64>,
         no_cache: bool,
     ) -> Result<RunProgress, Error> {
-        self.insert_run(dataset_id, template_version_id, no_cache, None, true)
+        self.insert_run(dataset_id, template_version_id, no_cache, None, true, &[])
     }
 
     /// Whether the run is sent through the providers' batch APIs.
@@ -74,6 +74,7 @@ impl Store {
                     prompt: r.get(3)?,
                     attempt: r.get::<_, u32>(4)? + 1,
                     started_at,
+                    schema: r.get(5)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -132,10 +133,11 @@ impl Store {
         let pending = self
             .conn
             .prepare(
-                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
+                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
                  FROM batch_job_items b
                  JOIN run_items i ON i.run_id = ?2 AND i.request_id = b.request_id
                  JOIN requests q ON q.id = b.request_id
+                 JOIN template_versions v ON v.id = q.template_version_id
                  WHERE b.job_id = ?1 AND i.state = 'in_flight' ORDER BY q.id",
             )?
             .query_map(params![job.id, job.run_id], |r| {
@@ -147,6 +149,7 @@ impl Store {
                     prompt: r.get(3)?,
                     attempt: r.get(4)?,
                     started_at: job.created_at,
+                    schema: r.get(5)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

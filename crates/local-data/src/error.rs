@@ -78,6 +78,24 @@ pub enum Error {
         record_id: i64,
     },
 
+    /// A template's JSON Schema is not JSON, not valid JSON Schema, or not an object schema.
+    #[error("the schema is not usable{}: {message}; fix it and save again", if path.is_empty() { String::new() } else { format!(" at `{path}`") })]
+    Schema {
+        /// JSON Pointer into the schema of the part at fault (`""`: the whole schema).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A run assertion that cannot be read or compiled (see `checks.rs` for the syntax).
+    #[error("the assertion `{given}` is not usable: {message}")]
+    Assertion {
+        /// The assertion as given.
+        given: String,
+        /// What is wrong and the syntax to use.
+        message: String,
+    },
+
     /// A run was asked for but no approved request is waiting for an answer.
     #[error("there are no approved requests without an answer to send: approve some requests first")]
     NothingToRun,
@@ -111,6 +129,8 @@ impl Error {
             Error::MissingFields { .. } => "missing_fields",
             Error::Render { .. } => "render_failed",
             Error::OverBudget { .. } => "template_over_budget",
+            Error::Schema { .. } => "invalid_schema",
+            Error::Assertion { .. } => "invalid_assertion",
             Error::NothingToRun => "nothing_to_run",
             Error::State(_) => "invalid_state",
             Error::Io(_) => "io",

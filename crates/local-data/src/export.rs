@@ -72,7 +72,7 @@ impl Store {
     /// Returns how many responses were written.
     pub fn export_responses(&self, query: &ResponseQuery, format: ExportFormat, out: impl Write) -> Result<u64, Error> {
         let dataset = self.dataset(query.dataset_id)?;
-        let columns = Header::new(&dataset);
+        let columns = Header::new(&dataset, self.export_extras(query)?);
         let mut written = 0;
         match format {
             ExportFormat::Csv => {
@@ -201,14 +201,62 @@ fn already_exists(path: &Path) -> Error {
     Error::invalid("path", format!("{} already exists: choose another file name", path.display()))
 }
 
+/// What an export adds after the record's columns when its templates have
+/// schemas or its runs assertions (issue 17, point 5).
+#[derive(Debug, Default)]
+struct Extras {
+    /// Any matched template version has a schema: `valid`, `schema_errors`.
+    schema: bool,
+    /// The top-level properties of those schemas, one column each.
+    fields: Vec<String>,
+    /// Any matched run has assertions: `checks_passed`, `checks`.
+    checks: bool,
+}
+
+impl Store {
+    /// The extra columns of an export of `query`'s responses.
+    fn export_extras(&self, query: &ResponseQuery) -> Result<Extras, Error> {
+        let mut extras = Extras::default();
+        let mut stmt = self.conn.prepare(
+            "SELECT v.schema FROM template_versions v
+             WHERE v.schema IS NOT NULL AND v.id IN (SELECT q.template_version_id FROM requests q
+                   WHERE q.dataset_id = ?1 AND (?2 IS NULL OR q.template_version_id = ?2))
+             ORDER BY v.id",
+        )?;
+        let schemas =
+            stmt.query_map(rusqlite::params![query.dataset_id, query.template_version_id], |r| r.get::<_, String>(0))?;
+        for schema in schemas {
+            extras.schema = true;
+            let schema: Value = serde_json::from_str(&schema?).map_err(crate::datasets::json_bug)?;
+            for name in crate::schema_properties(&schema) {
+                if !extras.fields.contains(&name) {
+                    extras.fields.push(name);
+                }
+            }
+        }
+        extras.checks = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM runs u WHERE u.assertions IS NOT NULL AND u.id IN
+                 (SELECT s.run_id FROM responses s JOIN requests q ON q.id = s.request_id
+                  WHERE q.dataset_id = ?1 AND (?2 IS NULL OR q.template_version_id = ?2)))",
+            rusqlite::params![query.dataset_id, query.template_version_id],
+            |r| r.get(0),
+        )?;
+        Ok(extras)
+    }
+}
+
 /// The column names of a flat (CSV, Markdown) export.
 struct Header {
     names: Vec<String>,
+    extras: Extras,
 }
 
 impl Header {
-    /// A record column whose name clashes with a fixed column gets a `record.` prefix.
-    fn new(dataset: &Dataset) -> Self {
+    /// A record column whose name clashes with a fixed column gets a
+    /// `record.` prefix; a schema field whose name clashes with any column
+    /// before it gets an `answer.` prefix. Schema and check columns come
+    /// last, so every other column keeps its place.
+    fn new(dataset: &Dataset, extras: Extras) -> Self {
         let mut names: Vec<String> = FIXED.iter().map(|s| (*s).to_owned()).collect();
         names.extend(TRAILING.iter().map(|s| (*s).to_owned()));
         for column in dataset.column_names() {
@@ -218,7 +266,17 @@ impl Header {
                 names.push(column.to_owned());
             }
         }
-        Header { names }
+        if extras.schema {
+            names.extend(["valid".to_owned(), "schema_errors".to_owned()]);
+        }
+        if extras.checks {
+            names.extend(["checks_passed".to_owned(), "checks".to_owned()]);
+        }
+        for field in &extras.fields {
+            let name = if names.contains(field) { format!("answer.{field}") } else { field.clone() };
+            names.push(name);
+        }
+        Header { names, extras }
     }
 
     fn cells(&self, dataset: &Dataset, row: &ResponseRow) -> Vec<String> {
@@ -239,8 +297,40 @@ impl Header {
             row.cached.map(|cached| cached.to_string()).unwrap_or_default(),
         ];
         cells.extend(dataset.column_names().map(|c| cell_text(row.record.get(c))));
+        if self.extras.schema {
+            cells.push(row.schema_valid.map(|v| v.to_string()).unwrap_or_default());
+            cells.push(row.schema_errors.iter().flatten().map(issue_text).collect::<Vec<_>>().join("; "));
+        }
+        if self.extras.checks {
+            let checks = row.checks.as_deref().unwrap_or_default();
+            cells.push(checks_passed(checks).map(|v| v.to_string()).unwrap_or_default());
+            cells.push(checks.iter().map(check_text).collect::<Vec<_>>().join("; "));
+        }
+        for field in &self.extras.fields {
+            cells.push(cell_text(row.fields.as_ref().and_then(|f| f.get(field))));
+        }
         cells
     }
+}
+
+/// `/score: 11 is greater than the maximum of 10` (the path left out for the whole answer).
+fn issue_text(issue: &crate::SchemaIssue) -> String {
+    if issue.path.is_empty() { issue.message.clone() } else { format!("{}: {}", issue.path, issue.message) }
+}
+
+/// `FAIL regex:^\d+$ (no match for /^\d+$/)`.
+fn check_text(check: &crate::CheckResult) -> String {
+    let verdict = match check.passed {
+        Some(true) => "PASS",
+        Some(false) => "FAIL",
+        None => "UNSCORED",
+    };
+    format!("{verdict} {} ({})", check.assertion, check.reason)
+}
+
+/// Whether an answer passed every assertion; `None` when it was not checked.
+fn checks_passed(checks: &[crate::CheckResult]) -> Option<bool> {
+    (!checks.is_empty()).then(|| checks.iter().all(|c| c.passed == Some(true)))
 }
 
 fn cell_text(value: Option<&Value>) -> String {
@@ -267,6 +357,20 @@ fn json_object(row: ResponseRow) -> Map<String, Value> {
     object.insert("group".into(), row.group.into());
     object.insert("note".into(), row.note.into());
     object.insert("cached".into(), row.cached.into());
+    if let Some(valid) = row.schema_valid {
+        object.insert("valid".into(), valid.into());
+        let issues =
+            row.schema_errors.iter().flatten().map(|i| serde_json::json!({"path": i.path, "message": i.message}));
+        object.insert("schema_errors".into(), Value::Array(issues.collect()));
+        object.insert("fields".into(), row.fields.map_or(Value::Null, Value::Object));
+    }
+    if let Some(checks) = &row.checks {
+        object.insert("checks_passed".into(), checks_passed(checks).into());
+        let checks = checks
+            .iter()
+            .map(|c| serde_json::json!({"assertion": c.assertion, "passed": c.passed, "reason": c.reason}));
+        object.insert("checks".into(), Value::Array(checks.collect()));
+    }
     object
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::datasets::json_bug;
 use crate::error::OrNotFound;
 use crate::keyset::{Key, KeysetPage, Order, PageStart, Query};
-use crate::{Dataset, Error, ModelTarget, Page, Store, order_by, page_bounds};
+use crate::{CheckResult, Dataset, Error, ModelTarget, Page, SchemaIssue, Store, order_by, page_bounds};
 
 /// One response with its request, record and insight fields.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -40,6 +40,23 @@ pub struct ResponseRow {
     #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(default)]
     pub cached: Option<bool>,
+    /// Whether the answer fits its template's JSON Schema; `None` when the
+    /// template has none (host API 1.6.0, as the three below).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_valid: Option<bool>,
+    /// The first ways it does not fit, with their paths.
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_errors: Option<Vec<SchemaIssue>>,
+    /// The answer's top-level fields, when it is a JSON object (with a schema).
+    #[cfg_attr(feature = "ts", ts(optional, type = "Record<string, JsonValue>"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Map<String, Value>>,
+    /// The run's assertions' results for this answer, in the run's order.
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<CheckResult>>,
 }
 
 /// Which responses to list or export.
@@ -136,7 +153,10 @@ const RESPONSE_COLUMNS: &str = "SELECT s.id, s.request_id, s.run_id, r.id, r.pos
     coalesce(q.edited, q.rendered), s.text, s.error_code, s.error_message, s.input_tokens, s.output_tokens,
     s.started_at, s.finished_at, n.group_name, n.note,
     (SELECT json_group_array(tag) FROM (SELECT tag FROM response_tags t WHERE t.response_id = s.id ORDER BY tag)),
-    s.cached";
+    s.cached, s.schema_valid, s.schema_errors, s.fields,
+    (SELECT json_group_array(json_array(c.position, c.label,
+                                        CASE c.passed WHEN 1 THEN json('true') WHEN 0 THEN json('false') END, c.reason))
+     FROM (SELECT * FROM answer_checks c WHERE c.response_id = s.id ORDER BY c.position) c)";
 
 /// Unknown when neither count came back; one missing count counts as 0.
 const TOTAL_TOKENS: &str = "CASE WHEN s.input_tokens IS NULL AND s.output_tokens IS NULL THEN NULL \
@@ -319,7 +339,33 @@ fn response_from_row(dataset: &Dataset, r: &rusqlite::Row<'_>) -> Result<Respons
         note: r.get(17)?,
         tags: serde_json::from_str(&tags).map_err(json_bug)?,
         cached: Some(r.get(19)?),
+        schema_valid: r.get(20)?,
+        schema_errors: match r.get_ref(21)?.as_str_or_null().map_err(rusqlite::Error::from)? {
+            Some(text) => Some(serde_json::from_str(text).map_err(json_bug)?),
+            None => None,
+        },
+        fields: match r.get_ref(22)?.as_str_or_null().map_err(rusqlite::Error::from)? {
+            Some(text) => serde_json::from_str(text).map_err(json_bug)?,
+            None => None,
+        },
+        checks: checks_from_json(r.get_ref(23)?.as_str().map_err(rusqlite::Error::from)?)?,
     })
+}
+
+/// The `[position, label, passed, reason]` arrays of [`RESPONSE_COLUMNS`]; `None` when unchecked.
+fn checks_from_json(text: &str) -> Result<Option<Vec<CheckResult>>, Error> {
+    let rows: Vec<(u32, String, Option<bool>, String)> = serde_json::from_str(text).map_err(json_bug)?;
+    Ok((!rows.is_empty()).then(|| {
+        rows.into_iter()
+            .map(|(position, assertion, passed, reason)| CheckResult {
+                position,
+                assertion,
+                passed,
+                reason,
+                judge: None,
+            })
+            .collect()
+    }))
 }
 
 fn clean_tags(tags: &[String]) -> Result<Vec<String>, Error> {

@@ -30,6 +30,12 @@
 //!   answered**, and a unique index refuses a second answer to a request, so
 //!   a crash can never lose an answer or let it be asked for again.
 //!
+//! - **Structured output and checks** (`structured.rs`, `checks.rs`): a
+//!   template version may carry a JSON Schema, checked when saved; every
+//!   answer to it is validated when stored (valid, the first problems with
+//!   their paths, its top-level fields, which become export columns); a
+//!   run's assertions score each answer, with a pass rate per run.
+//!
 //! - **A response cache** ([`AiCall`], [`AiCacheKey`], `ai_cache.rs`):
 //!   successful answers only, by the digest of everything that can change
 //!   them; a hit is stored like a live answer, marked `cached`; nothing
@@ -40,6 +46,7 @@
 
 mod ai_cache;
 mod batch_jobs;
+mod checks;
 mod compare;
 mod datasets;
 mod error;
@@ -53,6 +60,7 @@ mod run_list;
 mod runs;
 mod schema;
 mod stats;
+mod structured;
 mod templates;
 
 use std::path::Path;
@@ -63,6 +71,10 @@ use serde::Serialize;
 
 pub use ai_cache::{AiCacheEntry, AiCacheKey, AiCacheSize, AiCall};
 pub use batch_jobs::{BatchJob, BatchJobCounts};
+pub use checks::{
+    ASSERTION_SYNTAX, Assertion, AssertionTally, CheckOutcome, CheckResult, Checker, JudgeUsage, RunChecks,
+    SchemaFailure,
+};
 pub use compare::{
     ComparePage, CompareQuery, CompareSide, CompareSummary, ComparedPair, PairAnswer, PairFilter, answers_agree,
 };
@@ -83,6 +95,9 @@ pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
     TagCount,
+};
+pub use structured::{
+    MAX_SCHEMA_ERRORS, SchemaCheck, SchemaIssue, check_schema, schema_properties, strict_mode_notes, validate_answer,
 };
 pub use templates::{MAX_BODY_BYTES, RECORD_VARIABLE, TEMPLATE_FUEL, Template, TemplateCheck, TemplateVersion};
 

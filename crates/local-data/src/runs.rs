@@ -21,7 +21,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OrNotFound, is_unique_violation};
-use crate::{Error, PriceTable, Store, now_millis};
+use crate::structured::validate_answer;
+use crate::{Assertion, Checker, Error, PriceTable, Store, now_millis};
 
 // The queries a run makes per request or per run, named so that a test can
 // check their plans: each must find its rows through an index (schema V4),
@@ -37,15 +38,16 @@ const CREATE_RUN_ITEMS: &str = "INSERT INTO run_items (run_id, request_id)
                         AND u.status IN ('running', 'paused', 'cancelled'))
     ORDER BY q.id";
 
-/// The next queued request of a run, in request order.
-const NEXT_QUEUED: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
-    FROM run_items i JOIN requests q ON q.id = i.request_id
+/// The next queued request of a run, in request order, with its template version's schema.
+const NEXT_QUEUED: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
+    FROM run_items i JOIN requests q ON q.id = i.request_id JOIN template_versions v ON v.id = q.template_version_id
     WHERE i.run_id = ?1 AND i.state = 'queued'
     ORDER BY i.request_id LIMIT 1";
 
 /// Every queued request of a run, in request order (a batch run claims them at once).
-pub(crate) const NEXT_QUEUED_ALL: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts
-    FROM run_items i JOIN requests q ON q.id = i.request_id
+pub(crate) const NEXT_QUEUED_ALL: &str =
+    "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
+    FROM run_items i JOIN requests q ON q.id = i.request_id JOIN template_versions v ON v.id = q.template_version_id
     WHERE i.run_id = ?1 AND i.state = 'queued'
     ORDER BY i.request_id";
 
@@ -141,6 +143,10 @@ pub struct ClaimedRequest {
     pub attempt: u32,
     /// Unix milliseconds when it was claimed.
     pub started_at: i64,
+    /// The JSON Schema of the request's template version, if it has one:
+    /// asked of the provider and checked in the answer.
+    #[serde(default)]
+    pub schema: Option<String>,
 }
 
 /// A successful answer to store.
@@ -190,7 +196,21 @@ impl Store {
         no_cache: bool,
         max_cost_usd: Option<f64>,
     ) -> Result<RunProgress, Error> {
-        self.insert_run(dataset_id, template_version_id, no_cache, max_cost_usd, false)
+        self.create_checked_run(dataset_id, template_version_id, no_cache, max_cost_usd, &[])
+    }
+
+    /// [`Store::create_capped_run`] with assertions that score each answer
+    /// ([`crate::Assertion`]), written with the run in one transaction so
+    /// that a resume checks with them too.
+    pub fn create_checked_run(
+        &mut self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        no_cache: bool,
+        max_cost_usd: Option<f64>,
+        assertions: &[Assertion],
+    ) -> Result<RunProgress, Error> {
+        self.insert_run(dataset_id, template_version_id, no_cache, max_cost_usd, false, assertions)
     }
 
     /// The run row and its items, in one transaction; `batch`: sent through
@@ -202,13 +222,22 @@ impl Store {
         no_cache: bool,
         max_cost_usd: Option<f64>,
         batch: bool,
+        assertions: &[Assertion],
     ) -> Result<RunProgress, Error> {
         let max_cost_usd = max_cost_usd.map(checked_budget).transpose()?;
+        // Refuses a bad one (an unusable pattern) before the run exists.
+        Checker::new(assertions)?;
+        let assertions = if assertions.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(assertions).map_err(|e| Error::State(format!("assertions: {e}")))?)
+        };
         self.dataset(dataset_id)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd, batch) VALUES ('running', ?1, ?2, ?3, ?4)",
-            params![now_millis(), no_cache, max_cost_usd, batch],
+            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd, batch, assertions)
+             VALUES ('running', ?1, ?2, ?3, ?4, ?5)",
+            params![now_millis(), no_cache, max_cost_usd, batch, assertions],
         )?;
         let run_id = tx.last_insert_rowid();
         let added = tx.execute(CREATE_RUN_ITEMS, params![run_id, dataset_id, template_version_id])?;
@@ -272,10 +301,11 @@ impl Store {
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, u32>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })
             .optional()?;
-        let Some((request_id, provider, model, prompt, attempts)) = next else {
+        let Some((request_id, provider, model, prompt, attempts, schema)) = next else {
             return Ok(None);
         };
         tx.execute(
@@ -291,6 +321,7 @@ impl Store {
             prompt,
             attempt: attempts + 1,
             started_at: now_millis(),
+            schema,
         }))
     }
 
@@ -384,6 +415,20 @@ impl Store {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })?;
         let mut total = 0.0;
+        for row in rows {
+            let (provider, model, input, output) = row?;
+            total += prices.cost(&provider, &model, input.max(0) as u64, output.max(0) as u64).unwrap_or(0.0);
+        }
+        // A judge's call is a call like any other.
+        let mut judges = self.conn.prepare_cached(
+            "SELECT c.judge_provider, c.judge_model, coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0)
+             FROM answer_checks c JOIN responses s ON s.id = c.response_id
+             WHERE s.run_id = ?1 AND c.judge_provider IS NOT NULL
+             GROUP BY c.judge_provider, c.judge_model",
+        )?;
+        let rows = judges.query_map([run_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
         for row in rows {
             let (provider, model, input, output) = row?;
             total += prices.cost(&provider, &model, input.max(0) as u64, output.max(0) as u64).unwrap_or(0.0);
@@ -485,10 +530,22 @@ pub(crate) fn insert_answer(
     answer: &Answer,
     cached: bool,
 ) -> Result<bool, Error> {
+    // Validated here, where every answer passes (live or from the cache),
+    // so no stored answer to a schema goes unchecked.
+    let check = claimed.schema.as_deref().map(|schema| validate_answer(schema, &answer.text));
+    let (valid, issues, fields) = match &check {
+        None => (None, None, None),
+        Some(check) => (
+            Some(check.valid),
+            (!check.issues.is_empty())
+                .then(|| serde_json::Value::from(check.issues.iter().map(issue_json).collect::<Vec<_>>()).to_string()),
+            check.fields.as_ref().map(|f| serde_json::Value::Object(f.clone()).to_string()),
+        ),
+    };
     let inserted = tx.execute(
         "INSERT INTO responses (request_id, run_id, text, model, finish_reason, input_tokens, output_tokens,
-                                started_at, finished_at, cached)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                started_at, finished_at, cached, schema_valid, schema_errors, fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             claimed.request_id,
             claimed.run_id,
@@ -499,7 +556,10 @@ pub(crate) fn insert_answer(
             answer.output_tokens,
             claimed.started_at,
             now_millis(),
-            cached
+            cached,
+            valid,
+            issues,
+            fields
         ],
     );
     match inserted {
@@ -507,6 +567,10 @@ pub(crate) fn insert_answer(
         Err(e) if is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+fn issue_json(issue: &crate::SchemaIssue) -> serde_json::Value {
+    serde_json::json!({ "path": issue.path, "message": issue.message })
 }
 
 pub(crate) fn set_item_state(

@@ -210,12 +210,50 @@ CREATE TABLE batch_job_items (
 ) WITHOUT ROWID;
 ";
 
+/// Structured output and checks (issue 17, point 5): a template version's
+/// JSON Schema (`structured.rs`; NULL: free text), each answer's validation
+/// against it (`schema_valid` NULL when there was no schema, `schema_errors`
+/// a JSON array of `{path, message}`, `fields` the answer's top-level
+/// fields as a JSON object), a run's assertions (a JSON array of
+/// `checks::Assertion`) and each answer's result per assertion, by its
+/// place in that array; a judge's tokens are kept so they count in the run's cost.
+const V9: &str = "
+ALTER TABLE template_versions ADD COLUMN schema TEXT;
+ALTER TABLE responses ADD COLUMN schema_valid INTEGER;
+ALTER TABLE responses ADD COLUMN schema_errors TEXT;
+ALTER TABLE responses ADD COLUMN fields TEXT;
+ALTER TABLE runs ADD COLUMN assertions TEXT;
+CREATE TABLE answer_checks (
+    response_id    INTEGER NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+    position       INTEGER NOT NULL,
+    label          TEXT NOT NULL,
+    -- NULL: it could not be scored (the judge failed); reason says why.
+    passed         INTEGER,
+    reason         TEXT NOT NULL,
+    judge_provider TEXT,
+    judge_model    TEXT,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    PRIMARY KEY (response_id, position)
+) WITHOUT ROWID;
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 8;
+pub(crate) const SCHEMA_VERSION: usize = 9;
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+        M::up(V7),
+        M::up(V8),
+        M::up(V9),
+    ])
 }
 
 #[cfg(test)]

@@ -52,6 +52,11 @@ pub struct TemplateVersion {
     pub version: u32,
     pub body: String,
     pub created_at: i64,
+    /// The JSON Schema answers must fit (issue 17, point 5), as saved;
+    /// `None` for free text. Optional for the contract (host API 1.6.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
 }
 
 /// What [`Store::check_template`] found for one template version and dataset.
@@ -69,8 +74,20 @@ pub struct TemplateCheck {
 impl Store {
     /// Creates a template with `body` as version 1.
     pub fn create_template(&mut self, name: &str, body: &str) -> Result<Template, Error> {
+        self.create_template_with_schema(name, body, None)
+    }
+
+    /// [`Store::create_template`] whose version 1 carries a JSON Schema
+    /// (checked first: [`crate::check_schema`]).
+    pub fn create_template_with_schema(
+        &mut self,
+        name: &str,
+        body: &str,
+        schema: Option<&str>,
+    ) -> Result<Template, Error> {
         let name = check_name("name", name)?;
         check_body(body)?;
+        let schema = checked_schema(schema)?;
         let tx = self.conn.transaction()?;
         let inserted =
             tx.execute("INSERT INTO templates (name, created_at) VALUES (?1, ?2)", params![name, now_millis()]);
@@ -80,7 +97,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         let template_id = tx.last_insert_rowid();
-        insert_version(&tx, template_id, 1, body)?;
+        insert_version(&tx, template_id, 1, body, schema.as_deref())?;
         tx.commit()?;
         self.template(template_id)
     }
@@ -88,14 +105,26 @@ impl Store {
     /// Adds a version with `body` and makes it current. Earlier versions and
     /// the requests rendered from them stay as they were.
     pub fn add_template_version(&mut self, template_id: i64, body: &str) -> Result<TemplateVersion, Error> {
+        self.add_template_version_with_schema(template_id, body, None)
+    }
+
+    /// [`Store::add_template_version`] with a JSON Schema for its answers
+    /// (checked first: [`crate::check_schema`]); `None`: free text.
+    pub fn add_template_version_with_schema(
+        &mut self,
+        template_id: i64,
+        body: &str,
+        schema: Option<&str>,
+    ) -> Result<TemplateVersion, Error> {
         check_body(body)?;
+        let schema = checked_schema(schema)?;
         let tx = self.conn.transaction()?;
         let last: Option<u32> = tx
             .query_row("SELECT max(version) FROM template_versions WHERE template_id = ?1", [template_id], |r| r.get(0))
             .optional()?
             .flatten();
         let last = last.ok_or(Error::NotFound { kind: "template", id: template_id })?;
-        let version_id = insert_version(&tx, template_id, last + 1, body)?;
+        let version_id = insert_version(&tx, template_id, last + 1, body, schema.as_deref())?;
         tx.commit()?;
         self.template_version(version_id)
     }
@@ -212,7 +241,7 @@ impl Store {
     }
 }
 
-const VERSION_SELECT: &str = "SELECT id, template_id, version, body, created_at FROM template_versions";
+const VERSION_SELECT: &str = "SELECT id, template_id, version, body, created_at, schema FROM template_versions";
 
 fn version_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TemplateVersion> {
     Ok(TemplateVersion {
@@ -221,13 +250,27 @@ fn version_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TemplateVersion> 
         version: r.get(2)?,
         body: r.get(3)?,
         created_at: r.get(4)?,
+        schema: r.get(5)?,
     })
 }
 
-fn insert_version(tx: &rusqlite::Transaction<'_>, template_id: i64, version: u32, body: &str) -> Result<i64, Error> {
+/// A schema as it is stored: checked, and re-written compactly (whitespace
+/// a person typed is not part of what is asked, nor of the cache key).
+fn checked_schema(schema: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(text) = schema.filter(|s| !s.trim().is_empty()) else { return Ok(None) };
+    Ok(Some(crate::structured::check_schema(text)?.to_string()))
+}
+
+fn insert_version(
+    tx: &rusqlite::Transaction<'_>,
+    template_id: i64,
+    version: u32,
+    body: &str,
+    schema: Option<&str>,
+) -> Result<i64, Error> {
     tx.execute(
-        "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![template_id, version, body, now_millis()],
+        "INSERT INTO template_versions (template_id, version, body, created_at, schema) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![template_id, version, body, now_millis(), schema],
     )?;
     let version_id = tx.last_insert_rowid();
     tx.execute("UPDATE templates SET current_version_id = ?1 WHERE id = ?2", params![version_id, template_id])?;

@@ -50,17 +50,33 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// Sampling temperature.
     pub temperature: Option<f32>,
+    /// A JSON Schema (of an object) the answer must fit: sent as OpenAI's
+    /// `response_format: json_schema` (strict; OpenAI-compatible servers
+    /// such as Ollama, vLLM and LM Studio take the same), or as an
+    /// Anthropic tool the model is made to call, whose input is the answer.
+    /// Either way [`ChatResponse::text`] is the answer's JSON text. Left out
+    /// of the serialized request when `None`, so requests without one keep
+    /// the response-cache keys they had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
 }
 
 impl ChatRequest {
     /// One user prompt to `model`.
     pub fn new(model: impl Into<String>, prompt: impl Into<String>) -> Self {
-        ChatRequest { model: model.into(), messages: vec![Message::user(prompt)], max_tokens: None, temperature: None }
+        Self::with_messages(model, vec![Message::user(prompt)])
     }
 
     /// A request with a whole conversation.
     pub fn with_messages(model: impl Into<String>, messages: Vec<Message>) -> Self {
-        ChatRequest { model: model.into(), messages, max_tokens: None, temperature: None }
+        ChatRequest { model: model.into(), messages, max_tokens: None, temperature: None, schema: None }
+    }
+
+    /// The same request asking for an answer that fits `schema` (see [`ChatRequest::schema`]).
+    #[must_use]
+    pub fn with_schema(mut self, schema: Option<serde_json::Value>) -> Self {
+        self.schema = schema;
+        self
     }
 }
 

@@ -24,6 +24,10 @@ pub(crate) fn models_path(wire: WireFormat) -> &'static str {
     }
 }
 
+/// The name under which a schema is sent: OpenAI's `json_schema.name`,
+/// Anthropic's forced tool.
+pub(crate) const SCHEMA_NAME: &str = "answer";
+
 pub(crate) fn request_body(wire: WireFormat, req: &ChatRequest, stream: bool, default_max_tokens: u32) -> Value {
     match wire {
         WireFormat::OpenAi => {
@@ -37,6 +41,12 @@ pub(crate) fn request_body(wire: WireFormat, req: &ChatRequest, stream: bool, de
             }
             if let Some(t) = req.temperature {
                 body["temperature"] = json!(t);
+            }
+            if let Some(schema) = &req.schema {
+                body["response_format"] = json!({
+                    "type": "json_schema",
+                    "json_schema": { "name": SCHEMA_NAME, "schema": schema, "strict": true },
+                });
             }
             body
         }
@@ -56,6 +66,16 @@ pub(crate) fn request_body(wire: WireFormat, req: &ChatRequest, stream: bool, de
             }
             if let Some(t) = req.temperature {
                 body["temperature"] = json!(t);
+            }
+            if let Some(schema) = &req.schema {
+                // Anthropic's structured output: one tool, which the model must call;
+                // its input (the tool_use block) is the answer.
+                body["tools"] = json!([{
+                    "name": SCHEMA_NAME,
+                    "description": "Give the answer in this structure.",
+                    "input_schema": schema,
+                }]);
+                body["tool_choice"] = json!({ "type": "tool", "name": SCHEMA_NAME });
             }
             body
         }
@@ -106,6 +126,8 @@ struct AnthropicBlock {
     #[serde(rename = "type")]
     kind: String,
     text: Option<String>,
+    /// A `tool_use` block's arguments: the answer of a request with a schema.
+    input: Option<Value>,
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -132,7 +154,12 @@ pub(crate) fn parse_answer(wire: WireFormat, body: &[u8], requested_model: &str)
         }
         WireFormat::Anthropic => {
             let a: AnthropicAnswer = serde_json::from_slice(body).map_err(|e| short(&e))?;
-            let text = a.content.into_iter().filter(|b| b.kind == "text").filter_map(|b| b.text).collect::<String>();
+            // A forced tool's input is the structured answer; otherwise the text blocks are.
+            let tool_input = a.content.iter().find(|b| b.kind == "tool_use").and_then(|b| b.input.as_ref());
+            let text = match tool_input {
+                Some(input) => input.to_string(),
+                None => a.content.into_iter().filter(|b| b.kind == "text").filter_map(|b| b.text).collect::<String>(),
+            };
             Ok(ChatResponse {
                 text,
                 model: a.model.unwrap_or_else(|| requested_model.to_owned()),
@@ -241,8 +268,14 @@ impl StreamParser {
         match kind {
             "content_block_delta" => {
                 let delta = &value["delta"];
-                match (delta["type"].as_str(), delta["text"].as_str()) {
-                    (Some("text_delta"), Some(text)) if !text.is_empty() => {
+                // A forced tool's input arrives as `input_json_delta` pieces: the structured answer's text.
+                let text = match delta["type"].as_str() {
+                    Some("text_delta") => delta["text"].as_str(),
+                    Some("input_json_delta") => delta["partial_json"].as_str(),
+                    _ => None,
+                };
+                match text {
+                    Some(text) if !text.is_empty() => {
                         Ok(StreamStep::Emit(StreamEvent::Delta { text: text.to_owned() }))
                     }
                     _ => Ok(StreamStep::Nothing),
@@ -319,6 +352,31 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_goes_as_openai_json_schema_and_as_a_forced_anthropic_tool() {
+        let schema = json!({"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]});
+        let req = ChatRequest::new("m", "rate it").with_schema(Some(schema.clone()));
+        let openai = request_body(WireFormat::OpenAi, &req, false, 1024);
+        assert_eq!(
+            openai["response_format"],
+            json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": true}})
+        );
+        let anthropic = request_body(WireFormat::Anthropic, &req, false, 1024);
+        assert_eq!(anthropic["tools"][0]["input_schema"], schema);
+        assert_eq!(anthropic["tool_choice"], json!({"type": "tool", "name": "answer"}));
+        let plain = ChatRequest::new("m", "rate it");
+        assert!(request_body(WireFormat::OpenAi, &plain, false, 1024).get("response_format").is_none());
+        assert!(request_body(WireFormat::Anthropic, &plain, false, 1024).get("tools").is_none());
+    }
+
+    #[test]
+    fn an_anthropic_tool_use_block_is_the_answer_text() {
+        let body = br#"{"model":"claude","content":[{"type":"tool_use","id":"t1","name":"answer","input":{"score":7}}],"stop_reason":"tool_use","usage":{"input_tokens":3,"output_tokens":4}}"#;
+        let answer = parse_answer(WireFormat::Anthropic, body, "claude").unwrap();
+        assert_eq!(answer.text, r#"{"score":7}"#);
+        assert_eq!(answer.finish_reason.as_deref(), Some("tool_use"));
+    }
+
+    #[test]
     fn openai_stream_events() {
         let mut p = StreamParser::default();
         let step = |p: &mut StreamParser, d: &str| p.step(WireFormat::OpenAi, "", d).unwrap();
@@ -361,7 +419,7 @@ mod tests {
                 "content_block_delta",
                 r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}}"#
             ),
-            StreamStep::Nothing
+            StreamStep::Emit(StreamEvent::Delta { text }) if text == "{"
         ));
         step(
             "message_delta",

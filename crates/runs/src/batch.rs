@@ -97,7 +97,8 @@ impl Run {
         let claimed = self.engine.db(move |s| s.claim_all_queued(run_id)).await?;
         let mut per_provider: BTreeMap<String, Vec<ClaimedRequest>> = BTreeMap::new();
         for request in claimed {
-            let key = self.engine.cache_key(&request.provider, &request.model, &request.prompt);
+            let key =
+                self.engine.cache_key(&request.provider, &request.model, &request.prompt, request.schema.as_deref());
             if self.use_cache
                 && let Some(key) = key
                 && self.answer_from_cache(&request, key).await?
@@ -122,7 +123,10 @@ impl Run {
             };
             let items: Vec<BatchItem> = requests
                 .iter()
-                .map(|r| BatchItem { custom_id: custom_id(r.request_id), request: chat_request(&r.model, &r.prompt) })
+                .map(|r| BatchItem {
+                    custom_id: custom_id(r.request_id),
+                    request: chat_request(&r.model, &r.prompt, r.schema.as_deref()),
+                })
                 .collect();
             let limits = self.engine.batch.limits.unwrap_or_else(|| BatchLimits::of(client.config().wire));
             let chunks = match client.plan_batches(&items, limits) {
@@ -283,7 +287,12 @@ impl Run {
         for claimed in pending {
             match results.remove(&custom_id(claimed.request_id)) {
                 Some(Ok(answer)) => {
-                    let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt);
+                    let key = self.engine.cache_key(
+                        &claimed.provider,
+                        &claimed.model,
+                        &claimed.prompt,
+                        claimed.schema.as_deref(),
+                    );
                     self.store_answer(claimed, answer, key).await?;
                 }
                 Some(Err(failure)) => self.store_failure(claimed, failure).await?,

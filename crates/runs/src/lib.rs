@@ -44,6 +44,19 @@
 //! send every request without reading the cache; its fresh answers still
 //! replace the cached ones, so "don't use cached answers" also refreshes them.
 //!
+//! # Structured output and checks
+//!
+//! A request whose template version has a JSON Schema is sent with it
+//! ([`ChatRequest::schema`]: OpenAI's strict `json_schema`, Anthropic's
+//! forced tool) and the schema is in its cache key; the store validates
+//! every answer to it as it is stored. A run's assertions
+//! ([`RunOptions::assertions`], kept with the run) score each answer right
+//! after it is stored, live or from the cache: the local ones at once, a
+//! judge by a call to its provider (tokens stored with the result, counted
+//! in the run's cost and against its budget cap); all of an answer's
+//! results are stored together, and answers a crash or a stop left
+//! unchecked are checked when the run resumes.
+//!
 //! # Retries, limits, offline
 //!
 //! Retries on 429 and 5xx (honouring `Retry-After`), holding new sends while
@@ -98,7 +111,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use local_data::{AiCacheKey, AiCall, Answer, ClaimedRequest, Failure, PriceTable, RunProgress, RunStatus, Store};
+use local_data::{
+    AiCacheKey, AiCall, Answer, CheckResult, Checker, ClaimedRequest, Failure, JudgeUsage, PriceTable, RunProgress,
+    RunStatus, Store,
+};
 use providers::{
     CallOptions, CancellationToken, ChatRequest, Progress, ProviderClient, ProviderConfig, RetryReason, WireFormat,
 };
@@ -170,6 +186,13 @@ pub enum Error {
     )]
     BatchWithBudget,
 
+    /// A batch run with assertions: its answers arrive from the provider's
+    /// batch, where no check is scored yet.
+    #[error(
+        "the run was not started: assertions are not scored on batch runs yet; send it without --batch, or without the assertions"
+    )]
+    BatchWithAssertions,
+
     /// The run has a budget cap but sends to a model without a list price,
     /// so what it spends could not be counted; nothing was sent.
     #[error(
@@ -196,6 +219,7 @@ impl Error {
             Error::Unpriced { .. } => "unpriced",
             Error::BatchUnsupported { .. } => "batch_unsupported",
             Error::BatchWithBudget => "batch_with_budget",
+            Error::BatchWithAssertions => "batch_with_assertions",
         }
     }
 }
@@ -332,7 +356,7 @@ impl RunHandle {
 }
 
 /// How a run is sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunOptions {
     /// Send every request to its provider, even one the response cache
     /// could answer (fresh answers still go into the cache). Kept with the
@@ -350,6 +374,9 @@ pub struct RunOptions {
     /// the crate docs, "Batch mode"). Kept with the run, so a resume polls
     /// its batches. Not with a budget cap ([`Error::BatchWithBudget`]).
     pub batch: bool,
+    /// Checks each stored answer is scored with (see "Structured output
+    /// and checks" in the crate docs). Kept with the run.
+    pub assertions: Vec<local_data::Assertion>,
 }
 
 /// Answers in a row after which a lowered in-flight limit gets one back.
@@ -358,10 +385,14 @@ pub const RECOVER_AFTER: u32 = 5;
 /// The stop reason of a run paused by the person.
 pub const PAUSED_BY_YOU: &str = "paused by you";
 
-/// The chat request the engine sends for a request's model and prompt (the
-/// one place it is built, so the cache key and the call cannot differ).
-fn chat_request(model: &str, prompt: &str) -> ChatRequest {
-    ChatRequest::new(model, prompt)
+/// The chat request the engine sends for a request's model, prompt and
+/// template schema (the one place it is built, so the cache key and the
+/// call cannot differ: a schema is a parameter of the serialized request,
+/// so it is in the key).
+fn chat_request(model: &str, prompt: &str, schema: Option<&str>) -> ChatRequest {
+    // The store saved it checked and compact; one that no longer parses is sent without.
+    let schema = schema.and_then(|s| serde_json::from_str(s).ok());
+    ChatRequest::new(model, prompt).with_schema(schema)
 }
 
 /// The response cache's view of sending `request` (whose last message is
@@ -445,23 +476,34 @@ impl Engine {
         if options.batch && options.max_cost_usd.is_some() {
             return Err(Error::BatchWithBudget);
         }
+        if options.batch && !options.assertions.is_empty() {
+            return Err(Error::BatchWithAssertions);
+        }
+        let batch = options.batch;
         let progress = self
             .db(move |s| {
                 if options.batch {
                     s.create_batch_run(dataset_id, template_version_id, options.no_cache)
                 } else {
-                    s.create_capped_run(dataset_id, template_version_id, options.no_cache, options.max_cost_usd)
+                    s.create_checked_run(
+                        dataset_id,
+                        template_version_id,
+                        options.no_cache,
+                        options.max_cost_usd,
+                        &options.assertions,
+                    )
                 }
             })
             .await?;
         let run_id = progress.run_id;
         let use_cache = !options.no_cache;
-        if let Err(e) = self.preflight(run_id, use_cache, options.batch).await {
+        if let Err(e) = self.preflight(run_id, use_cache, batch).await {
             self.db(move |s| s.delete_run(run_id)).await?;
             return Err(e);
         }
         let budget = self.budget(run_id).await?;
-        Ok(self.spawn(progress, use_cache, budget, options.batch))
+        let checker = self.checker(run_id).await?;
+        Ok(self.spawn(progress, use_cache, budget, batch, checker))
     }
 
     /// Goes on with an unfinished run (after a crash, a cancel or going
@@ -476,8 +518,14 @@ impl Engine {
         let batch = self.db(move |s| s.run_is_batch(run_id)).await?;
         self.preflight(run_id, use_cache, batch).await?;
         let budget = self.budget(run_id).await?;
+        let checker = self.checker(run_id).await?;
         let progress = self.db(move |s| s.resume_run(run_id)).await?;
-        Ok(self.spawn(progress, use_cache, budget, batch))
+        Ok(self.spawn(progress, use_cache, budget, batch, checker))
+    }
+
+    /// The run's assertions, ready to score.
+    async fn checker(&self, run_id: i64) -> Result<Checker, Error> {
+        self.db(move |s| Checker::new(&s.run_assertions(run_id)?)).await
     }
 
     /// The run's cap and what it has spent, if it has a cap.
@@ -492,9 +540,9 @@ impl Engine {
 
     /// The cache key of sending `prompt` to `model` of `provider`; `None`
     /// without a client for the provider.
-    fn cache_key(&self, provider: &str, model: &str, prompt: &str) -> Option<AiCacheKey> {
+    fn cache_key(&self, provider: &str, model: &str, prompt: &str, schema: Option<&str>) -> Option<AiCacheKey> {
         let client = self.clients.get(provider)?;
-        let request = chat_request(model, prompt);
+        let request = chat_request(model, prompt, schema);
         cache_call(client.config(), &request, prompt).map(|call| AiCacheKey::of(&call))
     }
 
@@ -511,8 +559,8 @@ impl Engine {
         let providers: BTreeSet<String> = if use_cache {
             let engine = self.clone();
             self.db(move |s| {
-                s.run_providers_missing_from_ai_cache(run_id, |provider, model, prompt| {
-                    engine.cache_key(provider, model, prompt)
+                s.run_providers_missing_from_ai_cache(run_id, |provider, model, prompt, schema| {
+                    engine.cache_key(provider, model, prompt, schema)
                 })
             })
             .await?
@@ -524,6 +572,14 @@ impl Engine {
             if let Some((provider, model)) = unpriced.into_iter().next() {
                 tracing::warn!(run_id, %provider, %model, "budget cap with an unpriced model, run refused");
                 return Err(Error::Unpriced { provider, model });
+            }
+        }
+        // A judge's provider must be there to ask; it is checked like the run's own when it sends.
+        for assertion in self.db(move |s| s.run_assertions(run_id)).await? {
+            if let Some((provider, _)) = assertion.judge_target()
+                && !self.clients.contains_key(provider)
+            {
+                return Err(Error::NoClient { provider: provider.to_owned() });
             }
         }
         for provider in providers {
@@ -553,7 +609,14 @@ impl Engine {
         Ok(())
     }
 
-    fn spawn(&self, progress: RunProgress, use_cache: bool, budget: Option<Budget>, batch: bool) -> RunHandle {
+    fn spawn(
+        &self,
+        progress: RunProgress,
+        use_cache: bool,
+        budget: Option<Budget>,
+        batch: bool,
+        checker: Checker,
+    ) -> RunHandle {
         let (events, receiver) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let pause = CancellationToken::new();
@@ -571,6 +634,7 @@ impl Engine {
             last_progress: Mutex::new(None),
             window: Window::new(self.concurrency),
             budget: Mutex::new(budget),
+            checker,
         });
         let _ = run.events.send(RunEvent::Started { progress: progress.clone() });
         let task = if batch { tokio::spawn(run.drive_batch()) } else { tokio::spawn(run.drive()) };
@@ -730,6 +794,8 @@ struct Run {
     last_progress: Mutex<Option<Instant>>,
     window: Window,
     budget: Mutex<Option<Budget>>,
+    /// The run's assertions; empty for most runs.
+    checker: Checker,
 }
 
 /// What a worker does after one request.
@@ -753,6 +819,13 @@ enum Interrupted {
 
 impl Run {
     async fn drive(self: Arc<Self>) -> Result<RunProgress, Error> {
+        // Answers a crash or a stop left between storing and checking.
+        if !self.checker.is_empty() {
+            let run_id = self.run_id;
+            for (request_id, text) in self.engine.db(move |s| s.unchecked_answers(run_id)).await? {
+                self.check(request_id, &text).await?;
+            }
+        }
         if let Some(budget) = self.budget_reached() {
             self.stop_cleanly("budget_reached", budget);
         }
@@ -856,19 +929,30 @@ impl Run {
             self.engine.db(move |s| s.requeue(&claimed)).await?;
             return Ok(Step::Done);
         }
-        let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt);
+        let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt, claimed.schema.as_deref());
+        let request_id = claimed.request_id;
         if self.use_cache
             && let Some(key) = key.clone()
             && self.answer_from_cache(&claimed, key).await?
         {
+            if !self.checker.is_empty() {
+                let run_id = self.run_id;
+                if let Some(text) = self.engine.db(move |s| s.answer_text(run_id, request_id)).await? {
+                    self.check(request_id, &text).await?;
+                }
+            }
             return Ok(Step::Next);
         }
         match self.send(&claimed, epoch).await {
             Ok(Ok(answer)) => {
                 let tokens = (answer.input_tokens.unwrap_or(0).into(), answer.output_tokens.unwrap_or(0).into());
                 let (provider, model) = (claimed.provider.clone(), claimed.model.clone());
+                let text = (!self.checker.is_empty()).then(|| answer.text.clone());
                 self.store_answer(claimed, answer, key).await?;
                 self.count_answer(&provider, &model, tokens);
+                if let Some(text) = text {
+                    self.check(request_id, &text).await?;
+                }
                 Ok(Step::Next)
             }
             Ok(Err(failure)) => {
@@ -887,6 +971,75 @@ impl Run {
                 }
                 Ok(Step::Done)
             }
+        }
+    }
+
+    /// Scores a stored answer with the run's assertions, asking judges
+    /// through their providers' clients, and stores every result at once.
+    /// A stop during a judge's call stores nothing: the answer stays
+    /// unchecked and a resume checks it.
+    async fn check(&self, request_id: i64, text: &str) -> Result<(), Error> {
+        let local = self.checker.score_local(text);
+        let mut results = Vec::with_capacity(local.len());
+        for (position, (assertion, outcome)) in self.checker.assertions().zip(local).enumerate() {
+            let (outcome, judge) = match outcome {
+                Some(outcome) => (outcome, None),
+                None => match self.judge(assertion, text).await {
+                    Some(judged) => judged,
+                    None => return Ok(()),
+                },
+            };
+            results.push(CheckResult {
+                position: position as u32,
+                assertion: assertion.to_string(),
+                passed: outcome.passed,
+                reason: outcome.reason,
+                judge,
+            });
+        }
+        let run_id = self.run_id;
+        self.engine.db(move |s| s.record_checks(run_id, request_id, &results)).await
+    }
+
+    /// Asks a judge about `text`: its verdict and what the call used, or
+    /// `None` when the run stopped meanwhile. A judge that cannot be asked
+    /// leaves the check unscored, with the reason.
+    async fn judge(
+        &self,
+        assertion: &local_data::Assertion,
+        text: &str,
+    ) -> Option<(local_data::CheckOutcome, Option<JudgeUsage>)> {
+        let (provider, model) = assertion.judge_target()?;
+        let prompt = assertion.judge_prompt(text)?;
+        let unscored = |reason: String| Some((local_data::CheckOutcome { passed: None, reason }, None));
+        let Some(client) = self.engine.clients.get(provider) else {
+            return unscored(Error::NoClient { provider: provider.to_owned() }.to_string());
+        };
+        let options = CallOptions::new().cancel_with(self.stop.clone());
+        match client.chat(&ChatRequest::new(model, prompt), &options).await {
+            Ok(reply) => {
+                let usage = JudgeUsage {
+                    provider: provider.to_owned(),
+                    model: model.to_owned(),
+                    input_tokens: reply.usage.and_then(|u| u.input_tokens),
+                    output_tokens: reply.usage.and_then(|u| u.output_tokens),
+                };
+                self.count_judge(&usage);
+                Some((assertion.judge_verdict(&reply.text), Some(usage)))
+            }
+            Err(providers::Error::Cancelled { .. }) => None,
+            Err(e) => unscored(format!("the judge could not be asked: {e}")),
+        }
+    }
+
+    /// A judge's call against the budget, like any call.
+    fn count_judge(&self, usage: &JudgeUsage) {
+        if let Some(budget) = self.budget.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            let (input, output) = (usage.input_tokens.unwrap_or(0).into(), usage.output_tokens.unwrap_or(0).into());
+            budget.spent += budget.prices.cost(&usage.provider, &usage.model, input, output).unwrap_or(0.0);
+        }
+        if let Some(reason) = self.budget_reached() {
+            self.stop_cleanly("budget_reached", reason);
         }
     }
 
@@ -958,7 +1111,7 @@ impl Run {
                 run.report(request_id, epoch, p);
             }
         });
-        let request = chat_request(&claimed.model, &claimed.prompt);
+        let request = chat_request(&claimed.model, &claimed.prompt, claimed.schema.as_deref());
         match client.chat(&request, &options).await {
             Ok(response) => Ok(Ok(Answer {
                 text: response.text,

@@ -105,6 +105,24 @@ describe("InsightAssembler", () => {
     expect(within(badges[0]!).getByText("cached").getAttribute("title")).toContain("local AI cache");
   });
 
+  it("shows schema validity, checks and answer fields as columns (host API 1.6.0)", async () => {
+    const structured: ResponseRow = {
+      ...response(1, 10, "openai", "a"),
+      schema_valid: false,
+      schema_errors: [{ path: "/score", message: "11 is greater than the maximum of 10" }],
+      fields: { score: 11 },
+      checks: [{ position: 0, assertion: "range:/score:0:10", passed: false, reason: "11 is outside [0, 10]" }],
+    };
+    shell([], { list_responses: () => ({ total: 1, items: [structured] }) });
+    select();
+    render(<InsightAssembler />);
+    const badge = await screen.findByTestId("schema-badge");
+    expect(within(badge).getByText("invalid").getAttribute("title")).toContain("/score: 11 is greater");
+    expect(within(screen.getByTestId("checks-badge")).getByText("0/1 checks").getAttribute("title")).toContain("FAIL range:/score:0:10");
+    expect(screen.getByRole("columnheader", { name: /score/ })).toBeTruthy();
+    expect(screen.getByTitle("11")).toBeTruthy();
+  });
+
   it("tags the selected responses and edits one's group and note", async () => {
     const calls: Call[] = [];
     shell(calls);

@@ -6,7 +6,7 @@
 // shows the order.
 import { Badge, DataTable, type Column, type RowSelection, type TableSort } from "@augment-it/ui-kit";
 import type { Insight, ResponseRow } from "@augment-it/host-client";
-import { answerLength, answerText, latencyText, modelKey, parseTags, recordSummary } from "./logic";
+import { answerLength, answerText, checksSummary, fieldNames, fieldText, latencyText, modelKey, parseTags, recordSummary, schemaSummary } from "./logic";
 
 export interface ResponsesTableProps {
   rows: ResponseRow[];
@@ -31,6 +31,30 @@ function CachedBadge() {
         cached
       </Badge>
     </span>
+  );
+}
+
+/** Schema validity and the run's checks of one answer (host API 1.6.0), each explained in its tooltip. */
+function ChecksCell({ row }: { row: ResponseRow }) {
+  const schema = schemaSummary(row);
+  const checks = checksSummary(row);
+  return (
+    <>
+      {schema ? (
+        <span data-testid="schema-badge" title={schema.detail}>
+          <Badge tone={schema.ok ? "success" : "danger"} title={schema.detail}>
+            {schema.label}
+          </Badge>
+        </span>
+      ) : null}
+      {checks ? (
+        <span data-testid="checks-badge" title={checks.detail}>
+          <Badge tone={checks.ok ? "success" : "danger"} title={checks.detail}>
+            {checks.label}
+          </Badge>
+        </span>
+      ) : null}
+    </>
   );
 }
 
@@ -88,6 +112,16 @@ export function ResponsesTable({ rows, selected, onSelect, matching, onSaveInsig
       ),
     },
     { key: "latency", header: "Latency", width: "84px", sortable: true, render: (r) => latencyText(r.finished_at - r.started_at) },
+    ...(rows.some((r) => schemaSummary(r) || checksSummary(r))
+      ? [{ key: "checks", header: "Checks", width: "150px", render: (r: ResponseRow) => <ChecksCell row={r} /> }]
+      : []),
+    // One column per field of the answers' JSON Schema (this page's answers), after the answer's own columns.
+    ...fieldNames(rows).map((name) => ({
+      key: `field:${name}`,
+      header: name,
+      width: "0.8fr",
+      render: (r: ResponseRow) => <span title={fieldText(r, name)}>{fieldText(r, name)}</span>,
+    })),
     {
       key: "tags",
       header: "Tags",

@@ -1,7 +1,46 @@
 import { describe, expect, it } from "vitest";
 import type { ResponseRow } from "@augment-it/host-client";
-import { answerLength, answerText, compareByRecord, latencyText, modelOptions, parseModelKey, parseTags, recordSummary, responseQuery, responseSort } from "./logic";
+import { answerLength, answerText, checksSummary, compareByRecord, fieldNames, fieldText, schemaSummary, latencyText, modelOptions, parseModelKey, parseTags, recordSummary, responseQuery, responseSort } from "./logic";
 import { response } from "./fixtures";
+
+describe("structured answers (host API 1.6.0)", () => {
+  const valid: ResponseRow = { ...response(1, 10, "openai", "a"), schema_valid: true, fields: { score: 7, label: "good" } };
+  const invalid: ResponseRow = {
+    ...response(2, 11, "openai", "a"),
+    schema_valid: false,
+    schema_errors: [{ path: "/score", message: "11 is greater than the maximum of 10" }],
+    fields: { score: 11, extra: { a: 1 } },
+    checks: [
+      { position: 0, assertion: "json", passed: true, reason: "is JSON" },
+      { position: 1, assertion: "range:/score:0:10", passed: false, reason: "11 is outside [0, 10]" },
+      { position: 2, assertion: "judge:openai/m:fair?", passed: null, reason: "the judge could not be asked" },
+    ],
+  };
+  const plain = response(3, 12, "openai", "a");
+
+  it("makes one column per answer field of the page", () => {
+    expect(fieldNames([valid, invalid, plain])).toEqual(["extra", "label", "score"]);
+    expect(fieldText(valid, "score")).toBe("7");
+    expect(fieldText(valid, "label")).toBe("good");
+    expect(fieldText(invalid, "extra")).toBe('{"a":1}');
+    expect(fieldText(plain, "score")).toBe("");
+  });
+
+  it("explains validity and checks, and shows nothing without them", () => {
+    expect(schemaSummary(valid)).toMatchObject({ label: "valid", ok: true });
+    expect(schemaSummary(invalid)).toEqual({ label: "invalid", ok: false, detail: "/score: 11 is greater than the maximum of 10" });
+    expect(schemaSummary(plain)).toBeNull();
+    const checks = checksSummary(invalid)!;
+    expect(checks.label).toBe("1/3 checks");
+    expect(checks.ok).toBe(false);
+    expect(checks.detail.split("\n")).toEqual([
+      "PASS json: is JSON",
+      "FAIL range:/score:0:10: 11 is outside [0, 10]",
+      "NOT SCORED judge:openai/m:fair?: the judge could not be asked",
+    ]);
+    expect(checksSummary(valid)).toBeNull();
+  });
+});
 
 describe("logic", () => {
   it("builds the query from the filters", () => {

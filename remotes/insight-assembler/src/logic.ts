@@ -129,3 +129,34 @@ export function describeError(err: unknown): string {
   if (err instanceof HostError) return err.message;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The answer fields of a page (host API 1.6.0: `fields`, from a template's JSON Schema), sorted: one column each. */
+export function fieldNames(rows: ResponseRow[]): string[] {
+  const names = new Set<string>();
+  for (const row of rows) for (const name of Object.keys(row.fields ?? {})) names.add(name);
+  return [...names].sort();
+}
+
+/** A field's value as a cell shows it: text as is, anything else as JSON, nothing when absent. */
+export function fieldText(row: ResponseRow, name: string): string {
+  const value = row.fields?.[name];
+  if (value === undefined || value === null) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Schema validity as a badge reads it, with its problems for the tooltip; null without a schema. */
+export function schemaSummary(row: ResponseRow): { label: string; ok: boolean; detail: string } | null {
+  if (row.schema_valid === undefined || row.schema_valid === null) return null;
+  const problems = (row.schema_errors ?? []).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
+  return { label: row.schema_valid ? "valid" : "invalid", ok: row.schema_valid, detail: problems.join("\n") || "fits the template's schema" };
+}
+
+/** The run's assertions on one answer: "2/3 checks" and each result for the tooltip; null when unchecked. */
+export function checksSummary(row: ResponseRow): { label: string; ok: boolean; detail: string } | null {
+  const checks = row.checks ?? [];
+  if (checks.length === 0) return null;
+  const passed = checks.filter((c) => c.passed === true).length;
+  const verdict = (p: boolean | null) => (p === true ? "PASS" : p === false ? "FAIL" : "NOT SCORED");
+  const detail = checks.map((c) => `${verdict(c.passed)} ${c.assertion}: ${c.reason}`).join("\n");
+  return { label: `${passed}/${checks.length} checks`, ok: passed === checks.length, detail };
+}

@@ -221,6 +221,43 @@ describe("saving and versions", () => {
     await waitFor(() => expect((screen.getByTestId("pt-save") as HTMLButtonElement).disabled).toBe(false));
   });
 
+  it("attaches a JSON Schema to the version, and says when it is not JSON before sending it", async () => {
+    const schema = '{"type": "object", "properties": {"score": {"type": "integer"}}}';
+    const created: Template = { id: 5, name: "rate", current: { ...version(21, 1, "Rate {{ name }}"), schema }, version_count: 1, created_at: 0 };
+    const calls = shell({ create_template: () => created, template_versions: () => [created.current] });
+    selectPeople();
+    render(<PromptTemplates />);
+    fireEvent.change(screen.getByTestId("pt-name"), { target: { value: "rate" } });
+    typeBody("Rate {{ name }}");
+    fireEvent.change(screen.getByTestId("pt-schema"), { target: { value: '{"type": "object",' } });
+    expect(screen.getByTestId("pt-schema-error").textContent).toContain("The schema is not JSON");
+    fireEvent.click(screen.getByTestId("pt-save"));
+    expect((await screen.findByText(/fix it or clear it/)).textContent).toBeTruthy();
+    expect(calls.some((c) => c.cmd === "create_template")).toBe(false);
+
+    fireEvent.change(screen.getByTestId("pt-schema"), { target: { value: schema } });
+    expect(screen.queryByTestId("pt-schema-error")).toBeNull();
+    fireEvent.click(screen.getByTestId("pt-save"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "create_template")?.args).toEqual({ name: "rate", body: "Rate {{ name }}", schema }));
+    await waitFor(() => expect((screen.getByTestId("pt-schema") as HTMLTextAreaElement).value).toBe(schema));
+  });
+
+  it("shows the host's schema error with its path", async () => {
+    const calls = shell({
+      create_template: () => {
+        throw { code: "invalid_schema", message: "the schema is not usable at `/properties/score/type`: \"integr\" is not valid; fix it and save again" };
+      },
+    });
+    selectPeople();
+    render(<PromptTemplates />);
+    fireEvent.change(screen.getByTestId("pt-name"), { target: { value: "rate" } });
+    typeBody("Rate {{ name }}");
+    fireEvent.change(screen.getByTestId("pt-schema"), { target: { value: '{"type": "object", "properties": {"score": {"type": "integr"}}}' } });
+    fireEvent.click(screen.getByTestId("pt-save"));
+    expect((await screen.findByText(/\/properties\/score\/type/)).textContent).toContain("not usable");
+    expect(calls.filter((c) => c.cmd === "create_template")).toHaveLength(1);
+  });
+
   it("refuses to save without a name", async () => {
     const calls = shell();
     selectPeople();

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react
 import { call, type Template, type TemplateVersion } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState, toast } from "@augment-it/ui-kit";
-import { errorText, insertField, recordOffset, selectionOf } from "./logic";
+import { errorText, insertField, recordOffset, schemaSyntaxProblem, selectionOf } from "./logic";
 import { TemplateList, VersionList, type Load } from "./TemplateLists";
 import { useColumns, useRecordAt } from "./useDataset";
 import { useLivePreview } from "./useLivePreview";
@@ -25,6 +25,9 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
   const [shownVersionId, setShownVersionId] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The version's JSON Schema (host API 1.6.0): empty for free-text answers.
+  const [schema, setSchema] = useState("");
+  const schemaProblem = schemaSyntaxProblem(schema);
 
   const bodyRef = useRef<HTMLTextAreaElement>(null);
   const pendingCursor = useRef<number | null>(null);
@@ -84,6 +87,7 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
     setSelected(template);
     setName(template.name);
     setBody(template.current.body);
+    setSchema(template.current.schema ?? "");
     setShownVersionId(template.current.id);
     shellBus().emit("template.selected", selectionOf(template));
     await loadVersions(template.id);
@@ -91,12 +95,15 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
 
   async function save() {
     if (name.trim() === "") throw new Error("Give the template a name, then save again.");
+    if (schemaProblem) throw new Error(`The schema is not JSON (${schemaProblem}): fix it or clear it, then save again.`);
+    // Sent only when there is one: Rust checks it (JSON Schema, an object) and names the path of a problem.
+    const withSchema = schema.trim() === "" ? {} : { schema };
     let template: Template;
     if (selected) {
-      const version = await call("add_template_version", { templateId: selected.id, body });
+      const version = await call("add_template_version", { templateId: selected.id, body, ...withSchema });
       template = await call("set_current_template_version", { templateId: selected.id, versionId: version.id });
     } else {
-      template = await call("create_template", { name: name.trim(), body });
+      template = await call("create_template", { name: name.trim(), body, ...withSchema });
     }
     await show(template);
     toast(`Saved version ${template.current.version}`, "success");
@@ -116,6 +123,7 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
     setShownVersionId(null);
     setName("");
     setBody("");
+    setSchema("");
   }
 
   return (
@@ -166,6 +174,15 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
         </div>
       )}
       {live.checkError && <p className="aui-field-error">{live.checkError}</p>}
+      <label className="aui-field">
+        <span>JSON Schema of the answers (optional: providers return JSON that fits it, each answer is validated and its fields become columns)</span>
+        <textarea data-testid="pt-schema" rows={5} value={schema} placeholder='{"type": "object", "properties": {"score": {"type": "integer"}}}' onChange={(e) => setSchema(e.target.value)} />
+      </label>
+      {schemaProblem && (
+        <p className="aui-field-error" role="alert" data-testid="pt-schema-error">
+          The schema is not JSON: {schemaProblem}
+        </p>
+      )}
       <div className="aui-toolbar">
         <Button data-testid="pt-save" variant="primary" disabled={busy} onClick={() => void act(save)}>
           {selected ? "Save new version" : "Save template"}
@@ -204,6 +221,7 @@ export function TemplateManager({ datasetId, datasetName }: { datasetId: number;
           busy={busy}
           onShow={(v) => {
             setBody(v.body);
+            setSchema(v.schema ?? "");
             setShownVersionId(v.id);
           }}
           onMakeCurrent={(v) => void act(() => makeCurrent(v))}

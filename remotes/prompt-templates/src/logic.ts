@@ -40,3 +40,14 @@ export function recordOffset(text: string): number | null {
   const n = Number(text);
   return Number.isInteger(n) && n >= 1 ? n - 1 : null;
 }
+
+/** Why a schema being typed is not JSON yet (the JSON parser's words), or null when it is JSON or empty. Rust checks the rest when it is saved. */
+export function schemaSyntaxProblem(text: string): string | null {
+  if (text.trim() === "") return null;
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

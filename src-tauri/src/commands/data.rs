@@ -289,19 +289,28 @@ pub async fn list_templates(data: State<'_, DataState>) -> CommandResult<Vec<Tem
     data.with(|s| s.templates()).await
 }
 
+/// `schema` (host API 1.6.0): a JSON Schema answers must fit, checked
+/// first (`invalid_schema`, with the path of the problem).
 #[tauri::command]
-pub async fn create_template(data: State<'_, DataState>, name: String, body: String) -> CommandResult<Template> {
-    data.with(move |s| s.create_template(&name, &body)).await
+pub async fn create_template(
+    data: State<'_, DataState>,
+    name: String,
+    body: String,
+    schema: Option<String>,
+) -> CommandResult<Template> {
+    data.with(move |s| s.create_template_with_schema(&name, &body, schema.as_deref())).await
 }
 
+/// `schema` (host API 1.6.0) as for `create_template`; none: free text.
 #[tauri::command]
 pub async fn add_template_version(
     data: State<'_, DataState>,
     template_id: i64,
     body: String,
+    schema: Option<String>,
 ) -> CommandResult<TemplateVersion> {
     let id = positive("templateId", template_id)?;
-    data.with(move |s| s.add_template_version(id, &body)).await
+    data.with(move |s| s.add_template_version_with_schema(id, &body, schema.as_deref())).await
 }
 
 #[tauri::command]

@@ -33,9 +33,12 @@ impl From<runs::Error> for CommandError {
             runs::Error::Offline { .. } => Self::new(ErrorCode::Offline, err.to_string()),
             runs::Error::Key { code: "no_key", .. } => Self::new(ErrorCode::NoKey, err.to_string()),
             runs::Error::Key { .. } => Self::new(ErrorCode::Provider, err.to_string()),
-            runs::Error::NoClient { .. } | runs::Error::AlreadySending { .. } | runs::Error::Unpriced { .. } => {
-                Self::invalid(err.to_string())
-            }
+            runs::Error::NoClient { .. }
+            | runs::Error::AlreadySending { .. }
+            | runs::Error::Unpriced { .. }
+            | runs::Error::BatchUnsupported { .. }
+            | runs::Error::BatchWithBudget
+            | runs::Error::BatchWithAssertions => Self::invalid(err.to_string()),
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
@@ -49,7 +52,12 @@ impl From<runs::Error> for CommandError {
 /// reached, the run pauses cleanly ("budget reached ($x of $y)"); a run to
 /// a model without a price is then refused. `batch` (host API 1.6.0) sends
 /// through the provider's batch API (OpenAI, Anthropic) at its batch price;
-/// the batches are recorded, so `resume_run` after a quit collects them.
+/// the batches are recorded, so `resume_run` after a quit collects them
+/// (not with a budget cap or assertions). `assertions` (host API 1.6.0)
+/// score each answer, in the CLI's `--assert` syntax (`contains:TEXT`,
+/// `regex:PATTERN`, `json`, `range:POINTER:MIN:MAX`,
+/// `judge:PROVIDER/MODEL:PROMPT`); a bad one refuses the run
+/// (`invalid_assertion`) before anything is created.
 #[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
@@ -63,12 +71,19 @@ pub async fn start_run<R: Runtime>(
     no_cache: Option<bool>,
     max_cost_usd: Option<f64>,
     batch: Option<bool>,
+    assertions: Option<Vec<String>>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
+    let assertions = assertions
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.parse::<local_data::Assertion>())
+        .collect::<Result<Vec<_>, _>>()?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
     let max_cost_usd = max_cost_usd.map(budget).transpose()?;
     let engine = engine(&shell, &keys, &data).await?;
-    let options = RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd, batch: batch.unwrap_or(false) };
+    let options =
+        RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd, batch: batch.unwrap_or(false), assertions };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
@@ -151,6 +166,14 @@ pub async fn list_runs(data: State<'_, DataState>, dataset_id: Option<i64>) -> C
 pub async fn run_progress(data: State<'_, DataState>, run_id: i64) -> CommandResult<RunProgress> {
     let run_id = positive("runId", run_id)?;
     data.with(move |s| s.run_progress(run_id)).await
+}
+
+/// A run's pass rate, its counts per assertion and its answers' schema
+/// validity (host API 1.6.0).
+#[tauri::command]
+pub async fn run_checks(data: State<'_, DataState>, run_id: i64) -> CommandResult<local_data::RunChecks> {
+    let run_id = positive("runId", run_id)?;
+    data.with(move |s| s.run_checks(run_id)).await
 }
 
 /// A budget cap from IPC: dollars above 0.

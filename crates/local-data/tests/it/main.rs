@@ -11,6 +11,7 @@ mod keyset;
 mod review;
 mod sort;
 mod streaming;
+mod structured;
 mod templates;
 
 use local_data::{ImportOptions, Store};

@@ -14,3 +14,4 @@ mod limits;
 mod openai;
 mod quota;
 mod retries;
+mod structured;

@@ -6,6 +6,7 @@
 
 mod batch;
 mod cache;
+mod checks;
 mod crash;
 mod engine;
 mod live;

@@ -1,12 +1,12 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
   add_provider: { args: { baseUrl?: string | null; defaultModel?: string | null; kind: string; provider: string }; result: ProviderSettings };
-  add_template_version: { args: { body: string; templateId: number }; result: TemplateVersion };
+  add_template_version: { args: { body: string; schema?: string | null; templateId: number }; result: TemplateVersion };
   ai_cache_size: { args: undefined; result: AiCacheSize };
   cache_size_history: { args: undefined; result: Array<CacheSizeSample> };
   cache_usage: { args: undefined; result: CacheUsage };
@@ -17,7 +17,7 @@ export interface GeneratedCommands {
   choose_recent_file: { args: { id: string }; result: FileChoice };
   choose_save_path: { args: { suggestedName?: string | null; title?: string | null }; result: FileChoice | null };
   compare_answers: { args: { query: CompareQuery }; result: ComparePage };
-  create_template: { args: { body: string; name: string }; result: Template };
+  create_template: { args: { body: string; name: string; schema?: string | null }; result: Template };
   dataset_records: { args: { datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
   delete_api_key: { args: { provider: string }; result: KeyState };
   delete_dataset: { args: { datasetId: number }; result: null };
@@ -56,6 +56,7 @@ export interface GeneratedCommands {
   revoke_remote_permissions: { args: { name: string }; result: boolean };
   rollback_remote: { args: { name: string }; result: Rollback };
   run_activity: { args: { days?: number | null; utcOffsetMinutes?: number | null }; result: RunActivity };
+  run_checks: { args: { runId: number }; result: RunChecks };
   run_progress: { args: { runId: number }; result: RunProgress };
   save_dataset: { args: { file?: string | null; format: string; name: string; path?: string | null; text?: string | null }; result: SavedDataset };
   save_provider_settings: { args: { baseUrl?: string | null; defaultModel?: string | null; provider: string }; result: ProviderSettings };
@@ -74,7 +75,7 @@ export interface GeneratedCommands {
   stack_logs_stop: { args: { service: string }; result: boolean };
   stack_status: { args: undefined; result: StackView };
   stack_up: { args: undefined; result: boolean };
-  start_run: { args: { batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
+  start_run: { args: { assertions?: Array<string> | null; batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };

@@ -75,6 +75,7 @@ export const COMMAND_ACCESS = {
   revoke_remote_permissions: "shellOnly",
   rollback_remote: "remotes:manage",
   run_activity: "data:read",
+  run_checks: "data:read",
   run_progress: "data:read",
   save_dataset: "data:write",
   save_provider_settings: "shellOnly",

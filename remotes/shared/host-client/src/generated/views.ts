@@ -385,7 +385,12 @@ export type TemplateVersion = { id: number, template_id: number,
 /**
  * 1, 2, 3 … per template.
  */
-version: number, body: string, created_at: number, };
+version: number, body: string, created_at: number, 
+/**
+ * The JSON Schema answers must fit (issue 17, point 5), as saved;
+ * `None` for free text. Optional for the contract (host API 1.6.0).
+ */
+schema?: string, };
 
 export type Template = { id: number, name: string, current: TemplateVersion, 
 /**
@@ -508,7 +513,76 @@ text: string | null, error_code: string | null, error_message: string | null, in
  * Whether the answer came from the response cache (no provider call).
  * Always set; optional for the contract (host API 1.4.0).
  */
-cached?: boolean, };
+cached?: boolean, 
+/**
+ * Whether the answer fits its template's JSON Schema; `None` when the
+ * template has none (host API 1.6.0, as the three below).
+ */
+schema_valid?: boolean, 
+/**
+ * The first ways it does not fit, with their paths.
+ */
+schema_errors?: Array<SchemaIssue>, 
+/**
+ * The answer's top-level fields, when it is a JSON object (with a schema).
+ */
+fields?: Record<string, JsonValue>, 
+/**
+ * The run's assertions' results for this answer, in the run's order.
+ */
+checks?: Array<CheckResult>, };
+
+export type SchemaIssue = { 
+/**
+ * JSON Pointer to the part of the answer at fault (`""`: the whole answer).
+ */
+path: string, 
+/**
+ * What is wrong there.
+ */
+message: string, };
+
+export type CheckResult = { 
+/**
+ * The assertion's place in the run's list.
+ */
+position: number, 
+/**
+ * The assertion in its one-line syntax.
+ */
+assertion: string, passed: boolean | null, reason: string, };
+
+export type RunChecks = { run_id: number, 
+/**
+ * Answers with every assertion scored.
+ */
+checked: number, 
+/**
+ * Answers that passed every assertion.
+ */
+passed: number, 
+/**
+ * `passed / checked`; `None` before any answer was checked.
+ */
+pass_rate: number | null, 
+/**
+ * Per assertion, in the run's order.
+ */
+assertions: Array<AssertionTally>, 
+/**
+ * Answers valid against their template's schema.
+ */
+schema_valid: number, 
+/**
+ * Answers that were not, each listed in the responses with its problems.
+ */
+schema_invalid: number, };
+
+export type AssertionTally = { assertion: string, passed: number, failed: number, 
+/**
+ * Could not be scored (a judge failed).
+ */
+unscored: number, };
 
 export type AiCacheSize = { 
 /**
