@@ -158,6 +158,10 @@ const RESPONSE_COLUMNS: &str = "SELECT s.id, s.request_id, s.run_id, r.id, r.pos
                                         CASE c.passed WHEN 1 THEN json('true') WHEN 0 THEN json('false') END, c.reason))
      FROM (SELECT * FROM answer_checks c WHERE c.response_id = s.id ORDER BY c.position) c)";
 
+/// How many columns [`RESPONSE_COLUMNS`] selects: a keyset page reads its
+/// sort keys after them (the keyset tests fail when the two disagree).
+const RESPONSE_COLUMN_COUNT: usize = 24;
+
 /// Unknown when neither count came back; one missing count counts as 0.
 const TOTAL_TOKENS: &str = "CASE WHEN s.input_tokens IS NULL AND s.output_tokens IS NULL THEN NULL \
     ELSE coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0) END";
@@ -200,7 +204,7 @@ impl Store {
         // The record's dataset is the request's: saying so lets SQLite seek
         // the records' `(dataset_id, position)` index in record order.
         let from_where = format!("{RESPONSE_FROM} AND r.dataset_id = ?1");
-        let parts = Query { columns, from_where: &from_where, args, column_count: 20 };
+        let parts = Query { columns, from_where: &from_where, args, column_count: RESPONSE_COLUMN_COUNT };
         response_order(query.sort).page(&self.conn, parts, start, query.limit, |row| response_from_row(&dataset, row))
     }
 

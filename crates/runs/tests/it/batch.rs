@@ -22,7 +22,7 @@ fn engine(path: &std::path::Path, base_url: &str) -> Engine {
     Engine::new(Store::open(path).unwrap(), [client_as("openai", base_url)], 4).with_batch_settings(settings())
 }
 
-const BATCH: RunOptions = RunOptions { no_cache: false, max_cost_usd: None, batch: true };
+const BATCH: RunOptions = RunOptions { no_cache: false, max_cost_usd: None, batch: true, assertions: Vec::new() };
 
 fn batch_creates(fake: &fake_provider::FakeProvider) -> usize {
     fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count()
@@ -69,6 +69,8 @@ async fn a_batch_run_without_a_batch_api_or_with_a_cap_is_refused() {
     assert_eq!(refused.code(), "batch_unsupported", "{refused}");
     let capped = RunOptions { max_cost_usd: Some(1.0), ..BATCH };
     assert_eq!(engine.start_with(dataset, None, capped).await.unwrap_err().code(), "batch_with_budget");
+    let checked = RunOptions { assertions: vec!["json".parse().unwrap()], ..BATCH };
+    assert_eq!(engine.start_with(dataset, None, checked).await.unwrap_err().code(), "batch_with_assertions");
     assert_eq!(fake.batches_created(), 0);
     assert!(Store::open(&path).unwrap().runs().unwrap().is_empty(), "no run is left behind");
 }
