@@ -300,15 +300,7 @@ impl Store {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use crate::Store;
-
-    /// The plan SQLite picks for `sql` (its parameters all 1), one step per line.
-    fn plan(store: &Store, sql: &str) -> String {
-        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let ones = vec![1; stmt.parameter_count()];
-        let steps = stmt.query_map(rusqlite::params_from_iter(ones), |r| r.get::<_, String>(3)).unwrap();
-        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-    }
+    use crate::{Store, query_plan};
 
     /// Each record's answers are found through its requests, not by reading
     /// every answer of the run once per record (which took minutes at 100,000).
@@ -316,7 +308,7 @@ mod tests {
     fn each_records_answers_are_sought_by_record_not_scanned_per_record() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("data.sqlite")).unwrap();
-        let pairs = plan(&store, &super::pairs_sql(true));
+        let pairs = query_plan(&store, &super::pairs_sql(true));
         assert!(!pairs.contains("responses_by_run"), "{pairs}");
         assert!(pairs.contains("responses_by_request (request_id=?)"), "{pairs}");
         assert!(!pairs.contains("SCAN"), "{pairs}");

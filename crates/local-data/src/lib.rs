@@ -193,6 +193,17 @@ impl Store {
     }
 }
 
+/// The plan SQLite picks for `sql` (its parameters all 1), one step per
+/// line: what the query-plan tests read.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn query_plan(store: &Store, sql: &str) -> String {
+    let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let ones = vec![1; stmt.parameter_count()];
+    let steps = stmt.query_map(rusqlite::params_from_iter(ones), |r| r.get::<_, String>(3)).unwrap();
+    steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}
+
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

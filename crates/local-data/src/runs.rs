@@ -591,29 +591,21 @@ pub(crate) fn set_item_state(
 #[cfg(test)]
 mod tests {
     use super::{CACHED_ANSWERS, CREATE_RUN_ITEMS, NEXT_QUEUED};
-    use crate::Store;
-
-    /// The plan SQLite picks for `sql` (its parameters all 1), one step per line.
-    fn plan(store: &Store, sql: &str) -> String {
-        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let ones = vec![1; stmt.parameter_count()];
-        let steps = stmt.query_map(rusqlite::params_from_iter(ones), |r| r.get::<_, String>(3)).unwrap();
-        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-    }
+    use crate::{Store, query_plan};
 
     #[test]
     fn the_per_request_queries_of_a_run_find_their_rows_through_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("data.sqlite")).unwrap();
 
-        let next = plan(&store, NEXT_QUEUED);
+        let next = query_plan(&store, NEXT_QUEUED);
         assert!(next.contains("run_items_by_state"), "{next}");
         assert!(!next.contains("TEMP B-TREE"), "the queue is read in order, not sorted per claim: {next}");
 
-        let cached = plan(&store, CACHED_ANSWERS);
+        let cached = query_plan(&store, CACHED_ANSWERS);
         assert!(cached.contains("responses_by_run"), "not a scan of every response: {cached}");
 
-        let create = plan(&store, CREATE_RUN_ITEMS);
+        let create = query_plan(&store, CREATE_RUN_ITEMS);
         assert!(create.contains("run_items_by_request"), "earlier runs' items are looked up, not scanned: {create}");
         assert!(!create.contains("SCAN i"), "{create}");
     }
