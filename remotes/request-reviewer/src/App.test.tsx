@@ -362,6 +362,36 @@ describe("RequestReviewer", () => {
     await waitFor(() => expect(calls.find((c) => c.cmd === "resume_run")?.args).toEqual({ runId: 9, maxCostUsd: 3 }));
   });
 
+  it("sends the checks typed one per line, or the run as a batch, never both, and shows the batch's status", async () => {
+    const calls: Call[] = [];
+    shell(calls);
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
+    const batch = screen.getByTestId("rr-batch") as HTMLInputElement;
+    fireEvent.change(screen.getByTestId("rr-checks"), { target: { value: "contains:refund\n\n  json  \n" } });
+    expect(batch.disabled).toBe(true);
+    expect(batch.closest("label")?.getAttribute("title")).toContain("clear the checks");
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await screen.findByTestId("rr-run-status");
+    expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([
+      { datasetId: 7, templateVersionId: 3, noCache: false, assertions: ["contains:refund", "json"] },
+    ]);
+    await act(() => emit("run-event", { kind: "finished", runId: 9, progress: progress("completed", 2) }));
+
+    fireEvent.change(screen.getByTestId("rr-checks"), { target: { value: "" } });
+    await waitFor(() => expect((screen.getByTestId("rr-batch") as HTMLInputElement).disabled).toBe(false));
+    fireEvent.click(screen.getByTestId("rr-batch"));
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "start_run")).toHaveLength(2));
+    expect(calls.filter((c) => c.cmd === "start_run")[1]?.args).toEqual({ datasetId: 7, templateVersionId: 3, noCache: false, batch: true });
+    await act(() => emit("run-event", { kind: "batch", runId: 9, provider: "openai", batchId: "batch_1", status: "in_progress", message: "openai batch batch_1: in_progress" }));
+    await waitFor(() => expect(screen.getByTestId("rr-batch-status").textContent).toBe("openai batch batch_1: in_progress"));
+    // A cap turns the batch off: the provider's batch cannot stop at a cap.
+    fireEvent.change(screen.getByTestId("rr-budget"), { target: { value: "2" } });
+    expect((screen.getByTestId("rr-batch") as HTMLInputElement).checked).toBe(false);
+  });
+
   it("offers a cancelled run for resume as soon as it stops", async () => {
     const calls: Call[] = [];
     shell(calls);
@@ -399,7 +429,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("request-reviewer");
-    expect(manifest.hostApi).toBe("^1.5.0"); // `pause_run` and `maxCostUsd` in start_run (host API 1.5; `noCache` came in 1.4): an older host has neither
+    expect(manifest.hostApi).toBe("^1.6.0"); // `batch` and `assertions` in start_run (host API 1.6; `pause_run` and `maxCostUsd` came in 1.5): an older host has neither
   });
 });
 

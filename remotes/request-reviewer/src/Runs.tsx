@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { call, onRunEvent, type RunEvent, type RunProgress } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState } from "@augment-it/ui-kit";
-import { describeError, isResumable, parseBudget, progressFraction, progressText, waitNotices, type WaitNotice } from "./logic";
+import { assertionsOf, batchBlocker, describeError, isResumable, parseBudget, progressFraction, progressText, waitNotices, type WaitNotice } from "./logic";
 import { useBusy } from "./useBusy";
 
 export interface RunsProps {
@@ -31,6 +31,12 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const [noCache, setNoCache] = useState(false);
   // The run's budget cap in dollars, as typed (host API 1.5.0: `maxCostUsd`); empty for none.
   const [budget, setBudget] = useState("");
+  // Through the provider's batch API at its batch price (host API 1.6.0: `batch`).
+  const [batch, setBatch] = useState(false);
+  // Checks scoring each answer, one per line as typed (host API 1.6.0: `assertions`).
+  const [checks, setChecks] = useState("");
+  // The followed batch run's latest word from its provider ("batch_… in_progress").
+  const [batchStatus, setBatchStatus] = useState<string | null>(null);
   // What the followed run waits for now, one line per request (retries, rate-limit resets).
   const [waits, setWaits] = useState<WaitNotice[]>([]);
   const [concurrency, setConcurrency] = useState<string | null>(null);
@@ -75,6 +81,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
         setWaits((current) => waitNotices(current, event));
         if (event.kind === "concurrencyChanged") setConcurrency(event.message);
         if (event.kind === "stopping") setStopping(event.reason);
+        if (event.kind === "batch") setBatchStatus(event.message);
       }
       const progress = progressOf(event);
       if (!progress) return;
@@ -97,6 +104,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       setWaits([]);
       setConcurrency(null);
       setStopping(null);
+      setBatchStatus(null);
       const early = seen.current.get(progress.run_id);
       const current = early ?? { progress, finished: progress.status !== "running" };
       setRun(current.progress);
@@ -107,11 +115,21 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   );
 
   const cap = parseBudget(budget);
+  const assertions = assertionsOf(checks);
+  const blocker = batchBlocker(cap, assertions);
+  const asBatch = batch && blocker === null;
   const start = () =>
     act("start", async () => {
       try {
         if (cap === "invalid") return;
-        const progress = await call("start_run", { datasetId, templateVersionId, noCache, ...(cap === null ? {} : { maxCostUsd: cap }) });
+        const progress = await call("start_run", {
+          datasetId,
+          templateVersionId,
+          noCache,
+          ...(cap === null ? {} : { maxCostUsd: cap }),
+          ...(asBatch ? { batch: true } : {}),
+          ...(assertions.length > 0 ? { assertions } : {}),
+        });
         shellBus().emit("run.started", { runId: progress.run_id, datasetId, total: progress.total });
         follow(progress);
       } catch (err) {
@@ -182,6 +200,21 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
           Type an amount in dollars above 0, such as 2.50, or leave it empty for no cap.
         </p>
       )}
+      <label className="aui-field" title="One check per line, scored on each answer: contains:TEXT, regex:PATTERN, json, range:/field:MIN:MAX, judge:PROVIDER/MODEL:QUESTION.">
+        <span>Checks (optional, one per line)</span>
+        <textarea
+          data-testid="rr-checks"
+          rows={3}
+          value={checks}
+          placeholder={"contains:refund\njson\nrange:/score:0:10"}
+          disabled={busy("start") || running}
+          onChange={(e) => setChecks(e.target.value)}
+        />
+      </label>
+      <label className="aui-field" title={blocker ?? "OpenAI and Anthropic answer a batch within 24 hours at half the price; quitting the app does not lose it, resume collects it."}>
+        <span>Send as a batch (batch price, answers within 24 h)</span>
+        <input type="checkbox" data-testid="rr-batch" checked={asBatch} disabled={busy("start") || running || blocker !== null} onChange={(e) => setBatch(e.target.checked)} />
+      </label>
       {running && run && (
         <>
           <Button data-testid="rr-pause" disabled={busy("pause") || stopping !== null} onClick={() => void pause(run.run_id)} title="Send nothing new; the requests in flight finish. Resume it later.">
@@ -202,6 +235,11 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
           <p>
             Run {run.run_id} {run.status}: {progressText(run)}
           </p>
+          {batchStatus && (
+            <p className="aui-muted" role="status" data-testid="rr-batch-status">
+              {batchStatus}
+            </p>
+          )}
           <progress max={1} value={progressFraction(run)} aria-label="Run progress" />
           {running && waits.length > 0 && (
             <ul className="aui-muted" role="status" data-testid="rr-run-waits">

@@ -90,6 +90,21 @@ export function parseBudget(text: string): number | null | "invalid" {
   return Number.isFinite(dollars) && dollars > 0 ? dollars : "invalid";
 }
 
+/** The checks typed one per line (`contains:…`, `regex:…`, `json`, …); Rust parses and refuses bad ones. */
+export function assertionsOf(text: string): string[] {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+}
+
+/** Why a run cannot go through the batch API with these options, or null when it can. */
+export function batchBlocker(cap: number | null | "invalid", assertions: string[]): string | null {
+  if (cap !== null) return "A batch cannot stop at a budget cap: clear the cap to send as a batch.";
+  if (assertions.length > 0) return "Checks are not scored on batch runs yet: clear the checks to send as a batch.";
+  return null;
+}
+
 /** Share of the run that is done (answered or failed), 0 to 1. */
 export function progressFraction(progress: RunProgress): number {
   if (progress.total <= 0) return 0;
