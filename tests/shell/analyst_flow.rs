@@ -4,7 +4,8 @@
 //! flagged as missing, then fixed (Prompt Template Manager) → generate,
 //! approve and run the requests (Request Reviewer) → export the answers as
 //! CSV (Insight Assembler) → run again on a second model and compare the two
-//! runs by record (Insight Assembler, Compare runs). The exported file is read back and checked, the
+//! runs by record (Insight Assembler, Compare runs) → watch a rate-limited
+//! request retried, then a run sent as a batch (Request Reviewer). The exported file is read back and checked, the
 //! fake provider's log shows each record sent once, and every screen is
 //! saved as a screenshot.
 
@@ -245,6 +246,27 @@ async fn import_template_review_run_and_export_fifty_records() {
     let third = format!(r#"{}[data-run-id="3"][data-status="completed"]"#, in_remote(rr, "rr-run-status"));
     let status = wait_for_content(&app, &third, "failed 1").await;
     assert!(status.contains(&format!("answered {} ({} from the AI cache)", ROWS - 1, ROWS - 1)), "{status}");
+
+    // Issue 17, point 3: version 2 for the second model, sent as a batch. Its
+    // 49 prompts the second run already sent are answered from the AI cache;
+    // the batch holds the rest, the two rate-limited requests (this one and
+    // the third run's failed one), which the provider's batch returns as errors.
+    type_into(&app, rr, "rr-model", SECOND_MODEL).await;
+    dismiss_toasts(&app).await;
+    click(&app, rr, "rr-generate").await;
+    wait_for_text(&app, ".aui-toaster", &format!("{ROWS} requests generated")).await;
+    click(&app, rr, "rr-approve-all").await;
+    wait_for_text(&app, ".aui-toaster", &format!("{ROWS} requests approved")).await;
+    click(&app, rr, "rr-batch").await;
+    click(&app, rr, "rr-run").await;
+    wait_for_text(&app, &in_remote(rr, "rr-batch-status"), "batch").await;
+    screenshot(&app, "5-analyst-10-run-as-batch").await;
+    let fourth = format!(r#"{}[data-run-id="4"][data-status="completed"]"#, in_remote(rr, "rr-run-status"));
+    let status = wait_for_content(&app, &fourth, "failed 2").await;
+    assert!(
+        status.contains(&format!("answered {} ({} from the AI cache) of {}", ROWS - 1, ROWS - 1, ROWS + 1)),
+        "{status}"
+    );
     app.close().await.unwrap();
     drop(driver);
 
@@ -298,11 +320,18 @@ fn check_export(path: &Path) {
 /// Every chat request carried the key. The first run sent each record once
 /// with its rendered prompt, the second run (another model) each record once
 /// more, and the third only its rate-limited request, 4 times: the rest of
-/// its prompts were the first run's, answered from the AI cache.
+/// its prompts were the first run's, answered from the AI cache; the fourth
+/// went out as one batch, not through the chat endpoint.
 fn check_provider_saw_each_record_once(fake: &FakeProvider) {
     let all: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/v1/chat/completions").collect();
     let limited: Vec<_> = all.iter().filter(|r| r.body.contains("[fake:429:1]")).collect();
-    assert_eq!(limited.len(), 4, "the rate-limited request is tried 4 times, then fails");
+    assert_eq!(
+        limited.len(),
+        4,
+        "the rate-limited request is tried 4 times, then fails (live; the batch run sent none)"
+    );
+    let batches = fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count();
+    assert_eq!(batches, 1, "the fourth run went out as one batch");
     assert_eq!(all.len(), 2 * ROWS + limited.len(), "each approved request of the first two runs is sent exactly once");
     assert!(all.iter().all(|r| r.bearer_token() == Some(KEY)));
     let first_run =
