@@ -10,7 +10,9 @@ use local_data::{Answer, CompareQuery, CompareSide, ImportOptions, ModelTarget, 
 use records::Format;
 
 fn main() {
-    let rows: usize = std::env::args().nth(1).map_or(100_000, |n| n.parse().unwrap());
+    let rows: usize = std::env::args().nth(1).map_or(100_000, |n| {
+        n.parse().unwrap_or_else(|_| panic!("`{n}` is not a number of records: run it as `compare_scale [ROWS]`"))
+    });
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("data.sqlite")).unwrap();
     let mut csv = String::from("title\n");

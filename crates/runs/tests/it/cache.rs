@@ -3,10 +3,10 @@
 //! `no_cache` asks everything.
 
 use fake_provider::{Behaviour, FakeProvider};
-use local_data::{ResponseQuery, ResponseRow, RunProgress, RunStatus, Store};
+use local_data::{ResponseQuery, ResponseRow, RunStatus, Store};
 use runs::{Engine, RunOptions};
 
-use crate::{DEADLINE, approved_requests_in, client, fake};
+use crate::{DEADLINE, approved_requests_in, client, fake, run};
 
 fn prompts() -> Vec<String> {
     (0..4).map(|i| format!("Describe item {i} in one line.")).collect()
@@ -18,15 +18,6 @@ fn chats(fake: &FakeProvider) -> Vec<String> {
         .filter(|r| r.path == "/v1/chat/completions")
         .map(|r| r.json().unwrap()["messages"][0]["content"].as_str().unwrap().to_owned())
         .collect()
-}
-
-async fn run(engine: &Engine, dataset: i64, options: RunOptions) -> RunProgress {
-    let mut handle = engine.start_with(dataset, None, options).await.unwrap();
-    let drain = async {
-        while handle.events.recv().await.is_some() {}
-        handle.wait().await
-    };
-    tokio::time::timeout(DEADLINE, drain).await.expect("the run finished in time").unwrap()
 }
 
 fn responses(path: &std::path::Path, dataset: i64) -> Vec<ResponseRow> {

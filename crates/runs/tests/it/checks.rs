@@ -6,13 +6,11 @@
 use std::path::Path;
 
 use fake_provider::{FakeConfig, FakeProvider};
-use local_data::{
-    Assertion, ImportOptions, ModelTarget, RequestStatus, ResponseQuery, ResponseRow, RunProgress, Store,
-};
+use local_data::{Assertion, ImportOptions, ModelTarget, RequestStatus, ResponseQuery, ResponseRow, Store};
 use records::Format;
 use runs::{Engine, RunOptions};
 
-use crate::{DEADLINE, PROVIDER, client};
+use crate::{PROVIDER, client, run};
 
 const SCHEMA: &str = r#"{"type":"object","properties":{"label":{"type":"string"},"score":{"type":"integer","minimum":0,"maximum":10}},"required":["label","score"],"additionalProperties":false}"#;
 
@@ -30,15 +28,6 @@ fn reviews(path: &Path, name: &str, schema: &str) -> i64 {
     store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new(PROVIDER, "gpt-4o-mini")]).unwrap();
     store.set_all_request_status(dataset.id, None, RequestStatus::Pending, RequestStatus::Approved).unwrap();
     dataset.id
-}
-
-async fn run(engine: &Engine, dataset: i64, options: RunOptions) -> RunProgress {
-    let mut handle = engine.start_with(dataset, None, options).await.unwrap();
-    let drain = async {
-        while handle.events.recv().await.is_some() {}
-        handle.wait().await
-    };
-    tokio::time::timeout(DEADLINE, drain).await.expect("the run finished in time").unwrap()
 }
 
 fn responses(path: &Path, dataset: i64) -> Vec<ResponseRow> {

@@ -69,6 +69,17 @@ pub fn approved_requests_for(path: &Path, name: &str, provider: &str, prompts: &
     dataset.id
 }
 
+/// Starts a run of the dataset's approved requests with `options` and
+/// waits (within [`DEADLINE`]) until it stops, its events drained.
+pub async fn run(engine: &runs::Engine, dataset: i64, options: runs::RunOptions) -> local_data::RunProgress {
+    let mut handle = engine.start_with(dataset, None, options).await.unwrap();
+    let drain = async {
+        while handle.events.recv().await.is_some() {}
+        handle.wait().await
+    };
+    tokio::time::timeout(DEADLINE, drain).await.expect("the run finished in time").unwrap()
+}
+
 /// Polls `condition` until it holds or `DEADLINE` passes.
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
