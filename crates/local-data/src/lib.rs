@@ -146,8 +146,13 @@ impl Store {
         // NORMAL is durable across application crashes in WAL mode (only an OS
         // crash can lose the last commits), which is the failure runs guard against.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+        // Off while migrating, outside the migrations' transaction (the pragma
+        // is a no-op inside one): a migration that rebuilds a table (V10) would
+        // otherwise delete the rows that reference it. Each such migration
+        // checks the keys before it commits.
+        conn.pragma_update(None, "foreign_keys", false)?;
         schema::migrations().to_latest(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
         Ok(Store { conn })
     }
 }
