@@ -50,7 +50,11 @@ impl Store {
         template_version_id: Option<i64>,
         no_cache: bool,
     ) -> Result<RunProgress, Error> {
-        self.insert_run(dataset_id, template_version_id, no_cache, None, true, &[])
+        self.create_run_as(
+            dataset_id,
+            template_version_id,
+            &crate::NewRun { no_cache, batch: true, ..Default::default() },
+        )
     }
 
     /// Whether the run is sent through the providers' batch APIs.
@@ -75,6 +79,7 @@ impl Store {
                     attempt: r.get::<_, u32>(4)? + 1,
                     started_at,
                     schema: r.get(5)?,
+                    sample: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -133,7 +138,7 @@ impl Store {
         let pending = self
             .conn
             .prepare(
-                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
+                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema, q.sample
                  FROM batch_job_items b
                  JOIN run_items i ON i.run_id = ?2 AND i.request_id = b.request_id
                  JOIN requests q ON q.id = b.request_id
@@ -150,6 +155,7 @@ impl Store {
                     attempt: r.get(4)?,
                     started_at: job.created_at,
                     schema: r.get(5)?,
+                    sample: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

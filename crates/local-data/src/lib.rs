@@ -59,6 +59,7 @@ mod requests;
 mod run_list;
 mod runs;
 mod schema;
+mod stability;
 mod stats;
 mod structured;
 mod templates;
@@ -89,9 +90,10 @@ pub use estimate::{
 pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use keyset::{Cursor, KeysetPage, PageStart};
-pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
+pub use requests::{MAX_REPEATS, ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use run_list::RunSummary;
-pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
+pub use runs::{Answer, ClaimedRequest, Failure, NewRun, RunProgress, RunStatus};
+pub use stability::{SampleAnswer, StabilityPage, StabilityQuery, StabilitySummary, UnstableRecord};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
     TagCount,

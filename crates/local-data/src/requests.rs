@@ -175,6 +175,22 @@ impl Store {
         version_id: i64,
         targets: &[ModelTarget],
     ) -> Result<u64, Error> {
+        self.generate_repeated_requests(dataset_id, version_id, targets, 1)
+    }
+
+    /// [`Store::generate_requests`], each record × target asked `repeats`
+    /// times (1 to [`MAX_REPEATS`]): samples `0..repeats`, each a request
+    /// of its own (issue 17 point 6, stability). A sample after the first
+    /// is a copy of sample 0 as it stands, its review and edit included, so
+    /// every repeat asks what the first one asks.
+    pub fn generate_repeated_requests(
+        &mut self,
+        dataset_id: i64,
+        version_id: i64,
+        targets: &[ModelTarget],
+        repeats: u32,
+    ) -> Result<u64, Error> {
+        check_repeats(repeats)?;
         if targets.is_empty() {
             return Err(Error::invalid("targets", "no model chosen: pick at least one provider model"));
         }
@@ -214,9 +230,12 @@ impl Store {
                 }
                 Ok(())
             })?;
+            for target in targets {
+                created += add_samples(&tx, dataset_id, Some(version_id), Some(target), repeats, false, now)?;
+            }
         }
         tx.commit()?;
-        tracing::info!(dataset_id, version_id, created, "generated requests");
+        tracing::info!(dataset_id, version_id, repeats, created, "generated requests");
         Ok(created)
     }
 
@@ -396,6 +415,67 @@ impl Store {
         })
         .collect()
     }
+}
+
+/// The most times a run may ask each prompt (issue 17 point 6): enough to
+/// see whether a model answers the same way, few enough that a slip of the
+/// keyboard cannot multiply a run's cost a hundredfold.
+pub const MAX_REPEATS: u32 = 10;
+
+/// Refuses a repeat count outside `1..=MAX_REPEATS`.
+pub(crate) fn check_repeats(repeats: u32) -> Result<u32, Error> {
+    if (1..=MAX_REPEATS).contains(&repeats) {
+        Ok(repeats)
+    } else {
+        Err(Error::invalid(
+            "repeats",
+            format!(
+                "repeats must be 1 to {MAX_REPEATS} (how many times each prompt is asked of each model), not {repeats}"
+            ),
+        ))
+    }
+}
+
+/// Adds samples `1..repeats` of every sample-0 request of the dataset (one
+/// template version and target when given; only approved ones with
+/// `only_approved`) that lacks them, as copies of sample 0: its text, edit
+/// and review. Samples that exist are kept as they are. Returns how many were added.
+pub(crate) fn add_samples(
+    conn: &rusqlite::Connection,
+    dataset_id: i64,
+    version_id: Option<i64>,
+    target: Option<&ModelTarget>,
+    repeats: u32,
+    only_approved: bool,
+    now: i64,
+) -> Result<u64, Error> {
+    if repeats <= 1 {
+        return Ok(0);
+    }
+    let added = conn
+        .prepare_cached(
+            "WITH RECURSIVE samples(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM samples WHERE n + 1 < ?6)
+         INSERT OR IGNORE INTO requests
+           (dataset_id, record_id, template_version_id, provider, model, sample, rendered, edited, status,
+            created_at, updated_at)
+         SELECT q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model, samples.n, q.rendered, q.edited,
+                q.status, ?7, ?7
+         FROM requests q JOIN samples
+         WHERE q.dataset_id = ?1 AND q.sample = 0 AND (?2 IS NULL OR q.template_version_id = ?2)
+           AND (?3 IS NULL OR q.provider = ?3) AND (?4 IS NULL OR q.model = ?4)
+           AND (NOT ?5 OR q.status = 'approved')
+         ORDER BY q.id, samples.n",
+        )?
+        .execute(params![
+            dataset_id,
+            version_id,
+            target.map(|t| t.provider.as_str()),
+            target.map(|t| t.model.as_str()),
+            only_approved,
+            repeats,
+            now
+        ])?;
+    Ok(added as u64)
 }
 
 const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,

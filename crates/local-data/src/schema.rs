@@ -439,8 +439,10 @@ mod tests {
             conn.prepare(sql).unwrap().query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
         };
         assert_eq!(
-            rows("SELECT id || ' ' || record_id || ' ' || provider || ' ' || coalesce(edited, rendered) || ' ' || status
-                      || ' ' || updated_at || ' ' || sample FROM requests ORDER BY id"),
+            rows(
+                "SELECT id || ' ' || record_id || ' ' || provider || ' ' || coalesce(edited, rendered) || ' ' || status
+                      || ' ' || updated_at || ' ' || sample FROM requests ORDER BY id"
+            ),
             [
                 "7 1 openai About Ada, briefly approved 2 0",
                 "9 2 openai About Grace approved 1 0",
@@ -448,32 +450,42 @@ mod tests {
             ],
             "every request kept, with its id, review and edit, as sample 0"
         );
-        assert_eq!(rows("SELECT run_id || ' ' || request_id || ' ' || state FROM run_items ORDER BY request_id"), [
-            "1 7 answered",
-            "1 9 failed"
-        ]);
         assert_eq!(
-            rows("SELECT id || ' ' || request_id || ' ' || coalesce(text, error_code) || ' ' || cached FROM responses ORDER BY id"),
+            rows("SELECT run_id || ' ' || request_id || ' ' || state FROM run_items ORDER BY request_id"),
+            ["1 7 answered", "1 9 failed"]
+        );
+        assert_eq!(
+            rows(
+                "SELECT id || ' ' || request_id || ' ' || coalesce(text, error_code) || ' ' || cached FROM responses ORDER BY id"
+            ),
             ["3 7 Ada wrote programs. 1", "4 9 server_error 0"]
         );
-        assert_eq!(rows("SELECT group_name || ' ' || tag FROM insights JOIN response_tags USING (response_id)"), [
-            "people keep"
-        ]);
+        assert_eq!(
+            rows("SELECT group_name || ' ' || tag FROM insights JOIN response_tags USING (response_id)"),
+            ["people keep"]
+        );
         assert_eq!(rows("SELECT label FROM answer_checks"), ["json"]);
         assert_eq!(rows("SELECT job_id || ' ' || request_id FROM batch_job_items ORDER BY request_id"), ["1 7", "1 9"]);
         assert_eq!(rows("SELECT CAST(repeats AS TEXT) FROM runs"), ["1"], "an earlier run asked each prompt once");
 
         let after = shape(conn);
         assert_eq!(after.1, before.1, "every foreign key is as it was, `requests` ones included");
-        assert!(after.1.iter().any(|k| k == &("run_items".into(), "request_id".into(), "requests".into(), "CASCADE".into())));
-        let names = |shape: &(Vec<(String, Option<String>)>, _)| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
+        assert!(
+            after
+                .1
+                .iter()
+                .any(|k| k == &("run_items".into(), "request_id".into(), "requests".into(), "CASCADE".into()))
+        );
+        let names =
+            |shape: &(Vec<(String, Option<String>)>, _)| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
         let (before_names, after_names) = (names(&before), names(&after));
         assert_eq!(before_names, after_names, "every index kept");
         let dataset_index = |shape: &(Vec<(String, Option<String>)>, Vec<_>)| {
             shape.0.iter().find(|i| i.0 == "requests_by_dataset").cloned()
         };
         assert_eq!(dataset_index(&after), dataset_index(&before));
-        let violations: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+        let violations: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
         assert_eq!(violations, 0);
         let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert!(enforced, "foreign keys are on again after the migration");

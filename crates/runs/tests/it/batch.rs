@@ -22,7 +22,8 @@ fn engine(path: &std::path::Path, base_url: &str) -> Engine {
     Engine::new(Store::open(path).unwrap(), [client_as("openai", base_url)], 4).with_batch_settings(settings())
 }
 
-const BATCH: RunOptions = RunOptions { no_cache: false, max_cost_usd: None, batch: true, assertions: Vec::new() };
+const BATCH: RunOptions =
+    RunOptions { no_cache: false, max_cost_usd: None, batch: true, assertions: Vec::new(), repeats: 1 };
 
 fn batch_creates(fake: &fake_provider::FakeProvider) -> usize {
     fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count()
