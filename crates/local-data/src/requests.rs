@@ -478,6 +478,58 @@ pub(crate) fn add_samples(
     Ok(added as u64)
 }
 
+impl Store {
+    /// Tokens and cost per provider model of the requests a run asking each
+    /// prompt `repeats` times would take now: approved ones (and pending ones
+    /// with `with_pending`) of samples below `repeats` without an answer,
+    /// assuming `output_tokens_per_answer`. Samples a run would add (copies
+    /// of an approved sample 0 not generated yet) are counted as sample 0
+    /// is, so the estimate is what the run will send whether or not they exist.
+    pub fn estimate_unanswered(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        with_pending: bool,
+        repeats: u32,
+        output_tokens_per_answer: u64,
+    ) -> Result<Vec<ModelEstimate>, Error> {
+        let repeats = check_repeats(repeats)?;
+        // Each sample 0 stands for its samples 0..repeats: those that exist
+        // unanswered, and those a run would add (missing copies of an approved one).
+        let mut stmt = self.conn.prepare(
+            "WITH RECURSIVE samples(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM samples WHERE n + 1 < ?4),
+             asked AS (
+                 SELECT z.provider, z.model, coalesce(q.edited, q.rendered, z.edited, z.rendered) AS prompt,
+                        coalesce(q.status, z.status) AS status, q.id AS request_id
+                 FROM requests z JOIN samples
+                 LEFT JOIN requests q ON q.record_id = z.record_id AND q.template_version_id = z.template_version_id
+                                     AND q.provider = z.provider AND q.model = z.model AND q.sample = samples.n
+                 WHERE z.dataset_id = ?1 AND z.sample = 0 AND (?2 IS NULL OR z.template_version_id = ?2))
+             SELECT provider, model, count(*), sum(length(prompt))
+             FROM asked
+             WHERE (status = 'approved' OR (?3 AND status = 'pending'))
+               AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = asked.request_id AND s.error_code IS NULL)
+             GROUP BY provider, model ORDER BY provider, model",
+        )?;
+        let rows = stmt.query_map(params![dataset_id, template_version_id, with_pending, repeats], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?))
+        })?;
+        let prices = self.price_table()?;
+        rows.map(|row| {
+            let (provider, model, count, chars) = row?;
+            Ok(ModelEstimate::new(
+                provider,
+                model,
+                u64::try_from(count).unwrap_or(0),
+                u64::try_from(chars.unwrap_or(0)).unwrap_or(0),
+                output_tokens_per_answer,
+                &prices,
+            ))
+        })
+        .collect()
+    }
+}
+
 const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
         q.rendered, q.edited, q.status,
         EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered
