@@ -26,11 +26,6 @@ pub struct RunSummary {
     pub created_at: i64,
     /// Unix milliseconds when sending last stopped; `None` while running.
     pub finished_at: Option<i64>,
-    /// How many times the run asks each prompt (1: no repeats; see
-    /// [`Store::run_stability`]). Always set by the store; optional for the
-    /// contract (host API 1.7.0).
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub repeats: Option<u32>,
 }
 
 impl Store {
@@ -47,9 +42,9 @@ impl Store {
     /// One run with what it sent.
     pub fn run_summary(&self, run_id: i64) -> Result<RunSummary, Error> {
         let progress = self.run_progress(run_id)?;
-        let (created_at, finished_at, repeats): (i64, Option<i64>, u32) =
-            self.conn.query_row("SELECT created_at, finished_at, repeats FROM runs WHERE id = ?1", [run_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        let (created_at, finished_at): (i64, Option<i64>) =
+            self.conn.query_row("SELECT created_at, finished_at FROM runs WHERE id = ?1", [run_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
             })?;
         let mut dataset_id = None;
         let mut template_version_ids = Vec::new();
@@ -71,15 +66,7 @@ impl Store {
                 targets.push(target);
             }
         }
-        Ok(RunSummary {
-            progress,
-            dataset_id,
-            template_version_ids,
-            targets,
-            created_at,
-            finished_at,
-            repeats: Some(repeats),
-        })
+        Ok(RunSummary { progress, dataset_id, template_version_ids, targets, created_at, finished_at })
     }
 
     /// Marks a running or paused run cancelled, in one statement so that a

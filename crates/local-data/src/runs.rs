@@ -123,6 +123,12 @@ pub struct RunProgress {
     #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(default)]
     pub cached: Option<u64>,
+    /// How many times the run asks each prompt (1: no repeats; see
+    /// [`Store::run_stability`]). Always set by the store; optional for the
+    /// contract (host API 1.7.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub repeats: Option<u32>,
 }
 
 impl RunProgress {
@@ -525,9 +531,11 @@ impl Store {
     }
 
     pub fn run_progress(&self, run_id: i64) -> Result<RunProgress, Error> {
-        let (status, note): (String, Option<String>) = self
+        let (status, note, repeats): (String, Option<String>, u32) = self
             .conn
-            .query_row("SELECT status, note FROM runs WHERE id = ?1", [run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT status, note, repeats FROM runs WHERE id = ?1", [run_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .or_not_found("run", run_id)?;
         let mut progress = RunProgress {
             run_id,
@@ -539,6 +547,7 @@ impl Store {
             failed: 0,
             note,
             cached: None,
+            repeats: Some(repeats),
         };
         let mut stmt =
             self.conn.prepare_cached("SELECT state, count(*) FROM run_items WHERE run_id = ?1 GROUP BY state")?;

@@ -84,7 +84,7 @@ fn stability_counts_every_record_and_lists_the_unstable_ones_with_each_sample() 
         [(0, Some("A romance, take 0.")), (1, Some("A romance, take 1.")), (2, Some("A romance, take 2."))]
     );
     assert_eq!(page.next_after, None);
-    assert_eq!(store.run_summary(run_id).unwrap().repeats, Some(3));
+    assert_eq!(store.run_summary(run_id).unwrap().progress.repeats, Some(3));
 }
 
 #[test]
