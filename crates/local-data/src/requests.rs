@@ -390,26 +390,58 @@ impl Store {
         status: Option<RequestStatus>,
         output_tokens_per_answer: u64,
     ) -> Result<Vec<ModelEstimate>, Error> {
+        self.estimate_times(dataset_id, template_version_id, status, output_tokens_per_answer, None)
+    }
+
+    /// [`Store::estimate`] of a run asking each prompt `repeats` times (1 to
+    /// [`MAX_REPEATS`]): each record × model's first sample counted
+    /// `repeats` times, so samples a previous run added are not counted twice.
+    pub fn estimate_repeated(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        status: Option<RequestStatus>,
+        output_tokens_per_answer: u64,
+        repeats: u32,
+    ) -> Result<Vec<ModelEstimate>, Error> {
+        let repeats = check_repeats(repeats)?;
+        self.estimate_times(dataset_id, template_version_id, status, output_tokens_per_answer, Some(repeats))
+    }
+
+    /// Every request, or with `repeats` each first sample that many times.
+    fn estimate_times(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        status: Option<RequestStatus>,
+        output_tokens_per_answer: u64,
+        repeats: Option<u32>,
+    ) -> Result<Vec<ModelEstimate>, Error> {
         let mut stmt = self.conn.prepare(
             "SELECT provider, model, count(*), sum(length(coalesce(edited, rendered)))
              FROM requests
              WHERE dataset_id = ?1 AND (?2 IS NULL OR template_version_id = ?2)
                AND (CASE WHEN ?3 IS NULL THEN status <> 'rejected' ELSE status = ?3 END)
+               AND (NOT ?4 OR sample = 0)
              GROUP BY provider, model ORDER BY provider, model",
         )?;
-        let rows = stmt
-            .query_map(params![dataset_id, template_version_id, status.map(RequestStatus::as_str)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-            })?;
+        let bind = params![dataset_id, template_version_id, status.map(RequestStatus::as_str), repeats.is_some()];
+        let rows = stmt.query_map(bind, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        // The prompts once, then times the repeats: N repeats cost exactly N times one.
+        let times = u64::from(repeats.unwrap_or(1));
         let prices = self.price_table()?;
         rows.map(|row| {
             let (provider, model, count, chars) = row?;
-            Ok(ModelEstimate::new(
+            let requests = u64::try_from(count).unwrap_or(0);
+            let input_tokens = crate::estimate::chars_to_tokens(u64::try_from(chars).unwrap_or(0));
+            Ok(ModelEstimate::priced(
                 provider,
                 model,
-                u64::try_from(count).unwrap_or(0),
-                u64::try_from(chars).unwrap_or(0),
-                output_tokens_per_answer,
+                requests * times,
+                input_tokens * times,
+                requests * times * output_tokens_per_answer,
                 &prices,
             ))
         })

@@ -178,3 +178,20 @@ fn repeats_out_of_range_and_runs_without_repeats_are_refused_clearly() {
     assert_eq!((summary.records, summary.complete), (5, 0), "nothing answered yet: {summary:?}");
     assert_eq!(summary.stability_rate, None);
 }
+
+/// The reviewer's estimate of a run with repeats counts each prompt that
+/// many times, whether or not an earlier run added its samples already.
+#[test]
+fn the_estimate_of_a_repeated_run_is_the_prompts_times_the_repeats() {
+    let (_dir, mut store) = store();
+    let (dataset_id, _) = repeated_run(&mut store);
+    let once = store.estimate_repeated(dataset_id, None, None, 100, 1).unwrap();
+    let thrice = store.estimate_repeated(dataset_id, None, None, 100, 3).unwrap();
+    assert_eq!((once[0].requests, thrice[0].requests), (5, 15), "the samples that exist are not counted twice");
+    assert_eq!(
+        (thrice[0].input_tokens, thrice[0].output_tokens),
+        (3 * once[0].input_tokens, 3 * once[0].output_tokens)
+    );
+    assert_eq!(store.estimate(dataset_id, None, None, 100).unwrap()[0].requests, 15, "every request, samples included");
+    assert!(store.estimate_repeated(dataset_id, None, None, 100, 11).unwrap_err().to_string().contains("1 to 10"));
+}

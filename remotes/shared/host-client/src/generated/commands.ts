@@ -22,7 +22,7 @@ export interface GeneratedCommands {
   delete_api_key: { args: { provider: string }; result: KeyState };
   delete_dataset: { args: { datasetId: number }; result: null };
   edit_request: { args: { requestId: number; text?: string | null }; result: RequestRow };
-  estimate_requests: { args: { datasetId: number; outputTokens: number; templateVersionId?: number | null }; result: Array<ModelEstimate> };
+  estimate_requests: { args: { datasetId: number; outputTokens: number; repeats?: number | null; templateVersionId?: number | null }; result: Array<ModelEstimate> };
   export_responses: { args: { file?: string | null; format: ExportFormat; path?: string | null; query: ResponseQuery }; result: ExportResult };
   generate_requests: { args: { datasetId: number; targets: Array<ModelTarget>; templateVersionId: number }; result: number };
   get_settings: { args: undefined; result: SettingsView };
