@@ -99,6 +99,12 @@ pub struct RequestRow {
     pub status: RequestStatus,
     /// Whether a successful response exists.
     pub answered: bool,
+    /// Which repeat of its prompt it is (0: the first; see
+    /// [`Store::generate_repeated_requests`]). Always set by the store;
+    /// optional for the contract (host API 1.7.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub sample: Option<u32>,
 }
 
 impl RequestRow {
@@ -269,7 +275,7 @@ impl Store {
     /// with a limit of 1 gives it once.
     pub fn requests_page(&self, query: &RequestQuery, start: &PageStart) -> Result<KeysetPage<RequestRow>, Error> {
         let (from_where, args) = request_keyset_filter(query);
-        let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+        let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 11 };
         request_order(query.sort).page(&self.conn, parts, start, query.limit, |row| request_from_row(row)?)
     }
 
@@ -564,13 +570,13 @@ impl Store {
 
 const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
         q.rendered, q.edited, q.status,
-        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered, q.sample
     FROM requests q JOIN records r ON r.id = q.record_id";
 
 /// [`REQUEST_SELECT`] in its two parts, for the keyset query that adds its keys between them.
 const REQUEST_COLUMNS: &str = "q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
         q.rendered, q.edited, q.status,
-        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered";
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered, q.sample";
 const REQUEST_FROM: &str = "FROM requests q JOIN records r ON r.id = q.record_id";
 
 /// A [`RequestQuery`]'s filter, `?1`..`?5` bound in its field order.
@@ -636,6 +642,7 @@ fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow
         edited: r.get(7)?,
         status,
         answered: r.get(9)?,
+        sample: Some(r.get(10)?),
     }))
 }
 
@@ -679,7 +686,7 @@ mod tests {
                 .encode(&[SqlValue::Integer(i64::try_from(position).unwrap()), SqlValue::Integer(at[0].id)])
                 .unwrap();
             let (from_where, args) = request_keyset_filter(&query);
-            let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+            let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 11 };
             order.sql(parts, &PageStart::After(cursor), 50).unwrap()
         };
         let (early, early_args) = page_after(100);

@@ -428,7 +428,10 @@ describe("RequestReviewer", () => {
 describe("RequestReviewer repeats", () => {
   it("sends repeats to the run and the estimate, and refuses a count outside 1 to 10", async () => {
     const calls: Call[] = [];
-    shell(calls, { start_run: () => ({ ...progress("running", 0), total: 6, repeats: 3 }) });
+    shell(calls, {
+      start_run: () => ({ ...progress("running", 0), total: 6, repeats: 3 }),
+      list_requests: () => ({ total: 2, items: [{ ...request(1, "approved"), sample: 0 }, { ...request(2, "approved"), sample: 1 }] }),
+    });
     select();
     render(<RequestReviewer />);
     await waitFor(() => expect(calls.some((c) => c.cmd === "estimate_requests")).toBe(true));
@@ -447,6 +450,8 @@ describe("RequestReviewer repeats", () => {
     fireEvent.click(screen.getByTestId("rr-run"));
     await screen.findByTestId("rr-run-status");
     expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([{ datasetId: 7, templateVersionId: 3, noCache: false, repeats: 3 }]);
+    // A later repeat of a prompt says which one it is in the list.
+    expect(screen.getByTestId("rr-requests").textContent).toContain("openai/gpt-4o-mini · repeat 2");
     expect(screen.getByTestId("rr-run-status").textContent).toContain("each prompt asked 3 times");
   });
 });

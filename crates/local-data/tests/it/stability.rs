@@ -110,6 +110,9 @@ fn each_sample_is_a_request_of_its_own_answered_once() {
     let (dataset_id, run_id) = repeated_run(&mut store);
     let requests = store.requests(&RequestQuery { dataset_id, limit: 100, ..Default::default() }).unwrap();
     assert_eq!(requests.total, 15);
+    let dune: Vec<Option<u32>> =
+        requests.items.iter().filter(|r| r.rendered == "Genre of Dune?").map(|r| r.sample).collect();
+    assert_eq!(dune, [Some(0), Some(1), Some(2)], "each request says which repeat it is");
     // The run took every sample; a second run finds only the failed one to send again.
     let again = store.create_run_as(dataset_id, None, &NewRun { repeats: 3, ..NewRun::default() }).unwrap();
     assert_eq!(again.total, 1, "only Middlemarch's failed sample has no answer");

@@ -428,7 +428,13 @@ edited: string | null, status: RequestStatus,
 /**
  * Whether a successful response exists.
  */
-answered: boolean, };
+answered: boolean, 
+/**
+ * Which repeat of its prompt it is (0: the first; see
+ * [`Store::generate_repeated_requests`]). Always set by the store;
+ * optional for the contract (host API 1.7.0).
+ */
+sample?: number, };
 
 export type RequestSortColumn = "record" | "model" | "text" | "status" | "answered";
 
