@@ -39,6 +39,10 @@
 //!   top-level property. `--assert` (repeatable) scores each answer: see
 //!   [`local_data::ASSERTION_SYNTAX`] and docs/cli.md; `run status` shows
 //!   the pass rate, `run export` the results per answer.
+//! - **Repeats.** `run start --repeat N` (1 to 10) generates and sends each
+//!   prompt N times, each repeat a request of its own with its own answer
+//!   and AI cache entry (the dry run counts every repeat); `run stability`
+//!   reads the run record by record (`crate::stability`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -362,9 +362,12 @@ mod tests {
         assert_eq!(store.ai_cache_size().unwrap().entries, 0);
         assert!(store.prices().unwrap().iter().all(|p| !p.overridden), "no prices of the person's yet");
     }
+    /// Every index's name and SQL, and every foreign key as (table, column, referenced table, on delete).
+    type Shape = (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>);
+
     /// The names and SQL of every index and the foreign keys of every
     /// table, as SQLite reports them.
-    fn shape(conn: &Connection) -> (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>) {
+    fn shape(conn: &Connection) -> Shape {
         let indexes = conn
             .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
             .unwrap()
@@ -476,13 +479,10 @@ mod tests {
                 .iter()
                 .any(|k| k == &("run_items".into(), "request_id".into(), "requests".into(), "CASCADE".into()))
         );
-        let names =
-            |shape: &(Vec<(String, Option<String>)>, _)| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
+        let names = |shape: &Shape| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
         let (before_names, after_names) = (names(&before), names(&after));
         assert_eq!(before_names, after_names, "every index kept");
-        let dataset_index = |shape: &(Vec<(String, Option<String>)>, Vec<_>)| {
-            shape.0.iter().find(|i| i.0 == "requests_by_dataset").cloned()
-        };
+        let dataset_index = |shape: &Shape| shape.0.iter().find(|i| i.0 == "requests_by_dataset").cloned();
         assert_eq!(dataset_index(&after), dataset_index(&before));
         let violations: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
