@@ -984,6 +984,11 @@ async fn a_repeated_run_reports_stability_and_a_second_identical_one_makes_no_pr
         let text = String::from_utf8_lossy(&human.stdout);
         assert!(text.contains("stability 66.7% (2 of 3 records answered alike all 3 times)"), "{text}");
         assert!(text.contains(answers[0]) && text.contains(answers[2]), "{text}");
+        // The export says which repeat each answer is.
+        ws.ok_json(&["run", "export", &run, "--format", "csv", "--out", "repeated.csv"]);
+        let mut samples = csv_column(&ws.path("repeated.csv"), "sample");
+        samples.sort();
+        assert_eq!(samples, ["0", "0", "0", "1", "1", "1", "2", "2", "2"]);
 
         ws.ok_json(&["data", "import", "items.csv", "--name", "again"]);
         let calls = fake.request_count();

@@ -198,3 +198,31 @@ fn the_estimate_of_a_repeated_run_is_the_prompts_times_the_repeats() {
     assert_eq!(store.estimate(dataset_id, None, None, 100).unwrap()[0].requests, 15, "every request, samples included");
     assert!(store.estimate_repeated(dataset_id, None, None, 100, 11).unwrap_err().to_string().contains("1 to 10"));
 }
+
+/// An export of a repeated run says which repeat each answer is (a trailing
+/// `sample` column, 0 for the first); one without repeats keeps its columns.
+#[test]
+fn an_export_of_a_repeated_run_has_a_sample_column_last() {
+    let (_dir, mut store) = store();
+    let (dataset_id, _) = repeated_run(&mut store);
+    let query = local_data::ResponseQuery { dataset_id, include_errors: true, ..Default::default() };
+    let mut csv = Vec::new();
+    assert_eq!(store.export_responses(&query, local_data::ExportFormat::Csv, &mut csv).unwrap(), 15);
+    let csv = String::from_utf8(csv).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0].last(), Some(&"sample"), "{csv}");
+    let dune: Vec<&str> = rows.iter().filter(|r| r.contains(&"Genre of Dune?")).map(|r| *r.last().unwrap()).collect();
+    assert_eq!(dune, ["0", "1", "2"], "{csv}");
+    let mut json = Vec::new();
+    store.export_responses(&query, local_data::ExportFormat::Json, &mut json).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json[0]["sample"], 0);
+
+    let plain = import(&mut store, "plain", Format::Csv, BOOKS);
+    let template = store.create_template("plain genre", "Genre of {{ title }}?").unwrap();
+    store.generate_requests(plain.id, template.current.id, &[ModelTarget::new("openai", "gpt-4o-mini")]).unwrap();
+    let mut csv = Vec::new();
+    let query = local_data::ResponseQuery { dataset_id: plain.id, include_errors: true, ..Default::default() };
+    store.export_responses(&query, local_data::ExportFormat::Csv, &mut csv).unwrap();
+    assert!(!String::from_utf8(csv).unwrap().lines().next().unwrap().contains("sample"));
+}

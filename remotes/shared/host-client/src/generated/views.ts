@@ -548,7 +548,13 @@ fields?: Record<string, JsonValue>,
 /**
  * The run's assertions' results for this answer, in the run's order.
  */
-checks?: Array<CheckResult>, };
+checks?: Array<CheckResult>, 
+/**
+ * Which repeat of its prompt the request is (0: the first; a run with
+ * repeats, issue 17 point 6). Always set by the store; optional for the
+ * contract (host API 1.7.0).
+ */
+sample?: number, };
 
 export type SchemaIssue = { 
 /**
