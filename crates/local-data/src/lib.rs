@@ -41,8 +41,13 @@
 //!   them; a hit is stored like a live answer, marked `cached`; nothing
 //!   leaves it but [`Store::prune_ai_cache`].
 //!
-//! The connection runs in WAL mode with foreign keys on, and the schema is
-//! kept by `rusqlite_migration` (the SQLite `user_version`).
+//! - **Repeat runs** (`stability.rs`): a request is one sample of a prompt,
+//!   so a run can ask each prompt several times, each repeat with an answer
+//!   of its own; [`Store::run_stability`] says per record whether they agree.
+//!
+//! The connection runs in WAL mode with foreign keys on (off while migrating,
+//! so a migration that rebuilds a table keeps the rows that reference it), and
+//! the schema is kept by `rusqlite_migration` (the SQLite `user_version`).
 
 mod ai_cache;
 mod batch_jobs;
