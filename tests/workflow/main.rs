@@ -980,6 +980,12 @@ async fn a_repeated_run_reports_stability_and_a_second_identical_one_makes_no_pr
         let answers: Vec<&str> =
             unstable[0]["samples"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap()).collect();
         assert_eq!(answers.iter().collect::<std::collections::BTreeSet<_>>().len(), 3, "{answers:?}");
+        let status = ws.run(&["run", "status", &run]);
+        assert!(
+            String::from_utf8_lossy(&status.stdout).contains("each prompt asked 3 times: see `augment run stability"),
+            "{}",
+            describe(&status)
+        );
         let human = ws.run(&["run", "stability", &run]);
         let text = String::from_utf8_lossy(&human.stdout);
         assert!(text.contains("stability 66.7% (2 of 3 records answered alike all 3 times)"), "{text}");

@@ -678,6 +678,12 @@ impl Render for RunView {
         if self.no_cache {
             out.push_str("\nthe AI cache is not read for this run (--no-cache); its fresh answers go into the cache");
         }
+        if let Some(repeats) = p.repeats.filter(|&n| n > 1) {
+            out.push_str(&format!(
+                "\neach prompt asked {repeats} times: see `augment run stability {}` for the answers that differ",
+                p.run_id
+            ));
+        }
         if let Some(batch) = &self.batch {
             out.push_str(&format!("\nbatch mode: {} provider batches, {} still owe results", batch.jobs, batch.open));
         }
