@@ -57,6 +57,7 @@ mod keyset;
 mod prices;
 mod requests;
 mod run_list;
+mod run_writes;
 mod runs;
 mod schema;
 mod stats;
@@ -91,6 +92,7 @@ pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSo
 pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use run_list::RunSummary;
+pub use run_writes::{RunWrite, RunWritten};
 pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
