@@ -195,13 +195,6 @@ pub enum Error {
     )]
     BatchWithBudget,
 
-    /// A batch run with assertions: its answers arrive from the provider's
-    /// batch, where no check is scored yet.
-    #[error(
-        "the run was not started: assertions are not scored on batch runs yet; send it without --batch, or without the assertions"
-    )]
-    BatchWithAssertions,
-
     /// The run has a budget cap but sends to a model without a list price,
     /// so what it spends could not be counted; nothing was sent.
     #[error(
@@ -228,7 +221,6 @@ impl Error {
             Error::Unpriced { .. } => "unpriced",
             Error::BatchUnsupported { .. } => "batch_unsupported",
             Error::BatchWithBudget => "batch_with_budget",
-            Error::BatchWithAssertions => "batch_with_assertions",
         }
     }
 }
@@ -485,14 +477,11 @@ impl Engine {
         if options.batch && options.max_cost_usd.is_some() {
             return Err(Error::BatchWithBudget);
         }
-        if options.batch && !options.assertions.is_empty() {
-            return Err(Error::BatchWithAssertions);
-        }
         let batch = options.batch;
         let progress = self
             .db(move |s| {
                 if options.batch {
-                    s.create_batch_run(dataset_id, template_version_id, options.no_cache)
+                    s.create_batch_run(dataset_id, template_version_id, options.no_cache, &options.assertions)
                 } else {
                     s.create_checked_run(
                         dataset_id,
@@ -839,13 +828,7 @@ enum Interrupted {
 
 impl Run {
     async fn drive(self: Arc<Self>) -> Result<RunProgress, Error> {
-        // Answers a crash or a stop left between storing and checking.
-        if !self.checker.is_empty() {
-            let run_id = self.run_id;
-            for (request_id, text) in self.engine.db(move |s| s.unchecked_answers(run_id)).await? {
-                self.check(request_id, &text).await?;
-            }
-        }
+        self.check_unchecked().await?;
         if let Some(budget) = self.budget_reached() {
             self.stop_cleanly("budget_reached", budget);
         }
@@ -957,12 +940,6 @@ impl Run {
             && let Some(key) = key.clone()
             && self.answer_from_cache(&claimed, key).await?
         {
-            if !self.checker.is_empty() {
-                let run_id = self.run_id;
-                if let Some(text) = self.engine.db(move |s| s.answer_text(run_id, request_id)).await? {
-                    self.check(request_id, &text).await?;
-                }
-            }
             return Ok(Step::Next);
         }
         match self.send(&claimed, epoch).await {
@@ -994,6 +971,22 @@ impl Run {
                 Ok(Step::Done)
             }
         }
+    }
+
+    /// Scores the run's answers that were stored but not scored: by a crash
+    /// or a stop between storing and checking, or a batch's results.
+    async fn check_unchecked(&self) -> Result<(), Error> {
+        if self.checker.is_empty() {
+            return Ok(());
+        }
+        let run_id = self.run_id;
+        for (request_id, text) in self.engine.db(move |s| s.unchecked_answers(run_id)).await? {
+            if self.stop.is_cancelled() {
+                break; // a resume scores the rest
+            }
+            self.check(request_id, &text).await?;
+        }
+        Ok(())
     }
 
     /// Scores a stored answer with the run's assertions, asking judges
@@ -1149,7 +1142,7 @@ impl Run {
         }
     }
     /// Stores the cache's answer to `claimed` if it has one (no provider
-    /// call); `false` on a miss, with nothing changed.
+    /// call) and scores it; `false` on a miss, with nothing changed.
     async fn answer_from_cache(&self, claimed: &ClaimedRequest, key: AiCacheKey) -> Result<bool, Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
         let written = self.writer.write(RunWrite::AnswerFromCache { claimed: claimed.clone(), key }).await?;
@@ -1159,6 +1152,11 @@ impl Run {
         tracing::debug!(run_id, request_id, "answered from the response cache");
         let _ = self.events.send(RunEvent::Answered { run_id, request_id });
         self.maybe_send_progress().await?;
+        if !self.checker.is_empty()
+            && let Some(text) = self.engine.db(move |s| s.answer_text(run_id, request_id)).await?
+        {
+            self.check(request_id, &text).await?;
+        }
         Ok(true)
     }
 

@@ -116,7 +116,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
 
   const cap = parseBudget(budget);
   const assertions = assertionsOf(checks);
-  const blocker = batchBlocker(cap, assertions);
+  const blocker = batchBlocker(cap);
   const asBatch = batch && blocker === null;
   const start = () =>
     act("start", async () => {

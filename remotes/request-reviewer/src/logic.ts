@@ -99,9 +99,8 @@ export function assertionsOf(text: string): string[] {
 }
 
 /** Why a run cannot go through the batch API with these options, or null when it can. */
-export function batchBlocker(cap: number | null | "invalid", assertions: string[]): string | null {
+export function batchBlocker(cap: number | null | "invalid"): string | null {
   if (cap !== null) return "A batch cannot stop at a budget cap: clear the cap to send as a batch.";
-  if (assertions.length > 0) return "Checks are not scored on batch runs yet: clear the checks to send as a batch.";
   return null;
 }
 
