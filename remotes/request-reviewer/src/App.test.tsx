@@ -58,6 +58,8 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
           return [];
         case "start_run":
           return progress("running", 0);
+        case "run_checks":
+          return { run_id: 9, checked: 0, passed: 0, pass_rate: null, assertions: [], schema_valid: 0, schema_invalid: 0 };
         case "set_request_status":
           return (a.requestIds as number[]).length;
         case "edit_request":
@@ -364,7 +366,21 @@ describe("RequestReviewer", () => {
 
   it("sends the checks typed one per line, with the run as a batch too, and shows the batch's status", async () => {
     const calls: Call[] = [];
-    shell(calls);
+    let scored = false;
+    shell(calls, {
+      run_checks: () => ({
+        run_id: 9,
+        checked: scored ? 2 : 0,
+        passed: scored ? 1 : 0,
+        pass_rate: scored ? 0.5 : null,
+        assertions: [
+          { assertion: "contains:refund", passed: scored ? 1 : 0, failed: scored ? 1 : 0, unscored: 0 },
+          { assertion: "json", passed: scored ? 2 : 0, failed: 0, unscored: 0 },
+        ],
+        schema_valid: 0,
+        schema_invalid: 0,
+      }),
+    });
     select();
     render(<RequestReviewer />);
     await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
@@ -374,7 +390,14 @@ describe("RequestReviewer", () => {
     expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([
       { datasetId: 7, templateVersionId: 3, noCache: false, assertions: ["contains:refund", "json"] },
     ]);
+    scored = true;
     await act(() => emit("run-event", { kind: "finished", runId: 9, progress: progress("completed", 2) }));
+    // The whole run's pass rates, read from Rust when the run ends.
+    await waitFor(() =>
+      expect(screen.getByTestId("rr-run-checks").textContent).toBe(
+        "Checks: 1 of 2 answers passed every check (50%)contains:refund: 1 passed, 1 failedjson: 2 passed, 0 failed",
+      ),
+    );
 
     // Batch answers are scored like live ones: the checks stay with the batch.
     await waitFor(() => expect((screen.getByTestId("rr-batch") as HTMLInputElement).disabled).toBe(false));

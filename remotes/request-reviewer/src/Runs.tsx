@@ -7,6 +7,7 @@ import { call, onRunEvent, type RunEvent, type RunProgress } from "@augment-it/h
 import { shellBus } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState } from "@augment-it/ui-kit";
 import { assertionsOf, batchBlocker, describeError, isResumable, parseBudget, progressFraction, progressText, waitNotices, type WaitNotice } from "./logic";
+import { RunChecksSummary } from "./RunChecksSummary";
 import { useBusy } from "./useBusy";
 
 export interface RunsProps {
@@ -241,6 +242,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
             </p>
           )}
           <progress max={1} value={progressFraction(run)} aria-label="Run progress" />
+          <RunChecksSummary runId={run.run_id} status={run.status} />
           {running && waits.length > 0 && (
             <ul className="aui-muted" role="status" data-testid="rr-run-waits">
               {waits.map((w) => (
