@@ -152,6 +152,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             )?;
             tracing::info!(bin_dir = %stack.bin_dir.display(), "local stack: service binaries");
             app.manage(commands::stack::StackState::new(stack));
+            commands::runs::resume_interrupted_batch_runs(app.handle().clone());
             Ok(())
         })
         .run(context)

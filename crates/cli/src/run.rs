@@ -127,8 +127,8 @@ pub enum RunCommand {
         /// Send through the provider's batch API (OpenAI's Batch API, Anthropic's Message Batches) at its
         /// batch price (see the BATCH COST of --dry-run): results arrive within the provider's 24 h window.
         /// Waits and polls; Ctrl-C stops the polling only, and `augment run resume RUN` collects the same
-        /// batches later. Not with --max-cost-usd or --assert.
-        #[arg(long, conflicts_with_all = ["max_cost_usd", "assertions"])]
+        /// batches later. Not with --max-cost-usd; --assert scores each answer as its batch ends.
+        #[arg(long, conflicts_with = "max_cost_usd")]
         batch: bool,
         #[command(flatten)]
         poll: BatchPoll,

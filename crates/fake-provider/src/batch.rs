@@ -373,9 +373,14 @@ fn results(batch: &FakeBatch, reply: &str) -> (Vec<Value>, Vec<Value>, (u64, u64
             }
             continue;
         }
-        let failed = match Behaviour::from_directive(&prompt)
-            .or_else(|| model.starts_with("no-such-").then_some(Behaviour::ModelNotFound))
-        {
+        let behaviour = Behaviour::from_directive(&prompt)
+            .or_else(|| model.starts_with("no-such-").then_some(Behaviour::ModelNotFound));
+        // `[fake:say:TEXT]` answers TEXT in a batch as it does live.
+        let reply = match &behaviour {
+            Some(Behaviour::Answer { text: Some(text) }) => text.as_str(),
+            _ => reply,
+        };
+        let failed = match behaviour {
             Some(Behaviour::InvalidKey) => Some(Failure::InvalidKey),
             Some(Behaviour::ModelNotFound) => Some(Failure::ModelNotFound),
             Some(Behaviour::RateLimited { .. }) => Some(Failure::RateLimited),

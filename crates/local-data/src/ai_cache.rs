@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -99,7 +99,12 @@ impl AiCacheKey {
         }
         write_canonical(&Value::Array(fields), &mut text);
         let digest = Sha256::digest(text.as_bytes());
-        AiCacheKey(digest.iter().map(|b| format!("{b:02x}")).collect())
+        let mut hex = String::with_capacity(2 * digest.len());
+        for byte in digest {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}"); // writing to a String cannot fail
+        }
+        AiCacheKey(hex)
     }
 
     /// The digest in lowercase hex.
@@ -171,25 +176,7 @@ pub struct AiCacheSize {
 impl Store {
     /// The stored answer for `key`, if any.
     pub fn ai_cache_get(&self, key: &AiCacheKey) -> Result<Option<AiCacheEntry>, Error> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT text, model, finish_reason, input_tokens, output_tokens, stored_at FROM ai_cache WHERE key = ?1",
-                [key.as_str()],
-                |r| {
-                    Ok(AiCacheEntry {
-                        answer: Answer {
-                            text: r.get(0)?,
-                            model: r.get(1)?,
-                            finish_reason: r.get(2)?,
-                            input_tokens: r.get(3)?,
-                            output_tokens: r.get(4)?,
-                        },
-                        stored_at: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+        cache_entry(&self.conn, key)
     }
 
     /// Stores `answer` as the answer to `key`, replacing an older one. Only
@@ -238,14 +225,14 @@ impl Store {
     /// otherwise whether a response was stored (`false`: the request
     /// already had an answer).
     pub fn answer_from_ai_cache(&mut self, claimed: &ClaimedRequest, key: &AiCacheKey) -> Result<Option<bool>, Error> {
-        let Some(entry) = self.ai_cache_get(key)? else {
+        if self.ai_cache_get(key)?.is_none() {
+            // Most lookups of a live run miss: they take no write lock.
             return Ok(None);
-        };
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored = insert_answer(&tx, claimed, &entry.answer, true)?;
-        set_item_state(&tx, claimed, "answered")?;
+        let stored = answer_from_cache_in(&tx, claimed, key)?;
         tx.commit()?;
-        Ok(Some(stored))
+        Ok(stored)
     }
 
     /// [`Store::record_answer`], and the answer stored in the cache under
@@ -257,9 +244,7 @@ impl Store {
         key: &AiCacheKey,
     ) -> Result<bool, Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored = insert_answer(&tx, claimed, answer, false)?;
-        set_item_state(&tx, claimed, "answered")?;
-        put(&tx, key, answer)?;
+        let stored = record_answer_in(&tx, claimed, answer, Some(key))?;
         tx.commit()?;
         Ok(stored)
     }
@@ -307,22 +292,73 @@ impl Store {
     }
 }
 
-fn put(conn: &rusqlite::Connection, key: &AiCacheKey, answer: &Answer) -> Result<(), Error> {
-    conn.execute(
+/// The cache's entry for `key`, read through the caller's connection or transaction.
+pub(crate) fn cache_entry(conn: &Connection, key: &AiCacheKey) -> Result<Option<AiCacheEntry>, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT text, model, finish_reason, input_tokens, output_tokens, stored_at FROM ai_cache WHERE key = ?1",
+        )?
+        .query_row([key.as_str()], |r| {
+            Ok(AiCacheEntry {
+                answer: Answer {
+                    text: r.get(0)?,
+                    model: r.get(1)?,
+                    finish_reason: r.get(2)?,
+                    input_tokens: r.get(3)?,
+                    output_tokens: r.get(4)?,
+                },
+                stored_at: r.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+/// [`Store::answer_from_ai_cache`] within the caller's transaction.
+pub(crate) fn answer_from_cache_in(
+    conn: &Connection,
+    claimed: &ClaimedRequest,
+    key: &AiCacheKey,
+) -> Result<Option<bool>, Error> {
+    let Some(entry) = cache_entry(conn, key)? else {
+        return Ok(None);
+    };
+    let stored = insert_answer(conn, claimed, &entry.answer, true)?;
+    set_item_state(conn, claimed, "answered")?;
+    Ok(Some(stored))
+}
+
+/// Stores a live answer and marks its item answered; with a key, the
+/// answer goes in the cache too. Within the caller's transaction.
+pub(crate) fn record_answer_in(
+    conn: &Connection,
+    claimed: &ClaimedRequest,
+    answer: &Answer,
+    key: Option<&AiCacheKey>,
+) -> Result<bool, Error> {
+    let stored = insert_answer(conn, claimed, answer, false)?;
+    set_item_state(conn, claimed, "answered")?;
+    if let Some(key) = key {
+        put(conn, key, answer)?;
+    }
+    Ok(stored)
+}
+
+fn put(conn: &Connection, key: &AiCacheKey, answer: &Answer) -> Result<(), Error> {
+    conn.prepare_cached(
         "INSERT INTO ai_cache (key, text, model, finish_reason, input_tokens, output_tokens, stored_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (key) DO UPDATE SET text = excluded.text, model = excluded.model,
              finish_reason = excluded.finish_reason, input_tokens = excluded.input_tokens,
              output_tokens = excluded.output_tokens, stored_at = excluded.stored_at",
-        params![
-            key.as_str(),
-            answer.text,
-            answer.model,
-            answer.finish_reason,
-            answer.input_tokens,
-            answer.output_tokens,
-            now_millis()
-        ],
-    )?;
+    )?
+    .execute(params![
+        key.as_str(),
+        answer.text,
+        answer.model,
+        answer.finish_reason,
+        answer.input_tokens,
+        answer.output_tokens,
+        now_millis()
+    ])?;
     Ok(())
 }

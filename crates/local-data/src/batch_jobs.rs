@@ -49,12 +49,25 @@ impl Store {
         dataset_id: i64,
         template_version_id: Option<i64>,
         no_cache: bool,
+        assertions: &[crate::Assertion],
     ) -> Result<RunProgress, Error> {
         self.create_run_as(
             dataset_id,
             template_version_id,
-            &crate::NewRun { no_cache, batch: true, ..Default::default() },
+            &crate::NewRun { no_cache, batch: true, assertions, ..Default::default() },
         )
+    }
+
+    /// The batch runs that were being sent when the process stopped (still
+    /// `running`: neither paused nor cancelled by the person). Their batches
+    /// go on at the provider whatever the app does, so a start goes back to
+    /// collecting them.
+    pub fn interrupted_batch_runs(&self) -> Result<Vec<i64>, Error> {
+        Ok(self
+            .conn
+            .prepare("SELECT id FROM runs WHERE batch AND status = 'running' ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
     }
 
     /// Whether the run is sent through the providers' batch APIs.

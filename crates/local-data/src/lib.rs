@@ -62,6 +62,7 @@ mod keyset;
 mod prices;
 mod requests;
 mod run_list;
+mod run_writes;
 mod runs;
 mod schema;
 mod stability;
@@ -97,6 +98,7 @@ pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSo
 pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{MAX_REPEATS, ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use run_list::RunSummary;
+pub use run_writes::{RunWrite, RunWritten};
 pub use runs::{Answer, ClaimedRequest, Failure, NewRun, RunProgress, RunStatus};
 pub use stability::{SampleAnswer, StabilityPage, StabilityQuery, StabilitySummary, UnstableRecord};
 pub use stats::{

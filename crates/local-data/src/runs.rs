@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OrNotFound, is_unique_violation};
@@ -44,7 +44,7 @@ const NEXT_QUEUED: &str =
     "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema, q.sample
     FROM run_items i JOIN requests q ON q.id = i.request_id JOIN template_versions v ON v.id = q.template_version_id
     WHERE i.run_id = ?1 AND i.state = 'queued'
-    ORDER BY i.request_id LIMIT 1";
+    ORDER BY i.request_id LIMIT ?2";
 
 /// Every queued request of a run, in request order (a batch run claims them at once).
 pub(crate) const NEXT_QUEUED_ALL: &str =
@@ -336,46 +336,16 @@ impl Store {
     /// before returning it, so it is on record before it is sent.
     pub fn claim_next(&mut self, run_id: i64) -> Result<Option<ClaimedRequest>, Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let next = tx
-            .query_row(NEXT_QUEUED, [run_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, u32>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, u32>(6)?,
-                ))
-            })
-            .optional()?;
-        let Some((request_id, provider, model, prompt, attempts, schema, sample)) = next else {
-            return Ok(None);
-        };
-        tx.execute(
-            "UPDATE run_items SET state = 'in_flight', attempts = attempts + 1 WHERE run_id = ?1 AND request_id = ?2",
-            params![run_id, request_id],
-        )?;
+        let claimed = claim_in(&tx, run_id, 1)?.pop();
         tx.commit()?;
-        Ok(Some(ClaimedRequest {
-            run_id,
-            request_id,
-            provider,
-            model,
-            prompt,
-            attempt: attempts + 1,
-            started_at: now_millis(),
-            schema,
-            sample,
-        }))
+        Ok(claimed)
     }
 
     /// Stores an answer and marks the item answered, in one transaction.
     /// Returns `false` (storing nothing) if the request already had an answer.
     pub fn record_answer(&mut self, claimed: &ClaimedRequest, answer: &Answer) -> Result<bool, Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored = insert_answer(&tx, claimed, answer, false)?;
-        set_item_state(&tx, claimed, "answered")?;
+        let stored = crate::ai_cache::record_answer_in(&tx, claimed, answer, None)?;
         tx.commit()?;
         Ok(stored)
     }
@@ -383,19 +353,7 @@ impl Store {
     /// Stores a failure as the request's response and marks the item failed.
     pub fn record_failure(&mut self, claimed: &ClaimedRequest, failure: &Failure) -> Result<(), Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO responses (request_id, run_id, error_code, error_message, started_at, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                claimed.request_id,
-                claimed.run_id,
-                failure.code,
-                failure.message,
-                claimed.started_at,
-                now_millis()
-            ],
-        )?;
-        set_item_state(&tx, claimed, "failed")?;
+        record_failure_in(&tx, claimed, failure)?;
         tx.commit()?;
         Ok(())
     }
@@ -579,8 +537,57 @@ fn checked_budget(max_cost_usd: f64) -> Result<f64, Error> {
 
 /// Inserts a successful response (`cached`: taken from the response cache);
 /// `false` when the request already had one (the unique index refused it).
+/// Claims up to `max` of a run's queued requests, in queue order, within
+/// the caller's transaction ([`Store::claim_next`] claims one).
+pub(crate) fn claim_in(conn: &Connection, run_id: i64, max: u32) -> Result<Vec<ClaimedRequest>, Error> {
+    type Row = (i64, String, String, String, u32, Option<String>, u32);
+    let next: Vec<Row> = conn
+        .prepare_cached(NEXT_QUEUED)?
+        .query_map(params![run_id, max], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut mark = conn.prepare_cached(
+        "UPDATE run_items SET state = 'in_flight', attempts = attempts + 1 WHERE run_id = ?1 AND request_id = ?2",
+    )?;
+    let started_at = now_millis();
+    let mut claimed = Vec::with_capacity(next.len());
+    for (request_id, provider, model, prompt, attempts, schema, sample) in next {
+        mark.execute(params![run_id, request_id])?;
+        claimed.push(ClaimedRequest {
+            run_id,
+            request_id,
+            provider,
+            model,
+            prompt,
+            attempt: attempts + 1,
+            started_at,
+            schema,
+            sample,
+        });
+    }
+    Ok(claimed)
+}
+
+/// [`Store::record_failure`] within the caller's transaction.
+pub(crate) fn record_failure_in(conn: &Connection, claimed: &ClaimedRequest, failure: &Failure) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO responses (request_id, run_id, error_code, error_message, started_at, finished_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        claimed.request_id,
+        claimed.run_id,
+        failure.code,
+        failure.message,
+        claimed.started_at,
+        now_millis()
+    ])?;
+    set_item_state(conn, claimed, "failed")
+}
+
 pub(crate) fn insert_answer(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &Connection,
     claimed: &ClaimedRequest,
     answer: &Answer,
     cached: bool,
@@ -597,11 +604,13 @@ pub(crate) fn insert_answer(
             check.fields.as_ref().map(|f| serde_json::Value::Object(f.clone()).to_string()),
         ),
     };
-    let inserted = tx.execute(
-        "INSERT INTO responses (request_id, run_id, text, model, finish_reason, input_tokens, output_tokens,
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO responses (request_id, run_id, text, model, finish_reason, input_tokens, output_tokens,
                                 started_at, finished_at, cached, schema_valid, schema_errors, fields)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
             claimed.request_id,
             claimed.run_id,
             answer.text,
@@ -615,8 +624,7 @@ pub(crate) fn insert_answer(
             valid,
             issues,
             fields
-        ],
-    );
+        ]);
     match inserted {
         Ok(_) => Ok(true),
         Err(e) if is_unique_violation(&e) => Ok(false),
@@ -628,15 +636,10 @@ fn issue_json(issue: &crate::SchemaIssue) -> serde_json::Value {
     serde_json::json!({ "path": issue.path, "message": issue.message })
 }
 
-pub(crate) fn set_item_state(
-    tx: &rusqlite::Transaction<'_>,
-    claimed: &ClaimedRequest,
-    state: &str,
-) -> Result<(), Error> {
-    let n = tx.execute(
-        "UPDATE run_items SET state = ?1 WHERE run_id = ?2 AND request_id = ?3",
-        params![state, claimed.run_id, claimed.request_id],
-    )?;
+pub(crate) fn set_item_state(conn: &Connection, claimed: &ClaimedRequest, state: &str) -> Result<(), Error> {
+    let n = conn
+        .prepare_cached("UPDATE run_items SET state = ?1 WHERE run_id = ?2 AND request_id = ?3")?
+        .execute(params![state, claimed.run_id, claimed.request_id])?;
     if n == 0 {
         return Err(Error::State(format!("request {} is not part of run {}", claimed.request_id, claimed.run_id)));
     }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use fake_provider::{FakeConfig, FakeProvider};
 use futures_util::{StreamExt, stream};
-use local_data::{ImportOptions, ModelTarget, RequestStatus, RunStatus, Store};
+use local_data::{ImportOptions, ModelTarget, RequestStatus, RunStatus, RunWrite, RunWritten, Store};
 use providers::{Keyless, ProviderClient, ProviderConfig};
 use records::Format;
 use runs::{Engine, RunOptions};
@@ -43,9 +43,11 @@ async fn main() -> Result<()> {
     let prompts: Vec<String> = (0..requests).map(|i| format!("Describe item {i} in one line.")).collect();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("data.sqlite");
-    // One dataset per engine round (a run answers each request once), one for the cached run.
-    let datasets =
-        (0..=ROUNDS).map(|i| approved_requests(&path, &format!("round {i}"), &prompts)).collect::<Result<Vec<_>>>()?;
+    // One dataset per engine round (a run answers each request once), one
+    // for the cached run, one for the storage alone.
+    let datasets = (0..=ROUNDS + 1)
+        .map(|i| approved_requests(&path, &format!("round {i}"), &prompts))
+        .collect::<Result<Vec<_>>>()?;
 
     let mut config = ProviderConfig::openai_compatible(PROVIDER, &fake.base_url());
     config.max_concurrent = concurrency;
@@ -56,10 +58,15 @@ async fn main() -> Result<()> {
     // Warm the raw client's connections; the engine's first round warms its own.
     run_raw(&raw, &url, &prompts[..prompts.len().min(100)], concurrency).await?;
     let (mut raw_time, mut engine_time) = (Duration::ZERO, Duration::ZERO);
+    let (mut raw_cpu, mut engine_cpu) = (Duration::ZERO, Duration::ZERO);
     for (round, dataset) in datasets[..ROUNDS].iter().enumerate() {
+        let cpu = process_cpu()?;
         let r = run_raw(&raw, &url, &prompts, concurrency).await?;
+        let between = process_cpu()?;
         // Live: the earlier rounds' answers are in the cache, so this one skips it (and refreshes it).
         let e = run_engine(&engine, *dataset, RunOptions { no_cache: true, ..RunOptions::default() }, requests).await?;
+        raw_cpu += between - cpu;
+        engine_cpu += process_cpu()? - between;
         println!(
             "round {}: raw {:>7.0} req/s   engine {:>7.0} req/s",
             round + 1,
@@ -76,16 +83,83 @@ async fn main() -> Result<()> {
     let cached_time = run_engine(&engine, datasets[ROUNDS], RunOptions::default(), requests).await?;
     let cached_calls = fake.request_count() - calls_before;
 
+    let storage_cpu = store_alone(&path, datasets[ROUNDS + 1], concurrency)?;
+
     println!("{requests} requests x {ROUNDS} rounds at concurrency {concurrency}");
     println!("raw reqwest loop:      {raw_rate:.0} req/s");
     println!("run engine (+SQLite):  {engine_rate:.0} req/s");
     println!("ratio:                 {:.3} (goal >= 0.9)", engine_rate / raw_rate);
+    // The server runs in this process: both loops' CPU includes its share.
+    let per_request = |cpu: Duration| cpu.as_secs_f64() * 1e6 / (requests * ROUNDS) as f64;
+    println!(
+        "CPU per request:       raw {:.1} us, engine {:.1} us (server included; {} cores)",
+        per_request(raw_cpu),
+        per_request(engine_cpu),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    println!(
+        "storage alone:         {:.1} us CPU per request (claim, answer, cache entry; groups of {concurrency}, no HTTP)",
+        storage_cpu.as_secs_f64() * 1e6 / requests as f64
+    );
     println!(
         "second identical run:  {cached_calls} provider calls (goal 0), {:.2} s (goal <= 2 s; a live run took {:.2} s)",
         cached_time.as_secs_f64(),
         engine_time.as_secs_f64() / ROUNDS as f64
     );
     Ok(())
+}
+
+/// What storing a run costs without sending it: the engine's writes for
+/// every request of `dataset` (claims, answers with their cache entries) in
+/// groups of `group`, as its writer commits them. The CPU time it took.
+fn store_alone(path: &Path, dataset: i64, group: usize) -> Result<Duration> {
+    let mut store = Store::open(path)?;
+    let run_id = store.create_run(dataset, None)?.run_id;
+    let answer = |claimed: &local_data::ClaimedRequest| local_data::Answer {
+        text: format!("An answer to: {}", claimed.prompt),
+        model: MODEL.to_owned(),
+        finish_reason: Some("stop".to_owned()),
+        input_tokens: Some(12),
+        output_tokens: Some(9),
+    };
+    let key = |claimed: &local_data::ClaimedRequest| {
+        local_data::AiCacheKey::of(&local_data::AiCall {
+            provider: PROVIDER.to_owned(),
+            wire_format: "openai".to_owned(),
+            base_url: "http://127.0.0.1".to_owned(),
+            model: MODEL.to_owned(),
+            parameters: Default::default(),
+            prompt: claimed.prompt.clone(),
+            sample: claimed.sample,
+        })
+    };
+    let started = process_cpu()?;
+    loop {
+        let claimed = match store.write_run_batch(vec![RunWrite::Claim { run_id, max: group as u32 }])?.pop() {
+            Some(Ok(RunWritten::Claimed(claimed))) if !claimed.is_empty() => claimed,
+            _ => break,
+        };
+        let writes = claimed
+            .iter()
+            .map(|c| RunWrite::Answer { claimed: c.clone(), answer: answer(c), key: Some(key(c)) })
+            .collect();
+        for written in store.write_run_batch(writes)? {
+            written?;
+        }
+    }
+    Ok(process_cpu()? - started)
+}
+
+/// CPU time used by every thread of this process so far (user + system),
+/// from /proc/self/stat, in clock ticks of 10 ms.
+fn process_cpu() -> Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').ok_or("no command name in /proc/self/stat")?.1.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<u64> { Ok(fields.get(i).ok_or("short /proc/self/stat")?.parse()?) };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 fn per_second(requests: usize, elapsed: Duration) -> f64 {

@@ -7,7 +7,9 @@
 //! with its requests at once ([`local_data::Store::record_batch_job`]). Then
 //! every open job of the run is polled with a capped back-off
 //! ([`providers::PollBackoff`]) and its results are stored as it ends, each
-//! with `record_answer` / `record_failure` like a live answer. Quitting the
+//! with `record_answer` / `record_failure` like a live answer, and scored
+//! by the run's assertions (a judge is asked live, at live prices; a stop
+//! while judging leaves the answer unscored, and a resume scores it). Quitting the
 //! app, a cancel, a pause or a SIGKILL while polling leaves the jobs
 //! recorded and their requests in flight; [`crate::Engine::resume`] polls
 //! the same jobs again and never submits them twice.
@@ -58,9 +60,12 @@ impl Run {
                 run.stop.cancel();
             }
         });
-        let outcome = match self.submit_queued().await {
-            Ok(None) => self.clone().collect_open_jobs().await,
-            other => other,
+        let outcome = match self.check_unchecked().await {
+            Ok(()) => match self.submit_queued().await {
+                Ok(None) => self.clone().collect_open_jobs().await,
+                other => other,
+            },
+            Err(e) => Err(e),
         };
         pause_watch.abort();
         let run_id = self.run_id;
@@ -287,7 +292,11 @@ impl Run {
             match results.remove(&custom_id(claimed.request_id)) {
                 Some(Ok(answer)) => {
                     let key = self.engine.cache_key_of(&claimed);
+                    let (request_id, text) = (claimed.request_id, answer.text.clone());
                     self.store_answer(claimed, answer, key).await?;
+                    if !self.checker.is_empty() {
+                        self.check(request_id, &text).await?;
+                    }
                 }
                 Some(Err(failure)) => self.store_failure(claimed, failure).await?,
                 None => {

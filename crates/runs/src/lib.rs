@@ -27,6 +27,14 @@
 //! so requests in flight at a crash are **at-least-once**. Nothing is lost:
 //! every request of a run ends answered or failed, or stays queued for resume.
 //!
+//! A live run's workers do not commit one by one: a writer thread of the
+//! run stores all the claims and answers waiting at once, in one
+//! transaction, each write still whole or not at all (group commit,
+//! [`local_data::Store::write_run_batch`]). A claim takes as many requests
+//! as the run sends at once; those no worker has taken when the run stops
+//! go back to the queue, and after a crash they are among the in-flight
+//! requests a resume sends again (never sent before, so sent once).
+//!
 //! # The response cache
 //!
 //! Before a claimed request is sent, its key ([`local_data::AiCall`]: provider,
@@ -103,17 +111,18 @@
 
 mod batch;
 mod live;
+mod writer;
 
 pub use batch::{BATCH_PROVIDERS, BatchSettings};
 pub use live::LiveRuns;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use local_data::{
     AiCacheKey, AiCall, Answer, CheckResult, Checker, ClaimedRequest, Failure, JudgeUsage, PriceTable, RunProgress,
-    RunStatus, Store,
+    RunStatus, RunWrite, RunWritten, Store,
 };
 use providers::{
     CallOptions, CancellationToken, ChatRequest, Progress, ProviderClient, ProviderConfig, RetryReason, WireFormat,
@@ -186,13 +195,6 @@ pub enum Error {
     )]
     BatchWithBudget,
 
-    /// A batch run with assertions: its answers arrive from the provider's
-    /// batch, where no check is scored yet.
-    #[error(
-        "the run was not started: assertions are not scored on batch runs yet; send it without --batch, or without the assertions"
-    )]
-    BatchWithAssertions,
-
     /// The run has a budget cap but sends to a model without a list price,
     /// so what it spends could not be counted; nothing was sent.
     #[error(
@@ -219,7 +221,6 @@ impl Error {
             Error::Unpriced { .. } => "unpriced",
             Error::BatchUnsupported { .. } => "batch_unsupported",
             Error::BatchWithBudget => "batch_with_budget",
-            Error::BatchWithAssertions => "batch_with_assertions",
         }
     }
 }
@@ -488,9 +489,6 @@ impl Engine {
         if options.batch && options.max_cost_usd.is_some() {
             return Err(Error::BatchWithBudget);
         }
-        if options.batch && !options.assertions.is_empty() {
-            return Err(Error::BatchWithAssertions);
-        }
         let batch = options.batch;
         let progress = self
             .db(move |s| {
@@ -657,6 +655,8 @@ impl Engine {
             window: Window::new(self.concurrency),
             budget: Mutex::new(budget),
             checker,
+            writer: writer::Writer::start(self.store.clone()),
+            claimed_ahead: tokio::sync::Mutex::default(),
         });
         let _ = run.events.send(RunEvent::Started { progress: progress.clone() });
         let task = if batch { tokio::spawn(run.drive_batch()) } else { tokio::spawn(run.drive()) };
@@ -755,6 +755,11 @@ impl Window {
         }
     }
 
+    /// How many requests may be in flight now.
+    fn limit(&self) -> usize {
+        self.state().limit
+    }
+
     fn release(&self) {
         self.state().in_flight -= 1;
         self.changed.notify_waiters();
@@ -818,6 +823,10 @@ struct Run {
     budget: Mutex<Option<Budget>>,
     /// The run's assertions; empty for most runs.
     checker: Checker,
+    /// Claims and answers, stored by group commit.
+    writer: writer::Writer,
+    /// Requests claimed (committed in flight) but not yet taken by a worker.
+    claimed_ahead: tokio::sync::Mutex<VecDeque<ClaimedRequest>>,
 }
 
 /// What a worker does after one request.
@@ -841,13 +850,7 @@ enum Interrupted {
 
 impl Run {
     async fn drive(self: Arc<Self>) -> Result<RunProgress, Error> {
-        // Answers a crash or a stop left between storing and checking.
-        if !self.checker.is_empty() {
-            let run_id = self.run_id;
-            for (request_id, text) in self.engine.db(move |s| s.unchecked_answers(run_id)).await? {
-                self.check(request_id, &text).await?;
-            }
-        }
+        self.check_unchecked().await?;
         if let Some(budget) = self.budget_reached() {
             self.stop_cleanly("budget_reached", budget);
         }
@@ -870,6 +873,9 @@ impl Run {
             }
         }
         pause_watch.abort();
+        if let Err(e) = self.requeue_claimed_ahead().await {
+            first_error.get_or_insert(e);
+        }
         if self.pause.is_cancelled() {
             // The workers may have seen the pause before the watch announced it.
             self.stop_cleanly("paused", PAUSED_BY_YOU.to_owned());
@@ -942,13 +948,12 @@ impl Run {
 
     /// One request: claimed, answered from the cache or sent, and stored.
     async fn claim_and_send(self: Arc<Self>, epoch: u64) -> Result<Step, Error> {
-        let run_id = self.run_id;
-        let Some(claimed) = self.engine.db(move |s| s.claim_next(run_id)).await? else {
+        let Some(claimed) = self.claim().await? else {
             return Ok(Step::Done);
         };
         if self.stop.is_cancelled() || self.drain.is_cancelled() {
             // Claimed but never sent: back to the queue.
-            self.engine.db(move |s| s.requeue(&claimed)).await?;
+            self.writer.write(RunWrite::Requeue { claimed }).await?;
             return Ok(Step::Done);
         }
         let key = self.engine.cache_key_of(&claimed);
@@ -957,12 +962,6 @@ impl Run {
             && let Some(key) = key.clone()
             && self.answer_from_cache(&claimed, key).await?
         {
-            if !self.checker.is_empty() {
-                let run_id = self.run_id;
-                if let Some(text) = self.engine.db(move |s| s.answer_text(run_id, request_id)).await? {
-                    self.check(request_id, &text).await?;
-                }
-            }
             return Ok(Step::Next);
         }
         match self.send(&claimed, epoch).await {
@@ -982,7 +981,7 @@ impl Run {
                 Ok(Step::Next)
             }
             Err(interrupted) => {
-                self.engine.db(move |s| s.requeue(&claimed)).await?;
+                self.writer.write(RunWrite::Requeue { claimed }).await?;
                 match interrupted {
                     Interrupted::Offline(message) => {
                         self.offline.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(message);
@@ -994,6 +993,22 @@ impl Run {
                 Ok(Step::Done)
             }
         }
+    }
+
+    /// Scores the run's answers that were stored but not scored: by a crash
+    /// or a stop between storing and checking, or a batch's results.
+    async fn check_unchecked(&self) -> Result<(), Error> {
+        if self.checker.is_empty() {
+            return Ok(());
+        }
+        let run_id = self.run_id;
+        for (request_id, text) in self.engine.db(move |s| s.unchecked_answers(run_id)).await? {
+            if self.stop.is_cancelled() {
+                break; // a resume scores the rest
+            }
+            self.check(request_id, &text).await?;
+        }
+        Ok(())
     }
 
     /// Scores a stored answer with the run's assertions, asking judges
@@ -1149,24 +1164,21 @@ impl Run {
         }
     }
     /// Stores the cache's answer to `claimed` if it has one (no provider
-    /// call); `false` on a miss, with nothing changed.
+    /// call) and scores it; `false` on a miss, with nothing changed.
     async fn answer_from_cache(&self, claimed: &ClaimedRequest, key: AiCacheKey) -> Result<bool, Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
-        let hit = claimed.clone();
-        let count = self.progress_due();
-        let answered = self
-            .engine
-            .db(move |s| match s.answer_from_ai_cache(&hit, &key)? {
-                Some(_) => Ok(Some(if count { Some(s.run_progress(run_id)?) } else { None })),
-                None => Ok(None),
-            })
-            .await?;
-        let Some(progress) = answered else {
+        let written = self.writer.write(RunWrite::AnswerFromCache { claimed: claimed.clone(), key }).await?;
+        if written == RunWritten::FromCache(None) {
             return Ok(false);
-        };
+        }
         tracing::debug!(run_id, request_id, "answered from the response cache");
         let _ = self.events.send(RunEvent::Answered { run_id, request_id });
-        self.send_progress(progress);
+        self.maybe_send_progress().await?;
+        if !self.checker.is_empty()
+            && let Some(text) = self.engine.db(move |s| s.answer_text(run_id, request_id)).await?
+        {
+            self.check(request_id, &text).await?;
+        }
         Ok(true)
     }
 
@@ -1178,36 +1190,51 @@ impl Run {
         key: Option<AiCacheKey>,
     ) -> Result<(), Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
-        let count = self.progress_due();
-        let progress = self
-            .engine
-            .db(move |s| {
-                match &key {
-                    Some(key) => s.record_answer_and_cache(&claimed, &answer, key)?,
-                    None => s.record_answer(&claimed, &answer)?,
-                };
-                if count { s.run_progress(run_id).map(Some) } else { Ok(None) }
-            })
-            .await?;
+        self.writer.write(RunWrite::Answer { claimed, answer, key }).await?;
         let _ = self.events.send(RunEvent::Answered { run_id, request_id });
-        self.send_progress(progress);
-        Ok(())
+        self.maybe_send_progress().await
     }
 
     async fn store_failure(&self, claimed: ClaimedRequest, failure: Failure) -> Result<(), Error> {
         let (run_id, request_id) = (claimed.run_id, claimed.request_id);
         let event =
             RunEvent::Failed { run_id, request_id, code: failure.code.clone(), message: failure.message.clone() };
-        let count = self.progress_due();
-        let progress = self
-            .engine
-            .db(move |s| {
-                s.record_failure(&claimed, &failure)?;
-                if count { s.run_progress(run_id).map(Some) } else { Ok(None) }
-            })
-            .await?;
+        self.writer.write(RunWrite::Failure { claimed, failure }).await?;
         let _ = self.events.send(event);
-        self.send_progress(progress);
+        self.maybe_send_progress().await
+    }
+
+    /// The run's next queued request, committed as in flight. When none is
+    /// claimed ahead, claims as many as the run sends at once in one go:
+    /// the workers waiting meanwhile take the rest.
+    async fn claim(&self) -> Result<Option<ClaimedRequest>, Error> {
+        let mut ahead = self.claimed_ahead.lock().await;
+        if ahead.is_empty() {
+            let max = self.window.limit() as u32;
+            match self.writer.write(RunWrite::Claim { run_id: self.run_id, max }).await? {
+                RunWritten::Claimed(claimed) => ahead.extend(claimed),
+                other => return Err(Error::Engine(format!("a claim was answered with {other:?}"))),
+            }
+        }
+        Ok(ahead.pop_front())
+    }
+
+    /// Puts the requests claimed ahead that no worker took back in the queue.
+    async fn requeue_claimed_ahead(&self) -> Result<(), Error> {
+        let leftovers: Vec<ClaimedRequest> = self.claimed_ahead.lock().await.drain(..).collect();
+        for claimed in leftovers {
+            self.writer.write(RunWrite::Requeue { claimed }).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts the run's items for a [`RunEvent::Progress`] when one is due.
+    async fn maybe_send_progress(&self) -> Result<(), Error> {
+        if self.progress_due() {
+            let run_id = self.run_id;
+            let progress = self.engine.db(move |s| s.run_progress(run_id)).await?;
+            let _ = self.events.send(RunEvent::Progress { progress });
+        }
         Ok(())
     }
 
@@ -1220,12 +1247,6 @@ impl Run {
         }
         *last = Some(Instant::now());
         true
-    }
-
-    fn send_progress(&self, progress: Option<RunProgress>) {
-        if let Some(progress) = progress {
-            let _ = self.events.send(RunEvent::Progress { progress });
-        }
     }
 }
 

@@ -58,6 +58,8 @@ function shell(calls: Call[], overrides: Record<string, (args: Record<string, un
           return [];
         case "start_run":
           return progress("running", 0);
+        case "run_checks":
+          return { run_id: 9, checked: 0, passed: 0, pass_rate: null, assertions: [], schema_valid: 0, schema_invalid: 0 };
         case "set_request_status":
           return (a.requestIds as number[]).length;
         case "edit_request":
@@ -362,29 +364,53 @@ describe("RequestReviewer", () => {
     await waitFor(() => expect(calls.find((c) => c.cmd === "resume_run")?.args).toEqual({ runId: 9, maxCostUsd: 3 }));
   });
 
-  it("sends the checks typed one per line, or the run as a batch, never both, and shows the batch's status", async () => {
+  it("sends the checks typed one per line, with the run as a batch too, and shows the batch's status", async () => {
     const calls: Call[] = [];
-    shell(calls);
+    let scored = false;
+    shell(calls, {
+      run_checks: () => ({
+        run_id: 9,
+        checked: scored ? 2 : 0,
+        passed: scored ? 1 : 0,
+        pass_rate: scored ? 0.5 : null,
+        assertions: [
+          { assertion: "contains:refund", passed: scored ? 1 : 0, failed: scored ? 1 : 0, unscored: 0 },
+          { assertion: "json", passed: scored ? 2 : 0, failed: 0, unscored: 0 },
+        ],
+        schema_valid: 0,
+        schema_invalid: 0,
+      }),
+    });
     select();
     render(<RequestReviewer />);
     await waitFor(() => expect(calls.some((c) => c.cmd === "unfinished_runs")).toBe(true));
-    const batch = screen.getByTestId("rr-batch") as HTMLInputElement;
     fireEvent.change(screen.getByTestId("rr-checks"), { target: { value: "contains:refund\n\n  json  \n" } });
-    expect(batch.disabled).toBe(true);
-    expect(batch.closest("label")?.getAttribute("title")).toContain("clear the checks");
     fireEvent.click(screen.getByTestId("rr-run"));
     await screen.findByTestId("rr-run-status");
     expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([
       { datasetId: 7, templateVersionId: 3, noCache: false, assertions: ["contains:refund", "json"] },
     ]);
+    scored = true;
     await act(() => emit("run-event", { kind: "finished", runId: 9, progress: progress("completed", 2) }));
+    // The whole run's pass rates, read from Rust when the run ends.
+    await waitFor(() =>
+      expect(screen.getByTestId("rr-run-checks").textContent).toBe(
+        "Checks: 1 of 2 answers passed every check (50%)contains:refund: 1 passed, 1 failedjson: 2 passed, 0 failed",
+      ),
+    );
 
-    fireEvent.change(screen.getByTestId("rr-checks"), { target: { value: "" } });
+    // Batch answers are scored like live ones: the checks stay with the batch.
     await waitFor(() => expect((screen.getByTestId("rr-batch") as HTMLInputElement).disabled).toBe(false));
     fireEvent.click(screen.getByTestId("rr-batch"));
     fireEvent.click(screen.getByTestId("rr-run"));
     await waitFor(() => expect(calls.filter((c) => c.cmd === "start_run")).toHaveLength(2));
-    expect(calls.filter((c) => c.cmd === "start_run")[1]?.args).toEqual({ datasetId: 7, templateVersionId: 3, noCache: false, batch: true });
+    expect(calls.filter((c) => c.cmd === "start_run")[1]?.args).toEqual({
+      datasetId: 7,
+      templateVersionId: 3,
+      noCache: false,
+      batch: true,
+      assertions: ["contains:refund", "json"],
+    });
     await act(() => emit("run-event", { kind: "batch", runId: 9, provider: "openai", batchId: "batch_1", status: "in_progress", message: "openai batch batch_1: in_progress" }));
     await waitFor(() => expect(screen.getByTestId("rr-batch-status").textContent).toBe("openai batch batch_1: in_progress"));
     // A cap turns the batch off: the provider's batch cannot stop at a cap.

@@ -19,6 +19,7 @@ import {
   waitNotices,
   type WaitNotice,
 } from "./logic";
+import { RunChecksSummary } from "./RunChecksSummary";
 import { useBusy } from "./useBusy";
 
 export interface RunsProps {
@@ -131,7 +132,7 @@ export function Runs({ datasetId, templateVersionId, onFinished, repeats, onRepe
 
   const cap = parseBudget(budget);
   const assertions = assertionsOf(checks);
-  const blocker = batchBlocker(cap, assertions);
+  const blocker = batchBlocker(cap);
   const asBatch = batch && blocker === null;
   const repeatCount = parseRepeats(repeats);
   const start = () =>
@@ -282,6 +283,7 @@ export function Runs({ datasetId, templateVersionId, onFinished, repeats, onRepe
             </p>
           )}
           <progress max={1} value={progressFraction(run)} aria-label="Run progress" />
+          <RunChecksSummary runId={run.run_id} status={run.status} />
           {running && waits.length > 0 && (
             <ul className="aui-muted" role="status" data-testid="rr-run-waits">
               {waits.map((w) => (

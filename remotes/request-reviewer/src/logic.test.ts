@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostError, type ProviderView } from "@augment-it/host-client";
-import { defaultModelOf, describeError, formatCost, initialProvider, isResumable, keyLabel, parseBudget, parseOutputTokens, parseRepeats, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
+import { checksSummary, defaultModelOf, describeError, formatCost, initialProvider, isResumable, keyLabel, parseBudget, parseOutputTokens, parseRepeats, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
 
 const provider = (name: string, key: ProviderView["key"], defaultModel?: string): ProviderView => ({
   provider: name,
@@ -33,6 +33,25 @@ describe("logic", () => {
     expect(targetsToGenerate(chosen, { provider: "openai", model: " a " })).toEqual(chosen);
     expect(targetsToGenerate(chosen, { provider: "openai", model: "b" })).toHaveLength(2);
     expect(targetsToGenerate([], { provider: "openai", model: "" })).toEqual([]);
+  });
+
+  it("sums up a run's checks, and says nothing for a run without checks or schema", () => {
+    const none = { run_id: 1, checked: 0, passed: 0, pass_rate: null, assertions: [], schema_valid: 0, schema_invalid: 0 };
+    expect(checksSummary(none)).toEqual([]);
+    const judged = {
+      ...none,
+      checked: 3,
+      passed: 2,
+      pass_rate: 2 / 3,
+      assertions: [{ assertion: "judge:openai/gpt-4o-mini:Fair?", passed: 2, failed: 0, unscored: 1 }],
+      schema_valid: 2,
+      schema_invalid: 1,
+    };
+    expect(checksSummary(judged)).toEqual([
+      "Checks: 2 of 3 answers passed every check (67%)",
+      "judge:openai/gpt-4o-mini:Fair?: 2 passed, 0 failed, 1 not scored",
+      "Schema: 2 valid, 1 not valid",
+    ]);
   });
 
   it("reads progress and cost", () => {

@@ -1,6 +1,6 @@
 // Pure rules of the Request Reviewer: which targets to generate for, what a
 // run's progress reads as, and what to tell the user about a failed command.
-import { HostError, type ErrorCode, type ModelTarget, type ProviderView, type RunEvent, type RunProgress } from "@augment-it/host-client";
+import { HostError, type ErrorCode, type ModelTarget, type ProviderView, type RunChecks, type RunEvent, type RunProgress } from "@augment-it/host-client";
 
 export const PAGE_SIZE = 100;
 
@@ -113,10 +113,30 @@ export function assertionsOf(text: string): string[] {
 }
 
 /** Why a run cannot go through the batch API with these options, or null when it can. */
-export function batchBlocker(cap: number | null | "invalid", assertions: string[]): string | null {
+export function batchBlocker(cap: number | null | "invalid"): string | null {
   if (cap !== null) return "A batch cannot stop at a budget cap: clear the cap to send as a batch.";
-  if (assertions.length > 0) return "Checks are not scored on batch runs yet: clear the checks to send as a batch.";
   return null;
+}
+
+/**
+ * A run's check results as lines a person reads: the whole run's pass rate,
+ * then each assertion's counts, then schema validity. None for a run
+ * without checks or a schema.
+ */
+export function checksSummary(checks: RunChecks): string[] {
+  const lines: string[] = [];
+  if (checks.assertions.length > 0) {
+    const rate = checks.pass_rate === null ? "" : ` (${Math.round(checks.pass_rate * 100)}%)`;
+    lines.push(`Checks: ${checks.passed} of ${checks.checked} answers passed every check${rate}`);
+    for (const tally of checks.assertions) {
+      const unscored = tally.unscored > 0 ? `, ${tally.unscored} not scored` : "";
+      lines.push(`${tally.assertion}: ${tally.passed} passed, ${tally.failed} failed${unscored}`);
+    }
+  }
+  if (checks.schema_valid + checks.schema_invalid > 0) {
+    lines.push(`Schema: ${checks.schema_valid} valid, ${checks.schema_invalid} not valid`);
+  }
+  return lines;
 }
 
 /** Share of the run that is done (answered or failed), 0 to 1. */

@@ -37,8 +37,7 @@ impl From<runs::Error> for CommandError {
             | runs::Error::AlreadySending { .. }
             | runs::Error::Unpriced { .. }
             | runs::Error::BatchUnsupported { .. }
-            | runs::Error::BatchWithBudget
-            | runs::Error::BatchWithAssertions => Self::invalid(err.to_string()),
+            | runs::Error::BatchWithBudget => Self::invalid(err.to_string()),
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
@@ -128,6 +127,47 @@ pub async fn resume_run<R: Runtime>(
     };
     let handle = resumed.inspect_err(|_| runs.release(run_id))?;
     follow(app, &runs, &data, handle).await
+}
+
+/// Goes back to collecting the batch runs the app was polling when it quit
+/// (issue 17, point 3: a restart picks them up). Their batches went on at
+/// the provider, so polling them again costs nothing; a live run is not
+/// resumed by itself, as sending it spends money. A run that cannot resume
+/// now (no key, offline) stays listed by `unfinished_runs` for the person.
+pub fn resume_interrupted_batch_runs<R: Runtime>(app: AppHandle<R>) {
+    use tauri::Manager as _;
+    tauri::async_runtime::spawn(async move {
+        let (shell, keys, data, runs) =
+            (app.state::<ShellState>(), app.state::<KeysState>(), app.state::<DataState>(), app.state::<RunsState>());
+        let interrupted = match data.with(|s| s.interrupted_batch_runs()).await {
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::warn!(%err, "could not look for batch runs to collect");
+                return;
+            }
+        };
+        for run_id in interrupted {
+            if runs.reserve(run_id).is_err() {
+                continue; // already being collected
+            }
+            let resumed = match engine(&shell, &keys, &data).await {
+                Ok(engine) => engine.resume(run_id).await.map_err(CommandError::from),
+                Err(err) => Err(err),
+            };
+            match resumed {
+                Ok(handle) => {
+                    tracing::info!(run_id, "collecting a batch run the app was polling when it quit");
+                    if let Err(err) = follow(app.clone(), &runs, &data, handle).await {
+                        tracing::warn!(run_id, %err, "a collected batch run's counts could not be read");
+                    }
+                }
+                Err(err) => {
+                    runs.release(run_id);
+                    tracing::warn!(run_id, %err, "a batch run could not be collected at start: it stays offered for resume");
+                }
+            }
+        }
+    });
 }
 
 /// Stops a run this app is sending; its unsent requests stay queued for a

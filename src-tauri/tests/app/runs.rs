@@ -269,3 +269,50 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The app quits while a batch run is polling; at the next start it polls
+/// the same batch again and stores its results, without submitting again.
+/// The quit is an engine on a runtime of its own shut down mid-poll (no
+/// stop code of the run runs, as when the app is closed or killed).
+#[test]
+fn a_batch_run_the_app_was_polling_when_it_quit_is_collected_at_the_next_start() {
+    let Some(_keychain) = crate::common::private_keychain() else { return };
+    let h = Harness::new();
+    let fake = h.fake();
+    h.data.ok("set_api_key", json!({ "provider": "openai", "key": KEY }));
+    h.point_openai_at(&fake.base_url());
+    let dataset = h.approved_requests(3, "Describe {{ title }}.");
+    let database = h.data.dirs.path().join("data").join("local.db");
+    fake.set_batch_polls(u64::MAX); // in progress until the app is back
+
+    let before_quit = tokio::runtime::Runtime::new().unwrap();
+    let run_id = before_quit.block_on(async {
+        let mut config = providers::ProviderConfig::openai();
+        config.base_url = fake.base_url();
+        let key = providers::StaticKey::new(secrets::Secret::new(KEY));
+        let client = providers::ProviderClient::new(config, std::sync::Arc::new(key)).unwrap();
+        let store = local_data::Store::open(&database).unwrap();
+        let engine = runs::Engine::new(store, [client], 4);
+        let options = runs::RunOptions { batch: true, ..runs::RunOptions::default() };
+        let handle = engine.start_with(dataset, None, options).await.unwrap();
+        let store = local_data::Store::open(&database).unwrap();
+        let started = Instant::now();
+        while store.batch_job_counts(handle.run_id).unwrap().open == 0 {
+            assert!(started.elapsed() < DEADLINE, "the batch was submitted");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        handle.run_id
+    });
+    before_quit.shutdown_background();
+    assert_eq!(h.data.ok("run_progress", json!({ "runId": run_id }))["status"], "running", "interrupted mid-poll");
+
+    fake.set_batch_polls(1);
+    augment_desktop::commands::runs::resume_interrupted_batch_runs(h.data.app.handle().clone());
+    let events = h.events_until_finished(run_id);
+    let finished = events.last().unwrap();
+    assert_eq!(finished["progress"]["status"], "completed", "{finished}");
+    assert_eq!(finished["progress"]["answered"], 3, "{finished}");
+    let creates = fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count();
+    assert_eq!(creates, 1, "the batch was collected, never submitted again");
+    assert!(h.unfinished(run_id).is_none(), "nothing left to offer for resume");
+}

@@ -93,10 +93,34 @@ async fn a_batch_run_without_a_batch_api_or_with_a_cap_is_refused() {
     assert_eq!(refused.code(), "batch_unsupported", "{refused}");
     let capped = RunOptions { max_cost_usd: Some(1.0), ..BATCH };
     assert_eq!(engine.start_with(dataset, None, capped).await.unwrap_err().code(), "batch_with_budget");
-    let checked = RunOptions { assertions: vec!["json".parse().unwrap()], ..BATCH };
-    assert_eq!(engine.start_with(dataset, None, checked).await.unwrap_err().code(), "batch_with_assertions");
     assert_eq!(fake.batches_created(), 0);
     assert!(Store::open(&path).unwrap().runs().unwrap().is_empty(), "no run is left behind");
+}
+
+/// A batch's answers are scored by the run's assertions as they are
+/// stored, and so are the ones the cache answers; a judge is asked live.
+#[tokio::test]
+async fn a_batch_run_scores_its_answers_with_the_run_s_assertions() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let engine = engine(&path, &fake.base_url());
+    let warm = approved_requests_for(&path, "warm", "openai", &["[fake:say:yes, a cat]".into()]);
+    engine.start_with(warm, None, BATCH).await.unwrap().wait().await.unwrap();
+
+    let prompts: Vec<String> =
+        ["[fake:say:yes, a cat]", "[fake:say:no dog here]", "[fake:say:yes, a cow]"].map(String::from).to_vec();
+    let dataset = approved_requests_for(&path, "animals", "openai", &prompts);
+    let assertions = ["contains:yes", "judge:openai/gpt-4o-mini:Is it an animal?"].map(|a| a.parse().unwrap()).to_vec();
+    let progress =
+        engine.start_with(dataset, None, RunOptions { assertions, ..BATCH }).await.unwrap().wait().await.unwrap();
+
+    assert_eq!((progress.status, progress.answered, progress.cached), (RunStatus::Completed, 3, Some(1)));
+    let checks = Store::open(&path).unwrap().run_checks(progress.run_id).unwrap();
+    assert_eq!(checks.checked, 3, "every answer was scored, the cache's too: {checks:?}");
+    assert_eq!(checks.assertions[0].passed, 2, "two of the three say yes: {checks:?}");
+    assert_eq!(checks.assertions[1].passed + checks.assertions[1].failed, 3, "the judge scored each: {checks:?}");
+    assert_eq!(chats(&fake), 3, "the judge's three calls went live, the answers by batch");
 }
 
 /// The engine runs on a runtime of its own, shut down mid-poll: its tasks

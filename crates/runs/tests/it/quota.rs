@@ -195,6 +195,61 @@ async fn a_spent_window_is_waited_out_instead_of_drawing_429s() {
     assert!(waits[0].1 > 0 && waits[0].1 <= 1300, "{}", waits[0].1);
 }
 
+/// The engine claims as many requests as it sends at once in one commit,
+/// so some wait claimed (in flight on record) until a worker takes them. A
+/// pause must put those back: nothing is left in flight, and a resume
+/// sends each request once.
+#[tokio::test]
+async fn requests_claimed_ahead_go_back_to_the_queue_when_the_run_pauses() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    // The first answer comes back while the other two still wait, so its
+    // worker claims three at once and takes one: two wait claimed.
+    let delays = [50, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000];
+    let prompts: Vec<String> =
+        delays.iter().enumerate().map(|(i, ms)| format!("<<item-{i}>> [fake:delay:{ms}]")).collect();
+    let dataset = approved_requests(&path, &prompts);
+    let store = Store::open(&path).unwrap();
+    let engine = Engine::new(Store::open(&path).unwrap(), [client(&fake.base_url())], 3);
+    let live = runs::LiveRuns::new();
+
+    let handle = engine.start(dataset, None).await.unwrap();
+    let preflight = fake.request_count(); // the start's check that the provider is reachable
+    let run_id = handle.run_id;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let follower = live.follow(handle, {
+        let mut tx = Some(tx);
+        move |event| {
+            if let RunEvent::Finished { progress } = event
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(progress);
+            }
+        }
+    });
+    assert!(fake.wait_for_requests(preflight + 4, DEADLINE).await, "the fourth request reached the provider");
+    let claimed = store.run_progress(run_id).unwrap();
+    assert_eq!((claimed.answered, claimed.in_flight), (1, 5), "three sending and two claimed ahead: {claimed:?}");
+    assert!(live.pause(run_id), "the run is live");
+    let progress = tokio::time::timeout(DEADLINE, rx).await.unwrap().unwrap();
+    follower.await.unwrap();
+
+    assert_eq!(progress.status, RunStatus::Paused);
+    assert_eq!(
+        (progress.answered, progress.in_flight, progress.queued),
+        (4, 0, 5),
+        "the three sent were answered; the two claimed ahead are queued again"
+    );
+    assert_eq!(sent(&fake).len(), 4, "nothing new was sent after the pause");
+
+    let (_, progress) = collect(engine.resume(run_id).await.unwrap()).await;
+    assert_eq!((progress.status, progress.answered, progress.failed), (RunStatus::Completed, 9, 0));
+    let all = sent(&fake);
+    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 9, "each request sent once: {all:?}");
+    assert_eq!(all.len(), 9, "each request sent once: {all:?}");
+}
+
 #[tokio::test]
 async fn a_paused_run_lets_requests_in_flight_finish_and_resumes_to_the_end() {
     let fake = fake().await;

@@ -6,6 +6,7 @@ import type { JsonValue } from "./generated/views";
 
 export type {
   AiCacheSize,
+  AssertionTally,
   CacheUsage,
   Column,
   ComparedPair,
@@ -49,6 +50,7 @@ export type {
   ResponseRow,
   ResponseSort,
   ResponseSortColumn,
+  RunChecks,
   RunEvent,
   RunProgress,
   RunStatus,
