@@ -821,6 +821,48 @@ async fn a_batch_run_killed_mid_poll_is_collected_by_resume_without_a_second_bat
     });
 }
 
+/// Ctrl-C while a batch run polls stops waiting and leaves the batch at the
+/// provider (the run pauses); `run cancel` then cancels it there, and a
+/// resume collects what it had answered without submitting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_leaves_a_batch_at_the_provider_and_run_cancel_cancels_it() {
+    let fake = fake().await;
+    fake.set_batch_polls(u64::MAX);
+    let ws = Workspace::new(&fake.base_url(), &[("alpha", "one"), ("beta", "two")]);
+    let cancels = |fake: &FakeProvider| {
+        fake.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/cancel")).count()
+    };
+    blocking(|| {
+        ws.prepare();
+        let mut sender = ws.spawn(&start_args(&["--approve-all", "--batch", "--batch-poll-max", "20ms", "--json"]));
+        assert!(
+            wait_until(DEADLINE, || batch_polls(&fake) >= 2),
+            "the batch was not submitted and polled within {DEADLINE:?}"
+        );
+        let kill = Command::new("kill").args(["-INT", &sender.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+        let out = wait_for_exit(&mut sender);
+        assert_eq!(out.status.code(), Some(8), "{}", describe(&out));
+        let stopped = json(&out);
+        assert_eq!(stopped["status"], "paused", "Ctrl-C stops waiting, not the batch: {stopped}");
+        assert_eq!(cancels(&fake), 0, "the batch goes on at the provider");
+
+        let run = stopped["run_id"].as_i64().unwrap().to_string();
+        let cancelled = ws.ok_json(&["run", "cancel", &run]);
+        assert_eq!(cancels(&fake), 1, "run cancel cancelled the batch at the provider: {cancelled}");
+        let status = ws.ok_json(&["run", "status", &run]);
+        assert_eq!(status["status"], "cancelled", "{status}");
+        let note = status["note"].as_str().unwrap_or_default();
+        assert!(note.contains("its 1 batch was cancelled at the provider"), "{status}");
+
+        let out = ws.run(&["run", "resume", &run, "--batch-poll-max", "20ms", "--json"]);
+        assert_eq!(out.status.code(), Some(9), "completed with failures: {}", describe(&out));
+        let resumed = json(&out);
+        assert_eq!((resumed["status"].as_str(), resumed["failed"].as_u64()), (Some("completed"), Some(2)), "{resumed}");
+        assert_eq!(batch_creates(&fake), 1, "collected, never submitted again");
+    });
+}
+
 /// Issue 17, point 5: a template with a JSON Schema, a run with assertions
 /// against the fake provider: the schema goes on the wire, the records whose
 /// answers do not fit are reported per record, the schema's fields are

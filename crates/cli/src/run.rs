@@ -30,9 +30,10 @@
 //! - **Batch mode.** `run start --batch` submits the requests through the
 //!   provider's batch API (OpenAI, Anthropic) at its batch price and polls
 //!   until every result is stored, printing each batch's status. The batch
-//!   ids are in the database as soon as the provider has them: Ctrl-C, `run
-//!   cancel`, a quit or a kill only stops the polling, and `run resume`
-//!   collects the same batches (never submits them again).
+//!   ids are in the database as soon as the provider has them: Ctrl-C, a
+//!   quit or a kill only stops the polling, and `run resume` collects the
+//!   same batches (never submits them again); `run cancel` also cancels
+//!   them at the provider.
 //! - **Schema and checks.** A template version with a JSON Schema has each
 //!   answer validated; `run status` lists the records whose answers do not
 //!   fit (with the path of each problem) and `run export` adds a column per
@@ -127,7 +128,7 @@ pub enum RunCommand {
         /// Send through the provider's batch API (OpenAI's Batch API, Anthropic's Message Batches) at its
         /// batch price (see the BATCH COST of --dry-run): results arrive within the provider's 24 h window.
         /// Waits and polls; Ctrl-C stops the polling only, and `augment run resume RUN` collects the same
-        /// batches later. Not with --max-cost-usd; --assert scores each answer as its batch ends.
+        /// batches later (`augment run cancel RUN` cancels them at the provider). Not with --max-cost-usd; --assert scores each answer as its batch ends.
         #[arg(long, conflicts_with = "max_cost_usd")]
         batch: bool,
         #[command(flatten)]
@@ -152,7 +153,12 @@ pub enum RunCommand {
     /// (`cached` in --json; see `augment cache-ai`).
     Status { run: i64 },
     /// Cancel a run: the process sending it stops within a second; its unsent requests wait for `run resume`.
-    Cancel { run: i64 },
+    /// A batch run's open batches are cancelled at the provider too (a resume collects what they answered).
+    Cancel {
+        run: i64,
+        #[command(flatten)]
+        config: ConfigDir,
+    },
     /// Go on with a cancelled, paused or interrupted run (requests that were in flight are sent again).
     Resume {
         run: i64,
@@ -319,14 +325,29 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             emit(json, &RunView::new(&store, summary))?;
             Ok(ExitCode::SUCCESS)
         }
-        RunCommand::Cancel { run } => {
+        RunCommand::Cancel { run, config } => {
             summary(&store, run)?;
-            let progress = store.mark_cancelled(run, "cancelled from the command line")?;
+            let mut progress = store.mark_cancelled(run, "cancelled from the command line")?;
+            // A batch run no process is polling: its batches are cancelled
+            // here (a process polling one cancels them when it sees this).
+            if store.run_is_batch(run)?
+                && let Ok(_lock) = SendLock::take(&dir, run)
+            {
+                let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY);
+                let note = engine.cancel_batches(run, |_| {}).await;
+                progress = store.finish_run(run, RunStatus::Cancelled, Some(&note))?;
+            }
+            let said = match &progress.note {
+                Some(note) if note.contains("batch") => {
+                    format!("; {}", note.trim_start_matches("cancelled by the user; "))
+                }
+                _ => String::new(),
+            };
             emit(
                 json,
                 &message(
                     format!(
-                        "run {run} cancelled ({} of {} done); a process sending it stops within a second; \
+                        "run {run} cancelled ({} of {} done){said}; a process sending it stops within a second; \
                          go on with `augment run resume {run}`",
                         progress.answered + progress.failed,
                         progress.total
@@ -485,10 +506,20 @@ async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) 
     let run_id = handle.run_id;
     let watcher = open_store(dir)?;
     let cancel = handle.cancel_token();
+    // Ctrl-C on a batch run stops waiting, not the batches: they go on at
+    // the provider and `run resume` collects them. `run cancel` cancels them.
+    let batch = watcher.run_is_batch(run_id)?;
+    let interrupt = if batch { handle.pause_token() } else { cancel.clone() };
     let bar = work_bar(json, 0, "run {prefix} [{bar:30}] {pos}/{len} {msg}");
     bar.set_prefix(run_id.to_string());
     if !json {
-        eprintln!("run {run_id}: sending; stop it with Ctrl-C or `augment run cancel {run_id}`");
+        if batch {
+            eprintln!(
+                "run {run_id}: batches at the provider; Ctrl-C stops waiting (`augment run resume {run_id}` collects them), `augment run cancel {run_id}` cancels them"
+            );
+        } else {
+            eprintln!("run {run_id}: sending; stop it with Ctrl-C or `augment run cancel {run_id}`");
+        }
     }
     let mut poll = tokio::time::interval(CANCEL_POLL);
     let ctrl_c = tokio::signal::ctrl_c();
@@ -527,7 +558,7 @@ async fn follow(json: bool, dir: &Path, mut handle: RunHandle, _lock: SendLock) 
             result = &mut ctrl_c, if !interrupted => {
                 interrupted = true;
                 if result.is_ok() {
-                    cancel.cancel();
+                    interrupt.cancel();
                 }
             }
         }

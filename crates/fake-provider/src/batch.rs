@@ -9,6 +9,8 @@
 //! or the error a `[fake:…]` directive or a `no-such-…` model asks for (in
 //! the error file, or as an `errored` result). `[fake:expire]` makes a line
 //! expire unprocessed (OpenAI's `batch_expired` error, Anthropic's `expired`).
+//! A cancel (`POST …/{id}/cancel`) ends the batch at its next poll with
+//! nothing processed (`cancelled`; Anthropic's results each `canceled`).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -38,6 +40,8 @@ struct FakeBatch {
     requests: Vec<Value>,
     input_file_id: Option<String>,
     polls: u64,
+    /// Cancelled by the client before it ended: it ends at its next poll with nothing processed.
+    cancelled: bool,
     /// Set once it ended: OpenAI's output and error file ids, or Anthropic's results JSONL.
     ended: Option<Ended>,
     created_at: u64,
@@ -50,6 +54,7 @@ struct Ended {
     succeeded: u64,
     errored: u64,
     expired: u64,
+    canceled: u64,
 }
 
 impl Batches {
@@ -207,6 +212,7 @@ pub(crate) async fn create_openai(
         requests: lines,
         input_file_id: Some(file_id),
         polls: 0,
+        cancelled: false,
         ended: None,
         created_at: 0,
     };
@@ -239,8 +245,15 @@ pub(crate) async fn create_anthropic(
     }
     let mut batches = lock(&state.batches);
     let id = batches.id("msgbatch_fake");
-    let batch =
-        FakeBatch { wire: Wire::Anthropic, requests, input_file_id: None, polls: 0, ended: None, created_at: 0 };
+    let batch = FakeBatch {
+        wire: Wire::Anthropic,
+        requests,
+        input_file_id: None,
+        polls: 0,
+        cancelled: false,
+        ended: None,
+        created_at: 0,
+    };
     let view = anthropic_view(&id, &batch, &headers);
     batches.batches.insert(id, batch);
     state.bump();
@@ -289,8 +302,8 @@ async fn status(
         return not_found(wire, "batch");
     };
     batch.polls += 1;
-    if batch.ended.is_none() && batch.polls > polls_before_end {
-        let (output, errors, counts) = results(batch, &reply);
+    if batch.ended.is_none() && (batch.cancelled || batch.polls > polls_before_end) {
+        let (output, errors, counts) = if batch.cancelled { canceled_results(batch) } else { results(batch, &reply) };
         let mut file = |lines: Vec<Value>| {
             (!lines.is_empty()).then(|| {
                 let id = {
@@ -305,12 +318,14 @@ async fn status(
         let (output_file_id, error_file_id) = (file(output), file(errors));
         let (succeeded, errored, expired) = counts;
         let batch = batches.batches.get_mut(&id).expect("looked up above");
-        batch.ended = Some(Ended { output_file_id, error_file_id, succeeded, errored, expired });
+        let canceled = if batch.cancelled { batch.requests.len() as u64 } else { 0 };
+        batch.ended = Some(Ended { output_file_id, error_file_id, succeeded, errored, expired, canceled });
     }
     let batch = &batches.batches[&id];
     let view = match wire {
         Wire::OpenAi => {
             let status = match (&batch.ended, batch.polls) {
+                (Some(_), _) if batch.cancelled => "cancelled",
                 (Some(_), _) => "completed",
                 (None, 1) => "validating",
                 (None, _) => "in_progress",
@@ -320,6 +335,64 @@ async fn status(
         Wire::Anthropic => anthropic_view(&id, batch, &headers),
     };
     drop(guard);
+    state.bump();
+    axum::Json(view).into_response()
+}
+
+/// `POST /v1/batches/{id}/cancel`.
+pub(crate) async fn cancel_openai(
+    State(state): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    cancel(state, Wire::OpenAi, method, uri, headers, id).await
+}
+
+/// `POST /v1/messages/batches/{id}/cancel`.
+pub(crate) async fn cancel_anthropic(
+    State(state): State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    cancel(state, Wire::Anthropic, method, uri, headers, id).await
+}
+
+/// Cancels a batch that has not ended: the answer says it is cancelling
+/// (`cancelling` / `canceling`), and it ends at its next poll with none of
+/// its requests processed (Anthropic: each `canceled`; OpenAI: no lines).
+async fn cancel(
+    state: AppState,
+    wire: Wire,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    id: String,
+) -> Response {
+    let _guard = InFlight::new(&state);
+    if let Some(refused) = admit(&state, wire, &method, &uri, &headers, &[]) {
+        return refused;
+    }
+    let mut batches = lock(&state.batches);
+    let Some(batch) = batches.batches.get_mut(&id).filter(|b| b.wire == wire) else {
+        return not_found(wire, "batch");
+    };
+    let running = batch.ended.is_none();
+    batch.cancelled |= running;
+    let view = match wire {
+        Wire::OpenAi => openai_view(&id, batch, if running { "cancelling" } else { "completed" }),
+        Wire::Anthropic => {
+            let mut view = anthropic_view(&id, batch, &headers);
+            if running {
+                view["processing_status"] = json!("canceling");
+            }
+            view
+        }
+    };
+    drop(batches);
     state.bump();
     axum::Json(view).into_response()
 }
@@ -345,6 +418,20 @@ pub(crate) async fn results_anthropic(
         Some(content) => ([(header::CONTENT_TYPE, "application/binary")], content.clone()).into_response(),
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// A batch cancelled before anything was processed: Anthropic lists each
+/// request as `canceled`; OpenAI's files hold only processed requests, so none.
+fn canceled_results(batch: &FakeBatch) -> (Vec<Value>, Vec<Value>, (u64, u64, u64)) {
+    let lines = match batch.wire {
+        Wire::OpenAi => Vec::new(),
+        Wire::Anthropic => batch
+            .requests
+            .iter()
+            .map(|r| json!({ "custom_id": r["custom_id"], "result": { "type": "canceled" } }))
+            .collect(),
+    };
+    (lines, Vec::new(), (0, 0, 0))
 }
 
 /// Every request's result: OpenAI output and error lines, or Anthropic result
@@ -447,7 +534,7 @@ fn anthropic_view(id: &str, batch: &FakeBatch, headers: &HeaderMap) -> Value {
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
             (
                 "ended",
-                json!({ "processing": 0, "succeeded": e.succeeded, "errored": e.errored, "canceled": 0,
+                json!({ "processing": 0, "succeeded": e.succeeded, "errored": e.errored, "canceled": e.canceled,
                         "expired": e.expired }),
                 Some(format!("http://{host}/v1/messages/batches/{id}/results")),
             )

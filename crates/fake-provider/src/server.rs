@@ -270,8 +270,10 @@ pub(crate) fn app(state: AppState) -> Router {
         .route("/v1/files/{id}/content", get(batch::file_content))
         .route("/v1/batches", post(batch::create_openai))
         .route("/v1/batches/{id}", get(batch::status_openai))
+        .route("/v1/batches/{id}/cancel", post(batch::cancel_openai))
         .route("/v1/messages/batches", post(batch::create_anthropic))
         .route("/v1/messages/batches/{id}", get(batch::status_anthropic))
+        .route("/v1/messages/batches/{id}/cancel", post(batch::cancel_anthropic))
         .route("/v1/messages/batches/{id}/results", get(batch::results_anthropic));
     Router::new()
         .merge(api.clone())

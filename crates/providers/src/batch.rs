@@ -268,6 +268,20 @@ impl ProviderClient {
         self.parse_status(id, &value)
     }
 
+    /// Asks the provider to cancel batch `id` (`POST …/{id}/cancel`); its
+    /// status after the request. The provider stops processing it: the
+    /// batch ends (OpenAI `cancelled`, Anthropic `ended`) with the results
+    /// of what it had processed, read as any ended batch's.
+    pub async fn cancel_batch(&self, id: &str, options: &CallOptions) -> Result<BatchStatus, Error> {
+        let path = match self.config().wire {
+            WireFormat::OpenAi => format!("v1/batches/{id}/cancel"),
+            WireFormat::Anthropic => format!("v1/messages/batches/{id}/cancel"),
+        };
+        let value = self.json_call(Method::POST, self.url(&path), None, options).await?;
+        info!(provider = self.config().id, batch = id, "batch cancel asked");
+        self.parse_status(id, &value)
+    }
+
     /// Polls batch `id` until it is no longer running, waiting per
     /// `backoff` between polls; `on_poll` sees every answer. No deadline:
     /// a batch may take the provider's whole completion window, and the

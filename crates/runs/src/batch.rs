@@ -10,9 +10,11 @@
 //! with `record_answer` / `record_failure` like a live answer, and scored
 //! by the run's assertions (a judge is asked live, at live prices; a stop
 //! while judging leaves the answer unscored, and a resume scores it). Quitting the
-//! app, a cancel, a pause or a SIGKILL while polling leaves the jobs
-//! recorded and their requests in flight; [`crate::Engine::resume`] polls
-//! the same jobs again and never submits them twice.
+//! app, a pause or a SIGKILL while polling leaves the jobs recorded and
+//! their requests in flight; [`crate::Engine::resume`] polls the same jobs
+//! again and never submits them twice. A cancel also asks the providers to
+//! cancel the open batches (they stop processing and billing what is left);
+//! a resume collects what they had answered.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -36,6 +38,9 @@ pub struct BatchSettings {
     pub limits: Option<BatchLimits>,
 }
 
+/// How long a cancel waits for each provider to take a batch's cancel.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The custom id a request goes by in a batch; its results map back through it.
 fn custom_id(request_id: i64) -> String {
     format!("req-{request_id}")
@@ -47,6 +52,57 @@ enum Halt {
     Provider(String),
     /// The run's cancel or pause fired.
     Stopped,
+}
+
+impl crate::Engine {
+    /// Asks each provider to cancel the run's open batches, so they stop
+    /// processing (and billing) what is left; `on_status` gets each
+    /// provider's answer as a [`RunEvent::Batch`]. The jobs stay recorded:
+    /// a resume collects what they had answered. Answers the note a
+    /// cancelled run keeps, which says what happened. For a run this engine
+    /// is not sending (a cancel from another process); a run it sends does
+    /// this itself when cancelled.
+    pub async fn cancel_batches(&self, run_id: i64, mut on_status: impl FnMut(RunEvent)) -> String {
+        let jobs = match self.db(move |s| s.open_batch_jobs(run_id)).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                return format!(
+                    "cancelled by the user; its batches could not be listed ({e}): they go on at the provider and a resume collects them"
+                );
+            }
+        };
+        let mut refused = Vec::new();
+        for job in &jobs {
+            let Some(client) = self.clients.get(&job.provider) else {
+                refused.push(format!("{} ({} is not configured)", job.remote_id, job.provider));
+                continue;
+            };
+            let options = CallOptions::new();
+            match tokio::time::timeout(CANCEL_WAIT, client.cancel_batch(&job.remote_id, &options)).await {
+                Ok(Ok(status)) => on_status(RunEvent::Batch {
+                    run_id,
+                    provider: job.provider.clone(),
+                    batch_id: job.remote_id.clone(),
+                    status: status.provider_status.clone(),
+                    message: format!("{} batch {}: {}", job.provider, job.remote_id, status.provider_status),
+                }),
+                Ok(Err(e)) => refused.push(format!("{}: {e}", job.remote_id)),
+                Err(_) => refused.push(format!("{}: no answer within {} s", job.remote_id, CANCEL_WAIT.as_secs())),
+            }
+        }
+        match (jobs.len(), refused.is_empty()) {
+            (0, _) => "cancelled by the user".to_owned(),
+            (n, true) => format!(
+                "cancelled by the user; its {n} batch{} cancelled at the provider, and a resume collects what {} had answered",
+                if n == 1 { " was" } else { "es were" },
+                if n == 1 { "it" } else { "they" }
+            ),
+            (_, false) => format!(
+                "cancelled by the user; these batches could not be cancelled at the provider and go on there (a resume collects them): {}",
+                refused.join("; ")
+            ),
+        }
+    }
 }
 
 impl Run {
@@ -71,13 +127,7 @@ impl Run {
         let run_id = self.run_id;
         let (status, note) = match &outcome {
             Err(e) => (RunStatus::Paused, Some(e.to_string())),
-            Ok(_) if self.cancel.is_cancelled() => (
-                RunStatus::Cancelled,
-                Some(
-                    "cancelled by the user; its submitted batches go on at the provider and a resume collects them"
-                        .into(),
-                ),
-            ),
+            Ok(_) if self.cancel.is_cancelled() => (RunStatus::Cancelled, Some(self.cancel_open_jobs().await)),
             Ok(_) if self.pause.is_cancelled() => (RunStatus::Paused, Some(PAUSED_BY_YOU.to_owned())),
             Ok(Some(Halt::Provider(message))) => (RunStatus::Paused, Some(message.clone())),
             Ok(_) => {
@@ -93,6 +143,13 @@ impl Run {
         tracing::info!(run_id, %status, answered = progress.answered, failed = progress.failed, "batch run stopped");
         let _ = self.events.send(RunEvent::Finished { progress: progress.clone() });
         outcome.map(|_| progress)
+    }
+
+    /// The person cancelled the run: its open batches are cancelled at
+    /// their providers ([`crate::Engine::cancel_batches`]).
+    async fn cancel_open_jobs(&self) -> String {
+        let events = self.events.clone();
+        self.engine.cancel_batches(self.run_id, move |event| drop(events.send(event))).await
     }
 
     /// Claims the queued requests, answers the cache's, and submits the rest

@@ -1052,6 +1052,22 @@ impl Run {
         let Some(client) = self.engine.clients.get(provider) else {
             return unscored(Error::NoClient { provider: provider.to_owned() }.to_string());
         };
+        // A judge's question is a request like any other: a second identical
+        // run asks no provider, its judges included. It is asked once (sample
+        // 0): two repeats with the same answer put the judge the same question.
+        let key = self.engine.cache_key(provider, model, &prompt, None, 0);
+        if self.use_cache
+            && let Some(key) = key.clone()
+        {
+            match self.engine.db(move |s| s.ai_cache_get(&key)).await {
+                // Answered from the cache: no call, so no usage to count.
+                Ok(Some(cached)) => return Some((assertion.judge_verdict(&cached.answer.text), None)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(run_id = self.run_id, code = e.code(), "the judge's cache could not be read: {e}")
+                }
+            }
+        }
         let options = CallOptions::new().cancel_with(self.stop.clone());
         match client.chat(&ChatRequest::new(model, prompt), &options).await {
             Ok(reply) => {
@@ -1062,7 +1078,20 @@ impl Run {
                     output_tokens: reply.usage.and_then(|u| u.output_tokens),
                 };
                 self.count_judge(&usage);
-                Some((assertion.judge_verdict(&reply.text), Some(usage)))
+                let verdict = assertion.judge_verdict(&reply.text);
+                if let Some(key) = key {
+                    let answer = Answer {
+                        text: reply.text,
+                        model: reply.model,
+                        finish_reason: reply.finish_reason,
+                        input_tokens: usage.input_tokens,
+                        output_tokens: usage.output_tokens,
+                    };
+                    if let Err(e) = self.engine.db(move |s| s.ai_cache_put(&key, &answer)).await {
+                        tracing::warn!(run_id = self.run_id, code = e.code(), "the judge's answer was not cached: {e}");
+                    }
+                }
+                Some((verdict, Some(usage)))
             }
             Err(providers::Error::Cancelled { .. }) => None,
             Err(e) => unscored(format!("the judge could not be asked: {e}")),

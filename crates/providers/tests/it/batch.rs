@@ -150,3 +150,40 @@ async fn waiting_for_a_batch_stops_when_cancelled() {
     assert_eq!(stopped.unwrap_err().code(), "cancelled");
     assert_eq!(polls, 1);
 }
+
+/// A cancelled batch: the provider says it is cancelling, then it ends with
+/// what it processed, here nothing (Anthropic lists each request as
+/// `canceled`; OpenAI's files hold processed requests only).
+#[tokio::test]
+async fn a_batch_cancelled_at_the_provider_ends_with_nothing_processed() {
+    let fake = fake().await;
+    fake.set_batch_polls(u64::MAX);
+    for (config, model, cancelling, ended) in [
+        (ProviderConfig::openai(), "gpt-4o-mini", "cancelling", "cancelled"),
+        (ProviderConfig::anthropic(), "claude-3-5-haiku-latest", "canceling", "ended"),
+    ] {
+        let client = client(config, &fake);
+        let options = CallOptions::new();
+        let chunk = client.plan_batches(&items(model, &["a", "b"]), BatchLimits::OPENAI).unwrap().remove(0);
+        let id = client.submit_batch(&chunk, &options).await.unwrap();
+
+        let asked = client.cancel_batch(&id, &options).await.unwrap();
+        assert_eq!((asked.provider_status.as_str(), &asked.state), (cancelling, &BatchState::Running), "{asked:?}");
+        let status = client.wait_for_batch(&id, FAST, &options, |_| {}).await.unwrap();
+        assert_eq!((status.provider_status.as_str(), &status.state), (ended, &BatchState::Ended), "{status:?}");
+        let codes: Vec<String> = client
+            .batch_results(&status, &options)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.outcome.map(|a| a.text).unwrap_or_else(|e| e.code))
+            .collect();
+        let expected: Vec<String> = match ended {
+            "ended" => vec!["batch_canceled".into(), "batch_canceled".into()],
+            _ => vec![],
+        };
+        assert_eq!(codes, expected, "{}", client.config().id);
+    }
+    let cancels = fake.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/cancel")).count();
+    assert_eq!(cancels, 2);
+}

@@ -171,3 +171,40 @@ async fn a_batch_run_dropped_mid_poll_resumes_from_its_stored_jobs_without_submi
     assert_eq!(batch_creates(&fake), 2, "exactly one batch create per chunk: the resume polled the stored ids");
     assert_eq!(store.batch_job_counts(run_id).unwrap(), local_data::BatchJobCounts { jobs: 2, open: 0 });
 }
+
+/// Cancelling a batch run cancels its batches at the provider, so they stop
+/// processing what is left; a resume collects what they had answered (here
+/// nothing) and submits nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_batch_run_cancels_its_batches_at_the_provider() {
+    let fake = fake().await;
+    fake.set_batch_polls(u64::MAX);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let prompts: Vec<String> = (0..3).map(|i| format!("item {i}")).collect();
+    let dataset = approved_requests_for(&path, "items", "openai", &prompts);
+    let engine = engine(&path, &fake.base_url());
+    let store = Store::open(&path).unwrap();
+
+    let handle = engine.start_with(dataset, None, BATCH).await.unwrap();
+    let run_id = handle.run_id;
+    tokio::task::block_in_place(|| {
+        wait_until("both batches submitted", || store.batch_job_counts(run_id).unwrap().open == 2)
+    });
+    handle.cancel();
+    let progress = tokio::time::timeout(DEADLINE, handle.wait()).await.unwrap().unwrap();
+    assert_eq!(progress.status, RunStatus::Cancelled);
+    let note = progress.note.unwrap_or_default();
+    assert!(note.contains("its 2 batches were cancelled at the provider"), "{note}");
+    let cancels: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/cancel"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(cancels.len(), 2, "each open batch cancelled once: {cancels:?}");
+
+    let resumed = tokio::time::timeout(DEADLINE, engine.resume(run_id).await.unwrap().wait()).await.unwrap().unwrap();
+    assert_eq!((resumed.status, resumed.answered, resumed.failed), (RunStatus::Completed, 0, 3), "{resumed:?}");
+    assert_eq!(batch_creates(&fake), 2, "collected, not submitted again");
+}

@@ -109,3 +109,28 @@ async fn the_schema_is_part_of_the_cache_key() {
     let rows = responses(&path, third);
     assert_eq!(by_review(&rows, "awful").schema_valid, Some(false), "a cached answer is validated too");
 }
+
+/// A second identical run asks no provider, its judge included: the
+/// judge's answers come from the AI cache, with the same verdicts.
+#[tokio::test]
+async fn a_second_identical_run_asks_the_judge_nothing() {
+    let fake =
+        FakeProvider::start(FakeConfig { reply: "PASS\nIt is fair.".into(), ..FakeConfig::default() }).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let engine = Engine::new(Store::open(&path).unwrap(), [client(&fake.base_url())], 2);
+    let judged = || RunOptions {
+        assertions: vec!["judge:fake/gpt-4o-mini:Is it fair?".parse().unwrap()],
+        ..RunOptions::default()
+    };
+
+    let first = run(&engine, reviews(&path, "first", SCHEMA), judged()).await;
+    let calls = fake.request_count();
+    let second = run(&engine, reviews(&path, "second", SCHEMA), judged()).await;
+
+    assert_eq!(fake.request_count(), calls, "no provider call the second time, for the answers or the judge");
+    let store = Store::open(&path).unwrap();
+    let (before, after) = (store.run_checks(first.run_id).unwrap(), store.run_checks(second.run_id).unwrap());
+    assert_eq!((after.checked, after.passed), (before.checked, before.passed), "the same verdicts: {after:?}");
+    assert_eq!(after.assertions[0].passed, 3, "{after:?}");
+}
