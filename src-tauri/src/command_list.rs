@@ -99,6 +99,7 @@ macro_rules! for_each_command {
             runs::run_progress => Needs(DataRead),
             runs::list_runs => Needs(DataRead),
             runs::run_checks => Needs(DataRead),
+            runs::run_stability => Needs(DataRead),
             files::choose_file => Needs(FilesImport),
             files::choose_save_path => Needs(FilesExport),
         }

@@ -972,3 +972,78 @@ async fn a_schema_run_reports_invalid_records_and_exports_fields_as_columns() {
         assert_eq!(answers[1]["schema_errors"][0]["path"], "/label", "{answers}");
     });
 }
+
+/// Issue 17, point 6: `run start --repeat 3` asks each prompt three times
+/// (three requests per record, each sent: beta's `[fake:vary]` answers
+/// differently every time), `run stability` reports the rate over every
+/// record and beta's three answers, the dry run counts every repeat, and a
+/// second identical repeated run (the same rows in another dataset) is
+/// answered whole from the AI cache, sample by sample: zero provider calls,
+/// the same stability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_run_reports_stability_and_a_second_identical_one_makes_no_provider_call() {
+    let fake = fake().await;
+    let rows = [("alpha", "one"), ("beta", "two [fake:vary]"), ("gamma", "three")];
+    let ws = Workspace::new(&fake.base_url(), &rows);
+    blocking(|| {
+        ws.prepare();
+        let once = ws.ok_json(&start_args(&["--approve-all", "--dry-run"]));
+        let thrice = ws.ok_json(&start_args(&["--approve-all", "--dry-run", "--repeat", "3"]));
+        assert_eq!((thrice["repeats"].as_u64(), thrice["wouldSend"].as_u64()), (Some(3), Some(9)), "{thrice}");
+        let tokens = |plan: &Value, field: &str| plan["estimate"][0][field].as_i64().unwrap();
+        assert_eq!(tokens(&thrice, "requests"), 3 * tokens(&once, "requests"), "{once} {thrice}");
+        assert_eq!(tokens(&thrice, "output_tokens"), 3 * tokens(&once, "output_tokens"));
+        // Characters ÷ 4 of all the prompts, rounded once: three times as many, give or take the rounding.
+        assert!((tokens(&thrice, "input_tokens") - 3 * tokens(&once, "input_tokens")).abs() <= 3, "{once} {thrice}");
+        assert_eq!(chats(&fake), 0, "a dry run sends nothing");
+
+        let bad = ws.run(&start_args(&["--approve-all", "--repeat", "11"]));
+        assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("1..=10"), "{}", describe(&bad));
+
+        let first = ws.ok_json(&start_args(&["--approve-all", "--repeat", "3"]));
+        assert_eq!(
+            (first["status"].as_str(), first["total"].as_u64(), first["answered"].as_u64(), first["repeats"].as_u64()),
+            (Some("completed"), Some(9), Some(9), Some(3)),
+            "{first}"
+        );
+        assert_eq!(chats(&fake), 9, "every repeat of every prompt went to the provider");
+        let run = first["run_id"].as_i64().unwrap().to_string();
+        let stability = ws.ok_json(&["run", "stability", &run]);
+        let summary = &stability["summary"];
+        assert_eq!(
+            (&summary["records"], &summary["complete"], &summary["stable"], &summary["unstable"]),
+            (&serde_json::json!(3), &serde_json::json!(3), &serde_json::json!(2), &serde_json::json!(1)),
+            "{stability}"
+        );
+        let unstable = stability["unstable"].as_array().unwrap();
+        assert_eq!(unstable.len(), 1, "{stability}");
+        assert_eq!(unstable[0]["record"]["title"], "beta");
+        let answers: Vec<&str> =
+            unstable[0]["samples"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap()).collect();
+        assert_eq!(answers.iter().collect::<std::collections::BTreeSet<_>>().len(), 3, "{answers:?}");
+        let status = ws.run(&["run", "status", &run]);
+        assert!(
+            String::from_utf8_lossy(&status.stdout).contains("each prompt asked 3 times: see `augment run stability"),
+            "{}",
+            describe(&status)
+        );
+        let human = ws.run(&["run", "stability", &run]);
+        let text = String::from_utf8_lossy(&human.stdout);
+        assert!(text.contains("stability 66.7% (2 of 3 records answered alike all 3 times)"), "{text}");
+        assert!(text.contains(answers[0]) && text.contains(answers[2]), "{text}");
+        // The export says which repeat each answer is.
+        ws.ok_json(&["run", "export", &run, "--format", "csv", "--out", "repeated.csv"]);
+        let mut samples = csv_column(&ws.path("repeated.csv"), "sample");
+        samples.sort();
+        assert_eq!(samples, ["0", "0", "0", "1", "1", "1", "2", "2", "2"]);
+
+        ws.ok_json(&["data", "import", "items.csv", "--name", "again"]);
+        let calls = fake.request_count();
+        let second = ws.ok_json(&start_on("again", &["--approve-all", "--repeat", "3"]));
+        assert_eq!(fake.request_count(), calls, "a second identical repeated run makes no provider call at all");
+        assert_eq!((second["answered"].as_u64(), second["cached"].as_u64()), (Some(9), Some(9)), "{second}");
+        let again = ws.ok_json(&["run", "stability", &second["run_id"].as_i64().unwrap().to_string()]);
+        assert_eq!(again["summary"], stability["summary"], "the same answers, so the same stability");
+    });
+}

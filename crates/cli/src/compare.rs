@@ -56,7 +56,7 @@ impl From<Show> for PairFilter {
     }
 }
 
-fn target(flag: &str, value: Option<String>) -> Result<Option<ModelTarget>> {
+pub(crate) fn target(flag: &str, value: Option<String>) -> Result<Option<ModelTarget>> {
     let Some(value) = value else { return Ok(None) };
     match value.split_once('/') {
         Some((provider, model)) if !provider.is_empty() && !model.is_empty() => {

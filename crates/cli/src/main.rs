@@ -19,6 +19,7 @@ mod prices;
 mod progress;
 mod provider_settings;
 mod run;
+mod stability;
 mod stack;
 mod template;
 mod workflow;

@@ -40,6 +40,10 @@
 //!   top-level property. `--assert` (repeatable) scores each answer: see
 //!   [`local_data::ASSERTION_SYNTAX`] and docs/cli.md; `run status` shows
 //!   the pass rate, `run export` the results per answer.
+//! - **Repeats.** `run start --repeat N` (1 to 10) generates and sends each
+//!   prompt N times, each repeat a request of its own with its own answer
+//!   and AI cache entry (the dry run counts every repeat); `run stability`
+//!   reads the run record by record (`crate::stability`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -136,6 +140,12 @@ pub enum RunCommand {
         /// the run's cost.
         #[arg(long = "assert", value_name = "ASSERTION")]
         assertions: Vec<String>,
+        /// Ask each prompt N times (1 to 10), each answer stored and cached on its own, to see whether
+        /// the model answers the same way (`augment run stability RUN`). Costs N times as much; the dry
+        /// run counts every repeat. Kept with the run.
+        #[arg(long = "repeat", value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(local_data::MAX_REPEATS)))]
+        repeat: u32,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -162,6 +172,12 @@ pub enum RunCommand {
     },
     /// List every run, newest first.
     List,
+    /// Whether a run with repeats (`run start --repeat N`) got the same answer each time, record by
+    /// record: the stability rate over the whole run, and the unstable records with every answer.
+    ///
+    /// A record is stable when every repeat was answered with the same words (ignoring case and
+    /// spacing, as `run compare` decides agreement).
+    Stability(crate::stability::StabilityArgs),
     /// Compare two runs (a baseline and a new one, or two models of one run) record by record:
     /// the agreement rate over every record, and the records that agree, differ or miss an answer.
     ///
@@ -234,6 +250,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             batch,
             poll,
             assertions,
+            repeat,
             config,
         } => {
             let assertions = assertions
@@ -246,18 +263,20 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             let template = find_template(&store, &template)?;
             let version = template.current.id;
             let target = ModelTarget::new(provider, model);
-            let generated = store.generate_requests(dataset.id, version, std::slice::from_ref(&target))?;
+            let generated =
+                store.generate_repeated_requests(dataset.id, version, std::slice::from_ref(&target), repeat)?;
             let pending: u64 = store
                 .estimate(dataset.id, Some(version), Some(RequestStatus::Pending), OUTPUT_TOKENS)?
                 .iter()
                 .map(|e| e.requests)
                 .sum();
             if dry_run {
-                let estimate = estimate(&store, dataset.id, version, approve_all)?;
+                let estimate = estimate(&store, dataset.id, version, approve_all, repeat)?;
                 let plan = DryRun {
                     dataset: dataset.name,
                     template: template.name,
                     template_version: template.current.version,
+                    repeats: repeat,
                     generated,
                     pending_review: if approve_all { 0 } else { pending },
                     would_send: estimate.iter().map(|e| e.requests).sum(),
@@ -281,7 +300,7 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             }
             let engine = Engine::new(open_store(&dir)?, run_clients(&config)?, RUN_CONCURRENCY)
                 .with_batch_settings(poll.settings());
-            let options = RunOptions { no_cache, max_cost_usd, batch, assertions };
+            let options = RunOptions { no_cache, max_cost_usd, batch, assertions, repeats: repeat };
             let handle = match engine.start_with(dataset.id, Some(version), options).await {
                 Err(runs::Error::Data(local_data::Error::NothingToRun)) => {
                     return Err(if approve_all || pending == 0 {
@@ -360,6 +379,10 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             emit(json, &RunList(views))?;
             Ok(ExitCode::SUCCESS)
         }
+        RunCommand::Stability(args) => {
+            crate::stability::stability(json, &store, args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         RunCommand::Compare(args) => {
             crate::compare::compare(json, &store, args)?;
             Ok(ExitCode::SUCCESS)
@@ -428,40 +451,19 @@ fn summary(store: &Store, run: i64) -> Result<RunSummary> {
     }
 }
 
-/// Tokens and cost of what a run would send, per model: the approved
-/// requests less the ones already answered (and, `with_pending`, the pending
-/// ones --approve-all would approve), from the store's own estimate
-/// (characters ÷ 4 in, [`OUTPUT_TOKENS`] out per answer). Input tokens of a
-/// partly answered model are scaled to the requests left.
-fn estimate(store: &Store, dataset_id: i64, version: i64, with_pending: bool) -> Result<Vec<ModelEstimate>> {
-    let prices = store.price_table()?;
-    let priced = |provider, model, requests, input_tokens| {
-        ModelEstimate::priced(provider, model, requests, input_tokens, requests * OUTPUT_TOKENS, &prices)
-    };
-    let mut per_model = Vec::new();
-    for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Approved), OUTPUT_TOKENS)? {
-        let target = ModelTarget::new(e.provider.as_str(), e.model.as_str());
-        let answered = store
-            .responses(&ResponseQuery {
-                dataset_id,
-                template_version_id: Some(version),
-                target: Some(target),
-                limit: 1,
-                ..ResponseQuery::default()
-            })?
-            .total;
-        let left = e.requests.saturating_sub(answered);
-        let input_tokens = (e.input_tokens * left).checked_div(e.requests).unwrap_or(0);
-        per_model.push(priced(e.provider, e.model, left, input_tokens));
-    }
-    if with_pending {
-        for e in store.estimate(dataset_id, Some(version), Some(RequestStatus::Pending), OUTPUT_TOKENS)? {
-            match per_model.iter_mut().find(|m| m.provider == e.provider && m.model == e.model) {
-                Some(m) => *m = priced(e.provider, e.model, m.requests + e.requests, m.input_tokens + e.input_tokens),
-                None => per_model.push(e),
-            }
-        }
-    }
+/// Tokens and cost of what a run asking each prompt `repeats` times would
+/// send, per model: the approved requests (and, `with_pending`, the pending
+/// ones --approve-all would approve) of samples below `repeats` that have no
+/// answer, from the store's own estimate (characters ÷ 4 in,
+/// [`OUTPUT_TOKENS`] out per answer), so N repeats cost N times one.
+fn estimate(
+    store: &Store,
+    dataset_id: i64,
+    version: i64,
+    with_pending: bool,
+    repeats: u32,
+) -> Result<Vec<ModelEstimate>> {
+    let mut per_model = store.estimate_unanswered(dataset_id, Some(version), with_pending, repeats, OUTPUT_TOKENS)?;
     per_model.retain(|e| e.requests > 0);
     Ok(per_model)
 }
@@ -588,6 +590,8 @@ struct DryRun {
     dataset: String,
     template: String,
     template_version: u32,
+    /// How many times each prompt is asked (`--repeat`); the estimate counts every repeat.
+    repeats: u32,
     /// Requests created now (existing ones are kept as they are).
     generated: u64,
     /// Requests of the template version that wait for review and would not be sent.
@@ -604,8 +608,10 @@ struct DryRun {
 
 impl Render for DryRun {
     fn human(&self) -> String {
+        let repeats =
+            if self.repeats > 1 { format!(", each prompt asked {} times", self.repeats) } else { String::new() };
         let mut out = format!(
-            "dry run: `{}` × template `{}` (version {}): {} requests generated, {} would be sent, {} wait for review; nothing was sent\n",
+            "dry run: `{}` × template `{}` (version {}){repeats}: {} requests generated, {} would be sent, {} wait for review; nothing was sent\n",
             self.dataset, self.template, self.template_version, self.generated, self.would_send, self.pending_review
         );
         let rows: Vec<Vec<String>> = self
@@ -702,6 +708,12 @@ impl Render for RunView {
         );
         if self.no_cache {
             out.push_str("\nthe AI cache is not read for this run (--no-cache); its fresh answers go into the cache");
+        }
+        if let Some(repeats) = p.repeats.filter(|&n| n > 1) {
+            out.push_str(&format!(
+                "\neach prompt asked {repeats} times: see `augment run stability {}` for the answers that differ",
+                p.run_id
+            ));
         }
         if let Some(batch) = &self.batch {
             out.push_str(&format!("\nbatch mode: {} provider batches, {} still owe results", batch.jobs, batch.open));

@@ -54,6 +54,10 @@ pub enum Behaviour {
     /// A request with a schema gets a JSON object whose every property has
     /// the wrong type, so it fails validation.
     Misfit,
+    /// A normal answer that differs on every call ("Answer 1.", "Answer
+    /// 2." …, counted across the server), as a model sampling at a high
+    /// temperature would: what repeat runs measure stability against.
+    Vary,
 }
 
 impl Behaviour {
@@ -90,6 +94,7 @@ impl Behaviour {
             ("stall", chunks) => Behaviour::Stall { chunks: chunks.and_then(|c| c.parse().ok()).unwrap_or(1) },
             ("not-json", _) => Behaviour::NotJson,
             ("misfit", _) => Behaviour::Misfit,
+            ("vary", _) => Behaviour::Vary,
             (status, _) => {
                 let status: u16 = status.parse().ok()?;
                 match status {
@@ -159,6 +164,7 @@ mod tests {
         check("[fake:422]", Some(Behaviour::Rejected { status: 422 }));
         check("[fake:not-json]", Some(Behaviour::NotJson));
         check("[fake:misfit]", Some(Behaviour::Misfit));
+        check("[fake:vary]", Some(Behaviour::Vary));
         check("[fake:200]", None);
         check("[fake:nonsense", None);
     }

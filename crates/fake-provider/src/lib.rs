@@ -24,7 +24,8 @@
 //! 2. if [`FakeConfig::expected_key`] is set, a wrong or missing key gets 401;
 //! 3. a directive in the last message's text: `[fake:401]`, `[fake:404]`,
 //!    `[fake:429:SECONDS]`, `[fake:500]`, `[fake:400]` (any 4xx), `[fake:quota]`,
-//!    `[fake:delay:MILLIS]`, `[fake:stall]`, `[fake:say:TEXT]` (answers TEXT);
+//!    `[fake:delay:MILLIS]`, `[fake:stall]`, `[fake:say:TEXT]` (answers TEXT),
+//!    `[fake:vary]` (answers differently on every call: "Answer 1.", "Answer 2." …);
 //!    for a request with a schema, `[fake:not-json]` (text that is not JSON)
 //!    and `[fake:misfit]` (JSON that does not fit the schema);
 //! 4. a model named `no-such-…` gets 404 model-not-found;

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub(crate) batches: Mutex<crate::batch::Batches>,
     /// Status requests a batch answers as running before it ends.
     pub(crate) batch_polls: AtomicU64,
+    /// Answers given for `[fake:vary]` so far (numbers the next one).
+    varied: AtomicU64,
     /// Bumped on every arrival and every finished request so waiters can
     /// re-check their condition instead of polling on a timer.
     changed: watch::Sender<u64>,
@@ -107,6 +109,7 @@ impl Shared {
             limits: Mutex::new(Limits { quota: config.quota, rate_limit: config.rate_limit, ..Limits::default() }),
             batches: Mutex::new(crate::batch::Batches::default()),
             batch_polls: AtomicU64::new(config.batch_polls),
+            varied: AtomicU64::new(0),
             changed: watch::channel(0).0,
             config,
         }
@@ -365,6 +368,10 @@ async fn chat(state: AppState, wire: Wire, method: Method, uri: Uri, headers: He
     while let Behaviour::Delay { delay, then } = behaviour {
         tokio::time::sleep(delay).await;
         behaviour = *then;
+    }
+    if behaviour == Behaviour::Vary {
+        let n = state.varied.fetch_add(1, Ordering::SeqCst) + 1;
+        behaviour = Behaviour::Answer { text: Some(format!("Answer {n}.")) };
     }
 
     let mut response = match behaviour {

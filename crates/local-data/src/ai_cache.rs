@@ -48,6 +48,13 @@ use crate::{Answer, ClaimedRequest, Error, Store, now_millis};
 /// - `prompt`: the rendered (or edited) prompt, exactly as sent: one
 ///   character more is another question.
 ///
+/// - `sample`: which repeat of the question this is (issue 17 point 6). A
+///   run that asks a prompt several times to see whether the model answers
+///   the same way needs each repeat answered on its own: sample 0's answer
+///   for every repeat would make them all agree. A repeat of an identical
+///   run still finds its own sample's answer. Sample 0 adds nothing to the
+///   key, so keys stored before repeats existed still answer.
+///
 /// Not in the key: the API key (the same question asked with another key
 /// has the same answer) and retry, timeout or rate-limit settings (they
 /// change when an answer arrives, not what it says).
@@ -59,6 +66,7 @@ pub struct AiCall {
     pub model: String,
     pub parameters: BTreeMap<String, Value>,
     pub prompt: String,
+    pub sample: u32,
 }
 
 /// The cache key of an [`AiCall`]: the SHA-256 of its fields, written as
@@ -76,7 +84,7 @@ impl AiCacheKey {
     pub fn of(call: &AiCall) -> AiCacheKey {
         let mut text = String::new();
         let parameters = Value::Object(call.parameters.clone().into_iter().collect());
-        let fields = [
+        let mut fields = vec![
             Value::from(Self::FORMAT),
             Value::from(call.provider.as_str()),
             Value::from(call.wire_format.as_str()),
@@ -85,7 +93,11 @@ impl AiCacheKey {
             parameters,
             Value::from(call.prompt.as_str()),
         ];
-        write_canonical(&Value::Array(fields.into()), &mut text);
+        // Appended only after the first sample, so sample 0 keeps the key it always had.
+        if call.sample > 0 {
+            fields.push(Value::from(call.sample));
+        }
+        write_canonical(&Value::Array(fields), &mut text);
         let digest = Sha256::digest(text.as_bytes());
         let mut hex = String::with_capacity(2 * digest.len());
         for byte in digest {
@@ -239,17 +251,17 @@ impl Store {
 
     /// The providers of a run's unsent requests that the cache cannot
     /// answer, with `key_of` giving each request's key (from its provider,
-    /// model, prompt and template schema) (`None`: it cannot
+    /// model, prompt, template schema and sample) (`None`: it cannot
     /// be answered from the cache). The engine checks only these before a
     /// run, so a run the cache answers whole makes no provider call.
     pub fn run_providers_missing_from_ai_cache(
         &self,
         run_id: i64,
-        mut key_of: impl FnMut(&str, &str, &str, Option<&str>) -> Option<AiCacheKey>,
+        mut key_of: impl FnMut(&str, &str, &str, Option<&str>, u32) -> Option<AiCacheKey>,
     ) -> Result<std::collections::BTreeSet<String>, Error> {
         self.run_progress(run_id)?;
         let mut stmt = self.conn.prepare(
-            "SELECT q.provider, q.model, coalesce(q.edited, q.rendered), v.schema
+            "SELECT q.provider, q.model, coalesce(q.edited, q.rendered), v.schema, q.sample
              FROM run_items i JOIN requests q ON q.id = i.request_id
              JOIN template_versions v ON v.id = q.template_version_id
              WHERE i.run_id = ?1 AND i.state IN ('queued', 'in_flight')",
@@ -267,6 +279,7 @@ impl Store {
                 row.get_ref(1)?.as_str().unwrap_or_default(),
                 row.get_ref(2)?.as_str().unwrap_or_default(),
                 row.get_ref(3)?.as_str_or_null().unwrap_or_default(),
+                row.get(4)?,
             ) {
                 Some(key) => exists.exists([key.as_str()])?,
                 None => false,

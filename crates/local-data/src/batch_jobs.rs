@@ -51,7 +51,11 @@ impl Store {
         no_cache: bool,
         assertions: &[crate::Assertion],
     ) -> Result<RunProgress, Error> {
-        self.insert_run(dataset_id, template_version_id, no_cache, None, true, assertions)
+        self.create_run_as(
+            dataset_id,
+            template_version_id,
+            &crate::NewRun { no_cache, batch: true, assertions, ..Default::default() },
+        )
     }
 
     /// The batch runs that were being sent when the process stopped (still
@@ -88,6 +92,7 @@ impl Store {
                     attempt: r.get::<_, u32>(4)? + 1,
                     started_at,
                     schema: r.get(5)?,
+                    sample: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -146,7 +151,7 @@ impl Store {
         let pending = self
             .conn
             .prepare(
-                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
+                "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema, q.sample
                  FROM batch_job_items b
                  JOIN run_items i ON i.run_id = ?2 AND i.request_id = b.request_id
                  JOIN requests q ON q.id = b.request_id
@@ -163,6 +168,7 @@ impl Store {
                     attempt: r.get(4)?,
                     started_at: job.created_at,
                     schema: r.get(5)?,
+                    sample: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

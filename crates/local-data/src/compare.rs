@@ -112,15 +112,15 @@ pub fn answers_agree(a: &str, b: &str) -> bool {
     words(a) == words(b)
 }
 
-/// One side's answer to record `r`: its answer, or its latest failure when it
-/// has none. `{run}`, `{provider}`, `{model}` are parameter numbers; NULL
+/// One side's answer to record `r`: its answer (the first sample's, in a
+/// run with repeats), or its latest failure when it has none. `{run}`, `{provider}`, `{model}` are parameter numbers; NULL
 /// provider or model matches any. `+s.run_id` keeps SQLite from reading the
 /// run's every answer per record through `responses_by_run`: a record has a
 /// few requests, found by `record_id`, and their answers by `request_id`.
 const SIDE_PICK: &str = "SELECT s.id FROM requests q JOIN responses s ON s.request_id = q.id
     WHERE q.record_id = r.id AND +s.run_id = ?{run}
       AND (?{provider} IS NULL OR q.provider = ?{provider}) AND (?{model} IS NULL OR q.model = ?{model})
-    ORDER BY s.error_code IS NOT NULL, s.id DESC LIMIT 1";
+    ORDER BY s.error_code IS NOT NULL, q.sample, s.id DESC LIMIT 1";
 
 fn side_pick(run: u8, provider: u8, model: u8) -> String {
     SIDE_PICK

@@ -94,7 +94,8 @@ impl Store {
                         out.write_all(b",")?;
                     }
                     out.write_all(b"\n  ")?;
-                    serde_json::to_writer(&mut out, &json_object(row)).map_err(|e| Error::Io(e.into()))?;
+                    serde_json::to_writer(&mut out, &json_object(row, columns.extras.samples))
+                        .map_err(|e| Error::Io(e.into()))?;
                     written += 1;
                     Ok(())
                 })?;
@@ -211,6 +212,9 @@ struct Extras {
     fields: Vec<String>,
     /// Any matched run has assertions: `checks_passed`, `checks`.
     checks: bool,
+    /// Any matched request is a later repeat of its prompt (a run with
+    /// repeats): `sample`, last, so an export without repeats is as it was.
+    samples: bool,
 }
 
 impl Store {
@@ -238,6 +242,12 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM runs u WHERE u.assertions IS NOT NULL AND u.id IN
                  (SELECT s.run_id FROM responses s JOIN requests q ON q.id = s.request_id
                   WHERE q.dataset_id = ?1 AND (?2 IS NULL OR q.template_version_id = ?2)))",
+            rusqlite::params![query.dataset_id, query.template_version_id],
+            |r| r.get(0),
+        )?;
+        extras.samples = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM requests q
+                 WHERE q.dataset_id = ?1 AND (?2 IS NULL OR q.template_version_id = ?2) AND q.sample > 0)",
             rusqlite::params![query.dataset_id, query.template_version_id],
             |r| r.get(0),
         )?;
@@ -276,6 +286,10 @@ impl Header {
             let name = if names.contains(field) { format!("answer.{field}") } else { field.clone() };
             names.push(name);
         }
+        if extras.samples {
+            let name = if names.iter().any(|n| n == "sample") { "request.sample" } else { "sample" };
+            names.push(name.to_owned());
+        }
         Header { names, extras }
     }
 
@@ -309,6 +323,9 @@ impl Header {
         for field in &self.extras.fields {
             cells.push(cell_text(row.fields.as_ref().and_then(|f| f.get(field))));
         }
+        if self.extras.samples {
+            cells.push(row.sample.map(|n| n.to_string()).unwrap_or_default());
+        }
         cells
     }
 }
@@ -341,7 +358,8 @@ fn cell_text(value: Option<&Value>) -> String {
     }
 }
 
-fn json_object(row: ResponseRow) -> Map<String, Value> {
+/// `samples`: the export has later repeats of prompts, so each object says which repeat it answers.
+fn json_object(row: ResponseRow, samples: bool) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("response_id".into(), row.response_id.into());
     object.insert("record_position".into(), (row.record_position + 1).into());
@@ -370,6 +388,9 @@ fn json_object(row: ResponseRow) -> Map<String, Value> {
             .iter()
             .map(|c| serde_json::json!({"assertion": c.assertion, "passed": c.passed, "reason": c.reason}));
         object.insert("checks".into(), Value::Array(checks.collect()));
+    }
+    if samples {
+        object.insert("sample".into(), row.sample.into());
     }
     object
 }

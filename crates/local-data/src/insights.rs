@@ -57,6 +57,12 @@ pub struct ResponseRow {
     #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<Vec<CheckResult>>,
+    /// Which repeat of its prompt the request is (0: the first; a run with
+    /// repeats, issue 17 point 6). Always set by the store; optional for the
+    /// contract (host API 1.7.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub sample: Option<u32>,
 }
 
 /// Which responses to list or export.
@@ -156,11 +162,12 @@ const RESPONSE_COLUMNS: &str = "SELECT s.id, s.request_id, s.run_id, r.id, r.pos
     s.cached, s.schema_valid, s.schema_errors, s.fields,
     (SELECT json_group_array(json_array(c.position, c.label,
                                         CASE c.passed WHEN 1 THEN json('true') WHEN 0 THEN json('false') END, c.reason))
-     FROM (SELECT * FROM answer_checks c WHERE c.response_id = s.id ORDER BY c.position) c)";
+     FROM (SELECT * FROM answer_checks c WHERE c.response_id = s.id ORDER BY c.position) c),
+    q.sample";
 
 /// How many columns [`RESPONSE_COLUMNS`] selects: a keyset page reads its
 /// sort keys after them (the keyset tests fail when the two disagree).
-const RESPONSE_COLUMN_COUNT: usize = 24;
+const RESPONSE_COLUMN_COUNT: usize = 25;
 
 /// Unknown when neither count came back; one missing count counts as 0.
 const TOTAL_TOKENS: &str = "CASE WHEN s.input_tokens IS NULL AND s.output_tokens IS NULL THEN NULL \
@@ -353,6 +360,7 @@ fn response_from_row(dataset: &Dataset, r: &rusqlite::Row<'_>) -> Result<Respons
             None => None,
         },
         checks: checks_from_json(r.get_ref(23)?.as_str().map_err(rusqlite::Error::from)?)?,
+        sample: Some(r.get(24)?),
     })
 }
 

@@ -41,8 +41,13 @@
 //!   them; a hit is stored like a live answer, marked `cached`; nothing
 //!   leaves it but [`Store::prune_ai_cache`].
 //!
-//! The connection runs in WAL mode with foreign keys on, and the schema is
-//! kept by `rusqlite_migration` (the SQLite `user_version`).
+//! - **Repeat runs** (`stability.rs`): a request is one sample of a prompt,
+//!   so a run can ask each prompt several times, each repeat with an answer
+//!   of its own; [`Store::run_stability`] says per record whether they agree.
+//!
+//! The connection runs in WAL mode with foreign keys on (off while migrating,
+//! so a migration that rebuilds a table keeps the rows that reference it), and
+//! the schema is kept by `rusqlite_migration` (the SQLite `user_version`).
 
 mod ai_cache;
 mod batch_jobs;
@@ -60,6 +65,7 @@ mod run_list;
 mod run_writes;
 mod runs;
 mod schema;
+mod stability;
 mod stats;
 mod structured;
 mod templates;
@@ -90,10 +96,11 @@ pub use estimate::{
 pub use export::ExportFormat;
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use keyset::{Cursor, KeysetPage, PageStart};
-pub use requests::{ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
+pub use requests::{MAX_REPEATS, ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};
 pub use run_list::RunSummary;
 pub use run_writes::{RunWrite, RunWritten};
-pub use runs::{Answer, ClaimedRequest, Failure, RunProgress, RunStatus};
+pub use runs::{Answer, ClaimedRequest, Failure, NewRun, RunProgress, RunStatus};
+pub use stability::{SampleAnswer, StabilityPage, StabilityQuery, StabilitySummary, UnstableRecord};
 pub use stats::{
     DayActivity, DayWindow, MAX_STATS_DAYS, MAX_TAGS, ModelStats, ProviderActivity, ResponseStats, RunActivity,
     TagCount,
@@ -148,8 +155,13 @@ impl Store {
         // NORMAL is durable across application crashes in WAL mode (only an OS
         // crash can lose the last commits), which is the failure runs guard against.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+        // Off while migrating, outside the migrations' transaction (the pragma
+        // is a no-op inside one): a migration that rebuilds a table (V10) would
+        // otherwise delete the rows that reference it. Each such migration
+        // checks the keys before it commits.
+        conn.pragma_update(None, "foreign_keys", false)?;
         schema::migrations().to_latest(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
         Ok(Store { conn })
     }
 }

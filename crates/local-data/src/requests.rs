@@ -99,6 +99,12 @@ pub struct RequestRow {
     pub status: RequestStatus,
     /// Whether a successful response exists.
     pub answered: bool,
+    /// Which repeat of its prompt it is (0: the first; see
+    /// [`Store::generate_repeated_requests`]). Always set by the store;
+    /// optional for the contract (host API 1.7.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub sample: Option<u32>,
 }
 
 impl RequestRow {
@@ -175,6 +181,22 @@ impl Store {
         version_id: i64,
         targets: &[ModelTarget],
     ) -> Result<u64, Error> {
+        self.generate_repeated_requests(dataset_id, version_id, targets, 1)
+    }
+
+    /// [`Store::generate_requests`], each record × target asked `repeats`
+    /// times (1 to [`MAX_REPEATS`]): samples `0..repeats`, each a request
+    /// of its own (issue 17 point 6, stability). A sample after the first
+    /// is a copy of sample 0 as it stands, its review and edit included, so
+    /// every repeat asks what the first one asks.
+    pub fn generate_repeated_requests(
+        &mut self,
+        dataset_id: i64,
+        version_id: i64,
+        targets: &[ModelTarget],
+        repeats: u32,
+    ) -> Result<u64, Error> {
+        check_repeats(repeats)?;
         if targets.is_empty() {
             return Err(Error::invalid("targets", "no model chosen: pick at least one provider model"));
         }
@@ -214,9 +236,12 @@ impl Store {
                 }
                 Ok(())
             })?;
+            for target in targets {
+                created += add_samples(&tx, dataset_id, Some(version_id), Some(target), repeats, false, now)?;
+            }
         }
         tx.commit()?;
-        tracing::info!(dataset_id, version_id, created, "generated requests");
+        tracing::info!(dataset_id, version_id, repeats, created, "generated requests");
         Ok(created)
     }
 
@@ -250,7 +275,7 @@ impl Store {
     /// with a limit of 1 gives it once.
     pub fn requests_page(&self, query: &RequestQuery, start: &PageStart) -> Result<KeysetPage<RequestRow>, Error> {
         let (from_where, args) = request_keyset_filter(query);
-        let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+        let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 11 };
         request_order(query.sort).page(&self.conn, parts, start, query.limit, |row| request_from_row(row)?)
     }
 
@@ -371,17 +396,162 @@ impl Store {
         status: Option<RequestStatus>,
         output_tokens_per_answer: u64,
     ) -> Result<Vec<ModelEstimate>, Error> {
+        self.estimate_times(dataset_id, template_version_id, status, output_tokens_per_answer, None)
+    }
+
+    /// [`Store::estimate`] of a run asking each prompt `repeats` times (1 to
+    /// [`MAX_REPEATS`]): each record × model's first sample counted
+    /// `repeats` times, so samples a previous run added are not counted twice.
+    pub fn estimate_repeated(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        status: Option<RequestStatus>,
+        output_tokens_per_answer: u64,
+        repeats: u32,
+    ) -> Result<Vec<ModelEstimate>, Error> {
+        let repeats = check_repeats(repeats)?;
+        self.estimate_times(dataset_id, template_version_id, status, output_tokens_per_answer, Some(repeats))
+    }
+
+    /// Every request, or with `repeats` each first sample that many times.
+    fn estimate_times(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        status: Option<RequestStatus>,
+        output_tokens_per_answer: u64,
+        repeats: Option<u32>,
+    ) -> Result<Vec<ModelEstimate>, Error> {
         let mut stmt = self.conn.prepare(
             "SELECT provider, model, count(*), sum(length(coalesce(edited, rendered)))
              FROM requests
              WHERE dataset_id = ?1 AND (?2 IS NULL OR template_version_id = ?2)
                AND (CASE WHEN ?3 IS NULL THEN status <> 'rejected' ELSE status = ?3 END)
+               AND (NOT ?4 OR sample = 0)
              GROUP BY provider, model ORDER BY provider, model",
         )?;
-        let rows = stmt
-            .query_map(params![dataset_id, template_version_id, status.map(RequestStatus::as_str)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-            })?;
+        let bind = params![dataset_id, template_version_id, status.map(RequestStatus::as_str), repeats.is_some()];
+        let rows = stmt.query_map(bind, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        // The prompts once, then times the repeats: N repeats cost exactly N times one.
+        let times = u64::from(repeats.unwrap_or(1));
+        let prices = self.price_table()?;
+        rows.map(|row| {
+            let (provider, model, count, chars) = row?;
+            let requests = u64::try_from(count).unwrap_or(0);
+            let input_tokens = crate::estimate::chars_to_tokens(u64::try_from(chars).unwrap_or(0));
+            Ok(ModelEstimate::priced(
+                provider,
+                model,
+                requests * times,
+                input_tokens * times,
+                requests * times * output_tokens_per_answer,
+                &prices,
+            ))
+        })
+        .collect()
+    }
+}
+
+/// The most times a run may ask each prompt (issue 17 point 6): enough to
+/// see whether a model answers the same way, few enough that a slip of the
+/// keyboard cannot multiply a run's cost a hundredfold.
+pub const MAX_REPEATS: u32 = 10;
+
+/// Refuses a repeat count outside `1..=MAX_REPEATS`.
+pub(crate) fn check_repeats(repeats: u32) -> Result<u32, Error> {
+    if (1..=MAX_REPEATS).contains(&repeats) {
+        Ok(repeats)
+    } else {
+        Err(Error::invalid(
+            "repeats",
+            format!(
+                "repeats must be 1 to {MAX_REPEATS} (how many times each prompt is asked of each model), not {repeats}"
+            ),
+        ))
+    }
+}
+
+/// Adds samples `1..repeats` of every sample-0 request of the dataset (one
+/// template version and target when given; only approved ones with
+/// `only_approved`) that lacks them, as copies of sample 0: its text, edit
+/// and review. Samples that exist are kept as they are. Returns how many were added.
+pub(crate) fn add_samples(
+    conn: &rusqlite::Connection,
+    dataset_id: i64,
+    version_id: Option<i64>,
+    target: Option<&ModelTarget>,
+    repeats: u32,
+    only_approved: bool,
+    now: i64,
+) -> Result<u64, Error> {
+    if repeats <= 1 {
+        return Ok(0);
+    }
+    let added = conn
+        .prepare_cached(
+            "WITH RECURSIVE samples(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM samples WHERE n + 1 < ?6)
+         INSERT OR IGNORE INTO requests
+           (dataset_id, record_id, template_version_id, provider, model, sample, rendered, edited, status,
+            created_at, updated_at)
+         SELECT q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model, samples.n, q.rendered, q.edited,
+                q.status, ?7, ?7
+         FROM requests q JOIN samples
+         WHERE q.dataset_id = ?1 AND q.sample = 0 AND (?2 IS NULL OR q.template_version_id = ?2)
+           AND (?3 IS NULL OR q.provider = ?3) AND (?4 IS NULL OR q.model = ?4)
+           AND (NOT ?5 OR q.status = 'approved')
+         ORDER BY q.id, samples.n",
+        )?
+        .execute(params![
+            dataset_id,
+            version_id,
+            target.map(|t| t.provider.as_str()),
+            target.map(|t| t.model.as_str()),
+            only_approved,
+            repeats,
+            now
+        ])?;
+    Ok(added as u64)
+}
+
+impl Store {
+    /// Tokens and cost per provider model of the requests a run asking each
+    /// prompt `repeats` times would take now: approved ones (and pending ones
+    /// with `with_pending`) of samples below `repeats` without an answer,
+    /// assuming `output_tokens_per_answer`. Samples a run would add (copies
+    /// of an approved sample 0 not generated yet) are counted as sample 0
+    /// is, so the estimate is what the run will send whether or not they exist.
+    pub fn estimate_unanswered(
+        &self,
+        dataset_id: i64,
+        template_version_id: Option<i64>,
+        with_pending: bool,
+        repeats: u32,
+        output_tokens_per_answer: u64,
+    ) -> Result<Vec<ModelEstimate>, Error> {
+        let repeats = check_repeats(repeats)?;
+        // Each sample 0 stands for its samples 0..repeats: those that exist
+        // unanswered, and those a run would add (missing copies of an approved one).
+        let mut stmt = self.conn.prepare(
+            "WITH RECURSIVE samples(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM samples WHERE n + 1 < ?4),
+             asked AS (
+                 SELECT z.provider, z.model, coalesce(q.edited, q.rendered, z.edited, z.rendered) AS prompt,
+                        coalesce(q.status, z.status) AS status, q.id AS request_id
+                 FROM requests z JOIN samples
+                 LEFT JOIN requests q ON q.record_id = z.record_id AND q.template_version_id = z.template_version_id
+                                     AND q.provider = z.provider AND q.model = z.model AND q.sample = samples.n
+                 WHERE z.dataset_id = ?1 AND z.sample = 0 AND (?2 IS NULL OR z.template_version_id = ?2))
+             SELECT provider, model, count(*), sum(length(prompt))
+             FROM asked
+             WHERE (status = 'approved' OR (?3 AND status = 'pending'))
+               AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = asked.request_id AND s.error_code IS NULL)
+             GROUP BY provider, model ORDER BY provider, model",
+        )?;
+        let rows = stmt.query_map(params![dataset_id, template_version_id, with_pending, repeats], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?))
+        })?;
         let prices = self.price_table()?;
         rows.map(|row| {
             let (provider, model, count, chars) = row?;
@@ -389,7 +559,7 @@ impl Store {
                 provider,
                 model,
                 u64::try_from(count).unwrap_or(0),
-                u64::try_from(chars).unwrap_or(0),
+                u64::try_from(chars.unwrap_or(0)).unwrap_or(0),
                 output_tokens_per_answer,
                 &prices,
             ))
@@ -400,13 +570,13 @@ impl Store {
 
 const REQUEST_SELECT: &str = "SELECT q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
         q.rendered, q.edited, q.status,
-        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered, q.sample
     FROM requests q JOIN records r ON r.id = q.record_id";
 
 /// [`REQUEST_SELECT`] in its two parts, for the keyset query that adds its keys between them.
 const REQUEST_COLUMNS: &str = "q.id, q.dataset_id, q.record_id, q.template_version_id, q.provider, q.model,
         q.rendered, q.edited, q.status,
-        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered";
+        EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL) AS answered, q.sample";
 const REQUEST_FROM: &str = "FROM requests q JOIN records r ON r.id = q.record_id";
 
 /// A [`RequestQuery`]'s filter, `?1`..`?5` bound in its field order.
@@ -472,6 +642,7 @@ fn request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow
         edited: r.get(7)?,
         status,
         answered: r.get(9)?,
+        sample: Some(r.get(10)?),
     }))
 }
 
@@ -515,7 +686,7 @@ mod tests {
                 .encode(&[SqlValue::Integer(i64::try_from(position).unwrap()), SqlValue::Integer(at[0].id)])
                 .unwrap();
             let (from_where, args) = request_keyset_filter(&query);
-            let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+            let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 11 };
             order.sql(parts, &PageStart::After(cursor), 50).unwrap()
         };
         let (early, early_args) = page_after(100);

@@ -190,6 +190,7 @@ mod tests {
             model: "m".into(),
             parameters: Default::default(),
             prompt: "question 0".into(),
+            sample: 0,
         });
         let failure = Failure { code: "server_error".into(), message: "HTTP 500".into() };
         let results = store

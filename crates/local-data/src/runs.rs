@@ -32,6 +32,7 @@ use crate::{Assertion, Checker, Error, PriceTable, Store, now_millis};
 const CREATE_RUN_ITEMS: &str = "INSERT INTO run_items (run_id, request_id)
     SELECT ?1, q.id FROM requests q
     WHERE q.dataset_id = ?2 AND (?3 IS NULL OR q.template_version_id = ?3) AND q.status = 'approved'
+      AND q.sample < ?4
       AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL)
       AND NOT EXISTS (SELECT 1 FROM run_items i JOIN runs u ON u.id = i.run_id
                       WHERE i.request_id = q.id AND i.state IN ('queued', 'in_flight')
@@ -39,14 +40,15 @@ const CREATE_RUN_ITEMS: &str = "INSERT INTO run_items (run_id, request_id)
     ORDER BY q.id";
 
 /// The next queued request of a run, in request order, with its template version's schema.
-const NEXT_QUEUED: &str = "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
+const NEXT_QUEUED: &str =
+    "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema, q.sample
     FROM run_items i JOIN requests q ON q.id = i.request_id JOIN template_versions v ON v.id = q.template_version_id
     WHERE i.run_id = ?1 AND i.state = 'queued'
     ORDER BY i.request_id LIMIT ?2";
 
 /// Every queued request of a run, in request order (a batch run claims them at once).
 pub(crate) const NEXT_QUEUED_ALL: &str =
-    "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema
+    "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema, q.sample
     FROM run_items i JOIN requests q ON q.id = i.request_id JOIN template_versions v ON v.id = q.template_version_id
     WHERE i.run_id = ?1 AND i.state = 'queued'
     ORDER BY i.request_id";
@@ -121,6 +123,12 @@ pub struct RunProgress {
     #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(default)]
     pub cached: Option<u64>,
+    /// How many times the run asks each prompt (1: no repeats; see
+    /// [`Store::run_stability`]). Always set by the store; optional for the
+    /// contract (host API 1.7.0).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default)]
+    pub repeats: Option<u32>,
 }
 
 impl RunProgress {
@@ -147,6 +155,10 @@ pub struct ClaimedRequest {
     /// asked of the provider and checked in the answer.
     #[serde(default)]
     pub schema: Option<String>,
+    /// Which repeat of its prompt the request is (0: the first); a part of
+    /// its response cache key after the first (see `AiCall::sample`).
+    #[serde(default)]
+    pub sample: u32,
 }
 
 /// A successful answer to store.
@@ -165,6 +177,29 @@ pub struct Failure {
     /// The provider error's code (`rate_limited`, `server_error` …).
     pub code: String,
     pub message: String,
+}
+
+/// How a new run sends its requests; each setting is kept with the run,
+/// so a resume does the same.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewRun<'a> {
+    /// Do not read the response cache ([`Store::run_no_cache`]).
+    pub no_cache: bool,
+    /// Stop at this cost in US dollars ([`Store::run_max_cost_usd`]).
+    pub max_cost_usd: Option<f64>,
+    /// Send through the providers' batch APIs ([`Store::run_is_batch`]).
+    pub batch: bool,
+    /// Score each answer with these ([`crate::Assertion`]).
+    pub assertions: &'a [Assertion],
+    /// Ask each prompt this many times, 1 to [`crate::MAX_REPEATS`]
+    /// ([`Store::run_repeats`]).
+    pub repeats: u32,
+}
+
+impl Default for NewRun<'_> {
+    fn default() -> Self {
+        NewRun { no_cache: false, max_cost_usd: None, batch: false, assertions: &[], repeats: 1 }
+    }
 }
 
 impl Store {
@@ -210,20 +245,26 @@ impl Store {
         max_cost_usd: Option<f64>,
         assertions: &[Assertion],
     ) -> Result<RunProgress, Error> {
-        self.insert_run(dataset_id, template_version_id, no_cache, max_cost_usd, false, assertions)
+        let run = NewRun { no_cache, max_cost_usd, assertions, ..NewRun::default() };
+        self.create_run_as(dataset_id, template_version_id, &run)
     }
 
-    /// The run row and its items, in one transaction; `batch`: sent through
-    /// the providers' batch APIs ([`Store::run_is_batch`]).
-    pub(crate) fn insert_run(
+    /// Starts a run of the approved requests of a dataset (and optionally
+    /// one template version) that have no answer yet and are not waiting in
+    /// another unfinished run, sent as `run` says. With `run.repeats` above
+    /// 1, each approved prompt is asked that many times: samples
+    /// `1..repeats` are added as copies of every approved sample 0 that
+    /// lacks them ([`Store::generate_repeated_requests`]), and the run
+    /// takes samples `0..repeats` (a run takes no sample beyond its repeats).
+    /// The run row, the samples and its items are written in one transaction.
+    pub fn create_run_as(
         &mut self,
         dataset_id: i64,
         template_version_id: Option<i64>,
-        no_cache: bool,
-        max_cost_usd: Option<f64>,
-        batch: bool,
-        assertions: &[Assertion],
+        run: &NewRun<'_>,
     ) -> Result<RunProgress, Error> {
+        let NewRun { no_cache, max_cost_usd, batch, assertions, repeats } = *run;
+        let repeats = crate::requests::check_repeats(repeats)?;
         let max_cost_usd = max_cost_usd.map(checked_budget).transpose()?;
         // Refuses a bad one (an unusable pattern) before the run exists.
         Checker::new(assertions)?;
@@ -234,13 +275,15 @@ impl Store {
         };
         self.dataset(dataset_id)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_millis();
         tx.execute(
-            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd, batch, assertions)
-             VALUES ('running', ?1, ?2, ?3, ?4, ?5)",
-            params![now_millis(), no_cache, max_cost_usd, batch, assertions],
+            "INSERT INTO runs (status, created_at, no_cache, max_cost_usd, batch, assertions, repeats)
+             VALUES ('running', ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now, no_cache, max_cost_usd, batch, assertions, repeats],
         )?;
         let run_id = tx.last_insert_rowid();
-        let added = tx.execute(CREATE_RUN_ITEMS, params![run_id, dataset_id, template_version_id])?;
+        crate::requests::add_samples(&tx, dataset_id, template_version_id, None, repeats, true, now)?;
+        let added = tx.execute(CREATE_RUN_ITEMS, params![run_id, dataset_id, template_version_id, repeats])?;
         if added == 0 {
             return Err(Error::NothingToRun);
         }
@@ -342,6 +385,13 @@ impl Store {
             .or_not_found("run", run_id)
     }
 
+    /// How many times the run asks each prompt (1 for a run without repeats).
+    pub fn run_repeats(&self, run_id: i64) -> Result<u32, Error> {
+        self.conn
+            .query_row("SELECT repeats FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
+            .or_not_found("run", run_id)
+    }
+
     /// The run's budget cap in US dollars, if it has one.
     pub fn run_max_cost_usd(&self, run_id: i64) -> Result<Option<f64>, Error> {
         self.conn
@@ -439,9 +489,11 @@ impl Store {
     }
 
     pub fn run_progress(&self, run_id: i64) -> Result<RunProgress, Error> {
-        let (status, note): (String, Option<String>) = self
+        let (status, note, repeats): (String, Option<String>, u32) = self
             .conn
-            .query_row("SELECT status, note FROM runs WHERE id = ?1", [run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT status, note, repeats FROM runs WHERE id = ?1", [run_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .or_not_found("run", run_id)?;
         let mut progress = RunProgress {
             run_id,
@@ -453,6 +505,7 @@ impl Store {
             failed: 0,
             note,
             cached: None,
+            repeats: Some(repeats),
         };
         let mut stmt =
             self.conn.prepare_cached("SELECT state, count(*) FROM run_items WHERE run_id = ?1 GROUP BY state")?;
@@ -487,16 +540,19 @@ fn checked_budget(max_cost_usd: f64) -> Result<f64, Error> {
 /// Claims up to `max` of a run's queued requests, in queue order, within
 /// the caller's transaction ([`Store::claim_next`] claims one).
 pub(crate) fn claim_in(conn: &Connection, run_id: i64, max: u32) -> Result<Vec<ClaimedRequest>, Error> {
-    let next: Vec<(i64, String, String, String, u32, Option<String>)> = conn
+    type Row = (i64, String, String, String, u32, Option<String>, u32);
+    let next: Vec<Row> = conn
         .prepare_cached(NEXT_QUEUED)?
-        .query_map(params![run_id, max], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .query_map(params![run_id, max], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?
         .collect::<Result<_, _>>()?;
     let mut mark = conn.prepare_cached(
         "UPDATE run_items SET state = 'in_flight', attempts = attempts + 1 WHERE run_id = ?1 AND request_id = ?2",
     )?;
     let started_at = now_millis();
     let mut claimed = Vec::with_capacity(next.len());
-    for (request_id, provider, model, prompt, attempts, schema) in next {
+    for (request_id, provider, model, prompt, attempts, schema, sample) in next {
         mark.execute(params![run_id, request_id])?;
         claimed.push(ClaimedRequest {
             run_id,
@@ -507,6 +563,7 @@ pub(crate) fn claim_in(conn: &Connection, run_id: i64, max: u32) -> Result<Vec<C
             attempt: attempts + 1,
             started_at,
             schema,
+            sample,
         });
     }
     Ok(claimed)

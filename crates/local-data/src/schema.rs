@@ -238,9 +238,50 @@ CREATE TABLE answer_checks (
 ) WITHOUT ROWID;
 ";
 
+/// Repeat runs for stability (issue 17, point 6): a request is one *sample*
+/// of asking a model a prompt, so a run can ask the same model the same
+/// prompt several times (`runs.repeats`, samples `0..repeats`), each sample a
+/// request of its own with at most one answer (the exactly-once rule is
+/// unchanged). The uniqueness of a request is a table constraint, which
+/// `ALTER TABLE` cannot change, so the table is rebuilt the way SQLite
+/// documents (<https://www.sqlite.org/lang_altertable.html>, "otherwise"):
+/// new table, copy (every row sample 0, ids kept, so `run_items`,
+/// `responses` and `batch_job_items` still point at their requests), drop,
+/// rename, indexes again. Foreign keys must be off around it (`Store::prepare`
+/// turns them off outside the migration transaction): with them on, the
+/// `DROP TABLE` would delete every run item and response through
+/// `ON DELETE CASCADE`. The migration ends with `PRAGMA foreign_key_check`.
+const V10: &str = "
+CREATE TABLE requests_v10 (
+    id                   INTEGER PRIMARY KEY,
+    dataset_id           INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    record_id            INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+    template_version_id  INTEGER NOT NULL REFERENCES template_versions(id) ON DELETE CASCADE,
+    provider             TEXT NOT NULL,
+    model                TEXT NOT NULL,
+    rendered             TEXT NOT NULL,
+    edited               TEXT,
+    status               TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    created_at           INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL,
+    -- Which repeat of the same prompt to the same model (0: the first).
+    sample               INTEGER NOT NULL DEFAULT 0 CHECK (sample >= 0),
+    UNIQUE (record_id, template_version_id, provider, model, sample)
+);
+INSERT INTO requests_v10 (id, dataset_id, record_id, template_version_id, provider, model, rendered, edited,
+                          status, created_at, updated_at, sample)
+    SELECT id, dataset_id, record_id, template_version_id, provider, model, rendered, edited,
+           status, created_at, updated_at, 0
+    FROM requests;
+DROP TABLE requests;
+ALTER TABLE requests_v10 RENAME TO requests;
+CREATE INDEX requests_by_dataset ON requests (dataset_id, status);
+ALTER TABLE runs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1 CHECK (repeats BETWEEN 1 AND 10);
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 9;
+pub(crate) const SCHEMA_VERSION: usize = 10;
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -253,6 +294,8 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        // Rebuilds `requests`: foreign keys are off around it (see V10).
+        M::up(V10).foreign_key_check(),
     ])
 }
 
@@ -318,5 +361,152 @@ mod tests {
         assert!(!store.run_no_cache(1).unwrap(), "old runs read the cache when resumed");
         assert_eq!(store.ai_cache_size().unwrap().entries, 0);
         assert!(store.prices().unwrap().iter().all(|p| !p.overridden), "no prices of the person's yet");
+    }
+    /// Every index's name and SQL, and every foreign key as (table, column, referenced table, on delete).
+    type Shape = (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>);
+
+    /// The names and SQL of every index and the foreign keys of every
+    /// table, as SQLite reports them.
+    fn shape(conn: &Connection) -> Shape {
+        let indexes = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let keys = conn
+            .prepare(
+                "SELECT m.name, k.\"from\", k.\"table\", k.on_delete
+                 FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) k
+                 WHERE m.type = 'table' ORDER BY m.name, k.\"from\"",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (indexes, keys)
+    }
+
+    /// Issue 17 point 6: schema 10 rebuilds `requests` (a request becomes one
+    /// sample of a prompt). A schema 9 database with runs, answers, a batch
+    /// and checks keeps every row, index and foreign key; references still
+    /// cascade; the new uniqueness takes a second sample and refuses a
+    /// duplicate. Without foreign keys off around the migration, the DROP
+    /// TABLE cascades and the run items and responses are gone.
+    #[test]
+    fn a_schema_9_database_keeps_every_row_index_and_key_when_requests_gain_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v9.sqlite");
+        let before = {
+            let mut conn = Connection::open(&path).unwrap();
+            super::migrations().to_version(&mut conn, 9).unwrap();
+            conn.execute_batch(
+                "INSERT INTO datasets (id, name, format, columns, text_cells, row_count, created_at)
+                     VALUES (1, 'people', 'json', '[{\"name\":\"name\",\"type\":\"string\"}]', 0, 2, 1);
+                 INSERT INTO records (id, dataset_id, position, data) VALUES (1, 1, 1, '{\"name\":\"Ada\"}'),
+                                                                            (2, 1, 2, '{\"name\":\"Grace\"}');
+                 INSERT INTO templates (id, name, created_at) VALUES (1, 'about', 1);
+                 INSERT INTO template_versions (id, template_id, version, body, created_at)
+                     VALUES (1, 1, 1, 'About {{ name }}', 1);
+                 UPDATE templates SET current_version_id = 1;
+                 INSERT INTO requests (id, dataset_id, record_id, template_version_id, provider, model, rendered,
+                                       edited, status, created_at, updated_at)
+                     VALUES (7, 1, 1, 1, 'openai', 'gpt-4o-mini', 'About Ada', 'About Ada, briefly', 'approved', 1, 2),
+                            (9, 1, 2, 1, 'openai', 'gpt-4o-mini', 'About Grace', NULL, 'approved', 1, 1),
+                            (11, 1, 2, 1, 'groq', 'llama', 'About Grace', NULL, 'rejected', 1, 1);
+                 INSERT INTO runs (id, status, created_at, batch) VALUES (1, 'completed', 1, 1);
+                 INSERT INTO run_items (run_id, request_id, state, attempts) VALUES (1, 7, 'answered', 1),
+                                                                                   (1, 9, 'failed', 2);
+                 INSERT INTO responses (id, request_id, run_id, text, model, input_tokens, output_tokens, started_at,
+                                        finished_at, cached) VALUES (3, 7, 1, 'Ada wrote programs.', 'gpt-4o-mini', 5, 4, 1, 2, 1);
+                 INSERT INTO responses (id, request_id, run_id, error_code, error_message, started_at, finished_at)
+                     VALUES (4, 9, 1, 'server_error', 'HTTP 503', 1, 2);
+                 INSERT INTO insights (response_id, group_name, note) VALUES (3, 'people', 'good');
+                 INSERT INTO response_tags (response_id, tag) VALUES (3, 'keep');
+                 INSERT INTO answer_checks (response_id, position, label, passed, reason) VALUES (3, 0, 'json', 1, 'ok');
+                 INSERT INTO batch_jobs (id, run_id, provider, remote_id, state, created_at, updated_at)
+                     VALUES (1, 1, 'openai', 'batch_1', 'ended', 1, 1);
+                 INSERT INTO batch_job_items (job_id, request_id) VALUES (1, 7), (1, 9);",
+            )
+            .unwrap();
+            shape(&conn)
+        };
+
+        let store = Store::open(&path).unwrap();
+        let conn = &store.conn;
+        let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, super::SCHEMA_VERSION);
+        let rows = |sql: &str| -> Vec<String> {
+            conn.prepare(sql).unwrap().query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(
+            rows(
+                "SELECT id || ' ' || record_id || ' ' || provider || ' ' || coalesce(edited, rendered) || ' ' || status
+                      || ' ' || updated_at || ' ' || sample FROM requests ORDER BY id"
+            ),
+            [
+                "7 1 openai About Ada, briefly approved 2 0",
+                "9 2 openai About Grace approved 1 0",
+                "11 2 groq About Grace rejected 1 0"
+            ],
+            "every request kept, with its id, review and edit, as sample 0"
+        );
+        assert_eq!(
+            rows("SELECT run_id || ' ' || request_id || ' ' || state FROM run_items ORDER BY request_id"),
+            ["1 7 answered", "1 9 failed"]
+        );
+        assert_eq!(
+            rows(
+                "SELECT id || ' ' || request_id || ' ' || coalesce(text, error_code) || ' ' || cached FROM responses ORDER BY id"
+            ),
+            ["3 7 Ada wrote programs. 1", "4 9 server_error 0"]
+        );
+        assert_eq!(
+            rows("SELECT group_name || ' ' || tag FROM insights JOIN response_tags USING (response_id)"),
+            ["people keep"]
+        );
+        assert_eq!(rows("SELECT label FROM answer_checks"), ["json"]);
+        assert_eq!(rows("SELECT job_id || ' ' || request_id FROM batch_job_items ORDER BY request_id"), ["1 7", "1 9"]);
+        assert_eq!(rows("SELECT CAST(repeats AS TEXT) FROM runs"), ["1"], "an earlier run asked each prompt once");
+
+        let after = shape(conn);
+        assert_eq!(after.1, before.1, "every foreign key is as it was, `requests` ones included");
+        assert!(
+            after
+                .1
+                .iter()
+                .any(|k| k == &("run_items".into(), "request_id".into(), "requests".into(), "CASCADE".into()))
+        );
+        let names = |shape: &Shape| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
+        let (before_names, after_names) = (names(&before), names(&after));
+        assert_eq!(before_names, after_names, "every index kept");
+        let dataset_index = |shape: &Shape| shape.0.iter().find(|i| i.0 == "requests_by_dataset").cloned();
+        assert_eq!(dataset_index(&after), dataset_index(&before));
+        let violations: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(violations, 0);
+        let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert!(enforced, "foreign keys are on again after the migration");
+
+        // The new uniqueness: a second sample of the same prompt and model is a request of its own …
+        let insert = |id: i64, sample: i64| {
+            conn.execute(
+                "INSERT INTO requests (id, dataset_id, record_id, template_version_id, provider, model, rendered,
+                                       status, created_at, updated_at, sample)
+                 VALUES (?1, 1, 1, 1, 'openai', 'gpt-4o-mini', 'About Ada', 'approved', 3, 3, ?2)",
+                [id, sample],
+            )
+        };
+        insert(20, 1).unwrap();
+        // … and the same sample twice is refused.
+        assert!(crate::error::is_unique_violation(&insert(21, 1).unwrap_err()));
+        assert!(crate::error::is_unique_violation(&insert(22, 0).unwrap_err()));
+        // References still point at `requests` and cascade.
+        assert!(conn.execute("INSERT INTO run_items (run_id, request_id) VALUES (1, 999)", []).is_err());
+        conn.execute("DELETE FROM requests WHERE id = 7", []).unwrap();
+        assert_eq!(rows("SELECT CAST(request_id AS TEXT) FROM run_items"), ["9"]);
+        assert_eq!(rows("SELECT CAST(id AS TEXT) FROM responses"), ["4"]);
     }
 }

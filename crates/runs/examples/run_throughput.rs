@@ -130,6 +130,7 @@ fn store_alone(path: &Path, dataset: i64, group: usize) -> Result<Duration> {
             model: MODEL.to_owned(),
             parameters: Default::default(),
             prompt: claimed.prompt.clone(),
+            sample: claimed.sample,
         })
     };
     let started = process_cpu()?;

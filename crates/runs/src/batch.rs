@@ -159,8 +159,7 @@ impl Run {
         let claimed = self.engine.db(move |s| s.claim_all_queued(run_id)).await?;
         let mut per_provider: BTreeMap<String, Vec<ClaimedRequest>> = BTreeMap::new();
         for request in claimed {
-            let key =
-                self.engine.cache_key(&request.provider, &request.model, &request.prompt, request.schema.as_deref());
+            let key = self.engine.cache_key_of(&request);
             if self.use_cache
                 && let Some(key) = key
                 && self.answer_from_cache(&request, key).await?
@@ -349,12 +348,7 @@ impl Run {
         for claimed in pending {
             match results.remove(&custom_id(claimed.request_id)) {
                 Some(Ok(answer)) => {
-                    let key = self.engine.cache_key(
-                        &claimed.provider,
-                        &claimed.model,
-                        &claimed.prompt,
-                        claimed.schema.as_deref(),
-                    );
+                    let key = self.engine.cache_key_of(&claimed);
                     let (request_id, text) = (claimed.request_id, answer.text.clone());
                     self.store_answer(claimed, answer, key).await?;
                     if !self.checker.is_empty() {

@@ -357,7 +357,7 @@ impl RunHandle {
 }
 
 /// How a run is sent.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
     /// Send every request to its provider, even one the response cache
     /// could answer (fresh answers still go into the cache). Kept with the
@@ -378,6 +378,17 @@ pub struct RunOptions {
     /// Checks each stored answer is scored with (see "Structured output
     /// and checks" in the crate docs). Kept with the run.
     pub assertions: Vec<local_data::Assertion>,
+    /// Ask each approved prompt this many times (1 to
+    /// [`local_data::MAX_REPEATS`]), each repeat a request with an answer
+    /// of its own and a cache key of its own, to see whether the model
+    /// answers the same way (`local_data::Store::run_stability`). Kept with the run.
+    pub repeats: u32,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { no_cache: false, max_cost_usd: None, batch: false, assertions: Vec::new(), repeats: 1 }
+    }
 }
 
 /// Answers in a row after which a lowered in-flight limit gets one back.
@@ -402,7 +413,7 @@ fn chat_request(model: &str, prompt: &str, schema: Option<&str>) -> ChatRequest 
 /// but the model and the prompt goes into `parameters`, so a parameter
 /// added to [`ChatRequest`] is in the key without an edit here. `None` if
 /// the request cannot be serialized (then it is not cached).
-fn cache_call(config: &ProviderConfig, request: &ChatRequest, prompt: &str) -> Option<AiCall> {
+fn cache_call(config: &ProviderConfig, request: &ChatRequest, prompt: &str, sample: u32) -> Option<AiCall> {
     let serde_json::Value::Object(fields) = serde_json::to_value(request).ok()? else {
         return None;
     };
@@ -427,6 +438,7 @@ fn cache_call(config: &ProviderConfig, request: &ChatRequest, prompt: &str) -> O
         model: request.model.clone(),
         parameters,
         prompt: prompt.to_owned(),
+        sample,
     })
 }
 
@@ -480,17 +492,14 @@ impl Engine {
         let batch = options.batch;
         let progress = self
             .db(move |s| {
-                if options.batch {
-                    s.create_batch_run(dataset_id, template_version_id, options.no_cache, &options.assertions)
-                } else {
-                    s.create_checked_run(
-                        dataset_id,
-                        template_version_id,
-                        options.no_cache,
-                        options.max_cost_usd,
-                        &options.assertions,
-                    )
-                }
+                let run = local_data::NewRun {
+                    no_cache: options.no_cache,
+                    max_cost_usd: options.max_cost_usd,
+                    batch: options.batch,
+                    assertions: &options.assertions,
+                    repeats: options.repeats,
+                };
+                s.create_run_as(dataset_id, template_version_id, &run)
             })
             .await?;
         let run_id = progress.run_id;
@@ -536,12 +545,25 @@ impl Engine {
         .await
     }
 
-    /// The cache key of sending `prompt` to `model` of `provider`; `None`
-    /// without a client for the provider.
-    fn cache_key(&self, provider: &str, model: &str, prompt: &str, schema: Option<&str>) -> Option<AiCacheKey> {
+    /// The cache key of sending `prompt` to `model` of `provider` as the
+    /// `sample`th repeat of that question (0: the first; each repeat has a
+    /// key of its own, see `AiCall::sample`); `None` without a client for the provider.
+    fn cache_key(
+        &self,
+        provider: &str,
+        model: &str,
+        prompt: &str,
+        schema: Option<&str>,
+        sample: u32,
+    ) -> Option<AiCacheKey> {
         let client = self.clients.get(provider)?;
         let request = chat_request(model, prompt, schema);
-        cache_call(client.config(), &request, prompt).map(|call| AiCacheKey::of(&call))
+        cache_call(client.config(), &request, prompt, sample).map(|call| AiCacheKey::of(&call))
+    }
+
+    /// [`Engine::cache_key`] of a claimed request.
+    fn cache_key_of(&self, claimed: &ClaimedRequest) -> Option<AiCacheKey> {
+        self.cache_key(&claimed.provider, &claimed.model, &claimed.prompt, claimed.schema.as_deref(), claimed.sample)
     }
 
     /// Refuses the run if a provider it needs is missing, unreachable or has
@@ -557,8 +579,8 @@ impl Engine {
         let providers: BTreeSet<String> = if use_cache {
             let engine = self.clone();
             self.db(move |s| {
-                s.run_providers_missing_from_ai_cache(run_id, |provider, model, prompt, schema| {
-                    engine.cache_key(provider, model, prompt, schema)
+                s.run_providers_missing_from_ai_cache(run_id, |provider, model, prompt, schema, sample| {
+                    engine.cache_key(provider, model, prompt, schema, sample)
                 })
             })
             .await?
@@ -934,7 +956,7 @@ impl Run {
             self.writer.write(RunWrite::Requeue { claimed }).await?;
             return Ok(Step::Done);
         }
-        let key = self.engine.cache_key(&claimed.provider, &claimed.model, &claimed.prompt, claimed.schema.as_deref());
+        let key = self.engine.cache_key_of(&claimed);
         let request_id = claimed.request_id;
         if self.use_cache
             && let Some(key) = key.clone()
@@ -1031,8 +1053,9 @@ impl Run {
             return unscored(Error::NoClient { provider: provider.to_owned() }.to_string());
         };
         // A judge's question is a request like any other: a second identical
-        // run asks no provider, its judges included.
-        let key = self.engine.cache_key(provider, model, &prompt, None);
+        // run asks no provider, its judges included. It is asked once (sample
+        // 0): two repeats with the same answer put the judge the same question.
+        let key = self.engine.cache_key(provider, model, &prompt, None, 0);
         if self.use_cache
             && let Some(key) = key.clone()
         {

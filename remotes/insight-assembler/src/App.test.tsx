@@ -66,6 +66,22 @@ describe("InsightAssembler", () => {
     installShellBus(bus);
   });
 
+  it("reads the stability of the dataset's runs with repeats once its section is opened", async () => {
+    const calls: Call[] = [];
+    shell(calls, { list_runs: () => [] });
+    select();
+    render(<InsightAssembler />);
+    await screen.findByText("Answer 1 from a");
+    expect(calledWith(calls, "list_runs")).toEqual([]);
+    const section = screen.getByTestId("ia-stability-section") as HTMLDetailsElement;
+    act(() => {
+      section.open = true;
+      section.dispatchEvent(new Event("toggle"));
+    });
+    await within(section).findByText("No run with repeats yet");
+    expect(calledWith(calls, "list_runs")).toEqual([{ datasetId: 7 }]);
+  });
+
   it("lists the responses with their records, answers and errors", async () => {
     const calls: Call[] = [];
     shell(calls);
@@ -264,7 +280,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
-    expect(manifest.hostApi).toBe("^1.6.0"); // list_runs and compare_answers (host API 1.6.0)
+    expect(manifest.hostApi).toBe("^1.7.0"); // run_stability and RunSummary.repeats (host API 1.7.0; list_runs and compare_answers came in 1.6)
   });
 });
 

@@ -1,6 +1,7 @@
 // Insight Assembler: the responses of the selected dataset next to their
 // records; filter, tag, group and note them, compare models side by side,
 // compare a baseline run with a new one word by word (CompareRuns.tsx),
+// read how stable a run with repeats was (Stability.tsx),
 // and export them as CSV, JSON or Markdown; charts of answer length and cost
 // per model and of the tags (Charts.tsx).
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -13,6 +14,7 @@ import { CompareTable } from "./CompareTable";
 import { Export } from "./Export";
 import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, responseSort, type Filters } from "./logic";
 import { ResponsesTable } from "./ResponsesTable";
+import { Stability } from "./Stability";
 
 /** The most rows one `list_responses` call returns (local-data's `MAX_PAGE`). */
 const MAX_PAGE = 1000;
@@ -55,6 +57,7 @@ export default function InsightAssembler(_props: RemoteProps) {
   const [compare, setCompare] = useState(false);
   // The run comparison asks for the runs only once it is opened.
   const [comparingRuns, setComparingRuns] = useState(false);
+  const [readingStability, setReadingStability] = useState(false);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
   const datasetId = dataset?.datasetId ?? null;
@@ -200,6 +203,10 @@ export default function InsightAssembler(_props: RemoteProps) {
       <details data-testid="ia-compare-runs-section" onToggle={(e) => setComparingRuns(e.currentTarget.open)}>
         <summary>Compare runs</summary>
         {comparingRuns && <CompareRuns datasetId={dataset.datasetId} revision={version} />}
+      </details>
+      <details data-testid="ia-stability-section" onToggle={(e) => setReadingStability(e.currentTarget.open)}>
+        <summary>Stability</summary>
+        {readingStability && <Stability datasetId={dataset.datasetId} revision={version} />}
       </details>
       <Export query={query} />
       <Charts datasetId={dataset.datasetId} templateVersionId={query.template_version_id ?? null} revision={version} />

@@ -451,11 +451,42 @@ describe("RequestReviewer", () => {
   });
 });
 
+describe("RequestReviewer repeats", () => {
+  it("sends repeats to the run and the estimate, and refuses a count outside 1 to 10", async () => {
+    const calls: Call[] = [];
+    shell(calls, {
+      start_run: () => ({ ...progress("running", 0), total: 6, repeats: 3 }),
+      list_requests: () => ({ total: 2, items: [{ ...request(1, "approved"), sample: 0 }, { ...request(2, "approved"), sample: 1 }] }),
+    });
+    select();
+    render(<RequestReviewer />);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "estimate_requests")).toBe(true));
+    expect(calls.find((c) => c.cmd === "estimate_requests")?.args).toEqual({ datasetId: 7, templateVersionId: 3, outputTokens: 256 });
+    const field = screen.getByTestId("rr-repeats") as HTMLInputElement;
+    expect(field.value).toBe("1");
+    for (const bad of ["0", "11", "2.5", ""]) {
+      fireEvent.change(field, { target: { value: bad } });
+      expect(screen.getByTestId("rr-repeats-error").textContent).toContain("from 1 to 10");
+      expect((screen.getByTestId("rr-run") as HTMLButtonElement).disabled).toBe(true);
+    }
+    fireEvent.change(field, { target: { value: "3" } });
+    expect(screen.queryByTestId("rr-repeats-error")).toBeNull();
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "estimate_requests").at(-1)?.args).toEqual({ datasetId: 7, templateVersionId: 3, outputTokens: 256, repeats: 3 }));
+    expect(screen.getByTestId("rr-estimate-repeats").textContent).toContain("Each prompt asked 3 times");
+    fireEvent.click(screen.getByTestId("rr-run"));
+    await screen.findByTestId("rr-run-status");
+    expect(calls.filter((c) => c.cmd === "start_run").map((c) => c.args)).toEqual([{ datasetId: 7, templateVersionId: 3, noCache: false, repeats: 3 }]);
+    // A later repeat of a prompt says which one it is in the list.
+    expect(screen.getByTestId("rr-requests").textContent).toContain("openai/gpt-4o-mini · repeat 2");
+    expect(screen.getByTestId("rr-run-status").textContent).toContain("each prompt asked 3 times");
+  });
+});
+
 describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("request-reviewer");
-    expect(manifest.hostApi).toBe("^1.6.0"); // `batch` and `assertions` in start_run (host API 1.6; `pause_run` and `maxCostUsd` came in 1.5): an older host has neither
+    expect(manifest.hostApi).toBe("^1.7.0"); // `repeats` in start_run and estimate_requests (host API 1.7; `batch` and `assertions` came in 1.6): an older host has neither
   });
 });
 

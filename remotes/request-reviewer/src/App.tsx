@@ -6,7 +6,7 @@ import { call, type ModelTarget, type ProviderView } from "@augment-it/host-clie
 import { useLastEvent } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState, Page, toast } from "@augment-it/ui-kit";
 import { Estimate } from "./Estimate";
-import { defaultModelOf, describeError, initialProvider, targetsToGenerate } from "./logic";
+import { defaultModelOf, describeError, initialProvider, parseRepeats, targetsToGenerate } from "./logic";
 import { Requests } from "./Requests";
 import { Runs } from "./Runs";
 import { Targets } from "./Targets";
@@ -27,6 +27,9 @@ export default function RequestReviewer(_props: RemoteProps) {
   const [chosen, setChosen] = useState<ModelTarget[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  // How many times the run asks each prompt, as typed in the run form; the estimate counts them.
+  const [repeats, setRepeats] = useState("1");
+  const repeatCount = parseRepeats(repeats);
   const { busy, run } = useBusy();
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
@@ -106,8 +109,13 @@ export default function RequestReviewer(_props: RemoteProps) {
         </p>
       )}
       <Requests datasetId={dataset.datasetId} templateVersionId={template.versionId} version={version} onChanged={reload} />
-      <Estimate datasetId={dataset.datasetId} templateVersionId={template.versionId} version={version} />
-      <Runs datasetId={dataset.datasetId} templateVersionId={template.versionId} onFinished={reload} />
+      <Estimate
+        datasetId={dataset.datasetId}
+        templateVersionId={template.versionId}
+        version={version}
+        repeats={repeatCount === "invalid" ? 1 : repeatCount}
+      />
+      <Runs datasetId={dataset.datasetId} templateVersionId={template.versionId} onFinished={reload} repeats={repeats} onRepeatsChange={setRepeats} />
     </Page>
   );
 }

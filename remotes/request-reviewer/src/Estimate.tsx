@@ -21,7 +21,16 @@ const COLUMNS: Column<ModelEstimate>[] = [
   },
 ];
 
-export function Estimate({ datasetId, templateVersionId, version }: { datasetId: number; templateVersionId: number; version: number }) {
+export interface EstimateProps {
+  datasetId: number;
+  templateVersionId: number;
+  /** Bumped when the requests change. */
+  version: number;
+  /** How many times the run asks each prompt (the run form's Repeats): each prompt counted that often. */
+  repeats?: number;
+}
+
+export function Estimate({ datasetId, templateVersionId, version, repeats = 1 }: EstimateProps) {
   const [outputTokens, setOutputTokens] = useState("256");
   // null until the first answer: no empty table before it.
   const [rows, setRows] = useState<ModelEstimate[] | null>(null);
@@ -32,17 +41,23 @@ export function Estimate({ datasetId, templateVersionId, version }: { datasetId:
   useEffect(() => {
     if (tokens === null) return;
     let live = true;
-    call("estimate_requests", { datasetId, templateVersionId, outputTokens: tokens })
+    // Only sent above 1 (host API 1.7.0), so one ask reads as it always did.
+    call("estimate_requests", { datasetId, templateVersionId, outputTokens: tokens, ...(repeats > 1 ? { repeats } : {}) })
       .then((result) => live && (setRows(result), setError(null)))
       .catch((err: unknown) => live && setError(describeError(err)));
     return () => {
       live = false;
     };
-  }, [datasetId, templateVersionId, tokens, version, attempt]);
+  }, [datasetId, templateVersionId, tokens, version, attempt, repeats]);
 
   return (
     <div data-testid="rr-estimate">
       <h2>Estimate</h2>
+      {repeats > 1 && (
+        <p className="aui-muted" data-testid="rr-estimate-repeats">
+          Each prompt asked {repeats} times (Repeats below): {repeats} requests per prompt, {repeats} times the cost.
+        </p>
+      )}
       <TextField label="Output tokens per answer" type="number" min={0} value={outputTokens} onChange={setOutputTokens} />
       {tokens === null && (
         <p className="aui-field-error" role="alert">

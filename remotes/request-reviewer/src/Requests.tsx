@@ -148,7 +148,14 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
         </span>
       ),
     },
-    { key: "model", header: "Model", width: "minmax(140px, 1fr)", sortable: true, render: (r) => `${r.provider}/${r.model}` },
+    {
+      key: "model",
+      header: "Model",
+      width: "minmax(140px, 1fr)",
+      sortable: true,
+      // A later repeat of the same prompt (a run with Repeats; host API 1.7.0) says which one it is.
+      render: (r) => `${r.provider}/${r.model}${(r.sample ?? 0) > 0 ? ` · repeat ${(r.sample ?? 0) + 1}` : ""}`,
+    },
     {
       key: "text",
       header: "Request",

@@ -6,7 +6,19 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { call, onRunEvent, type RunEvent, type RunProgress } from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState } from "@augment-it/ui-kit";
-import { assertionsOf, batchBlocker, describeError, isResumable, parseBudget, progressFraction, progressText, waitNotices, type WaitNotice } from "./logic";
+import {
+  MAX_REPEATS,
+  assertionsOf,
+  batchBlocker,
+  describeError,
+  isResumable,
+  parseBudget,
+  parseRepeats,
+  progressFraction,
+  progressText,
+  waitNotices,
+  type WaitNotice,
+} from "./logic";
 import { RunChecksSummary } from "./RunChecksSummary";
 import { useBusy } from "./useBusy";
 
@@ -15,13 +27,16 @@ export interface RunsProps {
   templateVersionId: number;
   /** Called when a followed run ends, so the requests reload (answered flags). */
   onFinished: () => void;
+  /** How many times the run asks each prompt, as typed (host API 1.7.0: `repeats`); the estimate shares it. */
+  repeats: string;
+  onRepeatsChange: (text: string) => void;
 }
 
 function progressOf(event: RunEvent): RunProgress | null {
   return event.kind === "started" || event.kind === "progress" || event.kind === "finished" ? event.progress : null;
 }
 
-export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
+export function Runs({ datasetId, templateVersionId, onFinished, repeats, onRepeatsChange }: RunsProps) {
   const [run, setRun] = useState<RunProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
   // null until the shell has listed them.
@@ -119,10 +134,11 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   const assertions = assertionsOf(checks);
   const blocker = batchBlocker(cap);
   const asBatch = batch && blocker === null;
+  const repeatCount = parseRepeats(repeats);
   const start = () =>
     act("start", async () => {
       try {
-        if (cap === "invalid") return;
+        if (cap === "invalid" || repeatCount === "invalid") return;
         const progress = await call("start_run", {
           datasetId,
           templateVersionId,
@@ -130,6 +146,8 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
           ...(cap === null ? {} : { maxCostUsd: cap }),
           ...(asBatch ? { batch: true } : {}),
           ...(assertions.length > 0 ? { assertions } : {}),
+          // Only above 1, so a run asking once reads as it always did.
+          ...(repeatCount > 1 ? { repeats: repeatCount } : {}),
         });
         shellBus().emit("run.started", { runId: progress.run_id, datasetId, total: progress.total });
         follow(progress);
@@ -176,7 +194,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
   return (
     <div className="rr-runs">
       <h2>Run</h2>
-      <Button variant="primary" data-testid="rr-run" disabled={busy("start") || running || cap === "invalid"} onClick={() => void start()}>
+      <Button variant="primary" data-testid="rr-run" disabled={busy("start") || running || cap === "invalid" || repeatCount === "invalid"} onClick={() => void start()}>
         Send approved requests
       </Button>
       <label className="aui-field" title="Each request is sent to its provider even if the same request was answered before; the fresh answers replace the cached ones.">
@@ -199,6 +217,28 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
       {cap === "invalid" && (
         <p className="aui-field-error" data-testid="rr-budget-error">
           Type an amount in dollars above 0, such as 2.50, or leave it empty for no cap.
+        </p>
+      )}
+      <label
+        className="aui-field"
+        title="Each approved prompt is asked this many times, each answer kept apart, to see whether the model answers the same way (the Insight Assembler's Stability panel). The run costs as many times as much."
+      >
+        <span>Repeats (1 to {MAX_REPEATS})</span>
+        <input
+          type="number"
+          min={1}
+          max={MAX_REPEATS}
+          step={1}
+          data-testid="rr-repeats"
+          value={repeats}
+          disabled={busy("start") || running}
+          aria-invalid={repeatCount === "invalid"}
+          onChange={(e) => onRepeatsChange(e.target.value)}
+        />
+      </label>
+      {repeatCount === "invalid" && (
+        <p className="aui-field-error" data-testid="rr-repeats-error">
+          Type a whole number from 1 to {MAX_REPEATS}: how many times each prompt is asked.
         </p>
       )}
       <label className="aui-field" title="One check per line, scored on each answer: contains:TEXT, regex:PATTERN, json, range:/field:MIN:MAX, judge:PROVIDER/MODEL:QUESTION.">
@@ -235,6 +275,7 @@ export function Runs({ datasetId, templateVersionId, onFinished }: RunsProps) {
         <div data-testid="rr-run-status" data-status={run.status} data-run-id={run.run_id}>
           <p>
             Run {run.run_id} {run.status}: {progressText(run)}
+            {(run.repeats ?? 1) > 1 && ` (each prompt asked ${run.repeats} times)`}
           </p>
           {batchStatus && (
             <p className="aui-muted" role="status" data-testid="rr-batch-status">

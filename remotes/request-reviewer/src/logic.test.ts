@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostError, type ProviderView } from "@augment-it/host-client";
-import { checksSummary, defaultModelOf, describeError, formatCost, initialProvider, isResumable, keyLabel, parseBudget, parseOutputTokens, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
+import { checksSummary, defaultModelOf, describeError, formatCost, initialProvider, isResumable, keyLabel, parseBudget, parseOutputTokens, parseRepeats, progressFraction, progressText, targetsToGenerate, waitNotices } from "./logic";
 
 const provider = (name: string, key: ProviderView["key"], defaultModel?: string): ProviderView => ({
   provider: name,
@@ -110,5 +110,13 @@ describe("logic", () => {
     expect(parseBudget("$3")).toBe(3);
     expect(parseBudget(".5")).toBe(0.5);
     for (const bad of ["0", "-1", "abc", "1e3", "1,5", "2.5.1", "0.00"]) expect(parseBudget(bad)).toBe("invalid");
+  });
+});
+
+describe("parseRepeats", () => {
+  it("takes a whole number from 1 to 10 and nothing else", () => {
+    expect(parseRepeats("1")).toBe(1);
+    expect(parseRepeats(" 10 ")).toBe(10);
+    for (const bad of ["", "0", "11", "2.5", "-3", "three", "1e1"]) expect(parseRepeats(bad)).toBe("invalid");
   });
 });

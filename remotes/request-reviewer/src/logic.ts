@@ -90,6 +90,20 @@ export function parseBudget(text: string): number | null | "invalid" {
   return Number.isFinite(dollars) && dollars > 0 ? dollars : "invalid";
 }
 
+/** The most times a run may ask each prompt (local-data's `MAX_REPEATS`). */
+export const MAX_REPEATS = 10;
+
+/**
+ * How many times a run asks each approved prompt (host API 1.7.0: `repeats`),
+ * as typed: a whole number from 1 to {@link MAX_REPEATS}, else "invalid".
+ */
+export function parseRepeats(text: string): number | "invalid" {
+  const trimmed = text.trim();
+  if (!/^\d+$/.test(trimmed)) return "invalid";
+  const repeats = Number.parseInt(trimmed, 10);
+  return repeats >= 1 && repeats <= MAX_REPEATS ? repeats : "invalid";
+}
+
 /** The checks typed one per line (`contains:…`, `regex:…`, `json`, …); Rust parses and refuses bad ones. */
 export function assertionsOf(text: string): string[] {
   return text

@@ -422,16 +422,23 @@ pub async fn edit_request(
 }
 
 /// Tokens and cost per provider model for every request that is not rejected.
+/// With `repeats` (host API 1.7.0, 1 to 10): of a run asking each prompt
+/// that many times (each record × model's prompt counted `repeats` times).
 #[tauri::command]
 pub async fn estimate_requests(
     data: State<'_, DataState>,
     dataset_id: i64,
     template_version_id: Option<i64>,
     output_tokens: u64,
+    repeats: Option<u32>,
 ) -> CommandResult<Vec<ModelEstimate>> {
     let dataset = positive("datasetId", dataset_id)?;
     let version = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
-    data.with(move |s| s.estimate(dataset, version, None, output_tokens)).await
+    data.with(move |s| match repeats {
+        None => s.estimate(dataset, version, None, output_tokens),
+        Some(repeats) => s.estimate_repeated(dataset, version, None, output_tokens, repeats),
+    })
+    .await
 }
 
 // ----- Insight Assembler -----

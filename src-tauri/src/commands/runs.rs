@@ -56,7 +56,10 @@ impl From<runs::Error> for CommandError {
 /// score each answer, in the CLI's `--assert` syntax (`contains:TEXT`,
 /// `regex:PATTERN`, `json`, `range:POINTER:MIN:MAX`,
 /// `judge:PROVIDER/MODEL:PROMPT`); a bad one refuses the run
-/// (`invalid_assertion`) before anything is created.
+/// (`invalid_assertion`) before anything is created. `repeats` (host API
+/// 1.7.0, 1 to 10, default 1) asks each approved prompt that many times,
+/// each repeat a request with its own answer and cache entry, for
+/// `run_stability`.
 #[allow(clippy::too_many_arguments)] // the command's state and IPC arguments
 #[tauri::command]
 pub async fn start_run<R: Runtime>(
@@ -71,6 +74,7 @@ pub async fn start_run<R: Runtime>(
     max_cost_usd: Option<f64>,
     batch: Option<bool>,
     assertions: Option<Vec<String>>,
+    repeats: Option<u32>,
 ) -> CommandResult<RunProgress> {
     let dataset_id = positive("datasetId", dataset_id)?;
     let assertions = assertions
@@ -80,9 +84,15 @@ pub async fn start_run<R: Runtime>(
         .collect::<Result<Vec<_>, _>>()?;
     let template_version_id = template_version_id.map(|id| positive("templateVersionId", id)).transpose()?;
     let max_cost_usd = max_cost_usd.map(budget).transpose()?;
+    let repeats = repeats.map(repeat_count).transpose()?.unwrap_or(1);
     let engine = engine(&shell, &keys, &data).await?;
-    let options =
-        RunOptions { no_cache: no_cache.unwrap_or(false), max_cost_usd, batch: batch.unwrap_or(false), assertions };
+    let options = RunOptions {
+        no_cache: no_cache.unwrap_or(false),
+        max_cost_usd,
+        batch: batch.unwrap_or(false),
+        assertions,
+        repeats,
+    };
     let handle = engine.start_with(dataset_id, template_version_id, options).await?;
     follow(app, &runs, &data, handle).await
 }
@@ -214,6 +224,31 @@ pub async fn run_progress(data: State<'_, DataState>, run_id: i64) -> CommandRes
 pub async fn run_checks(data: State<'_, DataState>, run_id: i64) -> CommandResult<local_data::RunChecks> {
     let run_id = positive("runId", run_id)?;
     data.with(move |s| s.run_checks(run_id)).await
+}
+
+/// Whether a run with repeats got the same answer each time, record by
+/// record, over the whole run: on a first page the counts (records, those
+/// with every repeat answered, stable, unstable, the stability rate), and a
+/// keyset page of unstable records with each repeat's answer (host API 1.7.0).
+#[tauri::command]
+pub async fn run_stability(
+    data: State<'_, DataState>,
+    query: local_data::StabilityQuery,
+) -> CommandResult<local_data::StabilityPage> {
+    positive("runId", query.run_id)?;
+    data.with(move |s| s.run_stability(&query)).await
+}
+
+/// A repeat count from IPC, refused before any provider is asked.
+fn repeat_count(repeats: u32) -> CommandResult<u32> {
+    if (1..=local_data::MAX_REPEATS).contains(&repeats) {
+        Ok(repeats)
+    } else {
+        Err(CommandError::invalid(format!(
+            "repeats must be 1 to {} (how many times each prompt is asked), not {repeats}",
+            local_data::MAX_REPEATS
+        )))
+    }
 }
 
 /// A budget cap from IPC: dollars above 0.

@@ -1,7 +1,7 @@
 //! Issue 17, point 6 through the commands: `list_runs` offers a dataset's
 //! runs to compare, `compare_answers` pairs two of them by record.
 
-use local_data::{Answer, Store};
+use local_data::{Answer, NewRun, Store};
 use serde_json::json;
 
 use crate::charts::answered_dataset;
@@ -46,4 +46,49 @@ fn a_datasets_runs_are_listed_and_compared_by_record() {
     let (code, message) = h.refused("compare_answers", json!({ "query": bad }));
     assert_eq!(code, "invalidInput");
     assert!(message.contains("positive id"), "{message}");
+}
+
+/// Issue 17, point 6: `run_stability` reads a run with repeats over the
+/// whole run; `start_run` refuses a repeat count outside 1 to 10 before
+/// anything is created.
+#[test]
+fn a_run_with_repeats_reports_its_stability() {
+    let h = Harness::new();
+    let dataset = answered_dataset(&h);
+    let mut store = Store::open(h.dirs.path().join("data/local.db")).unwrap();
+    let repeated = store.create_run_as(dataset, None, &NewRun { repeats: 2, ..NewRun::default() }).unwrap();
+    assert_eq!(repeated.total, 4, "the second sample of the three books and the failed first one");
+    while let Some(claimed) = store.claim_next(repeated.run_id).unwrap() {
+        let text =
+            if claimed.sample == 1 && claimed.prompt.contains("Book 0") { "Another answer." } else { "A fine book." };
+        let answer = Answer {
+            text: text.into(),
+            model: claimed.model.clone(),
+            finish_reason: None,
+            input_tokens: None,
+            output_tokens: None,
+        };
+        store.record_answer(&claimed, &answer).unwrap();
+    }
+
+    let query = json!({ "run_id": repeated.run_id, "limit": 10 });
+    let page = h.ok("run_stability", json!({ "query": query }));
+    assert_eq!(page["summary"]["repeats"], 2, "{page}");
+    assert_eq!(
+        (page["summary"]["complete"].as_u64(), page["summary"]["stable"].as_u64()),
+        (Some(3), Some(2)),
+        "{page}"
+    );
+    assert_eq!(page["unstable"][0]["samples"][1]["text"], "Another answer.", "{page}");
+    assert_eq!(h.ok("list_runs", json!({ "datasetId": dataset }))[0]["repeats"], 2);
+
+    let once = json!({ "run_id": repeated.run_id - 1, "limit": 10 });
+    let (code, message) = h.refused("run_stability", json!({ "query": once }));
+    assert_eq!(code, "invalidInput");
+    assert!(message.contains("asked each prompt once"), "{message}");
+    for bad in [0, 11] {
+        let (code, message) = h.refused("start_run", json!({ "datasetId": dataset, "repeats": bad }));
+        assert_eq!(code, "invalidInput");
+        assert!(message.contains("repeats must be 1 to 10"), "{message}");
+    }
 }

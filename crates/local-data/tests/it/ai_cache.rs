@@ -33,6 +33,20 @@ fn answer(text: &str) -> Answer {
     }
 }
 
+/// Issue 17 point 6: each repeat of a question has a key of its own (else
+/// every repeat would be answered with the first one's answer), and the
+/// first keeps the key it had before repeats existed, so existing caches
+/// still answer.
+#[test]
+fn each_sample_after_the_first_has_a_key_of_its_own() {
+    let first = AiCacheKey::of(&AiCall { sample: 0, ..call() });
+    assert_eq!(first.as_str(), "104dbe1537df2739a2cd04ac6bc75cdcd4431ea542d73479fc64e489ea72f99c", "unchanged");
+    let keys: BTreeSet<String> =
+        (0..10).map(|sample| AiCacheKey::of(&AiCall { sample, ..call() }).as_str().to_owned()).collect();
+    assert_eq!(keys.len(), 10, "ten samples, ten keys");
+    assert_eq!(AiCacheKey::of(&AiCall { sample: 3, ..call() }), AiCacheKey::of(&AiCall { sample: 3, ..call() }));
+}
+
 #[test]
 fn the_key_is_stable_and_changes_with_everything_that_changes_the_answer() {
     let base = AiCacheKey::of(&call());

@@ -10,6 +10,7 @@ mod import;
 mod keyset;
 mod review;
 mod sort;
+mod stability;
 mod streaming;
 mod structured;
 mod templates;

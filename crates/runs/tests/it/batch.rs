@@ -22,7 +22,8 @@ fn engine(path: &std::path::Path, base_url: &str) -> Engine {
     Engine::new(Store::open(path).unwrap(), [client_as("openai", base_url)], 4).with_batch_settings(settings())
 }
 
-const BATCH: RunOptions = RunOptions { no_cache: false, max_cost_usd: None, batch: true, assertions: Vec::new() };
+const BATCH: RunOptions =
+    RunOptions { no_cache: false, max_cost_usd: None, batch: true, assertions: Vec::new(), repeats: 1 };
 
 fn batch_creates(fake: &fake_provider::FakeProvider) -> usize {
     fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/v1/batches").count()
@@ -56,6 +57,29 @@ async fn a_batch_run_stores_every_result_and_sends_no_cache_hit() {
     assert_eq!(batch_creates(&fake), 3, "one more batch, for the one request the cache could not answer");
     let last_upload = fake.requests().into_iter().rfind(|r| r.path == "/v1/files").unwrap();
     assert_eq!(last_upload.body.matches("\"custom_id\"").count(), 1, "{}", last_upload.body);
+}
+
+/// Issue 17 point 6 in batch mode: each repeat is a line of its own
+/// (`custom_id` per request), every sample's result is stored, and the
+/// same repeated run again is answered whole from the cache, no batch submitted.
+#[tokio::test]
+async fn a_repeated_batch_run_submits_every_sample_and_a_second_one_none() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let prompts: Vec<String> = ["one", "two"].map(String::from).to_vec();
+    let first = approved_requests_for(&path, "first", "openai", &prompts);
+    let engine = engine(&path, &fake.base_url());
+    let repeated = RunOptions { repeats: 3, ..BATCH };
+
+    let progress = engine.start_with(first, None, repeated.clone()).await.unwrap().wait().await.unwrap();
+    assert_eq!((progress.status, progress.total, progress.answered), (RunStatus::Completed, 6, 6), "{progress:?}");
+    assert_eq!(batch_creates(&fake), 3, "6 samples at 2 per batch");
+
+    let second = approved_requests_for(&path, "second", "openai", &prompts);
+    let progress = engine.start_with(second, None, repeated).await.unwrap().wait().await.unwrap();
+    assert_eq!((progress.answered, progress.cached), (6, Some(6)), "{progress:?}");
+    assert_eq!(batch_creates(&fake), 3, "nothing submitted for the second run");
 }
 
 #[tokio::test]

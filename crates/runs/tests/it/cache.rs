@@ -2,6 +2,8 @@
 //! is asked again is answered locally, errors are asked again, and
 //! `no_cache` asks everything.
 
+use std::collections::BTreeSet;
+
 use fake_provider::{Behaviour, FakeProvider};
 use local_data::{ResponseQuery, ResponseRow, RunStatus, Store};
 use runs::{Engine, RunOptions};
@@ -140,4 +142,44 @@ async fn a_cancelled_request_leaves_nothing_in_the_cache() {
 
     assert_eq!((progress.status, progress.queued), (RunStatus::Cancelled, 2));
     assert_eq!(Store::open(&path).unwrap().ai_cache_size().unwrap().entries, 0, "an abandoned call is not an answer");
+}
+
+/// Issue 17 point 6: a run asking each prompt three times sends every
+/// sample (a later sample is not answered with the first one's cached
+/// answer, which would make every repeat agree), and a second identical
+/// repeated run is answered whole from the cache, sample by sample, with
+/// no provider call: the same answers, so the same stability.
+#[tokio::test]
+async fn each_repeat_is_asked_and_a_second_identical_repeated_run_makes_no_provider_call() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.sqlite");
+    let prompts = vec!["Describe item 0 [fake:vary]".to_owned(), "Describe item 1.".to_owned()];
+    let first = approved_requests_in(&path, "first", &prompts);
+    // One at a time: sample 0 of each prompt is answered (and cached) before its later samples are sent.
+    let engine = Engine::new(Store::open(&path).unwrap(), [client(&fake.base_url())], 1);
+    let repeated = RunOptions { repeats: 3, ..RunOptions::default() };
+
+    let progress = run(&engine, first, repeated.clone()).await;
+    assert_eq!((progress.total, progress.answered, progress.cached), (6, 6, Some(0)));
+    assert_eq!(chats(&fake).len(), 6, "every sample of every prompt went to the provider");
+    let stability = |run_id: i64| {
+        let query = local_data::StabilityQuery { run_id, target: None, after: None, limit: 10 };
+        Store::open(&path).unwrap().run_stability(&query).unwrap()
+    };
+    let before = stability(progress.run_id);
+    let summary = before.summary.unwrap();
+    assert_eq!((summary.complete, summary.stable, summary.unstable), (2, 1, 1), "{summary:?}");
+    let varied: Vec<Option<String>> = before.unstable[0].samples.iter().map(|s| s.text.clone()).collect();
+    assert_eq!(varied.iter().collect::<BTreeSet<_>>().len(), 3, "three different answers: {varied:?}");
+
+    let second = approved_requests_in(&path, "second", &prompts);
+    let calls_before = fake.request_count();
+    let progress = run(&engine, second, repeated).await;
+    assert_eq!(fake.request_count(), calls_before, "zero provider calls, the model-list check included");
+    assert_eq!((progress.answered, progress.cached), (6, Some(6)));
+    let after = stability(progress.run_id);
+    assert_eq!(after.summary, before.summary);
+    let again: Vec<Option<String>> = after.unstable[0].samples.iter().map(|s| s.text.clone()).collect();
+    assert_eq!(again, varied, "each sample got its own cached answer back");
 }

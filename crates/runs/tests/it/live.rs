@@ -18,6 +18,7 @@ fn progress(run_id: i64) -> RunProgress {
         failed: 0,
         note: None,
         cached: Some(0),
+        repeats: Some(1),
     }
 }
 
@@ -26,7 +27,7 @@ fn progress(run_id: i64) -> RunProgress {
 fn run_events_serialise_as_the_ui_expects() {
     let counts = json!({
         "run_id": 5, "status": "running", "total": 3, "queued": 2, "in_flight": 1,
-        "answered": 0, "failed": 0, "note": null, "cached": 0
+        "answered": 0, "failed": 0, "note": null, "cached": 0, "repeats": 1
     });
     let cases = [
         (RunEvent::Started { progress: progress(5) }, json!({ "kind": "started", "runId": 5, "progress": counts })),

@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -22,7 +22,7 @@ export interface GeneratedCommands {
   delete_api_key: { args: { provider: string }; result: KeyState };
   delete_dataset: { args: { datasetId: number }; result: null };
   edit_request: { args: { requestId: number; text?: string | null }; result: RequestRow };
-  estimate_requests: { args: { datasetId: number; outputTokens: number; templateVersionId?: number | null }; result: Array<ModelEstimate> };
+  estimate_requests: { args: { datasetId: number; outputTokens: number; repeats?: number | null; templateVersionId?: number | null }; result: Array<ModelEstimate> };
   export_responses: { args: { file?: string | null; format: ExportFormat; path?: string | null; query: ResponseQuery }; result: ExportResult };
   generate_requests: { args: { datasetId: number; targets: Array<ModelTarget>; templateVersionId: number }; result: number };
   get_settings: { args: undefined; result: SettingsView };
@@ -58,6 +58,7 @@ export interface GeneratedCommands {
   run_activity: { args: { days?: number | null; utcOffsetMinutes?: number | null }; result: RunActivity };
   run_checks: { args: { runId: number }; result: RunChecks };
   run_progress: { args: { runId: number }; result: RunProgress };
+  run_stability: { args: { query: StabilityQuery }; result: StabilityPage };
   save_dataset: { args: { file?: string | null; format: string; name: string; path?: string | null; text?: string | null }; result: SavedDataset };
   save_provider_settings: { args: { baseUrl?: string | null; defaultModel?: string | null; provider: string }; result: ProviderSettings };
   save_settings: { args: { settings: Settings }; result: null };
@@ -75,7 +76,7 @@ export interface GeneratedCommands {
   stack_logs_stop: { args: { service: string }; result: boolean };
   stack_status: { args: undefined; result: StackView };
   stack_up: { args: undefined; result: boolean };
-  start_run: { args: { assertions?: Array<string> | null; batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; templateVersionId?: number | null }; result: RunProgress };
+  start_run: { args: { assertions?: Array<string> | null; batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; repeats?: number | null; templateVersionId?: number | null }; result: RunProgress };
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };

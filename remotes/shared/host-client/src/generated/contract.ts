@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.6.0";
+export const HOST_API_VERSION = "1.7.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -77,6 +77,7 @@ export const COMMAND_ACCESS = {
   run_activity: "data:read",
   run_checks: "data:read",
   run_progress: "data:read",
+  run_stability: "data:read",
   save_dataset: "data:write",
   save_provider_settings: "shellOnly",
   save_settings: "shellOnly",

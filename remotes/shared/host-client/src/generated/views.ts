@@ -428,7 +428,13 @@ edited: string | null, status: RequestStatus,
 /**
  * Whether a successful response exists.
  */
-answered: boolean, };
+answered: boolean, 
+/**
+ * Which repeat of its prompt it is (0: the first; see
+ * [`Store::generate_repeated_requests`]). Always set by the store;
+ * optional for the contract (host API 1.7.0).
+ */
+sample?: number, };
 
 export type RequestSortColumn = "record" | "model" | "text" | "status" | "answered";
 
@@ -467,7 +473,13 @@ note: string | null,
  * call, no spend). Always set by the store; optional for the contract
  * (host API 1.4.0).
  */
-cached?: number, };
+cached?: number, 
+/**
+ * How many times the run asks each prompt (1: no repeats; see
+ * [`Store::run_stability`]). Always set by the store; optional for the
+ * contract (host API 1.7.0).
+ */
+repeats?: number, };
 
 export type RunSummary = { 
 /**
@@ -500,7 +512,13 @@ note: string | null,
  * call, no spend). Always set by the store; optional for the contract
  * (host API 1.4.0).
  */
-cached?: number, };
+cached?: number, 
+/**
+ * How many times the run asks each prompt (1: no repeats; see
+ * [`Store::run_stability`]). Always set by the store; optional for the
+ * contract (host API 1.7.0).
+ */
+repeats?: number, };
 
 export type RunEvent = { "kind": "started", runId: number, progress: RunProgress, } | { "kind": "sending", runId: number, requestId: number, attempt: number, } | { "kind": "retrying", runId: number, requestId: number, message: string, } | { "kind": "answered", runId: number, requestId: number, } | { "kind": "failed", runId: number, requestId: number, code: string, message: string, } | { "kind": "progress", runId: number, progress: RunProgress, } | { "kind": "finished", runId: number, progress: RunProgress, } | { "kind": "waiting", runId: number, requestId: number, message: string, delayMs: number, } | { "kind": "concurrencyChanged", runId: number, limit: number, max: number, message: string, } | { "kind": "stopping", runId: number, code: string, reason: string, } | { "kind": "batch", runId: number, provider: string, batchId: string, status: string, message: string, };
 
@@ -530,7 +548,13 @@ fields?: Record<string, JsonValue>,
 /**
  * The run's assertions' results for this answer, in the run's order.
  */
-checks?: Array<CheckResult>, };
+checks?: Array<CheckResult>, 
+/**
+ * Which repeat of its prompt the request is (0: the first; a run with
+ * repeats, issue 17 point 6). Always set by the store; optional for the
+ * contract (host API 1.7.0).
+ */
+sample?: number, };
 
 export type SchemaIssue = { 
 /**
@@ -684,6 +708,78 @@ export type ComparePage = { pairs: Array<ComparedPair>,
 summary: CompareSummary | null, 
 /**
  * Pass as [`CompareQuery::after`] for the next page; `None` on the last.
+ */
+next_after: number | null, };
+
+export type StabilityQuery = { run_id: number, 
+/**
+ * Required when the run sent its requests to more than one model.
+ */
+target?: ModelTarget | null, 
+/**
+ * The page starts after the record at this position (the previous
+ * page's `next_after`); from the first record when `None`.
+ */
+after?: number | null, limit: number, };
+
+export type SampleAnswer = { 
+/**
+ * 0 for the first time the prompt was asked.
+ */
+sample: number, request_id: number, 
+/**
+ * `None` while the sample has no response (not sent yet).
+ */
+response_id: number | null, 
+/**
+ * The answer; `None` when the request failed or was not answered.
+ */
+text: string | null, error_code: string | null, };
+
+export type UnstableRecord = { record_id: number, record_position: number, record: Record<string, JsonValue>, 
+/**
+ * Every sample's answer, in sample order.
+ */
+samples: Array<SampleAnswer>, };
+
+export type StabilitySummary = { 
+/**
+ * How many times the run asked each prompt.
+ */
+repeats: number, 
+/**
+ * Records the run asked about.
+ */
+records: number, 
+/**
+ * Records with every sample answered (the ones stability is measured on).
+ */
+complete: number, 
+/**
+ * Complete records whose answers all agree.
+ */
+stable: number, 
+/**
+ * Complete records with at least two answers that differ.
+ */
+unstable: number, 
+/**
+ * `stable / complete`; `None` when no record is complete.
+ */
+stability_rate: number | null, };
+
+export type StabilityPage = { 
+/**
+ * The model the samples were asked of.
+ */
+target: ModelTarget, 
+/**
+ * Counted on a first page only (`after` is `None`): the counts are the
+ * same for every page, and counting walks every record of the run.
+ */
+summary: StabilitySummary | null, unstable: Array<UnstableRecord>, 
+/**
+ * Pass as [`StabilityQuery::after`] for the next page; `None` on the last.
  */
 next_after: number | null, };
 
