@@ -276,9 +276,19 @@ impl Store {
                 order_by(&[&value], sort.descending, "position")
             }
         };
-        let sql = format!(
-            "SELECT id, position, data FROM records WHERE {where_sql} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}"
-        );
+        let sql = if query.filter.is_none() && query.sort.is_none() {
+            // The whole dataset in file order: an import numbers its records
+            // 0, 1, 2 … and none is ever removed alone, so row `offset` is the
+            // one at that position, found by the index (the Prompt Templates'
+            // "record #N" and older remotes' pages), not by counting to it.
+            format!(
+                "SELECT id, position, data FROM records WHERE {where_sql} AND position >= {offset} ORDER BY position LIMIT {limit}"
+            )
+        } else {
+            format!(
+                "SELECT id, position, data FROM records WHERE {where_sql} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}"
+            )
+        };
         let mut stmt = self.conn.prepare(&sql)?;
         let raw = stmt
             .query_map(params_from_iter(&args), |r| {

@@ -230,13 +230,54 @@ impl Order {
         };
         let keys: Vec<&str> = self.keys.iter().map(|k| k.sql.as_str()).collect();
         // One row more than the page tells whether another page follows.
+        let rows = i64::from(limit) + 1;
+        if let (Some(values), Some(first)) = (&cursor, self.keys.first())
+            && !first.not_null
+        {
+            return Ok(self.computed_seek_sql(columns, from_where, values, backward, args, rows));
+        }
         let sql = format!(
-            "SELECT {columns}, {} {from_where}{seek} ORDER BY {} LIMIT {}",
+            "SELECT {columns}, {} {from_where}{seek} ORDER BY {} LIMIT {rows}",
             keys.join(", "),
             self.order_by(backward),
-            i64::from(limit) + 1
         );
         Ok((sql, args))
+    }
+
+    /// A page past a cursor when the first key is computed and may be NULL
+    /// (a JSON cell, an answer's text): no index can seek it, so every row
+    /// is tested, and the seek's `k < ? OR k IS NULL OR (k = ? AND …)`
+    /// would compute the key several times a row. A subquery computes the
+    /// keys once (its `LIMIT -1` keeps SQLite from merging it into the
+    /// outer query, which has a `LIMIT` of its own), and the seek and order
+    /// read them as columns.
+    fn computed_seek_sql(
+        &self,
+        columns: &str,
+        from_where: &str,
+        values: &[SqlValue],
+        backward: bool,
+        mut args: Vec<SqlValue>,
+        rows: i64,
+    ) -> (String, Vec<SqlValue>) {
+        let computed = Order {
+            name: self.name.clone(),
+            keys: self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| Key { sql: format!("keyset_k{i}"), ..key.clone() })
+                .collect(),
+        };
+        let keys: Vec<String> =
+            self.keys.iter().enumerate().map(|(i, key)| format!("{} AS keyset_k{i}", key.sql)).collect();
+        let seek = computed.seek(values, backward, &mut args);
+        let sql = format!(
+            "SELECT * FROM (SELECT {columns}, {} {from_where} LIMIT -1) WHERE {seek} ORDER BY {} LIMIT {rows}",
+            keys.join(", "),
+            computed.order_by(backward),
+        );
+        (sql, args)
     }
 
     /// The `ORDER BY` list, reversed for a backward read. NULLs sort last
