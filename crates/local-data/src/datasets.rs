@@ -108,6 +108,9 @@ pub struct FieldFilter {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordQuery {
+    /// Deprecated (host API 1.7.0): send 0 and page with the list
+    /// command's `cursor`. Read only without a cursor, by an `OFFSET` scan
+    /// that reads and drops this many rows first (remotes of host API 1.6).
     pub offset: u64,
     pub limit: u32,
     pub filter: Option<FieldFilter>,
@@ -262,16 +265,8 @@ impl Store {
         // reported as such whatever the dataset.
         let (offset, limit) = page_bounds(query.offset, query.limit)?;
         let dataset = self.dataset(dataset_id)?;
+        let total = self.records_total(&dataset, query)?;
         let RecordSql { where_sql, mut args, sort } = record_sql(&dataset, query)?;
-        let total: i64 = if query.filter.is_some() {
-            self.conn.query_row(
-                &format!("SELECT count(*) FROM records WHERE {where_sql}"),
-                params_from_iter(&args),
-                |r| r.get(0),
-            )?
-        } else {
-            i64::try_from(dataset.row_count).unwrap_or(i64::MAX)
-        };
         let order_sql = match sort {
             None => "position".to_owned(),
             Some((sort, ty)) => {
@@ -281,9 +276,19 @@ impl Store {
                 order_by(&[&value], sort.descending, "position")
             }
         };
-        let sql = format!(
-            "SELECT id, position, data FROM records WHERE {where_sql} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}"
-        );
+        let sql = if query.filter.is_none() && query.sort.is_none() {
+            // The whole dataset in file order: an import numbers its records
+            // 0, 1, 2 … and none is ever removed alone, so row `offset` is the
+            // one at that position, found by the index (the Prompt Templates'
+            // "record #N" and older remotes' pages), not by counting to it.
+            format!(
+                "SELECT id, position, data FROM records WHERE {where_sql} AND position >= {offset} ORDER BY position LIMIT {limit}"
+            )
+        } else {
+            format!(
+                "SELECT id, position, data FROM records WHERE {where_sql} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}"
+            )
+        };
         let mut stmt = self.conn.prepare(&sql)?;
         let raw = stmt
             .query_map(params_from_iter(&args), |r| {
@@ -294,7 +299,22 @@ impl Store {
             .into_iter()
             .map(|(id, position, data)| typed_record(&dataset, id, position, &data))
             .collect::<Result<_, _>>()?;
-        Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+        Ok(Page { total, items, next_cursor: None, previous_cursor: None })
+    }
+
+    /// How many records `query`'s filter matches: the dataset's row count
+    /// without one, else counted (once per state of the database).
+    pub(crate) fn records_total(&self, dataset: &Dataset, query: &RecordQuery) -> Result<u64, Error> {
+        if query.filter.is_none() {
+            return Ok(dataset.row_count);
+        }
+        let RecordSql { where_sql, args, .. } = record_sql(dataset, query)?;
+        let list = format!("records@{}", crate::keyset::scope_digest(&(dataset.id, &query.filter)));
+        self.count_once(list, || {
+            let sql = format!("SELECT count(*) FROM records WHERE {where_sql}");
+            let n: i64 = self.conn.query_row(&sql, params_from_iter(&args), |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     /// A page of records found by keyset (see [`PageStart`]): the filter and
@@ -324,6 +344,7 @@ impl Store {
                 }
             }
         };
+        let order = order.scoped(&(dataset_id, &query.filter));
         let from_where = format!("FROM records WHERE {where_sql}");
         let parts = Query { columns: "id, position, data", from_where: &from_where, args, column_count: 3 };
         order.page(&self.conn, parts, start, query.limit, |r| {

@@ -77,6 +77,9 @@ pub struct ResponseQuery {
     pub group: Option<String>,
     /// Include failed requests' error responses.
     pub include_errors: bool,
+    /// Deprecated (host API 1.7.0): send 0 and page with the list
+    /// command's `cursor`. Read only without a cursor, by an `OFFSET` scan
+    /// that reads and drops this many rows first (remotes of host API 1.6).
     pub offset: u64,
     /// Page size; ignored by export, which writes every match.
     pub limit: u32,
@@ -181,14 +184,22 @@ impl Store {
     pub fn responses(&self, query: &ResponseQuery) -> Result<Page<ResponseRow>, Error> {
         let (offset, limit) = page_bounds(query.offset, query.limit)?;
         let dataset = self.dataset(query.dataset_id)?;
-        let total: i64 =
-            self.conn.query_row(&format!("SELECT count(*) {RESPONSE_FROM}"), bind(query).as_params(), |r| r.get(0))?;
+        let total = self.responses_total(query)?;
         let mut items = Vec::new();
         self.for_each_response(&dataset, query, Some((offset, limit)), |row| {
             items.push(row);
             Ok(())
         })?;
-        Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+        Ok(Page { total, items, next_cursor: None, previous_cursor: None })
+    }
+
+    /// How many responses `query`'s filters match (once per state of the database).
+    pub(crate) fn responses_total(&self, query: &ResponseQuery) -> Result<u64, Error> {
+        self.count_once(format!("responses@{}", crate::keyset::scope_digest(&filters_of(query))), || {
+            let sql = format!("SELECT count(*) {RESPONSE_FROM}");
+            let n: i64 = self.conn.query_row(&sql, bind(query).as_params(), |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     /// A page of responses found by keyset (see [`PageStart`]): the filter
@@ -197,22 +208,11 @@ impl Store {
     /// total: [`Store::responses`] with a limit of 1 gives it once.
     pub fn responses_page(&self, query: &ResponseQuery, start: &PageStart) -> Result<KeysetPage<ResponseRow>, Error> {
         let dataset = self.dataset(query.dataset_id)?;
-        let bound = bind(query);
-        let args = vec![
-            SqlValue::Integer(bound.dataset_id),
-            bound.version.map_or(SqlValue::Null, SqlValue::Integer),
-            bound.provider.map_or(SqlValue::Null, SqlValue::Text),
-            bound.model.map_or(SqlValue::Null, SqlValue::Text),
-            bound.tag.map_or(SqlValue::Null, SqlValue::Text),
-            bound.group.map_or(SqlValue::Null, SqlValue::Text),
-            SqlValue::Integer(i64::from(bound.include_errors)),
-        ];
+        let (from_where, args) = response_keyset_filter(query);
         let columns = RESPONSE_COLUMNS.trim_start_matches("SELECT ");
-        // The record's dataset is the request's: saying so lets SQLite seek
-        // the records' `(dataset_id, position)` index in record order.
-        let from_where = format!("{RESPONSE_FROM} AND r.dataset_id = ?1");
         let parts = Query { columns, from_where: &from_where, args, column_count: RESPONSE_COLUMN_COUNT };
-        response_order(query.sort).page(&self.conn, parts, start, query.limit, |row| response_from_row(&dataset, row))
+        let order = response_order(query.sort).scoped(&filters_of(query));
+        order.page(&self.conn, parts, start, query.limit, |row| response_from_row(&dataset, row))
     }
 
     /// Calls `f` with each matching response in order, one at a time.
@@ -292,6 +292,34 @@ fn response_order(sort: Option<ResponseSort>) -> Order {
     }
     keys.extend(["r.position", "q.provider", "q.model", "s.id"].map(Key::asc));
     Order { name, keys }
+}
+
+/// `FROM … WHERE …` of a keyset page of responses and its parameters. The
+/// record's dataset is the request's: saying so lets SQLite seek the
+/// records' `(dataset_id, position)` index in record order. The `+` keeps it
+/// from reading the requests by dataset instead and sorting them all for one
+/// page (its choice for a first page, and past a cursor once every request
+/// has an answer).
+fn response_keyset_filter(query: &ResponseQuery) -> (String, Vec<SqlValue>) {
+    let bound = bind(query);
+    let args = vec![
+        SqlValue::Integer(bound.dataset_id),
+        bound.version.map_or(SqlValue::Null, SqlValue::Integer),
+        bound.provider.map_or(SqlValue::Null, SqlValue::Text),
+        bound.model.map_or(SqlValue::Null, SqlValue::Text),
+        bound.tag.map_or(SqlValue::Null, SqlValue::Text),
+        bound.group.map_or(SqlValue::Null, SqlValue::Text),
+        SqlValue::Integer(i64::from(bound.include_errors)),
+    ];
+    let from = RESPONSE_FROM.replacen("WHERE q.dataset_id = ?1", "WHERE +q.dataset_id = ?1", 1);
+    (format!("{from} AND r.dataset_id = ?1"), args)
+}
+
+/// What decides which responses a query lists (not their order or page):
+/// what its cursors and its counted total are tied to.
+fn filters_of(query: &ResponseQuery) -> impl Serialize + '_ {
+    let ResponseQuery { dataset_id, template_version_id, target, tag, group, include_errors, .. } = query;
+    (dataset_id, template_version_id, target, tag, group, include_errors)
 }
 
 /// The positional parameters of [`RESPONSE_FROM`].
@@ -407,8 +435,10 @@ fn clean_optional(field: &'static str, value: Option<&str>) -> Result<Option<Str
 mod tests {
     use rusqlite::types::Value as SqlValue;
 
-    use super::{DEFAULT_ORDER, RESPONSE_COLUMNS, RESPONSE_FROM};
-    use crate::Store;
+    use super::{DEFAULT_ORDER, RESPONSE_COLUMN_COUNT, RESPONSE_COLUMNS, RESPONSE_FROM, filters_of};
+    use super::{response_keyset_filter, response_order};
+    use crate::keyset::{PageStart, Query};
+    use crate::{ModelTarget, ResponseQuery, Store};
 
     /// The plan SQLite picks for `sql` with `args`, one step per line.
     fn plan(store: &Store, sql: &str, args: &[SqlValue]) -> String {
@@ -445,5 +475,41 @@ mod tests {
             scans.is_empty() || plan.lines().next().is_some_and(|first| first.starts_with("SCAN s")),
             "no scan of the responses inside another loop: {plan}"
         );
+    }
+
+    /// Issue 17 point 8: a page of responses in record order, the first or
+    /// one past a cursor, is read in order from the records' index, not
+    /// made by sorting every response of the dataset (which SQLite chose,
+    /// reading the requests by dataset, once every request had an answer).
+    #[test]
+    fn a_page_of_responses_reads_the_records_index_in_order() {
+        let mut store = Store::open_in_memory().unwrap();
+        let csv: String = std::iter::once("n\n".to_owned()).chain((0..500).map(|i| format!("{i}\n"))).collect();
+        let options = crate::ImportOptions::new("numbers", records::Format::Csv);
+        let dataset = store.import(csv.as_bytes(), &options, |_| {}).unwrap();
+        let template = store.create_template("ask", "Number {{ n }}").unwrap();
+        store.generate_requests(dataset.id, template.current.id, &[ModelTarget::new("openai", "m")]).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO runs (id, status, created_at) VALUES (1, 'completed', 0);
+                 INSERT INTO responses (request_id, run_id, text, model, started_at, finished_at)
+                     SELECT id, 1, 'an answer', model, 0, 1 FROM requests;",
+            )
+            .unwrap();
+        let query = ResponseQuery { dataset_id: dataset.id, include_errors: true, limit: 50, ..Default::default() };
+        let next = store.responses_page(&query, &PageStart::First).unwrap().next.unwrap();
+        for start in [PageStart::First, PageStart::After(next)] {
+            let (from_where, args) = response_keyset_filter(&query);
+            let columns = RESPONSE_COLUMNS.trim_start_matches("SELECT ");
+            let parts = Query { columns, from_where: &from_where, args, column_count: RESPONSE_COLUMN_COUNT };
+            let (sql, args) = response_order(None).scoped(&filters_of(&query)).sql(parts, &start, 50).unwrap();
+            let plan = plan(&store, &sql, &args);
+            assert!(
+                plan.contains("SEARCH r USING INDEX") && plan.contains("(dataset_id=? AND position>?)"),
+                "{start:?}: {plan}"
+            );
+            assert!(!plan.contains("USE TEMP B-TREE FOR ORDER BY"), "{start:?}: no sort of the whole list: {plan}");
+        }
     }
 }

@@ -49,6 +49,25 @@ impl From<String> for Cursor {
     }
 }
 
+impl PageStart {
+    /// The start a caller asks for with a cursor it got as a page's
+    /// [`KeysetPage::next_token`] or [`KeysetPage::previous_token`]: the
+    /// token says which way to read, so the caller only hands it back.
+    pub fn from_token(token: &str) -> Result<PageStart, Error> {
+        if let Some(cursor) = token.strip_prefix(AFTER) {
+            Ok(PageStart::After(Cursor(cursor.to_owned())))
+        } else if let Some(cursor) = token.strip_prefix(BEFORE) {
+            Ok(PageStart::Before(Cursor(cursor.to_owned())))
+        } else {
+            Err(stale_cursor())
+        }
+    }
+}
+
+/// The prefixes of a token: which side of its cursor the page is.
+const AFTER: &str = "after:";
+const BEFORE: &str = "before:";
+
 /// One page of a keyset-paged list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeysetPage<T> {
@@ -57,6 +76,38 @@ pub struct KeysetPage<T> {
     pub next: Option<Cursor>,
     /// Set when rows precede this page: pass it as [`PageStart::Before`].
     pub previous: Option<Cursor>,
+}
+
+impl<T> KeysetPage<T> {
+    /// [`Self::next`] as one opaque token for [`PageStart::from_token`].
+    pub fn next_token(&self) -> Option<String> {
+        self.next.as_ref().map(|cursor| format!("{AFTER}{}", cursor.0))
+    }
+
+    /// [`Self::previous`] as one opaque token for [`PageStart::from_token`].
+    pub fn previous_token(&self) -> Option<String> {
+        self.previous.as_ref().map(|cursor| format!("{BEFORE}{}", cursor.0))
+    }
+}
+
+/// The refusal of a cursor that is not this list's: never read as a position.
+fn stale_cursor() -> Error {
+    Error::invalid(
+        "cursor",
+        "the page cursor does not belong to this list and order (the filter or sort changed, or the cursor is damaged): start again from the first page",
+    )
+}
+
+/// A short digest of what a list is filtered by, for its order's name: a
+/// cursor taken under other filters is then refused instead of starting a
+/// page at a position that means nothing in the new list.
+pub(crate) fn scope_digest(filters: &impl Serialize) -> String {
+    use sha2::{Digest, Sha256};
+    // Serialising plain data (numbers, strings, options) cannot fail; an
+    // empty text would only make cursors of that list stricter, not wrong.
+    let bytes = serde_json::to_vec(filters).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest[..8].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// One term of an order: fixed SQL (never caller text) over the list's tables.
@@ -102,6 +153,13 @@ pub(crate) struct Query<'a> {
 }
 
 impl Order {
+    /// This order over the list filtered by `filters`: its cursors are
+    /// refused by the same order over other filters.
+    pub fn scoped(mut self, filters: &impl Serialize) -> Order {
+        self.name = format!("{}@{}", self.name, scope_digest(filters));
+        self
+    }
+
     /// Reads the page of `query` that `start` asks for, `limit` rows at most.
     pub fn page<T>(
         &self,
@@ -161,19 +219,65 @@ impl Order {
             PageStart::After(cursor) => (Some(self.decode(cursor)?), false),
             PageStart::Before(cursor) => (Some(self.decode(cursor)?), true),
         };
-        let seek = match &cursor {
-            Some(values) => format!(" AND {}", self.seek(values, backward, &mut args)),
-            None => String::new(),
+        let seek = match (&cursor, self.keys.first()) {
+            (Some(values), _) => format!(" AND {}", self.seek(values, backward, &mut args)),
+            // The first page bounds a never-NULL first key too, by a value
+            // below every number and text (-9e999 is -infinity), so that
+            // SQLite reads it in order from its index, as it does past a
+            // cursor, instead of sorting the whole list for one page.
+            (None, Some(key)) if key.not_null => format!(" AND {} >= -9e999", key.sql),
+            (None, _) => String::new(),
         };
         let keys: Vec<&str> = self.keys.iter().map(|k| k.sql.as_str()).collect();
         // One row more than the page tells whether another page follows.
+        let rows = i64::from(limit) + 1;
+        if let (Some(values), Some(first)) = (&cursor, self.keys.first())
+            && !first.not_null
+        {
+            return Ok(self.computed_seek_sql(columns, from_where, values, backward, args, rows));
+        }
         let sql = format!(
-            "SELECT {columns}, {} {from_where}{seek} ORDER BY {} LIMIT {}",
+            "SELECT {columns}, {} {from_where}{seek} ORDER BY {} LIMIT {rows}",
             keys.join(", "),
             self.order_by(backward),
-            i64::from(limit) + 1
         );
         Ok((sql, args))
+    }
+
+    /// A page past a cursor when the first key is computed and may be NULL
+    /// (a JSON cell, an answer's text): no index can seek it, so every row
+    /// is tested, and the seek's `k < ? OR k IS NULL OR (k = ? AND …)`
+    /// would compute the key several times a row. A subquery computes the
+    /// keys once (its `LIMIT -1` keeps SQLite from merging it into the
+    /// outer query, which has a `LIMIT` of its own), and the seek and order
+    /// read them as columns.
+    fn computed_seek_sql(
+        &self,
+        columns: &str,
+        from_where: &str,
+        values: &[SqlValue],
+        backward: bool,
+        mut args: Vec<SqlValue>,
+        rows: i64,
+    ) -> (String, Vec<SqlValue>) {
+        let computed = Order {
+            name: self.name.clone(),
+            keys: self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| Key { sql: format!("keyset_k{i}"), ..key.clone() })
+                .collect(),
+        };
+        let keys: Vec<String> =
+            self.keys.iter().enumerate().map(|(i, key)| format!("{} AS keyset_k{i}", key.sql)).collect();
+        let seek = computed.seek(values, backward, &mut args);
+        let sql = format!(
+            "SELECT * FROM (SELECT {columns}, {} {from_where} LIMIT -1) WHERE {seek} ORDER BY {} LIMIT {rows}",
+            keys.join(", "),
+            computed.order_by(backward),
+        );
+        (sql, args)
     }
 
     /// The `ORDER BY` list, reversed for a backward read. NULLs sort last
@@ -266,12 +370,7 @@ impl Order {
     }
 
     fn decode(&self, cursor: &Cursor) -> Result<Vec<SqlValue>, Error> {
-        let stale = || {
-            Error::invalid(
-                "cursor",
-                "the page cursor does not belong to this list and order (it was changed, or the cursor is damaged): start again from the first page",
-            )
-        };
+        let stale = stale_cursor;
         let parsed: Value = serde_json::from_str(&cursor.0).map_err(|_| stale())?;
         if parsed["order"].as_str() != Some(self.name.as_str()) {
             return Err(stale());

@@ -19,10 +19,13 @@
 //!   column types known only at the end of the file.
 //! - **Pages, not tables.** Records, requests and responses are read in
 //!   pages (at most [`MAX_PAGE`]) with their filters evaluated in SQL, so the
-//!   webview never receives a whole dataset: by offset/limit, or by keyset
-//!   ([`PageStart`], [`Cursor`]: `records_page`, `requests_page`,
-//!   `responses_page`), where a page deep in a million rows seeks past its
-//!   cursor and costs what the first page does.
+//!   webview never receives a whole dataset: by keyset ([`PageStart`],
+//!   [`Cursor`]: `records_page`, `requests_page`, `responses_page`, and
+//!   `list_records`, `list_requests`, `list_responses` for the host, with
+//!   the cursors as opaque tokens and a total counted once per state of the
+//!   database), where a page deep in a million rows seeks past its cursor
+//!   and costs what the first page does; by offset/limit only for the
+//!   deprecated `offset` of host API 1.6 remotes and `augment data show`.
 //! - **Templates are checked before any request exists.** Variables the
 //!   dataset does not have are reported per template ([`Store::check_template`]);
 //!   [`Store::generate_requests`] refuses while any remain.
@@ -59,6 +62,7 @@ mod estimate;
 mod export;
 mod insights;
 mod keyset;
+mod lists;
 mod prices;
 mod requests;
 mod run_list;
@@ -121,6 +125,15 @@ pub struct Page<T> {
     pub total: u64,
     /// This page's items.
     pub items: Vec<T>,
+    /// Pass as the list command's `cursor` for the page after this one;
+    /// absent on the last page (and on a page asked for by offset).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// Pass as `cursor` for the page before this one; absent on the first.
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_cursor: Option<String>,
 }
 
 /// An open local database.
@@ -132,6 +145,8 @@ pub struct Page<T> {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// Totals of filtered lists, reused while the database is unchanged.
+    counts: lists::CountCache,
 }
 
 impl Store {
@@ -162,7 +177,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", false)?;
         schema::migrations().to_latest(&mut conn)?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        Ok(Store { conn })
+        Ok(Store { conn, counts: lists::CountCache::default() })
     }
 }
 

@@ -123,6 +123,9 @@ pub struct RequestQuery {
     pub template_version_id: Option<i64>,
     pub status: Option<RequestStatus>,
     pub target: Option<ModelTarget>,
+    /// Deprecated (host API 1.7.0): send 0 and page with the list
+    /// command's `cursor`. Read only without a cursor, by an `OFFSET` scan
+    /// that reads and drops this many rows first (remotes of host API 1.6).
     pub offset: u64,
     pub limit: u32,
     /// Record order when `None`.
@@ -255,8 +258,7 @@ impl Store {
         let filter = REQUEST_FILTER;
         let status = query.status.map(RequestStatus::as_str);
         let bind = params![query.dataset_id, query.template_version_id, status, provider, model];
-        let total: i64 =
-            self.conn.query_row(&format!("SELECT count(*) FROM requests q WHERE {filter}"), bind, |r| r.get(0))?;
+        let total = self.requests_total(query)?;
         // Record order, then id, breaks every tie, so paging is stable.
         let order = match query.sort {
             None => RECORD_ORDER.to_owned(),
@@ -265,7 +267,22 @@ impl Store {
         let sql = format!("{REQUEST_SELECT} WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
         let mut stmt = self.conn.prepare(&sql)?;
         let items = stmt.query_map(bind, request_from_row)?.map(|r| r?).collect::<Result<Vec<_>, Error>>()?;
-        Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+        Ok(Page { total, items, next_cursor: None, previous_cursor: None })
+    }
+
+    /// How many requests `query`'s filters match (once per state of the database).
+    pub(crate) fn requests_total(&self, query: &RequestQuery) -> Result<u64, Error> {
+        self.count_once(format!("requests@{}", crate::keyset::scope_digest(&filters_of(query))), || {
+            let (provider, model) = match &query.target {
+                Some(t) => (Some(t.provider.as_str()), Some(t.model.as_str())),
+                None => (None, None),
+            };
+            let status = query.status.map(RequestStatus::as_str);
+            let bind = params![query.dataset_id, query.template_version_id, status, provider, model];
+            let sql = format!("SELECT count(*) FROM requests q WHERE {REQUEST_FILTER}");
+            let n: i64 = self.conn.query_row(&sql, bind, |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     /// A page of requests found by keyset (see [`PageStart`]): the same
@@ -276,7 +293,9 @@ impl Store {
     pub fn requests_page(&self, query: &RequestQuery, start: &PageStart) -> Result<KeysetPage<RequestRow>, Error> {
         let (from_where, args) = request_keyset_filter(query);
         let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 11 };
-        request_order(query.sort).page(&self.conn, parts, start, query.limit, |row| request_from_row(row)?)
+        request_order(query.sort)
+            .scoped(&filters_of(query))
+            .page(&self.conn, parts, start, query.limit, |row| request_from_row(row)?)
     }
 
     pub fn request(&self, request_id: i64) -> Result<RequestRow, Error> {
@@ -586,6 +605,13 @@ const REQUEST_FILTER: &str = "q.dataset_id = ?1
             AND (?4 IS NULL OR q.provider = ?4)
             AND (?5 IS NULL OR q.model = ?5)";
 
+/// What decides which requests a query lists (not their order or page):
+/// what its cursors and its counted total are tied to.
+fn filters_of(query: &RequestQuery) -> impl Serialize + '_ {
+    let RequestQuery { dataset_id, template_version_id, status, target, .. } = query;
+    (dataset_id, template_version_id, status, target)
+}
+
 /// `FROM … WHERE …` of a keyset page of requests and its parameters. The
 /// record's dataset is the request's: saying so lets SQLite seek the
 /// records' `(dataset_id, position)` index to the cursor.
@@ -704,6 +730,17 @@ mod tests {
         assert!(
             deep_steps * 10 < early_steps * 12,
             "a deep page does no more work than an early one: {deep_steps} vs {early_steps} steps"
+        );
+        // The first page too: read in order from the index, not the whole list sorted for 50 rows.
+        let (first, first_args) = {
+            let (from_where, args) = request_keyset_filter(&query);
+            let parts = Query { columns: REQUEST_COLUMNS, from_where: &from_where, args, column_count: 10 };
+            order.sql(parts, &PageStart::First, 50).unwrap()
+        };
+        let first_steps = steps(&store, &first, &first_args);
+        assert!(
+            first_steps * 10 < early_steps * 12,
+            "the first page does no more work than a page after a cursor: {first_steps} vs {early_steps} steps"
         );
         // The comparison this replaces, so the test shows what it guards against.
         let offset_sql = |offset: u64| {

@@ -89,6 +89,7 @@ describe("InsightAssembler", () => {
     render(<InsightAssembler />);
     await screen.findByText("Answer 1 from a");
     expect(calledWith(calls, "list_responses")[0]).toEqual({
+      cursor: null,
       query: { dataset_id: 7, template_version_id: 3, target: null, tag: null, group: null, include_errors: true, offset: 0, limit: 100, sort: null },
     });
     const table = screen.getByTestId("ia-responses");
@@ -185,12 +186,22 @@ describe("InsightAssembler", () => {
 
   it("sorts by a header click over every matching response, from the first page, and exports in that order", async () => {
     const calls: Call[] = [];
-    shell(calls, { list_responses: () => ({ total: 250, items: ROWS }) });
+    // The same 3 rows on every page; the cursors say which page it is.
+    shell(calls, {
+      list_responses: (a) => (a.cursor ? { total: 250, items: ROWS, next_cursor: "after:2", previous_cursor: "before:2" } : { total: 250, items: ROWS, next_cursor: "after:1" }),
+    });
     select();
     render(<InsightAssembler />);
     await screen.findByText("Answer 1 from a");
+    expect((screen.getByText("Previous page") as HTMLButtonElement).disabled).toBe(true);
     fireEvent.click(screen.getByText("Next page"));
-    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 100, sort: null } }));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: null }, cursor: "after:1" }));
+    expect(await screen.findByText("Responses 4–6 of 250")).toBeTruthy();
+    fireEvent.click(screen.getByText("Previous page"));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ cursor: "before:2" }));
+    expect(await screen.findByText("Responses 1–3 of 250")).toBeTruthy();
+    fireEvent.click(screen.getByText("Next page"));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ cursor: "after:2" }));
     const table = screen.getByTestId("ia-responses");
     const header = (column: string) => table.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
     expect(header("length").textContent).toBe("Length");
@@ -198,8 +209,8 @@ describe("InsightAssembler", () => {
     expect(table.querySelector('[data-row-key="3"] [data-column="length"]')?.textContent, "a failed request has no answer").toBe("");
 
     fireEvent.click(header("length").querySelector("button") as HTMLElement);
-    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: { column: "answer_length", descending: false } } }));
-    expect(await screen.findByText("Responses 1–100 of 250")).toBeTruthy();
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: { column: "answer_length", descending: false } }, cursor: null }));
+    expect(await screen.findByText("Responses 1–3 of 250")).toBeTruthy();
     fireEvent.click(header("latency").querySelector("button") as HTMLElement);
     fireEvent.click(header("latency").querySelector("button") as HTMLElement);
     await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { offset: 0, sort: { column: "latency", descending: true } } }));
@@ -219,6 +230,13 @@ describe("InsightAssembler", () => {
     await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { sort: { column: "record", descending: false } } }));
     fireEvent.click(screen.getByTestId("ia-compare"));
     await waitFor(() => expect(header("record").getAttribute("aria-sort")).toBe("ascending"));
+
+    // A new filter starts from the first page too.
+    fireEvent.click(screen.getByText("Next page"));
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ cursor: "after:1" }));
+    fireEvent.change(screen.getByLabelText("Tag filter"), { target: { value: "good" } });
+    await waitFor(() => expect(calledWith(calls, "list_responses").at(-1)).toMatchObject({ query: { tag: "good" }, cursor: null }));
+    expect(await screen.findByText("Responses 1–3 of 250")).toBeTruthy();
   });
 
   it("reloads when a run of this dataset finishes", async () => {
@@ -280,7 +298,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
-    expect(manifest.hostApi).toBe("^1.7.0"); // run_stability and RunSummary.repeats (host API 1.7.0; list_runs and compare_answers came in 1.6)
+    expect(manifest.hostApi).toBe("^1.7.0"); // run_stability, RunSummary.repeats and list_responses' cursor (host API 1.7.0; list_runs and compare_answers came in 1.6.0)
   });
 });
 

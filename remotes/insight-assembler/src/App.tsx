@@ -5,7 +5,21 @@
 // and export them as CSV, JSON or Markdown; charts of answer length and cost
 // per model and of the tags (Charts.tsx).
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { call, type Insight, type PageOf, type ResponseQuery, type ResponseRow } from "@augment-it/host-client";
+import {
+  call,
+  everyItem,
+  listKey,
+  nextPage,
+  PAGING_START,
+  positionIn,
+  previousPage,
+  settled,
+  type Insight,
+  type PageOf,
+  type Paging,
+  type ResponseQuery,
+  type ResponseRow,
+} from "@augment-it/host-client";
 import { useEvent, useLastEvent } from "@augment-it/messaging";
 import { Button, EmptyState, ErrorState, NO_ROWS_SELECTED, Page, SelectField, TextField, Toolbar, selectedCount, toast, type RowSelection, type TableSort } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
@@ -19,14 +33,10 @@ import { Stability } from "./Stability";
 /** The most rows one `list_responses` call returns (local-data's `MAX_PAGE`). */
 const MAX_PAGE = 1000;
 
-/** The ids of every response `query`'s filters match, a page of MAX_PAGE at a time. */
+/** The ids of every response `query`'s filters match, a page of MAX_PAGE at a time by cursor. */
 async function matchingResponseIds(query: ResponseQuery): Promise<number[]> {
-  const ids: number[] = [];
-  for (let offset = 0; ; offset += MAX_PAGE) {
-    const page = await call("list_responses", { query: { ...query, offset, limit: MAX_PAGE } });
-    ids.push(...page.items.map((r) => r.response_id));
-    if (page.items.length < MAX_PAGE || ids.length >= page.total) return ids;
-  }
+  const rows = await everyItem((cursor) => call("list_responses", { query: { ...query, offset: 0, limit: MAX_PAGE }, cursor }));
+  return rows.map((r) => r.response_id);
 }
 
 /** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
@@ -42,11 +52,13 @@ export default function InsightAssembler(_props: RemoteProps) {
   const [tag, setTag] = useState("");
   const [group, setGroup] = useState("");
   const [includeErrors, setIncludeErrors] = useState(true);
-  const [offset, setOffset] = useState(0);
+  // Prev and Next follow the page's cursors (host API 1.7.0): a deep page costs what the first does.
+  const [paging, setPaging] = useState<Paging>(PAGING_START);
   // Sorted in Rust over every matching response; the export follows it too.
   const [sort, setSort] = useState<TableSort | null>(null);
   // null until the first page arrives: "no responses" is only said once the shell said so.
-  const [page, setPage] = useState<PageOf<ResponseRow> | null>(null);
+  // `list` is the list it is a page of: its cursors lead on only in that list.
+  const [page, setPage] = useState<(PageOf<ResponseRow> & { list: string }) | null>(null);
   // Listing the page failed (Retry asks again); `error` is for tagging and insights.
   const [loadError, setLoadError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -64,19 +76,22 @@ export default function InsightAssembler(_props: RemoteProps) {
   const query = useMemo(() => {
     if (datasetId === null) return null;
     const filters: Filters = { datasetId, templateVersionId: allVersions ? null : (template?.versionId ?? null), model, tag, group, includeErrors };
-    return responseQuery(filters, offset, responseSort(sort));
-  }, [datasetId, template?.versionId, allVersions, model, tag, group, includeErrors, offset, sort]);
+    return responseQuery(filters, responseSort(sort));
+  }, [datasetId, template?.versionId, allVersions, model, tag, group, includeErrors, sort]);
+  const list = listKey(query);
+  const at = positionIn(paging, list);
 
   useEffect(() => {
     if (!query) return;
     let live = true;
-    call("list_responses", { query })
-      .then((result) => live && (setPage(result), setLoadError(null)))
+    call("list_responses", { query, cursor: at.cursor })
+      .then((result) => live && (setPage({ ...result, list }), setLoadError(null)))
       .catch((err: unknown) => live && setLoadError(describeError(err)));
     return () => {
       live = false;
     };
-  }, [query, version]);
+    // `list` names `query`; the cursor is where in it.
+  }, [query, list, at.cursor, version]);
 
   useEvent("run.finished", (run) => {
     if (run.datasetId === datasetId) reload();
@@ -91,10 +106,10 @@ export default function InsightAssembler(_props: RemoteProps) {
   }
 
   // A new filter is a new set of matching responses: the selection starts again.
-  const resetPage = <T,>(set: (value: T) => void) => (value: T) => (set(value), setOffset(0), setSelected(NO_ROWS_SELECTED));
+  const resetPage = <T,>(set: (value: T) => void) => (value: T) => (set(value), setPaging(PAGING_START), setSelected(NO_ROWS_SELECTED));
 
   // A new order starts from the first page; the selection (by id or "all matching") still holds.
-  const changeSort = (next: TableSort | null) => (setSort(next), setOffset(0));
+  const changeSort = (by: TableSort | null) => (setSort(by), setPaging(PAGING_START));
 
   // The comparison groups a page's answers by record: only a record order
   // (either way) keeps a record's answers together on one page.
@@ -126,7 +141,12 @@ export default function InsightAssembler(_props: RemoteProps) {
   const total = page?.total ?? 0;
   const rows = page?.items ?? [];
   const selectedResponses = selectedCount(selected, total);
-  const last = Math.min(offset + PAGE_SIZE, total);
+  // Where the page shown is, and the pages beside it (none while another list loads).
+  const current = page?.list === list ? page : null;
+  const where = current ? settled(at, current) : at;
+  const next = current && nextPage(where, current);
+  const previous = current && previousPage(where, current, PAGE_SIZE);
+  const last = Math.min(where.first + (page?.items.length ?? 0), total);
   const filtered = model !== ALL || tag.trim() !== "" || group.trim() !== "" || !includeErrors;
   return (
     <Page title="Insight Assembler">
@@ -192,11 +212,11 @@ export default function InsightAssembler(_props: RemoteProps) {
         )}
       </div>
       <Toolbar>
-        <span className="aui-muted">{total === 0 ? "No responses" : `Responses ${offset + 1}–${last} of ${total}`}</span>
-        <Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
+        <span className="aui-muted">{total === 0 ? "No responses" : `Responses ${where.first + 1}–${last} of ${total}`}</span>
+        <Button disabled={!previous} onClick={() => previous && setPaging({ list, at: previous })}>
           Previous page
         </Button>
-        <Button disabled={last >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+        <Button disabled={!next} onClick={() => next && setPaging({ list, at: next })}>
           Next page
         </Button>
       </Toolbar>

@@ -45,18 +45,18 @@ describe("structured answers (host API 1.6.0)", () => {
 describe("logic", () => {
   it("builds the query from the filters", () => {
     const filters = { datasetId: 7, templateVersionId: null, model: "openai/org/model-1", tag: " good ", group: "", includeErrors: false };
-    expect(responseQuery(filters, 100)).toEqual({
+    expect(responseQuery(filters)).toEqual({
       dataset_id: 7,
       template_version_id: null,
       target: { provider: "openai", model: "org/model-1" },
       tag: "good",
       group: null,
       include_errors: false,
-      offset: 100,
+      offset: 0,
       limit: 100,
       sort: null,
     });
-    expect(responseQuery(filters, 0, { column: "latency", descending: true }).sort).toEqual({ column: "latency", descending: true });
+    expect(responseQuery(filters, { column: "latency", descending: true }).sort).toEqual({ column: "latency", descending: true });
     expect(parseModelKey("all")).toBeNull();
   });
 

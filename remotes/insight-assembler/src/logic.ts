@@ -48,7 +48,8 @@ export function responseSort(by: TableSort | null): ResponseSort | null {
   return by && column ? { column, descending: by.descending } : null;
 }
 
-export function responseQuery(filters: Filters, offset: number, sort: ResponseSort | null = null): ResponseQuery {
+/** The list's query: its filters and sort (its pages go by cursor, so `offset` stays 0). */
+export function responseQuery(filters: Filters, sort: ResponseSort | null = null): ResponseQuery {
   return {
     dataset_id: filters.datasetId,
     template_version_id: filters.templateVersionId,
@@ -56,7 +57,7 @@ export function responseQuery(filters: Filters, offset: number, sort: ResponseSo
     tag: filters.tag.trim() || null,
     group: filters.group.trim() || null,
     include_errors: filters.includeErrors,
-    offset,
+    offset: 0,
     limit: PAGE_SIZE,
     sort,
   };

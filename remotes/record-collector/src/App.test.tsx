@@ -7,6 +7,7 @@ import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it
 import type { Dataset, RecordRow } from "@augment-it/host-client";
 import { Toaster } from "@augment-it/ui-kit";
 import RecordCollector from "./App";
+import { keysetPage } from "../../testing";
 
 const bus = createEventBus<AugmentEvents>();
 const selections: AugmentEvents["dataset.selected"][] = [];
@@ -53,8 +54,7 @@ function shell(overrides: Record<string, (args: Record<string, unknown>) => unkn
     }
     if (cmd === "dataset_records") {
       const query = args.query as { offset: number; limit: number };
-      const items = Array.from({ length: Math.max(0, Math.min(query.limit, 250 - query.offset)) }, (_, i) => record(query.offset + i));
-      return { total: 250, items };
+      return keysetPage(250, query.limit, args.cursor, record);
     }
     if (cmd === "update_record_field") {
       return { ...record(0), fields: { ...record(0).fields, [args.column as string]: args.value } };
@@ -258,20 +258,36 @@ describe("datasets and records", () => {
     fireEvent.click(item);
     expect(selections).toContainEqual({ datasetId: 7, name: "people" });
     expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
+    expect((screen.getByTestId("rc-prev") as HTMLButtonElement).disabled, "nothing before the first page").toBe(true);
     fireEvent.click(screen.getByTestId("rc-next"));
     expect(await screen.findByText("rows 101–200 of 250")).toBeTruthy();
-    const pages = calls.filter((c) => c.cmd === "dataset_records").map((c) => c.args.query as { offset: number; limit: number });
-    expect(pages.at(-1)).toMatchObject({ offset: 100, limit: 100 });
-    expect(pages.every((q) => q.limit <= 200)).toBe(true);
+    const pages = calls.filter((c) => c.cmd === "dataset_records").map((c) => c.args);
+    // Next follows the page's cursor (no offset scan in Rust).
+    expect(pages.at(-1)).toMatchObject({ query: { offset: 0, limit: 100 }, cursor: "after:99" });
+    expect(pages.every((a) => (a.query as { limit: number }).limit <= 200)).toBe(true);
+    fireEvent.click(screen.getByTestId("rc-next"));
+    expect(await screen.findByText("rows 201–250 of 250")).toBeTruthy();
+    await waitFor(() => expect((screen.getByTestId("rc-next") as HTMLButtonElement).disabled, "the last page").toBe(true));
+    // Prev follows the page's previous cursor, back to the first page.
+    fireEvent.click(screen.getByTestId("rc-prev"));
+    expect(await screen.findByText("rows 101–200 of 250")).toBeTruthy();
+    expect(calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args.cursor).toBe("before:200");
+    fireEvent.click(screen.getByTestId("rc-prev"));
+    expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
+    await waitFor(() => expect((screen.getByTestId("rc-prev") as HTMLButtonElement).disabled).toBe(true));
+    fireEvent.click(screen.getByTestId("rc-next"));
+    expect(await screen.findByText("rows 101–200 of 250")).toBeTruthy();
 
     fireEvent.change(screen.getByTestId("rc-filter-column"), { target: { value: "age" } });
     fireEvent.change(screen.getByTestId("rc-filter-op"), { target: { value: "contains" } });
     fireEvent.change(screen.getByTestId("rc-filter-value"), { target: { value: "4" } });
     fireEvent.click(screen.getByTestId("rc-filter-apply"));
     await waitFor(() =>
+      // A new filter starts from the first page: no cursor.
       expect(calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args).toEqual({
         datasetId: 7,
         query: { offset: 0, limit: 100, filter: { column: "age", op: "contains", value: "4" }, sort: null },
+        cursor: null,
       }),
     );
   });
@@ -286,10 +302,12 @@ describe("datasets and records", () => {
     const records = screen.getByTestId("rc-records");
     const header = (column: string) => records.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
     const lastQuery = () => calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args.query;
+    const lastCursor = () => calls.filter((c) => c.cmd === "dataset_records").at(-1)?.args.cursor;
     expect(within(header("#")).queryByRole("button"), "file order is the order without a sort").toBeNull();
 
     fireEvent.click(within(header("age")).getByRole("button"));
     await waitFor(() => expect(lastQuery()).toEqual({ offset: 0, limit: 100, filter: null, sort: { column: "age", descending: false } }));
+    expect(lastCursor(), "a new order starts from the first page").toBeNull();
     expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
     expect(header("age").getAttribute("aria-sort")).toBe("ascending");
 
@@ -299,13 +317,18 @@ describe("datasets and records", () => {
 
     // The sort stays while paging, and a filter keeps it.
     fireEvent.click(screen.getByTestId("rc-next"));
-    await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 100, sort: { column: "age", descending: true } }));
+    await waitFor(() => expect(lastCursor()).toBe("after:99"));
+    expect(lastQuery()).toMatchObject({ offset: 0, sort: { column: "age", descending: true } });
+    expect(await screen.findByText("rows 101–200 of 250")).toBeTruthy();
     fireEvent.change(screen.getByTestId("rc-filter-value"), { target: { value: "person" } });
     fireEvent.click(screen.getByTestId("rc-filter-apply"));
     await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, filter: { column: "name", value: "person" }, sort: { column: "age", descending: true } }));
+    expect(lastCursor(), "a new filter starts from the first page").toBeNull();
+    expect(await screen.findByText("rows 1–100 of 250")).toBeTruthy();
 
     fireEvent.click(within(header("age")).getByRole("button"));
     await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: null }));
+    expect(lastCursor()).toBeNull();
     expect(header("age").getAttribute("aria-sort")).toBe("none");
   });
 

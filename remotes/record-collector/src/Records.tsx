@@ -2,19 +2,38 @@
 // in-place editing of a cell (double-click or Enter in the shared table; a
 // long value opens in its drawer). Never more than one page is fetched, so
 // a header click sorts in Rust over every matching record (ordering one page
-// of many would mislead), and the table only shows the order.
+// of many would mislead), and the table only shows the order. Prev and Next
+// follow the page's cursors (host API 1.7.0): a page deep in the dataset
+// costs what the first does.
 import { useCallback, useEffect, useState } from "react";
-import { call, type Dataset, type FieldFilter, type RecordRow } from "@augment-it/host-client";
+import {
+  call,
+  listKey,
+  nextPage,
+  PAGING_START,
+  positionIn,
+  previousPage,
+  settled,
+  type CursorPage,
+  type Dataset,
+  type FieldFilter,
+  type Paging,
+  type RecordRow,
+} from "@augment-it/host-client";
 import { Button, DataTable, EmptyState, ErrorState, type Column, type TableSort } from "@augment-it/ui-kit";
 import { cellText, errorText, pageLabel, typedValue } from "./logic";
 
 export const PAGE_SIZE = 100;
 
 export function Records({ dataset }: { dataset: Dataset }) {
-  const [offset, setOffset] = useState(0);
+  const [paging, setPaging] = useState<Paging>(PAGING_START);
   const [filter, setFilter] = useState<FieldFilter | null>(null);
   // A column of the dataset (the "#" column is file order, the order without a sort).
   const [sort, setSort] = useState<TableSort | null>(null);
+  const list = listKey(dataset.id, filter, sort);
+  const at = positionIn(paging, list);
+  // The page shown, with the list it is of: its cursors lead on only in that list.
+  const [shown, setShown] = useState<{ list: string; page: CursorPage }>({ list: "", page: { items: [] } });
   const [draft, setDraft] = useState<FieldFilter>({ column: dataset.columns[0]?.name ?? "", op: "equals", value: "" });
   const [rows, setRows] = useState<RecordRow[]>([]);
   const [total, setTotal] = useState(0);
@@ -24,16 +43,19 @@ export function Records({ dataset }: { dataset: Dataset }) {
   const load = useCallback(async () => {
     setLoading(true);
     try {
-      const page = await call("dataset_records", { datasetId: dataset.id, query: { offset, limit: PAGE_SIZE, filter, sort } });
+      const query = { offset: 0, limit: PAGE_SIZE, filter, sort };
+      const page = await call("dataset_records", { datasetId: dataset.id, query, cursor: at.cursor });
       setRows(page.items);
       setTotal(page.total);
+      setShown({ list, page });
       setError(null);
     } catch (err) {
       setError(errorText(err));
     } finally {
       setLoading(false);
     }
-  }, [dataset.id, offset, filter, sort]);
+    // `list` names dataset.id, filter and sort; the cursor is where in it.
+  }, [dataset.id, filter, sort, list, at.cursor]);
 
   useEffect(() => {
     void load();
@@ -67,14 +89,19 @@ export function Records({ dataset }: { dataset: Dataset }) {
 
   function changeFilter(next: FieldFilter | null) {
     setFilter(next);
-    setOffset(0);
+    setPaging(PAGING_START);
   }
 
   // A new order makes the current page meaningless: start from the first.
   function changeSort(next: TableSort | null) {
     setSort(next);
-    setOffset(0);
+    setPaging(PAGING_START);
   }
+
+  // Where the page shown is, and the pages beside it (none while another list loads).
+  const where = shown.list === list ? settled(at, shown.page) : at;
+  const next = shown.list === list ? nextPage(where, shown.page) : null;
+  const previous = shown.list === list ? previousPage(where, shown.page, PAGE_SIZE) : null;
 
   return (
     <section aria-label="Records">
@@ -121,11 +148,11 @@ export function Records({ dataset }: { dataset: Dataset }) {
         />
       </div>
       <div className="aui-toolbar">
-        <Button data-testid="rc-prev" disabled={loading || offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
+        <Button data-testid="rc-prev" disabled={loading || previous === null} onClick={() => previous && setPaging({ list, at: previous })}>
           Prev
         </Button>
-        <span data-testid="rc-page">{pageLabel(offset, rows.length, total)}</span>
-        <Button data-testid="rc-next" disabled={loading || offset + PAGE_SIZE >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+        <span data-testid="rc-page">{pageLabel(where.first, rows.length, total)}</span>
+        <Button data-testid="rc-next" disabled={loading || next === null} onClick={() => next && setPaging({ list, at: next })}>
           Next
         </Button>
       </div>

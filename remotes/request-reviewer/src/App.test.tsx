@@ -8,6 +8,7 @@ import { createEventBus, installShellBus, type AugmentEvents } from "@augment-it
 import type { RequestRow, RunProgress } from "@augment-it/host-client";
 import { Toaster } from "@augment-it/ui-kit";
 import RequestReviewer from "./App";
+import { keysetPage } from "../../testing";
 import manifest from "../remote.json";
 import pkg from "../package.json";
 
@@ -80,12 +81,11 @@ function select() {
   });
 }
 
-/** `list_requests` over `total` pending requests, paged as the query asks. */
+/** `list_requests` over `total` pending requests, paged by cursor as the shell pages them. */
 function pendingPages(total: number) {
   return (a: Record<string, unknown>) => {
-    const { offset, limit } = a.query as { offset: number; limit: number };
-    const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i + 1);
-    return { total, items: ids.map((id) => request(id, "pending")) };
+    const { limit } = a.query as { limit: number };
+    return keysetPage(total, limit, a.cursor, (i) => request(i + 1, "pending"));
   };
 }
 
@@ -112,7 +112,7 @@ describe("RequestReviewer", () => {
     await waitFor(() => expect(calls.some((c) => c.cmd === "generate_requests")).toBe(true));
     expect(calls.find((c) => c.cmd === "generate_requests")?.args).toEqual({ datasetId: 7, templateVersionId: 3, targets: [{ provider: "openai", model: "gpt-4o-mini" }] });
     await screen.findByText("Describe book 1");
-    expect(calls.find((c) => c.cmd === "list_requests")?.args).toEqual({ query: { dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100, sort: null } });
+    expect(calls.find((c) => c.cmd === "list_requests")?.args).toEqual({ query: { dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100, sort: null }, cursor: null });
     fireEvent.click(screen.getByTestId("rr-approve-all"));
     await waitFor(() => expect(screen.getByTestId("rr-requests").querySelector('[data-status="approved"]')).toBeTruthy());
     expect(calls.find((c) => c.cmd === "set_all_request_status")?.args).toEqual({ datasetId: 7, templateVersionId: 3, from: "pending", to: "approved" });
@@ -168,7 +168,7 @@ describe("RequestReviewer", () => {
     fireEvent.click(screen.getByText("Reject selected (1)"));
     await waitFor(() => expect(calls.find((c) => c.cmd === "set_request_status")?.args).toEqual({ requestIds: [2], status: "rejected" }));
     fireEvent.change(screen.getByLabelText("Status"), { target: { value: "pending" } });
-    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_requests").at(-1)?.args).toMatchObject({ query: { status: "pending", offset: 0 } }));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_requests").at(-1)?.args).toMatchObject({ query: { status: "pending", offset: 0 }, cursor: null }));
   });
 
   it("sorts by a header click over every matching request, from the first page", async () => {
@@ -178,8 +178,20 @@ describe("RequestReviewer", () => {
     select();
     render(<RequestReviewer />);
     await screen.findByText("Describe book 1");
+    expect(screen.getByText("Requests 1–100 of 250")).toBeTruthy();
+    expect((screen.getByText("Previous page") as HTMLButtonElement).disabled).toBe(true);
     fireEvent.click(screen.getByText("Next page"));
     await screen.findByText("Describe book 101");
+    const lastCursor = () => calls.filter((c) => c.cmd === "list_requests").at(-1)?.args.cursor;
+    expect(lastCursor(), "Next follows the page's cursor").toBe("after:99");
+    expect(screen.getByText("Requests 101–200 of 250")).toBeTruthy();
+    fireEvent.click(screen.getByText("Next page"));
+    await screen.findByText("Describe book 201");
+    expect(screen.getByText("Requests 201–250 of 250")).toBeTruthy();
+    await waitFor(() => expect((screen.getByText("Next page") as HTMLButtonElement).disabled, "the last page").toBe(true));
+    fireEvent.click(screen.getByText("Previous page"));
+    await screen.findByText("Describe book 101");
+    expect(lastCursor(), "Previous follows the page's previous cursor").toBe("before:200");
     const table = screen.getByTestId("rr-requests");
     const header = (column: string) => table.querySelector(`[role="columnheader"][data-column="${column}"]`) as HTMLElement;
     const lastQuery = () => calls.filter((c) => c.cmd === "list_requests").at(-1)?.args.query;
@@ -187,7 +199,9 @@ describe("RequestReviewer", () => {
 
     fireEvent.click(header("status").querySelector("button") as HTMLElement);
     await waitFor(() => expect(lastQuery()).toEqual({ dataset_id: 7, template_version_id: 3, status: null, offset: 0, limit: 100, sort: { column: "status", descending: false } }));
+    expect(lastCursor(), "a new order starts from the first page").toBeNull();
     await screen.findByText("Describe book 1");
+    expect(screen.getByText("Requests 1–100 of 250")).toBeTruthy();
     expect(header("status").getAttribute("aria-sort")).toBe("ascending");
     fireEvent.click(header("status").querySelector("button") as HTMLElement);
     await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: { column: "status", descending: true } }));
@@ -196,8 +210,11 @@ describe("RequestReviewer", () => {
     fireEvent.click(header("text").querySelector("button") as HTMLElement);
     await waitFor(() => expect(lastQuery()).toMatchObject({ offset: 0, sort: { column: "text", descending: false } }));
     expect(header("status").getAttribute("aria-sort")).toBe("none");
+    fireEvent.click(screen.getByText("Next page"));
+    await waitFor(() => expect(lastCursor()).toBe("after:99"));
     fireEvent.change(screen.getByLabelText("Status"), { target: { value: "pending" } });
     await waitFor(() => expect(lastQuery()).toMatchObject({ status: "pending", offset: 0, sort: { column: "text", descending: false } }));
+    expect(lastCursor(), "a new filter starts from the first page").toBeNull();
   });
 
   it("shows a missing-fields error", async () => {
@@ -242,11 +259,11 @@ describe("RequestReviewer", () => {
     fireEvent.click(screen.getByRole("button", { name: "Select all 1,500 matching" }));
     fireEvent.click(screen.getByText("Approve selected (1500)"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "set_request_status")).toBe(true));
-    // Listed in pages of at most 1000 (the shell's limit), with the filter of the screen.
-    const listed = calls.filter((c) => c.cmd === "list_requests").map((c) => c.args.query as { offset: number; limit: number; status: unknown });
-    expect(listed.filter((q) => q.limit === 1000)).toEqual([
-      expect.objectContaining({ offset: 0, status: null }),
-      expect.objectContaining({ offset: 1000, status: null }),
+    // Listed in pages of at most 1000 (the shell's limit) by cursor, with the filter of the screen.
+    const listed = calls.filter((c) => c.cmd === "list_requests" && (c.args.query as { limit: number }).limit === 1000);
+    expect(listed.map((c) => c.args)).toEqual([
+      expect.objectContaining({ query: expect.objectContaining({ offset: 0, status: null }), cursor: null }),
+      expect.objectContaining({ query: expect.objectContaining({ offset: 0, status: null }), cursor: "after:999" }),
     ]);
     const sent = calls.find((c) => c.cmd === "set_request_status")?.args as { requestIds: number[]; status: string };
     expect(sent.status).toBe("approved");
@@ -486,7 +503,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("request-reviewer");
-    expect(manifest.hostApi).toBe("^1.7.0"); // `repeats` in start_run and estimate_requests (host API 1.7; `batch` and `assertions` came in 1.6): an older host has neither
+    expect(manifest.hostApi).toBe("^1.7.0"); // `repeats` in start_run and estimate_requests, list_requests' cursor (host API 1.7; `batch` and `assertions` came in 1.6): an older host has neither
   });
 });
 

@@ -3,9 +3,27 @@
 // shared table) and read whole in the table's drawer. Selecting "all N
 // matching" acts on every request of the status filter, loaded or not.
 // The table holds one page of many, so a header click sorts in Rust over
-// every matching request, and the table only shows the order.
+// every matching request, and the table only shows the order. The page
+// buttons follow the page's cursors (host API 1.7.0), so a deep page costs
+// what the first does.
 import { useEffect, useMemo, useState } from "react";
-import { call, type RequestQuery, type RequestRow, type RequestSort, type RequestSortColumn, type RequestStatus } from "@augment-it/host-client";
+import {
+  call,
+  everyItem,
+  listKey,
+  nextPage,
+  PAGING_START,
+  positionIn,
+  previousPage,
+  settled,
+  type PageOf,
+  type Paging,
+  type RequestQuery,
+  type RequestRow,
+  type RequestSort,
+  type RequestSortColumn,
+  type RequestStatus,
+} from "@augment-it/host-client";
 import { shellBus } from "@augment-it/messaging";
 import {
   Badge,
@@ -39,14 +57,10 @@ function requestSort(by: TableSort | null): RequestSort | null {
 /** The most rows one `list_requests` call returns (local-data's `MAX_PAGE`). */
 const MAX_PAGE = 1000;
 
-/** The ids of every request `query` matches, a page of MAX_PAGE at a time. */
+/** The ids of every request `query` matches, a page of MAX_PAGE at a time by cursor. */
 async function matchingIds(query: RequestQuery): Promise<number[]> {
-  const ids: number[] = [];
-  for (let offset = 0; ; offset += MAX_PAGE) {
-    const page = await call("list_requests", { query: { ...query, offset, limit: MAX_PAGE } });
-    ids.push(...page.items.map((r) => r.id));
-    if (page.items.length < MAX_PAGE || ids.length >= page.total) return ids;
-  }
+  const rows = await everyItem((cursor) => call("list_requests", { query: { ...query, offset: 0, limit: MAX_PAGE }, cursor }));
+  return rows.map((r) => r.id);
 }
 
 export interface RequestsProps {
@@ -59,10 +73,11 @@ export interface RequestsProps {
 
 export function Requests({ datasetId, templateVersionId, version, onChanged }: RequestsProps) {
   const [status, setStatus] = useState<"all" | RequestStatus>("all");
-  const [offset, setOffset] = useState(0);
+  const [paging, setPaging] = useState<Paging>(PAGING_START);
   const [sort, setSort] = useState<TableSort | null>(null);
   // null until the first page arrives: "no requests" is only said once the shell said so.
-  const [page, setPage] = useState<{ total: number; items: RequestRow[] } | null>(null);
+  // `list` is the list it is a page of: its cursors lead on only in that list.
+  const [page, setPage] = useState<(PageOf<RequestRow> & { list: string }) | null>(null);
   // Listing the page failed (Retry asks again); `error` is for the review actions.
   const [loadError, setLoadError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
@@ -75,16 +90,20 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
     [datasetId, templateVersionId, status],
   );
 
+  const list = listKey(matching, requestSort(sort));
+  const at = positionIn(paging, list);
+
   useEffect(() => {
     let live = true;
-    const query = { ...matching, offset, sort: requestSort(sort) };
-    call("list_requests", { query })
-      .then((result) => live && (setPage(result), setLoadError(null)))
+    const query = { ...matching, sort: requestSort(sort) };
+    call("list_requests", { query, cursor: at.cursor })
+      .then((result) => live && (setPage({ ...result, list }), setLoadError(null)))
       .catch((err: unknown) => live && setLoadError(describeError(err)));
     return () => {
       live = false;
     };
-  }, [matching, offset, sort, version, reloads]);
+    // `list` names `matching` and `sort`; the cursor is where in it.
+  }, [matching, sort, list, at.cursor, version, reloads]);
 
   const change = (name: string, action: () => Promise<string | void>) =>
     run(name, async () => {
@@ -204,7 +223,12 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
 
   const total = page?.total ?? 0;
   const count = selectedCount(selected, total);
-  const last = Math.min(offset + PAGE_SIZE, total);
+  // Where the page shown is, and the pages beside it (none while another list loads).
+  const current = page?.list === list ? page : null;
+  const where = current ? settled(at, current) : at;
+  const next = current && nextPage(where, current);
+  const previous = current && previousPage(where, current, PAGE_SIZE);
+  const last = Math.min(where.first + (page?.items.length ?? 0), total);
   return (
     <div className="rr-requests">
       <Toolbar>
@@ -212,7 +236,7 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
           label="Status"
           value={status}
           options={STATUS_FILTERS}
-          onChange={(value) => (setStatus(value as "all" | RequestStatus), setOffset(0), setSelected(NO_ROWS_SELECTED))}
+          onChange={(value) => (setStatus(value as "all" | RequestStatus), setPaging(PAGING_START), setSelected(NO_ROWS_SELECTED))}
         />
         <Button variant="primary" data-testid="rr-approve-all" disabled={busy("all-approved")} onClick={() => void setAllPending("approved")}>
           Approve all pending
@@ -260,19 +284,19 @@ export function Requests({ datasetId, templateVersionId, version, onChanged }: R
               )
             }
             // A new order starts from the first page; the selection (by id or "all matching") still holds.
-            sort={{ by: sort, onChange: (next) => (setSort(next), setOffset(0)) }}
+            sort={{ by: sort, onChange: (by) => (setSort(by), setPaging(PAGING_START)) }}
             selection={{ selected, onChange: setSelected, matching: total, rowLabel: (key) => `request ${key}` }}
           />
         )}
       </div>
       <Toolbar>
         <span className="aui-muted">
-          {total === 0 ? "No requests" : `Requests ${offset + 1}–${last} of ${total}`}
+          {total === 0 ? "No requests" : `Requests ${where.first + 1}–${last} of ${total}`}
         </span>
-        <Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
+        <Button disabled={!previous} onClick={() => previous && setPaging({ list, at: previous })}>
           Previous page
         </Button>
-        <Button disabled={last >= total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+        <Button disabled={!next} onClick={() => next && setPaging({ list, at: next })}>
           Next page
         </Button>
       </Toolbar>

@@ -261,14 +261,21 @@ pub async fn restore_dataset(data: State<'_, DataState>, dataset_id: i64) -> Com
     data.with(move |s| s.restore_dataset(id)).await
 }
 
+/// A page of a dataset's records. `cursor` (host API 1.7.0) is a page's
+/// `next_cursor` or `previous_cursor`, handed back as it came, for the page
+/// after or before it; without one, the first page. A cursor of another
+/// filter or sort is refused (`invalidInput`: start again from the first
+/// page). `query.offset` is deprecated: remotes of host API 1.6 and earlier
+/// page with it, so it is still read (an `OFFSET` scan) when no cursor is sent.
 #[tauri::command]
 pub async fn dataset_records(
     data: State<'_, DataState>,
     dataset_id: i64,
     query: RecordQuery,
+    cursor: Option<String>,
 ) -> CommandResult<Page<RecordRow>> {
     let id = positive("datasetId", dataset_id)?;
-    data.with(move |s| s.records(id, &query)).await
+    data.with(move |s| s.list_records(id, &query, cursor.as_deref())).await
 }
 
 #[tauri::command]
@@ -356,10 +363,15 @@ pub async fn generate_requests(
     data.with(move |s| s.generate_requests(dataset, version, &targets)).await
 }
 
+/// A page of requests; `cursor` and the deprecated `query.offset` as in [`dataset_records`].
 #[tauri::command]
-pub async fn list_requests(data: State<'_, DataState>, query: RequestQuery) -> CommandResult<Page<RequestRow>> {
+pub async fn list_requests(
+    data: State<'_, DataState>,
+    query: RequestQuery,
+    cursor: Option<String>,
+) -> CommandResult<Page<RequestRow>> {
     positive("dataset_id", query.dataset_id)?;
-    data.with(move |s| s.requests(&query)).await
+    data.with(move |s| s.list_requests(&query, cursor.as_deref())).await
 }
 
 #[tauri::command]
@@ -443,10 +455,15 @@ pub async fn estimate_requests(
 
 // ----- Insight Assembler -----
 
+/// A page of responses; `cursor` and the deprecated `query.offset` as in [`dataset_records`].
 #[tauri::command]
-pub async fn list_responses(data: State<'_, DataState>, query: ResponseQuery) -> CommandResult<Page<ResponseRow>> {
+pub async fn list_responses(
+    data: State<'_, DataState>,
+    query: ResponseQuery,
+    cursor: Option<String>,
+) -> CommandResult<Page<ResponseRow>> {
     positive("dataset_id", query.dataset_id)?;
-    data.with(move |s| s.responses(&query)).await
+    data.with(move |s| s.list_responses(&query, cursor.as_deref())).await
 }
 
 #[tauri::command]

@@ -1042,7 +1042,7 @@ mod tests {
         );
         assert!(
             ts.contains(
-                "  dataset_records: { args: { datasetId: number; query: RecordQuery }; result: Page<RecordRow> };"
+                "  dataset_records: { args: { cursor?: string | null; datasetId: number; query: RecordQuery }; result: Page<RecordRow> };"
             ),
             "{ts}"
         );

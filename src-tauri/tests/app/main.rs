@@ -14,6 +14,7 @@ mod commands;
 mod compare;
 mod dev_mode;
 mod keys;
+mod paging;
 mod prices;
 mod remote_logs;
 mod runs;

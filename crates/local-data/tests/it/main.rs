@@ -8,6 +8,7 @@ mod compare;
 mod export;
 mod import;
 mod keyset;
+mod lists;
 mod review;
 mod sort;
 mod stability;

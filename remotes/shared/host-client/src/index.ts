@@ -15,6 +15,8 @@ export type * from "./types";
 export type * from "./workflow";
 export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
 export { chartData, utcOffsetMinutes } from "./charts";
+export { everyItem, FIRST_PAGE, listKey, nextPage, PAGING_START, positionIn, previousPage, settled } from "./paging";
+export type { CursorPage, PagePosition, Paging } from "./paging";
 export type * from "./charts";
 // The contract generated from Rust (`cargo xtask contract`): command names and
 // who may call them, permissions, events, error codes, the host API version.

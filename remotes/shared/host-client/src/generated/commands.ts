@@ -18,7 +18,7 @@ export interface GeneratedCommands {
   choose_save_path: { args: { suggestedName?: string | null; title?: string | null }; result: FileChoice | null };
   compare_answers: { args: { query: CompareQuery }; result: ComparePage };
   create_template: { args: { body: string; name: string; schema?: string | null }; result: Template };
-  dataset_records: { args: { datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
+  dataset_records: { args: { cursor?: string | null; datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
   delete_api_key: { args: { provider: string }; result: KeyState };
   delete_dataset: { args: { datasetId: number }; result: null };
   edit_request: { args: { requestId: number; text?: string | null }; result: RequestRow };
@@ -32,8 +32,8 @@ export interface GeneratedCommands {
   last_bulk_status_change: { args: undefined; result: BulkStatusChange | null };
   list_datasets: { args: undefined; result: Array<Dataset> };
   list_prices: { args: undefined; result: Array<PriceRow> };
-  list_requests: { args: { query: RequestQuery }; result: Page<RequestRow> };
-  list_responses: { args: { query: ResponseQuery }; result: Page<ResponseRow> };
+  list_requests: { args: { cursor?: string | null; query: RequestQuery }; result: Page<RequestRow> };
+  list_responses: { args: { cursor?: string | null; query: ResponseQuery }; result: Page<ResponseRow> };
   list_runs: { args: { datasetId?: number | null }; result: Array<RunSummary> };
   list_templates: { args: undefined; result: Array<Template> };
   mark_known_good: { args: { mountMs?: number | null; name: string; version: string }; result: null };

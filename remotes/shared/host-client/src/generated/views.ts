@@ -295,7 +295,16 @@ total: number,
 /**
  * This page's items.
  */
-items: Array<T>, };
+items: Array<T>, 
+/**
+ * Pass as the list command's `cursor` for the page after this one;
+ * absent on the last page (and on a page asked for by offset).
+ */
+next_cursor?: string, 
+/**
+ * Pass as `cursor` for the page before this one; absent on the first.
+ */
+previous_cursor?: string, };
 
 export type Format = "csv" | "json" | "jsonl" | "yaml" | "markdown";
 
@@ -375,7 +384,13 @@ export type FieldFilter = { column: string, op: FilterOp, value: string, };
 
 export type RecordSort = { column: string, descending: boolean, };
 
-export type RecordQuery = { offset: number, limit: number, filter?: FieldFilter | null, 
+export type RecordQuery = { 
+/**
+ * Deprecated (host API 1.7.0): send 0 and page with the list
+ * command's `cursor`. Read only without a cursor, by an `OFFSET` scan
+ * that reads and drops this many rows first (remotes of host API 1.6).
+ */
+offset: number, limit: number, filter?: FieldFilter | null, 
 /**
  * File order when `None`.
  */
@@ -440,7 +455,13 @@ export type RequestSortColumn = "record" | "model" | "text" | "status" | "answer
 
 export type RequestSort = { column: RequestSortColumn, descending: boolean, };
 
-export type RequestQuery = { dataset_id: number, template_version_id?: number | null, status?: RequestStatus | null, target?: ModelTarget | null, offset: number, limit: number, 
+export type RequestQuery = { dataset_id: number, template_version_id?: number | null, status?: RequestStatus | null, target?: ModelTarget | null, 
+/**
+ * Deprecated (host API 1.7.0): send 0 and page with the list
+ * command's `cursor`. Read only without a cursor, by an `OFFSET` scan
+ * that reads and drops this many rows first (remotes of host API 1.6).
+ */
+offset: number, limit: number, 
 /**
  * Record order when `None`.
  */
@@ -651,7 +672,13 @@ export type ResponseQuery = { dataset_id: number, template_version_id?: number |
 /**
  * Include failed requests' error responses.
  */
-include_errors: boolean, offset: number, 
+include_errors: boolean, 
+/**
+ * Deprecated (host API 1.7.0): send 0 and page with the list
+ * command's `cursor`. Read only without a cursor, by an `OFFSET` scan
+ * that reads and drops this many rows first (remotes of host API 1.6).
+ */
+offset: number, 
 /**
  * Page size; ignored by export, which writes every match.
  */
