@@ -385,7 +385,9 @@ impl Store {
     }
 
     /// Replaces the text to send (`None` goes back to the rendered text). The
-    /// request returns to pending so the edit itself gets reviewed.
+    /// request returns to pending so the edit itself gets reviewed; so do
+    /// the other repeats of its prompt that have no answer yet, with the
+    /// same text.
     pub fn edit_request(&mut self, request_id: i64, text: Option<&str>) -> Result<RequestRow, Error> {
         if let Some(text) = text {
             if text.trim().is_empty() {
@@ -396,13 +398,28 @@ impl Store {
             }
             crate::templates::body_within_limit("text", text)?;
         }
-        let n = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
             "UPDATE requests SET edited = ?1, status = 'pending', updated_at = ?2 WHERE id = ?3",
             params![text, now_millis(), request_id],
         )?;
         if n == 0 {
             return Err(Error::NotFound { kind: "request", id: request_id });
         }
+        // The repeats of a prompt ask the same text, or their stability
+        // would compare different questions: the edit goes to those of its
+        // repeats that have no answer yet (an answered one keeps the text
+        // it was answered for).
+        tx.execute(
+            "UPDATE requests SET edited = ?1, status = 'pending', updated_at = ?2
+             WHERE id IN (SELECT q.id FROM requests q JOIN requests e
+                            ON q.record_id = e.record_id AND q.template_version_id = e.template_version_id
+                           AND q.provider = e.provider AND q.model = e.model
+                          WHERE e.id = ?3 AND q.id != e.id
+                            AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.request_id = q.id AND s.error_code IS NULL))",
+            params![text, now_millis(), request_id],
+        )?;
+        tx.commit()?;
         self.request(request_id)
     }
 

@@ -125,6 +125,33 @@ fn each_sample_is_a_request_of_its_own_answered_once() {
     assert_eq!((summary.complete, summary.stable), (5, 3), "the retried sample completes Middlemarch: {summary:?}");
 }
 
+/// An edit of one repeat of a prompt goes to its repeats without an answer,
+/// so a repeated run asks the same question each time; an answered repeat
+/// keeps the text it was answered for.
+#[test]
+fn an_edit_reaches_the_unanswered_repeats_of_its_prompt() {
+    let (_dir, mut store) = store();
+    let (dataset_id, _) = repeated_run(&mut store);
+    let rows = |store: &Store, rendered: &str| -> Vec<(Option<u32>, Option<String>, RequestStatus)> {
+        let all = store.requests(&RequestQuery { dataset_id, limit: 100, ..Default::default() }).unwrap();
+        all.items.iter().filter(|r| r.rendered == rendered).map(|r| (r.sample, r.edited.clone(), r.status)).collect()
+    };
+    let middlemarch = |store: &Store| {
+        let all = store.requests(&RequestQuery { dataset_id, limit: 100, ..Default::default() }).unwrap();
+        all.items.iter().find(|r| r.rendered == "Genre of Middlemarch?" && r.sample == Some(0)).unwrap().id
+    };
+
+    // Middlemarch's sample 1 failed, so it has no answer: it takes the edit.
+    let edited = "Genre of Middlemarch, in one word?";
+    store.edit_request(middlemarch(&store), Some(edited)).unwrap();
+    let after = rows(&store, "Genre of Middlemarch?");
+    assert_eq!(after[0], (Some(0), Some(edited.to_owned()), RequestStatus::Pending));
+    assert_eq!(after[1], (Some(1), Some(edited.to_owned()), RequestStatus::Pending), "the unanswered repeat");
+    assert_eq!(after[2], (Some(2), None, RequestStatus::Approved), "the answered repeat keeps its text");
+    let dune = rows(&store, "Genre of Dune?");
+    assert!(dune.iter().all(|(_, edited, _)| edited.is_none()), "other prompts are untouched: {dune:?}");
+}
+
 #[test]
 fn a_run_with_repeats_adds_the_samples_of_approved_prompts_only() {
     let (_dir, mut store) = store();
