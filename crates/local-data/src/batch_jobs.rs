@@ -19,7 +19,7 @@ use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::error::OrNotFound as _;
-use crate::runs::NEXT_QUEUED_ALL;
+use crate::runs::claim_in;
 use crate::{ClaimedRequest, Error, RunProgress, Store, now_millis};
 
 /// A provider batch a run submitted.
@@ -79,27 +79,7 @@ impl Store {
     /// transaction, in request order (what a batch will hold).
     pub fn claim_all_queued(&mut self, run_id: i64) -> Result<Vec<ClaimedRequest>, Error> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let started_at = now_millis();
-        let claimed: Vec<ClaimedRequest> = tx
-            .prepare(NEXT_QUEUED_ALL)?
-            .query_map([run_id], |r| {
-                Ok(ClaimedRequest {
-                    run_id,
-                    request_id: r.get(0)?,
-                    provider: r.get(1)?,
-                    model: r.get(2)?,
-                    prompt: r.get(3)?,
-                    attempt: r.get::<_, u32>(4)? + 1,
-                    started_at,
-                    schema: r.get(5)?,
-                    sample: r.get(6)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        tx.execute(
-            "UPDATE run_items SET state = 'in_flight', attempts = attempts + 1 WHERE run_id = ?1 AND state = 'queued'",
-            [run_id],
-        )?;
+        let claimed = claim_in(&tx, run_id, u32::MAX)?;
         tx.commit()?;
         Ok(claimed)
     }

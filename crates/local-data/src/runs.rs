@@ -46,13 +46,6 @@ const NEXT_QUEUED: &str =
     WHERE i.run_id = ?1 AND i.state = 'queued'
     ORDER BY i.request_id LIMIT ?2";
 
-/// Every queued request of a run, in request order (a batch run claims them at once).
-pub(crate) const NEXT_QUEUED_ALL: &str =
-    "SELECT q.id, q.provider, q.model, coalesce(q.edited, q.rendered), i.attempts, v.schema, q.sample
-    FROM run_items i JOIN requests q ON q.id = i.request_id JOIN template_versions v ON v.id = q.template_version_id
-    WHERE i.run_id = ?1 AND i.state = 'queued'
-    ORDER BY i.request_id";
-
 /// How many of a run's answers came from the response cache.
 const CACHED_ANSWERS: &str = "SELECT count(*) FROM responses WHERE run_id = ?1 AND cached AND error_code IS NULL";
 
