@@ -69,6 +69,11 @@ impl Batches {
     }
 }
 
+/// Whose batch a path names: Anthropic's are under `/v1/messages/batches`.
+fn wire_of(uri: &OriginalUri) -> Wire {
+    if uri.0.path().contains("/messages/batches") { Wire::Anthropic } else { Wire::OpenAi }
+}
+
 /// Records the request and answers 401 for a wrong key; `None` when it may go on.
 fn admit(
     state: &AppState,
@@ -260,36 +265,15 @@ pub(crate) async fn create_anthropic(
     axum::Json(view).into_response()
 }
 
-/// `GET /v1/batches/{id}`.
-pub(crate) async fn status_openai(
+/// `GET /v1/batches/{id}` and `GET /v1/messages/batches/{id}`.
+pub(crate) async fn status(
     State(state): State<AppState>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    status(state, Wire::OpenAi, method, uri, headers, id).await
-}
-
-/// `GET /v1/messages/batches/{id}`.
-pub(crate) async fn status_anthropic(
-    State(state): State<AppState>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    status(state, Wire::Anthropic, method, uri, headers, id).await
-}
-
-async fn status(
-    state: AppState,
-    wire: Wire,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    id: String,
-) -> Response {
+    let wire = wire_of(&uri);
     let _guard = InFlight::new(&state);
     if let Some(refused) = admit(&state, wire, &method, &uri, &headers, &[]) {
         return refused;
@@ -339,39 +323,18 @@ async fn status(
     axum::Json(view).into_response()
 }
 
-/// `POST /v1/batches/{id}/cancel`.
-pub(crate) async fn cancel_openai(
-    State(state): State<AppState>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    cancel(state, Wire::OpenAi, method, uri, headers, id).await
-}
-
-/// `POST /v1/messages/batches/{id}/cancel`.
-pub(crate) async fn cancel_anthropic(
-    State(state): State<AppState>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    cancel(state, Wire::Anthropic, method, uri, headers, id).await
-}
-
+/// `POST /v1/batches/{id}/cancel` and `POST /v1/messages/batches/{id}/cancel`.
 /// Cancels a batch that has not ended: the answer says it is cancelling
 /// (`cancelling` / `canceling`), and it ends at its next poll with none of
 /// its requests processed (Anthropic: each `canceled`; OpenAI: no lines).
-async fn cancel(
-    state: AppState,
-    wire: Wire,
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    id: String,
+    Path(id): Path<String>,
 ) -> Response {
+    let wire = wire_of(&uri);
     let _guard = InFlight::new(&state);
     if let Some(refused) = admit(&state, wire, &method, &uri, &headers, &[]) {
         return refused;
