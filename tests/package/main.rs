@@ -4,7 +4,10 @@
 //! installed app is started under Xvfb from an empty home, outside any
 //! checkout, with no registry configured and no network at all (its own
 //! network namespace): the five product screens must mount from the seed
-//! registry the package carries. The package is removed afterwards.
+//! registry the package carries. Then the installed CLI starts the local
+//! stack on the run's Docker engine (`DOCKER_HOST`, started by `cargo xtask
+//! test`) from the service binaries the package carries, with no checkout in
+//! sight, and stops it. The package is removed afterwards.
 //!
 //! Ignored in a plain `cargo test`: it installs system packages (as root).
 
@@ -63,8 +66,74 @@ fn the_installed_app_opens_the_five_product_screens_offline_on_first_start() -> 
     let resolved =
         std::fs::canonicalize(&bin_dir).with_context(|| format!("the logged folder {bin_dir} does not exist"))?;
     ensure!(resolved == Path::new(RESOURCES).join("stack-bin"), "the app looks for the stack's binaries in {bin_dir}");
+
+    installed_stack_starts(home.path())?;
     drop(installed);
     Ok(())
+}
+
+/// `augment stack up` from the installed CLI, outside any checkout: every
+/// service healthy, each image made from the packaged binary (images are
+/// tagged with their binary's sha256), then `augment stack down`.
+fn installed_stack_starts(home: &Path) -> Result<()> {
+    let engine =
+        std::env::var("DOCKER_HOST").context("DOCKER_HOST names the Docker engine (`cargo xtask test` starts one)")?;
+    let stack = InstalledStack { home: home.to_owned(), engine };
+    let up = stack.json(&["stack", "up"])?;
+    let services = up["services"].as_array().context("`stack up` listed no services")?;
+    ensure!(services.len() == 3, "expected parsers, gateway and connector, got {up}");
+    for service in services {
+        let (name, image) = (service["service"].as_str().unwrap_or("?"), service["image"].as_str().unwrap_or(""));
+        let binary = std::fs::read(Path::new(RESOURCES).join("stack-bin").join(name))
+            .with_context(|| format!("the package carries no binary for {name}"))?;
+        let sha = sha256_hex(&binary);
+        ensure!(
+            image.ends_with(&format!(":{}", &sha[..12])),
+            "{name}'s image {image} is not made from the packaged binary {sha}"
+        );
+    }
+    let status = stack.json(&["stack", "status"])?;
+    ensure!(status["healthy"] == true, "the installed stack is not healthy: {status}");
+    let down = stack.json(&["stack", "down"])?;
+    ensure!(down["containers"].as_array().is_some_and(|c| c.len() == 3), "`stack down` removed {down}");
+    Ok(())
+}
+
+/// The installed CLI against the run's engine; stops the stack on drop, also when a check failed.
+struct InstalledStack {
+    home: PathBuf,
+    engine: String,
+}
+
+impl InstalledStack {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("/usr/bin/augment");
+        command
+            .arg("--json")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("DOCKER_HOST", &self.engine)
+            .current_dir(&self.home);
+        command
+    }
+
+    fn json(&self, args: &[&str]) -> Result<serde_json::Value> {
+        let out = run(&mut self.command(args))?;
+        serde_json::from_str(&out).with_context(|| format!("`augment {}` printed no JSON: {out}", args.join(" ")))
+    }
+}
+
+impl Drop for InstalledStack {
+    fn drop(&mut self) {
+        let _ = self.command(&["stack", "down"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The package, installed; removed again on drop (also when the test fails).

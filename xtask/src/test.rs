@@ -41,13 +41,15 @@ pub fn run() -> Result<()> {
     podman.apply(&mut tests);
     run_checked(&mut tests)?;
     // Last, the packages, and the .deb installed and started offline
-    // (tests/package). They are made from the debug build already there: a
+    // (tests/package), whose CLI then starts the stack from the packaged binaries. They are made from the debug build already there: a
     // release build of the app would add about ten minutes on two cores, a
     // quarter of the CI budget, to check what the packaging does the same
     // way for both (`cargo xtask dist` itself builds the release).
     let packages = dist::run(dist::DistArgs { signing_key: None, bundles: "deb,rpm".to_owned(), debug: true })?;
     let deb = packages.deb.ok_or_else(|| anyhow::anyhow!("cargo xtask dist made no .deb"))?;
-    run_checked(Command::new("cargo").current_dir(&root).env("AUGMENT_PACKAGE_DEB", &deb).args([
+    // The installed CLI starts the local stack on the same Docker engine.
+    let mut package = Command::new("cargo");
+    package.current_dir(&root).env("AUGMENT_PACKAGE_DEB", &deb).args([
         "test",
         "--workspace",
         "--locked",
@@ -55,5 +57,7 @@ pub fn run() -> Result<()> {
         "package",
         "--",
         "--ignored",
-    ]))
+    ]);
+    docker.apply(&mut package);
+    run_checked(&mut package)
 }
