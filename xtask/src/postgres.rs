@@ -42,7 +42,7 @@ impl PostgresGuard {
 
     /// Sets [`URL_ENV`] on `command`.
     pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
-        command.env(URL_ENV, &self.url)
+        command.env(URL_ENV, self.url())
     }
 }
 
