@@ -17,6 +17,7 @@ pub fn run() -> Result<()> {
         runs_throughput(&root)?,
         records_at_scale(&root)?,
         list_pages_at_scale(&root)?,
+        auth_verify(&root)?,
         crate::bench_stack::run()?,
         crate::bench_registry_server::run()?,
         crate::bench_shell::run()?,
@@ -82,6 +83,27 @@ fn runs_throughput(root: &std::path::Path) -> Result<String> {
     Ok(format!(
         "## Runs at scale (`crates/runs/examples/run_throughput.rs`)\n\nGoals: 10,000 requests at concurrency 32 through the run engine, every answer stored, \
          ≥ 0.9× a raw reqwest loop against the same fake provider; a second identical run makes 0 provider calls in ≤ 2 s.\n\n```\n{}\n```\n",
+        text.trim()
+    ))
+}
+
+/// The auth service's token verification over loopback HTTP, against
+/// `GET /health` on the same connection (issue 18: p99 ≤ 1 ms).
+fn auth_verify(root: &std::path::Path) -> Result<String> {
+    let output = Command::new("cargo")
+        .current_dir(root)
+        .args(["run", "--release", "--locked", "-p", "auth-service", "--example", "verify_bench", "--", "5000"])
+        .output()
+        .context("running the auth verification benchmark")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the auth verification benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(format!(
+        "## Token verification (`sidecar-services/auth/examples/verify_bench.rs`)\n\nGoal: `POST /api/v1/verify` p99 ≤ 1 ms, \
+         beside `GET /health` on the same connection as the baseline.\n\n```\n{}\n```\n",
         text.trim()
     ))
 }
@@ -164,6 +186,12 @@ mod only {
     #[ignore = "builds the release local-data example and takes a few minutes; run on demand"]
     fn bench_list_pages_only() {
         println!("{}", super::list_pages_at_scale(&crate::workspace_root()).unwrap());
+    }
+
+    #[test]
+    #[ignore = "builds the release auth-service example; run on demand"]
+    fn bench_auth_verify_only() {
+        println!("{}", super::auth_verify(&crate::workspace_root()).unwrap());
     }
 
     #[test]

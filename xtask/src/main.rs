@@ -10,6 +10,7 @@ mod bench_shell;
 mod bench_stack;
 mod dist;
 mod engines;
+mod postgres;
 mod run;
 mod setup;
 mod test;

@@ -18,7 +18,8 @@ pub enum Purpose {
 }
 
 /// Debian packages per purpose. The tests need a real Secret Service
-/// (gnome-keyring in a D-Bus session) and `secret-tool` to check it from outside.
+/// (gnome-keyring in a D-Bus session) and `secret-tool` to check it from
+/// outside, and PostgreSQL for the auth service's suites (xtask/src/postgres.rs).
 fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
     // The desktop shell: WebKitGTK and friends to build and run the Tauri app,
     // Xvfb + ImageMagick for headless runs and screenshots.
@@ -28,7 +29,8 @@ fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
         Purpose::Run => shell.to_vec(),
         // WebKitWebDriver drives the real app in the shell's end-to-end tests.
         Purpose::Test => {
-            [&["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus", "webkit2gtk-driver"][..], &shell].concat()
+            [&["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus", "webkit2gtk-driver", "postgresql"][..], &shell]
+                .concat()
         }
     }
 }
@@ -209,6 +211,6 @@ fn is_installed(package: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|out| out.stdout.starts_with(b"0")).unwrap_or(false)
 }

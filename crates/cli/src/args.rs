@@ -64,6 +64,9 @@ pub enum Command {
     /// Run the sidecar services as local containers (Docker or Podman).
     #[command(subcommand)]
     Stack(crate::stack::StackCommand),
+    /// The team auth service's database: `bootstrap` creates its first admin.
+    #[command(subcommand)]
+    Auth(crate::auth::AuthCommand),
     /// Store, check and delete AI provider API keys in the OS keychain.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),

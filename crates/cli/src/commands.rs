@@ -41,6 +41,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             lock_apply(json, &file, trust.as_deref(), &cache).await
         }
         Command::Stack(command) => crate::stack::run(json, command).await,
+        Command::Auth(command) => crate::auth::run(json, command).await,
         Command::Keys(command) => crate::keys::run(json, command).await,
         Command::Ask(args) => crate::keys::ask(args).await,
         Command::Providers(command) => crate::provider_settings::run(json, command).await,

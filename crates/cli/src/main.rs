@@ -6,6 +6,7 @@
 //! exit code says what kind of failure happened (see [`exit`]).
 
 mod args;
+mod auth;
 mod cache_ai;
 mod commands;
 mod compare;
