@@ -23,7 +23,6 @@ import { bus } from "./bus";
 import { firstScreen, parseRoute, routeOf, sidebarGroups, startRoute, type ShellPage } from "./routes";
 import { ThemeContext, useAppliedTheme } from "./theme";
 import { ShortcutsHelp, useShortcuts } from "./shortcuts";
-import { takeStartReply } from "./start-state";
 
 // The pages behind the header's buttons load when first opened: the first
 // paint parses only what the workspace needs.
@@ -81,7 +80,7 @@ export function App() {
 
   const refreshFromCache = useCallback(async () => {
     try {
-      const view = await (takeStartReply("remotes") ?? ipc.remotesFromCache());
+      const view = await ipc.remotesFromCache();
       performance.mark("augment:remotes-read");
       if (isOlderGrants(view, grantsShown.current)) return;
       grantsShown.current = view.grantsRevision;
@@ -168,7 +167,7 @@ export function App() {
   }, [checkMinutes, checkForUpdates]);
 
   useEffect(() => {
-    (takeStartReply("uiState") ?? ipc.getUiState()).then(
+    ipc.getUiState().then(
       (read) => {
         performance.mark("augment:ui-state-read");
         setUiState(read);

@@ -61,32 +61,7 @@ const federation = createInstance({
  * so a retry fetches and evaluates the entry again instead of reusing the
  * module map's failed record; the mfe:// handler ignores the query.
  */
-export function loadRemoteModule(name: string, entryUrl: string, expose: string, attempt: number): Promise<RemoteModule> {
-  const key = preloadKey(name, entryUrl, expose);
-  if (attempt === 0 && preloaded?.key === key) {
-    // The start screen's load, begun before the app rendered (preload.ts); its slot takes it over, once.
-    const { module } = preloaded;
-    preloaded = null;
-    return module;
-  }
-  return load(name, entryUrl, expose, attempt);
-}
-
-let preloaded: { key: string; module: Promise<RemoteModule> } | null = null;
-
-function preloadKey(name: string, entryUrl: string, expose: string): string {
-  return JSON.stringify([name, entryUrl, expose]);
-}
-
-/** Starts loading `name` before its slot asks; the slot's first load of the same entry gets this one. */
-export function preloadRemoteModule(name: string, entryUrl: string, expose: string): void {
-  const module = load(name, entryUrl, expose, 0);
-  // The slot that takes it over reports a failure; until then it is handled here.
-  module.catch(() => {});
-  preloaded = { key: preloadKey(name, entryUrl, expose), module };
-}
-
-async function load(name: string, entryUrl: string, expose: string, attempt: number): Promise<RemoteModule> {
+export async function loadRemoteModule(name: string, entryUrl: string, expose: string, attempt: number): Promise<RemoteModule> {
   const entry = attempt > 0 ? `${entryUrl}?attempt=${attempt}` : entryUrl;
   federation.registerRemotes([{ name, entry, type: "module" }], { force: true });
   const id = `${name}/${expose.replace(/^\.\//, "")}`;
