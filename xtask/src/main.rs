@@ -11,6 +11,7 @@ mod bench_stack;
 mod dist;
 mod engines;
 mod run;
+mod s3;
 mod setup;
 mod test;
 

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{dist, engines, run_checked, setup, workspace_root};
+use crate::{dist, engines, run_checked, s3, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
@@ -24,6 +24,9 @@ pub fn run() -> Result<()> {
     let static_bins = engines::build_stack_binaries()?;
     let docker = engines::ensure_docker()?;
     let podman = engines::ensure_podman()?;
+    // The registry server's S3 tests run against a real S3-compatible server
+    // (moto) on loopback, one bucket for all of them (each test its own prefix).
+    let s3 = s3::start_local_s3("augment-tests")?;
     let keyring_home = tempfile::tempdir()?;
     // A private D-Bus session with an unlocked gnome-keyring: the secrets tests
     // talk to a real Secret Service and read items back with `secret-tool`.
@@ -39,7 +42,9 @@ pub fn run() -> Result<()> {
         .args(["cargo", "test", "--workspace", "--locked", "--no-fail-fast"]);
     docker.apply(&mut tests);
     podman.apply(&mut tests);
+    s3.apply_test_env(&mut tests);
     run_checked(&mut tests)?;
+    drop(s3);
     // Last, the packages, and the .deb installed and started offline
     // (tests/package). They are made from the debug build already there: a
     // release build of the app would add about ten minutes on two cores, a
