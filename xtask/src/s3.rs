@@ -57,11 +57,6 @@ pub struct S3Guard {
 }
 
 impl S3Guard {
-    /// `http://127.0.0.1:PORT`.
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
@@ -210,7 +205,7 @@ mod tests {
     #[ignore = "installs moto from PyPI the first time; `cargo xtask test` runs it for real"]
     fn local_s3_starts_with_its_bucket_and_stops() {
         let guard = start_local_s3("xtask-selftest").unwrap();
-        let address = guard.endpoint().trim_start_matches("http://").to_owned();
+        let address = guard.endpoint.trim_start_matches("http://").to_owned();
         let listing = http_get(&address, "/xtask-selftest?list-type=2");
         assert!(listing.starts_with("HTTP/1.0 200"), "{listing}");
         assert!(listing.contains("<Name>xtask-selftest</Name>"), "{listing}");
