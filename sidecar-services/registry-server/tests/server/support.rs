@@ -45,19 +45,8 @@ impl Fixture {
         let name = fixture.dir.path().file_name().unwrap().to_string_lossy().trim_start_matches('.').to_owned();
         let prefix = format!("fixtures/{}-{name}", std::process::id());
         let storage = s3.storage(&s3.bucket, &prefix);
-        let mut pending = vec![fixture.registry()];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path);
-                    continue;
-                }
-                let key = path.strip_prefix(fixture.registry()).unwrap().to_string_lossy().into_owned();
-                if key != registry_server::storage::LOCAL_LOCK_FILE {
-                    storage.put(&key, std::fs::read(&path).unwrap().into()).await.unwrap();
-                }
-            }
+        for key in fixture.tree() {
+            storage.put(&key, std::fs::read(fixture.registry().join(&key)).unwrap().into()).await.unwrap();
         }
         fixture.s3 = Some(S3Registry { s3: s3.clone(), prefix });
         fixture
@@ -145,7 +134,8 @@ impl Fixture {
         Some(registry::verify_remote_index(entry, name, &bytes, &registry::Limits::default()).unwrap())
     }
 
-    /// Every file in the tree (relative paths), for "nothing stored" checks.
+    /// Every file in the folder's tree (relative paths), for "nothing
+    /// stored" checks.
     pub fn tree(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut pending = vec![self.registry()];
