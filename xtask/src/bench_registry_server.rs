@@ -6,9 +6,14 @@
 //!   on loopback (the machine is shared: only the ratio is stable). wrk runs
 //!   on the first core and both servers on the others ([`Cores`]);
 //! - publish latency of a 1 MiB remote through `augment publish --registry
-//!   http://…` (pack, upload, validate, store, sign), end to end.
+//!   http://…` (pack, upload, validate, store, sign), end to end;
+//! - the same server on S3 storage (a local S3, moto, as the tests use:
+//!   `crate::s3`) against the one on the folder, in the same run: publish
+//!   latency (publishes alternate between the two) and the install mix's
+//!   throughput (alternating rounds), each as a ratio.
 //!
-//! Needs `wrk` and `nginx` (Debian packages, installed when missing). [`run`] returns a markdown section.
+//! Needs `wrk` and `nginx` (Debian packages, installed when missing) and
+//! moto (PyPI, installed into a venv when missing). [`run`] returns a markdown section.
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
@@ -31,6 +36,11 @@ const DEFAULT_LOADS: &str = "1x4,1x8,2x16";
 /// and each round's pair gives one ratio.
 const ROUNDS: usize = 5;
 const PUBLISHES: usize = 10;
+/// The load and rounds of the S3-vs-folder serving comparison.
+const S3_LOAD: WrkLoad = WrkLoad { threads: 1, connections: 8 };
+const S3_ROUNDS: usize = 3;
+/// The registry's prefix in the local S3's bucket.
+const S3_PREFIX: &str = "registry";
 
 struct Killed(Child);
 
@@ -52,6 +62,8 @@ pub fn run() -> Result<String> {
         "cli",
         "-p",
         "registry-server",
+        "--features",
+        "registry-server/aws",
     ]))?;
     let bin = root.join("target/release");
     let augment = bin.join("augment");
@@ -71,24 +83,29 @@ pub fn run() -> Result<String> {
     // The human output starts with the token on a line of its own.
     let token = out.lines().next().unwrap_or_default().trim().to_owned();
 
-    let cores = Cores::split();
-    let (_server, url) = start_server(&cores, &server_bin, &registry, &keys.join("registry.key"))?;
+    // The same registry (keys, token) in a local S3's bucket, for the
+    // S3-vs-folder rows.
+    let s3 = crate::s3::start_local_s3("augment-bench")?;
+    s3.upload_dir(&registry, S3_PREFIX)?;
 
-    // Publish latency: PUBLISHES versions of a remote with 1 MiB of files.
+    let cores = Cores::split();
+    let key = keys.join("registry.key");
+    let (_server, url) = start_server(&cores, &server_bin, &["--dir", path(&registry)], &key, &[])?;
+    let mut s3_env = s3.server_env().to_vec();
+    s3_env.extend([("REGISTRY_S3_BUCKET", s3.bucket().to_owned()), ("REGISTRY_S3_PREFIX", S3_PREFIX.to_owned())]);
+    let (_s3_server, s3_url) = start_server(&cores, &server_bin, &[], &key, &s3_env)?;
+
+    // Publish latency: PUBLISHES versions of a remote with 1 MiB of files,
+    // each published to the folder's server and then to the S3 one.
     let mut latencies = Vec::new();
+    let mut s3_latencies = Vec::new();
     for i in 0..PUBLISHES {
         let remote = make_remote(work_dir, "bench", &format!("1.{i}.0"), 1024 * 1024)?;
-        let started = Instant::now();
-        let out = Command::new(&augment)
-            .args(["publish", path(&remote), "--registry", &url])
-            .env("AUGMENT_REGISTRY_TOKEN", &token)
-            .output()?;
-        latencies.push(started.elapsed());
-        if !out.status.success() {
-            bail!("publish failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
+        latencies.push(timed_publish(&augment, &remote, &url, &token)?);
+        s3_latencies.push(timed_publish(&augment, &remote, &s3_url, &token)?);
     }
     latencies.sort();
+    s3_latencies.sort();
 
     // What a client fetches to install the newest version: the snapshot,
     // the index, then the version's blobs.
@@ -150,6 +167,20 @@ pub fn run() -> Result<String> {
         )?;
     }
 
+    // The install mix from the server on S3 against the one on the folder.
+    // Both serve documents and blobs from memory once read (the document
+    // cache's 500 ms, the blob cache), so this shows what clients feel of
+    // the storage behind them.
+    let mix = Load::Script(work_dir.join("mix.lua"));
+    let (mut folder_rounds, mut s3_rounds, mut s3_ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..S3_ROUNDS {
+        let (folder, on_s3) = (wrk(&cores, &url, S3_LOAD, &mix)?, wrk(&cores, &s3_url, S3_LOAD, &mix)?);
+        s3_ratios.push(on_s3.rps / folder.rps);
+        folder_rounds.push(folder);
+        s3_rounds.push(on_s3);
+    }
+    let (folder_mix, s3_mix) = (WrkResult::median(&folder_rounds), WrkResult::median(&s3_rounds));
+
     let median_latency = latencies[latencies.len() / 2];
     let worst = latencies[latencies.len() - 1];
     let mut out = String::new();
@@ -174,7 +205,57 @@ pub fn run() -> Result<String> {
         median_latency.as_secs_f64() * 1000.0,
         worst.as_secs_f64() * 1000.0
     )?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let s3_median = s3_latencies[s3_latencies.len() / 2];
+    writeln!(
+        out,
+        "\n### On S3 vs on the file system\n\n\
+         The same registry in a bucket of a local S3 (moto {moto}, single-threaded, on loopback, unpinned; \
+         `xtask/src/s3.rs`) served by a second registry-server (feature `aws`), in the same run: the \
+         publishes above alternate between the two servers; the install mix at {S3_LOAD}, {S3_ROUNDS} \
+         alternating rounds (median req/s and p99, ratio the median of the rounds' ratios).\n",
+        moto = crate::s3::MOTO_VERSION,
+    )?;
+    writeln!(out, "| measure | on the folder | on S3 | S3 ÷ folder |")?;
+    writeln!(out, "| --- | ---: | ---: | ---: |")?;
+    writeln!(
+        out,
+        "| publish of a 1 MiB remote, median of {PUBLISHES} | {:.0} ms | {:.0} ms | {:.2}× the time |",
+        ms(median_latency),
+        ms(s3_median),
+        s3_median.as_secs_f64() / median_latency.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "| publish, worst of {PUBLISHES} | {:.0} ms | {:.0} ms | {:.2}× the time |",
+        ms(worst),
+        ms(s3_latencies[s3_latencies.len() - 1]),
+        s3_latencies[s3_latencies.len() - 1].as_secs_f64() / worst.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "| install mix at {S3_LOAD}: req/s (p99) | {:.0} ({:.2} ms) | {:.0} ({:.2} ms) | {:.2}× the throughput |",
+        folder_mix.rps,
+        folder_mix.p99_ms,
+        s3_mix.rps,
+        s3_mix.p99_ms,
+        median(s3_ratios)
+    )?;
     Ok(out)
+}
+
+/// One `augment publish` of `remote` to the server at `url`, timed end to end.
+fn timed_publish(augment: &Path, remote: &Path, url: &str, token: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let out = Command::new(augment)
+        .args(["publish", path(remote), "--registry", url])
+        .env("AUGMENT_REGISTRY_TOKEN", token)
+        .output()?;
+    let elapsed = started.elapsed();
+    if !out.status.success() {
+        bail!("publish to {url} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(elapsed)
 }
 
 /// The blobs of the index's newest version (the last one listed).
@@ -211,14 +292,25 @@ fn augment_ok(augment: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn start_server(cores: &Cores, bin: &Path, registry: &Path, key: &Path) -> Result<(Killed, String)> {
-    let mut child = cores
-        .for_server(bin)
-        .args(["--listen", "127.0.0.1:0", "--dir", path(registry), "--signing-key-file", path(key)])
+/// A release registry-server with `storage_args` (`--dir DIR`, or none
+/// when `env` names a bucket) and `env`.
+fn start_server(
+    cores: &Cores,
+    bin: &Path,
+    storage_args: &[&str],
+    key: &Path,
+    env: &[(&str, String)],
+) -> Result<(Killed, String)> {
+    let mut command = cores.for_server(bin);
+    command
+        .args(["--listen", "127.0.0.1:0", "--signing-key-file", path(key)])
+        .args(storage_args)
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting registry-server")?;
+        .stdout(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().context("starting registry-server")?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {

@@ -12,6 +12,7 @@ mod dist;
 mod engines;
 mod postgres;
 mod run;
+mod s3;
 mod setup;
 mod test;
 

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{dist, engines, postgres, run_checked, setup, workspace_root};
+use crate::{dist, engines, postgres, run_checked, s3, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
@@ -27,6 +27,9 @@ pub fn run() -> Result<()> {
     // One PostgreSQL server for the run (the auth service's suites make a
     // database each on it), stopped when the guard drops.
     let postgres = postgres::start()?;
+    // The registry server's S3 tests run against a real S3-compatible server
+    // (moto) on loopback, one bucket for all of them (each test its own prefix).
+    let s3 = s3::start_local_s3("augment-tests")?;
     let keyring_home = tempfile::tempdir()?;
     // A private D-Bus session with an unlocked gnome-keyring: the secrets tests
     // talk to a real Secret Service and read items back with `secret-tool`.
@@ -43,10 +46,12 @@ pub fn run() -> Result<()> {
     docker.apply(&mut tests);
     podman.apply(&mut tests);
     postgres.apply(&mut tests);
+    s3.apply_test_env(&mut tests);
     run_checked(&mut tests)?;
-    drop(postgres);
+    drop((postgres, s3));
     // Last, the packages, and the .deb installed and started offline
-    // (tests/package), whose CLI then starts the stack from the packaged binaries. They are made from the debug build already there: a
+    // (tests/package), whose CLI then starts the stack from the packaged
+    // binaries. They are made from the debug build already there: a
     // release build of the app would add about ten minutes on two cores, a
     // quarter of the CI budget, to check what the packaging does the same
     // way for both (`cargo xtask dist` itself builds the release).

@@ -102,6 +102,9 @@ async fn main() -> anyhow::Result<()> {
     sidecar_http::init_tracing().context("setting up logging")?;
     let key = signing_key(&args)?;
     let storage = storage(&args)?;
+    // Before serving: a wrong bucket or credentials, or a store that ignores
+    // conditional writes, is a configuration error to report now.
+    storage.verify().await.context("checking the storage")?;
     let mut config = registry_server::Config {
         max_body_bytes: args.max_body_bytes,
         snapshot_expires_in: Duration::from_secs(args.snapshot_expires_secs),

@@ -64,7 +64,28 @@ pub enum StorageError {
 
     #[error("the storage configuration is invalid: {0}")]
     Config(String),
+
+    #[error(
+        "{description} is not usable: check that the bucket exists and that the endpoint, region and credentials (AWS_*) are right: {source}"
+    )]
+    Unreachable {
+        description: String,
+        #[source]
+        source: object_store::Error,
+    },
+
+    #[error(
+        "{description} does not honour conditional writes ({what}): replicas would overwrite each other's publishes. Use a store with conditional puts (AWS S3, R2, MinIO ≥ 2024-08)"
+    )]
+    NoConditionalWrites { description: String, what: &'static str },
 }
+
+/// The object [`Storage::verify`] writes to check conditional writes, in
+/// the never-served `.server/` folder.
+const CAS_PROBE: &str = ".server/cas-probe";
+/// What the probe's conditional writes try to store; finding it stored
+/// means the store ignored the condition.
+const CAS_PROBE_REFUSED: &[u8] = b"a conditional write the store should have refused";
 
 /// How conditional writes are done (see the module docs).
 #[derive(Debug, Clone)]
@@ -125,8 +146,19 @@ impl Storage {
     /// with conditional puts by ETag, which S3, R2 and MinIO support.
     #[cfg(feature = "aws")]
     pub fn s3(bucket: &str, prefix: Option<&str>) -> Result<Self, StorageError> {
-        use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
-        let store = AmazonS3Builder::from_env()
+        Self::s3_with(object_store::aws::AmazonS3Builder::from_env(), bucket, prefix)
+    }
+
+    /// [`s3`](Self::s3) with the endpoint and credentials set on `builder`
+    /// instead of read from the environment (tests, embedding).
+    #[cfg(feature = "aws")]
+    pub fn s3_with(
+        builder: object_store::aws::AmazonS3Builder,
+        bucket: &str,
+        prefix: Option<&str>,
+    ) -> Result<Self, StorageError> {
+        use object_store::aws::S3ConditionalPut;
+        let store = builder
             .with_bucket_name(bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
             .build()
@@ -141,6 +173,44 @@ impl Storage {
     /// Any object store that implements conditional puts natively.
     pub fn from_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Self {
         Self { store, cas: Cas::Native, description: description.into() }
+    }
+
+    /// Checks, at startup, that the store answers and that it honours
+    /// conditional writes, so a wrong bucket or credentials, or an
+    /// S3-compatible store that ignores `If-Match`/`If-None-Match` (and would
+    /// let replicas overwrite each other's publishes), stops the server with
+    /// a clear error instead of failing (or silently losing) publishes later.
+    /// A local folder's compare-and-swap is this crate's own, so only the
+    /// folder is checked there.
+    pub async fn verify(&self) -> Result<(), StorageError> {
+        // A listing, unlike a HEAD or GET of one key, fails when the bucket
+        // itself is missing (S3 answers 404 NoSuchBucket either way).
+        let listed: Result<Vec<ObjectMeta>, _> = self.store.list(Some(&Path::from(".server"))).try_collect().await;
+        if let Err(source) = listed {
+            return Err(StorageError::Unreachable { description: self.description.clone(), source });
+        }
+        if matches!(self.cas, Cas::HostLock(_)) {
+            return Ok(());
+        }
+        // Store something, then try to replace it by "create if absent" and
+        // by "update if still at a version it never had": both must lose.
+        // Replicas starting together may overwrite each other's probe, which
+        // is harmless: only the refused bytes must never be found.
+        let probe = format!("written by a registry-server starting at {}", jiff::Timestamp::now());
+        self.put(CAS_PROBE, Bytes::from(probe)).await?;
+        let refused = Bytes::from_static(CAS_PROBE_REFUSED);
+        let stale = ObjectVersion {
+            update: UpdateVersion { e_tag: Some("\"0-never-an-etag\"".to_owned()), version: None },
+            sha256: String::new(),
+        };
+        for (what, expected) in [("If-None-Match: *", None), ("If-Match", Some(&stale))] {
+            let wrote = self.put_if(CAS_PROBE, refused.clone(), expected).await?;
+            let stored = self.get(CAS_PROBE).await?;
+            if wrote == Write::Written || stored.is_some_and(|object| object.bytes == refused) {
+                return Err(StorageError::NoConditionalWrites { description: self.description.clone(), what });
+            }
+        }
+        Ok(())
     }
 
     /// Where the tree is, for logs and `/ready` (no credentials).

@@ -1,13 +1,24 @@
-//! Two server processes sharing one storage folder, eight publishers at once.
+//! Two server processes sharing one registry, eight publishers at once: on
+//! a storage folder here, on one S3 bucket in `s3.rs` (the same scenario).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use sha2::{Digest as _, Sha256};
 
 use crate::support::{Fixture, client, publish};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_publishers_two_replicas_lose_nothing() {
-    let fixture = Fixture::new();
+    eight_publishers_two_replicas(&Fixture::new()).await;
+}
+
+/// Eight publishes at once (four remotes, and four versions of one more),
+/// split over two replicas of `fixture`'s registry, while a client polls
+/// snapshot.json: every publish commits its own snapshot version, nothing is
+/// lost, and the client only ever sees the version go up, each version
+/// naming one snapshot.
+pub async fn eight_publishers_two_replicas(fixture: &Fixture) {
     let token = fixture.token(&["*"]).await;
     let servers = [fixture.server(), fixture.server()];
     let mut jobs = Vec::new();
@@ -24,24 +35,20 @@ async fn eight_publishers_two_replicas_lose_nothing() {
         })
         .collect();
 
-    // A client polling snapshot.json throughout must never see it go back.
-    let root =
-        match registry::TrustAnchor::from_root_json(&std::fs::read(fixture.registry().join("root.json")).unwrap())
-            .unwrap()
-        {
-            registry::TrustAnchor::Root(root) => root,
-            registry::TrustAnchor::Key(_) => unreachable!(),
-        };
+    // A client polling snapshot.json throughout must never see it go back,
+    // nor two different snapshots under one version (a fork: two replicas
+    // each committing "the next" snapshot over the other).
+    let root = fixture.stored_root().await;
     let done = Arc::new(AtomicBool::new(false));
     let poll_url = format!("{}/snapshot.json", servers[1].url);
     let poller = {
         let done = done.clone();
         tokio::spawn(async move {
             let http = client();
-            let mut seen = Vec::new();
+            let mut seen: Vec<(u64, String)> = Vec::new();
             while !done.load(Ordering::SeqCst) {
                 let bytes = http.get(&poll_url).send().await.unwrap().bytes().await.unwrap();
-                let highest = seen.last().copied();
+                let highest = seen.last().map(|(version, _)| *version);
                 let snapshot = registry::verify_snapshot(
                     &root,
                     &bytes,
@@ -50,7 +57,10 @@ async fn eight_publishers_two_replicas_lose_nothing() {
                     &registry::Limits::default(),
                 )
                 .expect("every snapshot served is signed and never older than one seen before");
-                seen.push(snapshot.snapshot().version);
+                let digest = hex::encode(Sha256::digest(&bytes));
+                if seen.last().is_none_or(|(_, last)| *last != digest) {
+                    seen.push((snapshot.snapshot().version, digest));
+                }
             }
             seen
         })
@@ -69,24 +79,25 @@ async fn eight_publishers_two_replicas_lose_nothing() {
         assert_eq!(status, 201, "{name} {version}: {body}");
         committed.push(body["snapshotVersion"].as_u64().unwrap());
     }
-    let snapshot = fixture.snapshot();
+    committed.sort_unstable();
+    assert_eq!(committed, (2..=9).collect::<Vec<u64>>(), "each publish committed its own snapshot version");
+    let snapshot = fixture.stored_snapshot().await;
+    assert_eq!(snapshot.version, 9, "one snapshot per publish, on top of the initial one");
     assert!(
-        committed.iter().all(|v| *v >= 2 && *v <= snapshot.version),
-        "{committed:?} within 2..={}",
-        snapshot.version
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "each new snapshot the client saw had a higher version: {:?}",
+        seen.iter().map(|(version, _)| version).collect::<Vec<_>>()
     );
-    assert!(snapshot.version <= 9, "at most one snapshot per publish, got {}", snapshot.version);
-    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "snapshot versions only go up: {seen:?}");
 
     for (name, version, _) in &jobs {
-        let index = fixture.index(name).unwrap_or_else(|| panic!("{name} is pinned by the snapshot"));
+        let index = fixture.stored_index(name).await.unwrap_or_else(|| panic!("{name} is pinned by the snapshot"));
         let entry = index
             .version(&version.parse().unwrap())
             .unwrap_or_else(|| panic!("{name} {version} survived the concurrent publishes"));
         for file in &entry.files {
-            let blob = std::fs::read(fixture.registry().join(registry::blob_path(&file.sha256))).unwrap();
+            let blob = fixture.object(&registry::blob_path(&file.sha256)).await.expect("every pinned blob is stored");
             registry::verify_blob(&file.sha256, file.length, &blob).unwrap();
         }
     }
-    assert_eq!(fixture.index("shared").unwrap().versions.len(), 4);
+    assert_eq!(fixture.stored_index("shared").await.unwrap().versions.len(), 4);
 }

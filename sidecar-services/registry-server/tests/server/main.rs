@@ -10,5 +10,6 @@ mod deploy;
 mod hostile;
 mod publishing;
 mod renewal;
+mod s3;
 mod serving;
 mod tokens;
