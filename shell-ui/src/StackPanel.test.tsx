@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
 import { StackPanel } from "./StackPanel";
 import type { StackView } from "./stackIpc";
 
@@ -21,6 +22,7 @@ const VIEW: StackView = {
   healthy: false,
   busy: null,
   lastImport: null,
+  versionMismatch: null,
 };
 const NO_ENGINE = { code: "engineNotRunning", message: "Docker is not running: start Docker Desktop or Podman, or set DOCKER_HOST" };
 
@@ -75,5 +77,27 @@ describe("StackPanel", () => {
     expect(errors[0].tagName).toBe("P");
     expect(errors[0].getAttribute("role")).toBe("alert");
     expect(errors[0].textContent).toBe(NO_ENGINE.message);
+  });
+
+  // Issue 18, point 1: in a source checkout Start builds the service
+  // binaries first, line by line; a stack made by another version says so.
+  it("shows the binaries' build while Start runs, and a stack of another version", async () => {
+    const mismatch = "the stack runs 0.1.0, this app is 0.2.0: press Start to update";
+    mockIPC((cmd) => {
+      if (cmd === "stack_status") return { ...VIEW, versionMismatch: mismatch };
+      if (cmd === "stack_up") return true;
+      throw { code: "internal", message: `unexpected ${cmd}` };
+    }, { shouldMockEvents: true });
+    render(<StackPanel />);
+    expect((await screen.findByTestId("stack-version-mismatch")).textContent).toBe(mismatch);
+    expect(screen.queryByTestId("stack-building")).toBeNull();
+    fireEvent.click(screen.getByTestId("stack-start"));
+    await act(() => emit("stack-progress", { operation: "up", phase: "started", error: null }));
+    await act(() => emit("stack-progress", { operation: "up", phase: "started", error: null, building: "Compiling gateway v0.1.0" }));
+    expect((await screen.findByTestId("stack-building")).textContent).toBe("Building the service binaries: Compiling gateway v0.1.0");
+    expect(screen.getByTestId("stack-start").textContent).toBe("Starting…");
+    await act(() => emit("stack-progress", { operation: "up", phase: "done", error: null }));
+    await waitFor(() => expect(screen.queryByTestId("stack-building")).toBeNull());
+    expect(screen.getByTestId("stack-start").textContent).toBe("Start");
   });
 });

@@ -24,6 +24,8 @@ export function StackPanel() {
   // Why Start, Stop or Logs failed, shown once one was clicked.
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<"up" | "down" | null>(null);
+  // The last line of the binaries' build `up` runs first in a source checkout.
+  const [building, setBuilding] = useState<string | null>(null);
   const [following, setFollowing] = useState<string | null>(null);
   const [lines, setLines] = useState<string[]>([]);
 
@@ -56,9 +58,11 @@ export function StackPanel() {
       onStackProgress((p) => {
         if (p.phase === "started") {
           setBusy(p.operation);
+          setBuilding(p.building ?? null);
           return;
         }
         setBusy(null);
+        setBuilding(null);
         if (p.error) failed(p.error.message);
         else void refresh();
       }),
@@ -140,6 +144,16 @@ export function StackPanel() {
             {view.healthy ? "all services healthy" : view.services.every((s) => s.state === "missing") ? "not running" : "not all healthy"}
             {busy && ` — ${busy === "up" ? "starting" : "stopping"}…`}
           </p>
+          {building && (
+            <p className="muted" data-testid="stack-building" role="status">
+              Building the service binaries: {building}
+            </p>
+          )}
+          {view.versionMismatch && (
+            <p className="notice" data-testid="stack-version-mismatch" role="status">
+              {view.versionMismatch}
+            </p>
+          )}
           <table className="stack-services">
             <thead>
               <tr>

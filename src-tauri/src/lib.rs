@@ -150,7 +150,11 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 launch.stack_definition.clone(),
                 launch.stack_bin_dir.clone(),
             )?;
-            tracing::info!(bin_dir = %stack.bin_dir.display(), "local stack: service binaries");
+            tracing::info!(
+                bin_dir = %stack.binaries.dir.display(),
+                origin = ?stack.binaries.origin,
+                "local stack: service binaries"
+            );
             app.manage(commands::stack::StackState::new(stack));
             commands::runs::resume_interrupted_batch_runs(app.handle().clone());
             Ok(())

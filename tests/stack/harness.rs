@@ -74,16 +74,17 @@ pub fn engine_host(kind: Kind) -> Option<String> {
 /// The folder with the static parsers, gateway and connector binaries.
 pub fn bin_dir() -> PathBuf {
     let dir = std::env::var_os("AUGMENT_STACK_BIN_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-gnu/release"),
+        || stack::static_build::expected_dir_here(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")),
         PathBuf::from,
     );
     for binary in ["parsers", "gateway", "connector"] {
         let path = dir.join(binary);
         assert!(
             stack::is_static(&path).unwrap_or(false),
-            "{} is missing or not static: build the images' binaries with xtask's engines::build_stack_binaries() or \
-             `RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu -p parsers-service -p gateway -p connector`",
-            path.display()
+            "{} is missing or not static: build the images' binaries with xtask's engines::build_stack_binaries(), \
+             `augment stack up` in this checkout, or `{}`",
+            path.display(),
+            stack::static_build::command_line()
         );
     }
     dir

@@ -10,6 +10,7 @@
 //! Each test uses its own stack name and free ports, and they take turns on
 //! one lock: two cores cannot start three stacks at once without timeouts.
 
+mod first_try;
 mod flows;
 mod harness;
 mod import;

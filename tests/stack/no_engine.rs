@@ -2,12 +2,15 @@
 //! code, and nothing created anywhere.
 #![allow(clippy::unwrap_used)] // test-only code
 
-use crate::harness::{Kind, augment_with_host, engine_host, labelled};
+use crate::harness::{Kind, augment_with_host, engine_host, engine_lock, labelled};
 
 const MESSAGE: &str = "Docker is not running: start Docker Desktop or Podman, or set DOCKER_HOST";
 
 #[test]
 fn a_dead_engine_is_a_clear_error_for_every_command() {
+    // Its turn too: `augment_with_host` reads the binaries folder, which
+    // first_try.rs empties for a moment.
+    let _turn = engine_lock();
     let dir = tempfile::tempdir().unwrap();
     // A socket file nobody listens on (an engine that died), and no file at all.
     let stale = dir.path().join("stale.sock");

@@ -35,10 +35,12 @@ pub const PODMAN_SOCKET: &str = "/tmp/podman.sock";
 /// start initialises its data root; a few seconds here).
 const START_DEADLINE: Duration = Duration::from_secs(90);
 
-/// The flags the static service binaries are built with. The same string
-/// everywhere, or cargo rebuilds them from scratch.
-pub const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static -C strip=debuginfo";
-pub const STATIC_TARGET: &str = "x86_64-unknown-linux-gnu";
+/// The build of the static service binaries, the same one `augment stack up`
+/// runs in a checkout: the stack crate's file, included rather than depended
+/// on so xtask does not compile bollard and reqwest.
+#[path = "../../crates/stack/src/static_build.rs"]
+#[allow(dead_code)] // xtask uses the build, not every helper the stack crate does
+mod static_build;
 
 /// A running engine. Stops it on drop if this process started it.
 #[derive(Debug)]
@@ -154,27 +156,19 @@ pub fn ensure_podman() -> Result<EngineGuard> {
 /// Builds the static parsers, gateway, connector and registry-server binaries
 /// the images are made from, once per xtask run, and returns their folder
 /// (give it to the tests and `augment stack up` as `AUGMENT_STACK_BIN_DIR`).
-/// The registry server is built in the same invocation so its dependencies
-/// are compiled once, with the same flags, alongside the stack's.
+/// It is the build `augment stack up` runs in a checkout
+/// (`static_build::build`: same packages, flags and target), so neither
+/// recompiles what the other built.
 pub fn build_stack_binaries() -> Result<PathBuf> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     if let Some(dir) = BUILT.get() {
         return Ok(dir.clone());
     }
     let root = workspace_root();
-    run_checked(
-        Command::new("cargo")
-            .current_dir(&root)
-            .args(["build", "--release", "--locked", "--target", STATIC_TARGET])
-            .args(["-p", "parsers-service", "-p", "gateway", "-p", "connector", "-p", "registry-server"])
-            // RUSTFLAGS with --target apply to the target's artifacts only, so
-            // build scripts and proc macros are shared with ordinary builds.
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env("RUSTFLAGS", STATIC_RUSTFLAGS),
-    )
-    .context("building the static service binaries")?;
-    let dir = root.join("target").join(STATIC_TARGET).join("release");
-    Ok(BUILT.get_or_init(|| dir).clone())
+    eprintln!("xtask: {}", static_build::command_line());
+    let built =
+        static_build::build(&root, &mut |line| eprintln!("{line}")).context("building the static service binaries")?;
+    Ok(BUILT.get_or_init(|| built.dir).clone())
 }
 
 /// Polls the socket until the engine answers `/_ping`, failing early with

@@ -16,11 +16,16 @@ use crate::output::{Render, emit, table};
 #[derive(Debug, Subcommand)]
 pub enum StackCommand {
     /// Build missing images, then create, start or repair every service and wait until all are healthy.
+    /// From a source checkout the service binaries are built first (cargo's progress on stderr).
     Up {
         /// The folder holding the static service binaries [default: AUGMENT_STACK_BIN_DIR, next to
-        /// `augment`, or target/x86_64-unknown-linux-gnu/release in this workspace].
+        /// `augment`, the installed package's, or this checkout's target/x86_64-unknown-linux-gnu/release,
+        /// built on demand].
         #[arg(long, env = "AUGMENT_STACK_BIN_DIR")]
         bin_dir: Option<PathBuf>,
+        /// Never build the service binaries, even in a source checkout: use the ones there.
+        #[arg(long)]
+        no_build: bool,
         #[command(flatten)]
         definition: DefinitionArg,
     },
@@ -61,12 +66,15 @@ impl DefinitionArg {
 
 pub async fn run(json: bool, command: StackCommand) -> Result<ExitCode> {
     match command {
-        StackCommand::Up { bin_dir, definition } => {
+        StackCommand::Up { bin_dir, no_build, definition } => {
             let definition = definition.load()?;
+            // The engine first: no point building binaries for a stack that cannot start.
             let stack = connect(definition).await?;
-            let bin_dir = stack::bin_dir(stack.definition(), bin_dir);
-            let report = stack.up(&bin_dir).await.context("bringing the stack up")?;
-            emit(json, &UpView(report))?;
+            let location = stack::locate_binaries(stack.definition(), bin_dir);
+            let policy = if no_build { stack::BuildPolicy::Never } else { stack::BuildPolicy::InCheckout };
+            let binaries = prepare_binaries(json, stack.definition().clone(), location, policy).await?;
+            let report = stack.up(&binaries.dir).await.context("bringing the stack up")?;
+            emit(json, &UpView { report, binaries })?;
             Ok(ExitCode::SUCCESS)
         }
         StackCommand::Down(definition) => {
@@ -98,6 +106,31 @@ pub async fn run(json: bool, command: StackCommand) -> Result<ExitCode> {
     }
 }
 
+/// [`stack::prepare_binaries`] on a blocking thread, printing each line of
+/// build progress on stderr as it comes (with `--json`, one JSON object per
+/// line: `{"event":"build","line":…}`), so stdout keeps only the report.
+async fn prepare_binaries(
+    json: bool,
+    definition: StackDefinition,
+    location: stack::BinLocation,
+    policy: stack::BuildPolicy,
+) -> Result<stack::PreparedBinaries> {
+    let prepared = tokio::task::spawn_blocking(move || {
+        stack::prepare_binaries(&definition, &location, policy, &mut |line| {
+            let mut err = std::io::stderr().lock();
+            // Progress only: a closed stderr must not stop the build.
+            let _ = if json {
+                writeln!(err, "{}", serde_json::json!({ "event": "build", "line": line }))
+            } else {
+                writeln!(err, "augment: {line}")
+            };
+        })
+    })
+    .await
+    .context("the build thread stopped")?;
+    prepared.context("preparing the stack's service binaries")
+}
+
 async fn connect(definition: StackDefinition) -> Result<Stack> {
     let engine = Engine::connect().await?;
     Ok(Stack::new(engine, definition))
@@ -112,12 +145,16 @@ fn engine_line(stack: &str, engine: &stack::EngineInfo) -> String {
 }
 
 #[derive(Serialize)]
-#[serde(transparent)]
-struct UpView(stack::UpReport);
+struct UpView {
+    #[serde(flatten)]
+    report: stack::UpReport,
+    /// Where the binaries came from and whether they were built.
+    binaries: stack::PreparedBinaries,
+}
 
 impl Render for UpView {
     fn human(&self) -> String {
-        let r = &self.0;
+        let r = &self.report;
         let rows: Vec<Vec<String>> = r
             .services
             .iter()
@@ -127,8 +164,14 @@ impl Render for UpView {
                 vec![s.service.clone(), action, s.url.clone(), s.container.clone(), s.image.clone()]
             })
             .collect();
+        let b = &self.binaries;
+        let binaries = match (b.built, b.compiled.len()) {
+            (false, _) => format!("service binaries from {}", b.dir.display()),
+            (true, 0) => format!("service binaries up to date in {}", b.dir.display()),
+            (true, n) => format!("service binaries built in {} ({n} crates compiled)", b.dir.display()),
+        };
         format!(
-            "{}: all healthy in {:.1} s\n{}",
+            "{}: all healthy in {:.1} s\n{binaries}\n{}",
             engine_line(&r.stack, &r.engine),
             r.elapsed_ms as f64 / 1000.0,
             table(&["SERVICE", "ACTION", "URL", "CONTAINER", "IMAGE"], &rows)
@@ -160,6 +203,11 @@ impl Render for DownView {
 #[serde(transparent)]
 struct StatusView(stack::StackStatus);
 
+/// What `status` prints about a stack made by another version of `augment` (or the app).
+fn mismatch_line(mismatch: &stack::VersionMismatch) -> String {
+    mismatch.describe("this augment", "run `augment stack up` to update")
+}
+
 impl Render for StatusView {
     fn human(&self) -> String {
         let s = &self.0;
@@ -190,6 +238,7 @@ impl Render for StatusView {
                     service.service.clone(),
                     state,
                     health.to_owned(),
+                    service.version.clone().unwrap_or_else(|| "-".to_owned()),
                     service.url.clone().unwrap_or_else(|| "-".to_owned()),
                     service.container.clone().unwrap_or_else(|| "-".to_owned()),
                     service.detail.clone().unwrap_or_default(),
@@ -203,10 +252,11 @@ impl Render for StatusView {
         } else {
             "not healthy (repair it with `augment stack up`)".to_owned()
         };
+        let mismatch = s.version_mismatch.as_ref().map(|m| format!("\n{}", mismatch_line(m))).unwrap_or_default();
         format!(
-            "{}: {verdict}\n{}",
+            "{}: {verdict}{mismatch}\n{}",
             engine_line(&s.stack, &s.engine),
-            table(&["SERVICE", "STATE", "HEALTH", "URL", "CONTAINER", "DETAIL"], &rows)
+            table(&["SERVICE", "STATE", "HEALTH", "VERSION", "URL", "CONTAINER", "DETAIL"], &rows)
         )
     }
 }

@@ -40,11 +40,21 @@ pub enum StackError {
         source: std::io::Error,
     },
 
-    /// A service binary is missing or unusable.
+    /// A service binary is unusable.
     #[error(
-        "{reason}: {path}; build the binaries with `RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu -p parsers-service -p gateway -p connector`, or point AUGMENT_STACK_BIN_DIR (or --bin-dir) at a folder holding them"
+        "{reason}: {path}; point --bin-dir (or AUGMENT_STACK_BIN_DIR) at a folder holding the static service binaries (an installed Augment-It has them in /usr/lib/Augment-It/stack-bin; in a source checkout `augment stack up` builds them)"
     )]
     Binary { path: PathBuf, reason: String },
+
+    /// Service binaries are not in the folder `up` would take them from.
+    #[error("the service binaries {} are not in {dir}: {what_to_do}", missing.join(", "))]
+    BinariesMissing { dir: PathBuf, missing: Vec<String>, what_to_do: String },
+
+    /// Building the service binaries in a source checkout failed.
+    #[error(
+        "building the service binaries in {workspace} failed: {reason}\nFix the build, or run the same command by hand to see everything: {command}"
+    )]
+    BinariesBuild { command: String, workspace: PathBuf, reason: String },
 
     /// The engine refused to build an image.
     #[error("building the image {image} failed: {reason}")]
@@ -96,7 +106,8 @@ impl StackError {
             StackError::Engine { .. } => "engine_error",
             StackError::PortInUse { .. } => "port_in_use",
             StackError::Definition { .. } | StackError::DefinitionRead { .. } => "invalid_definition",
-            StackError::Binary { .. } => "binary_missing",
+            StackError::Binary { .. } | StackError::BinariesMissing { .. } => "binary_missing",
+            StackError::BinariesBuild { .. } => "binary_build_failed",
             StackError::Build { .. } => "build_failed",
             StackError::Unhealthy { .. } => "unhealthy",
             StackError::Exited { .. } => "exited",

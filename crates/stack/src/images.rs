@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use bollard::query_parameters::BuildImageOptions;
+use bollard::query_parameters::{BuildImageOptions, TagImageOptions};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::{Engine, LABEL_MANAGED, StackDefinition, StackError};
+use crate::{Engine, LABEL_MANAGED, LABEL_VERSION, StackDefinition, StackError, VERSION};
 
 /// `docker/Dockerfile.prebuilt`, compiled in.
 pub const PREBUILT_DOCKERFILE: &str = include_str!("../../../docker/Dockerfile.prebuilt");
@@ -22,33 +22,19 @@ pub const IMAGE_PREFIX: &str = "augment-it/";
 /// bundler's resource folder, filled by `cargo xtask dist`).
 pub const PACKAGED_BIN_DIR: &str = "../lib/Augment-It/stack-bin";
 
-/// Where the service binaries are: `AUGMENT_STACK_BIN_DIR` if set, else the
-/// folder of the running executable when it holds them (an `augment` next
-/// to its sidecars), else an installed package's [`PACKAGED_BIN_DIR`], else
-/// this workspace's static release folder `target/x86_64-unknown-linux-gnu/release`.
+/// Where the service binaries are (see [`crate::locate_binaries`]), probed
+/// with `first_binary`: `AUGMENT_STACK_BIN_DIR` if set, else the folder of
+/// the running executable when it holds them, else an installed package's
+/// [`PACKAGED_BIN_DIR`], else this checkout's static release folder.
 pub fn default_bin_dir(first_binary: &str) -> PathBuf {
-    if let Some(dir) = std::env::var_os("AUGMENT_STACK_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let holds_it = |dir: &Path| dir.join(first_binary).is_file() && is_static(&dir.join(first_binary)).unwrap_or(false);
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
-        for dir in [exe_dir.clone(), exe_dir.join(PACKAGED_BIN_DIR)] {
-            if holds_it(&dir) {
-                return dir;
-            }
-        }
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/x86_64-unknown-linux-gnu/release")
+    crate::binaries::locate(first_binary, None).dir
 }
 
 /// The folder of `definition`'s service binaries: `given` (a launch flag)
 /// when there is one, else [`default_bin_dir`], probed with the first
-/// service's binary.
+/// service's binary. [`crate::locate_binaries`] also says how it was found.
 pub fn bin_dir(definition: &StackDefinition, given: Option<PathBuf>) -> PathBuf {
-    given.unwrap_or_else(|| {
-        let first = definition.services.first().map_or("parsers", |s| s.binary.as_str());
-        default_bin_dir(first)
-    })
+    crate::locate_binaries(definition, given).dir
 }
 
 /// A binary checked to be a static Linux executable, with its content hash.
@@ -95,6 +81,12 @@ impl Binary {
     pub fn image_tag(&self) -> String {
         format!("{IMAGE_PREFIX}{}:{}", self.name, &self.sha256[..12])
     }
+
+    /// `augment-it/<name>:<this program's version>`, a second tag on the
+    /// same image, so `docker images` shows which release it belongs to.
+    pub fn version_tag(&self) -> String {
+        format!("{IMAGE_PREFIX}{}:{VERSION}", self.name)
+    }
 }
 
 /// Whether `path` is an ELF executable without a program interpreter (a
@@ -124,13 +116,32 @@ pub fn is_static(path: &Path) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// Builds the image for `binary` unless the engine already has it; returns its tag.
+/// Builds the image for `binary` (labelled [`LABEL_VERSION`] with this
+/// program's version) unless the engine already has it, and points the version
+/// tag ([`Binary::version_tag`]) at it; returns its content tag.
 pub async fn ensure_image(engine: &Engine, binary: &Binary) -> Result<String, StackError> {
     let tag = binary.image_tag();
-    if engine.docker.inspect_image(&tag).await.is_ok() {
+    let present = engine.docker.inspect_image(&tag).await.ok();
+    let version = present.as_ref().and_then(|i| i.config.as_ref()?.labels.as_ref()?.get(LABEL_VERSION).cloned());
+    if version.as_deref() == Some(VERSION) {
         tracing::debug!(%tag, "image present");
-        return Ok(tag);
+    } else {
+        // Absent, or made by another version from the same binary: building
+        // a `FROM scratch` image from a local binary takes a moment.
+        build_image(engine, binary, &tag).await?;
     }
+    let version_tag = binary.version_tag();
+    let (repo, version) = version_tag.rsplit_once(':').unwrap_or((&version_tag, VERSION));
+    let options = TagImageOptions { repo: Some(repo.to_owned()), tag: Some(version.to_owned()) };
+    engine.docker.tag_image(&tag, Some(options)).await.map_err(|e| StackError::Build {
+        image: version_tag.clone(),
+        reason: format!("tagging {tag} failed: {}", crate::engine::root_cause(&e)),
+    })?;
+    Ok(tag)
+}
+
+async fn build_image(engine: &Engine, binary: &Binary, tag: &str) -> Result<(), StackError> {
+    let tag = tag.to_owned();
     tracing::info!(%tag, "building image");
     let context = build_context(binary)?;
     let options = BuildImageOptions {
@@ -139,7 +150,10 @@ pub async fn ensure_image(engine: &Engine, binary: &Binary) -> Result<String, St
         rm: true,
         forcerm: true,
         buildargs: Some(HashMap::from([("BINARY".to_owned(), binary.name.clone())])),
-        labels: Some(HashMap::from([(LABEL_MANAGED.to_owned(), "true".to_owned())])),
+        labels: Some(HashMap::from([
+            (LABEL_MANAGED.to_owned(), "true".to_owned()),
+            (LABEL_VERSION.to_owned(), VERSION.to_owned()),
+        ])),
         ..Default::default()
     };
     let mut stream = engine.docker.build_image(options, None, Some(bollard::body_full(context.into())));
@@ -166,7 +180,7 @@ pub async fn ensure_image(engine: &Engine, binary: &Binary) -> Result<String, St
         image: tag.clone(),
         reason: format!("the engine reported no error but has no image: {}", crate::engine::root_cause(&e)),
     })?;
-    Ok(tag)
+    Ok(())
 }
 
 /// A tar with `Dockerfile` and the binary, owned by root and executable by all.

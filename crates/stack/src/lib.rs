@@ -24,11 +24,19 @@
 //! - health is polled over loopback by this crate rather than read from the
 //!   engine, because Podman's health status stays `starting` without systemd;
 //! - every check that can refuse (engine, binaries, ports) runs before the
-//!   first change, so a refused `up` leaves nothing behind.
+//!   first change, so a refused `up` leaves nothing behind;
+//! - the binaries come from a folder given by the caller, an installed
+//!   package, or this source checkout, where [`prepare_binaries`] builds
+//!   them first (one `cargo build`, [`static_build`], shared with xtask;
+//!   progress line by line) so `up` works on the first try;
+//! - every image and container carries [`LABEL_VERSION`], this program's
+//!   [`VERSION`]: [`Stack::status`] reports a stack made by another version
+//!   ([`VersionMismatch`]) and [`Stack::up`] recreates its containers.
 //!
 //! [`import`] routes a records import through the stack's `parsers` service
 //! when the stack is healthy and parses in process when it is not.
 
+mod binaries;
 mod definition;
 mod engine;
 mod error;
@@ -36,14 +44,19 @@ mod images;
 pub mod import;
 mod lifecycle;
 mod log_lines;
+pub mod static_build;
 
+pub use binaries::{
+    BinLocation, BinOrigin, BinariesPlan, BuildPolicy, PreparedBinaries, checkout_root, locate_binaries,
+    missing_binaries, plan_binaries, prepare_binaries,
+};
 pub use definition::{BUILT_IN, ServiceDefinition, StackDefinition};
 pub use engine::{Engine, EngineKind};
 pub use error::StackError;
 pub use images::{Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, bin_dir, default_bin_dir, ensure_image, is_static};
 pub use lifecycle::{
     Action, DownReport, EngineInfo, Health, ServiceStatus, ServiceUp, Stack, StackStatus, StackToken, State, TOKEN_ENV,
-    UpReport,
+    UpReport, VersionMismatch, version_mismatch,
 };
 pub use log_lines::LineSplitter;
 
@@ -56,3 +69,10 @@ pub const LABEL_SERVICE: &str = "it.augment.service";
 pub const LABEL_CONFIG: &str = "it.augment.config";
 /// On every image the stack builds.
 pub const LABEL_MANAGED: &str = "it.augment.managed";
+/// On every image and container: the version of the program (the app or
+/// `augment`) that made it, so `status` can say when the running stack and
+/// this program disagree and `up` recreates the containers of another version.
+pub const LABEL_VERSION: &str = "it.augment.version";
+/// This program's version: the workspace's, which the app, `augment` and the
+/// services share.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 
 use crate::images::{Binary, ensure_image};
 use crate::{
-    Engine, EngineKind, LABEL_CONFIG, LABEL_SERVICE, LABEL_STACK, ServiceDefinition, StackDefinition, StackError,
+    Engine, EngineKind, LABEL_CONFIG, LABEL_SERVICE, LABEL_STACK, LABEL_VERSION, ServiceDefinition, StackDefinition,
+    StackError, VERSION,
 };
 
 /// How long `up` gives an already running container to answer before it
@@ -176,6 +177,10 @@ pub struct ServiceStatus {
     pub exit_code: Option<i64>,
     /// Why the health check failed, when it did.
     pub detail: Option<String>,
+    /// The version of the program that created the container (its
+    /// `it.augment.version` label); `None` without a container or for one
+    /// made before containers were labelled with it.
+    pub version: Option<String>,
 }
 
 impl ServiceStatus {
@@ -201,6 +206,44 @@ pub struct StackStatus {
     pub services: Vec<ServiceStatus>,
     /// Every defined service is running and healthy.
     pub healthy: bool,
+    /// This program's version ([`VERSION`]).
+    pub version: String,
+    /// Set when a container was made by another version (see [`version_mismatch`]).
+    pub version_mismatch: Option<VersionMismatch>,
+}
+
+/// The running stack was made by another version than this program's: the
+/// UI and the services may not understand each other until `up` recreates it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionMismatch {
+    /// The versions the stack's containers were made by, sorted; `unknown`
+    /// for a container made before they were labelled with it.
+    pub running: Vec<String>,
+    /// This program's version.
+    pub this: String,
+}
+
+impl VersionMismatch {
+    /// `the stack runs 0.1.0, this app is 0.2.0: <remedy>`, where `program`
+    /// names this program ("this app", "augment") and `remedy` what to do.
+    pub fn describe(&self, program: &str, remedy: &str) -> String {
+        format!("the stack runs {}, {program} is {}: {remedy}", self.running.join(" and "), self.this)
+    }
+}
+
+/// Whether the stack's existing containers were made by a version other
+/// than `this`; missing services do not count (`up` creates them with `this`).
+pub fn version_mismatch(this: &str, services: &[ServiceStatus]) -> Option<VersionMismatch> {
+    let mut running: Vec<String> = services
+        .iter()
+        .filter(|s| s.state != State::Missing)
+        .map(|s| s.version.clone().unwrap_or_else(|| "unknown".to_owned()))
+        .collect();
+    running.sort();
+    running.dedup();
+    let agrees = running.iter().all(|v| v == this);
+    (!agrees).then(|| VersionMismatch { running, this: this.to_owned() })
 }
 
 /// What `up` will do to one service, decided before anything changes.
@@ -229,6 +272,8 @@ struct SecretMount {
 struct Existing {
     id: String,
     running: bool,
+    /// Its `it.augment.version` label.
+    version: Option<String>,
 }
 
 impl Stack {
@@ -311,6 +356,10 @@ impl Stack {
             let action = match &found {
                 None => Action::Created,
                 Some((_, hash)) if hash != &config_hash => Action::Recreated,
+                // Made by another version: the version is in the hash too,
+                // but a container's label is what `status` reports, so it
+                // decides on its own as well.
+                Some((container, _)) if container.version.as_deref() != Some(VERSION) => Action::Recreated,
                 Some((container, _)) if container.running => Action::Unchanged,
                 Some(_) => Action::Started,
             };
@@ -434,6 +483,7 @@ impl Stack {
         let port = format!("{}/tcp", service.port);
         let mut labels = self.labels(Some(&service.name));
         labels.insert(LABEL_CONFIG.to_owned(), plan.config_hash.clone());
+        labels.insert(LABEL_VERSION.to_owned(), VERSION.to_owned());
         let body = ContainerCreateBody {
             image: Some(plan.image.clone()),
             env: Some(plan.env.clone()),
@@ -512,6 +562,8 @@ impl Stack {
             "memory_mb": service.memory_mb,
             "pids_limit": service.pids_limit,
             "no_new_privileges": true,
+            // Another version's containers are recreated by this one's `up`.
+            "version": VERSION,
         });
         hasher.update(fields.to_string().as_bytes());
         hex::encode(&hasher.finalize()[..8])
@@ -541,7 +593,8 @@ impl Stack {
             };
             let running = matches!(container.state, Some(bollard::models::ContainerSummaryStateEnum::RUNNING));
             let hash = labels.get(LABEL_CONFIG).cloned().unwrap_or_default();
-            found.insert(service.clone(), (Existing { id, running }, hash));
+            let version = labels.get(LABEL_VERSION).cloned();
+            found.insert(service.clone(), (Existing { id, running, version }, hash));
         }
         Ok(found)
     }
@@ -735,7 +788,16 @@ impl Stack {
             .iter()
             .filter(|s| self.definition.service(&s.service).is_some())
             .all(|s| s.state == State::Running && s.health == Health::Healthy);
-        Ok(StackStatus { stack: self.name().to_owned(), engine: self.engine_info(), network, services, healthy })
+        let version_mismatch = version_mismatch(VERSION, &services);
+        Ok(StackStatus {
+            stack: self.name().to_owned(),
+            engine: self.engine_info(),
+            network,
+            services,
+            healthy,
+            version: VERSION.to_owned(),
+            version_mismatch,
+        })
     }
 
     async fn service_status(&self, service: &str, id: Option<&String>) -> Result<ServiceStatus, StackError> {
@@ -749,6 +811,7 @@ impl Stack {
             url: None,
             exit_code: None,
             detail: None,
+            version: None,
         };
         let Some(id) = id else { return Ok(missing) };
         let inspected = match self.engine.docker.inspect_container(id, None).await {
@@ -783,13 +846,15 @@ impl Stack {
             },
             _ => (Health::Unknown, None),
         };
+        let config = inspected.config.unwrap_or_default();
         Ok(ServiceStatus {
             service: service.to_owned(),
             state,
             health,
             container: inspected.name.map(|n| n.trim_start_matches('/').to_owned()),
             id: Some(short(id)),
-            image: inspected.config.and_then(|c| c.image),
+            version: config.labels.as_ref().and_then(|l| l.get(LABEL_VERSION)).cloned(),
+            image: config.image,
             url,
             exit_code: (state != State::Running).then_some(engine_state.exit_code).flatten(),
             detail,
@@ -952,6 +1017,7 @@ mod tests {
             url: url.map(str::to_owned),
             exit_code: None,
             detail: None,
+            version: None,
         }
     }
 
@@ -967,6 +1033,33 @@ mod tests {
         assert_eq!((missing.published_port(), missing.port(&definition)), (None, Some(first.host_port)));
         assert_eq!(service_at(&first.name, Some("http://127.0.0.1:notaport")).port(&definition), Some(first.host_port));
         assert_eq!(service_at("unknown", None).port(&definition), None);
+    }
+
+    /// Issue 18, point 1: `status` says when the running containers were
+    /// made by another version than this program's; missing services (about
+    /// to be created by this version) do not count.
+    #[test]
+    fn point_1_a_container_of_another_version_is_a_mismatch() {
+        let at = |version: Option<&str>, state: State| ServiceStatus {
+            state,
+            version: version.map(str::to_owned),
+            ..service_at("parsers", None)
+        };
+        let this = at(Some("0.2.0"), State::Running);
+        assert_eq!(version_mismatch("0.2.0", &[this.clone(), at(Some("0.2.0"), State::Exited)]), None);
+        assert_eq!(version_mismatch("0.2.0", &[this.clone(), at(None, State::Missing)]), None, "missing: not running");
+        assert_eq!(version_mismatch("0.2.0", &[]), None, "no stack, nothing to disagree with");
+
+        let old = version_mismatch("0.2.0", &[this.clone(), at(Some("0.1.0"), State::Exited)]).expect("0.1.0 runs");
+        assert_eq!(old, VersionMismatch { running: vec!["0.1.0".into(), "0.2.0".into()], this: "0.2.0".into() });
+        assert_eq!(
+            version_mismatch("0.2.0", &[at(Some("0.1.0"), State::Running)])
+                .expect("mismatch")
+                .describe("this app", "run `augment stack up` to update"),
+            "the stack runs 0.1.0, this app is 0.2.0: run `augment stack up` to update"
+        );
+        let unlabelled = version_mismatch("0.2.0", &[at(None, State::Running)]).expect("unlabelled");
+        assert_eq!(unlabelled.running, ["unknown"], "made before containers carried a version");
     }
 
     /// Issue 20, point 9: every container of the stack gets the stack's one

@@ -3,7 +3,10 @@
 //! through events; logs are followed per service and streamed as events.
 //!
 //! Events (payloads are camelCase JSON):
-//! - [`events::PROGRESS`]: `{ operation: "up"|"down", phase: "started"|"done"|"failed", error? }`;
+//! - [`events::PROGRESS`]: `{ operation: "up"|"down", phase: "started"|"done"|"failed", error?, building? }`;
+//!   a `started` event with `building` (host API 1.8.0) carries one line of
+//!   the build of the service binaries `up` runs first in a source checkout
+//!   (cargo's "Compiling …");
 //! - [`events::STATUS`]: a [`StackView`], while an operation runs and when it ends;
 //! - [`events::LOG`]: `{ service, line }`, for every line of a followed service.
 
@@ -43,7 +46,9 @@ pub struct StackConfig {
     /// `DOCKER_HOST` or `--docker-host`; `None` probes the usual sockets.
     pub docker_host: Option<String>,
     pub definition: StackDefinition,
-    pub bin_dir: PathBuf,
+    /// The service binaries' folder and how it was found (a launch flag, the
+    /// installed package, or a source checkout, where `up` builds them).
+    pub binaries: stack::BinLocation,
 }
 
 impl StackConfig {
@@ -57,9 +62,9 @@ impl StackConfig {
             Some(path) => StackDefinition::from_file(&path)?,
             None => StackDefinition::built_in()?,
         };
-        let bin_dir = stack::bin_dir(&definition, bin_dir);
+        let binaries = stack::locate_binaries(&definition, bin_dir);
         let docker_host = docker_host.filter(|h| !h.trim().is_empty());
-        Ok(Self { docker_host, definition, bin_dir })
+        Ok(Self { docker_host, definition, binaries })
     }
 }
 
@@ -139,6 +144,9 @@ pub struct ServiceView {
     /// The host port on 127.0.0.1 (published, or the definition's when there is no container).
     pub port: Option<u16>,
     pub detail: Option<String>,
+    /// The version of the app that created its container (host API 1.8.0).
+    #[cfg_attr(test, ts(optional = nullable))]
+    pub version: Option<String>,
 }
 
 /// The whole stack as the panel shows it.
@@ -156,6 +164,11 @@ pub struct StackView {
     pub busy: Option<&'static str>,
     /// Which parser the last import used.
     pub last_import: Option<Parser>,
+    /// Set when the stack's containers were made by another version of the
+    /// app: "the stack runs 0.1.0, this app is 0.2.0: press Start to update"
+    /// (host API 1.8.0).
+    #[cfg_attr(test, ts(optional = nullable))]
+    pub version_mismatch: Option<String>,
 }
 
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StackProgress"))]
@@ -167,6 +180,16 @@ pub(crate) struct Progress {
     #[cfg_attr(test, ts(type = "\"started\" | \"done\" | \"failed\""))]
     phase: &'static str,
     error: Option<CommandError>,
+    /// While `up` builds the service binaries (a source checkout): one line
+    /// of the build, on a `started` event (host API 1.8.0).
+    #[cfg_attr(test, ts(optional = nullable))]
+    building: Option<String>,
+}
+
+impl Progress {
+    fn new(operation: &'static str, phase: &'static str) -> Self {
+        Self { operation, phase, error: None, building: None }
+    }
 }
 
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StackLogLine"))]
@@ -214,6 +237,7 @@ async fn view(state: &StackState) -> CommandResult<StackView> {
             state: s.state,
             health: s.health,
             detail: s.detail,
+            version: s.version,
         })
         .collect();
     Ok(StackView {
@@ -223,6 +247,7 @@ async fn view(state: &StackState) -> CommandResult<StackView> {
         healthy: status.healthy,
         busy: state.busy(),
         last_import: state.last_parser(),
+        version_mismatch: status.version_mismatch.map(|m| m.describe("this app", "press Start to update")),
     })
 }
 
@@ -249,13 +274,14 @@ fn run_in_background<R: Runtime>(app: AppHandle<R>, state: &StackState, operatio
     if !state.begin(operation) {
         return false;
     }
-    emit(&app, events::PROGRESS, Progress { operation, phase: "started", error: None });
+    emit(&app, events::PROGRESS, Progress::new(operation, "started"));
     tauri::async_runtime::spawn(async move {
         let state = app.state::<StackState>();
         let work = async {
             let stack = state.stack().await?;
             if operation == "up" {
-                stack.up(&state.config.bin_dir).await.map(drop)
+                let binaries = prepare_binaries(&app, &state.config).await?;
+                stack.up(&binaries.dir).await.map(drop)
             } else {
                 stop_all_followers(&state);
                 stack.down().await.map(drop)
@@ -267,15 +293,35 @@ fn run_in_background<R: Runtime>(app: AppHandle<R>, state: &StackState, operatio
             emit(&app, events::STATUS, view);
         }
         let progress = match result {
-            Ok(()) => Progress { operation, phase: "done", error: None },
+            Ok(()) => Progress::new(operation, "done"),
             Err(err) => {
                 tracing::warn!(operation, %err, "stack operation failed");
-                Progress { operation, phase: "failed", error: Some(err.into()) }
+                Progress { error: Some(err.into()), ..Progress::new(operation, "failed") }
             }
         };
         emit(&app, events::PROGRESS, progress);
     });
     true
+}
+
+/// The service binaries `up` needs: in a source checkout built first (the
+/// same build as `augment stack up`), each line of progress a `started`
+/// event with `building` set; elsewhere the installed or given folder, or a clear error.
+async fn prepare_binaries<R: Runtime>(
+    app: &AppHandle<R>,
+    config: &StackConfig,
+) -> Result<stack::PreparedBinaries, StackError> {
+    let (app, definition, location) = (app.clone(), config.definition.clone(), config.binaries.clone());
+    let building = tauri::async_runtime::spawn_blocking(move || {
+        stack::prepare_binaries(&definition, &location, stack::BuildPolicy::InCheckout, &mut |line| {
+            let progress = Progress { building: Some(line.to_owned()), ..Progress::new("up", "started") };
+            emit(&app, events::PROGRESS, progress);
+        })
+    });
+    building.await.map_err(|err| StackError::Io {
+        action: "building the service binaries".to_owned(),
+        source: std::io::Error::other(err.to_string()),
+    })?
 }
 
 /// Runs `work`, emitting the status every [`STATUS_INTERVAL`] until it ends.

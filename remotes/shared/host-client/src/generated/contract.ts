@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.7.0";
+export const HOST_API_VERSION = "1.8.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {

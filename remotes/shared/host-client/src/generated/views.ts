@@ -914,7 +914,11 @@ state: State, health: Health,
 /**
  * The host port on 127.0.0.1 (published, or the definition's when there is no container).
  */
-port: number | null, detail: string | null, };
+port: number | null, detail: string | null, 
+/**
+ * The version of the app that created its container (host API 1.8.0).
+ */
+version?: string | null, };
 
 export type StackView = { stack: string, 
 /**
@@ -928,8 +932,19 @@ busy: "up" | "down" | null,
 /**
  * Which parser the last import used.
  */
-lastImport: Parser | null, };
+lastImport: Parser | null, 
+/**
+ * Set when the stack's containers were made by another version of the
+ * app: "the stack runs 0.1.0, this app is 0.2.0: press Start to update"
+ * (host API 1.8.0).
+ */
+versionMismatch?: string | null, };
 
-export type StackProgress = { operation: "up" | "down", phase: "started" | "done" | "failed", error: CommandError | null, };
+export type StackProgress = { operation: "up" | "down", phase: "started" | "done" | "failed", error: CommandError | null, 
+/**
+ * While `up` builds the service binaries (a source checkout): one line
+ * of the build, on a `started` event (host API 1.8.0).
+ */
+building?: string | null, };
 
 export type StackLogLine = { service: string, line: string, };
