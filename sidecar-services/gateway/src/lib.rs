@@ -11,8 +11,15 @@
 //! - `/ready` is ready when every upstream's `/health` answers, with a status per upstream;
 //! - every request but `/health` and `/ready` needs the stack's token and a
 //!   loopback (or configured) `Host`/`Origin` (`sidecar_http::Access`), and
-//!   upstreams receive the gateway's own token, not the caller's header.
+//!   upstreams receive the gateway's own token, not the caller's header;
+//! - in auth mode ([`AuthConfig`], `GATEWAY_AUTH_URL`, for team deployments)
+//!   callers present tokens of the auth service instead, checked for the
+//!   route's scope (GET/HEAD/OPTIONS need `read`, other methods `run`), and
+//!   rate limits are per token; see [`auth`] for the answers and the
+//!   revocation delay. [`check_exposure`] refuses to listen beyond loopback
+//!   without it.
 
+pub mod auth;
 mod config;
 mod error;
 mod proxy;
@@ -37,6 +44,7 @@ use reqwest::Url;
 use serde_json::{Map, Value, json};
 use sidecar_http::{HttpMetrics, Readiness, SidecarError};
 
+pub use auth::AuthConfig;
 pub use config::{Config, RateLimit, Upstreams};
 pub use error::AppError;
 
@@ -52,11 +60,31 @@ pub struct AppState {
 struct Inner {
     config: Config,
     client: reqwest::Client,
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    limiter: DefaultKeyedRateLimiter<RateKey>,
     limiter_checks: AtomicU64,
     metrics: HttpMetrics,
     upstream_requests: IntCounterVec,
     readiness: Readiness,
+    /// For the auth service only: no upstream's slowness or pool affects verification.
+    auth_client: reqwest::Client,
+    verify_cache: auth::VerifyCache,
+}
+
+/// Whose allowance a request takes from: its token's in auth mode, else its address's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RateKey {
+    Ip(IpAddr),
+    Token(String),
+}
+
+/// Refuses to serve beyond loopback without auth mode (issue 18, point 3),
+/// unless the deployment says its port is published on loopback only
+/// (`published_on_loopback`, the desktop's container stack).
+pub fn check_exposure(listen: SocketAddr, config: &Config, published_on_loopback: bool) -> Result<(), AppError> {
+    if listen.ip().is_loopback() || config.auth.is_some() || published_on_loopback {
+        return Ok(());
+    }
+    Err(AppError::ExposedWithoutAuth { listen })
 }
 
 impl AppState {
@@ -82,6 +110,20 @@ impl AppState {
         )
         .map_err(|source| SidecarError::Metrics { name: "gateway_upstream_requests_total".to_owned(), source })?;
         metrics.register(Box::new(upstream_requests.clone()))?;
+        if let Some(auth) = &config.auth
+            && auth.cache_ttl > auth::MAX_CACHE_TTL
+        {
+            return Err(AppError::AuthCacheTooLong {
+                ms: auth.cache_ttl.as_millis(),
+                max_ms: auth::MAX_CACHE_TTL.as_millis(),
+            });
+        }
+        let auth_client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(AppError::Client)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
@@ -91,6 +133,8 @@ impl AppState {
                 metrics,
                 upstream_requests,
                 readiness: Readiness::default(),
+                auth_client,
+                verify_cache: auth::VerifyCache::default(),
             }),
         })
     }
@@ -119,8 +163,16 @@ pub fn app(state: AppState) -> Router {
     let router = router
         .merge(api)
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
-        .with_state(state.clone());
-    let router = sidecar_http::require_access(router, state.inner.config.access.clone());
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let config = &state.inner.config;
+    // In auth mode the caller's bearer token is the auth service's, not the
+    // stack's; the Host/Origin checks stay.
+    let access = match &config.auth {
+        Some(_) => sidecar_http::Access::new(None, config.access.allowed_hosts()),
+        None => config.access.clone(),
+    };
+    let router = sidecar_http::require_access(router, access);
     sidecar_http::standard_layers(router, state.inner.metrics.clone())
 }
 
@@ -153,7 +205,11 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
         inner.limiter.retain_recent();
         inner.limiter.shrink_to_fit();
     }
-    match inner.limiter.check_key(&client_ip(&request)) {
+    let key = match request.extensions().get::<auth::Caller>() {
+        Some(caller) => RateKey::Token(caller.token_id.clone()),
+        None => RateKey::Ip(client_ip(&request)),
+    };
+    match inner.limiter.check_key(&key) {
         Ok(()) => next.run(request).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(inner.limiter.clock().now());
