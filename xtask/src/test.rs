@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{dist, engines, postgres, run_checked, setup, workspace_root};
+use crate::{dist, engines, postgres, redis, run_checked, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
@@ -27,6 +27,8 @@ pub fn run() -> Result<()> {
     // One PostgreSQL server for the run (the auth service's suites make a
     // database each on it), stopped when the guard drops.
     let postgres = postgres::start()?;
+    // One Redis for the run (the gateway's shared rate limits), no persistence.
+    let redis = redis::start()?;
     let keyring_home = tempfile::tempdir()?;
     // A private D-Bus session with an unlocked gnome-keyring: the secrets tests
     // talk to a real Secret Service and read items back with `secret-tool`.
@@ -43,8 +45,10 @@ pub fn run() -> Result<()> {
     docker.apply(&mut tests);
     podman.apply(&mut tests);
     postgres.apply(&mut tests);
+    redis.apply(&mut tests);
     run_checked(&mut tests)?;
     drop(postgres);
+    drop(redis);
     // Last, the packages, and the .deb installed and started offline
     // (tests/package), whose CLI then starts the stack from the packaged binaries. They are made from the debug build already there: a
     // release build of the app would add about ten minutes on two cores, a

@@ -113,6 +113,9 @@ pub struct Config {
     /// Auth mode (issue 18, point 3; `GATEWAY_AUTH_URL`): callers present
     /// tokens of the auth service instead of the stack's token. Default: none.
     pub auth: Option<crate::AuthConfig>,
+    /// Where rate limits are kept so replicas share them (`REDIS_URL`,
+    /// `redis://host:port`). Default: none, in this gateway's memory.
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -127,6 +130,7 @@ impl Config {
             access: sidecar_http::Access::default(),
             admin_listen: None,
             auth: None,
+            redis_url: None,
         }
     }
 }

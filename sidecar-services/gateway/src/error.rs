@@ -27,6 +27,9 @@ pub enum AppError {
     )]
     AuthCacheTooLong { ms: u128, max_ms: u128 },
 
+    #[error("REDIS_URL is not usable: {0}; write it as redis://host:port (or redis://host:port/db)")]
+    InvalidRedisUrl(String),
+
     #[error("no service named `{service}`; known services: {}", known.join(", "))]
     UnknownService { service: String, known: Vec<String> },
 
@@ -68,7 +71,8 @@ impl AppError {
             | AppError::Client(_)
             | AppError::Setup(_)
             | AppError::ExposedWithoutAuth { .. }
-            | AppError::AuthCacheTooLong { .. } => "internal",
+            | AppError::AuthCacheTooLong { .. }
+            | AppError::InvalidRedisUrl(_) => "internal",
             AppError::UnknownService { .. } => "unknown_service",
             AppError::InvalidPath { .. } => "invalid_path",
             AppError::BodyTooLarge { .. } => "body_too_large",
@@ -86,7 +90,8 @@ impl AppError {
             | AppError::Client(_)
             | AppError::Setup(_)
             | AppError::ExposedWithoutAuth { .. }
-            | AppError::AuthCacheTooLong { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            | AppError::AuthCacheTooLong { .. }
+            | AppError::InvalidRedisUrl(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::UnknownService { .. } | AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::InvalidPath { .. } => StatusCode::BAD_REQUEST,
             AppError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

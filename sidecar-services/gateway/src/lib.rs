@@ -4,7 +4,9 @@
 //!
 //! - refuses unknown services (404 naming the known ones), `.`/`..` path
 //!   segments (400) and bodies over the limit (413), before any upstream sees them;
-//! - rate limits per client IP (429 with `Retry-After`);
+//! - rate limits per client IP, or per token in auth mode (429 with
+//!   `Retry-After`), shared by every replica through Redis when
+//!   `REDIS_URL` is set ([`Config::redis_url`]);
 //! - sets `x-request-id` when missing and passes it upstream and back;
 //! - says why an upstream failed: 503 `upstream_unavailable` naming the
 //!   service and address, 504 `upstream_timeout`, 502 `bad_gateway`;
@@ -23,10 +25,10 @@ pub mod auth;
 mod config;
 mod error;
 mod proxy;
+mod ratelimit;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -37,9 +39,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use futures_util::future::join_all;
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use prometheus::{IntCounterVec, Opts};
+use ratelimit::RateKey;
 use reqwest::Url;
 use serde_json::{Map, Value, json};
 use sidecar_http::{HttpMetrics, Readiness, SidecarError};
@@ -60,21 +61,13 @@ pub struct AppState {
 struct Inner {
     config: Config,
     client: reqwest::Client,
-    limiter: DefaultKeyedRateLimiter<RateKey>,
-    limiter_checks: AtomicU64,
+    limiter: ratelimit::Limiter,
     metrics: HttpMetrics,
     upstream_requests: IntCounterVec,
     readiness: Readiness,
     /// For the auth service only: no upstream's slowness or pool affects verification.
     auth_client: reqwest::Client,
     verify_cache: auth::VerifyCache,
-}
-
-/// Whose allowance a request takes from: its token's in auth mode, else its address's.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum RateKey {
-    Ip(IpAddr),
-    Token(String),
 }
 
 /// Refuses to serve beyond loopback without auth mode (issue 18, point 3),
@@ -99,7 +92,7 @@ impl AppState {
             .no_proxy()
             .build()
             .map_err(AppError::Client)?;
-        let quota = Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
+        let limiter = ratelimit::Limiter::new(config.rate_limit, config.redis_url.as_deref())?;
         let metrics = HttpMetrics::new(SERVICE)?;
         let upstream_requests = IntCounterVec::new(
             Opts::new(
@@ -128,8 +121,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 config,
                 client,
-                limiter: RateLimiter::keyed(quota),
-                limiter_checks: AtomicU64::new(0),
+                limiter,
                 metrics,
                 upstream_requests,
                 readiness: Readiness::default(),
@@ -199,20 +191,13 @@ fn client_ip(request: &Request) -> IpAddr {
 }
 
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let inner = &state.inner;
-    // Forget idle clients now and then so the table does not grow forever.
-    if inner.limiter_checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-        inner.limiter.retain_recent();
-        inner.limiter.shrink_to_fit();
-    }
     let key = match request.extensions().get::<auth::Caller>() {
         Some(caller) => RateKey::Token(caller.token_id.clone()),
         None => RateKey::Ip(client_ip(&request)),
     };
-    match inner.limiter.check_key(&key) {
+    match state.inner.limiter.check(key).await {
         Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(inner.limiter.clock().now());
+        Err(wait) => {
             // Round up: retrying on the advertised second must succeed.
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             AppError::RateLimited { retry_after_secs: retry_after_secs.max(1) }.into_response()

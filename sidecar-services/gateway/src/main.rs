@@ -55,6 +55,11 @@ struct Args {
     #[arg(long, env = "GATEWAY_PUBLISHED_ON_LOOPBACK", action = clap::ArgAction::SetTrue,
           value_parser = clap::builder::BoolishValueParser::new())]
     published_on_loopback: bool,
+
+    /// Keep rate limits in this Redis (redis://host:port) so every replica
+    /// shares them; in this process's memory otherwise.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[tokio::main]
@@ -75,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
             cache_ttl: Duration::from_millis(args.auth_cache_ms),
             ..gateway::AuthConfig::new(url)
         }),
+        redis_url: args.redis_url,
         ..gateway::Config::new(upstreams)
     };
     gateway::check_exposure(args.listen, &config, args.published_on_loopback)?;
@@ -84,6 +90,9 @@ async fn main() -> anyhow::Result<()> {
         }
         None => tracing::info!("stack-token mode: callers need the stack's access token"),
     }
+    // Not the URL: it may hold Redis's password.
+    let limits = if config.redis_url.is_some() { "shared by every replica through Redis" } else { "in memory" };
+    tracing::info!(per_second = config.rate_limit.per_second, burst = config.rate_limit.burst, "rate limits {limits}");
     for (name, url) in config.upstreams.iter() {
         tracing::info!(service = name, %url, "routing /api/{name}/");
     }
