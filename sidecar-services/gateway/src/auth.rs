@@ -16,7 +16,7 @@
 //! revocation delay. Refusals are never cached.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -88,19 +88,22 @@ pub fn cache_lifetime(ttl: Duration, expires_at: jiff::Timestamp, now: jiff::Tim
 /// bring a large dependency tree for it.
 #[derive(Debug, Default)]
 pub(crate) struct VerifyCache {
-    entries: Mutex<HashMap<[u8; 32], (Instant, Verified)>>,
+    entries: Mutex<HashMap<TokenHash, (Instant, Arc<Verified>)>>,
 }
+
+/// A token's sha256: what the cache keeps instead of the token.
+type TokenHash = [u8; 32];
 
 /// Entries above this make an insert sweep out the expired ones first.
 const SWEEP_ABOVE: usize = 4096;
 
 impl VerifyCache {
-    fn get(&self, key: &[u8; 32]) -> Option<Verified> {
+    fn get(&self, key: &TokenHash) -> Option<Arc<Verified>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.get(key).filter(|(until, _)| Instant::now() < *until).map(|(_, verified)| verified.clone())
     }
 
-    fn insert(&self, key: [u8; 32], lifetime: Duration, verified: Verified) {
+    fn insert(&self, key: TokenHash, lifetime: Duration, verified: Arc<Verified>) {
         let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= SWEEP_ABOVE {
@@ -142,7 +145,7 @@ pub(crate) async fn require_token(State(state): State<AppState>, mut request: Re
         .with("required_scope", scope)
         .into_response();
     }
-    request.extensions_mut().insert(Caller { subject: verified.subject, token_id: verified.token_id });
+    request.extensions_mut().insert(Caller { subject: verified.subject.clone(), token_id: verified.token_id.clone() });
     next.run(request).await
 }
 
@@ -156,9 +159,9 @@ fn bearer_token(request: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-async fn verify(state: &AppState, auth: &AuthConfig, token: Option<&str>) -> Result<Verified, Refusal> {
+async fn verify(state: &AppState, auth: &AuthConfig, token: Option<&str>) -> Result<Arc<Verified>, Refusal> {
     let token = token.ok_or(Refusal::Missing)?;
-    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let key: TokenHash = Sha256::digest(token.as_bytes()).into();
     let cache = &state.inner.verify_cache;
     if let Some(verified) = cache.get(&key) {
         return Ok(verified);
@@ -182,9 +185,10 @@ async fn verify(state: &AppState, auth: &AuthConfig, token: Option<&str>) -> Res
         })?;
     match answer.status() {
         StatusCode::OK => {
-            let verified: Verified = answer
-                .json()
+            let verified: Arc<Verified> = answer
+                .json::<Verified>()
                 .await
+                .map(Arc::new)
                 .map_err(|err| unavailable(format!("answered something that is not a verification: {err}")))?;
             if let Some(lifetime) = cache_lifetime(auth.cache_ttl, verified.expires_at, jiff::Timestamp::now()) {
                 cache.insert(key, lifetime, verified.clone());
