@@ -202,7 +202,7 @@ async fn verify(state: &AppState, auth: &AuthConfig, token: Option<&str>) -> Res
                 .await
                 .ok()
                 .and_then(|body| body["message"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| "the token is not valid".to_owned());
+                .unwrap_or_else(|| "the token is not valid: log in again or use another API token".to_owned());
             Err(Refusal::Invalid(reason))
         }
         other => Err(unavailable(format!("answered {other}"))),
@@ -216,11 +216,8 @@ fn refuse(refusal: Refusal, auth: &AuthConfig) -> Response {
             "unauthorized",
             "this gateway needs `Authorization: Bearer <token>` with a token of the auth service (log in, or create an API token)".to_owned(),
         ),
-        Refusal::Invalid(reason) => (
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            format!("{reason}; log in again or use another API token"),
-        ),
+        // The auth service's own words ("the token was revoked: log in again …").
+        Refusal::Invalid(reason) => (StatusCode::UNAUTHORIZED, "unauthorized", reason),
         Refusal::Unavailable(reason) => {
             tracing::warn!(reason = %reason, "token verification failed; refusing the request");
             (

@@ -103,6 +103,7 @@ async fn revoked_tokens_are_refused_within_the_cache_time() {
         let (status, body) = through(&base, Method::POST, Some(&token)).await;
         if status == StatusCode::UNAUTHORIZED {
             assert_eq!(body["code"], "unauthorized", "{body}");
+            assert!(body["message"].as_str().unwrap().contains("revoked"), "says why: {body}");
             break;
         }
         assert_eq!(status, StatusCode::OK, "only the cached answer may still pass: {body}");
