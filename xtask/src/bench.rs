@@ -18,6 +18,7 @@ pub fn run() -> Result<()> {
         records_at_scale(&root)?,
         list_pages_at_scale(&root)?,
         auth_verify(&root)?,
+        gateway_auth(&root)?,
         crate::bench_stack::run()?,
         crate::bench_registry_server::run()?,
         crate::bench_shell::run()?,
@@ -108,6 +109,27 @@ fn auth_verify(root: &std::path::Path) -> Result<String> {
     ))
 }
 
+/// The gateway with auth on vs off at concurrency 64, same run, alternating
+/// rounds (issue 18: ≥ 0.9×).
+fn gateway_auth(root: &std::path::Path) -> Result<String> {
+    let output = Command::new("cargo")
+        .current_dir(root)
+        .args(["run", "--release", "--locked", "-p", "gateway", "--example", "auth_bench", "--", "20000", "64"])
+        .output()
+        .context("running the gateway auth benchmark")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the gateway auth benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(format!(
+        "## Gateway with auth on vs off (`sidecar-services/gateway/examples/auth_bench.rs`)\n\nGoal: auth mode (a real auth service \
+         on SQLite, answers cached ≤ 5 s) ≥ 0.9× the stack-token gateway at concurrency 64.\n\n```\n{}\n```\n",
+        text.trim()
+    ))
+}
+
 /// Issue 17's "100,000 records and beyond" rows: import vs `sqlite3
 /// .import`, request generation and keyset pages, export vs `sqlite3 -csv`
 /// (about 40 s; needs the `sqlite3` CLI).
@@ -192,6 +214,12 @@ mod only {
     #[ignore = "builds the release auth-service example; run on demand"]
     fn bench_auth_verify_only() {
         println!("{}", super::auth_verify(&crate::workspace_root()).unwrap());
+    }
+
+    #[test]
+    #[ignore = "builds the release gateway example; run on demand"]
+    fn bench_gateway_auth_only() {
+        println!("{}", super::gateway_auth(&crate::workspace_root()).unwrap());
     }
 
     #[test]

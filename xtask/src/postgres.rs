@@ -10,14 +10,14 @@
 //! `postgres` user the package creates (through `setpriv`, which execs, so
 //! the child we hold is the server itself and our signal reaches it).
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use crate::engines::ensure_packages;
+use crate::local_server::{self, free_port};
 use crate::run_checked;
 
 /// The variable the tests read the server's URL from.
@@ -49,17 +49,7 @@ impl PostgresGuard {
 impl Drop for PostgresGuard {
     fn drop(&mut self) {
         // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, no waiting for them.
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                eprintln!("xtask: stopped PostgreSQL ({})", self.dir.path().display());
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        local_server::stop(&format!("PostgreSQL ({})", self.dir.path().display()), &mut self.child, "-INT");
     }
 }
 
@@ -144,38 +134,21 @@ fn find_bin_dir() -> Option<PathBuf> {
     versions.pop().map(|(_, bin)| bin)
 }
 
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free loopback port")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// Polls `pg_isready` until the server accepts connections, failing early
 /// with the log's tail if it exits.
 fn wait_until_accepting(guard: &mut PostgresGuard, bin: &Path, port: u16, log: &Path) -> Result<()> {
-    let started = Instant::now();
-    let tail = || {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
-    };
-    while started.elapsed() < START_DEADLINE {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .status()
-            .is_ok_and(|status| status.success());
-        if ready {
-            eprintln!(
-                "xtask: PostgreSQL accepting connections on 127.0.0.1:{port} after {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-            return Ok(());
-        }
-        if let Ok(Some(status)) = guard.child.try_wait() {
-            bail!("postgres exited with {status} before accepting connections:\n{}", tail());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("postgres did not accept connections on 127.0.0.1:{port} within {} s:\n{}", START_DEADLINE.as_secs(), tail())
+    local_server::wait_until_ready(
+        &format!("PostgreSQL on 127.0.0.1:{port}"),
+        &mut guard.child,
+        log,
+        START_DEADLINE,
+        || {
+            Command::new(bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|status| status.success())
+        },
+    )
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ pub enum Purpose {
 
 /// Debian packages per purpose. The tests need a real Secret Service
 /// (gnome-keyring in a D-Bus session) and `secret-tool` to check it from
-/// outside, and PostgreSQL for the auth service's suites (xtask/src/postgres.rs).
+/// outside, PostgreSQL for the auth service's suites (xtask/src/postgres.rs)
+/// and Redis for the gateway's shared rate limits (xtask/src/redis.rs).
 fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
     // The desktop shell: WebKitGTK and friends to build and run the Tauri app,
     // Xvfb + ImageMagick for headless runs and screenshots.
@@ -28,10 +29,19 @@ fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
     match purpose {
         Purpose::Run => shell.to_vec(),
         // WebKitWebDriver drives the real app in the shell's end-to-end tests.
-        Purpose::Test => {
-            [&["gnome-keyring", "libsecret-tools", "dbus-x11", "dbus", "webkit2gtk-driver", "postgresql"][..], &shell]
-                .concat()
-        }
+        Purpose::Test => [
+            &[
+                "gnome-keyring",
+                "libsecret-tools",
+                "dbus-x11",
+                "dbus",
+                "webkit2gtk-driver",
+                "postgresql",
+                "redis-server",
+            ][..],
+            &shell,
+        ]
+        .concat(),
     }
 }
 

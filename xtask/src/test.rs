@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{dist, engines, postgres, run_checked, s3, setup, workspace_root};
+use crate::{dist, engines, postgres, redis, run_checked, s3, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
@@ -30,6 +30,8 @@ pub fn run() -> Result<()> {
     // The registry server's S3 tests run against a real S3-compatible server
     // (moto) on loopback, one bucket for all of them (each test its own prefix).
     let s3 = s3::start_local_s3("augment-tests")?;
+    // One Redis for the run (the gateway's shared rate limits), no persistence.
+    let redis = redis::start()?;
     let keyring_home = tempfile::tempdir()?;
     // A private D-Bus session with an unlocked gnome-keyring: the secrets tests
     // talk to a real Secret Service and read items back with `secret-tool`.
@@ -47,8 +49,9 @@ pub fn run() -> Result<()> {
     podman.apply(&mut tests);
     postgres.apply(&mut tests);
     s3.apply_test_env(&mut tests);
+    redis.apply(&mut tests);
     run_checked(&mut tests)?;
-    drop((postgres, s3));
+    drop((postgres, s3, redis));
     // Last, the packages, and the .deb installed and started offline
     // (tests/package), whose CLI then starts the stack from the packaged
     // binaries. They are made from the debug build already there: a

@@ -396,3 +396,29 @@ fn point_13_the_parsers_settings_fit_their_pod_limit() {
         limit / MIB
     );
 }
+
+/// Issue 18, point 3: the gateway refuses to listen beyond loopback without
+/// auth, so every deployment that binds it to 0.0.0.0 says which case it is:
+/// Kubernetes (reachable in the cluster) sets `GATEWAY_AUTH_URL`; compose and
+/// the desktop's stack, whose port is published on 127.0.0.1 only (checked
+/// above), set `GATEWAY_PUBLISHED_ON_LOOPBACK`.
+#[test]
+fn issue_18_every_gateway_deployment_is_allowed_to_start() {
+    let stack = StackDefinition::built_in().unwrap();
+    let gateway = stack.services.iter().find(|s| s.name == "gateway").unwrap();
+    assert_eq!(gateway.env.get("GATEWAY_LISTEN").map(String::as_str), Some("0.0.0.0:8080"));
+    assert_eq!(gateway.env.get("GATEWAY_PUBLISHED_ON_LOOPBACK").map(String::as_str), Some("1"), "stack.toml");
+
+    let compose: Value = serde_norway::from_str(&read("compose.yaml")).unwrap();
+    let environment = &compose["services"]["gateway"]["environment"];
+    assert_eq!(environment["GATEWAY_LISTEN"], "0.0.0.0:8080");
+    assert_eq!(environment["GATEWAY_PUBLISHED_ON_LOOPBACK"], "1", "compose.yaml");
+
+    let documents = documents("k8s/gateway.yaml");
+    let deployment = documents.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"].as_sequence().unwrap();
+    let value = |name: &str| env.iter().find(|e| e["name"] == name).and_then(|e| e["value"].as_str());
+    assert_eq!(value("GATEWAY_LISTEN"), Some("0.0.0.0:8080"));
+    assert!(value("GATEWAY_AUTH_URL").is_some_and(|url| url.starts_with("http")), "k8s: auth mode");
+    assert_eq!(value("GATEWAY_PUBLISHED_ON_LOOPBACK"), None, "k8s is reachable beyond loopback");
+}

@@ -70,7 +70,7 @@ impl FromStr for Upstreams {
     }
 }
 
-/// Requests per client IP: a sustained rate and the burst allowed above it.
+/// Requests per caller (the token in auth mode, else the client IP): a sustained rate and the burst allowed above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub per_second: NonZeroU32,
@@ -110,6 +110,12 @@ pub struct Config {
     /// Where `/health`, `/ready` and `/metrics` are also served, and
     /// `/metrics` only (issue 20, point 13; `SIDECAR_ADMIN_LISTEN`). Default: none.
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// Auth mode (issue 18, point 3; `GATEWAY_AUTH_URL`): callers present
+    /// tokens of the auth service instead of the stack's token. Default: none.
+    pub auth: Option<crate::AuthConfig>,
+    /// Where rate limits are kept so replicas share them (`REDIS_URL`,
+    /// `redis://host:port`). Default: none, in this gateway's memory.
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -123,6 +129,8 @@ impl Config {
             rate_limit: RateLimit::default(),
             access: sidecar_http::Access::default(),
             admin_listen: None,
+            auth: None,
+            redis_url: None,
         }
     }
 }

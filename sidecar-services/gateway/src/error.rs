@@ -17,6 +17,19 @@ pub enum AppError {
     #[error(transparent)]
     Setup(#[from] SidecarError),
 
+    #[error(
+        "the gateway would listen on {listen}, beyond this machine, without checking who calls: set GATEWAY_AUTH_URL to the auth service (for example http://auth:8084), or listen on 127.0.0.1; a container whose port is published on the host's loopback only may set GATEWAY_PUBLISHED_ON_LOOPBACK=1 instead"
+    )]
+    ExposedWithoutAuth { listen: std::net::SocketAddr },
+
+    #[error(
+        "GATEWAY_AUTH_CACHE_MS is {ms}: a cached verification is also how long a revoked token keeps working, so at most {max_ms} ms is allowed"
+    )]
+    AuthCacheTooLong { ms: u128, max_ms: u128 },
+
+    #[error("REDIS_URL is not usable: {0}; write it as redis://host:port (or redis://host:port/db)")]
+    InvalidRedisUrl(String),
+
     #[error("no service named `{service}`; known services: {}", known.join(", "))]
     UnknownService { service: String, known: Vec<String> },
 
@@ -30,7 +43,7 @@ pub enum AppError {
     )]
     BodyTooLarge { limit_bytes: u64 },
 
-    #[error("too many requests from this address; wait {retry_after_secs} s and try again")]
+    #[error("too many requests from this caller; wait {retry_after_secs} s and try again")]
     RateLimited { retry_after_secs: u64 },
 
     #[error(
@@ -54,7 +67,12 @@ impl AppError {
     /// The machine-readable code in the JSON body.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::InvalidUpstreams { .. } | AppError::Client(_) | AppError::Setup(_) => "internal",
+            AppError::InvalidUpstreams { .. }
+            | AppError::Client(_)
+            | AppError::Setup(_)
+            | AppError::ExposedWithoutAuth { .. }
+            | AppError::AuthCacheTooLong { .. }
+            | AppError::InvalidRedisUrl(_) => "internal",
             AppError::UnknownService { .. } => "unknown_service",
             AppError::InvalidPath { .. } => "invalid_path",
             AppError::BodyTooLarge { .. } => "body_too_large",
@@ -68,9 +86,12 @@ impl AppError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AppError::InvalidUpstreams { .. } | AppError::Client(_) | AppError::Setup(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::InvalidUpstreams { .. }
+            | AppError::Client(_)
+            | AppError::Setup(_)
+            | AppError::ExposedWithoutAuth { .. }
+            | AppError::AuthCacheTooLong { .. }
+            | AppError::InvalidRedisUrl(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::UnknownService { .. } | AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::InvalidPath { .. } => StatusCode::BAD_REQUEST,
             AppError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

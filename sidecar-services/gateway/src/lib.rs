@@ -4,22 +4,31 @@
 //!
 //! - refuses unknown services (404 naming the known ones), `.`/`..` path
 //!   segments (400) and bodies over the limit (413), before any upstream sees them;
-//! - rate limits per client IP (429 with `Retry-After`);
+//! - rate limits per client IP, or per token in auth mode (429 with
+//!   `Retry-After`), shared by every replica through Redis when
+//!   `REDIS_URL` is set ([`Config::redis_url`]);
 //! - sets `x-request-id` when missing and passes it upstream and back;
 //! - says why an upstream failed: 503 `upstream_unavailable` naming the
 //!   service and address, 504 `upstream_timeout`, 502 `bad_gateway`;
 //! - `/ready` is ready when every upstream's `/health` answers, with a status per upstream;
 //! - every request but `/health` and `/ready` needs the stack's token and a
 //!   loopback (or configured) `Host`/`Origin` (`sidecar_http::Access`), and
-//!   upstreams receive the gateway's own token, not the caller's header.
+//!   upstreams receive the gateway's own token, not the caller's header;
+//! - in auth mode ([`AuthConfig`], `GATEWAY_AUTH_URL`, for team deployments)
+//!   callers present tokens of the auth service instead, checked for the
+//!   route's scope (GET/HEAD/OPTIONS need `read`, other methods `run`), and
+//!   rate limits are per token; see [`auth`] for the answers and the
+//!   revocation delay. [`check_exposure`] refuses to listen beyond loopback
+//!   without it.
 
+pub mod auth;
 mod config;
 mod error;
 mod proxy;
+mod ratelimit;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -30,13 +39,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use futures_util::future::join_all;
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use prometheus::{IntCounterVec, Opts};
+use ratelimit::RateKey;
 use reqwest::Url;
 use serde_json::{Map, Value, json};
 use sidecar_http::{HttpMetrics, Readiness, SidecarError};
 
+pub use auth::AuthConfig;
 pub use config::{Config, RateLimit, Upstreams};
 pub use error::AppError;
 
@@ -52,11 +61,23 @@ pub struct AppState {
 struct Inner {
     config: Config,
     client: reqwest::Client,
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    limiter_checks: AtomicU64,
+    limiter: ratelimit::Limiter,
     metrics: HttpMetrics,
     upstream_requests: IntCounterVec,
     readiness: Readiness,
+    /// For the auth service only: no upstream's slowness or pool affects verification.
+    auth_client: reqwest::Client,
+    verify_cache: auth::VerifyCache,
+}
+
+/// Refuses to serve beyond loopback without auth mode (issue 18, point 3),
+/// unless the deployment says its port is published on loopback only
+/// (`published_on_loopback`, the desktop's container stack).
+pub fn check_exposure(listen: SocketAddr, config: &Config, published_on_loopback: bool) -> Result<(), AppError> {
+    if listen.ip().is_loopback() || config.auth.is_some() || published_on_loopback {
+        return Ok(());
+    }
+    Err(AppError::ExposedWithoutAuth { listen })
 }
 
 impl AppState {
@@ -71,7 +92,7 @@ impl AppState {
             .no_proxy()
             .build()
             .map_err(AppError::Client)?;
-        let quota = Quota::per_second(config.rate_limit.per_second).allow_burst(config.rate_limit.burst);
+        let limiter = ratelimit::Limiter::new(config.rate_limit, config.redis_url.as_deref())?;
         let metrics = HttpMetrics::new(SERVICE)?;
         let upstream_requests = IntCounterVec::new(
             Opts::new(
@@ -82,15 +103,30 @@ impl AppState {
         )
         .map_err(|source| SidecarError::Metrics { name: "gateway_upstream_requests_total".to_owned(), source })?;
         metrics.register(Box::new(upstream_requests.clone()))?;
+        if let Some(auth) = &config.auth
+            && auth.cache_ttl > auth::MAX_CACHE_TTL
+        {
+            return Err(AppError::AuthCacheTooLong {
+                ms: auth.cache_ttl.as_millis(),
+                max_ms: auth::MAX_CACHE_TTL.as_millis(),
+            });
+        }
+        let auth_client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(AppError::Client)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
                 client,
-                limiter: RateLimiter::keyed(quota),
-                limiter_checks: AtomicU64::new(0),
+                limiter,
                 metrics,
                 upstream_requests,
                 readiness: Readiness::default(),
+                auth_client,
+                verify_cache: auth::VerifyCache::default(),
             }),
         })
     }
@@ -119,8 +155,16 @@ pub fn app(state: AppState) -> Router {
     let router = router
         .merge(api)
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
-        .with_state(state.clone());
-    let router = sidecar_http::require_access(router, state.inner.config.access.clone());
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let config = &state.inner.config;
+    // In auth mode the caller's bearer token is the auth service's, not the
+    // stack's; the Host/Origin checks stay.
+    let access = match &config.auth {
+        Some(_) => sidecar_http::Access::new(None, config.access.allowed_hosts()),
+        None => config.access.clone(),
+    };
+    let router = sidecar_http::require_access(router, access);
     sidecar_http::standard_layers(router, state.inner.metrics.clone())
 }
 
@@ -147,16 +191,13 @@ fn client_ip(request: &Request) -> IpAddr {
 }
 
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let inner = &state.inner;
-    // Forget idle clients now and then so the table does not grow forever.
-    if inner.limiter_checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-        inner.limiter.retain_recent();
-        inner.limiter.shrink_to_fit();
-    }
-    match inner.limiter.check_key(&client_ip(&request)) {
+    let key = match request.extensions().get::<auth::Caller>() {
+        Some(caller) => RateKey::Token(caller.token_id.clone()),
+        None => RateKey::Ip(client_ip(&request)),
+    };
+    match state.inner.limiter.check(key).await {
         Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(inner.limiter.clock().now());
+        Err(wait) => {
             // Round up: retrying on the advertised second must succeed.
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             AppError::RateLimited { retry_after_secs: retry_after_secs.max(1) }.into_response()

@@ -39,6 +39,27 @@ struct Args {
     /// Requests a client may send at once above the sustained rate.
     #[arg(long, env = "GATEWAY_RATE_BURST", default_value_t = gateway::RateLimit::default().burst)]
     rate_burst: NonZeroU32,
+
+    /// Auth mode: the auth service whose tokens callers present (team
+    /// deployments). Required to listen beyond loopback.
+    #[arg(long, env = "GATEWAY_AUTH_URL")]
+    auth_url: Option<reqwest::Url>,
+
+    /// Milliseconds a verified token is trusted without asking again: also
+    /// how long a revoked token keeps working here (at most 60000).
+    #[arg(long, env = "GATEWAY_AUTH_CACHE_MS", default_value_t = 5000)]
+    auth_cache_ms: u64,
+
+    /// Listening on 0.0.0.0 inside a container whose port is published on
+    /// the host's loopback only (the desktop's stack): the stack token is enough.
+    #[arg(long, env = "GATEWAY_PUBLISHED_ON_LOOPBACK", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    published_on_loopback: bool,
+
+    /// Keep rate limits in this Redis (redis://host:port) so every replica
+    /// shares them; in this process's memory otherwise.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[tokio::main]
@@ -48,15 +69,30 @@ async fn main() -> anyhow::Result<()> {
     let upstreams: gateway::Upstreams = args.upstreams.parse().context("reading GATEWAY_UPSTREAMS")?;
     // SIDECAR_TOKEN(_FILE) and SIDECAR_ALLOWED_HOSTS: refuses to start without a token.
     let access = sidecar_http::Access::from_env(args.listen).context("reading the access settings")?;
-    tracing::info!(allowed_hosts = ?access.allowed_hosts(), "requests need the access token");
+    tracing::info!(allowed_hosts = ?access.allowed_hosts(), "requests need an allowed Host");
     let config = gateway::Config {
         max_body_bytes: args.max_body_bytes,
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
         rate_limit: gateway::RateLimit { per_second: args.rate_per_second, burst: args.rate_burst },
         access,
         admin_listen: args.admin_listen,
+        auth: args.auth_url.map(|url| gateway::AuthConfig {
+            cache_ttl: Duration::from_millis(args.auth_cache_ms),
+            ..gateway::AuthConfig::new(url)
+        }),
+        redis_url: args.redis_url,
         ..gateway::Config::new(upstreams)
     };
+    gateway::check_exposure(args.listen, &config, args.published_on_loopback)?;
+    match &config.auth {
+        Some(auth) => {
+            tracing::info!(auth_url = %auth.url, cache_ms = auth.cache_ttl.as_millis(), "auth mode: callers need auth service tokens")
+        }
+        None => tracing::info!("stack-token mode: callers need the stack's access token"),
+    }
+    // Not the URL: it may hold Redis's password.
+    let limits = if config.redis_url.is_some() { "shared by every replica through Redis" } else { "in memory" };
+    tracing::info!(per_second = config.rate_limit.per_second, burst = config.rate_limit.burst, "rate limits {limits}");
     for (name, url) in config.upstreams.iter() {
         tracing::info!(service = name, %url, "routing /api/{name}/");
     }
