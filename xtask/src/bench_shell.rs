@@ -209,48 +209,60 @@ fn isolation_report(mounts: &[Vec<f64>; 2], rss: &[Vec<u64>; 2]) -> String {
     )
 }
 
+/// The product remotes published into a loopback registry and cached, the
+/// release shell launching on them and the bare window, on one display.
+#[cfg(test)]
+struct ProductBench {
+    shell: App,
+    hello: App,
+    product: Sandbox,
+    count: usize,
+    _display: Xvfb,
+    _work: tempfile::TempDir,
+}
+
+#[cfg(test)]
+impl ProductBench {
+    fn prepare() -> Result<Self> {
+        let root = workspace_root();
+        let (shell_bin, hello_bin, augment) = build(&root)?;
+        let product_dirs = crate::setup::build_remotes(&root)?;
+        ensure!(product_dirs.len() == 5, "expected the five product remotes, built {}", product_dirs.len());
+        let display = Xvfb::start()?;
+        let work = tempfile::tempdir()?;
+        let product = Sandbox::prepare(&augment, &work.path().join("product"), &product_dirs)?;
+        let shell = App { bin: shell_bin, args: product.app_args(), display: display.name.clone() };
+        let hello = App { bin: hello_bin, args: Vec::new(), display: display.name.clone() };
+        // Warm the page cache and the WebKit data dir once, untimed.
+        all_mounted(&shell, product_dirs.len())?;
+        Ok(Self { shell, hello, product, count: product_dirs.len(), _display: display, _work: work })
+    }
+}
+
 /// Only the launch with a failing registry (its own builds, display and
 /// sandbox): `cargo test -p xtask bench_shell_registry_down_only -- --ignored --nocapture`.
 #[cfg(test)]
 pub fn run_registry_down() -> Result<String> {
-    let root = workspace_root();
-    let (shell_bin, _, augment) = build(&root)?;
-    let product_dirs = crate::setup::build_remotes(&root)?;
-    ensure!(product_dirs.len() == 5, "expected the five product remotes, built {}", product_dirs.len());
-    let display = Xvfb::start()?;
-    let work = tempfile::tempdir()?;
-    let product = Sandbox::prepare(&augment, &work.path().join("product"), &product_dirs)?;
-    let shell_product = App { bin: shell_bin, args: product.app_args(), display: display.name.clone() };
-    // Warm the page cache and the WebKit data dir once, untimed.
-    all_mounted(&shell_product, product_dirs.len())?;
-    registry_failures(&shell_product, &product.server, product_dirs.len())
+    let bench = ProductBench::prepare()?;
+    registry_failures(&bench.shell, &bench.product.server, bench.count)
 }
 
 /// Only the product's start (its own builds, display and registry):
 /// spawn → painted → first screen → all five, against the bare window.
 #[cfg(test)]
 pub fn run_product() -> Result<String> {
-    let root = workspace_root();
-    let (shell_bin, hello_bin, augment) = build(&root)?;
-    let product_dirs = crate::setup::build_remotes(&root)?;
-    ensure!(product_dirs.len() == 5, "expected the five product remotes, built {}", product_dirs.len());
-    let display = Xvfb::start()?;
-    let work = tempfile::tempdir()?;
-    let product = Sandbox::prepare(&augment, &work.path().join("product"), &product_dirs)?;
-    let hello = App { bin: hello_bin, args: Vec::new(), display: display.name.clone() };
-    let shell_product = App { bin: shell_bin, args: product.app_args(), display: display.name.clone() };
-    // Warm the page cache and the WebKit data dirs once each, untimed.
+    let bench = ProductBench::prepare()?;
+    let ProductBench { shell, hello, product, count, .. } = &bench;
     hello.start_to(|line| line.contains("hello-tauri: painted"))?.0.stop();
-    all_mounted(&shell_product, product_dirs.len())?;
     // Another build of the shell (`AUGMENT_BENCH_COMPARE_SHELL=<binary>`, say
     // the one before a change), launched in the same rounds on the same cache.
     let other = std::env::var_os("AUGMENT_BENCH_COMPARE_SHELL").map(|bin| App {
         bin: PathBuf::from(bin),
         args: product.app_args(),
-        display: display.name.clone(),
+        display: shell.display.clone(),
     });
     if let Some(other) = &other {
-        all_mounted(other, product_dirs.len())?;
+        all_mounted(other, *count)?;
     }
     let mut hello_paint = Vec::new();
     let mut product_mounted = Vec::new();
@@ -259,9 +271,9 @@ pub fn run_product() -> Result<String> {
         let (running, elapsed) = hello.start_to(|line| line.contains("hello-tauri: painted"))?;
         running.stop();
         hello_paint.push(elapsed);
-        product_mounted.push(all_mounted(&shell_product, product_dirs.len())?);
+        product_mounted.push(all_mounted(shell, *count)?);
         if let Some(other) = &other {
-            other_mounted.push(all_mounted(other, product_dirs.len())?);
+            other_mounted.push(all_mounted(other, *count)?);
         }
     }
     let mut section = product_report(&hello_paint, &product_mounted);

@@ -8,9 +8,11 @@
 //! records every request so tests can assert what a client sent, and can be
 //! told to misbehave per path ([`Fault`]) or to go offline altogether.
 
+mod json_call;
 mod keychain;
 mod logs;
 mod service;
+pub use json_call::call_json;
 pub use keychain::secret_tool_lookup;
 pub use logs::CapturedLogs;
 pub use service::{ServiceProcess, exit_and_stderr, raw_http_request};

@@ -71,16 +71,7 @@ impl AuthServer {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        test_support::call_json(&self.http, method, &format!("{}{path}", self.base), token, body).await
     }
 
     pub async fn login(&self, name: &str, password: &str) -> String {
