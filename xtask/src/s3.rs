@@ -167,25 +167,7 @@ pub fn start_local_s3(bucket: &str) -> Result<S3Guard> {
 /// The venv's Python, with moto installed (a pip install the first time,
 /// a file check after that).
 fn ensure_moto() -> Result<PathBuf> {
-    let venv = workspace_root().join("target/tools/moto-venv");
-    let python = venv.join("bin/python");
-    // Written after a successful install; names what was installed.
-    let marker = venv.join("installed.txt");
-    let moto = format!("moto[server]=={MOTO_VERSION}");
-    if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == moto) && python.exists() {
-        return Ok(python);
-    }
-    eprintln!("xtask: installing {moto} into {}", venv.display());
-    let system_python = ["python3", "python"]
-        .into_iter()
-        .find(|p| crate::engines::on_path(p))
-        .context("no python3 on PATH: install Python 3 (`apt-get install python3 python3-venv`) and run again")?;
-    run_checked(Command::new(system_python).args(["-m", "venv"]).arg(&venv))
-        .context("creating the venv for moto (Debian: `apt-get install python3-venv`)")?;
-    run_checked(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", &moto]))
-        .with_context(|| format!("pip install {moto}"))?;
-    std::fs::write(&marker, &moto).with_context(|| format!("writing {}", marker.display()))?;
-    Ok(python)
+    crate::python_tool::ensure("moto-venv", &format!("moto[server]=={MOTO_VERSION}"))
 }
 
 fn tail(log: &Path) -> String {

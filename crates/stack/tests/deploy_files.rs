@@ -65,24 +65,6 @@ fn dockerfiles_build_static_binaries_into_scratch_and_run_as_non_root() {
     assert_eq!(prebuilt, stack::PREBUILT_DOCKERFILE, "the compiled-in copy is current");
 }
 
-#[test]
-fn kubernetes_manifests_run_non_root_with_probes() {
-    for service in ["parsers", "gateway", "connector"] {
-        let text = read(&format!("k8s/{service}.yaml"));
-        let documents: Vec<Value> =
-            serde_norway::Deserializer::from_str(&text).map(|doc| Value::deserialize(doc).unwrap()).collect();
-        let kinds: Vec<&str> = documents.iter().filter_map(|d| d["kind"].as_str()).collect();
-        assert_eq!(kinds, ["Deployment", "Service"], "{service}");
-        let pod = &documents[0]["spec"]["template"]["spec"];
-        assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true), "{service}");
-        let container = &pod["containers"][0];
-        assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], Value::Bool(true), "{service}");
-        assert_eq!(container["livenessProbe"]["httpGet"]["path"].as_str(), Some("/health"), "{service}");
-        assert!(container["readinessProbe"]["httpGet"]["path"].is_string(), "{service}");
-        assert_eq!(documents[1]["spec"]["type"], Value::Null, "{service}: ClusterIP, not exposed");
-    }
-}
-
 /// A `.dockerignore` as Docker reads it: a pattern matches a path or any
 /// folder above it, `**` spans folders, `!` re-includes, the last matching
 /// line decides.
@@ -249,14 +231,15 @@ fn point_9_kubernetes_network_policies_deny_ingress_by_default() {
     assert!(policies.iter().all(|p| p["kind"] == "NetworkPolicy"), "only policies in this file");
     let default_deny = policies
         .iter()
-        .find(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/part-of"] == "augment-it")
+        .find(|p| p["metadata"]["name"] == "augment-it-default-deny")
         .expect("a policy for every augment-it pod");
-    assert_eq!(default_deny["spec"]["policyTypes"], serde_norway::from_str::<Value>("[Ingress]").unwrap());
+    assert_eq!(default_deny["spec"]["policyTypes"], serde_norway::from_str::<Value>("[Ingress, Egress]").unwrap());
     assert!(default_deny["spec"]["ingress"].is_null(), "the default admits nothing");
+    assert!(default_deny["spec"]["egress"].is_null(), "the default lets nothing out");
     let policy_of = |service: &str| {
         policies
             .iter()
-            .find(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == service)
+            .find(|p| p["metadata"]["name"] == format!("{service}-ingress").as_str())
             .unwrap_or_else(|| panic!("a policy for {service}"))
     };
     for service in ["parsers", "gateway", "connector", "registry-server"] {
@@ -338,10 +321,7 @@ fn point_13_metrics_are_scraped_from_the_admin_port() {
         let listen = env.iter().find(|e| e["name"] == "SIDECAR_ADMIN_LISTEN").unwrap()["value"].as_str().unwrap();
         assert_eq!(listen, format!("0.0.0.0:{admin}"), "{service}");
         assert_eq!(template["metadata"]["annotations"]["prometheus.io/port"], admin.to_string().as_str(), "{service}");
-        let policy = policies
-            .iter()
-            .find(|p| p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == service)
-            .unwrap();
+        let policy = policies.iter().find(|p| p["metadata"]["name"] == format!("{service}-ingress").as_str()).unwrap();
         let from_monitoring = serde_norway::from_str::<Value>(
             "[{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: monitoring } } }]",
         )
@@ -421,4 +401,493 @@ fn issue_18_every_gateway_deployment_is_allowed_to_start() {
     assert_eq!(value("GATEWAY_LISTEN"), Some("0.0.0.0:8080"));
     assert!(value("GATEWAY_AUTH_URL").is_some_and(|url| url.starts_with("http")), "k8s: auth mode");
     assert_eq!(value("GATEWAY_PUBLISHED_ON_LOOPBACK"), None, "k8s is reachable beyond loopback");
+}
+
+// ---- Kubernetes for teams (issue 18, point 6) ----
+
+/// One service deployed on Kubernetes.
+struct Workload {
+    name: &'static str,
+    /// Its API port (the container's `http` port).
+    http: u64,
+    /// `/health`, `/ready` and `/metrics` without token or host check.
+    admin: Option<u64>,
+    /// Scaled by an HPA and kept up through node drains by a PDB.
+    scaled: bool,
+}
+
+const WORKLOADS: [Workload; 5] = [
+    Workload { name: "parsers", http: 8081, admin: None, scaled: false },
+    Workload { name: "connector", http: 8082, admin: Some(9082), scaled: false },
+    Workload { name: "gateway", http: 8080, admin: Some(9080), scaled: true },
+    Workload { name: "auth", http: 8084, admin: Some(9084), scaled: true },
+    Workload { name: "registry-server", http: 8787, admin: Some(9787), scaled: true },
+];
+
+/// What every pod spec sets (JSON pointer under the pod spec, value).
+const POD_FIELDS: [(&str, &str); 3] = [
+    ("/securityContext/runAsNonRoot", "true"),
+    ("/securityContext/seccompProfile/type", "\"RuntimeDefault\""),
+    ("/automountServiceAccountToken", "false"),
+];
+
+/// What every container sets (JSON pointer under the container, value).
+const CONTAINER_FIELDS: [(&str, &str); 4] = [
+    ("/securityContext/readOnlyRootFilesystem", "true"),
+    ("/securityContext/allowPrivilegeEscalation", "false"),
+    ("/securityContext/capabilities/drop", "[\"ALL\"]"),
+    ("/livenessProbe/httpGet/path", "\"/health\""),
+];
+
+/// What every container has, whatever the value.
+const CONTAINER_PRESENT: [&str; 4] = [
+    "/readinessProbe/httpGet/path",
+    "/resources/requests/cpu",
+    "/resources/requests/memory",
+    "/resources/limits/memory",
+];
+
+fn json_documents(name: &str) -> Vec<serde_json::Value> {
+    documents(name)
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .map(|d| serde_json::to_value(d).unwrap_or_else(|e| panic!("{name}: {e}")))
+        .collect()
+}
+
+/// The files `kubectl apply -k docker/k8s` applies, in its order.
+fn kustomization_resources() -> Vec<String> {
+    let kustomization: serde_json::Value =
+        serde_json::to_value(serde_norway::from_str::<Value>(&read("k8s/kustomization.yaml")).unwrap()).unwrap();
+    let resources = kustomization["resources"].as_array().expect("kustomization.yaml lists resources");
+    resources.iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+}
+
+/// Every document of every applied manifest, with the file it is in.
+fn applied_documents() -> Vec<(String, serde_json::Value)> {
+    kustomization_resources()
+        .into_iter()
+        .flat_map(|file| json_documents(&format!("k8s/{file}")).into_iter().map(move |d| (file.clone(), d)))
+        .collect()
+}
+
+fn of_kind<'a>(documents: &'a [(String, serde_json::Value)], kind: &str, name: &str) -> Vec<&'a serde_json::Value> {
+    documents.iter().map(|(_, d)| d).filter(|d| d["kind"] == kind && d["metadata"]["name"] == name).collect()
+}
+
+/// The one Deployment of a workload.
+fn deployment<'a>(documents: &'a [(String, serde_json::Value)], name: &str) -> &'a serde_json::Value {
+    let found = of_kind(documents, "Deployment", name);
+    assert_eq!(found.len(), 1, "one Deployment {name}");
+    found[0]
+}
+
+/// Every manifest in docker/k8s is applied (so none escapes the checks
+/// below), and every workload is in one of them.
+#[test]
+fn issue_18_the_kustomization_applies_every_manifest() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(docker_dir().join("k8s"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".yaml") && name != "kustomization.yaml")
+        .collect();
+    on_disk.sort();
+    let mut listed = kustomization_resources();
+    listed.sort();
+    assert_eq!(listed, on_disk, "kustomization.yaml lists exactly the manifests in docker/k8s");
+    let documents = applied_documents();
+    for workload in &WORKLOADS {
+        deployment(&documents, workload.name);
+        assert_eq!(of_kind(&documents, "Service", workload.name).len(), 1, "{}: a Service", workload.name);
+    }
+}
+
+/// Every container runs non-root on a read-only root with no capabilities,
+/// no privilege escalation and the runtime's seccomp profile, has resource
+/// requests and a memory limit, and liveness and readiness probes on a port
+/// it declares.
+#[test]
+fn issue_18_every_kubernetes_container_is_hardened_with_probes_and_resources() {
+    let documents = applied_documents();
+    let deployments: Vec<&serde_json::Value> =
+        documents.iter().map(|(_, d)| d).filter(|d| d["kind"] == "Deployment").collect();
+    assert_eq!(deployments.len(), WORKLOADS.len(), "one Deployment per workload, no other");
+    for deployment in deployments {
+        let name = deployment["metadata"]["name"].as_str().unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        for (pointer, expected) in POD_FIELDS {
+            let expected: serde_json::Value = serde_json::from_str(expected).unwrap();
+            assert_eq!(pod.pointer(pointer), Some(&expected), "{name}: the pod spec's {pointer}");
+        }
+        let containers = pod["containers"].as_array().unwrap();
+        assert!(pod["initContainers"].is_null(), "{name}: init containers would need the same checks");
+        for container in containers {
+            let which = format!("{name}/{}", container["name"]);
+            for (pointer, expected) in CONTAINER_FIELDS {
+                let expected: serde_json::Value = serde_json::from_str(expected).unwrap();
+                assert_eq!(container.pointer(pointer), Some(&expected), "{which}: {pointer}");
+            }
+            for pointer in CONTAINER_PRESENT {
+                assert!(container.pointer(pointer).is_some_and(|v| !v.is_null()), "{which}: {pointer} is set");
+            }
+            assert!(container["securityContext"]["privileged"] != true, "{which}: not privileged");
+            let ports: Vec<&str> =
+                container["ports"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+            for probe in ["livenessProbe", "readinessProbe"] {
+                let port = container[probe]["httpGet"]["port"].as_str().unwrap_or_default();
+                assert!(ports.contains(&port), "{which}: {probe} probes a declared port, not {port:?}");
+            }
+        }
+    }
+    for workload in &WORKLOADS {
+        let container = &deployment(&documents, workload.name)["spec"]["template"]["spec"]["containers"][0];
+        let port = |name: &str| {
+            container["ports"].as_array().unwrap().iter().find(|p| p["name"] == name).map(|p| &p["containerPort"])
+        };
+        assert_eq!(port("http").and_then(serde_json::Value::as_u64), Some(workload.http), "{}", workload.name);
+        assert_eq!(port("admin").and_then(serde_json::Value::as_u64), workload.admin, "{}", workload.name);
+    }
+}
+
+/// Names of settings that hold a credential (or a URL that may carry one).
+fn is_secret_setting(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let names_a_file = upper.ends_with("_FILE") || upper.ends_with("_DIR");
+    !names_a_file
+        && ["PASSWORD", "SECRET", "TOKEN", "KEY", "DATABASE_URL", "REDIS_URL"].iter().any(|s| upper.contains(s))
+}
+
+/// No manifest carries a credential: settings that hold one come from a
+/// Secret reference, no literal value is a URL with a password, and the one
+/// Secret shown as an example (the registry server's) has placeholders only
+/// and is not applied by the kustomization.
+#[test]
+fn issue_18_no_kubernetes_manifest_carries_a_literal_secret() {
+    let documents = applied_documents();
+    for (file, document) in &documents {
+        let what = format!("{file}: {} {}", document["kind"], document["metadata"]["name"]);
+        match document["kind"].as_str() {
+            Some("Secret") => {
+                assert!(document["data"].is_null(), "{what}: placeholders in stringData only");
+                for (key, value) in document["stringData"].as_object().unwrap() {
+                    assert!(value.as_str().unwrap().starts_with("REPLACE"), "{what}: {key} is not a placeholder");
+                }
+                let kustomization = read("k8s/kustomization.yaml");
+                let name = document["metadata"]["name"].as_str().unwrap();
+                assert!(
+                    kustomization.contains(&format!("$patch: delete\n      apiVersion: v1\n      kind: Secret\n      metadata:\n        name: {name}\n")),
+                    "{what}: the kustomization must not apply a placeholder Secret over the real one"
+                );
+            }
+            Some("ConfigMap") => {
+                for key in document["data"].as_object().unwrap().keys() {
+                    assert!(!is_secret_setting(key), "{what}: {key} belongs in a Secret");
+                }
+            }
+            _ => {}
+        }
+        for container in
+            document.pointer("/spec/template/spec/containers").and_then(|c| c.as_array()).into_iter().flatten()
+        {
+            for entry in container["env"].as_array().into_iter().flatten() {
+                let name = entry["name"].as_str().unwrap();
+                if let Some(value) = entry["value"].as_str() {
+                    assert!(!is_secret_setting(name), "{what}: {name} is a literal; take it from a secretKeyRef");
+                    let credentials_in_url = value.split_once("://").is_some_and(|(_, rest)| {
+                        rest.split('/').next().is_some_and(|authority| authority.contains('@'))
+                    });
+                    assert!(!credentials_in_url, "{what}: {name} has credentials in its URL");
+                } else if is_secret_setting(name) {
+                    assert!(entry["valueFrom"]["secretKeyRef"]["name"].is_string(), "{what}: {name} from a Secret");
+                }
+            }
+        }
+    }
+    // What the services need from their external dependencies.
+    for (workload, variable, secret) in
+        [("auth", "DATABASE_URL", "augment-auth-database"), ("gateway", "REDIS_URL", "augment-redis")]
+    {
+        let container = &deployment(&documents, workload)["spec"]["template"]["spec"]["containers"][0];
+        let entry = container["env"].as_array().unwrap().iter().find(|e| e["name"] == variable);
+        let reference = entry.map(|e| &e["valueFrom"]["secretKeyRef"]);
+        assert_eq!(reference.map(|r| &r["name"]), Some(&serde_json::json!(secret)), "{workload}: {variable}");
+    }
+    let registry = &deployment(&documents, "registry-server")["spec"]["template"]["spec"]["containers"][0];
+    let from_secret = registry["envFrom"].as_array().unwrap().iter().any(|s| s["secretRef"]["name"].is_string());
+    assert!(from_secret, "registry-server: its S3 credentials and signing key from a Secret");
+}
+
+/// The gateway, auth and the registry server scale with an HPA between at
+/// least two replicas and keep one up through voluntary disruptions.
+#[test]
+fn issue_18_scaled_workloads_have_an_hpa_and_a_pdb() {
+    let documents = applied_documents();
+    for workload in WORKLOADS.iter().filter(|w| w.scaled) {
+        let deployment = deployment(&documents, workload.name);
+        let hpas = of_kind(&documents, "HorizontalPodAutoscaler", workload.name);
+        assert_eq!(hpas.len(), 1, "{}: one HPA", workload.name);
+        let hpa = hpas[0];
+        assert_eq!(hpa["apiVersion"], "autoscaling/v2", "{}", workload.name);
+        let target = &hpa["spec"]["scaleTargetRef"];
+        assert_eq!(
+            (&target["kind"], &target["name"]),
+            (&serde_json::json!("Deployment"), &deployment["metadata"]["name"])
+        );
+        let min = hpa["spec"]["minReplicas"].as_u64().unwrap_or(1);
+        assert!(min >= 2 && hpa["spec"]["maxReplicas"].as_u64().unwrap() > min, "{}: 2 ≤ min < max", workload.name);
+        let pdbs = of_kind(&documents, "PodDisruptionBudget", workload.name);
+        assert_eq!(pdbs.len(), 1, "{}: one PDB", workload.name);
+        assert_eq!(pdbs[0]["apiVersion"], "policy/v1", "{}", workload.name);
+        assert!(pdbs[0]["spec"]["minAvailable"].as_u64().is_some_and(|n| n >= 1 && n < min), "{}", workload.name);
+        assert_eq!(
+            pdbs[0]["spec"]["selector"], deployment["spec"]["selector"],
+            "{}: the PDB covers its pods",
+            workload.name
+        );
+    }
+}
+
+/// One side of a flow in a NetworkPolicy rule, as the expectations name it:
+/// a workload (pod selector), `ns:<name>`, `dns`, or `ip:<cidr>`.
+fn peer(peer: &serde_json::Value) -> String {
+    let pod = &peer["podSelector"]["matchLabels"];
+    let namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str();
+    match (namespace, pod.as_object().filter(|o| !o.is_empty())) {
+        (Some("kube-system"), Some(_)) if pod["k8s-app"] == "kube-dns" => "dns".to_owned(),
+        (Some(namespace), None) => format!("ns:{namespace}"),
+        (None, Some(_)) => pod["app.kubernetes.io/name"].as_str().unwrap_or("?").to_owned(),
+        _ => match peer["ipBlock"]["cidr"].as_str() {
+            Some(cidr) => format!("ip:{cidr}"),
+            None => panic!("a peer the flow checks cannot name: {peer}"),
+        },
+    }
+}
+
+/// The workload a policy applies to, or `*` for every augment-it pod.
+fn subject(policy: &serde_json::Value) -> String {
+    let labels = &policy["spec"]["podSelector"]["matchLabels"];
+    match labels["app.kubernetes.io/name"].as_str() {
+        Some(name) => name.to_owned(),
+        None => {
+            assert_eq!(labels["app.kubernetes.io/part-of"], "augment-it", "{}", policy["metadata"]["name"]);
+            "*".to_owned()
+        }
+    }
+}
+
+/// Every (from, to, protocol/port) a set of policies allows, one direction.
+fn flows(policies: &[serde_json::Value], direction: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    let (rules, peers) = if direction == "Ingress" { ("ingress", "from") } else { ("egress", "to") };
+    let mut found = std::collections::BTreeSet::new();
+    for policy in policies {
+        let subject = subject(policy);
+        for rule in policy["spec"][rules].as_array().into_iter().flatten() {
+            let ports = rule["ports"].as_array().expect("every rule names its ports");
+            let others = rule[peers].as_array().expect("every rule names its peers");
+            for other in others {
+                for port in ports {
+                    let port = format!("{}/{}", port["protocol"].as_str().unwrap_or("TCP"), port["port"]);
+                    let (from, to) = if direction == "Ingress" {
+                        (peer(other), subject.clone())
+                    } else {
+                        (subject.clone(), peer(other))
+                    };
+                    found.insert((from, to, port));
+                }
+            }
+        }
+    }
+    found
+}
+
+const INGRESS_FLOWS: &[(&str, &str, &str)] = &[
+    ("ns:ingress-nginx", "gateway", "TCP/8080"),
+    ("ns:monitoring", "gateway", "TCP/9080"),
+    ("gateway", "parsers", "TCP/8081"),
+    ("ns:monitoring", "parsers", "TCP/8081"),
+    ("gateway", "connector", "TCP/8082"),
+    ("ns:monitoring", "connector", "TCP/9082"),
+    ("gateway", "auth", "TCP/8084"),
+    ("registry-server", "auth", "TCP/8084"),
+    ("ns:monitoring", "auth", "TCP/9084"),
+    ("ns:ingress-nginx", "registry-server", "TCP/8787"),
+    ("ns:monitoring", "registry-server", "TCP/9787"),
+];
+
+/// `ip:` peers: the 192.0.2.x placeholders for the external PostgreSQL and
+/// Redis, and "the internet but private ranges" for the providers and S3.
+const EGRESS_FLOWS: &[(&str, &str, &str)] = &[
+    ("*", "dns", "UDP/53"),
+    ("*", "dns", "TCP/53"),
+    ("gateway", "parsers", "TCP/8081"),
+    ("gateway", "connector", "TCP/8082"),
+    ("gateway", "auth", "TCP/8084"),
+    ("gateway", "ip:192.0.2.11/32", "TCP/6379"),
+    ("connector", "ip:0.0.0.0/0", "TCP/443"),
+    ("auth", "ip:192.0.2.10/32", "TCP/5432"),
+    ("registry-server", "auth", "TCP/8084"),
+    ("registry-server", "ip:0.0.0.0/0", "TCP/443"),
+];
+
+/// Default deny in and out for every augment-it pod, then exactly the flows
+/// above in each direction: each allowed flow is expected, each expected
+/// one allowed, and what one side sends the other side admits. The
+/// internet-wide egress rules leave out the private ranges.
+#[test]
+fn issue_18_network_policies_allow_exactly_the_documented_flows() {
+    let policies = json_documents("k8s/network-policy.yaml");
+    let deny = policies.iter().find(|p| p["metadata"]["name"] == "augment-it-default-deny").unwrap();
+    assert_eq!(deny["spec"]["policyTypes"], serde_json::json!(["Ingress", "Egress"]));
+    for policy in &policies {
+        let types = policy["spec"]["policyTypes"].as_array().unwrap();
+        for (direction, rules) in [("Ingress", "ingress"), ("Egress", "egress")] {
+            let has_rules = !policy["spec"][rules].is_null();
+            assert!(
+                !has_rules || types.contains(&serde_json::json!(direction)),
+                "{}: {direction}",
+                policy["metadata"]["name"]
+            );
+        }
+    }
+    let owned = |table: &[(&str, &str, &str)]| -> std::collections::BTreeSet<(String, String, String)> {
+        table.iter().map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned())).collect()
+    };
+    assert_eq!(flows(&policies, "Ingress"), owned(INGRESS_FLOWS), "ingress flows");
+    assert_eq!(flows(&policies, "Egress"), owned(EGRESS_FLOWS), "egress flows");
+    // Pod to pod, both ends must agree, or the flow is dead.
+    let workloads: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+    for (from, to, port) in EGRESS_FLOWS.iter().filter(|(f, t, _)| workloads.contains(f) && workloads.contains(t)) {
+        assert!(INGRESS_FLOWS.contains(&(from, to, port)), "{from} sends to {to} on {port}, which {to} does not admit");
+    }
+    for (from, to, port) in INGRESS_FLOWS.iter().filter(|(f, t, _)| workloads.contains(f) && workloads.contains(t)) {
+        assert!(EGRESS_FLOWS.contains(&(from, to, port)), "{to} admits {from} on {port}, which {from} may not send");
+    }
+    for policy in &policies {
+        for rule in policy["spec"]["egress"].as_array().into_iter().flatten() {
+            for to in rule["to"].as_array().into_iter().flatten() {
+                if to["ipBlock"]["cidr"] == "0.0.0.0/0" {
+                    let except = to["ipBlock"]["except"].as_array().cloned().unwrap_or_default();
+                    for private in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] {
+                        assert!(
+                            except.contains(&serde_json::json!(private)),
+                            "{}: not into {private}",
+                            policy["metadata"]["name"]
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Every workload's pods are covered by the default deny.
+    let documents = applied_documents();
+    for workload in &WORKLOADS {
+        let labels = &deployment(&documents, workload.name)["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["app.kubernetes.io/part-of"], "augment-it", "{}", workload.name);
+        assert_eq!(
+            labels["app.kubernetes.io/name"], workload.name,
+            "{}: the policies select it by name",
+            workload.name
+        );
+    }
+}
+
+/// The auth service's manifest sets only variables the service reads.
+#[test]
+fn issue_18_the_auth_manifest_agrees_with_the_service() {
+    let documents = applied_documents();
+    let container = &deployment(&documents, "auth")["spec"]["template"]["spec"]["containers"][0];
+    let main_rs = std::fs::read_to_string(docker_dir().join("../sidecar-services/auth/src/main.rs")).unwrap();
+    for entry in container["env"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let known = main_rs.contains(&format!("\"{name}\""))
+            || ["LOG_FORMAT", "RUST_LOG", "SIDECAR_ALLOWED_HOSTS"].contains(&name);
+        assert!(known, "auth reads no {name}");
+    }
+    let env = |name: &str| {
+        container["env"].as_array().unwrap().iter().find(|e| e["name"] == name).map(|e| e["value"].clone())
+    };
+    assert_eq!(env("AUTH_LISTEN"), Some(serde_json::json!("0.0.0.0:8084")));
+    assert_eq!(env("SIDECAR_ADMIN_LISTEN"), Some(serde_json::json!("0.0.0.0:9084")));
+}
+
+/// The validator `cargo xtask test` installs (PyPI `kubernetes-validate`,
+/// xtask/src/k8s_validate.rs), or None when the run may skip it.
+fn kubernetes_validate() -> Option<PathBuf> {
+    let installed = docker_dir().join("../target/tools/k8s-validate-venv/bin/kubernetes-validate");
+    let validator = std::env::var_os("AUGMENT_K8S_VALIDATE")
+        .map(PathBuf::from)
+        .or_else(|| installed.is_file().then_some(installed));
+    if validator.is_none() && std::env::var("AUGMENT_SKIP_ENGINE_TESTS").as_deref() == Ok("1") {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: the Kubernetes schema validation (AUGMENT_SKIP_ENGINE_TESTS=1, no AUGMENT_K8S_VALIDATE) !!!!!!!!\n"
+        );
+        return None;
+    }
+    Some(validator.expect(
+        "no Kubernetes schema validator: run through `cargo xtask test`, which installs it, or set AUGMENT_K8S_VALIDATE \
+         to a `kubernetes-validate` executable (pip install kubernetes-validate==1.37.0); AUGMENT_SKIP_ENGINE_TESTS=1 skips loudly",
+    ))
+}
+
+/// The oldest Kubernetes the manifests support and the newest the validator knows.
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.30.0", "1.37.0"];
+
+/// Runs the validator, strict (unknown fields are errors), on `files`
+/// against every supported Kubernetes; Err with its report when any fails.
+fn validate(validator: &std::path::Path, files: &[PathBuf]) -> Result<(), String> {
+    for version in KUBERNETES_VERSIONS {
+        let output = std::process::Command::new(validator)
+            .args(["--strict", "--quiet", "--kubernetes-version", version])
+            .args(files)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", validator.display()));
+        if !output.status.success() {
+            return Err(format!(
+                "Kubernetes {version}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Issue 18, point 6: every manifest (and, where kubectl is installed, what
+/// `kubectl kustomize` builds from them) is valid against the Kubernetes
+/// OpenAPI schemas, offline. A copy with a misspelt field and one with a
+/// wrongly typed value are refused, so the validation is not a no-op.
+#[test]
+fn issue_18_every_kubernetes_manifest_passes_the_kubernetes_schemas() {
+    let Some(validator) = kubernetes_validate() else { return };
+    let k8s = docker_dir().join("k8s");
+    let mut files: Vec<PathBuf> = kustomization_resources().iter().map(|f| k8s.join(f)).collect();
+    let scratch = tempfile::tempdir().unwrap();
+    // `kubectl apply --dry-run=client` needs an API server; kustomize does not.
+    match std::process::Command::new("kubectl").arg("kustomize").arg(&k8s).output() {
+        Ok(built) => {
+            assert!(built.status.success(), "kubectl kustomize: {}", String::from_utf8_lossy(&built.stderr));
+            let text = String::from_utf8(built.stdout).unwrap();
+            let kinds: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
+            assert!(!kinds.contains(&"Secret"), "the kustomization applies no Secret");
+            assert!(kinds.iter().filter(|k| **k == "Deployment").count() == WORKLOADS.len(), "{kinds:?}");
+            let path = scratch.path().join("kustomized.yaml");
+            std::fs::write(&path, text).unwrap();
+            files.push(path);
+        }
+        Err(e) => eprintln!("no kubectl ({e}): validating the manifests one by one, not the kustomization's build"),
+    }
+    if let Err(report) = validate(&validator, &files) {
+        panic!("a manifest does not match the Kubernetes schemas:\n{report}");
+    }
+    let auth = read("k8s/auth.yaml");
+    for (breakage, from, to, expected) in [
+        ("misspelt field", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", "readOnlyRootFileSystem"),
+        ("string port", "containerPort: 8084 }", "containerPort: \"8084\" }", "containerPort"),
+    ] {
+        assert!(auth.contains(from), "{breakage}: auth.yaml has {from}");
+        let broken = scratch.path().join("broken.yaml");
+        std::fs::write(&broken, auth.replacen(from, to, 1)).unwrap();
+        let report = validate(&validator, &[broken]).expect_err(breakage);
+        assert!(report.contains(expected), "{breakage}: the report names {expected}: {report}");
+    }
 }
