@@ -28,3 +28,27 @@ pub fn ensure() -> Result<PathBuf> {
 pub fn apply(validator: &std::path::Path, command: &mut Command) {
     command.env("AUGMENT_K8S_VALIDATE", validator);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Installs the validator the way `cargo xtask test` does and checks it
+    /// runs strict and offline: a misspelt field is refused.
+    /// `cargo test -p xtask k8s_validate -- --ignored`.
+    #[test]
+    #[ignore = "installs kubernetes-validate from PyPI the first time; `cargo xtask test` runs it for real"]
+    fn the_validator_installs_and_refuses_an_unknown_field() {
+        let validator = ensure().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("service.yaml");
+        let service = "apiVersion: v1\nkind: Service\nmetadata: { name: s }\nspec:\n  ports: [{ port: 80 }]\n";
+        std::fs::write(&manifest, service).unwrap();
+        let check = |path: &std::path::Path| Command::new(&validator).arg("--strict").arg(path).output().unwrap();
+        assert!(check(&manifest).status.success());
+        std::fs::write(&manifest, service.replace("ports:", "portz:")).unwrap();
+        let refused = check(&manifest);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stdout).contains("portz"), "{refused:?}");
+    }
+}
