@@ -508,7 +508,10 @@ fn issue_18_the_kustomization_applies_every_manifest() {
     let documents = applied_documents();
     for workload in &WORKLOADS {
         deployment(&documents, workload.name);
-        assert_eq!(of_kind(&documents, "Service", workload.name).len(), 1, "{}: a Service", workload.name);
+        let services = of_kind(&documents, "Service", workload.name);
+        assert_eq!(services.len(), 1, "{}: a Service", workload.name);
+        let service_type = services[0]["spec"]["type"].as_str().unwrap_or("ClusterIP");
+        assert_eq!(service_type, "ClusterIP", "{}: cluster-internal; only an Ingress exposes it", workload.name);
     }
 }
 
