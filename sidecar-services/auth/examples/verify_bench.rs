@@ -6,42 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use auth_service::{AppState, Config, Database};
+use auth_service::fixture::AuthServer;
 use serde_json::json;
 
 #[tokio::main]
 async fn main() {
     let count: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(5000);
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path().join("auth.db").to_str().unwrap()).await.unwrap();
-    let admin = auth_service::bootstrap_admin(&db, "admin", jiff::Timestamp::now().as_second()).await.unwrap();
-    let state = AppState::new(db, Config::default()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sidecar_http::serve_listener(listener, auth_service::app(state), std::future::pending()));
-
+    let auth = AuthServer::start().await;
+    let base = auth.base.clone();
+    let session = auth.admin_session().await;
+    let (token, _) = auth.api_token(&session, &["publish"], 3600).await;
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({ "name": "admin", "password": admin.password.as_str() }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session = login["token"].as_str().unwrap();
-    let created: serde_json::Value = http
-        .post(format!("{base}/api/v1/tokens"))
-        .bearer_auth(session)
-        .json(&json!({ "scopes": ["publish"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
     let body = serde_json::to_vec(&json!({ "token": token })).unwrap();
 
     let health = measure(count, || {

@@ -22,6 +22,8 @@
 
 mod api;
 mod error;
+#[cfg(feature = "fixture")]
+pub mod fixture;
 pub mod model;
 pub mod secret;
 pub mod store;
@@ -217,11 +219,8 @@ pub fn app(state: AppState) -> Router {
 
 /// `/health`, `/ready` and `/metrics` for the admin port (no host check).
 pub fn admin_app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .with_state(state)
+    let metrics = state.inner.metrics.clone();
+    sidecar_http::admin_app(SERVICE, get(ready).with_state(state), metrics)
 }
 
 async fn ready(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {

@@ -151,12 +151,8 @@ pub fn app(state: AppState) -> Router {
 /// `/metrics`, without the token or host check (probes and Prometheus
 /// scrape by pod address); serve it where only monitoring reaches it.
 pub fn admin_app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
-        .with_state(state)
+    let metrics = state.inner.metrics.clone();
+    sidecar_http::admin_app(SERVICE, get(ready).with_state(state), metrics)
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

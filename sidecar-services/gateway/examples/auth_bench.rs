@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use futures_util::StreamExt as _;
 use gateway::{AppState, AuthConfig, Config, RateLimit};
-use serde_json::json;
 
 const STACK_TOKEN: &str = "0123456789abcdef0123456789abcdef-bench";
 const ROUNDS: usize = 3;
@@ -59,23 +58,10 @@ async fn main() {
     let concurrency: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(64);
 
     let echo = serve(Router::new().fallback(|| async { "ok" })).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = auth_service::Database::open(dir.path().join("auth.db").to_str().unwrap()).await.unwrap();
-    let admin = auth_service::bootstrap_admin(&db, "admin", jiff::Timestamp::now().as_second()).await.unwrap();
-    let auth_state = auth_service::AppState::new(db, auth_service::Config::default()).unwrap();
-    let auth_url = format!("http://{}", serve(auth_service::app(auth_state)).await);
-
+    let auth = auth_service::fixture::AuthServer::start().await;
+    let auth_url = auth.base.clone();
+    let session = auth.admin_session().await;
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(concurrency).build().unwrap();
-    let login: serde_json::Value = http
-        .post(format!("{auth_url}/api/v1/login"))
-        .json(&json!({ "name": "admin", "password": admin.password.as_str() }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session = login["token"].as_str().unwrap().to_owned();
 
     let gateway = |auth: Option<AuthConfig>| {
         let app = gateway::app(AppState::new(config(echo, auth)).unwrap());

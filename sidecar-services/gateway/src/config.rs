@@ -113,6 +113,10 @@ pub struct Config {
     /// Auth mode (issue 18, point 3; `GATEWAY_AUTH_URL`): callers present
     /// tokens of the auth service instead of the stack's token. Default: none.
     pub auth: Option<crate::AuthConfig>,
+    /// In auth mode, how many tokens one client address may have refused
+    /// before it is held with 429 (`GATEWAY_AUTH_FAILURES_PER_CLIENT` per
+    /// `GATEWAY_AUTH_FAILURE_WINDOW`; default 20 per minute).
+    pub auth_failures: crate::FailureLimit,
     /// Where rate limits are kept so replicas share them (`REDIS_URL`,
     /// `redis://host:port`). Default: none, in this gateway's memory.
     pub redis_url: Option<String>,
@@ -130,6 +134,7 @@ impl Config {
             access: sidecar_http::Access::default(),
             admin_listen: None,
             auth: None,
+            auth_failures: crate::FailureLimit::default(),
             redis_url: None,
         }
     }

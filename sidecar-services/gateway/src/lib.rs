@@ -17,13 +17,15 @@
 //! - in auth mode ([`AuthConfig`], `GATEWAY_AUTH_URL`, for team deployments)
 //!   callers present tokens of the auth service instead, checked for the
 //!   route's scope (GET/HEAD/OPTIONS need `read`, other methods `run`), and
-//!   rate limits are per token; see [`auth`] for the answers and the
-//!   revocation delay. [`check_exposure`] refuses to listen beyond loopback
-//!   without it.
+//!   rate limits are per token; an address with too many tokens refused is
+//!   held (429) before the auth service is asked again ([`FailureLimit`]);
+//!   see [`auth`] for the answers and the revocation delay.
+//!   [`check_exposure`] refuses to listen beyond loopback without it.
 
 pub mod auth;
 mod config;
 mod error;
+mod failures;
 mod proxy;
 mod ratelimit;
 
@@ -45,7 +47,7 @@ use reqwest::Url;
 use serde_json::{Map, Value, json};
 use sidecar_http::{HttpMetrics, Readiness, SidecarError};
 
-pub use auth::AuthConfig;
+pub use auth::{AuthConfig, FailureLimit};
 pub use config::{Config, RateLimit, Upstreams};
 pub use error::AppError;
 
@@ -65,9 +67,10 @@ struct Inner {
     metrics: HttpMetrics,
     upstream_requests: IntCounterVec,
     readiness: Readiness,
-    /// For the auth service only: no upstream's slowness or pool affects verification.
-    auth_client: reqwest::Client,
-    verify_cache: auth::VerifyCache,
+    /// Auth mode's client of the auth service (its own connections and cache).
+    auth: Option<sidecar_http::auth_client::AuthClient>,
+    /// Refused tokens per client address, in auth mode.
+    auth_failures: failures::FailureLimiter,
 }
 
 /// Refuses to serve beyond loopback without auth mode (issue 18, point 3),
@@ -103,20 +106,16 @@ impl AppState {
         )
         .map_err(|source| SidecarError::Metrics { name: "gateway_upstream_requests_total".to_owned(), source })?;
         metrics.register(Box::new(upstream_requests.clone()))?;
-        if let Some(auth) = &config.auth
-            && auth.cache_ttl > auth::MAX_CACHE_TTL
-        {
-            return Err(AppError::AuthCacheTooLong {
-                ms: auth.cache_ttl.as_millis(),
-                max_ms: auth::MAX_CACHE_TTL.as_millis(),
-            });
-        }
-        let auth_client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(AppError::Client)?;
+        let auth = match &config.auth {
+            None => None,
+            Some(auth) => Some(sidecar_http::auth_client::AuthClient::new(auth.clone()).map_err(|err| match err {
+                sidecar_http::auth_client::AuthClientError::CacheTooLong { ms, max_ms } => {
+                    AppError::AuthCacheTooLong { ms, max_ms }
+                }
+                sidecar_http::auth_client::AuthClientError::Client(err) => AppError::Client(err),
+            })?),
+        };
+        let auth_failures = failures::FailureLimiter::new(config.auth_failures);
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
@@ -125,8 +124,8 @@ impl AppState {
                 metrics,
                 upstream_requests,
                 readiness: Readiness::default(),
-                auth_client,
-                verify_cache: auth::VerifyCache::default(),
+                auth,
+                auth_failures,
             }),
         })
     }
@@ -172,12 +171,8 @@ pub fn app(state: AppState) -> Router {
 /// `/metrics`, without the token or host check (probes and Prometheus
 /// scrape by pod address); serve it where only monitoring reaches it.
 pub fn admin_app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
-        .with_state(state)
+    let metrics = state.inner.metrics.clone();
+    sidecar_http::admin_app(SERVICE, get(ready).with_state(state), metrics)
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

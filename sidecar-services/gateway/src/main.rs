@@ -50,6 +50,17 @@ struct Args {
     #[arg(long, env = "GATEWAY_AUTH_CACHE_MS", default_value_t = 5000)]
     auth_cache_ms: u64,
 
+    /// Auth mode: tokens one client address may have refused within
+    /// --auth-failure-window-secs before the gateway answers 429 without
+    /// asking the auth service.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURES_PER_CLIENT", default_value_t = gateway::FailureLimit::default().failures)]
+    auth_failures_per_client: NonZeroU32,
+
+    /// The window the refused-token allowance refills over, in seconds.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURE_WINDOW_SECS", default_value_t = gateway::FailureLimit::default().window.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    auth_failure_window_secs: u64,
+
     /// Listening on 0.0.0.0 inside a container whose port is published on
     /// the host's loopback only (the desktop's stack): the stack token is enough.
     #[arg(long, env = "GATEWAY_PUBLISHED_ON_LOOPBACK", action = clap::ArgAction::SetTrue,
@@ -80,6 +91,10 @@ async fn main() -> anyhow::Result<()> {
             cache_ttl: Duration::from_millis(args.auth_cache_ms),
             ..gateway::AuthConfig::new(url)
         }),
+        auth_failures: gateway::FailureLimit {
+            failures: args.auth_failures_per_client,
+            window: Duration::from_secs(args.auth_failure_window_secs),
+        },
         redis_url: args.redis_url,
         ..gateway::Config::new(upstreams)
     };

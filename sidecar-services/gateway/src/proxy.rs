@@ -164,15 +164,7 @@ fn limited(body: Body, limit: u64, exceeded: Arc<AtomicBool>) -> impl Stream<Ite
     })
 }
 
-/// The innermost error's text ("Connection refused (os error 111)"):
-/// reqwest's own message ("error sending request for url …") says less.
-pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = err;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
-}
+pub(crate) use sidecar_http::auth_client::root_cause;
 
 #[cfg(test)]
 mod tests {

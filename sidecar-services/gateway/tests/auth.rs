@@ -187,3 +187,48 @@ fn the_binary_refuses_to_listen_beyond_loopback_without_auth() {
     assert_eq!(status, 503, "stack-token mode: the token passes, the (absent) upstream is down: {body}");
     assert_eq!(body["code"], "upstream_unavailable", "{body}");
 }
+
+/// Refused tokens are not cached, so a flood of made-up ones would reach
+/// the auth service unthrottled: after `failures` refusals from one address
+/// the gateway answers 429 with `Retry-After` without asking (the auth
+/// service's `auth_verifications_total` shows it was not asked), while a
+/// good token from another address still passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_made_up_tokens_is_held_per_address_before_verify() {
+    const FAILURES: u32 = 5;
+    let auth = AuthServer::start().await;
+    let mut config = auth_config(&auth.base, Duration::from_secs(5)).await;
+    config.auth_failures = gateway::FailureLimit {
+        failures: std::num::NonZeroU32::new(FAILURES).unwrap(),
+        window: Duration::from_secs(600),
+    };
+    let base = gateway(config).await;
+    let admin = auth.admin_session().await;
+    let analyst = auth.user_session(&admin, "ana", "analyst").await;
+
+    let before = auth.verifications().await;
+    let mut statuses = Vec::new();
+    for n in 0..100 {
+        let made_up = format!("augauth_{n:064x}");
+        let response =
+            auth_support::client().get(format!("{base}/api/echo/thing")).bearer_auth(&made_up).send().await.unwrap();
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=600).contains(&retry_after), "Retry-After {retry_after}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "auth_throttled", "{body}");
+        }
+    }
+    let asked = auth.verifications().await - before;
+    assert!(asked <= u64::from(FAILURES), "100 made-up tokens made {asked} verify calls; at most {FAILURES} expected");
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(refused, FAILURES as usize, "the first ones are refused by the auth service: {statuses:?}");
+    assert!(statuses[FAILURES as usize..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+
+    // Another address (127.0.0.2 is loopback too) with a good token is not held.
+    let other =
+        reqwest::Client::builder().no_proxy().local_address(std::net::IpAddr::from([127, 0, 0, 2])).build().unwrap();
+    let response = other.get(format!("{base}/api/echo/thing")).bearer_auth(&analyst).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+}

@@ -293,12 +293,8 @@ pub fn app(state: AppState) -> Router {
 /// The admin port's routes (issue 20, point 13): `/health`, `/ready` and
 /// `/metrics`, for probes and Prometheus; serve it where only they reach it.
 pub fn admin_app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { sidecar_http::health(SERVICE) }))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
-        .with_state(state)
+    let metrics = state.inner.metrics.clone();
+    sidecar_http::admin_app(SERVICE, get(ready).with_state(state), metrics)
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -10,7 +10,10 @@
 //! - [`init_tracing`] (JSON logs when `LOG_FORMAT=json`) and [`serve`] with
 //!   graceful shutdown on SIGTERM or ctrl-c;
 //! - [`Access`] and [`require_access`]: the per-stack token and the
-//!   `Host`/`Origin` check (issue 20, point 9).
+//!   `Host`/`Origin` check (issue 20, point 9);
+//! - [`admin_app`]: the admin port's `/health`, `/ready`, `/metrics`;
+//! - `auth_client` (feature `auth-client`): the auth service's token
+//!   verification, as the gateway and the registry server ask it.
 //!
 //! Metrics use the `prometheus` crate rather than the `metrics` facade: each
 //! service instance owns its registry, so tests that start several services
@@ -36,11 +39,15 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 mod access;
+mod admin;
+#[cfg(feature = "auth-client")]
+pub mod auth_client;
 
 pub use access::{
     ALLOWED_HOSTS_ENV, Access, AccessToken, LOOPBACK_HOSTS, MIN_TOKEN_CHARS, PROBE_PATHS, TOKEN_ENV, TOKEN_FILE_ENV,
     require_access,
 };
+pub use admin::admin_app;
 
 /// The request id header, set by the first service a request reaches and
 /// passed along by the gateway so one id follows a request through the stack.

@@ -1,66 +1,13 @@
-//! The service on a loopback port over a fresh database: a SQLite file in a
-//! temp dir, or a database of its own on the PostgreSQL server
-//! `cargo xtask test` starts (`AUGMENT_TEST_POSTGRES_URL`).
-#![allow(clippy::unwrap_used, dead_code)] // tests: a failed setup step should fail loudly
+//! The service on a loopback port over a fresh database: the crate's
+//! `fixture` module (SQLite, or PostgreSQL from `AUGMENT_TEST_POSTGRES_URL`),
+//! and a macro that runs a test on both.
+#![allow(dead_code)] // each test binary uses part of it
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+pub use auth_service::fixture::{ADMIN, AuthServer as Server, Backend};
 
-use auth_service::{AppState, Clock, Config, Database, LoginResponse};
-use rand::RngCore as _;
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-
-pub const POSTGRES_URL_ENV: &str = "AUGMENT_TEST_POSTGRES_URL";
-/// Set to 1 to skip the PostgreSQL runs deliberately (the stack suite's variable).
-pub const SKIP_ENV: &str = "AUGMENT_SKIP_ENGINE_TESTS";
-
-/// Where a test's database lives.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    Sqlite,
-    /// The server's URL; each test makes a database of its own there.
-    Postgres(String),
-}
-
-impl Backend {
-    /// The PostgreSQL server of this run, or `None` (said loudly) when
-    /// skipping was asked for. Panics otherwise, naming what starts one.
-    pub fn postgres() -> Option<Backend> {
-        if let Some(url) = std::env::var(POSTGRES_URL_ENV).ok().filter(|v| !v.is_empty()) {
-            return Some(Backend::Postgres(url));
-        }
-        let message = format!(
-            "{POSTGRES_URL_ENV} is not set: `cargo xtask test` starts a PostgreSQL server and sets it \
-             (xtask/src/postgres.rs); or point it at a server you run"
-        );
-        if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
-            eprintln!("\n!!!!! SKIPPED: {message}; {SKIP_ENV}=1 is set !!!!!\n");
-            None
-        } else {
-            panic!("{message}; set {SKIP_ENV}=1 to skip these tests deliberately");
-        }
-    }
-
-    /// A fresh, empty store location for one test.
-    pub async fn fresh_location(&self, dir: &std::path::Path) -> String {
-        match self {
-            Backend::Sqlite => dir.join("auth.db").display().to_string(),
-            Backend::Postgres(url) => {
-                let mut bytes = [0u8; 8];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                let name = format!("auth_test_{}", hex::encode(bytes));
-                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-                let connection = tokio::spawn(connection);
-                client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-                drop(client);
-                let _ = connection.await;
-                let mut fresh = url::Url::parse(url).unwrap();
-                fresh.set_path(&name);
-                fresh.to_string()
-            }
-        }
-    }
+/// Starts the service on `backend` with `tweak` applied to the default config.
+pub async fn start(backend: &Backend, tweak: impl FnOnce(&mut auth_service::Config)) -> Server {
+    Server::start_on(backend, tweak).await
 }
 
 /// Runs each named `async fn(Backend)` once on SQLite and once on PostgreSQL.
@@ -83,104 +30,4 @@ macro_rules! on_both_backends {
             }
         )*
     };
-}
-
-/// A running service and the first admin's password.
-#[derive(Debug)]
-pub struct Server {
-    pub base: String,
-    pub http: reqwest::Client,
-    pub db: Database,
-    pub admin_password: String,
-    /// What the service's clock says, in unix seconds; tests move it.
-    pub now: Arc<AtomicI64>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-pub const ADMIN: &str = "root-admin";
-
-/// Starts the service on `backend` with `tweak` applied to the default config,
-/// after bootstrapping the admin [`ADMIN`].
-pub async fn start(backend: &Backend, tweak: impl FnOnce(&mut Config)) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let location = backend.fresh_location(dir.path()).await;
-    let db = Database::open(&location).await.unwrap();
-    let now = Arc::new(AtomicI64::new(jiff::Timestamp::now().as_second()));
-    let clock_now = now.clone();
-    let mut config = Config { clock: Clock::from_fn(move || clock_now.load(Ordering::SeqCst)), ..Config::default() };
-    tweak(&mut config);
-    let admin = auth_service::bootstrap_admin(&db, ADMIN, now.load(Ordering::SeqCst)).await.unwrap();
-    let state = AppState::new(db.clone(), config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sidecar_http::serve_listener(listener, auth_service::app(state), async move {
-        let _ = stopped.await;
-    }));
-    Server {
-        base,
-        http: reqwest::Client::new(),
-        db,
-        admin_password: admin.password.to_string(),
-        now,
-        shutdown: Some(stop),
-        _dir: dir,
-    }
-}
-
-impl Server {
-    /// Sends `method path` with an optional bearer token and JSON body;
-    /// answers the status and the JSON body (`null` when empty).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        test_support::call_json(&self.http, method, &format!("{}{path}", self.base), token, body).await
-    }
-
-    /// Logs in; panics unless it works.
-    pub async fn login(&self, name: &str, password: &str) -> LoginResponse {
-        let (status, body) =
-            self.call(Method::POST, "/api/v1/login", None, Some(json!({ "name": name, "password": password }))).await;
-        assert_eq!(status, StatusCode::OK, "login of {name}: {body}");
-        serde_json::from_value(body).unwrap()
-    }
-
-    pub async fn admin_session(&self) -> String {
-        self.login(ADMIN, &self.admin_password).await.token
-    }
-
-    /// Creates a user through the API as `admin_token`.
-    pub async fn create_user(&self, admin_token: &str, name: &str, role: &str, password: &str) {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/users",
-                Some(admin_token),
-                Some(json!({ "name": name, "role": role, "password": password })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "creating {name}: {body}");
-    }
-
-    /// `POST /api/v1/verify` of `token`.
-    pub async fn verify(&self, token: &str) -> (StatusCode, Value) {
-        self.call(Method::POST, "/api/v1/verify", None, Some(json!({ "token": token }))).await
-    }
-
-    pub fn advance_clock(&self, seconds: i64) {
-        self.now.fetch_add(seconds, Ordering::SeqCst);
-    }
 }
