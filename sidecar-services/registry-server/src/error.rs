@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sidecar_http::ErrorBody;
+use sidecar_http::auth_client::VerifyError;
 
 use crate::bundle::BundleError;
 use crate::publish::PublishError;
@@ -22,6 +23,13 @@ pub enum AppError {
         "this token may not manage tokens (it has no admin scope); mint an admin token where the registry is stored: `augment registry token create --registry-dir DIR --admin`"
     )]
     NotAdmin,
+    #[error(
+        "{subject} (role {role}) may not do this: it needs the `{scope}` scope; ask an admin of the auth service for a role (or an API token) with it"
+    )]
+    MissingScope { scope: &'static str, subject: String, role: String },
+    /// Auth mode: the auth service refused the token (401) or could not be asked (503).
+    #[error("{}", auth_message(.0))]
+    Auth(sidecar_http::auth_client::VerifyError),
     #[error("the request is invalid: {0}")]
     BadRequest(String),
     #[error("too many requests with this token; wait {retry_after_secs} s and try again")]
@@ -52,8 +60,9 @@ impl AppError {
     /// The machine-readable code in the JSON body.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MissingToken | Self::BadToken => "unauthorized",
-            Self::Forbidden { .. } | Self::NotAdmin => "forbidden",
+            Self::MissingToken | Self::BadToken | Self::Auth(VerifyError::Invalid(_)) => "unauthorized",
+            Self::Auth(VerifyError::Unavailable(_)) => "auth_unavailable",
+            Self::Forbidden { .. } | Self::NotAdmin | Self::MissingScope { .. } => "forbidden",
             Self::BadRequest(_) | Self::Tokens(TokenError::Invalid(_)) => "invalid_request",
             Self::Tokens(TokenError::NotFound { .. }) => "token_not_found",
             Self::RateLimited { .. } => "rate_limited",
@@ -79,8 +88,9 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::BadToken => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } | Self::NotAdmin => StatusCode::FORBIDDEN,
+            Self::MissingToken | Self::BadToken | Self::Auth(VerifyError::Invalid(_)) => StatusCode::UNAUTHORIZED,
+            Self::Auth(VerifyError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Forbidden { .. } | Self::NotAdmin | Self::MissingScope { .. } => StatusCode::FORBIDDEN,
             Self::BadRequest(_) | Self::Tokens(TokenError::Invalid(_)) => StatusCode::BAD_REQUEST,
             Self::Tokens(TokenError::NotFound { .. }) => StatusCode::NOT_FOUND,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -114,7 +124,13 @@ impl IntoResponse for AppError {
         };
         let mut body = ErrorBody::new(status, code, message);
         match &self {
-            Self::MissingToken | Self::BadToken => {
+            Self::MissingScope { scope, .. } => {
+                body = body.with("required_scope", *scope);
+            }
+            Self::Auth(VerifyError::Unavailable(reason)) => {
+                tracing::warn!(reason = %reason, "token verification failed; refusing the request");
+            }
+            Self::MissingToken | Self::BadToken | Self::Auth(VerifyError::Invalid(_)) => {
                 body = body.with_header(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"augment-registry\""),
@@ -134,5 +150,18 @@ impl IntoResponse for AppError {
             _ => {}
         }
         body.into_response()
+    }
+}
+
+/// The auth service's refusal in its own words; when it cannot be asked,
+/// what to check. Either way nothing passes (fail closed).
+fn auth_message(err: &VerifyError) -> String {
+    match err {
+        VerifyError::Invalid(reason) => reason.clone(),
+        VerifyError::Unavailable(reason) => {
+            format!(
+                "{reason}; no publish, yank or token change passes until it answers (check that it runs and REGISTRY_AUTH_URL)"
+            )
+        }
     }
 }

@@ -24,6 +24,13 @@
 //! - **Tokens** (`GET /api/v1/tokens`, `POST /api/v1/tokens`, `DELETE
 //!   /api/v1/tokens/<id>`): list, mint and revoke publish tokens with an
 //!   admin-scoped token ([`tokens`]).
+//! - **Auth mode** (`REGISTRY_AUTH_URL`, issue 18 point 2): tokens of the
+//!   auth service are accepted too, verified by its `POST /api/v1/verify`
+//!   (`sidecar_http::auth_client`, positive answers cached ≤ 5 s) and
+//!   checked for the route's scope: publish [`PUBLISH`], yank and unyank
+//!   [`YANK`], token admin [`MANAGE_TOKENS`] (so admins do everything,
+//!   publishers publish and yank, analysts and viewers get 403). 503 when
+//!   the auth service cannot be asked. See [`Caller`].
 //! - **Renewal**: a background task re-signs the snapshot before it expires,
 //!   through the same compare-and-swap as a publish (`renewal.rs`).
 //! - **Operations**: `/health`, `/ready` (storage reachable, registry
@@ -65,6 +72,7 @@ use manifest::HostProfile;
 use prometheus::{IntCounterVec, Opts};
 use registry::SigningKey;
 use serde_json::json;
+use sidecar_http::auth_client::{AuthClient, Verified};
 use sidecar_http::{HttpMetrics, Readiness, SidecarError};
 
 pub use bundle::{Bundle, BundleLimits, read_bundle};
@@ -143,6 +151,11 @@ pub struct Config {
     /// their bodies unread. With `blob_cache_bytes` this bounds the memory a
     /// pod needs (issue 20, point 13; `docker/k8s/registry-server.yaml`).
     pub max_concurrent_publishes: usize,
+    /// Auth mode (issue 18, point 2; `REGISTRY_AUTH_URL`): tokens of the
+    /// auth service (`augauth_…`) are accepted too, verified through its
+    /// `POST /api/v1/verify` and checked for the route's scope (see
+    /// [`Caller`]). This registry's own tokens keep working. Default: none.
+    pub auth: Option<sidecar_http::auth_client::AuthConfig>,
 }
 
 impl Config {
@@ -189,6 +202,7 @@ impl Default for Config {
             snapshot_check_interval: Duration::from_secs(600),
             admin_listen: None,
             max_concurrent_publishes: 2,
+            auth: None,
         }
     }
 }
@@ -216,6 +230,8 @@ struct Inner {
     backings: sendfile::Backings,
     /// One permit per upload held in memory (`max_concurrent_publishes`).
     publishes: tokio::sync::Semaphore,
+    /// Auth mode's client of the auth service.
+    auth: Option<AuthClient>,
 }
 
 impl AppState {
@@ -241,8 +257,13 @@ impl AppState {
             snapshot_expires_in: config.snapshot_expires_in,
             max_attempts: config.max_publish_attempts.max(1),
         };
+        let auth = match &config.auth {
+            Some(auth) => Some(AuthClient::new(auth.clone()).map_err(|err| SidecarError::Access(err.to_string()))?),
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
+                auth,
                 tokens: TokenStore::new(storage.clone()),
                 config,
                 storage,
@@ -387,14 +408,11 @@ async fn publish(State(state): State<AppState>, request: Request) -> Response {
 async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutcome, AppError> {
     // Body is not Sync, so the headers are taken apart before any await.
     let (parts, body) = request.into_parts();
-    let token = authenticate(state, &parts.headers).await?;
+    let caller = authenticate(state, &parts.headers).await?;
     // The upload names its remote (`?name=`), so a token for another remote
     // is refused before a byte of the body is read or unpacked.
     let remote = bundle::announced_name(parts.uri.query())?;
-    if !token.allows(&remote) {
-        tracing::warn!(token = %token.id, %remote, "a token tried to publish a remote outside its scope");
-        return Err(AppError::Forbidden { remote, allowed: token.remotes.clone() });
-    }
+    caller.may_change(&remote, PUBLISH)?;
     let limit = state.inner.config.max_body_bytes;
     let declared = parts
         .headers
@@ -412,11 +430,8 @@ async fn publish_inner(state: &AppState, request: Request) -> Result<PublishOutc
         .await
         .map_err(|err| AppError::BadBody(err.to_string()))??;
     let name = &bundle.manifest.name;
-    if !token.allows(name) {
-        tracing::warn!(token = %token.id, remote = %name, "a token tried to publish a remote outside its scope");
-        return Err(AppError::Forbidden { remote: name.clone(), allowed: token.remotes.clone() });
-    }
-    tracing::info!(token = %token.id, remote = %name, version = %bundle.manifest.version, files = bundle.files.len(), "publish requested");
+    caller.may_change(name, PUBLISH)?;
+    tracing::info!(token = %caller.id(), remote = %name, version = %bundle.manifest.version, files = bundle.files.len(), "publish requested");
     let outcome = state.inner.publisher.publish(&bundle).await;
     state.inner.tree_cache.forget_documents();
     Ok(outcome?)
@@ -437,12 +452,10 @@ async fn set_yanked(
     yanked: bool,
 ) -> Response {
     let result = async {
-        let token = authenticate(&state, &headers).await?;
-        if !token.allows(&name) {
-            return Err(AppError::Forbidden { remote: name.clone(), allowed: token.remotes.clone() });
-        }
+        let caller = authenticate(&state, &headers).await?;
+        caller.may_change(&name, YANK)?;
         let version = manifest::Version::parse(&version).map_err(|_| AppError::BadVersion(version.clone()))?;
-        tracing::info!(token = %token.id, remote = %name, %version, yanked, "yank requested");
+        tracing::info!(token = %caller.id(), remote = %name, %version, yanked, "yank requested");
         let outcome = state.inner.publisher.yank(&name, &version, yanked).await;
         state.inner.tree_cache.forget_documents();
         Ok(outcome?)
@@ -483,7 +496,7 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, body: a
         })?;
         let (token, record) =
             tokens::create_scoped(&state.inner.storage, &request.remotes, false, request.description).await?;
-        tracing::info!(by = %admin.id, token = %record.id, remotes = ?record.remotes, "minted a publish token");
+        tracing::info!(by = %admin.id(), token = %record.id, remotes = ?record.remotes, "minted a publish token");
         let mut body = serde_json::to_value(record.summary()).unwrap_or_default();
         // The one response that carries a token: never cached anywhere.
         body["token"] = json!(token.as_str());
@@ -498,21 +511,79 @@ async fn revoke_token(State(state): State<AppState>, Path(id): Path<String>, hea
     let result = async {
         let admin = authenticate_admin(&state, &headers).await?;
         let record = tokens::revoke(&state.inner.storage, &id).await?;
-        tracing::info!(by = %admin.id, token = %record.id, "revoked a token");
+        tracing::info!(by = %admin.id(), token = %record.id, "revoked a token");
         Ok(axum::Json(json!({ "revoked": record.summary() })))
     }
     .await;
     respond(&state, "token_revoke", result)
 }
 
-/// An admin token's record: 401 without a valid token, 403 without the scope.
-async fn authenticate_admin(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, AppError> {
-    let record = authenticate(state, headers).await?;
-    if !record.admin {
-        tracing::warn!(token = %record.id, "a token without the admin scope tried to manage tokens");
-        return Err(AppError::NotAdmin);
+/// A caller who may manage tokens: 401 without a valid token, 403 without the right.
+async fn authenticate_admin(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
+    let caller = authenticate(state, headers).await?;
+    caller.may_manage_tokens()?;
+    Ok(caller)
+}
+
+/// The auth service's scopes for publishing, yanking (and un-yanking) and
+/// managing this registry's tokens. Its roles hold them as its README's
+/// table says: admin all three, publisher `publish` and `yank`, analyst and
+/// viewer none.
+pub const PUBLISH: &str = "publish";
+pub const YANK: &str = "yank";
+pub const MANAGE_TOKENS: &str = "registry:tokens";
+
+/// Who sent an API request, and so what it may do.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// One of this registry's own tokens (`augreg_…`): publishes and yanks
+    /// the remotes it is scoped to; manages tokens if it is an admin token.
+    Registry(TokenRecord),
+    /// A token of the auth service (auth mode): may do what its scopes say,
+    /// for every remote.
+    Team(Arc<Verified>),
+}
+
+impl Caller {
+    /// A public name for logs and the rate limit: a prefix of the token's hash.
+    pub fn id(&self) -> &str {
+        match self {
+            Caller::Registry(record) => &record.id,
+            Caller::Team(verified) => &verified.token_id,
+        }
     }
-    Ok(record)
+
+    /// Whether it may publish (`scope` [`PUBLISH`]) or yank ([`YANK`]) `remote`.
+    pub fn may_change(&self, remote: &str, scope: &'static str) -> Result<(), AppError> {
+        match self {
+            Caller::Registry(record) if record.allows(remote) => Ok(()),
+            Caller::Registry(record) => {
+                tracing::warn!(token = %record.id, %remote, "a token tried to change a remote outside its scope");
+                Err(AppError::Forbidden { remote: remote.to_owned(), allowed: record.remotes.clone() })
+            }
+            Caller::Team(verified) => verified_has(verified, scope),
+        }
+    }
+
+    /// Whether it may list, mint and revoke this registry's tokens.
+    pub fn may_manage_tokens(&self) -> Result<(), AppError> {
+        match self {
+            Caller::Registry(record) if record.admin => Ok(()),
+            Caller::Registry(record) => {
+                tracing::warn!(token = %record.id, "a token without the admin scope tried to manage tokens");
+                Err(AppError::NotAdmin)
+            }
+            Caller::Team(verified) => verified_has(verified, MANAGE_TOKENS),
+        }
+    }
+}
+
+fn verified_has(verified: &Verified, scope: &'static str) -> Result<(), AppError> {
+    if verified.has_scope(scope) {
+        return Ok(());
+    }
+    tracing::warn!(subject = %verified.subject, token = %verified.token_id, scope, "an auth service token lacks the scope");
+    Err(AppError::MissingScope { scope, subject: verified.subject.clone(), role: verified.role.clone() })
 }
 
 fn respond<T: IntoResponse>(state: &AppState, operation: &str, result: Result<T, AppError>) -> Response {
@@ -527,28 +598,35 @@ fn respond<T: IntoResponse>(state: &AppState, operation: &str, result: Result<T,
     }
 }
 
-/// The token's record, after its rate limit: 401 without a valid token.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, AppError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or(AppError::MissingToken)?;
-    let record = state.inner.tokens.authenticate(presented).await?.ok_or(AppError::BadToken)?;
+/// Who sent the request, after its token's rate limit: 401 without a valid
+/// token. In auth mode an auth service token is verified there (503 when it
+/// cannot be asked: fail closed); this registry's own tokens are looked up here.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
+    let presented = sidecar_http::auth_client::bearer_token(headers).ok_or(AppError::MissingToken)?;
     let inner = &state.inner;
+    let (caller, limit_key) = match &inner.auth {
+        Some(auth) if presented.starts_with(sidecar_http::auth_client::TOKEN_PREFIX) => {
+            let verified = auth.verify(presented).await.map_err(AppError::Auth)?;
+            let key = format!("auth:{}", verified.token_id);
+            (Caller::Team(verified), key)
+        }
+        _ => {
+            let record = inner.tokens.authenticate(presented).await?.ok_or(AppError::BadToken)?;
+            let key = record.id.clone();
+            (Caller::Registry(record), key)
+        }
+    };
     // Forget idle tokens now and then so the table does not grow forever.
     if inner.limiter_checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
         inner.limiter.retain_recent();
     }
-    if let Err(not_until) = inner.limiter.check_key(&record.id) {
+    if let Err(not_until) = inner.limiter.check_key(&limit_key) {
         let wait = not_until.wait_time_from(inner.limiter.clock().now());
         // Round up: retrying on the advertised second must succeed.
         let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    Ok(record)
+    Ok(caller)
 }
 
 fn body_error(err: &axum::Error, limit: usize) -> AppError {

@@ -91,6 +91,17 @@ struct Args {
     #[arg(long, env = "REGISTRY_MAX_CONCURRENT_PUBLISHES", default_value_t = registry_server::Config::default().max_concurrent_publishes)]
     max_concurrent_publishes: usize,
 
+    /// Auth mode: also accept tokens of this auth service (its
+    /// POST /api/v1/verify decides; `publish`, `yank` and `registry:tokens`
+    /// scopes); the registry's own tokens keep working.
+    #[arg(long, env = "REGISTRY_AUTH_URL")]
+    auth_url: Option<reqwest::Url>,
+
+    /// Milliseconds a verified auth service token is trusted without asking
+    /// again: also how long a revoked one keeps working here (at most 60000).
+    #[arg(long, env = "REGISTRY_AUTH_CACHE_MS", default_value_t = 5000)]
+    auth_cache_ms: u64,
+
     /// API requests a token may send at once above the sustained rate.
     #[arg(long, env = "REGISTRY_RATE_BURST", default_value_t = registry_server::RateLimit::default().burst)]
     rate_burst: NonZeroU32,
@@ -119,6 +130,10 @@ async fn main() -> anyhow::Result<()> {
         snapshot_check_interval: Duration::from_millis(args.snapshot_check_ms),
         admin_listen: args.admin_listen,
         max_concurrent_publishes: args.max_concurrent_publishes,
+        auth: args.auth_url.clone().map(|url| sidecar_http::auth_client::AuthConfig {
+            cache_ttl: Duration::from_millis(args.auth_cache_ms),
+            ..sidecar_http::auth_client::AuthConfig::new(url)
+        }),
         ..registry_server::Config::default()
     };
     if let Some(window) = config.snapshot_renew_within
@@ -136,7 +151,11 @@ async fn main() -> anyhow::Result<()> {
         config.host_profile = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a host profile (hostApi + shared)", path.display()))?;
     }
-    let state = registry_server::AppState::new(config, storage, key).context("setting up the server")?;
+    if let Some(auth) = &config.auth {
+        tracing::info!(auth_url = %auth.url, cache_ms = auth.cache_ttl.as_millis(), "auth mode: auth service tokens accepted");
+    }
+    let state = registry_server::AppState::new(config, storage, key)
+        .context("setting up the server (REGISTRY_AUTH_CACHE_MS is at most 60000)")?;
     registry_server::run(args.listen, state).await.with_context(|| format!("serving the registry on {}", args.listen))
 }
 

@@ -23,6 +23,10 @@ use reqwest::Url;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+/// Every auth service token starts with this (`augauth_` + 64 hex digits),
+/// so a service that also has tokens of its own can tell whose a token is.
+pub const TOKEN_PREFIX: &str = "augauth_";
+
 /// The longest cache a deployment may ask for: it is also how long a
 /// revoked token keeps working.
 pub const MAX_CACHE_TTL: Duration = Duration::from_secs(60);

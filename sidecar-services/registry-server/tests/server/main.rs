@@ -12,4 +12,5 @@ mod publishing;
 mod renewal;
 mod s3;
 mod serving;
+mod team_auth;
 mod tokens;
