@@ -153,7 +153,7 @@ pub fn ensure_podman() -> Result<EngineGuard> {
     Ok(guard)
 }
 
-/// Builds the static parsers, gateway, connector and registry-server binaries
+/// Builds the static parsers, gateway, connector, registry-server and auth-service binaries
 /// the images are made from, once per xtask run, and returns their folder
 /// (give it to the tests and `augment stack up` as `AUGMENT_STACK_BIN_DIR`).
 /// It is the build `augment stack up` runs in a checkout

@@ -23,9 +23,10 @@ pub const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static -C strip=debug
 /// dependency features across the packages of an invocation, so building a
 /// subset (the stack's three without the registry server) would compile
 /// every shared dependency a second time with other features, and each
-/// build would overwrite the other's binaries. The registry server's image
-/// and benchmarks use it; the stack uses the first three.
-pub const STATIC_PACKAGES: &[&str] = &["parsers-service", "gateway", "connector", "registry-server"];
+/// build would overwrite the other's binaries. The local stack runs the
+/// first three; the registry server's and the auth service's images (team
+/// deployments, `docker/k8s/`) and benchmarks use the other two.
+pub const STATIC_PACKAGES: &[&str] = &["parsers-service", "gateway", "connector", "registry-server", "auth-service"];
 
 /// Lines of cargo's output quoted when the build fails.
 const FAILURE_TAIL: usize = 30;

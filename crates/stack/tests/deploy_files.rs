@@ -629,7 +629,9 @@ fn issue_18_no_kubernetes_manifest_carries_a_literal_secret() {
 }
 
 /// The gateway, auth and the registry server scale with an HPA between at
-/// least two replicas and keep one up through voluntary disruptions.
+/// least two replicas and keep one up through voluntary disruptions. Their
+/// Deployments set no `replicas`: the HPA owns the count, and a fixed one
+/// would reset it on every `kubectl apply`.
 #[test]
 fn issue_18_scaled_workloads_have_an_hpa_and_a_pdb() {
     let documents = applied_documents();
@@ -639,6 +641,7 @@ fn issue_18_scaled_workloads_have_an_hpa_and_a_pdb() {
         assert_eq!(hpas.len(), 1, "{}: one HPA", workload.name);
         let hpa = hpas[0];
         assert_eq!(hpa["apiVersion"], "autoscaling/v2", "{}", workload.name);
+        assert!(deployment["spec"]["replicas"].is_null(), "{}: `replicas` would fight its HPA", workload.name);
         let target = &hpa["spec"]["scaleTargetRef"];
         assert_eq!(
             (&target["kind"], &target["name"]),

@@ -45,7 +45,9 @@ fn kubernetes_manifests_agree_with_the_server() {
     let hpa = of_kind(&documents, "HorizontalPodAutoscaler");
     let pdb = of_kind(&documents, "PodDisruptionBudget");
 
-    assert!(deployment["spec"]["replicas"].as_u64().unwrap() >= 2, "at least two replicas");
+    // The HPA owns the replica count (a fixed `replicas` would fight it).
+    assert!(deployment["spec"]["replicas"].is_null(), "no `replicas` beside an HPA");
+    assert!(hpa["spec"]["minReplicas"].as_u64().unwrap() >= 2, "at least two replicas");
     let labels = &deployment["spec"]["template"]["metadata"]["labels"];
     let selector = &deployment["spec"]["selector"]["matchLabels"];
     for (key, value) in selector.as_object().unwrap() {
