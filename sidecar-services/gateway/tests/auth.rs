@@ -14,10 +14,23 @@ use reqwest::{Method, StatusCode};
 
 /// Each role's session token (all of the role's scopes) × a read route
 /// (GET → `read`) and a run route (POST → `run`); and an analyst's API
-/// token with `read` only, to show the scope decides, not the role.
+/// token with `read` only, to show the scope decides, not the role. On the
+/// auth service's SQLite store, and on PostgreSQL below.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_matrix_through_the_gateway() {
-    let auth = AuthServer::start().await;
+    role_matrix(AuthServer::start().await).await;
+}
+
+/// The same matrix with the auth service on the PostgreSQL server `cargo
+/// xtask test` starts (`AUGMENT_TEST_POSTGRES_URL`); without it, fails
+/// saying so unless `AUGMENT_SKIP_ENGINE_TESTS=1` (then skips loudly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_matrix_through_the_gateway_on_postgres() {
+    let Some(backend) = auth_service::fixture::Backend::postgres() else { return };
+    role_matrix(AuthServer::start_on(&backend, |_| {}).await).await;
+}
+
+async fn role_matrix(auth: AuthServer) {
     let base = gateway(auth_config(&auth.base, Duration::from_secs(5)).await).await;
     let admin = auth.admin_session().await;
     let publisher = auth.user_session(&admin, "pat", "publisher").await;
