@@ -283,11 +283,11 @@ pub fn reduce(service: &str, text: &str) -> ServiceMetrics {
 
     let mut metrics = ServiceMetrics::named(service);
     let requests: Vec<&Sample> = series("http_requests_total").filter(user_route).collect();
-    metrics.requests = requests.iter().map(|s| s.value).sum();
+    metrics.requests = total(requests.iter().copied());
     let errors: Vec<&Sample> = series("http_errors_total").filter(user_route).collect();
-    let kind_sum = |kind: &str| errors.iter().filter(|s| s.label("kind") == Some(kind)).map(|s| s.value).sum();
+    let kind_sum = |kind: &str| total(errors.iter().copied().filter(|s| s.label("kind") == Some(kind)));
     let status_sum = |class: char| {
-        requests.iter().filter(|s| s.label("status").is_some_and(|st| st.starts_with(class))).map(|s| s.value).sum()
+        total(requests.iter().copied().filter(|s| s.label("status").is_some_and(|st| st.starts_with(class))))
     };
     (metrics.client_errors, metrics.server_errors) =
         if errors.is_empty() { (status_sum('4'), status_sum('5')) } else { (kind_sum("client"), kind_sum("server")) };
@@ -295,6 +295,12 @@ pub fn reduce(service: &str, text: &str) -> ServiceMetrics {
     metrics.in_flight = series("http_requests_in_flight").map(|s| s.value).reduce(|a, b| a + b);
     metrics.providers = providers(&samples, &prefix);
     metrics
+}
+
+/// The values added up from +0 (`Iterator::sum` of no floats is -0, which
+/// would reach the page as "-0").
+fn total<'a>(samples: impl Iterator<Item = &'a Sample>) -> f64 {
+    samples.fold(0.0, |sum, s| sum + s.value)
 }
 
 /// The series' prefix: the service's name as a metric name (`registry-server`
@@ -445,6 +451,10 @@ connector_provider_calls_total{provider="anthropic",outcome="ok"} 1
         let m = reduce("parsers", page);
         assert_eq!((m.requests, m.client_errors, m.server_errors), (3.0, 5.0, 1.0));
         assert_eq!((m.latency, m.in_flight), (None, None));
+        let quiet =
+            reduce("gateway", "gateway_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 4\n");
+        assert!(quiet.requests.is_sign_positive() && quiet.client_errors.is_sign_positive(), "{quiet:?}");
+        assert_eq!(serde_json::to_value(&quiet).unwrap()["clientErrors"].to_string(), "0.0");
         assert!(m.providers.is_empty());
         // A service named differently from its metrics' prefix.
         let m = reduce("auth", "auth_service_http_requests_total{method=\"GET\",route=\"/x\",status=\"200\"} 4\n");
