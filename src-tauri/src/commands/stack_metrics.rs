@@ -217,6 +217,10 @@ async fn fetch_page(client: &reqwest::Client, target: &Target, token: Option<&st
     let url = format!("{}/metrics", target.base_url.trim_end_matches('/'));
     let mut request = client.get(&url);
     if let Some(token) = token {
+        // The stack publishes on 127.0.0.1 only; the token never goes anywhere else.
+        if !on_loopback(&url) {
+            return Err(format!("is published at {url}, not on loopback, so the stack's token is not sent there"));
+        }
         let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| "the stack's token is not a valid header value".to_owned())?;
         value.set_sensitive(true);
@@ -244,6 +248,14 @@ async fn fetch_page(client: &reqwest::Client, target: &Target, token: Option<&st
         return Err(format!("answered {status} to /metrics"));
     }
     read_limited(response).await
+}
+
+/// `http://127.0.0.1:<port>/…` or `http://localhost:<port>/…`.
+fn on_loopback(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host);
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// The body, refused past [`MAX_PAGE_BYTES`] whatever its length header says.
@@ -459,6 +471,19 @@ connector_provider_calls_total{provider="anthropic",outcome="ok"} 1
         // A service named differently from its metrics' prefix.
         let m = reduce("auth", "auth_service_http_requests_total{method=\"GET\",route=\"/x\",status=\"200\"} 4\n");
         assert_eq!(m.requests, 4.0);
+    }
+
+    #[test]
+    fn the_token_goes_to_loopback_only() {
+        assert!(on_loopback("http://127.0.0.1:47800/metrics"));
+        assert!(on_loopback("http://[::1]:47800/metrics"));
+        for url in [
+            "http://10.0.0.5:47800/metrics",
+            "https://127.0.0.1.evil.example/metrics",
+            "http://127.0.0.1@evil.example/metrics",
+        ] {
+            assert!(!on_loopback(url), "{url}");
+        }
     }
 
     /// Least privilege: the metrics show the local services' traffic and
