@@ -38,6 +38,9 @@ macro_rules! for_each_command {
             stack::stack_down => Needs(StackControl),
             stack::stack_logs_follow => Needs(StackControl),
             stack::stack_logs_stop => Needs(StackControl),
+            // The local services' traffic and provider spend: the administrator's view, so
+            // the Admin Dashboard's `remotes:manage`, not any workflow remote's `data:read`.
+            stack_metrics::stack_metrics => Needs(RemotesManage),
             stack::import_records => Needs(FilesImport),
             files::recent_files => Needs(FilesImport),
             files::choose_recent_file => Needs(FilesImport),

@@ -312,7 +312,15 @@ async fn point_3_a_remote_granted_providers_use_only_still_cannot_move_the_key()
             let (_, _, text) = outcome(&probes, &format!("{stage}: call {command}"));
             assert!(!text.contains("may not call"), "granted, so not refused by the grant check: {text}");
         }
-        for command in ["start_run", "list_datasets", "delete_dataset", "stack_up", "choose_file", "export_responses"] {
+        for command in [
+            "start_run",
+            "list_datasets",
+            "delete_dataset",
+            "stack_up",
+            "stack_metrics",
+            "choose_file",
+            "export_responses",
+        ] {
             let (_, outcome, text) = outcome(&probes, &format!("{stage}: call {command}"));
             assert_eq!(outcome, "refused", "{text}");
         }

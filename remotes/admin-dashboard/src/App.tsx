@@ -1,8 +1,8 @@
 // The Admin Dashboard: each registry's state after the shell's last check
 // (state, reason, last verified), every remote the shell knows, with its version,
 // source, cache state, compatibility verdict and pin; then cache size, usage
-// of the local database and the local stack's health (Health.tsx), and the charts
-// (Charts.tsx). Data comes only from
+// of the local database and the local stack's health (Health.tsx), the charts
+// (Charts.tsx) and the local services' own metrics (ServiceMetrics.tsx). Data comes only from
 // the shell's commands (host-client) and its bus: a "remotes.changed" event
 // reloads it, the last "registries.checked" event gives the registries' state.
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -27,6 +27,7 @@ import {
 import { Charts } from "./Charts";
 import { Prices } from "./Prices";
 import { Health } from "./Health";
+import { ServiceMetricsPanel } from "./ServiceMetrics";
 import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
 
 /** What the shell passes to every remote (shell-ui/src/federation.ts HostApi). */
@@ -227,6 +228,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
       <Health />
       <Prices />
       <Charts />
+      <ServiceMetricsPanel />
     </Page>
   );
 }

@@ -11,6 +11,7 @@ pub mod remotes;
 pub mod runs;
 pub mod settings;
 pub mod stack;
+pub mod stack_metrics;
 
 /// Events the shell emits to the UI.
 pub mod events {

@@ -84,7 +84,7 @@ impl StackState {
         Self { config, busy: Mutex::new(None), followers: Mutex::new(HashMap::new()), last_parser: Mutex::new(None) }
     }
 
-    async fn stack(&self) -> Result<Stack, StackError> {
+    pub(crate) async fn stack(&self) -> Result<Stack, StackError> {
         let engine = match &self.config.docker_host {
             Some(host) => Engine::connect_to(host).await?,
             None => Engine::connect().await?,

@@ -570,6 +570,11 @@ fn type_declarations() -> Vec<Declared> {
         view::<crate::commands::stack::StackView>(),
         view::<crate::commands::stack::Progress>(),
         view::<crate::commands::stack::LogLine>(),
+        view::<crate::commands::stack_metrics::LatencyBucket>(),
+        view::<crate::commands::stack_metrics::LatencyHistogram>(),
+        view::<crate::commands::stack_metrics::ProviderMetrics>(),
+        view::<crate::commands::stack_metrics::ServiceMetrics>(),
+        view::<crate::commands::stack_metrics::StackMetrics>(),
     ]
 }
 

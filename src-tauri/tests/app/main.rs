@@ -19,4 +19,5 @@ mod prices;
 mod remote_logs;
 mod runs;
 mod stack_commands;
+mod stack_metrics;
 mod workflow;

@@ -76,7 +76,7 @@ impl Harness {
     }
 }
 
-fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     std::env::var_os("AUGMENT_STACK_BIN_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-gnu/release"),
         PathBuf::from,
@@ -210,6 +210,7 @@ fn up_status_logs_import_and_down_on_a_real_engine() {
     let gateway = status["services"].as_array().expect("services").iter().find(|s| s["service"] == "gateway").cloned();
     let gateway = gateway.expect("gateway listed");
     assert_eq!(gateway["port"], h.definition.service("gateway").expect("gateway").host_port);
+    crate::stack_metrics::on_a_running_stack(&|cmd, args| h.invoke(cmd, args), &h.definition);
 
     h.invoke("stack_logs_follow", json!({ "service": "parsers" })).expect("follow");
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView, StackMetrics } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -74,6 +74,7 @@ export interface GeneratedCommands {
   stack_down: { args: undefined; result: boolean };
   stack_logs_follow: { args: { service: string }; result: null };
   stack_logs_stop: { args: { service: string }; result: boolean };
+  stack_metrics: { args: undefined; result: StackMetrics };
   stack_status: { args: undefined; result: StackView };
   stack_up: { args: undefined; result: boolean };
   start_run: { args: { assertions?: Array<string> | null; batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; repeats?: number | null; templateVersionId?: number | null }; result: RunProgress };

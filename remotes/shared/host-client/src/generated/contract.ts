@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.8.0";
+export const HOST_API_VERSION = "1.9.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -93,6 +93,7 @@ export const COMMAND_ACCESS = {
   stack_down: "stack:control",
   stack_logs_follow: "stack:control",
   stack_logs_stop: "stack:control",
+  stack_metrics: "remotes:manage",
   stack_status: "open",
   stack_up: "stack:control",
   start_run: "runs:start",

@@ -948,3 +948,77 @@ export type StackProgress = { operation: "up" | "down", phase: "started" | "done
 building?: string | null, };
 
 export type StackLogLine = { service: string, line: string, };
+
+export type LatencyBucket = { le: number, count: number, };
+
+export type LatencyHistogram = { buckets: Array<LatencyBucket>, count: number, 
+/**
+ * Seconds, summed over every observation.
+ */
+sum: number, };
+
+export type ProviderMetrics = { provider: string, 
+/**
+ * `<service>_provider_calls_total`, every outcome.
+ */
+calls: number, 
+/**
+ * Calls whose outcome was not `ok`.
+ */
+failedCalls: number, 
+/**
+ * `<service>_provider_tokens_total{direction="input"}`.
+ */
+inputTokens: number, outputTokens: number, 
+/**
+ * `<service>_provider_cost_usd_total`; `None` when not exported.
+ */
+costUsd?: number | null, };
+
+export type ServiceMetrics = { service: string, 
+/**
+ * Why there are no numbers for this service (not running, unreachable,
+ * `/metrics` only on an unpublished admin port …); `None` when scraped.
+ */
+unavailable?: string | null, 
+/**
+ * `<service>_http_requests_total`.
+ */
+requests: number, 
+/**
+ * 4xx answers: `<service>_http_errors_total{kind="client"}`, or, from a
+ * service without that series, the 4xx statuses of the request counter.
+ */
+clientErrors: number, 
+/**
+ * 5xx answers, the same way.
+ */
+serverErrors: number, 
+/**
+ * `<service>_http_request_duration_seconds`, its routes' buckets added up.
+ */
+latency?: LatencyHistogram | null, 
+/**
+ * `<service>_http_requests_in_flight`, when the service exports it
+ * (it may count this scrape).
+ */
+inFlight?: number | null, 
+/**
+ * `<service>_provider_*` per provider (the connector's).
+ */
+providers: Array<ProviderMetrics>, };
+
+export type StackMetrics = { 
+/**
+ * When the scrape started, in milliseconds since the Unix epoch: the
+ * clock rates are computed with.
+ */
+atMs: number, 
+/**
+ * Set when nothing runs to scrape: what to do, for the page to show.
+ */
+notRunning?: string | null, 
+/**
+ * Every service of the stack, in the stack's order.
+ */
+services: Array<ServiceMetrics>, };
