@@ -4,6 +4,8 @@
 //! `promtool check rules` and are loaded; every PromQL expression of the
 //! Grafana dashboards is valid against that Prometheus.
 
+#![allow(clippy::unwrap_used)] // test-only code: a failed setup step should fail the test loudly
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -300,10 +300,12 @@ fn point_13_metrics_are_scraped_from_the_admin_port() {
     let policies = documents("k8s/network-policy.yaml");
     let compose: Value = serde_norway::from_str(&read("compose.yaml")).unwrap();
     let prometheus: Value = serde_norway::from_str(&read("prometheus.yml")).unwrap();
-    let targets: Vec<&str> = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+    // One job per service (the alert rules and dashboards group by job).
+    let targets: Vec<&str> = prometheus["scrape_configs"]
         .as_sequence()
         .unwrap()
         .iter()
+        .flat_map(|job| job["static_configs"][0]["targets"].as_sequence().unwrap())
         .filter_map(Value::as_str)
         .collect();
     for service in ["gateway", "connector"] {
