@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Kind, TestStack, engine_host, engine_lock, runtime};
+use crate::harness::{Kind, TestStack, bin_dir, engine_host, engine_lock, runtime};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -169,4 +169,33 @@ fn docker_monitoring_profile_scrapes_every_service() {
         "{containers:?} {networks:?} {volumes:?}"
     );
     eprintln!("monitoring profile: up in {up_seconds:.1} s, whole test {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Without Prometheus on this machine, `up --profile monitoring` says what to
+/// install and creates nothing (the check runs before the first change).
+#[test]
+fn a_missing_prometheus_says_what_to_install_and_creates_nothing() {
+    let Some(host) = engine_host(Kind::Docker) else { return };
+    let _lock = engine_lock();
+    let stack = TestStack::new(&host, "noprom");
+    let output = Command::new(integration_tests::augment_bin())
+        .args(["stack", "up", "--profile", "monitoring", "--definition"])
+        .arg(stack.definition_path())
+        .env("DOCKER_HOST", &host)
+        .env("AUGMENT_STACK_BIN_DIR", bin_dir())
+        .env("AUGMENT_PROMETHEUS_BIN", "/nonexistent/prometheus")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("/nonexistent/prometheus") && stderr.contains("apt-get install prometheus"), "{stderr}");
+    let (containers, networks, volumes) = stack.labelled();
+    assert!(
+        containers.is_empty() && networks.is_empty() && volumes.is_empty(),
+        "{containers:?} {networks:?} {volumes:?}"
+    );
+    // An unknown profile is refused, naming the known ones.
+    let output = stack.augment(&["stack", "up", "--profile", "monitorin"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("monitoring"), "{stderr}");
 }

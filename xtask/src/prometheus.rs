@@ -65,3 +65,22 @@ pub fn ensure() -> Result<Prometheus> {
     );
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The install `cargo xtask setup` and `cargo xtask test` do, on its own:
+    /// `cargo test -p xtask prometheus_unpacks -- --ignored` (downloads the
+    /// package when target/tools/prometheus does not hold it yet).
+    #[test]
+    #[ignore = "downloads a Debian package; run on demand"]
+    fn prometheus_unpacks_and_runs() -> anyhow::Result<()> {
+        let tools = super::ensure()?;
+        for binary in [&tools.prometheus, &tools.promtool] {
+            let output = std::process::Command::new(binary).arg("--version").output()?;
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            anyhow::ensure!(output.status.success() && text.contains("version 2."), "{}: {text}", binary.display());
+        }
+        Ok(())
+    }
+}
