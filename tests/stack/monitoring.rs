@@ -104,6 +104,20 @@ fn docker_monitoring_profile_scrapes_every_service() {
     let expected: Vec<String> = stack.definition.with_profiles(&["monitoring".to_owned()]).unwrap().service_names();
     assert!(expected.contains(&"prometheus".to_owned()) && expected.len() >= 4, "{expected:?}");
 
+    // Plain `up` first: no Prometheus, and the gateway's /metrics on its
+    // published port behind the token, where the app's Admin Dashboard reads it.
+    let plain = stack.json(&["stack", "up"], 0);
+    assert_eq!(plain["services"].as_array().map(Vec::len), Some(expected.len() - 1), "{plain}");
+    let token = stack.token();
+    let metrics = runtime().block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("http://127.0.0.1:{}/metrics", stack.port("gateway"));
+        let response = client.get(url).bearer_auth(&token).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap_or_default())
+    });
+    assert_eq!(metrics.0, 200, "{}", metrics.1);
+    assert!(metrics.1.contains("gateway_http_requests_in_flight"), "{}", metrics.1);
+
     let report = stack.json(&["stack", "up", "--profile", "monitoring"], 0);
     let services: Vec<&str> =
         report["services"].as_array().unwrap().iter().map(|s| s["service"].as_str().unwrap()).collect();

@@ -74,6 +74,13 @@ pub struct ServiceDefinition {
     /// monitoring`); none: it always starts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// Environment added when a profile is asked for (`{ monitoring = {
+    /// SIDECAR_ADMIN_LISTEN = "0.0.0.0:9080" } }`): the gateway and connector
+    /// get the admin port Prometheus scrapes only with the monitoring
+    /// profile, so without it their `/metrics` stays on the published port
+    /// (behind the stack token), where the app's Admin Dashboard reads it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profile_env: BTreeMap<String, BTreeMap<String, String>>,
     /// An image built from a tool installed on this machine instead of from
     /// the service binary `binary` (which then only names the tool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,7 +202,20 @@ impl StackDefinition {
         if let Some(unknown) = profiles.iter().find(|p| !known.contains(p)) {
             return Err(StackError::UnknownProfile { stack: self.name.clone(), profile: unknown.clone(), known });
         }
-        let services = self.services.iter().filter(|s| s.starts_with(profiles)).cloned().collect();
+        let services = self
+            .services
+            .iter()
+            .filter(|s| s.starts_with(profiles))
+            .map(|s| {
+                let mut service = s.clone();
+                for profile in profiles {
+                    if let Some(env) = s.profile_env.get(profile) {
+                        service.env.extend(env.clone());
+                    }
+                }
+                service
+            })
+            .collect();
         Ok(StackDefinition { name: self.name.clone(), services })
     }
 
@@ -274,7 +294,14 @@ impl StackDefinition {
                 }
             }
         }
+        let known = self.profiles();
         for service in &self.services {
+            if let Some(unknown) = service.profile_env.keys().find(|p| !known.contains(p)) {
+                return Err(format!(
+                    "{}: `profile_env` names `{unknown}`, which no service has as a profile",
+                    service.name
+                ));
+            }
             for dependency in &service.depends_on {
                 let Some(needed) = self.service(dependency) else {
                     return Err(format!(
@@ -325,6 +352,9 @@ mod tests {
         assert!(order.iter().flatten().position(|s| *s == "gateway") > Some(0), "{order:?}");
         let plain = definition.with_profiles(&[]).expect("no profile");
         assert_eq!(plain.service_names(), ["parsers", "connector", "gateway"], "plain `up` is unchanged");
+        // Without the profile no admin port: /metrics stays on the published
+        // port, where the app's Admin Dashboard reads it with the stack token.
+        assert!(plain.services.iter().all(|s| !s.env.contains_key("SIDECAR_ADMIN_LISTEN")), "{plain:?}");
     }
 
     /// Issue 18, point 5: `--profile monitoring` adds Prometheus, plain `up`

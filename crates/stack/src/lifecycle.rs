@@ -303,10 +303,8 @@ impl Stack {
     /// The stack of `definition`'s services without profiles (what plain
     /// `augment stack up` runs).
     pub fn new(engine: Engine, definition: StackDefinition) -> Self {
-        let active = StackDefinition {
-            name: definition.name.clone(),
-            services: definition.services.iter().filter(|s| s.profiles.is_empty()).cloned().collect(),
-        };
+        // No profile asked for: never an unknown one.
+        let active = definition.with_profiles(&[]).unwrap_or_else(|_| definition.clone());
         Self::of(engine, active, definition)
     }
 
