@@ -93,7 +93,9 @@ pub fn prometheus_config(definition: &StackDefinition) -> String {
             serde_json::json!({
                 "job_name": service.name,
                 "metrics_path": "/metrics",
-                "static_configs": [{ "targets": [target], "labels": { "stack": definition.name } }],
+                // No label naming the stack: the image then depends only on
+                // the services, so stacks of the same shape share one.
+                "static_configs": [{ "targets": [target] }],
             })
         })
         .collect();
