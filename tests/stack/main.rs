@@ -15,4 +15,5 @@ mod flows;
 mod harness;
 mod import;
 mod keys_folder;
+mod monitoring;
 mod no_engine;

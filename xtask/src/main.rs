@@ -13,6 +13,7 @@ mod engines;
 mod k8s_validate;
 mod local_server;
 mod postgres;
+mod prometheus;
 mod python_tool;
 mod redis;
 mod run;

@@ -49,6 +49,8 @@ pub fn ensure(purpose: Purpose) -> Result<()> {
     ensure_apt(purpose)?;
     if purpose == Purpose::Test {
         ensure_tauri_driver()?;
+        // The stack's monitoring profile and its test (tests/stack/monitoring.rs).
+        crate::prometheus::ensure()?;
     }
     ensure_node_modules(&crate::workspace_root())
 }

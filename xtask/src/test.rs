@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{dist, engines, k8s_validate, postgres, redis, run_checked, s3, setup, workspace_root};
+use crate::{dist, engines, k8s_validate, postgres, prometheus, redis, run_checked, s3, setup, workspace_root};
 
 pub fn run() -> Result<()> {
     setup::ensure(setup::Purpose::Test)?;
@@ -35,6 +35,9 @@ pub fn run() -> Result<()> {
     // The Kubernetes schemas the manifests in docker/k8s are validated
     // against (crates/stack/tests/deploy_files.rs), offline.
     let k8s_validator = k8s_validate::ensure()?;
+    // The monitoring profile's Prometheus and promtool (the Debian package,
+    // unpacked into target/tools), for tests/stack/monitoring.rs.
+    let prometheus = prometheus::ensure()?;
     let keyring_home = tempfile::tempdir()?;
     // A private D-Bus session with an unlocked gnome-keyring: the secrets tests
     // talk to a real Secret Service and read items back with `secret-tool`.
@@ -54,6 +57,7 @@ pub fn run() -> Result<()> {
     s3.apply_test_env(&mut tests);
     redis.apply(&mut tests);
     k8s_validate::apply(&k8s_validator, &mut tests);
+    prometheus.apply(&mut tests);
     run_checked(&mut tests)?;
     drop((postgres, s3, redis));
     // Last, the packages, and the .deb installed and started offline

@@ -27,15 +27,22 @@ pub enum StackCommand {
         #[arg(long)]
         no_build: bool,
         #[command(flatten)]
+        profiles: ProfileArg,
+        #[command(flatten)]
         definition: DefinitionArg,
     },
-    /// Remove the stack's containers, network and volumes (only what carries its label).
+    /// Remove the stack's containers, network and volumes (only what carries its label), of every profile.
     Down(DefinitionArg),
     /// Show each service's container state and health, as the engine has them now (exit code 7 unless all healthy).
-    Status(DefinitionArg),
+    Status {
+        #[command(flatten)]
+        profiles: ProfileArg,
+        #[command(flatten)]
+        definition: DefinitionArg,
+    },
     /// Print a service's logs.
     Logs {
-        /// The service: parsers, connector, gateway.
+        /// The service: parsers, connector, gateway (prometheus with the monitoring profile).
         service: String,
         /// Keep printing new lines until interrupted.
         #[arg(long, short)]
@@ -55,6 +62,14 @@ pub struct DefinitionArg {
     pub definition: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// Also the services of this profile (repeatable): `monitoring` adds Prometheus, scraping every
+    /// service (built from the Debian package `prometheus` on this machine).
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+}
+
 impl DefinitionArg {
     fn load(&self) -> Result<StackDefinition> {
         Ok(match &self.definition {
@@ -66,10 +81,10 @@ impl DefinitionArg {
 
 pub async fn run(json: bool, command: StackCommand) -> Result<ExitCode> {
     match command {
-        StackCommand::Up { bin_dir, no_build, definition } => {
+        StackCommand::Up { bin_dir, no_build, profiles, definition } => {
             let definition = definition.load()?;
             // The engine first: no point building binaries for a stack that cannot start.
-            let stack = connect(definition).await?;
+            let stack = connect(definition, &profiles.profiles).await?;
             let location = stack::locate_binaries(stack.definition(), bin_dir);
             let policy = if no_build { stack::BuildPolicy::Never } else { stack::BuildPolicy::InCheckout };
             let binaries = prepare_binaries(json, stack.definition().clone(), location, policy).await?;
@@ -78,20 +93,20 @@ pub async fn run(json: bool, command: StackCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StackCommand::Down(definition) => {
-            let stack = connect(definition.load()?).await?;
+            let stack = connect(definition.load()?, &[]).await?;
             let report = stack.down().await.context("taking the stack down")?;
             emit(json, &DownView(report))?;
             Ok(ExitCode::SUCCESS)
         }
-        StackCommand::Status(definition) => {
-            let stack = connect(definition.load()?).await?;
+        StackCommand::Status { profiles, definition } => {
+            let stack = connect(definition.load()?, &profiles.profiles).await?;
             let status = stack.status().await.context("reading the stack's state")?;
             let healthy = status.healthy;
             emit(json, &StatusView(status))?;
             Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(crate::exit::NOT_HEALTHY) })
         }
         StackCommand::Logs { service, follow, tail, definition } => {
-            let stack = connect(definition.load()?).await?;
+            let stack = connect(definition.load()?, &[]).await?;
             let mut logs = stack.logs(&service, follow, tail).await?;
             let mut out = std::io::stdout().lock();
             while let Some(chunk) = logs.next().await {
@@ -131,9 +146,11 @@ async fn prepare_binaries(
     prepared.context("preparing the stack's service binaries")
 }
 
-async fn connect(definition: StackDefinition) -> Result<Stack> {
+async fn connect(definition: StackDefinition, profiles: &[String]) -> Result<Stack> {
+    // An unknown profile is refused before the engine is asked anything.
+    definition.with_profiles(profiles)?;
     let engine = Engine::connect().await?;
-    Ok(Stack::new(engine, definition))
+    Ok(Stack::with_profiles(engine, definition, profiles)?)
 }
 
 fn engine_line(stack: &str, engine: &stack::EngineInfo) -> String {

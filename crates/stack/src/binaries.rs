@@ -132,6 +132,8 @@ pub fn missing_binaries(definition: &StackDefinition, dir: &Path) -> Vec<String>
     definition
         .services
         .iter()
+        // Tool images come from a tool on this machine, not the folder.
+        .filter(|s| s.image.is_none())
         .map(|s| s.binary.clone())
         .filter(|binary| !is_static(&dir.join(binary)).unwrap_or(false))
         .collect()

@@ -70,6 +70,39 @@ pub struct ServiceDefinition {
     /// The most processes and threads the container may run.
     #[serde(default = "default_pids_limit")]
     pub pids_limit: u32,
+    /// The profiles that start this service (`augment stack up --profile
+    /// monitoring`); none: it always starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// Environment added when a profile is asked for (`{ monitoring = {
+    /// SIDECAR_ADMIN_LISTEN = "0.0.0.0:9080" } }`): the gateway and connector
+    /// get the admin port Prometheus scrapes only with the monitoring
+    /// profile, so without it their `/metrics` stays on the published port
+    /// (behind the stack token), where the app's Admin Dashboard reads it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profile_env: BTreeMap<String, BTreeMap<String, String>>,
+    /// An image built from a tool installed on this machine instead of from
+    /// the service binary `binary` (which then only names the tool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ToolImage>,
+    /// The port in the container whose `/metrics` Prometheus scrapes, when
+    /// not `port` (an admin port that needs no token, `SIDECAR_ADMIN_LISTEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_port: Option<u16>,
+    /// Writable in-memory folders in the otherwise read-only root, owned by
+    /// the image's user (65532); gone when the container is removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+}
+
+/// The images the stack builds from tools on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolImage {
+    /// The Debian package's `prometheus` (found as [`crate::locate_prometheus`]
+    /// says) with the shared libraries it needs, scraping every service of
+    /// the stack (`crate::monitoring`).
+    Prometheus,
 }
 
 /// A read-only bind mount of the folder `$env` (when set) at `path`.
@@ -105,6 +138,17 @@ fn default_pids_limit() -> u32 {
 impl ServiceDefinition {
     pub fn health_timeout(&self) -> Duration {
         Duration::from_secs(self.health_timeout_secs)
+    }
+
+    /// Whether it starts when `profiles` are asked for: always without
+    /// profiles of its own, else when one of them is asked for.
+    pub fn starts_with(&self, profiles: &[String]) -> bool {
+        self.profiles.is_empty() || self.profiles.iter().any(|p| profiles.contains(p))
+    }
+
+    /// Where Prometheus scrapes it: `metrics_port`, else `port`.
+    pub fn scrape_port(&self) -> u16 {
+        self.metrics_port.unwrap_or(self.port)
     }
 
     /// `(volume name without the stack prefix, path in the container)`.
@@ -144,6 +188,37 @@ impl StackDefinition {
         self.services.iter().map(|s| s.name.clone()).collect()
     }
 
+    /// Every profile a service names, sorted.
+    pub fn profiles(&self) -> Vec<String> {
+        let all: BTreeSet<&String> = self.services.iter().flat_map(|s| &s.profiles).collect();
+        all.into_iter().cloned().collect()
+    }
+
+    /// The stack as it runs with `profiles`: the services without profiles,
+    /// and those of the profiles asked for. An unknown profile is an error
+    /// naming the known ones.
+    pub fn with_profiles(&self, profiles: &[String]) -> Result<StackDefinition, StackError> {
+        let known = self.profiles();
+        if let Some(unknown) = profiles.iter().find(|p| !known.contains(p)) {
+            return Err(StackError::UnknownProfile { stack: self.name.clone(), profile: unknown.clone(), known });
+        }
+        let services = self
+            .services
+            .iter()
+            .filter(|s| s.starts_with(profiles))
+            .map(|s| {
+                let mut service = s.clone();
+                for profile in profiles {
+                    if let Some(env) = s.profile_env.get(profile) {
+                        service.env.extend(env.clone());
+                    }
+                }
+                service
+            })
+            .collect();
+        Ok(StackDefinition { name: self.name.clone(), services })
+    }
+
     /// Services grouped so each group depends only on earlier groups: the
     /// services of one group start together.
     pub fn start_order(&self) -> Vec<Vec<&ServiceDefinition>> {
@@ -179,6 +254,17 @@ impl StackDefinition {
             if !names.insert(service.name.as_str()) {
                 return Err(format!("the service `{}` appears twice", service.name));
             }
+            for profile in &service.profiles {
+                check_name(&format!("{}: the profile", service.name), profile)?;
+            }
+            for path in &service.tmpfs {
+                if !path.starts_with('/') || path == "/" {
+                    return Err(format!("{}: tmpfs `{path}` must be an absolute path below /", service.name));
+                }
+            }
+            if service.metrics_port == Some(0) {
+                return Err(format!("{}: `metrics_port` must not be 0", service.name));
+            }
             if service.binary.is_empty() || service.binary.contains(['/', '\\']) || service.binary.starts_with('.') {
                 return Err(format!("{}: `binary` must be a plain file name, not `{}`", service.name, service.binary));
             }
@@ -208,12 +294,27 @@ impl StackDefinition {
                 }
             }
         }
+        let known = self.profiles();
         for service in &self.services {
+            if let Some(unknown) = service.profile_env.keys().find(|p| !known.contains(p)) {
+                return Err(format!(
+                    "{}: `profile_env` names `{unknown}`, which no service has as a profile",
+                    service.name
+                ));
+            }
             for dependency in &service.depends_on {
-                if !names.contains(dependency.as_str()) {
+                let Some(needed) = self.service(dependency) else {
                     return Err(format!(
                         "{} depends on `{dependency}`, which is not a service of this stack",
                         service.name
+                    ));
+                };
+                // Whenever the service starts, what it needs must start too.
+                let always = service.profiles.is_empty() && !needed.profiles.is_empty();
+                if always || !service.profiles.iter().all(|p| needed.starts_with(std::slice::from_ref(p))) {
+                    return Err(format!(
+                        "{} depends on `{dependency}`, which does not start with every profile {} starts with",
+                        service.name, service.name
                     ));
                 }
             }
@@ -248,8 +349,33 @@ mod tests {
         let definition = StackDefinition::built_in().expect("docker/stack.toml is valid");
         let order: Vec<Vec<&str>> =
             definition.start_order().iter().map(|level| level.iter().map(|s| s.name.as_str()).collect()).collect();
-        assert_eq!(order.last().map(Vec::as_slice), Some(&["gateway"][..]), "{order:?}");
-        assert_eq!(definition.services.len(), 3);
+        assert!(order.iter().flatten().position(|s| *s == "gateway") > Some(0), "{order:?}");
+        let plain = definition.with_profiles(&[]).expect("no profile");
+        assert_eq!(plain.service_names(), ["parsers", "connector", "gateway"], "plain `up` is unchanged");
+        // Without the profile no admin port: /metrics stays on the published
+        // port, where the app's Admin Dashboard reads it with the stack token.
+        assert!(plain.services.iter().all(|s| !s.env.contains_key("SIDECAR_ADMIN_LISTEN")), "{plain:?}");
+    }
+
+    /// Issue 18, point 5: `--profile monitoring` adds Prometheus, plain `up`
+    /// leaves it out, and an unknown profile says which ones exist.
+    #[test]
+    fn point_5_the_monitoring_profile_adds_prometheus_only_when_asked_for() {
+        let definition = StackDefinition::built_in().expect("built in");
+        assert_eq!(definition.profiles(), ["monitoring"]);
+        let monitoring = definition.with_profiles(&["monitoring".to_owned()]).expect("known profile");
+        assert_eq!(monitoring.service_names(), ["parsers", "connector", "gateway", "prometheus"]);
+        let prometheus = monitoring.service("prometheus").expect("prometheus");
+        assert_eq!(prometheus.image, Some(ToolImage::Prometheus));
+        let err = definition.with_profiles(&["monitorin".to_owned()]).expect_err("typo");
+        assert!(err.to_string().contains("monitoring"), "names the known profiles: {err}");
+        // A service that always starts cannot need one that starts only with a profile.
+        let err = with(|d| {
+            let gateway = d.services.iter().position(|s| s.name == "gateway").expect("gateway");
+            d.services[gateway].depends_on.push("prometheus".into());
+        })
+        .expect_err("always-on service depends on a profiled one");
+        assert!(err.contains("does not start with every profile"), "{err}");
     }
 
     fn with(edit: impl FnOnce(&mut StackDefinition)) -> Result<(), String> {

@@ -81,6 +81,14 @@ pub enum StackError {
     #[error("no service `{service}` in the stack {stack}; its services are: {}", known.join(", "))]
     UnknownService { stack: String, service: String, known: Vec<String> },
 
+    /// A profile no service of the stack names.
+    #[error("no service of the stack {stack} has the profile `{profile}`; its profiles are: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
+    UnknownProfile { stack: String, profile: String, known: Vec<String> },
+
+    /// A tool an image is built from is not installed here.
+    #[error("{tool} was not found ({tried}): {remedy}")]
+    ToolMissing { tool: String, tried: String, remedy: String },
+
     /// The service has no container (the stack is not up).
     #[error("{service} has no container in the stack {stack}: start it with `augment stack up`")]
     NotCreated { stack: String, service: String },
@@ -113,6 +121,8 @@ impl StackError {
             StackError::Exited { .. } => "exited",
             StackError::UnknownService { .. } => "unknown_service",
             StackError::NotCreated { .. } => "not_created",
+            StackError::UnknownProfile { .. } => "unknown_profile",
+            StackError::ToolMissing { .. } => "tool_missing",
             StackError::Io { .. } => "io",
         }
     }

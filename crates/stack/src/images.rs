@@ -121,35 +121,58 @@ pub fn is_static(path: &Path) -> std::io::Result<bool> {
 /// tag ([`Binary::version_tag`]) at it; returns its content tag.
 pub async fn ensure_image(engine: &Engine, binary: &Binary) -> Result<String, StackError> {
     let tag = binary.image_tag();
-    let present = engine.docker.inspect_image(&tag).await.ok();
+    let buildargs = HashMap::from([("BINARY".to_owned(), binary.name.clone())]);
+    ensure_built(engine, &tag, &binary.version_tag(), buildargs, || build_context(binary)).await?;
+    Ok(tag)
+}
+
+/// [`ensure_image`] for a tool image ([`crate::monitoring::ToolBuild`]).
+pub async fn ensure_tool_image(engine: &Engine, build: &crate::monitoring::ToolBuild) -> Result<String, StackError> {
+    ensure_built(engine, &build.tag, &build.version_tag, HashMap::new(), || Ok(build.context.clone())).await?;
+    Ok(build.tag.clone())
+}
+
+/// Builds `tag` from `context` unless this version already built it, then
+/// points `version_tag` at it.
+async fn ensure_built(
+    engine: &Engine,
+    tag: &str,
+    version_tag: &str,
+    buildargs: HashMap<String, String>,
+    context: impl FnOnce() -> Result<Vec<u8>, StackError>,
+) -> Result<(), StackError> {
+    let present = engine.docker.inspect_image(tag).await.ok();
     let version = present.as_ref().and_then(|i| i.config.as_ref()?.labels.as_ref()?.get(LABEL_VERSION).cloned());
     if version.as_deref() == Some(VERSION) {
         tracing::debug!(%tag, "image present");
     } else {
-        // Absent, or made by another version from the same binary: building
-        // a `FROM scratch` image from a local binary takes a moment.
-        build_image(engine, binary, &tag).await?;
+        // Absent, or made by another version from the same files: building
+        // a `FROM scratch` image from local files takes a moment.
+        build_image(engine, context()?, buildargs, tag).await?;
     }
-    let version_tag = binary.version_tag();
-    let (repo, version) = version_tag.rsplit_once(':').unwrap_or((&version_tag, VERSION));
+    let (repo, version) = version_tag.rsplit_once(':').unwrap_or((version_tag, VERSION));
     let options = TagImageOptions { repo: Some(repo.to_owned()), tag: Some(version.to_owned()) };
-    engine.docker.tag_image(&tag, Some(options)).await.map_err(|e| StackError::Build {
-        image: version_tag.clone(),
+    engine.docker.tag_image(tag, Some(options)).await.map_err(|e| StackError::Build {
+        image: version_tag.to_owned(),
         reason: format!("tagging {tag} failed: {}", crate::engine::root_cause(&e)),
     })?;
-    Ok(tag)
+    Ok(())
 }
 
-async fn build_image(engine: &Engine, binary: &Binary, tag: &str) -> Result<(), StackError> {
+async fn build_image(
+    engine: &Engine,
+    context: Vec<u8>,
+    buildargs: HashMap<String, String>,
+    tag: &str,
+) -> Result<(), StackError> {
     let tag = tag.to_owned();
     tracing::info!(%tag, "building image");
-    let context = build_context(binary)?;
     let options = BuildImageOptions {
         dockerfile: "Dockerfile".to_owned(),
         t: Some(tag.clone()),
         rm: true,
         forcerm: true,
-        buildargs: Some(HashMap::from([("BINARY".to_owned(), binary.name.clone())])),
+        buildargs: Some(buildargs),
         labels: Some(HashMap::from([
             (LABEL_MANAGED.to_owned(), "true".to_owned()),
             (LABEL_VERSION.to_owned(), VERSION.to_owned()),

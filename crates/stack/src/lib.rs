@@ -33,6 +33,10 @@
 //!   [`VERSION`]: [`Stack::status`] reports a stack made by another version
 //!   ([`VersionMismatch`]) and [`Stack::up`] recreates its containers.
 //!
+//! Services may belong to profiles ([`StackDefinition::with_profiles`],
+//! [`Stack::with_profiles`]): `monitoring` adds a Prometheus built from the
+//! Debian package on this machine ([`monitoring`]) that scrapes the others.
+//!
 //! [`import`] routes a records import through the stack's `parsers` service
 //! when the stack is healthy and parses in process when it is not.
 
@@ -44,21 +48,25 @@ mod images;
 pub mod import;
 mod lifecycle;
 mod log_lines;
+pub mod monitoring;
 pub mod static_build;
 
 pub use binaries::{
     BinLocation, BinOrigin, BinariesPlan, BuildPolicy, PreparedBinaries, checkout_root, locate_binaries,
     missing_binaries, plan_binaries, prepare_binaries,
 };
-pub use definition::{BUILT_IN, ServiceDefinition, StackDefinition};
+pub use definition::{BUILT_IN, ServiceDefinition, StackDefinition, ToolImage};
 pub use engine::{Engine, EngineKind};
 pub use error::StackError;
-pub use images::{Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, bin_dir, default_bin_dir, ensure_image, is_static};
+pub use images::{
+    Binary, IMAGE_PREFIX, PREBUILT_DOCKERFILE, bin_dir, default_bin_dir, ensure_image, ensure_tool_image, is_static,
+};
 pub use lifecycle::{
     Action, DownReport, EngineInfo, Health, ServiceStatus, ServiceUp, Stack, StackStatus, StackToken, State, TOKEN_ENV,
     UpReport, VersionMismatch, version_mismatch,
 };
 pub use log_lines::LineSplitter;
+pub use monitoring::locate_prometheus;
 
 /// On every container, network and volume: the stack's name.
 pub const LABEL_STACK: &str = "it.augment.stack";

@@ -17,7 +17,8 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::images::{Binary, ensure_image};
+use crate::images::{Binary, ensure_image, ensure_tool_image};
+use crate::monitoring::{ToolBuild, tool_build};
 use crate::{
     Engine, EngineKind, LABEL_CONFIG, LABEL_SERVICE, LABEL_STACK, LABEL_VERSION, ServiceDefinition, StackDefinition,
     StackError, VERSION,
@@ -78,8 +79,30 @@ impl StackToken {
 #[derive(Debug, Clone)]
 pub struct Stack {
     engine: Engine,
+    /// The services that run: those without profiles and those of the
+    /// profiles asked for.
     definition: StackDefinition,
+    /// Every service, for what the engine may hold from another `up`
+    /// (a container of a profile not asked for this time).
+    all: StackDefinition,
     http: reqwest::Client,
+}
+
+/// Where a service's image comes from.
+enum ImageSource {
+    /// A static service binary, in `Dockerfile.prebuilt`.
+    Binary(Binary),
+    /// A tool on this machine ([`crate::monitoring`]).
+    Tool(ToolBuild),
+}
+
+impl ImageSource {
+    fn tag(&self) -> String {
+        match self {
+            ImageSource::Binary(binary) => binary.image_tag(),
+            ImageSource::Tool(build) => build.tag.clone(),
+        }
+    }
 }
 
 /// Which engine a report came from.
@@ -277,14 +300,29 @@ struct Existing {
 }
 
 impl Stack {
+    /// The stack of `definition`'s services without profiles (what plain
+    /// `augment stack up` runs).
     pub fn new(engine: Engine, definition: StackDefinition) -> Self {
+        // No profile asked for: never an unknown one.
+        let active = definition.with_profiles(&[]).unwrap_or_else(|_| definition.clone());
+        Self::of(engine, active, definition)
+    }
+
+    /// The stack with the services of `profiles` too (`--profile monitoring`);
+    /// an unknown profile is an error naming the known ones.
+    pub fn with_profiles(engine: Engine, definition: StackDefinition, profiles: &[String]) -> Result<Self, StackError> {
+        let active = definition.with_profiles(profiles)?;
+        Ok(Self::of(engine, active, definition))
+    }
+
+    fn of(engine: Engine, definition: StackDefinition, all: StackDefinition) -> Self {
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(PROBE_TIMEOUT)
             .build()
             // Only fails when the TLS backend cannot start; plain HTTP still works.
             .unwrap_or_default();
-        Stack { engine, definition, http }
+        Stack { engine, definition, all, http }
     }
 
     pub fn definition(&self) -> &StackDefinition {
@@ -336,8 +374,14 @@ impl Stack {
             .definition
             .services
             .iter()
-            .map(|s| Binary::open(bin_dir, &s.binary).map(|b| (s.name.clone(), b)))
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
+            .map(|s| {
+                let source = match s.image {
+                    None => ImageSource::Binary(Binary::open(bin_dir, &s.binary)?),
+                    Some(_) => ImageSource::Tool(tool_build(&self.definition, s)?),
+                };
+                Ok((s.name.clone(), source))
+            })
+            .collect::<Result<BTreeMap<_, _>, StackError>>()?;
         let existing = self.containers().await?;
         // The running stack's token, so an unchanged stack stays unchanged;
         // a new one for a new stack (or one made before tokens existed).
@@ -347,8 +391,7 @@ impl Stack {
         };
         let mut plans = Vec::new();
         for service in &self.definition.services {
-            let binary = &binaries[&service.name];
-            let image = binary.image_tag();
+            let image = binaries[&service.name].tag();
             let env = container_env(service, &token);
             let secret = secret_mount(service)?;
             let config_hash = self.config_hash(service, &image, &env, secret.as_ref());
@@ -380,7 +423,10 @@ impl Stack {
             }
         }
         for plan in &plans {
-            ensure_image(&self.engine, &binaries[&plan.service.name]).await?;
+            match &binaries[&plan.service.name] {
+                ImageSource::Binary(binary) => ensure_image(&self.engine, binary).await?,
+                ImageSource::Tool(build) => ensure_tool_image(&self.engine, build).await?,
+            };
         }
 
         let network = self.ensure_network().await?;
@@ -561,6 +607,7 @@ impl Stack {
             // Containers made before these limits existed are recreated with them.
             "memory_mb": service.memory_mb,
             "pids_limit": service.pids_limit,
+            "tmpfs": service.tmpfs,
             "no_new_privileges": true,
             // Another version's containers are recreated by this one's `up`.
             "version": VERSION,
@@ -837,7 +884,7 @@ impl Stack {
             .as_ref()
             .and_then(|h| h.port_bindings.as_ref())
             .and_then(|bindings| bindings.values().flatten().flatten().find_map(|b| b.host_port.clone()));
-        let health_path = self.definition.service(service).map_or("/health", |s| s.health.as_str());
+        let health_path = self.all.service(service).map_or("/health", |s| s.health.as_str());
         let url = host_port.map(|port| format!("http://127.0.0.1:{port}"));
         let (health, detail) = match (&url, state) {
             (Some(url), State::Running) => match self.probe(&format!("{url}{health_path}")).await {
@@ -869,11 +916,11 @@ impl Stack {
         follow: bool,
         tail: Option<usize>,
     ) -> Result<impl Stream<Item = Result<bytes::Bytes, StackError>> + '_, StackError> {
-        if self.definition.service(service).is_none() {
+        if self.all.service(service).is_none() {
             return Err(StackError::UnknownService {
                 stack: self.name().to_owned(),
                 service: service.to_owned(),
-                known: self.definition.service_names(),
+                known: self.all.service_names(),
             });
         }
         let containers = self.containers().await?;
@@ -910,7 +957,10 @@ fn container_env(service: &ServiceDefinition, token: &StackToken) -> Vec<String>
             env.insert(name.clone(), value);
         }
     }
-    env.insert(TOKEN_ENV.to_owned(), token.0.clone());
+    // A tool (Prometheus) calls no service's API: it scrapes admin ports.
+    if service.image.is_none() {
+        env.insert(TOKEN_ENV.to_owned(), token.0.clone());
+    }
     env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
@@ -946,6 +996,14 @@ fn host_config(definition: &StackDefinition, service: &ServiceDefinition, secret
         // Equal to `memory`: no swap beyond the limit.
         memory_swap: Some(memory),
         pids_limit: Some(i64::from(service.pids_limit)),
+        // The only writable places: in memory, for the image's user (65532).
+        tmpfs: (!service.tmpfs.is_empty()).then(|| {
+            service
+                .tmpfs
+                .iter()
+                .map(|path| (path.clone(), "rw,nosuid,nodev,noexec,size=256m,uid=65532,gid=65532,mode=0700".to_owned()))
+                .collect()
+        }),
         ..Default::default()
     }
 }
@@ -1074,6 +1132,11 @@ mod tests {
         assert!(!format!("{token:?}").contains(token.expose()));
         for service in &definition.services {
             let env = container_env(service, &token);
+            if service.image.is_some() {
+                // Prometheus scrapes admin ports and needs no token.
+                assert_eq!(StackToken::from_env(&env), None, "{}", service.name);
+                continue;
+            }
             assert_eq!(StackToken::from_env(&env).as_ref(), Some(&token), "{}", service.name);
             assert!(env.contains(&format!("SIDECAR_TOKEN={}", token.expose())), "{}", service.name);
         }

@@ -9,7 +9,12 @@
 //! - `GET /v1/providers` lists the configured providers and where each key
 //!   comes from (`environment`, `file`, `missing`), never the key;
 //! - `/health`, `/ready`, `/metrics`, request ids, JSON errors and graceful
-//!   shutdown come from `sidecar-http`, like the other sidecars;
+//!   shutdown come from `sidecar-http`, like the other sidecars; `/metrics`
+//!   also counts provider calls by outcome, the tokens each answer's usage
+//!   reports (`connector_provider_tokens_total{provider,direction}`) and
+//!   their list-price cost (`connector_provider_cost_usd_total{provider}`,
+//!   from the `prices` crate; a model without a listed price adds tokens but
+//!   no cost);
 //! - every request but `/health` and `/ready` needs the stack's token and a
 //!   loopback (or configured) `Host`/`Origin` (`sidecar_http::Access`).
 //!
@@ -34,7 +39,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use prometheus::{IntCounterVec, Opts};
+use prometheus::{CounterVec, IntCounterVec, Opts};
 use providers::{CallOptions, ChatRequest, Message, ProviderClient, ProviderConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -83,7 +88,61 @@ struct Inner {
     metrics_here: bool,
     metrics: HttpMetrics,
     calls: IntCounterVec,
+    usage: UsageMetrics,
     readiness: Readiness,
+}
+
+/// What answers cost: the tokens their usage reports and the list price of
+/// those tokens.
+#[derive(Debug)]
+struct UsageMetrics {
+    tokens: IntCounterVec,
+    cost: CounterVec,
+}
+
+impl UsageMetrics {
+    fn new(metrics: &HttpMetrics) -> Result<Self, SidecarError> {
+        let error = |name: &str| {
+            let name = name.to_owned();
+            move |source| SidecarError::Metrics { name, source }
+        };
+        let tokens = IntCounterVec::new(
+            Opts::new(
+                "connector_provider_tokens_total",
+                "Tokens in answered provider calls as the provider's usage reports them, by provider and direction (input or output)",
+            ),
+            &["provider", "direction"],
+        )
+        .map_err(error("connector_provider_tokens_total"))?;
+        let cost = CounterVec::new(
+            Opts::new(
+                "connector_provider_cost_usd_total",
+                "List-price cost of the tokens of answered provider calls, in US dollars, by provider (models without a listed price add nothing)",
+            ),
+            &["provider"],
+        )
+        .map_err(error("connector_provider_cost_usd_total"))?;
+        metrics.register(Box::new(tokens.clone()))?;
+        metrics.register(Box::new(cost.clone()))?;
+        Ok(UsageMetrics { tokens, cost })
+    }
+
+    /// Counts one answer's usage. The price is looked up under the model
+    /// that answered, then the one asked for (providers answer with dated
+    /// names, `gpt-4o-mini-2024-07-18`, for a listed alias).
+    fn count(&self, provider: &str, asked: &str, answered: &str, usage: Option<&providers::Usage>) {
+        let Some(usage) = usage else { return };
+        let input = u64::from(usage.input_tokens.unwrap_or(0));
+        let output = u64::from(usage.output_tokens.unwrap_or(0));
+        self.tokens.with_label_values(&[provider, "input"]).inc_by(input);
+        self.tokens.with_label_values(&[provider, "output"]).inc_by(output);
+        let price = prices::price_of(provider, answered).or_else(|| prices::price_of(provider, asked));
+        // Both counts known, or the cost would be understated.
+        if let (Some(price), Some(_), Some(_)) = (price, usage.input_tokens, usage.output_tokens) {
+            let cost = (input as f64 * price.input_per_million + output as f64 * price.output_per_million) / 1e6;
+            self.cost.with_label_values(&[provider]).inc_by(cost);
+        }
+    }
 }
 
 impl AppState {
@@ -98,6 +157,7 @@ impl AppState {
         )
         .map_err(|source| SidecarError::Metrics { name: "connector_provider_calls_total".to_owned(), source })?;
         metrics.register(Box::new(calls.clone()))?;
+        let usage = UsageMetrics::new(&metrics)?;
         let mut clients = BTreeMap::new();
         for provider in config.providers {
             let id = provider.id.clone();
@@ -113,6 +173,7 @@ impl AppState {
                 metrics_here: config.admin_listen.is_none(),
                 metrics,
                 calls,
+                usage,
                 readiness: Readiness::default(),
             }),
         })
@@ -224,7 +285,7 @@ async fn complete(
         messages.push(Message::system(system));
     }
     messages.push(Message::user(request.prompt));
-    let mut chat = ChatRequest::with_messages(request.model, messages);
+    let mut chat = ChatRequest::with_messages(request.model.clone(), messages);
     chat.max_tokens = request.max_tokens;
     chat.temperature = request.temperature;
 
@@ -234,6 +295,7 @@ async fn complete(
     match outcome {
         Ok(answer) => {
             inner.calls.with_label_values(&[&request.provider, "ok"]).inc();
+            inner.usage.count(&request.provider, &request.model, &answer.model, answer.usage.as_ref());
             tracing::info!(provider = %request.provider, model = %answer.model, elapsed_ms, "completed");
             Ok(Json(CompleteResponse {
                 provider: request.provider,

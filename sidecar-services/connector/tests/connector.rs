@@ -177,3 +177,59 @@ async fn operational_endpoints_answer() {
     assert_eq!(missing, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
 }
+
+/// The value of the sample of `name` whose labels include each of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+        (metric == name && labels.iter().all(|label| rest.contains(label))).then(|| value.parse().ok())?
+    })
+}
+
+/// Issue 18, point 5: every answer's usage, in both wire formats, counts as
+/// tokens per provider and direction, and as list-price cost when the model
+/// has a listed price; an unlisted model adds tokens but no cost.
+#[tokio::test]
+async fn point_5_usage_counts_tokens_and_list_price_cost_for_both_wire_formats() {
+    let openai = fake(OPENAI_KEY).await;
+    let anthropic = fake(ANTHROPIC_KEY).await;
+    let keys = ServerKeys::with_lookup(
+        None,
+        env(&[("AUGMENT_OPENAI_API_KEY", OPENAI_KEY), ("AUGMENT_ANTHROPIC_API_KEY", ANTHROPIC_KEY)]),
+    );
+    let app = service(vec![preset("openai", &openai), preset("anthropic", &anthropic)], keys);
+    // The fake counts words: a four-word prompt, the one-word answer "Paris.".
+    let prompt = "what is the capital";
+    for (provider, model) in
+        [("openai", "gpt-4o-mini"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-latest")]
+    {
+        let (status, body, _) =
+            complete(&app, json!({ "provider": provider, "model": model, "prompt": prompt, "max_tokens": 16 })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["usage"]["input_tokens"], 4, "{body}");
+    }
+    let (status, body, _) =
+        complete(&app, json!({ "provider": "openai", "model": "unlisted-model", "prompt": prompt })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, _, text) = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let tokens = |provider: &str, direction: &str| {
+        let (provider, direction) = (format!("provider=\"{provider}\""), format!("direction=\"{direction}\""));
+        sample(&text, "connector_provider_tokens_total", &[&provider, &direction])
+    };
+    assert_eq!(tokens("openai", "input"), Some(12.0), "three OpenAI answers of 4 input tokens: {text}");
+    assert_eq!(tokens("openai", "output"), Some(3.0), "{text}");
+    assert_eq!(tokens("anthropic", "input"), Some(4.0), "{text}");
+    assert_eq!(tokens("anthropic", "output"), Some(1.0), "{text}");
+    let cost = |provider: &str| {
+        sample(&text, "connector_provider_cost_usd_total", &[&format!("provider=\"{provider}\"")]).unwrap_or(0.0)
+    };
+    // gpt-4o-mini: $0.15 in, $0.60 out per million; the unlisted model adds nothing.
+    let openai_cost = 2.0 * (4.0 * 0.15 + 0.60) / 1e6;
+    assert!((cost("openai") - openai_cost).abs() < 1e-12, "{} vs {openai_cost}: {text}", cost("openai"));
+    // claude-3-5-haiku-latest: $0.80 in, $4.00 out per million.
+    let anthropic_cost = (4.0 * 0.80 + 4.00) / 1e6;
+    assert!((cost("anthropic") - anthropic_cost).abs() < 1e-12, "{} vs {anthropic_cost}: {text}", cost("anthropic"));
+}

@@ -4,7 +4,8 @@
 //! - [`ErrorBody`]: errors as JSON `{ "code", "message", … }`, never bare text;
 //! - [`standard_layers`]: `x-request-id` (set if missing, echoed on the
 //!   response, recorded on the request's log span), `TraceLayer`, and
-//!   per-route Prometheus counters and latencies;
+//!   per-route Prometheus counters and latencies, errors by kind, and the
+//!   requests in flight (the service's queue depth);
 //! - [`HttpMetrics`] and [`metrics_response`] for `/metrics`; [`Readiness`],
 //!   [`health`] and [`ready`] for probes;
 //! - [`init_tracing`] (JSON logs when `LOG_FORMAT=json`) and [`serve`] with
@@ -32,7 +33,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -171,12 +172,18 @@ pub fn ready(service: &'static str, readiness: &Readiness) -> Response {
 }
 
 /// Request counters and latency histograms, labelled by method, matched
-/// route (never the raw path, which would make a label per URL) and status.
+/// route (never the raw path, which would make a label per URL) and status;
+/// 4xx and 5xx answers counted again by kind, and the requests being
+/// answered right now. The names are what the alert rules
+/// (`docker/prometheus/alerts.yml`), the Grafana dashboards and the Admin
+/// Dashboard's charts query: rename nothing without them.
 #[derive(Debug, Clone)]
 pub struct HttpMetrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
+    errors: IntCounterVec,
+    in_flight: IntGauge,
 }
 
 impl HttpMetrics {
@@ -196,9 +203,24 @@ impl HttpMetrics {
             &["method", "route"],
         )
         .map_err(|source| metrics_error(service, source))?;
-        let metrics = HttpMetrics { registry, requests, duration };
+        let errors = IntCounterVec::new(
+            Opts::new(
+                format!("{service}_http_errors_total"),
+                "HTTP requests answered with an error, by route and kind (client: 4xx, server: 5xx)",
+            ),
+            &["route", "kind"],
+        )
+        .map_err(|source| metrics_error(service, source))?;
+        let in_flight = IntGauge::new(
+            format!("{service}_http_requests_in_flight"),
+            "HTTP requests received and not yet answered (the service's queue depth)",
+        )
+        .map_err(|source| metrics_error(service, source))?;
+        let metrics = HttpMetrics { registry, requests, duration, errors, in_flight };
         metrics.register(Box::new(metrics.requests.clone()))?;
         metrics.register(Box::new(metrics.duration.clone()))?;
+        metrics.register(Box::new(metrics.errors.clone()))?;
+        metrics.register(Box::new(metrics.in_flight.clone()))?;
         Ok(metrics)
     }
 
@@ -221,6 +243,32 @@ impl HttpMetrics {
         let method = method_label(method);
         self.requests.with_label_values(&[method, route, status.as_str()]).inc();
         self.duration.with_label_values(&[method, route]).observe(started.elapsed().as_secs_f64());
+        let kind = if status.is_client_error() {
+            Some("client")
+        } else if status.is_server_error() {
+            Some("server")
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            self.errors.with_label_values(&[route, kind]).inc();
+        }
+    }
+
+    /// Counts a request in flight until the returned guard drops, which also
+    /// happens when the client goes away and the request's future is dropped.
+    fn start_request(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+}
+
+/// One request in `{service}_http_requests_in_flight`.
+struct InFlight(IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -278,7 +326,9 @@ async fn track(State(metrics): State<HttpMetrics>, request: Request, next: Next)
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().clone();
     let started = Instant::now();
+    let in_flight = metrics.start_request();
     let response = next.run(request).await;
+    drop(in_flight);
     metrics.observe(&method, &route, response.status(), started);
     response
 }
