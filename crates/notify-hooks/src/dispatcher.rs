@@ -93,8 +93,14 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers `event` to `target` now and says how it went ("Test endpoint").
+    /// Delivers `event` to `target` with the retry policy.
     pub async fn send(&self, target: &Target, event: &Event) -> Delivery {
         deliver(&self.client, &self.policy, target, event, &self.log).await
+    }
+
+    /// One attempt, no retries ("Test endpoint": the person waits for the answer).
+    pub async fn send_once(&self, target: &Target, event: &Event) -> Delivery {
+        let once = RetryPolicy { max_attempts: 1, ..self.policy.clone() };
+        deliver(&self.client, &once, target, event, &self.log).await
     }
 }

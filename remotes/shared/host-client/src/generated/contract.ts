@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.8.0";
+export const HOST_API_VERSION = "1.9.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -24,6 +24,7 @@ export type CommandAccess = "open" | "shellOnly" | PermissionName;
 
 /** Every command of the shell and who may call it. */
 export const COMMAND_ACCESS = {
+  add_hook_endpoint: "shellOnly",
   add_provider: "shellOnly",
   add_template_version: "data:write",
   ai_cache_size: "data:read",
@@ -40,6 +41,7 @@ export const COMMAND_ACCESS = {
   dataset_records: "data:read",
   delete_api_key: "shellOnly",
   delete_dataset: "data:write",
+  delete_hook_endpoint: "shellOnly",
   edit_request: "data:write",
   estimate_requests: "data:read",
   export_responses: "files:export",
@@ -47,15 +49,18 @@ export const COMMAND_ACCESS = {
   get_settings: "shellOnly",
   get_ui_state: "shellOnly",
   grant_remote_permissions: "shellOnly",
+  hook_deliveries: "shellOnly",
   import_records: "files:import",
   last_bulk_status_change: "data:read",
   list_datasets: "data:read",
+  list_hook_endpoints: "shellOnly",
   list_prices: "data:read",
   list_requests: "data:read",
   list_responses: "data:read",
   list_runs: "data:read",
   list_templates: "data:read",
   mark_known_good: "shellOnly",
+  notification_settings: "shellOnly",
   pause_run: "runs:start",
   pin_remote: "remotes:manage",
   preview_template: "data:read",
@@ -85,6 +90,7 @@ export const COMMAND_ACCESS = {
   set_all_request_status: "data:write",
   set_api_key: "shellOnly",
   set_current_template_version: "data:write",
+  set_desktop_notifications: "shellOnly",
   set_insight: "data:write",
   set_price: "data:write",
   set_request_status: "data:write",
@@ -99,6 +105,7 @@ export const COMMAND_ACCESS = {
   tag_responses: "data:write",
   template_versions: "data:read",
   test_api_key: "providers:use",
+  test_hook_endpoint: "shellOnly",
   undo_bulk_status_change: "data:write",
   unfinished_runs: "data:read",
   unpin_remote: "remotes:manage",
