@@ -26,6 +26,7 @@ import {
 } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
 import { Prices } from "./Prices";
+import { Notifications } from "./Notifications";
 import { Health } from "./Health";
 import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
 
@@ -226,6 +227,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
       )}
       <Health />
       <Prices />
+      <Notifications />
       <Charts />
     </Page>
   );
