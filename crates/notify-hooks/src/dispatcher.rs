@@ -49,8 +49,9 @@ impl Dispatcher {
     ) -> Result<Self, Error> {
         let client = crate::client(&policy)?;
         let (queue, mut events) = mpsc::channel::<Event>(QUEUE);
-        let worker = Self { queue, client, policy, log };
-        let this = worker.clone();
+        let dispatcher = Self { queue, client, policy, log };
+        // The worker holds no sender of its own queue, so it ends once every `Dispatcher` is dropped.
+        let (client, policy, log) = (dispatcher.client.clone(), dispatcher.policy.clone(), dispatcher.log.clone());
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
         runtime.spawn(async move {
             while let Some(event) = events.recv().await {
@@ -69,15 +70,15 @@ impl Dispatcher {
                 };
                 for target in targets {
                     let Ok(slot) = slots.clone().acquire_owned().await else { return };
-                    let (worker, event) = (this.clone(), event.clone());
+                    let (client, policy, log, event) = (client.clone(), policy.clone(), log.clone(), event.clone());
                     tokio::spawn(async move {
-                        worker.send(&target, &event).await;
+                        deliver(&client, &policy, &target, &event, &log).await;
                         drop(slot);
                     });
                 }
             }
         });
-        Ok(worker)
+        Ok(dispatcher)
     }
 
     /// Queues `event` for every endpoint subscribed to it; never waits.

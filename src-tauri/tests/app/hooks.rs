@@ -176,3 +176,35 @@ fn a_finished_run_and_an_import_reach_a_verifying_receiver_and_the_desktop() {
     assert!(secrets::KeyStore::system().get(&format!("hook-{id}-url")).unwrap().is_none(), "the URL left the keychain");
     h.ok("delete_api_key", json!({ "provider": "openai" }));
 }
+
+/// The real path of a desktop notification: `PluginNotifier` →
+/// tauri-plugin-notification → notify-rust → D-Bus
+/// `org.freedesktop.Notifications` → a real notification daemon (dunst,
+/// Debian's `dunst` package, under Xvfb), asked afterwards what it showed.
+/// Needs that session, so it runs only with AUGMENT_NOTIFICATION_DAEMON_TESTS=1:
+/// `dbus-run-session -- sh -c 'Xvfb :77 & DISPLAY=:77 dunst & sleep 1; AUGMENT_NOTIFICATION_DAEMON_TESTS=1 cargo test -p augment-desktop --test app -- hooks::a_desktop'`
+#[test]
+fn a_desktop_notification_reaches_the_session_notification_daemon() {
+    use augment_desktop::commands::hooks::PluginNotifier;
+    if std::env::var("AUGMENT_NOTIFICATION_DAEMON_TESTS").as_deref() != Ok("1") {
+        eprintln!("SKIPPED: needs a notification daemon (dunst) on the session bus; see the test's doc");
+        return;
+    }
+    let h = DataHarness::new();
+    let title = format!("Run finished {}", std::process::id());
+    PluginNotifier(tauri::Manager::app_handle(&h.app).clone())
+        .notify(&title, "Run 1 finished: 3 answered, 0 failed of 3");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // dunst's history holds closed notifications: close what is shown, then read it.
+        let _ = std::process::Command::new("dunstctl").arg("close-all").status();
+        let history = std::process::Command::new("dunstctl").arg("history").output().expect("dunstctl runs");
+        let history = String::from_utf8_lossy(&history.stdout);
+        if history.contains(&title) {
+            assert!(history.contains("Run 1 finished: 3 answered"), "{history}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "the daemon never showed {title:?}: {history}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
