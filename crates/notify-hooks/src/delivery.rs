@@ -190,7 +190,8 @@ pub async fn deliver(
             Attempt::Delivered(status) => (Outcome::Delivered, Some(status), None, None),
             Attempt::GiveUp { status, error } => (Outcome::Failed, status, Some(error), None),
             Attempt::Retry { status, error, .. } if last => {
-                (Outcome::Failed, status, Some(format!("{error}; gave up after {attempt} attempts")), None)
+                let attempts = if attempt == 1 { "1 attempt".to_owned() } else { format!("{attempt} attempts") };
+                (Outcome::Failed, status, Some(format!("{error}; gave up after {attempts}")), None)
             }
             Attempt::Retry { status, error, at_least } => match at_least {
                 Some(asked) if asked > policy.max_retry_after => (
