@@ -103,6 +103,16 @@ macro_rules! for_each_command {
             runs::list_runs => Needs(DataRead),
             runs::run_checks => Needs(DataRead),
             runs::run_stability => Needs(DataRead),
+            // Webhooks and notifications: an endpoint chooses where the workflow's news goes and
+            // holds secrets (its URL, its signing secret), like a provider; the Admin Dashboard
+            // calls them from the shell's realm, and no grant opens them to a sandboxed remote.
+            hooks::list_hook_endpoints => ShellOnly,
+            hooks::add_hook_endpoint => ShellOnly,
+            hooks::delete_hook_endpoint => ShellOnly,
+            hooks::test_hook_endpoint => ShellOnly,
+            hooks::hook_deliveries => ShellOnly,
+            hooks::notification_settings => ShellOnly,
+            hooks::set_desktop_notifications => ShellOnly,
             files::choose_file => Needs(FilesImport),
             files::choose_save_path => Needs(FilesExport),
         }

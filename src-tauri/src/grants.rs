@@ -100,6 +100,14 @@ mod tests {
             "revoke_remote_permissions",
             "report_load_failure",
             "mark_known_good",
+            // Webhooks: where the workflow's news goes, and the secrets of its endpoints.
+            "list_hook_endpoints",
+            "add_hook_endpoint",
+            "delete_hook_endpoint",
+            "test_hook_endpoint",
+            "hook_deliveries",
+            "notification_settings",
+            "set_desktop_notifications",
         ] {
             let err = check_remote_call("hostile", command, &everything).expect_err(command);
             assert_eq!(err.code, ErrorCode::Refused, "{command}");

@@ -144,7 +144,17 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
                 Some(dir) => dir.clone(),
                 None => app.path().app_data_dir()?,
             };
-            app.manage(commands::data::DataState::open(&data_dir)?);
+            let data = commands::data::DataState::open(&data_dir)?;
+            let hooks = commands::hooks::HooksState::open(
+                &data,
+                secrets::KeyStore::system(),
+                std::sync::Arc::new(commands::hooks::PluginNotifier(app.handle().clone())),
+                tauri::async_runtime::handle().inner(),
+                notify_hooks::RetryPolicy::default(),
+            )
+            .map_err(|err| anyhow::anyhow!("setting up webhooks: {}", err.message))?;
+            app.manage(data);
+            app.manage(hooks);
             let stack = commands::stack::StackConfig::new(
                 launch.docker_host.clone(),
                 launch.stack_definition.clone(),
@@ -230,6 +240,7 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
     builder
         .plugin(webview_guard::plugin())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(commands::keys::KeysState::system())
         .manage(commands::runs::RunsState::default())
         .manage(commands::files::FileChoices::default())

@@ -116,6 +116,13 @@ automatically: `augment cache-ai prune` (or the app's Clear AI cache) is the onl
         #[command(subcommand)]
         command: crate::cache_ai::CacheAiCommand,
     },
+    /// Webhook endpoints told when a run finishes, fails or reaches its budget and when an import is done.
+    Hooks {
+        #[command(flatten)]
+        dir: crate::workflow::DataDir,
+        #[command(subcommand)]
+        command: crate::hooks::HooksCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

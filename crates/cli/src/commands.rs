@@ -49,6 +49,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Template { dir, command } => crate::template::run(json, &dir, command).await,
         Command::Run { dir, command } => crate::run::run(json, &dir, command).await,
         Command::CacheAi { dir, command } => crate::cache_ai::run(json, &dir, command),
+        Command::Hooks { dir, command } => crate::hooks::run(json, &dir, command).await,
         Command::Prices { dir, command } => crate::prices::run(json, &dir, command),
     }
 }

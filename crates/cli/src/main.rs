@@ -12,6 +12,7 @@ mod commands;
 mod compare;
 mod data;
 mod exit;
+mod hooks;
 mod hosted_registry;
 mod keys;
 mod lifecycle;

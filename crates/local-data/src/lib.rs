@@ -60,6 +60,7 @@ mod datasets;
 mod error;
 mod estimate;
 mod export;
+mod hooks;
 mod insights;
 mod keyset;
 mod lists;
@@ -98,6 +99,7 @@ pub use estimate::{
     price_of,
 };
 pub use export::ExportFormat;
+pub use hooks::{HookDelivery, HookEndpoint, MAX_HOOK_DELIVERIES, NewHookDelivery};
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{MAX_REPEATS, ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};

@@ -279,9 +279,41 @@ CREATE INDEX requests_by_dataset ON requests (dataset_id, status);
 ALTER TABLE runs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1 CHECK (repeats BETWEEN 1 AND 10);
 ";
 
+/// Schema 11 (issue 19, point 2): webhook endpoints (what may be shown of
+/// them; URLs and secrets are in the OS keychain), one row per delivery
+/// attempt, and the notification settings.
+const V11: &str = "
+CREATE TABLE hook_endpoints (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    preset      TEXT NOT NULL CHECK (preset IN ('generic', 'slack', 'teams')),
+    events      TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE hook_deliveries (
+    id           INTEGER PRIMARY KEY,
+    event_id     TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    endpoint_id  INTEGER NOT NULL,
+    endpoint     TEXT NOT NULL,
+    host         TEXT NOT NULL,
+    attempt      INTEGER NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('delivered', 'retrying', 'failed')),
+    status       INTEGER,
+    error        TEXT,
+    at           INTEGER NOT NULL
+);
+CREATE INDEX hook_deliveries_by_endpoint ON hook_deliveries (endpoint_id, id);
+CREATE TABLE hook_settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 10;
+pub(crate) const SCHEMA_VERSION: usize = 11;
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -296,6 +328,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V9),
         // Rebuilds `requests`: foreign keys are off around it (see V10).
         M::up(V10).foreign_key_check(),
+        M::up(V11),
     ])
 }
 
@@ -480,7 +513,9 @@ mod tests {
                 .any(|k| k == &("run_items".into(), "request_id".into(), "requests".into(), "CASCADE".into()))
         );
         let names = |shape: &Shape| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
-        let (before_names, after_names) = (names(&before), names(&after));
+        let (before_names, mut after_names) = (names(&before), names(&after));
+        // Tables of later schemas (11: webhooks) bring indexes of their own.
+        after_names.retain(|name| !name.contains("hook_"));
         assert_eq!(before_names, after_names, "every index kept");
         let dataset_index = |shape: &Shape| shape.0.iter().find(|i| i.0 == "requests_by_dataset").cloned();
         assert_eq!(dataset_index(&after), dataset_index(&before));

@@ -296,7 +296,7 @@ describe("AdminDashboard registries", () => {
 describe("remote.json", () => {
   it("matches package.json and asks for what the shell provides", () => {
     expect(manifest.version).toBe(pkg.version);
-    expect(manifest.hostApi).toBe("^1.9.0"); // the services' metrics (host API 1.9; the price table came in 1.5, the AI cache in 1.4, the charts in 1.2)
+    expect(manifest.hostApi).toBe("^1.9.0"); // the services' metrics and Notifications (host API 1.9; the price table came in 1.5, the AI cache in 1.4, the charts in 1.2)
     expect(manifest.entry).toBe("remoteEntry.js");
     // crates/manifest HostProfile::builtin: react 19.2.0, the UI kit 1.3.0, the other shared modules 1.0.0.
     expect(manifest.shared).toEqual({

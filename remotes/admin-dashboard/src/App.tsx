@@ -26,6 +26,7 @@ import {
 } from "@augment-it/ui-kit";
 import { Charts } from "./Charts";
 import { Prices } from "./Prices";
+import { Notifications } from "./Notifications";
 import { Health } from "./Health";
 import { ServiceMetricsPanel } from "./ServiceMetrics";
 import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
@@ -227,6 +228,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
       )}
       <Health />
       <Prices />
+      <Notifications />
       <Charts />
       <ServiceMetricsPanel />
     </Page>

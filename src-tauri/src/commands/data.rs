@@ -188,7 +188,8 @@ pub struct SavedDataset {
 /// (`parser: "in-process"`, `parserReason` saying why).
 #[tauri::command]
 #[allow(clippy::too_many_arguments)] // the command's IPC arguments
-pub async fn save_dataset(
+pub async fn save_dataset<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     data: State<'_, DataState>,
     stack: State<'_, StackState>,
     choices: State<'_, FileChoices>,
@@ -215,6 +216,8 @@ pub async fn save_dataset(
         }
     };
     stack.record_parser(saved.parser);
+    let parser = serde_json::to_value(saved.parser).unwrap_or_default();
+    super::hooks::fire(&app, super::hooks::import_done(&saved.dataset, parser.as_str().unwrap_or("")));
     if let Some(path) = imported_file {
         // The dataset is saved; a list that cannot be written only loses the shortcut.
         if let Err(err) = data.recent.add(&path, saved.dataset.created_at) {

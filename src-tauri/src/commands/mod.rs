@@ -6,6 +6,7 @@ pub mod charts;
 pub mod data;
 pub mod files;
 pub mod grants;
+pub mod hooks;
 pub mod keys;
 pub mod remotes;
 pub mod runs;

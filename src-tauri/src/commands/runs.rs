@@ -278,7 +278,11 @@ async fn follow<R: Runtime>(
     handle: RunHandle,
 ) -> CommandResult<RunProgress> {
     let run_id = handle.run_id;
+    let mut watch = crate::commands::hooks::RunWatch::default();
     runs.follow(handle, move |event| {
+        if let Some(ended) = watch.observe(&event) {
+            crate::commands::hooks::fire(&app, ended);
+        }
         if let Err(err) = app.emit(events::RUN_EVENT, event) {
             tracing::warn!(run_id, %err, "could not deliver a run event to the UI");
         }

@@ -561,6 +561,10 @@ fn type_declarations() -> Vec<Declared> {
         view::<local_data::ModelStats>(),
         view::<local_data::TagCount>(),
         view::<local_data::ResponseStats>(),
+        view::<local_data::HookEndpoint>(),
+        view::<local_data::HookDelivery>(),
+        view::<notify_hooks::Delivery>(),
+        view::<crate::commands::hooks::NotificationSettings>(),
         // The local stack.
         view::<stack::EngineKind>(),
         view::<stack::EngineInfo>(),

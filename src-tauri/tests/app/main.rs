@@ -13,6 +13,7 @@ mod charts;
 mod commands;
 mod compare;
 mod dev_mode;
+mod hooks;
 mod keys;
 mod paging;
 mod prices;

@@ -1,10 +1,11 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, StackView, StackMetrics } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, HookEndpoint, HookDelivery, HookDeliveryOutcome, NotificationSettings, StackView, StackMetrics } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
+  add_hook_endpoint: { args: { events: Array<string>; name: string; preset: string; secret?: string | null; url: string }; result: HookEndpoint };
   add_provider: { args: { baseUrl?: string | null; defaultModel?: string | null; kind: string; provider: string }; result: ProviderSettings };
   add_template_version: { args: { body: string; schema?: string | null; templateId: number }; result: TemplateVersion };
   ai_cache_size: { args: undefined; result: AiCacheSize };
@@ -21,6 +22,7 @@ export interface GeneratedCommands {
   dataset_records: { args: { cursor?: string | null; datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
   delete_api_key: { args: { provider: string }; result: KeyState };
   delete_dataset: { args: { datasetId: number }; result: null };
+  delete_hook_endpoint: { args: { id: number }; result: boolean };
   edit_request: { args: { requestId: number; text?: string | null }; result: RequestRow };
   estimate_requests: { args: { datasetId: number; outputTokens: number; repeats?: number | null; templateVersionId?: number | null }; result: Array<ModelEstimate> };
   export_responses: { args: { file?: string | null; format: ExportFormat; path?: string | null; query: ResponseQuery }; result: ExportResult };
@@ -28,15 +30,18 @@ export interface GeneratedCommands {
   get_settings: { args: undefined; result: SettingsView };
   get_ui_state: { args: undefined; result: UiState };
   grant_remote_permissions: { args: { name: string; permissions: Array<string> }; result: Array<PermissionName> };
+  hook_deliveries: { args: { endpointId?: number | null; limit?: number | null }; result: Array<HookDelivery> };
   import_records: { args: { file?: string | null; format: string; limit?: number | null; offset?: number | null; path?: string | null; text?: string | null }; result: ImportPreview };
   last_bulk_status_change: { args: undefined; result: BulkStatusChange | null };
   list_datasets: { args: undefined; result: Array<Dataset> };
+  list_hook_endpoints: { args: undefined; result: Array<HookEndpoint> };
   list_prices: { args: undefined; result: Array<PriceRow> };
   list_requests: { args: { cursor?: string | null; query: RequestQuery }; result: Page<RequestRow> };
   list_responses: { args: { cursor?: string | null; query: ResponseQuery }; result: Page<ResponseRow> };
   list_runs: { args: { datasetId?: number | null }; result: Array<RunSummary> };
   list_templates: { args: undefined; result: Array<Template> };
   mark_known_good: { args: { mountMs?: number | null; name: string; version: string }; result: null };
+  notification_settings: { args: undefined; result: NotificationSettings };
   pause_run: { args: { runId: number }; result: boolean };
   pin_remote: { args: { name: string; version: string }; result: null };
   preview_template: { args: { body: string; recordId: number }; result: string };
@@ -66,6 +71,7 @@ export interface GeneratedCommands {
   set_all_request_status: { args: { datasetId: number; from: RequestStatus; templateVersionId?: number | null; to: RequestStatus }; result: number };
   set_api_key: { args: { key: string; provider: string }; result: KeyState };
   set_current_template_version: { args: { templateId: number; versionId: number }; result: Template };
+  set_desktop_notifications: { args: { enabled: boolean }; result: NotificationSettings };
   set_insight: { args: { insight: Insight; responseId: number }; result: Insight };
   set_price: { args: { model: string; provider: string; rates: Rates }; result: PriceRow };
   set_request_status: { args: { requestIds: Array<number>; status: RequestStatus }; result: number };
@@ -81,6 +87,7 @@ export interface GeneratedCommands {
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };
+  test_hook_endpoint: { args: { id: number }; result: HookDeliveryOutcome };
   undo_bulk_status_change: { args: { id: number }; result: number };
   unfinished_runs: { args: undefined; result: Array<RunProgress> };
   unpin_remote: { args: { name: string }; result: boolean };

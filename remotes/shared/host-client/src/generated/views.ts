@@ -898,6 +898,46 @@ tags: Array<TagCount>,
  */
 distinctTags: number, };
 
+export type HookEndpoint = { id: number, name: string, 
+/**
+ * `generic`, `slack` or `teams`.
+ */
+preset: string, 
+/**
+ * The events it receives (`run.finished` …).
+ */
+events: Array<string>, 
+/**
+ * The URL's host (and port), all that is shown of the URL.
+ */
+host: string, 
+/**
+ * Milliseconds since the epoch.
+ */
+createdAt: number, };
+
+export type HookDelivery = { id: number, eventId: string, event: string, endpointId: number, endpoint: string, host: string, attempt: number, 
+/**
+ * `delivered`, `retrying` or `failed`.
+ */
+outcome: string, status: number | null, error: string | null, 
+/**
+ * Milliseconds since the epoch.
+ */
+at: number, };
+
+export type HookDeliveryOutcome = { eventId: string, endpoint: string, host: string, delivered: boolean, attempts: number, 
+/**
+ * The last answer's HTTP status, if there was an answer.
+ */
+status: number | null, 
+/**
+ * Why the last attempt failed.
+ */
+error: string | null, };
+
+export type NotificationSettings = { desktop: boolean, };
+
 export type EngineKind = "docker" | "podman";
 
 export type EngineInfo = { endpoint: string, kind: EngineKind, api_version: string, };

@@ -1,0 +1,107 @@
+//! The background queue between the events and their deliveries.
+//!
+//! [`Dispatcher::dispatch`] only puts the event on a bounded channel and
+//! returns: a run or an import never waits for, or fails because of, a
+//! webhook. A worker task looks up the endpoints subscribed to the event
+//! ([`Resolver`], on the blocking pool: SQLite and the keychain block) and
+//! delivers to each on a task of its own, so one endpoint's retries never
+//! hold another's delivery. A full queue drops the event with a warning.
+
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::{Delivery, DeliveryLog, Error, Event, EventKind, RetryPolicy, Target, deliver};
+
+/// Events waiting for the worker; beyond this they are dropped (and logged).
+const QUEUE: usize = 256;
+
+/// Deliveries in flight at once, across endpoints.
+const IN_FLIGHT: usize = 8;
+
+/// Finds the endpoints an event goes to, with their URLs and secrets. Blocking.
+pub trait Resolver: Send + Sync {
+    fn targets(&self, kind: EventKind) -> Result<Vec<Target>, Error>;
+}
+
+/// The sending side of the queue. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    queue: mpsc::Sender<Event>,
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    log: Arc<dyn DeliveryLog>,
+}
+
+impl std::fmt::Debug for dyn DeliveryLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeliveryLog")
+    }
+}
+
+impl Dispatcher {
+    /// Starts the worker on `runtime`.
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        resolver: Arc<dyn Resolver>,
+        log: Arc<dyn DeliveryLog>,
+        policy: RetryPolicy,
+    ) -> Result<Self, Error> {
+        let client = crate::client(&policy)?;
+        let (queue, mut events) = mpsc::channel::<Event>(QUEUE);
+        let dispatcher = Self { queue, client, policy, log };
+        // The worker holds no sender of its own queue, so it ends once every `Dispatcher` is dropped.
+        let (client, policy, log) = (dispatcher.client.clone(), dispatcher.policy.clone(), dispatcher.log.clone());
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        runtime.spawn(async move {
+            while let Some(event) = events.recv().await {
+                let kind = event.kind;
+                let resolver = resolver.clone();
+                let targets = match tokio::task::spawn_blocking(move || resolver.targets(kind)).await {
+                    Ok(Ok(targets)) => targets,
+                    Ok(Err(err)) => {
+                        tracing::warn!(%err, event = %kind, event_id = %event.id, "webhook endpoints could not be read; the event is not sent");
+                        continue;
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, event = %kind, "looking up webhook endpoints failed");
+                        continue;
+                    }
+                };
+                for target in targets {
+                    let Ok(slot) = slots.clone().acquire_owned().await else { return };
+                    let (client, policy, log, event) = (client.clone(), policy.clone(), log.clone(), event.clone());
+                    tokio::spawn(async move {
+                        deliver(&client, &policy, &target, &event, &log).await;
+                        drop(slot);
+                    });
+                }
+            }
+        });
+        Ok(dispatcher)
+    }
+
+    /// Queues `event` for every endpoint subscribed to it; never waits.
+    /// `false` when the queue is full or stopped (the event is dropped and logged).
+    pub fn dispatch(&self, event: Event) -> bool {
+        let (kind, id) = (event.kind, event.id.clone());
+        match self.queue.try_send(event) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(event = %kind, event_id = %id, why = %err, "a webhook event was dropped: the queue is full or stopped");
+                false
+            }
+        }
+    }
+
+    /// Delivers `event` to `target` with the retry policy.
+    pub async fn send(&self, target: &Target, event: &Event) -> Delivery {
+        deliver(&self.client, &self.policy, target, event, &self.log).await
+    }
+
+    /// One attempt, no retries ("Test endpoint": the person waits for the answer).
+    pub async fn send_once(&self, target: &Target, event: &Event) -> Delivery {
+        let once = RetryPolicy { max_attempts: 1, ..self.policy.clone() };
+        deliver(&self.client, &once, target, event, &self.log).await
+    }
+}
