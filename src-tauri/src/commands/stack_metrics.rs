@@ -6,10 +6,14 @@
 //! Each running service is scraped at `/metrics` on the port the stack
 //! publishes on 127.0.0.1, with the stack's token (`Authorization: Bearer`),
 //! which the gateway and connector require there when no admin port is
-//! configured (the built-in stack configures none). A service given an admin
-//! port (`SIDECAR_ADMIN_LISTEN`) serves `/metrics` only there, and the stack
-//! does not publish it: that service is listed as unavailable, saying so.
-//! The token is sent to loopback only and never leaves Rust.
+//! configured. A service given an admin port (`SIDECAR_ADMIN_LISTEN`: the
+//! gateway and connector in the `monitoring` profile) serves `/metrics` only
+//! there, and the stack does not publish it. So while the profile's
+//! Prometheus runs, every service's series are read from it (`/federate`: the
+//! same text format, as of its last scrape, 2 s old at most), and a service
+//! is asked itself only when Prometheus has nothing for it; without a running
+//! Prometheus such a service is listed as unavailable, saying why. The
+//! token is sent to loopback only and never leaves Rust.
 //!
 //! The reply holds counters as they are (totals since each service started);
 //! rates, error ratios and quantiles need two scrapes, so the page computes
@@ -45,6 +49,10 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Routes hit by probes and scrapes, not by the stack's users.
 const PROBE_ROUTES: [&str; 3] = ["/health", "/ready", "/metrics"];
+/// The `monitoring` profile's Prometheus (docker/stack.toml): where a
+/// service's series are read when its `/metrics` is not published, and not
+/// itself a service of the stack's users, so it is not charted.
+const PROMETHEUS_SERVICE: &str = "prometheus";
 
 /// The local services' metrics at one moment.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -156,9 +164,15 @@ pub async fn stack_metrics(state: tauri::State<'_, StackState>) -> CommandResult
         Err(StackError::EngineNotRunning { .. }) => return Ok(not_running(NO_ENGINE)),
         Err(err) => return Err(err.into()),
     };
+    let prometheus = status
+        .services
+        .iter()
+        .find(|s| s.service == PROMETHEUS_SERVICE && s.state == State::Running)
+        .and_then(|s| s.url.clone());
     let targets: Vec<(String, Option<Target>)> = status
         .services
         .iter()
+        .filter(|s| s.service != PROMETHEUS_SERVICE)
         .map(|s| {
             let target = (s.state == State::Running)
                 .then(|| s.url.clone().map(|base_url| Target { service: s.service.clone(), base_url }))
@@ -171,11 +185,12 @@ pub async fn stack_metrics(state: tauri::State<'_, StackState>) -> CommandResult
     }
     let token = stack.access_token().await?;
     let running: Vec<Target> = targets.iter().filter_map(|(_, t)| t.clone()).collect();
-    let mut scraped: BTreeMap<String, ServiceMetrics> = scrape(&running, token.as_ref().map(stack::StackToken::expose))
-        .await
-        .into_iter()
-        .map(|m| (m.service.clone(), m))
-        .collect();
+    let mut scraped: BTreeMap<String, ServiceMetrics> =
+        scrape(&running, token.as_ref().map(stack::StackToken::expose), prometheus.as_deref())
+            .await
+            .into_iter()
+            .map(|m| (m.service.clone(), m))
+            .collect();
     let services = targets
         .into_iter()
         .map(|(service, _)| {
@@ -189,9 +204,10 @@ pub async fn stack_metrics(state: tauri::State<'_, StackState>) -> CommandResult
 }
 
 /// Scrapes every target at once, each within [`SCRAPE_TIMEOUT`], sending
-/// `token` as the bearer token; one failing service is reported in its
-/// `unavailable`, never failing the others.
-pub async fn scrape(targets: &[Target], token: Option<&str>) -> Vec<ServiceMetrics> {
+/// `token` as the bearer token; a target whose `/metrics` is on an unpublished
+/// admin port is read from `prometheus` (its base URL) when given. One
+/// failing service is reported in its `unavailable`, never failing the others.
+pub async fn scrape(targets: &[Target], token: Option<&str>, prometheus: Option<&str>) -> Vec<ServiceMetrics> {
     let client = match reqwest::Client::builder().no_proxy().timeout(SCRAPE_TIMEOUT).build() {
         Ok(client) => client,
         Err(err) => {
@@ -203,7 +219,7 @@ pub async fn scrape(targets: &[Target], token: Option<&str>) -> Vec<ServiceMetri
         }
     };
     let pages = targets.iter().map(|target| async {
-        match fetch_page(&client, target, token).await {
+        match read_service(&client, target, token, prometheus).await {
             Ok(text) => reduce(&target.service, &text),
             Err(why) => ServiceMetrics { unavailable: Some(why), ..ServiceMetrics::named(&target.service) },
         }
@@ -211,15 +227,84 @@ pub async fn scrape(targets: &[Target], token: Option<&str>) -> Vec<ServiceMetri
     futures_util::future::join_all(pages).await
 }
 
+/// `target`'s metrics page: from `prometheus` when it runs and has scraped
+/// the service (then the service itself is not asked, so a service whose
+/// `/metrics` is not on its published port is not sent a 404 per poll), else
+/// from the service's published port.
+async fn read_service(
+    client: &reqwest::Client,
+    target: &Target,
+    token: Option<&str>,
+    prometheus: Option<&str>,
+) -> Result<String, String> {
+    let mut federation_failed = None;
+    if let Some(prometheus) = prometheus {
+        match fetch_federated(client, prometheus, &target.service).await {
+            Ok(text) => return Ok(text),
+            Err(why) => federation_failed = Some(why),
+        }
+    }
+    match fetch_page(client, target, token).await {
+        Ok(text) => Ok(text),
+        Err(Failed(why)) => Err(why),
+        Err(Unpublished) => Err(federation_failed.map_or_else(
+            || UNPUBLISHED.to_owned(),
+            |why| format!("has its /metrics on an unpublished admin port, and {why}"),
+        )),
+    }
+}
+
+/// Why a service's published port gave no metrics page.
+enum PageError {
+    /// It answered 404: its `/metrics` is on an admin port the stack does not publish.
+    Unpublished,
+    /// Anything else, said for the page.
+    Failed(String),
+}
+use PageError::{Failed, Unpublished};
+
+impl From<String> for PageError {
+    fn from(why: String) -> Self {
+        Failed(why)
+    }
+}
+
+const UNPUBLISHED: &str = "serves no /metrics on its published port (it has an admin port, which the local stack does \
+     not publish, and the monitoring profile's Prometheus, which scrapes it there, is not running)";
+
+/// `service`'s series as `prometheus` last scraped them (`/federate`, the
+/// text format with a timestamp per sample, which [`parse`] skips), or why
+/// not. Its samples carry the scrape's `job` and `instance` labels on top of
+/// their own.
+async fn fetch_federated(client: &reqwest::Client, prometheus: &str, service: &str) -> Result<String, String> {
+    let url = format!("{}/federate", prometheus.trim_end_matches('/'));
+    let selector = format!("{{job=\"{service}\"}}");
+    let response = client.get(&url).query(&[("match[]", selector.as_str())]).send().await.map_err(|err| {
+        tracing::debug!(service, error = %err.without_url(), "reading the series from Prometheus failed");
+        format!("the stack's Prometheus at {url} did not answer")
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("the stack's Prometheus answered {status}"));
+    }
+    let text = read_limited(response).await?;
+    if text.lines().all(|line| line.starts_with('#') || line.trim().is_empty()) {
+        return Err("the stack's Prometheus has not scraped it yet".to_owned());
+    }
+    Ok(text)
+}
+
 /// The text of `target`'s `/metrics`, or why there is none. Errors name the
 /// service and status, never the request's headers (the token).
-async fn fetch_page(client: &reqwest::Client, target: &Target, token: Option<&str>) -> Result<String, String> {
+async fn fetch_page(client: &reqwest::Client, target: &Target, token: Option<&str>) -> Result<String, PageError> {
     let url = format!("{}/metrics", target.base_url.trim_end_matches('/'));
     let mut request = client.get(&url);
     if let Some(token) = token {
         // The stack publishes on 127.0.0.1 only; the token never goes anywhere else.
         if !on_loopback(&url) {
-            return Err(format!("is published at {url}, not on loopback, so the stack's token is not sent there"));
+            return Err(Failed(format!(
+                "is published at {url}, not on loopback, so the stack's token is not sent there"
+            )));
         }
         let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| "the stack's token is not a valid header value".to_owned())?;
@@ -237,17 +322,17 @@ async fn fetch_page(client: &reqwest::Client, target: &Target, token: Option<&st
     })?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_FOUND {
-        return Err("serves no /metrics on its published port (it has an admin port, which the local stack does not \
-             publish; Prometheus in the monitoring profile scrapes it there)"
-            .to_owned());
+        return Err(Unpublished);
     }
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Err(format!("refused the scrape ({status}): the stack's token did not match; restart the stack"));
+        return Err(Failed(format!(
+            "refused the scrape ({status}): the stack's token did not match; restart the stack"
+        )));
     }
     if !status.is_success() {
-        return Err(format!("answered {status} to /metrics"));
+        return Err(Failed(format!("answered {status} to /metrics")));
     }
-    read_limited(response).await
+    Ok(read_limited(response).await?)
 }
 
 /// `http://127.0.0.1:<port>/…` or `http://localhost:<port>/…`.

@@ -54,8 +54,12 @@ fn targets(services: &[(&str, &ServiceProcess)]) -> Vec<Target> {
 }
 
 fn scrape_now(targets: &[Target], token: Option<&str>) -> Vec<ServiceMetrics> {
+    scrape_through(targets, token, None)
+}
+
+fn scrape_through(targets: &[Target], token: Option<&str>, prometheus: Option<&str>) -> Vec<ServiceMetrics> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(scrape(targets, token))
+    runtime.block_on(scrape(targets, token, prometheus))
 }
 
 fn service<'a>(scraped: &'a [ServiceMetrics], name: &str) -> &'a ServiceMetrics {
@@ -136,6 +140,101 @@ fn a_service_without_numbers_says_why_and_the_token_never_shows() {
     let reply =
         serde_json::to_string(&scraped).unwrap() + &serde_json::to_string(&scrape_now(&targets, Some(TOKEN))).unwrap();
     assert!(!reply.contains(TOKEN) && !reply.contains(wrong), "a token in a reply: {reply}");
+}
+
+/// A real Prometheus (the Debian package's, as the monitoring profile runs
+/// it) on loopback, scraping `job`'s admin port every second; killed on drop.
+struct Prometheus {
+    child: std::process::Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn scraping(job: &str, admin_port: u16) -> Self {
+        let binary =
+            stack::locate_prometheus().expect("the monitoring profile's prometheus (`cargo xtask test` provides it)");
+        let data = tempfile::tempdir().unwrap();
+        let config = data.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: [\"127.0.0.1:{admin_port}\"]\n"
+            ),
+        )
+        .unwrap();
+        let port = test_support::free_loopback_ports(1)[0];
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting prometheus");
+        let prometheus = Self { child, url: format!("http://127.0.0.1:{port}"), _data: data };
+        let ready = || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && raw_http_request(port, "GET", "/-/ready", &[("Host", "127.0.0.1")]).0 == 200
+        };
+        assert!(eventually(ready), "prometheus did not become ready on {port}");
+        prometheus
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` until it holds or 30 s pass.
+fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// In the monitoring profile the gateway's `/metrics` moves to an admin port
+/// the stack does not publish: its series are read from the stack's
+/// Prometheus (`/federate`), and N requests still move its counter by N.
+#[test]
+fn a_service_on_an_unpublished_admin_port_is_read_through_prometheus() {
+    let admin_port = test_support::free_loopback_ports(1)[0];
+    let (_parsers, gateway) = services(&[("SIDECAR_ADMIN_LISTEN", format!("127.0.0.1:{admin_port}"))]);
+    let prometheus = Prometheus::scraping("gateway", admin_port);
+    let targets = targets(&[("gateway", &gateway)]);
+    let read = || scrape_through(&targets, Some(TOKEN), Some(&prometheus.url)).remove(0);
+
+    let mut before = read();
+    assert!(
+        eventually(|| {
+            before = read();
+            before.unavailable.is_none()
+        }),
+        "never read through Prometheus: {before:?}"
+    );
+    const SENT: f64 = 3.0;
+    for _ in 0..SENT as usize {
+        assert_eq!(post(&gateway, "/api/parsers/csv", None), 401);
+    }
+    let mut after = read();
+    assert!(
+        eventually(|| {
+            after = read();
+            after.requests - before.requests >= SENT
+        }),
+        "Prometheus never saw the requests: {before:?} then {after:?}"
+    );
+    assert_eq!(after.requests - before.requests, SENT, "{after:?}");
+    assert_eq!(after.client_errors - before.client_errors, SENT, "{after:?}");
+    assert!(after.latency.is_some(), "the histogram came through federation too: {after:?}");
 }
 
 /// No engine is an answer saying how to start the stack, not an error.
