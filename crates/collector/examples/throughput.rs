@@ -7,7 +7,7 @@
 //!
 //! `cargo run --release -p collector --example throughput -- [PAGES] [RATE]`
 
-#[path = "../tests/site.rs"]
+#[path = "../tests/site/mod.rs"]
 mod site;
 
 use std::time::{Duration, Instant};

@@ -87,6 +87,61 @@ impl Default for CollectOptions {
     }
 }
 
+/// The pages waiting, one queue per site, handed out round-robin to sites
+/// with a free slot: a site's queue waiting on its pace never holds the
+/// crawl's slots while other sites have work.
+#[derive(Debug, Default)]
+struct Frontier {
+    queues: HashMap<String, VecDeque<(Url, u32)>>,
+    /// Sites with queued pages, in turn order.
+    turns: VecDeque<String>,
+    running: HashMap<String, usize>,
+    waiting: usize,
+}
+
+impl Frontier {
+    fn push(&mut self, url: Url, depth: u32) {
+        let key = site_key(&url);
+        let queue = self.queues.entry(key.clone()).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(key);
+        }
+        queue.push_back((url, depth));
+        self.waiting += 1;
+    }
+
+    /// The next page of a site with fewer than `per_site` pages in flight.
+    fn next(&mut self, per_site: usize) -> Option<(String, Url, u32)> {
+        for _ in 0..self.turns.len() {
+            let key = self.turns.pop_front()?;
+            let running = self.running.get(&key).copied().unwrap_or(0);
+            let Some(queue) = self.queues.get_mut(&key) else { continue };
+            if running >= per_site {
+                self.turns.push_back(key);
+                continue;
+            }
+            let Some((url, depth)) = queue.pop_front() else { continue };
+            if !queue.is_empty() {
+                self.turns.push_back(key.clone());
+            }
+            self.waiting -= 1;
+            *self.running.entry(key.clone()).or_default() += 1;
+            return Some((key, url, depth));
+        }
+        None
+    }
+
+    fn finished(&mut self, key: &str) {
+        if let Some(running) = self.running.get_mut(key) {
+            *running = running.saturating_sub(1);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.waiting
+    }
+}
+
 /// How a crawl went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
@@ -205,11 +260,11 @@ impl Collector {
         let options = &self.inner.options;
         let mut summary = Summary { resumed: done.len() as u64, ..Summary::default() };
         let mut seen: HashSet<String> = done.iter().map(|p| p.url.clone()).collect();
-        let mut frontier = VecDeque::new();
+        let mut frontier = Frontier::default();
         for mut seed in seeds {
             seed.set_fragment(None);
             if seen.insert(seed.to_string()) {
-                frontier.push_back((seed, 0));
+                frontier.push(seed, 0);
             }
         }
         for page in done {
@@ -220,10 +275,10 @@ impl Collector {
         loop {
             while running.len() < options.concurrency
                 && options.max_pages.is_none_or(|max| in_journal + (running.len() as u64) < max)
-                && let Some((url, depth)) = frontier.pop_front()
+                && let Some((key, url, depth)) = frontier.next(options.per_host_concurrency)
             {
                 let inner = self.inner.clone();
-                running.spawn(async move { inner.page(url, depth).await });
+                running.spawn(async move { (key, inner.page(url, depth).await) });
             }
             if running.is_empty() {
                 break;
@@ -240,7 +295,8 @@ impl Collector {
                 summary.interrupted = true;
                 break;
             };
-            let page = finished.map_err(|err| CollectError::Options(format!("a page task failed: {err}")))?;
+            let (key, page) = finished.map_err(|err| CollectError::Options(format!("a page task failed: {err}")))?;
+            frontier.finished(&key);
             journal.append(&page)?;
             in_journal += 1;
             summary.fetched += 1;
@@ -257,7 +313,7 @@ impl Collector {
 
     /// Queues the page's links on its own site that were not seen yet, if
     /// the page is not at the depth limit.
-    fn follow_links(&self, page: &PageRecord, seen: &mut HashSet<String>, frontier: &mut VecDeque<(Url, u32)>) {
+    fn follow_links(&self, page: &PageRecord, seen: &mut HashSet<String>, frontier: &mut Frontier) {
         if page.depth >= self.inner.options.max_depth || page.links.is_empty() {
             return;
         }
@@ -266,7 +322,7 @@ impl Collector {
             let Ok(mut link) = Url::parse(link) else { continue };
             link.set_fragment(None);
             if same_site(&from, &link) && seen.insert(link.to_string()) {
-                frontier.push_back((link, page.depth + 1));
+                frontier.push(link, page.depth + 1);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The collector against a real loopback site (`site.rs`): each test
+//! The collector against a real loopback site (`site/mod.rs`): each test
 //! checks one behaviour by what the site did or did not receive.
 
 mod site;
@@ -235,6 +235,27 @@ async fn requests_to_a_site_keep_to_its_rate() {
         let in_window = times[i..].iter().filter(|t| t.duration_since(*start) < Duration::from_secs(1)).count();
         assert!(in_window <= bound, "{in_window} requests within one second from request {i} (bound {bound})");
     }
+}
+
+#[tokio::test]
+async fn a_site_waiting_on_its_pace_does_not_hold_up_another() {
+    let busy = Site::start().await;
+    let quiet = Site::start().await;
+    let mut seeds: Vec<String> = (0..8).map(|n| busy.url(&format!("/page/{n}"))).collect();
+    seeds.push(quiet.url("/page/0"));
+    let options = CollectOptions {
+        per_host_rps: 5.0,
+        concurrency: 2,
+        per_host_concurrency: 2,
+        allow: vec!["127.0.0.1".parse().expect("allowance")],
+        ..CollectOptions::default()
+    };
+    crawl(options, Source::Urls(seeds)).await;
+    let quiet_page = quiet.log().iter().find(|s| s.path == "/page/0").map(|s| s.at).expect("the quiet site's page");
+    let busy_pages: Vec<_> = busy.log().iter().filter(|s| s.path.starts_with("/page/")).map(|s| s.at).collect();
+    assert_eq!(busy_pages.len(), 8);
+    // Listed last, but its site was free: it goes before the busy site's third page, not after its eighth.
+    assert!(quiet_page < busy_pages[2], "the quiet site waited behind the busy one");
 }
 
 #[tokio::test]
