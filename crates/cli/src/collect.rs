@@ -82,7 +82,10 @@ pub async fn run(json: bool, dir: &DataDir, args: CollectArgs) -> Result<ExitCod
     let collector = Collector::new(options)?;
     let seeds = collector.seeds(&source).await?;
     if !json {
-        eprintln!("collecting `{name}` from {} pages; stop with Ctrl-C and run the same command to resume", seeds.len());
+        eprintln!(
+            "collecting `{name}` from {} pages; stop with Ctrl-C and run the same command to resume",
+            seeds.len()
+        );
     }
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -214,7 +217,11 @@ fn progress_line(page: &PageRecord, summary: &Summary) -> String {
     match (&page.error, page.status) {
         (Some(error), _) => format!("[{n}] failed  {error}"),
         (None, Some(status)) => {
-            format!("[{n}] {status} {} {}", page.url, page.title.as_deref().map(|t| crate::data::shorten(t, 60)).unwrap_or_default())
+            format!(
+                "[{n}] {status} {} {}",
+                page.url,
+                page.title.as_deref().map(|t| crate::data::shorten(t, 60)).unwrap_or_default()
+            )
         }
         (None, None) => format!("[{n}] {}", page.url),
     }

@@ -58,7 +58,8 @@ async fn crawl(sites: u32, pages: u32, rate: f64) -> Result<(u32, Duration), Box
     let folder = tempfile::tempdir()?;
     let (mut journal, done) = Journal::open(&folder.path().join("bench.jsonl"))?;
     let collector = Collector::new(options)?;
-    let seeds = collector.seeds(&Source::Urls(running.iter().map(|s| s.url(&format!("/list/{pages}"))).collect())).await?;
+    let seeds =
+        collector.seeds(&Source::Urls(running.iter().map(|s| s.url(&format!("/list/{pages}"))).collect())).await?;
     let start = Instant::now();
     let summary = collector.collect(seeds, &mut journal, &done, &CancellationToken::new(), |_, _| {}).await?;
     let elapsed = start.elapsed();

@@ -121,9 +121,7 @@ impl AddressPolicy {
     pub fn check_address(&self, ip: IpAddr) -> Result<(), Refused> {
         let ip = ip.to_canonical();
         match non_public_range(ip) {
-            Some(range) if !self.allowances.iter().any(|a| a.covers_address(ip)) => {
-                Err(Refused { address: ip, range })
-            }
+            Some(range) if !self.allowances.iter().any(|a| a.covers_address(ip)) => Err(Refused { address: ip, range }),
             _ => Ok(()),
         }
     }

@@ -181,7 +181,9 @@ struct Site {
 impl Collector {
     pub fn new(options: CollectOptions) -> Result<Collector, CollectError> {
         if !(options.per_host_rps.is_finite() && options.per_host_rps > 0.0) {
-            return Err(CollectError::Options("the per-host rate must be a number of requests per second above 0".into()));
+            return Err(CollectError::Options(
+                "the per-host rate must be a number of requests per second above 0".into(),
+            ));
         }
         if options.concurrency == 0 || options.per_host_concurrency == 0 {
             return Err(CollectError::Options("concurrency must be at least 1".into()));
@@ -452,8 +454,10 @@ fn redirect_target(from: &Url, response: &Response) -> Option<Result<Url, String
 /// Extracts an HTML page (off the async threads: parsing is CPU work), or
 /// keeps a text body as it is.
 async fn fill_content(record: &mut PageRecord, url: Url, response: Response) {
-    let mime = response.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let html = mime == "text/html" || mime == "application/xhtml+xml" || (mime.is_empty() && sniff_html(&response.body));
+    let mime =
+        response.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let html =
+        mime == "text/html" || mime == "application/xhtml+xml" || (mime.is_empty() && sniff_html(&response.body));
     if html {
         let body = response.body;
         let extracted = tokio::task::spawn_blocking(move || {

@@ -22,7 +22,9 @@ pub enum PageError {
     TooManyRedirects { url: String, limit: u32 },
     #[error("{url}: redirect without a usable Location ({reason})")]
     BadRedirect { url: String, reason: String },
-    #[error("{url}: larger than the size limit of {limit} bytes (stopped after {read} bytes); raise --max-bytes to collect it")]
+    #[error(
+        "{url}: larger than the size limit of {limit} bytes (stopped after {read} bytes); raise --max-bytes to collect it"
+    )]
     TooLarge { url: String, limit: u64, read: u64 },
     #[error("{url}: no complete answer within {}s; raise --timeout to wait longer", .limit.as_secs_f64())]
     Timeout { url: String, limit: Duration },

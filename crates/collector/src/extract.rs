@@ -35,10 +35,7 @@ pub fn extract(html: &str, url: &Url) -> Extracted {
         .and_then(|href| url.join(href.trim()).ok())
         .unwrap_or_else(|| url.clone());
     let metadata = metadata(&document);
-    let description = metadata
-        .get("description")
-        .or_else(|| metadata.get("og:description"))
-        .cloned();
+    let description = metadata.get("description").or_else(|| metadata.get("og:description")).cloned();
     let canonical = document
         .select(r#"link[rel~="canonical"][href]"#)
         .attr("href")
@@ -72,7 +69,8 @@ fn metadata(document: &Document) -> BTreeMap<String, String> {
     for meta in document.select("meta[content]").iter() {
         let Some(name) = meta.attr("property").or_else(|| meta.attr("name")) else { continue };
         let name = name.trim().to_ascii_lowercase();
-        let wanted = KEPT.iter().any(|p| name.starts_with(p)) || ["description", "author", "keywords"].contains(&&*name);
+        let wanted =
+            KEPT.iter().any(|p| name.starts_with(p)) || ["description", "author", "keywords"].contains(&&*name);
         if wanted && let Some(content) = meta.attr("content").and_then(|c| non_empty(c.trim())) {
             found.entry(name).or_insert(content);
         }

@@ -26,7 +26,8 @@ impl Journal {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(failed)?;
         }
-        let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path).map_err(failed)?;
+        let mut file =
+            OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path).map_err(failed)?;
         let mut pages = Vec::new();
         let mut good_end = 0u64;
         {
@@ -44,7 +45,10 @@ impl Journal {
                         // Only a torn tail is expected; anything else is somebody else's file.
                         return Err(failed(std::io::Error::new(
                             std::io::ErrorKind::InvalidData,
-                            format!("line {} is not a collected page ({err}); move the file away to start over", pages.len() + 1),
+                            format!(
+                                "line {} is not a collected page ({err}); move the file away to start over",
+                                pages.len() + 1
+                            ),
                         )));
                     }
                 }
@@ -64,7 +68,9 @@ impl Journal {
             source: std::io::Error::other(err),
         })?;
         line.push(b'\n');
-        self.file.write_all(&line).map_err(|source| CollectError::Journal { path: self.path.display().to_string(), source })
+        self.file
+            .write_all(&line)
+            .map_err(|source| CollectError::Journal { path: self.path.display().to_string(), source })
     }
 
     /// Flushes the journal to disk.

@@ -58,7 +58,8 @@ mod tests {
 
     #[test]
     fn rules_for_our_token_win_over_the_wildcard() {
-        let txt = b"User-agent: *\nDisallow: /\n\nUser-agent: Augment-It-Collector\nDisallow: /private/\nCrawl-delay: 2\n";
+        let txt =
+            b"User-agent: *\nDisallow: /\n\nUser-agent: Augment-It-Collector\nDisallow: /private/\nCrawl-delay: 2\n";
         let robots = Robots::from_answer("Augment-It-Collector", 200, txt);
         assert!(robots.allows("http://site.example/public"));
         assert!(!robots.allows("http://site.example/private/x"));

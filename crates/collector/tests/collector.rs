@@ -107,7 +107,11 @@ async fn a_50_mib_page_is_abandoned_at_the_size_limit() {
 
     let huge = page(&pages, &site.url("/huge"));
     assert_eq!(huge.error_code.as_deref(), Some("too_large"), "{huge:?}");
-    assert!(huge.bytes > limit && huge.bytes <= limit + 64 * 1024, "read {} bytes for a {limit}-byte limit", huge.bytes);
+    assert!(
+        huge.bytes > limit && huge.bytes <= limit + 64 * 1024,
+        "read {} bytes for a {limit}-byte limit",
+        huge.bytes
+    );
     assert!(huge.content.is_none());
     // The site stops producing when the connection is gone.
     wait_for(|| site.huge_ended()).await;
@@ -142,7 +146,9 @@ impl Lookup for TableLookup {
         let answer = self.0.get(host).copied();
         let host = host.to_owned();
         Box::pin(async move {
-            answer.map(|ip| vec![ip]).ok_or_else(|| std::io::Error::other(format!("{host}: no such name in the test's DNS")))
+            answer
+                .map(|ip| vec![ip])
+                .ok_or_else(|| std::io::Error::other(format!("{host}: no such name in the test's DNS")))
         })
     }
 }
@@ -201,7 +207,8 @@ async fn links_are_followed_within_the_site_only() {
     let other = Site::start().await;
     site.link_other_site(&other);
     // Every loopback port allowed: only the same-site rule keeps the crawl home.
-    let options = CollectOptions { max_depth: 1, allow: vec!["127.0.0.1".parse().expect("allowance")], ..options(&site) };
+    let options =
+        CollectOptions { max_depth: 1, allow: vec!["127.0.0.1".parse().expect("allowance")], ..options(&site) };
     let (_, pages) = crawl(options, urls(&site, &["/"])).await;
 
     assert!(other.log().is_empty(), "a link to another site was followed: {:?}", other.paths());
@@ -219,13 +226,8 @@ async fn links_are_followed_within_the_site_only() {
 async fn requests_to_a_site_keep_to_its_rate() {
     let site = Site::start().await;
     let rate = 10.0;
-    let options = CollectOptions {
-        per_host_rps: rate,
-        concurrency: 8,
-        per_host_concurrency: 8,
-        max_depth: 1,
-        ..options(&site)
-    };
+    let options =
+        CollectOptions { per_host_rps: rate, concurrency: 8, per_host_concurrency: 8, max_depth: 1, ..options(&site) };
     crawl(options, urls(&site, &["/list/24"])).await;
     let times: Vec<_> = site.log().iter().map(|s| s.at).collect();
     assert_eq!(times.len(), 26, "robots.txt, the list and 24 pages");

@@ -265,8 +265,9 @@ async fn sitemap_index(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
 
 async fn sitemap(State(shared): State<Arc<Shared>>, Path(count): Path<u32>) -> Response {
     let port = shared.port.load(Ordering::SeqCst);
-    let urls: String =
-        (0..count).map(|n| format!("<url><loc>http://127.0.0.1:{port}/page/{n}?from=sitemap&amp;n={n}</loc></url>")).collect();
+    let urls: String = (0..count)
+        .map(|n| format!("<url><loc>http://127.0.0.1:{port}/page/{n}?from=sitemap&amp;n={n}</loc></url>"))
+        .collect();
     let xml = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>"#
     );
