@@ -226,3 +226,18 @@ fn progress_line(page: &PageRecord, summary: &Summary) -> String {
         (None, None) => format!("[{n}] {}", page.url),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dataset_name_has_its_own_journal_inside_the_data_dir() {
+        let dir = Path::new("/data");
+        assert_eq!(journal_path(dir, "news-2024_q1"), Path::new("/data/collector/news-2024_q1.jsonl"));
+        // No name can leave the folder or share another name's file.
+        assert_eq!(journal_path(dir, "../etc/passwd"), Path::new("/data/collector/%2E%2E%2Fetc%2Fpasswd.jsonl"));
+        assert_ne!(journal_path(dir, "a b"), journal_path(dir, "a_b"));
+        assert_ne!(journal_path(dir, "a%20b"), journal_path(dir, "a b"));
+    }
+}
