@@ -15,6 +15,7 @@ pub fn run() -> Result<()> {
         crate::bench_link::run()?,
         providers_throughput(&root)?,
         runs_throughput(&root)?,
+        collector_throughput(&root)?,
         records_at_scale(&root)?,
         list_pages_at_scale(&root)?,
         auth_verify(&root)?,
@@ -84,6 +85,27 @@ fn runs_throughput(root: &std::path::Path) -> Result<String> {
     Ok(format!(
         "## Runs at scale (`crates/runs/examples/run_throughput.rs`)\n\nGoals: 10,000 requests at concurrency 32 through the run engine, every answer stored, \
          ≥ 0.9× a raw reqwest loop against the same fake provider; a second identical run makes 0 provider calls in ≤ 2 s.\n\n```\n{}\n```\n",
+        text.trim()
+    ))
+}
+
+/// The web collector on the loopback site at its configured politeness
+/// (20 requests/s per site) against that rate limit (issue 19: ≥ 0.9×).
+fn collector_throughput(root: &std::path::Path) -> Result<String> {
+    let output = Command::new("cargo")
+        .current_dir(root)
+        .args(["run", "--release", "--locked", "-p", "collector", "--example", "throughput", "--", "100", "20"])
+        .output()
+        .context("running the collector throughput benchmark")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the collector benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(format!(
+        "## Web collector (`crates/collector/examples/throughput.rs`)\n\nGoal: pages from the loopback site at the configured \
+         politeness (20 requests/s per site) ≥ 0.9× that rate limit, every request counted (robots.txt, the list, its 100 pages).\n\n```\n{}\n```\n",
         text.trim()
     ))
 }
@@ -208,6 +230,12 @@ mod only {
     #[ignore = "builds the release local-data example and takes a few minutes; run on demand"]
     fn bench_list_pages_only() {
         println!("{}", super::list_pages_at_scale(&crate::workspace_root()).unwrap());
+    }
+
+    #[test]
+    #[ignore = "builds the release collector example and takes about 15 s; run on demand"]
+    fn bench_collector_only() {
+        println!("{}", super::collector_throughput(&crate::workspace_root()).unwrap());
     }
 
     #[test]

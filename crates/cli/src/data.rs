@@ -1,4 +1,4 @@
-//! `augment data import|list|show|export`: datasets in the app's database,
+//! `augment data import|collect|list|show|export`: datasets in the app's database,
 //! imported with the same streaming parser the app uses in process.
 
 use std::io::Write as _;
@@ -34,6 +34,8 @@ pub enum DataCommand {
         #[arg(long)]
         format: Option<String>,
     },
+    /// Collect web pages (a URL list or a sitemap) into a new dataset: content, title, links, metadata.
+    Collect(crate::collect::CollectArgs),
     /// List the datasets.
     List,
     /// Show a dataset's columns and its first records.
@@ -68,6 +70,10 @@ pub async fn run(json: bool, dir: &DataDir, command: DataCommand) -> Result<Exit
     let mut store = dir.open()?;
     match command {
         DataCommand::Import { source, name, format } => import(json, &mut store, &source, name, format).await?,
+        DataCommand::Collect(args) => {
+            drop(store);
+            return crate::collect::run(json, dir, args).await;
+        }
         DataCommand::List => emit(json, &DatasetList(store.datasets()?))?,
         DataCommand::Show { name, limit, offset } => {
             let dataset = find_dataset(&store, &name)?;

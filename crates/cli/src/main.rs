@@ -8,6 +8,7 @@
 mod args;
 mod auth;
 mod cache_ai;
+mod collect;
 mod commands;
 mod compare;
 mod data;
