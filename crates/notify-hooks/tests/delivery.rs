@@ -55,6 +55,12 @@ fn finished_event() -> Event {
     Event::new(EventKind::RunFinished, "Run 3 finished: 9 answered, 1 failed", json!({ "runId": 3, "answered": 9 }))
 }
 
+/// `finished_event()` delivered to `receiver`'s endpoint signed with [`SECRET`].
+async fn deliver_finished(receiver: &Receiver, policy: &RetryPolicy, log: &Log) -> notify_hooks::Delivery {
+    let client = notify_hooks::client(policy).unwrap();
+    notify_hooks::deliver(&client, policy, &target(receiver, SECRET), &finished_event(), &log.log).await
+}
+
 #[tokio::test]
 async fn a_signed_event_is_verified_and_accepted_and_logged() {
     let receiver = Receiver::start(SECRET).await;
@@ -92,14 +98,7 @@ async fn two_500s_then_200_is_three_attempts_logged_and_delivered() {
     let receiver = Receiver::start(SECRET).await;
     receiver.script(&[(500, None), (503, None)]);
     let log = log();
-    let delivery = notify_hooks::deliver(
-        &notify_hooks::client(&fast()).unwrap(),
-        &fast(),
-        &target(&receiver, SECRET),
-        &finished_event(),
-        &log.log,
-    )
-    .await;
+    let delivery = deliver_finished(&receiver, &fast(), &log).await;
     assert!(delivery.delivered, "{delivery:?}");
     assert_eq!(delivery.attempts, 3);
     let verdicts: Vec<_> = receiver.received().into_iter().map(|r| r.verdict).collect();
@@ -121,14 +120,7 @@ async fn attempts_are_bounded() {
     receiver.script(&[(500, None); 10]);
     let log = log();
     let policy = RetryPolicy { max_attempts: 3, ..fast() };
-    let delivery = notify_hooks::deliver(
-        &notify_hooks::client(&policy).unwrap(),
-        &policy,
-        &target(&receiver, SECRET),
-        &finished_event(),
-        &log.log,
-    )
-    .await;
+    let delivery = deliver_finished(&receiver, &policy, &log).await;
     assert!(!delivery.delivered);
     assert_eq!(delivery.attempts, 3);
     assert!(delivery.error.as_deref().unwrap().contains("gave up after 3 attempts"), "{delivery:?}");
@@ -140,14 +132,7 @@ async fn attempts_are_bounded() {
 async fn a_replayed_request_is_refused_by_verify_and_by_its_event_id() {
     let receiver = Receiver::start(SECRET).await;
     let log = log();
-    let delivery = notify_hooks::deliver(
-        &notify_hooks::client(&fast()).unwrap(),
-        &fast(),
-        &target(&receiver, SECRET),
-        &finished_event(),
-        &log.log,
-    )
-    .await;
+    let delivery = deliver_finished(&receiver, &fast(), &log).await;
     assert!(delivery.delivered);
     let original = receiver.received().remove(0);
     let header = original.headers[notify_hooks::SIGNATURE_HEADER].to_str().unwrap().to_owned();
@@ -190,14 +175,7 @@ async fn a_wrong_secret_is_refused_and_a_4xx_is_not_retried() {
     for status in [400, 403, 404, 410, 422] {
         let receiver = Receiver::start(SECRET).await;
         receiver.script(&[(status, None)]);
-        let delivery = notify_hooks::deliver(
-            &notify_hooks::client(&fast()).unwrap(),
-            &fast(),
-            &target(&receiver, SECRET),
-            &finished_event(),
-            &log.log,
-        )
-        .await;
+        let delivery = deliver_finished(&receiver, &fast(), &log).await;
         assert_eq!((delivery.delivered, delivery.attempts, delivery.status), (false, 1, Some(status)));
         assert_eq!(receiver.received().len(), 1, "{status} not retried");
     }
@@ -208,14 +186,7 @@ async fn a_429_waits_for_its_retry_after_and_a_long_one_is_not_waited_for() {
     let receiver = Receiver::start(SECRET).await;
     receiver.script(&[(429, Some("1"))]);
     let log = log();
-    let delivery = notify_hooks::deliver(
-        &notify_hooks::client(&fast()).unwrap(),
-        &fast(),
-        &target(&receiver, SECRET),
-        &finished_event(),
-        &log.log,
-    )
-    .await;
+    let delivery = deliver_finished(&receiver, &fast(), &log).await;
     assert!(delivery.delivered && delivery.attempts == 2, "{delivery:?}");
     let got = receiver.received();
     let gap = got[1].at - got[0].at;
@@ -223,14 +194,7 @@ async fn a_429_waits_for_its_retry_after_and_a_long_one_is_not_waited_for() {
 
     let receiver = Receiver::start(SECRET).await;
     receiver.script(&[(429, Some("3600"))]);
-    let delivery = notify_hooks::deliver(
-        &notify_hooks::client(&fast()).unwrap(),
-        &fast(),
-        &target(&receiver, SECRET),
-        &finished_event(),
-        &log.log,
-    )
-    .await;
+    let delivery = deliver_finished(&receiver, &fast(), &log).await;
     assert!(!delivery.delivered);
     assert_eq!(delivery.attempts, 1);
     assert!(delivery.error.unwrap().contains("3600 s"));
