@@ -288,8 +288,12 @@ async fn fetch_federated(client: &reqwest::Client, prometheus: &str, service: &s
         return Err(format!("the stack's Prometheus answered {status}"));
     }
     let text = read_limited(response).await?;
-    if text.lines().all(|line| line.starts_with('#') || line.trim().is_empty()) {
-        return Err("the stack's Prometheus has not scraped it yet".to_owned());
+    // Only Prometheus' own series about the scrape (`up`, `scrape_*`): it has
+    // not scraped the service yet, or cannot (a plain `up` after a monitoring
+    // one moved the service's /metrics back to its published port).
+    let own_series = |line: &str| line.starts_with("up{") || line.starts_with("scrape_");
+    if text.lines().all(|line| line.starts_with('#') || line.trim().is_empty() || own_series(line)) {
+        return Err("the stack's Prometheus has no series of it".to_owned());
     }
     Ok(text)
 }

@@ -143,7 +143,7 @@ fn a_service_without_numbers_says_why_and_the_token_never_shows() {
 }
 
 /// A real Prometheus (the Debian package's, as the monitoring profile runs
-/// it) on loopback, scraping `job`'s admin port every second; killed on drop.
+/// it) on loopback, scraping each job's port every second; killed on drop.
 struct Prometheus {
     child: std::process::Child,
     url: String,
@@ -151,18 +151,16 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    fn scraping(job: &str, admin_port: u16) -> Self {
+    fn scraping(jobs: &[(&str, u16)]) -> Self {
         let binary =
             stack::locate_prometheus().expect("the monitoring profile's prometheus (`cargo xtask test` provides it)");
         let data = tempfile::tempdir().unwrap();
         let config = data.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: [\"127.0.0.1:{admin_port}\"]\n"
-            ),
-        )
-        .unwrap();
+        let mut yaml = "global:\n  scrape_interval: 1s\nscrape_configs:\n".to_owned();
+        for (job, port) in jobs {
+            yaml += &format!("  - job_name: {job}\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n");
+        }
+        std::fs::write(&config, yaml).unwrap();
         let port = test_support::free_loopback_ports(1)[0];
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
@@ -203,14 +201,18 @@ fn eventually(mut condition: impl FnMut() -> bool) -> bool {
 
 /// In the monitoring profile the gateway's `/metrics` moves to an admin port
 /// the stack does not publish: its series are read from the stack's
-/// Prometheus (`/federate`), and N requests still move its counter by N.
+/// Prometheus (`/federate`), the gateway itself is not asked (so polls are
+/// not its traffic), and N requests still move its counter by N. A service
+/// Prometheus cannot scrape (here: parsers, scraped at a dead port, as after
+/// a plain `up` following a monitoring one) is read on its own port.
 #[test]
 fn a_service_on_an_unpublished_admin_port_is_read_through_prometheus() {
-    let admin_port = test_support::free_loopback_ports(1)[0];
-    let (_parsers, gateway) = services(&[("SIDECAR_ADMIN_LISTEN", format!("127.0.0.1:{admin_port}"))]);
-    let prometheus = Prometheus::scraping("gateway", admin_port);
-    let targets = targets(&[("gateway", &gateway)]);
-    let read = || scrape_through(&targets, Some(TOKEN), Some(&prometheus.url)).remove(0);
+    let [admin_port, dead_port] = test_support::free_loopback_ports(2)[..] else { unreachable!() };
+    let (parsers, gateway) = services(&[("SIDECAR_ADMIN_LISTEN", format!("127.0.0.1:{admin_port}"))]);
+    let prometheus = Prometheus::scraping(&[("gateway", admin_port), ("parsers", dead_port)]);
+    let targets = targets(&[("gateway", &gateway), ("parsers", &parsers)]);
+    let read_all = || scrape_through(&targets, Some(TOKEN), Some(&prometheus.url));
+    let read = || read_all().remove(0);
 
     let mut before = read();
     assert!(
@@ -235,6 +237,10 @@ fn a_service_on_an_unpublished_admin_port_is_read_through_prometheus() {
     assert_eq!(after.requests - before.requests, SENT, "{after:?}");
     assert_eq!(after.client_errors - before.client_errors, SENT, "{after:?}");
     assert!(after.latency.is_some(), "the histogram came through federation too: {after:?}");
+
+    let parsers = service(&read_all(), "parsers").clone();
+    assert_eq!(parsers.unavailable, None, "read on its own port when Prometheus has none of its series: {parsers:?}");
+    assert!(parsers.in_flight.is_some(), "its own series, not Prometheus' `up 0`: {parsers:?}");
 }
 
 /// No engine is an answer saying how to start the stack, not an error.
