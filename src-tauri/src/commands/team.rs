@@ -144,17 +144,25 @@ struct Server {
 /// `notify_hooks::host_of` because that one's messages speak of webhooks.
 fn server(url: &str) -> CommandResult<Server> {
     let parsed = url::Url::parse(url.trim()).map_err(|e| {
-        CommandError::invalid(format!("the team server URL is not a valid URL ({e}); paste it whole, e.g. https://auth.example.com"))
+        CommandError::invalid(format!(
+            "the team server URL is not a valid URL ({e}); paste it whole, e.g. https://auth.example.com"
+        ))
     })?;
     let host = parsed.host_str().ok_or_else(|| CommandError::invalid("the team server URL has no host"))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(CommandError::invalid("the team server URL must not hold a user name or password; type them in the form"));
+        return Err(CommandError::invalid(
+            "the team server URL must not hold a user name or password; type them in the form",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(CommandError::invalid("the team server URL must not have a query or fragment"));
     }
     let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
-        || host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -163,7 +171,11 @@ fn server(url: &str) -> CommandResult<Server> {
                 "the team server {host} uses plain http://, which would send your password and session unencrypted; use https:// (http:// is allowed to this computer only)"
             )));
         }
-        other => return Err(CommandError::invalid(format!("the team server URL's scheme `{other}` is not supported; use https://"))),
+        other => {
+            return Err(CommandError::invalid(format!(
+                "the team server URL's scheme `{other}` is not supported; use https://"
+            )));
+        }
     }
     Ok(Server { base: parsed.as_str().trim_end_matches('/').to_owned(), loopback })
 }
@@ -257,7 +269,10 @@ impl TeamState {
         Err(match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = retry_after.or(error.retry_after_secs).unwrap_or(60);
-                Failure::Command(CommandError::new(ErrorCode::Refused, format!("too many attempts; try again in {wait} s")))
+                Failure::Command(CommandError::new(
+                    ErrorCode::Refused,
+                    format!("too many attempts; try again in {wait} s"),
+                ))
             }
             StatusCode::UNAUTHORIZED if error.code == "login_failed" => Failure::Command(CommandError::new(
                 ErrorCode::Refused,
@@ -315,7 +330,10 @@ impl TeamState {
                     Ok(Some(me)) => me.role,
                     _ => "unknown".to_owned(),
                 };
-                CommandError::new(ErrorCode::Refused, format!("your role ({role}) may not {doing}; ask an admin of the team"))
+                CommandError::new(
+                    ErrorCode::Refused,
+                    format!("your role ({role}) may not {doing}; ask an admin of the team"),
+                )
             }
         }
     }
@@ -348,7 +366,9 @@ impl TeamState {
     async fn me(&self, server: &Server, token: &Secret) -> CommandResult<TeamSession> {
         let me: Me = match self.call(server, Method::GET, "/api/v1/me", Some(token), None).await {
             Ok(Some(me)) => me,
-            Ok(None) => return Err(CommandError::new(ErrorCode::Internal, "the team server sent no answer to /api/v1/me")),
+            Ok(None) => {
+                return Err(CommandError::new(ErrorCode::Internal, "the team server sent no answer to /api/v1/me"));
+            }
             Err(failure) => return Err(self.explain(failure, server, token, "read who is signed in").await),
         };
         Ok(TeamSession {
@@ -365,7 +385,10 @@ fn unreachable_error(server: &Server, err: &reqwest::Error) -> Failure {
     let why = if err.is_timeout() { "it did not answer in time".to_owned() } else { err.without_url_text() };
     Failure::Command(CommandError::new(
         ErrorCode::Unreachable,
-        format!("the team server at {} cannot be reached ({why}); check the URL and that the auth service runs", server.base),
+        format!(
+            "the team server at {} cannot be reached ({why}); check the URL and that the auth service runs",
+            server.base
+        ),
     ))
 }
 
@@ -414,7 +437,9 @@ pub async fn team_sign_in(
         Err(Failure::SessionGone) => {
             return Err(CommandError::new(ErrorCode::Refused, "the auth service refused the user name or password"));
         }
-        Err(Failure::Forbidden) => return Err(CommandError::new(ErrorCode::Refused, "the auth service refused to sign you in")),
+        Err(Failure::Forbidden) => {
+            return Err(CommandError::new(ErrorCode::Refused, "the auth service refused to sign you in"));
+        }
         Err(Failure::Command(err)) => return Err(err),
     };
     let token = Secret::new(login.token);
@@ -476,7 +501,8 @@ pub async fn team_create_user(
 /// Deletes a user and their tokens (admins); one cannot delete oneself.
 #[tauri::command]
 pub async fn team_delete_user(team: State<'_, TeamState>, name: String) -> CommandResult<bool> {
-    let path = format!("/api/v1/users/{}", percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC));
+    let path =
+        format!("/api/v1/users/{}", percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC));
     team.with_session::<Value>(Method::DELETE, &path, None, "delete users").await?;
     Ok(true)
 }
@@ -504,7 +530,8 @@ pub async fn team_create_token(
     }
     let name = name.trim();
     let description = (!name.is_empty()).then_some(name);
-    let body = json!({ "scopes": scopes, "expires_in_secs": u64::from(expires_in_days) * 86_400, "description": description });
+    let body =
+        json!({ "scopes": scopes, "expires_in_secs": u64::from(expires_in_days) * 86_400, "description": description });
     let created: CreatedReply = team
         .with_session(Method::POST, "/api/v1/tokens", Some(body), "create tokens")
         .await?
@@ -516,7 +543,8 @@ pub async fn team_create_token(
 /// Revokes a token by id: the services refuse it from then on.
 #[tauri::command]
 pub async fn team_revoke_token(team: State<'_, TeamState>, id: String) -> CommandResult<bool> {
-    let path = format!("/api/v1/tokens/{}", percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC));
+    let path =
+        format!("/api/v1/tokens/{}", percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC));
     team.with_session::<Value>(Method::DELETE, &path, None, "revoke this token").await?;
     Ok(true)
 }

@@ -6,8 +6,8 @@
 //! logins, sign out. The session token is in the keychain and in no reply
 //! or log line (every crate's, at TRACE).
 
-use auth_service::fixture::{ADMIN, AuthServer};
 use augment_desktop::commands::team::{TeamState, session_entry};
+use auth_service::fixture::{ADMIN, AuthServer};
 use serde_json::{Value, json};
 
 use crate::common::DataHarness;
@@ -50,7 +50,10 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     assert!(signed_in["expiresAt"].as_str().is_some_and(|at| at.contains('T')), "{signed_in}");
     let admin_token = stored_token().expect("the session token is in the keychain");
     let (status, verified) = runtime.block_on(auth.verify(&admin_token));
-    assert_eq!((status.as_u16(), verified["subject"].as_str(), verified["kind"].as_str()), (200, Some(ADMIN), Some("session")));
+    assert_eq!(
+        (status.as_u16(), verified["subject"].as_str(), verified["kind"].as_str()),
+        (200, Some(ADMIN), Some("session"))
+    );
     sessions.push(admin_token);
     replies.push(signed_in);
     let session = h.ok("team_session", json!({}));
@@ -60,10 +63,10 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     // Users: list, add an analyst.
     let users = h.ok("team_users", json!({}));
     assert_eq!(users.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect::<Vec<_>>(), [ADMIN]);
-    let analyst =
-        h.ok("team_create_user", json!({ "name": "ana", "role": "analyst", "password": ANALYST_PASSWORD }));
+    let analyst = h.ok("team_create_user", json!({ "name": "ana", "role": "analyst", "password": ANALYST_PASSWORD }));
     assert_eq!((analyst["name"].as_str(), analyst["role"].as_str()), (Some("ana"), Some("analyst")));
-    let (code, message) = h.refused("team_create_user", json!({ "name": "bob", "role": "wizard", "password": ANALYST_PASSWORD }));
+    let (code, message) =
+        h.refused("team_create_user", json!({ "name": "bob", "role": "wizard", "password": ANALYST_PASSWORD }));
     assert_eq!(code, "invalidInput");
     assert!(message.contains("wizard"), "{message}");
     let users = h.ok("team_users", json!({}));
@@ -77,7 +80,10 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     assert_eq!(created["token"]["description"], "ci");
     assert_eq!(created["token"]["scopes"], json!(["read", "publish"]));
     let (status, verified) = runtime.block_on(auth.verify(&secret));
-    assert_eq!((status.as_u16(), verified["kind"].as_str(), verified["token_id"].as_str()), (200, Some("api"), Some(id.as_str())));
+    assert_eq!(
+        (status.as_u16(), verified["kind"].as_str(), verified["token_id"].as_str()),
+        (200, Some("api"), Some(id.as_str()))
+    );
     let tokens = h.ok("team_tokens", json!({}));
     let listed = tokens.as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).expect("the new token is listed");
     assert_eq!(listed["revokedAt"], Value::Null);
@@ -86,7 +92,10 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     let (status, refused) = runtime.block_on(auth.verify(&secret));
     assert_eq!(status.as_u16(), 401, "{refused}");
     let tokens = h.ok("team_tokens", json!({}));
-    assert!(tokens.as_array().unwrap().iter().any(|t| t["id"] == id.as_str() && t["revokedAt"].is_string()), "{tokens}");
+    assert!(
+        tokens.as_array().unwrap().iter().any(|t| t["id"] == id.as_str() && t["revokedAt"].is_string()),
+        "{tokens}"
+    );
     replies.push(tokens);
 
     // The analyst signs in (replacing the admin's sign-in) and may not list users.
@@ -95,7 +104,10 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     sessions.push(stored_token().expect("the analyst's session is in the keychain"));
     replies.push(analyst_in);
     let (code, message) = h.refused("team_users", json!({}));
-    assert_eq!((code.as_str(), message.as_str()), ("refused", "your role (analyst) may not list the team's users; ask an admin of the team"));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("refused", "your role (analyst) may not list the team's users; ask an admin of the team")
+    );
 
     // The session expires on the server: the app says so and forgets the token.
     auth.advance_clock(13 * 3600);
@@ -120,7 +132,8 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
         .map(|_| h.refused("team_sign_in", json!({ "url": auth.base, "username": "ana", "password": "guess-guess" })).1)
         .find(|message| message.starts_with("too many attempts"))
         .expect("the service throttles repeated failed logins");
-    let wait: u64 = throttled.trim_start_matches("too many attempts; try again in ").trim_end_matches(" s").parse().unwrap();
+    let wait: u64 =
+        throttled.trim_start_matches("too many attempts; try again in ").trim_end_matches(" s").parse().unwrap();
     assert!((1..=300).contains(&wait), "{throttled}");
 
     // No session token and no password in any reply or log line.
