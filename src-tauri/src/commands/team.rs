@@ -382,7 +382,7 @@ impl TeamState {
 }
 
 fn unreachable_error(server: &Server, err: &reqwest::Error) -> Failure {
-    let why = if err.is_timeout() { "it did not answer in time".to_owned() } else { err.without_url_text() };
+    let why = if err.is_timeout() { "it did not answer in time".to_owned() } else { causes(err) };
     Failure::Command(CommandError::new(
         ErrorCode::Unreachable,
         format!(
@@ -392,22 +392,17 @@ fn unreachable_error(server: &Server, err: &reqwest::Error) -> Failure {
     ))
 }
 
-/// `reqwest::Error`'s text without the URL it names (ours, but kept out of messages on principle).
-trait WithoutUrlText {
-    fn without_url_text(&self) -> String;
-}
-
-impl WithoutUrlText for reqwest::Error {
-    fn without_url_text(&self) -> String {
-        use std::error::Error as _;
-        let mut text = String::from(if self.is_connect() { "could not connect" } else { "the request failed" });
-        let mut source = self.source();
-        while let Some(cause) = source {
-            text = format!("{text}: {cause}");
-            source = cause.source();
-        }
-        text
+/// `reqwest::Error`'s causes without the URL its own text names (ours, but
+/// messages name the server once, in `unreachable_error`).
+fn causes(err: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = String::from(if err.is_connect() { "could not connect" } else { "the request failed" });
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
     }
+    text
 }
 
 fn missing_answer(path: &str) -> CommandError {
