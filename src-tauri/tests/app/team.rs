@@ -39,6 +39,13 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     assert_eq!((code.as_str(), message.as_str()), ("refused", "the auth service refused the user name or password"));
     assert_eq!(h.ok("team_session", json!({})), Value::Null);
     assert!(stored_token().is_none());
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (code, message) = h.refused(
+        "team_sign_in",
+        json!({ "url": format!("http://{dead}"), "username": ADMIN, "password": auth.admin_password }),
+    );
+    assert_eq!(code, "unreachable");
+    assert!(message.contains("cannot be reached"), "{message}");
 
     // The admin signs in: who and what role, the token only in the keychain and live.
     let signed_in = h.ok(
