@@ -17,7 +17,7 @@ const ANALYST_PASSWORD: &str = "analyst-password-9f3e2d";
 #[test]
 fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     let Some(_keychain) = crate::common::private_keychain() else { return };
-    let logs = test_support::CapturedLogs::install();
+    let logs = crate::common::captured_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let auth = runtime.block_on(AuthServer::start());
     let h = DataHarness::new();
