@@ -452,10 +452,19 @@ pub async fn team_sign_in(
 }
 
 /// Who is signed in to the team server, or `null`. An expired session is
-/// removed and reported as such.
+/// removed and reported as such. Without a usable keychain nobody can have
+/// signed in: `null` (logged), and signing in says what is wrong with it.
 #[tauri::command]
 pub async fn team_session(team: State<'_, TeamState>) -> CommandResult<Option<TeamSession>> {
-    match team.stored().await? {
+    let stored = match team.stored().await {
+        Ok(stored) => stored,
+        Err(err) if err.code == ErrorCode::Keychain => {
+            tracing::warn!(error = %err.message, "team server: the keychain cannot be read; showing nobody signed in");
+            return Ok(None);
+        }
+        Err(err) => return Err(err),
+    };
+    match stored {
         Some((server, token)) => team.me(&server, &token).await.map(Some),
         None => Ok(None),
     }
