@@ -3,7 +3,7 @@
 //! HTTP over SQLite, with a bootstrapped admin) and the real OS keychain (a
 //! private gnome-keyring): sign in, users, API tokens checked with the
 //! service's own `/api/v1/verify`, the role and expiry refusals, throttled
-//! logins, sign out. The session token is in the keychain and in no reply
+//! logins, sign out, an unreachable service. The session token is in the keychain and in no reply
 //! or log line (every crate's, at TRACE).
 
 use augment_desktop::commands::team::{TeamState, session_entry};
@@ -78,6 +78,11 @@ fn the_admin_dashboard_signs_in_to_the_team_auth_service() {
     assert!(message.contains("wizard"), "{message}");
     let users = h.ok("team_users", json!({}));
     assert_eq!(users.as_array().unwrap().len(), 2);
+    h.ok("team_create_user", json!({ "name": "bob", "role": "viewer", "password": ANALYST_PASSWORD }));
+    assert_eq!(h.ok("team_delete_user", json!({ "name": "bob" })), true);
+    let (code, _) = h.refused("team_delete_user", json!({ "name": "bob" }));
+    assert_eq!(code, "notFound");
+    assert_eq!(h.ok("team_users", json!({})).as_array().unwrap().len(), 2, "bob is gone");
     replies.extend([analyst, users]);
 
     // An API token: its secret once, accepted by the service's verify until revoked.
