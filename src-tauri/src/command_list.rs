@@ -113,6 +113,17 @@ macro_rules! for_each_command {
             hooks::hook_deliveries => ShellOnly,
             hooks::notification_settings => ShellOnly,
             hooks::set_desktop_notifications => ShellOnly,
+            // The team server: these act with the person's team role and keep their session in
+            // the OS keychain; the Admin Dashboard calls them from the shell's realm only.
+            team::team_sign_in => ShellOnly,
+            team::team_session => ShellOnly,
+            team::team_sign_out => ShellOnly,
+            team::team_users => ShellOnly,
+            team::team_create_user => ShellOnly,
+            team::team_delete_user => ShellOnly,
+            team::team_tokens => ShellOnly,
+            team::team_create_token => ShellOnly,
+            team::team_revoke_token => ShellOnly,
             files::choose_file => Needs(FilesImport),
             files::choose_save_path => Needs(FilesExport),
         }

@@ -108,6 +108,16 @@ mod tests {
             "hook_deliveries",
             "notification_settings",
             "set_desktop_notifications",
+            // The team server: the person's team role and session.
+            "team_sign_in",
+            "team_session",
+            "team_sign_out",
+            "team_users",
+            "team_create_user",
+            "team_delete_user",
+            "team_tokens",
+            "team_create_token",
+            "team_revoke_token",
         ] {
             let err = check_remote_call("hostile", command, &everything).expect_err(command);
             assert_eq!(err.code, ErrorCode::Refused, "{command}");

@@ -155,6 +155,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             .map_err(|err| anyhow::anyhow!("setting up webhooks: {}", err.message))?;
             app.manage(data);
             app.manage(hooks);
+            app.manage(commands::team::TeamState::new(secrets::KeyStore::system())?);
             let stack = commands::stack::StackConfig::new(
                 launch.docker_host.clone(),
                 launch.stack_definition.clone(),

@@ -27,6 +27,7 @@ function answer(cmd: string): unknown {
   if (cmd === "ai_cache_size") return { entries: 3, bytes: 4096, oldestStoredAt: 1_700_000_000_000 };
   if (cmd === "list_prices") return [];
   if (cmd === "stack_status") throw { code: "engineNotRunning", message: "Docker is not running" };
+  if (cmd === "team_session") return null; // not signed in to a team server
   if (cmd === "stack_metrics") return { atMs: 1_700_000_000_000, notRunning: "The local stack is not running", services: [] };
   throw { code: "internal", message: `unexpected ${cmd}` };
 }
@@ -296,7 +297,7 @@ describe("AdminDashboard registries", () => {
 describe("remote.json", () => {
   it("matches package.json and asks for what the shell provides", () => {
     expect(manifest.version).toBe(pkg.version);
-    expect(manifest.hostApi).toBe("^1.9.0"); // the services' metrics and Notifications (host API 1.9; the price table came in 1.5, the AI cache in 1.4, the charts in 1.2)
+    expect(manifest.hostApi).toBe("^1.10.0"); // the Team server section (host API 1.10; the services' metrics and Notifications came in 1.9, the price table came in 1.5, the AI cache in 1.4, the charts in 1.2)
     expect(manifest.entry).toBe("remoteEntry.js");
     // crates/manifest HostProfile::builtin: react 19.2.0, the UI kit 1.3.0, the other shared modules 1.0.0.
     expect(manifest.shared).toEqual({

@@ -27,6 +27,7 @@ import {
 import { Charts } from "./Charts";
 import { Prices } from "./Prices";
 import { Notifications } from "./Notifications";
+import { TeamServer } from "./TeamServer";
 import { Health } from "./Health";
 import { ServiceMetricsPanel } from "./ServiceMetrics";
 import { dashboardRows, matchesFilter, registryRows, type Compatibility, type DashboardRow, type RegistryRow } from "./rows";
@@ -229,6 +230,7 @@ export default function AdminDashboard({ host: shellHost }: DashboardProps) {
       <Health />
       <Prices />
       <Notifications />
+      <TeamServer />
       <Charts />
       <ServiceMetricsPanel />
     </Page>

@@ -13,6 +13,7 @@ pub mod runs;
 pub mod settings;
 pub mod stack;
 pub mod stack_metrics;
+pub mod team;
 
 /// Events the shell emits to the UI.
 pub mod events {

@@ -565,6 +565,10 @@ fn type_declarations() -> Vec<Declared> {
         view::<local_data::HookDelivery>(),
         view::<notify_hooks::Delivery>(),
         view::<crate::commands::hooks::NotificationSettings>(),
+        view::<crate::commands::team::TeamSession>(),
+        view::<crate::commands::team::TeamUser>(),
+        view::<crate::commands::team::TeamToken>(),
+        view::<crate::commands::team::CreatedTeamToken>(),
         // The local stack.
         view::<stack::EngineKind>(),
         view::<stack::EngineInfo>(),

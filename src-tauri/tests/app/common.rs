@@ -85,6 +85,14 @@ pub fn books_csv(rows: usize) -> String {
     csv
 }
 
+/// The binary's one process-wide log capture (`test_support::CapturedLogs::install`
+/// may run once per binary): every test that reads the logs shares it and
+/// reads only the lines of its own work.
+pub fn captured_logs() -> test_support::CapturedLogs {
+    static CAPTURED: std::sync::OnceLock<test_support::CapturedLogs> = std::sync::OnceLock::new();
+    CAPTURED.get_or_init(test_support::CapturedLogs::install).clone()
+}
+
 /// The keychain entries of the built-in providers, shared by the key and run tests.
 static KEYCHAIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -21,4 +21,5 @@ mod remote_logs;
 mod runs;
 mod stack_commands;
 mod stack_metrics;
+mod team;
 mod workflow;

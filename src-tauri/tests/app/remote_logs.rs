@@ -1,8 +1,8 @@
 //! The app log says what happened to each remote in exactly one line per
 //! event: a mount, a failure (with its phase), a rollback, each with the
 //! remote's name and version. The log capture is process-wide (see
-//! `test_support::CapturedLogs::install`): this is the binary's only test that
-//! installs it, and it reads only the lines naming its own remote.
+//! `crate::common::captured_logs`, shared with `team.rs`): it reads only the
+//! lines naming its own remote.
 
 use augment_desktop::ShellState;
 use serde_json::json;
@@ -26,7 +26,7 @@ fn lines(captured: &CapturedLogs, remote: &str, what: &str) -> Vec<String> {
 
 #[test]
 fn one_line_per_mount_failure_and_rollback_with_name_and_versions() {
-    let captured = CapturedLogs::install();
+    let captured = crate::common::captured_logs();
     let h = crate::common::DataHarness::new();
     install(&h, "logged", "1.2.0");
     h.ok("mark_known_good", json!({ "name": "logged", "version": "1.2.0", "mountMs": 12.5 }));

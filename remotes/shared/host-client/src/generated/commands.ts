@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, HookEndpoint, HookDelivery, HookDeliveryOutcome, NotificationSettings, StackView, StackMetrics } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, HookEndpoint, HookDelivery, HookDeliveryOutcome, NotificationSettings, TeamSession, TeamUser, TeamToken, CreatedTeamToken, StackView, StackMetrics } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -85,6 +85,15 @@ export interface GeneratedCommands {
   stack_up: { args: undefined; result: boolean };
   start_run: { args: { assertions?: Array<string> | null; batch?: boolean | null; datasetId: number; maxCostUsd?: number | null; noCache?: boolean | null; repeats?: number | null; templateVersionId?: number | null }; result: RunProgress };
   tag_responses: { args: { responseIds: Array<number>; tag: string }; result: number };
+  team_create_token: { args: { expiresInDays: number; name: string; scopes: Array<string> }; result: CreatedTeamToken };
+  team_create_user: { args: { name: string; password: string; role: string }; result: TeamUser };
+  team_delete_user: { args: { name: string }; result: boolean };
+  team_revoke_token: { args: { id: string }; result: boolean };
+  team_session: { args: undefined; result: TeamSession | null };
+  team_sign_in: { args: { password: string; url: string; username: string }; result: TeamSession };
+  team_sign_out: { args: undefined; result: boolean };
+  team_tokens: { args: undefined; result: Array<TeamToken> };
+  team_users: { args: undefined; result: Array<TeamUser> };
   template_versions: { args: { templateId: number }; result: Array<TemplateVersion> };
   test_api_key: { args: { provider: string }; result: KeyTest };
   test_hook_endpoint: { args: { id: number }; result: HookDeliveryOutcome };

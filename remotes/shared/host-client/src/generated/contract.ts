@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.9.0";
+export const HOST_API_VERSION = "1.10.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -104,6 +104,15 @@ export const COMMAND_ACCESS = {
   stack_up: "stack:control",
   start_run: "runs:start",
   tag_responses: "data:write",
+  team_create_token: "shellOnly",
+  team_create_user: "shellOnly",
+  team_delete_user: "shellOnly",
+  team_revoke_token: "shellOnly",
+  team_session: "shellOnly",
+  team_sign_in: "shellOnly",
+  team_sign_out: "shellOnly",
+  team_tokens: "shellOnly",
+  team_users: "shellOnly",
   template_versions: "data:read",
   test_api_key: "providers:use",
   test_hook_endpoint: "shellOnly",

@@ -938,6 +938,38 @@ error: string | null, };
 
 export type NotificationSettings = { desktop: boolean, };
 
+export type TeamSession = { 
+/**
+ * The auth service's URL (never holds a secret: user info is refused).
+ */
+server: string, user: string, 
+/**
+ * `admin`, `publisher`, `analyst` or `viewer`.
+ */
+role: string, scopes: Array<string>, 
+/**
+ * When the session ends (RFC 3339).
+ */
+expiresAt: string, };
+
+export type TeamUser = { id: string, name: string, role: string, 
+/**
+ * RFC 3339.
+ */
+createdAt: string, };
+
+export type TeamToken = { id: string, userId: string, 
+/**
+ * `session` (a sign-in) or `api`.
+ */
+kind: string, scopes: Array<string>, 
+/**
+ * The name given when it was created.
+ */
+description: string | null, createdAt: string, expiresAt: string, revokedAt: string | null, };
+
+export type CreatedTeamToken = { secret: string, token: TeamToken, };
+
 export type EngineKind = "docker" | "podman";
 
 export type EngineInfo = { endpoint: string, kind: EngineKind, api_version: string, };
