@@ -17,6 +17,8 @@ export default defineConfig({
         name: dir.replace(/^(shared|\.\.)\//, ""),
         root: new URL(`./${dir}`, import.meta.url).pathname,
         environment: "happy-dom",
+        // A test waits on several deadlines of up to 5 s each (vitest.setup.ts).
+        testTimeout: 20_000,
         include: ["src/**/*.test.{ts,tsx}"],
         setupFiles: [new URL("./vitest.setup.ts", import.meta.url).pathname],
       },
