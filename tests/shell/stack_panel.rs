@@ -204,7 +204,8 @@ async fn start_shows_every_service_healthy_with_logs_and_stop_leaves_nothing() {
     wait_for(&app, r#"[data-testid="stack-summary"][data-stopped="true"]"#).await;
     app.find(Locator::Css(r#"[data-testid="stack-start"]"#)).await.unwrap().click().await.unwrap();
     wait_long(&app, r#"[data-testid="stack-summary"][data-healthy="true"]"#).await;
-    for service in stack.definition.service_names() {
+    // Start is a plain `up`: the services of no profile (not the monitoring profile's Prometheus).
+    for service in stack.definition.with_profiles(&[]).unwrap().service_names() {
         let row = wait_for(&app, &format!(r#"tr[data-service="{service}"][data-health="healthy"]"#)).await;
         let text = row.text().await.unwrap();
         let port = stack.definition.service(&service).unwrap().host_port;
