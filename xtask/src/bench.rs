@@ -94,7 +94,7 @@ fn runs_throughput(root: &std::path::Path) -> Result<String> {
 fn collector_throughput(root: &std::path::Path) -> Result<String> {
     let output = Command::new("cargo")
         .current_dir(root)
-        .args(["run", "--release", "--locked", "-p", "collector", "--example", "throughput", "--", "100", "20"])
+        .args(["run", "--release", "--locked", "-p", "collector", "--example", "crawl_throughput", "--", "100", "20"])
         .output()
         .context("running the collector throughput benchmark")?;
     anyhow::ensure!(
@@ -104,7 +104,7 @@ fn collector_throughput(root: &std::path::Path) -> Result<String> {
     );
     let text = String::from_utf8_lossy(&output.stdout);
     Ok(format!(
-        "## Web collector (`crates/collector/examples/throughput.rs`)\n\nGoal: pages from the loopback site at the configured \
+        "## Web collector (`crates/collector/examples/crawl_throughput.rs`)\n\nGoal: pages from the loopback site at the configured \
          politeness (20 requests/s per site) ≥ 0.9× that rate limit, every request counted (robots.txt, the list, its 100 pages).\n\n```\n{}\n```\n",
         text.trim()
     ))

@@ -130,13 +130,18 @@ fn seed_registry(augment: &Path, key: &Path, remotes: &[PathBuf], stage: &Path) 
     copy(&public, &stage.join("seed-registry.pub"))
 }
 
-/// The binaries the built-in stack definition (docker/stack.toml) names.
+/// The binaries the built-in stack definition (docker/stack.toml) names,
+/// but for services whose image is a tool of this machine (`image = …`: the
+/// monitoring profile's Prometheus, from the Debian package, not our build).
+/// Read line by line, as xtask keeps to a few dependencies.
 fn stage_stack_binaries(root: &Path, built: &Path, into: &Path) -> Result<()> {
     std::fs::create_dir_all(into)?;
     let definition = std::fs::read_to_string(root.join("docker/stack.toml"))?;
     let names: Vec<&str> = definition
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("binary = "))
+        .split("[[services]]")
+        .skip(1)
+        .filter(|service| !service.lines().any(|line| line.trim().starts_with("image = ")))
+        .filter_map(|service| service.lines().find_map(|line| line.trim().strip_prefix("binary = ")))
         .map(|value| value.trim_matches('"'))
         .collect();
     anyhow::ensure!(!names.is_empty(), "docker/stack.toml names no service binary");

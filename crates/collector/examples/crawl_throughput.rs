@@ -5,7 +5,7 @@
 //! the list, the pages). Then the same with several sites at once, whose
 //! paces add up.
 //!
-//! `cargo run --release -p collector --example throughput -- [PAGES] [RATE]`
+//! `cargo run --release -p collector --example crawl_throughput -- [PAGES] [RATE]`
 
 #[path = "../tests/site/mod.rs"]
 mod site;
