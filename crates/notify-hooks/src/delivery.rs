@@ -59,6 +59,17 @@ impl Target {
     }
 }
 
+/// Whether `url` names this computer: `localhost` or a loopback address
+/// (the one place plain `http://` is allowed, for webhooks and team servers).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// The host (and a non-default port) of a webhook URL, after checking it is
 /// `https://`, or `http://` to a loopback address only (the URL and the body
 /// may carry secrets). The error never repeats the URL.
@@ -69,12 +80,7 @@ pub fn host_of(url: &str) -> Result<String, Error> {
     let host = parsed
         .host_str()
         .ok_or_else(|| Error::Invalid("the webhook URL has no host; paste it whole, starting with https://".into()))?;
-    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback(&parsed);
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}

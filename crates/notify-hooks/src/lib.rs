@@ -26,7 +26,7 @@ mod log;
 mod preset;
 mod signature;
 
-pub use delivery::{Delivery, RetryPolicy, Target, client, deliver, host_of};
+pub use delivery::{Delivery, RetryPolicy, Target, client, deliver, host_of, is_loopback};
 pub use dispatcher::{Dispatcher, Resolver};
 pub use endpoints::{Endpoints, NewEndpoint};
 pub use event::{EVENT_ID_HEADER, EVENT_KIND_HEADER, Event, EventKind};

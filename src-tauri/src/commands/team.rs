@@ -140,8 +140,9 @@ struct Server {
 }
 
 /// `https://`, or `http://` to this computer only: the password and the
-/// token would otherwise cross the network in clear. Hand-written rather than
-/// `notify_hooks::host_of` because that one's messages speak of webhooks.
+/// token would otherwise cross the network in clear. Not `notify_hooks::host_of`,
+/// whose messages speak of webhooks; the loopback rule is the same one
+/// (`notify_hooks::is_loopback`).
 fn server(url: &str) -> CommandResult<Server> {
     let parsed = url::Url::parse(url.trim()).map_err(|e| {
         CommandError::invalid(format!(
@@ -157,12 +158,7 @@ fn server(url: &str) -> CommandResult<Server> {
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(CommandError::invalid("the team server URL must not have a query or fragment"));
     }
-    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = notify_hooks::is_loopback(&parsed);
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
