@@ -1,0 +1,104 @@
+//! Staying within a service's rate limits: a steady pace per service (a GCRA
+//! from `governor`) and, when the service still answers 429, waiting as long
+//! as its `Retry-After` says before trying again, a bounded number of times.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{RequestBuilder, Response, StatusCode};
+
+use crate::Error;
+
+/// How many times a 429 or 503 is retried before giving up.
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// The longest single wait a `Retry-After` may ask for; longer ends the call.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Requests per second to one service (Airtable: 5 per base).
+#[derive(Debug)]
+pub struct Pacer {
+    limiter: DefaultDirectRateLimiter,
+    service: &'static str,
+}
+
+impl Pacer {
+    pub fn per_second(service: &'static str, requests: NonZeroU32) -> Pacer {
+        Pacer { limiter: RateLimiter::direct(Quota::per_second(requests)), service }
+    }
+
+    /// Sends the request `build` makes, paced, retrying 429 and 503 answers
+    /// after their `Retry-After` (or a doubling back-off without one).
+    /// Any other answer is returned as is, for the caller to read.
+    pub async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, Error> {
+        let mut backoff = Duration::from_millis(500);
+        for attempt in 1..=MAX_ATTEMPTS {
+            self.limiter.until_ready().await;
+            let response = build().send().await.map_err(|e| network_error(self.service, &e))?;
+            let status = response.status();
+            if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::SERVICE_UNAVAILABLE {
+                return Ok(response);
+            }
+            if attempt == MAX_ATTEMPTS {
+                break;
+            }
+            let wait = retry_after(&response).unwrap_or(backoff);
+            if wait > MAX_RETRY_AFTER {
+                break;
+            }
+            tracing::info!(
+                service = self.service,
+                status = status.as_u16(),
+                wait_ms = wait.as_millis() as u64,
+                attempt,
+                "rate limited; waiting"
+            );
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+        Err(Error::RateLimited { service: self.service, attempts: MAX_ATTEMPTS })
+    }
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+/// A reqwest error without its URL (which may carry a secret in a query).
+pub fn network_error(service: &'static str, error: &reqwest::Error) -> Error {
+    let message = if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        error.without_url_ref_text()
+    };
+    Error::Network { service, message }
+}
+
+trait WithoutUrlText {
+    fn without_url_ref_text(&self) -> String;
+}
+
+impl WithoutUrlText for reqwest::Error {
+    fn without_url_ref_text(&self) -> String {
+        // reqwest's Display includes the URL; rebuild the text without it.
+        let mut copy = String::new();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(self);
+        while let Some(err) = source {
+            if !copy.is_empty() {
+                copy.push_str(": ");
+            }
+            copy.push_str(&err.to_string());
+            source = err.source();
+        }
+        if copy.is_empty() { "request failed".to_owned() } else { copy }
+    }
+}

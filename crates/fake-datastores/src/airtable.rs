@@ -1,0 +1,1 @@
+//! The fake airtable (to be built).

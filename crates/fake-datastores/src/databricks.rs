@@ -1,0 +1,1 @@
+//! The fake databricks (to be built).

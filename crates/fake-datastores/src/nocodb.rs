@@ -1,0 +1,1 @@
+//! The fake nocodb (to be built).
