@@ -22,8 +22,8 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::pacing::Pacer;
-use crate::rest::{endpoint, http_client, read_json, secret_header};
-use crate::{Credential, Error, FailedRow, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
+use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, write_in_batches};
+use crate::{Credential, Error, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
 
 /// Which header the credential goes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -147,7 +147,7 @@ struct PageInfo {
 
 impl Client {
     pub fn new(table: Table, credential: Credential) -> Result<Client, Error> {
-        let auth = secret_header(SERVICE, &credential)?;
+        let auth = secret_header(SERVICE, "", &credential)?;
         Ok(Client {
             table,
             http: http_client(SERVICE)?,
@@ -204,41 +204,13 @@ impl Client {
         let meta = self.meta().await?;
         let key = key_column(&self.table, &meta.columns);
         let existing: HashSet<&str> = meta.columns.iter().map(|c| c.title.as_str()).collect();
-        let to_create: Vec<&String> = unique(create.iter()).filter(|c| !existing.contains(c.as_str())).collect();
-        let missing: Vec<String> = unique(rows.iter().flat_map(|r| r.fields.keys()))
-            .filter(|c| !existing.contains(c.as_str()) && !to_create.contains(c))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::MissingColumns { service: SERVICE, columns: missing });
-        }
+        let to_create = columns_to_create(SERVICE, rows, create, &existing)?;
         let mut report = WriteReport::default();
         for title in to_create {
-            self.create_column(title).await?;
-            report.created_columns.push(title.clone());
+            self.create_column(&title).await?;
+            report.created_columns.push(title);
         }
-        let mut batches = rows.chunks(WRITE_BATCH);
-        while let Some(batch) = batches.next() {
-            match self.update(batch, &key).await {
-                Ok(()) => report.updated += batch.len() as u64,
-                Err(error @ Error::Unauthorized { .. }) => return Err(error),
-                Err(error @ (Error::Network { .. } | Error::RateLimited { .. })) => {
-                    // The server is out of reach: stop, and leave every row not written for a re-run.
-                    tracing::warn!(service = SERVICE, %error, "write-back stopped");
-                    let reason = error.to_string();
-                    for row in batch.iter().chain(batches.by_ref().flatten()) {
-                        report.failed.push(FailedRow { key: row.key.clone(), reason: reason.clone() });
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(service = SERVICE, rows = batch.len(), %error, "a write-back batch was refused");
-                    let reason = error.to_string();
-                    report
-                        .failed
-                        .extend(batch.iter().map(|row| FailedRow { key: row.key.clone(), reason: reason.clone() }));
-                }
-            }
-        }
+        write_in_batches(SERVICE, rows, WRITE_BATCH, &mut report, |batch| self.update(batch, &key)).await?;
         Ok(report)
     }
 
@@ -353,11 +325,6 @@ fn column_name(title: &str) -> String {
     let name: String =
         title.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) { format!("c_{name}") } else { name }
-}
-
-fn unique<'a>(names: impl Iterator<Item = &'a String>) -> impl Iterator<Item = &'a String> {
-    let mut seen = HashSet::new();
-    names.filter(move |n| seen.insert(n.as_str()))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! own path is kept), the credential as a header value reqwest never prints,
 //! and answers turned into [`Error`]s that quote the service's own reason.
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -12,7 +14,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::pacing::network_error;
-use crate::{Credential, Error};
+use crate::{Credential, Error, FailedRow, Secret, WriteReport, WriteRow};
 
 /// A page of 1,000 records can take a while on a slow self-hosted server.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -29,16 +31,22 @@ pub(crate) fn http_client(service: &'static str) -> Result<reqwest::Client, Erro
         .map_err(|e| Error::Config { service, message: format!("cannot set up HTTP: {e}") })
 }
 
-/// The credential as a header value marked sensitive (reqwest and `http`
-/// print it as `Sensitive`).
-pub(crate) fn secret_header(service: &'static str, credential: &Credential) -> Result<HeaderValue, Error> {
+/// `prefix` and the credential as a header value marked sensitive (reqwest
+/// and `http` print it as `Sensitive`).
+pub(crate) fn secret_header(
+    service: &'static str,
+    prefix: &str,
+    credential: &Credential,
+) -> Result<HeaderValue, Error> {
     if credential.0.is_empty() {
         return Err(Error::Config {
             service,
             message: format!("the token is empty; store one with `augment data connect {service}`"),
         });
     }
-    let mut value = HeaderValue::from_str(credential.0.expose()).map_err(|_| Error::Config {
+    // A Secret, so the copy with the prefix is zeroed when dropped too.
+    let text = Secret::new(format!("{prefix}{}", credential.0.expose()));
+    let mut value = HeaderValue::from_str(text.expose()).map_err(|_| Error::Config {
         service,
         message: format!(
             "the token holds characters an HTTP header cannot carry; store it again with `augment data connect {service}`"
@@ -56,6 +64,64 @@ pub(crate) fn endpoint(service: &'static str, base: &Url, segments: &[&str]) -> 
         .pop_if_empty()
         .extend(segments);
     Ok(url)
+}
+
+/// The columns to create before writing `rows`: those `create` names that
+/// `existing` lacks. Columns the rows name that are neither existing nor to
+/// be created refuse the whole write-back before anything is sent.
+pub(crate) fn columns_to_create(
+    service: &'static str,
+    rows: &[WriteRow],
+    create: &[String],
+    existing: &HashSet<&str>,
+) -> Result<Vec<String>, Error> {
+    let mut seen = HashSet::new();
+    let to_create: Vec<String> =
+        create.iter().filter(|c| !existing.contains(c.as_str()) && seen.insert(c.as_str())).cloned().collect();
+    let mut missing: Vec<String> = Vec::new();
+    for name in rows.iter().flat_map(|r| r.fields.keys()) {
+        if !existing.contains(name.as_str()) && !to_create.contains(name) && !missing.contains(name) {
+            missing.push(name.clone());
+        }
+    }
+    if missing.is_empty() { Ok(to_create) } else { Err(Error::MissingColumns { service, columns: missing }) }
+}
+
+/// Sends `rows` in batches of `size` through `send`, counting the rows
+/// written and listing those of refused batches, so the rest still go and a
+/// re-run of the failed keys finishes the job. A refused credential ends the
+/// write-back (every batch would fail); so does a service out of reach
+/// (network, still rate-limited), whose unsent rows are all listed as failed.
+pub(crate) async fn write_in_batches<'a, F, Fut>(
+    service: &'static str,
+    rows: &'a [WriteRow],
+    size: usize,
+    report: &mut WriteReport,
+    mut send: F,
+) -> Result<(), Error>
+where
+    F: FnMut(&'a [WriteRow]) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    let fail = |report: &mut WriteReport, rows: &mut dyn Iterator<Item = &WriteRow>, reason: &str| {
+        report.failed.extend(rows.map(|row| FailedRow { key: row.key.clone(), reason: reason.to_owned() }));
+    };
+    let mut batches = rows.chunks(size.max(1));
+    while let Some(batch) = batches.next() {
+        match send(batch).await {
+            Ok(()) => report.updated += batch.len() as u64,
+            Err(error @ Error::Unauthorized { .. }) => return Err(error),
+            Err(error @ (Error::Network { .. } | Error::RateLimited { .. })) => {
+                tracing::warn!(service, %error, "write-back stopped");
+                fail(report, &mut batch.iter().chain(batches.by_ref().flatten()), &error.to_string());
+            }
+            Err(error) => {
+                tracing::warn!(service, rows = batch.len(), %error, "a write-back batch was refused");
+                fail(report, &mut batch.iter(), &error.to_string());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The JSON body of a successful answer, or the error a refusal means.
