@@ -62,6 +62,8 @@ pub struct Table {
 
 /// NocoDB's documented API rate limit: 5 requests per second per user
 /// (NocoDB cloud; self-hosted servers set theirs with `NC_RATE_LIMITER_*`).
+/// Paced steadily, with no burst: whether the server counts per fixed or
+/// sliding second, no second holds more than 5.
 /// See <https://nocodb.com/docs/product-docs/developer-resources/rest-apis>.
 pub const REQUESTS_PER_SECOND: NonZeroU32 = NonZeroU32::new(5).unwrap();
 
@@ -152,7 +154,7 @@ impl Client {
             table,
             http: http_client(SERVICE)?,
             auth,
-            pacer: Pacer::per_second(SERVICE, REQUESTS_PER_SECOND),
+            pacer: Pacer::steady(SERVICE, REQUESTS_PER_SECOND),
             key: OnceCell::new(),
         })
     }
@@ -160,7 +162,7 @@ impl Client {
     /// Paces at `per_second` instead of NocoDB cloud's 5 (a self-hosted
     /// server's own limit; benchmarks against the fake).
     pub fn with_rate_limit(mut self, per_second: NonZeroU32) -> Client {
-        self.pacer = Pacer::per_second(SERVICE, per_second);
+        self.pacer = Pacer::steady(SERVICE, per_second);
         self
     }
 

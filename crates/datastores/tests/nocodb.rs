@@ -133,7 +133,7 @@ async fn rate_limited_import_waits_out_retry_after_and_completes() {
     let fake = FakeNocodb::new(TOKEN)
         .with_table(FakeTable::mixed(TABLE, 2000))
         .with_max_page_size(250)
-        .with_rate_limit(NonZeroU32::new(3).unwrap(), wait);
+        .with_rate_limit(NonZeroU32::new(2).unwrap(), wait);
     let served = fake.serve().await.unwrap();
     let rows = import(&connector(&served, TOKEN, TokenKind::XcToken)).await.unwrap();
     assert_eq!(keys(&rows), (1..=2000).collect::<Vec<_>>());
