@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -21,7 +22,7 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::pacing::Pacer;
-use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, write_in_batches};
+use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches};
 use crate::{Credential, Error, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
 
 /// One Airtable table.
@@ -61,7 +62,8 @@ pub struct Client {
     table: Table,
     http: reqwest::Client,
     auth: HeaderValue,
-    pacer: Pacer,
+    /// Shared by every client of the same base in the process (the limit is per base).
+    pacer: Arc<Pacer>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,13 +103,14 @@ struct Record {
 impl Client {
     pub fn new(table: Table, credential: Credential) -> Result<Client, Error> {
         let auth = secret_header(SERVICE, "Bearer ", &credential)?;
-        Ok(Client { table, http: http_client(SERVICE)?, auth, pacer: pacer(REQUESTS_PER_SECOND) })
+        let pacer = pacer(&table, REQUESTS_PER_SECOND);
+        Ok(Client { table, http: http_client(SERVICE)?, auth, pacer })
     }
 
     /// Paces at `per_second` instead of Airtable's 5 per base (benchmarks
     /// against the fake; never above what the service allows).
     pub fn with_rate_limit(mut self, per_second: NonZeroU32) -> Client {
-        self.pacer = pacer(per_second);
+        self.pacer = pacer(&self.table, per_second);
         self
     }
 
@@ -203,6 +206,8 @@ impl Client {
     }
 }
 
-fn pacer(per_second: NonZeroU32) -> Pacer {
-    Pacer::steady(SERVICE, per_second).with_default_wait(RATE_LIMITED_WAIT)
+/// The base's pace: `api_url` and base id name the base.
+fn pacer(table: &Table, per_second: NonZeroU32) -> Arc<Pacer> {
+    let scope = format!("{} {}", table.api_url, table.base_id);
+    shared_pacer(SERVICE, &scope, per_second, Some(RATE_LIMITED_WAIT))
 }

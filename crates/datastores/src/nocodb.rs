@@ -14,6 +14,7 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::pacing::Pacer;
-use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, write_in_batches};
+use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches};
 use crate::{Credential, Error, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
 
 /// Which header the credential goes in.
@@ -63,7 +64,9 @@ pub struct Table {
 /// NocoDB's documented API rate limit: 5 requests per second per user
 /// (NocoDB cloud; self-hosted servers set theirs with `NC_RATE_LIMITER_*`).
 /// Paced steadily, with no burst: whether the server counts per fixed or
-/// sliding second, no second holds more than 5.
+/// sliding second, no second holds more than 5. One pace per server in the
+/// process (the token is not a key anyone should hold), so all of one
+/// person's clients of a server keep it together.
 /// See <https://nocodb.com/docs/product-docs/developer-resources/rest-apis>.
 pub const REQUESTS_PER_SECOND: NonZeroU32 = NonZeroU32::new(5).unwrap();
 
@@ -89,7 +92,8 @@ pub struct Client {
     table: Table,
     http: reqwest::Client,
     auth: HeaderValue,
-    pacer: Pacer,
+    /// Shared by every client of the same server in the process.
+    pacer: Arc<Pacer>,
     /// Found once, from the meta API, on the first page.
     key: OnceCell<KeyColumn>,
 }
@@ -151,18 +155,18 @@ impl Client {
     pub fn new(table: Table, credential: Credential) -> Result<Client, Error> {
         let auth = secret_header(SERVICE, "", &credential)?;
         Ok(Client {
-            table,
             http: http_client(SERVICE)?,
             auth,
-            pacer: Pacer::steady(SERVICE, REQUESTS_PER_SECOND),
+            pacer: shared_pacer(SERVICE, table.base_url.as_str(), REQUESTS_PER_SECOND, None),
             key: OnceCell::new(),
+            table,
         })
     }
 
     /// Paces at `per_second` instead of NocoDB cloud's 5 (a self-hosted
     /// server's own limit; benchmarks against the fake).
     pub fn with_rate_limit(mut self, per_second: NonZeroU32) -> Client {
-        self.pacer = Pacer::steady(SERVICE, per_second);
+        self.pacer = shared_pacer(SERVICE, self.table.base_url.as_str(), per_second, None);
         self
     }
 

@@ -3,8 +3,10 @@
 //! own path is kept), the credential as a header value reqwest never prints,
 //! and answers turned into [`Error`]s that quote the service's own reason.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -13,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-use crate::pacing::network_error;
+use crate::pacing::{Pacer, network_error};
 use crate::{Credential, Error, FailedRow, Secret, WriteReport, WriteRow};
 
 /// A page of 1,000 records can take a while on a slow self-hosted server.
@@ -29,6 +31,34 @@ pub(crate) fn http_client(service: &'static str) -> Result<reqwest::Client, Erro
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .map_err(|e| Error::Config { service, message: format!("cannot set up HTTP: {e}") })
+}
+
+/// The one steady pace (see [`Pacer::steady`]) of `service` at `scope` (a
+/// NocoDB server, an Airtable base) and `per_second` in this process, with
+/// `default_wait` after a 429 without `Retry-After`. Clients made per call
+/// (the connector service makes one per request) share it, so together they
+/// keep the service's limit instead of each starting with a fresh allowance.
+pub(crate) fn shared_pacer(
+    service: &'static str,
+    scope: &str,
+    per_second: NonZeroU32,
+    default_wait: Option<Duration>,
+) -> Arc<Pacer> {
+    type Key = (&'static str, String, NonZeroU32);
+    static PACERS: OnceLock<Mutex<HashMap<Key, Weak<Pacer>>>> = OnceLock::new();
+    let mut pacers = PACERS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+    let key = (service, scope.to_owned(), per_second);
+    if let Some(pacer) = pacers.get(&key).and_then(Weak::upgrade) {
+        return pacer;
+    }
+    pacers.retain(|_, pacer| pacer.strong_count() > 0);
+    let pacer = Pacer::steady(service, per_second);
+    let pacer = Arc::new(match default_wait {
+        Some(wait) => pacer.with_default_wait(wait),
+        None => pacer,
+    });
+    pacers.insert(key, Arc::downgrade(&pacer));
+    pacer
 }
 
 /// `prefix` and the credential as a header value marked sensitive (reqwest
@@ -182,6 +212,16 @@ mod tests {
         assert_eq!(reason(s, br#"{"error":"NOT_FOUND"}"#), "NOT_FOUND");
         assert_eq!(reason(s, b"plain words"), "plain words");
         assert_eq!(reason(s, b""), "Unprocessable Entity");
+    }
+
+    #[test]
+    fn clients_of_one_scope_share_one_pace() {
+        let rate = NonZeroU32::MIN;
+        let first = shared_pacer("test", "https://a.example", rate, None);
+        assert!(Arc::ptr_eq(&first, &shared_pacer("test", "https://a.example", rate, None)));
+        assert!(!Arc::ptr_eq(&first, &shared_pacer("test", "https://b.example", rate, None)));
+        assert!(!Arc::ptr_eq(&first, &shared_pacer("other", "https://a.example", rate, None)));
+        assert!(!Arc::ptr_eq(&first, &shared_pacer("test", "https://a.example", NonZeroU32::MAX, None)));
     }
 
     #[test]

@@ -96,7 +96,7 @@ async fn column_types_are_inferred_with_the_services_own() {
 // the client's Debug or a log line.
 #[tokio::test]
 async fn a_refused_token_says_what_to_do_and_is_never_shown() {
-    let (logs, _guard) = common::capture_logs();
+    let logs = test_support::CapturedLogs::install();
     let fake = FakeNocodb::new(TOKEN).with_table(FakeTable::mixed(TABLE, 3));
     let served = fake.serve().await.unwrap();
     let wrong = "nc-wrong-token-91d0e7";
