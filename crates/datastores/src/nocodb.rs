@@ -181,14 +181,14 @@ impl Client {
             .collect())
     }
 
+    /// A page from `offset`. The next page's token also names the key column,
+    /// so a client made for one call (as the connector service does) continues
+    /// without asking the meta API again.
     pub async fn page(&self, from: Option<&PageToken>) -> Result<Page, Error> {
-        let key = self.key().await?;
-        let offset = match from {
-            None => 0,
-            Some(token) => token.0.parse::<u64>().map_err(|_| Error::Config {
-                service: SERVICE,
-                message: format!("`{}` is not a NocoDB page offset; start the import again", token.0),
-            })?,
+        let (offset, key) = match from.map(parse_token).transpose()? {
+            Some((offset, Some(key))) => (offset, key),
+            Some((offset, None)) => (offset, self.key().await?.name.clone()),
+            None => (0, self.key().await?.name.clone()),
         };
         let mut url = self.records_url()?;
         url.query_pairs_mut().append_pair("offset", &offset.to_string()).append_pair("limit", &PAGE_SIZE.to_string());
@@ -199,8 +199,9 @@ impl Client {
             self.pacer.send(|| self.http.get(url.clone()).header(self.auth_name(), self.auth.clone())).await?;
         let records: RecordList = read_json(SERVICE, response, &self.what()).await?;
         let received = records.list.len() as u64;
-        let rows = records.list.into_iter().map(|fields| source_row(fields, &key.name)).collect::<Result<_, _>>()?;
-        Ok(Page { rows, next: next_offset(offset, received, &records.page_info).map(|o| PageToken(o.to_string())) })
+        let rows = records.list.into_iter().map(|fields| source_row(fields, &key)).collect::<Result<_, _>>()?;
+        let next = next_offset(offset, received, &records.page_info).map(|o| PageToken(format!("{o}:{key}")));
+        Ok(Page { rows, next })
     }
 
     /// Updates each row by its primary key, [`WRITE_BATCH`] rows a request.
@@ -298,6 +299,19 @@ fn source_row(fields: Map<String, Value>, key: &str) -> Result<SourceRow, Error>
     Ok(SourceRow { key, fields })
 }
 
+/// A page token: `<offset>:<key column>` (or a bare offset).
+fn parse_token(token: &PageToken) -> Result<(u64, Option<String>), Error> {
+    let (offset, key) = match token.0.split_once(':') {
+        Some((offset, key)) => (offset, Some(key.to_owned())),
+        None => (token.0.as_str(), None),
+    };
+    let offset = offset.parse::<u64>().map_err(|_| Error::Config {
+        service: SERVICE,
+        message: format!("`{}` is not a NocoDB page token; start the import again", token.0),
+    })?;
+    Ok((offset, key.filter(|k| !k.is_empty())))
+}
+
 /// The offset of the next page, `None` after the last. NocoDB says which page
 /// is last; an older server's `totalRows`, or a short page, tells as well.
 fn next_offset(offset: u64, received: u64, info: &PageInfo) -> Option<u64> {
@@ -347,6 +361,15 @@ mod tests {
         assert_eq!(next_offset(0, 1000, &total), Some(1000));
         assert_eq!(next_offset(1000, 500, &total), None);
         assert_eq!(next_offset(0, 25, &PageInfo::default()), None);
+    }
+
+    #[test]
+    fn page_tokens_carry_the_key_column() {
+        let token = |s: &str| PageToken(s.to_owned());
+        assert_eq!(parse_token(&token("2000:Id")).unwrap(), (2000, Some("Id".to_owned())));
+        assert_eq!(parse_token(&token("5:Code:v2")).unwrap(), (5, Some("Code:v2".to_owned())));
+        assert_eq!(parse_token(&token("1000")).unwrap(), (1000, None));
+        assert!(matches!(parse_token(&token("x:Id")), Err(Error::Config { .. })));
     }
 
     #[test]

@@ -64,6 +64,13 @@ async fn paging_returns_every_row_exactly_once() {
     let log = fake.requests();
     assert_eq!(of_route(&log, "list").count(), 10, "2345 rows at the server's 250 a page");
     assert_eq!(of_route(&log, "meta").count(), 1, "the key column is looked up once");
+
+    // A client made for one call (the connector service's way) continues from
+    // a token without asking the meta API again.
+    let first = connector(&served, TOKEN, TokenKind::XcToken).page(None).await.unwrap();
+    let second = connector(&served, TOKEN, TokenKind::XcToken).page(first.next.as_ref()).await.unwrap();
+    assert_eq!(second.rows[0].key, "251");
+    assert_eq!(of_route(&fake.requests(), "meta").count(), 2, "only the first page's client asked");
 }
 
 // Fails if the described columns are dropped (Notes is null on some rows and
