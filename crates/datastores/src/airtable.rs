@@ -22,7 +22,9 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::pacing::Pacer;
-use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches};
+use crate::rest::{
+    ROW_OF_BATCH, columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches,
+};
 use crate::{Credential, Error, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
 
 /// One Airtable table.
@@ -163,7 +165,7 @@ impl Client {
             .pacer
             .send(|| self.http.patch(url.clone()).header(AUTHORIZATION, self.auth.clone()).json(&body))
             .await?;
-        let _: Value = read_json(SERVICE, response, &self.what()).await?;
+        let _: Value = read_json(SERVICE, response, ROW_OF_BATCH).await?;
         Ok(())
     }
 

@@ -23,7 +23,9 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::pacing::Pacer;
-use crate::rest::{columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches};
+use crate::rest::{
+    ROW_OF_BATCH, columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches,
+};
 use crate::{Credential, Error, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
 
 /// Which header the credential goes in.
@@ -228,7 +230,7 @@ impl Client {
             .pacer
             .send(|| self.http.patch(url.clone()).header(self.auth_name(), self.auth.clone()).json(&body))
             .await?;
-        let _: Value = read_json(SERVICE, response, &self.what()).await?;
+        let _: Value = read_json(SERVICE, response, ROW_OF_BATCH).await?;
         Ok(())
     }
 

@@ -21,6 +21,8 @@ use crate::{Credential, Error, FailedRow, Secret, WriteReport, WriteRow};
 /// A page of 1,000 records can take a while on a slow self-hosted server.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// What a 404 to an update is about: a record (deleted since the import), not the table.
+pub(crate) const ROW_OF_BATCH: &str = "a record of the batch";
 /// How much of a refusal's text is quoted in an error.
 const MAX_REASON_CHARS: usize = 300;
 

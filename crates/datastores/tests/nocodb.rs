@@ -235,4 +235,11 @@ async fn a_partial_failure_reports_exactly_the_failed_keys_and_a_rerun_finishes(
     let refused = connector.write_back(&rows[..20], &[]).await.unwrap();
     assert_eq!(refused.failed.len(), 20);
     assert!(refused.failed[0].reason.contains("Record '7' was refused"), "{:?}", refused.failed[0]);
+
+    // A row deleted since the import: its batch fails naming the record, not the table.
+    fake.clear_failures();
+    let gone = connector.write_back(&answers([9999], "late"), &[]).await.unwrap();
+    assert_eq!(gone.failed.len(), 1);
+    let reason = &gone.failed[0].reason;
+    assert!(reason.contains("a record of the batch") && reason.contains("Record '9999' not found"), "{reason}");
 }
