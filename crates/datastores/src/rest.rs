@@ -119,9 +119,22 @@ pub(crate) fn columns_to_create(
     if missing.is_empty() { Ok(to_create) } else { Err(Error::MissingColumns { service, columns: missing }) }
 }
 
+/// Extra requests a write-back may spend, beyond its batches, isolating the
+/// records a service refused (see [`write_in_batches`]).
+pub(crate) const ISOLATION_REQUESTS: usize = 16;
+
 /// Sends `rows` in batches of `size` through `send`, counting the rows
-/// written and listing those of refused batches, so the rest still go and a
-/// re-run of the failed keys finishes the job. A refused credential ends the
+/// written and listing those that were not, so the rest still go and a
+/// re-run of the failed keys finishes the job.
+///
+/// Both services apply a batch all or nothing, so one refused record (deleted
+/// since the import, a value the column rejects) would hold back its whole
+/// batch on every re-run. A batch refused for its content (400, 404, 422) is
+/// split in halves and each half sent again, down to the refused records,
+/// spending at most the write-back's number of batches plus
+/// [`ISOLATION_REQUESTS`] extra requests (a refusal of every record does not
+/// double the requests); past that, a refused part fails whole. A server
+/// error fails its batch whole, for a re-run. A refused credential ends the
 /// write-back (every batch would fail); so does a service out of reach
 /// (network, still rate-limited), whose unsent rows are all listed as failed.
 pub(crate) async fn write_in_batches<'a, F, Fut>(
@@ -138,22 +151,43 @@ where
     let fail = |report: &mut WriteReport, rows: &mut dyn Iterator<Item = &WriteRow>, reason: &str| {
         report.failed.extend(rows.map(|row| FailedRow { key: row.key.clone(), reason: reason.to_owned() }));
     };
-    let mut batches = rows.chunks(size.max(1));
+    let size = size.max(1);
+    let mut isolation_budget = rows.len().div_ceil(size) + ISOLATION_REQUESTS;
+    let mut batches = rows.chunks(size);
     while let Some(batch) = batches.next() {
-        match send(batch).await {
-            Ok(()) => report.updated += batch.len() as u64,
-            Err(error @ Error::Unauthorized { .. }) => return Err(error),
-            Err(error @ (Error::Network { .. } | Error::RateLimited { .. })) => {
-                tracing::warn!(service, %error, "write-back stopped");
-                fail(report, &mut batch.iter().chain(batches.by_ref().flatten()), &error.to_string());
-            }
-            Err(error) => {
-                tracing::warn!(service, rows = batch.len(), %error, "a write-back batch was refused");
-                fail(report, &mut batch.iter(), &error.to_string());
+        // Parts still to send, the next on top.
+        let mut parts = vec![batch];
+        while let Some(part) = parts.pop() {
+            match send(part).await {
+                Ok(()) => report.updated += part.len() as u64,
+                Err(error @ Error::Unauthorized { .. }) => return Err(error),
+                Err(error @ (Error::Network { .. } | Error::RateLimited { .. })) => {
+                    tracing::warn!(service, %error, "write-back stopped");
+                    let mut unsent =
+                        part.iter().chain(parts.drain(..).rev().flatten()).chain(batches.by_ref().flatten());
+                    fail(report, &mut unsent, &error.to_string());
+                }
+                Err(error) if refuses_content(&error) && part.len() > 1 && isolation_budget >= 2 => {
+                    isolation_budget -= 2;
+                    tracing::info!(service, rows = part.len(), %error, "a batch was refused; sending its halves");
+                    let (first, second) = part.split_at(part.len() / 2);
+                    parts.push(second);
+                    parts.push(first);
+                }
+                Err(error) => {
+                    tracing::warn!(service, rows = part.len(), %error, "write-back rows were refused");
+                    fail(report, &mut part.iter(), &error.to_string());
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Whether the service refused what was sent (so part of it may go through), not
+/// failed itself.
+fn refuses_content(error: &Error) -> bool {
+    matches!(error, Error::NotFound { .. } | Error::Service { status: 400 | 404 | 422, .. })
 }
 
 /// The JSON body of a successful answer, or the error a refusal means.

@@ -181,12 +181,12 @@ async fn a_partial_failure_reports_exactly_the_failed_keys_and_a_rerun_finishes(
     let served = fake.serve().await.unwrap();
     let connector = connector(&served, TOKEN, TABLE_NAME);
     let rows = answers(1..=35, "answer");
-    fake.fail_write(2, 422);
+    fake.fail_write(2, 500);
     let report = connector.write_back(&rows, &[]).await.unwrap();
     assert_eq!(report.updated, 25);
     let failed: BTreeSet<String> = report.failed.iter().map(|f| f.key.clone()).collect();
     assert_eq!(failed, (11..=20).map(record_id).collect(), "exactly the second request's records");
-    assert!(report.failed[0].reason.contains("422"), "{:?}", report.failed[0]);
+    assert!(report.failed[0].reason.contains("500"), "{:?}", report.failed[0]);
     assert_ne!(notes(&fake)[14], json!("answer 15"));
     assert_eq!(notes(&fake)[30], json!("answer 31"), "later requests went on");
 

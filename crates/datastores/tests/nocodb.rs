@@ -207,7 +207,8 @@ async fn missing_columns_are_created_when_asked_and_refused_clearly_when_not() {
 }
 
 // Fails if a refused batch aborts the rest, if other rows are reported failed,
-// or if the failed rows' keys are lost (the re-run could not finish them).
+// if the failed rows' keys are lost (the re-run could not finish them), or if
+// a record the server refuses holds back the rest of its batch.
 #[tokio::test]
 async fn a_partial_failure_reports_exactly_the_failed_keys_and_a_rerun_finishes() {
     let fake = FakeNocodb::new(TOKEN).with_table(FakeTable::mixed(TABLE, 250));
@@ -230,11 +231,15 @@ async fn a_partial_failure_reports_exactly_the_failed_keys_and_a_rerun_finishes(
     let expected: Vec<Value> = (1..=250).map(|k| json!(format!("answer {k}"))).collect();
     assert_eq!(notes(&fake), expected);
 
-    // A row the server refuses fails its batch with the server's reason.
+    // A row the server refuses is isolated (NocoDB applies a batch all or
+    // nothing): only it fails, with the server's reason; the others are written.
     fake.fail_keys(["7"]);
-    let refused = connector.write_back(&rows[..20], &[]).await.unwrap();
-    assert_eq!(refused.failed.len(), 20);
+    let refused = connector.write_back(&answers(1..=20, "again"), &[]).await.unwrap();
+    assert_eq!(refused.failed.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["7"]);
     assert!(refused.failed[0].reason.contains("Record '7' was refused"), "{:?}", refused.failed[0]);
+    assert_eq!(refused.updated, 19);
+    assert_eq!(notes(&fake)[7], json!("again 8"));
+    assert_eq!(notes(&fake)[6], json!("answer 7"), "the refused row unchanged");
 
     // A row deleted since the import: its batch fails naming the record, not the table.
     fake.clear_failures();
@@ -242,4 +247,20 @@ async fn a_partial_failure_reports_exactly_the_failed_keys_and_a_rerun_finishes(
     assert_eq!(gone.failed.len(), 1);
     let reason = &gone.failed[0].reason;
     assert!(reason.contains("a record of the batch") && reason.contains("Record '9999' not found"), "{reason}");
+}
+
+// Fails if isolating refused records is unbounded: when the server refuses
+// every record, the write-back costs at most its batches plus 16 requests more.
+#[tokio::test]
+async fn a_refusal_of_every_record_costs_a_bounded_number_of_requests() {
+    let fake = FakeNocodb::new(TOKEN).with_table(FakeTable::mixed(TABLE, 200));
+    let served = fake.serve().await.unwrap();
+    let connector = connector(&served, TOKEN, TokenKind::XcToken);
+    fake.fail_keys((1..=200).map(|k| k.to_string()));
+    let report = connector.write_back(&answers(1..=200, "no"), &[]).await.unwrap();
+    assert_eq!((report.updated, report.failed.len()), (0, 200));
+    let failed: BTreeSet<usize> = report.failed.iter().map(|f| f.key.parse().unwrap()).collect();
+    assert_eq!(failed, (1..=200).collect(), "every key reported once");
+    let updates = of_route(&fake.requests(), "update").count();
+    assert!(updates <= 2 + 2 + 16, "{updates} update requests for 2 batches");
 }
