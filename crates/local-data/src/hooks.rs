@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn endpoints_are_added_listed_refused_twice_and_deleted() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let events = vec!["run.finished".to_owned()];
         let added = store.add_hook_endpoint(" team ", "slack", &events, "hooks.slack.com").unwrap();
         assert_eq!((added.name.as_str(), added.events.clone()), ("team", events.clone()));
@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_log_is_newest_first_filtered_and_bounded() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         for i in 0..(MAX_HOOK_DELIVERIES + 3) {
             let endpoint_id = 1 + i % 2;
             let row = NewHookDelivery {
