@@ -112,7 +112,9 @@ impl Client {
         let target = table_identifier(&table.table)?;
         let key = column_identifier(&table.key_column)?;
         if table.warehouse_id.is_empty() || !table.warehouse_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(config("the warehouse id must be letters and digits (from the warehouse's connection details)"));
+            return Err(config(
+                "the warehouse id must be letters and digits (from the warehouse's connection details)",
+            ));
         }
         if !matches!(table.host.scheme(), "https" | "http") || table.host.host_str().is_none() {
             return Err(config("the workspace URL must be https://<workspace host>"));
@@ -161,13 +163,14 @@ impl Client {
                 (token.statement, token.columns, Some(chunk))
             }
         };
-        let key_index = columns.iter().position(|c| c.name.eq_ignore_ascii_case(&self.table.key_column)).ok_or_else(|| {
-            config(&format!(
-                "the table has no column `{}` to use as the key; its columns are: {}",
-                self.table.key_column,
-                columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
+        let key_index =
+            columns.iter().position(|c| c.name.eq_ignore_ascii_case(&self.table.key_column)).ok_or_else(|| {
+                config(&format!(
+                    "the table has no column `{}` to use as the key; its columns are: {}",
+                    self.table.key_column,
+                    columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
         let Some(chunk) = chunk else {
             return Ok(Page { rows: Vec::new(), next: None });
         };
@@ -285,7 +288,11 @@ impl Client {
             });
         }
         let columns = answer.manifest.map(|m| m.schema.columns).unwrap_or_default();
-        Ok(Finished { statement_id: statement_id(&answer.statement_id)?.to_owned(), columns, first_chunk: answer.result })
+        Ok(Finished {
+            statement_id: statement_id(&answer.statement_id)?.to_owned(),
+            columns,
+            first_chunk: answer.result,
+        })
     }
 
     /// Best effort: a cancel that fails changes nothing for the caller.
@@ -466,7 +473,8 @@ async fn read_json<T: serde::de::DeserializeOwned>(response: Response) -> Result
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| network_error(SERVICE, &e))?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| Error::Protocol { service: SERVICE, message: e.to_string() });
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Protocol { service: SERVICE, message: e.to_string() });
     }
     let error: ServiceError = serde_json::from_slice(&bytes).unwrap_or_default();
     let message = error.text();
@@ -474,13 +482,20 @@ async fn read_json<T: serde::de::DeserializeOwned>(response: Response) -> Result
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             Error::Unauthorized { service: SERVICE, status: status.as_u16(), message }
         }
-        StatusCode::NOT_FOUND => Error::NotFound { service: SERVICE, what: "warehouse or statement".to_owned(), message },
+        StatusCode::NOT_FOUND => {
+            Error::NotFound { service: SERVICE, what: "warehouse or statement".to_owned(), message }
+        }
         _ => Error::Service { service: SERVICE, status: status.as_u16(), message },
     })
 }
 
 /// One result row: its key (the key column's text) and every column typed.
-fn source_row(columns: &[ColumnInfo], key_index: usize, key_name: &str, values: Vec<Value>) -> Result<SourceRow, Error> {
+fn source_row(
+    columns: &[ColumnInfo],
+    key_index: usize,
+    key_name: &str,
+    values: Vec<Value>,
+) -> Result<SourceRow, Error> {
     let key = match values.get(key_index) {
         Some(Value::String(text)) => text.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -647,7 +662,8 @@ fn batches<'a>(rows: &'a [WriteRow], key_column: &str) -> Result<Vec<Batch<'a>>,
         let mut current = Batch { columns: group.columns.clone(), rows: Vec::new() };
         let mut bytes = 0usize;
         for row in group.rows {
-            let size = row.key.len() + row.fields.values().map(|v| parameter_value(v).map_or(0, |s| s.len())).sum::<usize>();
+            let size =
+                row.key.len() + row.fields.values().map(|v| parameter_value(v).map_or(0, |s| s.len())).sum::<usize>();
             if !current.rows.is_empty() && (current.rows.len() >= max_rows || bytes + size > MAX_BATCH_VALUE_BYTES) {
                 out.push(std::mem::replace(&mut current, Batch { columns: group.columns.clone(), rows: Vec::new() }));
                 bytes = 0;
