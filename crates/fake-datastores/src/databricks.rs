@@ -202,12 +202,12 @@ impl FakeDatabricks {
         path: String,
         headers: &HeaderMap,
         body: Option<Value>,
-    ) -> Result<(), Response> {
+    ) -> Result<(), Box<Response>> {
         let mut state = self.lock();
         let refusal = self.refusal(&mut state, headers);
         let status = refusal.as_ref().map_or(200, |r| r.status().as_u16());
         state.requests.push(Recorded { method, path, status, body });
-        refusal.map_or(Ok(()), Err)
+        refusal.map_or(Ok(()), |r| Err(Box::new(r)))
     }
 
     fn refusal(&self, state: &mut WarehouseState, headers: &HeaderMap) -> Option<Response> {
@@ -260,7 +260,7 @@ fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
 async fn submit(State(fake): State<FakeDatabricks>, headers: HeaderMap, body: Bytes) -> Response {
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     if let Err(refused) = fake.admit("POST", "/api/2.0/sql/statements".to_owned(), &headers, parsed.clone()) {
-        return refused;
+        return *refused;
     }
     let Some(request) = parsed else {
         return api_error(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", "The request body is not JSON.");
@@ -291,7 +291,7 @@ async fn submit(State(fake): State<FakeDatabricks>, headers: HeaderMap, body: By
 
 async fn status(State(fake): State<FakeDatabricks>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(refused) = fake.admit("GET", format!("/api/2.0/sql/statements/{id}"), &headers, None) {
-        return refused;
+        return *refused;
     }
     let mut state = fake.lock();
     let Some(statement) = state.statements.get_mut(&id) else {
@@ -310,7 +310,7 @@ async fn chunk(
     if let Err(refused) =
         fake.admit("GET", format!("/api/2.0/sql/statements/{id}/result/chunks/{index}"), &headers, None)
     {
-        return refused;
+        return *refused;
     }
     let state = fake.lock();
     let Some(statement) = state.statements.get(&id) else {
@@ -327,7 +327,7 @@ async fn chunk(
 
 async fn cancel(State(fake): State<FakeDatabricks>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(refused) = fake.admit("POST", format!("/api/2.0/sql/statements/{id}/cancel"), &headers, None) {
-        return refused;
+        return *refused;
     }
     if let Some(statement) = fake.lock().statements.get_mut(&id) {
         statement.canceled = true;
