@@ -257,3 +257,27 @@ async fn a_missing_or_null_key_column_is_a_clear_error() {
     let err = client(&served, &fake, &fake.config().token).page(None).await.unwrap_err().to_string();
     assert!(err.contains("no value in the key column `id`"), "{err}");
 }
+
+/// Fails if polling has no deadline (the test would poll for 1000 rounds and
+/// then succeed) or if the statement is left running on the warehouse.
+#[tokio::test]
+async fn a_statement_still_running_at_the_deadline_is_cancelled_and_reported() {
+    let (fake, served) = warehouse(Config { polls_until_done: 1000, ..Config::default() }, 2).await;
+    let polling = Polling {
+        first_wait: std::time::Duration::from_millis(5),
+        max_wait: std::time::Duration::from_millis(10),
+        deadline: std::time::Duration::from_millis(200),
+    };
+    let table = source(&served, &fake, TABLE);
+    let connector = Connector::Databricks(
+        databricks::Client::new(table, Credential(Secret::new(fake.config().token.clone())))
+            .unwrap()
+            .with_polling(polling),
+    );
+
+    let err = connector.page(None).await.unwrap_err();
+
+    assert!(matches!(err, Error::Statement { .. }), "{err:?}");
+    assert!(err.to_string().contains("cancelled"), "{err}");
+    assert_eq!(count(&fake, "/cancel"), 1, "the statement is cancelled on the warehouse");
+}
