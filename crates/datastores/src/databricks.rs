@@ -24,6 +24,7 @@
 //! back into JSON by the column's `type_name` ([`typed_value`]).
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Response, StatusCode};
@@ -63,8 +64,9 @@ pub const MAX_ROWS_PER_STATEMENT: usize = 100;
 /// results, for comparison, stop at 25 MiB).
 pub const MAX_BATCH_VALUE_BYTES: usize = 2 * 1024 * 1024;
 
-/// Our own steady pace: Databricks documents per-workspace limits and
-/// answers 429 past them, which [`Pacer`] waits out.
+/// Our own steady pace per workspace (shared by its clients in this process):
+/// Databricks limits requests per workspace and answers 429 past them,
+/// which [`Pacer`] waits out.
 const REQUESTS_PER_SECOND: u32 = 10;
 
 /// How long a statement waits server-side before answering (5 to 50 s, or
@@ -102,7 +104,8 @@ pub struct Client {
     key: String,
     credential: Credential,
     http: reqwest::Client,
-    pacer: Pacer,
+    /// Shared by every client of the same workspace in this process.
+    pacer: Arc<Pacer>,
     polling: Polling,
 }
 
@@ -124,15 +127,8 @@ impl Client {
             .build()
             .map_err(|e| Error::Config { service: SERVICE, message: format!("cannot set up HTTP: {e}") })?;
         let pace = NonZeroU32::new(REQUESTS_PER_SECOND).unwrap_or(NonZeroU32::MIN);
-        Ok(Client {
-            table,
-            target,
-            key,
-            credential,
-            http,
-            pacer: Pacer::per_second(SERVICE, pace),
-            polling: Polling::default(),
-        })
+        let pacer = Pacer::shared(SERVICE, &table.host.origin().ascii_serialization(), pace);
+        Ok(Client { table, target, key, credential, http, pacer, polling: Polling::default() })
     }
 
     /// Polls with `polling` instead of the default.
