@@ -18,6 +18,9 @@ pub const MAX_ATTEMPTS: u32 = 6;
 /// The longest single wait a `Retry-After` may ask for; longer ends the call.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+/// The process's shared pacers by (service, scope); dead ones are dropped as new ones come.
+type SharedPacers = HashMap<(&'static str, String), Weak<Pacer>>;
+
 /// Requests per second to one service (Airtable: 5 per base).
 #[derive(Debug)]
 pub struct Pacer {
@@ -35,7 +38,7 @@ impl Pacer {
     /// made per call (the connector service makes one per request) then
     /// still keep the service's pace together instead of each starting afresh.
     pub fn shared(service: &'static str, scope: &str, requests: NonZeroU32) -> Arc<Pacer> {
-        static PACERS: OnceLock<Mutex<HashMap<(&'static str, String), Weak<Pacer>>>> = OnceLock::new();
+        static PACERS: OnceLock<Mutex<SharedPacers>> = OnceLock::new();
         let mut pacers = PACERS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
         let key = (service, scope.to_owned());
         if let Some(pacer) = pacers.get(&key).and_then(Weak::upgrade) {
