@@ -281,3 +281,26 @@ async fn a_statement_still_running_at_the_deadline_is_cancelled_and_reported() {
     assert!(err.to_string().contains("cancelled"), "{err}");
     assert_eq!(count(&fake, "/cancel"), 1, "the statement is cancelled on the warehouse");
 }
+
+/// Fails if the warehouse's own rate limit (429 past N requests a second,
+/// `Retry-After: 1`) is not waited out while paging.
+#[tokio::test]
+async fn paging_keeps_within_the_warehouse_rate_limit() {
+    let config = Config { rows_per_chunk: 2, requests_per_second: Some(3), retry_after_secs: 1, ..Config::default() };
+    let (fake, served) = warehouse(config, 10).await;
+    let connector = client(&served, &fake, &fake.config().token);
+
+    let mut keys = Vec::new();
+    connector
+        .pages(|page| {
+            keys.extend(page.into_iter().map(|r| r.key));
+            Ok::<(), String>(())
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(keys, (1..=10).map(|i| i.to_string()).collect::<Vec<_>>());
+    let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
+    assert!(statuses.contains(&429), "the fake's limit was reached: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "a submit and 4 chunks, each once: {statuses:?}");
+}

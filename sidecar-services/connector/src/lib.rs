@@ -425,10 +425,10 @@ impl IntoResponse for AppError {
                 ErrorBody::new(StatusCode::BAD_REQUEST, "bad_request", format!("{detail}; {ROUTES_HINT}"))
             }
             err @ AppError::Invalid(_) => ErrorBody::new(StatusCode::BAD_REQUEST, "bad_request", err.to_string()),
-            AppError::Datastore { err, .. } => {
+            AppError::Datastore { kind, err } => {
                 let wire = datastores::service::to_wire(&err);
                 let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::BAD_GATEWAY);
-                let mut body = ErrorBody::new(status, wire.code, wire.message);
+                let mut body = ErrorBody::new(status, wire.code, wire.message).with("kind", kind);
                 for (key, value) in wire.details {
                     body = body.with(&key, value);
                 }
