@@ -119,8 +119,10 @@ impl Client {
                 "the warehouse id must be letters and digits (from the warehouse's connection details)",
             ));
         }
-        if !matches!(table.host.scheme(), "https" | "http") || table.host.host_str().is_none() {
-            return Err(config("the workspace URL must be https://<workspace host>"));
+        if !crate::secure_enough(&table.host) || table.host.host_str().is_none() {
+            return Err(config(
+                "the workspace URL must be https://<workspace host> (plain http:// only to this computer: the token would travel in clear)",
+            ));
         }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
@@ -219,7 +221,9 @@ impl Client {
             let (statement, parameters) = merge_statement(&self.target, &self.key, batch)?;
             match self.run(&statement, parameters).await {
                 Ok(done) => report.updated += done.updated_count().unwrap_or(batch.rows.len() as u64),
-                Err(Error::Statement { message, .. }) => {
+                // The warehouse refused this statement (a value it cannot
+                // take, say): its rows fail, the other batches still run.
+                Err(Error::Statement { message, .. } | Error::Service { status: 400..=499, message, .. }) => {
                     tracing::warn!(service = SERVICE, rows = batch.rows.len(), "a write-back statement failed");
                     report.failed.extend(failed(batch, &message));
                 }
@@ -766,6 +770,21 @@ mod tests {
         ] {
             assert!(table_identifier(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_this_computer() {
+        let table = |host: &str| Table {
+            host: host.parse().unwrap(),
+            warehouse_id: "abc123".into(),
+            table: "a.b.c".into(),
+            key_column: "id".into(),
+        };
+        let credential = || Credential(crate::Secret::new("dapi-test"));
+        let err = Client::new(table("http://adb-1.example.net"), credential()).unwrap_err();
+        assert!(err.to_string().contains("https://"), "{err}");
+        assert!(Client::new(table("http://127.0.0.1:9"), credential()).is_ok());
+        assert!(Client::new(table("https://adb-1.example.net"), credential()).is_ok());
     }
 
     #[test]

@@ -83,6 +83,23 @@ impl Source {
     }
 }
 
+/// Whether `url` may be used for a credential: `https://`, or `http://` to
+/// this computer only (the token would otherwise travel in clear). The
+/// loopback rule is `notify_hooks::is_loopback`'s, repeated here because
+/// that crate brings the local store with it.
+pub(crate) fn secure_enough(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 /// The secret a service is called with: a NocoDB token, an Airtable personal
 /// access token or a Databricks PAT. It never appears in a log line, an error or a reply.
 #[derive(Debug)]

@@ -164,6 +164,13 @@ pub struct Client {
 
 impl Client {
     pub fn new(stack: Stack, source: Source, credential: Option<Credential>) -> Result<Client, Error> {
+        if !crate::secure_enough(&stack.base_url) {
+            return Err(Error::Config {
+                service: SERVICE,
+                message: "the stack's URL must be https://, or http:// to this computer (the access token would travel in clear)"
+                    .to_owned(),
+            });
+        }
         let mut stack = stack;
         // Relative joins keep a path prefix (the gateway's /api/connector/).
         if !stack.base_url.path().ends_with('/') {
