@@ -693,6 +693,7 @@ fn batches<'a>(rows: &'a [WriteRow], key_column: &str) -> Result<Vec<Batch<'a>>,
 fn merge_statement(target: &str, key: &str, batch: &Batch<'_>) -> Result<(String, Vec<Value>), Error> {
     let mut parameters = Vec::with_capacity(batch.rows.len() * (batch.columns.len() + 1));
     let mut tuples = Vec::with_capacity(batch.rows.len());
+    let types = column_types(batch);
     for row in batch.rows.iter() {
         let mut markers = Vec::with_capacity(batch.columns.len() + 1);
         let mut push = |value: Option<String>, kind: &str| {
@@ -705,9 +706,8 @@ fn merge_statement(target: &str, key: &str, batch: &Batch<'_>) -> Result<(String
             parameters.push(parameter);
         };
         push(Some(row.key.clone()), "STRING");
-        for column in &batch.columns {
-            let value = row.fields.get(*column).unwrap_or(&Value::Null);
-            push(parameter_value(value), parameter_type(value));
+        for (column, kind) in batch.columns.iter().zip(&types) {
+            push(parameter_value(row.fields.get(*column).unwrap_or(&Value::Null)), kind);
         }
         tuples.push(format!("({})", markers.join(", ")));
     }
@@ -734,6 +734,28 @@ fn parameter_value(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         other => Some(other.to_string()),
     }
+}
+
+/// One parameter type per column of a batch, so an inline table's column
+/// never mixes types (which Databricks may refuse to unify): the values'
+/// type when they agree (NULLs take it too), else STRING.
+fn column_types(batch: &Batch<'_>) -> Vec<&'static str> {
+    batch
+        .columns
+        .iter()
+        .map(|column| {
+            let mut kinds = batch
+                .rows
+                .iter()
+                .filter_map(|row| row.fields.get(*column))
+                .filter(|v| !v.is_null())
+                .map(parameter_type);
+            match kinds.next() {
+                Some(first) if kinds.all(|kind| kind == first) => first,
+                _ => "STRING",
+            }
+        })
+        .collect()
 }
 
 fn parameter_type(value: &Value) -> &'static str {
@@ -830,5 +852,14 @@ mod tests {
         );
         assert_eq!(parameters[0], json!({ "name": "p0", "type": "STRING", "value": "k'1" }));
         assert_eq!(parameters[2], json!({ "name": "p2", "type": "BIGINT", "value": "3" }));
+
+        let mixed = [row("1", json!({ "n": 1 })), row("2", json!({ "n": null })), row("3", json!({ "n": "x" }))];
+        let cut = batches(&mixed, "id").unwrap();
+        let (_, parameters) = merge_statement("`t`", "`id`", &cut[0]).unwrap();
+        let types: Vec<&str> = parameters.iter().skip(1).step_by(2).map(|p| p["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["STRING"; 3], "mixed values share STRING");
+        let numbers = [row("1", json!({ "n": 1 })), row("2", json!({ "n": null }))];
+        let (_, parameters) = merge_statement("`t`", "`id`", &batches(&numbers, "id").unwrap()[0]).unwrap();
+        assert_eq!(parameters[3], json!({ "name": "p3", "type": "BIGINT" }), "a NULL takes its column's type");
     }
 }
