@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::pacing::network_error;
-use crate::{Credential, Error, Page, PageToken, Secret, Source, SourceColumn, WriteReport, WriteRow};
+use crate::{Credential, Error, FailedRow, Page, PageToken, Secret, Source, SourceColumn, WriteReport, WriteRow};
 
 /// The header carrying the store's credential to the service. Never logged or echoed there.
 pub const CREDENTIAL_HEADER: &str = "x-datastore-credential";
@@ -195,15 +195,31 @@ impl Client {
         self.call("v1/datastores/page", &PageRequest { source: self.source.clone(), from: from.cloned() }).await
     }
 
-    /// In requests of [`WRITE_ROWS_PER_REQUEST`] rows; their reports added up.
+    /// In requests of [`WRITE_ROWS_PER_REQUEST`] rows; their reports added
+    /// up. Like a direct write-back, a refused credential or bad settings end
+    /// it with an error, and any other failure lists that request's rows and
+    /// the rest as failed (a re-run finishes them: write-back is idempotent).
     pub async fn write_back(&self, rows: &[WriteRow], create: &[String]) -> Result<WriteReport, Error> {
         let mut total = WriteReport::default();
-        for part in rows.chunks(WRITE_ROWS_PER_REQUEST.max(1)) {
+        let mut parts = rows.chunks(WRITE_ROWS_PER_REQUEST.max(1));
+        while let Some(part) = parts.next() {
             let request = WriteRequest { source: self.source.clone(), rows: part.to_vec(), create: create.to_vec() };
-            let report: WriteReport = self.call("v1/datastores/write", &request).await?;
-            total.updated += report.updated;
-            total.created_columns.extend(report.created_columns);
-            total.failed.extend(report.failed);
+            match self.call::<WriteReport>("v1/datastores/write", &request).await {
+                Ok(report) => {
+                    total.updated += report.updated;
+                    total.created_columns.extend(report.created_columns);
+                    total.failed.extend(report.failed);
+                }
+                Err(err @ (Error::Unauthorized { .. } | Error::NotFound { .. } | Error::Config { .. })) => {
+                    return Err(err);
+                }
+                Err(err) => {
+                    let reason = err.to_string();
+                    for row in part.iter().chain(parts.by_ref().flatten()) {
+                        total.failed.push(FailedRow { key: row.key.clone(), reason: reason.clone() });
+                    }
+                }
+            }
         }
         Ok(total)
     }

@@ -207,3 +207,32 @@ async fn a_server_held_key_is_sent_only_to_listed_hosts() {
     let err = through(&keyless, STACK_TOKEN, &source, None).page(None).await.unwrap_err();
     assert!(err.to_string().contains("X-Datastore-Credential"), "says what to send: {err}");
 }
+
+/// Fails if a write request the service refuses (here: a body over its
+/// limit) loses the earlier requests' report, or leaves rows unaccounted for.
+#[tokio::test]
+async fn a_refused_write_request_lists_its_rows_and_the_rest_as_failed() {
+    let fake = FakeDatabricks::new(FakeConfig::default());
+    let rows = (1..=1200).map(|i| vec![Some(i.to_string()), None]).collect();
+    fake.add_table(TABLE, &[("id", "BIGINT"), ("answer", "STRING")], rows);
+    let served = fake.start().await.unwrap();
+    let running = connector(no_keys(), &[]).await;
+    let source = source(&served, &fake);
+    let service = through(&running, STACK_TOKEN, &source, Some(&fake.config().token.clone()));
+    // Requests of 500 rows: the second carries 500 answers of 4 kB, over the 1 MiB body limit.
+    let rows: Vec<WriteRow> = (1..=1200)
+        .map(|i| {
+            let answer = if (501..=1000).contains(&i) { "x".repeat(4096) } else { format!("a{i}") };
+            WriteRow { key: i.to_string(), fields: json!({ "answer": answer }).as_object().cloned().unwrap() }
+        })
+        .collect();
+
+    let report = service.write_back(&rows, &[]).await.unwrap();
+
+    assert_eq!(report.updated, 500, "the first request's rows");
+    let failed: Vec<u32> = report.failed.iter().map(|f| f.key.parse().unwrap()).collect();
+    assert_eq!(failed, (501..=1200).collect::<Vec<_>>());
+    assert!(report.failed[0].reason.contains("413"), "{:?}", report.failed[0]);
+    let answers = fake.table(TABLE).unwrap().column("answer").unwrap();
+    assert_eq!((answers[499].as_deref(), answers[500].as_deref()), (Some("a500"), None));
+}
