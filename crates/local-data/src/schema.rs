@@ -311,9 +311,24 @@ CREATE TABLE hook_settings (
 );
 ";
 
+/// Webhook deliveries not finished yet (issue 19 point 2): queued when an
+/// event is dispatched, removed by the attempt that delivers or gives up, so
+/// a delivery still retrying when the app quits is resumed at the next start.
+/// The event is kept as its JSON (no URL or secret: those stay in the keychain).
+const V13_HOOK_OUTBOX: &str = "
+CREATE TABLE hook_outbox (
+    event_id     TEXT NOT NULL,
+    endpoint_id  INTEGER NOT NULL,
+    event        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (event_id, endpoint_id)
+);
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 11;
+pub(crate) const SCHEMA_VERSION: usize = 12;
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -329,6 +344,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // Rebuilds `requests`: foreign keys are off around it (see V10).
         M::up(V10).foreign_key_check(),
         M::up(V11),
+        M::up(V13_HOOK_OUTBOX),
     ])
 }
 
