@@ -107,8 +107,9 @@ pub fn to_wire(err: &Error) -> WireError {
         Error::Protocol { message, .. } => (502, "bad_response", json!({ "detail": message })),
         Error::Network { message, .. } => (504, "unreachable", json!({ "detail": message })),
         Error::Config { message, .. } => (400, "invalid_source", json!({ "detail": message })),
+        // Merge of i19-stores (MissingColumns) with i19-dbx (this mapping): kept apart so the client rebuilds it.
+        Error::MissingColumns { columns, .. } => (400, "missing_columns", json!({ "columns": columns })),
         Error::Consumer(message) => (500, "internal", json!({ "detail": message })),
-        Error::MissingColumns { columns, .. } => (422, "missing_columns", json!({ "columns": columns })),
     };
     let details = match details {
         Value::Object(map) => map,
@@ -137,11 +138,8 @@ fn from_wire(service: &'static str, status: StatusCode, body: &Value) -> Error {
             service,
             columns: body["columns"]
                 .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
+                .map(|c| c.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
         },
         "bad_response" => Error::Protocol { service, message: detail },
         "unreachable" => Error::Network { service, message: detail },
