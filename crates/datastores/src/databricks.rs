@@ -129,7 +129,9 @@ impl Client {
             .build()
             .map_err(|e| Error::Config { service: SERVICE, message: format!("cannot set up HTTP: {e}") })?;
         let pace = NonZeroU32::new(REQUESTS_PER_SECOND).unwrap_or(NonZeroU32::MIN);
-        let pacer = Pacer::shared(SERVICE, &table.host.origin().ascii_serialization(), pace);
+        let pacer = Pacer::shared(SERVICE, &table.host.origin().ascii_serialization(), pace, || {
+            Pacer::per_second(SERVICE, pace)
+        });
         Ok(Client { table, target, key, credential, http, pacer, polling: Polling::default() })
     }
 

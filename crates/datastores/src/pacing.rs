@@ -18,8 +18,9 @@ pub const MAX_ATTEMPTS: u32 = 6;
 /// The longest single wait a `Retry-After` may ask for; longer ends the call.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
-/// The process's shared pacers by (service, scope); dead ones are dropped as new ones come.
-type SharedPacers = HashMap<(&'static str, String), Weak<Pacer>>;
+/// The process's shared pacers by (service, scope, requests per second);
+/// dead ones are dropped as new ones come.
+type SharedPacers = HashMap<(&'static str, String, NonZeroU32), Weak<Pacer>>;
 
 /// Requests per second to one service (Airtable: 5 per base).
 #[derive(Debug)]
@@ -51,19 +52,25 @@ impl Pacer {
         self
     }
 
-    /// The one pace of `service` for `scope` (a workspace, a base) in this
-    /// process, made at `requests` per second by its first user. Clients
-    /// made per call (the connector service makes one per request) then
-    /// still keep the service's pace together instead of each starting afresh.
-    pub fn shared(service: &'static str, scope: &str, requests: NonZeroU32) -> Arc<Pacer> {
+    /// The one pace of `service` for `scope` (a workspace, a server, a base)
+    /// at `requests` per second in this process; `make` builds it for its
+    /// first user. Clients made per call (the connector service makes one per
+    /// request) then keep the service's limit together instead of each
+    /// starting with a fresh allowance.
+    pub fn shared(
+        service: &'static str,
+        scope: &str,
+        requests: NonZeroU32,
+        make: impl FnOnce() -> Pacer,
+    ) -> Arc<Pacer> {
         static PACERS: OnceLock<Mutex<SharedPacers>> = OnceLock::new();
         let mut pacers = PACERS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (service, scope.to_owned());
+        let key = (service, scope.to_owned(), requests);
         if let Some(pacer) = pacers.get(&key).and_then(Weak::upgrade) {
             return pacer;
         }
         pacers.retain(|_, pacer| pacer.strong_count() > 0);
-        let pacer = Arc::new(Pacer::per_second(service, requests));
+        let pacer = Arc::new(make());
         pacers.insert(key, Arc::downgrade(&pacer));
         pacer
     }
@@ -149,10 +156,13 @@ mod tests {
 
     #[test]
     fn clients_of_one_scope_share_one_pace() {
+        let shared =
+            |service, scope: &str, rate| Pacer::shared(service, scope, rate, || Pacer::per_second(service, rate));
         let rate = NonZeroU32::MIN;
-        let first = Pacer::shared("test", "https://a.example", rate);
-        assert!(Arc::ptr_eq(&first, &Pacer::shared("test", "https://a.example", rate)));
-        assert!(!Arc::ptr_eq(&first, &Pacer::shared("test", "https://b.example", rate)));
-        assert!(!Arc::ptr_eq(&first, &Pacer::shared("other", "https://a.example", rate)));
+        let first = shared("test", "https://a.example", rate);
+        assert!(Arc::ptr_eq(&first, &shared("test", "https://a.example", rate)));
+        assert!(!Arc::ptr_eq(&first, &shared("test", "https://b.example", rate)));
+        assert!(!Arc::ptr_eq(&first, &shared("other", "https://a.example", rate)));
+        assert!(!Arc::ptr_eq(&first, &shared("test", "https://a.example", NonZeroU32::MAX)));
     }
 }

@@ -3,10 +3,10 @@
 //! own path is kept), the credential as a header value reqwest never prints,
 //! and answers turned into [`Error`]s that quote the service's own reason.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -46,21 +46,13 @@ pub(crate) fn shared_pacer(
     per_second: NonZeroU32,
     default_wait: Option<Duration>,
 ) -> Arc<Pacer> {
-    type Key = (&'static str, String, NonZeroU32);
-    static PACERS: OnceLock<Mutex<HashMap<Key, Weak<Pacer>>>> = OnceLock::new();
-    let mut pacers = PACERS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
-    let key = (service, scope.to_owned(), per_second);
-    if let Some(pacer) = pacers.get(&key).and_then(Weak::upgrade) {
-        return pacer;
-    }
-    pacers.retain(|_, pacer| pacer.strong_count() > 0);
-    let pacer = Pacer::steady(service, per_second);
-    let pacer = Arc::new(match default_wait {
-        Some(wait) => pacer.with_default_wait(wait),
-        None => pacer,
-    });
-    pacers.insert(key, Arc::downgrade(&pacer));
-    pacer
+    Pacer::shared(service, scope, per_second, || {
+        let pacer = Pacer::steady(service, per_second);
+        match default_wait {
+            Some(wait) => pacer.with_default_wait(wait),
+            None => pacer,
+        }
+    })
 }
 
 /// `prefix` and the credential as a header value marked sensitive (reqwest
@@ -248,16 +240,6 @@ mod tests {
         assert_eq!(reason(s, br#"{"error":"NOT_FOUND"}"#), "NOT_FOUND");
         assert_eq!(reason(s, b"plain words"), "plain words");
         assert_eq!(reason(s, b""), "Unprocessable Entity");
-    }
-
-    #[test]
-    fn clients_of_one_scope_share_one_pace() {
-        let rate = NonZeroU32::MIN;
-        let first = shared_pacer("test", "https://a.example", rate, None);
-        assert!(Arc::ptr_eq(&first, &shared_pacer("test", "https://a.example", rate, None)));
-        assert!(!Arc::ptr_eq(&first, &shared_pacer("test", "https://b.example", rate, None)));
-        assert!(!Arc::ptr_eq(&first, &shared_pacer("other", "https://a.example", rate, None)));
-        assert!(!Arc::ptr_eq(&first, &shared_pacer("test", "https://a.example", NonZeroU32::MAX, None)));
     }
 
     #[test]
