@@ -12,6 +12,7 @@ mod collect;
 mod commands;
 mod compare;
 mod data;
+mod stores;
 mod exit;
 mod hooks;
 mod hosted_registry;
