@@ -51,7 +51,11 @@ fn code_for(err: &anyhow::Error) -> u8 {
     match store_error {
         Some(datastores::Error::Unauthorized { .. }) => return DATASTORE_REFUSED,
         Some(datastores::Error::Network { .. }) => return UNREACHABLE,
-        Some(datastores::Error::NotFound { .. } | datastores::Error::Config { .. }) => return USAGE,
+        Some(
+            datastores::Error::NotFound { .. }
+            | datastores::Error::Config { .. }
+            | datastores::Error::MissingColumns { .. },
+        ) => return USAGE,
         _ => {}
     }
     if let Some(

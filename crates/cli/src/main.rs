@@ -12,7 +12,6 @@ mod collect;
 mod commands;
 mod compare;
 mod data;
-mod stores;
 mod exit;
 mod hooks;
 mod hosted_registry;
@@ -25,6 +24,7 @@ mod provider_settings;
 mod run;
 mod stability;
 mod stack;
+mod stores;
 mod template;
 mod workflow;
 

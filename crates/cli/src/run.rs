@@ -400,7 +400,9 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
         }
         RunCommand::Export { run, format, out, errors, .. } => {
             let (Some(format), Some(out)) = (format, out) else {
-                return Err(usage("give --format and --out to export to a file, or --to and --connection to write back"));
+                return Err(usage(
+                    "give --format and --out to export to a file, or --to and --connection to write back",
+                ));
             };
             let summary = summary(&store, run)?;
             let dataset_id = summary

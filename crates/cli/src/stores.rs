@@ -13,9 +13,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
-use datastore_sync::{Connections, Preview, SavedConnection, WriteColumns, keychain_account};
+use datastore_sync::{Connections, Preview, SavedConnection, WriteBackReport, WriteColumns, keychain_account};
 use datastores::mapping::{ColumnMapping, ColumnPreview, Mapping};
-use datastores::{Kind, Source, WriteReport};
+use datastores::{Kind, Source};
 use local_data::{ModelTarget, Store};
 use secrets::{KeyStore, Secret};
 use serde::Serialize;
@@ -103,7 +103,8 @@ impl SourceFlags {
                 "key_column": need(&self.source_key, "source-key")?,
             }),
         };
-        serde_json::from_value(value).map_err(|e| usage(format!("the {} settings are not usable: {e}", Kind::from(kind).id())))
+        serde_json::from_value(value)
+            .map_err(|e| usage(format!("the {} settings are not usable: {e}", Kind::from(kind).id())))
     }
 }
 
@@ -215,9 +216,10 @@ pub async fn import(json: bool, store: &mut Store, kind: &str, connection: &str,
     let mapping = mapping_from_flags(&preview, &choice)?;
     let name = choice.name.clone().unwrap_or_else(|| connection.to_owned());
     let bar = work_bar(json, 0, "importing {spinner} {pos} rows {msg}");
-    let dataset =
-        datastore_sync::import(&connector, &mapping, store, &name, connection, &saved.source, |rows| bar.set_position(rows))
-            .await;
+    let dataset = datastore_sync::import(&connector, &mapping, store, &name, connection, &saved.source, |rows| {
+        bar.set_position(rows)
+    })
+    .await;
     bar.finish_and_clear();
     let dataset = dataset?;
     tracing::info!(dataset = %dataset.name, rows = dataset.row_count, connection, "imported a dataset from a data store");
@@ -255,7 +257,8 @@ fn mapping_from_flags(preview: &Preview, choice: &ImportChoice) -> Result<Mappin
         kept.extend(renames.iter().map(|(from, _)| from.clone()).filter(|from| !choice.only.contains(from)));
         kept
     };
-    if let Some(unknown) = kept.iter().chain(renames.iter().map(|(from, _)| from)).find(|c| !known.contains(c.as_str())) {
+    if let Some(unknown) = kept.iter().chain(renames.iter().map(|(from, _)| from)).find(|c| !known.contains(c.as_str()))
+    {
         return Err(usage(format!(
             "the table has no column `{unknown}`; its columns are {} (see --preview)",
             known.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
@@ -265,7 +268,8 @@ fn mapping_from_flags(preview: &Preview, choice: &ImportChoice) -> Result<Mappin
     let columns = kept
         .into_iter()
         .map(|source| {
-            let target = renames.iter().rev().find(|(from, _)| *from == source).map_or(source.clone(), |(_, to)| to.clone());
+            let target =
+                renames.iter().rev().find(|(from, _)| *from == source).map_or(source.clone(), |(_, to)| to.clone());
             ColumnMapping { source, target }
         })
         .collect();
@@ -287,25 +291,26 @@ pub async fn export(json: bool, store: &Store, run: i64, kind: StoreKind, to: &E
             saved.kind.id()
         )));
     }
-    let columns = WriteColumns {
-        answer: to.answer_column.clone(),
-        tags: to.tags_column.clone(),
-        notes: to.notes_column.clone(),
-    };
+    let columns =
+        WriteColumns { answer: to.answer_column.clone(), tags: to.tags_column.clone(), notes: to.notes_column.clone() };
     let model = match &to.model {
         Some(model) => {
-            let (provider, model) = model
-                .split_once('/')
-                .ok_or_else(|| usage(format!("--model {model}: write it as provider/model, e.g. openai/gpt-4o-mini")))?;
+            let (provider, model) = model.split_once('/').ok_or_else(|| {
+                usage(format!("--model {model}: write it as provider/model, e.g. openai/gpt-4o-mini"))
+            })?;
             Some(ModelTarget::new(provider, model))
         }
         None => None,
     };
-    let plan =
-        datastore_sync::plan_write_back(store, run, &saved, &columns, to.key_column.as_deref(), model.as_ref())?;
-    let report = datastore_sync::write_back(&connector, &plan, to.create_columns).await?;
+    let plan = datastore_sync::plan_write_back(store, run, &saved, &columns, to.key_column.as_deref(), model.as_ref())?;
+    let report = match datastore_sync::write_back(&connector, &plan, to.create_columns).await {
+        Err(err @ datastore_sync::Error::Service(datastores::Error::MissingColumns { .. })) => {
+            return Err(anyhow::Error::new(err).context("pass --create-columns to create the missing columns"));
+        }
+        other => other?,
+    };
     let failed = !report.failed.is_empty();
-    emit(json, &Exported { run, connection: saved.name, without_key: plan.without_key, report })?;
+    emit(json, &Exported { run, connection: saved.name, report })?;
     Ok(if failed { ExitCode::from(exit::WRITE_BACK_FAILURES) } else { ExitCode::SUCCESS })
 }
 
@@ -363,7 +368,7 @@ impl Render for Previewed {
             .columns
             .iter()
             .map(|c: &ColumnPreview| {
-                let samples: Vec<String> = c.samples.iter().map(|v| sample_text(v)).collect();
+                let samples: Vec<String> = c.samples.iter().map(sample_text).collect();
                 vec![
                     c.name.clone(),
                     format!("{:?}", c.inferred).to_lowercase(),
@@ -393,9 +398,8 @@ fn sample_text(value: &Value) -> String {
 struct Exported {
     run: i64,
     connection: String,
-    without_key: u64,
     #[serde(flatten)]
-    report: WriteReport,
+    report: WriteBackReport,
 }
 
 impl Render for Exported {
@@ -405,8 +409,8 @@ impl Render for Exported {
         if !r.created_columns.is_empty() {
             out.push_str(&format!("; created columns {}", r.created_columns.join(", ")));
         }
-        if self.without_key > 0 {
-            out.push_str(&format!("; {} answered records have no key and were not written", self.without_key));
+        if r.without_key > 0 {
+            out.push_str(&format!("; {} answered records have no key and were not written", r.without_key));
         }
         if !r.failed.is_empty() {
             out.push_str(&format!(

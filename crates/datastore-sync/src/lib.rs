@@ -27,4 +27,4 @@ pub use connections::{Connections, SavedConnection, check_connection_name, keych
 pub use error::Error;
 pub use import::{Spool, check_dataset_name, check_mapping, fetch, import, store_spool};
 pub use preview::{PREVIEW_ROWS, Preview, preview};
-pub use write::{WriteColumns, WritePlan, plan_write_back, same_table, write_back};
+pub use write::{WriteBackReport, WriteColumns, WritePlan, plan_write_back, same_table, write_back};

@@ -3,7 +3,7 @@
 //! The connectors update rows by key, so writing again updates the same rows
 //! and never adds one.
 
-use datastores::{Connector, Source, WriteReport, WriteRow};
+use datastores::{Connector, FailedRow, Source, WriteRow};
 use local_data::{ModelTarget, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -126,10 +126,34 @@ pub fn plan_write_back(
     Ok(WritePlan { rows, without_key: read.without_key, target: read.target, columns: names, key_column })
 }
 
+/// What a write-back did, as the CLI's `--json` and the app's `write_back_run` report it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteBackReport {
+    /// Rows written.
+    pub updated: u64,
+    /// Columns created because they did not exist.
+    pub created_columns: Vec<String>,
+    /// Rows not written, with why; writing again retries them (it updates, never duplicates).
+    pub failed: Vec<FailedRow>,
+    /// Answered records whose key column is empty: nothing to find their row by.
+    pub without_key: u64,
+}
+
 /// Sends a plan; with `create_columns` the chosen columns the table lacks are created first.
-pub async fn write_back(connector: &Connector, plan: &WritePlan, create_columns: bool) -> Result<WriteReport, Error> {
+pub async fn write_back(
+    connector: &Connector,
+    plan: &WritePlan,
+    create_columns: bool,
+) -> Result<WriteBackReport, Error> {
     let create: &[String] = if create_columns { &plan.columns } else { &[] };
-    let report = connector.write_back(&plan.rows, create).await?;
+    let written = connector.write_back(&plan.rows, create).await?;
+    let report = WriteBackReport {
+        updated: written.updated,
+        created_columns: written.created_columns,
+        failed: written.failed,
+        without_key: plan.without_key,
+    };
     tracing::info!(
         updated = report.updated,
         failed = report.failed.len(),
