@@ -17,13 +17,16 @@
 //! hands out rows page by page, and [`mapping`] turns them into the columns the
 //! person chose, with the types [`mapping::infer_columns`] shows before import.
 
+// What the REST connectors (NocoDB, Airtable) share; apart from the public
+// modules below.
+mod rest;
+
 pub mod airtable;
 pub mod databricks;
 mod error;
 pub mod mapping;
 pub mod nocodb;
 pub mod pacing;
-mod rest;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
