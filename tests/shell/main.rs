@@ -17,6 +17,7 @@ mod harness;
 mod isolation;
 mod keys;
 mod navigation;
+mod notifications;
 mod remotes_product;
 mod resilience;
 mod scenarios;

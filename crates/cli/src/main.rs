@@ -13,6 +13,7 @@ mod commands;
 mod compare;
 mod data;
 mod exit;
+mod extract;
 mod hooks;
 mod hosted_registry;
 mod keys;

@@ -27,6 +27,10 @@ pub enum Error {
     /// The source's settings cannot be used.
     #[error("invalid {service} settings: {message}")]
     Config { service: &'static str, message: String },
+    /// A statement the service ran did not succeed (Databricks: it ended
+    /// FAILED, CANCELED or CLOSED, or was still running at the deadline).
+    #[error("{service}: {message}")]
+    Statement { service: &'static str, message: String },
     /// The caller's page handler failed (e.g. the local store refused a row).
     #[error("storing the rows failed: {0}")]
     Consumer(String),

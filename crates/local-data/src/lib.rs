@@ -103,7 +103,7 @@ pub use estimate::{
     price_of,
 };
 pub use export::ExportFormat;
-pub use hooks::{HookDelivery, HookEndpoint, MAX_HOOK_DELIVERIES, NewHookDelivery};
+pub use hooks::{HookDelivery, HookEndpoint, MAX_HOOK_DELIVERIES, NewHookDelivery, PendingHookDelivery};
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{MAX_REPEATS, ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};

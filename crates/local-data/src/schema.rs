@@ -311,7 +311,22 @@ CREATE TABLE hook_settings (
 );
 ";
 
-/// Schema 12 (issue 19, point 1): data-store connections (where a table
+/// Webhook deliveries not finished yet (issue 19 point 2): queued when an
+/// event is dispatched, removed by the attempt that delivers or gives up, so
+/// a delivery still retrying when the app quits is resumed at the next start.
+/// The event is kept as its JSON (no URL or secret: those stay in the keychain).
+const V13_HOOK_OUTBOX: &str = "
+CREATE TABLE hook_outbox (
+    event_id     TEXT NOT NULL,
+    endpoint_id  INTEGER NOT NULL,
+    event        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (event_id, endpoint_id)
+);
+";
+
+/// V12, the 13th migration (issue 19, point 1): data-store connections (where a table
 /// lives, as `datastores::Source` JSON; its credential is in the OS
 /// keychain, never here) and, per dataset imported from one, where it came
 /// from: the connection's name, a copy of its source as it was, the dataset
@@ -339,7 +354,7 @@ CREATE TABLE dataset_sources (
 
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 12;
+pub(crate) const SCHEMA_VERSION: usize = 13;
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -355,6 +370,8 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // Rebuilds `requests`: foreign keys are off around it (see V10).
         M::up(V10).foreign_key_check(),
         M::up(V11),
+        M::up(V13_HOOK_OUTBOX),
+        // Data stores: assigned V12, after the outbox, which reached main first.
         M::up(V12),
     ])
 }
