@@ -32,6 +32,7 @@ fn store_command(ws: &Workspace, args: &[&str]) -> Command {
     let mut command = ws.command(args);
     command
         .env("AUGMENT_DATASTORE_WORK_API_KEY", TOKEN)
+        .env("AUGMENT_DATASTORE_ELSEWHERE_API_KEY", TOKEN)
         .env("AUGMENT_DATASTORE_BAD_API_KEY", "nc-wrong-token-987654321");
     command
 }
@@ -145,6 +146,15 @@ async fn answers_are_written_back_once_per_row_twice_without_duplicates_and_fail
             args.push("--json");
             run(&ws, &args)
         };
+
+        // Another table of the same server is not where these records came from.
+        connect(&ws, "elsewhere", &served, "other");
+        let foreign = run(
+            &ws,
+            &["run", "export", &run_id, "--to", "nocodb", "--connection", "elsewhere", "--answer-column", "Title"],
+        );
+        assert_eq!(foreign.status.code(), Some(2), "{}", describe(&foreign));
+        assert!(String::from_utf8_lossy(&foreign.stderr).contains("connection `work`"), "{}", describe(&foreign));
 
         // Without --create-columns a missing column is a clear refusal.
         let missing = export(&[]);
