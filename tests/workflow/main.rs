@@ -6,6 +6,8 @@
 //! refuses any other key, which shows the key reached it.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod datastores;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;

@@ -25,6 +25,7 @@ mod provider_settings;
 mod run;
 mod stability;
 mod stack;
+mod stores;
 mod template;
 mod workflow;
 

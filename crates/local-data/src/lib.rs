@@ -57,6 +57,7 @@ mod batch_jobs;
 mod checks;
 mod compare;
 mod datasets;
+mod datastores;
 mod error;
 mod estimate;
 mod export;
@@ -92,6 +93,9 @@ pub use compare::{
 };
 pub use datasets::{
     Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
+};
+pub use datastores::{
+    DATASTORE_KINDS, DatasetSource, DatastoreConnection, NewDatasetSource, WriteBackRow, WriteBackRows,
 };
 pub use error::Error;
 pub use estimate::{
