@@ -9,10 +9,12 @@ import type { ArgsOf, CommandName, ResultOf } from "./commands";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { CommandError, ErrorCode, FilesDropped } from "./types";
 import type { RunEvent } from "./workflow";
+import type { DatastoreCommand, DatastoreCommands, DatastoreMapping, DatastoreSource, WriteBackColumns } from "./datastores";
 import type { EventName } from "./generated/contract";
 
 export type * from "./types";
 export type * from "./workflow";
+export type * from "./datastores";
 export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
 export { chartData, utcOffsetMinutes } from "./charts";
 export { everyItem, FIRST_PAGE, listKey, nextPage, PAGING_START, positionIn, previousPage, settled } from "./paging";
@@ -67,6 +69,30 @@ export async function call<K extends CommandName>(command: K, ...args: ArgsParam
     throw new HostError(command, asCommandError(err));
   }
 }
+
+type DatastoreArgs<K extends DatastoreCommand> = DatastoreCommands[K]["args"] extends undefined ? [] : [args: DatastoreCommands[K]["args"]];
+
+/** `call` for the data-store commands, typed by datastores.ts until the generated table has them. */
+async function callDatastore<K extends DatastoreCommand>(command: K, ...args: DatastoreArgs<K>): Promise<DatastoreCommands[K]["result"]> {
+  try {
+    return await invoke<DatastoreCommands[K]["result"]>(command, args[0] as Record<string, unknown> | undefined);
+  } catch (err) {
+    throw new HostError(command, asCommandError(err));
+  }
+}
+
+/** The data-store connectors (src-tauri/src/commands/datastores.rs). */
+export const datastores = {
+  list: () => callDatastore("list_datastore_connections"),
+  /** `credential` goes to the OS keychain and never comes back; leave it out to keep the stored one. */
+  save: (name: string, source: DatastoreSource, credential?: string) =>
+    callDatastore("save_datastore_connection", credential === undefined ? { name, source } : { name, source, credential }),
+  remove: (name: string) => callDatastore("delete_datastore_connection", { name }),
+  preview: (connection: string, rows?: number) => callDatastore("preview_datastore", rows === undefined ? { connection } : { connection, rows }),
+  import: (connection: string, name: string, mapping: DatastoreMapping) => callDatastore("import_datastore", { connection, name, mapping }),
+  writeBack: (run: number, connection: string, columns: WriteBackColumns, createColumns: boolean) =>
+    callDatastore("write_back_run", { run, connection, columns, createColumns }),
+};
 
 /** Named wrappers for the commands remotes use most. */
 export const host = {
