@@ -183,7 +183,7 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
           key={connection?.name ?? NEW}
           existing={connection}
           busy={busy !== null}
-          onCancel={connection ? () => setEditing(false) : undefined}
+          onCancel={connection ? () => setEditing(false) : connections.length > 0 ? () => choose(connections[0]?.name ?? NEW) : undefined}
           onSave={(name, source, credential) => attempt("saving", () => datastores.save(name, source, credential)).then((c) => (c ? saved(c).then(() => true) : false))}
         />
       )}

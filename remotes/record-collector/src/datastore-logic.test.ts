@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DatastorePreview } from "@augment-it/host-client";
-import { emptyForm, formFromSource, initialMapping, mappingErrors, mappingRequest, sourceFromForm, type ConnectionForm } from "./datastore-logic";
+import { emptyForm, SAMPLE_CHARS, sampleText, formFromSource, initialMapping, mappingErrors, mappingRequest, sourceFromForm, type ConnectionForm } from "./datastore-logic";
 
 function nocodb(fields: Record<string, string>, name = "crm"): ConnectionForm {
   const form = emptyForm("nocodb");
@@ -99,5 +99,16 @@ describe("mapping", () => {
     expect(mappingErrors(dropped)).toEqual({});
     const clash = initialMapping(preview).map((l) => (l.source === "Title" ? { ...l, target: "Id" } : l));
     expect(Object.keys(mappingErrors(clash)).sort()).toEqual(["Id", "Title"]);
+  });
+});
+
+describe("sampleText", () => {
+  it("shows text, numbers and objects, cutting a long one", () => {
+    expect(sampleText(null)).toBe("");
+    expect(sampleText(1.5)).toBe("1.5");
+    expect(sampleText({ a: [1] })).toBe('{"a":[1]}');
+    const long = sampleText("x".repeat(500));
+    expect(long).toHaveLength(SAMPLE_CHARS);
+    expect(long.endsWith("…")).toBe(true);
   });
 });

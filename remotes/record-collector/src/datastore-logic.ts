@@ -206,8 +206,12 @@ export function mappingRequest(columns: MappedColumn[]): DatastoreMapping {
   };
 }
 
-/** A sample value in a cell of the mapping table. */
+/** Characters of one sample shown: a long text would stretch the mapping table. */
+export const SAMPLE_CHARS = 40;
+
+/** A sample value in a cell of the mapping table, cut at `SAMPLE_CHARS` with an ellipsis. */
 export function sampleText(value: JsonValue): string {
   if (value === null) return "";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
+  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  return text.length > SAMPLE_CHARS ? `${text.slice(0, SAMPLE_CHARS - 1)}…` : text;
 }
