@@ -23,6 +23,7 @@ mod error;
 pub mod mapping;
 pub mod nocodb;
 pub mod pacing;
+mod rest;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

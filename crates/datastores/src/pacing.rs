@@ -21,11 +21,29 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 pub struct Pacer {
     limiter: DefaultDirectRateLimiter,
     service: &'static str,
+    /// The wait after a 429 or 503 without `Retry-After`; `None`: a doubling back-off.
+    default_wait: Option<Duration>,
 }
 
 impl Pacer {
     pub fn per_second(service: &'static str, requests: NonZeroU32) -> Pacer {
-        Pacer { limiter: RateLimiter::direct(Quota::per_second(requests)), service }
+        Pacer { limiter: RateLimiter::direct(Quota::per_second(requests)), service, default_wait: None }
+    }
+
+    /// One request every 1/`requests` s, with no burst: never more than
+    /// `requests` in any one-second window, for services that count requests
+    /// per second rather than refilling a bucket (Airtable's 5 per base).
+    pub fn steady(service: &'static str, requests: NonZeroU32) -> Pacer {
+        let quota = Quota::with_period(Duration::from_secs(1) / requests.get())
+            .map_or_else(|| Quota::per_second(requests), |q| q.allow_burst(NonZeroU32::MIN));
+        Pacer { limiter: RateLimiter::direct(quota), service, default_wait: None }
+    }
+
+    /// Waits `wait` after a 429 or 503 that gives no `Retry-After` (Airtable
+    /// documents 30 s) instead of the doubling back-off.
+    pub fn with_default_wait(mut self, wait: Duration) -> Pacer {
+        self.default_wait = Some(wait);
+        self
     }
 
     /// Sends the request `build` makes, paced, retrying 429 and 503 answers
@@ -43,7 +61,7 @@ impl Pacer {
             if attempt == MAX_ATTEMPTS {
                 break;
             }
-            let wait = retry_after(&response).unwrap_or(backoff);
+            let wait = retry_after(&response).or(self.default_wait).unwrap_or(backoff);
             if wait > MAX_RETRY_AFTER {
                 break;
             }

@@ -10,6 +10,9 @@
 pub mod airtable;
 pub mod databricks;
 pub mod nocodb;
+mod recorder;
+
+pub use recorder::{Request, of_route};
 
 use std::net::SocketAddr;
 
