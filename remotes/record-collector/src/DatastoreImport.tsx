@@ -15,6 +15,7 @@ import {
   initialMapping,
   KINDS,
   mappingErrors,
+  mappingProblem,
   mappingRequest,
   sampleText,
   sourceFromForm,
@@ -25,8 +26,8 @@ import {
 } from "./datastore-logic";
 import { errorText } from "./logic";
 
-/** Rows the preview reads: enough to infer types from, one request on every service. */
-const PREVIEW_ROWS = 100;
+/** Rows the preview reads (the shell's most, datastore-sync's PREVIEW_ROWS): one request on every service. */
+const PREVIEW_ROWS = 20;
 /** The select's value for "add a connection". */
 const NEW = "";
 
@@ -122,7 +123,8 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
   }
 
   const errors = mappingErrors(mapping);
-  const mappingOk = Object.keys(errors).length === 0;
+  const problem = mappingProblem(mapping);
+  const mappingOk = Object.keys(errors).length === 0 && problem === null;
 
   async function runImport() {
     if (!preview) return;
@@ -213,7 +215,11 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
             <Button data-testid="ds-import-run" variant="primary" disabled={busy !== null || !mappingOk} onClick={() => void runImport()}>
               Import
             </Button>
-            {!mappingOk && <span className="aui-field-error">Fix the column names above to import.</span>}
+            {!mappingOk && (
+              <span className="aui-field-error" data-testid="ds-mapping-problem">
+                {Object.keys(errors).length > 0 ? "Fix the column names above to import." : problem}
+              </span>
+            )}
           </div>
         </div>
       )}

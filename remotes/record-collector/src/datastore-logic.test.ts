@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DatastorePreview } from "@augment-it/host-client";
-import { emptyForm, SAMPLE_CHARS, sampleText, formFromSource, initialMapping, mappingErrors, mappingRequest, sourceFromForm, type ConnectionForm } from "./datastore-logic";
+import { emptyForm, SAMPLE_CHARS, sampleText, formFromSource, initialMapping, mappingErrors, mappingProblem, mappingRequest, sourceFromForm, type ConnectionForm } from "./datastore-logic";
 
 function nocodb(fields: Record<string, string>, name = "crm"): ConnectionForm {
   const form = emptyForm("nocodb");
@@ -79,6 +79,15 @@ describe("mapping", () => {
     const lines = initialMapping(preview).map((l) => (l.source === "Title" ? { ...l, target: " title " } : l.source === "Score" ? { ...l, include: false } : l));
     expect(mappingErrors(lines)).toEqual({});
     expect(mappingRequest(lines)).toEqual({ keyColumn: "Id", columns: [{ source: "Title", target: "title" }] });
+  });
+
+  it("asks for one column besides the key", () => {
+    const lines = initialMapping(preview);
+    expect(mappingProblem(lines)).toBeNull();
+    const onlyKey = lines.map((l) => ({ ...l, include: l.isKey }));
+    expect(mappingProblem(onlyKey)).toContain("at least one column");
+    // The key's own box does not count: it is always kept.
+    expect(mappingProblem(onlyKey.map((l) => ({ ...l, include: true })).map((l) => (l.isKey ? l : { ...l, include: false })))).toContain("at least one column");
   });
 
   it("keeps the key even when its box is cleared", () => {

@@ -197,6 +197,11 @@ export function mappingErrors(columns: MappedColumn[]): Record<string, string> {
   return errors;
 }
 
+/** Why the mapping cannot be imported as a whole (no column kept besides the key), or null. */
+export function mappingProblem(columns: MappedColumn[]): string | null {
+  return columns.some((c) => c.include && !c.isKey) ? null : "Keep at least one column besides the key";
+}
+
 /** The mapping the import command takes: the key under its name, then every other kept column. */
 export function mappingRequest(columns: MappedColumn[]): DatastoreMapping {
   const key = columns.find((c) => c.isKey);

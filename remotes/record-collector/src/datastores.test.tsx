@@ -225,6 +225,16 @@ describe("preview and import", () => {
     expect(calls.some((c) => c.cmd === "import_datastore")).toBe(false);
   });
 
+  it("holds the import while only the key is kept", async () => {
+    shell({ connections: [saved] });
+    await previewSaved();
+    for (const column of ["Title", "Score", "Notes"]) fireEvent.click(within(line(column)).getByLabelText(`Keep ${column}`));
+    expect(field("ds-import-run").disabled).toBe(true);
+    expect(field("ds-mapping-problem").textContent).toContain("at least one column besides the key");
+    fireEvent.click(within(line("Notes")).getByLabelText("Keep Notes"));
+    expect(field("ds-import-run").disabled).toBe(false);
+  });
+
   it("shows that it is importing, then the host's refusal as it said it", async () => {
     const reply = deferred<Dataset>();
     shell({ connections: [saved], overrides: { import_datastore: () => reply.promise } });
