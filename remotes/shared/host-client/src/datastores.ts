@@ -80,15 +80,18 @@ export interface DatastoreMapping {
 
 /** Which source columns receive a run's answers, tags and notes. */
 export interface WriteBackColumns {
-  answer?: string;
-  tags?: string;
-  notes?: string;
+  answer?: string | null;
+  tags?: string | null;
+  notes?: string | null;
 }
 
 export interface WriteReport {
   updated: number;
   createdColumns: string[];
+  /** Writing again retries these (it updates, never duplicates). */
   failed: { key: string; reason: string }[];
+  /** Answered records without a key: nothing to find their row by. */
+  withoutKey: number;
 }
 
 /** Each command's arguments and result, as commands.ts types the generated ones. */
