@@ -15,5 +15,5 @@ export interface HostApi {
   remote: { name: string; version: string };
 }
 
-export const HOST_API_VERSION = "1.10.0";
+export const HOST_API_VERSION = "1.11.0";
 

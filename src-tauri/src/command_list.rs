@@ -124,6 +124,16 @@ macro_rules! for_each_command {
             team::team_tokens => ShellOnly,
             team::team_create_token => ShellOnly,
             team::team_revoke_token => ShellOnly,
+            // Data stores (issue 19): a connection holds a token and chooses where the workflow's
+            // data goes, like a provider, so saving and deleting one is the shell's; the list
+            // has no secret; a preview brings rows in like a file preview, an import writes a
+            // dataset like save_dataset, a write-back sends answers out like an export.
+            datastores::list_datastore_connections => Needs(DataRead),
+            datastores::save_datastore_connection => ShellOnly,
+            datastores::delete_datastore_connection => ShellOnly,
+            datastores::preview_datastore => Needs(FilesImport),
+            datastores::import_datastore => Needs(DataWrite),
+            datastores::write_back_run => Needs(FilesExport),
             files::choose_file => Needs(FilesImport),
             files::choose_save_path => Needs(FilesExport),
         }

@@ -108,6 +108,9 @@ mod tests {
             "hook_deliveries",
             "notification_settings",
             "set_desktop_notifications",
+            // Data-store connections: a token, and where the workflow's data goes.
+            "save_datastore_connection",
+            "delete_datastore_connection",
             // The team server: the person's team role and session.
             "team_sign_in",
             "team_session",

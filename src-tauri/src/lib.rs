@@ -243,6 +243,7 @@ pub fn with_shell<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Build
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .manage(commands::keys::KeysState::system())
+        .manage(commands::datastores::DatastoresState::new(secrets::KeyStore::system()))
         .manage(commands::runs::RunsState::default())
         .manage(commands::files::FileChoices::default())
         // A drop of files on the window becomes choices the page can read (never paths it names).

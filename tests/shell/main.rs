@@ -18,6 +18,7 @@ mod harness;
 mod isolation;
 mod keys;
 mod navigation;
+mod notifications;
 mod remotes_product;
 mod resilience;
 mod scenarios;

@@ -6,6 +6,8 @@
 //! refuses any other key, which shows the key reached it.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod datastores;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -1046,4 +1048,166 @@ async fn a_repeated_run_reports_stability_and_a_second_identical_one_makes_no_pr
         let again = ws.ok_json(&["run", "stability", &second["run_id"].as_i64().unwrap().to_string()]);
         assert_eq!(again["summary"], stability["summary"], "the same answers, so the same stability");
     });
+}
+
+/// A loopback site for `augment data collect`: robots.txt keeps `/private/`
+/// out, and each product page names its product and price in its text.
+async fn product_site() -> (String, tokio::task::JoinHandle<()>) {
+    use axum::extract::Path as UrlPath;
+    use axum::response::Html;
+    let router = axum::Router::new()
+        .route("/robots.txt", axum::routing::get(|| async { "User-agent: *\nDisallow: /private/\n" }))
+        .route(
+            "/product/{n}",
+            axum::routing::get(|UrlPath(n): UrlPath<String>| async move {
+                let paragraph = format!(
+                    "<p>The Widget {n} is our sturdiest widget yet. It costs 12.50 euros and ships in a week. \
+                     Every widget is tested twice before it leaves the workshop, and each comes with a manual.</p>"
+                );
+                Html(format!(
+                    "<html><head><title>Widget {n}</title></head><body><article><h1>Widget {n}</h1>{}</article></body></html>",
+                    paragraph.repeat(4)
+                ))
+            }),
+        )
+        .route(
+            "/odd",
+            axum::routing::get(|| async {
+                Html(
+                    "<html><head><title>Odd</title></head><body><article><h1>Odd</h1><p>This page makes the model \
+                     answer [fake:misfit] something that does not fit. It is long enough to be the main content \
+                     of the page, with more words here so the extractor keeps it as an article.</p></article></body></html>",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (base, task)
+}
+
+const PRODUCT_SCHEMA: &str = r#"{
+  "type": "object",
+  "properties": { "product": { "type": "string" }, "price": { "type": "number" } },
+  "required": ["product", "price"],
+  "additionalProperties": false
+}"#;
+
+/// Issue 19 point 3: `--extract-schema` asks the provider once per collected
+/// page with the schema on the wire, keeps the fields that fit it as columns,
+/// says why for an answer that does not fit, and never asks about a page
+/// robots.txt kept out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_extracts_schema_fields_into_columns() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[]);
+    let (site, _server) = product_site().await;
+    let urls = format!("{site}/product/1\n{site}/product/2\n{site}/odd\n{site}/private/secret\n");
+    std::fs::write(ws.path("urls.txt"), urls).unwrap();
+    std::fs::write(ws.path("schema.json"), PRODUCT_SCHEMA).unwrap();
+    let args = [
+        "data",
+        "collect",
+        "--urls",
+        "urls.txt",
+        "--dataset",
+        "web",
+        "--allow-address",
+        "127.0.0.1",
+        "--per-host-rps",
+        "50",
+        "--extract-schema",
+        "schema.json",
+        "--extract-model",
+        "gpt-4o-mini",
+    ];
+    let collected = blocking(|| ws.ok_json(&args));
+    assert_eq!(collected["extraction"]["extracted"], 2, "{collected}");
+    assert_eq!(collected["extraction"]["failed"], 1, "the misfit answer: {collected}");
+    assert_eq!(collected["extraction"]["skipped"], 1, "the robots-refused page: {collected}");
+
+    // One chat per collected page, each asking for the schema.
+    let asked: Vec<Value> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(asked.len(), 3, "one request per collected page, none for /private/");
+    for body in &asked {
+        assert_eq!(body["response_format"]["type"], "json_schema", "{body}");
+        assert_eq!(body["response_format"]["json_schema"]["schema"]["required"][1], "price");
+    }
+
+    let shown = blocking(|| ws.ok_json(&["data", "show", "web", "--limit", "10"]));
+    let records = shown["records"].as_array().unwrap();
+    let row = |suffix: &str| {
+        records
+            .iter()
+            .map(|r| &r["fields"])
+            .find(|v| v["url"].as_str().unwrap().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no record for {suffix}: {shown}"))
+            .clone()
+    };
+    let widget = row("/product/1");
+    assert!(widget["product"].is_string(), "the product field is a column: {widget}");
+    assert!(widget["price"].is_number(), "the price field keeps its type: {widget}");
+    assert!(widget["extract_error"].is_null(), "{widget}");
+    let odd = row("/odd");
+    assert!(odd["product"].is_null(), "{odd}");
+    assert!(odd["extract_error"].as_str().unwrap().contains("does not fit the schema"), "{odd}");
+    let private = row("/private/secret");
+    assert_eq!(private["error_code"], "robots_disallowed", "{private}");
+    assert_eq!(private["extract_error"], "the page was not collected", "{private}");
+    // The journals are gone once the dataset exists.
+    let left: Vec<_> = std::fs::read_dir(ws.path("data/collector")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A refused key would fail every page the same way: extraction stops at
+/// the first such answer instead of asking about every page, says what to
+/// fix, and keeps the crawl for the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_extraction_stops_on_a_refused_key_and_keeps_the_pages() {
+    let fake = fake().await;
+    let ws = Workspace::new(&fake.base_url(), &[]);
+    let (site, _server) = product_site().await;
+    let urls: String = (0..12).map(|n| format!("{site}/product/{n}\n")).collect();
+    std::fs::write(ws.path("urls.txt"), urls).unwrap();
+    std::fs::write(ws.path("schema.json"), PRODUCT_SCHEMA).unwrap();
+    let out = blocking(|| {
+        ws.command(&[
+            "data",
+            "collect",
+            "--urls",
+            "urls.txt",
+            "--dataset",
+            "web",
+            "--allow-address",
+            "127.0.0.1",
+            "--per-host-rps",
+            "50",
+            "--extract-schema",
+            "schema.json",
+            "--extract-model",
+            "gpt-4o-mini",
+        ])
+        .env("AUGMENT_OPENAI_API_KEY", "sk-wrong")
+        .output()
+        .unwrap()
+    });
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("extraction stopped"), "{stderr}");
+    assert!(!stderr.contains("sk-wrong"), "the key is never shown: {stderr}");
+    assert!(chats(&fake) <= 4, "at most the pages already in flight were asked: {}", chats(&fake));
+    let journals: Vec<String> = std::fs::read_dir(ws.path("data/collector"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(journals.contains(&"web.jsonl".to_owned()), "the crawl is kept: {journals:?}");
+    let listed = blocking(|| ws.ok_json(&["data", "list"]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "no dataset yet: {listed}");
 }

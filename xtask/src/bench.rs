@@ -16,6 +16,7 @@ pub fn run() -> Result<()> {
         providers_throughput(&root)?,
         runs_throughput(&root)?,
         collector_throughput(&root)?,
+        datastores_import(&root)?,
         records_at_scale(&root)?,
         list_pages_at_scale(&root)?,
         auth_verify(&root)?,
@@ -106,6 +107,30 @@ fn collector_throughput(root: &std::path::Path) -> Result<String> {
     Ok(format!(
         "## Web collector (`crates/collector/examples/crawl_throughput.rs`)\n\nGoal: pages from the loopback site at the configured \
          politeness (20 requests/s per site) ≥ 0.9× that rate limit, every request counted (robots.txt, the list, its 100 pages).\n\n```\n{}\n```\n",
+        text.trim()
+    ))
+}
+
+/// 100,000 rows imported from the fake NocoDB and Airtable through the
+/// connectors against a plain reqwest loop over the same pages at the same
+/// pace (issue 19: ≤ 1.2×).
+fn datastores_import(root: &std::path::Path) -> Result<String> {
+    let output = Command::new("cargo")
+        .current_dir(root)
+        .args(["run", "--release", "--locked", "-p", "datastores", "--example", "import_throughput", "--"])
+        .args(["100000", "50"])
+        .output()
+        .context("running the data-store import benchmark")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the data-store import benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(format!(
+        "## Data-store import (`crates/datastores/examples/import_throughput.rs`)\n\nGoal: an import (pages, mapping, a JSON line per row) \
+         ≤ 1.2× the time of a plain reqwest loop fetching the same pages at the same pace from the same fake. Airtable is paced at 50 \
+         requests/s in the fake and both loops, not its documented 5 per base (1,000 pages would take 200 s per loop).\n\n{}\n",
         text.trim()
     ))
 }
@@ -236,6 +261,12 @@ mod only {
     #[ignore = "builds the release collector example and takes about 15 s; run on demand"]
     fn bench_collector_only() {
         println!("{}", super::collector_throughput(&crate::workspace_root()).unwrap());
+    }
+
+    #[test]
+    #[ignore = "builds the release datastores example; run on demand"]
+    fn bench_datastores_only() {
+        println!("{}", super::datastores_import(&crate::workspace_root()).unwrap());
     }
 
     #[test]

@@ -38,6 +38,8 @@ fn apt_packages(purpose: Purpose) -> Vec<&'static str> {
                 "webkit2gtk-driver",
                 "postgresql",
                 "redis-server",
+                // A real notification daemon for the desktop-notification test (src-tauri/tests/app/hooks.rs).
+                "dunst",
             ][..],
             &shell,
         ]

@@ -49,6 +49,8 @@ pub fn run() -> Result<()> {
         // The stack's images and the registry-server image test
         // (registry-server tests/server/deploy.rs) are made from these.
         .env("AUGMENT_STACK_BIN_DIR", &static_bins)
+        // The desktop-notification test starts dunst (with an Xvfb of its own) on this session bus.
+        .env("AUGMENT_NOTIFICATION_DAEMON_TESTS", "1")
         .args(["--", "sh", "-c", script, "sh"])
         .args(["cargo", "test", "--workspace", "--locked", "--no-fail-fast"]);
     docker.apply(&mut tests);

@@ -16,7 +16,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::exit;
+use crate::extract::{self, Extraction};
 use crate::output::{emit, message};
+use crate::run::ConfigDir;
 use crate::workflow::{DataDir, usage};
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +60,18 @@ pub struct CollectArgs {
     /// Allow a non-public address: 127.0.0.1, 10.1.0.0/16 or 127.0.0.1:8080 (repeatable).
     #[arg(long = "allow-address", value_name = "ADDRESS")]
     pub allow: Vec<Allowance>,
+    /// A JSON Schema of an object whose properties an AI provider extracts from each page,
+    /// into columns of their own (with `extract_error` saying why a page has none).
+    #[arg(long, value_name = "FILE", requires = "extract_model")]
+    pub extract_schema: Option<PathBuf>,
+    /// The provider that extracts: a built-in or added id, with its key as for `augment run start`.
+    #[arg(long, value_name = "ID", default_value = "openai", requires = "extract_schema")]
+    pub extract_provider: String,
+    /// The model that extracts.
+    #[arg(long, value_name = "MODEL", requires = "extract_schema")]
+    pub extract_model: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigDir,
 }
 
 pub async fn run(json: bool, dir: &DataDir, args: CollectArgs) -> Result<ExitCode> {
@@ -74,6 +88,14 @@ pub async fn run(json: bool, dir: &DataDir, args: CollectArgs) -> Result<ExitCod
     }
     let source = source(&args)?;
     let options = options(&args)?;
+    // Checked before the crawl, so a bad schema or provider costs no fetch.
+    let extraction = match (&args.extract_schema, &args.extract_model) {
+        (Some(schema), Some(model)) => {
+            let client = crate::provider_settings::saved_client(&args.config, &args.extract_provider)?;
+            Some(Extraction::new(schema, client, model)?)
+        }
+        _ => None,
+    };
     let journal_path = journal_path(&data_dir, &name);
     let (mut journal, done) = Journal::open(&journal_path)?;
     if !done.is_empty() && !json {
@@ -118,9 +140,22 @@ pub async fn run(json: bool, dir: &DataDir, args: CollectArgs) -> Result<ExitCod
         )?;
         return Ok(ExitCode::from(exit::RUN_UNFINISHED));
     }
-    let dataset = import_journal(&mut store, &journal_path, &name, &summary)?;
-    std::fs::remove_file(&journal_path)
-        .with_context(|| format!("removing the finished journal {}", journal_path.display()))?;
+    let (dataset, extracted) = match &extraction {
+        None => (import_journal(&mut store, &journal_path, &name, &summary)?, None),
+        Some(extraction) => {
+            let Some(extracted) = extract_pages(json, extraction, &journal_path).await? else {
+                return Ok(ExitCode::from(exit::RUN_UNFINISHED));
+            };
+            let merged = journal_path.with_extension("merged.jsonl");
+            extract::merge(extraction, &journal_path, &extract::journal_path(&journal_path), &merged)?;
+            let dataset = import_journal(&mut store, &merged, &name, &summary);
+            remove(&merged)?;
+            let dataset = dataset?;
+            remove(&extract::journal_path(&journal_path))?;
+            (dataset, Some(extracted))
+        }
+    };
+    remove(&journal_path)?;
     emit(
         json,
         &message(
@@ -131,10 +166,57 @@ pub async fn run(json: bool, dir: &DataDir, args: CollectArgs) -> Result<ExitCod
                 summary.failed,
                 dataset.columns.len()
             ),
-            json!({ "dataset": dataset, "summary": summary }),
+            json!({ "dataset": dataset, "summary": summary, "extraction": extracted }),
         ),
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Extraction over the collected pages; `None` when Ctrl-C stopped it (the
+/// answers so far are kept for the next run).
+async fn extract_pages(
+    json: bool,
+    extraction: &Extraction,
+    journal_path: &Path,
+) -> Result<Option<extract::ExtractSummary>> {
+    let extract_journal = extract::journal_path(journal_path);
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let summary = extract::run(extraction, journal_path, &extract_journal, &cancel, |url, error, _| {
+        if !json {
+            match error {
+                Some(error) => eprintln!("extract failed  {url}: {}", crate::data::shorten(error, 120)),
+                None => eprintln!("extracted {url}"),
+            }
+        }
+    })
+    .await;
+    ctrl_c.abort();
+    let summary = summary?;
+    if summary.interrupted {
+        emit(
+            json,
+            &message(
+                format!(
+                    "interrupted while extracting: {} pages' fields kept in {}; run the same command again to resume",
+                    summary.resumed + summary.extracted + summary.failed,
+                    extract_journal.display()
+                ),
+                json!({ "interrupted": true, "extraction": summary, "journal": extract_journal }),
+            ),
+        )?;
+        return Ok(None);
+    }
+    Ok(Some(summary))
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).with_context(|| format!("removing the finished journal {}", path.display()))
 }
 
 fn source(args: &CollectArgs) -> Result<Source> {

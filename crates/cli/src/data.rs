@@ -23,17 +23,51 @@ const MAX_DOWNLOAD_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
-    /// Import a CSV, JSON, JSON Lines, YAML or Markdown file (or an http(s):// URL) as a new dataset.
+    /// Import a CSV, JSON, JSON Lines, YAML or Markdown file (or an http(s):// URL) as a new
+    /// dataset, or a data store's table: `augment data import nocodb|airtable|databricks --connection N`.
     Import {
-        /// A file, or an http(s):// URL to download first.
+        /// A file, an http(s):// URL to download first, or (with --connection) nocodb, airtable or databricks.
         source: String,
-        /// The dataset's name [default: the file name without its extension]; a name in use is refused.
+        /// The dataset's name [default: the file name without its extension, or the connection's name]; a name in use is refused.
         #[arg(long)]
         name: Option<String>,
         /// The format [default: from the extension]: csv, json, jsonl, yaml, markdown.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "connection")]
         format: Option<String>,
+        /// Import the table of this saved connection (see `augment data connections`).
+        #[arg(long)]
+        connection: Option<String>,
+        /// Show the table's columns with their inferred types and sample values; import nothing.
+        #[arg(long, requires = "connection")]
+        preview: bool,
+        /// Rows the preview reads (1 to 20).
+        #[arg(long, requires = "connection")]
+        rows: Option<usize>,
+        /// Import column SOURCE under the name NAME (repeat for several).
+        #[arg(long = "map", value_name = "SOURCE=NAME", requires = "connection")]
+        map: Vec<String>,
+        /// Import only these columns (repeat for several) [default: all].
+        #[arg(long = "only", value_name = "COLUMN", requires = "connection")]
+        only: Vec<String>,
+        /// The dataset column holding each row's key, what `run export --to` finds rows by [default: the
+        /// column that already holds it (e.g. NocoDB's Id), else _key].
+        #[arg(long, requires = "connection")]
+        key_column: Option<String>,
     },
+    /// Save a data-store connection: where the table is (flags) and its token (standard input or a
+    /// hidden prompt; kept in the OS keychain, or AUGMENT_DATASTORE_<NAME>_API_KEY).
+    Connect {
+        kind: crate::stores::StoreKind,
+        /// The connection's name: lowercase letters, digits and dashes.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        source: crate::stores::SourceFlags,
+    },
+    /// The saved data-store connections (never their tokens).
+    Connections,
+    /// Delete a data-store connection and its token; datasets imported from it stay.
+    Disconnect { name: String },
     /// Collect web pages (a URL list or a sitemap) into a new dataset: content, title, links, metadata.
     Collect(crate::collect::CollectArgs),
     /// List the datasets.
@@ -69,7 +103,31 @@ pub enum RecordsFormat {
 pub async fn run(json: bool, dir: &DataDir, command: DataCommand) -> Result<ExitCode> {
     let mut store = dir.open()?;
     match command {
-        DataCommand::Import { source, name, format } => import(json, &mut store, &source, name, format).await?,
+        DataCommand::Import { source, name, format, connection, preview, rows, map, only, key_column } => {
+            match connection {
+                Some(connection) => {
+                    if !local_data::DATASTORE_KINDS.contains(&source.as_str()) {
+                        return Err(usage(format!(
+                            "with --connection, say which service: `augment data import nocodb|airtable|databricks --connection {connection}`"
+                        )));
+                    }
+                    let rows = rows.unwrap_or(datastore_sync::PREVIEW_ROWS);
+                    let choice = crate::stores::ImportChoice { preview, rows, map, only, key_column, name };
+                    crate::stores::import(json, &mut store, &source, &connection, choice).await?;
+                }
+                None if local_data::DATASTORE_KINDS.contains(&source.as_str()) && !Path::new(&source).exists() => {
+                    return Err(usage(format!(
+                        "importing from {source} needs a saved connection: `augment data import {source} --connection NAME` (see `augment data connections`)"
+                    )));
+                }
+                None => import(json, &mut store, &source, name, format).await?,
+            }
+        }
+        DataCommand::Connect { kind, name, source } => {
+            return crate::stores::connect(json, &mut store, kind, &name, &source);
+        }
+        DataCommand::Connections => return crate::stores::list(json, &store),
+        DataCommand::Disconnect { name } => return crate::stores::disconnect(json, &mut store, &name),
         DataCommand::Collect(args) => {
             drop(store);
             return crate::collect::run(json, dir, args).await;

@@ -18,6 +18,10 @@ pub const NOT_HEALTHY: u8 = 7;
 pub const RUN_UNFINISHED: u8 = 8;
 /// `run start|resume`: the run completed, but some requests failed for good.
 pub const RUN_FAILURES: u8 = 9;
+/// A data store refused the connection's token (401/403): `augment data connect` it again.
+pub const DATASTORE_REFUSED: u8 = 10;
+/// `run export --to`: some rows were not written (listed); running it again retries them.
+pub const WRITE_BACK_FAILURES: u8 = 11;
 /// Bad input: a usage error from clap, or a name or id that names nothing.
 pub const USAGE: u8 = 2;
 
@@ -38,10 +42,38 @@ fn code_for(err: &anyhow::Error) -> u8 {
     if err.chain().any(|cause| cause.is::<crate::workflow::UsageError>()) {
         return USAGE;
     }
+    let store_error = err.chain().find_map(|cause| cause.downcast_ref::<datastores::Error>()).or_else(|| {
+        err.chain().find_map(|cause| match cause.downcast_ref::<datastore_sync::Error>() {
+            Some(datastore_sync::Error::Service(inner)) => Some(inner),
+            _ => None,
+        })
+    });
+    match store_error {
+        Some(datastores::Error::Unauthorized { .. }) => return DATASTORE_REFUSED,
+        Some(datastores::Error::Network { .. }) => return UNREACHABLE,
+        Some(
+            datastores::Error::NotFound { .. }
+            | datastores::Error::Config { .. }
+            | datastores::Error::MissingColumns { .. },
+        ) => return USAGE,
+        _ => {}
+    }
+    if let Some(
+        datastore_sync::Error::Invalid(_)
+        | datastore_sync::Error::NoConnection { .. }
+        | datastore_sync::Error::NoCredential { .. },
+    ) = err.chain().find_map(|cause| cause.downcast_ref::<datastore_sync::Error>())
+    {
+        return USAGE;
+    }
     let data_error = err.chain().find_map(|cause| {
         cause.downcast_ref::<local_data::Error>().or_else(|| match cause.downcast_ref::<runs::Error>() {
             Some(runs::Error::Data(inner)) => Some(inner),
-            _ => None,
+            Some(_) => None,
+            None => match cause.downcast_ref::<datastore_sync::Error>() {
+                Some(datastore_sync::Error::Store(inner)) => Some(inner),
+                _ => None,
+            },
         })
     });
     if let Some(data_error) = data_error {

@@ -13,6 +13,7 @@ mod commands;
 mod compare;
 mod data;
 mod exit;
+mod extract;
 mod hooks;
 mod hosted_registry;
 mod keys;
@@ -24,6 +25,7 @@ mod provider_settings;
 mod run;
 mod stability;
 mod stack;
+mod stores;
 mod template;
 mod workflow;
 

@@ -203,6 +203,12 @@ pub fn run_clients(config: &ConfigDir) -> Result<Vec<ProviderClient>> {
     saved.ids().iter().map(|provider| client(&saved, &keys, provider)).collect()
 }
 
+/// A client for one saved provider (`ID`), as a run would make it.
+pub fn saved_client(config: &ConfigDir, provider: &str) -> Result<ProviderClient> {
+    let saved = SavedSettings::load(&config.resolve()?)?;
+    client(&saved, &KeyStore::system(), provider)
+}
+
 /// A client for `provider` as saved, refused while its base URL is not on
 /// the origin its key was stored for.
 fn client(saved: &SavedSettings, keys: &KeyStore, provider: &str) -> Result<ProviderClient> {

@@ -188,15 +188,23 @@ pub enum RunCommand {
     /// The rows are the dataset's responses for the template version and models the run sent
     /// (as the app's Insight Assembler exports them): a request is answered once, so an answer
     /// an earlier run stored for one of its requests is included.
+    /// Write a run's responses to a file (--format, --out), or its answers, tags and notes back to
+    /// the data-store rows its dataset came from (--to, --connection, --answer-column …; a re-run
+    /// updates the same rows, never duplicates; exit 11 when some rows were not written).
     Export {
         run: i64,
-        #[arg(long, value_enum)]
-        format: ExportChoice,
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, value_enum, required_unless_present = "to", conflicts_with = "to")]
+        format: Option<ExportChoice>,
+        #[arg(long, required_unless_present = "to", conflicts_with = "to")]
+        out: Option<PathBuf>,
         /// Include failed requests' errors as rows.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "to")]
         errors: bool,
+        /// Write back to a data store: nocodb, airtable or databricks.
+        #[arg(long, value_enum, requires = "connection")]
+        to: Option<crate::stores::StoreKind>,
+        #[command(flatten)]
+        store: crate::stores::ExportTo,
     },
 }
 
@@ -387,7 +395,15 @@ pub async fn run(json: bool, data: &DataDir, command: RunCommand) -> Result<Exit
             crate::compare::compare(json, &store, args)?;
             Ok(ExitCode::SUCCESS)
         }
-        RunCommand::Export { run, format, out, errors } => {
+        RunCommand::Export { run, to: Some(kind), store: to, .. } => {
+            return crate::stores::export(json, &store, run, kind, &to).await;
+        }
+        RunCommand::Export { run, format, out, errors, .. } => {
+            let (Some(format), Some(out)) = (format, out) else {
+                return Err(usage(
+                    "give --format and --out to export to a file, or --to and --connection to write back",
+                ));
+            };
             let summary = summary(&store, run)?;
             let dataset_id = summary
                 .dataset_id

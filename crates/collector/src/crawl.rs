@@ -459,10 +459,9 @@ async fn fill_content(record: &mut PageRecord, url: Url, response: Response) {
     let html =
         mime == "text/html" || mime == "application/xhtml+xml" || (mime.is_empty() && sniff_html(&response.body));
     if html {
-        let body = response.body;
+        let (body, content_type) = (response.body, response.content_type);
         let extracted = tokio::task::spawn_blocking(move || {
-            // Pages are read as UTF-8 (the web's vast majority); other charsets lose their non-ASCII text.
-            extract(&String::from_utf8_lossy(&body), &url)
+            extract(&crate::charset::decode(&body, content_type.as_deref(), true), &url)
         })
         .await;
         match extracted {
@@ -480,7 +479,8 @@ async fn fill_content(record: &mut PageRecord, url: Url, response: Response) {
             }
         }
     } else if mime.starts_with("text/") {
-        record.content = Some(String::from_utf8_lossy(&response.body).into_owned());
+        record.content =
+            Some(crate::charset::decode(&response.body, response.content_type.as_deref(), false).into_owned());
     }
 }
 

@@ -22,6 +22,7 @@
 //!   canonical and og/twitter/article metadata from the same parse.
 
 pub mod address;
+mod charset;
 mod crawl;
 mod error;
 pub mod extract;

@@ -326,6 +326,17 @@ async fn a_sitemap_index_gives_the_pages() {
 }
 
 /// Waits for `condition`, failing after the deadline.
+/// A page in the charset its Content-Type declares keeps its accented text.
+#[tokio::test]
+async fn a_page_is_read_in_its_declared_charset() {
+    let site = Site::start().await;
+    let (_, pages) = crawl(options(&site), urls(&site, &["/latin1"])).await;
+    let latin1 = page(&pages, &site.url("/latin1"));
+    assert_eq!(latin1.title.as_deref(), Some("Café crème"), "{latin1:?}");
+    let content = latin1.content.as_deref().unwrap_or_default();
+    assert!(content.contains("crème brûlée") && !content.contains('\u{fffd}'), "{content}");
+}
+
 async fn wait_for(condition: impl Fn() -> bool) {
     let start = tokio::time::Instant::now();
     while !condition() {

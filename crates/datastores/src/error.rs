@@ -27,13 +27,17 @@ pub enum Error {
     /// The source's settings cannot be used.
     #[error("invalid {service} settings: {message}")]
     Config { service: &'static str, message: String },
+    /// A statement the service ran did not succeed (Databricks: it ended
+    /// FAILED, CANCELED or CLOSED, or was still running at the deadline).
+    #[error("{service}: {message}")]
+    Statement { service: &'static str, message: String },
+    /// The caller's page handler failed (e.g. the local store refused a row).
+    #[error("storing the rows failed: {0}")]
+    Consumer(String),
     /// A write-back names columns the table lacks and was not asked to create.
     #[error(
         "the {service} table has no column {}: write to existing columns, or ask for these to be created",
         .columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
     )]
     MissingColumns { service: &'static str, columns: Vec<String> },
-    /// The caller's page handler failed (e.g. the local store refused a row).
-    #[error("storing the rows failed: {0}")]
-    Consumer(String),
 }

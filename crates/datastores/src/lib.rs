@@ -7,7 +7,9 @@
 //!
 //! - [`nocodb`]: REST v2, `xc-token` (API token) or `xc-auth` (session), paging by `offset`/`limit`;
 //! - [`airtable`]: REST, personal access tokens, paging by `offset`, 5 requests/s per base, 10 records per write;
-//! - [`databricks`]: the SQL Statement Execution API (submit, poll, fetch chunked results), PAT auth.
+//! - [`databricks`]: the SQL Statement Execution API (submit, poll, fetch chunked results), PAT auth;
+//! - [`service`]: any of them through the connector sidecar's `/v1/datastores/*`
+//!   routes when the stack runs ([`Connector::through_service`]).
 //!
 //! Every module paces its own requests to the service's documented limits and
 //! honours 429 with `Retry-After` ([`pacing`]). Write-back updates the row
@@ -17,13 +19,17 @@
 //! hands out rows page by page, and [`mapping`] turns them into the columns the
 //! person chose, with the types [`mapping::infer_columns`] shows before import.
 
+// What the REST connectors (NocoDB, Airtable) share; apart from the public
+// modules below.
+mod rest;
+
 pub mod airtable;
 pub mod databricks;
 mod error;
 pub mod mapping;
 pub mod nocodb;
 pub mod pacing;
-mod rest;
+pub mod service;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -69,6 +75,32 @@ impl Source {
             Source::Airtable(_) => Kind::Airtable,
             Source::Databricks(_) => Kind::Databricks,
         }
+    }
+
+    /// The server the rows are read from (what a credential is sent to).
+    pub fn endpoint(&self) -> &url::Url {
+        match self {
+            Source::Nocodb(table) => &table.base_url,
+            Source::Airtable(table) => &table.api_url,
+            Source::Databricks(table) => &table.host,
+        }
+    }
+}
+
+/// Whether `url` may be used for a credential: `https://`, or `http://` to
+/// this computer only (the token would otherwise travel in clear). The
+/// loopback rule is `notify_hooks::is_loopback`'s, repeated here because
+/// that crate brings the local store with it.
+pub(crate) fn secure_enough(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
     }
 }
 
@@ -122,7 +154,7 @@ pub struct FailedRow {
 pub struct PageToken(pub String);
 
 /// One page of rows and where the next one starts (`None`: the last page).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page {
     pub rows: Vec<SourceRow>,
     pub next: Option<PageToken>,
@@ -134,6 +166,8 @@ pub enum Connector {
     Nocodb(nocodb::Client),
     Airtable(airtable::Client),
     Databricks(databricks::Client),
+    /// Any of the above through the connector service.
+    Service(service::Client),
 }
 
 impl Connector {
@@ -146,12 +180,24 @@ impl Connector {
         })
     }
 
+    /// The same calls through the connector service at `stack` (its base URL
+    /// and access token), which signs with `credential` or, without one, with
+    /// the key the service holds for this kind of store.
+    pub fn through_service(
+        stack: service::Stack,
+        source: &Source,
+        credential: Option<Credential>,
+    ) -> Result<Connector, Error> {
+        Ok(Connector::Service(service::Client::new(stack, source.clone(), credential)?))
+    }
+
     /// The table's columns as the service describes them (empty when its API doesn't).
     pub async fn columns(&self) -> Result<Vec<SourceColumn>, Error> {
         match self {
             Connector::Nocodb(c) => c.columns().await,
             Connector::Airtable(c) => c.columns().await,
             Connector::Databricks(c) => c.columns().await,
+            Connector::Service(c) => c.columns().await,
         }
     }
 
@@ -161,6 +207,7 @@ impl Connector {
             Connector::Nocodb(c) => c.page(from).await,
             Connector::Airtable(c) => c.page(from).await,
             Connector::Databricks(c) => c.page(from).await,
+            Connector::Service(c) => c.page(from).await,
         }
     }
 
@@ -190,6 +237,7 @@ impl Connector {
             Connector::Nocodb(c) => c.write_back(rows, create).await,
             Connector::Airtable(c) => c.write_back(rows, create).await,
             Connector::Databricks(c) => c.write_back(rows, create).await,
+            Connector::Service(c) => c.write_back(rows, create).await,
         }
     }
 }

@@ -14,6 +14,7 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,10 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::pacing::Pacer;
-use crate::rest::{endpoint, http_client, read_json, secret_header};
-use crate::{Credential, Error, FailedRow, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
+use crate::rest::{
+    ROW_OF_BATCH, columns_to_create, endpoint, http_client, read_json, secret_header, shared_pacer, write_in_batches,
+};
+use crate::{Credential, Error, Page, PageToken, SourceColumn, SourceRow, WriteReport, WriteRow};
 
 /// Which header the credential goes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -62,6 +65,10 @@ pub struct Table {
 
 /// NocoDB's documented API rate limit: 5 requests per second per user
 /// (NocoDB cloud; self-hosted servers set theirs with `NC_RATE_LIMITER_*`).
+/// Paced steadily, with no burst: whether the server counts per fixed or
+/// sliding second, no second holds more than 5. One pace per server in the
+/// process (the token is not a key anyone should hold), so all of one
+/// person's clients of a server keep it together.
 /// See <https://nocodb.com/docs/product-docs/developer-resources/rest-apis>.
 pub const REQUESTS_PER_SECOND: NonZeroU32 = NonZeroU32::new(5).unwrap();
 
@@ -87,7 +94,8 @@ pub struct Client {
     table: Table,
     http: reqwest::Client,
     auth: HeaderValue,
-    pacer: Pacer,
+    /// Shared by every client of the same server in the process.
+    pacer: Arc<Pacer>,
     /// Found once, from the meta API, on the first page.
     key: OnceCell<KeyColumn>,
 }
@@ -147,20 +155,20 @@ struct PageInfo {
 
 impl Client {
     pub fn new(table: Table, credential: Credential) -> Result<Client, Error> {
-        let auth = secret_header(SERVICE, &credential)?;
+        let auth = secret_header(SERVICE, "", &credential)?;
         Ok(Client {
-            table,
             http: http_client(SERVICE)?,
             auth,
-            pacer: Pacer::per_second(SERVICE, REQUESTS_PER_SECOND),
+            pacer: shared_pacer(SERVICE, table.base_url.as_str(), REQUESTS_PER_SECOND, None),
             key: OnceCell::new(),
+            table,
         })
     }
 
     /// Paces at `per_second` instead of NocoDB cloud's 5 (a self-hosted
     /// server's own limit; benchmarks against the fake).
     pub fn with_rate_limit(mut self, per_second: NonZeroU32) -> Client {
-        self.pacer = Pacer::per_second(SERVICE, per_second);
+        self.pacer = shared_pacer(SERVICE, self.table.base_url.as_str(), per_second, None);
         self
     }
 
@@ -175,14 +183,14 @@ impl Client {
             .collect())
     }
 
+    /// A page from `offset`. The next page's token also names the key column,
+    /// so a client made for one call (as the connector service does) continues
+    /// without asking the meta API again.
     pub async fn page(&self, from: Option<&PageToken>) -> Result<Page, Error> {
-        let key = self.key().await?;
-        let offset = match from {
-            None => 0,
-            Some(token) => token.0.parse::<u64>().map_err(|_| Error::Config {
-                service: SERVICE,
-                message: format!("`{}` is not a NocoDB page offset; start the import again", token.0),
-            })?,
+        let (offset, key) = match from.map(parse_token).transpose()? {
+            Some((offset, Some(key))) => (offset, key),
+            Some((offset, None)) => (offset, self.key().await?.name.clone()),
+            None => (0, self.key().await?.name.clone()),
         };
         let mut url = self.records_url()?;
         url.query_pairs_mut().append_pair("offset", &offset.to_string()).append_pair("limit", &PAGE_SIZE.to_string());
@@ -193,8 +201,9 @@ impl Client {
             self.pacer.send(|| self.http.get(url.clone()).header(self.auth_name(), self.auth.clone())).await?;
         let records: RecordList = read_json(SERVICE, response, &self.what()).await?;
         let received = records.list.len() as u64;
-        let rows = records.list.into_iter().map(|fields| source_row(fields, &key.name)).collect::<Result<_, _>>()?;
-        Ok(Page { rows, next: next_offset(offset, received, &records.page_info).map(|o| PageToken(o.to_string())) })
+        let rows = records.list.into_iter().map(|fields| source_row(fields, &key)).collect::<Result<_, _>>()?;
+        let next = next_offset(offset, received, &records.page_info).map(|o| PageToken(format!("{o}:{key}")));
+        Ok(Page { rows, next })
     }
 
     /// Updates each row by its primary key, [`WRITE_BATCH`] rows a request.
@@ -204,41 +213,13 @@ impl Client {
         let meta = self.meta().await?;
         let key = key_column(&self.table, &meta.columns);
         let existing: HashSet<&str> = meta.columns.iter().map(|c| c.title.as_str()).collect();
-        let to_create: Vec<&String> = unique(create.iter()).filter(|c| !existing.contains(c.as_str())).collect();
-        let missing: Vec<String> = unique(rows.iter().flat_map(|r| r.fields.keys()))
-            .filter(|c| !existing.contains(c.as_str()) && !to_create.contains(c))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::MissingColumns { service: SERVICE, columns: missing });
-        }
+        let to_create = columns_to_create(SERVICE, rows, create, &existing)?;
         let mut report = WriteReport::default();
         for title in to_create {
-            self.create_column(title).await?;
-            report.created_columns.push(title.clone());
+            self.create_column(&title).await?;
+            report.created_columns.push(title);
         }
-        let mut batches = rows.chunks(WRITE_BATCH);
-        while let Some(batch) = batches.next() {
-            match self.update(batch, &key).await {
-                Ok(()) => report.updated += batch.len() as u64,
-                Err(error @ Error::Unauthorized { .. }) => return Err(error),
-                Err(error @ (Error::Network { .. } | Error::RateLimited { .. })) => {
-                    // The server is out of reach: stop, and leave every row not written for a re-run.
-                    tracing::warn!(service = SERVICE, %error, "write-back stopped");
-                    let reason = error.to_string();
-                    for row in batch.iter().chain(batches.by_ref().flatten()) {
-                        report.failed.push(FailedRow { key: row.key.clone(), reason: reason.clone() });
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(service = SERVICE, rows = batch.len(), %error, "a write-back batch was refused");
-                    let reason = error.to_string();
-                    report
-                        .failed
-                        .extend(batch.iter().map(|row| FailedRow { key: row.key.clone(), reason: reason.clone() }));
-                }
-            }
-        }
+        write_in_batches(SERVICE, rows, WRITE_BATCH, &mut report, |batch| self.update(batch, &key)).await?;
         Ok(report)
     }
 
@@ -249,7 +230,7 @@ impl Client {
             .pacer
             .send(|| self.http.patch(url.clone()).header(self.auth_name(), self.auth.clone()).json(&body))
             .await?;
-        let _: Value = read_json(SERVICE, response, &self.what()).await?;
+        let _: Value = read_json(SERVICE, response, ROW_OF_BATCH).await?;
         Ok(())
     }
 
@@ -320,6 +301,19 @@ fn source_row(fields: Map<String, Value>, key: &str) -> Result<SourceRow, Error>
     Ok(SourceRow { key, fields })
 }
 
+/// A page token: `<offset>:<key column>` (or a bare offset).
+fn parse_token(token: &PageToken) -> Result<(u64, Option<String>), Error> {
+    let (offset, key) = match token.0.split_once(':') {
+        Some((offset, key)) => (offset, Some(key.to_owned())),
+        None => (token.0.as_str(), None),
+    };
+    let offset = offset.parse::<u64>().map_err(|_| Error::Config {
+        service: SERVICE,
+        message: format!("`{}` is not a NocoDB page token; start the import again", token.0),
+    })?;
+    Ok((offset, key.filter(|k| !k.is_empty())))
+}
+
 /// The offset of the next page, `None` after the last. NocoDB says which page
 /// is last; an older server's `totalRows`, or a short page, tells as well.
 fn next_offset(offset: u64, received: u64, info: &PageInfo) -> Option<u64> {
@@ -355,11 +349,6 @@ fn column_name(title: &str) -> String {
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) { format!("c_{name}") } else { name }
 }
 
-fn unique<'a>(names: impl Iterator<Item = &'a String>) -> impl Iterator<Item = &'a String> {
-    let mut seen = HashSet::new();
-    names.filter(move |n| seen.insert(n.as_str()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +363,15 @@ mod tests {
         assert_eq!(next_offset(0, 1000, &total), Some(1000));
         assert_eq!(next_offset(1000, 500, &total), None);
         assert_eq!(next_offset(0, 25, &PageInfo::default()), None);
+    }
+
+    #[test]
+    fn page_tokens_carry_the_key_column() {
+        let token = |s: &str| PageToken(s.to_owned());
+        assert_eq!(parse_token(&token("2000:Id")).unwrap(), (2000, Some("Id".to_owned())));
+        assert_eq!(parse_token(&token("5:Code:v2")).unwrap(), (5, Some("Code:v2".to_owned())));
+        assert_eq!(parse_token(&token("1000")).unwrap(), (1000, None));
+        assert!(matches!(parse_token(&token("x:Id")), Err(Error::Config { .. })));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! from `governor`) and, when the service still answers 429, waiting as long
 //! as its `Retry-After` says before trying again, a bounded number of times.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -15,6 +17,9 @@ pub const MAX_ATTEMPTS: u32 = 6;
 
 /// The longest single wait a `Retry-After` may ask for; longer ends the call.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// The process's shared pacers by (service, scope); dead ones are dropped as new ones come.
+type SharedPacers = HashMap<(&'static str, String), Weak<Pacer>>;
 
 /// Requests per second to one service (Airtable: 5 per base).
 #[derive(Debug)]
@@ -44,6 +49,23 @@ impl Pacer {
     pub fn with_default_wait(mut self, wait: Duration) -> Pacer {
         self.default_wait = Some(wait);
         self
+    }
+
+    /// The one pace of `service` for `scope` (a workspace, a base) in this
+    /// process, made at `requests` per second by its first user. Clients
+    /// made per call (the connector service makes one per request) then
+    /// still keep the service's pace together instead of each starting afresh.
+    pub fn shared(service: &'static str, scope: &str, requests: NonZeroU32) -> Arc<Pacer> {
+        static PACERS: OnceLock<Mutex<SharedPacers>> = OnceLock::new();
+        let mut pacers = PACERS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (service, scope.to_owned());
+        if let Some(pacer) = pacers.get(&key).and_then(Weak::upgrade) {
+            return pacer;
+        }
+        pacers.retain(|_, pacer| pacer.strong_count() > 0);
+        let pacer = Arc::new(Pacer::per_second(service, requests));
+        pacers.insert(key, Arc::downgrade(&pacer));
+        pacer
     }
 
     /// Sends the request `build` makes, paced, retrying 429 and 503 answers
@@ -118,5 +140,19 @@ impl WithoutUrlText for reqwest::Error {
             source = err.source();
         }
         if copy.is_empty() { "request failed".to_owned() } else { copy }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_of_one_scope_share_one_pace() {
+        let rate = NonZeroU32::MIN;
+        let first = Pacer::shared("test", "https://a.example", rate);
+        assert!(Arc::ptr_eq(&first, &Pacer::shared("test", "https://a.example", rate)));
+        assert!(!Arc::ptr_eq(&first, &Pacer::shared("test", "https://b.example", rate)));
+        assert!(!Arc::ptr_eq(&first, &Pacer::shared("other", "https://a.example", rate)));
     }
 }

@@ -64,6 +64,13 @@ async fn paging_returns_every_row_exactly_once() {
     let log = fake.requests();
     assert_eq!(of_route(&log, "list").count(), 10, "2345 rows at the server's 250 a page");
     assert_eq!(of_route(&log, "meta").count(), 1, "the key column is looked up once");
+
+    // A client made for one call (the connector service's way) continues from
+    // a token without asking the meta API again.
+    let first = connector(&served, TOKEN, TokenKind::XcToken).page(None).await.unwrap();
+    let second = connector(&served, TOKEN, TokenKind::XcToken).page(first.next.as_ref()).await.unwrap();
+    assert_eq!(second.rows[0].key, "251");
+    assert_eq!(of_route(&fake.requests(), "meta").count(), 2, "only the first page's client asked");
 }
 
 // Fails if the described columns are dropped (Notes is null on some rows and
@@ -96,7 +103,7 @@ async fn column_types_are_inferred_with_the_services_own() {
 // the client's Debug or a log line.
 #[tokio::test]
 async fn a_refused_token_says_what_to_do_and_is_never_shown() {
-    let (logs, _guard) = common::capture_logs();
+    let logs = test_support::CapturedLogs::install();
     let fake = FakeNocodb::new(TOKEN).with_table(FakeTable::mixed(TABLE, 3));
     let served = fake.serve().await.unwrap();
     let wrong = "nc-wrong-token-91d0e7";
@@ -133,7 +140,7 @@ async fn rate_limited_import_waits_out_retry_after_and_completes() {
     let fake = FakeNocodb::new(TOKEN)
         .with_table(FakeTable::mixed(TABLE, 2000))
         .with_max_page_size(250)
-        .with_rate_limit(NonZeroU32::new(3).unwrap(), wait);
+        .with_rate_limit(NonZeroU32::new(2).unwrap(), wait);
     let served = fake.serve().await.unwrap();
     let rows = import(&connector(&served, TOKEN, TokenKind::XcToken)).await.unwrap();
     assert_eq!(keys(&rows), (1..=2000).collect::<Vec<_>>());
@@ -228,4 +235,11 @@ async fn a_partial_failure_reports_exactly_the_failed_keys_and_a_rerun_finishes(
     let refused = connector.write_back(&rows[..20], &[]).await.unwrap();
     assert_eq!(refused.failed.len(), 20);
     assert!(refused.failed[0].reason.contains("Record '7' was refused"), "{:?}", refused.failed[0]);
+
+    // A row deleted since the import: its batch fails naming the record, not the table.
+    fake.clear_failures();
+    let gone = connector.write_back(&answers([9999], "late"), &[]).await.unwrap();
+    assert_eq!(gone.failed.len(), 1);
+    let reason = &gone.failed[0].reason;
+    assert!(reason.contains("a record of the batch") && reason.contains("Record '9999' not found"), "{reason}");
 }

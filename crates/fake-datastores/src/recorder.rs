@@ -35,11 +35,13 @@ pub fn of_route<'a>(log: &'a [Request], route: &'a str) -> impl Iterator<Item = 
 pub(crate) struct RateLimit {
     limiter: DefaultDirectRateLimiter,
     retry_after: Duration,
+    /// Whether a 429 carries `Retry-After` (Airtable documents a fixed 30 s wait instead).
+    pub(crate) send_retry_after: bool,
 }
 
 impl RateLimit {
     pub(crate) fn new(per_second: NonZeroU32, retry_after: Duration) -> RateLimit {
-        RateLimit { limiter: RateLimiter::direct(Quota::per_second(per_second)), retry_after }
+        RateLimit { limiter: RateLimiter::direct(Quota::per_second(per_second)), retry_after, send_retry_after: true }
     }
 
     /// `None` when the request may go on, else how long to tell the client to wait.

@@ -136,13 +136,27 @@ impl Store {
         &mut self,
         reader: impl Read,
         options: &ImportOptions,
-        mut on_progress: impl FnMut(ImportProgress),
+        on_progress: impl FnMut(ImportProgress),
     ) -> Result<Dataset, Error> {
         let format = options.format;
         if !format.streams() {
             let table = records::read(format, reader, &options.limits)?;
             return self.store_table(&options.name, format, &table, options.progress_every, on_progress);
         }
+        self.import_streaming(reader, options, |_, _| Ok(()), on_progress)
+    }
+
+    /// A CSV or JSON Lines import in one transaction, with `before_commit`
+    /// writing what else belongs to the new dataset (e.g. where it came
+    /// from) in the same transaction, so either both are kept or neither.
+    pub(crate) fn import_streaming(
+        &mut self,
+        reader: impl Read,
+        options: &ImportOptions,
+        before_commit: impl FnOnce(&Transaction<'_>, i64) -> Result<(), Error>,
+        mut on_progress: impl FnMut(ImportProgress),
+    ) -> Result<Dataset, Error> {
+        let format = options.format;
         let name = check_name("name", &options.name)?;
         let tx = self.conn.transaction()?;
         // CSV rows stream as the file's text; the column types are only known at the end.
@@ -159,6 +173,7 @@ impl Store {
         }
         let count = insert.count;
         drop(insert);
+        before_commit(&tx, dataset_id)?;
         finish_dataset(tx, dataset_id, format, &columns_of(rows.columns(), rows.types()), count, on_progress)?;
         self.dataset(dataset_id)
     }

@@ -58,6 +58,19 @@ pub struct HookDelivery {
     pub at: i64,
 }
 
+/// A delivery queued and not finished: what resuming it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingHookDelivery {
+    pub event_id: String,
+    pub endpoint_id: i64,
+    /// The event as JSON.
+    pub event: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+}
+
 /// An attempt to log.
 #[derive(Debug, Clone)]
 pub struct NewHookDelivery<'a> {
@@ -127,20 +140,76 @@ impl Store {
             .into_endpoint()
     }
 
-    /// Deletes an endpoint (its log rows stay); whether there was one.
-    pub fn delete_hook_endpoint(&self, id: i64) -> Result<bool, Error> {
-        Ok(self.conn.execute("DELETE FROM hook_endpoints WHERE id = ?1", [id])? > 0)
+    /// Deletes an endpoint (its log rows stay, its unfinished deliveries
+    /// go); whether there was one.
+    pub fn delete_hook_endpoint(&mut self, id: i64) -> Result<bool, Error> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM hook_outbox WHERE endpoint_id = ?1", [id])?;
+        let deleted = tx.execute("DELETE FROM hook_endpoints WHERE id = ?1", [id])? > 0;
+        tx.commit()?;
+        Ok(deleted)
     }
 
-    /// Logs an attempt and trims the log to [`MAX_HOOK_DELIVERIES`] rows.
-    pub fn record_hook_delivery(&self, d: &NewHookDelivery<'_>) -> Result<(), Error> {
-        self.conn.execute(
+    /// Logs an attempt and trims the log to [`MAX_HOOK_DELIVERIES`] rows; in
+    /// the same transaction, the delivery's outbox row counts the attempt, or
+    /// goes when the attempt delivered or gave up.
+    pub fn record_hook_delivery(&mut self, d: &NewHookDelivery<'_>) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "INSERT INTO hook_deliveries (event_id, event, endpoint_id, endpoint, host, attempt, outcome, status, error, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![d.event_id, d.event, d.endpoint_id, d.endpoint, d.host, d.attempt, d.outcome, d.status, d.error, now_millis()],
         )?;
-        let newest = self.conn.last_insert_rowid();
-        self.conn.execute("DELETE FROM hook_deliveries WHERE id <= ?1", [newest - MAX_HOOK_DELIVERIES])?;
+        let newest = tx.last_insert_rowid();
+        tx.execute("DELETE FROM hook_deliveries WHERE id <= ?1", [newest - MAX_HOOK_DELIVERIES])?;
+        if d.outcome == "retrying" {
+            tx.execute(
+                "UPDATE hook_outbox SET attempts = ?3 WHERE event_id = ?1 AND endpoint_id = ?2",
+                params![d.event_id, d.endpoint_id, d.attempt],
+            )?;
+        } else {
+            tx.execute(
+                "DELETE FROM hook_outbox WHERE event_id = ?1 AND endpoint_id = ?2",
+                params![d.event_id, d.endpoint_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Queues a delivery of `event` (its JSON) to an endpoint, before its
+    /// first attempt. Queuing the same one again changes nothing.
+    pub fn queue_hook_delivery(&self, event_id: &str, endpoint_id: i64, event: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO hook_outbox (event_id, endpoint_id, event, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![event_id, endpoint_id, event, now_millis()],
+        )?;
+        Ok(())
+    }
+
+    /// Every delivery queued and not finished, oldest first.
+    pub fn pending_hook_deliveries(&self) -> Result<Vec<PendingHookDelivery>, Error> {
+        let mut statement = self.conn.prepare(
+            "SELECT event_id, endpoint_id, event, attempts, created_at FROM hook_outbox ORDER BY created_at, rowid",
+        )?;
+        let rows = statement.query_map([], |r| {
+            Ok(PendingHookDelivery {
+                event_id: r.get(0)?,
+                endpoint_id: r.get(1)?,
+                event: r.get(2)?,
+                attempts: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Drops a queued delivery that will not be resumed (its endpoint is gone, or it is too old).
+    pub fn drop_hook_delivery(&self, event_id: &str, endpoint_id: i64) -> Result<(), Error> {
+        self.conn.execute(
+            "DELETE FROM hook_outbox WHERE event_id = ?1 AND endpoint_id = ?2",
+            params![event_id, endpoint_id],
+        )?;
         Ok(())
     }
 
@@ -234,7 +303,7 @@ mod tests {
 
     #[test]
     fn endpoints_are_added_listed_refused_twice_and_deleted() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         let events = vec!["run.finished".to_owned()];
         let added = store.add_hook_endpoint(" team ", "slack", &events, "hooks.slack.com").unwrap();
         assert_eq!((added.name.as_str(), added.events.clone()), ("team", events.clone()));
@@ -255,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_log_is_newest_first_filtered_and_bounded() {
-        let (_dir, store) = store();
+        let (_dir, mut store) = store();
         for i in 0..(MAX_HOOK_DELIVERIES + 3) {
             let endpoint_id = 1 + i % 2;
             let row = NewHookDelivery {

@@ -57,6 +57,7 @@ mod batch_jobs;
 mod checks;
 mod compare;
 mod datasets;
+mod datastores;
 mod error;
 mod estimate;
 mod export;
@@ -93,13 +94,16 @@ pub use compare::{
 pub use datasets::{
     Column, Dataset, FieldFilter, FilterOp, ImportOptions, ImportProgress, RecordQuery, RecordRow, RecordSort,
 };
+pub use datastores::{
+    DATASTORE_KINDS, DatasetSource, DatastoreConnection, NewDatasetSource, WriteBackRow, WriteBackRows,
+};
 pub use error::Error;
 pub use estimate::{
     DEFAULT_OUTPUT_TOKENS, MAX_RATE, ModelEstimate, ModelPrice, PRICES, PriceRow, PriceTable, Rates, estimate_tokens,
     price_of,
 };
 pub use export::ExportFormat;
-pub use hooks::{HookDelivery, HookEndpoint, MAX_HOOK_DELIVERIES, NewHookDelivery};
+pub use hooks::{HookDelivery, HookEndpoint, MAX_HOOK_DELIVERIES, NewHookDelivery, PendingHookDelivery};
 pub use insights::{Insight, ResponseQuery, ResponseRow, ResponseSort, ResponseSortColumn};
 pub use keyset::{Cursor, KeysetPage, PageStart};
 pub use requests::{MAX_REPEATS, ModelTarget, RequestQuery, RequestRow, RequestSort, RequestSortColumn, RequestStatus};

@@ -311,9 +311,50 @@ CREATE TABLE hook_settings (
 );
 ";
 
+/// Webhook deliveries not finished yet (issue 19 point 2): queued when an
+/// event is dispatched, removed by the attempt that delivers or gives up, so
+/// a delivery still retrying when the app quits is resumed at the next start.
+/// The event is kept as its JSON (no URL or secret: those stay in the keychain).
+const V13_HOOK_OUTBOX: &str = "
+CREATE TABLE hook_outbox (
+    event_id     TEXT NOT NULL,
+    endpoint_id  INTEGER NOT NULL,
+    event        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (event_id, endpoint_id)
+);
+";
+
+/// V12, the 13th migration (issue 19, point 1): data-store connections (where a table
+/// lives, as `datastores::Source` JSON; its credential is in the OS
+/// keychain, never here) and, per dataset imported from one, where it came
+/// from: the connection's name, a copy of its source as it was, the dataset
+/// column holding each row's key and the column mapping, written in the
+/// import's transaction. No foreign key to the connection: a dataset keeps
+/// knowing its origin after the connection is deleted or changed.
+const V12: &str = "
+CREATE TABLE datastore_connections (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL CHECK (kind IN ('nocodb', 'airtable', 'databricks')),
+    source      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE TABLE dataset_sources (
+    dataset_id   INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,
+    connection   TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    key_column   TEXT NOT NULL,
+    mapping      TEXT NOT NULL,
+    imported_at  INTEGER NOT NULL
+);
+";
+
 /// The schema version a database has after every migration.
 #[cfg(test)]
-pub(crate) const SCHEMA_VERSION: usize = 11;
+pub(crate) const SCHEMA_VERSION: usize = 13;
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -329,6 +370,9 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // Rebuilds `requests`: foreign keys are off around it (see V10).
         M::up(V10).foreign_key_check(),
         M::up(V11),
+        M::up(V13_HOOK_OUTBOX),
+        // Data stores: assigned V12, after the outbox, which reached main first.
+        M::up(V12),
     ])
 }
 
@@ -504,7 +548,9 @@ mod tests {
         assert_eq!(rows("SELECT job_id || ' ' || request_id FROM batch_job_items ORDER BY request_id"), ["1 7", "1 9"]);
         assert_eq!(rows("SELECT CAST(repeats AS TEXT) FROM runs"), ["1"], "an earlier run asked each prompt once");
 
-        let after = shape(conn);
+        let mut after = shape(conn);
+        // Tables of later schemas (12: data-store sources) bring foreign keys of their own.
+        after.1.retain(|key| key.0 != "dataset_sources");
         assert_eq!(after.1, before.1, "every foreign key is as it was, `requests` ones included");
         assert!(
             after
@@ -514,8 +560,8 @@ mod tests {
         );
         let names = |shape: &Shape| shape.0.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
         let (before_names, mut after_names) = (names(&before), names(&after));
-        // Tables of later schemas (11: webhooks) bring indexes of their own.
-        after_names.retain(|name| !name.contains("hook_"));
+        // Tables of later schemas (11: webhooks, 12: data stores) bring indexes of their own.
+        after_names.retain(|name| !name.contains("hook_") && !name.contains("datastore_"));
         assert_eq!(before_names, after_names, "every index kept");
         let dataset_index = |shape: &Shape| shape.0.iter().find(|i| i.0 == "requests_by_dataset").cloned();
         assert_eq!(dataset_index(&after), dataset_index(&before));

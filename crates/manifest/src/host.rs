@@ -25,7 +25,7 @@ impl HostProfile {
             ("@augment-it/messaging", Version::new(1, 0, 0)),
         ];
         Self {
-            host_api: Version::new(1, 10, 0),
+            host_api: Version::new(1, 11, 0),
             shared: shared.into_iter().map(|(name, version)| (name.to_owned(), version)).collect(),
         }
     }

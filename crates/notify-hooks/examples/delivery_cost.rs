@@ -18,6 +18,9 @@ impl Resolver for NoTargets {
     fn targets(&self, _: EventKind) -> Result<Vec<Target>, notify_hooks::Error> {
         Ok(Vec::new())
     }
+    fn target(&self, _: i64) -> Result<Option<Target>, notify_hooks::Error> {
+        Ok(None)
+    }
 }
 
 #[tokio::main]

@@ -181,17 +181,32 @@ pub async fn deliver(
     event: &Event,
     log: &Arc<dyn DeliveryLog>,
 ) -> Delivery {
+    deliver_after(client, policy, target, event, log, 0).await
+}
+
+/// [`deliver`] for a delivery that already made `done` attempts (resumed
+/// after a restart): it goes on numbering from there, and makes at least one
+/// attempt even when `done` used up the policy (the quit cut its wait short).
+pub(crate) async fn deliver_after(
+    client: &reqwest::Client,
+    policy: &RetryPolicy,
+    target: &Target,
+    event: &Event,
+    log: &Arc<dyn DeliveryLog>,
+    done: u32,
+) -> Delivery {
+    let max_attempts = policy.max_attempts.max(done + 1);
     let body = match serde_json::to_vec(&target.preset.body(event)) {
         Ok(body) => body,
         Err(e) => {
             return finished(target, event, 0, None, Some(format!("the event could not be written as JSON: {e}")));
         }
     };
-    let mut attempt = 0;
+    let mut attempt = done;
     loop {
         attempt += 1;
         let result = send_once(client, target, event, &body).await;
-        let last = attempt >= policy.max_attempts.max(1);
+        let last = attempt >= max_attempts;
         let (outcome, status, error, wait) = match result {
             Attempt::Delivered(status) => (Outcome::Delivered, Some(status), None, None),
             Attempt::GiveUp { status, error } => (Outcome::Failed, status, Some(error), None),

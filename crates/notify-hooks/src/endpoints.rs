@@ -143,4 +143,12 @@ impl Resolver for Endpoints {
         }
         Ok(targets)
     }
+
+    fn target(&self, endpoint_id: i64) -> Result<Option<Target>, Error> {
+        match self.store().hook_endpoint(endpoint_id) {
+            Ok(endpoint) => self.target_of(&endpoint).map(Some),
+            Err(local_data::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
 }

@@ -27,10 +27,10 @@ mod preset;
 mod signature;
 
 pub use delivery::{Delivery, RetryPolicy, Target, client, deliver, host_of, is_loopback};
-pub use dispatcher::{Dispatcher, Resolver};
+pub use dispatcher::{Dispatcher, MAX_RESUME_AGE, Resolver};
 pub use endpoints::{Endpoints, NewEndpoint};
 pub use event::{EVENT_ID_HEADER, EVENT_KIND_HEADER, Event, EventKind};
-pub use log::{AttemptRecord, DeliveryLog, Outcome, StoreLog};
+pub use log::{AttemptRecord, DeliveryLog, Outcome, Pending, StoreLog};
 pub use preset::Preset;
 pub use signature::{DEFAULT_TOLERANCE, SIGNATURE_HEADER, VerifyError, sign, verify};
 

@@ -67,9 +67,32 @@ impl AttemptRecord {
     }
 }
 
-/// Where attempts are written. Called on the blocking pool.
+/// A delivery queued and not finished when the last launch ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub event: Event,
+    pub endpoint_id: i64,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was queued, unix milliseconds.
+    pub queued_at: i64,
+}
+
+/// Where attempts are written, and where deliveries wait to be finished
+/// (the outbox). Called on the blocking pool.
 pub trait DeliveryLog: Send + Sync {
+    /// Logs an attempt; an attempt that delivered or gave up also takes the
+    /// delivery out of the outbox.
     fn record(&self, attempt: &AttemptRecord);
+
+    /// Keeps a delivery about to start, so a quit before it ends does not lose it.
+    fn queued(&self, target: &Target, event: &Event);
+
+    /// The deliveries queued and not finished, oldest first.
+    fn pending(&self) -> Vec<Pending>;
+
+    /// Drops a queued delivery that will not be resumed.
+    fn forget(&self, event_id: &str, endpoint_id: i64);
 }
 
 /// The log in the local database.
@@ -97,10 +120,58 @@ impl DeliveryLog for StoreLog {
             status: attempt.status,
             error: attempt.error.as_deref(),
         };
-        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut store = self.store();
         if let Err(err) = store.record_hook_delivery(&row) {
             // The delivery itself goes on: a log that cannot be written must not stop word of a run.
             tracing::warn!(%err, event_id = %attempt.event_id, "a webhook attempt could not be written to the delivery log");
         }
+    }
+
+    fn queued(&self, target: &Target, event: &Event) {
+        let queued = serde_json::to_string(event).map_err(|e| e.to_string()).and_then(|json| {
+            self.store().queue_hook_delivery(&event.id, target.endpoint_id, &json).map_err(|e| e.to_string())
+        });
+        if let Err(err) = queued {
+            // Sent anyway; only a quit during its retries would lose it.
+            tracing::warn!(%err, event_id = %event.id, "a webhook delivery could not be kept in the outbox");
+        }
+    }
+
+    fn pending(&self) -> Vec<Pending> {
+        let rows = match self.store().pending_hook_deliveries() {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(%err, "the webhook outbox could not be read; unfinished deliveries wait for the next start");
+                return Vec::new();
+            }
+        };
+        let mut pending = Vec::with_capacity(rows.len());
+        for row in rows {
+            match serde_json::from_str::<Event>(&row.event) {
+                Ok(event) => pending.push(Pending {
+                    event,
+                    endpoint_id: row.endpoint_id,
+                    attempts: row.attempts,
+                    queued_at: row.created_at,
+                }),
+                Err(err) => {
+                    tracing::warn!(%err, event_id = %row.event_id, "an unreadable webhook outbox entry is dropped");
+                    self.forget(&row.event_id, row.endpoint_id);
+                }
+            }
+        }
+        pending
+    }
+
+    fn forget(&self, event_id: &str, endpoint_id: i64) {
+        if let Err(err) = self.store().drop_hook_delivery(event_id, endpoint_id) {
+            tracing::warn!(%err, event_id, "a webhook outbox entry could not be removed");
+        }
+    }
+}
+
+impl StoreLog {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -251,6 +251,10 @@ impl Resolver for Fixed {
         let _held = self.1.lock().unwrap();
         Ok(self.0.clone())
     }
+
+    fn target(&self, endpoint_id: i64) -> Result<Option<Target>, notify_hooks::Error> {
+        Ok(self.0.iter().find(|t| t.endpoint_id == endpoint_id).cloned())
+    }
 }
 
 /// Dispatching only queues: with the worker stuck, a full queue drops
@@ -269,4 +273,74 @@ async fn dispatch_never_waits_and_delivers_in_the_background() {
     drop(held);
     let got = receiver.wait_for(queued).await;
     assert!(got.iter().all(|r| r.verdict == Verdict::Accepted));
+}
+
+/// Waits (deadline 10 s) until `done` holds for the log's rows.
+async fn wait_for_rows(log: &Log, done: impl Fn(&[local_data::HookDelivery]) -> bool) -> Vec<local_data::HookDelivery> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = log.rows();
+        if done(&rows) {
+            return rows;
+        }
+        assert!(std::time::Instant::now() < deadline, "the log never got there: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A delivery still retrying when the app quits is not lost: the next
+/// launch's dispatcher sends it again from the outbox, with the same event
+/// id, numbering its attempts on, and the outbox is empty once it is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_retrying_at_quit_is_finished_by_the_next_launch() {
+    let receiver = Receiver::start(SECRET).await;
+    receiver.script(&[(503, None)]);
+    let log = log();
+    let resolver = Arc::new(Fixed(vec![target(&receiver, SECRET)], Arc::default()));
+    // The first launch waits a minute before its second attempt: it quits first.
+    let patient = RetryPolicy { base_delay: Duration::from_secs(60), max_delay: Duration::from_secs(60), ..fast() };
+    let first_launch = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let dispatcher = Dispatcher::start(first_launch.handle(), resolver.clone(), log.log.clone(), patient).unwrap();
+    let event = finished_event();
+    assert!(dispatcher.dispatch(event.clone()));
+    wait_for_rows(&log, |rows| rows.iter().any(|r| r.outcome == "retrying")).await;
+    first_launch.shutdown_background();
+    drop(dispatcher);
+    let pending = log.store.lock().unwrap().pending_hook_deliveries().unwrap();
+    assert_eq!(pending.len(), 1, "kept in the outbox across the quit");
+    assert_eq!((pending[0].event_id.as_str(), pending[0].attempts), (event.id.as_str(), 1));
+
+    let _next_launch =
+        Dispatcher::start(&tokio::runtime::Handle::current(), resolver, log.log.clone(), fast()).unwrap();
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[1].verdict, Verdict::Accepted);
+    assert_eq!(
+        got[1].headers[notify_hooks::EVENT_ID_HEADER],
+        event.id.as_str(),
+        "the same event, so receivers can drop a duplicate"
+    );
+    let rows = wait_for_rows(&log, |rows| rows.iter().any(|r| r.outcome == "delivered")).await;
+    let attempts: Vec<_> = rows.iter().map(|r| (r.attempt, r.outcome.as_str())).collect();
+    assert_eq!(attempts, [(1, "retrying"), (2, "delivered")]);
+    assert!(
+        log.store.lock().unwrap().pending_hook_deliveries().unwrap().is_empty(),
+        "finished deliveries leave the outbox"
+    );
+}
+
+/// What the outbox holds for an endpoint deleted since is dropped at start, not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_delivery_to_a_deleted_endpoint_is_dropped() {
+    let receiver = Receiver::start(SECRET).await;
+    let log = log();
+    let event = finished_event();
+    log.store.lock().unwrap().queue_hook_delivery(&event.id, 99, &serde_json::to_string(&event).unwrap()).unwrap();
+    let resolver = Arc::new(Fixed(vec![target(&receiver, SECRET)], Arc::default()));
+    let _dispatcher = Dispatcher::start(&tokio::runtime::Handle::current(), resolver, log.log.clone(), fast()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !log.store.lock().unwrap().pending_hook_deliveries().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the outbox entry was never dropped");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(receiver.received().is_empty(), "nothing sent for a deleted endpoint");
 }

@@ -73,6 +73,14 @@ impl ServerKeys {
         }
     }
 
+    /// The key this server holds for a kind of data store:
+    /// `AUGMENT_DATASTORE_<KIND>_API_KEY`, else the file `datastore-<kind>`
+    /// in the keys folder. Blocking (file I/O).
+    pub fn datastore_key(&self, kind: datastores::Kind) -> std::io::Result<Option<Secret>> {
+        // The id comes from the closed `Kind` list, so it names no other path.
+        Ok(self.lookup(&format!("datastore-{}", kind.id()))?.map(|(secret, _)| secret))
+    }
+
     fn lookup(&self, provider: &str) -> std::io::Result<Option<(Secret, KeyOrigin)>> {
         if let Some(value) = (self.env)(&secrets::env_var_name(provider)) {
             let secret = Secret::new(value);

@@ -8,6 +8,11 @@
 //!   timeouts as the desktop app ([`providers::ProviderClient`]);
 //! - `GET /v1/providers` lists the configured providers and where each key
 //!   comes from (`environment`, `file`, `missing`), never the key;
+//! - `POST /v1/datastores/columns`, `/page`, `/write`: NocoDB, Airtable and
+//!   Databricks through the `datastores` crate (wire format and errors in
+//!   `datastores::service`), the store's credential from the
+//!   `X-Datastore-Credential` header or a key this server holds, sent only
+//!   to hosts in `CONNECTOR_DATASTORE_HOSTS` (see `datastore_routes`);
 //! - `/health`, `/ready`, `/metrics`, request ids, JSON errors and graceful
 //!   shutdown come from `sidecar-http`, like the other sidecars; `/metrics`
 //!   also counts provider calls by outcome, the tokens each answer's usage
@@ -26,6 +31,7 @@
 //! Reached through the gateway as `/api/connector/v1/complete`.
 
 mod config;
+mod datastore_routes;
 mod keys;
 
 use std::collections::BTreeMap;
@@ -49,7 +55,7 @@ pub use config::parse_providers;
 pub use keys::{EnvLookup, KeyOrigin, ServerKeys};
 
 const SERVICE: &str = "connector";
-const ROUTES_HINT: &str = "POST /v1/complete with { provider, model, prompt }, or GET /v1/providers";
+const ROUTES_HINT: &str = "POST /v1/complete with { provider, model, prompt }, GET /v1/providers, or POST /v1/datastores/columns|page|write with { source, … }";
 
 /// What the connector serves.
 #[derive(Debug, Clone)]
@@ -65,11 +71,21 @@ pub struct Config {
     /// Where `/health`, `/ready` and `/metrics` are also served, and
     /// `/metrics` only (issue 20, point 13; `SIDECAR_ADMIN_LISTEN`). Default: none.
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// Hosts (`host` or `host:port`) a server-held data-store key may be
+    /// sent to (`CONNECTOR_DATASTORE_HOSTS`). Default: none, so server-held
+    /// data-store keys are unused until an operator lists their hosts.
+    pub datastore_hosts: Vec<String>,
 }
 
 impl Config {
     pub fn new(providers: Vec<ProviderConfig>) -> Self {
-        Config { providers, max_body_bytes: 1024 * 1024, access: sidecar_http::Access::default(), admin_listen: None }
+        Config {
+            providers,
+            max_body_bytes: 1024 * 1024,
+            access: sidecar_http::Access::default(),
+            admin_listen: None,
+            datastore_hosts: Vec::new(),
+        }
     }
 }
 
@@ -89,6 +105,8 @@ struct Inner {
     metrics: HttpMetrics,
     calls: IntCounterVec,
     usage: UsageMetrics,
+    datastore_calls: IntCounterVec,
+    datastore_hosts: Vec<String>,
     readiness: Readiness,
 }
 
@@ -158,6 +176,15 @@ impl AppState {
         .map_err(|source| SidecarError::Metrics { name: "connector_provider_calls_total".to_owned(), source })?;
         metrics.register(Box::new(calls.clone()))?;
         let usage = UsageMetrics::new(&metrics)?;
+        let datastore_calls = IntCounterVec::new(
+            Opts::new(
+                "connector_datastore_calls_total",
+                "Data-store calls, by kind (nocodb, airtable, databricks), route and outcome (ok or an error code)",
+            ),
+            &["kind", "route", "outcome"],
+        )
+        .map_err(|source| SidecarError::Metrics { name: "connector_datastore_calls_total".to_owned(), source })?;
+        metrics.register(Box::new(datastore_calls.clone()))?;
         let mut clients = BTreeMap::new();
         for provider in config.providers {
             let id = provider.id.clone();
@@ -174,6 +201,8 @@ impl AppState {
                 metrics,
                 calls,
                 usage,
+                datastore_calls,
+                datastore_hosts: config.datastore_hosts,
                 readiness: Readiness::default(),
             }),
         })
@@ -182,6 +211,10 @@ impl AppState {
     /// Turned unready by `sidecar_http::shutdown_signal` when shutdown begins.
     pub fn readiness(&self) -> Readiness {
         self.inner.readiness.clone()
+    }
+
+    fn keys(&self) -> &ServerKeys {
+        &self.inner.keys
     }
 
     /// The configured provider ids, sorted.
@@ -201,6 +234,9 @@ pub fn app(state: AppState) -> Router {
     let router = router
         .route("/v1/providers", get(list_providers))
         .route("/v1/complete", post(complete))
+        .route("/v1/datastores/columns", post(datastore_routes::columns))
+        .route("/v1/datastores/page", post(datastore_routes::page))
+        .route("/v1/datastores/write", post(datastore_routes::write))
         .fallback(|method: Method, uri: Uri| async move { AppError::NotFound { method, path: uri.path().to_owned() } })
         .layer(DefaultBodyLimit::max(state.inner.max_body_bytes))
         .with_state(state.clone());
@@ -349,6 +385,21 @@ pub enum AppError {
     #[error("{0}")]
     Invalid(String),
 
+    /// The data store (or its settings) failed; `datastores::service::to_wire` says how to answer.
+    #[error("{err}")]
+    Datastore { kind: &'static str, err: datastores::Error },
+
+    #[error(
+        "no {kind} credential: send it in the X-Datastore-Credential header, or give this connector one (AUGMENT_DATASTORE_{}_API_KEY, or a file named datastore-{kind} in CONNECTOR_KEYS_DIR)",
+        kind.to_ascii_uppercase()
+    )]
+    NoDatastoreCredential { kind: &'static str },
+
+    #[error(
+        "this connector's {kind} key is not sent to `{host}`: add the host to CONNECTOR_DATASTORE_HOSTS, or send your own credential in X-Datastore-Credential"
+    )]
+    DatastoreHostNotAllowed { kind: &'static str, host: String },
+
     #[error("no route for {method} {path}; {ROUTES_HINT}")]
     NotFound { method: Method, path: String },
 
@@ -374,6 +425,24 @@ impl IntoResponse for AppError {
                 ErrorBody::new(StatusCode::BAD_REQUEST, "bad_request", format!("{detail}; {ROUTES_HINT}"))
             }
             err @ AppError::Invalid(_) => ErrorBody::new(StatusCode::BAD_REQUEST, "bad_request", err.to_string()),
+            AppError::Datastore { kind, err } => {
+                let wire = datastores::service::to_wire(&err);
+                let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::BAD_GATEWAY);
+                let mut body = ErrorBody::new(status, wire.code, wire.message).with("kind", kind);
+                for (key, value) in wire.details {
+                    body = body.with(&key, value);
+                }
+                body
+            }
+            err @ AppError::NoDatastoreCredential { .. } => {
+                let message = err.to_string();
+                ErrorBody::new(StatusCode::BAD_REQUEST, "no_credential", message.clone()).with("detail", message)
+            }
+            err @ AppError::DatastoreHostNotAllowed { .. } => {
+                let message = err.to_string();
+                ErrorBody::new(StatusCode::FORBIDDEN, "datastore_host_not_allowed", message.clone())
+                    .with("detail", message)
+            }
             AppError::NotFound { method, path } => sidecar_http::not_found(&method, &path, ROUTES_HINT),
             err @ (AppError::InvalidProviders { .. } | AppError::Setup(_) | AppError::Internal) => {
                 tracing::error!(error = %err, "internal error");

@@ -28,6 +28,11 @@ struct Args {
     #[arg(long, env = "SIDECAR_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
 
+    /// Hosts a server-held data-store key (datastore-<kind> in the keys
+    /// folder) may be sent to, as host or host:port, separated by commas.
+    #[arg(long, env = "CONNECTOR_DATASTORE_HOSTS", value_delimiter = ',')]
+    datastore_hosts: Vec<String>,
+
     /// Largest request body, in bytes.
     #[arg(long, env = "CONNECTOR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -50,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         access,
         admin_listen: args.admin_listen,
+        datastore_hosts: args.datastore_hosts.iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
         ..connector::Config::new(providers)
     };
     let state = connector::AppState::new(config, keys).context("setting up the connector")?;

@@ -127,6 +127,21 @@ impl DataState {
         Ok(Store::open(self.dir.join(DB_FILE))?)
     }
 
+    /// Runs `f` with the store on the blocking pool, for a caller whose errors are not the store's own.
+    pub(crate) async fn with_result<T: Send + 'static, E: Into<CommandError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, E> + Send + 'static,
+    ) -> CommandResult<T> {
+        let store = self.store.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut store)
+        })
+        .await
+        .map_err(|err| CommandError::new(ErrorCode::Internal, format!("a database task failed: {err}")))?
+        .map_err(Into::into)
+    }
+
     /// Runs `f` with the store on the blocking pool.
     pub(crate) async fn with<T: Send + 'static>(
         &self,

@@ -4,6 +4,7 @@
 
 pub mod charts;
 pub mod data;
+pub mod datastores;
 pub mod files;
 pub mod grants;
 pub mod hooks;

@@ -180,16 +180,18 @@ fn a_finished_run_and_an_import_reach_a_verifying_receiver_and_the_desktop() {
 /// The real path of a desktop notification: `PluginNotifier` →
 /// tauri-plugin-notification → notify-rust → D-Bus
 /// `org.freedesktop.Notifications` → a real notification daemon (dunst,
-/// Debian's `dunst` package, under Xvfb), asked afterwards what it showed.
-/// Needs that session, so it runs only with AUGMENT_NOTIFICATION_DAEMON_TESTS=1:
-/// `dbus-run-session -- sh -c 'Xvfb :77 & DISPLAY=:77 dunst & sleep 1; AUGMENT_NOTIFICATION_DAEMON_TESTS=1 cargo test -p augment-desktop --test app -- hooks::a_desktop'`
+/// Debian's `dunst` package, on an Xvfb display of its own), asked
+/// afterwards what it showed. Runs with AUGMENT_NOTIFICATION_DAEMON_TESTS=1
+/// (`cargo xtask test` sets it, inside its private D-Bus session) and starts
+/// dunst on that session bus itself.
 #[test]
 fn a_desktop_notification_reaches_the_session_notification_daemon() {
     use augment_desktop::commands::hooks::PluginNotifier;
     if std::env::var("AUGMENT_NOTIFICATION_DAEMON_TESTS").as_deref() != Ok("1") {
-        eprintln!("SKIPPED: needs a notification daemon (dunst) on the session bus; see the test's doc");
+        eprintln!("SKIPPED: needs dunst and Xvfb and a D-Bus session (`cargo xtask test` runs it)");
         return;
     }
+    let _daemon = NotificationDaemon::start();
     let h = DataHarness::new();
     let title = format!("Run finished {}", std::process::id());
     PluginNotifier(tauri::Manager::app_handle(&h.app).clone())
@@ -206,5 +208,69 @@ fn a_desktop_notification_reaches_the_session_notification_daemon() {
         }
         assert!(Instant::now() < deadline, "the daemon never showed {title:?}: {history}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Xvfb on a free display and dunst on it, serving the session bus; both
+/// killed when dropped.
+struct NotificationDaemon {
+    xvfb: std::process::Child,
+    dunst: std::process::Child,
+}
+
+impl NotificationDaemon {
+    fn start() -> Self {
+        use std::io::Read as _;
+        use std::process::{Command, Stdio};
+        // -displayfd: Xvfb picks a free display and writes its number once it accepts connections.
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (apt-get install xvfb)");
+        let mut display = String::new();
+        let mut stdout = xvfb.stdout.take().expect("Xvfb's stdout");
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).expect("reading Xvfb's display") == 1 && byte[0] != b'\n' {
+            display.push(char::from(byte[0]));
+        }
+        let dunst = Command::new("dunst")
+            .env("DISPLAY", format!(":{}", display.trim()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst runs (apt-get install dunst)");
+        let daemon = NotificationDaemon { xvfb, dunst };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // Asked of the bus itself: a call to the name before dunst holds it would
+        // make D-Bus start another dunst from its service file, without a display.
+        let has_owner = || {
+            Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.Notifications",
+                ])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+        };
+        while !has_owner() {
+            assert!(Instant::now() < deadline, "dunst never took the session's notifications");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        daemon
+    }
+}
+
+impl Drop for NotificationDaemon {
+    fn drop(&mut self) {
+        for child in [&mut self.dunst, &mut self.xvfb] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

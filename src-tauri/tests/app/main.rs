@@ -12,6 +12,7 @@ mod ai_cache;
 mod charts;
 mod commands;
 mod compare;
+mod datastores;
 mod dev_mode;
 mod hooks;
 mod keys;

@@ -74,6 +74,7 @@ impl Site {
             .route("/robots.txt", get(robots_txt))
             .route("/", get(index))
             .route("/article/{name}", get(article))
+            .route("/latin1", get(latin1))
             .route("/private/{name}", get(article))
             .route("/loop/{n}", get(redirect_loop))
             .route("/to-metadata", get(to_metadata))
@@ -177,6 +178,17 @@ async fn article(Path(name): Path<String>) -> Response {
 <p>Spring tides follow the new and full moon, and neap tides the quarters; the range between high and low water is largest at springs, smallest at neaps.</p>
 </article><footer>Harbour office</footer></body></html>"#
     ))
+}
+
+/// An article in ISO-8859-1, declared only in the Content-Type header.
+async fn latin1() -> Response {
+    let text = "<!doctype html><html><head><title>Caf\u{e9} cr\u{e8}me</title></head><body><article><h1>Caf\u{e9}</h1>\
+<p>The caf\u{e9} by the harbour serves cr\u{e8}me br\u{fb}l\u{e9}e every day; the na\u{ef}ve visitor orders two and regrets nothing at all.</p>\
+<p>Its fa\u{e7}ade was painted in the spring, and the terrace opens when the weather allows, which by the sea is not often.</p>\
+</article></body></html>";
+    // Every character above is in Latin-1: one byte each.
+    let bytes: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).expect("Latin-1")).collect();
+    ([(header::CONTENT_TYPE, "text/html; charset=ISO-8859-1")], bytes).into_response()
 }
 
 async fn redirect_loop(Path(n): Path<u32>) -> Response {

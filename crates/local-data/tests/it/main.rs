@@ -5,6 +5,7 @@
 
 mod ai_cache;
 mod compare;
+mod datastores;
 mod export;
 mod import;
 mod keyset;

@@ -1,7 +1,7 @@
 // Generated from the shell's command functions (src-tauri/src/commands/*.rs, their
 // arguments as on the wire) by `cargo xtask contract`: do not edit.
 import type { PermissionName } from "./contract";
-import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, HookEndpoint, HookDelivery, HookDeliveryOutcome, NotificationSettings, TeamSession, TeamUser, TeamToken, CreatedTeamToken, StackView, StackMetrics } from "./views";
+import type { ShellView, RemoteVersions, Settings, ProviderSettings, SettingsView, UiState, LoadFailureOutcome, KeyState, ProviderView, KeyTest, ModelView, Rollback, CacheUsage, CacheSizeSample, RemoteLoadStats, JsonValue, Page, ImportPreview, FileChoice, RecentFile, Dataset, SavedDataset, RecordRow, RecordQuery, TemplateVersion, Template, TemplateCheck, ModelTarget, RequestStatus, RequestRow, RequestQuery, ModelEstimate, RunProgress, RunSummary, ResponseRow, RunChecks, AiCacheSize, Rates, PriceRow, ResponseQuery, Insight, CompareQuery, ComparePage, StabilityQuery, StabilityPage, ExportFormat, ExportResult, BulkStatusChange, Usage, RunActivity, ResponseStats, HookEndpoint, HookDelivery, HookDeliveryOutcome, NotificationSettings, DatastoreConnection, DatastorePreview, DatastoreMapping, WriteBackColumns, WriteReport, TeamSession, TeamUser, TeamToken, CreatedTeamToken, StackView, StackMetrics } from "./views";
 
 /** Every shell command: its arguments and its result. */
 export interface GeneratedCommands {
@@ -22,6 +22,7 @@ export interface GeneratedCommands {
   dataset_records: { args: { cursor?: string | null; datasetId: number; query: RecordQuery }; result: Page<RecordRow> };
   delete_api_key: { args: { provider: string }; result: KeyState };
   delete_dataset: { args: { datasetId: number }; result: null };
+  delete_datastore_connection: { args: { name: string }; result: null };
   delete_hook_endpoint: { args: { id: number }; result: boolean };
   edit_request: { args: { requestId: number; text?: string | null }; result: RequestRow };
   estimate_requests: { args: { datasetId: number; outputTokens: number; repeats?: number | null; templateVersionId?: number | null }; result: Array<ModelEstimate> };
@@ -31,9 +32,11 @@ export interface GeneratedCommands {
   get_ui_state: { args: undefined; result: UiState };
   grant_remote_permissions: { args: { name: string; permissions: Array<string> }; result: Array<PermissionName> };
   hook_deliveries: { args: { endpointId?: number | null; limit?: number | null }; result: Array<HookDelivery> };
+  import_datastore: { args: { connection: string; mapping: DatastoreMapping; name: string }; result: Dataset };
   import_records: { args: { file?: string | null; format: string; limit?: number | null; offset?: number | null; path?: string | null; text?: string | null }; result: ImportPreview };
   last_bulk_status_change: { args: undefined; result: BulkStatusChange | null };
   list_datasets: { args: undefined; result: Array<Dataset> };
+  list_datastore_connections: { args: undefined; result: Array<DatastoreConnection> };
   list_hook_endpoints: { args: undefined; result: Array<HookEndpoint> };
   list_prices: { args: undefined; result: Array<PriceRow> };
   list_requests: { args: { cursor?: string | null; query: RequestQuery }; result: Page<RequestRow> };
@@ -44,6 +47,7 @@ export interface GeneratedCommands {
   notification_settings: { args: undefined; result: NotificationSettings };
   pause_run: { args: { runId: number }; result: boolean };
   pin_remote: { args: { name: string; version: string }; result: null };
+  preview_datastore: { args: { connection: string; rows?: number | null }; result: DatastorePreview };
   preview_template: { args: { body: string; recordId: number }; result: string };
   provider_models: { args: { provider: string }; result: Array<ModelView> };
   provider_status: { args: undefined; result: Array<ProviderView> };
@@ -65,6 +69,7 @@ export interface GeneratedCommands {
   run_progress: { args: { runId: number }; result: RunProgress };
   run_stability: { args: { query: StabilityQuery }; result: StabilityPage };
   save_dataset: { args: { file?: string | null; format: string; name: string; path?: string | null; text?: string | null }; result: SavedDataset };
+  save_datastore_connection: { args: { credential?: string | null; name: string; source: JsonValue }; result: DatastoreConnection };
   save_provider_settings: { args: { baseUrl?: string | null; defaultModel?: string | null; provider: string }; result: ProviderSettings };
   save_settings: { args: { settings: Settings }; result: null };
   save_ui_state: { args: { ui: UiState }; result: null };
@@ -102,4 +107,5 @@ export interface GeneratedCommands {
   unpin_remote: { args: { name: string }; result: boolean };
   update_record_field: { args: { column: string; recordId: number; value: JsonValue }; result: RecordRow };
   usage_metrics: { args: undefined; result: Usage };
+  write_back_run: { args: { columns: WriteBackColumns; connection: string; createColumns: boolean; run: number }; result: WriteReport };
 }

@@ -3,7 +3,7 @@
 // src-tauri/contract/host-api.json.
 
 /** The host API version the shell implements. */
-export const HOST_API_VERSION = "1.10.0";
+export const HOST_API_VERSION = "1.11.0";
 
 /** Every permission a remote may declare, with what granting it allows. */
 export const PERMISSIONS = {
@@ -41,6 +41,7 @@ export const COMMAND_ACCESS = {
   dataset_records: "data:read",
   delete_api_key: "shellOnly",
   delete_dataset: "data:write",
+  delete_datastore_connection: "shellOnly",
   delete_hook_endpoint: "shellOnly",
   edit_request: "data:write",
   estimate_requests: "data:read",
@@ -50,9 +51,11 @@ export const COMMAND_ACCESS = {
   get_ui_state: "shellOnly",
   grant_remote_permissions: "shellOnly",
   hook_deliveries: "shellOnly",
+  import_datastore: "data:write",
   import_records: "files:import",
   last_bulk_status_change: "data:read",
   list_datasets: "data:read",
+  list_datastore_connections: "data:read",
   list_hook_endpoints: "shellOnly",
   list_prices: "data:read",
   list_requests: "data:read",
@@ -63,6 +66,7 @@ export const COMMAND_ACCESS = {
   notification_settings: "shellOnly",
   pause_run: "runs:start",
   pin_remote: "remotes:manage",
+  preview_datastore: "files:import",
   preview_template: "data:read",
   provider_models: "providers:use",
   provider_status: "providers:use",
@@ -84,6 +88,7 @@ export const COMMAND_ACCESS = {
   run_progress: "data:read",
   run_stability: "data:read",
   save_dataset: "data:write",
+  save_datastore_connection: "shellOnly",
   save_provider_settings: "shellOnly",
   save_settings: "shellOnly",
   save_ui_state: "shellOnly",
@@ -121,6 +126,7 @@ export const COMMAND_ACCESS = {
   unpin_remote: "remotes:manage",
   update_record_field: "data:write",
   usage_metrics: "data:read",
+  write_back_run: "files:export",
 } as const satisfies Record<string, CommandAccess>;
 
 export type CommandName = keyof typeof COMMAND_ACCESS;

@@ -938,6 +938,46 @@ error: string | null, };
 
 export type NotificationSettings = { desktop: boolean, };
 
+export type DatastoreConnection = { name: string, kind: "nocodb" | "airtable" | "databricks", 
+/**
+ * Where the table lives (`datastores::Source` as JSON: `kind` and the service's fields).
+ */
+source: JsonValue, hasCredential: boolean, };
+
+export type ColumnPreview = { name: string, inferred: ColumnType, 
+/**
+ * The service's own type, when its API describes the table.
+ */
+serviceType: string | null, samples: Array<JsonValue>, };
+
+export type DatastorePreview = { columns: Array<ColumnPreview>, 
+/**
+ * As the import would store them with every column kept.
+ */
+rows: Array<Record<string, JsonValue>>, 
+/**
+ * The dataset column that will hold each row's key (propose it as the mapping's `keyColumn`).
+ */
+keyColumn: string, };
+
+export type DatastoreColumnMapping = { source: string, target: string, };
+
+export type DatastoreMapping = { keyColumn: string, columns: Array<DatastoreColumnMapping>, };
+
+export type WriteBackColumns = { answer?: string | null, tags?: string | null, notes?: string | null, };
+
+export type FailedWrite = { key: string, reason: string, };
+
+export type WriteReport = { updated: number, createdColumns: Array<string>, 
+/**
+ * Writing again retries these (it updates, never duplicates).
+ */
+failed: Array<FailedWrite>, 
+/**
+ * Answered records without a key: nothing to find their row by.
+ */
+withoutKey: number, };
+
 export type TeamSession = { 
 /**
  * The auth service's URL (never holds a secret: user info is refused).
