@@ -9,7 +9,7 @@ import type { ArgsOf, CommandName, ResultOf } from "./commands";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { CommandError, ErrorCode, FilesDropped } from "./types";
 import type { RunEvent } from "./workflow";
-import type { DatastoreCommand, DatastoreCommands, DatastoreMapping, DatastoreSource, WriteBackColumns } from "./datastores";
+import type { DatastoreConnection, DatastoreMapping, DatastoreSource, WriteBackColumns } from "./datastores";
 import type { EventName } from "./generated/contract";
 
 export type * from "./types";
@@ -70,28 +70,18 @@ export async function call<K extends CommandName>(command: K, ...args: ArgsParam
   }
 }
 
-type DatastoreArgs<K extends DatastoreCommand> = DatastoreCommands[K]["args"] extends undefined ? [] : [args: DatastoreCommands[K]["args"]];
-
-/** `call` for the data-store commands, typed by datastores.ts until the generated table has them. */
-async function callDatastore<K extends DatastoreCommand>(command: K, ...args: DatastoreArgs<K>): Promise<DatastoreCommands[K]["result"]> {
-  try {
-    return await invoke<DatastoreCommands[K]["result"]>(command, args[0] as Record<string, unknown> | undefined);
-  } catch (err) {
-    throw new HostError(command, asCommandError(err));
-  }
-}
-
 /** The data-store connectors (src-tauri/src/commands/datastores.rs). */
 export const datastores = {
-  list: () => callDatastore("list_datastore_connections"),
+  // The shell sends `source` as `datastores::Source`'s JSON, which `DatastoreSource` describes.
+  list: async () => (await call("list_datastore_connections")) as DatastoreConnection[],
   /** `credential` goes to the OS keychain and never comes back; leave it out to keep the stored one. */
   save: (name: string, source: DatastoreSource, credential?: string) =>
-    callDatastore("save_datastore_connection", credential === undefined ? { name, source } : { name, source, credential }),
-  remove: (name: string) => callDatastore("delete_datastore_connection", { name }),
-  preview: (connection: string, rows?: number) => callDatastore("preview_datastore", rows === undefined ? { connection } : { connection, rows }),
-  import: (connection: string, name: string, mapping: DatastoreMapping) => callDatastore("import_datastore", { connection, name, mapping }),
+    call("save_datastore_connection", credential === undefined ? { name, source } : { name, source, credential }) as Promise<DatastoreConnection>,
+  remove: (name: string) => call("delete_datastore_connection", { name }),
+  preview: (connection: string, rows?: number) => call("preview_datastore", rows === undefined ? { connection } : { connection, rows }),
+  import: (connection: string, name: string, mapping: DatastoreMapping) => call("import_datastore", { connection, name, mapping }),
   writeBack: (run: number, connection: string, columns: WriteBackColumns, createColumns: boolean) =>
-    callDatastore("write_back_run", { run, connection, columns, createColumns }),
+    call("write_back_run", { run, connection, columns, createColumns }),
 };
 
 /** Named wrappers for the commands remotes use most. */
