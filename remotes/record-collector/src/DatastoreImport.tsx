@@ -59,6 +59,8 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
   const [mapping, setMapping] = useState<MappedColumn[]>([]);
   const [datasetName, setDatasetName] = useState("");
   const [nameError, setNameError] = useState<string | null>(null);
+  // Deleting removes the token from the keychain too: one more click to be sure.
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
 
   const reload = useCallback(async (select?: string) => {
     try {
@@ -81,6 +83,7 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
   function choose(name: string) {
     setChosen(name);
     setEditing(false);
+    setConfirmingDelete(false);
     setError(null);
     setPreview(null);
   }
@@ -106,6 +109,7 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
   }
 
   async function remove(name: string) {
+    setConfirmingDelete(false);
     const done = await attempt("deleting", () => datastores.remove(name));
     if (done === undefined) return;
     toast(`Deleted the connection "${name}"; its token was removed from the keychain`, "info");
@@ -170,9 +174,20 @@ export function DatastoreImport({ onImported }: { onImported: (dataset: Dataset)
               <Button data-testid="ds-edit" disabled={busy !== null} onClick={() => setEditing(true)}>
                 Edit
               </Button>
-              <Button data-testid="ds-delete" disabled={busy !== null} onClick={() => void remove(connection.name)}>
-                Delete
-              </Button>
+              {confirmingDelete ? (
+                <>
+                  <Button data-testid="ds-confirm-delete" disabled={busy !== null} onClick={() => void remove(connection.name)}>
+                    Delete {connection.name} and its token
+                  </Button>
+                  <Button disabled={busy !== null} onClick={() => setConfirmingDelete(false)}>
+                    Cancel
+                  </Button>
+                </>
+              ) : (
+                <Button data-testid="ds-delete" disabled={busy !== null} onClick={() => setConfirmingDelete(true)}>
+                  Delete
+                </Button>
+              )}
               <Button data-testid="ds-preview" variant="primary" disabled={busy !== null} onClick={() => void loadPreview(connection.name)}>
                 Preview
               </Button>

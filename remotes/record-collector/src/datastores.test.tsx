@@ -168,6 +168,18 @@ describe("a saved connection", () => {
   });
 });
 
+describe("deleting a connection", () => {
+  it("asks once more, then deletes it and offers to add one", async () => {
+    const calls = shell({ connections: [saved], overrides: { delete_datastore_connection: () => null, list_datastore_connections: () => (calls.some((c) => c.cmd === "delete_datastore_connection") ? [] : [saved]) } });
+    render(<RecordCollector />);
+    fireEvent.click(await within(section()).findByTestId("ds-delete"));
+    expect(calls.some((c) => c.cmd === "delete_datastore_connection")).toBe(false);
+    fireEvent.click(field("ds-confirm-delete"));
+    await screen.findByTestId("ds-form");
+    expect(calls.find((c) => c.cmd === "delete_datastore_connection")?.args).toEqual({ name: "crm" });
+  });
+});
+
 describe("preview and import", () => {
   it("shows each column's inferred and service type and samples, the key kept", async () => {
     shell({ connections: [saved] });
