@@ -51,6 +51,16 @@ pub struct SavedConnection {
     pub has_credential: bool,
 }
 
+/// Which way a connector reaches its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// This process calls the service's API.
+    InProcess,
+    /// Through the local stack's connector service.
+    Service,
+}
+
 /// Connections over the local store and the OS keychain.
 #[derive(Debug, Clone)]
 pub struct Connections {
@@ -115,8 +125,33 @@ impl Connections {
         }
     }
 
-    /// Connection `name` and a client for its table, signed with its credential.
+    /// Connection `name` and a client for its table, signed with its credential, in process.
     pub fn connector(&self, store: &Store, name: &str) -> Result<(SavedConnection, Connector), Error> {
+        let (saved, connector, _) = self.connector_via(store, name, None)?;
+        Ok((saved, connector))
+    }
+
+    /// [`Connections::connector`] through the stack's connector service when
+    /// `service` is given (the stack is up and healthy) and the table is not on
+    /// this computer's loopback, which a container cannot reach; else in process.
+    pub fn connector_via(
+        &self,
+        store: &Store,
+        name: &str,
+        service: Option<datastores::service::Stack>,
+    ) -> Result<(SavedConnection, Connector, Route), Error> {
+        let (saved, credential) = self.credential(store, name)?;
+        let route = route_for(&saved.source, service.is_some());
+        let connector = match (route, service) {
+            (Route::Service, Some(stack)) => Connector::through_service(stack, &saved.source, Some(credential))?,
+            _ => Connector::new(&saved.source, credential)?,
+        };
+        tracing::debug!(connection = name, ?route, "data-store connector");
+        Ok((saved, connector, route))
+    }
+
+    /// Connection `name` and its credential.
+    fn credential(&self, store: &Store, name: &str) -> Result<(SavedConnection, Credential), Error> {
         let saved = self.get(store, name)?;
         let account = keychain_account(name);
         let credential = self.keys.get(&account)?.ok_or_else(|| Error::NoCredential {
@@ -124,8 +159,7 @@ impl Connections {
             kind: saved.kind.id(),
             variable: secrets::env_var_name(&account),
         })?;
-        let connector = Connector::new(&saved.source, Credential(credential))?;
-        Ok((saved, connector))
+        Ok((saved, Credential(credential)))
     }
 
     fn view(&self, row: local_data::DatastoreConnection) -> Result<SavedConnection, Error> {
@@ -145,6 +179,12 @@ impl Connections {
         };
         Ok(SavedConnection { name: row.name, kind: source.kind(), source, has_credential })
     }
+}
+
+/// The service when there is one, unless the table is on this computer's
+/// loopback: the connector runs in a container, whose loopback is its own.
+pub fn route_for(source: &Source, service_available: bool) -> Route {
+    if service_available && !notify_hooks::is_loopback(source.endpoint()) { Route::Service } else { Route::InProcess }
 }
 
 fn no_connection(store: &Store, name: &str) -> Error {
@@ -203,6 +243,14 @@ mod tests {
 
     fn nocodb(url: &str) -> Source {
         serde_json::from_value(serde_json::json!({"kind": "nocodb", "base_url": url, "table_id": "m1"})).unwrap()
+    }
+
+    #[test]
+    fn the_service_is_used_when_up_except_for_a_table_on_this_computers_loopback() {
+        assert_eq!(route_for(&nocodb("https://app.nocodb.com"), true), Route::Service);
+        assert_eq!(route_for(&nocodb("https://app.nocodb.com"), false), Route::InProcess);
+        assert_eq!(route_for(&nocodb("http://127.0.0.1:8080"), true), Route::InProcess);
+        assert_eq!(route_for(&nocodb("http://localhost:8080"), true), Route::InProcess);
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //! - [`write`]: a run's answers, tags and notes written back to the rows its
 //!   dataset came from, found by the key column the import filled.
 //!
-//! Everything runs in process; the local stack's connector service is not
-//! used yet (its data-store route is another change).
+//! The app reaches a store through the local stack's connector service when
+//! the stack is up and healthy and the table is not on this computer's
+//! loopback ([`Connections::connector_via`]); otherwise, and always from the
+//! CLI, in process. Both speak the same `datastores::Connector` calls.
 
 pub mod connections;
 mod error;
@@ -23,7 +25,7 @@ pub mod import;
 pub mod preview;
 pub mod write;
 
-pub use connections::{Connections, SavedConnection, check_connection_name, keychain_account};
+pub use connections::{Connections, Route, SavedConnection, check_connection_name, keychain_account};
 pub use error::Error;
 pub use import::{Spool, check_dataset_name, check_mapping, fetch, import, store_spool};
 pub use preview::{PREVIEW_ROWS, Preview, preview};

@@ -295,6 +295,18 @@ async fn read_at_most(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, Imp
 /// The gateway's URL and the stack's access token (issue 20, point 9) when
 /// the stack can parse, or why it cannot.
 async fn service_url(stack: Option<&Stack>) -> Result<(String, Option<StackToken>), String> {
+    gateway_to(stack, "parsers").await
+}
+
+/// The gateway's URL and the stack's access token when the gateway and the
+/// connector are running and healthy (the data stores' route, issue 19
+/// point 1), or why not.
+pub async fn connector_service(stack: Option<&Stack>) -> Result<(String, Option<StackToken>), String> {
+    gateway_to(stack, "connector").await
+}
+
+/// The gateway's URL and the access token when the gateway and `service` are up.
+async fn gateway_to(stack: Option<&Stack>, service: &str) -> Result<(String, Option<StackToken>), String> {
     let Some(stack) = stack else {
         return Err("no container engine is running".to_owned());
     };
@@ -306,7 +318,7 @@ async fn service_url(stack: Option<&Stack>) -> Result<(String, Option<StackToken
             .find(|s| s.service == name)
             .filter(|s| s.state == State::Running && s.health == Health::Healthy)
     };
-    let url = match (ready("gateway"), ready("parsers")) {
+    let url = match (ready("gateway"), ready(service)) {
         (Some(gateway), Some(_)) => gateway.url.clone().ok_or_else(|| "the gateway publishes no port".to_owned())?,
         _ => return Err(format!("the local stack `{}` is not running and healthy", status.stack)),
     };

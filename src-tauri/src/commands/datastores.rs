@@ -16,6 +16,11 @@
 //! rows in without storing them, `files:import` like `import_records`; an
 //! import writes a dataset, `data:write` like `save_dataset`; a write-back
 //! sends answers out of the app, `files:export` like `export_responses`.
+//!
+//! With the local stack up and healthy, previews, imports and write-backs go
+//! through its connector service (gateway `/api/connector/v1/datastores/…`),
+//! as `save_dataset` goes through its parsers; a table on this computer's
+//! loopback, which a container cannot reach, is always called in process.
 
 use datastore_sync::{Connections, WriteColumns};
 use datastores::mapping::{ColumnMapping, Mapping};
@@ -28,6 +33,7 @@ use serde_json::{Map, Value};
 use tauri::{AppHandle, Runtime, State};
 
 use crate::commands::data::{DataState, positive};
+use crate::commands::stack::StackState;
 use crate::error::{CommandError, CommandResult, ErrorCode};
 
 /// The saved connections over the OS keychain.
@@ -196,13 +202,37 @@ async fn blocking<T: Send + 'static>(
     data.with_result(move |store| f(store, &connections)).await
 }
 
-/// A client for connection `name` (its credential read from the keychain).
+/// A client for connection `name` (its credential read from the keychain):
+/// through the local stack's connector service when the stack is up and
+/// healthy (and the table is not on this computer's loopback), else in process.
 async fn connector(
     data: &DataState,
     stores: &DatastoresState,
+    stack: &StackState,
     name: String,
 ) -> CommandResult<(datastore_sync::SavedConnection, Connector)> {
-    blocking(data, stores, move |store, connections| connections.connector(store, &name)).await
+    let service = connector_service(stack).await;
+    let (saved, connector, route) =
+        blocking(data, stores, move |store, connections| connections.connector_via(store, &name, service)).await?;
+    tracing::info!(connection = %saved.name, ?route, "data-store call");
+    Ok((saved, connector))
+}
+
+/// The connector service through the stack's gateway, when both are running and healthy.
+async fn connector_service(stack: &StackState) -> Option<datastores::service::Stack> {
+    // No engine is not an error: the store is called in process instead.
+    let engine = stack.stack().await.ok()?;
+    match stack::import::connector_service(Some(&engine)).await {
+        Ok((gateway, Some(token))) => {
+            let base_url = url::Url::parse(&format!("{}/api/connector/", gateway.trim_end_matches('/'))).ok()?;
+            Some(datastores::service::Stack { base_url, access_token: Secret::new(token.expose()) })
+        }
+        Ok((_, None)) => None,
+        Err(reason) => {
+            tracing::debug!(%reason, "data stores called in process");
+            None
+        }
+    }
 }
 
 /// Every saved connection, by name.
@@ -253,10 +283,11 @@ pub async fn delete_datastore_connection(
 pub async fn preview_datastore(
     data: State<'_, DataState>,
     stores: State<'_, DatastoresState>,
+    stack: State<'_, StackState>,
     connection: String,
     rows: Option<u32>,
 ) -> CommandResult<DatastorePreview> {
-    let (_, connector) = connector(&data, &stores, connection).await?;
+    let (_, connector) = connector(&data, &stores, &stack, connection).await?;
     let wanted = rows.map_or(datastore_sync::PREVIEW_ROWS, |n| n as usize);
     let preview = datastore_sync::preview(&connector, wanted).await?;
     Ok(DatastorePreview {
@@ -283,19 +314,15 @@ pub async fn import_datastore<R: Runtime>(
     app: AppHandle<R>,
     data: State<'_, DataState>,
     stores: State<'_, DatastoresState>,
+    stack: State<'_, StackState>,
     connection: String,
     name: String,
     mapping: DatastoreMapping,
 ) -> CommandResult<Dataset> {
     let mapping: Mapping = mapping.into();
-    let (saved, connector) = {
-        let (connection, name) = (connection.clone(), name.clone());
-        blocking(&data, &stores, move |store, connections| {
-            datastore_sync::check_dataset_name(store, &name)?;
-            connections.connector(store, &connection)
-        })
-        .await?
-    };
+    let taken = name.clone();
+    blocking(&data, &stores, move |store, _| datastore_sync::check_dataset_name(store, &taken)).await?;
+    let (saved, connector) = connector(&data, &stores, &stack, connection.clone()).await?;
     let spool = datastore_sync::fetch(&connector, &mapping, |_| {}).await?;
     let source = saved.source.clone();
     let dataset = blocking(&data, &stores, move |store, _| {
@@ -314,6 +341,7 @@ pub async fn import_datastore<R: Runtime>(
 pub async fn write_back_run(
     data: State<'_, DataState>,
     stores: State<'_, DatastoresState>,
+    stack: State<'_, StackState>,
     run: i64,
     connection: String,
     columns: WriteBackColumns,
@@ -321,10 +349,9 @@ pub async fn write_back_run(
 ) -> CommandResult<WriteReport> {
     let run = positive("run", run)?;
     let columns = WriteColumns { answer: columns.answer, tags: columns.tags, notes: columns.notes };
-    let (plan, connector) = blocking(&data, &stores, move |store, connections| {
-        let (saved, connector) = connections.connector(store, &connection)?;
-        let plan = datastore_sync::plan_write_back(store, run, &saved, &columns, None, None)?;
-        Ok((plan, connector))
+    let (saved, connector) = connector(&data, &stores, &stack, connection).await?;
+    let plan = blocking(&data, &stores, move |store, _| {
+        datastore_sync::plan_write_back(store, run, &saved, &columns, None, None)
     })
     .await?;
     let report = datastore_sync::write_back(&connector, &plan, create_columns).await?;
