@@ -11,6 +11,7 @@
 
 mod analyst_flow;
 mod charts;
+mod datastore_import;
 mod dev_mode;
 mod endurance;
 mod harness;

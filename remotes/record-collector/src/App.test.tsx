@@ -48,6 +48,7 @@ function shell(overrides: Record<string, (args: Record<string, unknown>) => unkn
     const override = overrides[cmd];
     if (override) return override(args);
     if (cmd === "list_datasets") return datasets;
+    if (cmd === "list_datastore_connections") return [];
     if (cmd === "delete_dataset") {
       datasets = datasets.filter((d) => d.id !== args.datasetId);
       return null;

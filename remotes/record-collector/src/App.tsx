@@ -1,11 +1,13 @@
 // The Record Collector: import documents (with a preview, column types and
-// errors naming line and column), the saved datasets, and one page at a time
+// errors naming line and column) or a data store's table (NocoDB, Airtable,
+// Databricks, with a column mapping), the saved datasets, and one page at a time
 // of the selected dataset's records to filter and edit. Selecting a dataset
 // tells the other remotes through "dataset.selected" on the shell's bus.
 import { useCallback, useEffect, useState } from "react";
 import { call, type Dataset } from "@augment-it/host-client";
 import { shellBus, useLastEvent } from "@augment-it/messaging";
 import { ErrorState, Page } from "@augment-it/ui-kit";
+import { DatastoreImport } from "./DatastoreImport";
 import { Datasets } from "./Datasets";
 import { ImportForm } from "./ImportForm";
 import { errorText } from "./logic";
@@ -49,6 +51,7 @@ export default function RecordCollector(_props: RecordCollectorProps) {
   return (
     <Page title="Record Collector">
       <ImportForm onSaved={(d) => void saved(d)} />
+      <DatastoreImport onImported={(d) => void saved(d)} />
       {loadError && <ErrorState title="Could not list the datasets" detail={loadError} onRetry={() => void reload()} />}
       {datasets ? (
         <Datasets datasets={datasets} selectedId={selectedId} onSelect={select} onDeleted={() => void reload()} onRestored={(d) => void saved(d)} />

@@ -20,7 +20,7 @@ function shell(answers: Record<string, () => unknown>) {
   mockIPC((cmd) => {
     calls.push(cmd);
     if (answers[cmd]) return answers[cmd]();
-    if (cmd === "recent_files") return [];
+    if (cmd === "recent_files" || cmd === "list_datastore_connections") return [];
     throw { code: "internal", message: `unexpected ${cmd}` };
   });
   return calls;

@@ -8,11 +8,15 @@ import type { CommandName as ShellCommandName } from "./generated/contract";
 import type { GeneratedCommands } from "./generated/commands";
 import type { FailurePhase, LoadFailureOutcome } from "./types";
 import type { DocumentSource, Format, ImportPreview, SavedDataset } from "./workflow";
+import type { DatastoreSource } from "./datastores";
+import type { DatastoreConnection as GeneratedConnection } from "./generated/views";
 
 interface Narrowed {
   /** Exactly one of pasted `text` or a `choose_file` token; `limit` is 1 to 1000 rows (default 50). */
   import_records: { args: DocumentSource & { format: Format; offset?: number; limit?: number }; result: ImportPreview };
   save_dataset: { args: DocumentSource & { name: string; format: Format }; result: SavedDataset };
+  /** `source` is a `datastores::Source` (a `JsonValue` in Rust); without `credential` the stored one is kept. */
+  save_datastore_connection: { args: { name: string; source: DatastoreSource; credential?: string }; result: GeneratedConnection };
   /** `phase` defaults to "load". */
   report_load_failure: { args: { name: string; version: string; reason: string; phase?: FailurePhase }; result: LoadFailureOutcome };
 }

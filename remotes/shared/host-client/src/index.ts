@@ -9,10 +9,12 @@ import type { ArgsOf, CommandName, ResultOf } from "./commands";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { CommandError, ErrorCode, FilesDropped } from "./types";
 import type { RunEvent } from "./workflow";
+import type { DatastoreConnection, DatastoreMapping, DatastoreSource, WriteBackColumns } from "./datastores";
 import type { EventName } from "./generated/contract";
 
 export type * from "./types";
 export type * from "./workflow";
+export type * from "./datastores";
 export type { Commands, CommandName, ArgsOf, ResultOf } from "./commands";
 export { chartData, utcOffsetMinutes } from "./charts";
 export { everyItem, FIRST_PAGE, listKey, nextPage, PAGING_START, positionIn, previousPage, settled } from "./paging";
@@ -67,6 +69,20 @@ export async function call<K extends CommandName>(command: K, ...args: ArgsParam
     throw new HostError(command, asCommandError(err));
   }
 }
+
+/** The data-store connectors (src-tauri/src/commands/datastores.rs). */
+export const datastores = {
+  // The shell sends `source` as `datastores::Source`'s JSON, which `DatastoreSource` describes.
+  list: async () => (await call("list_datastore_connections")) as DatastoreConnection[],
+  /** `credential` goes to the OS keychain and never comes back; leave it out to keep the stored one. */
+  save: (name: string, source: DatastoreSource, credential?: string) =>
+    call("save_datastore_connection", credential === undefined ? { name, source } : { name, source, credential }) as Promise<DatastoreConnection>,
+  remove: (name: string) => call("delete_datastore_connection", { name }),
+  preview: (connection: string, rows?: number) => call("preview_datastore", rows === undefined ? { connection } : { connection, rows }),
+  import: (connection: string, name: string, mapping: DatastoreMapping) => call("import_datastore", { connection, name, mapping }),
+  writeBack: (run: number, connection: string, columns: WriteBackColumns, createColumns: boolean) =>
+    call("write_back_run", { run, connection, columns, createColumns }),
+};
 
 /** Named wrappers for the commands remotes use most. */
 export const host = {
