@@ -298,7 +298,7 @@ describe("remote.json", () => {
   it("matches package.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.name).toBe("insight-assembler");
-    expect(manifest.hostApi).toBe("^1.7.0"); // run_stability, RunSummary.repeats and list_responses' cursor (host API 1.7.0; list_runs and compare_answers came in 1.6.0)
+    expect(manifest.hostApi).toBe("^1.11.0"); // write_back_run and list_datastore_connections (host API 1.11.0; run_stability and list_responses' cursor came in 1.7.0)
   });
 });
 

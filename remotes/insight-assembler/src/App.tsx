@@ -2,7 +2,8 @@
 // records; filter, tag, group and note them, compare models side by side,
 // compare a baseline run with a new one word by word (CompareRuns.tsx),
 // read how stable a run with repeats was (Stability.tsx),
-// and export them as CSV, JSON or Markdown; charts of answer length and cost
+// and export them as CSV, JSON or Markdown or write them back to the data
+// store they came from (WriteBack.tsx); charts of answer length and cost
 // per model and of the tags (Charts.tsx).
 import { useCallback, useEffect, useMemo, useState } from "react";
 import {
@@ -29,6 +30,7 @@ import { Export } from "./Export";
 import { ALL, describeError, modelOptions, PAGE_SIZE, responseQuery, responseSort, type Filters } from "./logic";
 import { ResponsesTable } from "./ResponsesTable";
 import { Stability } from "./Stability";
+import { WriteBack } from "./WriteBack";
 
 /** The most rows one `list_responses` call returns (local-data's `MAX_PAGE`). */
 const MAX_PAGE = 1000;
@@ -70,6 +72,8 @@ export default function InsightAssembler(_props: RemoteProps) {
   // The run comparison asks for the runs only once it is opened.
   const [comparingRuns, setComparingRuns] = useState(false);
   const [readingStability, setReadingStability] = useState(false);
+  // The write-back asks for runs and connections only once it is opened.
+  const [writingBack, setWritingBack] = useState(false);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
   const datasetId = dataset?.datasetId ?? null;
@@ -229,6 +233,10 @@ export default function InsightAssembler(_props: RemoteProps) {
         {readingStability && <Stability datasetId={dataset.datasetId} revision={version} />}
       </details>
       <Export query={query} />
+      <details data-testid="ia-write-back-section" onToggle={(e) => setWritingBack(e.currentTarget.open)}>
+        <summary>Write back to a data store</summary>
+        {writingBack && <WriteBack datasetId={dataset.datasetId} revision={version} />}
+      </details>
       <Charts datasetId={dataset.datasetId} templateVersionId={query.template_version_id ?? null} revision={version} />
     </Page>
   );
