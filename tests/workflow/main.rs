@@ -1088,6 +1088,25 @@ async fn product_site() -> (String, tokio::task::JoinHandle<()>) {
     (base, task)
 }
 
+/// `augment data collect` of urls.txt into `web`, the loopback site allowed,
+/// extracting schema.json's fields with the fake provider's `gpt-4o-mini`.
+const COLLECT_WITH_EXTRACTION: [&str; 14] = [
+    "data",
+    "collect",
+    "--urls",
+    "urls.txt",
+    "--dataset",
+    "web",
+    "--allow-address",
+    "127.0.0.1",
+    "--per-host-rps",
+    "50",
+    "--extract-schema",
+    "schema.json",
+    "--extract-model",
+    "gpt-4o-mini",
+];
+
 const PRODUCT_SCHEMA: &str = r#"{
   "type": "object",
   "properties": { "product": { "type": "string" }, "price": { "type": "number" } },
@@ -1107,23 +1126,7 @@ async fn collect_extracts_schema_fields_into_columns() {
     let urls = format!("{site}/product/1\n{site}/product/2\n{site}/odd\n{site}/private/secret\n");
     std::fs::write(ws.path("urls.txt"), urls).unwrap();
     std::fs::write(ws.path("schema.json"), PRODUCT_SCHEMA).unwrap();
-    let args = [
-        "data",
-        "collect",
-        "--urls",
-        "urls.txt",
-        "--dataset",
-        "web",
-        "--allow-address",
-        "127.0.0.1",
-        "--per-host-rps",
-        "50",
-        "--extract-schema",
-        "schema.json",
-        "--extract-model",
-        "gpt-4o-mini",
-    ];
-    let collected = blocking(|| ws.ok_json(&args));
+    let collected = blocking(|| ws.ok_json(&COLLECT_WITH_EXTRACTION));
     assert_eq!(collected["extraction"]["extracted"], 2, "{collected}");
     assert_eq!(collected["extraction"]["failed"], 1, "the misfit answer: {collected}");
     assert_eq!(collected["extraction"]["skipped"], 1, "the robots-refused page: {collected}");
@@ -1177,27 +1180,8 @@ async fn collect_extraction_stops_on_a_refused_key_and_keeps_the_pages() {
     let urls: String = (0..12).map(|n| format!("{site}/product/{n}\n")).collect();
     std::fs::write(ws.path("urls.txt"), urls).unwrap();
     std::fs::write(ws.path("schema.json"), PRODUCT_SCHEMA).unwrap();
-    let out = blocking(|| {
-        ws.command(&[
-            "data",
-            "collect",
-            "--urls",
-            "urls.txt",
-            "--dataset",
-            "web",
-            "--allow-address",
-            "127.0.0.1",
-            "--per-host-rps",
-            "50",
-            "--extract-schema",
-            "schema.json",
-            "--extract-model",
-            "gpt-4o-mini",
-        ])
-        .env("AUGMENT_OPENAI_API_KEY", "sk-wrong")
-        .output()
-        .unwrap()
-    });
+    let out =
+        blocking(|| ws.command(&COLLECT_WITH_EXTRACTION).env("AUGMENT_OPENAI_API_KEY", "sk-wrong").output().unwrap());
     assert!(!out.status.success(), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("extraction stopped"), "{stderr}");

@@ -147,14 +147,7 @@ impl DataState {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, local_data::Error> + Send + 'static,
     ) -> CommandResult<T> {
-        let store = self.store.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut store)
-        })
-        .await
-        .map_err(|err| CommandError::new(ErrorCode::Internal, format!("a database task failed: {err}")))?
-        .map_err(CommandError::from)
+        self.with_result(f).await
     }
 }
 
