@@ -1,4 +1,4 @@
-//! Data-store connections and where a dataset came from (schema 12, issue 19
+//! Data-store connections and where a dataset came from (schema 13, issue 19
 //! point 1; the connectors are `crates/datastores`).
 //!
 //! A connection row is a name, a kind and the table's place as the

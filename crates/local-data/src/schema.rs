@@ -311,11 +311,11 @@ CREATE TABLE hook_settings (
 );
 ";
 
-/// Webhook deliveries not finished yet (issue 19 point 2): queued when an
+/// V12 (issue 19 point 2): webhook deliveries not finished yet, queued when an
 /// event is dispatched, removed by the attempt that delivers or gives up, so
 /// a delivery still retrying when the app quits is resumed at the next start.
 /// The event is kept as its JSON (no URL or secret: those stay in the keychain).
-const V13_HOOK_OUTBOX: &str = "
+const V12_HOOK_OUTBOX: &str = "
 CREATE TABLE hook_outbox (
     event_id     TEXT NOT NULL,
     endpoint_id  INTEGER NOT NULL,
@@ -326,14 +326,14 @@ CREATE TABLE hook_outbox (
 );
 ";
 
-/// V12, the 13th migration (issue 19, point 1): data-store connections (where a table
+/// V13 (issue 19, point 1): data-store connections (where a table
 /// lives, as `datastores::Source` JSON; its credential is in the OS
 /// keychain, never here) and, per dataset imported from one, where it came
 /// from: the connection's name, a copy of its source as it was, the dataset
 /// column holding each row's key and the column mapping, written in the
 /// import's transaction. No foreign key to the connection: a dataset keeps
 /// knowing its origin after the connection is deleted or changed.
-const V12: &str = "
+const V13_DATASTORES: &str = "
 CREATE TABLE datastore_connections (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -370,9 +370,8 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // Rebuilds `requests`: foreign keys are off around it (see V10).
         M::up(V10).foreign_key_check(),
         M::up(V11),
-        M::up(V13_HOOK_OUTBOX),
-        // Data stores: assigned V12, after the outbox, which reached main first.
-        M::up(V12),
+        M::up(V12_HOOK_OUTBOX),
+        M::up(V13_DATASTORES),
     ])
 }
 
