@@ -13,10 +13,10 @@ use collector::{Allowance, CollectOptions, Collector, Journal, PageRecord, Sourc
 use local_data::{ImportOptions, Store};
 use records::{Format, Limits};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use crate::exit;
 use crate::extract::{self, Extraction};
+use crate::interrupt::CtrlC;
 use crate::output::{emit, message};
 use crate::run::ConfigDir;
 use crate::workflow::{DataDir, usage};
@@ -109,21 +109,15 @@ pub async fn run(json: bool, dir: &DataDir, args: CollectArgs) -> Result<ExitCod
             seeds.len()
         );
     }
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
+    let ctrl_c = CtrlC::listen();
     let summary = collector
-        .collect(seeds, &mut journal, &done, &cancel, |page, summary| {
+        .collect(seeds, &mut journal, &done, &ctrl_c.token, |page, summary| {
             if !json {
                 eprintln!("{}", progress_line(page, summary));
             }
         })
         .await;
-    ctrl_c.abort();
+    drop(ctrl_c);
     let summary = summary?;
     drop(journal);
     if summary.interrupted {
@@ -180,14 +174,8 @@ async fn extract_pages(
     journal_path: &Path,
 ) -> Result<Option<extract::ExtractSummary>> {
     let extract_journal = extract::journal_path(journal_path);
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
-    let summary = extract::run(extraction, journal_path, &extract_journal, &cancel, |url, error, _| {
+    let ctrl_c = CtrlC::listen();
+    let summary = extract::run(extraction, journal_path, &extract_journal, &ctrl_c.token, |url, error, _| {
         if !json {
             match error {
                 Some(error) => eprintln!("extract failed  {url}: {}", crate::data::shorten(error, 120)),
@@ -196,7 +184,7 @@ async fn extract_pages(
         }
     })
     .await;
-    ctrl_c.abort();
+    drop(ctrl_c);
     let summary = summary?;
     if summary.interrupted {
         emit(

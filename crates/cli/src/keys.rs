@@ -13,11 +13,12 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt as _;
-use providers::{CallOptions, CancellationToken, ChatRequest, ProviderClient, ProviderConfig, StreamEvent};
+use providers::{CallOptions, ChatRequest, ProviderClient, ProviderConfig, StreamEvent};
 use secrets::{KeyStatus, KeyStore, Secret};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::interrupt::CtrlC;
 use crate::output::{Render, emit, message, table};
 use crate::provider_settings::SavedSettings;
 use crate::run::ConfigDir;
@@ -208,14 +209,8 @@ pub async fn ask(args: AskArgs) -> Result<ExitCode> {
         config = config.with_base_url(base_url);
     }
     let client = ProviderClient::new(config, Arc::new(KeyStore::system()))?;
-    let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_interrupt.cancel();
-        }
-    });
-    let options = CallOptions::new().cancel_with(cancel).on_progress(|progress| eprintln!("{progress}"));
+    let ctrl_c = CtrlC::listen();
+    let options = CallOptions::new().cancel_with(ctrl_c.token.clone()).on_progress(|progress| eprintln!("{progress}"));
     let request = ChatRequest::new(args.model, args.prompt);
     let mut stream = client.chat_stream(&request, &options).await?;
     let mut stdout = std::io::stdout().lock();

@@ -16,6 +16,7 @@ mod exit;
 mod extract;
 mod hooks;
 mod hosted_registry;
+mod interrupt;
 mod keys;
 mod lifecycle;
 mod output;
