@@ -82,8 +82,8 @@ impl Extraction {
         if fields.is_empty() {
             return Err(usage(format!("{} names no properties to extract", schema_path.display())));
         }
-        let taken = page_columns();
-        if let Some(clash) = fields.iter().find(|f| taken.contains(&f.as_str()) || f.as_str() == ERROR_COLUMN) {
+        let taken = PageRecord::column_names();
+        if let Some(clash) = fields.iter().find(|f| taken.contains(f) || f.as_str() == ERROR_COLUMN) {
             return Err(usage(format!(
                 "the schema's property `{clash}` has the name of a page column ({}); rename it in {}",
                 taken.join(", "),
@@ -165,27 +165,6 @@ fn stops_every_page(error: &providers::Error) -> bool {
 
 fn failed(page: &PageRecord, error: String) -> Extracted {
     Extracted { url: page.url.clone(), fields: Map::new(), error: Some(error) }
-}
-
-/// The page record's column names (its serialised fields).
-fn page_columns() -> Vec<&'static str> {
-    vec![
-        "url",
-        "final_url",
-        "depth",
-        "status",
-        "content_type",
-        "title",
-        "description",
-        "canonical",
-        "metadata",
-        "content",
-        "links",
-        "bytes",
-        "error_code",
-        "error",
-        "fetched_at",
-    ]
 }
 
 /// `<crawl journal>.extract.jsonl`

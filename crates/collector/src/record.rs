@@ -60,4 +60,26 @@ impl PageRecord {
     pub fn failed(&self) -> bool {
         self.error_code.is_some()
     }
+
+    /// The columns a dataset of pages has: the record's field names as serialised.
+    pub fn column_names() -> Vec<String> {
+        match serde_json::to_value(PageRecord::new("", 0)) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_column_names_are_the_serialised_fields() {
+        let names = PageRecord::column_names();
+        for name in ["url", "final_url", "title", "content", "links", "error_code", "fetched_at"] {
+            assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
+        }
+        assert_eq!(names.len(), 15, "{names:?}");
+    }
 }
