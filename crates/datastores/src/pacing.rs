@@ -125,29 +125,23 @@ pub fn network_error(service: &'static str, error: &reqwest::Error) -> Error {
     } else if error.is_connect() {
         "connection failed".to_owned()
     } else {
-        error.without_url_ref_text()
+        causes_without_url(error)
     };
     Error::Network { service, message }
 }
 
-trait WithoutUrlText {
-    fn without_url_ref_text(&self) -> String;
-}
-
-impl WithoutUrlText for reqwest::Error {
-    fn without_url_ref_text(&self) -> String {
-        // reqwest's Display includes the URL; rebuild the text without it.
-        let mut copy = String::new();
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(self);
-        while let Some(err) = source {
-            if !copy.is_empty() {
-                copy.push_str(": ");
-            }
-            copy.push_str(&err.to_string());
-            source = err.source();
+/// reqwest's own text includes the URL; its causes' texts do not.
+fn causes_without_url(error: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
         }
-        if copy.is_empty() { "request failed".to_owned() } else { copy }
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    if text.is_empty() { "request failed".to_owned() } else { text }
 }
 
 #[cfg(test)]

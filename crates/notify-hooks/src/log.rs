@@ -105,6 +105,10 @@ impl StoreLog {
     pub fn new(store: Arc<Mutex<Store>>) -> Self {
         Self { store }
     }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl DeliveryLog for StoreLog {
@@ -167,11 +171,5 @@ impl DeliveryLog for StoreLog {
         if let Err(err) = self.store().drop_hook_delivery(event_id, endpoint_id) {
             tracing::warn!(%err, event_id, "a webhook outbox entry could not be removed");
         }
-    }
-}
-
-impl StoreLog {
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
