@@ -64,8 +64,18 @@ impl Dispatcher {
         // The worker holds no sender of its own queue, so it ends once every `Dispatcher` is dropped.
         let (client, policy, log) = (dispatcher.client.clone(), dispatcher.policy.clone(), dispatcher.log.clone());
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
-        runtime.spawn(resume(resolver.clone(), client.clone(), policy.clone(), log.clone(), slots.clone()));
         runtime.spawn(async move {
+            // The outbox is read before this launch queues anything, so only
+            // the last launch's deliveries are resumed, never one of this
+            // launch's own (which would then go out twice). Events dispatched
+            // meanwhile wait in the queue.
+            let reader = log.clone();
+            match tokio::task::spawn_blocking(move || reader.pending()).await {
+                Ok(pending) => {
+                    tokio::spawn(resume(pending, resolver.clone(), client.clone(), policy.clone(), log.clone(), slots.clone()));
+                }
+                Err(err) => tracing::warn!(%err, "the webhook outbox could not be read"),
+            }
             while let Some(event) = events.recv().await {
                 let kind = event.kind;
                 let resolver = resolver.clone();
@@ -127,20 +137,13 @@ impl Dispatcher {
 /// Delivers again what the outbox holds from the last launch: the same
 /// event id (receivers drop a duplicate), attempts numbered on.
 async fn resume(
+    pending: Vec<Pending>,
     resolver: Arc<dyn Resolver>,
     client: reqwest::Client,
     policy: RetryPolicy,
     log: Arc<dyn DeliveryLog>,
     slots: Arc<Semaphore>,
 ) {
-    let reader = log.clone();
-    let pending = match tokio::task::spawn_blocking(move || reader.pending()).await {
-        Ok(pending) => pending,
-        Err(err) => {
-            tracing::warn!(%err, "the webhook outbox could not be read");
-            return;
-        }
-    };
     let now_ms = i64::try_from(crate::unix_now().saturating_mul(1000)).unwrap_or(i64::MAX);
     for Pending { event, endpoint_id, attempts, queued_at } in pending {
         let age = Duration::from_millis(u64::try_from(now_ms.saturating_sub(queued_at)).unwrap_or(0));

@@ -344,3 +344,46 @@ async fn an_unfinished_delivery_to_a_deleted_endpoint_is_dropped() {
     }
     assert!(receiver.received().is_empty(), "nothing sent for a deleted endpoint");
 }
+
+/// The store's log, its outbox read made slow, noting when the read ends and
+/// when a delivery is queued.
+struct SlowOutboxRead {
+    inner: Arc<dyn DeliveryLog>,
+    order: Mutex<Vec<&'static str>>,
+}
+
+impl DeliveryLog for SlowOutboxRead {
+    fn record(&self, attempt: &notify_hooks::AttemptRecord) {
+        self.inner.record(attempt);
+    }
+    fn queued(&self, target: &Target, event: &Event) {
+        self.order.lock().unwrap().push("queued");
+        self.inner.queued(target, event);
+    }
+    fn pending(&self) -> Vec<notify_hooks::Pending> {
+        // Widens the window in which a launch's own first event could be queued before the read ends.
+        std::thread::sleep(Duration::from_millis(300));
+        let pending = self.inner.pending();
+        self.order.lock().unwrap().push("outbox read");
+        pending
+    }
+    fn forget(&self, event_id: &str, endpoint_id: i64) {
+        self.inner.forget(event_id, endpoint_id);
+    }
+}
+
+/// A launch resumes only what the last launch left: it reads the outbox
+/// before queuing its own first event, which would otherwise be read back
+/// and sent twice (a race the CI dry run hit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_is_read_before_this_launch_queues_anything() {
+    let receiver = Receiver::start(SECRET).await;
+    let log = log();
+    let slow = Arc::new(SlowOutboxRead { inner: log.log.clone(), order: Mutex::default() });
+    let resolver = Arc::new(Fixed(vec![target(&receiver, SECRET)], Arc::default()));
+    let dispatcher = Dispatcher::start(&tokio::runtime::Handle::current(), resolver, slow.clone(), fast()).unwrap();
+    assert!(dispatcher.dispatch(finished_event()));
+    wait_for_rows(&log, |rows| rows.iter().any(|r| r.outcome == "delivered")).await;
+    assert_eq!(slow.order.lock().unwrap().clone(), ["outbox read", "queued"]);
+    assert_eq!(receiver.received().len(), 1, "sent once");
+}
